@@ -78,7 +78,7 @@ class ChatStarted(Event):
     chat_id: str
     company_id: str
     service: str
-    origin: str = "webchat"
+    channel: str = "webchat"
     flow_id: str | None = None
     flow_version: int | None = None
 

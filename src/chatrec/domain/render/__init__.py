@@ -1,0 +1,95 @@
+"""Rendering a produced recording into its files (R8, R15, R15a).
+
+:func:`render_recording` builds the recording document once
+(:mod:`chatrec.domain.render.document`, the allow-list of R15a), renders it in every
+format the company chose, in a fixed order, and adds the metadata sidecar with the
+size and SHA-256 of each file.  Pure and deterministic: the same inputs give the same
+bytes, so delivering a recording twice delivers the same file twice (R16).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from chatrec.domain.decision import Verdict
+from chatrec.domain.journal import Journal
+from chatrec.domain.render import html, json_format, sidecar, text, vcon
+from chatrec.domain.render.document import SCHEMA_ID, SCHEMA_VERSION, build_document
+from chatrec.domain.render.files import RecordingFiles, RenderedFile
+from chatrec.domain.settings import CompanySettings, RecordingFormat
+
+__all__ = [
+    "EXTENSIONS",
+    "MEDIA_TYPES",
+    "SCHEMA_ID",
+    "SCHEMA_VERSION",
+    "SIDECAR_EXTENSION",
+    "RecordingFiles",
+    "RenderedFile",
+    "build_document",
+    "render_recording",
+]
+
+EXTENSIONS: dict[RecordingFormat, str] = {
+    RecordingFormat.JSON: ".json",
+    RecordingFormat.VCON: ".vcon.json",
+    RecordingFormat.TEXT: ".txt",
+    RecordingFormat.HTML: ".html",
+}
+SIDECAR_EXTENSION = ".meta.json"
+
+MEDIA_TYPES: dict[RecordingFormat, str] = {
+    RecordingFormat.JSON: json_format.MEDIA_TYPE,
+    RecordingFormat.VCON: vcon.MEDIA_TYPE,
+    RecordingFormat.TEXT: text.MEDIA_TYPE,
+    RecordingFormat.HTML: html.MEDIA_TYPE,
+}
+
+_RENDERERS: dict[RecordingFormat, Callable[[dict[str, Any]], bytes]] = {
+    RecordingFormat.JSON: json_format.render_json,
+    RecordingFormat.VCON: vcon.render_vcon,
+    RecordingFormat.TEXT: text.render_text,
+    RecordingFormat.HTML: html.render_html,
+}
+
+
+def _check_base_name(base_name: str) -> None:
+    """A base must be a relative POSIX path the filename rules made (R6)."""
+    segments = base_name.split("/")
+    if base_name.startswith("/") or any(s in {"", ".", ".."} for s in segments):
+        raise ValueError(f"base name {base_name!r} must be a relative path without empty parts")
+
+
+def render_recording(
+    company: CompanySettings,
+    journal: Journal,
+    verdict: Verdict,
+    explanation: Sequence[str],
+    base_name: str,
+) -> RecordingFiles:
+    """Every file of one produced recording of an ended chat.
+
+    ``explanation`` is the chat's R14 explanation, kept in the files so a reviewer sees
+    why the recording exists.  Raises :class:`~chatrec.errors.JournalError` for a chat
+    that has not ended or a recording that was not produced.
+    """
+    _check_base_name(base_name)
+    document = build_document(company, journal, verdict, explanation)
+    files = tuple(
+        RenderedFile(
+            path=base_name + EXTENSIONS[fmt],
+            format=fmt.value,
+            media_type=MEDIA_TYPES[fmt],
+            content=_RENDERERS[fmt](document),
+        )
+        for fmt in RecordingFormat
+        if fmt in company.formats
+    )
+    meta = RenderedFile(
+        path=base_name + SIDECAR_EXTENSION,
+        format="sidecar",
+        media_type=sidecar.MEDIA_TYPE,
+        content=sidecar.render_sidecar(document, files),
+    )
+    return RecordingFiles(recording_id=verdict.recording.recording_id, files=files, sidecar=meta)

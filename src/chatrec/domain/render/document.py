@@ -1,0 +1,225 @@
+"""The recording document: the one allow-list every format is rendered from (R15, R15a).
+
+:func:`build_document` reads the journal through an explicit allow-list.  Each event
+type that may reach a recording file has one branch in :func:`_entry` naming the fields
+it copies; any other event type, and every field not named there (staff settings
+snapshots, sampling draws, filename templates, flow ids, e-mails, tokens), stays
+behind.  The JSON, vCon, text, HTML and sidecar renderers read this document, never the
+journal, so nothing reaches a file without passing through here.
+
+Pause (R8): a message posted between a ``RecordingPaused`` and the next
+``RecordingResumed`` is left out entirely (no text, no placeholder, no length), and the
+gap shows as a ``paused`` and a ``resumed`` marker saying who and when.  A second pause
+while paused and a resume while not paused change nothing and leave no marker; a chat
+that ends paused stays paused to the end.  Other events during a pause (joins,
+transfers, consent answers) are kept: they are not something anybody said.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from chatrec.domain.decision import Verdict
+from chatrec.domain.journal import (
+    Actor,
+    AgentAssigned,
+    ChatEnded,
+    ConsentAnswered,
+    ConsentAsked,
+    DeletePressed,
+    DeletionRequested,
+    Discarded,
+    Event,
+    FlaggedAbusive,
+    Journal,
+    MessagePosted,
+    ParticipantLeft,
+    RecordingPaused,
+    RecordingRequested,
+    RecordingResumed,
+    Role,
+    SupervisorJoined,
+    Transferred,
+)
+from chatrec.domain.participants import primary_agent
+from chatrec.domain.settings import CompanySettings
+from chatrec.errors import JournalError
+
+Json = dict[str, Any]
+
+SCHEMA_ID = "https://chatrec.example/schemas/recording/1"
+SCHEMA_VERSION = 1
+
+
+def iso(at: datetime) -> str:
+    """ISO-8601 in UTC with ``Z`` (R15a); microseconds only when there are any."""
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def actor_json(actor: Actor) -> Json:
+    """Who did something: role and display name, and the login id for staff only."""
+    return {
+        "role": actor.role.value,
+        "name": actor.name,
+        "user_id": actor.user_id if actor.is_staff else None,
+    }
+
+
+def actor_key(actor: Json) -> tuple[str, str | None, str]:
+    """Identity of a document actor: staff by login id, everyone else by name."""
+    return (actor["role"], actor["user_id"], actor["name"] if actor["user_id"] is None else "")
+
+
+def _entry(event: Event) -> Json | None:
+    """The allow-listed form of one event, or ``None`` for events no file shows."""
+    head: Json = {"at": iso(event.at), "by": actor_json(event.actor)}
+    match event:
+        case MessagePosted():
+            return {"type": "message", **head, "text": event.text}
+        case AgentAssigned():
+            return {
+                "type": "joined",
+                **head,
+                "by_transfer": event.by_transfer,
+                "queue": event.queue,
+            }
+        case SupervisorJoined():
+            return {"type": "joined", **head, "by_transfer": False, "queue": None}
+        case ParticipantLeft():
+            return {"type": "left", **head}
+        case Transferred():
+            to_agent = actor_json(event.to_agent) if event.to_agent is not None else None
+            return {"type": "transferred", **head, "to_agent": to_agent, "to_queue": event.to_queue}
+        case ConsentAsked():
+            return {"type": "consent_asked", **head, "question": event.question}
+        case ConsentAnswered():
+            answer = "granted" if event.granted else "declined"
+            return {
+                "type": "consent_answered",
+                **head,
+                "question": event.question,
+                "answer": answer,
+            }
+        case RecordingRequested():
+            return {
+                "type": "recording_requested",
+                **head,
+                "step": event.step_id,
+                "reason": event.reason,
+            }
+        case Discarded():
+            return {"type": "discarded", **head}
+        case DeletionRequested():
+            return {"type": "deletion_requested", **head}
+        case DeletePressed():
+            return {"type": "delete_pressed", **head}
+        case FlaggedAbusive():
+            return {"type": "flagged_abusive", **head}
+        case RecordingPaused():
+            return {"type": "paused", **head}
+        case RecordingResumed():
+            return {"type": "resumed", **head}
+        case ChatEnded():
+            return {"type": "ended", **head, "reason": event.reason}
+    return None
+
+
+def recorded_entries(journal: Journal) -> Iterator[Json]:
+    """The allow-listed events in order, minus what was said while paused (R8)."""
+    paused = False
+    for event in journal.events:
+        if isinstance(event, RecordingPaused):
+            if paused:
+                continue
+            paused = True
+        elif isinstance(event, RecordingResumed):
+            if not paused:
+                continue
+            paused = False
+        elif paused and isinstance(event, MessagePosted):
+            continue
+        entry = _entry(event)
+        if entry is not None:
+            yield entry
+
+
+def _participants(journal: Journal, events: Sequence[Json]) -> list[Json]:
+    """Everyone the kept events show taking part, in order of first appearance.
+
+    The system counts only when it posted a message; otherwise it merely ends chats.
+    """
+    pairs = [(actor_json(journal.start.actor), False)]
+    pairs += [(entry["by"], entry["type"] == "message") for entry in events]
+    found: dict[tuple[str, str | None, str], Json] = {}
+    for actor, posted in pairs:
+        if actor["role"] != Role.SYSTEM.value or posted:
+            found.setdefault(actor_key(actor), actor)
+    return list(found.values())
+
+
+def _consent(journal: Journal) -> str:
+    """The customer's last answer, or whether they were asked at all (R10)."""
+    answers = journal.of_type(ConsentAnswered)
+    if answers:
+        return "granted" if answers[-1].granted else "declined"
+    return "unanswered" if journal.of_type(ConsentAsked) else "not_asked"
+
+
+def _first_queue(journal: Journal) -> str | None:
+    return next((join.queue for join in journal.of_type(AgentAssigned) if join.queue), None)
+
+
+def build_document(
+    company: CompanySettings, journal: Journal, verdict: Verdict, explanation: Sequence[str]
+) -> Json:
+    """The recording as JSON-ready data: chat metadata, outcome, decision and events.
+
+    Refuses a chat that has not ended and a recording that was not produced: a file
+    must never be rendered for either (R12, R13).
+    """
+    ended = journal.ended
+    if ended is None:
+        raise JournalError(f"chat {journal.chat_id} has not ended; it cannot be rendered yet")
+    if not verdict.produced:
+        raise JournalError(
+            f"recording {verdict.recording.recording_id} was {verdict.outcome}; "
+            "only produced recordings are rendered"
+        )
+    recording = verdict.recording
+    events = list(recorded_entries(journal))
+    primary = primary_agent(journal)
+    return {
+        "schema": SCHEMA_ID,
+        "schema_version": SCHEMA_VERSION,
+        "recording_id": recording.recording_id,
+        "chat_id": journal.chat_id,
+        "company": {"id": company.company_id, "name": company.name},
+        "service": journal.start.service,
+        "channel": journal.start.channel,
+        "queue": _first_queue(journal),
+        "origin": recording.origin.value,
+        "reason": recording.reason,
+        "recording_agent": actor_json(recording.agent) if recording.agent else None,
+        "flow_step": recording.step_id,
+        "started_at": iso(journal.start.at),
+        "ended_at": iso(ended.at),
+        "end_reason": ended.reason,
+        "participants": _participants(journal, events),
+        "primary_agent": actor_json(primary) if primary else None,
+        "outcome": {
+            "abusive": bool(journal.of_type(FlaggedAbusive)),
+            "deletion_requested_by_customer": bool(journal.of_type(DeletionRequested)),
+            "delete_pressed": bool(journal.of_type(DeletePressed)),
+            "discarded": bool(journal.of_type(Discarded)),
+            "consent": _consent(journal),
+            "paused_spans": sum(1 for entry in events if entry["type"] == "paused"),
+        },
+        "decision": {
+            "outcome": verdict.outcome.value,
+            "rule": verdict.rule,
+            "explanation": list(explanation),
+        },
+        "events": events,
+    }

@@ -1,0 +1,48 @@
+"""The files one produced recording becomes, as bytes with their names (R15).
+
+Rendering stops at bytes: the delivery layer writes them under ``path`` beside each
+other on the recording platform, and the sidecar's checksums are computed from the
+very same bytes, so what a QA platform verifies is what was rendered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedFile:
+    """One file of a recording: relative POSIX ``path`` (base name + extension)."""
+
+    path: str
+    format: str
+    media_type: str
+    content: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+    @property
+    def name(self) -> str:
+        """The last segment of ``path``: how the sidecar beside the file refers to it."""
+        return self.path.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingFiles:
+    """Every file of one recording: one per company format, in a fixed order, and the sidecar."""
+
+    recording_id: str
+    files: tuple[RenderedFile, ...]
+    sidecar: RenderedFile
+
+    @property
+    def all_files(self) -> tuple[RenderedFile, ...]:
+        """The recording files then the sidecar: the order to upload them in."""
+        return (*self.files, self.sidecar)

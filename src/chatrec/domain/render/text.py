@@ -1,0 +1,71 @@
+"""The plain-text transcript: what a QA reviewer reads in any viewer (R15).
+
+A header says whose chat this is, when, with whom, and why it was kept; then one line
+per event.  Continuation lines of a message are indented, so no text a participant
+types can pass for a line of the transcript itself (a forged pause marker, say).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatrec.domain.render.describe import (
+    action,
+    clean,
+    clock,
+    flag_values,
+    marker,
+    one_line,
+    recording_line,
+    staff_label,
+    who,
+)
+from chatrec.domain.render.json_format import utf8
+
+MEDIA_TYPE = "text/plain; charset=utf-8"
+
+_INDENT = "    "
+
+
+def _header(document: dict[str, Any]) -> list[str]:
+    company = document["company"]
+    queue = document["queue"]
+    fields = [
+        ("Company", f"{one_line(company['name'])} ({company['id']})"),
+        ("Service", one_line(document["service"])),
+        ("Queue", one_line(queue) if queue is not None else "none"),
+        ("Chat", document["chat_id"]),
+        ("Recording", recording_line(document)),
+        ("Started", document["started_at"]),
+        ("Ended", f"{document['ended_at']} ({one_line(document['end_reason'])})"),
+        ("Primary agent", staff_label(document["primary_agent"])),
+        ("Participants", "; ".join(staff_label(p) for p in document["participants"])),
+        *flag_values(document),
+    ]
+    width = max(len(label) for label, _ in fields) + 2
+    lines = [f"Chat transcript: chat {document['chat_id']}, recording {document['recording_id']}"]
+    lines += [f"{label + ':':<{width}}{value}" for label, value in fields]
+    decision = document["decision"]
+    lines += ["", f"Why this recording was kept (rule {decision['rule']}):"]
+    lines += [f"  - {one_line(sentence)}" for sentence in decision["explanation"]]
+    lines += ["", "Times are UTC.", ""]
+    return lines
+
+
+def _event_lines(entry: dict[str, Any], day: str) -> list[str]:
+    if entry["type"] in {"paused", "resumed"}:
+        return [f"--- {marker(entry, day)} ---"]
+    stamp = f"[{clock(entry['at'], day)}]"
+    if entry["type"] != "message":
+        return [f"{stamp} * {action(entry)}"]
+    first, *rest = clean(entry["text"]).split("\n")
+    return [f"{stamp} {who(entry['by'])}: {first}", *(_INDENT + line for line in rest)]
+
+
+def render_text(document: dict[str, Any]) -> bytes:
+    """The transcript as UTF-8 text with ``\\n`` line ends and a final newline."""
+    day = document["started_at"][:10]
+    lines = _header(document)
+    for entry in document["events"]:
+        lines += _event_lines(entry, day)
+    return utf8("\n".join(lines) + "\n")

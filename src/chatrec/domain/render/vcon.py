@@ -1,0 +1,161 @@
+"""The IETF vCon container, for QA platforms that read it (R15).
+
+Follows draft-ietf-vcon-vcon-core-04 (syntax ``"vcon": "0.4.0"``) with the contact
+centre extension of draft-ietf-vcon-cc-extension-02 (``"extensions": ["CC"]``) for
+the parties' ``role``.  We emit the structure ourselves, from the recording document:
+the PyPI ``vcon`` package pins test tools as runtime dependencies and takes its ids
+from the clock, and a recording must render to the same bytes every time.
+
+Mapping:
+
+* ``parties``: every participant (``type`` person or bot, CC ``role``, the login id of
+  staff as the static ``uuid`` the draft asks for, never an e-mail), then the company
+  as an ``organization`` party, which contributes the metadata attachment;
+* ``dialog``: one ``text`` Dialog Object per message kept (R8), inline ``text/plain``
+  with ``encoding: "none"``; the chat's joins and drops are the ``party_history`` of
+  the first one, as vCon core has no chat-wide event list.  A chat with no message
+  kept gets one placeholder text Dialog Object without content to carry that history;
+* ``analysis``: a ``report`` by vendor ``chatrec`` holding the decision: the rule and
+  the explanation sentences (R14);
+* ``attachments``: the recording document without its messages (they are the dialog)
+  and without the decision (it is the analysis): metadata, flags, and every other
+  event in order, pause markers included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from chatrec.domain.render.document import Json, actor_key
+from chatrec.domain.render.json_format import dump_json
+
+MEDIA_TYPE = "application/vcon+json"
+VCON_VERSION = "0.4.0"
+EXTENSIONS = ("CC",)
+VENDOR = "chatrec"
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_PARTY_TYPE = {"customer": "person", "agent": "person", "supervisor": "person"}
+
+
+def vcon_uuid(company_id: str, recording_id: str, created_at: datetime) -> str:
+    """A version 8 UUID laid out like version 7, as the draft recommends, but reproducible.
+
+    The first 48 bits are the chat's end in Unix milliseconds, so vCons sort by time;
+    the 74 bits a version 7 UUID draws at random come from a SHA-1 of the company and
+    recording ids, so the same recording always has the same UUID and two recordings
+    never share one.
+    """
+    millis = (created_at - _EPOCH) // timedelta(milliseconds=1) & ((1 << 48) - 1)
+    name = f"chatrec:{company_id}:{recording_id}".encode()
+    digest = hashlib.sha1(name, usedforsecurity=False).digest()
+    spread = int.from_bytes(digest[:10], "big") >> 6
+    rand_a, rand_b = spread >> 62, spread & ((1 << 62) - 1)
+    value = millis << 80 | 0x8 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
+    return str(uuid.UUID(int=value))
+
+
+def _party(actor: Json) -> Json:
+    party: Json = {
+        "name": actor["name"],
+        "type": _PARTY_TYPE.get(actor["role"], "bot"),
+        "role": actor["role"],
+        "validation": "login" if actor["user_id"] is not None else "none",
+    }
+    if actor["user_id"] is not None:
+        party["uuid"] = actor["user_id"]
+    return party
+
+
+def _party_history(document: Json, index: dict[tuple[str, str | None, str], int]) -> list[Json]:
+    """Joins and drops: the customer from the start, staff as they join, leave or hand over."""
+    customers = [
+        n for n, actor in enumerate(document["participants"]) if actor["role"] == "customer"
+    ]
+    history = [{"party": n, "time": document["started_at"], "event": "join"} for n in customers[:1]]
+    for entry in document["events"]:
+        party = index.get(actor_key(entry["by"]))
+        if party is None:
+            continue
+        if entry["type"] == "joined":
+            history.append({"party": party, "time": entry["at"], "event": "join"})
+        elif entry["type"] == "left" or (
+            entry["type"] == "transferred" and entry["by"]["role"] == "agent"
+        ):
+            history.append({"party": party, "time": entry["at"], "event": "drop"})
+    return history
+
+
+def build_vcon(document: Json) -> Json:
+    """The vCon object for one recording document."""
+    participants = document["participants"]
+    index = {actor_key(actor): number for number, actor in enumerate(participants)}
+    organization = len(participants)
+    dialog: list[Json] = [
+        {
+            "type": "text",
+            "start": entry["at"],
+            "parties": [index[actor_key(entry["by"])]],
+            "mediatype": "text/plain",
+            "encoding": "none",
+            "body": entry["text"],
+            "application": "chatrec",
+            "interaction_id": document["chat_id"],
+        }
+        for entry in document["events"]
+        if entry["type"] == "message"
+    ]
+    if not dialog:
+        dialog.append({"type": "text", "start": document["started_at"]})
+    dialog[0]["party_history"] = _party_history(document, index)
+    company = document["company"]
+    metadata = {key: value for key, value in document.items() if key not in {"decision", "events"}}
+    metadata["events"] = [entry for entry in document["events"] if entry["type"] != "message"]
+    return {
+        "vcon": VCON_VERSION,
+        "uuid": vcon_uuid(
+            company["id"], document["recording_id"], datetime.fromisoformat(document["ended_at"])
+        ),
+        "created_at": document["ended_at"],
+        "subject": f"{document['service']} chat {document['chat_id']}",
+        "extensions": list(EXTENSIONS),
+        "parties": [
+            *(_party(actor) for actor in participants),
+            {
+                "name": company["name"],
+                "type": "organization",
+                "validation": "none",
+                "uuid": company["id"],
+            },
+        ],
+        "dialog": dialog,
+        "analysis": [
+            {
+                "type": "report",
+                "vendor": VENDOR,
+                "product": "recording-decision",
+                "schema": f"{document['schema']}#/properties/decision",
+                "mediatype": "application/json",
+                "encoding": "json",
+                "body": document["decision"],
+            }
+        ],
+        "attachments": [
+            {
+                "purpose": "chatrec-recording-metadata",
+                "start": document["started_at"],
+                "party": organization,
+                "dialog": 0,
+                "mediatype": "application/json",
+                "encoding": "json",
+                "body": metadata,
+            }
+        ],
+    }
+
+
+def render_vcon(document: Json) -> bytes:
+    """The recording as an unsigned vCon in deterministic JSON bytes."""
+    return dump_json(build_vcon(document))
