@@ -1,0 +1,40 @@
+"""From a decision to named files (R6, R15)."""
+
+from __future__ import annotations
+
+from chatrec.domain.decision import decide_recordings
+from chatrec.domain.production import produce_files, recording_bases
+from tests.unit.domain.builders import ALL_FORMATS, ChatBuilder, agent, company
+
+ALICE = agent("alice")
+
+
+def test_R6_flow_recording_uses_its_step_template_and_agent_the_company_default() -> None:
+    journal = ChatBuilder().flow_records("s1", "sales", "flows/{reason}").assign(ALICE).end()
+    decision = decide_recordings(company(), journal.journal())
+    bases = recording_bases(company(), journal.journal(), decision)
+    assert bases == {"C1-r1": "flows/sales", "C1-r2": "2026-11-27/Acme_C1_agent_C1-r2"}
+
+
+def test_R19_a_flow_template_that_no_longer_parses_falls_back_to_the_default() -> None:
+    """A template refused today must not lose a recording of a chat that ran it (R19)."""
+    journal = ChatBuilder().flow_records("s1", "sales", "{nope}").end().journal()
+    decision = decide_recordings(company(), journal)
+    assert recording_bases(company(), journal, decision) == {
+        "C1-r1": "2026-11-27/Acme_C1_flow_C1-r1"
+    }
+
+
+def test_R6_bases_ending_like_a_format_extension_cannot_shadow_another_file() -> None:
+    journal = ChatBuilder().flow_records("s1", "a", "x.vcon").flow_records("s2", "b", "x").end()
+    decision = decide_recordings(company(), journal.journal())
+    bases = recording_bases(company(), journal.journal(), decision)
+    assert bases == {"C1-r1": "x_vcon", "C1-r2": "x"}
+
+
+def test_R15_every_format_and_a_sidecar_per_produced_recording() -> None:
+    journal = ChatBuilder().assign(ALICE).customer_says("hello").end().journal()
+    settings = company(formats=ALL_FORMATS)
+    (files,) = produce_files(settings, journal, decide_recordings(settings, journal))
+    assert [f.format for f in files.files] == ["json", "vcon", "text", "html"]
+    assert files.sidecar.path == "2026-11-27/Acme_C1_agent_C1-r1.meta.json"
