@@ -24,7 +24,7 @@ START = ChatStarted(at=T0, actor=CUSTOMER, chat_id="C1", company_id="acme", serv
 
 def test_R15a_naive_and_non_utc_times_are_refused() -> None:
     with pytest.raises(JournalError, match="timezone-aware UTC"):
-        MessagePosted(at=datetime(2026, 1, 1, 10, 0), actor=CUSTOMER, text="hi")  # noqa: DTZ001
+        MessagePosted(at=datetime(2026, 1, 1, 10, 0), actor=CUSTOMER, text="hi")
     paris = timezone(timedelta(hours=1))
     with pytest.raises(JournalError, match="timezone-aware UTC"):
         MessagePosted(at=datetime(2026, 1, 1, 10, 0, tzinfo=paris), actor=CUSTOMER, text="hi")
