@@ -1,9 +1,8 @@
-"""The company settings that the recording rules read (R1, R6, R15).
+"""The settings that the recording rules read (R1, R4, R6, R7, R12a, R15).
 
-Per-login settings (Permit Recordings, record chats, record percentage) are not here:
-they are snapshotted into the journal when each participant joins
-(:class:`chatrec.domain.journal.StaffSnapshot`), because the rules read them as they
-were at that moment.
+The rules never read a login's settings live: :meth:`UserLogin.snapshot` copies them into
+the journal when the login joins a chat (:class:`chatrec.domain.journal.StaffSnapshot`),
+because they apply as they were at that moment.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from chatrec.domain.filenames import FilenameTemplate
+from chatrec.domain.journal import StaffSnapshot
 
 
 class Product(StrEnum):
@@ -20,6 +20,34 @@ class Product(StrEnum):
 
 
 RECORDING_PRODUCTS = frozenset({Product.CALL_RECORDING, Product.WEBCHAT})
+
+
+class StaffRole(StrEnum):
+    """The roles of a company's user logins (customers have no login)."""
+
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMINISTRATOR = "administrator"
+
+
+@dataclass(frozen=True, slots=True)
+class UserLogin:
+    """A staff login with its recording settings (defaults as SPEC's "Words" table)."""
+
+    user_id: str
+    name: str
+    role: StaffRole
+    permit_recordings: bool = True
+    record_chats: bool = True
+    record_percentage: int = 100
+
+    def snapshot(self) -> StaffSnapshot:
+        """The settings as they stand now, to be journaled when the login joins a chat."""
+        return StaffSnapshot(
+            permit_recordings=self.permit_recordings,
+            record_chats=self.record_chats,
+            record_percentage=self.record_percentage,
+        )
 
 
 class RecordingFormat(StrEnum):

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from chatrec.domain.filenames import FilenameTemplate
-from chatrec.domain.settings import DEFAULT_TEMPLATE, CompanySettings, Product
+from chatrec.domain.journal import StaffSnapshot
+from chatrec.domain.settings import (
+    DEFAULT_TEMPLATE,
+    CompanySettings,
+    Product,
+    StaffRole,
+    UserLogin,
+)
 
 
 def test_R1_records_only_with_both_products() -> None:
@@ -22,3 +29,14 @@ def test_R15_a_company_needs_at_least_one_format() -> None:
     template = FilenameTemplate.parse(DEFAULT_TEMPLATE)
     with pytest.raises(ValueError, match="at least one recording format"):
         CompanySettings("acme", "Acme", frozenset(Product), template, formats=frozenset())
+
+
+def test_R12a_R4_R7_a_login_snapshot_copies_its_recording_settings() -> None:
+    login = UserLogin("u1", "Bob", StaffRole.AGENT, False, False, 30)
+    assert login.snapshot() == StaffSnapshot(
+        permit_recordings=False, record_chats=False, record_percentage=30
+    )
+    default = UserLogin("u2", "Ann", StaffRole.SUPERVISOR).snapshot()
+    assert default == StaffSnapshot(
+        permit_recordings=True, record_chats=True, record_percentage=100
+    )
