@@ -1,0 +1,115 @@
+"""Journal events to and from plain JSON-able dicts.
+
+The store keeps the journal as rows of JSON and the wire carries it the same way; this
+is the one mapping between the two, so an event written by one version of chatrec is
+read back identically by the next.  Decoding is strict: an unknown type or field is a
+:class:`~chatrec.errors.JournalError`, never a silently different event.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import datetime
+from typing import Any
+
+from chatrec.domain.journal import (
+    Actor,
+    AgentAssigned,
+    ChatEnded,
+    ChatStarted,
+    ConsentAnswered,
+    ConsentAsked,
+    DeletePressed,
+    DeletionRequested,
+    Discarded,
+    Event,
+    FlaggedAbusive,
+    MessagePosted,
+    ParticipantLeft,
+    RecordingPaused,
+    RecordingRequested,
+    RecordingResumed,
+    Role,
+    StaffSnapshot,
+    SupervisorJoined,
+    Transferred,
+)
+from chatrec.domain.sampling import SamplingDraw
+from chatrec.errors import JournalError
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    ChatStarted,
+    MessagePosted,
+    AgentAssigned,
+    Transferred,
+    SupervisorJoined,
+    ParticipantLeft,
+    RecordingRequested,
+    ConsentAsked,
+    ConsentAnswered,
+    Discarded,
+    RecordingPaused,
+    RecordingResumed,
+    DeletionRequested,
+    DeletePressed,
+    FlaggedAbusive,
+    ChatEnded,
+)
+
+
+def type_name(kind: type[Event]) -> str:
+    """``AgentAssigned`` -> ``agent_assigned``: the ``type`` of an encoded event."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", kind.__name__).lower()
+
+
+_BY_NAME = {type_name(kind): kind for kind in EVENT_TYPES}
+
+
+def _encode_value(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Actor):
+        return {"role": value.role.value, "name": value.name, "user_id": value.user_id}
+    if isinstance(value, StaffSnapshot | SamplingDraw):
+        return dataclasses.asdict(value)
+    return value
+
+
+def encode_event(event: Event) -> dict[str, Any]:
+    """The event as a dict of JSON values, with its ``type``."""
+    encoded: dict[str, Any] = {"type": type_name(type(event))}
+    for field in dataclasses.fields(event):
+        encoded[field.name] = _encode_value(getattr(event, field.name))
+    return encoded
+
+
+def _actor(value: Any) -> Actor:
+    return Actor(Role(value["role"]), str(value["name"]), value.get("user_id"))
+
+
+_DECODERS: dict[str, Any] = {
+    "at": datetime.fromisoformat,
+    "actor": _actor,
+    "to_agent": lambda v: None if v is None else _actor(v),
+    "settings": lambda v: StaffSnapshot(**v),
+    "draw": lambda v: SamplingDraw(**v),
+}
+
+
+def decode_event(data: dict[str, Any]) -> Event:
+    """Rebuild an event from :func:`encode_event`'s output; refuse anything else."""
+    fields = dict(data)
+    name = fields.pop("type", None)
+    kind = _BY_NAME.get(str(name))
+    if kind is None:
+        raise JournalError(f"unknown event type {name!r}")
+    known = {field.name for field in dataclasses.fields(kind)}
+    unknown = set(fields) - known
+    if unknown:
+        raise JournalError(f"unknown fields {sorted(unknown)} for event {name}")
+    try:
+        values = {key: _DECODERS.get(key, lambda v: v)(value) for key, value in fields.items()}
+        return kind(**values)
+    except (KeyError, TypeError, ValueError) as error:
+        raise JournalError(f"malformed {name} event: {error}") from error
