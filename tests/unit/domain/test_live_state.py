@@ -1,0 +1,58 @@
+"""The recording state shown live to agents and customers (R11a, R8)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from chatrec.domain.live_state import RecordingState, is_paused, recording_state
+from chatrec.domain.settings import Product
+from tests.unit.domain.builders import ChatBuilder, agent, company
+
+ALICE, BOB = agent("alice"), agent("bob")
+Story = Callable[[ChatBuilder], ChatBuilder]
+
+
+@pytest.mark.parametrize(
+    ("story", "state"),
+    [
+        (lambda c: c, RecordingState.RECORDING),
+        (lambda c: c.assign(ALICE), RecordingState.RECORDING),
+        (lambda c: c.assign(ALICE).pause(ALICE), RecordingState.PAUSED),
+        (lambda c: c.assign(ALICE).pause(ALICE).resume(ALICE), RecordingState.RECORDING),
+        (lambda c: c.assign(ALICE).pause(ALICE).transfer(ALICE, BOB), RecordingState.PAUSED),
+        (lambda c: c.assign(ALICE).press_delete(ALICE), RecordingState.NOT_RECORDED),
+        (lambda c: c.assign(ALICE, permit=False), RecordingState.NOT_RECORDED),
+        (lambda c: c.assign(ALICE, percentage=0), RecordingState.NOT_RECORDED),
+        (
+            lambda c: c.assign(ALICE).press_delete(ALICE).flag_abusive(ALICE),
+            RecordingState.RECORDING,
+        ),
+    ],
+    ids=[
+        "R11a new chat",
+        "R11a agent recording",
+        "R8 paused",
+        "R8 resumed",
+        "R8 pause survives a transfer",
+        "R12b delete pressed",
+        "R12a permit off",
+        "R7 sampled out",
+        "R13 abusive overrides",
+    ],
+)
+def test_R11a_recording_state(story: Story, state: RecordingState) -> None:
+    journal = story(ChatBuilder()).journal()
+    assert recording_state(company(), journal) is state
+
+
+def test_R11a_R1_company_not_provisioned_shows_not_recorded() -> None:
+    journal = ChatBuilder().assign(ALICE).journal()
+    settings = company(products=frozenset({Product.WEBCHAT}))
+    assert recording_state(settings, journal) is RecordingState.NOT_RECORDED
+
+
+def test_R8_a_second_pause_and_a_stray_resume() -> None:
+    assert is_paused(ChatBuilder().pause(ALICE).pause(BOB).journal())
+    assert not is_paused(ChatBuilder().resume(ALICE).journal())
