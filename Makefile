@@ -25,7 +25,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest --cov=chatrec.domain --cov-branch --cov-report=term --cov-fail-under=100
+	$(BIN)/pytest --cov=chatrec.domain --cov=chatrec.flows --cov-branch --cov-report=term --cov-fail-under=100
 
 test: lint typecheck unit
 

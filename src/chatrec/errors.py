@@ -2,13 +2,22 @@
 
     ChatrecError                 base of everything below
     ├── TemplateError            a filename template is refused (R6): problem + position
-    └── JournalError             a journal breaks the shape the rules rely on
+    ├── JournalError             a journal breaks the shape the rules rely on
+    ├── FlowError                a chat flow is refused (R3, R19): every problem, with its line
+    │   └── FlowRuntimeError     a flow cannot go on: a loop without input, a stale state
+    └── ActionError              a request or frame refused as it stands (R19), by ``code``
+        ├── NotFoundError        unknown id, or another company's (R18)
+        ├── PermissionDeniedError  the role or place in the chat does not allow it
+        ├── AuthenticationError  no valid login, session or customer token
+        └── ConflictError        the chat's state does not allow it now
 
 The web layer maps these to status codes and error frames in one place; nothing
 decides what to do from an error's message text.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 
 class ChatrecError(Exception):
@@ -27,3 +36,88 @@ class TemplateError(ChatrecError, ValueError):
 
 class JournalError(ChatrecError, ValueError):
     """A journal is malformed: events out of order, missing start, events after end."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlowProblem:
+    """One thing wrong with a flow, and where: ``path`` into the data, 1-based ``line``.
+
+    ``line`` and ``column`` are ``None`` when the flow did not come from text (a flow
+    built in code, or a problem found while it runs).
+    """
+
+    message: str
+    path: tuple[str | int, ...] = ()
+    line: int | None = None
+    column: int | None = None
+
+    @property
+    def location(self) -> str:
+        """The path as an administrator reads it, such as ``steps[2].next``."""
+        text = ""
+        for part in self.path:
+            if isinstance(part, int) or not part.isidentifier():
+                text += f"[{part!r}]"
+            else:
+                text += f".{part}" if text else part
+        return text
+
+    def __str__(self) -> str:
+        where = [] if self.line is None else [f"line {self.line}"]
+        if self.column is not None:
+            where.append(f"column {self.column}")
+        if self.path:
+            where.append(self.location)
+        return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+class FlowError(ChatrecError, ValueError):
+    """A chat flow is refused (R19); ``problems`` holds every one found, not only the first."""
+
+    headline = "the flow is refused"
+
+    def __init__(self, source: str, problems: list[FlowProblem]) -> None:
+        self.source = source
+        self.problems = tuple(problems)
+        listed = "\n".join(f"  {problem}" for problem in self.problems)
+        super().__init__(f"{source}: {self.headline}:\n{listed}")
+
+
+class FlowRuntimeError(FlowError):
+    """A flow cannot go on: a loop that asks nothing, or a state that does not fit it."""
+
+    headline = "the flow cannot go on"
+
+
+class ActionError(ChatrecError):
+    """A request or frame that is refused as it stands; ``code`` is stable for clients.
+
+    The web layer maps the subclasses to HTTP statuses and WebSocket error frames in
+    one place (``chatrec.web.errors``); nothing was changed by a refused action (R19).
+    """
+
+    code = "refused"
+
+
+class NotFoundError(ActionError):
+    """No such thing, or not one the caller may know of: never a leak across companies (R18)."""
+
+    code = "not_found"
+
+
+class PermissionDeniedError(ActionError):
+    """The caller is known but their role or place in the chat does not allow this."""
+
+    code = "forbidden"
+
+
+class AuthenticationError(ActionError):
+    """No valid login, session or customer token."""
+
+    code = "unauthenticated"
+
+
+class ConflictError(ActionError):
+    """The action does not fit the chat's current state (ended, already paused, ...)."""
+
+    code = "conflict"
