@@ -92,4 +92,6 @@ def render_recording(
         media_type=sidecar.MEDIA_TYPE,
         content=sidecar.render_sidecar(document, files),
     )
-    return RecordingFiles(recording_id=verdict.recording.recording_id, files=files, sidecar=meta)
+    return RecordingFiles(
+        recording_id=verdict.recording.recording_id, base_name=base_name, files=files, sidecar=meta
+    )

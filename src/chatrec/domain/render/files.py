@@ -39,6 +39,7 @@ class RecordingFiles:
     """Every file of one recording: one per company format, in a fixed order, and the sidecar."""
 
     recording_id: str
+    base_name: str
     files: tuple[RenderedFile, ...]
     sidecar: RenderedFile
 
