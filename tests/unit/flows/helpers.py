@@ -5,16 +5,15 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from chatrec.domain.journal import Event
 from chatrec.errors import FlowError
 from chatrec.flows import Flow, FlowState, answer_flow, load_flow, start_flow
+from chatrec.flows.examples import example_source
 from tests.unit.domain.builders import T0
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "flows"
 AT = T0 + timedelta(seconds=1)
 MARK = "#!"
 
@@ -24,7 +23,7 @@ def flow(text: str) -> Flow:
 
 
 def example(name: str) -> Flow:
-    return load_flow((EXAMPLES / f"{name}.yaml").read_text(), source=f"{name}.yaml")
+    return load_flow(example_source(name), source=f"{name}.yaml")
 
 
 def refusal(text: str) -> FlowError:

@@ -8,12 +8,16 @@ produced (R5a, R5b, R10, R12c).
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+import pytest
 
 from chatrec.domain.decision import Decision, Origin, Outcome, decide_recordings
 from chatrec.domain.journal import ConsentAnswered, Discarded, RecordingRequested
 from chatrec.flows import FlowState, load_flow
+from chatrec.flows.examples import example_source
 from tests.unit.domain.builders import ChatBuilder, agent, company
-from tests.unit.flows.helpers import EXAMPLES, example, run
+from tests.unit.flows.helpers import example, run
 
 ALICE = agent("alice")
 
@@ -68,9 +72,14 @@ def test_R12c_discard_discards_the_recordings_not_the_chat() -> None:
 
 
 def test_the_complete_flows_in_the_administrators_guide_are_valid() -> None:
-    guide = (EXAMPLES.parents[1] / "docs" / "flows.md").read_text()
+    guide = (Path(__file__).resolve().parents[3] / "docs" / "flows.md").read_text()
     blocks = re.findall(r"```yaml\n(.*?)```", guide, flags=re.DOTALL)
     flows = [block for block in blocks if block.startswith("name:")]
     assert len(flows) == 2
     for block in flows:
         assert load_flow(block, source="docs/flows.md").steps
+
+
+def test_an_unknown_example_flow_names_the_known_ones() -> None:
+    with pytest.raises(KeyError, match="known: support, consent_first"):
+        example_source("nope")

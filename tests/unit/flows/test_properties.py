@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from chatrec.domain.journal import CUSTOMER, FLOW, Journal
 from chatrec.errors import FlowError, FlowRuntimeError
 from chatrec.flows import Flow, FlowState, answer_flow, load_flow, start_flow, validate_flow
+from chatrec.flows.examples import example_source
 from tests.unit.domain.builders import ChatBuilder
-from tests.unit.flows.helpers import AT, EXAMPLES, example, flow
+from tests.unit.flows.helpers import AT, example, flow
 
 LOOPING = flow(
     """
@@ -102,7 +103,7 @@ def test_R19_any_data_is_a_flow_or_a_flow_error(data: object) -> None:
     flow_or_refusal(lambda: validate_flow(data))
 
 
-YAML_TEXT = (EXAMPLES / "support.yaml").read_text()
+YAML_TEXT = example_source("support")
 yaml_chars = st.sampled_from(list("ab1:-[]{}&*!|>'\"#?,~%@` \t\n\x07"))
 
 
