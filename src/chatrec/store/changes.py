@@ -1,0 +1,121 @@
+"""Writing one :class:`ChatChange` inside the caller's transaction, and naming its clash.
+
+Nothing here commits: :meth:`chatrec.store.store.Store.apply` wraps each change in a
+SAVEPOINT and the whole batch in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from chatrec.errors import (
+    BaseNameTakenError,
+    DuplicateError,
+    NotFoundError,
+    SequenceClashError,
+    StoreConflictError,
+)
+from chatrec.store.mapping import (
+    base_name_key,
+    chat_values,
+    event_values,
+    recording_values,
+    values_of,
+)
+from chatrec.store.models import (
+    AuditRow,
+    ChatEventRow,
+    ChatRow,
+    RecordingFileRow,
+    RecordingRow,
+)
+from chatrec.store.records import ChatChange
+
+
+def write_change(session: Session, change: ChatChange, now: datetime) -> None:
+    """Insert or update the chat and add its events, recordings, files and audit lines."""
+    _refuse_clashes_within(change)
+    chat = change.chat
+    if change.new_chat:
+        session.execute(insert(ChatRow).values(chat_values(chat)))
+    else:
+        statement = update(ChatRow).where(ChatRow.chat_id == chat.chat_id)
+        result = cast(CursorResult[Any], session.execute(statement.values(chat_values(chat))))
+        if result.rowcount == 0:
+            raise NotFoundError(f"no chat {chat.chat_id!r} to change")
+    if change.events:
+        rows = [event_values(chat.chat_id, seq, event) for seq, event in change.events]
+        session.execute(insert(ChatEventRow), rows)
+    if change.recordings:
+        session.execute(insert(RecordingRow), [recording_values(r) for r in change.recordings])
+        files = [
+            values_of(file, recording_id=recording.recording_id, created_at=now)
+            for recording in change.recordings
+            for file in recording.files
+        ]
+        if files:
+            session.execute(insert(RecordingFileRow), files)
+    if change.audit:
+        session.execute(insert(AuditRow), [values_of(entry) for entry in change.audit])
+
+
+def _refuse_clashes_within(change: ChatChange) -> None:
+    seqs = Counter(seq for seq, _ in change.events)
+    repeated = sorted(seq for seq, count in seqs.items() if count > 1)
+    if repeated:
+        raise SequenceClashError(change.chat.chat_id, repeated)
+    names = Counter(base_name_key(r.base_name) for r in change.recordings if r.base_name)
+    clashing = {
+        r.base_name
+        for r in change.recordings
+        if r.base_name and names[base_name_key(r.base_name)] > 1
+    }
+    if clashing:
+        raise BaseNameTakenError(change.chat.company_id, sorted(clashing))
+
+
+def explain_conflict(
+    session: Session, change: ChatChange, error: IntegrityError
+) -> StoreConflictError:
+    """Which stored data the rolled-back change clashed with, read back from the tables.
+
+    Read rather than parsed from the driver's message, which differs between databases.
+    """
+    chat = change.chat
+    if change.new_chat:
+        if session.scalar(select(ChatRow.chat_id).where(ChatRow.chat_id == chat.chat_id)):
+            return DuplicateError(f"chat {chat.chat_id!r} already exists")
+        if session.scalar(select(ChatRow.chat_id).where(ChatRow.token_hash == chat.token_hash)):
+            return DuplicateError(f"another chat has the token of chat {chat.chat_id!r}")
+    seqs = [seq for seq, _ in change.events]
+    stored = session.scalars(
+        select(ChatEventRow.seq).where(
+            ChatEventRow.chat_id == chat.chat_id, ChatEventRow.seq.in_(seqs)
+        )
+    ).all()
+    if stored:
+        return SequenceClashError(chat.chat_id, sorted(stored))
+    for recording in change.recordings:
+        if recording.base_name is None:
+            continue
+        taken = session.scalar(
+            select(RecordingRow.recording_id).where(
+                RecordingRow.company_id == recording.company_id,
+                RecordingRow.base_name_key == base_name_key(recording.base_name),
+            )
+        )
+        if taken:
+            return BaseNameTakenError(recording.company_id, [recording.base_name])
+    ids = [recording.recording_id for recording in change.recordings]
+    known = session.scalars(
+        select(RecordingRow.recording_id).where(RecordingRow.recording_id.in_(ids))
+    ).all()
+    if known:
+        return DuplicateError(f"recordings {sorted(known)} already exist")
+    return StoreConflictError(f"the change to chat {chat.chat_id!r} was refused: {error.orig}")

@@ -1,0 +1,138 @@
+"""Rows to records and back: the one place that knows both shapes.
+
+Records are the frozen dataclasses of :mod:`chatrec.store.records`; rows are the
+models of :mod:`chatrec.store.models`.  Values here are plain dicts of column values,
+so the same mapping serves ORM objects and bulk statements.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, TypeVar
+
+from chatrec.domain.codec import decode_event, encode_event
+from chatrec.domain.journal import Event
+from chatrec.store.models import (
+    ChatEventRow,
+    ChatRow,
+    CompanyRow,
+    FlowRow,
+    FlowVersionRow,
+    RecordingFileRow,
+    RecordingRow,
+    UserRow,
+)
+from chatrec.store.records import (
+    AuditRecord,
+    ChatRecord,
+    ChatStatus,
+    CompanyRecord,
+    FlowVersionRecord,
+    RecordingFileRecord,
+    RecordingRecord,
+    UserRecord,
+)
+
+R = TypeVar("R")
+
+
+def values_of(record: object, **overrides: Any) -> dict[str, Any]:
+    """The record's fields as column values (records and rows share field names)."""
+    assert dataclasses.is_dataclass(record)
+    assert not isinstance(record, type)
+    values = {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}
+    values.update(overrides)
+    return values
+
+
+def record_of(kind: type[R], row: object, **overrides: Any) -> R:
+    """A record of ``kind`` from the row's attributes of the same names."""
+    assert dataclasses.is_dataclass(kind)
+    values = {
+        field.name: getattr(row, field.name)
+        for field in dataclasses.fields(kind)
+        if field.name not in overrides
+    }
+    return kind(**values, **overrides)
+
+
+def company_values(record: CompanyRecord) -> dict[str, Any]:
+    return values_of(record, products=sorted(record.products), formats=sorted(record.formats))
+
+
+def company_record(row: CompanyRow) -> CompanyRecord:
+    return record_of(
+        CompanyRecord,
+        row,
+        products=frozenset(row.products),
+        formats=frozenset(row.formats),
+        sampling_key=bytes(row.sampling_key),
+    )
+
+
+def user_values(record: UserRecord) -> dict[str, Any]:
+    return values_of(record, login_key=login_key(record.login))
+
+
+def login_key(login: str) -> str:
+    """Logins are unique and found whatever their case."""
+    return login.casefold()
+
+
+def user_record(row: UserRow) -> UserRecord:
+    return record_of(UserRecord, row)
+
+
+def flow_version_record(flow: FlowRow, version: FlowVersionRow) -> FlowVersionRecord:
+    return FlowVersionRecord(
+        flow_id=flow.flow_id,
+        company_id=flow.company_id,
+        name=flow.name,
+        version=version.version,
+        source=version.source,
+        created_at=version.created_at,
+    )
+
+
+def chat_values(record: ChatRecord) -> dict[str, Any]:
+    return values_of(record, status=record.status.value)
+
+
+def chat_record(row: ChatRow) -> ChatRecord:
+    return record_of(ChatRecord, row, status=ChatStatus(row.status))
+
+
+def event_values(chat_id: str, seq: int, event: Event) -> dict[str, Any]:
+    payload = encode_event(event)
+    return {
+        "chat_id": chat_id,
+        "seq": seq,
+        "type": payload["type"],
+        "at": event.at,
+        "payload": payload,
+    }
+
+
+def event_of(row: ChatEventRow) -> tuple[int, Event]:
+    return row.seq, decode_event(row.payload)
+
+
+def recording_values(record: RecordingRecord) -> dict[str, Any]:
+    values = values_of(record, base_name_key=base_name_key(record.base_name))
+    del values["files"]
+    return values
+
+
+def base_name_key(base_name: str | None) -> str | None:
+    """Base names clash whatever their case: SFTP servers may not tell them apart (R6)."""
+    return None if base_name is None else base_name.casefold()
+
+
+def recording_record(row: RecordingRow, files: list[RecordingFileRow]) -> RecordingRecord:
+    return record_of(
+        RecordingRecord, row, files=tuple(record_of(RecordingFileRecord, f) for f in files)
+    )
+
+
+def audit_record(row: object) -> AuditRecord:
+    return record_of(AuditRecord, row)

@@ -1,0 +1,220 @@
+"""The tables, as SQLAlchemy models; nothing outside ``store`` sees these classes.
+
+Every change to this module goes with a migration in ``migrations/versions``; a test
+compares the two on SQLite and PostgreSQL.  Unique rules that must hold on both
+databases use plain columns (``login_key``, ``base_name_key`` hold casefolded names)
+rather than expression indexes, which the two spell differently.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from chatrec.store.columns import UTCDateTime
+
+# Named constraints, so migrations can name what they alter on both databases.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 - read by SQLAlchemy, never changed
+        str: String(),
+        datetime: UTCDateTime(),
+        bytes: LargeBinary(),
+        list[str]: JSON(),
+        dict[str, Any]: JSON(none_as_null=True),
+    }
+
+
+def _company() -> Mapped[str]:
+    return mapped_column(ForeignKey("companies.company_id"), index=True)
+
+
+class CompanyRow(Base):
+    __tablename__ = "companies"
+
+    company_id: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    products: Mapped[list[str]]
+    default_template: Mapped[str] = mapped_column(Text)
+    formats: Mapped[list[str]]
+    done_marker: Mapped[bool]
+    sampling_key: Mapped[bytes]
+    retention_seconds: Mapped[int]
+
+
+class UserRow(Base):
+    """A staff login; ``login_key`` (the casefolded login) is unique across companies."""
+
+    __tablename__ = "users"
+
+    user_id: Mapped[str] = mapped_column(primary_key=True)
+    company_id: Mapped[str] = _company()
+    login: Mapped[str]
+    login_key: Mapped[str] = mapped_column(unique=True)
+    name: Mapped[str]
+    role: Mapped[str]
+    password_hash: Mapped[str]
+    permit_recordings: Mapped[bool]
+    record_chats: Mapped[bool]
+    record_percentage: Mapped[int]
+    capacity: Mapped[int]
+    disabled: Mapped[bool]
+
+
+class QueueRow(Base):
+    """A queue: a name and nothing about recording, which cannot be set on a queue (R3)."""
+
+    __tablename__ = "queues"
+    __table_args__ = (UniqueConstraint("company_id", "name"),)
+
+    queue_id: Mapped[str] = mapped_column(primary_key=True)
+    company_id: Mapped[str] = _company()
+    name: Mapped[str]
+
+
+class FlowRow(Base):
+    __tablename__ = "flows"
+
+    flow_id: Mapped[str] = mapped_column(primary_key=True)
+    company_id: Mapped[str] = _company()
+    name: Mapped[str]
+
+
+class FlowVersionRow(Base):
+    """Every saved version is kept: a chat runs, and is explained by, the one it started on."""
+
+    __tablename__ = "flow_versions"
+
+    flow_id: Mapped[str] = mapped_column(ForeignKey("flows.flow_id"), primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    source: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class ServiceRow(Base):
+    __tablename__ = "services"
+    __table_args__ = (UniqueConstraint("company_id", "name"),)
+
+    service_id: Mapped[str] = mapped_column(primary_key=True)
+    company_id: Mapped[str] = _company()
+    name: Mapped[str]
+    flow_id: Mapped[str | None] = mapped_column(ForeignKey("flows.flow_id"))
+
+
+class SessionRow(Base):
+    __tablename__ = "sessions"
+
+    token_hash: Mapped[str] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"), index=True)
+    expires_at: Mapped[datetime]
+
+
+class ChatRow(Base):
+    __tablename__ = "chats"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["flow_id", "flow_version"], ["flow_versions.flow_id", "flow_versions.version"]
+        ),
+        Index(None, "company_id", "status"),
+    )
+
+    chat_id: Mapped[str] = mapped_column(primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.company_id"))
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.service_id"))
+    token_hash: Mapped[str] = mapped_column(unique=True)
+    status: Mapped[str]
+    started_at: Mapped[datetime]
+    last_activity_at: Mapped[datetime]
+    last_seq: Mapped[int]
+    queue_id: Mapped[str | None] = mapped_column(ForeignKey("queues.queue_id"))
+    flow_id: Mapped[str | None]
+    flow_version: Mapped[int | None]
+    flow_state: Mapped[dict[str, Any] | None]
+    ended_at: Mapped[datetime | None]
+
+
+class ChatEventRow(Base):
+    """One journal event; ``payload`` is :func:`chatrec.domain.codec.encode_event`'s output."""
+
+    __tablename__ = "chat_events"
+
+    chat_id: Mapped[str] = mapped_column(ForeignKey("chats.chat_id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    type: Mapped[str]
+    at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]]
+
+
+class RecordingRow(Base):
+    """A recording and its verdict (R14); ``base_name`` only when it was produced."""
+
+    __tablename__ = "recordings"
+    __table_args__ = (UniqueConstraint("company_id", "base_name_key"),)
+
+    recording_id: Mapped[str] = mapped_column(primary_key=True)
+    chat_id: Mapped[str] = mapped_column(ForeignKey("chats.chat_id"), index=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.company_id"))
+    origin: Mapped[str]
+    reason: Mapped[str]
+    outcome: Mapped[str]
+    rule: Mapped[str]
+    explanation: Mapped[str] = mapped_column(Text)
+    base_name: Mapped[str | None]
+    base_name_key: Mapped[str | None]
+
+
+class RecordingFileRow(Base):
+    """A spooled file of a produced recording, waiting for (or past) delivery (R16)."""
+
+    __tablename__ = "recording_files"
+    __table_args__ = (UniqueConstraint("recording_id", "path"),)
+
+    file_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.recording_id"))
+    path: Mapped[str]
+    format: Mapped[str]
+    media_type: Mapped[str]
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str]
+    spool_path: Mapped[str]
+    state: Mapped[str] = mapped_column(default="pending", server_default=text("'pending'"))
+    created_at: Mapped[datetime]
+
+
+class AuditRow(Base):
+    """One line of the audit trail (R7, R9, R11, R14); never message text (R17)."""
+
+    __tablename__ = "audit"
+    __table_args__ = (Index(None, "company_id", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.company_id"))
+    at: Mapped[datetime]
+    actor: Mapped[str]
+    action: Mapped[str]
+    chat_id: Mapped[str | None] = mapped_column(ForeignKey("chats.chat_id"))
+    detail: Mapped[dict[str, Any]]

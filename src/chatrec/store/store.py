@@ -1,0 +1,477 @@
+"""The store: records in, records out, one transaction per call.
+
+Each method opens its own session, so a :class:`Store` is shared by every thread.
+Reads return ``None`` for an unknown id; writes refuse with
+:class:`~chatrec.errors.NotFoundError` (a missing company, user or flow) or a
+:class:`~chatrec.errors.StoreConflictError` (a taken id or unique name) and change
+nothing.  Live chats change only through :meth:`Store.apply`, which the
+:class:`~chatrec.store.writer.GroupCommitter` calls with many changes at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, or_, select
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
+from sqlalchemy.orm import Session, sessionmaker
+
+from chatrec.domain.journal import Event
+from chatrec.errors import ActionError, ChatrecError, DuplicateError, NotFoundError
+from chatrec.store.changes import explain_conflict, write_change
+from chatrec.store.database import make_engine, writing
+from chatrec.store.mapping import (
+    audit_record,
+    chat_record,
+    company_record,
+    company_values,
+    event_of,
+    flow_version_record,
+    login_key,
+    record_of,
+    recording_record,
+    user_record,
+    user_values,
+    values_of,
+)
+from chatrec.store.migrations import upgrade
+from chatrec.store.models import (
+    AuditRow,
+    ChatEventRow,
+    ChatRow,
+    CompanyRow,
+    FlowRow,
+    FlowVersionRow,
+    QueueRow,
+    RecordingFileRow,
+    RecordingRow,
+    ServiceRow,
+    SessionRow,
+    UserRow,
+)
+from chatrec.store.records import (
+    AuditRecord,
+    ChatChange,
+    ChatRecord,
+    ChatStatus,
+    CompanyRecord,
+    FlowVersionRecord,
+    QueueRecord,
+    RecordingRecord,
+    ServiceRecord,
+    SessionRecord,
+    UserRecord,
+)
+
+Clock = Callable[[], datetime]
+
+# Candidates per query in taken_base_names: SQLite limits the depth of an expression.
+_NAMES_PER_QUERY = 100
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """chatrec's database at ``database`` (a URL, or an engine made by :func:`make_engine`).
+
+    The store owns its engine: :meth:`close` disposes of it.
+    """
+
+    def __init__(self, database: str | Engine, *, clock: Clock = utc_now) -> None:
+        self.engine = make_engine(database) if isinstance(database, str) else database
+        self._clock = clock
+        self._reading = sessionmaker(self.engine, expire_on_commit=False)
+        self._writing = sessionmaker(writing(self.engine), expire_on_commit=False)
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema to the newest migration."""
+        upgrade(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """One transaction, committed when the block ends; a late clash is a conflict."""
+        try:
+            with self._writing.begin() as session:
+                yield session
+        except IntegrityError as error:
+            raise DuplicateError(f"the write clashes with stored data: {error.orig}") from error
+        except DataError as error:
+            raise _refused_value(error) from error
+
+    # -- companies and logins ---------------------------------------------------------
+
+    def create_company(self, company: CompanyRecord) -> None:
+        with self._write() as session:
+            if session.get(CompanyRow, company.company_id):
+                raise DuplicateError(f"company {company.company_id!r} already exists")
+            session.add(CompanyRow(**company_values(company)))
+
+    def update_company(self, company: CompanyRecord) -> None:
+        with self._write() as session:
+            row = _require(session, CompanyRow, company.company_id, "company")
+            for name, value in company_values(company).items():
+                setattr(row, name, value)
+
+    def get_company(self, company_id: str) -> CompanyRecord | None:
+        with self._reading() as session:
+            row = session.get(CompanyRow, company_id)
+            return None if row is None else company_record(row)
+
+    def create_user(self, user: UserRecord) -> None:
+        with self._write() as session:
+            _require(session, CompanyRow, user.company_id, "company")
+            if session.get(UserRow, user.user_id):
+                raise DuplicateError(f"user {user.user_id!r} already exists")
+            _refuse_login_taken(session, user)
+            session.add(UserRow(**user_values(user)))
+
+    def update_user(self, user: UserRecord) -> None:
+        """Store every field of the login; its id and company never change."""
+        with self._write() as session:
+            row = _require(session, UserRow, user.user_id, "user")
+            if row.company_id != user.company_id:
+                raise NotFoundError(f"no user {user.user_id!r} in company {user.company_id!r}")
+            _refuse_login_taken(session, user)
+            for name, value in user_values(user).items():
+                setattr(row, name, value)
+
+    def get_user(self, user_id: str) -> UserRecord | None:
+        with self._reading() as session:
+            row = session.get(UserRow, user_id)
+            return None if row is None else user_record(row)
+
+    def find_user_by_login(self, login: str) -> UserRecord | None:
+        """The user whose login matches, whatever its case."""
+        with self._reading() as session:
+            row = session.scalar(select(UserRow).where(UserRow.login_key == login_key(login)))
+            return None if row is None else user_record(row)
+
+    def list_users(self, company_id: str) -> list[UserRecord]:
+        with self._reading() as session:
+            rows = session.scalars(
+                select(UserRow).where(UserRow.company_id == company_id).order_by(UserRow.login)
+            )
+            return [user_record(row) for row in rows]
+
+    # -- queues, flows, services ------------------------------------------------------
+
+    def create_queue(self, queue: QueueRecord) -> None:
+        with self._write() as session:
+            _require(session, CompanyRow, queue.company_id, "company")
+            if session.get(QueueRow, queue.queue_id):
+                raise DuplicateError(f"queue {queue.queue_id!r} already exists")
+            if _find_queue(session, queue.company_id, queue.name):
+                raise DuplicateError(f"the company already has a queue named {queue.name!r}")
+            session.add(QueueRow(**values_of(queue)))
+
+    def get_queue(self, queue_id: str) -> QueueRecord | None:
+        with self._reading() as session:
+            row = session.get(QueueRow, queue_id)
+            return None if row is None else record_of(QueueRecord, row)
+
+    def find_queue(self, company_id: str, name: str) -> QueueRecord | None:
+        with self._reading() as session:
+            row = _find_queue(session, company_id, name)
+            return None if row is None else record_of(QueueRecord, row)
+
+    def list_queues(self, company_id: str) -> list[QueueRecord]:
+        with self._reading() as session:
+            rows = session.scalars(
+                select(QueueRow).where(QueueRow.company_id == company_id).order_by(QueueRow.name)
+            )
+            return [record_of(QueueRecord, row) for row in rows]
+
+    def save_flow(self, company_id: str, flow_id: str, name: str, source: str) -> FlowVersionRecord:
+        """Keep ``source`` as the flow's next version (1 for a new flow) and rename it."""
+        with self._write() as session:
+            _require(session, CompanyRow, company_id, "company")
+            flow = session.get(FlowRow, flow_id)
+            if flow is None:
+                flow = FlowRow(flow_id=flow_id, company_id=company_id, name=name)
+                session.add(flow)
+            elif flow.company_id != company_id:
+                raise NotFoundError(f"no flow {flow_id!r} in company {company_id!r}")
+            flow.name = name
+            latest = session.scalar(
+                select(func.max(FlowVersionRow.version)).where(FlowVersionRow.flow_id == flow_id)
+            )
+            version = FlowVersionRow(
+                flow_id=flow_id, version=(latest or 0) + 1, source=source, created_at=self._clock()
+            )
+            session.add(version)
+            session.flush()
+            return flow_version_record(flow, version)
+
+    def get_flow(self, flow_id: str, version: int | None = None) -> FlowVersionRecord | None:
+        """The given version of the flow, or its newest when ``version`` is ``None``."""
+        with self._reading() as session:
+            flow = session.get(FlowRow, flow_id)
+            if flow is None:
+                return None
+            query = select(FlowVersionRow).where(FlowVersionRow.flow_id == flow_id)
+            if version is None:
+                query = query.order_by(FlowVersionRow.version.desc()).limit(1)
+            else:
+                query = query.where(FlowVersionRow.version == version)
+            row = session.scalar(query)
+            return None if row is None else flow_version_record(flow, row)
+
+    def list_flows(self, company_id: str) -> list[FlowVersionRecord]:
+        """The newest version of each of the company's flows, by name."""
+        with self._reading() as session:
+            newest = (
+                select(FlowVersionRow.flow_id, func.max(FlowVersionRow.version).label("version"))
+                .group_by(FlowVersionRow.flow_id)
+                .subquery()
+            )
+            rows = session.execute(
+                select(FlowRow, FlowVersionRow)
+                .join(newest, newest.c.flow_id == FlowRow.flow_id)
+                .join(
+                    FlowVersionRow,
+                    (FlowVersionRow.flow_id == newest.c.flow_id)
+                    & (FlowVersionRow.version == newest.c.version),
+                )
+                .where(FlowRow.company_id == company_id)
+                .order_by(FlowRow.name, FlowRow.flow_id)
+            )
+            return [flow_version_record(flow, version) for flow, version in rows]
+
+    def create_service(self, service: ServiceRecord) -> None:
+        with self._write() as session:
+            _require(session, CompanyRow, service.company_id, "company")
+            _require_flow_of(session, service)
+            if session.get(ServiceRow, service.service_id):
+                raise DuplicateError(f"service {service.service_id!r} already exists")
+            session.add(ServiceRow(**values_of(service)))
+
+    def update_service(self, service: ServiceRecord) -> None:
+        """Rename the service or give it another flow; its company never changes."""
+        with self._write() as session:
+            row = _require(session, ServiceRow, service.service_id, "service")
+            if row.company_id != service.company_id:
+                raise NotFoundError(f"no service {service.service_id!r} in this company")
+            _require_flow_of(session, service)
+            row.name = service.name
+            row.flow_id = service.flow_id
+
+    def get_service(self, service_id: str) -> ServiceRecord | None:
+        with self._reading() as session:
+            row = session.get(ServiceRow, service_id)
+            return None if row is None else record_of(ServiceRecord, row)
+
+    def list_services(self, company_id: str) -> list[ServiceRecord]:
+        with self._reading() as session:
+            rows = session.scalars(
+                select(ServiceRow)
+                .where(ServiceRow.company_id == company_id)
+                .order_by(ServiceRow.name)
+            )
+            return [record_of(ServiceRecord, row) for row in rows]
+
+    # -- login sessions ---------------------------------------------------------------
+
+    def create_session(self, login_session: SessionRecord) -> None:
+        with self._write() as session:
+            _require(session, UserRow, login_session.user_id, "user")
+            session.add(SessionRow(**values_of(login_session)))
+
+    def get_session(self, token_hash: str) -> SessionRecord | None:
+        """The session, expired or not: the caller compares ``expires_at`` with its clock."""
+        with self._reading() as session:
+            row = session.get(SessionRow, token_hash)
+            return None if row is None else record_of(SessionRecord, row)
+
+    def delete_session(self, token_hash: str) -> None:
+        with self._write() as session:
+            session.execute(delete(SessionRow).where(SessionRow.token_hash == token_hash))
+
+    def delete_expired_sessions(self, now: datetime) -> int:
+        """Forget sessions that expired by ``now``; how many were deleted."""
+        with self._write() as session:
+            expired = session.scalars(
+                select(SessionRow.token_hash).where(SessionRow.expires_at <= now)
+            ).all()
+            session.execute(delete(SessionRow).where(SessionRow.token_hash.in_(expired)))
+            return len(expired)
+
+    # -- chats ------------------------------------------------------------------------
+
+    def get_chat(self, chat_id: str) -> ChatRecord | None:
+        with self._reading() as session:
+            row = session.get(ChatRow, chat_id)
+            return None if row is None else chat_record(row)
+
+    def find_chat_by_token(self, token_hash: str) -> ChatRecord | None:
+        with self._reading() as session:
+            row = session.scalar(select(ChatRow).where(ChatRow.token_hash == token_hash))
+            return None if row is None else chat_record(row)
+
+    def open_chats(self) -> list[ChatRecord]:
+        """Every chat not ended, of every company: what a starting node takes over."""
+        with self._reading() as session:
+            rows = session.scalars(
+                select(ChatRow)
+                .where(ChatRow.status != ChatStatus.ENDED.value)
+                .order_by(ChatRow.started_at, ChatRow.chat_id)
+            )
+            return [chat_record(row) for row in rows]
+
+    def list_chats(
+        self,
+        company_id: str,
+        statuses: Sequence[ChatStatus] | None = None,
+        limit: int = 100,
+    ) -> list[ChatRecord]:
+        """The company's newest chats first, optionally only those in ``statuses``."""
+        with self._reading() as session:
+            query = select(ChatRow).where(ChatRow.company_id == company_id)
+            if statuses is not None:
+                query = query.where(ChatRow.status.in_([status.value for status in statuses]))
+            rows = session.scalars(
+                query.order_by(ChatRow.started_at.desc(), ChatRow.chat_id).limit(limit)
+            )
+            return [chat_record(row) for row in rows]
+
+    def load_journal(self, chat_id: str, after_seq: int = 0) -> list[tuple[int, Event]]:
+        """The chat's events numbered above ``after_seq``, in order (a reconnect's resync)."""
+        with self._reading() as session:
+            rows = session.scalars(
+                select(ChatEventRow)
+                .where(ChatEventRow.chat_id == chat_id, ChatEventRow.seq > after_seq)
+                .order_by(ChatEventRow.seq)
+            )
+            return [event_of(row) for row in rows]
+
+    def get_recordings(self, chat_id: str) -> list[RecordingRecord]:
+        """The chat's recordings with their verdicts, and files for those produced."""
+        with self._reading() as session:
+            rows = session.scalars(
+                select(RecordingRow)
+                .where(RecordingRow.chat_id == chat_id)
+                .order_by(RecordingRow.recording_id)
+            ).all()
+            files: dict[str, list[RecordingFileRow]] = {row.recording_id: [] for row in rows}
+            for file in session.scalars(
+                select(RecordingFileRow)
+                .where(RecordingFileRow.recording_id.in_(files))
+                .order_by(RecordingFileRow.file_id)
+            ):
+                files[file.recording_id].append(file)
+            return [recording_record(row, files[row.recording_id]) for row in rows]
+
+    def taken_base_names(self, company_id: str, candidates: Sequence[str]) -> set[str]:
+        """Stored base names equal to a candidate or continuing it with ``-`` (R6).
+
+        Compared case-insensitively, as :func:`chatrec.domain.filenames.assign_unique_names`
+        compares them; returned as stored.
+        """
+        keys = sorted({candidate.casefold() for candidate in candidates})
+        taken: set[str] = set()
+        with self._reading() as session:
+            for start in range(0, len(keys), _NAMES_PER_QUERY):
+                chunk = keys[start : start + _NAMES_PER_QUERY]
+                column = RecordingRow.base_name_key
+                matches = [column.in_(chunk)] + [
+                    column.startswith(f"{key}-", autoescape=True) for key in chunk
+                ]
+                names = session.scalars(
+                    select(RecordingRow.base_name).where(
+                        RecordingRow.company_id == company_id, or_(*matches)
+                    )
+                )
+                taken.update(name for name in names if name is not None)
+        return taken
+
+    # -- audit ------------------------------------------------------------------------
+
+    def add_audit(self, entries: Sequence[AuditRecord]) -> None:
+        """Audit lines of actions outside a chat change (an administrator's edits)."""
+        with self._write() as session:
+            for entry in entries:
+                session.add(AuditRow(**values_of(entry)))
+
+    def list_audit(self, company_id: str, chat_id: str | None = None) -> list[AuditRecord]:
+        """The company's audit trail in order, or only the lines about one chat (R14)."""
+        with self._reading() as session:
+            query = select(AuditRow).where(AuditRow.company_id == company_id)
+            if chat_id is not None:
+                query = query.where(AuditRow.chat_id == chat_id)
+            rows = session.scalars(query.order_by(AuditRow.at, AuditRow.id))
+            return [audit_record(row) for row in rows]
+
+    # -- live changes -----------------------------------------------------------------
+
+    def apply(self, changes: Sequence[ChatChange]) -> list[BaseException | None]:
+        """Commit many chat changes in one transaction, each in its own SAVEPOINT.
+
+        A change that is refused (a clash, an unknown chat, a value the database will
+        not take) is rolled back alone and its error returned in its slot; the others
+        commit together.  A failure of the database itself (unreachable, locked)
+        raises, and then nothing of the batch is committed.
+        """
+        results: list[BaseException | None] = []
+        now = self._clock()
+        with self._writing.begin() as session:
+            for change in changes:
+                results.append(_apply_one(session, change, now))
+        return results
+
+
+def _apply_one(session: Session, change: ChatChange, now: datetime) -> BaseException | None:
+    try:
+        with session.begin_nested():
+            write_change(session, change, now)
+    except IntegrityError as error:
+        return explain_conflict(session, change, error)
+    except DataError as error:
+        return _refused_value(error)
+    except DBAPIError:
+        raise  # the database itself failed: the whole batch with it
+    except (StatementError, ChatrecError, ValueError) as error:
+        return error
+    return None
+
+
+def _refused_value(error: DataError) -> ActionError:
+    # A value SQLite keeps but PostgreSQL cannot (a NUL character in text): bad input (R19).
+    return ActionError(f"the database cannot keep a value: {error.orig}")
+
+
+def _require(session: Session, model: type[Any], key: str, what: str) -> Any:
+    row = session.get(model, key)
+    if row is None:
+        raise NotFoundError(f"no {what} {key!r}")
+    return row
+
+
+def _refuse_login_taken(session: Session, user: UserRecord) -> None:
+    holder = session.scalar(
+        select(UserRow.user_id).where(
+            UserRow.login_key == login_key(user.login), UserRow.user_id != user.user_id
+        )
+    )
+    if holder is not None:
+        raise DuplicateError(f"the login {user.login!r} is taken")
+
+
+def _find_queue(session: Session, company_id: str, name: str) -> QueueRow | None:
+    return session.scalar(
+        select(QueueRow).where(QueueRow.company_id == company_id, QueueRow.name == name)
+    )
+
+
+def _require_flow_of(session: Session, service: ServiceRecord) -> None:
+    if service.flow_id is None:
+        return
+    flow = session.get(FlowRow, service.flow_id)
+    if flow is None or flow.company_id != service.company_id:
+        raise NotFoundError(f"no flow {service.flow_id!r} in company {service.company_id!r}")

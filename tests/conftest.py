@@ -1,0 +1,72 @@
+"""Fixtures shared by every test tree: a migrated, empty database on SQLite and PostgreSQL.
+
+A test that takes ``database_url`` (or ``store``) runs once per database.  PostgreSQL
+comes from ``CHATREC_TEST_DATABASE_URL``; when it cannot be reached the test fails,
+it is never skipped, so a green run always means both databases were exercised.  Each
+test gets its own schema (found through ``search_path``), dropped afterwards, so runs
+in parallel do not meet.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
+
+from chatrec.store.migrations import migrate
+from chatrec.store.store import Store
+
+POSTGRES_URL_VARIABLE = "CHATREC_TEST_DATABASE_URL"
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@contextmanager
+def _postgres_schema_url() -> Iterator[str]:
+    server = make_url(os.environ.get(POSTGRES_URL_VARIABLE, DEFAULT_POSTGRES_URL))
+    schema = f"t_{uuid.uuid4().hex}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    try:
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        except OperationalError as error:
+            pytest.fail(
+                f"PostgreSQL at {server!r} is unreachable ({error.orig}); start it or set "
+                f"{POSTGRES_URL_VARIABLE}",
+                pytrace=False,
+            )
+        url = server.update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a migrated, empty database of the parametrized kind."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'chatrec.db'}"
+        migrate(url)
+        yield url
+    else:
+        with _postgres_schema_url() as url:
+            migrate(url)
+            yield url
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    """A :class:`Store` on the migrated, empty database; closed (engine disposed) after."""
+    opened = Store(database_url)
+    try:
+        yield opened
+    finally:
+        opened.close()

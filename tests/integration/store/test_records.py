@@ -1,0 +1,183 @@
+"""Every record survives the store unchanged, and bad writes are refused whole (R18, R19)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from chatrec.errors import DuplicateError, NotFoundError
+from chatrec.store.records import AuditRecord, QueueRecord, ServiceRecord, SessionRecord
+from chatrec.store.store import Store
+from tests.integration.store.factories import (
+    ACME,
+    BOB,
+    FLOW_SOURCE,
+    GENERAL,
+    SUPPORT,
+    seed,
+)
+
+OTHER = replace(ACME, company_id="globex", name="Globex", products=frozenset())
+
+
+def test_company_round_trips(store: Store) -> None:
+    store.create_company(ACME)
+    assert store.get_company("acme") == ACME
+    assert store.get_company("nobody") is None
+
+
+def test_company_settings_can_be_changed(store: Store) -> None:
+    store.create_company(ACME)
+    changed = replace(ACME, products=frozenset({"webchat"}), formats=frozenset({"html"}))
+    store.update_company(changed)
+    assert store.get_company("acme") == changed
+
+
+def test_a_company_id_is_taken_once(store: Store) -> None:
+    store.create_company(ACME)
+    with pytest.raises(DuplicateError, match="acme"):
+        store.create_company(replace(ACME, name="Acme again"))
+
+
+def test_user_round_trips_and_is_found_by_login_whatever_its_case(store: Store) -> None:
+    seed(store)
+    assert store.get_user("bob") == BOB
+    assert store.find_user_by_login("bob.agent") == BOB
+    assert store.find_user_by_login("BOB.AGENT") == BOB
+    assert store.find_user_by_login("alice") is None
+    assert store.get_user("alice") is None
+
+
+def test_users_are_listed_per_company(store: Store) -> None:
+    seed(store)
+    store.create_company(OTHER)
+    alice = replace(BOB, user_id="alice", login="alice", name="Alice")
+    ann = replace(BOB, user_id="ann", company_id="globex", login="ann")
+    store.create_user(alice)
+    store.create_user(ann)
+    assert store.list_users("acme") == [BOB, alice]
+    assert store.list_users("globex") == [ann]
+
+
+def test_a_login_is_unique_across_companies_whatever_its_case(store: Store) -> None:
+    seed(store)
+    store.create_company(OTHER)
+    with pytest.raises(DuplicateError, match="login"):
+        store.create_user(replace(BOB, user_id="bob2", company_id="globex", login="BOB.agent"))
+    assert [user.user_id for user in store.list_users("globex")] == []
+
+
+def test_user_settings_are_updated(store: Store) -> None:
+    seed(store)
+    changed = replace(BOB, permit_recordings=True, record_percentage=0, disabled=True)
+    store.update_user(changed)
+    assert store.get_user("bob") == changed
+
+
+def test_an_update_cannot_take_another_login_or_move_company(store: Store) -> None:
+    seed(store)
+    store.create_user(replace(BOB, user_id="alice", login="alice"))
+    with pytest.raises(DuplicateError):
+        store.update_user(replace(BOB, login="Alice"))
+    with pytest.raises(NotFoundError):
+        store.update_user(replace(BOB, company_id="globex"))
+    with pytest.raises(NotFoundError):
+        store.update_user(replace(BOB, user_id="carol"))
+    assert store.get_user("bob") == BOB
+
+
+def test_R18_nothing_is_created_in_an_unknown_company(store: Store) -> None:
+    with pytest.raises(NotFoundError, match="company"):
+        store.create_user(BOB)
+    with pytest.raises(NotFoundError, match="company"):
+        store.create_queue(GENERAL)
+    with pytest.raises(NotFoundError, match="company"):
+        store.save_flow("acme", "welcome", "Welcome", FLOW_SOURCE)
+
+
+def test_queues_round_trip_and_are_found_by_name(store: Store) -> None:
+    seed(store)
+    vip = QueueRecord(queue_id="q-vip", company_id="acme", name="VIP")
+    store.create_queue(vip)
+    assert store.get_queue("q-general") == GENERAL
+    assert store.find_queue("acme", "VIP") == vip
+    assert store.find_queue("globex", "VIP") is None
+    assert store.list_queues("acme") == [GENERAL, vip]
+    with pytest.raises(DuplicateError, match="General"):
+        store.create_queue(replace(vip, queue_id="q-other", name="General"))
+
+
+def test_every_flow_save_is_a_new_version(store: Store) -> None:
+    seed(store)
+    first = store.save_flow("acme", "welcome", "Welcome", FLOW_SOURCE)
+    second = store.save_flow("acme", "welcome", "Welcome v2", FLOW_SOURCE + "  - end\n")
+    assert (first.version, second.version) == (1, 2)
+    assert store.get_flow("welcome") == second
+    assert store.get_flow("welcome", 1) == replace(first, name="Welcome v2")
+    assert store.get_flow("welcome", 3) is None
+    assert store.get_flow("nothing") is None
+    assert first.created_at.tzinfo == UTC
+    assert store.list_flows("acme") == [second]
+
+
+def test_R18_a_flow_of_another_company_is_not_found(store: Store) -> None:
+    seed(store)
+    store.create_company(OTHER)
+    store.save_flow("acme", "welcome", "Welcome", FLOW_SOURCE)
+    with pytest.raises(NotFoundError):
+        store.save_flow("globex", "welcome", "Stolen", FLOW_SOURCE)
+    with pytest.raises(NotFoundError):
+        store.create_service(ServiceRecord("s-globex", "globex", "Sales", "welcome"))
+    assert store.get_flow("welcome", 2) is None
+
+
+def test_services_round_trip_and_change_their_flow(store: Store) -> None:
+    seed(store)
+    store.save_flow("acme", "welcome", "Welcome", FLOW_SOURCE)
+    sales = ServiceRecord("s-sales", "acme", "Sales", "welcome")
+    store.create_service(sales)
+    assert store.get_service("s-sales") == sales
+    assert store.list_services("acme") == [sales, SUPPORT]
+    moved = replace(SUPPORT, name="Help", flow_id="welcome")
+    store.update_service(moved)
+    assert store.get_service("s-support") == moved
+    assert store.get_service("s-none") is None
+
+
+def test_login_sessions_round_trip_and_expire(store: Store) -> None:
+    seed(store)
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    live = SessionRecord("hash-live", "bob", now + timedelta(hours=12))
+    old = SessionRecord("hash-old", "bob", now - timedelta(seconds=1))
+    store.create_session(live)
+    store.create_session(old)
+    assert store.get_session("hash-live") == live
+    assert store.delete_expired_sessions(now) == 1
+    assert store.get_session("hash-old") is None
+    store.delete_session("hash-live")
+    store.delete_session("hash-live")
+    assert store.get_session("hash-live") is None
+    with pytest.raises(NotFoundError):
+        store.create_session(SessionRecord("hash-x", "nobody", now))
+
+
+def test_audit_lines_round_trip_in_order_and_by_company(store: Store) -> None:
+    seed(store)
+    store.create_company(OTHER)
+    paris = timezone(timedelta(hours=1))
+    first = AuditRecord("acme", datetime(2026, 1, 1, 9, tzinfo=UTC), "admin", "user_updated")
+    second = AuditRecord(
+        "acme",
+        datetime(2026, 1, 1, 11, tzinfo=paris),
+        "admin",
+        "user_updated",
+        detail={"user": "bob", "record_percentage": [100, 40], "why": None},
+    )
+    theirs = AuditRecord("globex", datetime(2026, 1, 1, 8, tzinfo=UTC), "admin", "created")
+    store.add_audit([second, theirs, first])
+    stored = store.list_audit("acme")
+    assert stored == [first, second]
+    assert stored[1].at.tzinfo == UTC
+    assert store.list_audit("globex") == [theirs]

@@ -1,0 +1,154 @@
+"""Group commit: many waiting messages share one commit, each learns its own outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+
+import pytest
+
+from chatrec.errors import SequenceClashError, StoreError
+from chatrec.store.records import ChatChange
+from chatrec.store.store import Store
+from chatrec.store.writer import GroupCommitter
+from tests.integration.store.factories import new_chat, next_message, seed
+
+
+class CountingStore:
+    """The real store, counting the batches it is given."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.batches: list[int] = []
+
+    def apply(self, changes: Sequence[ChatChange]) -> list[BaseException | None]:
+        self.batches.append(len(changes))
+        return self.store.apply(changes)
+
+
+async def commit_all(committer: GroupCommitter, changes: list[ChatChange]) -> list[object]:
+    committer.start()
+    try:
+        return await asyncio.gather(
+            *(committer.commit(change) for change in changes), return_exceptions=True
+        )
+    finally:
+        await committer.stop()
+
+
+def test_concurrent_commits_share_batches_and_are_all_stored(store: Store) -> None:
+    seed(store)
+    counting = CountingStore(store)
+    changes = [new_chat(f"C{n:03}") for n in range(200)]
+    outcomes = asyncio.run(commit_all(GroupCommitter(counting), changes))
+    assert outcomes == [None] * 200
+    assert sum(counting.batches) == 200
+    assert len(counting.batches) < 200
+    assert len(store.open_chats()) == 200
+
+
+def test_batches_never_exceed_the_cap(store: Store) -> None:
+    seed(store)
+    counting = CountingStore(store)
+    changes = [new_chat(f"C{n:03}") for n in range(60)]
+    asyncio.run(commit_all(GroupCommitter(counting, max_batch=7), changes))
+    assert max(counting.batches) <= 7
+    assert sum(counting.batches) == 60
+
+
+def test_a_refused_change_fails_only_its_own_caller(store: Store) -> None:
+    seed(store)
+    starts = [new_chat(f"C{n}") for n in range(5)]
+    store.apply(starts)
+    follows = [next_message(start) for start in starts]
+    store.apply([follows[2]])  # another writer already took C2's number
+    outcomes = asyncio.run(commit_all(GroupCommitter(store), follows))
+    assert [type(outcome) for outcome in outcomes] == [
+        type(None),
+        type(None),
+        SequenceClashError,
+        type(None),
+        type(None),
+    ]
+    assert all(len(store.load_journal(f"C{n}")) == 3 for n in range(5))
+
+
+class FailingStore:
+    """A database that fails every commit, as an unreachable one would."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def apply(self, changes: Sequence[ChatChange]) -> list[BaseException | None]:
+        self.calls += 1
+        raise ConnectionError("database unreachable")
+
+
+def test_a_failed_commit_reaches_every_waiter_of_the_batch() -> None:
+    outcomes = asyncio.run(
+        commit_all(GroupCommitter(FailingStore()), [new_chat(f"C{n}") for n in range(10)])
+    )
+    for outcome in outcomes:
+        assert isinstance(outcome, StoreError)
+        assert isinstance(outcome.__cause__, ConnectionError)
+    assert len({id(outcome) for outcome in outcomes}) == 10
+
+
+class SlowStore:
+    """Holds the first batch until released, so later commits queue up behind it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.release = threading.Event()
+        self.batches: list[int] = []
+
+    def apply(self, changes: Sequence[ChatChange]) -> list[BaseException | None]:
+        self.release.wait(timeout=10)
+        self.batches.append(len(changes))
+        return self.store.apply(changes)
+
+
+def test_stop_commits_everything_already_queued(store: Store) -> None:
+    seed(store)
+    slow = SlowStore(store)
+
+    async def scenario() -> list[object]:
+        committer = GroupCommitter(slow)
+        committer.start()
+        waiters = [asyncio.ensure_future(committer.commit(new_chat(f"C{n}"))) for n in range(20)]
+        await asyncio.sleep(0)  # every commit is queued
+        stopping = asyncio.ensure_future(committer.stop())
+        await asyncio.sleep(0.05)
+        slow.release.set()
+        await stopping
+        with pytest.raises(StoreError, match="not accepting"):
+            await committer.commit(new_chat("late"))
+        return await asyncio.gather(*waiters)
+
+    assert asyncio.run(scenario()) == [None] * 20
+    assert sum(slow.batches) == 20
+    assert len(store.open_chats()) == 20
+
+
+def test_commit_before_start_is_refused() -> None:
+    async def scenario() -> None:
+        await GroupCommitter(FailingStore()).commit(new_chat("C1"))
+
+    with pytest.raises(StoreError, match="not accepting"):
+        asyncio.run(scenario())
+
+
+def test_a_committer_starts_once() -> None:
+    async def scenario() -> None:
+        committer = GroupCommitter(FailingStore())
+        committer.start()
+        try:
+            with pytest.raises(RuntimeError, match="already started"):
+                committer.start()
+        finally:
+            await committer.stop()
+
+    asyncio.run(scenario())
+    with pytest.raises(ValueError, match="max_batch"):
+        GroupCommitter(FailingStore(), max_batch=0)
