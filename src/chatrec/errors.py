@@ -5,11 +5,16 @@
     ├── JournalError             a journal breaks the shape the rules rely on
     ├── FlowError                a chat flow is refused (R3, R19): every problem, with its line
     │   └── FlowRuntimeError     a flow cannot go on: a loop without input, a stale state
+    ├── StoreError               the database failed a write; none of it was applied
     └── ActionError              a request or frame refused as it stands (R19), by ``code``
         ├── NotFoundError        unknown id, or another company's (R18)
         ├── PermissionDeniedError  the role or place in the chat does not allow it
         ├── AuthenticationError  no valid login, session or customer token
         └── ConflictError        the chat's state does not allow it now
+            └── StoreConflictError   a write clashes with stored data; none of it applied
+                ├── SequenceClashError   an event number is taken: two writers raced
+                ├── BaseNameTakenError   a recording base name is in use (R6)
+                └── DuplicateError       an id or unique name (login, queue) is taken
 
 The web layer maps these to status codes and error frames in one place; nothing
 decides what to do from an error's message text.
@@ -121,3 +126,44 @@ class ConflictError(ActionError):
     """The action does not fit the chat's current state (ended, already paused, ...)."""
 
     code = "conflict"
+
+
+class StoreError(ChatrecError):
+    """The database failed a write (unreachable, locked, stopped); none of it was applied.
+
+    Unlike :class:`StoreConflictError` this says nothing about the data: the same write
+    may succeed when tried again.
+    """
+
+
+class StoreConflictError(ConflictError):
+    """A write clashes with what is stored (a unique key); none of the write was applied."""
+
+
+class SequenceClashError(StoreConflictError):
+    """An event number of the chat is already stored: two writers raced on one chat.
+
+    The caller's view of the chat is stale; it reloads the journal before trying again.
+    """
+
+    def __init__(self, chat_id: str, seqs: list[int]) -> None:
+        self.chat_id = chat_id
+        self.seqs = tuple(seqs)
+        super().__init__(f"chat {chat_id!r} already has events numbered {seqs}")
+
+
+class BaseNameTakenError(StoreConflictError):
+    """A recording's base name is already used by another recording of the company (R6).
+
+    Names are compared case-insensitively; the caller picks names again with these in
+    its ``taken`` set.
+    """
+
+    def __init__(self, company_id: str, names: list[str]) -> None:
+        self.company_id = company_id
+        self.names = tuple(names)
+        super().__init__(f"recording names already used in company {company_id!r}: {names}")
+
+
+class DuplicateError(StoreConflictError):
+    """An id or a name that must be unique (a login, a queue name) is already taken."""
