@@ -5,8 +5,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DATA_DIR ?= var
 
-.PHONY: run test lint typecheck unit clean
+# The store's tests run on SQLite and on this PostgreSQL; they fail if it is unreachable.
+export CHATREC_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test lint typecheck pytest clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/chatrec --help
+	$(BIN)/chatrec demo --data-dir $(DATA_DIR)
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests scripts
@@ -24,10 +28,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
-	$(BIN)/pytest --cov=chatrec.domain --cov=chatrec.flows --cov-branch --cov-report=term --cov-fail-under=100
+pytest: $(STAMP)
+	$(BIN)/pytest --cov=chatrec.domain --cov=chatrec.flows --cov-branch --cov-report=term \
+		--cov-fail-under=100
 
-test: lint typecheck unit
+test: lint typecheck pytest
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .coverage

@@ -1,0 +1,64 @@
+"""Fan-out of "something changed" notices to connected clients.
+
+Services publish only after their change is committed (save, then publish), and a
+notice carries no content a client could miss: it says "chat X has sequence N", and
+each connection reads what it has not yet seen from the service by sequence number.
+That is what lets a Redis-backed bus replace this in-process one for several nodes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any, Protocol
+
+Listener = Callable[[str, dict[str, Any]], None]
+
+
+def chat_topic(chat_id: str) -> str:
+    return f"chat:{chat_id}"
+
+
+def company_topic(company_id: str) -> str:
+    return f"company:{company_id}"
+
+
+def user_topic(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+class Fanout(Protocol):
+    """The one interface between services and whatever carries notices between nodes."""
+
+    def publish(self, topic: str, notice: dict[str, Any]) -> None: ...
+
+    def subscribe(self, topic: str, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(topic, notice)`` for each notice; returns the unsubscribe."""
+        ...
+
+
+class InProcessFanout:
+    """A single node's bus: listeners run synchronously and must not block."""
+
+    def __init__(self) -> None:
+        self._listeners: defaultdict[str, list[Listener]] = defaultdict(list)
+
+    def publish(self, topic: str, notice: dict[str, Any]) -> None:
+        for listener in list(self._listeners.get(topic, ())):
+            listener(topic, notice)
+
+    def subscribe(self, topic: str, listener: Listener) -> Callable[[], None]:
+        self._listeners[topic].append(listener)
+
+        def unsubscribe() -> None:
+            listeners = self._listeners.get(topic)
+            if listeners and listener in listeners:
+                listeners.remove(listener)
+                if not listeners:
+                    del self._listeners[topic]
+
+        return unsubscribe
+
+    def topics(self) -> int:
+        """How many topics have listeners (tests check that nothing leaks)."""
+        return len(self._listeners)

@@ -1,0 +1,103 @@
+"""Which agent gets which waiting chat: queues, presence, capacity, longest idle first.
+
+In-memory state of one node, rebuilt on start from the store's open chats.  It never
+touches the journal: the chat service asks it for matches and journals the joins.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+
+@dataclass
+class AgentSlot:
+    """An agent as routing sees them; ``idle_since`` orders who waited longest."""
+
+    user_id: str
+    company_id: str
+    capacity: int
+    available: bool = False
+    chats: set[str] = field(default_factory=set)
+    idle_since: float = 0.0
+
+    @property
+    def has_room(self) -> bool:
+        return self.available and len(self.chats) < self.capacity
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    chat_id: str
+    queue_id: str
+    user_id: str
+
+
+class Router:
+    """Queues of waiting chats per company and the agents who can take them."""
+
+    def __init__(self) -> None:
+        self._agents: dict[str, AgentSlot] = {}
+        self._waiting: dict[str, deque[tuple[str, str]]] = {}
+
+    def agent(self, user_id: str, company_id: str, capacity: int) -> AgentSlot:
+        slot = self._agents.get(user_id)
+        if slot is None:
+            slot = self._agents[user_id] = AgentSlot(user_id, company_id, capacity)
+        slot.capacity = capacity
+        return slot
+
+    def set_available(self, slot: AgentSlot, available: bool, now: float) -> None:
+        if available and not slot.available and not slot.chats:
+            slot.idle_since = now
+        slot.available = available
+
+    def is_available(self, user_id: str) -> bool:
+        slot = self._agents.get(user_id)
+        return slot is not None and slot.available
+
+    def holds(self, user_id: str, chat_id: str) -> None:
+        """Record that the agent has the chat (assignment, transfer, or restart)."""
+        slot = self._agents.get(user_id)
+        if slot is not None:
+            slot.chats.add(chat_id)
+
+    def release(self, user_id: str, chat_id: str, now: float) -> None:
+        slot = self._agents.get(user_id)
+        if slot is not None and chat_id in slot.chats:
+            slot.chats.discard(chat_id)
+            if not slot.chats:
+                slot.idle_since = now
+
+    def enqueue(self, company_id: str, queue_id: str, chat_id: str) -> None:
+        waiting = self._waiting.setdefault(company_id, deque())
+        if all(chat != chat_id for _, chat in waiting):
+            waiting.append((queue_id, chat_id))
+
+    def withdraw(self, chat_id: str) -> None:
+        """Take a chat out of every queue (it ended, or staff took it directly)."""
+        for waiting in self._waiting.values():
+            for entry in [entry for entry in waiting if entry[1] == chat_id]:
+                waiting.remove(entry)
+
+    def waiting(self, company_id: str) -> list[tuple[str, str]]:
+        return list(self._waiting.get(company_id, ()))
+
+    def match(self, company_id: str, now: float) -> list[Match]:
+        """Pair the oldest waiting chats with the agents idle longest, and record it."""
+        matches: list[Match] = []
+        waiting = self._waiting.get(company_id)
+        while waiting:
+            free = [
+                slot
+                for slot in self._agents.values()
+                if slot.company_id == company_id and slot.has_room
+            ]
+            if not free:
+                break
+            slot = min(free, key=lambda s: (len(s.chats), s.idle_since, s.user_id))
+            queue_id, chat_id = waiting.popleft()
+            slot.chats.add(chat_id)
+            slot.idle_since = now
+            matches.append(Match(chat_id, queue_id, slot.user_id))
+        return matches

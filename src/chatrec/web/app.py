@@ -1,0 +1,70 @@
+"""The FastAPI application: API, WebSockets and pages over one container."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, WebSocket
+
+from chatrec.web import protocol
+from chatrec.web.api import SESSION_COOKIE
+from chatrec.web.api import router as api_router
+from chatrec.web.container import Container
+from chatrec.web.errors import install_error_handlers
+from chatrec.web.ws import CustomerConnection, StaffConnection
+
+log = logging.getLogger(__name__)
+
+
+async def _sweep_forever(container: Container) -> None:
+    """End idle chats; a failed sweep is logged and retried, never fatal."""
+    while True:
+        await asyncio.sleep(container.config.sweep_interval_seconds)
+        try:
+            await container.chats.sweep()
+        except Exception:
+            log.exception("inactivity sweep failed")
+
+
+def create_app(container: Container) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        container.committer.start()
+        recovered = await container.chats.recover()
+        if recovered:
+            log.info("recovered %d open chats", recovered)
+        sweeper = asyncio.create_task(_sweep_forever(container))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await container.committer.stop()
+
+    app = FastAPI(
+        title="chatrec",
+        summary="Webchat for contact centres, recorded by rule and delivered over SFTP.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    install_error_handlers(app)
+    app.include_router(api_router)
+
+    @app.websocket("/ws/customer")
+    async def customer_socket(websocket: WebSocket) -> None:
+        await CustomerConnection(websocket, container).run(protocol.CUSTOMER_FRAMES)
+
+    @app.websocket("/ws/staff")
+    async def staff_socket(websocket: WebSocket) -> None:
+        cookie = websocket.cookies.get(SESSION_COOKIE)
+        await StaffConnection(websocket, container, cookie).run(protocol.STAFF_FRAMES)
+
+    from chatrec.web.pages import install_pages
+
+    install_pages(app)
+    return app

@@ -1,0 +1,22 @@
+"""What the web layer needs from the composition root, as one typed object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chatrec.config import Config
+from chatrec.live.bus import InProcessFanout
+from chatrec.services.auth import AuthService
+from chatrec.services.chats import ChatService
+from chatrec.store.store import Store
+from chatrec.store.writer import GroupCommitter
+
+
+@dataclass
+class Container:
+    config: Config
+    store: Store
+    committer: GroupCommitter
+    fanout: InProcessFanout
+    chats: ChatService
+    auth: AuthService

@@ -1,0 +1,41 @@
+"""The one place that turns chatrec's errors into HTTP answers (R19)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from chatrec.errors import (
+    ActionError,
+    AuthenticationError,
+    ConflictError,
+    FlowError,
+    NotFoundError,
+    PermissionDeniedError,
+    TemplateError,
+)
+
+STATUS: dict[type[ActionError], int] = {
+    NotFoundError: 404,
+    PermissionDeniedError: 403,
+    AuthenticationError: 401,
+    ConflictError: 409,
+}
+
+
+def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+    return {"error": {"code": code, "message": message}}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_action_error(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, ActionError)
+        status = STATUS.get(type(error), 400)
+        return JSONResponse(error_body(error.code, str(error)), status_code=status)
+
+    async def on_invalid(request: Request, error: Exception) -> JSONResponse:
+        return JSONResponse(error_body("invalid", str(error)), status_code=422)
+
+    app.add_exception_handler(ActionError, on_action_error)
+    app.add_exception_handler(FlowError, on_invalid)
+    app.add_exception_handler(TemplateError, on_invalid)

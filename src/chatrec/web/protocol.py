@@ -1,0 +1,177 @@
+"""The WebSocket protocol: the frames clients may send, validated, and how events look.
+
+Every client frame is a JSON object with a ``type``; anything else is answered with an
+``error`` frame and the connection survives (R19).  ``docs/protocol.md`` is the
+reference for client authors; this module is its single source.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from chatrec.domain.journal import (
+    Actor,
+    AgentAssigned,
+    ChatEnded,
+    ChatStarted,
+    ConsentAnswered,
+    ConsentAsked,
+    DeletePressed,
+    DeletionRequested,
+    Discarded,
+    Event,
+    FlaggedAbusive,
+    MessagePosted,
+    ParticipantLeft,
+    RecordingPaused,
+    RecordingRequested,
+    RecordingResumed,
+    SupervisorJoined,
+    Transferred,
+)
+
+Ref = Annotated[str | None, Field(default=None, max_length=64)]
+ChatId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    ref: Ref = None
+
+
+class Hello(Frame):
+    """First frame of every connection: who you are and what you have seen."""
+
+    type: Literal["hello"]
+    token: Annotated[str | None, Field(default=None, max_length=200)] = None
+    last_seq: Annotated[int, Field(ge=0)] = 0
+
+
+class Ping(Frame):
+    type: Literal["ping"]
+
+
+class CustomerMessage(Frame):
+    type: Literal["message"]
+    text: Annotated[str, Field(min_length=1)]
+
+
+class RequestDeletion(Frame):
+    type: Literal["request_deletion"]
+
+
+class CustomerEnd(Frame):
+    type: Literal["end"]
+
+
+CustomerFrame = Annotated[
+    Hello | Ping | CustomerMessage | RequestDeletion | CustomerEnd, Field(discriminator="type")
+]
+
+
+class Presence(Frame):
+    type: Literal["presence"]
+    available: bool
+
+
+class Sync(Frame):
+    """Ask for a chat's events after ``last_seq`` (after a reconnect)."""
+
+    type: Literal["sync"]
+    chat_id: ChatId
+    last_seq: Annotated[int, Field(ge=0)] = 0
+
+
+class StaffMessage(Frame):
+    type: Literal["message"]
+    chat_id: ChatId
+    text: Annotated[str, Field(min_length=1)]
+
+
+class ChatAction(Frame):
+    """Actions on one chat; there is no "start recording" (R2)."""
+
+    type: Literal["pause", "resume", "delete_recording", "flag_abusive", "join", "leave", "end"]
+    chat_id: ChatId
+
+
+class Transfer(Frame):
+    type: Literal["transfer"]
+    chat_id: ChatId
+    to_agent: Annotated[str | None, Field(default=None, max_length=64)] = None
+    to_queue: Annotated[str | None, Field(default=None, max_length=64)] = None
+
+
+StaffFrame = Annotated[
+    Hello | Ping | Presence | Sync | StaffMessage | ChatAction | Transfer,
+    Field(discriminator="type"),
+]
+
+CUSTOMER_FRAMES: TypeAdapter[Any] = TypeAdapter(CustomerFrame)
+STAFF_FRAMES: TypeAdapter[Any] = TypeAdapter(StaffFrame)
+
+
+def _who(actor: Actor, *, with_id: bool) -> dict[str, Any]:
+    who: dict[str, Any] = {"role": actor.role.value, "name": actor.name}
+    if with_id and actor.user_id is not None:
+        who["user_id"] = actor.user_id
+    return who
+
+
+def _body(event: Event, *, staff: bool) -> dict[str, Any] | None:
+    """The fields of an event a client may see; ``None``: not shown to this audience.
+
+    Customers never see recording internals beyond the state (R11a): not who deleted
+    or flagged, not sampling, not permits (R15a).
+    """
+    match event:
+        case ChatStarted():
+            return {"type": "started", "service": event.service}
+        case MessagePosted():
+            return {"type": "message", "text": event.text}
+        case AgentAssigned() | SupervisorJoined():
+            body: dict[str, Any] = {"type": "joined"}
+            if staff and isinstance(event, AgentAssigned):
+                body["by_transfer"] = event.by_transfer
+                body["queue"] = event.queue
+            return body
+        case ParticipantLeft():
+            return {"type": "left"}
+        case Transferred():
+            body = {"type": "transferred"}
+            if event.to_agent is not None:
+                body["to_agent"] = _who(event.to_agent, with_id=staff)
+            if staff and event.to_queue is not None:
+                body["to_queue"] = event.to_queue
+            return body
+        case ConsentAsked():
+            return {"type": "consent_asked", "question": event.question}
+        case ConsentAnswered():
+            return {"type": "consent_answered", "granted": event.granted}
+        case RecordingPaused():
+            return {"type": "paused"}
+        case RecordingResumed():
+            return {"type": "resumed"}
+        case DeletionRequested():
+            return {"type": "deletion_requested"}
+        case ChatEnded():
+            return {"type": "ended", "reason": event.reason}
+        case RecordingRequested():
+            return {"type": "recording_requested", "reason": event.reason} if staff else None
+        case Discarded():
+            return {"type": "discarded"} if staff else None
+        case DeletePressed():
+            return {"type": "delete_pressed"} if staff else None
+        case FlaggedAbusive():
+            return {"type": "flagged_abusive"} if staff else None
+    return None
+
+
+def event_view(event: Event, *, staff: bool) -> dict[str, Any] | None:
+    """An event as a client sees it: an allow-list per audience (R15a, R18)."""
+    body = _body(event, staff=staff)
+    if body is None:
+        return None
+    return {**body, "at": event.at.isoformat(), "by": _who(event.actor, with_id=staff)}

@@ -1,0 +1,51 @@
+"""How a chat is summarised for the portal and the widget (R11a, R18)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatrec.domain.journal import DeletionRequested, FlaggedAbusive
+from chatrec.domain.participants import stints
+from chatrec.flows import ConsentStep, waiting_step
+from chatrec.live.registry import LiveChat
+
+
+def choices(chat: LiveChat) -> list[str] | None:
+    """The answers the flow waits for, so the widget can offer them as buttons."""
+    if chat.flow is None or chat.flow_state is None or chat.flow_state.finished:
+        return None
+    step = waiting_step(chat.flow, chat.flow_state)
+    if isinstance(step, ConsentStep):
+        return [step.yes, step.no]
+    return list(step.choices) if step is not None and step.choices else None
+
+
+def chat_summary(chat: LiveChat, *, staff: bool) -> dict[str, Any]:
+    """The chat's state as one object; customers get no internals (R15a)."""
+    journal = chat.journal
+    summary: dict[str, Any] = {
+        "chat_id": chat.chat_id,
+        "status": chat.record.status.value,
+        "recording": chat.recording_state.value,
+        "service": journal.start.service,
+        "started_at": chat.record.started_at.isoformat(),
+        "last_seq": chat.record.last_seq,
+        "choices": choices(chat),
+    }
+    if staff:
+        present = chat.present()
+        summary |= {
+            "queue_id": chat.record.queue_id,
+            "deletion_requested": bool(journal.of_type(DeletionRequested)),
+            "abusive": bool(journal.of_type(FlaggedAbusive)),
+            "participants": [
+                {"user_id": uid, "name": actor.name, "role": actor.role.value}
+                for uid, actor in present.items()
+            ],
+            "ever": sorted({s.actor.user_id for s in stints(journal) if s.actor.user_id}),
+        }
+    return summary
+
+
+def ended_summary(chat_id: str) -> dict[str, Any]:
+    return {"chat_id": chat_id, "status": "ended", "recording": None, "choices": None}

@@ -1,0 +1,342 @@
+"""WebSocket endpoints for customers and staff: one state machine per connection.
+
+A connection is ``hello`` first, then frames.  Each frame is validated (size, rate,
+schema); a bad one gets an ``error`` frame and the connection goes on (R19).  Outgoing
+frames go through one queue and one writer task, and bus notices only wake the writer,
+which reads what the client has not seen by sequence number: a slow or reconnecting
+client never misses an acknowledged event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from chatrec.domain.journal import (
+    DeletePressed,
+    Event,
+    FlaggedAbusive,
+    RecordingPaused,
+    RecordingResumed,
+)
+from chatrec.errors import ActionError, AuthenticationError, FlowError
+from chatrec.live.bus import chat_topic, company_topic, user_topic
+from chatrec.live.registry import LiveChat
+from chatrec.store.records import UserRecord
+from chatrec.web import protocol
+from chatrec.web.container import Container
+from chatrec.web.views import chat_summary, ended_summary
+
+log = logging.getLogger(__name__)
+
+HELLO_TIMEOUT = 10.0
+ACTIONS: dict[str, type[Event]] = {
+    "pause": RecordingPaused,
+    "resume": RecordingResumed,
+    "delete_recording": DeletePressed,
+    "flag_abusive": FlaggedAbusive,
+}
+
+
+class FrameError(Exception):
+    """A frame refused before it reached a service."""
+
+    def __init__(self, code: str, message: str, ref: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.ref = ref
+
+
+class TokenBucket:
+    """Per-connection rate limit: ``rate`` frames a second, bursts up to ``burst``."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic):
+        self.rate, self.burst, self._clock = rate, burst, clock
+        self.tokens, self.stamp = float(burst), clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class Connection:
+    """What both audiences share: limits, the writer, sync by sequence number."""
+
+    staff = False
+
+    def __init__(self, websocket: WebSocket, container: Container) -> None:
+        self.ws = websocket
+        self.container = container
+        self.service = container.chats
+        config = container.config
+        self.bucket = TokenBucket(config.frames_per_second, config.frame_burst)
+        self.outbox: asyncio.Queue[dict[str, Any] | tuple[str, str] | None] = asyncio.Queue()
+        self.seen: dict[str, int] = {}
+        self.unsubscribes: list[Callable[[], None]] = []
+
+    # -- plumbing ------------------------------------------------------------------
+
+    def send(self, frame: dict[str, Any]) -> None:
+        self.outbox.put_nowait(frame)
+
+    def error(self, code: str, message: str, ref: str | None = None) -> None:
+        self.send({"type": "error", "code": code, "message": message, "ref": ref})
+
+    def subscribe(self, topic: str) -> None:
+        self.unsubscribes.append(self.container.fanout.subscribe(topic, self._notice))
+
+    def _notice(self, topic: str, notice: dict[str, Any]) -> None:
+        self.outbox.put_nowait((topic, json.dumps(notice)))
+
+    async def _writer(self) -> None:
+        while (item := await self.outbox.get()) is not None:
+            if isinstance(item, tuple):
+                await self.on_notice(item[0], json.loads(item[1]))
+                continue
+            await self.ws.send_text(json.dumps(item))
+
+    async def sync(self, chat_id: str, *, since: int | None = None) -> None:
+        """Send the chat's events the client has not seen, then its summary."""
+        after = self.seen.get(chat_id, 0) if since is None else since
+        for seq, event in await self.service.events_after(chat_id, after):
+            view = protocol.event_view(event, staff=self.staff)
+            if view is not None:
+                frame = {"type": "event", "chat_id": chat_id, "seq": seq, "event": view}
+                await self.ws.send_text(json.dumps(frame))
+            self.seen[chat_id] = seq
+        chat = self.service._chats.get(chat_id)
+        summary = chat_summary(chat, staff=self.staff) if chat else ended_summary(chat_id)
+        await self.ws.send_text(json.dumps({"type": "chat", "chat": summary}))
+
+    async def on_notice(self, topic: str, notice: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def parse(self, raw: str, adapter: Any) -> Any:
+        config = self.container.config
+        if len(raw.encode()) > config.max_frame_bytes:
+            raise FrameError("too_large", f"frames are limited to {config.max_frame_bytes} bytes")
+        if not self.bucket.take():
+            raise FrameError("rate_limited", "too many frames; slow down and retry")
+        try:
+            data = json.loads(raw)
+        except ValueError as error:
+            raise FrameError("bad_json", f"the frame is not JSON: {error}") from None
+        # Echo the ref of a refused frame when it has a usable one, so clients can match.
+        ref = data.get("ref") if isinstance(data, dict) else None
+        ref = ref if isinstance(ref, str) and len(ref) <= 64 else None
+        try:
+            frame = adapter.validate_python(data)
+        except ValidationError as error:
+            first = error.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in first["loc"])
+            message = f"{where}: {first['msg']}" if where else first["msg"]
+            raise FrameError("bad_frame", message, ref) from None
+        text = getattr(frame, "text", None)
+        if text is not None and len(text) > config.max_message_chars:
+            limit = config.max_message_chars
+            raise FrameError("too_large", f"messages are limited to {limit} characters", ref)
+        return frame
+
+    async def receive(self) -> str | None:
+        message = await self.ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return None
+        text = message.get("text")
+        if text is None:
+            raise FrameError("bad_frame", "send JSON text frames, not binary")
+        return str(text)
+
+    async def run(self, adapter: Any) -> None:
+        await self.ws.accept()
+        writer = asyncio.create_task(self._writer())
+        try:
+            raw = await asyncio.wait_for(self.receive(), HELLO_TIMEOUT)
+            if raw is None:
+                return
+            hello = self.parse(raw, adapter)
+            if not isinstance(hello, protocol.Hello):
+                raise AuthenticationError("the first frame must be hello")
+            await self.welcome(hello)
+            await self.loop(adapter)
+        except (FrameError, ActionError) as error:
+            await self._refuse(error.code, str(error))
+        except TimeoutError:
+            await self._refuse("unauthenticated", "send hello within 10 seconds")
+        except WebSocketDisconnect:
+            pass
+        finally:
+            for unsubscribe in self.unsubscribes:
+                unsubscribe()
+            await self.closed()
+            self.outbox.put_nowait(None)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer, 2)
+            writer.cancel()
+
+    async def _refuse(self, code: str, message: str) -> None:
+        """End a connection whose hello failed: say why, then close (4401 or 4400)."""
+        with contextlib.suppress(Exception):
+            frame = {"type": "error", "code": code, "message": message, "ref": None}
+            await self.ws.send_text(json.dumps(frame))
+            await self.ws.close(code=4401 if code == "unauthenticated" else 4400)
+
+    async def loop(self, adapter: Any) -> None:
+        while True:
+            try:
+                raw = await self.receive()
+                if raw is None:
+                    return
+                frame = self.parse(raw, adapter)
+            except FrameError as error:
+                self.error(error.code, error.message, error.ref)
+                continue
+            try:
+                seq = await self.handle(frame)
+            except FrameError as error:
+                self.error(error.code, error.message, frame.ref)
+            except ActionError as error:
+                self.error(error.code, str(error), frame.ref)
+            except FlowError as error:
+                self.error("flow_error", str(error), frame.ref)
+            else:
+                self.send({"type": "ack", "ref": frame.ref, "seq": seq})
+
+    async def welcome(self, hello: protocol.Hello) -> None:
+        raise NotImplementedError
+
+    async def handle(self, frame: Any) -> int | None:
+        raise NotImplementedError
+
+    async def closed(self) -> None:
+        """Called once when the connection ends, whatever the reason."""
+
+
+class CustomerConnection(Connection):
+    chat: LiveChat
+
+    async def welcome(self, hello: protocol.Hello) -> None:
+        if not hello.token:
+            raise AuthenticationError("hello needs the chat token from POST /api/chats")
+        self.chat = await self.service.chat_for_customer(hello.token)
+        self.subscribe(chat_topic(self.chat.chat_id))
+        self.send({"type": "welcome", "role": "customer", "chat_id": self.chat.chat_id})
+        self.outbox.put_nowait(
+            (chat_topic(self.chat.chat_id), json.dumps({"since": hello.last_seq}))
+        )
+
+    async def on_notice(self, topic: str, notice: dict[str, Any]) -> None:
+        await self.sync(self.chat.chat_id, since=notice.get("since"))
+
+    async def handle(self, frame: Any) -> int | None:
+        match frame:
+            case protocol.Ping():
+                self.send({"type": "pong", "ref": frame.ref})
+                return None
+            case protocol.CustomerMessage():
+                return await self.service.customer_says(self.chat, frame.text)
+            case protocol.RequestDeletion():
+                return await self.service.customer_requests_deletion(self.chat)
+            case protocol.CustomerEnd():
+                return await self.service.customer_ends(self.chat)
+        raise FrameError("bad_frame", "hello was already received")
+
+
+class StaffConnection(Connection):
+    staff = True
+    user: UserRecord
+
+    def __init__(self, websocket: WebSocket, container: Container, cookie_token: str | None):
+        super().__init__(websocket, container)
+        self.cookie_token = cookie_token
+
+    async def welcome(self, hello: protocol.Hello) -> None:
+        self.user = await self.container.auth.user_for(hello.token or self.cookie_token)
+        await self.service.staff_connected(self.user)
+        self.subscribe(company_topic(self.user.company_id))
+        self.subscribe(user_topic(self.user.user_id))
+        user = self.user
+        self.send(
+            {
+                "type": "welcome",
+                "role": user.role,
+                "user": {"user_id": user.user_id, "name": user.name, "login": user.login},
+                "available": self.service.is_available(user.user_id),
+            }
+        )
+        for chat in self.service.visible_chats(user):
+            self.outbox.put_nowait(
+                (chat_topic(chat.chat_id), json.dumps({"chat_id": chat.chat_id, "since": 0}))
+            )
+
+    def follows(self, chat_id: str) -> bool:
+        chat = self.service._chats.get(chat_id)
+        if chat is None:
+            return chat_id in self.seen
+        if chat.record.company_id != self.user.company_id:
+            return False
+        return self.user.role == "supervisor" or self.user.user_id in chat.present()
+
+    async def on_notice(self, topic: str, notice: dict[str, Any]) -> None:
+        if "presence" in notice:
+            await self.ws.send_text(
+                json.dumps({"type": "presence", "available": notice["presence"]})
+            )
+            return
+        chat_id = notice.get("chat_id") or notice.get("assigned")
+        if chat_id and self.follows(chat_id):
+            await self.sync(chat_id, since=notice.get("since"))
+
+    async def closed(self) -> None:
+        if hasattr(self, "user"):
+            await self.service.staff_disconnected(self.user)
+
+    async def handle(self, frame: Any) -> int | None:
+        service, user = self.service, self.user
+        match frame:
+            case protocol.Ping():
+                self.send({"type": "pong", "ref": frame.ref})
+                return None
+            case protocol.Presence():
+                await service.set_presence(user, frame.available)
+                return None
+            case protocol.Sync():
+                service.chat_for_staff(user, frame.chat_id)
+                self.outbox.put_nowait(
+                    (
+                        chat_topic(frame.chat_id),
+                        json.dumps({"chat_id": frame.chat_id, "since": frame.last_seq}),
+                    )
+                )
+                return None
+            case protocol.StaffMessage():
+                chat = service.chat_for_staff(user, frame.chat_id)
+                return await service.staff_says(user, chat, frame.text)
+            case protocol.Transfer():
+                chat = service.chat_for_staff(user, frame.chat_id)
+                return await service.transfer(
+                    user, chat, to_agent=frame.to_agent, to_queue=frame.to_queue
+                )
+            case protocol.ChatAction():
+                chat = service.chat_for_staff(user, frame.chat_id)
+                if frame.type in ACTIONS:
+                    return await service.recording_action(user, chat, ACTIONS[frame.type])
+                if frame.type == "join":
+                    return await service.join(user, chat)
+                if frame.type == "leave":
+                    return await service.leave(user, chat)
+                return await service.staff_ends(user, chat)
+        raise FrameError("bad_frame", "hello was already received")

@@ -1,0 +1,133 @@
+"""Real WebSocket clients of the public protocol (docs/protocol.md), for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.integration.server import ServerProcess
+
+Frame = dict[str, Any]
+TIMEOUT = 10.0
+_refs = itertools.count(1)
+
+
+class Client:
+    """One connection; keeps every frame received, in order."""
+
+    opened: ClassVar[list[Client]] = []
+
+    def __init__(self, ws: ClientConnection) -> None:
+        Client.opened.append(self)
+        self.ws = ws
+        self.frames: list[Frame] = []
+        self._new = asyncio.Event()
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for raw in self.ws:
+                self.frames.append(json.loads(raw))
+                self._new.set()
+
+    @classmethod
+    async def open(cls, url: str, hello: Frame) -> Client:
+        client = cls(await connect(url, open_timeout=TIMEOUT))
+        await client.ws.send(json.dumps({"type": "hello", **hello}))
+        await client.wait_for(lambda f: f["type"] in {"welcome", "error"})
+        return client
+
+    @classmethod
+    async def customer(cls, server: ServerProcess, service_id: str) -> tuple[Client, str, str]:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            response = await http.post("/api/chats", json={"service_id": service_id})
+        response.raise_for_status()
+        body = response.json()
+        client = await cls.open(f"{server.ws_url}/ws/customer", {"token": body["token"]})
+        return client, body["chat_id"], body["token"]
+
+    @classmethod
+    async def staff(cls, server: ServerProcess, login: str) -> Client:
+        token = await asyncio.to_thread(server.token, login)
+        return await cls.open(f"{server.ws_url}/ws/staff", {"token": token})
+
+    async def wait_for(
+        self, predicate: Callable[[Frame], bool], timeout: float = TIMEOUT, *, after: int = 0
+    ) -> Frame:
+        """The first frame from index ``after`` on (received or to come) that matches."""
+        seen = after
+        async with asyncio.timeout(timeout):
+            while True:
+                for frame in self.frames[seen:]:
+                    if predicate(frame):
+                        return frame
+                seen = len(self.frames)
+                self._new.clear()
+                await self._new.wait()
+
+    async def send(self, frame: Frame) -> Frame:
+        """Send a frame and return its ``ack`` or ``error``."""
+        ref = f"r{next(_refs)}"
+        await self.ws.send(json.dumps({**frame, "ref": ref}))
+        return await self.wait_for(lambda f: f.get("ref") == ref and f["type"] in {"ack", "error"})
+
+    async def ok(self, frame: Frame) -> int:
+        answer = await self.send(frame)
+        assert answer["type"] == "ack", answer
+        seq: int = answer["seq"]
+        return seq
+
+    def events(self, chat_id: str | None = None) -> list[Frame]:
+        return [
+            f["event"]
+            for f in self.frames
+            if f["type"] == "event" and (chat_id is None or f["chat_id"] == chat_id)
+        ]
+
+    def texts(self, chat_id: str | None = None) -> list[str]:
+        return [e["text"] for e in self.events(chat_id) if e["type"] == "message"]
+
+    async def event(self, chat_id: str, predicate: Callable[[Frame], bool]) -> Frame:
+        frame = await self.wait_for(
+            lambda f: f["type"] == "event" and f["chat_id"] == chat_id and predicate(f["event"])
+        )
+        return frame["event"]
+
+    async def state(self, chat_id: str, predicate: Callable[[Frame], bool]) -> Frame:
+        frame = await self.wait_for(
+            lambda f: (
+                f["type"] == "chat" and f["chat"]["chat_id"] == chat_id and predicate(f["chat"])
+            )
+        )
+        return frame["chat"]
+
+    async def close(self) -> None:
+        await self.ws.close()
+        self._reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reader
+
+    @classmethod
+    async def close_all(cls) -> None:
+        while cls.opened:
+            await cls.opened.pop().close()
+
+
+def run(scenario: Callable[[], Awaitable[None]]) -> None:
+    """Run an async scenario and close every client it opened, whatever happens."""
+
+    async def main() -> None:
+        try:
+            await scenario()
+        finally:
+            await Client.close_all()
+
+    asyncio.run(main())

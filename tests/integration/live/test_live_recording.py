@@ -1,0 +1,191 @@
+"""Every seed case of SPEC.md end to end through the live server (R5-R13).
+
+Real WebSocket clients talk to a real ``chatrec demo`` process on SQLite and on
+PostgreSQL; what the tests check is what lands in the spool and the R14 explanation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from tests.integration.clients import Client, run
+from tests.integration.server import ServerProcess
+
+SUPPORT, SALES = "demo-support", "demo-sales"
+SECRET = "4111 1111 1111 1111"
+
+
+def spooled(server: ServerProcess, chat_id: str) -> list[Path]:
+    folder = server.data_dir / "spool" / chat_id
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def explanation(server: ServerProcess, chat_id: str) -> dict[str, object]:
+    token = server.token("sam")
+    response = httpx.get(
+        f"{server.url}/api/chats/{chat_id}/explanation",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    response.raise_for_status()
+    body: dict[str, object] = response.json()
+    return body
+
+
+async def queued_to(
+    server: ServerProcess, agent: str, service: str = SUPPORT
+) -> tuple[Client, Client, str]:
+    """A customer through the flow, taken by ``agent`` (who alone is available)."""
+    customer, chat_id, _ = await Client.customer(server, service)
+    await customer.state(chat_id, lambda c: c["choices"] is not None)
+    answer = "Billing" if service == SUPPORT else "Yes"
+    await customer.ok({"type": "message", "text": answer})
+    await customer.state(chat_id, lambda c: c["status"] == "queued")
+    staff = await Client.staff(server, agent)
+    await staff.ok({"type": "presence", "available": True})
+    await staff.state(chat_id, lambda c: c["status"] == "active")
+    return customer, staff, chat_id
+
+
+async def available(server: ServerProcess, login: str) -> Client:
+    client = await Client.staff(server, login)
+    await client.ok({"type": "presence", "available": True})
+    return client
+
+
+def test_R5_R8_chat_is_recorded_without_the_paused_text(server: ServerProcess) -> None:
+    chat: dict[str, str] = {}
+
+    async def scenario() -> None:
+        customer, alice, chat_id = await queued_to(server, "alice")
+        chat["id"] = chat_id
+        await alice.ok({"type": "message", "chat_id": chat_id, "text": "Hello, Alice here."})
+        await customer.ok({"type": "message", "text": "I want to pay my bill."})
+        await alice.ok({"type": "pause", "chat_id": chat_id})
+        state = await customer.state(chat_id, lambda c: c["recording"] == "paused")
+        assert state["recording"] == "paused"  # R11a: the customer sees it
+        await customer.ok({"type": "message", "text": f"My card is {SECRET}"})
+        await alice.ok({"type": "resume", "chat_id": chat_id})
+        await customer.state(chat_id, lambda c: c["recording"] == "recording")
+        await customer.ok({"type": "message", "text": "Thanks!"})
+        await alice.event(chat_id, lambda e: e.get("text") == "Thanks!")
+        await customer.ok({"type": "end"})
+        await alice.state(chat_id, lambda c: c["status"] == "ended")
+
+    run(scenario)
+    chat_id = chat["id"]
+    files = spooled(server, chat_id)
+    # A flow recording (R5b) and Alice's agent recording (R5a), in 4 formats + sidecar.
+    assert len(files) == 2 * 5, files
+    for path in files:
+        content = path.read_bytes()
+        assert SECRET.encode() not in content, path  # R8
+    assert any(b"I want to pay my bill." in p.read_bytes() for p in files)
+    body = explanation(server, chat_id)
+    assert body["status"] == "ended"
+    sentences = body["sentences"]
+    assert isinstance(sentences, list)
+    assert any("R5a" in s for s in sentences)
+    assert any("R5b" in s for s in sentences)
+
+
+def test_R12a_transfer_to_an_agent_without_permit_produces_nothing(
+    server: ServerProcess,
+) -> None:
+    chat: dict[str, str] = {}
+
+    async def scenario() -> None:
+        customer, alice, chat_id = await queued_to(server, "alice")
+        chat["id"] = chat_id
+        bob = await available(server, "bob")
+        await alice.ok({"type": "transfer", "chat_id": chat_id, "to_agent": "demo-bob"})
+        await bob.state(
+            chat_id, lambda c: any(p["user_id"] == "demo-bob" for p in c["participants"])
+        )
+        await bob.ok({"type": "message", "chat_id": chat_id, "text": "Bob here."})
+        await bob.ok({"type": "end", "chat_id": chat_id})
+        await customer.state(chat_id, lambda c: c["status"] == "ended")
+
+    run(scenario)
+    assert spooled(server, chat["id"]) == []
+    body = explanation(server, chat["id"])
+    recordings = body["recordings"]
+    assert isinstance(recordings, list)
+    assert recordings
+    assert all(r["outcome"] == "suppressed" and r["rule"] == "R12a" for r in recordings)
+
+
+def test_R9_R12b_customer_asks_agent_deletes_then_R13_abusive_overrides(
+    server: ServerProcess,
+) -> None:
+    chats: list[str] = []
+
+    async def scenario(flag: bool) -> None:
+        customer, alice, chat_id = await queued_to(server, "alice")
+        chats.append(chat_id)
+        await customer.ok({"type": "request_deletion"})
+        await alice.state(chat_id, lambda c: c["deletion_requested"])  # R9: the agent sees it
+        await alice.ok({"type": "delete_recording", "chat_id": chat_id})
+        await customer.state(chat_id, lambda c: c["recording"] == "not_recorded")
+        if flag:
+            await alice.ok({"type": "flag_abusive", "chat_id": chat_id})
+            again = await alice.send({"type": "flag_abusive", "chat_id": chat_id})
+            assert again["code"] == "conflict"  # R11: set once, never removed
+        await alice.ok({"type": "end", "chat_id": chat_id})
+        await customer.state(chat_id, lambda c: c["status"] == "ended")
+
+    run(lambda: scenario(flag=False))
+    run(lambda: scenario(flag=True))
+    deleted, abusive = chats
+    assert spooled(server, deleted) == []
+    assert {r["rule"] for r in explanation(server, deleted)["recordings"]} == {"R12b"}  # type: ignore[union-attr]
+    assert len(spooled(server, abusive)) == 2 * 5
+    assert {r["rule"] for r in explanation(server, abusive)["recordings"]} == {"R13"}  # type: ignore[union-attr]
+
+
+def test_R10_R12c_consent_no_discards_but_the_customer_still_reaches_an_agent(
+    server: ServerProcess,
+) -> None:
+    chat: dict[str, str] = {}
+
+    async def scenario() -> None:
+        customer, chat_id, _ = await Client.customer(server, SALES)
+        chat["id"] = chat_id
+        await customer.state(chat_id, lambda c: c["choices"] == ["Yes", "No"])
+        await customer.ok({"type": "message", "text": "No"})
+        await customer.state(chat_id, lambda c: c["status"] == "queued")
+        alice = await available(server, "alice")
+        await alice.state(chat_id, lambda c: c["status"] == "active")
+        await alice.ok({"type": "message", "chat_id": chat_id, "text": "Hi, Alice here."})
+        await customer.event(chat_id, lambda e: e.get("text") == "Hi, Alice here.")
+        await customer.ok({"type": "end"})
+        await alice.state(chat_id, lambda c: c["status"] == "ended")
+
+    run(scenario)
+    assert spooled(server, chat["id"]) == []
+    rules = {r["rule"] for r in explanation(server, chat["id"])["recordings"]}  # type: ignore[union-attr]
+    assert rules == {"R12c"}
+
+
+def test_R12a_supervisor_join_is_involvement(server: ServerProcess) -> None:
+    """Sam permits recordings: joining keeps the recordings and makes him a participant."""
+    chat: dict[str, str] = {}
+
+    async def scenario() -> None:
+        customer, alice, chat_id = await queued_to(server, "alice")
+        chat["id"] = chat_id
+        sam = await Client.staff(server, "sam")
+        await sam.state(chat_id, lambda c: c["status"] == "active")  # supervisors see all
+        refused = await alice.send({"type": "join", "chat_id": chat_id})
+        assert refused["code"] == "forbidden"
+        await sam.ok({"type": "join", "chat_id": chat_id})
+        await sam.ok({"type": "message", "chat_id": chat_id, "text": "Supervisor here."})
+        await customer.event(chat_id, lambda e: e.get("text") == "Supervisor here.")
+        await customer.ok({"type": "end"})
+        await sam.state(chat_id, lambda c: c["status"] == "ended")
+
+    run(scenario)
+    files = spooled(server, chat["id"])
+    assert files
+    assert any(b"Sam Okafor" in p.read_bytes() for p in files)

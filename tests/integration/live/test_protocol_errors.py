@@ -1,0 +1,73 @@
+"""Bad input gets a clear error frame and the connection goes on (R19); no R2 frame."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.integration.clients import Client, run
+from tests.integration.server import ServerProcess
+
+BAD_FRAMES = [
+    ("not json", "bad_json"),
+    (json.dumps([1, 2]), "bad_frame"),
+    (json.dumps({"type": "start_recording"}), "bad_frame"),  # R2: no such thing
+    (json.dumps({"type": "message"}), "bad_frame"),
+    (json.dumps({"type": "message", "text": ""}), "bad_frame"),
+    (json.dumps({"type": "message", "text": "x" * 5000}), "too_large"),
+    (json.dumps({"type": "message", "text": "x" * 20000}), "too_large"),
+    (json.dumps({"type": "message", "text": "hi", "extra": 1}), "bad_frame"),
+    (json.dumps({"type": "hello", "token": "again"}), "bad_frame"),
+]
+
+
+def test_R19_R2_bad_customer_frames_get_errors_and_the_chat_goes_on(
+    server: ServerProcess,
+) -> None:
+    async def scenario() -> None:
+        customer, chat_id, _ = await Client.customer(server, "demo-support")
+        await customer.state(chat_id, lambda c: c["choices"] is not None)
+        before = len(customer.events(chat_id))
+        for raw, code in BAD_FRAMES:
+            count = len(customer.frames)
+            await customer.ws.send(raw)
+            error = await customer.wait_for(lambda f: f["type"] == "error", after=count)
+            assert error["code"] == code, (raw[:40], error)
+        await customer.ws.send(b"\x00binary")
+        error = await customer.wait_for(lambda f: f.get("message", "").startswith("send JSON"))
+        assert error["code"] == "bad_frame"
+        assert len(customer.events(chat_id)) == before  # nothing was stored
+        assert await customer.ok({"type": "message", "text": "Billing"}) > 0
+
+    run(scenario)
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ({"type": "pause", "chat_id": "nope"}, "not_found"),
+        ({"type": "start_recording", "chat_id": "x"}, "bad_frame"),  # R2
+        ({"type": "transfer", "chat_id": "x"}, "not_found"),
+        ({"type": "presence", "available": "maybe"}, "bad_frame"),
+    ],
+)
+def test_R19_R2_bad_staff_frames(
+    server: ServerProcess, frame: dict[str, object], code: str
+) -> None:
+    async def scenario() -> None:
+        alice = await Client.staff(server, "alice")
+        answer = await alice.send(frame)
+        assert answer["type"] == "error"
+        assert answer["code"] == code
+        await alice.ok({"type": "presence", "available": True})
+
+    run(scenario)
+
+
+def test_R19_a_connection_that_never_says_hello_is_refused(server: ServerProcess) -> None:
+    async def scenario() -> None:
+        staff = await Client.open(f"{server.ws_url}/ws/staff", {"token": "forged"})
+        assert staff.frames[-1]["code"] == "unauthenticated"
+
+    run(scenario)
