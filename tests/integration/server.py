@@ -32,6 +32,7 @@ class ServerProcess:
     database_url: str
     port: int = field(default_factory=free_port)
     env: dict[str, str] = field(default_factory=dict)
+    extra_logins: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -92,9 +93,9 @@ class ServerProcess:
                 self.kill()
 
     def logins(self) -> dict[str, str]:
-        """Demo login -> password, as ``chatrec demo`` wrote them."""
+        """Login -> password: the demo's, as ``chatrec demo`` wrote them, and tests' own."""
         entries = json.loads((self.data_dir / "demo-logins.json").read_text())
-        return {entry["login"]: entry["password"] for entry in entries}
+        return {entry["login"]: entry["password"] for entry in entries} | self.extra_logins
 
     def token(self, login: str) -> str:
         response = httpx.post(
