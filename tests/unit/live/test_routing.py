@@ -1,0 +1,63 @@
+"""Routing: oldest waiting chat to the longest-idle available agent with room."""
+
+from __future__ import annotations
+
+from chatrec.live.routing import Match, Router
+
+
+def router_with(*agents: tuple[str, int, float]) -> Router:
+    router = Router()
+    for user_id, capacity, idle_since in agents:
+        slot = router.agent(user_id, "acme", capacity)
+        router.set_available(slot, True, idle_since)
+    return router
+
+
+def test_longest_idle_agent_gets_the_oldest_chat() -> None:
+    router = router_with(("alice", 3, 20.0), ("bob", 3, 10.0))
+    router.enqueue("acme", "general", "c1")
+    router.enqueue("acme", "general", "c2")
+    assert router.match("acme", 30.0) == [
+        Match("c1", "general", "bob"),
+        Match("c2", "general", "alice"),
+    ]
+
+
+def test_capacity_bounds_concurrent_chats_and_the_rest_wait() -> None:
+    router = router_with(("alice", 2, 0.0))
+    for chat in ("c1", "c2", "c3"):
+        router.enqueue("acme", "general", chat)
+    assert [m.chat_id for m in router.match("acme", 1.0)] == ["c1", "c2"]
+    assert router.waiting("acme") == [("general", "c3")]
+    router.release("alice", "c1", 2.0)
+    assert [m.chat_id for m in router.match("acme", 3.0)] == ["c3"]
+
+
+def test_away_agents_and_other_companies_get_nothing() -> None:
+    router = router_with(("alice", 3, 0.0))
+    router.set_available(router.agent("alice", "acme", 3), False, 1.0)
+    router.agent("zed", "other", 3)
+    router.set_available(router.agent("zed", "other", 3), True, 0.0)
+    router.enqueue("acme", "general", "c1")
+    assert router.match("acme", 2.0) == []
+    assert not router.is_available("alice")
+    assert router.is_available("zed")
+
+
+def test_a_chat_is_queued_once_and_can_be_withdrawn() -> None:
+    router = Router()
+    router.enqueue("acme", "general", "c1")
+    router.enqueue("acme", "sales", "c1")
+    assert router.waiting("acme") == [("general", "c1")]
+    router.withdraw("c1")
+    assert router.waiting("acme") == []
+
+
+def test_held_chats_count_against_capacity_after_a_restart() -> None:
+    router = router_with(("alice", 1, 0.0))
+    router.holds("alice", "c0")
+    router.enqueue("acme", "general", "c1")
+    assert router.match("acme", 1.0) == []
+    router.release("alice", "c0", 2.0)
+    router.release("nobody", "c0", 2.0)
+    assert router.match("acme", 3.0) == [Match("c1", "general", "alice")]
