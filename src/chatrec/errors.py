@@ -6,15 +6,23 @@
     ├── FlowError                a chat flow is refused (R3, R19): every problem, with its line
     │   └── FlowRuntimeError     a flow cannot go on: a loop without input, a stale state
     ├── StoreError               the database failed a write; none of it was applied
-    └── ActionError              a request or frame refused as it stands (R19), by ``code``
-        ├── NotFoundError        unknown id, or another company's (R18)
-        ├── PermissionDeniedError  the role or place in the chat does not allow it
-        ├── AuthenticationError  no valid login, session or customer token
-        └── ConflictError        the chat's state does not allow it now
-            └── StoreConflictError   a write clashes with stored data; none of it applied
-                ├── SequenceClashError   an event number is taken: two writers raced
-                ├── BaseNameTakenError   a recording base name is in use (R6)
-                └── DuplicateError       an id or unique name (login, queue) is taken
+    ├── ActionError              a request or frame refused as it stands (R19), by ``code``
+    │   ├── NotFoundError        unknown id, or another company's (R18)
+    │   ├── PermissionDeniedError  the role or place in the chat does not allow it
+    │   ├── AuthenticationError  no valid login, session or customer token
+    │   └── ConflictError        the chat's state does not allow it now
+    │       └── StoreConflictError   a write clashes with stored data; none of it applied
+    │           ├── SequenceClashError   an event number is taken: two writers raced
+    │           ├── BaseNameTakenError   a recording base name is in use (R6)
+    │           └── DuplicateError       an id or unique name (login, queue) is taken
+    └── DeliveryError            delivery to a recording platform failed (R16), by type
+        ├── TransientDeliveryError   passing (connection, timeout): retried with back-off
+        ├── PermanentDeliveryError   needs a person: blocks the destination until fixed
+        │   ├── HostKeyError         the server's key is not the pinned one
+        │   ├── AuthenticationFailedError  user, password or key refused
+        │   ├── RemotePermissionError      writing or renaming refused
+        │   └── RemoteFolderMissingError   the destination folder does not exist
+        └── FileDeliveryError        one file failed; the others go on
 
 The web layer maps these to status codes and error frames in one place; nothing
 decides what to do from an error's message text.
@@ -167,3 +175,45 @@ class BaseNameTakenError(StoreConflictError):
 
 class DuplicateError(StoreConflictError):
     """An id or a name that must be unique (a login, a queue name) is already taken."""
+
+
+class DeliveryError(ChatrecError):
+    """Delivering to a recording platform failed; the subclass says whether to retry (R16).
+
+    ``reason`` is one sentence an administrator can act on.  Retry or give up is decided
+    by the type, never by the message text.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TransientDeliveryError(DeliveryError):
+    """Passing: connection refused or lost, timeout.  Retried with back-off, forever."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Needs a person: bad credentials, unknown or changed host key, permission denied,
+    missing folder.  The destination's deliveries are blocked until it is fixed."""
+
+
+class HostKeyError(PermanentDeliveryError):
+    """The server's host key is not the pinned one (or none is pinned)."""
+
+
+class AuthenticationFailedError(PermanentDeliveryError):
+    """The platform refused the user name, password or key."""
+
+
+class RemotePermissionError(PermanentDeliveryError):
+    """The platform refused to let us write or rename in the folder."""
+
+
+class RemoteFolderMissingError(PermanentDeliveryError):
+    """The destination folder does not exist on the platform."""
+
+
+class FileDeliveryError(DeliveryError):
+    """One file could not be delivered (spool file missing or changed, a check after
+    upload failed); the others go on."""
