@@ -10,7 +10,7 @@ DATA_DIR ?= var
 # The store's tests run on SQLite and on this PostgreSQL; they fail if it is unreachable.
 export CHATREC_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint typecheck pytest clean
+.PHONY: run test lint typecheck pytest browsers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,12 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/chatrec demo --data-dir $(DATA_DIR)
+
+# Debian's Chromium for the Playwright tests; Playwright's own browser download is never used.
+browsers:
+	@test -x /usr/bin/chromium || { \
+		if [ "$$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests scripts
@@ -32,7 +38,7 @@ pytest: $(STAMP)
 	$(BIN)/pytest --cov=chatrec.domain --cov=chatrec.flows --cov-branch --cov-report=term \
 		--cov-fail-under=100
 
-test: lint typecheck pytest
+test: lint typecheck browsers pytest
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .coverage

@@ -1,12 +1,101 @@
-"""Server-rendered pages: the customer widget, the agent portal, the supervisor view."""
+"""Server-rendered pages: the landing page, staff login, the portal and the customer widget.
+
+Pages are Jinja2 templates with small vanilla scripts from ``static/``; no build step.
+They talk to the server only through the public API and WebSocket protocol, like any
+other client.  Every page forbids inline script and style (its Content-Security-Policy),
+so a message text can never run as code even if escaping were forgotten somewhere.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from chatrec.errors import AuthenticationError
+from chatrec.services.demo import COMPANY_ID as DEMO_COMPANY
+from chatrec.store.records import UserRecord
+from chatrec.web.api import SESSION_COOKIE, container
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+templates = Jinja2Templates(directory=HERE / "templates")
+
+# The portal and login pages run only our own files; the widget demo is a host page
+# like a customer's site, under the same policy to show the widget needs nothing more.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+    )
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+STAFF_ROLES = frozenset({"agent", "supervisor"})
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200
+) -> Response:
+    return templates.TemplateResponse(
+        request, name, context or {}, status_code=status, headers=PAGE_HEADERS
+    )
+
+
+async def session_user(request: Request) -> UserRecord | None:
+    """The staff user of the session cookie, checked against the store; ``None`` if none."""
+    try:
+        return await container(request).auth.user_for(request.cookies.get(SESSION_COOKIE))
+    except AuthenticationError:
+        return None
 
 
 def install_pages(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
     @app.get("/", include_in_schema=False)
-    async def home() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    async def home(request: Request) -> Response:
+        return render(request, "index.html")
+
+    @app.get("/login", include_in_schema=False)
+    async def login(request: Request) -> Response:
+        if await session_user(request) is not None:
+            return RedirectResponse("/portal", status_code=303)
+        return render(request, "login.html")
+
+    @app.get("/portal", include_in_schema=False)
+    async def portal(request: Request) -> Response:
+        user = await session_user(request)
+        if user is None:
+            return RedirectResponse("/login", status_code=303)
+        if user.role not in STAFF_ROLES:
+            return render(request, "not_in_chats.html", {"user": user}, status=403)
+        return render(request, "portal.html", {"user": user})
+
+    @app.get("/widget.js", include_in_schema=False)
+    async def widget_script() -> FileResponse:
+        return FileResponse(STATIC / "widget.js", media_type="text/javascript")
+
+    @app.get("/widget/demo", include_in_schema=False)
+    async def widget_demo(request: Request, service: str | None = None) -> Response:
+        """A stand-in for a customer's web site, with the widget of one demo service."""
+        found = await asyncio.to_thread(container(request).store.list_services, DEMO_COMPANY)
+        if not found:
+            return render(request, "no_demo.html", status=404)
+        chosen = next((s for s in found if s.service_id == service), found[0])
+        return render(request, "widget_demo.html", {"services": found, "chosen": chosen})

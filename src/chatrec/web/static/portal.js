@@ -1,0 +1,663 @@
+// The agent portal and the supervisor view: one WebSocket (/ws/staff, by session cookie).
+//
+// The server is the only source of truth: the page keeps, per chat, the events it has
+// seen (by sequence number) and the last summary, and redraws from them.  After a
+// dropped connection it reconnects with back-off; the welcome replays the visible
+// chats and a `sync` per known chat asks for what was missed, so nothing is lost and
+// nothing shows twice.  There is no "start recording" control (R2).
+"use strict";
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const me = {
+    id: document.body.dataset.userId,
+    name: document.body.dataset.userName,
+    role: document.body.dataset.role,
+  };
+  const supervisor = me.role === "supervisor";
+  const ui = {
+    list: $("chat-list"),
+    listEmpty: $("chat-list-empty"),
+    noSelection: $("no-selection"),
+    body: $("conversation-body"),
+    title: $("conversation-title"),
+    status: $("conversation-status"),
+    recording: $("conversation-recording"),
+    deletion: $("conversation-deletion"),
+    abusive: $("conversation-abusive"),
+    participants: $("conversation-participants"),
+    messages: $("messages"),
+    composer: $("composer"),
+    message: $("message"),
+    connection: $("connection"),
+    error: $("error"),
+    errorText: $("error-text"),
+    announce: $("status"),
+    transferDialog: $("transfer-dialog"),
+    transferTarget: $("transfer-target"),
+    confirmDialog: $("confirm-dialog"),
+    confirmTitle: $("confirm-title"),
+    confirmText: $("confirm-text"),
+    confirmOk: $("confirm-ok"),
+    available: $("presence-available"),
+    away: $("presence-away"),
+  };
+  const actions = new Map(
+    [...document.querySelectorAll("[data-action]")].map((b) => [b.dataset.action, b]),
+  );
+
+  const RECORDING = { recording: "Recording", paused: "Paused", not_recorded: "Not recorded" };
+  const STATUS = { flow: "In flow", queued: "Queued", active: "Active", ended: "Ended", closed: "Closed" };
+  const CONFIRM = {
+    delete_recording: {
+      title: "Delete this chat's recording?",
+      text: "No recording of this chat will be produced (unless it is flagged abusive). " +
+        "Your action is written to the audit trail and cannot be undone.",
+      ok: "Delete recording",
+    },
+    flag_abusive: {
+      title: "Flag this chat as abusive?",
+      text: "The flag cannot be removed. The chat's recordings are kept whatever else happens.",
+      ok: "Flag abusive",
+    },
+    end: {
+      title: "End this chat?",
+      text: "The customer is told that the chat has ended.",
+      ok: "End chat",
+    },
+  };
+
+  /** chat_id -> {id, summary, lastSeq, events, unread, paused, deletePressed, gone} */
+  const chats = new Map();
+  let selected = null;
+  let socket = null;
+  let attempts = 0;
+  let reconnectTimer = null;
+  let pingTimer = null;
+  let errorTimer = null;
+  let renderQueued = false;
+  let wantAvailable = false; // the agent's own choice, restored after a reconnect
+  let nextRef = 0;
+  const pending = new Map(); // ref -> the frame sent, to explain its ack or error
+
+  // -- connection -------------------------------------------------------------------
+
+  function connect() {
+    clearTimeout(reconnectTimer);
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    setConnection("connecting", attempts ? "Reconnecting…" : "Connecting…");
+    socket = new WebSocket(`${scheme}//${location.host}/ws/staff`);
+    socket.addEventListener("open", () => {
+      socket.send(JSON.stringify({ type: "hello" })); // the session cookie identifies us
+    });
+    socket.addEventListener("message", (message) => receive(JSON.parse(message.data)));
+    socket.addEventListener("close", (event) => {
+      clearInterval(pingTimer);
+      pending.clear();
+      socket = null;
+      if (event.code === 4401) {
+        location.assign("/login");
+        return;
+      }
+      const delay = Math.min(15000, 500 * 1.6 ** attempts) * (0.75 + Math.random() * 0.5);
+      attempts += 1;
+      setConnection("offline", `Offline, reconnecting in ${Math.ceil(delay / 1000)} s`);
+      reconnectTimer = setTimeout(connect, delay);
+      render();
+    });
+  }
+
+  function send(frame) {
+    if (!socket || socket.readyState !== WebSocket.OPEN) {
+      showError("Not connected: nothing was sent. The page is reconnecting; try again in a moment.");
+      return false;
+    }
+    const ref = `p${(nextRef += 1)}`;
+    pending.set(ref, frame);
+    socket.send(JSON.stringify({ ...frame, ref }));
+    return true;
+  }
+
+  function setConnection(state, text) {
+    ui.connection.dataset.state = state;
+    ui.connection.textContent = text;
+  }
+
+  window.addEventListener("online", () => {
+    if (!socket) {
+      attempts = 0;
+      connect();
+    }
+  });
+
+  // -- frames from the server -------------------------------------------------------
+
+  function receive(frame) {
+    switch (frame.type) {
+      case "welcome":
+        return welcomed(frame);
+      case "event":
+        return eventReceived(frame);
+      case "chat":
+        return summaryReceived(frame.chat);
+      case "ack":
+        return acknowledged(frame);
+      case "error":
+        return refused(frame);
+      case "presence":
+        wantAvailable = frame.available;
+        return showPresence(frame.available);
+      case "pong":
+        return pending.delete(frame.ref);
+      default:
+        return undefined;
+    }
+  }
+
+  function welcomed(frame) {
+    const again = attempts > 0;
+    attempts = 0;
+    setConnection("online", "Connected");
+    if (again) say("Connected again.");
+    clearInterval(pingTimer);
+    pingTimer = setInterval(() => send({ type: "ping" }), 25000);
+    if (!supervisor) {
+      showPresence(frame.available);
+      if (wantAvailable && !frame.available) send({ type: "presence", available: true });
+    }
+    for (const chat of chats.values()) {
+      if (!chat.gone && chat.summary && chat.summary.status !== "ended") {
+        send({ type: "sync", chat_id: chat.id, last_seq: chat.lastSeq });
+      }
+    }
+    render();
+  }
+
+  function chatOf(chatId) {
+    let chat = chats.get(chatId);
+    if (!chat) {
+      chat = {
+        id: chatId,
+        summary: null,
+        lastSeq: 0,
+        events: [],
+        unread: 0,
+        paused: false,
+        deletePressed: false,
+        gone: null,
+      };
+      chats.set(chatId, chat);
+    }
+    return chat;
+  }
+
+  function eventReceived(frame) {
+    const chat = chatOf(frame.chat_id);
+    if (frame.seq <= chat.lastSeq) return; // already shown (a replay after a reconnect)
+    chat.lastSeq = frame.seq;
+    chat.gone = null; // the server tells us about it again: we are back in it
+    const event = frame.event;
+    chat.events.push(event);
+    if (event.type === "paused") chat.paused = true;
+    if (event.type === "resumed") chat.paused = false;
+    if (event.type === "delete_pressed") chat.deletePressed = true;
+    if (event.type === "message" && event.by.user_id !== me.id) {
+      if (chat.id !== selected || document.hidden) chat.unread += 1;
+    }
+    if (chat.id === selected) appendLine(event, true);
+    render();
+  }
+
+  function summaryReceived(summary) {
+    const chat = chatOf(summary.chat_id);
+    const first = chat.summary === null;
+    chat.summary = { ...(chat.summary || {}), ...summary };
+    chat.gone = null;
+    if (first && summary.status !== "ended") {
+      const mine = (summary.participants || []).some((p) => p.user_id === me.id);
+      if (mine && !supervisor) say(`New chat assigned: ${summary.service}.`);
+      if (selected === null && mine) select(chat.id, false);
+    }
+    if (!first && summary.status === "ended" && chat.id !== selected) chat.unread += 1;
+    render();
+  }
+
+  function acknowledged(frame) {
+    const sent = pending.get(frame.ref);
+    pending.delete(frame.ref);
+    if (!sent || supervisor) return;
+    // An agent who leaves or transfers is no longer told about the chat: close it here,
+    // unless their own leaving already reached them (the queue gave the chat back).
+    if (sent.type === "leave" || sent.type === "transfer") {
+      const chat = chats.get(sent.chat_id);
+      if (chat && chat.lastSeq < frame.seq) {
+        chat.gone = sent.type === "leave" ? "You left this chat." : "You transferred this chat.";
+        say(chat.gone);
+        render();
+      }
+    }
+  }
+
+  function refused(frame) {
+    const sent = frame.ref ? pending.get(frame.ref) : undefined;
+    pending.delete(frame.ref);
+    if (sent && sent.type === "ping") return;
+    if (sent && sent.type === "sync" && frame.code === "not_found") {
+      const chat = chats.get(sent.chat_id);
+      if (chat) chat.gone = "This chat ended or left your desk while you were offline.";
+      render();
+      return;
+    }
+    if (sent && sent.type === "message" && sent.chat_id === selected && !ui.message.value) {
+      ui.message.value = sent.text; // give the unsent text back
+    }
+    if (sent && sent.type === "presence") showPresence(!sent.available);
+    showError(sentence(frame.message || frame.code));
+  }
+
+  function showPresence(available) {
+    if (supervisor) return;
+    ui.available.checked = available;
+    ui.away.checked = !available;
+  }
+
+  // -- rendering ----------------------------------------------------------------------
+
+  function render() {
+    if (renderQueued) return;
+    renderQueued = true;
+    setTimeout(() => {
+      renderQueued = false;
+      renderList();
+      renderConversation();
+    }, 0);
+  }
+
+  function sentence(text) {
+    const trimmed = String(text).trim();
+    const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+    return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function statusOf(chat) {
+    return chat.gone ? "closed" : chat.summary.status;
+  }
+
+  function isOpen(chat) {
+    return !chat.gone && chat.summary.status !== "ended";
+  }
+
+  function isIn(chat) {
+    return (chat.summary.participants || []).some((p) => p.user_id === me.id);
+  }
+
+  function recordingBadge(chat) {
+    const badge = el("span", "badge");
+    const state = chat.summary.recording;
+    badge.hidden = !isOpen(chat) || !state;
+    if (state) {
+      badge.dataset.recording = state;
+      badge.textContent = RECORDING[state] || state;
+    }
+    return badge;
+  }
+
+  function ordered() {
+    const order = (chat) => (isOpen(chat) ? 0 : 1);
+    return [...chats.values()]
+      .filter((chat) => chat.summary)
+      .sort(
+        (a, b) =>
+          order(a) - order(b) || String(a.summary.started_at).localeCompare(String(b.summary.started_at)),
+      );
+  }
+
+  function renderList() {
+    // The list is redrawn whole; keep the keyboard focus on the same chat's button.
+    const active = document.activeElement;
+    const focused = active && ui.list.contains(active) ? active.dataset : null;
+    const items = ordered();
+    ui.list.replaceChildren(...items.map(listItem));
+    ui.listEmpty.hidden = items.length > 0;
+    if (focused && (focused.chatId || focused.joinChatId)) {
+      const again =
+        ui.list.querySelector(`[data-chat-id="${CSS.escape(focused.chatId || focused.joinChatId)}"]`);
+      if (again) again.focus();
+    }
+    const unread = items.reduce((sum, chat) => sum + chat.unread, 0);
+    const base = document.title.replace(/^\(\d+\) /, "");
+    document.title = unread ? `(${unread}) ${base}` : base;
+  }
+
+  function listItem(chat) {
+    const summary = chat.summary;
+    const li = el("li");
+    const button = el("button", "chat-item");
+    button.type = "button";
+    button.dataset.chatId = chat.id;
+    button.setAttribute("aria-current", String(chat.id === selected));
+    const top = el("span", "row");
+    top.append(el("span", "title", summary.service || "Chat"), el("span", "chat-id", chat.id));
+    if (chat.unread) {
+      const unread = el("span", "unread", String(chat.unread));
+      unread.setAttribute("aria-label", `${chat.unread} new`);
+      top.append(unread);
+    }
+    const states = el("span", "row");
+    const status = el("span", "pill", STATUS[statusOf(chat)] || statusOf(chat));
+    status.dataset.status = statusOf(chat);
+    states.append(status, recordingBadge(chat));
+    if (summary.deletion_requested) {
+      states.append(el("span", "marker marker-deletion", "Deletion requested"));
+    }
+    if (summary.abusive) states.append(el("span", "marker marker-abusive", "Abusive"));
+    button.append(top, states);
+    const last = [...chat.events].reverse().find((event) => event.type === "message");
+    if (last) button.append(el("span", "preview", `${who(last.by)}: ${last.text}`));
+    button.addEventListener("click", () => select(chat.id, true));
+    li.append(button);
+    if (supervisor && isOpen(chat) && !isIn(chat)) {
+      // Supervisors join from the list too; a sibling, since buttons cannot nest.
+      li.className = "joinable";
+      const join = el("button", "join-inline primary", "Join");
+      join.type = "button";
+      join.dataset.joinChatId = chat.id;
+      join.setAttribute("aria-label", `Join chat ${summary.service || ""} ${chat.id}`);
+      join.addEventListener("click", () => {
+        select(chat.id, false);
+        send({ type: "join", chat_id: chat.id });
+      });
+      li.append(join);
+    }
+    return li;
+  }
+
+  function select(chatId, focusComposer) {
+    selected = chatId;
+    const chat = chats.get(chatId);
+    if (chat) chat.unread = 0;
+    ui.messages.setAttribute("aria-busy", "true"); // do not read the whole history aloud
+    ui.messages.replaceChildren();
+    if (chat) for (const event of chat.events) appendLine(event, false);
+    ui.messages.scrollTop = ui.messages.scrollHeight;
+    ui.messages.setAttribute("aria-busy", "false");
+    render();
+    if (focusComposer) {
+      setTimeout(() => {
+        if (!ui.message.disabled) ui.message.focus();
+      }, 0);
+    }
+  }
+
+  function renderConversation() {
+    const chat = selected ? chats.get(selected) : undefined;
+    ui.noSelection.hidden = Boolean(chat && chat.summary);
+    ui.body.hidden = !(chat && chat.summary);
+    if (!chat || !chat.summary) return;
+    const summary = chat.summary;
+    const open = isOpen(chat);
+    const inside = isIn(chat);
+    ui.title.textContent = `${summary.service || "Chat"} · ${chat.id}`;
+    ui.status.textContent = STATUS[statusOf(chat)] || statusOf(chat);
+    ui.status.dataset.status = statusOf(chat);
+    const badge = recordingBadge(chat);
+    ui.recording.hidden = badge.hidden;
+    ui.recording.dataset.recording = badge.dataset.recording || "";
+    ui.recording.textContent = badge.textContent;
+    ui.recording.title = "Recording state of this chat";
+    ui.deletion.hidden = !summary.deletion_requested;
+    ui.abusive.hidden = !summary.abusive;
+    ui.participants.textContent = participantsLine(chat, open, inside);
+
+    const show = (name, visible, enabled = true) => {
+      const button = actions.get(name);
+      button.hidden = !visible;
+      button.disabled = !enabled;
+    };
+    const staffing = open && inside;
+    show("join", supervisor && open && !inside);
+    show("pause", staffing, !chat.paused);
+    show("resume", staffing, chat.paused);
+    show("delete_recording", staffing, !chat.deletePressed);
+    show("flag_abusive", staffing, !summary.abusive);
+    show("transfer", staffing);
+    show("leave", staffing);
+    show("end", staffing);
+    show("dismiss", !open);
+    const writable = staffing && socket !== null;
+    ui.message.disabled = !writable;
+    ui.composer.querySelector("button[type=submit]").disabled = !writable;
+    ui.composer.setAttribute("aria-disabled", String(!writable));
+  }
+
+  function participantsLine(chat, open, inside) {
+    if (chat.gone) return chat.gone;
+    if (!open) return "This chat has ended.";
+    const people = (chat.summary.participants || []).map(
+      (p) => `${p.user_id === me.id ? "You" : p.name} (${p.role})`,
+    );
+    const line = people.length ? `In the chat: ${people.join(", ")}.` : "No agent in the chat yet.";
+    return supervisor && !inside ? `${line} Join to write and to use the recording controls.` : line;
+  }
+
+  function who(by) {
+    if (by.user_id && by.user_id === me.id) return "You";
+    return by.name;
+  }
+
+  function time(at) {
+    const node = el("time");
+    node.dateTime = at;
+    node.textContent = new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return node;
+  }
+
+  function systemText(event) {
+    const name = who(event.by);
+    switch (event.type) {
+      case "started":
+        return ["", `Chat started on ${event.service}`];
+      case "joined":
+        if (event.by.role === "supervisor") return ["", `${name} (supervisor) joined`];
+        if (event.by_transfer) return ["", `${name} took the chat by transfer`];
+        return ["", `${name} joined${event.queue ? ` from the ${event.queue} queue` : ""}`];
+      case "left":
+        return ["", `${name} left`];
+      case "transferred":
+        return [
+          "",
+          event.to_agent
+            ? `${name} transferred the chat to ${who(event.to_agent)}`
+            : `${name} transferred the chat to the ${event.to_queue || "next"} queue`,
+        ];
+      case "consent_answered":
+        return ["", `The customer ${event.granted ? "agreed to" : "declined"} recording`];
+      case "paused":
+        return ["pause", `Recording paused by ${name}: nothing from here on is recorded`];
+      case "resumed":
+        return ["pause", `Recording resumed by ${name}`];
+      case "deletion_requested":
+        return ["deletion", "The customer asked to delete the recording"];
+      case "delete_pressed":
+        return ["deletion", `${name} deleted the recording`];
+      case "flagged_abusive":
+        return ["", `${name} flagged the chat as abusive`];
+      case "recording_requested":
+        return ["", `The chat flow requested a recording (${event.reason})`];
+      case "discarded":
+        return ["", "The chat flow discarded the recordings"];
+      case "ended":
+        return ["", `Chat ended (${event.reason})`];
+      default:
+        return ["", event.type];
+    }
+  }
+
+  function appendLine(event, live) {
+    const nearBottom =
+      ui.messages.scrollHeight - ui.messages.scrollTop - ui.messages.clientHeight < 80;
+    let li;
+    if (event.type === "message" || event.type === "consent_asked") {
+      const role = event.by.role;
+      const from = role === "customer" ? "customer" : role === "flow" || role === "system" ? "flow" : "staff";
+      li = el("li", `msg from-${from}${event.by.user_id === me.id ? " from-me" : ""}`);
+      const meta = el("span", "meta", `${who(event.by)} · `);
+      meta.append(time(event.at));
+      li.append(meta, el("span", "text", event.type === "message" ? event.text : event.question));
+    } else {
+      const [kind, text] = systemText(event);
+      li = el("li", `system ${kind}`.trim(), `${text} · `);
+      li.append(time(event.at));
+    }
+    ui.messages.append(li);
+    if (!live || nearBottom) ui.messages.scrollTop = ui.messages.scrollHeight;
+  }
+
+  function say(text) {
+    ui.announce.textContent = text;
+  }
+
+  function showError(text) {
+    ui.errorText.textContent = text;
+    ui.error.hidden = false;
+    clearTimeout(errorTimer);
+    errorTimer = setTimeout(() => {
+      ui.error.hidden = true;
+    }, 12000);
+  }
+
+  // -- what the user does -------------------------------------------------------------
+
+  $("error-dismiss").addEventListener("click", () => {
+    ui.error.hidden = true;
+  });
+
+  $("logout").addEventListener("click", async () => {
+    try {
+      await fetch("/api/logout", { method: "POST", credentials: "same-origin" });
+    } finally {
+      location.assign("/login");
+    }
+  });
+
+  if (!supervisor) {
+    for (const radio of [ui.available, ui.away]) {
+      radio.addEventListener("change", () => {
+        if (!radio.checked) return;
+        wantAvailable = radio === ui.available;
+        if (!send({ type: "presence", available: wantAvailable })) showPresence(!wantAvailable);
+      });
+    }
+  }
+
+  ui.message.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      ui.composer.requestSubmit();
+    }
+  });
+
+  ui.composer.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = ui.message.value.trim();
+    if (!text || !selected) return;
+    if (send({ type: "message", chat_id: selected, text })) ui.message.value = "";
+  });
+
+  function ask(kind) {
+    const copy = CONFIRM[kind];
+    ui.confirmTitle.textContent = copy.title;
+    ui.confirmText.textContent = copy.text;
+    ui.confirmOk.textContent = copy.ok;
+    return new Promise((resolve) => {
+      ui.confirmDialog.addEventListener(
+        "close",
+        () => resolve(ui.confirmDialog.returnValue === "confirm"),
+        { once: true },
+      );
+      ui.confirmDialog.returnValue = "";
+      ui.confirmDialog.showModal();
+    });
+  }
+
+  async function chooseTransferTarget() {
+    let directory;
+    try {
+      const response = await fetch("/api/directory", { credentials: "same-origin" });
+      if (!response.ok) throw new Error(`status ${response.status}`);
+      directory = await response.json();
+    } catch (_) {
+      showError("The list of agents and queues cannot be loaded; try again.");
+      return null;
+    }
+    const agents = el("optgroup");
+    agents.label = "Agents";
+    for (const agent of directory.agents) {
+      if (agent.user_id === me.id) continue;
+      const option = el("option", "", `${agent.name} (${agent.available ? "available" : "away"})`);
+      option.value = `agent:${agent.user_id}`;
+      agents.append(option);
+    }
+    const queues = el("optgroup");
+    queues.label = "Queues";
+    for (const queue of directory.queues) {
+      const option = el("option", "", `${queue.name} queue`);
+      option.value = `queue:${queue.queue_id}`;
+      queues.append(option);
+    }
+    const placeholder = el("option", "", "Choose an agent or a queue");
+    placeholder.value = "";
+    ui.transferTarget.replaceChildren(placeholder, agents, queues);
+    return new Promise((resolve) => {
+      ui.transferDialog.addEventListener(
+        "close",
+        () => {
+          const confirmed = ui.transferDialog.returnValue === "confirm";
+          resolve(confirmed && ui.transferTarget.value ? ui.transferTarget.value : null);
+        },
+        { once: true },
+      );
+      ui.transferDialog.returnValue = "";
+      ui.transferDialog.showModal();
+      ui.transferTarget.focus();
+    });
+  }
+
+  for (const [name, button] of actions) {
+    button.addEventListener("click", async () => {
+      const chatId = selected;
+      if (!chatId) return;
+      if (name === "dismiss") {
+        chats.delete(chatId);
+        selected = null;
+        render();
+        return;
+      }
+      if (name === "transfer") {
+        const target = await chooseTransferTarget();
+        if (!target) return;
+        const [kind, id] = target.split(/:(.*)/s);
+        send({ type: "transfer", chat_id: chatId, [kind === "agent" ? "to_agent" : "to_queue"]: id });
+        return;
+      }
+      if (CONFIRM[name] && !(await ask(name))) return;
+      send({ type: name, chat_id: chatId });
+    });
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && selected && chats.get(selected)) {
+      chats.get(selected).unread = 0;
+      render();
+    }
+  });
+
+  render();
+  connect();
+})();

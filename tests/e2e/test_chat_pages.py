@@ -1,0 +1,274 @@
+"""The widget, the agent portal and the supervisor view, in Chromium, against a real server.
+
+What a customer and the staff see (R11a, R9, R11) is checked on the pages; what is
+recorded (R8, R12b) in the spool the server wrote.  The screenshots in
+``docs/screenshots/`` come from these runs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect
+
+from tests.integration.server import ServerProcess
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SECRET = "4111 1111 1111 1111"
+RECORDED = "This chat is recorded for quality and training."
+NewPage = Callable[[], Page]
+
+
+def spooled(server: ServerProcess, chat_id: str) -> list[Path]:
+    folder = server.data_dir / "spool" / chat_id
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / name)
+
+
+def log_in(page: Page, server: ServerProcess, login: str) -> None:
+    page.goto(f"{server.url}/login")
+    page.get_by_label("Login", exact=True).fill(login)
+    page.get_by_label("Password", exact=True).fill(server.logins()[login])
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{server.url}/portal")
+    expect(page.locator("#connection")).to_have_text("Connected")
+
+
+def go_available(agent: Page) -> None:
+    agent.locator("#presence").get_by_text("Available", exact=True).click()
+    expect(agent.get_by_label("Available", exact=True)).to_be_checked()
+
+
+def start_chat(customer: Page, server: ServerProcess, answer: str = "Billing") -> Locator:
+    """Open the Support widget, start a chat and answer the flow; returns the widget."""
+    customer.goto(f"{server.url}/widget/demo?service=demo-support")
+    widget = customer.locator("[data-chatrec-widget]")
+    widget.get_by_role("button", name="Chat with us").click()
+    widget.get_by_role("button", name="Start chat").click()
+    expect(widget.get_by_role("status")).to_have_text(RECORDED)  # R11a, from the start
+    widget.get_by_role("button", name=answer).click()
+    return widget
+
+
+def say(box: Locator, text: str) -> None:
+    """Type and press Enter: Enter sends, in the widget and in the portal."""
+    box.fill(text)
+    box.press("Enter")
+    expect(box).to_have_value("")
+
+
+def assigned_chat(agent: Page) -> tuple[Locator, str]:
+    item = agent.locator(".chat-item")
+    expect(item).to_have_count(1)
+    chat_id = item.get_attribute("data-chat-id")
+    assert chat_id
+    return item, chat_id
+
+
+def test_R2_R8_R9_R11a_paused_secret_never_reaches_a_recording_and_enter_sends(
+    server: ServerProcess, new_page: NewPage
+) -> None:
+    agent = new_page()
+    agent.goto(server.url)
+    for link in ("Customer widget demo", "Agent and supervisor portal", "API documentation"):
+        expect(agent.get_by_role("link", name=link)).to_be_visible()
+    agent.goto(f"{server.url}/portal")
+    expect(agent).to_have_url(f"{server.url}/login")  # no session, no portal (R18)
+    agent.get_by_label("Login", exact=True).fill("alice")
+    agent.get_by_label("Password", exact=True).fill("not her password")
+    agent.get_by_role("button", name="Log in").click()
+    expect(agent.get_by_role("alert")).to_have_text("Wrong login or password.")
+    log_in(agent, server, "alice")
+    expect(agent.get_by_role("button", name=re.compile("start.*record", re.I))).to_have_count(0)
+    go_available(agent)
+
+    customer = new_page()
+    widget = start_chat(customer, server)
+    item, chat_id = assigned_chat(agent)
+    recording = widget.get_by_role("status")
+    agent_box = agent.locator("#message")
+    customer_box = widget.get_by_label("Your message (Enter sends)")
+    messages = agent.locator("#messages")
+    badge = agent.locator("#conversation-recording")
+    expect(badge).to_have_text("Recording")
+
+    say(agent_box, "Hello, Alice here.")
+    expect(widget.get_by_text("Hello, Alice here.")).to_be_visible()
+    say(customer_box, "I want to pay my bill.")
+    expect(messages).to_contain_text("I want to pay my bill.")
+
+    agent.get_by_role("button", name="Pause recording").click()
+    expect(recording).to_contain_text("Recording paused")
+    expect(badge).to_have_text("Paused")
+    expect(item.locator(".badge")).to_have_text("Paused")
+    say(customer_box, f"My card is {SECRET}")
+    expect(messages).to_contain_text(SECRET)
+    screenshot(customer, "widget.png")
+    agent.get_by_role("button", name="Resume recording").click()
+    expect(recording).to_have_text(RECORDED)
+    expect(badge).to_have_text("Recording")
+    expect(messages).to_contain_text("Recording resumed by You")
+
+    widget.get_by_role("button", name="Ask to delete the recording").click()
+    widget.get_by_role("button", name="Yes, ask to delete").click()
+    expect(widget.get_by_text("The agent has been asked to delete")).to_be_visible()
+    expect(agent.locator("#conversation-deletion")).to_be_visible()
+    expect(item.get_by_text("Deletion requested")).to_be_visible()
+    say(customer_box, "Thanks!")
+    expect(messages).to_contain_text("Thanks!")
+    screenshot(agent, "portal.png")
+
+    agent.get_by_role("button", name="End chat").click()
+    agent.locator("#confirm-dialog").get_by_role("button", name="End chat").click()
+    expect(recording).to_have_text("This chat has ended.")
+    expect(agent.locator("#conversation-status")).to_have_text("Ended")
+
+    files = spooled(server, chat_id)
+    assert files, "a chat whose deletion was only requested is still recorded (R9)"
+    assert any(b"I want to pay my bill." in path.read_bytes() for path in files)
+    for path in files:
+        content = path.read_bytes()
+        assert SECRET.encode() not in content, path
+        assert b"My card is" not in content, path
+
+
+def test_R9_R12b_R11a_deleted_recording_shows_not_recorded_and_a_reload_rejoins(
+    server: ServerProcess, new_page: NewPage
+) -> None:
+    agent = new_page()
+    log_in(agent, server, "alice")
+    go_available(agent)
+    customer = new_page()
+    widget = start_chat(customer, server)
+    _, chat_id = assigned_chat(agent)
+    messages = agent.locator("#messages")
+    say(widget.get_by_label("Your message (Enter sends)"), "Before the reload")
+    expect(messages).to_contain_text("Before the reload")
+
+    customer.reload()  # the token in sessionStorage rejoins the same chat
+    expect(widget.get_by_text("Before the reload")).to_be_visible()
+    say(widget.get_by_label("Your message (Enter sends)"), "After the reload")
+    expect(messages).to_contain_text("After the reload")
+    expect(agent.locator(".chat-item")).to_have_count(1)
+
+    agent.get_by_role("button", name="Delete recording").click()
+    agent.locator("#confirm-dialog").get_by_role("button", name="Delete recording").click()
+    expect(widget.get_by_role("status")).to_have_text("This chat is not recorded.")
+    expect(agent.locator("#conversation-recording")).to_have_text("Not recorded")
+    expect(agent.get_by_role("button", name="Delete recording")).to_be_disabled()
+    expect(widget.get_by_role("button", name="Ask to delete the recording")).to_be_hidden()
+
+    widget.get_by_role("button", name="End chat").click()
+    widget.get_by_role("button", name="Yes, end the chat").click()
+    expect(agent.locator("#conversation-status")).to_have_text("Ended")
+    assert spooled(server, chat_id) == []
+
+
+def test_R11_R11a_supervisor_sees_live_chats_joins_and_flags_abusive(
+    server: ServerProcess, new_page: NewPage
+) -> None:
+    customer = new_page()
+    widget = start_chat(customer, server)
+    supervisor = new_page()
+    log_in(supervisor, server, "sam")
+    item = supervisor.locator(".chat-item")
+    expect(item).to_have_count(1)
+    expect(item.locator(".pill")).to_have_text("Queued")
+
+    agent = new_page()
+    log_in(agent, server, "alice")
+    go_available(agent)
+    expect(item.locator(".pill")).to_have_text("Active")
+    item.click()
+    participants = supervisor.locator("#conversation-participants")
+    expect(participants).to_contain_text("Alice Martin (agent)")
+    expect(supervisor.get_by_role("button", name="Pause recording")).to_be_hidden()
+    expect(supervisor.locator("#message")).to_be_disabled()
+
+    supervisor.get_by_role("button", name="Join chat", exact=True).click()
+    expect(participants).to_contain_text("You (supervisor)")
+    expect(widget.get_by_text("Sam Okafor (supervisor) joined the chat")).to_be_visible()
+    say(supervisor.locator("#message"), "Supervisor here.")
+    expect(widget.get_by_text("Supervisor here.")).to_be_visible()
+    expect(agent.locator("#messages")).to_contain_text("Supervisor here.")
+
+    supervisor.get_by_role("button", name="Flag abusive").click()
+    supervisor.locator("#confirm-dialog").get_by_role("button", name="Flag abusive").click()
+    expect(supervisor.locator("#conversation-abusive")).to_be_visible()
+    expect(agent.locator("#conversation-abusive")).to_be_visible()
+    expect(supervisor.get_by_role("button", name="Flag abusive")).to_be_disabled()
+    expect(widget).not_to_contain_text("abusive")  # staff matters stay with staff (R15a)
+
+    start_chat(new_page(), server, answer="Technical problem")
+    expect(item).to_have_count(2)
+    expect(supervisor.get_by_role("button", name=re.compile(r"^Join chat Support "))).to_have_count(
+        1
+    )
+    screenshot(supervisor, "supervisor.png")
+
+
+def test_R8_pause_survives_a_server_restart_and_both_pages_reconnect(
+    server: ServerProcess, new_page: NewPage
+) -> None:
+    agent = new_page()
+    log_in(agent, server, "alice")
+    go_available(agent)
+    customer = new_page()
+    widget = start_chat(customer, server)
+    assigned_chat(agent)
+    say(agent.locator("#message"), "Hello, Alice here.")
+    expect(widget.get_by_text("Hello, Alice here.")).to_be_visible()
+    agent.get_by_role("button", name="Pause recording").click()
+    expect(widget.get_by_role("status")).to_contain_text("Recording paused")
+
+    server.kill()
+    expect(agent.locator("#connection")).to_contain_text("reconnecting")
+    server.start()
+    expect(agent.locator("#connection")).to_have_text("Connected", timeout=20_000)
+    expect(agent.locator("#conversation-recording")).to_have_text("Paused")
+    expect(agent.get_by_label("Available", exact=True)).to_be_checked()
+    expect(widget.get_by_role("button", name="Send")).to_be_enabled(timeout=20_000)
+    say(widget.get_by_label("Your message (Enter sends)"), "Back again")
+    expect(agent.locator("#messages")).to_contain_text("Back again")
+    expect(widget.get_by_role("status")).to_contain_text("Recording paused")
+    for page in (agent, customer):  # the replay after the reconnect shows nothing twice
+        expect(page.get_by_text("Hello, Alice here.", exact=True)).to_have_count(1)
+
+
+def test_R12a_R11a_transfer_to_an_agent_without_permit_shows_not_recorded(
+    server: ServerProcess, new_page: NewPage
+) -> None:
+    alice = new_page()
+    log_in(alice, server, "alice")
+    go_available(alice)
+    customer = new_page()
+    widget = start_chat(customer, server)
+    _, chat_id = assigned_chat(alice)
+    bob = new_page()
+    log_in(bob, server, "bob")
+    go_available(bob)
+
+    alice.get_by_role("button", name="Transfer…").click()
+    dialog = alice.locator("#transfer-dialog")
+    dialog.get_by_label("Transfer to").select_option(label="Bob Chen (available)")
+    dialog.get_by_role("button", name="Transfer").click()
+    expect(alice.locator("#conversation-participants")).to_have_text("You transferred this chat.")
+    expect(alice.locator("#message")).to_be_disabled()
+    expect(widget.get_by_text("You are being transferred to Bob Chen")).to_be_visible()
+    expect(bob.locator(f'.chat-item[data-chat-id="{chat_id}"]')).to_be_visible()
+    # Bob's login does not permit recordings: from now on nothing is recorded (R12a).
+    expect(widget.get_by_role("status")).to_have_text("This chat is not recorded.")
+    expect(bob.locator("#conversation-recording")).to_have_text("Not recorded")
+
+    say(bob.locator("#message"), "Bob here, I'll take it from here.")
+    expect(widget.get_by_text("Bob here, I'll take it from here.")).to_be_visible()
+    bob.get_by_role("button", name="End chat").click()
+    bob.locator("#confirm-dialog").get_by_role("button", name="End chat").click()
+    expect(widget.get_by_role("status")).to_have_text("This chat has ended.")
+    assert spooled(server, chat_id) == []
