@@ -31,6 +31,10 @@ class Config(BaseSettings):
     frame_burst: int = Field(default=40, gt=0)
     session_hours: float = Field(default=12, gt=0)
     secure_cookies: bool = Field(default=False, description="set behind HTTPS")
+    widget_origins: list[str] = Field(
+        default_factory=list,
+        description="web sites allowed to embed the customer widget (CORS, no credentials)",
+    )
 
     @property
     def effective_database_url(self) -> str:

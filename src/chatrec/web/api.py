@@ -9,6 +9,7 @@ from fastapi import APIRouter, Cookie, Depends, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatrec.errors import NotFoundError, PermissionDeniedError
+from chatrec.services.directory import company_settings
 from chatrec.services.explain import explain_chat
 from chatrec.store.records import UserRecord
 from chatrec.web.container import Container
@@ -79,6 +80,7 @@ class ServiceRead(BaseModel):
     service_id: str
     name: str
     company: str
+    records: bool = Field(description="whether the company records its chats (R1, R11a)")
 
 
 class RecordingRead(BaseModel):
@@ -153,7 +155,10 @@ async def service(service_id: str, services: Services) -> ServiceRead:
     if found is None:
         raise NotFoundError(f"no service {service_id!r}")
     company = await services.chats.company(found.company_id)
-    return ServiceRead(service_id=found.service_id, name=found.name, company=company.name)
+    records = company_settings(company).records
+    return ServiceRead(
+        service_id=found.service_id, name=found.name, company=company.name, records=records
+    )
 
 
 @router.post("/chats", status_code=201)

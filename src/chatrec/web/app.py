@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, WebSocket
+from fastapi.middleware.cors import CORSMiddleware
 
 from chatrec.web import protocol
 from chatrec.web.api import SESSION_COOKIE
@@ -52,6 +53,15 @@ def create_app(container: Container) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.container = container
+    if container.config.widget_origins:
+        # Customers' own sites call the public chat endpoints; staff cookies never go along.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=container.config.widget_origins,
+            allow_credentials=False,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type"],
+        )
     install_error_handlers(app)
     app.include_router(api_router)
 

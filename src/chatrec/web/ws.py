@@ -297,8 +297,15 @@ class StaffConnection(Connection):
             )
             return
         chat_id = notice.get("chat_id") or notice.get("assigned")
-        if chat_id and self.follows(chat_id):
+        if not chat_id:
+            return
+        if self.follows(chat_id):
             await self.sync(chat_id, since=notice.get("since"))
+        elif chat_id in self.seen and chat_id in self.service._chats:
+            # Left or transferred away: one last summary (without them), then silence.
+            del self.seen[chat_id]
+            summary = chat_summary(self.service._chats[chat_id], staff=True)
+            await self.ws.send_text(json.dumps({"type": "chat", "chat": summary}))
 
     async def closed(self) -> None:
         if hasattr(self, "user"):

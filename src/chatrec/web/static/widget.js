@@ -81,13 +81,10 @@
   minimise.textContent = "\u2013";
   const recordingLine = el("p", { class: "recording", role: "status" });
   const log = el("ol", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Messages" });
-  const intro = el(
-    "div",
-    { class: "intro" },
-    el("p", {
-      text: "Chats may be recorded for quality and training. Once you start, this window shows whether yours is.",
-    }),
-  );
+  const introText = el("p", {
+    text: "Chats may be recorded for quality and training. Once you start, this window shows whether yours is.",
+  });
+  const intro = el("div", { class: "intro" }, introText);
   const startButton = el("button", { class: "primary", type: "button", text: "Start chat" });
   intro.append(startButton);
   const choices = el("div", { class: "choices", role: "group", "aria-label": "Suggested answers" });
@@ -484,6 +481,9 @@
     if (state.service) {
       title.textContent = `Chat with ${state.service.name}`;
       company.textContent = state.service.company;
+      introText.textContent = state.service.records
+        ? "This chat is recorded for quality and training. An agent can pause the recording, and you can ask for it to be deleted."
+        : "This chat is not recorded.";
     }
     const saved = recall();
     if (saved && saved.token) {

@@ -1,0 +1,79 @@
+"""The public HTTP endpoints the widget uses, and their errors (R1, R11a, R18, R19)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from tests.integration.clients import run
+from tests.integration.live.test_live_recording import available, queued_to
+from tests.integration.server import ServerProcess
+
+
+def test_R11a_a_service_says_whether_its_chats_are_recorded(server: ServerProcess) -> None:
+    body = httpx.get(f"{server.url}/api/services/demo-support").json()
+    assert body == {
+        "service_id": "demo-support",
+        "name": "Support",
+        "company": "Demo Insurance",
+        "records": True,
+    }
+
+
+def test_R19_unknown_ids_and_bad_bodies_get_clear_errors(server: ServerProcess) -> None:
+    missing = httpx.get(f"{server.url}/api/services/nope")
+    assert missing.status_code == 404
+    assert missing.json() == {"error": {"code": "not_found", "message": "no service 'nope'"}}
+    bad = httpx.post(f"{server.url}/api/chats", json={"service_id": "demo-support", "x": 1})
+    assert bad.status_code == 422
+    wrong = httpx.post(f"{server.url}/api/login", json={"login": "alice", "password": "nope"})
+    assert wrong.status_code == 401
+    assert wrong.json()["error"]["message"] == "wrong login or password"
+
+
+def test_R18_widget_origins_may_start_chats_but_get_no_credentials(
+    database_url: str, tmp_path: Path
+) -> None:
+    server = ServerProcess(
+        tmp_path / "data",
+        database_url,
+        env={"CHATREC_WIDGET_ORIGINS": '["https://shop.example"]'},
+    )
+    server.start()
+    try:
+        preflight = httpx.options(
+            f"{server.url}/api/chats",
+            headers={
+                "Origin": "https://shop.example",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "Content-Type",
+            },
+        )
+        assert preflight.headers["access-control-allow-origin"] == "https://shop.example"
+        assert "access-control-allow-credentials" not in preflight.headers
+        other = httpx.options(
+            f"{server.url}/api/chats",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        )
+        assert "access-control-allow-origin" not in other.headers
+    finally:
+        server.stop()
+
+
+def test_R18_an_agent_who_transfers_away_gets_a_last_summary_without_them(
+    server: ServerProcess,
+) -> None:
+    async def scenario() -> None:
+        _, alice, chat_id = await queued_to(server, "alice")
+        carol = await available(server, "carol")
+        await alice.ok({"type": "transfer", "chat_id": chat_id, "to_agent": "demo-carol"})
+        final = await alice.state(
+            chat_id, lambda c: "demo-alice" not in [p["user_id"] for p in c["participants"]]
+        )
+        assert [p["user_id"] for p in final["participants"]] == ["demo-carol"]
+        await carol.ok({"type": "message", "chat_id": chat_id, "text": "Carol here."})
+        await carol.event(chat_id, lambda e: e.get("text") == "Carol here.")
+        assert "Carol here." not in alice.texts(chat_id)
+
+    run(scenario)
