@@ -106,6 +106,7 @@ class ChatService:
         inactivity_timeout: timedelta,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] | None = None,
+        on_recordings: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.committer = committer
@@ -119,6 +120,8 @@ class ChatService:
         self._flows: dict[tuple[str, int], Flow] = {}
         self._connections: Counter[str] = Counter()
         self._endings: dict[str, asyncio.Lock] = {}
+        # Called once a chat's end with produced files commits: the outbox has work (R16).
+        self._on_recordings = on_recordings
 
     # -- reading -----------------------------------------------------------------
 
@@ -171,14 +174,12 @@ class ChatService:
             return chat.events_after(seq)
         return await self._run(self.store.load_journal, chat_id, seq)
 
-    async def chat_for_customer(self, token: str) -> LiveChat:
+    async def chat_for_customer(self, token: str) -> tuple[str, LiveChat | None]:
+        """The customer's chat id, and the live chat unless it has ended (R18)."""
         record = await self._run(self.store.find_chat_by_token, hash_token(token))
         if record is None:
             raise NotFoundError("this chat link is unknown or has expired")
-        chat = self._chats.get(record.chat_id)
-        if chat is None:
-            raise ConflictError("this chat has ended")
-        return chat
+        return record.chat_id, self._chats.get(record.chat_id)
 
     # -- committing ----------------------------------------------------------------
 
@@ -327,7 +328,9 @@ class ChatService:
     async def customer_ends(self, chat: LiveChat) -> int:
         async with chat.lock:
             self._check_open(chat)
-            return await self._end(chat, CUSTOMER, "customer ended")
+            seq = await self._end(chat, CUSTOMER, "customer ended")
+        await self._dispatch(chat.record.company_id)  # the freed agent takes the next chat
+        return seq
 
     # -- staff ----------------------------------------------------------------------
 
@@ -407,7 +410,9 @@ class ChatService:
                 raise ConflictError(
                     "other agents are still in the chat: leave it, or the last agent ends it"
                 )
-            return await self._end(chat, actor, f"ended by {actor.role.value}")
+            seq = await self._end(chat, actor, f"ended by {actor.role.value}")
+        await self._dispatch(chat.record.company_id)
+        return seq
 
     async def transfer(
         self,
@@ -625,6 +630,8 @@ class ChatService:
         for user_id in chat.present_agents():
             self.router.release(user_id, chat.chat_id, self._monotonic())
         self._publish(chat)
+        if self._on_recordings is not None and any(r.files for r in recordings):
+            self._on_recordings()
         return first
 
     async def sweep(self) -> int:
@@ -637,4 +644,5 @@ class ChatService:
                     if chat.chat_id in self._chats and chat.record.last_activity_at < cutoff:
                         await self._end(chat, Actor(Role.SYSTEM, "System"), "inactivity timeout")
                         ended += 1
+                await self._dispatch(chat.record.company_id)
         return ended

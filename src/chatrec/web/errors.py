@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from chatrec.errors import (
@@ -36,6 +37,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_invalid(request: Request, error: Exception) -> JSONResponse:
         return JSONResponse(error_body("invalid", str(error)), status_code=422)
 
+    async def on_bad_request(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(part) for part in first["loc"])
+        return JSONResponse(error_body("invalid", f"{where}: {first['msg']}"), status_code=422)
+
     app.add_exception_handler(ActionError, on_action_error)
+    app.add_exception_handler(RequestValidationError, on_bad_request)
     app.add_exception_handler(FlowError, on_invalid)
     app.add_exception_handler(TemplateError, on_invalid)

@@ -27,7 +27,7 @@ from chatrec.domain.journal import (
     RecordingPaused,
     RecordingResumed,
 )
-from chatrec.errors import ActionError, AuthenticationError, FlowError
+from chatrec.errors import ActionError, AuthenticationError, ConflictError, FlowError
 from chatrec.live.bus import chat_topic, company_topic, user_topic
 from chatrec.live.registry import LiveChat
 from chatrec.store.records import UserRecord
@@ -226,20 +226,26 @@ class Connection:
 
 
 class CustomerConnection(Connection):
-    chat: LiveChat
+    chat_id: str
+    chat: LiveChat | None = None
 
     async def welcome(self, hello: protocol.Hello) -> None:
         if not hello.token:
             raise AuthenticationError("hello needs the chat token from POST /api/chats")
-        self.chat = await self.service.chat_for_customer(hello.token)
-        self.subscribe(chat_topic(self.chat.chat_id))
-        self.send({"type": "welcome", "role": "customer", "chat_id": self.chat.chat_id})
-        self.outbox.put_nowait(
-            (chat_topic(self.chat.chat_id), json.dumps({"since": hello.last_seq}))
-        )
+        self.chat_id, self.chat = await self.service.chat_for_customer(hello.token)
+        self.send({"type": "welcome", "role": "customer", "chat_id": self.chat_id})
+        if self.chat is not None:
+            self.subscribe(chat_topic(self.chat_id))
+        # Replays what the customer missed; for a chat that ended meanwhile, up to its end.
+        self.outbox.put_nowait((chat_topic(self.chat_id), json.dumps({"since": hello.last_seq})))
 
     async def on_notice(self, topic: str, notice: dict[str, Any]) -> None:
-        await self.sync(self.chat.chat_id, since=notice.get("since"))
+        await self.sync(self.chat_id, since=notice.get("since"))
+
+    def live(self) -> LiveChat:
+        if self.chat is None:
+            raise ConflictError("this chat has ended")
+        return self.chat
 
     async def handle(self, frame: Any) -> int | None:
         match frame:
@@ -247,11 +253,11 @@ class CustomerConnection(Connection):
                 self.send({"type": "pong", "ref": frame.ref})
                 return None
             case protocol.CustomerMessage():
-                return await self.service.customer_says(self.chat, frame.text)
+                return await self.service.customer_says(self.live(), frame.text)
             case protocol.RequestDeletion():
-                return await self.service.customer_requests_deletion(self.chat)
+                return await self.service.customer_requests_deletion(self.live())
             case protocol.CustomerEnd():
-                return await self.service.customer_ends(self.chat)
+                return await self.service.customer_ends(self.live())
         raise FrameError("bad_frame", "hello was already received")
 
 
