@@ -144,3 +144,94 @@ def explain(chat_id: str, data_dir: DataDir = None, database_url: DatabaseUrl = 
     for recording in found.recordings:
         for file in recording.files:
             typer.echo(f"  file {file.path} ({file.size} bytes, sha256 {file.sha256[:12]}…)")
+
+
+@app.command()
+def simulate(
+    chats: Annotated[int, typer.Option(min=1, help="How many chats to run.")] = 10,
+    concurrency: Annotated[int, typer.Option(min=1, help="Most chats open at once.")] = 5,
+    url: Annotated[str, typer.Option(help="Base URL of the server.")] = "http://127.0.0.1:8400",
+    service: Annotated[
+        str, typer.Option(help="Service id(s) to start chats on, comma-separated, dealt in turn.")
+    ] = "demo-support",
+    agents: Annotated[
+        str, typer.Option(help="Agent logins that go Available and answer, comma-separated.")
+    ] = "alice,carol",
+    data_dir: Annotated[
+        Path, typer.Option(help="Where `chatrec demo` wrote demo-logins.json.")
+    ] = Path("var"),
+    password_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSON passwords: demo-logins.json's list, or {login: password}. Otherwise "
+            "CHATREC_SIMULATE_PASSWORD_<LOGIN>, then <data-dir>/demo-logins.json."
+        ),
+    ] = None,
+    messages: Annotated[
+        int, typer.Option(min=0, help="Customer messages per chat; the agent answers each.")
+    ] = 6,
+    pause_share: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of chats the agent pauses (and resumes).")
+    ] = 0.3,
+    transfer_share: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of chats transferred to another agent.")
+    ] = 0.1,
+    delete_share: Annotated[
+        float,
+        typer.Option(min=0, max=1, help="Share where the customer asks and the agent deletes."),
+    ] = 0.1,
+    consent_no_share: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of consent questions answered No.")
+    ] = 0.2,
+    agent_end_share: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of chats the agent ends (else customer).")
+    ] = 0.5,
+    seed: Annotated[int, typer.Option(help="Seed of the chats' plans.")] = 1,
+    frames_per_second: Annotated[
+        float, typer.Option(min=0.1, help="Pace of each connection (server limit: 20 by default).")
+    ] = 15.0,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for an answer.")] = 30.0,
+    chat_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds one chat may take before it counts as failed.")
+    ] = 120.0,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Drive scripted chats against a server and print latency and throughput.
+
+    Exits 0 when every chat ended without an error, 1 otherwise, 2 when it cannot start.
+    """
+    from chatrec.simulate import (
+        Options,
+        SetupError,
+        find_passwords,
+        simulate,
+        summary_json,
+        summary_text,
+    )
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        options = Options(
+            url=url,
+            chats=chats,
+            concurrency=concurrency,
+            services=tuple(s.strip() for s in service.split(",") if s.strip()),
+            agents=tuple(a.strip() for a in agents.split(",") if a.strip()),
+            messages=messages,
+            pause_share=pause_share,
+            transfer_share=transfer_share,
+            delete_share=delete_share,
+            consent_no_share=consent_no_share,
+            agent_end_share=agent_end_share,
+            seed=seed,
+            frames_per_second=frames_per_second,
+            timeout=timeout,
+            chat_timeout=chat_timeout,
+        )
+        passwords = find_passwords(options.agents, data_dir=data_dir, password_file=password_file)
+        summary = asyncio.run(simulate(options, passwords))
+    except SetupError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(summary_json(summary) if json_output else summary_text(summary))
+    raise typer.Exit(code=0 if summary.clean else 1)
