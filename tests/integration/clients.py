@@ -28,6 +28,7 @@ class Client:
     def __init__(self, ws: ClientConnection) -> None:
         Client.opened.append(self)
         self.ws = ws
+        self.token: str | None = None
         self.frames: list[Frame] = []
         self._new = asyncio.Event()
         self._reader = asyncio.create_task(self._read())
@@ -52,6 +53,7 @@ class Client:
         response.raise_for_status()
         body = response.json()
         client = await cls.open(f"{server.ws_url}/ws/customer", {"token": body["token"]})
+        client.token = body["token"]
         return client, body["chat_id"], body["token"]
 
     @classmethod

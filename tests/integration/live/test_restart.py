@@ -86,3 +86,46 @@ def test_R18_customer_token_opens_only_its_own_chat(server: ServerProcess) -> No
     run(scenario)
     response = httpx.get(f"{server.url}/api/chats")
     assert response.status_code == 401
+
+
+def test_R19_a_customer_returning_to_an_ended_chat_sees_it_to_its_end(
+    server: ServerProcess,
+) -> None:
+    async def scenario() -> None:
+        customer, alice, chat_id = await queued_to(server, "alice")
+        seq = await customer.ok({"type": "message", "text": "Bye"})
+        await alice.ok({"type": "end", "chat_id": chat_id})
+        await customer.state(chat_id, lambda c: c["status"] == "ended")
+        await customer.close()
+        again = await Client.open(
+            f"{server.ws_url}/ws/customer", {"token": customer.token, "last_seq": seq}
+        )
+        ended = await again.event(chat_id, lambda e: e["type"] == "ended")
+        assert ended["reason"] == "ended by agent"
+        await again.state(chat_id, lambda c: c["status"] == "ended")
+        refused = await again.send({"type": "message", "text": "hello?"})
+        assert refused["code"] == "conflict"
+
+    run(scenario)
+
+
+def test_an_agent_freed_by_a_chat_s_end_takes_the_next_waiting_chat(
+    server: ServerProcess,
+) -> None:
+    async def scenario() -> None:
+        customers = []
+        for _ in range(4):
+            customer, chat_id, _ = await Client.customer(server, "demo-support")
+            await customer.state(chat_id, lambda c: c["choices"] is not None)
+            await customer.ok({"type": "message", "text": "Billing"})
+            await customer.state(chat_id, lambda c: c["status"] == "queued")
+            customers.append((customer, chat_id))
+        alice = await available(server, "alice")  # capacity 3: the fourth waits
+        for customer, chat_id in customers[:3]:
+            await customer.state(chat_id, lambda c: c["status"] == "active")
+        last, last_id = customers[3]
+        assert last.frames[-1]["chat"]["status"] == "queued"
+        await alice.ok({"type": "end", "chat_id": customers[0][1]})
+        await last.state(last_id, lambda c: c["status"] == "active")
+
+    run(scenario)
