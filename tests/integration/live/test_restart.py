@@ -124,7 +124,8 @@ def test_an_agent_freed_by_a_chat_s_end_takes_the_next_waiting_chat(
         for customer, chat_id in customers[:3]:
             await customer.state(chat_id, lambda c: c["status"] == "active")
         last, last_id = customers[3]
-        assert last.frames[-1]["chat"]["status"] == "queued"
+        summaries = [f["chat"] for f in last.frames if f["type"] == "chat"]
+        assert summaries[-1]["status"] == "queued"
         await alice.ok({"type": "end", "chat_id": customers[0][1]})
         await last.state(last_id, lambda c: c["status"] == "active")
 
