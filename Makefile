@@ -10,7 +10,7 @@ DATA_DIR ?= var
 # The store's tests run on SQLite and on this PostgreSQL; they fail if it is unreachable.
 export CHATREC_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint typecheck pytest browsers clean
+.PHONY: run test lint typecheck pytest browsers sshd clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,15 @@ browsers:
 		if [ "$$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
 
+# OpenSSH's sshd: the real SFTP peer of the delivery tests and the demo platform.
+sshd:
+	@command -v /usr/sbin/sshd >/dev/null || { \
+		if [ "$$(id -u)" -eq 0 ]; then apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server; \
+		else sudo apt-get update -qq && \
+			sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server; fi; }
+	@mkdir -p /run/sshd 2>/dev/null || sudo mkdir -p /run/sshd
+
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests scripts
 	$(BIN)/ruff check src tests scripts
@@ -38,7 +47,7 @@ pytest: $(STAMP)
 	$(BIN)/pytest --cov=chatrec.domain --cov=chatrec.flows --cov-branch --cov-report=term \
 		--cov-fail-under=100
 
-test: lint typecheck browsers pytest
+test: lint typecheck browsers sshd pytest
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .coverage

@@ -1,0 +1,398 @@
+"""A real SFTP recording platform on 127.0.0.1, for ``make run`` and for the tests (R16).
+
+``start_demo_platform`` runs OpenSSH's ``sshd`` unprivileged when it is installed (the
+same server a company's platform most likely runs), else asyncssh's SFTP server, and
+stores what it receives under ``<data-dir>/platform/``.  Its keys live in
+``<data-dir>/platform-keys/`` so a restart keeps the host key the demo company pinned.
+
+The sshd pieces (key generation, the config, the process and its children) are public
+because ``tests/sshd.py`` builds its fixture from them: the demo and the tests run the
+same server the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import logging
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import asyncssh
+
+from chatrec.delivery.model import Destination
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+SSHD = Path("/usr/sbin/sshd")
+# sshd started as root refuses to run without its privilege-separation directory.
+PRIVSEP_DIR = Path("/run/sshd")
+DEMO_PORT = 8422
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class SshKeys:
+    """The files of one SFTP endpoint: its host key and the one client key it accepts."""
+
+    host_key: Path
+    client_key: Path
+    authorized_keys: Path
+
+    @property
+    def host_public_key(self) -> str:
+        """The host key as ``ssh-ed25519 AAAA…``, without a comment."""
+        return _public_line(asyncssh.read_private_key(self.host_key))
+
+    @property
+    def client_private_key(self) -> str:
+        """The client key in OpenSSH text form, as a :class:`Destination` carries it."""
+        return self.client_key.read_text()
+
+
+def ensure_keys(directory: Path, client_key_name: str = "client") -> SshKeys:
+    """Generate the ed25519 host and client keys once; later calls reuse them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    keys = SshKeys(
+        host_key=directory / "ssh_host_ed25519_key",
+        client_key=directory / client_key_name,
+        authorized_keys=directory / "authorized_keys",
+    )
+    for path in (keys.host_key, keys.client_key):
+        if not path.exists():
+            write_private_key(path, asyncssh.generate_private_key("ssh-ed25519"))
+    client = asyncssh.read_private_key(keys.client_key)
+    keys.authorized_keys.write_text(_public_line(client) + "\n")
+    return keys
+
+
+def write_private_key(path: Path, key: asyncssh.SSHKey) -> None:
+    """Write a private key readable only by its owner (sshd refuses any other mode)."""
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_bytes(key.export_private_key("openssh"))
+
+
+def known_hosts_line(host: str, port: int, public_key: str) -> str:
+    """The known_hosts form an administrator pins: ``[host]:port ssh-ed25519 AAAA…``."""
+    pattern = host if port == 22 else f"[{host}]:{port}"
+    return f"{pattern} {public_key}"
+
+
+def _public_line(key: asyncssh.SSHKey) -> str:
+    algorithm, blob = key.export_public_key("openssh").decode().split()[:2]
+    return f"{algorithm} {blob}"
+
+
+def sshd_config(
+    *, port: int, keys: SshKeys, pid_file: Path, user: str, listen: str = LOOPBACK
+) -> str:
+    """An sshd configuration that needs no system files and serves SFTP only.
+
+    Keys only (no passwords), one allowed user, ``internal-sftp`` forced whatever the
+    client asks, and client keepalives so a vanished uploader's session is ended.
+    ``StrictModes no`` because test and demo folders are not owned the way sshd wants.
+    """
+    lines = [
+        f"ListenAddress {listen}",
+        f"Port {port}",
+        f"HostKey {keys.host_key}",
+        f"PidFile {pid_file}",
+        f"AuthorizedKeysFile {keys.authorized_keys}",
+        f"AllowUsers {user}",
+        "PermitRootLogin prohibit-password",
+        "PubkeyAuthentication yes",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "UsePAM no",
+        "StrictModes no",
+        "Subsystem sftp internal-sftp",
+        "ForceCommand internal-sftp",
+        "AllowTcpForwarding no",
+        "AllowAgentForwarding no",
+        "X11Forwarding no",
+        "PermitTTY no",
+        "ClientAliveInterval 5",
+        "ClientAliveCountMax 3",
+        "LogLevel INFO",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def port_is_free(port: int, host: str = LOOPBACK) -> bool:
+    """Whether a server could listen there now (as servers do, despite TIME_WAIT)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def _children(pid: int) -> list[int]:
+    """Every descendant of ``pid``: sshd's per-connection processes start new sessions,
+    so signalling the listener alone leaves established connections served."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name may hold spaces and parentheses: split after its last ")".
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(parent, []).append(int(entry.name))
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        for child in parents.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child)
+    return found
+
+
+@dataclass
+class SshdProcess:
+    """OpenSSH ``sshd -D -e -f <config>`` in the foreground, logging to ``log``.
+
+    ``stop`` and ``kill`` end the connections it serves as well, as a machine going
+    down does; ``start`` again listens on the same port.
+    """
+
+    config: Path
+    port: int
+    log: Path
+    host: str = LOOPBACK
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self, timeout: float = 10.0) -> None:
+        if not SSHD.exists():
+            raise FileNotFoundError(f"{SSHD} is not installed (run `make sshd`)")
+        if os.geteuid() == 0:
+            PRIVSEP_DIR.mkdir(mode=0o755, parents=True, exist_ok=True)
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(  # noqa: S603 - a fixed binary and our own config
+                [str(SSHD), "-D", "-e", "-f", str(self.config)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                self.process = None
+                raise RuntimeError(f"sshd exited at start:\n{self.log.read_text()}")
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection((self.host, self.port), 0.5),
+            ):
+                return
+            time.sleep(0.02)
+        self.kill()
+        raise RuntimeError(f"sshd did not listen within {timeout} s:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        """End the server and every connection it serves (SIGTERM)."""
+        self._signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        """Kill the server and its connections at once (SIGKILL), as a crash would."""
+        self._signal(signal.SIGKILL)
+
+    def _signal(self, number: signal.Signals) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        for pid in [process.pid, *_children(process.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, number)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _stop_stale_sshd(pid_file: Path, config: Path) -> None:
+    """End an sshd a killed demo left behind, recognised by its pid file and config."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        # sshd rewrites its title to "sshd: /usr/sbin/sshd -D -e -f <config> [listener]…"
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return
+    if f"-f {config}".encode() not in command:
+        return
+    for child in [pid, *_children(pid)]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    """Running, not merely a zombie its parent has yet to reap."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+class _AsyncSshPlatform:
+    """asyncssh's SFTP server rooted at the platform folder, in a thread of its own, so
+    the demo works without OpenSSH and whatever event loop (if any) the caller runs."""
+
+    def __init__(self, keys: SshKeys, folder: Path, port: int) -> None:
+        self._connections: set[asyncssh.SSHServerConnection] = set()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="demo-sftp", daemon=True
+        )
+        self._thread.start()
+        try:
+            self._acceptor = self._run(self._listen(keys, folder, port))
+        except BaseException:
+            self._end_loop()
+            raise
+
+    def _run(self, coroutine: Coroutine[object, object, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=30)
+
+    async def _listen(self, keys: SshKeys, folder: Path, port: int) -> asyncssh.SSHAcceptor:
+        root = str(folder).encode()
+        connections = self._connections
+
+        class Server(asyncssh.SSHServer):
+            """Remembers its connection, for ``stop`` to close it: closing the
+            listener alone leaves established sessions running."""
+
+            def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+                self.conn = conn
+                connections.add(conn)
+
+            def connection_lost(self, exc: Exception | None) -> None:
+                connections.discard(self.conn)
+
+        return await asyncssh.listen(
+            LOOPBACK,
+            port,
+            server_host_keys=[str(keys.host_key)],
+            authorized_client_keys=str(keys.authorized_keys),
+            server_factory=Server,
+            sftp_factory=lambda channel: asyncssh.SFTPServer(channel, chroot=root),
+            allow_scp=False,
+            keepalive_interval=5,
+        )
+
+    def stop(self) -> None:
+        async def close() -> None:
+            self._acceptor.close()
+            await self._acceptor.wait_closed()
+            for conn in list(self._connections):
+                conn.close()
+                await conn.wait_closed()
+
+        self._run(close())
+        self._end_loop()
+
+    def _end_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+        self._loop.close()
+
+
+@dataclass
+class DemoPlatform:
+    """A running demo platform and the :class:`Destination` that delivers to it."""
+
+    destination: Destination
+    folder: Path
+    backend: Literal["openssh", "asyncssh"]
+    _server: SshdProcess | _AsyncSshPlatform = field(repr=False)
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> DemoPlatform:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_demo_platform(
+    data_dir: Path,
+    *,
+    company_id: str = "demo",
+    port: int = DEMO_PORT,
+    backend: Literal["auto", "openssh", "asyncssh"] = "auto",
+) -> DemoPlatform:
+    """Start the demo's SFTP platform storing into ``<data_dir>/platform/``.
+
+    ``port`` is taken when free, else any free loopback port: the returned destination
+    says which.  The host key is pinned in it, so delivery verifies it as it would a
+    real platform's (R16).
+    """
+    data_dir = data_dir.resolve()
+    folder = data_dir / "platform"
+    folder.mkdir(parents=True, exist_ok=True)
+    keys = ensure_keys(data_dir / "platform-keys")
+    run_dir = data_dir / "platform-run"
+    run_dir.mkdir(exist_ok=True)
+    config = run_dir / "sshd_config"
+    pid_file = run_dir / "sshd.pid"
+    chosen: Literal["openssh", "asyncssh"]
+    chosen = ("openssh" if SSHD.exists() else "asyncssh") if backend == "auto" else backend
+    if chosen == "openssh":
+        _stop_stale_sshd(pid_file, config)
+    if not port_is_free(port):
+        port = free_port()
+    user = getpass.getuser()
+    server: SshdProcess | _AsyncSshPlatform
+    if chosen == "openssh":
+        config.write_text(sshd_config(port=port, keys=keys, pid_file=pid_file, user=user))
+        server = SshdProcess(config=config, port=port, log=run_dir / "sshd.log")
+        server.start()
+        remote_folder = str(folder)
+    else:
+        server = _AsyncSshPlatform(keys, folder, port)
+        remote_folder = "/"
+    destination = Destination(
+        company_id=company_id,
+        host=LOOPBACK,
+        port=port,
+        username=user,
+        folder=remote_folder,
+        host_key=known_hosts_line(LOOPBACK, port, keys.host_public_key),
+        private_key=keys.client_private_key,
+    )
+    logger.info(
+        "demo recording platform (%s) on %s:%d stores into %s", chosen, LOOPBACK, port, folder
+    )
+    return DemoPlatform(destination=destination, folder=folder, backend=chosen, _server=server)
