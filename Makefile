@@ -10,7 +10,7 @@ DATA_DIR ?= var
 # The store's tests run on SQLite and on this PostgreSQL; they fail if it is unreachable.
 export CHATREC_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint typecheck pytest browsers sshd clean
+.PHONY: run test lint typecheck pytest browsers sshd screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ pytest: $(STAMP)
 		--cov-fail-under=100
 
 test: lint typecheck browsers sshd pytest
+
+# Refresh the README's screenshots from the browser tests.
+screenshots: $(STAMP) browsers
+	CHATREC_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/e2e
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .coverage
