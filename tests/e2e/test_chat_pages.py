@@ -8,9 +8,8 @@ recorded (R8, R12b) in the spool the server wrote.  The screenshots in
 from __future__ import annotations
 
 import os
-import tempfile
-
 import re
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
