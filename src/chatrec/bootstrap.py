@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from datetime import timedelta
 
 from chatrec.config import Config
+from chatrec.delivery.model import Uploader
+from chatrec.delivery.worker import DeliveryWorker
 from chatrec.live.bus import InProcessFanout
 from chatrec.services.auth import AuthService
 from chatrec.services.chats import ChatService
@@ -13,18 +18,42 @@ from chatrec.store.writer import GroupCommitter
 from chatrec.web.container import Container
 
 
-def build(config: Config) -> Container:
-    """Every long-lived part, connected; nothing is started yet (see ``web.app``)."""
+def _sftp_uploader() -> Uploader:
+    # Imported here: asyncssh is loaded only by the processes that deliver.
+    from chatrec.delivery.sftp import SftpUploader
+
+    return SftpUploader()
+
+
+def worker_id() -> str:
+    """Unique to this process among every worker sharing the database (it names leases)."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def build(config: Config, *, uploader: Uploader | None = None) -> Container:
+    """Every long-lived part, connected; nothing is started yet (see ``web.app``).
+
+    ``uploader`` replaces the SFTP uploader (tests of the worker's wiring).
+    """
     config.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(config.effective_database_url)
     committer = GroupCommitter(store)
     fanout = InProcessFanout()
+    worker = DeliveryWorker(
+        store,
+        uploader or _sftp_uploader(),
+        worker_id=worker_id(),
+        spool_dir=config.spool_dir,
+        lease_seconds=config.delivery_lease_seconds,
+        poll_seconds=config.delivery_poll_seconds,
+    )
     chats = ChatService(
         store,
         committer,
         fanout,
         spool_dir=config.spool_dir,
         inactivity_timeout=timedelta(seconds=config.inactivity_timeout_seconds),
+        on_recordings=worker.notify,
     )
     auth = AuthService(store, session_length=timedelta(hours=config.session_hours))
-    return Container(config, store, committer, fanout, chats, auth)
+    return Container(config, store, committer, fanout, chats, auth, worker)

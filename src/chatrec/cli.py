@@ -1,16 +1,21 @@
-"""The ``chatrec`` command line (Typer): serve, demo, migrate, explain."""
+"""The ``chatrec`` command line (Typer): serve, demo, migrate, explain, deliveries."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
+from enum import StrEnum
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from chatrec.config import Config, load_config
+
+if TYPE_CHECKING:
+    from chatrec.store.store import Store
 
 app = typer.Typer(
     help="chatrec: webchat for contact centres, recorded by rule and delivered over SFTP.",
@@ -235,3 +240,150 @@ def simulate(
         raise typer.Exit(code=2) from None
     typer.echo(summary_json(summary) if json_output else summary_text(summary))
     raise typer.Exit(code=0 if summary.clean else 1)
+
+
+# -- deliveries (R16) ----------------------------------------------------------------------
+
+deliveries_app = typer.Typer(
+    help="See and retry deliveries of recording files to recording platforms.",
+    no_args_is_help=True,
+)
+app.add_typer(deliveries_app, name="deliveries")
+
+
+class State(StrEnum):
+    """The states of ``chatrec.store.records.DeliveryState``, named here so the command
+    line starts without importing the store (and SQLAlchemy)."""
+
+    PENDING = "pending"
+    DELIVERING = "delivering"
+    BLOCKED = "blocked"
+    DELIVERED = "delivered"
+
+
+StateOption = Annotated[
+    State | None,
+    typer.Option("--state", help="Only deliveries in this state.", case_sensitive=False),
+]
+CompanyOption = Annotated[str | None, typer.Option("--company", help="Only this company's.")]
+
+
+def _when(moment: datetime | None) -> str:
+    return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _open_store(data_dir: Path | None, database_url: str | None) -> Store:
+    from chatrec.store.store import Store
+
+    return Store(_config(data_dir=data_dir, database_url=database_url).effective_database_url)
+
+
+@deliveries_app.command("list")
+def deliveries_list(
+    state: StateOption = None,
+    company: CompanyOption = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """List deliveries, newest first, with their attempts and last error."""
+    from chatrec.store.records import DeliveryState
+
+    store = _open_store(data_dir, database_url)
+    try:
+        chosen = None if state is None else DeliveryState(state.value)
+        found = store.list_deliveries(chosen, company, limit)
+    finally:
+        store.close()
+    if not found:
+        typer.echo("no deliveries")
+        return
+    typer.echo(f"{'ID':>6}  {'STATE':10}  {'TRIES':>5}  {'COMPANY':12}  {'WHEN (UTC)':20}  PATH")
+    for delivery in found:
+        when = delivery.delivered_at if delivery.delivered_at else delivery.next_attempt_at
+        typer.echo(
+            f"{delivery.delivery_id:>6}  {delivery.state.value:10}  {delivery.attempts:>5}  "
+            f"{delivery.company_id:12}  {_when(when):20}  {delivery.remote_path}"
+        )
+        if delivery.last_error:
+            typer.echo(f"{'':8}last error: {delivery.last_error}")
+
+
+@deliveries_app.command("show")
+def deliveries_show(
+    delivery_id: Annotated[int, typer.Argument(help="The delivery's id (from list).")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Show one delivery: attempts, last error, destination, checksum, paths."""
+    store = _open_store(data_dir, database_url)
+    try:
+        delivery = store.get_delivery(delivery_id)
+        destination = None if delivery is None else store.get_destination(delivery.company_id)
+    finally:
+        store.close()
+    if delivery is None:
+        typer.echo(f"error: no delivery {delivery_id}", err=True)
+        raise typer.Exit(code=1)
+    if destination is None:
+        platform = "none configured"
+    else:
+        platform = (
+            f"sftp://{destination.username}@{destination.host}:{destination.port}"
+            f"/{destination.folder.lstrip('/')}"
+        )
+        if destination.blocked_reason:
+            platform += (
+                f" (blocked since {_when(destination.blocked_at)}: {destination.blocked_reason})"
+            )
+    lines = [
+        ("state", delivery.state.value),
+        ("attempts", str(delivery.attempts)),
+        ("last error", delivery.last_error or "-"),
+        ("next attempt", _when(delivery.next_attempt_at)),
+        ("created", _when(delivery.created_at)),
+        ("delivered", _when(delivery.delivered_at)),
+        ("destination", platform),
+        ("remote path", delivery.remote_path),
+        ("size", f"{delivery.size} bytes"),
+        ("sha256", delivery.sha256),
+        ("spool file", delivery.spool_path),
+    ]
+    typer.echo(
+        f"delivery {delivery.delivery_id} ({delivery.kind.value}, {delivery.format}) of "
+        f"recording {delivery.recording_id}, chat {delivery.chat_id}, "
+        f"company {delivery.company_id}"
+    )
+    for label, value in lines:
+        typer.echo(f"  {label + ':':14}{value}")
+
+
+@deliveries_app.command("retry")
+def deliveries_retry(
+    delivery_ids: Annotated[
+        list[int] | None, typer.Argument(help="Deliveries to try again now.", show_default=False)
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every delivery not yet delivered.")] = False,
+    company: CompanyOption = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Try deliveries again now, and unblock their recording platforms.
+
+    Run it once a blocked platform is fixed; a running server picks them up within
+    its poll interval.
+    """
+    from chatrec.errors import NotFoundError
+
+    if bool(delivery_ids) == every:
+        typer.echo("error: give delivery ids, or --all", err=True)
+        raise typer.Exit(code=2)
+    store = _open_store(data_dir, database_url)
+    try:
+        retried = store.retry_deliveries(delivery_ids or None, company_id=company)
+    except NotFoundError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=1) from None
+    finally:
+        store.close()
+    typer.echo(f"{retried} deliveries due now")

@@ -31,6 +31,12 @@ class Config(BaseSettings):
     frame_burst: int = Field(default=40, gt=0)
     session_hours: float = Field(default=12, gt=0)
     secure_cookies: bool = Field(default=False, description="set behind HTTPS")
+    delivery_poll_seconds: float = Field(
+        default=2, gt=0, description="how often the delivery worker looks for due files"
+    )
+    delivery_lease_seconds: float = Field(
+        default=120, gt=0, description="how long a claimed delivery is a worker's alone"
+    )
     widget_origins: list[str] = Field(
         default_factory=list,
         description="web sites allowed to embed the customer widget (CORS, no credentials)",

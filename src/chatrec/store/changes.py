@@ -32,10 +32,11 @@ from chatrec.store.models import (
     AuditRow,
     ChatEventRow,
     ChatRow,
+    DestinationRow,
     RecordingFileRow,
     RecordingRow,
 )
-from chatrec.store.records import ChatChange
+from chatrec.store.records import ChatChange, DeliveryState
 
 
 def write_change(session: Session, change: ChatChange, now: datetime) -> None:
@@ -54,8 +55,16 @@ def write_change(session: Session, change: ChatChange, now: datetime) -> None:
         session.execute(insert(ChatEventRow), rows)
     if change.recordings:
         session.execute(insert(RecordingRow), [recording_values(r) for r in change.recordings])
+        blocked = _blocked_reason(session, chat.company_id)
         files = [
-            values_of(file, recording_id=recording.recording_id, created_at=now)
+            values_of(
+                file,
+                recording_id=recording.recording_id,
+                created_at=now,
+                next_attempt_at=now,
+                state=(DeliveryState.PENDING if blocked is None else DeliveryState.BLOCKED).value,
+                last_error=blocked,
+            )
             for recording in change.recordings
             for file in recording.files
         ]
@@ -63,6 +72,13 @@ def write_change(session: Session, change: ChatChange, now: datetime) -> None:
             session.execute(insert(RecordingFileRow), files)
     if change.audit:
         session.execute(insert(AuditRow), [values_of(entry) for entry in change.audit])
+
+
+def _blocked_reason(session: Session, company_id: str) -> str | None:
+    """Why the company's destination is blocked: its new files are blocked at once (R16)."""
+    return session.scalar(
+        select(DestinationRow.blocked_reason).where(DestinationRow.company_id == company_id)
+    )
 
 
 def _refuse_clashes_within(change: ChatChange) -> None:

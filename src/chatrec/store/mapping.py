@@ -16,6 +16,7 @@ from chatrec.store.models import (
     ChatEventRow,
     ChatRow,
     CompanyRow,
+    DestinationRow,
     FlowRow,
     FlowVersionRow,
     RecordingFileRow,
@@ -23,10 +24,15 @@ from chatrec.store.models import (
     UserRow,
 )
 from chatrec.store.records import (
+    SIDECAR_FORMAT,
     AuditRecord,
     ChatRecord,
     ChatStatus,
     CompanyRecord,
+    DeliveryKind,
+    DeliveryRecord,
+    DeliveryState,
+    DestinationRecord,
     FlowVersionRecord,
     RecordingFileRecord,
     RecordingRecord,
@@ -95,7 +101,10 @@ def flow_version_record(flow: FlowRow, version: FlowVersionRow) -> FlowVersionRe
 
 
 def chat_values(record: ChatRecord) -> dict[str, Any]:
-    return values_of(record, status=record.status.value)
+    """The chat's columns a live change writes: never ``purged_at``, which only a purge sets."""
+    values = values_of(record, status=record.status.value)
+    del values["purged_at"]
+    return values
 
 
 def chat_record(row: ChatRow) -> ChatRecord:
@@ -136,3 +145,33 @@ def recording_record(row: RecordingRow, files: list[RecordingFileRow]) -> Record
 
 def audit_record(row: object) -> AuditRecord:
     return record_of(AuditRecord, row)
+
+
+def destination_record(row: DestinationRow) -> DestinationRecord:
+    return record_of(DestinationRecord, row)
+
+
+def delivery_record(file: RecordingFileRow, recording: RecordingRow) -> DeliveryRecord:
+    """A file row and its recording's row, as the outbox shows a delivery."""
+    kind = DeliveryKind.SIDECAR if file.format == SIDECAR_FORMAT else DeliveryKind.DATA
+    return DeliveryRecord(
+        delivery_id=file.file_id,
+        recording_id=file.recording_id,
+        chat_id=recording.chat_id,
+        company_id=recording.company_id,
+        kind=kind,
+        format=file.format,
+        base_name=recording.base_name or "",
+        remote_path=file.path,
+        spool_path=file.spool_path,
+        size=file.size,
+        sha256=file.sha256,
+        state=DeliveryState(file.state),
+        attempts=file.attempts,
+        created_at=file.created_at,
+        next_attempt_at=file.next_attempt_at,
+        last_error=file.last_error,
+        lease_owner=file.lease_owner,
+        lease_expires_at=file.lease_expires_at,
+        delivered_at=file.delivered_at,
+    )

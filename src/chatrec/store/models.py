@@ -140,6 +140,8 @@ class ChatRow(Base):
             ["flow_id", "flow_version"], ["flow_versions.flow_id", "flow_versions.version"]
         ),
         Index(None, "company_id", "status"),
+        # Finds the ended chats not yet purged (R17) without reading every ended chat.
+        Index(None, "status", "purged_at", "ended_at"),
     )
 
     chat_id: Mapped[str] = mapped_column(primary_key=True)
@@ -155,6 +157,8 @@ class ChatRow(Base):
     flow_version: Mapped[int | None]
     flow_state: Mapped[dict[str, Any] | None]
     ended_at: Mapped[datetime | None]
+    # When the message bodies were purged after delivery and retention (R17).
+    purged_at: Mapped[datetime | None]
 
 
 class ChatEventRow(Base):
@@ -188,10 +192,17 @@ class RecordingRow(Base):
 
 
 class RecordingFileRow(Base):
-    """A spooled file of a produced recording, waiting for (or past) delivery (R16)."""
+    """A spooled file of a produced recording and its delivery: the outbox (R16).
+
+    ``state`` is a :class:`~chatrec.store.records.DeliveryState`; a worker holds a
+    ``delivering`` row until ``lease_expires_at``, after which another may claim it.
+    """
 
     __tablename__ = "recording_files"
-    __table_args__ = (UniqueConstraint("recording_id", "path"),)
+    __table_args__ = (
+        UniqueConstraint("recording_id", "path"),
+        Index(None, "state", "next_attempt_at"),
+    )
 
     file_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.recording_id"))
@@ -203,6 +214,39 @@ class RecordingFileRow(Base):
     spool_path: Mapped[str]
     state: Mapped[str] = mapped_column(default="pending", server_default=text("'pending'"))
     created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    next_attempt_at: Mapped[datetime]
+    lease_owner: Mapped[str | None]
+    lease_expires_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None]
+
+
+class DestinationRow(Base):
+    """A company's recording platform (R16).
+
+    ``password`` and ``private_key`` are kept in plain text for now: encrypting SFTP
+    secrets at rest (R18) is issue 5, which changes these two columns only.
+    """
+
+    __tablename__ = "destinations"
+
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.company_id"), primary_key=True)
+    host: Mapped[str]
+    port: Mapped[int]
+    username: Mapped[str]
+    folder: Mapped[str]
+    host_key: Mapped[str] = mapped_column(Text)
+    password: Mapped[str | None] = mapped_column(Text)
+    private_key: Mapped[str | None] = mapped_column(Text)
+    done_marker: Mapped[bool]
+    max_connections: Mapped[int]
+    concurrency: Mapped[int]
+    timeout_seconds: Mapped[float]
+    verify_after_rename: Mapped[bool]
+    blocked_reason: Mapped[str | None] = mapped_column(Text)
+    blocked_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
 
 
 class AuditRow(Base):

@@ -99,6 +99,7 @@ class ChatRecord:
     flow_version: int | None = None
     flow_state: dict[str, Any] | None = None
     ended_at: datetime | None = None
+    purged_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +128,99 @@ class RecordingRecord:
     explanation: str
     base_name: str | None = None
     files: tuple[RecordingFileRecord, ...] = ()
+
+
+class DeliveryState(StrEnum):
+    """Where a spooled file stands on its way to the recording platform (R16).
+
+    ``pending`` waits for its next attempt; ``delivering`` is leased to a worker until
+    its lease expires; ``blocked`` waits for a person to fix the destination;
+    ``delivered`` is on the platform, confirmed.  No state drops a delivery.
+    """
+
+    PENDING = "pending"
+    DELIVERING = "delivering"
+    DELIVERED = "delivered"
+    BLOCKED = "blocked"
+
+
+class DeliveryKind(StrEnum):
+    """A recording's data files go first; its sidecar only once they are all delivered."""
+
+    DATA = "data"
+    SIDECAR = "sidecar"
+
+
+# The ``format`` the renderer gives a recording's metadata sidecar (R15).
+SIDECAR_FORMAT = "sidecar"
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationRecord:
+    """A company's recording platform (R16), as an administrator configured it.
+
+    ``blocked_reason`` is set while a permanent error (credentials, host key, permission,
+    folder) stops its deliveries; changing the destination clears it.  The secrets are
+    kept out of ``repr`` so they never reach a log line.
+    """
+
+    company_id: str
+    host: str
+    port: int
+    username: str
+    folder: str
+    host_key: str
+    password: str | None = field(default=None, repr=False)
+    private_key: str | None = field(default=None, repr=False)
+    done_marker: bool = False
+    max_connections: int = 2
+    concurrency: int = 16
+    timeout_seconds: float = 30.0
+    verify_after_rename: bool = True
+    blocked_reason: str | None = None
+    blocked_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """One spooled file's delivery: what to put where, and how it has gone so far.
+
+    ``delivery_id`` is the file's id; ``remote_path`` is relative to the destination's
+    folder; ``attempts`` counts claims, so a worker that died mid-upload is counted too.
+    """
+
+    delivery_id: int
+    recording_id: str
+    chat_id: str
+    company_id: str
+    kind: DeliveryKind
+    format: str
+    base_name: str
+    remote_path: str
+    spool_path: str
+    size: int
+    sha256: str
+    state: DeliveryState
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    last_error: str | None = None
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryStats:
+    """How many deliveries are in each state, and since when the oldest one waits.
+
+    ``oldest_waiting_at`` is the creation time of the oldest delivery not yet delivered
+    (pending, delivering or blocked), ``None`` when every one is delivered.
+    """
+
+    counts: dict[DeliveryState, int]
+    oldest_waiting_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chatrec.domain.journal import Event
 from chatrec.errors import ActionError, ChatrecError, DuplicateError, NotFoundError
+from chatrec.store import outbox, retention
 from chatrec.store.changes import explain_conflict, write_change
 from chatrec.store.database import make_engine, writing
 from chatrec.store.mapping import (
@@ -58,6 +59,10 @@ from chatrec.store.records import (
     ChatRecord,
     ChatStatus,
     CompanyRecord,
+    DeliveryRecord,
+    DeliveryState,
+    DeliveryStats,
+    DestinationRecord,
     FlowVersionRecord,
     QueueRecord,
     RecordingRecord,
@@ -124,6 +129,11 @@ class Store:
         with self._reading() as session:
             row = session.get(CompanyRow, company_id)
             return None if row is None else company_record(row)
+
+    def list_companies(self) -> list[CompanyRecord]:
+        with self._reading() as session:
+            rows = session.scalars(select(CompanyRow).order_by(CompanyRow.company_id))
+            return [company_record(row) for row in rows]
 
     def create_user(self, user: UserRecord) -> None:
         with self._write() as session:
@@ -407,6 +417,94 @@ class Store:
                 query = query.where(AuditRow.chat_id == chat_id)
             rows = session.scalars(query.order_by(AuditRow.at, AuditRow.id))
             return [audit_record(row) for row in rows]
+
+    # -- delivery (R16) and purge (R17): see ``outbox`` and ``retention`` -------------
+
+    def set_destination(self, destination: DestinationRecord) -> None:
+        """Create or replace the company's recording platform; its deliveries go again.
+
+        Changing a destination is how an administrator fixes a blocked one, so it is
+        unblocked, and its waiting deliveries are due at once.
+        """
+        with self._write() as session:
+            outbox.set_destination(session, destination, self._clock())
+
+    def get_destination(self, company_id: str) -> DestinationRecord | None:
+        with self._reading() as session:
+            return outbox.get_destination(session, company_id)
+
+    def list_destinations(self) -> list[DestinationRecord]:
+        with self._reading() as session:
+            return outbox.list_destinations(session)
+
+    def block_destination(self, company_id: str, reason: str, now: datetime) -> int:
+        """Stop the company's deliveries with ``reason`` until fixed; how many were blocked."""
+        with self._write() as session:
+            return outbox.block_destination(session, company_id, reason, now)
+
+    def unblock_destination(self, company_id: str, now: datetime | None = None) -> int:
+        """Let the company's deliveries go again at once; how many were waiting."""
+        with self._write() as session:
+            return outbox.unblock_destination(session, company_id, now or self._clock())
+
+    def claim_deliveries(
+        self, worker_id: str, now: datetime, lease_seconds: float, limit: int
+    ) -> list[DeliveryRecord]:
+        """Lease due deliveries to ``worker_id``; see :func:`chatrec.store.outbox.claim`."""
+        with self._write() as session:
+            return outbox.claim(session, worker_id, now, lease_seconds, limit)
+
+    def mark_delivered(self, ids: Sequence[int], worker_id: str, now: datetime) -> list[int]:
+        """Confirm deliveries still leased to ``worker_id``; the ids confirmed."""
+        with self._write() as session:
+            return outbox.mark_delivered(session, ids, worker_id, now)
+
+    def mark_retry(
+        self, delivery_id: int, worker_id: str, error: str, next_attempt_at: datetime
+    ) -> bool:
+        """Put a delivery leased to ``worker_id`` back to wait; ``False`` if not ours."""
+        with self._write() as session:
+            return outbox.mark_retry(session, delivery_id, worker_id, error, next_attempt_at)
+
+    def retry_deliveries(
+        self,
+        ids: Sequence[int] | None,
+        *,
+        company_id: str | None = None,
+        now: datetime | None = None,
+    ) -> int:
+        """Make the deliveries (``None``: all) due now and unblock their destinations."""
+        with self._write() as session:
+            return outbox.retry(session, ids, company_id, now or self._clock())
+
+    def list_deliveries(
+        self,
+        state: DeliveryState | None = None,
+        company_id: str | None = None,
+        limit: int = 100,
+    ) -> list[DeliveryRecord]:
+        with self._reading() as session:
+            return outbox.list_deliveries(session, state, company_id, limit)
+
+    def get_delivery(
+        self, delivery_id: int, company_id: str | None = None
+    ) -> DeliveryRecord | None:
+        """The delivery, or ``None`` if unknown or of another company than ``company_id``."""
+        with self._reading() as session:
+            return outbox.get_delivery(session, delivery_id, company_id)
+
+    def delivery_stats(self) -> DeliveryStats:
+        with self._reading() as session:
+            return outbox.delivery_stats(session)
+
+    def chats_due_for_purge(self, now: datetime, limit: int = 100) -> list[str]:
+        with self._reading() as session:
+            return retention.chats_due_for_purge(session, now, limit)
+
+    def purge_message_bodies(self, chat_id: str, now: datetime | None = None) -> int:
+        """Empty an ended chat's message texts (R17); how many messages had text."""
+        with self._write() as session:
+            return retention.purge_message_bodies(session, chat_id, now or self._clock())
 
     # -- live changes -----------------------------------------------------------------
 

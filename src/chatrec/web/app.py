@@ -10,14 +10,39 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI, WebSocket
 from fastapi.middleware.cors import CORSMiddleware
 
+from chatrec.delivery.readiness import destination_warnings
 from chatrec.web import protocol
 from chatrec.web.api import SESSION_COOKIE
 from chatrec.web.api import router as api_router
 from chatrec.web.container import Container
+from chatrec.web.deliveries_api import router as deliveries_router
 from chatrec.web.errors import install_error_handlers
+from chatrec.web.metrics import router as metrics_router
 from chatrec.web.ws import CustomerConnection, StaffConnection
 
 log = logging.getLogger(__name__)
+
+
+# How long shutdown waits for a delivery round in flight before cancelling it; a
+# cancelled upload is safe: its lease expires and the file is delivered again.
+WORKER_STOP_SECONDS = 10.0
+
+
+async def _start_delivery(container: Container, stop: asyncio.Event) -> asyncio.Task[None]:
+    for warning in await asyncio.to_thread(destination_warnings, container.store):
+        log.warning("%s", warning)
+    return asyncio.create_task(container.worker.run_forever(stop), name="chatrec-delivery")
+
+
+async def _stop_delivery(
+    container: Container, stop: asyncio.Event, task: asyncio.Task[None]
+) -> None:
+    stop.set()
+    await asyncio.wait({task}, timeout=WORKER_STOP_SECONDS)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await container.worker.close()
 
 
 async def _sweep_forever(container: Container) -> None:
@@ -38,12 +63,15 @@ def create_app(container: Container) -> FastAPI:
         if recovered:
             log.info("recovered %d open chats", recovered)
         sweeper = asyncio.create_task(_sweep_forever(container))
+        stop_delivery = asyncio.Event()
+        delivery = await _start_delivery(container, stop_delivery)
         try:
             yield
         finally:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            await _stop_delivery(container, stop_delivery, delivery)
             await container.committer.stop()
 
     app = FastAPI(
@@ -64,6 +92,8 @@ def create_app(container: Container) -> FastAPI:
         )
     install_error_handlers(app)
     app.include_router(api_router)
+    app.include_router(deliveries_router)
+    app.include_router(metrics_router)
 
     @app.websocket("/ws/customer")
     async def customer_socket(websocket: WebSocket) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chatrec.config import Config
+from chatrec.delivery.worker import DeliveryWorker
 from chatrec.live.bus import InProcessFanout
 from chatrec.services.auth import AuthService
 from chatrec.services.chats import ChatService
@@ -20,3 +21,4 @@ class Container:
     fanout: InProcessFanout
     chats: ChatService
     auth: AuthService
+    worker: DeliveryWorker

@@ -1,13 +1,16 @@
 """Records for store tests: one company (``acme``) with a login, a queue, a flow, a service.
 
 Chats use :class:`tests.unit.domain.builders.ChatBuilder`, whose journals belong to
-``acme`` and its service "Support".
+``acme`` and its service "Support".  For the outbox: a second company (``globex``),
+destinations, and ended chats with produced recordings, spooled for real on request.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from chatrec.domain.journal import CUSTOMER, Event, MessagePosted
 from chatrec.store.records import (
@@ -15,6 +18,7 @@ from chatrec.store.records import (
     ChatRecord,
     ChatStatus,
     CompanyRecord,
+    DestinationRecord,
     QueueRecord,
     RecordingFileRecord,
     RecordingRecord,
@@ -22,7 +26,9 @@ from chatrec.store.records import (
     UserRecord,
 )
 from chatrec.store.store import Store
-from tests.unit.domain.builders import T0, ChatBuilder
+from tests.unit.domain.builders import T0, ChatBuilder, agent
+
+BOB_ACTOR = agent("bob")
 
 ACME = CompanyRecord(
     company_id="acme",
@@ -117,4 +123,103 @@ def recording(
             )
             for n in range(files if base_name else 0)
         ),
+    )
+
+
+GLOBEX = replace(ACME, company_id="globex", name="Globex", sampling_key=b"globex-key")
+GLOBEX_SUPPORT = ServiceRecord(
+    service_id="g-support", company_id="globex", name="Support", flow_id=None
+)
+
+
+def destination(company_id: str = "acme", **changes: object) -> DestinationRecord:
+    """A key-authenticated destination; the tests of the worker never connect to it."""
+    record = DestinationRecord(
+        company_id=company_id,
+        host="127.0.0.1",
+        port=2222,
+        username="recordings",
+        folder="/upload",
+        host_key="[127.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyOnly",
+        private_key="-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n",
+        done_marker=True,
+    )
+    return replace(record, **changes)
+
+
+def seed_two_companies(store: Store) -> None:
+    seed(store)
+    store.create_company(GLOBEX)
+    store.create_service(GLOBEX_SUPPORT)
+
+
+def file_bytes(chat_id: str, recording_id: str, path: str) -> bytes:
+    """What a spooled file holds: distinct for every file, so a mix-up shows."""
+    return f"{chat_id}/{recording_id}/{path}\n".encode() * 3
+
+
+def produced(
+    recording_id: str,
+    chat_id: str,
+    *,
+    data: int = 2,
+    company_id: str = "acme",
+    spool: Path | None = None,
+) -> RecordingRecord:
+    """A produced recording: ``data`` data files, then its sidecar (written if ``spool``)."""
+    base = f"{chat_id}/{recording_id}"
+    names = [(f"{base}.{n}.json", "json") for n in range(data)] + [(f"{base}.meta.json", "sidecar")]
+    files = []
+    for path, kind in names:
+        content = file_bytes(chat_id, recording_id, path)
+        spool_path = Path(f"/nonexistent-spool/{chat_id}/{recording_id}/{path}")
+        if spool is not None:
+            spool_path = spool / chat_id / recording_id / path
+            spool_path.parent.mkdir(parents=True, exist_ok=True)
+            spool_path.write_bytes(content)
+        files.append(
+            RecordingFileRecord(
+                path=path,
+                format=kind,
+                media_type="application/json",
+                size=len(content),
+                sha256=hashlib.sha256(content).hexdigest(),
+                spool_path=str(spool_path),
+            )
+        )
+    return RecordingRecord(
+        recording_id=recording_id,
+        chat_id=chat_id,
+        company_id=company_id,
+        origin="agent",
+        reason="agent bob",
+        outcome="produced",
+        rule="R5a",
+        explanation=f"recording {recording_id} of chat {chat_id}",
+        base_name=base,
+        files=tuple(files),
+    )
+
+
+def ended_chat(
+    chat_id: str,
+    recordings: tuple[RecordingRecord, ...] = (),
+    *,
+    company_id: str = "acme",
+    start: datetime = T0,
+) -> ChatChange:
+    """A whole chat in one change: started, two messages, ended with ``recordings``."""
+    builder = (
+        ChatBuilder(chat_id, start=start).customer_says("my card is 4111").says(BOB_ACTOR, "ok")
+    )
+    builder.end()
+    service = SUPPORT.service_id if company_id == "acme" else GLOBEX_SUPPORT.service_id
+    chat = replace(
+        chat_of(builder, status=ChatStatus.ENDED),
+        company_id=company_id,
+        service_id=service,
+        ended_at=builder.events[-1].at,
+    )
+    return ChatChange(
+        chat=chat, events=numbered(builder.events), recordings=recordings, new_chat=True
     )

@@ -1,0 +1,357 @@
+"""The outbox worker: claims spooled files, has them uploaded, records what happened (R16).
+
+One round (:meth:`DeliveryWorker.run_once`) claims due deliveries with a lease, groups
+them by company and recording, and hands each company's recordings to the uploader in
+one call.  Then, by the type of what came back:
+
+- nothing wrong: the files are delivered; their spool copies are removed, and only then;
+- :class:`~chatrec.errors.PermanentDeliveryError`: the destination is blocked with the
+  reason until a person fixes it; other companies' deliveries go on;
+- any other failure, of the call or of one file: that file waits with back-off (full
+  jitter, the ceiling doubling from 1 s to 5 min) and tries again, forever, with its
+  attempts and last error visible.  One poisoned file never holds back the others.
+
+A worker that dies mid-round leaves its rows leased; once the lease expires another
+worker (or the same after a restart) claims them again.  Uploads are idempotent (same
+name, same bytes), so a file delivered but not yet confirmed is only delivered again.
+
+After the deliveries, chats whose recordings are all delivered have their message
+bodies purged once their company's retention has passed (R17).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from chatrec.delivery.model import Destination, RecordingUpload, Uploader, UploadItem
+from chatrec.errors import DeliveryError, PermanentDeliveryError
+from chatrec.store.records import DeliveryKind, DeliveryRecord, DestinationRecord
+from chatrec.store.store import Store
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+FIRST_DELAY_SECONDS = 1.0
+MAX_DELAY_SECONDS = 300.0
+DONE_MARKER_SUFFIX = ".done"
+
+
+class Random(Protocol):
+    def random(self) -> float:
+        """A number in [0, 1)."""
+        ...
+
+
+def backoff_seconds(attempts: int, draw: float) -> float:
+    """How long to wait after the ``attempts``-th failed attempt, for a ``draw`` in [0, 1).
+
+    Full jitter over [1 s, ceiling], the ceiling doubling with each attempt from 1 s to
+    5 min: waiting retries spread out instead of returning together, and never sooner
+    than a second.
+    """
+    doublings = min(max(attempts - 1, 0), 16)
+    ceiling = min(MAX_DELAY_SECONDS, FIRST_DELAY_SECONDS * 2.0**doublings)
+    return FIRST_DELAY_SECONDS + draw * (ceiling - FIRST_DELAY_SECONDS)
+
+
+def destination_of(record: DestinationRecord) -> Destination:
+    """The stored destination as the uploader takes it."""
+    return Destination(
+        company_id=record.company_id,
+        host=record.host,
+        port=record.port,
+        username=record.username,
+        folder=record.folder,
+        host_key=record.host_key,
+        password=record.password,
+        private_key=record.private_key,
+        done_marker=record.done_marker,
+        max_connections=record.max_connections,
+        concurrency=record.concurrency,
+        timeout_seconds=record.timeout_seconds,
+        verify_after_rename=record.verify_after_rename,
+    )
+
+
+def recording_uploads(
+    deliveries: Sequence[DeliveryRecord], *, done_marker: bool
+) -> list[RecordingUpload]:
+    """One upload per recording: data files in order, the sidecar, the optional marker."""
+    by_recording: dict[str, list[DeliveryRecord]] = defaultdict(list)
+    for delivery in sorted(deliveries, key=lambda d: (d.recording_id, d.delivery_id)):
+        by_recording[delivery.recording_id].append(delivery)
+    uploads = []
+    for recording_id, files in by_recording.items():
+        data = tuple(_item(d) for d in files if d.kind is DeliveryKind.DATA)
+        sidecars = [d for d in files if d.kind is DeliveryKind.SIDECAR]
+        sidecar = sidecars[0] if sidecars else None
+        marker = None
+        if sidecar is not None and done_marker:
+            marker = sidecar.base_name + DONE_MARKER_SUFFIX
+        uploads.append(
+            RecordingUpload(
+                recording_id=recording_id,
+                files=data,
+                sidecar=None if sidecar is None else _item(sidecar),
+                done_marker_path=marker,
+            )
+        )
+    return uploads
+
+
+def _item(delivery: DeliveryRecord) -> UploadItem:
+    return UploadItem(
+        delivery_id=delivery.delivery_id,
+        remote_path=delivery.remote_path,
+        local_path=Path(delivery.spool_path),
+        size=delivery.size,
+        sha256=delivery.sha256,
+    )
+
+
+def describe(error: BaseException) -> str:
+    """What an administrator reads as the last error of a delivery."""
+    if isinstance(error, DeliveryError):
+        return error.reason
+    return f"{type(error).__name__}: {error}"
+
+
+@dataclass
+class DeliveryCounts:
+    """What this worker has done since it started, for the metrics."""
+
+    delivered: int = 0
+    failed: int = 0
+    blocked: int = 0
+
+
+class DeliveryWorker:
+    """Delivers the outbox of one store through one uploader.
+
+    ``worker_id`` must differ between workers sharing a database: it names the lease.
+    Time comes from ``clock``, back-off jitter from ``rng``, and the pause between
+    rounds from ``sleep``, so tests run hours of retries in an instant.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        uploader: Uploader,
+        *,
+        worker_id: str,
+        spool_dir: Path,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: Random | None = None,
+        lease_seconds: float = 120,
+        batch: int = 64,
+        poll_seconds: float = 2.0,
+    ) -> None:
+        self.store = store
+        self.uploader = uploader
+        self.worker_id = worker_id
+        self.spool_dir = spool_dir
+        self.counts = DeliveryCounts()
+        self._clock = clock
+        self._sleep = sleep
+        self._rng: Random = rng or random.Random()  # noqa: S311 - jitter, not a secret
+        self._lease_seconds = lease_seconds
+        self._batch = batch
+        self._poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+
+    def notify(self) -> None:
+        """New deliveries were committed: start the next round now (call in the loop)."""
+        self._wake.set()
+
+    async def _call(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.to_thread(function, *args)
+
+    # -- one round ------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Claim due deliveries, upload them, record the outcomes; how many were claimed."""
+        claimed = await self._call(
+            self.store.claim_deliveries,
+            self.worker_id,
+            self._clock(),
+            self._lease_seconds,
+            self._batch,
+        )
+        by_company: dict[str, list[DeliveryRecord]] = defaultdict(list)
+        for delivery in claimed:
+            by_company[delivery.company_id].append(delivery)
+        outcomes = await asyncio.gather(
+            *(self._deliver(company, rows) for company, rows in by_company.items()),
+            return_exceptions=True,
+        )
+        for company_id, outcome in zip(by_company, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                log.error(
+                    "recording delivery for company %s failed; its leases will expire",
+                    company_id,
+                    exc_info=outcome,
+                )
+        await self.purge_due()
+        return len(claimed)
+
+    async def _deliver(self, company_id: str, deliveries: list[DeliveryRecord]) -> None:
+        destination = await self._call(self.store.get_destination, company_id)
+        if destination is None:
+            reason = f"no recording platform configured for company {company_id}"
+            await self._retry({d.delivery_id: reason for d in deliveries}, deliveries)
+            return
+        if destination.blocked_reason is not None:
+            return  # blocked since the claim: the block took these rows back
+        uploads = recording_uploads(deliveries, done_marker=destination.done_marker)
+        try:
+            results = await self.uploader.upload(destination_of(destination), uploads)
+        except PermanentDeliveryError as error:
+            await self._block(company_id, error)
+            return
+        except Exception as error:
+            if not isinstance(error, DeliveryError):
+                log.exception("the uploader failed unexpectedly for company %s", company_id)
+            await self._retry({d.delivery_id: describe(error) for d in deliveries}, deliveries)
+            return
+        await self._settle(company_id, deliveries, results)
+
+    async def _settle(
+        self,
+        company_id: str,
+        deliveries: list[DeliveryRecord],
+        results: dict[int, BaseException | None],
+    ) -> None:
+        ok = {
+            d.delivery_id
+            for d in deliveries
+            if d.delivery_id in results and results[d.delivery_id] is None
+        }
+        confirmed = set(
+            await self._call(self.store.mark_delivered, sorted(ok), self.worker_id, self._clock())
+        )
+        self.counts.delivered += len(confirmed)
+        await self._call(
+            self._remove_spool, [d.spool_path for d in deliveries if d.delivery_id in confirmed]
+        )
+        failures: dict[int, str] = {}
+        permanent: PermanentDeliveryError | None = None
+        for delivery in deliveries:
+            if delivery.delivery_id in ok:
+                continue
+            error = results.get(delivery.delivery_id)
+            if isinstance(error, PermanentDeliveryError):
+                permanent = permanent or error
+            failures[delivery.delivery_id] = (
+                "the uploader reported nothing for this file" if error is None else describe(error)
+            )
+        if permanent is not None:
+            await self._block(company_id, permanent)
+        elif failures:
+            await self._retry(failures, deliveries)
+
+    async def _retry(self, reasons: dict[int, str], deliveries: list[DeliveryRecord]) -> None:
+        now = self._clock()
+        plan = [
+            (
+                d.delivery_id,
+                reasons[d.delivery_id],
+                now + timedelta(seconds=backoff_seconds(d.attempts, self._rng.random())),
+            )
+            for d in deliveries
+            if d.delivery_id in reasons
+        ]
+
+        def record() -> None:
+            for delivery_id, reason, due in plan:
+                self.store.mark_retry(delivery_id, self.worker_id, reason, due)
+
+        await self._call(record)
+        self.counts.failed += len(plan)
+        by_reason: dict[str, list[datetime]] = defaultdict(list)
+        for _, reason, due in plan:
+            by_reason[reason].append(due)
+        for reason, dues in by_reason.items():
+            log.warning(
+                "%d deliveries failed, next attempt from %s: %s", len(dues), min(dues), reason
+            )
+
+    async def _block(self, company_id: str, error: PermanentDeliveryError) -> None:
+        blocked = await self._call(
+            self.store.block_destination, company_id, error.reason, self._clock()
+        )
+        self.counts.blocked += 1
+        log.error(
+            "recording platform of company %s blocked (%d deliveries wait): %s",
+            company_id,
+            blocked,
+            error.reason,
+        )
+
+    def _remove_spool(self, paths: Sequence[str]) -> None:
+        """Remove delivered spool files, and the folders they leave empty, within the spool."""
+        root = self.spool_dir.resolve()
+        for name in paths:
+            path = Path(name).resolve()
+            if not path.is_relative_to(root):
+                log.warning("not removing %s: it is outside the spool %s", path, root)
+                continue
+            path.unlink(missing_ok=True)
+            folder = path.parent
+            while folder != root and folder.is_relative_to(root):
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break  # not empty: another file of the chat still waits
+                folder = folder.parent
+
+    async def purge_due(self) -> int:
+        """Purge the message bodies of every chat now due (R17); how many chats."""
+        now = self._clock()
+        purged = 0
+        for chat_id in await self._call(self.store.chats_due_for_purge, now, self._batch):
+            try:
+                await self._call(self.store.purge_message_bodies, chat_id, now)
+                purged += 1
+            except Exception:
+                log.exception("purging the messages of chat %s failed", chat_id)
+        return purged
+
+    # -- forever --------------------------------------------------------------------
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Run rounds until ``stop`` is set: at once while there is work, else on each
+        poll or :meth:`notify`.  A failed round is logged and tried again, never fatal."""
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                claimed = await self.run_once()
+            except Exception:
+                log.exception("a delivery round failed")
+                claimed = 0
+            if not claimed:
+                await self._pause(stop)
+
+    async def _pause(self, stop: asyncio.Event) -> None:
+        waiters = [
+            asyncio.ensure_future(stop.wait()),
+            asyncio.ensure_future(self._wake.wait()),
+            asyncio.ensure_future(self._sleep(self._poll_seconds)),
+        ]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.uploader.close()

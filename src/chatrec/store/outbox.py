@@ -1,0 +1,339 @@
+"""The delivery outbox: destinations, and the leases workers hold on spooled files (R16).
+
+Every function runs inside the caller's transaction (``Store`` opens it).  Claiming is
+the same code on both databases: on PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets many
+claimers pass each other; on SQLite the write transaction starts with ``BEGIN
+IMMEDIATE`` (``store.database``), so one claimer at a time and ``FOR UPDATE``, which
+SQLite does not know, is left out by SQLAlchemy.  A claim is a lease: a worker that dies
+mid-upload leaves its rows ``delivering`` until the lease expires, then any worker takes
+them again.  No function here deletes a delivery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    and_,
+    exists,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.orm import Session, aliased
+
+from chatrec.errors import ActionError, NotFoundError
+from chatrec.store.mapping import delivery_record, destination_record, values_of
+from chatrec.store.models import CompanyRow, DestinationRow, RecordingFileRow, RecordingRow
+from chatrec.store.records import (
+    SIDECAR_FORMAT,
+    DeliveryRecord,
+    DeliveryState,
+    DeliveryStats,
+    DestinationRecord,
+)
+
+File = RecordingFileRow
+PENDING = DeliveryState.PENDING.value
+DELIVERING = DeliveryState.DELIVERING.value
+DELIVERED = DeliveryState.DELIVERED.value
+BLOCKED = DeliveryState.BLOCKED.value
+
+# The statement changes rows the session has not loaded: nothing to synchronise.
+_BULK = {"synchronize_session": False}
+
+
+# -- destinations -------------------------------------------------------------------------
+
+
+def set_destination(session: Session, record: DestinationRecord, now: datetime) -> None:
+    """Create or replace the company's destination; a changed destination is unblocked."""
+    if session.get(CompanyRow, record.company_id) is None:
+        raise NotFoundError(f"no company {record.company_id!r}")
+    if (record.password is None) == (record.private_key is None):
+        raise ActionError("a recording platform needs a password or a private key, not both")
+    values = values_of(record, blocked_reason=None, blocked_at=None, updated_at=now)
+    row = session.get(DestinationRow, record.company_id)
+    if row is None:
+        session.add(DestinationRow(**values))
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
+    _release(session, [record.company_id], now)
+
+
+def get_destination(session: Session, company_id: str) -> DestinationRecord | None:
+    row = session.get(DestinationRow, company_id)
+    return None if row is None else destination_record(row)
+
+
+def list_destinations(session: Session) -> list[DestinationRecord]:
+    rows = session.scalars(select(DestinationRow).order_by(DestinationRow.company_id))
+    return [destination_record(row) for row in rows]
+
+
+def block_destination(session: Session, company_id: str, reason: str, now: datetime) -> int:
+    """Stop the destination's deliveries until a person acts; how many were blocked."""
+    row = session.get(DestinationRow, company_id)
+    if row is None:
+        raise NotFoundError(f"company {company_id!r} has no recording platform")
+    row.blocked_reason = reason
+    row.blocked_at = now
+    statement = (
+        update(File)
+        .where(File.state.in_([PENDING, DELIVERING]), File.recording_id.in_(_of(company_id)))
+        .values(state=BLOCKED, last_error=reason, lease_owner=None, lease_expires_at=None)
+        .execution_options(**_BULK)
+    )
+    return _count(session.execute(statement))
+
+
+def unblock_destination(session: Session, company_id: str, now: datetime) -> int:
+    """Let the destination's deliveries go again, due at once; how many were waiting."""
+    row = session.get(DestinationRow, company_id)
+    if row is None:
+        raise NotFoundError(f"company {company_id!r} has no recording platform")
+    row.blocked_reason = None
+    row.blocked_at = None
+    return _release(session, [company_id], now)
+
+
+def _release(session: Session, company_ids: Collection[str], now: datetime) -> int:
+    """Blocked and waiting files of the companies become due now."""
+    recordings = select(RecordingRow.recording_id).where(RecordingRow.company_id.in_(company_ids))
+    statement = (
+        update(File)
+        .where(File.state.in_([PENDING, BLOCKED]), File.recording_id.in_(recordings))
+        .values(state=PENDING, next_attempt_at=now)
+        .execution_options(**_BULK)
+    )
+    return _count(session.execute(statement))
+
+
+def _of(company_id: str) -> Any:
+    return select(RecordingRow.recording_id).where(RecordingRow.company_id == company_id)
+
+
+def _count(result: Any) -> int:
+    return int(cast(CursorResult[Any], result).rowcount)
+
+
+# -- claiming -----------------------------------------------------------------------------
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Waiting and due, or leased by a worker whose lease ran out."""
+    return or_(
+        and_(File.state == PENDING, File.next_attempt_at <= now),
+        and_(File.state == DELIVERING, File.lease_expires_at <= now),
+    )
+
+
+def _undelivered_data(excluding: Collection[int] = ()) -> ColumnElement[bool]:
+    """The file's recording still has a data file not delivered (and not in ``excluding``)."""
+    data = aliased(RecordingFileRow)
+    conditions = [
+        data.recording_id == File.recording_id,
+        data.format != SIDECAR_FORMAT,
+        data.state != DELIVERED,
+    ]
+    if excluding:
+        conditions.append(data.file_id.not_in(excluding))
+    return exists().where(*conditions)
+
+
+def claim(
+    session: Session, worker_id: str, now: datetime, lease_seconds: float, limit: int
+) -> list[DeliveryRecord]:
+    """Lease up to ``limit`` due files (and the sidecars they complete) to ``worker_id``.
+
+    A sidecar is claimed only once every data file of its recording is delivered, or
+    claimed in this same call, so the platform never sees a sidecar before its data.
+    Files of a blocked destination wait; a company without a destination is claimed
+    so the worker can say so on each file.
+    """
+    blocked = exists().where(
+        DestinationRow.company_id == RecordingRow.company_id,
+        DestinationRow.blocked_reason.is_not(None),
+    )
+    first = session.scalars(
+        select(File.file_id)
+        .join(RecordingRow, RecordingRow.recording_id == File.recording_id)
+        .where(
+            _due(now),
+            ~blocked,
+            or_(File.format != SIDECAR_FORMAT, ~_undelivered_data()),
+        )
+        .order_by(File.next_attempt_at, File.file_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=File)
+    ).all()
+    if not first:
+        return []
+    recordings = session.scalars(
+        select(File.recording_id).where(File.file_id.in_(first)).distinct()
+    ).all()
+    completing = session.scalars(
+        select(File.file_id)
+        .where(
+            File.recording_id.in_(recordings),
+            File.format == SIDECAR_FORMAT,
+            File.file_id.not_in(first),
+            or_(
+                File.state == PENDING,
+                and_(File.state == DELIVERING, File.lease_expires_at <= now),
+            ),
+            ~_undelivered_data(excluding=first),
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
+    claimed = [*first, *completing]
+    session.execute(
+        update(File)
+        .where(File.file_id.in_(claimed))
+        .values(
+            state=DELIVERING,
+            lease_owner=worker_id,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            attempts=File.attempts + 1,
+        )
+        .execution_options(**_BULK)
+    )
+    return _records(session, File.file_id.in_(claimed), order=(File.recording_id, File.file_id))
+
+
+def mark_delivered(
+    session: Session, ids: Sequence[int], worker_id: str, now: datetime
+) -> list[int]:
+    """Confirm the files delivered where the lease is still ``worker_id``'s; those ids."""
+    if not ids:
+        return []
+    statement = (
+        update(File)
+        .where(File.file_id.in_(ids), File.state == DELIVERING, File.lease_owner == worker_id)
+        .values(
+            state=DELIVERED,
+            delivered_at=now,
+            last_error=None,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+        .returning(File.file_id)
+        .execution_options(**_BULK)
+    )
+    return sorted(session.scalars(statement).all())
+
+
+def mark_retry(
+    session: Session, delivery_id: int, worker_id: str, error: str, next_attempt_at: datetime
+) -> bool:
+    """Give the file back to wait until ``next_attempt_at``, if the lease is still ours."""
+    statement = (
+        update(File)
+        .where(File.file_id == delivery_id, File.state == DELIVERING, File.lease_owner == worker_id)
+        .values(
+            state=PENDING,
+            last_error=error,
+            next_attempt_at=next_attempt_at,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+        .execution_options(**_BULK)
+    )
+    return _count(session.execute(statement)) == 1
+
+
+def retry(
+    session: Session, ids: Sequence[int] | None, company_id: str | None, now: datetime
+) -> int:
+    """Make waiting and blocked files due now, unblocking the destinations they wait for.
+
+    ``ids`` ``None`` means every such file (of ``company_id`` when given).  An unknown id,
+    or one of another company, refuses the whole call.  Delivered files and files a
+    worker holds are left as they are.  Blocked is a state of the destination: retrying
+    one blocked file unblocks its destination, so every file waiting for it goes too.
+    Returns how many of the chosen files were made due.
+    """
+    chosen = select(File.file_id, File.state, RecordingRow.company_id).join(
+        RecordingRow, RecordingRow.recording_id == File.recording_id
+    )
+    if company_id is not None:
+        chosen = chosen.where(RecordingRow.company_id == company_id)
+    if ids is not None:
+        chosen = chosen.where(File.file_id.in_(ids))
+        missing = sorted(set(ids) - {row.file_id for row in session.execute(chosen)})
+        if missing:
+            raise NotFoundError(f"no deliveries {missing}")
+    rows = session.execute(chosen.where(File.state.in_([PENDING, BLOCKED]))).all()
+    unblock = update(DestinationRow).values(blocked_reason=None, blocked_at=None)
+    if ids is not None:
+        blocked = {row.company_id for row in rows if row.state == BLOCKED}
+        unblock = unblock.where(DestinationRow.company_id.in_(blocked))
+    elif company_id is not None:
+        unblock = unblock.where(DestinationRow.company_id == company_id)
+    unblocked = session.scalars(unblock.returning(DestinationRow.company_id)).all()
+    _release(session, unblocked, now)
+    if rows:
+        session.execute(
+            update(File)
+            .where(File.file_id.in_([row.file_id for row in rows]))
+            .values(state=PENDING, next_attempt_at=now)
+            .execution_options(**_BULK)
+        )
+    return len(rows)
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def _records(
+    session: Session,
+    where: ColumnElement[bool],
+    *,
+    order: tuple[Any, ...],
+    limit: int | None = None,
+) -> list[DeliveryRecord]:
+    query = (
+        select(File, RecordingRow)
+        .join(RecordingRow, RecordingRow.recording_id == File.recording_id)
+        .where(where)
+        .order_by(*order)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [delivery_record(file, recording) for file, recording in session.execute(query)]
+
+
+def list_deliveries(
+    session: Session, state: DeliveryState | None, company_id: str | None, limit: int
+) -> list[DeliveryRecord]:
+    """Newest first, optionally only one state and one company."""
+    conditions: list[ColumnElement[bool]] = []
+    if state is not None:
+        conditions.append(File.state == state.value)
+    if company_id is not None:
+        conditions.append(RecordingRow.company_id == company_id)
+    return _records(session, and_(true(), *conditions), order=(File.file_id.desc(),), limit=limit)
+
+
+def get_delivery(
+    session: Session, delivery_id: int, company_id: str | None
+) -> DeliveryRecord | None:
+    found = _records(session, File.file_id == delivery_id, order=())
+    if not found or (company_id is not None and found[0].company_id != company_id):
+        return None
+    return found[0]
+
+
+def delivery_stats(session: Session) -> DeliveryStats:
+    counts = dict.fromkeys(DeliveryState, 0)
+    for state, count in session.execute(select(File.state, func.count()).group_by(File.state)):
+        counts[DeliveryState(state)] = count
+    oldest = session.scalar(select(func.min(File.created_at)).where(File.state != DELIVERED))
+    return DeliveryStats(counts=counts, oldest_waiting_at=oldest)

@@ -1,0 +1,66 @@
+"""Prometheus metrics at ``/metrics``: deliveries by state, failures, the oldest wait (R16).
+
+Read at each scrape, from the store (every worker's deliveries) and this process's
+worker (its counters since start).  Counts only: no company, chat or file is named,
+so the endpoint leaks nothing of any tenant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from chatrec.web.container import Container
+
+router = APIRouter()
+
+
+class DeliveryCollector(Collector):
+    def __init__(self, container: Container) -> None:
+        self._container = container
+
+    def collect(self) -> Iterable[Metric]:
+        stats = self._container.store.delivery_stats()
+        counts = self._container.worker.counts
+        yield CounterMetricFamily(
+            "chatrec_deliveries_delivered",
+            "Files this process confirmed on a recording platform.",
+            value=counts.delivered,
+        )
+        yield CounterMetricFamily(
+            "chatrec_deliveries_failed",
+            "Delivery attempts of this process that failed and wait for a retry.",
+            value=counts.failed,
+        )
+        yield CounterMetricFamily(
+            "chatrec_destinations_blocked",
+            "Times this process blocked a recording platform on a permanent error.",
+            value=counts.blocked,
+        )
+        by_state = GaugeMetricFamily(
+            "chatrec_deliveries", "Deliveries in the outbox, by state.", labels=["state"]
+        )
+        for state, count in stats.counts.items():
+            by_state.add_metric([state.value], count)
+        yield by_state
+        oldest = stats.oldest_waiting_at
+        age = 0.0 if oldest is None else (datetime.now(UTC) - oldest).total_seconds()
+        yield GaugeMetricFamily(
+            "chatrec_deliveries_oldest_pending_age_seconds",
+            "Age of the oldest delivery not yet delivered (pending, delivering or blocked).",
+            value=max(age, 0.0),
+        )
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(DeliveryCollector(request.app.state.container))
+    body = await asyncio.to_thread(generate_latest, registry)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

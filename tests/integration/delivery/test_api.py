@@ -1,0 +1,209 @@
+"""The outbox over HTTP, its metrics, and the worker the server runs (R16, R17, R18)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from chatrec.bootstrap import build
+from chatrec.config import Config
+from chatrec.store.records import DeliveryState, ServiceRecord
+from chatrec.store.store import Store
+from chatrec.web.app import create_app
+from chatrec.web.container import Container
+from tests.integration.delivery.world import HOST_KEY_REASON, NOW, PASSWORD, build_world
+from tests.integration.store.factories import GLOBEX, destination, file_bytes
+from tests.unit.delivery.fakes import FakeUploader
+
+RECORD_AND_END = """
+name: Record and end
+steps:
+  - id: hello
+    type: say
+    text: This chat is recorded for quality.
+  - id: quality
+    type: record
+    reason: quality
+  - id: bye
+    type: end
+"""
+
+
+@pytest.fixture
+def uploader() -> FakeUploader:
+    return FakeUploader()
+
+
+@pytest.fixture
+def container(database_url: str, tmp_path: Path, uploader: FakeUploader) -> Iterator[Container]:
+    config = Config(data_dir=tmp_path / "data", database_url=database_url, delivery_poll_seconds=30)
+    world = Store(database_url, clock=lambda: NOW)
+    try:
+        build_world(world, staff=True, spool=config.spool_dir)
+    finally:
+        world.close()
+    built = build(config, uploader=uploader)
+    try:
+        yield built
+    finally:
+        built.store.close()
+
+
+class Client:
+    """Requests to the app in process, without its lifespan: no worker runs."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def request(self, method: str, url: str, **options: Any) -> httpx.Response:
+        async def send() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://chatrec") as http:
+                return await http.request(method, url, **options)
+
+        return asyncio.run(send())
+
+    def get(self, url: str, **options: Any) -> httpx.Response:
+        return self.request("GET", url, **options)
+
+    def post(self, url: str, **options: Any) -> httpx.Response:
+        return self.request("POST", url, **options)
+
+
+@pytest.fixture
+def client(container: Container) -> Client:
+    return Client(create_app(container))
+
+
+def login(client: Client, name: str) -> dict[str, str]:
+    answer = client.post("/api/login", json={"login": name, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+def test_R18_overseers_see_their_own_company_deliveries_only(client: Client) -> None:
+    ada, sam, gus, al = (login(client, name) for name in ("ada", "sam", "gus", "al"))
+    acme = client.get("/api/deliveries", headers=ada).json()
+    assert [d["remote_path"] for d in acme] == [
+        "C1/R-C1.meta.json",
+        "C1/R-C1.1.json",
+        "C1/R-C1.0.json",
+    ]
+    assert {(d["state"], d["last_error"]) for d in acme} == {("blocked", HOST_KEY_REASON)}
+    assert client.get("/api/deliveries", headers=sam).json() == acme
+    globex = client.get("/api/deliveries?state=pending", headers=gus).json()
+    assert [d["chat_id"] for d in globex] == ["G1", "G1"]
+    assert client.get("/api/deliveries?state=blocked", headers=gus).json() == []
+    assert client.get("/api/deliveries", headers=al).status_code == 403
+    assert client.get("/api/deliveries").status_code == 401
+    assert client.get("/api/deliveries?state=lost", headers=ada).status_code == 422
+
+
+def test_R16_a_delivery_shows_its_destination_but_never_a_secret(client: Client) -> None:
+    ada, gus = login(client, "ada"), login(client, "gus")
+    first = min(d["delivery_id"] for d in client.get("/api/deliveries", headers=ada).json())
+    shown = client.get(f"/api/deliveries/{first}", headers=ada).json()
+    assert (shown["attempts"], shown["kind"], shown["size"]) == (
+        1,
+        "data",
+        len(file_bytes("C1", "R-C1", "C1/R-C1.0.json")),
+    )
+    assert len(shown["sha256"]) == 64
+    assert shown["destination"] == {
+        "host": "127.0.0.1",
+        "port": 2222,
+        "username": "recordings",
+        "folder": "/upload",
+        "blocked_reason": HOST_KEY_REASON,
+        "blocked_at": shown["destination"]["blocked_at"],
+    }
+    assert "PRIVATE KEY" not in str(shown)
+    assert client.get(f"/api/deliveries/{first}", headers=gus).status_code == 404
+    assert client.get("/api/deliveries/999", headers=ada).status_code == 404
+
+
+def test_R16_an_administrator_retries_and_the_platform_is_unblocked(
+    client: Client, container: Container
+) -> None:
+    ada, gus = login(client, "ada"), login(client, "gus")
+    first = min(d["delivery_id"] for d in client.get("/api/deliveries", headers=ada).json())
+    refused = client.post("/api/deliveries/retry", json={"ids": [first]}, headers=gus)
+    assert refused.status_code == 404
+    assert client.get(f"/api/deliveries/{first}", headers=ada).json()["state"] == "blocked"
+    for wrong in ({}, {"ids": [first], "all": True}, {"ids": []}, {"every": True}):
+        assert client.post("/api/deliveries/retry", json=wrong, headers=ada).status_code == 422
+    retried = client.post("/api/deliveries/retry", json={"ids": [first]}, headers=ada)
+    assert retried.json() == {"retried": 1}
+    states = {d["state"] for d in client.get("/api/deliveries", headers=ada).json()}
+    assert states == {"pending"}
+    unblocked = container.store.get_destination("acme")
+    assert unblocked is not None
+    assert unblocked.blocked_reason is None
+    everything = client.post("/api/deliveries/retry", json={"all": True}, headers=gus)
+    assert everything.json() == {"retried": 2}
+
+
+def test_R16_metrics_count_deliveries_by_state_and_age_the_oldest(client: Client) -> None:
+    answer = client.get("/metrics")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain")
+    samples = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in answer.text.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert samples['chatrec_deliveries{state="blocked"}'] == 3
+    assert samples['chatrec_deliveries{state="pending"}'] == 2
+    assert samples['chatrec_deliveries{state="delivered"}'] == 0
+    assert samples["chatrec_deliveries_delivered_total"] == 0
+    assert samples["chatrec_deliveries_failed_total"] == 0
+    assert samples["chatrec_destinations_blocked_total"] == 0
+    assert 3500 < samples["chatrec_deliveries_oldest_pending_age_seconds"] < 3700
+
+
+def test_R16_R17_the_server_warns_at_start_delivers_on_a_chat_end_and_purges(
+    container: Container, uploader: FakeUploader, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = container.store
+    store.update_company(replace(GLOBEX, retention_seconds=0))
+    store.set_destination(destination("globex", folder="/globex", done_marker=False))
+    store.save_flow("globex", "record-end", "Record and end", RECORD_AND_END)
+    store.create_service(ServiceRecord("g-record", "globex", "Recorded", "record-end"))
+    app = create_app(container)
+
+    async def serve_one_chat() -> str:
+        async with app.router.lifespan_context(app):
+            assert HOST_KEY_REASON in caplog.text  # Acme's platform is blocked: said at start
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://chatrec") as http:
+                started = await http.post("/api/chats", json={"service_id": "g-record"})
+            assert started.status_code == 201  # the flow records, then ends the chat at once
+            chat_id: str = started.json()["chat_id"]
+            deadline = time.monotonic() + 10  # the poll is 30 s: only the chat's end wakes it
+            while not purged(store, chat_id) and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            return chat_id
+
+    with caplog.at_level(logging.WARNING):
+        chat_id = asyncio.run(serve_one_chat())
+    mine = [d for d in store.list_deliveries(company_id="globex") if d.chat_id == chat_id]
+    assert [d.kind.value for d in mine] == ["sidecar", "data", "data"]
+    assert {d.state for d in mine} == {DeliveryState.DELIVERED}
+    assert all(f"/globex/{d.remote_path}" in uploader.remote for d in mine)
+    assert all(not Path(d.spool_path).exists() for d in mine)
+    assert purged(store, chat_id)
+    assert uploader.closed
+
+
+def purged(store: Store, chat_id: str) -> bool:
+    chat = store.get_chat(chat_id)
+    return chat is not None and chat.purged_at is not None

@@ -1,0 +1,104 @@
+"""``chatrec deliveries`` as an administrator runs it, on SQLite and PostgreSQL (R16)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from chatrec.cli import State, app
+from chatrec.store.records import DeliveryState
+from chatrec.store.store import Store
+from tests.integration.delivery.world import HOST_KEY_REASON, NOW, build_world
+
+
+def chatrec(database_url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    options = ["--database-url", database_url, "--data-dir", str(tmp_path / "data")]
+    return subprocess.run(
+        [sys.executable, "-m", "chatrec", "deliveries", *args, *options],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def world(database_url: str) -> str:
+    store = Store(database_url, clock=lambda: NOW)
+    try:
+        build_world(store)
+    finally:
+        store.close()
+    return database_url
+
+
+def test_R16_an_administrator_lists_shows_and_retries_deliveries(
+    world: str, tmp_path: Path
+) -> None:
+    # The listing in-process, to spare a start-up; show and retry as a separate process.
+    listed = CliRunner().invoke(
+        app,
+        ["deliveries", "list", "--state", "blocked", "--company", "acme", "--database-url", world],
+    )
+    assert listed.exit_code == 0, listed.output
+    rows = [line for line in listed.stdout.splitlines()[1:] if not line.startswith(" " * 8)]
+    assert len(rows) == 3
+    assert all(" blocked " in row and " acme " in row for row in rows)
+    assert f"last error: {HOST_KEY_REASON}" in listed.stdout
+    data_id = min(int(row.split()[0]) for row in rows)
+
+    shown = chatrec(world, tmp_path, "show", str(data_id))
+    assert shown.returncode == 0, shown.stderr
+    fields = dict(
+        line.strip().split(":", 1) for line in shown.stdout.splitlines()[1:] if ":" in line
+    )
+    assert fields["attempts"].strip() == "1"
+    assert fields["last error"].strip() == HOST_KEY_REASON
+    assert fields["remote path"].strip() == "C1/R-C1.0.json"
+    assert len(fields["sha256"].strip()) == 64
+    assert (
+        fields["destination"]
+        .strip()
+        .startswith("sftp://recordings@127.0.0.1:2222/upload (blocked since")
+    )
+
+    retried = chatrec(world, tmp_path, "retry", str(data_id))
+    assert (retried.returncode, retried.stdout.strip()) == (0, "1 deliveries due now")
+    store = Store(world)
+    try:
+        assert {d.state for d in store.list_deliveries()} == {DeliveryState.PENDING}
+        destination = store.get_destination("acme")
+        assert destination is not None
+        assert destination.blocked_reason is None
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["show", "999"], 1, "no delivery 999"),
+        (["retry", "999"], 1, "no deliveries [999]"),
+        (["retry"], 2, "give delivery ids, or --all"),
+        (["retry", "1", "--all"], 2, "give delivery ids, or --all"),
+        (["list", "--state", "lost"], 2, "lost"),
+    ],
+)
+def test_R19_the_command_line_refuses_what_it_cannot_do(
+    tmp_path: Path, args: list[str], code: int, message: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'chatrec.db'}"
+    store = Store(url)
+    store.migrate()
+    store.close()
+    result = CliRunner().invoke(app, ["deliveries", *args, "--database-url", url])
+    assert result.exit_code == code
+    assert message in result.output
+
+
+def test_the_command_line_knows_every_delivery_state() -> None:
+    assert {state.value for state in State} == {state.value for state in DeliveryState}

@@ -1,0 +1,357 @@
+"""The worker over its real store and a fake uploader: outcomes by error type (R16, R17)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from chatrec.delivery.model import Destination, RecordingUpload
+from chatrec.delivery.readiness import destination_warnings
+from chatrec.delivery.worker import DeliveryWorker, backoff_seconds
+from chatrec.domain.journal import MessagePosted
+from chatrec.errors import (
+    FileDeliveryError,
+    HostKeyError,
+    RemotePermissionError,
+    TransientDeliveryError,
+)
+from chatrec.store.records import DeliveryState
+from chatrec.store.store import Store
+from tests.integration.store.factories import destination, ended_chat, produced
+from tests.unit.delivery.fakes import FakeClock, FakeUploader, FixedRandom
+
+PENDING, DELIVERED, BLOCKED = (
+    DeliveryState.PENDING,
+    DeliveryState.DELIVERED,
+    DeliveryState.BLOCKED,
+)
+
+
+def end(store: Store, spool: Path, chat_id: str, *, data: int = 2, company: str = "acme") -> None:
+    recording = produced(f"R-{chat_id}", chat_id, data=data, company_id=company, spool=spool)
+    assert store.apply([ended_chat(chat_id, (recording,), company_id=company)]) == [None]
+
+
+def worker(
+    store: Store,
+    uploader: FakeUploader,
+    spool: Path,
+    clock: FakeClock,
+    *,
+    worker_id: str = "w1",
+    draw: float = 0.5,
+) -> DeliveryWorker:
+    return DeliveryWorker(
+        store,
+        uploader,
+        worker_id=worker_id,
+        spool_dir=spool,
+        clock=clock,
+        rng=FixedRandom(draw),
+        lease_seconds=60,
+    )
+
+
+def by_path(store: Store) -> dict[str, tuple[DeliveryState, int, str | None]]:
+    return {
+        d.remote_path: (d.state, d.attempts, d.last_error)
+        for d in store.list_deliveries(limit=1000)
+    }
+
+
+def spooled(spool: Path) -> list[str]:
+    return sorted(str(p.relative_to(spool)) for p in spool.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    ("attempts", "draw", "seconds"),
+    [
+        (1, 0.99, 1.0),
+        (2, 0.0, 1.0),
+        (2, 0.5, 1.5),
+        (3, 0.5, 2.5),
+        (9, 1.0, 256.0),
+        (10, 1.0, 300.0),
+        (10, 0.0, 1.0),
+        (1000, 1.0, 300.0),
+        (0, 0.5, 1.0),
+    ],
+)
+def test_R16_backoff_doubles_from_one_second_with_full_jitter_capped_at_five_minutes(
+    attempts: int, draw: float, seconds: float
+) -> None:
+    assert backoff_seconds(attempts, draw) == pytest.approx(seconds)
+
+
+def test_R16_a_recording_is_delivered_in_order_then_its_spool_is_removed(
+    with_platforms: Store, tmp_path: Path, clock: FakeClock
+) -> None:
+    spool = tmp_path / "spool"
+    end(with_platforms, spool, "C1")
+    (spool / "keep.txt").write_text("not ours")
+    uploader = FakeUploader()
+    delivering = worker(with_platforms, uploader, spool, clock)
+    assert asyncio.run(delivering.run_once()) == 3
+    [(company, [upload])] = uploader.calls
+    assert company == "acme"
+    assert [item.remote_path for item in upload.files] == ["C1/R-C1.0.json", "C1/R-C1.1.json"]
+    assert upload.sidecar is not None
+    assert upload.sidecar.remote_path == "C1/R-C1.meta.json"
+    assert upload.done_marker_path == "C1/R-C1.done"
+    assert uploader.writes[-2:] == ["/upload/C1/R-C1.meta.json", "/upload/C1/R-C1.done"]
+    assert {state for state, _, _ in by_path(with_platforms).values()} == {DELIVERED}
+    assert spooled(spool) == ["keep.txt"]
+    assert delivering.counts.delivered == 3
+
+
+def test_R16_a_passing_failure_retries_with_growing_back_off_and_keeps_the_spool(
+    with_platforms: Store, tmp_path: Path, clock: FakeClock
+) -> None:
+    spool = tmp_path / "spool"
+    end(with_platforms, spool, "C1", data=1)
+
+    def down(destination: Destination, recordings: Sequence[RecordingUpload]) -> None:
+        raise TransientDeliveryError("connection refused by 127.0.0.1:2222")
+
+    uploader = FakeUploader(script=down)
+    delivering = worker(with_platforms, uploader, spool, clock, draw=0.999999)
+    waits = []
+    for _ in range(11):
+        started = clock.now
+        assert asyncio.run(delivering.run_once()) == 2
+        assert asyncio.run(delivering.run_once()) == 0  # nothing is due before the back-off
+        due = min(d.next_attempt_at for d in with_platforms.list_deliveries())
+        waits.append(round((due - started).total_seconds()))
+        clock.now = due
+    assert waits == [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
+    assert set(by_path(with_platforms).values()) == {
+        (PENDING, 11, "connection refused by 127.0.0.1:2222")
+    }
+    assert len(spooled(spool)) == 5  # three folders, two files
+    assert delivering.counts.failed == 22
+    uploader.script = None
+    asyncio.run(delivering.run_once())
+    assert {state for state, _, _ in by_path(with_platforms).values()} == {DELIVERED}
+    assert spooled(spool) == []
+
+
+@pytest.mark.parametrize("where", ["raised", "in a file's slot"])
+def test_R16_a_permanent_error_blocks_its_company_and_the_others_go_on(
+    with_platforms: Store, tmp_path: Path, clock: FakeClock, where: str
+) -> None:
+    spool = tmp_path / "spool"
+    end(with_platforms, spool, "C1")
+    end(with_platforms, spool, "G1", company="globex")
+
+    def acme_refuses(
+        destination: Destination, recordings: Sequence[RecordingUpload]
+    ) -> dict[int, BaseException] | None:
+        if destination.company_id != "acme":
+            return None
+        if where == "raised":
+            raise HostKeyError("the server's host key is not the pinned one")
+        first = recordings[0].files[0].delivery_id
+        return {first: RemotePermissionError("permission denied writing C1/R-C1.0.json")}
+
+    uploader = FakeUploader(script=acme_refuses)
+    delivering = worker(with_platforms, uploader, spool, clock)
+    asyncio.run(delivering.run_once())
+    acme = with_platforms.get_destination("acme")
+    assert acme is not None
+    assert acme.blocked_reason is not None
+    states: dict[str, set[DeliveryState]] = defaultdict(set)
+    for d in with_platforms.list_deliveries():
+        states[d.company_id].add(d.state)
+    assert states == {
+        "acme": {BLOCKED} if where == "raised" else {BLOCKED, DELIVERED},
+        "globex": {DELIVERED},
+    }
+    assert delivering.counts.blocked == 1
+    calls = len(uploader.calls)
+    clock.advance(3600)
+    asyncio.run(delivering.run_once())
+    assert len(uploader.calls) == calls  # a blocked platform is not tried again by itself
+    uploader.script = None
+    with_platforms.set_destination(destination("acme", host_key="ssh-ed25519 AAAAfixed"))
+    asyncio.run(delivering.run_once())
+    assert {state for state, _, _ in by_path(with_platforms).values()} == {DELIVERED}
+
+
+def test_R16_a_poisoned_file_never_blocks_the_others(
+    with_platforms: Store, tmp_path: Path, clock: FakeClock
+) -> None:
+    spool = tmp_path / "spool"
+    end(with_platforms, spool, "C1")
+    end(with_platforms, spool, "C2")
+    (spool / "C1" / "R-C1" / "C1" / "R-C1.1.json").unlink()  # poisoned: its spool is gone
+    uploader = FakeUploader()
+    delivering = worker(with_platforms, uploader, spool, clock)
+    asyncio.run(delivering.run_once())
+    states = by_path(with_platforms)
+    assert states["C1/R-C1.0.json"][0] is DELIVERED
+    assert states["C1/R-C1.1.json"][0] is PENDING
+    assert "cannot be read" in (states["C1/R-C1.1.json"][2] or "")
+    assert states["C1/R-C1.meta.json"][0] is PENDING  # waits for its data
+    assert all(states[f"C2/R-C2.{name}"][0] is DELIVERED for name in ("0.json", "meta.json"))
+    assert spooled(spool) == ["C1", "C1/R-C1", "C1/R-C1/C1", "C1/R-C1/C1/R-C1.meta.json"]
+
+
+def test_R16_a_crashed_workers_lease_expires_and_another_worker_finishes(
+    with_platforms: Store, tmp_path: Path, clock: FakeClock
+) -> None:
+    spool = tmp_path / "spool"
+    end(with_platforms, spool, "C1")
+
+    class Hanging(FakeUploader):
+        async def upload(
+            self, destination: Destination, recordings: Sequence[RecordingUpload]
+        ) -> dict[int, BaseException | None]:
+            self.put_item(destination.folder, recordings[0].files[0])  # one file, then dies
+            await asyncio.Event().wait()
+            raise AssertionError("unreachable")
+
+    crashing = Hanging()
+    survivor = FakeUploader(remote=crashing.remote)
+
+    async def crash() -> None:
+        task = asyncio.create_task(worker(with_platforms, crashing, spool, clock).run_once())
+        while not crashing.writes:
+            await asyncio.sleep(0.01)
+        task.cancel()  # as good as SIGKILL: nothing after the first write happens
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(crash())
+    other = worker(with_platforms, survivor, spool, clock, worker_id="w2")
+    clock.advance(59)
+    assert asyncio.run(other.run_once()) == 0  # still leased to the dead worker
+    clock.advance(1)
+    assert asyncio.run(other.run_once()) == 3
+    assert {v[:2] for v in by_path(with_platforms).values()} == {(DELIVERED, 2)}
+    assert sorted(survivor.remote) == [
+        "/upload/C1/R-C1.0.json",
+        "/upload/C1/R-C1.1.json",
+        "/upload/C1/R-C1.done",
+        "/upload/C1/R-C1.meta.json",
+    ]
+    assert spooled(spool) == []
+
+
+def test_R16_without_a_platform_files_wait_visibly_until_one_is_configured(
+    store: Store, tmp_path: Path, clock: FakeClock
+) -> None:
+    spool = tmp_path / "spool"
+    end(store, spool, "C1", data=1)
+    uploader = FakeUploader()
+    delivering = worker(store, uploader, spool, clock)
+    asyncio.run(delivering.run_once())
+    assert uploader.calls == []
+    assert set(by_path(store).values()) == {
+        (PENDING, 1, "no recording platform configured for company acme")
+    }
+    store.set_destination(destination("acme"))
+    asyncio.run(delivering.run_once())
+    assert {state for state, _, _ in by_path(store).values()} == {DELIVERED}
+
+
+@pytest.mark.parametrize(
+    ("outcome", "error"),
+    [
+        ("bug", "RuntimeError: the uploader has a bug"),
+        ("silent", "the uploader reported nothing for this file"),
+        ("file error raised", "spool changed"),
+    ],
+)
+def test_R16_an_uploader_that_misbehaves_is_retried_never_fatal(
+    with_platforms: Store,
+    tmp_path: Path,
+    clock: FakeClock,
+    outcome: str,
+    error: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    spool = tmp_path / "spool"
+    end(with_platforms, spool, "C1", data=1)
+
+    class Misbehaving(FakeUploader):
+        async def upload(
+            self, destination: Destination, recordings: Sequence[RecordingUpload]
+        ) -> dict[int, BaseException | None]:
+            if outcome == "bug":
+                raise RuntimeError("the uploader has a bug")
+            if outcome == "file error raised":
+                raise FileDeliveryError("spool changed")
+            return {}
+
+    delivering = worker(with_platforms, Misbehaving(), spool, clock)
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(delivering.run_once())
+    assert {v[2] for v in by_path(with_platforms).values()} == {error}
+    assert "delivery" in caplog.text
+
+
+def test_R17_bodies_are_purged_in_the_round_that_delivers_the_last_file(
+    with_platforms: Store, tmp_path: Path, clock: FakeClock
+) -> None:
+    spool = tmp_path / "spool"
+    end(with_platforms, spool, "C1", data=1)
+    assert with_platforms.apply([ended_chat("S1")]) == [None]  # suppressed: nothing to send
+    delivering = worker(with_platforms, FakeUploader(), spool, clock)
+    asyncio.run(delivering.run_once())
+    for chat_id in ("C1", "S1"):
+        texts = [
+            e.text for _, e in with_platforms.load_journal(chat_id) if isinstance(e, MessagePosted)
+        ]
+        assert texts == ["", ""]
+
+
+def test_R16_notify_wakes_the_worker_and_stop_ends_it(
+    with_platforms: Store, tmp_path: Path, clock: FakeClock
+) -> None:
+    spool = tmp_path / "spool"
+    uploader = FakeUploader()
+
+    async def never(seconds: float) -> None:
+        await asyncio.Event().wait()  # polls never come: only notify wakes it
+
+    delivering = DeliveryWorker(
+        with_platforms, uploader, worker_id="w1", spool_dir=spool, clock=clock, sleep=never
+    )
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(delivering.run_forever(stop))
+        await asyncio.sleep(0.05)
+        end(with_platforms, spool, "C1", data=1)
+        delivering.notify()
+        for _ in range(200):
+            if delivering.counts.delivered == 2:
+                break
+            await asyncio.sleep(0.01)
+        stop.set()
+        await asyncio.wait_for(task, timeout=5)
+        await delivering.close()
+
+    asyncio.run(scenario())
+    assert delivering.counts.delivered == 2
+    assert uploader.closed
+
+
+def test_R1_R16_a_recording_company_without_a_working_platform_is_named_at_start(
+    store: Store,
+) -> None:
+    warnings = destination_warnings(store)
+    assert [w.split(" ")[1] for w in warnings] == ["acme", "globex"]
+    assert "no recording platform" in warnings[0]
+    store.set_destination(destination("acme"))
+    store.set_destination(destination("globex"))
+    assert destination_warnings(store) == []
+    store.block_destination("globex", "user name, password or key refused", store._clock())
+    [blocked] = destination_warnings(store)
+    assert "globex" in blocked
+    assert "refused" in blocked
