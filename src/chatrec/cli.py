@@ -103,17 +103,33 @@ def serve(
 
 @app.command()
 def demo(
-    host: Host = None, port: Port = None, data_dir: DataDir = None, database_url: DatabaseUrl = None
+    host: Host = None,
+    port: Port = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    platform: Annotated[
+        bool,
+        typer.Option(
+            "--platform/--no-platform",
+            help="Start the local demo recording platform (SFTP) and deliver there.",
+        ),
+    ] = True,
 ) -> None:
-    """Migrate, seed the demo company, print its URLs and logins, and serve."""
-    from chatrec.services.demo import seed_demo
+    """Migrate, seed the demo company, start its recording platform, print logins, serve."""
+    from chatrec.services.demo import demo_destination, seed_demo
     from chatrec.store.store import Store
 
     config = _config(host, port, data_dir, database_url)
     _migrate(config)
+    running = None
     store = Store(config.effective_database_url)
     try:
         logins = seed_demo(store, config.data_dir)
+        if platform:
+            from chatrec.delivery.platform import start_demo_platform
+
+            running = start_demo_platform(config.data_dir)
+            store.set_destination(demo_destination(running.destination))
     finally:
         store.close()
     base = f"http://{config.host}:{config.port}"
@@ -121,11 +137,18 @@ def demo(
     typer.echo(f"  customer widget:   {base}/widget/demo")
     typer.echo(f"  agent portal:      {base}/portal")
     typer.echo(f"  API (OpenAPI):     {base}/docs")
+    if running is not None:
+        where = f"sftp://127.0.0.1:{running.destination.port} ({running.backend})"
+        typer.echo(f"  recordings land in {running.folder} via {where}")
     typer.echo("  logins (also in {}):".format(config.data_dir / "demo-logins.json"))
     for login in logins:
         typer.echo(f"    {login.login:6} {login.password:14} {login.role:13} {login.note}")
     typer.echo("")
-    _serve(config)
+    try:
+        _serve(config)
+    finally:
+        if running is not None:
+            running.stop()
 
 
 @app.command()

@@ -6,6 +6,7 @@ the product as a user does, and can kill it with SIGKILL and start it again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -33,6 +34,7 @@ class ServerProcess:
     port: int = field(default_factory=free_port)
     env: dict[str, str] = field(default_factory=dict)
     extra_logins: dict[str, str] = field(default_factory=dict)
+    platform: bool = False
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -60,6 +62,7 @@ class ServerProcess:
             str(self.data_dir),
             "--database-url",
             self.database_url,
+            "--platform" if self.platform else "--no-platform",
         ]
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -79,10 +82,17 @@ class ServerProcess:
         raise RuntimeError(f"server did not start in {timeout} s:\n{self.log_path.read_text()}")
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown hook runs, as in a crash."""
+        """SIGKILL: no shutdown hook runs, as in a crash (the platform's sshd is kept)."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(10)
+
+    def stop_platform(self) -> None:
+        """Stop a demo platform's sshd that a killed server left behind."""
+        pid_file = self.data_dir / "platform-run" / "sshd.pid"
+        if pid_file.exists():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -12,10 +12,17 @@ import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from chatrec.delivery.model import Destination
 from chatrec.domain.settings import DEFAULT_TEMPLATE
 from chatrec.flows.examples import example_source
 from chatrec.services.auth import hash_password
-from chatrec.store.records import CompanyRecord, QueueRecord, ServiceRecord, UserRecord
+from chatrec.store.records import (
+    CompanyRecord,
+    DestinationRecord,
+    QueueRecord,
+    ServiceRecord,
+    UserRecord,
+)
 from chatrec.store.store import Store
 
 COMPANY_ID = "demo"
@@ -95,3 +102,8 @@ def seed_demo(store: Store, data_dir: Path) -> list[DemoLogin]:
     with os.fdopen(descriptor, "w") as handle:
         json.dump([asdict(login) for login in logins], handle, indent=2)
     return logins
+
+
+def demo_destination(destination: Destination) -> DestinationRecord:
+    """The demo platform as the demo company's destination, its host key pinned (R16)."""
+    return DestinationRecord(**asdict(destination))
