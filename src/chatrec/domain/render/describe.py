@@ -127,3 +127,19 @@ def staff_label(actor: Json | None) -> str:
         return "none"
     login = f", {actor['user_id']}" if actor["user_id"] else ""
     return f"{one_line(actor['name'])} ({actor['role']}{login})"
+
+
+def detail_fields(document: Json) -> list[tuple[str, str]]:
+    """The recording's facts as (label, value) pairs, shared by the text and HTML headers."""
+    company = document["company"]
+    queue = document["queue"]
+    return [
+        ("Company", f"{one_line(company['name'])} ({company['id']})"),
+        ("Service", one_line(document["service"])),
+        ("Queue", one_line(queue) if queue is not None else "none"),
+        ("Chat", document["chat_id"]),
+        ("Recording", recording_line(document)),
+        ("Started", document["started_at"]),
+        ("Ended", f"{document['ended_at']} ({one_line(document['end_reason'])})"),
+        ("Primary agent", staff_label(document["primary_agent"])),
+    ]

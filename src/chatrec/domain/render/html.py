@@ -17,10 +17,10 @@ from chatrec.domain.render.describe import (
     action,
     clean,
     clock,
+    detail_fields,
     flag_values,
     marker_head,
     one_line,
-    recording_line,
     staff_label,
 )
 from chatrec.domain.render.json_format import utf8
@@ -54,19 +54,7 @@ def _time(at: str, day: str) -> str:
 
 
 def _details(document: dict[str, Any]) -> list[str]:
-    company = document["company"]
-    queue = document["queue"]
-    fields = [
-        ("Company", f"{one_line(company['name'])} ({company['id']})"),
-        ("Service", one_line(document["service"])),
-        ("Queue", one_line(queue) if queue is not None else "none"),
-        ("Chat", document["chat_id"]),
-        ("Recording", recording_line(document)),
-        ("Started", document["started_at"]),
-        ("Ended", f"{document['ended_at']} ({one_line(document['end_reason'])})"),
-        ("Primary agent", staff_label(document["primary_agent"])),
-        *flag_values(document),
-    ]
+    fields = [*detail_fields(document), *flag_values(document)]
     lines = ['<section aria-labelledby="details">', '<h2 id="details">Details</h2>', "<dl>"]
     lines += [f"<dt>{_e(label)}</dt><dd>{_e(value)}</dd>" for label, value in fields]
     lines += ["</dl>", '<h3 id="participants">Participants</h3>', "<ul>"]

@@ -13,10 +13,10 @@ from chatrec.domain.render.describe import (
     action,
     clean,
     clock,
+    detail_fields,
     flag_values,
     marker,
     one_line,
-    recording_line,
     staff_label,
     who,
 )
@@ -28,17 +28,8 @@ _INDENT = "    "
 
 
 def _header(document: dict[str, Any]) -> list[str]:
-    company = document["company"]
-    queue = document["queue"]
     fields = [
-        ("Company", f"{one_line(company['name'])} ({company['id']})"),
-        ("Service", one_line(document["service"])),
-        ("Queue", one_line(queue) if queue is not None else "none"),
-        ("Chat", document["chat_id"]),
-        ("Recording", recording_line(document)),
-        ("Started", document["started_at"]),
-        ("Ended", f"{document['ended_at']} ({one_line(document['end_reason'])})"),
-        ("Primary agent", staff_label(document["primary_agent"])),
+        *detail_fields(document),
         ("Participants", "; ".join(staff_label(p) for p in document["participants"])),
         *flag_values(document),
     ]
