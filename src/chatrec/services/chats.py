@@ -143,14 +143,9 @@ class ChatService:
             self._flows[key] = load_flow(stored.source, source=f"flow {stored.name}")
         return self._flows[key], stored.version
 
-    def live(self, chat_id: str) -> LiveChat:
-        chat = self._chats.get(chat_id)
-        if chat is None:
-            raise NotFoundError(f"no open chat {chat_id!r}")
-        return chat
-
-    def open_chats(self) -> list[LiveChat]:
-        return list(self._chats.values())
+    def find(self, chat_id: str) -> LiveChat | None:
+        """The open chat, or ``None`` once it has ended (or never existed)."""
+        return self._chats.get(chat_id)
 
     def visible_chats(self, user: UserRecord) -> list[LiveChat]:
         """Supervisors see every open chat of their company; agents those they are in (R18)."""

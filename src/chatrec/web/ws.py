@@ -118,7 +118,7 @@ class Connection:
                 frame = {"type": "event", "chat_id": chat_id, "seq": seq, "event": view}
                 await self.ws.send_text(json.dumps(frame))
             self.seen[chat_id] = seq
-        chat = self.service._chats.get(chat_id)
+        chat = self.service.find(chat_id)
         summary = chat_summary(chat, staff=self.staff) if chat else ended_summary(chat_id)
         await self.ws.send_text(json.dumps({"type": "chat", "chat": summary}))
 
@@ -289,7 +289,7 @@ class StaffConnection(Connection):
             )
 
     def follows(self, chat_id: str) -> bool:
-        chat = self.service._chats.get(chat_id)
+        chat = self.service.find(chat_id)
         if chat is None:
             return chat_id in self.seen
         if chat.record.company_id != self.user.company_id:
@@ -307,10 +307,10 @@ class StaffConnection(Connection):
             return
         if self.follows(chat_id):
             await self.sync(chat_id, since=notice.get("since"))
-        elif chat_id in self.seen and chat_id in self.service._chats:
+        elif chat_id in self.seen and (chat := self.service.find(chat_id)) is not None:
             # Left or transferred away: one last summary (without them), then silence.
             del self.seen[chat_id]
-            summary = chat_summary(self.service._chats[chat_id], staff=True)
+            summary = chat_summary(chat, staff=True)
             await self.ws.send_text(json.dumps({"type": "chat", "chat": summary}))
 
     async def closed(self) -> None:
