@@ -7,8 +7,21 @@ when it starts rather than look healthy (no silent success).
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from typing import Protocol
+
+from chatrec.delivery.model import Destination
+from chatrec.delivery.sftp import ProbeStep
+from chatrec.delivery.worker import destination_of
 from chatrec.domain.settings import RECORDING_PRODUCTS
 from chatrec.store.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Prober(Protocol):
+    async def probe(self, destination: Destination, *, write: bool = True) -> list[ProbeStep]: ...
 
 
 def destination_warnings(store: Store) -> list[str]:
@@ -31,4 +44,31 @@ def destination_warnings(store: Store) -> list[str]:
                 f"{destination.blocked_at}: {destination.blocked_reason}; fix it, or run "
                 "`chatrec deliveries retry --all` once fixed"
             )
+    return warnings
+
+
+async def warn_unreachable(store: Store, prober: Prober, timeout: float = 30.0) -> list[str]:
+    """Connect to every unblocked platform once at start; log each that cannot be reached.
+
+    Deliveries would retry anyway, but a company with nothing to deliver yet would
+    otherwise look healthy until its first chat ends (no silent success).
+    """
+    warnings = []
+    for record in await asyncio.to_thread(store.list_destinations):
+        if record.blocked_reason is not None:
+            continue  # already said by destination_warnings
+        try:
+            async with asyncio.timeout(timeout):
+                steps = await prober.probe(destination_of(record), write=False)
+        except TimeoutError:
+            steps = [ProbeStep("connect", False, f"no answer within {timeout:.0f} s")]
+        failed = next((step for step in steps if not step.ok), None)
+        if failed is not None:
+            warnings.append(
+                f"the recording platform of company {record.company_id} "
+                f"({record.host}:{record.port}) failed at {failed.name!r}: {failed.detail}; "
+                "deliveries wait and retry"
+            )
+    for warning in warnings:
+        log.warning("%s", warning)
     return warnings

@@ -675,8 +675,12 @@ class SftpUploader:
             return classify(error, pool.destination, f"delivering {remote_path}")
         return None
 
-    async def probe(self, destination: Destination) -> list[ProbeStep]:
-        """Test connection for an administrator: each step, until one fails."""
+    async def probe(self, destination: Destination, *, write: bool = True) -> list[ProbeStep]:
+        """Test connection for an administrator: each step, until one fails.
+
+        ``write=False`` stops after the folder check, leaving the platform untouched (the
+        reachability check at start).
+        """
         steps: list[ProbeStep] = []
         pool = _Pool(destination, self)
         try:
@@ -707,12 +711,14 @@ class SftpUploader:
         steps.append(ProbeStep("host key", True, "the server's key is the pinned one"))
         steps.append(ProbeStep("log in", True, f"logged in as {destination.username!r}"))
         try:
-            await self._probe_files(pool, session, steps)
+            await self._probe_files(pool, session, steps, write=write)
         finally:
             await session.close()
         return steps
 
-    async def _probe_files(self, pool: _Pool, session: _Session, steps: list[ProbeStep]) -> None:
+    async def _probe_files(
+        self, pool: _Pool, session: _Session, steps: list[ProbeStep], *, write: bool
+    ) -> None:
         name = f".chatrec-probe-{secrets.token_hex(6)}"
         final = posixpath.join(pool.root, name)
         part = f"{final}.part"
@@ -721,7 +727,7 @@ class SftpUploader:
             await pool.check_root(session)
             return f"{pool.root!r} exists"
 
-        async def write() -> str:
+        async def write_probe() -> str:
             await pool.write_part(session, part, _Source.of_bytes(b"chatrec probe\n", "probe"))
             return f"wrote {part!r}"
 
@@ -738,10 +744,12 @@ class SftpUploader:
 
         actions: list[tuple[str, Callable[[], Awaitable[str]]]] = [
             ("folder", folder),
-            ("write", write),
+            ("write", write_probe),
             ("rename", rename),
             ("delete", delete),
         ]
+        if not write:
+            actions = actions[:1]
         for step, action in actions:
             try:
                 detail = await action()

@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI, WebSocket
 from fastapi.middleware.cors import CORSMiddleware
 
-from chatrec.delivery.readiness import destination_warnings
+from chatrec.delivery.readiness import destination_warnings, warn_unreachable
+from chatrec.delivery.sftp import SftpUploader
 from chatrec.web import protocol
 from chatrec.web.api import SESSION_COOKIE
 from chatrec.web.api import router as api_router
@@ -28,10 +29,25 @@ log = logging.getLogger(__name__)
 WORKER_STOP_SECONDS = 10.0
 
 
+async def _deliver(container: Container, stop: asyncio.Event) -> None:
+    """Run the worker; meanwhile, say which platforms cannot be reached (R16)."""
+    uploader = container.worker.uploader
+    probing = None
+    if isinstance(uploader, SftpUploader):
+        probing = asyncio.create_task(warn_unreachable(container.store, uploader))
+    try:
+        await container.worker.run_forever(stop)
+    finally:
+        if probing is not None:
+            probing.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await probing
+
+
 async def _start_delivery(container: Container, stop: asyncio.Event) -> asyncio.Task[None]:
     for warning in await asyncio.to_thread(destination_warnings, container.store):
         log.warning("%s", warning)
-    return asyncio.create_task(container.worker.run_forever(stop), name="chatrec-delivery")
+    return asyncio.create_task(_deliver(container, stop), name="chatrec-delivery")
 
 
 async def _stop_delivery(

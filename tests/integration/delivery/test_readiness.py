@@ -1,0 +1,34 @@
+"""At start the server names every platform it cannot reach, before any chat ends (R16)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from chatrec.store.store import Store
+from tests.integration.server import ServerProcess, free_port
+from tests.integration.store.factories import destination
+
+
+def test_R16_an_unreachable_platform_is_warned_about_at_start(
+    database_url: str, tmp_path: Path
+) -> None:
+    server = ServerProcess(tmp_path / "data", database_url)
+    server.start()  # seeds the demo company, without a platform
+    server.stop()
+    assert "demo records chats but has no recording platform" in server.log_path.read_text()
+    closed = free_port()
+    store = Store(database_url)
+    try:
+        store.set_destination(destination("demo", host="127.0.0.1", port=closed, folder="/nowhere"))
+    finally:
+        store.close()
+    server.start()
+    try:
+        expected = f"(127.0.0.1:{closed}) failed at 'connect'"
+        deadline = time.monotonic() + 10
+        while expected not in server.log_path.read_text():
+            assert time.monotonic() < deadline, server.log_path.read_text()[-2000:]
+            time.sleep(0.1)
+    finally:
+        server.stop()
