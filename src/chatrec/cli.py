@@ -410,3 +410,62 @@ def deliveries_retry(
     finally:
         store.close()
     typer.echo(f"{retried} deliveries due now")
+
+
+# -- the delivery worker alone (R16) -------------------------------------------------------
+
+
+def _work(config: Config, *, once: bool) -> None:
+    import signal
+
+    from chatrec.bootstrap import build
+    from chatrec.delivery.readiness import destination_warnings
+    from chatrec.delivery.worker import stop_worker
+
+    log = logging.getLogger("chatrec.worker")
+    container = build(config)
+    worker = container.worker
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            for warning in await asyncio.to_thread(destination_warnings, container.store):
+                log.warning("%s", warning)
+            log.info("delivery worker %s started", worker.worker_id)
+            if once:
+                claimed = await worker.run_once()
+                log.info("delivery worker %s claimed %d deliveries", worker.worker_id, claimed)
+                return
+            task = asyncio.create_task(worker.run_forever(stop), name="chatrec-delivery")
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            await stop_worker(worker, stop, task)
+            log.info("delivery worker %s stopped", worker.worker_id)
+        finally:
+            await worker.close()
+
+    try:
+        asyncio.run(run())
+    finally:
+        container.store.close()
+
+
+@app.command()
+def worker(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="Run one delivery round, then exit.")
+    ] = False,
+) -> None:
+    """Run only the delivery worker until SIGTERM or SIGINT (run `migrate` first).
+
+    Any number of workers and servers may share a database: each claims deliveries with
+    a lease, and a killed worker's leases expire for another to take over.  It never
+    changes the schema, so it starts fast and never races a migration.
+    """
+    _work(_config(data_dir=data_dir, database_url=database_url), once=once)

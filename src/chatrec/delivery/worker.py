@@ -22,8 +22,10 @@ bodies purged once their company's retention has passed (R17).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
+import shutil
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -313,6 +315,11 @@ class DeliveryWorker:
                     break  # not empty: another file of the chat still waits
                 folder = folder.parent
 
+    def _remove_chat_spool(self, chat_id: str) -> None:
+        folder = (self.spool_dir / chat_id).resolve()
+        if folder.parent == self.spool_dir.resolve() and folder.is_dir():
+            shutil.rmtree(folder)
+
     async def purge_due(self) -> int:
         """Purge the message bodies of every chat now due (R17); how many chats."""
         now = self._clock()
@@ -320,6 +327,9 @@ class DeliveryWorker:
         for chat_id in await self._call(self.store.chats_due_for_purge, now, self._batch):
             try:
                 await self._call(self.store.purge_message_bodies, chat_id, now)
+                # Every file is delivered: nothing of the chat may stay in the spool, not
+                # even a copy a worker killed between confirming and removing left behind.
+                await self._call(self._remove_chat_spool, chat_id)
                 purged += 1
             except Exception:
                 log.exception("purging the messages of chat %s failed", chat_id)
@@ -355,3 +365,20 @@ class DeliveryWorker:
 
     async def close(self) -> None:
         await self.uploader.close()
+
+
+# How long a stop waits for a delivery round in flight before cancelling it; a cancelled
+# upload is safe: its lease expires and the file is delivered again.
+STOP_SECONDS = 10.0
+
+
+async def stop_worker(
+    worker: DeliveryWorker, stop: asyncio.Event, task: asyncio.Task[None]
+) -> None:
+    """Ask ``run_forever`` to stop, give a round in flight time, then close the uploader."""
+    stop.set()
+    await asyncio.wait({task}, timeout=STOP_SECONDS)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await worker.close()

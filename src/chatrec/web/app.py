@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from chatrec.delivery.readiness import destination_warnings, warn_unreachable
 from chatrec.delivery.sftp import SftpUploader
+from chatrec.delivery.worker import stop_worker
 from chatrec.web import protocol
 from chatrec.web.api import SESSION_COOKIE
 from chatrec.web.api import router as api_router
@@ -22,11 +23,6 @@ from chatrec.web.metrics import router as metrics_router
 from chatrec.web.ws import CustomerConnection, StaffConnection
 
 log = logging.getLogger(__name__)
-
-
-# How long shutdown waits for a delivery round in flight before cancelling it; a
-# cancelled upload is safe: its lease expires and the file is delivered again.
-WORKER_STOP_SECONDS = 10.0
 
 
 async def _deliver(container: Container, stop: asyncio.Event) -> None:
@@ -53,12 +49,7 @@ async def _start_delivery(container: Container, stop: asyncio.Event) -> asyncio.
 async def _stop_delivery(
     container: Container, stop: asyncio.Event, task: asyncio.Task[None]
 ) -> None:
-    stop.set()
-    await asyncio.wait({task}, timeout=WORKER_STOP_SECONDS)
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    await container.worker.close()
+    await stop_worker(container.worker, stop, task)
 
 
 async def _sweep_forever(container: Container) -> None:

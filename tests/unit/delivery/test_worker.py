@@ -355,3 +355,15 @@ def test_R1_R16_a_recording_company_without_a_working_platform_is_named_at_start
     [blocked] = destination_warnings(store)
     assert "globex" in blocked
     assert "refused" in blocked
+
+
+def test_R16_R17_a_spool_copy_left_by_a_crash_after_confirming_goes_with_the_purge(
+    with_platforms: Store, tmp_path: Path, clock: FakeClock
+) -> None:
+    spool = tmp_path / "spool"
+    end(with_platforms, spool, "C1", data=1)
+    leftover = spool / "C1" / "stale" / "copy.json"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"{}")  # as if a worker died between confirm and unlink
+    asyncio.run(worker(with_platforms, FakeUploader(), spool, clock).run_once())
+    assert not (spool / "C1").exists()

@@ -1,0 +1,201 @@
+"""The ``chatrec worker`` SIGKILLed mid-upload 20 times in a loop (R16).
+
+Every recording still ends delivered exactly once by name and bytes, with no ``.part``
+left on the platform: uploads go to a temporary name and are renamed into place, a
+killed worker's leases expire (1 s here) and the next worker delivers the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from chatrec.store.records import DeliveryState, DestinationRecord, RecordingFileRecord
+from chatrec.store.store import Store
+from tests.integration.store.factories import ended_chat, produced, seed
+from tests.sshd import OpenSshServer
+
+KILLS = 20
+CHATS = 12
+FILE_BYTES = 400_000  # per data file: uploads take a moment
+STARTED = "delivery worker"
+
+
+def destination_record(sshd: OpenSshServer, **changes: Any) -> DestinationRecord:
+    """Acme's platform: the sshd's folder, its host key pinned, its client key."""
+    given = sshd.destination()
+    record = DestinationRecord(
+        company_id="acme",
+        host=given.host,
+        port=given.port,
+        username=given.username,
+        folder=given.folder,
+        host_key=given.host_key,
+        private_key=given.private_key,
+        timeout_seconds=given.timeout_seconds,
+    )
+    return replace(record, **changes)
+
+
+def big_recording(
+    recording_id: str, chat_id: str, spool: Path, rng: random.Random, size: int = FILE_BYTES
+) -> tuple[RecordingFileRecord, ...]:
+    """A produced recording's files, spooled with ``size`` distinct bytes each."""
+    files = []
+    for file in produced(recording_id, chat_id, data=2).files:
+        content = rng.randbytes(size)
+        path = spool / chat_id / recording_id / file.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        files.append(
+            replace(
+                file,
+                size=size,
+                sha256=hashlib.sha256(content).hexdigest(),
+                spool_path=str(path),
+            )
+        )
+    return tuple(files)
+
+
+def seed_outbox(store: Store, sshd: OpenSshServer, spool: Path, chats: int) -> dict[str, bytes]:
+    """Acme, its platform, ``chats`` ended chats of one big recording; remote path → bytes."""
+    rng = random.Random(16)
+    seed(store)
+    store.set_destination(destination_record(sshd))
+    changes = []
+    for n in range(chats):
+        chat_id, recording_id = f"K{n:02}", f"R-K{n:02}"
+        recording = produced(recording_id, chat_id, data=2)
+        recording = replace(recording, files=big_recording(recording_id, chat_id, spool, rng))
+        changes.append(ended_chat(chat_id, (recording,)))
+    assert store.apply(changes) == [None] * chats
+    expected = {
+        d.remote_path: Path(d.spool_path).read_bytes() for d in store.list_deliveries(limit=10_000)
+    }
+    assert len(expected) == chats * 3
+    return expected
+
+
+class WorkerProcess:
+    """``python -m chatrec worker`` on the test's database, its output in a file per run."""
+
+    def __init__(self, database_url: str, data_dir: Path) -> None:
+        self.database_url = database_url
+        self.data_dir = data_dir
+        self.runs = 0
+        self.process: subprocess.Popen[bytes] | None = None
+        self.output = data_dir / "worker-0.log"
+
+    def start(self) -> None:
+        self.runs += 1
+        self.output = self.data_dir / f"worker-{self.runs}.log"
+        env = {
+            **os.environ,
+            "CHATREC_DELIVERY_LEASE_SECONDS": "1",
+            "CHATREC_DELIVERY_POLL_SECONDS": "0.2",
+        }
+        with self.output.open("wb") as output:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "chatrec",
+                    "worker",
+                    "--data-dir",
+                    str(self.data_dir),
+                    "--database-url",
+                    self.database_url,
+                ],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+
+    def wait_started(self, timeout: float = 20) -> None:
+        """Until the worker says it started (its first round begins at once)."""
+        deadline = time.monotonic() + timeout
+        while STARTED not in self.output.read_text(errors="replace"):
+            assert self.process is not None
+            assert self.process.poll() is None, self.log
+            assert time.monotonic() < deadline, f"the worker did not start:\n{self.log}"
+            time.sleep(0.01)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self.process = None
+
+    def terminate(self) -> int:
+        """SIGTERM, as a service manager stops it; its exit code."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=20)
+        self.process = None
+        return code
+
+    @property
+    def log(self) -> str:
+        return self.output.read_text(errors="replace")
+
+
+def undelivered(store: Store) -> list[str]:
+    return [
+        d.remote_path
+        for d in store.list_deliveries(limit=10_000)
+        if d.state is not DeliveryState.DELIVERED
+    ]
+
+
+def test_R16_a_worker_killed_mid_upload_20_times_delivers_each_file_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    spool = data_dir / "spool"
+    rng = random.Random(20)
+    store = Store(database_url)
+    worker = WorkerProcess(database_url, data_dir)
+    try:
+        with OpenSshServer(tmp_path / "sshd") as sshd:
+            expected = seed_outbox(store, sshd, spool, CHATS)
+            killed_with_work_left = 0
+            for _ in range(KILLS):
+                worker.start()
+                worker.wait_started()
+                time.sleep(rng.uniform(0.05, 0.3))
+                worker.kill()
+                killed_with_work_left += bool(undelivered(store))
+            # Killed while files were still on their way, not after all was done.
+            assert killed_with_work_left >= KILLS // 2, killed_with_work_left
+            worker.start()
+            worker.wait_started()
+            deadline = time.monotonic() + 30
+            while left := undelivered(store):
+                assert time.monotonic() < deadline, f"still waiting: {left}\n{worker.log}"
+                time.sleep(0.1)
+            assert worker.terminate() == 0, worker.log
+
+            remote = {
+                path.relative_to(sshd.folder).as_posix(): path
+                for path in sshd.folder.rglob("*")
+                if path.is_file()
+            }
+            assert not [name for name in remote if name.endswith(".part")]
+            assert sorted(remote) == sorted(expected)  # each once by name, nothing else
+            for name, content in expected.items():
+                assert remote[name].read_bytes() == content, name
+            # The spool is emptied only once its files are delivered.
+            assert not [p for p in spool.rglob("*") if p.is_file()]
+    finally:
+        if worker.process is not None:
+            worker.kill()
+        store.close()
