@@ -186,6 +186,35 @@ def test_R16_a_missing_remote_folder_blocks_until_created_and_retried(
     assert deliverer.worker.counts.delivered == len(expected)
 
 
+def test_R16_refused_credentials_block_until_the_right_key_is_set(
+    store: Store, sshd: OpenSshServer, tmp_path: Path
+) -> None:
+    spool = tmp_path / "spool"
+    stranger = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
+    expected = end_chats(store, spool, destination_record(sshd, private_key=stranger))
+    deliverer = Deliverer(store, spool)
+
+    async def scenario() -> None:
+        try:
+            with sshd:
+                await deliverer.rounds(3, step=60)
+                assert states(store) == {DeliveryState.BLOCKED}
+                destination = store.get_destination("acme")
+                assert destination is not None
+                assert destination.blocked_reason
+                assert "refused to log in user" in destination.blocked_reason
+                assert on_disk(sshd.folder) == {}
+
+                store.set_destination(destination_record(sshd))  # the administrator's fix
+                await deliverer.until_delivered()
+                assert_delivered_once(store, sshd.folder, expected)
+        finally:
+            await deliverer.worker.close()
+
+    asyncio.run(scenario())
+    assert deliverer.worker.counts.delivered == len(expected)
+
+
 def test_R16_a_platform_down_when_chats_end_and_up_10_minutes_later_gets_all_once(
     store: Store, sshd: OpenSshServer, tmp_path: Path
 ) -> None:
