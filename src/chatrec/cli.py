@@ -75,7 +75,9 @@ def _migrate(config: Config) -> None:
 def main() -> None:
     """Commands for running and inspecting chatrec."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Libraries that log every migration step or SSH connection at INFO drown our own lines.
+    for noisy in ("alembic", "asyncssh"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @app.command()
