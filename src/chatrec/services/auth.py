@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -47,7 +48,7 @@ class AuthService:
         """A new session token for a valid, enabled login; one vague error otherwise."""
         user = await asyncio.to_thread(self.store.find_user_by_login, login)
         valid = await asyncio.to_thread(
-            verify_password, user.password_hash if user else _DUMMY_HASH, password
+            verify_password, user.password_hash if user else _dummy_hash(), password
         )
         if user is None or not valid or user.disabled:
             raise AuthenticationError("wrong login or password")
@@ -73,5 +74,10 @@ class AuthService:
         await asyncio.to_thread(self.store.delete_session, hash_token(token))
 
 
-# Verifying against a real hash for unknown logins keeps their timing like known ones.
-_DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))
+@functools.cache
+def _dummy_hash() -> str:
+    """A real hash to verify unknown logins against, so their timing is like known ones'.
+
+    Made on first use: hashing costs ~0.2 s, which no process should pay at import.
+    """
+    return _HASHER.hash(secrets.token_hex(16))

@@ -38,7 +38,6 @@ from chatrec.store.mapping import (
     user_values,
     values_of,
 )
-from chatrec.store.migrations import upgrade
 from chatrec.store.models import (
     AuditRow,
     ChatEventRow,
@@ -95,6 +94,9 @@ class Store:
 
     def migrate(self) -> None:
         """Create or upgrade the schema to the newest migration."""
+        # Alembic is imported only here: every other start (worker, CLI) skips its cost.
+        from chatrec.store.migrations import upgrade
+
         upgrade(self.engine)
 
     def close(self) -> None:
