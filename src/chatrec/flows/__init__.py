@@ -5,11 +5,11 @@ the server runs it with :func:`start_flow` and :func:`answer_flow`, which return
 journal events to append and the :class:`FlowState` to store.  See ``docs/flows.md``.
 """
 
+from chatrec.domain.queues import R3_REASON
 from chatrec.flows.interpreter import FlowState, answer_flow, start_flow, waiting_step
 from chatrec.flows.loader import load_flow, validate_flow
 from chatrec.flows.schema import Flow
 from chatrec.flows.steps import (
-    R3_REASON,
     AskStep,
     BranchStep,
     ConsentStep,

@@ -25,9 +25,10 @@ from pydantic_core import ErrorDetails
 from yaml.composer import ComposerError
 from yaml.reader import ReaderError
 
+from chatrec.domain.queues import R3_REASON, is_recording_key
 from chatrec.errors import FlowError, FlowProblem
 from chatrec.flows.schema import Flow
-from chatrec.flows.steps import R3_REASON, STEP_TYPES, is_recording_key
+from chatrec.flows.steps import STEP_TYPES
 
 MAX_FLOW_BYTES = 100_000
 MAX_DEPTH = 32

@@ -28,18 +28,8 @@ MAX_TEXT = 2000
 MAX_LABEL = 100
 MAX_CHOICES = 20
 
-R3_REASON = (
-    "Recording cannot be enabled on a queue (R3): recording follows the agents who handle "
-    "a chat (record chats, record percentage) and the flow's record steps, never the queue."
-)
-
 _STEP_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-
-
-def is_recording_key(key: object) -> bool:
-    """Whether an unknown key reads as a recording setting, so its refusal cites R3."""
-    return isinstance(key, str) and "record" in key.casefold()
 
 
 def _check_step_id(value: str) -> str:
