@@ -11,9 +11,10 @@ from chatrec.config import Config
 from chatrec.delivery.model import Uploader
 from chatrec.delivery.worker import DeliveryWorker
 from chatrec.live.bus import InProcessFanout
+from chatrec.services.admin import Administration
 from chatrec.services.auth import AuthService
 from chatrec.services.chats import ChatService
-from chatrec.store.store import Store
+from chatrec.store.store import Store, utc_now
 from chatrec.store.writer import GroupCommitter
 from chatrec.web.container import Container
 
@@ -56,4 +57,5 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         on_recordings=worker.notify,
     )
     auth = AuthService(store, session_length=timedelta(hours=config.session_hours))
-    return Container(config, store, committer, fanout, chats, auth, worker)
+    admin = Administration(store, utc_now)
+    return Container(config, store, committer, fanout, chats, auth, worker, admin)

@@ -10,6 +10,7 @@
     │   ├── NotFoundError        unknown id, or another company's (R18)
     │   ├── PermissionDeniedError  the role or place in the chat does not allow it
     │   ├── AuthenticationError  no valid login, session or customer token
+    │   ├── RecordingOnQueueError  a queue request names a recording setting (R3)
     │   └── ConflictError        the chat's state does not allow it now
     │       └── StoreConflictError   a write clashes with stored data; none of it applied
     │           ├── SequenceClashError   an event number is taken: two writers raced
@@ -128,6 +129,12 @@ class AuthenticationError(ActionError):
     """No valid login, session or customer token."""
 
     code = "unauthenticated"
+
+
+class RecordingOnQueueError(ActionError):
+    """A request tried to put a recording setting on a queue; refused whole, quoting R3."""
+
+    code = "recording_on_queue"
 
 
 class ConflictError(ActionError):

@@ -766,3 +766,20 @@ class SftpUploader:
         pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             await pool.close()
+
+
+def check_credentials(host_key: str, private_key: str | None) -> None:
+    """Refuse, before saving, a pinned key or private key that could never be used (R19).
+
+    An empty ``host_key`` is allowed: Test connection shows the server's key to pin.
+    """
+    if host_key.strip():
+        pinned_known_hosts(host_key)
+    if private_key is not None:
+        try:
+            asyncssh.import_private_key(private_key)
+        except (asyncssh.KeyImportError, ValueError) as error:
+            raise AuthenticationFailedError(
+                f"the private key cannot be read ({error}); paste an unencrypted OpenSSH "
+                "or PEM private key"
+            ) from error

@@ -17,6 +17,7 @@ from chatrec.domain.settings import DEFAULT_TEMPLATE
 from chatrec.flows.examples import example_source
 from chatrec.services.auth import hash_password
 from chatrec.store.records import (
+    SYSTEM_COMPANY_ID,
     CompanyRecord,
     DestinationRecord,
     QueueRecord,
@@ -54,6 +55,7 @@ USERS = (
     DemoUser("carol", "Carol Diaz", "agent", True, 50, "half of her chats sampled (R7)"),
     DemoUser("sam", "Sam Okafor", "supervisor", True, 100, "sees and joins all chats"),
     DemoUser("ada", "Ada Admin", "administrator", True, 100, "administers the company"),
+    DemoUser("olga", "Olga Operator", "operator", True, 100, "system operator: companies"),
 )
 SERVICES = (("support", "Support", "support"), ("sales", "Sales", "consent_first"))
 
@@ -84,7 +86,7 @@ def seed_demo(store: Store, data_dir: Path) -> list[DemoLogin]:
         password = secrets.token_urlsafe(9)
         record = UserRecord(
             user_id=f"demo-{user.login}",
-            company_id=COMPANY_ID,
+            company_id=SYSTEM_COMPANY_ID if user.role == "operator" else COMPANY_ID,
             login=user.login,
             name=user.name,
             role=user.role,

@@ -83,6 +83,10 @@ class UserRow(Base):
     record_percentage: Mapped[int]
     capacity: Mapped[int]
     disabled: Mapped[bool]
+    # Failed password attempts since the last success; at the limit the login locks
+    # until ``locked_until`` (R18).
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    locked_until: Mapped[datetime | None]
 
 
 class QueueRow(Base):
@@ -131,6 +135,21 @@ class SessionRow(Base):
     token_hash: Mapped[str] = mapped_column(primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"), index=True)
     expires_at: Mapped[datetime]
+
+
+class ApiTokenRow(Base):
+    """A token for automation: stored only as its hash, revocable, tied to one login (R18)."""
+
+    __tablename__ = "api_tokens"
+
+    token_hash: Mapped[str] = mapped_column(primary_key=True)
+    token_id: Mapped[str] = mapped_column(unique=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"), index=True)
+    name: Mapped[str]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
 
 
 class ChatRow(Base):

@@ -23,6 +23,10 @@ class ChatStatus(StrEnum):
     ENDED = "ended"
 
 
+# The company system operators belong to: made by migration 0003, never lists or records.
+SYSTEM_COMPANY_ID = "system"
+
+
 @dataclass(frozen=True, slots=True)
 class CompanyRecord:
     company_id: str
@@ -48,6 +52,8 @@ class UserRecord:
     record_percentage: int = 100
     capacity: int = 3
     disabled: bool = False
+    failed_logins: int = 0
+    locked_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

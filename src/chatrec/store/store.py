@@ -53,6 +53,7 @@ from chatrec.store.models import (
     UserRow,
 )
 from chatrec.store.records import (
+    SYSTEM_COMPANY_ID,
     AuditRecord,
     ChatChange,
     ChatRecord,
@@ -71,6 +72,7 @@ from chatrec.store.records import (
 )
 
 Clock = Callable[[], datetime]
+Audit = Sequence[AuditRecord]
 
 # Candidates per query in taken_base_names: SQLite limits the depth of an expression.
 _NAMES_PER_QUERY = 100
@@ -115,17 +117,20 @@ class Store:
 
     # -- companies and logins ---------------------------------------------------------
 
-    def create_company(self, company: CompanyRecord) -> None:
+    def create_company(self, company: CompanyRecord, *, audit: Audit = ()) -> None:
         with self._write() as session:
             if session.get(CompanyRow, company.company_id):
                 raise DuplicateError(f"company {company.company_id!r} already exists")
             session.add(CompanyRow(**company_values(company)))
+            session.flush()
+            _add_audit(session, audit)
 
-    def update_company(self, company: CompanyRecord) -> None:
+    def update_company(self, company: CompanyRecord, *, audit: Audit = ()) -> None:
         with self._write() as session:
             row = _require(session, CompanyRow, company.company_id, "company")
             for name, value in company_values(company).items():
                 setattr(row, name, value)
+            _add_audit(session, audit)
 
     def get_company(self, company_id: str) -> CompanyRecord | None:
         with self._reading() as session:
@@ -133,27 +138,39 @@ class Store:
             return None if row is None else company_record(row)
 
     def list_companies(self) -> list[CompanyRecord]:
+        """Every tenant company, without the operators' own."""
         with self._reading() as session:
-            rows = session.scalars(select(CompanyRow).order_by(CompanyRow.company_id))
+            rows = session.scalars(
+                select(CompanyRow)
+                .where(CompanyRow.company_id != SYSTEM_COMPANY_ID)
+                .order_by(CompanyRow.company_id)
+            )
             return [company_record(row) for row in rows]
 
-    def create_user(self, user: UserRecord) -> None:
+    def create_user(self, user: UserRecord, *, audit: Audit = ()) -> None:
         with self._write() as session:
             _require(session, CompanyRow, user.company_id, "company")
             if session.get(UserRow, user.user_id):
                 raise DuplicateError(f"user {user.user_id!r} already exists")
             _refuse_login_taken(session, user)
             session.add(UserRow(**user_values(user)))
+            _add_audit(session, audit)
 
-    def update_user(self, user: UserRecord) -> None:
+    def update_user(self, user: UserRecord, *, audit: Audit = ()) -> None:
         """Store every field of the login; its id and company never change."""
+        self.update_users([user], audit=audit)
+
+    def update_users(self, users: Sequence[UserRecord], *, audit: Audit = ()) -> None:
+        """Store every field of each login, all or none (bulk edits)."""
         with self._write() as session:
-            row = _require(session, UserRow, user.user_id, "user")
-            if row.company_id != user.company_id:
-                raise NotFoundError(f"no user {user.user_id!r} in company {user.company_id!r}")
-            _refuse_login_taken(session, user)
-            for name, value in user_values(user).items():
-                setattr(row, name, value)
+            for user in users:
+                row = _require(session, UserRow, user.user_id, "user")
+                if row.company_id != user.company_id:
+                    raise NotFoundError(f"no user {user.user_id!r} in company {user.company_id!r}")
+                _refuse_login_taken(session, user)
+                for name, value in user_values(user).items():
+                    setattr(row, name, value)
+            _add_audit(session, audit)
 
     def get_user(self, user_id: str) -> UserRecord | None:
         with self._reading() as session:
@@ -175,7 +192,7 @@ class Store:
 
     # -- queues, flows, services ------------------------------------------------------
 
-    def create_queue(self, queue: QueueRecord) -> None:
+    def create_queue(self, queue: QueueRecord, *, audit: Audit = ()) -> None:
         with self._write() as session:
             _require(session, CompanyRow, queue.company_id, "company")
             if session.get(QueueRow, queue.queue_id):
@@ -183,6 +200,19 @@ class Store:
             if _find_queue(session, queue.company_id, queue.name):
                 raise DuplicateError(f"the company already has a queue named {queue.name!r}")
             session.add(QueueRow(**values_of(queue)))
+            _add_audit(session, audit)
+
+    def update_queue(self, queue: QueueRecord, *, audit: Audit = ()) -> None:
+        """Rename the queue; flows route to it by name, so they follow the new name."""
+        with self._write() as session:
+            row = _require(session, QueueRow, queue.queue_id, "queue")
+            if row.company_id != queue.company_id:
+                raise NotFoundError(f"no queue {queue.queue_id!r} in this company")
+            clash = _find_queue(session, queue.company_id, queue.name)
+            if clash is not None and clash.queue_id != queue.queue_id:
+                raise DuplicateError(f"the company already has a queue named {queue.name!r}")
+            row.name = queue.name
+            _add_audit(session, audit)
 
     def get_queue(self, queue_id: str) -> QueueRecord | None:
         with self._reading() as session:
@@ -201,8 +231,13 @@ class Store:
             )
             return [record_of(QueueRecord, row) for row in rows]
 
-    def save_flow(self, company_id: str, flow_id: str, name: str, source: str) -> FlowVersionRecord:
-        """Keep ``source`` as the flow's next version (1 for a new flow) and rename it."""
+    def save_flow(
+        self, company_id: str, flow_id: str, name: str, source: str, *, audit: Audit = ()
+    ) -> FlowVersionRecord:
+        """Keep ``source`` as the flow's next version (1 for a new flow) and rename it.
+
+        The store does not read the flow: callers validate it first (``flows.load_flow``).
+        """
         with self._write() as session:
             _require(session, CompanyRow, company_id, "company")
             flow = session.get(FlowRow, flow_id)
@@ -220,6 +255,7 @@ class Store:
             )
             session.add(version)
             session.flush()
+            _add_audit(session, audit)
             return flow_version_record(flow, version)
 
     def get_flow(self, flow_id: str, version: int | None = None) -> FlowVersionRecord | None:
@@ -235,6 +271,19 @@ class Store:
                 query = query.where(FlowVersionRow.version == version)
             row = session.scalar(query)
             return None if row is None else flow_version_record(flow, row)
+
+    def list_flow_versions(self, flow_id: str) -> list[FlowVersionRecord]:
+        """Every saved version of the flow, newest first."""
+        with self._reading() as session:
+            flow = session.get(FlowRow, flow_id)
+            if flow is None:
+                return []
+            rows = session.scalars(
+                select(FlowVersionRow)
+                .where(FlowVersionRow.flow_id == flow_id)
+                .order_by(FlowVersionRow.version.desc())
+            )
+            return [flow_version_record(flow, row) for row in rows]
 
     def list_flows(self, company_id: str) -> list[FlowVersionRecord]:
         """The newest version of each of the company's flows, by name."""
@@ -257,15 +306,16 @@ class Store:
             )
             return [flow_version_record(flow, version) for flow, version in rows]
 
-    def create_service(self, service: ServiceRecord) -> None:
+    def create_service(self, service: ServiceRecord, *, audit: Audit = ()) -> None:
         with self._write() as session:
             _require(session, CompanyRow, service.company_id, "company")
             _require_flow_of(session, service)
             if session.get(ServiceRow, service.service_id):
                 raise DuplicateError(f"service {service.service_id!r} already exists")
             session.add(ServiceRow(**values_of(service)))
+            _add_audit(session, audit)
 
-    def update_service(self, service: ServiceRecord) -> None:
+    def update_service(self, service: ServiceRecord, *, audit: Audit = ()) -> None:
         """Rename the service or give it another flow; its company never changes."""
         with self._write() as session:
             row = _require(session, ServiceRow, service.service_id, "service")
@@ -274,6 +324,7 @@ class Store:
             _require_flow_of(session, service)
             row.name = service.name
             row.flow_id = service.flow_id
+            _add_audit(session, audit)
 
     def get_service(self, service_id: str) -> ServiceRecord | None:
         with self._reading() as session:
@@ -305,6 +356,12 @@ class Store:
     def delete_session(self, token_hash: str) -> None:
         with self._write() as session:
             session.execute(delete(SessionRow).where(SessionRow.token_hash == token_hash))
+
+    def delete_user_sessions(self, user_id: str) -> int:
+        """Log the user out everywhere (a password reset); how many sessions ended."""
+        with self._write() as session:
+            result = session.execute(delete(SessionRow).where(SessionRow.user_id == user_id))
+            return int(getattr(result, "rowcount", 0) or 0)
 
     def delete_expired_sessions(self, now: datetime) -> int:
         """Forget sessions that expired by ``now``; how many were deleted."""
@@ -406,23 +463,38 @@ class Store:
     # -- audit ------------------------------------------------------------------------
 
     def add_audit(self, entries: Sequence[AuditRecord]) -> None:
-        """Audit lines of actions outside a chat change (an administrator's edits)."""
+        """Audit lines of actions that change nothing else (a refused login, a probe)."""
         with self._write() as session:
-            for entry in entries:
-                session.add(AuditRow(**values_of(entry)))
+            _add_audit(session, entries)
 
-    def list_audit(self, company_id: str, chat_id: str | None = None) -> list[AuditRecord]:
-        """The company's audit trail in order, or only the lines about one chat (R14)."""
+    def list_audit(
+        self,
+        company_id: str,
+        chat_id: str | None = None,
+        *,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[AuditRecord]:
+        """The company's audit trail in order, or only the lines about one chat (R14).
+
+        With ``limit``, the newest ``limit`` lines (still oldest first).
+        """
         with self._reading() as session:
             query = select(AuditRow).where(AuditRow.company_id == company_id)
             if chat_id is not None:
                 query = query.where(AuditRow.chat_id == chat_id)
-            rows = session.scalars(query.order_by(AuditRow.at, AuditRow.id))
+            if since is not None:
+                query = query.where(AuditRow.at >= since)
+            if limit is None:
+                rows = list(session.scalars(query.order_by(AuditRow.at, AuditRow.id)))
+            else:
+                newest = query.order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit)
+                rows = list(reversed(session.scalars(newest).all()))
             return [audit_record(row) for row in rows]
 
     # -- delivery (R16) and purge (R17): see ``outbox`` and ``retention`` -------------
 
-    def set_destination(self, destination: DestinationRecord) -> None:
+    def set_destination(self, destination: DestinationRecord, *, audit: Audit = ()) -> None:
         """Create or replace the company's recording platform; its deliveries go again.
 
         Changing a destination is how an administrator fixes a blocked one, so it is
@@ -430,6 +502,7 @@ class Store:
         """
         with self._write() as session:
             outbox.set_destination(session, destination, self._clock())
+            _add_audit(session, audit)
 
     def get_destination(self, company_id: str) -> DestinationRecord | None:
         with self._reading() as session:
@@ -544,6 +617,12 @@ def _apply_one(session: Session, change: ChatChange, now: datetime) -> BaseExcep
 def _refused_value(error: DataError) -> ActionError:
     # A value SQLite keeps but PostgreSQL cannot (a NUL character in text): bad input (R19).
     return ActionError(f"the database cannot keep a value: {error.orig}")
+
+
+def _add_audit(session: Session, entries: Sequence[AuditRecord]) -> None:
+    """Audit lines go in the transaction of the change they describe, or not at all."""
+    for entry in entries:
+        session.add(AuditRow(**values_of(entry)))
 
 
 def _require(session: Session, model: type[Any], key: str, what: str) -> Any:

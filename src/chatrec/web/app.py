@@ -14,12 +14,14 @@ from chatrec.delivery.readiness import destination_warnings, warn_unreachable
 from chatrec.delivery.sftp import SftpUploader
 from chatrec.delivery.worker import stop_worker
 from chatrec.web import protocol
+from chatrec.web.admin_api import router as admin_router
 from chatrec.web.api import SESSION_COOKIE
 from chatrec.web.api import router as api_router
 from chatrec.web.container import Container
 from chatrec.web.deliveries_api import router as deliveries_router
 from chatrec.web.errors import install_error_handlers
 from chatrec.web.metrics import router as metrics_router
+from chatrec.web.setup_api import router as setup_router
 from chatrec.web.ws import CustomerConnection, StaffConnection
 
 log = logging.getLogger(__name__)
@@ -100,6 +102,8 @@ def create_app(container: Container) -> FastAPI:
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(deliveries_router)
+    app.include_router(admin_router)
+    app.include_router(setup_router)
     app.include_router(metrics_router)
 
     @app.websocket("/ws/customer")

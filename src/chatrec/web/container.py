@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from chatrec.config import Config
 from chatrec.delivery.worker import DeliveryWorker
 from chatrec.live.bus import InProcessFanout
+from chatrec.services.admin import Administration
 from chatrec.services.auth import AuthService
 from chatrec.services.chats import ChatService
 from chatrec.store.store import Store
@@ -22,3 +23,4 @@ class Container:
     chats: ChatService
     auth: AuthService
     worker: DeliveryWorker
+    admin: Administration

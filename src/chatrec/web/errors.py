@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -13,6 +15,7 @@ from chatrec.errors import (
     FlowError,
     NotFoundError,
     PermissionDeniedError,
+    RecordingOnQueueError,
     TemplateError,
 )
 
@@ -21,10 +24,11 @@ STATUS: dict[type[ActionError], int] = {
     PermissionDeniedError: 403,
     AuthenticationError: 401,
     ConflictError: 409,
+    RecordingOnQueueError: 422,
 }
 
 
-def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+def error_body(code: str, message: str) -> dict[str, dict[str, Any]]:
     return {"error": {"code": code, "message": message}}
 
 
@@ -35,7 +39,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body(error.code, str(error)), status_code=status)
 
     async def on_invalid(request: Request, error: Exception) -> JSONResponse:
-        return JSONResponse(error_body("invalid", str(error)), status_code=422)
+        body: dict[str, Any] = error_body("invalid", str(error))
+        if isinstance(error, FlowError):
+            # The console marks each problem at its line of the editor.
+            body["error"]["problems"] = [
+                {"message": p.message, "line": p.line, "column": p.column, "location": p.location}
+                for p in error.problems
+            ]
+        elif isinstance(error, TemplateError):
+            body["error"]["position"] = error.position
+        return JSONResponse(body, status_code=422)
 
     async def on_bad_request(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)

@@ -27,9 +27,16 @@ from chatrec.domain.journal import (
     RecordingPaused,
     RecordingResumed,
 )
-from chatrec.errors import ActionError, AuthenticationError, ConflictError, FlowError
+from chatrec.errors import (
+    ActionError,
+    AuthenticationError,
+    ConflictError,
+    FlowError,
+    PermissionDeniedError,
+)
 from chatrec.live.bus import chat_topic, company_topic, user_topic
 from chatrec.live.registry import LiveChat
+from chatrec.services.access import COMPANY_ROLES
 from chatrec.store.records import UserRecord
 from chatrec.web import protocol
 from chatrec.web.container import Container
@@ -271,6 +278,10 @@ class StaffConnection(Connection):
 
     async def welcome(self, hello: protocol.Hello) -> None:
         self.user = await self.container.auth.user_for(hello.token or self.cookie_token)
+        if self.user.role not in COMPANY_ROLES:
+            raise PermissionDeniedError(
+                "system operators administer companies from the console; they take no chats"
+            )
         await self.service.staff_connected(self.user)
         self.subscribe(company_topic(self.user.company_id))
         self.subscribe(user_topic(self.user.user_id))

@@ -1,0 +1,81 @@
+"""Who may do what, and on which company's data: the few checks every service calls (R18).
+
+Tenant checks live here and nowhere else.  An id of another company is "not found",
+never "forbidden", so a caller cannot learn what other companies hold; a role that
+may not act gets "forbidden", naming the role it needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from chatrec.errors import NotFoundError, PermissionDeniedError
+from chatrec.store.records import SYSTEM_COMPANY_ID, UserRecord
+
+
+class Role(StrEnum):
+    """Staff roles; customers have no login, only their chat's token."""
+
+    OPERATOR = "operator"
+    ADMINISTRATOR = "administrator"
+    SUPERVISOR = "supervisor"
+    AGENT = "agent"
+
+
+COMPANY_ROLES = frozenset({Role.ADMINISTRATOR, Role.SUPERVISOR, Role.AGENT})
+"""The roles a login of a tenant company may have; operators belong to ``system``."""
+
+OVERSEERS = frozenset({Role.ADMINISTRATOR, Role.SUPERVISOR})
+"""Who reads a company's chats, explanations and deliveries beyond their own chats."""
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Whoever makes a change: a staff login, or the command line (``chatrec admin``).
+
+    The command line is run by whoever holds the database, so it acts as an operator;
+    its ``name`` says so in the audit trail.
+    """
+
+    name: str
+    role: Role
+    company_id: str
+    user_id: str | None = None
+
+    @classmethod
+    def of(cls, user: UserRecord) -> Actor:
+        return cls(user.login, Role(user.role), user.company_id, user.user_id)
+
+    @classmethod
+    def command_line(cls, who: str) -> Actor:
+        return cls(f"cli:{who}", Role.OPERATOR, SYSTEM_COMPANY_ID)
+
+
+def require_role(actor: Actor, *roles: Role) -> None:
+    if actor.role not in roles:
+        needed = " or ".join(role.value for role in roles)
+        raise PermissionDeniedError(f"this needs the {needed} role; you are {actor.role.value}")
+
+
+def company_for(actor: Actor, company_id: str | None, *roles: Role) -> str:
+    """The company the actor acts on, having checked they may (R18).
+
+    Company staff act on their own company (``company_id`` ``None`` or their own) and
+    need one of ``roles``; operators act on any company they name.  Another company's
+    id is "not found".
+    """
+    if actor.role is Role.OPERATOR:
+        if company_id is None or company_id == SYSTEM_COMPANY_ID:
+            raise NotFoundError("name the company to act on")
+        return company_id
+    if company_id is not None and company_id != actor.company_id:
+        raise NotFoundError(f"no company {company_id!r}")
+    require_role(actor, *roles)
+    return actor.company_id
+
+
+def require_own(actor: Actor, company_id: str, what: str) -> None:
+    """Refuse a record of another company as unknown (R18); operators see every company."""
+    if actor.role is not Role.OPERATOR and company_id != actor.company_id:
+        raise NotFoundError(f"no {what}")

@@ -1,0 +1,35 @@
+"""Administration use cases: each checks access, validates, and commits with its audit line.
+
+The HTTP API, the console pages and ``chatrec admin`` all call these; none of them
+writes to the store directly, so every change is checked and audited once (R18).
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from chatrec.services.admin.audit import AuditTrail
+from chatrec.services.admin.catalog import CatalogAdmin
+from chatrec.services.admin.companies import CompanyAdmin
+from chatrec.services.admin.destinations import DestinationAdmin
+from chatrec.services.admin.users import UserAdmin
+from chatrec.store.store import Store
+
+__all__ = [
+    "Administration",
+    "AuditTrail",
+    "CatalogAdmin",
+    "CompanyAdmin",
+    "DestinationAdmin",
+    "UserAdmin",
+]
+
+
+class Administration:
+    """Every administration use case over one store, for the API, the console and the CLI."""
+
+    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+        self.companies = CompanyAdmin(store, clock)
+        self.users = UserAdmin(store, clock)
+        self.catalog = CatalogAdmin(store, clock)
+        self.destinations = DestinationAdmin(store, clock)
+        self.audit = AuditTrail(store, clock)

@@ -1,0 +1,286 @@
+"""Services, queues and chat flows of a company (R3, R5b, R6, R10).
+
+Queues carry no recording settings: a request that tries is refused whole, quoting R3.
+Flows are validated before they are kept (every problem with its line), each save is
+a new version, and a chat runs, and is explained by, the version it started on.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from chatrec.domain.journal import (
+    ConsentAnswered,
+    ConsentAsked,
+    Discarded,
+    Event,
+    MessagePosted,
+    RecordingRequested,
+)
+from chatrec.domain.queues import R3_REASON, recording_keys
+from chatrec.errors import ActionError, FlowError, FlowProblem, NotFoundError, RecordingOnQueueError
+from chatrec.flows import Flow, FlowState, answer_flow, load_flow, start_flow
+from chatrec.flows.steps import RouteStep
+from chatrec.services.access import Actor, Role, company_for, require_own
+from chatrec.services.admin.audit import audit_line
+from chatrec.store.records import FlowVersionRecord, QueueRecord, ServiceRecord
+from chatrec.store.store import Store
+
+PREVIEW_AT = datetime(2024, 3, 14, 9, 26, 53, tzinfo=UTC)
+MAX_PREVIEW_ANSWERS = 50
+
+
+def refuse_recording_on_queue(keys: Iterable[object]) -> None:
+    """Refuse a queue request naming any recording setting, before anything is applied (R3)."""
+    refused = recording_keys(keys)
+    if refused:
+        raise RecordingOnQueueError(
+            f"{R3_REASON} Refused: {', '.join(repr(key) for key in refused)}; "
+            "nothing in this request was applied."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FlowPreview:
+    """A dry run of a flow: what the customer would read, and what the flow would do."""
+
+    lines: list[str] = field(default_factory=list)
+    waiting_for: str | None = None
+    routed_to: str | None = None
+    ended: bool = False
+    recordings: list[str] = field(default_factory=list)
+
+
+def _line(event: Event) -> str | None:
+    match event:
+        case MessagePosted(text=text):
+            return f"flow: {text}"
+        case RecordingRequested(reason=reason, template=template):
+            return f"[records: reason {reason!r}, template {template or 'company default'}]"
+        case ConsentAsked(question=question):
+            return f"[asks consent: {question}]"
+        case ConsentAnswered(granted=granted):
+            return f"[consent {'given' if granted else 'refused'}]"
+        case Discarded():
+            return "[discards every recording of the chat (R12c)]"
+    return None
+
+
+def preview_flow(flow: Flow, answers: Sequence[str]) -> FlowPreview:
+    """Run ``flow`` on the customer's ``answers`` without a chat, store or clock."""
+    if len(answers) > MAX_PREVIEW_ANSWERS:
+        raise ActionError(f"a preview takes at most {MAX_PREVIEW_ANSWERS} answers")
+    preview = FlowPreview()
+    state, events = start_flow(flow, at=PREVIEW_AT)
+    _note(preview, events)
+    for answer in answers:
+        if state.finished:
+            preview.lines.append(f"(the flow has finished; answer {answer!r} goes to the agent)")
+            break
+        preview.lines.append(f"customer: {answer}")
+        state, events = answer_flow(flow, state, answer, at=PREVIEW_AT)
+        _note(preview, events)
+    return _finish(preview, state)
+
+
+def _note(preview: FlowPreview, events: Sequence[Event]) -> None:
+    for event in events:
+        line = _line(event)
+        if line is not None:
+            preview.lines.append(line)
+        if isinstance(event, RecordingRequested):
+            preview.recordings.append(event.reason)
+
+
+def _finish(preview: FlowPreview, state: FlowState) -> FlowPreview:
+    if state.routed_to is not None:
+        preview.lines.append(f"[routes the chat to queue {state.routed_to!r}]")
+    elif state.ended:
+        preview.lines.append("[ends the chat]")
+    return replace(
+        preview, waiting_for=state.waiting_for, routed_to=state.routed_to, ended=state.ended
+    )
+
+
+def _check_routes(flow: Flow, queues: Sequence[QueueRecord], source: str) -> None:
+    names = {queue.name for queue in queues}
+    problems = [
+        FlowProblem(
+            f"queue {step.queue!r} does not exist; create it first or route to one of "
+            f"{sorted(names)}",
+            ("steps", index, "queue"),
+        )
+        for index, step in enumerate(flow.steps)
+        if isinstance(step, RouteStep) and step.queue not in names
+    ]
+    if problems:
+        raise FlowError(source, problems)
+
+
+def _label(text: str, what: str) -> str:
+    cleaned = " ".join(text.split())
+    if not 1 <= len(cleaned) <= 100:
+        raise ActionError(f"a {what} name must have 1 to 100 characters")
+    return cleaned
+
+
+class CatalogAdmin:
+    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self._clock = clock
+
+    # -- queues (R3) ------------------------------------------------------------------
+
+    def list_queues(self, actor: Actor, company_id: str | None = None) -> list[QueueRecord]:
+        company = company_for(actor, company_id, Role.ADMINISTRATOR, Role.SUPERVISOR)
+        return self.store.list_queues(company)
+
+    def create_queue(
+        self, actor: Actor, name: str, *, company_id: str | None = None
+    ) -> QueueRecord:
+        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        queue = QueueRecord(f"q_{secrets.token_hex(6)}", company, _label(name, "queue"))
+        line = audit_line(
+            actor,
+            company,
+            "queue.created",
+            self._clock(),
+            target=queue.queue_id,
+            after={"name": queue.name},
+        )
+        self.store.create_queue(queue, audit=[line])
+        return queue
+
+    def rename_queue(self, actor: Actor, queue_id: str, name: str) -> QueueRecord:
+        before = self.store.get_queue(queue_id)
+        if before is None:
+            raise NotFoundError(f"no queue {queue_id!r}")
+        require_own(actor, before.company_id, f"queue {queue_id!r}")
+        company_for(actor, before.company_id, Role.ADMINISTRATOR)
+        after = replace(before, name=_label(name, "queue"))
+        line = audit_line(
+            actor,
+            after.company_id,
+            "queue.renamed",
+            self._clock(),
+            target=queue_id,
+            before={"name": before.name},
+            after={"name": after.name},
+        )
+        self.store.update_queue(after, audit=[line])
+        return after
+
+    # -- services ---------------------------------------------------------------------
+
+    def list_services(self, actor: Actor, company_id: str | None = None) -> list[ServiceRecord]:
+        company = company_for(actor, company_id, Role.ADMINISTRATOR, Role.SUPERVISOR)
+        return self.store.list_services(company)
+
+    def create_service(
+        self, actor: Actor, name: str, flow_id: str | None, *, company_id: str | None = None
+    ) -> ServiceRecord:
+        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        service = ServiceRecord(
+            f"s_{secrets.token_hex(6)}", company, _label(name, "service"), flow_id
+        )
+        line = audit_line(
+            actor,
+            company,
+            "service.created",
+            self._clock(),
+            target=service.service_id,
+            after={"name": service.name, "flow_id": flow_id},
+        )
+        self.store.create_service(service, audit=[line])
+        return service
+
+    def update_service(
+        self,
+        actor: Actor,
+        service_id: str,
+        *,
+        name: str | None = None,
+        flow_id: str | None = None,
+        clear_flow: bool = False,
+    ) -> ServiceRecord:
+        before = self.store.get_service(service_id)
+        if before is None:
+            raise NotFoundError(f"no service {service_id!r}")
+        require_own(actor, before.company_id, f"service {service_id!r}")
+        company_for(actor, before.company_id, Role.ADMINISTRATOR)
+        after = before
+        if name is not None:
+            after = replace(after, name=_label(name, "service"))
+        if flow_id is not None or clear_flow:
+            after = replace(after, flow_id=None if clear_flow else flow_id)
+        if after != before:
+            line = audit_line(
+                actor,
+                after.company_id,
+                "service.updated",
+                self._clock(),
+                target=service_id,
+                before={"name": before.name, "flow_id": before.flow_id},
+                after={"name": after.name, "flow_id": after.flow_id},
+            )
+            self.store.update_service(after, audit=[line])
+        return after
+
+    # -- flows (R3, R5b, R10) ---------------------------------------------------------
+
+    def list_flows(self, actor: Actor, company_id: str | None = None) -> list[FlowVersionRecord]:
+        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        return self.store.list_flows(company)
+
+    def get_flow(self, actor: Actor, flow_id: str, version: int | None = None) -> FlowVersionRecord:
+        found = self.store.get_flow(flow_id, version)
+        if found is None:
+            what = f"flow {flow_id!r}" + ("" if version is None else f" version {version}")
+            raise NotFoundError(f"no {what}")
+        require_own(actor, found.company_id, f"flow {flow_id!r}")
+        company_for(actor, found.company_id, Role.ADMINISTRATOR)
+        return found
+
+    def flow_versions(self, actor: Actor, flow_id: str) -> list[FlowVersionRecord]:
+        self.get_flow(actor, flow_id)
+        return self.store.list_flow_versions(flow_id)
+
+    def check_flow(self, actor: Actor, source: str, company_id: str | None = None) -> Flow:
+        """The flow, validated as a save would; :class:`FlowError` lists every problem."""
+        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        flow = load_flow(source, source="flow")
+        _check_routes(flow, self.store.list_queues(company), "flow")
+        return flow
+
+    def save_flow(
+        self,
+        actor: Actor,
+        source: str,
+        *,
+        flow_id: str | None = None,
+        company_id: str | None = None,
+    ) -> FlowVersionRecord:
+        """Validate and keep ``source`` as a new version (of a new flow without ``flow_id``)."""
+        version = 1
+        if flow_id is not None:
+            current = self.get_flow(actor, flow_id)
+            company, version = current.company_id, current.version + 1
+        else:
+            company = company_for(actor, company_id, Role.ADMINISTRATOR)
+            flow_id = f"f_{secrets.token_hex(6)}"
+        flow = self.check_flow(actor, source, company)
+        line = audit_line(
+            actor,
+            company,
+            "flow.saved",
+            self._clock(),
+            target=flow_id,
+            after={"name": flow.name, "version": version},
+        )
+        return self.store.save_flow(company, flow_id, flow.name, source, audit=[line])
+
+    def preview(self, actor: Actor, source: str, answers: Sequence[str]) -> FlowPreview:
+        return preview_flow(self.check_flow(actor, source), answers)

@@ -1,0 +1,194 @@
+"""Companies: provisioning by system operators (R1); recording settings by administrators.
+
+A company that lacks a product records nothing; the console says so, and why (R1).
+Templates are validated on save and previewed on a sample chat (R6); formats (R15) and
+the message retention period (R17) are the company's own.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from chatrec.domain.filenames import SAMPLE_CONTEXT, FilenameTemplate, render_filename
+from chatrec.domain.settings import DEFAULT_TEMPLATE, Product, RecordingFormat
+from chatrec.errors import ActionError, NotFoundError
+from chatrec.services.access import Actor, Role, company_for, require_role
+from chatrec.services.admin.audit import audit_line
+from chatrec.services.directory import company_settings
+from chatrec.store.records import SYSTEM_COMPANY_ID, CompanyRecord
+from chatrec.store.store import Store
+
+COMPANY_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
+MAX_RETENTION_SECONDS = 10 * 365 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingStatus:
+    """Whether the company's chats are recorded at all (R1), in words for its console."""
+
+    records: bool
+    sentence: str
+
+
+def recording_status(company: CompanyRecord) -> RecordingStatus:
+    missing = sorted(company_settings(company).missing_products)
+    if not missing:
+        return RecordingStatus(
+            True, "Chats are recorded: the company has call_recording and webchat."
+        )
+    names = " and ".join(product.value for product in missing)
+    return RecordingStatus(
+        False,
+        f"Nothing will be recorded (R1): the company is not provisioned with {names}. "
+        "A system operator provisions products.",
+    )
+
+
+def preview_template(source: str) -> str:
+    """The name a recording of a sample chat would get; :class:`TemplateError` if invalid."""
+    return render_filename(FilenameTemplate.parse(source), SAMPLE_CONTEXT)
+
+
+def _products(names: Iterable[str]) -> frozenset[str]:
+    known = {product.value for product in Product}
+    unknown = sorted(set(names) - known)
+    if unknown:
+        raise ActionError(f"unknown products {unknown}; choose from {sorted(known)}")
+    return frozenset(names)
+
+
+def _formats(names: Iterable[str]) -> frozenset[str]:
+    known = {fmt.value for fmt in RecordingFormat}
+    chosen = set(names)
+    unknown = sorted(chosen - known)
+    if unknown:
+        raise ActionError(f"unknown recording formats {unknown}; choose from {sorted(known)}")
+    if not chosen:
+        raise ActionError(f"choose at least one recording format of {sorted(known)}")
+    return frozenset(chosen)
+
+
+def _retention(seconds: int) -> int:
+    if not 0 <= seconds <= MAX_RETENTION_SECONDS:
+        raise ActionError(
+            f"the retention period must be 0 (purge at once) to {MAX_RETENTION_SECONDS} "
+            f"seconds (ten years), not {seconds}"
+        )
+    return seconds
+
+
+def _view(company: CompanyRecord) -> dict[str, object]:
+    return {
+        "name": company.name,
+        "products": sorted(company.products),
+        "default_template": company.default_template,
+        "formats": sorted(company.formats),
+        "retention_seconds": company.retention_seconds,
+    }
+
+
+class CompanyAdmin:
+    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self._clock = clock
+
+    def _get(self, company_id: str) -> CompanyRecord:
+        company = self.store.get_company(company_id)
+        if company is None or company_id == SYSTEM_COMPANY_ID:
+            raise NotFoundError(f"no company {company_id!r}")
+        return company
+
+    def list_companies(self, actor: Actor) -> list[CompanyRecord]:
+        require_role(actor, Role.OPERATOR)
+        return self.store.list_companies()
+
+    def create(
+        self, actor: Actor, company_id: str, name: str, products: Iterable[str] = ()
+    ) -> CompanyRecord:
+        """A new company with the default template, JSON recordings and purge at once."""
+        require_role(actor, Role.OPERATOR)
+        if not COMPANY_ID.fullmatch(company_id) or company_id == SYSTEM_COMPANY_ID:
+            raise ActionError(
+                f"company id {company_id!r} must be 2 to 40 lower-case letters, digits or '-', "
+                f"starting with a letter or digit, and not {SYSTEM_COMPANY_ID!r}"
+            )
+        company = CompanyRecord(
+            company_id=company_id,
+            name=_name(name),
+            products=_products(products),
+            default_template=DEFAULT_TEMPLATE,
+            formats=frozenset({RecordingFormat.JSON.value}),
+            sampling_key=secrets.token_bytes(32),
+        )
+        line = audit_line(
+            actor,
+            company_id,
+            "company.created",
+            self._clock(),
+            target=company_id,
+            after=_view(company),
+        )
+        self.store.create_company(company, audit=[line])
+        return company
+
+    def get(self, actor: Actor, company_id: str | None = None) -> CompanyRecord:
+        company = company_for(actor, company_id, Role.ADMINISTRATOR, Role.SUPERVISOR)
+        return self._get(company)
+
+    def provision(self, actor: Actor, company_id: str, products: Iterable[str]) -> CompanyRecord:
+        """Set the company's products (R1): operators only."""
+        require_role(actor, Role.OPERATOR)
+        before = self._get(company_id)
+        after = replace(before, products=_products(products))
+        return self._save(actor, before, after, "company.provisioned")
+
+    def update(
+        self,
+        actor: Actor,
+        company_id: str | None = None,
+        *,
+        name: str | None = None,
+        default_template: str | None = None,
+        formats: Iterable[str] | None = None,
+        retention_seconds: int | None = None,
+    ) -> CompanyRecord:
+        """Change the company's recording settings; all are checked before any is kept."""
+        before = self._get(company_for(actor, company_id, Role.ADMINISTRATOR))
+        after = before
+        if name is not None:
+            after = replace(after, name=_name(name))
+        if default_template is not None:
+            FilenameTemplate.parse(default_template)
+            after = replace(after, default_template=default_template)
+        if formats is not None:
+            after = replace(after, formats=_formats(formats))
+        if retention_seconds is not None:
+            after = replace(after, retention_seconds=_retention(retention_seconds))
+        return self._save(actor, before, after, "company.updated")
+
+    def _save(
+        self, actor: Actor, before: CompanyRecord, after: CompanyRecord, action: str
+    ) -> CompanyRecord:
+        if after != before:
+            line = audit_line(
+                actor,
+                after.company_id,
+                action,
+                self._clock(),
+                target=after.company_id,
+                before=_view(before),
+                after=_view(after),
+            )
+            self.store.update_company(after, audit=[line])
+        return after
+
+
+def _name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not 1 <= len(cleaned) <= 200:
+        raise ActionError("a name must have 1 to 200 characters")
+    return cleaned

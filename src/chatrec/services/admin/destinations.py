@@ -1,0 +1,185 @@
+"""The company's recording platform: settings, secrets kept back, and Test connection (R16, R18).
+
+Secrets are written, never shown again: reads say only whether a password or key is
+set.  A save that leaves a secret out keeps the stored one, so editing the folder does
+not mean pasting the key again.  Saving unblocks the destination (it is how a person
+fixes one), and its waiting deliveries go at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from chatrec.delivery.model import Destination
+from chatrec.delivery.readiness import Prober
+from chatrec.delivery.sftp import ProbeStep, check_credentials
+from chatrec.errors import ActionError, DeliveryError, NotFoundError
+from chatrec.services.access import Actor, Role, company_for
+from chatrec.services.admin.audit import REDACTED, audit_line
+from chatrec.store.records import DestinationRecord
+from chatrec.store.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationSettings:
+    """What an administrator sets; ``None`` secrets keep the stored ones.
+
+    A new password replaces a stored key and the other way round: one way to log in.
+    """
+
+    host: str
+    port: int
+    username: str
+    folder: str
+    host_key: str = ""
+    password: str | None = None
+    private_key: str | None = None
+    done_marker: bool = False
+    verify_after_rename: bool = True
+
+
+def destination_view(record: DestinationRecord | None) -> dict[str, object]:
+    """The audited and shown fields: secrets only as whether they are set."""
+    if record is None:
+        return {}
+    return {
+        "host": record.host,
+        "port": record.port,
+        "username": record.username,
+        "folder": record.folder,
+        "host_key": record.host_key,
+        "password": REDACTED if record.password else None,
+        "private_key": REDACTED if record.private_key else None,
+        "done_marker": record.done_marker,
+        "verify_after_rename": record.verify_after_rename,
+    }
+
+
+def _checked(
+    company_id: str, settings: DestinationSettings, current: DestinationRecord | None
+) -> DestinationRecord:
+    host = settings.host.strip()
+    if not host or len(host) > 255 or any(c.isspace() for c in host):
+        raise ActionError("the host must be a name or address, without spaces")
+    if not 1 <= settings.port <= 65535:
+        raise ActionError(f"the port must be 1 to 65535, not {settings.port}")
+    if not settings.username.strip() or len(settings.username) > 100:
+        raise ActionError("the user name must have 1 to 100 characters")
+    if not settings.folder.strip() or "\0" in settings.folder:
+        raise ActionError("the folder must be a path on the server, such as 'incoming'")
+    password, private_key = (current.password, current.private_key) if current else (None, None)
+    if settings.password is not None:
+        password, private_key = settings.password, None
+    if settings.private_key is not None:
+        password, private_key = None, settings.private_key.strip() + "\n"
+    if not password and not private_key:
+        raise ActionError("give a password or a private key for the platform to accept")
+    try:
+        check_credentials(settings.host_key, private_key)
+    except DeliveryError as error:
+        raise ActionError(error.reason) from error
+    base = current or DestinationRecord(
+        company_id, host, settings.port, settings.username, settings.folder, ""
+    )
+    return replace(
+        base,
+        host=host,
+        port=settings.port,
+        username=settings.username.strip(),
+        folder=settings.folder.strip(),
+        host_key=settings.host_key.strip(),
+        password=password or None,
+        private_key=private_key,
+        done_marker=settings.done_marker,
+        verify_after_rename=settings.verify_after_rename,
+    )
+
+
+def as_destination(record: DestinationRecord) -> Destination:
+    return Destination(
+        company_id=record.company_id,
+        host=record.host,
+        port=record.port,
+        username=record.username,
+        folder=record.folder,
+        host_key=record.host_key,
+        password=record.password,
+        private_key=record.private_key,
+        done_marker=record.done_marker,
+        max_connections=record.max_connections,
+        concurrency=record.concurrency,
+        timeout_seconds=record.timeout_seconds,
+        verify_after_rename=record.verify_after_rename,
+    )
+
+
+class DestinationAdmin:
+    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self._clock = clock
+
+    def get(self, actor: Actor, company_id: str | None = None) -> DestinationRecord | None:
+        return self.store.get_destination(company_for(actor, company_id, Role.ADMINISTRATOR))
+
+    def set(
+        self, actor: Actor, settings: DestinationSettings, company_id: str | None = None
+    ) -> DestinationRecord:
+        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        if self.store.get_company(company) is None:
+            raise NotFoundError(f"no company {company!r}")
+        current = self.store.get_destination(company)
+        record = _checked(company, settings, current)
+        before, after = destination_view(current), destination_view(record)
+        if settings.password is not None or settings.private_key is not None:
+            # The values are never audited; that they changed is.
+            before["secret"], after["secret"] = "old", "new"
+        line = audit_line(
+            actor,
+            company,
+            "destination.saved",
+            self._clock(),
+            target=company,
+            before=before,
+            after=after,
+        )
+        self.store.set_destination(record, audit=[line])
+        return self.store.get_destination(company) or record
+
+    async def test(
+        self,
+        actor: Actor,
+        prober: Prober,
+        settings: DestinationSettings | None = None,
+        company_id: str | None = None,
+    ) -> list[ProbeStep]:
+        """Connect, check the host key, log in, write, rename and delete a probe file.
+
+        With ``settings``, the unsaved form is tested (its left-out secrets from the
+        stored destination); without, the stored destination.
+        """
+        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        current = self.store.get_destination(company)
+        if settings is None:
+            if current is None:
+                raise NotFoundError("no recording platform is set up yet; save one first")
+            record = current
+        else:
+            record = _checked(company, settings, current)
+        steps = await prober.probe(as_destination(record), write=True)
+        failed = next((step for step in steps if not step.ok), None)
+        line = audit_line(
+            actor,
+            company,
+            "destination.tested",
+            self._clock(),
+            target=company,
+            after={
+                "host": record.host,
+                "port": record.port,
+                "result": "ok" if failed is None else f"{failed.name} failed: {failed.detail}",
+            },
+        )
+        self.store.add_audit([line])
+        return steps

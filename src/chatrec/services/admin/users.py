@@ -1,0 +1,212 @@
+"""User logins: create, disable, reset password, role and the recording settings (R4, R7, R12a).
+
+Changes to Permit Recordings and the record percentage take effect for chats joined
+after the change: a chat keeps what it stored when each person joined (R7, R12a).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
+
+from chatrec.errors import ActionError, ConflictError, NotFoundError
+from chatrec.services.access import COMPANY_ROLES, Actor, Role, company_for, require_own
+from chatrec.services.admin.audit import audit_line
+from chatrec.services.auth import hash_password
+from chatrec.store.records import UserRecord
+from chatrec.store.store import Store
+
+LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
+MIN_PASSWORD = 10
+MAX_CAPACITY = 50
+MAX_BULK = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class UserChanges:
+    """What to change on one or many logins; ``None`` leaves a field as it is."""
+
+    name: str | None = None
+    role: str | None = None
+    disabled: bool | None = None
+    permit_recordings: bool | None = None
+    record_chats: bool | None = None
+    record_percentage: int | None = None
+    capacity: int | None = None
+
+    def given(self) -> dict[str, object]:
+        return {
+            f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None
+        }
+
+
+def _checked(changes: UserChanges) -> dict[str, object]:
+    values = changes.given()
+    if changes.name is not None:
+        values["name"] = _name(changes.name)
+    if changes.role is not None and changes.role not in COMPANY_ROLES:
+        raise ActionError(
+            f"role {changes.role!r} is not a company role; choose from "
+            f"{sorted(role.value for role in COMPANY_ROLES)}"
+        )
+    if changes.record_percentage is not None and not 0 <= changes.record_percentage <= 100:
+        raise ActionError(
+            f"record percentage must be 0 to 100 (R7), not {changes.record_percentage}"
+        )
+    if changes.capacity is not None and not 1 <= changes.capacity <= MAX_CAPACITY:
+        raise ActionError(f"capacity must be 1 to {MAX_CAPACITY} chats, not {changes.capacity}")
+    return values
+
+
+def _name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not 1 <= len(cleaned) <= 200:
+        raise ActionError("a name must have 1 to 200 characters")
+    return cleaned
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD or len(password) > 1000:
+        raise ActionError(f"a password must have {MIN_PASSWORD} to 1000 characters")
+    return password
+
+
+def user_view(user: UserRecord) -> dict[str, object]:
+    """The audited fields of a login: never its password hash."""
+    return {
+        "login": user.login,
+        "name": user.name,
+        "role": user.role,
+        "disabled": user.disabled,
+        "permit_recordings": user.permit_recordings,
+        "record_chats": user.record_chats,
+        "record_percentage": user.record_percentage,
+        "capacity": user.capacity,
+    }
+
+
+class UserAdmin:
+    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self._clock = clock
+
+    def list_users(self, actor: Actor, company_id: str | None = None) -> list[UserRecord]:
+        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        return self.store.list_users(company)
+
+    def get(self, actor: Actor, user_id: str) -> UserRecord:
+        user = self.store.get_user(user_id)
+        if user is None:
+            raise NotFoundError(f"no user {user_id!r}")
+        require_own(actor, user.company_id, f"user {user_id!r}")
+        company_for(actor, user.company_id, Role.ADMINISTRATOR)
+        return user
+
+    def create(
+        self,
+        actor: Actor,
+        login: str,
+        name: str,
+        role: str,
+        *,
+        company_id: str | None = None,
+        password: str | None = None,
+        changes: UserChanges = UserChanges(),
+    ) -> tuple[UserRecord, str]:
+        """A new login and its first password (generated when none is given)."""
+        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        if not LOGIN.fullmatch(login):
+            raise ActionError(
+                f"login {login!r} must be 1 to 100 letters, digits, '.', '_', '@' or '-'"
+            )
+        initial = check_password(password) if password is not None else secrets.token_urlsafe(12)
+        user = UserRecord(
+            user_id=f"u_{secrets.token_hex(6)}",
+            company_id=company,
+            login=login,
+            name=_name(name),
+            role=Role.AGENT.value,
+            password_hash=hash_password(initial),
+        )
+        user = replace(user, **_checked(replace(changes, role=role)))  # type: ignore[arg-type]
+        line = audit_line(
+            actor,
+            company,
+            "user.created",
+            self._clock(),
+            target=user.user_id,
+            after=user_view(user),
+        )
+        self.store.create_user(user, audit=[line])
+        return user, initial
+
+    def update(self, actor: Actor, user_id: str, changes: UserChanges) -> UserRecord:
+        return self.update_many(actor, [user_id], changes)[0]
+
+    def update_many(
+        self, actor: Actor, user_ids: Sequence[str], changes: UserChanges
+    ) -> list[UserRecord]:
+        """Apply the same changes to every listed login, all or none (bulk edit)."""
+        if not 1 <= len(user_ids) <= MAX_BULK:
+            raise ActionError(f"name 1 to {MAX_BULK} users")
+        values = _checked(changes)
+        befores = [self.get(actor, user_id) for user_id in dict.fromkeys(user_ids)]
+        afters = [replace(user, **values) for user in befores]  # type: ignore[arg-type]
+        self._keep_an_administrator(befores, afters)
+        now = self._clock()
+        lines = [
+            audit_line(
+                actor,
+                after.company_id,
+                "user.updated",
+                now,
+                target=after.user_id,
+                before=user_view(before),
+                after=user_view(after),
+            )
+            for before, after in zip(befores, afters, strict=True)
+            if after != before
+        ]
+        changed = [after for before, after in zip(befores, afters, strict=True) if after != before]
+        if changed:
+            self.store.update_users(changed, audit=lines)
+        return afters
+
+    def reset_password(
+        self, actor: Actor, user_id: str, password: str | None = None
+    ) -> tuple[UserRecord, str]:
+        """A new password (generated when none is given); unlocks the login and ends its
+        sessions, so whoever held the old password is out."""
+        before = self.get(actor, user_id)
+        new = check_password(password) if password is not None else secrets.token_urlsafe(12)
+        after = replace(
+            before, password_hash=hash_password(new), failed_logins=0, locked_until=None
+        )
+        line = audit_line(
+            actor, after.company_id, "user.password_reset", self._clock(), target=user_id
+        )
+        self.store.update_users([after], audit=[line])
+        self.store.delete_user_sessions(user_id)
+        return after, new
+
+    def _keep_an_administrator(
+        self, befores: Sequence[UserRecord], afters: Sequence[UserRecord]
+    ) -> None:
+        """A company never loses its last enabled administrator: nobody could fix that."""
+        changed = {user.user_id: user for user in afters}
+        for company_id in {user.company_id for user in befores if _administers(user)}:
+            remaining = [
+                changed.get(user.user_id, user) for user in self.store.list_users(company_id)
+            ]
+            if not any(_administers(user) for user in remaining):
+                raise ConflictError(
+                    f"this would leave company {company_id} without an enabled "
+                    "administrator; make another login an administrator first"
+                )
+
+
+def _administers(user: UserRecord) -> bool:
+    return user.role == Role.ADMINISTRATOR.value and not user.disabled

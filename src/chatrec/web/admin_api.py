@@ -1,0 +1,361 @@
+"""The administration API: companies, logins, recording settings and the audit trail (R1, R4,
+R6, R7, R15, R17, R18).
+
+Every route here is a thin adapter over ``services.admin``, which checks access and
+audits; routes run in the thread pool because the store is synchronous.  Operators
+name the company with ``?company_id=``; everyone else acts on their own company.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import PlainTextResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from chatrec.domain.filenames import SAMPLE_CONTEXT
+from chatrec.errors import TemplateError
+from chatrec.services.access import Actor
+from chatrec.services.admin.audit import export_csv, export_json
+from chatrec.services.admin.companies import preview_template, recording_status
+from chatrec.services.admin.users import UserChanges
+from chatrec.store.records import AuditRecord, CompanyRecord, UserRecord
+from chatrec.web.api import Services, Staff
+
+router = APIRouter(prefix="/api/admin", tags=["administration"])
+
+
+def acting(user: Staff) -> Actor:
+    return Actor.of(user)
+
+
+Acting = Annotated[Actor, Depends(acting)]
+CompanyId = Annotated[
+    str | None,
+    Query(max_length=40, description="operators only: the company to act on"),
+]
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Percentage = Annotated[int, Field(ge=0, le=100)]
+Capacity = Annotated[int, Field(ge=1, le=50)]
+
+
+# -- companies (operators) and the company's settings ---------------------------------
+
+
+class CompanyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    company_id: Annotated[str, Field(min_length=2, max_length=40)]
+    name: Name
+    products: list[Literal["call_recording", "webchat"]] = []
+
+
+class ProductsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    products: list[Literal["call_recording", "webchat"]]
+
+
+class CompanyUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    default_template: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    formats: list[Literal["json", "vcon", "text", "html"]] | None = None
+    retention_seconds: Annotated[int, Field(ge=0)] | None = None
+
+
+class CompanyRead(BaseModel):
+    company_id: str
+    name: str
+    products: list[str]
+    records: bool = Field(description="whether chats are recorded at all (R1)")
+    recording_status: str = Field(description="why, in one sentence (R1)")
+    default_template: str
+    template_preview: str = Field(description="the default template on a sample chat (R6)")
+    formats: list[str]
+    retention_seconds: int
+
+
+def company_read(company: CompanyRecord) -> CompanyRead:
+    status = recording_status(company)
+    return CompanyRead(
+        company_id=company.company_id,
+        name=company.name,
+        products=sorted(company.products),
+        records=status.records,
+        recording_status=status.sentence,
+        default_template=company.default_template,
+        template_preview=preview_template(company.default_template),
+        formats=sorted(company.formats),
+        retention_seconds=company.retention_seconds,
+    )
+
+
+@router.get("/companies")
+def list_companies(actor: Acting, services: Services) -> list[CompanyRead]:
+    """Every tenant company (operators only)."""
+    return [company_read(c) for c in services.admin.companies.list_companies(actor)]
+
+
+@router.post("/companies", status_code=201)
+def create_company(body: CompanyCreate, actor: Acting, services: Services) -> CompanyRead:
+    """A new company (operators only); give it products to record (R1)."""
+    company = services.admin.companies.create(actor, body.company_id, body.name, body.products)
+    return company_read(company)
+
+
+@router.put("/companies/{company_id}/products")
+def provision(
+    company_id: str, body: ProductsUpdate, actor: Acting, services: Services
+) -> CompanyRead:
+    """Provision the company (operators only): without both products nothing is recorded (R1)."""
+    return company_read(services.admin.companies.provision(actor, company_id, body.products))
+
+
+@router.get("/company")
+def get_company(actor: Acting, services: Services, company_id: CompanyId = None) -> CompanyRead:
+    """The company's recording settings and whether it records at all (R1)."""
+    return company_read(services.admin.companies.get(actor, company_id))
+
+
+@router.patch("/company")
+def update_company(
+    body: CompanyUpdate, actor: Acting, services: Services, company_id: CompanyId = None
+) -> CompanyRead:
+    """Change name, default filename template (R6), formats (R15) or retention (R17)."""
+    company = services.admin.companies.update(
+        actor,
+        company_id,
+        name=body.name,
+        default_template=body.default_template,
+        formats=body.formats,
+        retention_seconds=body.retention_seconds,
+    )
+    return company_read(company)
+
+
+class TemplatePreviewCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    template: Annotated[str, Field(max_length=500)]
+
+
+class TemplatePreviewRead(BaseModel):
+    template: str
+    valid: bool
+    preview: str | None = Field(default=None, description="the name a sample chat's recording gets")
+    problem: str | None = None
+    position: int | None = Field(default=None, description="0-based position of the problem")
+    sample: dict[str, str]
+
+
+@router.post("/template-preview")
+def template_preview(body: TemplatePreviewCreate, actor: Acting) -> TemplatePreviewRead:
+    """Validate a filename template and show the name it gives a sample chat (R6)."""
+    sample = {
+        "company": SAMPLE_CONTEXT.company,
+        "service": SAMPLE_CONTEXT.service,
+        "queue": SAMPLE_CONTEXT.queue or "",
+        "agent": SAMPLE_CONTEXT.agent or "",
+        "chat_id": SAMPLE_CONTEXT.chat_id,
+        "started_at": SAMPLE_CONTEXT.started_at.isoformat(),
+    }
+    try:
+        preview = preview_template(body.template)
+    except TemplateError as error:
+        return TemplatePreviewRead(
+            template=body.template,
+            valid=False,
+            problem=error.problem,
+            position=error.position,
+            sample=sample,
+        )
+    return TemplatePreviewRead(template=body.template, valid=True, preview=preview, sample=sample)
+
+
+# -- user logins (R4, R7, R12a) -------------------------------------------------------
+
+
+class UserAdminRead(BaseModel):
+    user_id: str
+    company_id: str
+    login: str
+    name: str
+    role: str
+    disabled: bool
+    locked: bool
+    permit_recordings: bool
+    record_chats: bool
+    record_percentage: int
+    capacity: int
+
+
+def user_admin_read(user: UserRecord) -> UserAdminRead:
+    return UserAdminRead(
+        user_id=user.user_id,
+        company_id=user.company_id,
+        login=user.login,
+        name=user.name,
+        role=user.role,
+        disabled=user.disabled,
+        locked=user.locked_until is not None,
+        permit_recordings=user.permit_recordings,
+        record_chats=user.record_chats,
+        record_percentage=user.record_percentage,
+        capacity=user.capacity,
+    )
+
+
+class UserUpdate(BaseModel):
+    """Fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    role: Literal["administrator", "supervisor", "agent"] | None = None
+    disabled: bool | None = None
+    permit_recordings: bool | None = Field(default=None, description="R12a")
+    record_chats: bool | None = Field(default=None, description="R4")
+    record_percentage: Percentage | None = Field(default=None, description="R7")
+    capacity: Capacity | None = None
+
+    def changes(self) -> UserChanges:
+        return UserChanges(**self.model_dump())
+
+
+class UserCreate(UserUpdate):
+    login: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Name
+    role: Literal["administrator", "supervisor", "agent"]
+    password: Annotated[str, Field(min_length=10, max_length=1000)] | None = Field(
+        default=None, description="left out: one is generated and returned once"
+    )
+
+
+class UserCreated(BaseModel):
+    user: UserAdminRead
+    password: str = Field(description="the first password: shown this once")
+
+
+class UsersBulkUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_ids: Annotated[
+        list[Annotated[str, Field(max_length=64)]], Field(min_length=1, max_length=1000)
+    ]
+    changes: UserUpdate
+
+
+class PasswordReset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: Annotated[str, Field(min_length=10, max_length=1000)] | None = Field(
+        default=None, description="left out: one is generated and returned once"
+    )
+
+
+@router.get("/users")
+def list_users(
+    actor: Acting, services: Services, company_id: CompanyId = None
+) -> list[UserAdminRead]:
+    return [user_admin_read(u) for u in services.admin.users.list_users(actor, company_id)]
+
+
+@router.post("/users", status_code=201)
+def create_user(
+    body: UserCreate, actor: Acting, services: Services, company_id: CompanyId = None
+) -> UserCreated:
+    user, password = services.admin.users.create(
+        actor,
+        body.login,
+        body.name,
+        body.role,
+        company_id=company_id,
+        password=body.password,
+        changes=UserChanges(**body.model_dump(exclude={"login", "password", "name", "role"})),
+    )
+    return UserCreated(user=user_admin_read(user), password=password)
+
+
+@router.get("/users/{user_id}")
+def get_user(user_id: str, actor: Acting, services: Services) -> UserAdminRead:
+    return user_admin_read(services.admin.users.get(actor, user_id))
+
+
+@router.patch("/users/{user_id}")
+def update_user(user_id: str, body: UserUpdate, actor: Acting, services: Services) -> UserAdminRead:
+    """Changes to Permit Recordings and percentage apply to chats joined afterwards (R7)."""
+    return user_admin_read(services.admin.users.update(actor, user_id, body.changes()))
+
+
+@router.post("/users/bulk")
+def update_users(body: UsersBulkUpdate, actor: Acting, services: Services) -> list[UserAdminRead]:
+    """The same changes to many logins, all or none."""
+    users = services.admin.users.update_many(actor, body.user_ids, body.changes.changes())
+    return [user_admin_read(u) for u in users]
+
+
+@router.post("/users/{user_id}/password")
+def reset_password(
+    user_id: str, body: PasswordReset, actor: Acting, services: Services
+) -> UserCreated:
+    """A new password; unlocks the login and ends its sessions."""
+    user, password = services.admin.users.reset_password(actor, user_id, body.password)
+    return UserCreated(user=user_admin_read(user), password=password)
+
+
+# -- the audit trail ------------------------------------------------------------------
+
+
+class AuditRead(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    chat_id: str | None
+    detail: dict[str, object]
+
+
+def audit_read(entry: AuditRecord) -> AuditRead:
+    return AuditRead(
+        at=entry.at,
+        actor=entry.actor,
+        action=entry.action,
+        chat_id=entry.chat_id,
+        detail=entry.detail,
+    )
+
+
+@router.get("/audit")
+def audit(
+    actor: Acting,
+    services: Services,
+    company_id: CompanyId = None,
+    chat_id: Annotated[str | None, Query(max_length=64)] = None,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 500,
+) -> list[AuditRead]:
+    """The newest audit lines, oldest first: changes, staff recording actions, decisions."""
+    entries = services.admin.audit.read(
+        actor, company_id, chat_id=chat_id, since=since, limit=limit
+    )
+    return [audit_read(entry) for entry in entries]
+
+
+@router.get(
+    "/audit/export",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/csv": {}, "application/json": {}}}},
+)
+def export_audit(
+    actor: Acting,
+    services: Services,
+    company_id: CompanyId = None,
+    format: Literal["csv", "json"] = "csv",
+    since: datetime | None = None,
+) -> Response:
+    """The whole audit trail (or since a time) as a CSV or JSON download."""
+    entries = services.admin.audit.read(actor, company_id, since=since)
+    body = export_csv(entries) if format == "csv" else export_json(entries)
+    media = "text/csv" if format == "csv" else "application/json"
+    return Response(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="chatrec-audit.{format}"'},
+    )

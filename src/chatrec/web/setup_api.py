@@ -1,0 +1,464 @@
+"""The administration API for what a chat runs through: queues (R3), services, flows (R5b,
+R10), the recording platform (R16) and, for any chat, its journal (R14, R17).
+
+Queue requests are read as raw JSON first, so a recording setting named in one is
+refused quoting R3 (not as an unknown field), and nothing else in the request applies.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from chatrec.domain.codec import encode_event
+from chatrec.errors import ActionError, FlowError, NotFoundError
+from chatrec.services.access import OVERSEERS, company_for, require_own
+from chatrec.services.admin.catalog import refuse_recording_on_queue
+from chatrec.services.admin.destinations import DestinationSettings, destination_view
+from chatrec.store.records import (
+    ChatRecord,
+    DestinationRecord,
+    FlowVersionRecord,
+    QueueRecord,
+    ServiceRecord,
+)
+from chatrec.web.admin_api import Acting, CompanyId
+from chatrec.web.api import Services
+
+router = APIRouter(prefix="/api/admin", tags=["administration"])
+
+Label = Annotated[str, Field(min_length=1, max_length=100)]
+Source = Annotated[str, Field(min_length=1, max_length=100_000)]
+
+
+# -- queues (R3) ----------------------------------------------------------------------
+
+
+class QueueCreate(BaseModel):
+    """A queue is a name: it has no recording settings at all (R3)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Label
+
+
+class QueueRead(BaseModel):
+    queue_id: str
+    name: str
+
+
+def _queue_body(body: Any) -> QueueCreate:
+    if isinstance(body, dict):
+        refuse_recording_on_queue(body)
+    try:
+        return QueueCreate.model_validate(body)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        raise ActionError(f"{where}: {first['msg']}") from error
+
+
+QueueBody = Annotated[
+    Any,
+    Body(
+        openapi_examples={"queue": {"value": {"name": "Claims"}}},
+        description='`{"name": ...}`; any recording key is refused (R3)',
+    ),
+]
+
+
+def queue_read(queue: QueueRecord) -> QueueRead:
+    return QueueRead(queue_id=queue.queue_id, name=queue.name)
+
+
+@router.get("/queues")
+def list_queues(actor: Acting, services: Services, company_id: CompanyId = None) -> list[QueueRead]:
+    return [queue_read(q) for q in services.admin.catalog.list_queues(actor, company_id)]
+
+
+@router.post("/queues", status_code=201)
+def create_queue(
+    body: QueueBody, actor: Acting, services: Services, company_id: CompanyId = None
+) -> QueueRead:
+    """A new queue; naming a recording setting is refused (R3)."""
+    name = _queue_body(body).name
+    return queue_read(services.admin.catalog.create_queue(actor, name, company_id=company_id))
+
+
+@router.patch("/queues/{queue_id}")
+def rename_queue(queue_id: str, body: QueueBody, actor: Acting, services: Services) -> QueueRead:
+    """Rename a queue; naming a recording setting is refused (R3)."""
+    name = _queue_body(body).name
+    return queue_read(services.admin.catalog.rename_queue(actor, queue_id, name))
+
+
+# -- services -------------------------------------------------------------------------
+
+
+class ServiceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Label
+    flow_id: Annotated[str, Field(max_length=64)] | None = None
+
+
+class ServiceUpdate(BaseModel):
+    """Fields left out stay; ``flow_id`` ``null`` takes the flow away."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Label | None = None
+    flow_id: Annotated[str, Field(max_length=64)] | None = None
+
+
+class ServiceAdminRead(BaseModel):
+    service_id: str
+    name: str
+    flow_id: str | None
+    widget: str = Field(description="the page to try the service's widget")
+
+
+def service_read(service: ServiceRecord) -> ServiceAdminRead:
+    return ServiceAdminRead(
+        service_id=service.service_id,
+        name=service.name,
+        flow_id=service.flow_id,
+        widget=f"/widget?service={service.service_id}",
+    )
+
+
+@router.get("/services")
+def list_services(
+    actor: Acting, services: Services, company_id: CompanyId = None
+) -> list[ServiceAdminRead]:
+    return [service_read(s) for s in services.admin.catalog.list_services(actor, company_id)]
+
+
+@router.post("/services", status_code=201)
+def create_service(
+    body: ServiceCreate, actor: Acting, services: Services, company_id: CompanyId = None
+) -> ServiceAdminRead:
+    created = services.admin.catalog.create_service(
+        actor, body.name, body.flow_id, company_id=company_id
+    )
+    return service_read(created)
+
+
+@router.patch("/services/{service_id}")
+def update_service(
+    service_id: str, body: ServiceUpdate, actor: Acting, services: Services
+) -> ServiceAdminRead:
+    given = body.model_fields_set
+    updated = services.admin.catalog.update_service(
+        actor,
+        service_id,
+        name=body.name,
+        flow_id=body.flow_id,
+        clear_flow="flow_id" in given and body.flow_id is None,
+    )
+    return service_read(updated)
+
+
+# -- flows (R5b, R10) -----------------------------------------------------------------
+
+
+class FlowSave(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: Source = Field(description="the flow in YAML or JSON")
+
+
+class FlowPreviewCreate(FlowSave):
+    answers: Annotated[list[Annotated[str, Field(max_length=2000)]], Field(max_length=50)] = []
+
+
+class FlowRead(BaseModel):
+    flow_id: str
+    name: str
+    version: int
+    created_at: datetime
+    source: str
+
+
+class FlowVersionRead(BaseModel):
+    version: int
+    created_at: datetime
+
+
+class FlowProblemRead(BaseModel):
+    message: str
+    line: int | None
+    column: int | None
+    location: str
+
+
+class FlowCheckRead(BaseModel):
+    valid: bool
+    name: str | None = None
+    problems: list[FlowProblemRead] = []
+
+
+class FlowPreviewRead(BaseModel):
+    lines: list[str]
+    waiting_for: str | None
+    routed_to: str | None
+    ended: bool
+    recordings: list[str] = Field(description="the reasons of the flow recordings it requests")
+
+
+def flow_read(flow: FlowVersionRecord) -> FlowRead:
+    return FlowRead(
+        flow_id=flow.flow_id,
+        name=flow.name,
+        version=flow.version,
+        created_at=flow.created_at,
+        source=flow.source,
+    )
+
+
+@router.get("/flows")
+def list_flows(actor: Acting, services: Services, company_id: CompanyId = None) -> list[FlowRead]:
+    """The newest version of each flow."""
+    return [flow_read(f) for f in services.admin.catalog.list_flows(actor, company_id)]
+
+
+@router.post("/flows", status_code=201)
+def create_flow(
+    body: FlowSave, actor: Acting, services: Services, company_id: CompanyId = None
+) -> FlowRead:
+    """A new flow, validated first: every problem comes back with its line."""
+    saved = services.admin.catalog.save_flow(actor, body.source, company_id=company_id)
+    return flow_read(saved)
+
+
+@router.post("/flows/check")
+def check_flow(
+    body: FlowSave, actor: Acting, services: Services, company_id: CompanyId = None
+) -> FlowCheckRead:
+    """Validate without saving, for the editor: problems with their lines."""
+    try:
+        flow = services.admin.catalog.check_flow(actor, body.source, company_id)
+    except FlowError as error:
+        return FlowCheckRead(
+            valid=False,
+            problems=[
+                FlowProblemRead(
+                    message=p.message, line=p.line, column=p.column, location=p.location
+                )
+                for p in error.problems
+            ],
+        )
+    return FlowCheckRead(valid=True, name=flow.name)
+
+
+@router.post("/flows/preview")
+def preview_flow(body: FlowPreviewCreate, actor: Acting, services: Services) -> FlowPreviewRead:
+    """Run the flow on the given customer answers, without a chat (nothing is stored)."""
+    preview = services.admin.catalog.preview(actor, body.source, body.answers)
+    return FlowPreviewRead(
+        lines=preview.lines,
+        waiting_for=preview.waiting_for,
+        routed_to=preview.routed_to,
+        ended=preview.ended,
+        recordings=preview.recordings,
+    )
+
+
+@router.get("/flows/{flow_id}")
+def get_flow(
+    flow_id: str,
+    actor: Acting,
+    services: Services,
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> FlowRead:
+    return flow_read(services.admin.catalog.get_flow(actor, flow_id, version))
+
+
+@router.get("/flows/{flow_id}/versions")
+def flow_versions(flow_id: str, actor: Acting, services: Services) -> list[FlowVersionRead]:
+    return [
+        FlowVersionRead(version=f.version, created_at=f.created_at)
+        for f in services.admin.catalog.flow_versions(actor, flow_id)
+    ]
+
+
+@router.put("/flows/{flow_id}")
+def save_flow(flow_id: str, body: FlowSave, actor: Acting, services: Services) -> FlowRead:
+    """Keep a new version; chats already running stay on the version they started on."""
+    saved = services.admin.catalog.save_flow(actor, body.source, flow_id=flow_id)
+    return flow_read(saved)
+
+
+# -- the recording platform (R16, R18) ------------------------------------------------
+
+
+class DestinationUpdate(BaseModel):
+    """Secrets left out keep the stored ones; a new password replaces a key and back."""
+
+    model_config = ConfigDict(extra="forbid")
+    host: Annotated[str, Field(min_length=1, max_length=255)]
+    port: Annotated[int, Field(ge=1, le=65535)] = 22
+    username: Annotated[str, Field(min_length=1, max_length=100)]
+    folder: Annotated[str, Field(min_length=1, max_length=1000)]
+    host_key: Annotated[str, Field(max_length=20_000)] = Field(
+        "", description="the pinned server key, known_hosts form; empty until you pin one"
+    )
+    password: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    private_key: Annotated[str, Field(min_length=1, max_length=20_000)] | None = None
+    done_marker: bool = False
+    verify_after_rename: bool = True
+
+    def settings(self) -> DestinationSettings:
+        return DestinationSettings(**self.model_dump())
+
+
+class DestinationAdminRead(BaseModel):
+    host: str
+    port: int
+    username: str
+    folder: str
+    host_key: str
+    has_password: bool
+    has_private_key: bool
+    done_marker: bool
+    verify_after_rename: bool
+    blocked_reason: str | None
+    blocked_at: datetime | None
+
+
+class ProbeStepRead(BaseModel):
+    name: str
+    ok: bool
+    detail: str
+    host_key: str | None = Field(default=None, description="the key the server showed, to pin")
+
+
+class ConnectionTestRead(BaseModel):
+    ok: bool
+    steps: list[ProbeStepRead]
+
+
+class ConnectionTestCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    settings: DestinationUpdate | None = Field(
+        None, description="unsaved settings to test; left out: the saved destination"
+    )
+
+
+def destination_read(record: DestinationRecord) -> DestinationAdminRead:
+    view = destination_view(record)
+    return DestinationAdminRead(
+        host=record.host,
+        port=record.port,
+        username=record.username,
+        folder=record.folder,
+        host_key=record.host_key,
+        has_password=view["password"] is not None,
+        has_private_key=view["private_key"] is not None,
+        done_marker=record.done_marker,
+        verify_after_rename=record.verify_after_rename,
+        blocked_reason=record.blocked_reason,
+        blocked_at=record.blocked_at,
+    )
+
+
+@router.get("/destination")
+def get_destination(
+    actor: Acting, services: Services, company_id: CompanyId = None
+) -> DestinationAdminRead | None:
+    """The recording platform, without its secrets; ``null`` when none is set up."""
+    found = services.admin.destinations.get(actor, company_id)
+    return None if found is None else destination_read(found)
+
+
+@router.put("/destination")
+def set_destination(
+    body: DestinationUpdate, actor: Acting, services: Services, company_id: CompanyId = None
+) -> DestinationAdminRead:
+    """Save the platform; blocked deliveries go again at once (R16)."""
+    saved = services.admin.destinations.set(actor, body.settings(), company_id)
+    services.worker.notify()
+    return destination_read(saved)
+
+
+@router.post("/destination/test")
+async def check_connection(
+    body: ConnectionTestCreate, actor: Acting, services: Services, company_id: CompanyId = None
+) -> ConnectionTestRead:
+    """Connect, check the host key, log in, write, rename and delete a probe file."""
+    from chatrec.delivery.sftp import SftpUploader
+
+    prober = SftpUploader()
+    try:
+        steps = await services.admin.destinations.test(
+            actor,
+            prober,
+            body.settings.settings() if body.settings else None,
+            company_id,
+        )
+    finally:
+        await prober.close()
+    return ConnectionTestRead(
+        ok=all(step.ok for step in steps),
+        steps=[
+            ProbeStepRead(name=s.name, ok=s.ok, detail=s.detail, host_key=s.host_key) for s in steps
+        ],
+    )
+
+
+# -- any chat: journal (R14, R17) -----------------------------------------------------
+
+
+class ChatAdminRead(BaseModel):
+    chat_id: str
+    service_id: str
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    flow_id: str | None
+    flow_version: int | None = Field(description="the flow version the chat ran")
+    purged: bool = Field(description="message bodies purged after delivery (R17)")
+
+
+class JournalRead(BaseModel):
+    chat: ChatAdminRead
+    events: list[dict[str, Any]]
+
+
+@router.get("/chats")
+def list_chats(
+    actor: Acting,
+    services: Services,
+    company_id: CompanyId = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[ChatAdminRead]:
+    """The company's newest chats, open and ended."""
+    company = company_for(actor, company_id, *OVERSEERS)
+    chats = services.store.list_chats(company, limit=limit)
+    return [_chat_read(chat) for chat in chats]
+
+
+@router.get("/chats/{chat_id}/journal")
+def chat_journal(chat_id: str, actor: Acting, services: Services) -> JournalRead:
+    """Everything that happened in the chat, in order; purged messages have no text (R17)."""
+    chat = services.store.get_chat(chat_id)
+    if chat is None:
+        raise NotFoundError(f"no chat {chat_id!r}")
+    require_own(actor, chat.company_id, f"chat {chat_id!r}")
+    company_for(actor, chat.company_id, *OVERSEERS)
+    events = [
+        {"seq": seq, **encode_event(event)} for seq, event in services.store.load_journal(chat_id)
+    ]
+    return JournalRead(chat=_chat_read(chat), events=events)
+
+
+def _chat_read(chat: ChatRecord) -> ChatAdminRead:
+    return ChatAdminRead(
+        chat_id=chat.chat_id,
+        service_id=chat.service_id,
+        status=chat.status.value,
+        started_at=chat.started_at,
+        ended_at=chat.ended_at,
+        flow_id=chat.flow_id,
+        flow_version=chat.flow_version,
+        purged=chat.purged_at is not None,
+    )
