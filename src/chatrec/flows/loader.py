@@ -204,7 +204,9 @@ def _problems(error: ValidationError, root: yaml.Node | None) -> list[FlowProble
         path = tuple(part for part in loc if part != "[key]")
         message = _explain(detail, path, kind)
         shown = path[:-1] if detail["type"] == "missing" else path
-        problems.append(FlowProblem(message, shown, _line(root, loc)))
+        # An unknown step type is marked at its 'type' line, where the typo is.
+        marked = (*loc, "type") if detail["type"] == "union_tag_invalid" else loc
+        problems.append(FlowProblem(message, shown, _line(root, marked)))
     return sorted(problems, key=_by_line)
 
 

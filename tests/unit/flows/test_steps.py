@@ -31,8 +31,8 @@ INVALID_STEPS = {
     "an unknown step type": """
         name: t
         steps:
-          - id: greet  #! unknown step type 'sya'; the step types are say, ask, branch
-            type: sya
+          - id: greet
+            type: sya  #! unknown step type 'sya'; the step types are say, ask, branch
           - {id: out, type: end}
         """,
     "a step without a type": """
