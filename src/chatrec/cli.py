@@ -138,6 +138,7 @@ def demo(
     typer.echo(f"\nchatrec demo on {base}")
     typer.echo(f"  customer widget:   {base}/widget/demo")
     typer.echo(f"  agent portal:      {base}/portal")
+    typer.echo(f"  console (admins):  {base}/console")
     typer.echo(f"  API (OpenAPI):     {base}/docs")
     if running is not None:
         where = f"sftp://127.0.0.1:{running.destination.port} ({running.backend})"
