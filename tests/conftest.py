@@ -5,6 +5,10 @@ comes from ``CHATREC_TEST_DATABASE_URL``; when it cannot be reached the test fai
 it is never skipped, so a green run always means both databases were exercised.  Each
 test gets its own schema (found through ``search_path``), dropped afterwards, so runs
 in parallel do not meet.
+
+Every test runs with the run's key of the SFTP secrets in ``CHATREC_SECRET_KEY``
+(:mod:`tests.keys`), so stores opened by tests and the chatrec processes they start
+read each other's secrets.
 """
 
 from __future__ import annotations
@@ -20,10 +24,20 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from chatrec.store.migrations import migrate
+from chatrec.store.secrets import KEY_VARIABLE
 from chatrec.store.store import Store
+from tests.keys import SECRET_KEY, SECRETS
 
 POSTGRES_URL_VARIABLE = "CHATREC_TEST_DATABASE_URL"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _secret_key() -> Iterator[None]:
+    """The run's key in the environment, before any server or worker fixture starts."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(KEY_VARIABLE, SECRET_KEY)
+        yield
 
 
 @contextmanager
@@ -65,7 +79,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def store(database_url: str) -> Iterator[Store]:
     """A :class:`Store` on the migrated, empty database; closed (engine disposed) after."""
-    opened = Store(database_url)
+    opened = Store(database_url, secrets=SECRETS)
     try:
         yield opened
     finally:

@@ -14,9 +14,11 @@ from chatrec.live.bus import InProcessFanout
 from chatrec.services.admin import Administration
 from chatrec.services.auth import AuthService
 from chatrec.services.chats import ChatService
+from chatrec.services.tokens import ApiTokens
 from chatrec.store.store import Store, utc_now
 from chatrec.store.writer import GroupCommitter
 from chatrec.web.container import Container
+from chatrec.web.ratelimit import AddressLimiter
 
 
 def _sftp_uploader() -> Uploader:
@@ -37,7 +39,7 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
     ``uploader`` replaces the SFTP uploader (tests of the worker's wiring).
     """
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(config.effective_database_url)
+    store = Store(config.effective_database_url, secrets=config.load_secret_box())
     committer = GroupCommitter(store)
     fanout = InProcessFanout()
     worker = DeliveryWorker(
@@ -56,6 +58,15 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         inactivity_timeout=timedelta(seconds=config.inactivity_timeout_seconds),
         on_recordings=worker.notify,
     )
-    auth = AuthService(store, session_length=timedelta(hours=config.session_hours))
+    auth = AuthService(
+        store,
+        session_length=timedelta(hours=config.session_hours),
+        max_failures=config.login_max_failures,
+        lockout=timedelta(minutes=config.login_lockout_minutes),
+    )
     admin = Administration(store, utc_now)
-    return Container(config, store, committer, fanout, chats, auth, worker, admin)
+    tokens = ApiTokens(store, utc_now)
+    login_limiter = AddressLimiter(config.login_attempts_per_minute)
+    return Container(
+        config, store, committer, fanout, chats, auth, worker, admin, tokens, login_limiter
+    )

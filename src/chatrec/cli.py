@@ -60,13 +60,24 @@ def _serve(config: Config) -> None:
     asyncio.run(server.serve())
 
 
-def _migrate(config: Config) -> None:
+def _store(config: Config) -> Store:
+    """The store as every command opens it: the same database and secrets key."""
     from chatrec.store.store import Store
 
+    return Store(config.effective_database_url, secrets=config.load_secret_box())
+
+
+def _migrate(config: Config, *, forget_unreadable_secrets: bool = False) -> list[str]:
+    from chatrec.errors import SecretKeyError
+
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(config.effective_database_url)
+    store = _store(config)
     try:
-        store.migrate()
+        return store.migrate(forget_unreadable_secrets=forget_unreadable_secrets)
+    except SecretKeyError as error:
+        # Started with the wrong key: say what to set, not a traceback.
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=1) from None
     finally:
         store.close()
 
@@ -87,9 +98,26 @@ def version() -> None:
 
 
 @app.command()
-def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
-    """Create or upgrade the database schema."""
-    _migrate(_config(data_dir=data_dir, database_url=database_url))
+def migrate(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    forget_unreadable_secrets: Annotated[
+        bool,
+        typer.Option(
+            "--forget-unreadable-secrets",
+            help="The key of the SFTP secrets is lost: drop the secrets it cannot open and "
+            "block their platforms until an administrator enters them again.",
+        ),
+    ] = False,
+) -> None:
+    """Create or upgrade the database schema, and encrypt SFTP secrets still in the clear."""
+    config = _config(data_dir=data_dir, database_url=database_url)
+    forgotten = _migrate(config, forget_unreadable_secrets=forget_unreadable_secrets)
+    for company_id in forgotten:
+        typer.echo(
+            f"forgot the SFTP secrets of company {company_id}: enter its platform's password "
+            "or private key again"
+        )
     typer.echo("database is up to date")
 
 
@@ -119,12 +147,11 @@ def demo(
 ) -> None:
     """Migrate, seed the demo company, start its recording platform, print logins, serve."""
     from chatrec.services.demo import demo_destination, seed_demo
-    from chatrec.store.store import Store
 
     config = _config(host, port, data_dir, database_url)
     _migrate(config)
     running = None
-    store = Store(config.effective_database_url)
+    store = _store(config)
     try:
         logins = seed_demo(store, config.data_dir)
         if platform:
@@ -159,9 +186,8 @@ def explain(chat_id: str, data_dir: DataDir = None, database_url: DatabaseUrl = 
     """Print why each recording of a chat was produced or suppressed (R14)."""
     from chatrec.errors import NotFoundError
     from chatrec.services.explain import explain_chat
-    from chatrec.store.store import Store
 
-    store = Store(_config(data_dir=data_dir, database_url=database_url).effective_database_url)
+    store = _store(_config(data_dir=data_dir, database_url=database_url))
     try:
         found = explain_chat(store, chat_id)
     except NotFoundError as error:
@@ -299,9 +325,7 @@ def _when(moment: datetime | None) -> str:
 
 
 def _open_store(data_dir: Path | None, database_url: str | None) -> Store:
-    from chatrec.store.store import Store
-
-    return Store(_config(data_dir=data_dir, database_url=database_url).effective_database_url)
+    return _store(_config(data_dir=data_dir, database_url=database_url))
 
 
 @deliveries_app.command("list")

@@ -7,15 +7,22 @@ composition root (``bootstrap``), and command-line options override what it retu
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from chatrec.store.secrets import SecretBox
 
 
 class Config(BaseSettings):
     """Every knob of a running chatrec, with the defaults ``make run`` relies on."""
 
-    model_config = SettingsConfigDict(env_prefix="CHATREC_", extra="ignore")
+    # Refusals never echo a value: the key and the database URL's password are secrets.
+    model_config = SettingsConfigDict(
+        env_prefix="CHATREC_", extra="ignore", hide_input_in_errors=True
+    )
 
     data_dir: Path = Field(default=Path("var"), description="SQLite file, spool, demo platform")
     database_url: str | None = Field(
@@ -31,6 +38,17 @@ class Config(BaseSettings):
     frame_burst: int = Field(default=40, gt=0)
     session_hours: float = Field(default=12, gt=0)
     secure_cookies: bool = Field(default=False, description="set behind HTTPS")
+    login_max_failures: int = Field(
+        default=5, gt=0, description="wrong passwords in a row that lock a login"
+    )
+    login_lockout_minutes: float = Field(
+        default=15, gt=0, description="how long a locked login stays locked"
+    )
+    login_attempts_per_minute: float = Field(
+        default=10,
+        gt=0,
+        description="POST /api/login attempts per client address, in bursts of as many",
+    )
     delivery_poll_seconds: float = Field(
         default=2, gt=0, description="how often the delivery worker looks for due files"
     )
@@ -41,6 +59,26 @@ class Config(BaseSettings):
         default_factory=list,
         description="web sites allowed to embed the customer widget (CORS, no credentials)",
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="key of the SFTP secrets at rest; several, comma-separated, to rotate "
+        "(the first encrypts); default: the key file",
+    )
+    secret_key_file: Path | None = Field(
+        default=None,
+        description="key file used without CHATREC_SECRET_KEY, created (0600) on first "
+        "start; default: secret.key in the data dir",
+    )
+
+    @field_validator("secret_key")
+    @classmethod
+    def _refuse_placeholder_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # Refused at start-up, before a secret is written with a key nobody can repeat.
+        if value is not None:
+            from chatrec.store.secrets import KEY_VARIABLE, parse_keys
+
+            parse_keys(value.get_secret_value(), KEY_VARIABLE)
+        return value
 
     @property
     def effective_database_url(self) -> str:
@@ -51,6 +89,18 @@ class Config(BaseSettings):
     @property
     def spool_dir(self) -> Path:
         return self.data_dir / "spool"
+
+    @property
+    def effective_secret_key_file(self) -> Path:
+        return (self.secret_key_file or self.data_dir / "secret.key").resolve()
+
+    def load_secret_box(self) -> SecretBox:
+        """The key of the SFTP secrets: ``secret_key``, else the key file, created with a
+        new key if missing.  Every process sharing a database must load the same key."""
+        from chatrec.store.secrets import load_secret_box
+
+        key = None if self.secret_key is None else self.secret_key.get_secret_value()
+        return load_secret_box(key, self.effective_secret_key_file)
 
 
 def load_config(**overrides: object) -> Config:

@@ -6,10 +6,13 @@
     ├── FlowError                a chat flow is refused (R3, R19): every problem, with its line
     │   └── FlowRuntimeError     a flow cannot go on: a loop without input, a stale state
     ├── StoreError               the database failed a write; none of it was applied
+    │   └── SecretKeyError       stored SFTP secrets were encrypted with another key
     ├── ActionError              a request or frame refused as it stands (R19), by ``code``
     │   ├── NotFoundError        unknown id, or another company's (R18)
     │   ├── PermissionDeniedError  the role or place in the chat does not allow it
-    │   ├── AuthenticationError  no valid login, session or customer token
+    │   ├── AuthenticationError  no valid login, session, API token or customer token
+    │   │   └── LoginLockedError  too many wrong passwords in a row: locked for a while
+    │   ├── RateLimitedError     too many requests from one client: retry after a pause
     │   ├── RecordingOnQueueError  a queue request names a recording setting (R3)
     │   └── ConflictError        the chat's state does not allow it now
     │       └── StoreConflictError   a write clashes with stored data; none of it applied
@@ -32,6 +35,7 @@ decides what to do from an error's message text.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 class ChatrecError(Exception):
@@ -126,9 +130,33 @@ class PermissionDeniedError(ActionError):
 
 
 class AuthenticationError(ActionError):
-    """No valid login, session or customer token."""
+    """No valid login, session, API token or customer token."""
 
     code = "unauthenticated"
+
+
+class LoginLockedError(AuthenticationError):
+    """The login is locked after too many wrong passwords in a row, even for the right one.
+
+    ``until`` is when it unlocks by itself; an administrator unlocks it sooner by
+    resetting its password.
+    """
+
+    code = "login_locked"
+
+    def __init__(self, message: str, until: datetime) -> None:
+        super().__init__(message)
+        self.until = until
+
+
+class RateLimitedError(ActionError):
+    """Too many requests from one client in a short time; ``retry_after`` is in seconds."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class RecordingOnQueueError(ActionError):
@@ -149,6 +177,26 @@ class StoreError(ChatrecError):
     Unlike :class:`StoreConflictError` this says nothing about the data: the same write
     may succeed when tried again.
     """
+
+
+class SecretKeyError(StoreError):
+    """Stored SFTP secrets cannot be decrypted: they were encrypted with another key (R18).
+
+    Nothing is wrong with the data; the node runs with the wrong key.  The message says
+    which key is in use and how to give the right one.  ``company_id`` is ``None`` when
+    the value's owner is not known where it was read.
+    """
+
+    def __init__(self, key_origin: str, company_id: str | None = None) -> None:
+        self.key_origin = key_origin
+        self.company_id = company_id
+        whose = "" if company_id is None else f" of company {company_id!r}"
+        super().__init__(
+            f"the SFTP secrets{whose} were saved with another key than {key_origin}: set "
+            "CHATREC_SECRET_KEY (or the key file) to the key they were saved with; if that "
+            "key is lost, run `chatrec migrate --forget-unreadable-secrets` and enter the "
+            "platforms' passwords and private keys again"
+        )
 
 
 class StoreConflictError(ConflictError):

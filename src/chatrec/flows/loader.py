@@ -142,6 +142,12 @@ def _line(root: yaml.Node | None, path: Sequence[str | int]) -> int | None:
     return int(marked.start_mark.line) + 1
 
 
+def line_of(text: str, path: Sequence[str | int]) -> int | None:
+    """The line of ``text``, a flow that loads, that ``path`` points at (checks made later)."""
+    root, _ = _parse(text, "flow")
+    return _line(root, path)
+
+
 def _step_type(loc: Sequence[str | int]) -> str | None:
     """The step type pydantic puts after a step's index in the locations of its errors."""
     if len(loc) > 2 and loc[0] == "steps" and isinstance(loc[1], int) and loc[2] in STEP_TYPES:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from chatrec.domain.codec import decode_event, encode_event
 from chatrec.domain.journal import Event
+from chatrec.errors import SecretKeyError
 from chatrec.store.models import (
     ChatEventRow,
     ChatRow,
@@ -38,6 +39,7 @@ from chatrec.store.records import (
     RecordingRecord,
     UserRecord,
 )
+from chatrec.store.secrets import SecretBox
 
 R = TypeVar("R")
 
@@ -147,8 +149,33 @@ def audit_record(row: object) -> AuditRecord:
     return record_of(AuditRecord, row)
 
 
-def destination_record(row: DestinationRow) -> DestinationRecord:
-    return record_of(DestinationRecord, row)
+def destination_values(
+    record: DestinationRecord, box: SecretBox, **overrides: Any
+) -> dict[str, Any]:
+    """The destination's columns, its password and private key encrypted (R18)."""
+    return values_of(
+        record,
+        password=_sealed(box, record.password),
+        private_key=_sealed(box, record.private_key),
+        **overrides,
+    )
+
+
+def destination_record(row: DestinationRow, box: SecretBox) -> DestinationRecord:
+    """The destination with its secrets decrypted; a wrong key names the company."""
+    try:
+        password, private_key = _opened(box, row.password), _opened(box, row.private_key)
+    except SecretKeyError as error:
+        raise SecretKeyError(error.key_origin, row.company_id) from error.__cause__
+    return record_of(DestinationRecord, row, password=password, private_key=private_key)
+
+
+def _sealed(box: SecretBox, secret: str | None) -> str | None:
+    return None if secret is None else box.encrypt(secret)
+
+
+def _opened(box: SecretBox, stored: str | None) -> str | None:
+    return None if stored is None else box.decrypt(stored)
 
 
 def delivery_record(file: RecordingFileRow, recording: RecordingRow) -> DeliveryRecord:

@@ -244,8 +244,10 @@ class RecordingFileRow(Base):
 class DestinationRow(Base):
     """A company's recording platform (R16).
 
-    ``password`` and ``private_key`` are kept in plain text for now: encrypting SFTP
-    secrets at rest (R18) is issue 5, which changes these two columns only.
+    ``password`` and ``private_key`` hold ``fernet:v1:`` ciphertext, never the secret
+    (R18): ``store.mapping`` encrypts and decrypts them with the store's
+    :class:`~chatrec.store.secrets.SecretBox`.  A value without the prefix was saved
+    before encryption; ``Store.migrate`` encrypts it.
     """
 
     __tablename__ = "destinations"

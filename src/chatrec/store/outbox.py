@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from chatrec.errors import ActionError, NotFoundError
-from chatrec.store.mapping import delivery_record, destination_record, values_of
+from chatrec.store.mapping import delivery_record, destination_record, destination_values
 from chatrec.store.models import CompanyRow, DestinationRow, RecordingFileRow, RecordingRow
 from chatrec.store.records import (
     SIDECAR_FORMAT,
@@ -38,6 +38,7 @@ from chatrec.store.records import (
     DeliveryStats,
     DestinationRecord,
 )
+from chatrec.store.secrets import SecretBox
 
 File = RecordingFileRow
 PENDING = DeliveryState.PENDING.value
@@ -48,17 +49,27 @@ BLOCKED = DeliveryState.BLOCKED.value
 # The statement changes rows the session has not loaded: nothing to synchronise.
 _BULK = {"synchronize_session": False}
 
+FORGOTTEN_SECRETS_REASON = (
+    "the SFTP password or private key was saved with a key that is lost, and was "
+    "forgotten: enter it again"
+)
+
 
 # -- destinations -------------------------------------------------------------------------
 
 
-def set_destination(session: Session, record: DestinationRecord, now: datetime) -> None:
-    """Create or replace the company's destination; a changed destination is unblocked."""
+def set_destination(
+    session: Session, record: DestinationRecord, now: datetime, box: SecretBox
+) -> None:
+    """Create or replace the company's destination; a changed destination is unblocked.
+
+    Its password or private key is stored encrypted by ``box`` (R18).
+    """
     if session.get(CompanyRow, record.company_id) is None:
         raise NotFoundError(f"no company {record.company_id!r}")
     if (record.password is None) == (record.private_key is None):
         raise ActionError("a recording platform needs a password or a private key, not both")
-    values = values_of(record, blocked_reason=None, blocked_at=None, updated_at=now)
+    values = destination_values(record, box, blocked_reason=None, blocked_at=None, updated_at=now)
     row = session.get(DestinationRow, record.company_id)
     if row is None:
         session.add(DestinationRow(**values))
@@ -68,14 +79,49 @@ def set_destination(session: Session, record: DestinationRecord, now: datetime) 
     _release(session, [record.company_id], now)
 
 
-def get_destination(session: Session, company_id: str) -> DestinationRecord | None:
+def get_destination(session: Session, company_id: str, box: SecretBox) -> DestinationRecord | None:
     row = session.get(DestinationRow, company_id)
-    return None if row is None else destination_record(row)
+    return None if row is None else destination_record(row, box)
 
 
-def list_destinations(session: Session) -> list[DestinationRecord]:
+def list_destinations(session: Session, box: SecretBox) -> list[DestinationRecord]:
     rows = session.scalars(select(DestinationRow).order_by(DestinationRow.company_id))
-    return [destination_record(row) for row in rows]
+    return [destination_record(row, box) for row in rows]
+
+
+def encrypt_legacy_secrets(session: Session, box: SecretBox) -> int:
+    """Encrypt with ``box``'s first key every secret not already so; how many changed.
+
+    That is a secret saved in plain text before secrets were encrypted, and one
+    encrypted with an older key of ``box`` (a rotation).  A secret that no key of
+    ``box`` opens raises :class:`~chatrec.errors.SecretKeyError` and changes nothing.
+    """
+    changed = 0
+    for row in session.scalars(select(DestinationRow).order_by(DestinationRow.company_id)):
+        record = destination_record(row, box)
+        for name in ("password", "private_key"):
+            stored = getattr(row, name)
+            if stored is not None and not box.is_current(stored):
+                setattr(row, name, box.encrypt(getattr(record, name)))
+                changed += 1
+    return changed
+
+
+def forget_unreadable_secrets(session: Session, box: SecretBox, now: datetime) -> list[str]:
+    """Drop the secrets no key of ``box`` opens, blocking their destinations; whose.
+
+    The way on after a lost key: each such destination waits, saying why, until an
+    administrator enters its password or private key again.
+    """
+    forgotten = []
+    for row in session.scalars(select(DestinationRow).order_by(DestinationRow.company_id)):
+        secrets = [value for value in (row.password, row.private_key) if value is not None]
+        if all(box.can_decrypt(value) for value in secrets):
+            continue
+        row.password = row.private_key = None
+        block_destination(session, row.company_id, FORGOTTEN_SECRETS_REASON, now)
+        forgotten.append(row.company_id)
+    return forgotten
 
 
 def block_destination(session: Session, company_id: str, reason: str, now: datetime) -> int:

@@ -89,6 +89,24 @@ class SessionRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiTokenRecord:
+    """A token for automation, acting as its login; only its hash is ever stored (R18).
+
+    ``expires_at`` ``None``: it works until revoked.  ``last_used_at`` is kept to the
+    minute, not to every request.
+    """
+
+    token_hash: str = field(repr=False)
+    token_id: str
+    user_id: str
+    name: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ChatRecord:
     """The chat row: what the journal alone does not answer quickly."""
 

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, or_, select
+from sqlalchemy import Engine, delete, func, or_, select, text
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from chatrec.domain.journal import Event
 from chatrec.errors import ActionError, ChatrecError, DuplicateError, NotFoundError
-from chatrec.store import outbox, retention
+from chatrec.store import outbox, retention, tokens
 from chatrec.store.changes import explain_conflict, write_change
 from chatrec.store.database import make_engine, writing
 from chatrec.store.mapping import (
@@ -54,6 +54,7 @@ from chatrec.store.models import (
 )
 from chatrec.store.records import (
     SYSTEM_COMPANY_ID,
+    ApiTokenRecord,
     AuditRecord,
     ChatChange,
     ChatRecord,
@@ -70,6 +71,7 @@ from chatrec.store.records import (
     SessionRecord,
     UserRecord,
 )
+from chatrec.store.secrets import SecretBox
 
 Clock = Callable[[], datetime]
 Audit = Sequence[AuditRecord]
@@ -85,21 +87,62 @@ def utc_now() -> datetime:
 class Store:
     """chatrec's database at ``database`` (a URL, or an engine made by :func:`make_engine`).
 
-    The store owns its engine: :meth:`close` disposes of it.
+    ``secrets`` encrypts the SFTP secrets the store keeps (R18).  It has no default, so
+    no caller can store them under a key nobody else holds: every process sharing the
+    database gets the same box from its configuration (``bootstrap``, ``cli``).  The
+    store owns its engine: :meth:`close` disposes of it.
     """
 
-    def __init__(self, database: str | Engine, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, database: str | Engine, *, secrets: SecretBox, clock: Clock = utc_now
+    ) -> None:
         self.engine = make_engine(database) if isinstance(database, str) else database
+        self._secrets = secrets
         self._clock = clock
         self._reading = sessionmaker(self.engine, expire_on_commit=False)
         self._writing = sessionmaker(writing(self.engine), expire_on_commit=False)
 
-    def migrate(self) -> None:
-        """Create or upgrade the schema to the newest migration."""
+    def migrate(self, *, forget_unreadable_secrets: bool = False) -> list[str]:
+        """Create or upgrade the schema to the newest migration, then encrypt old secrets.
+
+        No secret stays in plain text or under an older key (see
+        :meth:`encrypt_legacy_secrets`).  A secret that the key does not open stops the
+        migration with :class:`~chatrec.errors.SecretKeyError` after the schema is
+        upgraded, unless ``forget_unreadable_secrets`` (the key is lost): then such
+        secrets are dropped and their destinations blocked until they are entered again.
+        Returns the companies whose secrets were forgotten.
+        """
         # Alembic is imported only here: every other start (worker, CLI) skips its cost.
         from chatrec.store.migrations import upgrade
 
         upgrade(self.engine)
+        forgotten: list[str] = []
+        if forget_unreadable_secrets:
+            with self._write() as session:
+                forgotten = outbox.forget_unreadable_secrets(session, self._secrets, self._clock())
+        self.encrypt_legacy_secrets()
+        return forgotten
+
+    def encrypt_legacy_secrets(self) -> int:
+        """Encrypt, with the first key, secrets in plain text or under an older key.
+
+        How many values changed.  On SQLite the old values are also wiped from the file
+        (``secure_delete``, then a checkpoint that empties the WAL), so a copy of the
+        database file taken afterwards holds no secret in the clear.
+        """
+        sqlite = self.engine.dialect.name == "sqlite"
+        with self._write() as session:
+            if sqlite:
+                wiping = session.scalar(text("PRAGMA secure_delete"))
+                session.execute(text("PRAGMA secure_delete = ON"))
+            changed = outbox.encrypt_legacy_secrets(session, self._secrets)
+            if sqlite:
+                session.flush()  # the old values are overwritten now, while wiping is on
+                session.execute(text(f"PRAGMA secure_delete = {int(wiping)}"))
+        if sqlite and changed:
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return changed
 
     def close(self) -> None:
         self.engine.dispose()
@@ -357,12 +400,6 @@ class Store:
         with self._write() as session:
             session.execute(delete(SessionRow).where(SessionRow.token_hash == token_hash))
 
-    def delete_user_sessions(self, user_id: str) -> int:
-        """Log the user out everywhere (a password reset); how many sessions ended."""
-        with self._write() as session:
-            result = session.execute(delete(SessionRow).where(SessionRow.user_id == user_id))
-            return int(getattr(result, "rowcount", 0) or 0)
-
     def delete_expired_sessions(self, now: datetime) -> int:
         """Forget sessions that expired by ``now``; how many were deleted."""
         with self._write() as session:
@@ -371,6 +408,69 @@ class Store:
             ).all()
             session.execute(delete(SessionRow).where(SessionRow.token_hash.in_(expired)))
             return len(expired)
+
+    # -- login lockout and API tokens: see ``tokens`` -----------------------------------
+
+    def count_failed_login(
+        self, user_id: str, *, limit: int, lock_until: datetime, audit: Audit = ()
+    ) -> tuple[UserRecord, bool]:
+        """Count a wrong password; the ``limit``-th in a row locks the login until
+        ``lock_until`` and only then writes ``audit``.  The login, and whether it locked."""
+        with self._write() as session:
+            user, locked = tokens.count_failed_login(session, user_id, limit, lock_until)
+            if locked:
+                _add_audit(session, audit)
+            return user, locked
+
+    def unlock(self, user_id: str) -> None:
+        """Forget the login's wrong passwords and lift its lock (a success, a reset)."""
+        with self._write() as session:
+            tokens.unlock(session, user_id)
+
+    def create_api_token(self, token: ApiTokenRecord, *, audit: Audit = ()) -> None:
+        with self._write() as session:
+            tokens.add_api_token(session, token)
+            _add_audit(session, audit)
+
+    def find_api_token(self, token_hash: str) -> ApiTokenRecord | None:
+        """The token, revoked or expired or not: the caller decides with its clock."""
+        with self._reading() as session:
+            return tokens.find_api_token(session, token_hash)
+
+    def get_api_token(self, token_id: str) -> ApiTokenRecord | None:
+        with self._reading() as session:
+            return tokens.get_api_token(session, token_id)
+
+    def list_api_tokens(self, user_id: str) -> list[ApiTokenRecord]:
+        """The login's tokens, revoked and expired ones too, oldest first."""
+        with self._reading() as session:
+            return tokens.list_api_tokens(session, user_id)
+
+    def revoke_api_token(
+        self, token_id: str, now: datetime, *, audit: Audit = ()
+    ) -> ApiTokenRecord:
+        with self._write() as session:
+            revoked = tokens.revoke_api_token(session, token_id, now)
+            _add_audit(session, audit)
+            return revoked
+
+    def reset_credentials(self, user: UserRecord, now: datetime, *, audit: Audit = ()) -> None:
+        """Store the login with its new password and shut out every holder of the old one:
+        its sessions end and its API tokens are revoked, all in one transaction."""
+        with self._write() as session:
+            row = _require(session, UserRow, user.user_id, "user")
+            if row.company_id != user.company_id:
+                raise NotFoundError(f"no user {user.user_id!r} in company {user.company_id!r}")
+            for name, value in user_values(user).items():
+                setattr(row, name, value)
+            session.execute(delete(SessionRow).where(SessionRow.user_id == user.user_id))
+            tokens.revoke_user_tokens(session, user.user_id, now)
+            _add_audit(session, audit)
+
+    def touch_api_token(self, token_hash: str, now: datetime, every: timedelta) -> None:
+        """Note the token's use, at most once per ``every``."""
+        with self._write() as session:
+            tokens.touch_api_token(session, token_hash, now, every)
 
     # -- chats ------------------------------------------------------------------------
 
@@ -501,16 +601,18 @@ class Store:
         unblocked, and its waiting deliveries are due at once.
         """
         with self._write() as session:
-            outbox.set_destination(session, destination, self._clock())
+            outbox.set_destination(session, destination, self._clock(), self._secrets)
             _add_audit(session, audit)
 
     def get_destination(self, company_id: str) -> DestinationRecord | None:
+        """The destination, secrets decrypted; :class:`~chatrec.errors.SecretKeyError`
+        if they were saved with another key."""
         with self._reading() as session:
-            return outbox.get_destination(session, company_id)
+            return outbox.get_destination(session, company_id, self._secrets)
 
     def list_destinations(self) -> list[DestinationRecord]:
         with self._reading() as session:
-            return outbox.list_destinations(session)
+            return outbox.list_destinations(session, self._secrets)
 
     def block_destination(self, company_id: str, reason: str, now: datetime) -> int:
         """Stop the company's deliveries with ``reason`` until fixed; how many were blocked."""

@@ -8,11 +8,11 @@ name the company with ``?company_id=``; everyone else acts on their own company.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatrec.domain.filenames import SAMPLE_CONTEXT
@@ -183,7 +183,8 @@ class UserAdminRead(BaseModel):
     name: str
     role: str
     disabled: bool
-    locked: bool
+    locked: bool = Field(description="too many wrong passwords: refused until locked_until")
+    locked_until: datetime | None
     permit_recordings: bool
     record_chats: bool
     record_percentage: int
@@ -191,6 +192,8 @@ class UserAdminRead(BaseModel):
 
 
 def user_admin_read(user: UserRecord) -> UserAdminRead:
+    # A lock that ran out stays stored until the next login; it no longer holds.
+    locked = user.locked_until is not None and user.locked_until > datetime.now(UTC)
     return UserAdminRead(
         user_id=user.user_id,
         company_id=user.company_id,
@@ -198,7 +201,8 @@ def user_admin_read(user: UserRecord) -> UserAdminRead:
         name=user.name,
         role=user.role,
         disabled=user.disabled,
-        locked=user.locked_until is not None,
+        locked=locked,
+        locked_until=user.locked_until if locked else None,
         permit_recordings=user.permit_recordings,
         record_chats=user.record_chats,
         record_percentage=user.record_percentage,
@@ -340,7 +344,7 @@ def audit(
 
 @router.get(
     "/audit/export",
-    response_class=PlainTextResponse,
+    response_class=Response,
     responses={200: {"content": {"text/csv": {}, "application/json": {}}}},
 )
 def export_audit(

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Cookie, Depends, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from chatrec.errors import NotFoundError, PermissionDeniedError
+from chatrec.errors import NotFoundError, RateLimitedError
+from chatrec.services.access import OVERSEERS, Actor, Role, company_for
+from chatrec.services.auth import API_TOKEN_PREFIX
 from chatrec.services.directory import company_settings
 from chatrec.services.explain import explain_chat
 from chatrec.store.records import UserRecord
 from chatrec.web.container import Container
+from chatrec.web.csrf import CSRF_COOKIE, bearer, set_csrf_cookie
+from chatrec.web.errors import ErrorRead
 from chatrec.web.views import chat_summary
 
 SESSION_COOKIE = "chatrec_session"
@@ -28,19 +33,40 @@ def container(request: Request) -> Container:
 Services = Annotated[Container, Depends(container)]
 
 
-def bearer(authorization: str | None) -> str | None:
-    if authorization and authorization.lower().startswith("bearer "):
-        return authorization[7:].strip()
-    return None
-
-
 async def current_user(
     request: Request,
     authorization: Annotated[str | None, Header()] = None,
     chatrec_session: Annotated[str | None, Cookie()] = None,
 ) -> UserRecord:
-    """The staff user behind a bearer token or the session cookie."""
-    return await container(request).auth.user_for(bearer(authorization) or chatrec_session)
+    """The staff user behind a bearer token (API or session token) or the session cookie.
+
+    API tokens are accepted as bearer tokens only: a cookie is never one.  Changes made
+    with the cookie have passed the CSRF check (``web.csrf``) before they get here.
+    """
+    services = container(request)
+    token = bearer(authorization)
+    if token is not None:
+        return await user_for_token(services, token)
+    return await services.auth.user_for(chatrec_session)
+
+
+async def user_for_token(services: Container, token: str) -> UserRecord:
+    """The staff user of a token given outright (a bearer header, a WebSocket hello):
+    an API token or a session token, never a cookie."""
+    if token.startswith(API_TOKEN_PREFIX):
+        return await services.tokens.user_for(token)
+    return await services.auth.user_for(token)
+
+
+async def limit_logins(request: Request) -> None:
+    """So many login attempts a minute per client address; then 429 with Retry-After."""
+    wait = container(request).login_limiter.take(request.client.host if request.client else None)
+    if wait > 0:
+        seconds = math.ceil(wait)
+        raise RateLimitedError(
+            f"too many login attempts from your address; try again in {seconds} seconds",
+            seconds,
+        )
 
 
 Staff = Annotated[UserRecord, Depends(current_user)]
@@ -115,17 +141,22 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.post("/login")
+@router.post(
+    "/login",
+    dependencies=[Depends(limit_logins)],
+    responses={429: {"model": ErrorRead, "description": "Too many attempts: see Retry-After"}},
+)
 async def login(body: LoginCreate, response: Response, services: Services) -> SessionRead:
+    """A session: its token, the HttpOnly session cookie and the CSRF cookie (R18).
+
+    Too many wrong passwords in a row lock the login for a while (401 ``login_locked``).
+    """
     user, token = await services.auth.login(body.login, body.password)
+    secure, max_age = services.config.secure_cookies, int(services.config.session_hours * 3600)
     response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=services.config.secure_cookies,
-        max_age=int(services.config.session_hours * 3600),
+        SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure, max_age=max_age
     )
+    set_csrf_cookie(response, token, secure=secure, max_age=max_age)
     return SessionRead(token=token, user=user_read(user))
 
 
@@ -141,6 +172,7 @@ async def logout(
     if token:
         await services.auth.logout(token)
     response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(CSRF_COOKIE)
 
 
 @router.get("/me")
@@ -196,9 +228,10 @@ async def directory(user: Staff, services: Services) -> dict[str, Any]:
 @router.get("/chats/{chat_id}/explanation")
 async def explanation(chat_id: str, user: Staff, services: Services) -> ExplanationRead:
     """Why each recording of the chat was produced or suppressed (R14)."""
-    if user.role not in {"supervisor", "administrator"}:
-        raise PermissionDeniedError("supervisors and administrators read explanations")
-    found = await asyncio.to_thread(explain_chat, services.store, chat_id, user.company_id)
+    actor = Actor.of(user)
+    # Operators read any company's chats; overseers their own company's (R18).
+    scope = None if actor.role is Role.OPERATOR else company_for(actor, None, *OVERSEERS)
+    found = await asyncio.to_thread(explain_chat, services.store, chat_id, scope)
     return ExplanationRead(
         chat_id=found.chat_id,
         status=found.status,

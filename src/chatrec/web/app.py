@@ -18,10 +18,12 @@ from chatrec.web.admin_api import router as admin_router
 from chatrec.web.api import SESSION_COOKIE
 from chatrec.web.api import router as api_router
 from chatrec.web.container import Container
+from chatrec.web.csrf import CsrfMiddleware, refuse_foreign_origin
 from chatrec.web.deliveries_api import router as deliveries_router
-from chatrec.web.errors import install_error_handlers
+from chatrec.web.errors import ERROR_RESPONSES, install_error_handlers
 from chatrec.web.metrics import router as metrics_router
 from chatrec.web.setup_api import router as setup_router
+from chatrec.web.tokens_api import router as tokens_router
 from chatrec.web.ws import CustomerConnection, StaffConnection
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,7 @@ def create_app(container: Container) -> FastAPI:
         summary="Webchat for contact centres, recorded by rule and delivered over SFTP.",
         version="0.1.0",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     app.state.container = container
     if container.config.widget_origins:
@@ -99,12 +102,15 @@ def create_app(container: Container) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type"],
         )
+    secure = container.config.secure_cookies
+    app.add_middleware(CsrfMiddleware, session_cookie=SESSION_COOKIE, secure=secure)
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(deliveries_router)
     app.include_router(admin_router)
     app.include_router(setup_router)
     app.include_router(metrics_router)
+    app.include_router(tokens_router)
 
     @app.websocket("/ws/customer")
     async def customer_socket(websocket: WebSocket) -> None:
@@ -112,10 +118,14 @@ def create_app(container: Container) -> FastAPI:
 
     @app.websocket("/ws/staff")
     async def staff_socket(websocket: WebSocket) -> None:
+        if await refuse_foreign_origin(websocket):
+            return
         cookie = websocket.cookies.get(SESSION_COOKIE)
         await StaffConnection(websocket, container, cookie).run(protocol.STAFF_FRAMES)
 
+    from chatrec.web.console import install_console
     from chatrec.web.pages import install_pages
 
     install_pages(app)
+    install_console(app)
     return app

@@ -10,8 +10,10 @@ from chatrec.live.bus import InProcessFanout
 from chatrec.services.admin import Administration
 from chatrec.services.auth import AuthService
 from chatrec.services.chats import ChatService
+from chatrec.services.tokens import ApiTokens
 from chatrec.store.store import Store
 from chatrec.store.writer import GroupCommitter
+from chatrec.web.ratelimit import AddressLimiter
 
 
 @dataclass
@@ -24,3 +26,5 @@ class Container:
     auth: AuthService
     worker: DeliveryWorker
     admin: Administration
+    tokens: ApiTokens
+    login_limiter: AddressLimiter

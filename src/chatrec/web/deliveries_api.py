@@ -1,7 +1,8 @@
 """The outbox over HTTP: list, show and retry the company's deliveries (R16).
 
-For administrators and supervisors, of their own company only: another company's
-delivery is "not found", never "forbidden" (R18).  Destination secrets never leave.
+For administrators and supervisors of their own company, and operators of the company
+they name: another company's delivery is "not found", never "forbidden" (R18).
+Destination secrets never leave.
 """
 
 from __future__ import annotations
@@ -10,16 +11,22 @@ import asyncio
 from datetime import datetime
 from typing import Annotated, Self
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from chatrec.errors import NotFoundError, PermissionDeniedError
+from chatrec.errors import NotFoundError
+from chatrec.services.access import OVERSEERS, Actor, company_for
 from chatrec.store.records import DeliveryRecord, DeliveryState, DestinationRecord, UserRecord
+from chatrec.web.admin_api import CompanyId
 from chatrec.web.api import Services, Staff
 
 router = APIRouter(prefix="/api/deliveries", tags=["deliveries"])
 
-OVERSEERS = {"administrator", "supervisor"}
+
+# A delivery id is a recording file's 32-bit key; a larger number names no delivery, and
+# SQLite could not even bind it (a 500 rather than a clear 422, R19).
+MAX_DELIVERY_ID = 2**31 - 1
+DeliveryId = Annotated[int, Field(ge=1, le=MAX_DELIVERY_ID)]
 
 
 class DeliveryRead(BaseModel):
@@ -55,7 +62,7 @@ class DeliveryRetry(BaseModel):
     """Either ``ids`` or ``all``: retry those deliveries, or every one not delivered."""
 
     model_config = ConfigDict(extra="forbid")
-    ids: Annotated[list[int] | None, Field(min_length=1, max_length=1000)] = None
+    ids: Annotated[list[DeliveryId] | None, Field(min_length=1, max_length=1000)] = None
     all: bool = False
 
     @model_validator(mode="after")
@@ -69,9 +76,9 @@ class RetryRead(BaseModel):
     retried: int
 
 
-def _check_overseer(user: UserRecord) -> None:
-    if user.role not in OVERSEERS:
-        raise PermissionDeniedError("administrators and supervisors see deliveries")
+def _company(user: UserRecord, company_id: str | None) -> str:
+    """The overseer's own company, or the one an operator names (R18)."""
+    return company_for(Actor.of(user), company_id, *OVERSEERS)
 
 
 def delivery_read(record: DeliveryRecord) -> DeliveryRead:
@@ -109,21 +116,27 @@ async def list_deliveries(
     services: Services,
     state: DeliveryState | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    company_id: CompanyId = None,
 ) -> list[DeliveryRead]:
     """The company's deliveries, newest first, optionally in one state."""
-    _check_overseer(user)
-    found = await asyncio.to_thread(services.store.list_deliveries, state, user.company_id, limit)
+    company = _company(user, company_id)
+    found = await asyncio.to_thread(services.store.list_deliveries, state, company, limit)
     return [delivery_read(record) for record in found]
 
 
 @router.get("/{delivery_id}")
-async def show_delivery(delivery_id: int, user: Staff, services: Services) -> DeliveryDetailRead:
+async def show_delivery(
+    delivery_id: Annotated[int, Path(ge=1, le=MAX_DELIVERY_ID)],
+    user: Staff,
+    services: Services,
+    company_id: CompanyId = None,
+) -> DeliveryDetailRead:
     """One delivery with its attempts, last error, checksum and destination."""
-    _check_overseer(user)
-    record = await asyncio.to_thread(services.store.get_delivery, delivery_id, user.company_id)
+    company = _company(user, company_id)
+    record = await asyncio.to_thread(services.store.get_delivery, delivery_id, company)
     if record is None:
         raise NotFoundError(f"no delivery {delivery_id}")
-    destination = await asyncio.to_thread(services.store.get_destination, user.company_id)
+    destination = await asyncio.to_thread(services.store.get_destination, company)
     return DeliveryDetailRead(
         **delivery_read(record).model_dump(),
         destination=None if destination is None else destination_read(destination),
@@ -131,11 +144,13 @@ async def show_delivery(delivery_id: int, user: Staff, services: Services) -> De
 
 
 @router.post("/retry")
-async def retry_deliveries(body: DeliveryRetry, user: Staff, services: Services) -> RetryRead:
+async def retry_deliveries(
+    body: DeliveryRetry, user: Staff, services: Services, company_id: CompanyId = None
+) -> RetryRead:
     """Make waiting or blocked deliveries due now and unblock their destination."""
-    _check_overseer(user)
+    company = _company(user, company_id)
     retried = await asyncio.to_thread(
-        lambda: services.store.retry_deliveries(body.ids, company_id=user.company_id)
+        lambda: services.store.retry_deliveries(body.ids, company_id=company)
     )
     services.worker.notify()
     return RetryRead(retried=retried)

@@ -2,27 +2,39 @@
 
 from __future__ import annotations
 
+import logging
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 
 from chatrec.errors import (
     ActionError,
     AuthenticationError,
     ConflictError,
     FlowError,
+    LoginLockedError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
     RecordingOnQueueError,
+    StoreError,
     TemplateError,
 )
+
+log = logging.getLogger(__name__)
 
 STATUS: dict[type[ActionError], int] = {
     NotFoundError: 404,
     PermissionDeniedError: 403,
     AuthenticationError: 401,
+    LoginLockedError: 401,
+    RateLimitedError: 429,
     ConflictError: 409,
     RecordingOnQueueError: 422,
 }
@@ -32,11 +44,59 @@ def error_body(code: str, message: str) -> dict[str, dict[str, Any]]:
     return {"error": {"code": code, "message": message}}
 
 
+class ProblemRead(BaseModel):
+    message: str
+    line: int | None
+    column: int | None
+    location: str
+
+
+class ErrorDetailRead(BaseModel):
+    code: str = Field(description="what went wrong, for programs: not_found, forbidden, ...")
+    message: str = Field(description="what went wrong, for people, and how to fix it")
+    problems: list[ProblemRead] | None = Field(
+        default=None, description="a refused flow: every problem, at its line"
+    )
+    position: int | None = Field(default=None, description="a refused template: where")
+
+
+class ErrorRead(BaseModel):
+    """The body of every refusal, request validation (422) included."""
+
+    error: ErrorDetailRead
+
+
+def _refusal(description: str) -> dict[str, Any]:
+    # The JSON content is named as well: FastAPI files a model under the route's own media
+    # type, which for a download (text/csv) would misstate every refusal.
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorRead"}}}
+    return {"model": ErrorRead, "description": description, "content": content}
+
+
+# Declared once for every operation (``FastAPI(responses=...)``), so the schema names what
+# any request may be refused with, in our body rather than FastAPI's default 422 body.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _refusal("Refused as it stands"),
+    401: _refusal("No valid login, session or token"),
+    403: _refusal(
+        "The caller's role does not allow it, or a cookie session's change lacks its "
+        "X-CSRF-Token (code csrf)"
+    ),
+    404: _refusal("Unknown id, or another company's (R18)"),
+    409: _refusal("The current state does not allow it, or an id or name is taken"),
+    422: _refusal("The request does not fit this schema, or a flow or template is refused"),
+    503: _refusal("The database failed; nothing was applied; try again (code store_unavailable)"),
+}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_action_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, ActionError)
         status = STATUS.get(type(error), 400)
-        return JSONResponse(error_body(error.code, str(error)), status_code=status)
+        headers = None
+        if isinstance(error, RateLimitedError):
+            headers = {"Retry-After": str(error.retry_after)}
+        return JSONResponse(error_body(error.code, str(error)), status_code=status, headers=headers)
 
     async def on_invalid(request: Request, error: Exception) -> JSONResponse:
         body: dict[str, Any] = error_body("invalid", str(error))
@@ -56,7 +116,31 @@ def install_error_handlers(app: FastAPI) -> None:
         where = ".".join(str(part) for part in first["loc"])
         return JSONResponse(error_body("invalid", f"{where}: {first['msg']}"), status_code=422)
 
+    async def on_http_error(request: Request, error: Exception) -> Response:
+        # Starlette's own refusals (a body that is not JSON, an unknown path or method)
+        # get our body too, not FastAPI's {"detail": ...}.
+        assert isinstance(error, HTTPException)
+        if error.status_code < 400:
+            return await http_exception_handler(request, error)
+        try:
+            code = HTTPStatus(error.status_code).phrase.lower().replace(" ", "_")
+        except ValueError:
+            code = "refused"
+        return JSONResponse(
+            error_body(code, str(error.detail)),
+            status_code=error.status_code,
+            headers=error.headers,
+        )
+
+    async def on_store_error(request: Request, error: Exception) -> JSONResponse:
+        # The database failed (or its secrets key is wrong): nothing was applied, and the
+        # caller may try again once the operator has fixed it; never a bare 500.
+        log.error("store error on %s %s: %s", request.method, request.url.path, error)
+        return JSONResponse(error_body("store_unavailable", str(error)), status_code=503)
+
     app.add_exception_handler(ActionError, on_action_error)
+    app.add_exception_handler(StoreError, on_store_error)
+    app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_bad_request)
     app.add_exception_handler(FlowError, on_invalid)
     app.add_exception_handler(TemplateError, on_invalid)

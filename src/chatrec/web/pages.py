@@ -84,7 +84,8 @@ def install_pages(app: FastAPI) -> None:
         if user is None:
             return RedirectResponse("/login", status_code=303)
         if user.role not in STAFF_ROLES:
-            return render(request, "not_in_chats.html", {"user": user}, status=403)
+            # Administrators and operators take no chats: their place is the console.
+            return RedirectResponse("/console", status_code=303)
         return render(request, "portal.html", {"user": user})
 
     @app.get("/widget.js", include_in_schema=False)

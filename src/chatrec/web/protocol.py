@@ -37,7 +37,8 @@ ChatId = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class Frame(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: a wrong JSON type is bad_frame, never coerced ("no" is not False, R19).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     ref: Ref = None
 
 

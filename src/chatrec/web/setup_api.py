@@ -111,11 +111,17 @@ class ServiceUpdate(BaseModel):
     flow_id: Annotated[str, Field(max_length=64)] | None = None
 
 
+WIDGET_TAG = '<script src="/static/widget.js" data-service="{service_id}" defer></script>'
+
+
 class ServiceAdminRead(BaseModel):
     service_id: str
     name: str
     flow_id: str | None
-    widget: str = Field(description="the page to try the service's widget")
+    widget: str = Field(
+        description="the tag that puts the service's chat widget on a web site; "
+        "prefix `src` with this server's address"
+    )
 
 
 def service_read(service: ServiceRecord) -> ServiceAdminRead:
@@ -123,7 +129,7 @@ def service_read(service: ServiceRecord) -> ServiceAdminRead:
         service_id=service.service_id,
         name=service.name,
         flow_id=service.flow_id,
-        widget=f"/widget?service={service.service_id}",
+        widget=WIDGET_TAG.format(service_id=service.service_id),
     )
 
 
@@ -251,9 +257,11 @@ def check_flow(
 
 
 @router.post("/flows/preview")
-def preview_flow(body: FlowPreviewCreate, actor: Acting, services: Services) -> FlowPreviewRead:
+def preview_flow(
+    body: FlowPreviewCreate, actor: Acting, services: Services, company_id: CompanyId = None
+) -> FlowPreviewRead:
     """Run the flow on the given customer answers, without a chat (nothing is stored)."""
-    preview = services.admin.catalog.preview(actor, body.source, body.answers)
+    preview = services.admin.catalog.preview(actor, body.source, body.answers, company_id)
     return FlowPreviewRead(
         lines=preview.lines,
         waiting_for=preview.waiting_for,

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -39,7 +38,9 @@ from chatrec.live.registry import LiveChat
 from chatrec.services.access import COMPANY_ROLES
 from chatrec.store.records import UserRecord
 from chatrec.web import protocol
+from chatrec.web.api import user_for_token
 from chatrec.web.container import Container
+from chatrec.web.ratelimit import TokenBucket
 from chatrec.web.views import chat_summary, ended_summary
 
 log = logging.getLogger(__name__)
@@ -61,23 +62,6 @@ class FrameError(Exception):
         self.code = code
         self.message = message
         self.ref = ref
-
-
-class TokenBucket:
-    """Per-connection rate limit: ``rate`` frames a second, bursts up to ``burst``."""
-
-    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic):
-        self.rate, self.burst, self._clock = rate, burst, clock
-        self.tokens, self.stamp = float(burst), clock()
-
-    def take(self) -> bool:
-        now = self._clock()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
 
 
 class Connection:
@@ -142,6 +126,8 @@ class Connection:
             data = json.loads(raw)
         except ValueError as error:
             raise FrameError("bad_json", f"the frame is not JSON: {error}") from None
+        except RecursionError:  # deep nesting fits in a small frame; it must not end the socket
+            raise FrameError("bad_json", "the frame's JSON is nested too deeply") from None
         # Echo the ref of a refused frame when it has a usable one, so clients can match.
         ref = data.get("ref") if isinstance(data, dict) else None
         ref = ref if isinstance(ref, str) and len(ref) <= 64 else None
@@ -277,7 +263,10 @@ class StaffConnection(Connection):
         self.cookie_token = cookie_token
 
     async def welcome(self, hello: protocol.Hello) -> None:
-        self.user = await self.container.auth.user_for(hello.token or self.cookie_token)
+        if hello.token:
+            self.user = await user_for_token(self.container, hello.token)
+        else:
+            self.user = await self.container.auth.user_for(self.cookie_token)
         if self.user.role not in COMPANY_ROLES:
             raise PermissionDeniedError(
                 "system operators administer companies from the console; they take no chats"

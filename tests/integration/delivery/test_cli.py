@@ -13,6 +13,7 @@ from chatrec.cli import State, app
 from chatrec.store.records import DeliveryState
 from chatrec.store.store import Store
 from tests.integration.delivery.world import HOST_KEY_REASON, NOW, build_world
+from tests.keys import SECRETS
 
 
 def chatrec(database_url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -28,7 +29,7 @@ def chatrec(database_url: str, tmp_path: Path, *args: str) -> subprocess.Complet
 
 @pytest.fixture
 def world(database_url: str) -> str:
-    store = Store(database_url, clock=lambda: NOW)
+    store = Store(database_url, secrets=SECRETS, clock=lambda: NOW)
     try:
         build_world(store)
     finally:
@@ -68,7 +69,7 @@ def test_R16_an_administrator_lists_shows_and_retries_deliveries(
 
     retried = chatrec(world, tmp_path, "retry", str(data_id))
     assert (retried.returncode, retried.stdout.strip()) == (0, "1 deliveries due now")
-    store = Store(world)
+    store = Store(world, secrets=SECRETS)
     try:
         assert {d.state for d in store.list_deliveries()} == {DeliveryState.PENDING}
         destination = store.get_destination("acme")
@@ -92,7 +93,7 @@ def test_R19_the_command_line_refuses_what_it_cannot_do(
     tmp_path: Path, args: list[str], code: int, message: str
 ) -> None:
     url = f"sqlite:///{tmp_path / 'chatrec.db'}"
-    store = Store(url)
+    store = Store(url, secrets=SECRETS)
     store.migrate()
     store.close()
     result = CliRunner().invoke(app, ["deliveries", *args, "--database-url", url])

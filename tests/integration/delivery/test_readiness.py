@@ -8,6 +8,7 @@ from pathlib import Path
 from chatrec.store.store import Store
 from tests.integration.server import ServerProcess, free_port
 from tests.integration.store.factories import destination
+from tests.keys import SECRETS
 
 
 def test_R16_an_unreachable_platform_is_warned_about_at_start(
@@ -18,7 +19,7 @@ def test_R16_an_unreachable_platform_is_warned_about_at_start(
     server.stop()
     assert "demo records chats but has no recording platform" in server.log_path.read_text()
     closed = free_port()
-    store = Store(database_url)
+    store = Store(database_url, secrets=SECRETS)
     try:
         store.set_destination(destination("demo", host="127.0.0.1", port=closed, folder="/nowhere"))
     finally:

@@ -23,6 +23,7 @@ from tests.integration.live.test_live_recording import (
     spooled,
 )
 from tests.integration.server import ServerProcess
+from tests.keys import SECRETS
 
 PASSWORD = "correct horse battery"
 FIVE_RECORDS = (
@@ -70,7 +71,7 @@ class Logins:
 
 @pytest.fixture
 def store(server: ServerProcess) -> Iterator[Store]:
-    opened = Store(server.database_url)
+    opened = Store(server.database_url, secrets=SECRETS)
     try:
         yield opened
     finally:

@@ -28,7 +28,7 @@ from chatrec.services.admin.catalog import refuse_recording_on_queue
 from chatrec.services.admin.destinations import DestinationSettings
 from chatrec.services.admin.users import UserChanges
 from chatrec.services.auth import verify_password
-from chatrec.store.records import SessionRecord
+from chatrec.store.records import ApiTokenRecord, SessionRecord
 from chatrec.store.store import Store
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -143,13 +143,16 @@ def test_the_last_enabled_administrator_cannot_be_disabled_or_demoted(
     admin.users.update(ada, ada.user_id, UserChanges(role="agent"))
 
 
-def test_password_reset_unlocks_and_ends_every_session(admin: Administration, store: Store) -> None:
+def test_R18_password_reset_unlocks_ends_every_session_and_revokes_api_tokens(
+    admin: Administration, store: Store
+) -> None:
     ada = company_with_admin(admin)
     carol, _ = admin.users.create(ada, "carol", "Carol", "agent")
     from dataclasses import replace
 
     store.update_user(replace(carol, failed_logins=5, locked_until=T0 + timedelta(minutes=15)))
     store.create_session(SessionRecord("hash-1", carol.user_id, T0 + timedelta(hours=1)))
+    store.create_api_token(ApiTokenRecord("token-hash", "t1", carol.user_id, "script", T0))
     _, password = admin.users.reset_password(ada, carol.user_id, "a-new-long-password")
     assert password == "a-new-long-password"
     stored = store.get_user(carol.user_id)
@@ -158,6 +161,9 @@ def test_password_reset_unlocks_and_ends_every_session(admin: Administration, st
     assert stored.locked_until is None
     assert verify_password(stored.password_hash, password)
     assert store.get_session("hash-1") is None
+    token = store.get_api_token("t1")
+    assert token is not None
+    assert token.revoked_at == T0
 
 
 def test_R18_another_companys_ids_are_not_found(admin: Administration) -> None:

@@ -22,6 +22,7 @@ from tests.integration.store.factories import (
     numbered,
     seed,
 )
+from tests.keys import SECRETS
 from tests.unit.domain.builders import T0, ChatBuilder, agent, supervisor
 
 BOB, ANN, SUE = agent("bob"), agent("ann"), supervisor("sue")
@@ -114,7 +115,8 @@ def test_postgresql_sessions_in_another_time_zone_still_read_utc(database_url: s
     if url.get_backend_name() != "postgresql":
         return  # SQLite has no session time zone
     options = f"{url.query.get('options', '')} -ctimezone=Pacific/Auckland".strip()
-    store = Store(make_engine(database_url, connect_args={"options": options}))
+    engine = make_engine(database_url, connect_args={"options": options})
+    store = Store(engine, secrets=SECRETS)
     try:
         seed(store)
         store.apply([new_chat("C1")])

@@ -27,6 +27,7 @@ from tests.integration.store.factories import (
     produced,
     seed_two_companies,
 )
+from tests.keys import SECRETS
 from tests.unit.domain.builders import T0
 
 NOW = T0 + timedelta(hours=1)
@@ -42,7 +43,7 @@ PENDING, DELIVERING, DELIVERED, BLOCKED = (
 @pytest.fixture
 def outbox(database_url: str) -> Iterator[Store]:
     """A store whose clock stands at ``NOW``: files are spooled (and due) at ``NOW``."""
-    opened = Store(database_url, clock=lambda: NOW)
+    opened = Store(database_url, secrets=SECRETS, clock=lambda: NOW)
     seed_two_companies(opened)
     opened.update_company(replace(ACME, retention_seconds=0))
     try:
@@ -435,7 +436,7 @@ def test_R16_files_spooled_before_the_outbox_existed_are_due_after_the_upgrade(
     finally:
         engine.dispose()
     migrate(database_url)
-    store = Store(database_url)
+    store = Store(database_url, secrets=SECRETS)
     try:
         [waiting] = store.claim_deliveries("w1", NOW, LEASE, 10)
         assert (waiting.remote_path, waiting.next_attempt_at, waiting.attempts) == ("b.json", T0, 1)

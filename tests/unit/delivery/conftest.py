@@ -17,6 +17,7 @@ import pytest
 from chatrec.store.migrations import migrate
 from chatrec.store.store import Store
 from tests.integration.store.factories import ACME, GLOBEX, destination, seed_two_companies
+from tests.keys import SECRETS
 from tests.unit.delivery.fakes import FakeClock
 from tests.unit.domain.builders import T0
 
@@ -33,7 +34,7 @@ def open_store(template: Path, folder: Path, clock: FakeClock) -> Store:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "chatrec.db"
     shutil.copyfile(template, path)
-    store = Store(f"sqlite:///{path}", clock=clock)
+    store = Store(f"sqlite:///{path}", secrets=SECRETS, clock=clock)
     seed_two_companies(store)
     store.update_company(replace(ACME, retention_seconds=0))
     store.update_company(replace(GLOBEX, retention_seconds=0))

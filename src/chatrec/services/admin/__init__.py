@@ -11,6 +11,7 @@ from chatrec.services.admin.audit import AuditTrail
 from chatrec.services.admin.catalog import CatalogAdmin
 from chatrec.services.admin.companies import CompanyAdmin
 from chatrec.services.admin.destinations import DestinationAdmin
+from chatrec.services.admin.imports import ImportAdmin
 from chatrec.services.admin.users import UserAdmin
 from chatrec.store.store import Store
 
@@ -20,6 +21,7 @@ __all__ = [
     "CatalogAdmin",
     "CompanyAdmin",
     "DestinationAdmin",
+    "ImportAdmin",
     "UserAdmin",
 ]
 
@@ -33,3 +35,4 @@ class Administration:
         self.catalog = CatalogAdmin(store, clock)
         self.destinations = DestinationAdmin(store, clock)
         self.audit = AuditTrail(store, clock)
+        self.imports = ImportAdmin(store, clock)

@@ -23,6 +23,7 @@ from chatrec.domain.journal import (
 from chatrec.domain.queues import R3_REASON, recording_keys
 from chatrec.errors import ActionError, FlowError, FlowProblem, NotFoundError, RecordingOnQueueError
 from chatrec.flows import Flow, FlowState, answer_flow, load_flow, start_flow
+from chatrec.flows.loader import line_of
 from chatrec.flows.steps import RouteStep
 from chatrec.services.access import Actor, Role, company_for, require_own
 from chatrec.services.admin.audit import audit_line
@@ -105,19 +106,20 @@ def _finish(preview: FlowPreview, state: FlowState) -> FlowPreview:
     )
 
 
-def _check_routes(flow: Flow, queues: Sequence[QueueRecord], source: str) -> None:
+def _check_routes(flow: Flow, queues: Sequence[QueueRecord], text: str) -> None:
     names = {queue.name for queue in queues}
     problems = [
         FlowProblem(
             f"queue {step.queue!r} does not exist; create it first or route to one of "
             f"{sorted(names)}",
             ("steps", index, "queue"),
+            line_of(text, ("steps", index, "queue")),
         )
         for index, step in enumerate(flow.steps)
         if isinstance(step, RouteStep) and step.queue not in names
     ]
     if problems:
-        raise FlowError(source, problems)
+        raise FlowError("flow", problems)
 
 
 def _label(text: str, what: str) -> str:
@@ -248,11 +250,24 @@ class CatalogAdmin:
         self.get_flow(actor, flow_id)
         return self.store.list_flow_versions(flow_id)
 
-    def check_flow(self, actor: Actor, source: str, company_id: str | None = None) -> Flow:
-        """The flow, validated as a save would; :class:`FlowError` lists every problem."""
+    def check_flow(
+        self,
+        actor: Actor,
+        source: str,
+        company_id: str | None = None,
+        *,
+        planned_queues: Iterable[str] = (),
+    ) -> Flow:
+        """The flow, validated as a save would; :class:`FlowError` lists every problem.
+
+        ``planned_queues`` names queues to be created with the flow (an import), which
+        it may route to.
+        """
         company = company_for(actor, company_id, Role.ADMINISTRATOR)
         flow = load_flow(source, source="flow")
-        _check_routes(flow, self.store.list_queues(company), "flow")
+        queues = self.store.list_queues(company)
+        queues += [QueueRecord("", company, name) for name in planned_queues]
+        _check_routes(flow, queues, source)
         return flow
 
     def save_flow(
@@ -282,5 +297,11 @@ class CatalogAdmin:
         )
         return self.store.save_flow(company, flow_id, flow.name, source, audit=[line])
 
-    def preview(self, actor: Actor, source: str, answers: Sequence[str]) -> FlowPreview:
-        return preview_flow(self.check_flow(actor, source), answers)
+    def preview(
+        self,
+        actor: Actor,
+        source: str,
+        answers: Sequence[str],
+        company_id: str | None = None,
+    ) -> FlowPreview:
+        return preview_flow(self.check_flow(actor, source, company_id), answers)

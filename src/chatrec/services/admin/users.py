@@ -13,10 +13,17 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 
 from chatrec.errors import ActionError, ConflictError, NotFoundError
-from chatrec.services.access import COMPANY_ROLES, Actor, Role, company_for, require_own
+from chatrec.services.access import (
+    COMPANY_ROLES,
+    Actor,
+    Role,
+    company_for,
+    require_own,
+    require_role,
+)
 from chatrec.services.admin.audit import audit_line
 from chatrec.services.auth import hash_password
-from chatrec.store.records import UserRecord
+from chatrec.store.records import SYSTEM_COMPANY_ID, UserRecord
 from chatrec.store.store import Store
 
 LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
@@ -66,6 +73,12 @@ def _name(name: str) -> str:
     if not 1 <= len(cleaned) <= 200:
         raise ActionError("a name must have 1 to 200 characters")
     return cleaned
+
+
+def check_login(login: str) -> str:
+    if not LOGIN.fullmatch(login):
+        raise ActionError(f"login {login!r} must be 1 to 100 letters, digits, '.', '_', '@' or '-'")
+    return login
 
 
 def check_password(password: str) -> str:
@@ -118,10 +131,7 @@ class UserAdmin:
     ) -> tuple[UserRecord, str]:
         """A new login and its first password (generated when none is given)."""
         company = company_for(actor, company_id, Role.ADMINISTRATOR)
-        if not LOGIN.fullmatch(login):
-            raise ActionError(
-                f"login {login!r} must be 1 to 100 letters, digits, '.', '_', '@' or '-'"
-            )
+        check_login(login)
         initial = check_password(password) if password is not None else secrets.token_urlsafe(12)
         user = UserRecord(
             user_id=f"u_{secrets.token_hex(6)}",
@@ -136,6 +146,36 @@ class UserAdmin:
             actor,
             company,
             "user.created",
+            self._clock(),
+            target=user.user_id,
+            after=user_view(user),
+        )
+        self.store.create_user(user, audit=[line])
+        return user, initial
+
+    def create_operator(
+        self, actor: Actor, login: str, name: str, *, password: str | None = None
+    ) -> tuple[UserRecord, str]:
+        """A system operator's login, of company ``system``, and its first password.
+
+        Apart from :meth:`create`, which gives logins company roles only: only an operator
+        makes another, and the audit line goes to ``system``, not to a tenant.
+        """
+        require_role(actor, Role.OPERATOR)
+        check_login(login)
+        initial = check_password(password) if password is not None else secrets.token_urlsafe(12)
+        user = UserRecord(
+            user_id=f"u_{secrets.token_hex(6)}",
+            company_id=SYSTEM_COMPANY_ID,
+            login=login,
+            name=_name(name),
+            role=Role.OPERATOR.value,
+            password_hash=hash_password(initial),
+        )
+        line = audit_line(
+            actor,
+            SYSTEM_COMPANY_ID,
+            "operator.created",
             self._clock(),
             target=user.user_id,
             after=user_view(user),
@@ -178,18 +218,16 @@ class UserAdmin:
     def reset_password(
         self, actor: Actor, user_id: str, password: str | None = None
     ) -> tuple[UserRecord, str]:
-        """A new password (generated when none is given); unlocks the login and ends its
-        sessions, so whoever held the old password is out."""
+        """A new password (generated when none is given); unlocks the login, ends its
+        sessions and revokes its API tokens, so whoever held the old password is out."""
         before = self.get(actor, user_id)
         new = check_password(password) if password is not None else secrets.token_urlsafe(12)
         after = replace(
             before, password_hash=hash_password(new), failed_logins=0, locked_until=None
         )
-        line = audit_line(
-            actor, after.company_id, "user.password_reset", self._clock(), target=user_id
-        )
-        self.store.update_users([after], audit=[line])
-        self.store.delete_user_sessions(user_id)
+        now = self._clock()
+        line = audit_line(actor, after.company_id, "user.password_reset", now, target=user_id)
+        self.store.reset_credentials(after, now, audit=[line])
         return after, new
 
     def _keep_an_administrator(

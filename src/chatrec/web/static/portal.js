@@ -8,6 +8,18 @@
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
+
+  /** A cookie's value; the CSRF cookie goes back as X-CSRF-Token on every change. */
+  function cookie(name) {
+    for (const part of document.cookie.split(";")) {
+      const at = part.indexOf("=");
+      if (at > 0 && part.slice(0, at).trim() === name) {
+        return decodeURIComponent(part.slice(at + 1).trim());
+      }
+    }
+    return "";
+  }
+
   const me = {
     id: document.body.dataset.userId,
     name: document.body.dataset.userName,
@@ -540,7 +552,11 @@
 
   $("logout").addEventListener("click", async () => {
     try {
-      await fetch("/api/logout", { method: "POST", credentials: "same-origin" });
+      await fetch("/api/logout", {
+        method: "POST",
+        headers: { "X-CSRF-Token": cookie("chatrec_csrf") },
+        credentials: "same-origin",
+      });
     } finally {
       location.assign("/login");
     }

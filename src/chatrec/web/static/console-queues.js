@@ -1,0 +1,175 @@
+// Queues (create, rename; a recording setting is the server's to refuse, R3) and
+// services (create, choose the flow).
+"use strict";
+(() => {
+  const c = window.chatrecConsole;
+  const { $, h } = c;
+  let flows = [];
+  let renaming = null;
+
+  // -- queues ------------------------------------------------------------------------------
+
+  function queueRow(queue) {
+    return h(
+      "tr",
+      { dataset: { queueId: queue.queue_id } },
+      h("th", { scope: "row" }, queue.name),
+      h("td", {}, h("code", {}, queue.queue_id)),
+      h(
+        "td",
+        { class: "row-actions" },
+        h(
+          "button",
+          { type: "button", on: { click: () => openRename(queue) } },
+          "Rename",
+          h("span", { class: "visually-hidden" }, ` ${queue.name}`),
+        ),
+      ),
+    );
+  }
+
+  async function loadQueues() {
+    const queues = await c.api("GET", "/api/admin/queues");
+    c.fill($("queues-body"), queues.map(queueRow));
+    $("queues-empty").hidden = queues.length > 0;
+  }
+
+  function result(element, kind, ...content) {
+    element.dataset.kind = kind;
+    c.fill(element, ...content);
+  }
+
+  $("queue-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const out = $("queue-result");
+    const name = $("queue-name").value.trim();
+    if (!name) {
+      result(out, "error", "Give the queue a name.");
+      $("queue-name").focus();
+      return;
+    }
+    const body = { name };
+    if ($("queue-record").checked) body.record = true;
+    await c.busy($("queue-create"), async () => {
+      try {
+        const queue = await c.api("POST", "/api/admin/queues", body);
+        result(out, "ok", `Created queue ${queue.name}.`);
+        $("queue-name").value = "";
+        await loadQueues();
+      } catch (error) {
+        const refused = error.code === "recording_on_queue";
+        result(
+          out,
+          "error",
+          h("strong", {}, refused ? "Refused by the server: " : "Not created: "),
+          error.message,
+        );
+      }
+    });
+  });
+
+  function openRename(queue) {
+    renaming = queue;
+    $("rename-title").textContent = `Rename the queue ${queue.name}`;
+    $("rename-name").value = queue.name;
+    $("rename-error").textContent = "";
+    $("rename-dialog").showModal();
+    $("rename-name").select();
+  }
+
+  $("rename-cancel").addEventListener("click", () => $("rename-dialog").close());
+  $("rename-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await c.busy($("rename-save"), async () => {
+      try {
+        const queue = await c.api("PATCH", `/api/admin/queues/${encodeURIComponent(renaming.queue_id)}`, {
+          name: $("rename-name").value.trim(),
+        });
+        $("rename-dialog").close();
+        c.announce(`Renamed to ${queue.name}.`);
+        await loadQueues();
+      } catch (error) {
+        $("rename-error").textContent = error.message;
+      }
+    });
+  });
+
+  // -- services ----------------------------------------------------------------------------
+
+  function flowOptions(chosen) {
+    return [
+      h("option", { value: "", selected: !chosen }, "No flow (queued for an agent at once)"),
+      flows.map((flow) =>
+        h("option", { value: flow.flow_id, selected: flow.flow_id === chosen }, `${flow.name} (v${flow.version})`),
+      ),
+    ];
+  }
+
+  /** The API's widget tag, its script fetched from this server wherever it is put. */
+  function snippet(service) {
+    return service.widget.replace('src="/', `src="${location.origin}/`);
+  }
+
+  function serviceRow(service) {
+    const id = `flow-of-${service.service_id}`;
+    const select = h("select", { id }, flowOptions(service.flow_id));
+    const save = h("button", { type: "button" }, "Save flow", h("span", { class: "visually-hidden" }, ` of ${service.name}`));
+    save.addEventListener("click", () =>
+      c.busy(save, async () => {
+        try {
+          const updated = await c.api("PATCH", `/api/admin/services/${encodeURIComponent(service.service_id)}`, {
+            flow_id: select.value || null,
+          });
+          c.announce(`${updated.name} now runs ${updated.flow_id || "no flow"}.`);
+        } catch (error) {
+          c.showError(error);
+        }
+      }),
+    );
+    return h(
+      "tr",
+      { dataset: { serviceId: service.service_id } },
+      h("th", { scope: "row" }, service.name, h("div", { class: "hint" }, h("code", {}, service.service_id))),
+      h("td", {}, h("label", { for: id, class: "visually-hidden" }, `Chat flow of ${service.name}`), select),
+      h("td", {}, h("code", { class: "snippet" }, snippet(service))),
+      h("td", { class: "row-actions" }, save),
+    );
+  }
+
+  async function loadServices() {
+    const [services, found] = await Promise.all([
+      c.api("GET", "/api/admin/services"),
+      c.api("GET", "/api/admin/flows"),
+    ]);
+    flows = found;
+    c.fill($("services-body"), services.map(serviceRow));
+    $("services-empty").hidden = services.length > 0;
+    c.fill($("service-flow"), flowOptions(null));
+  }
+
+  $("service-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const out = $("service-result");
+    const name = $("service-name").value.trim();
+    if (!name) {
+      result(out, "error", "Give the service a name.");
+      $("service-name").focus();
+      return;
+    }
+    await c.busy($("service-create"), async () => {
+      try {
+        const service = await c.api("POST", "/api/admin/services", {
+          name,
+          flow_id: $("service-flow").value || null,
+        });
+        result(out, "ok", `Created service ${service.name}.`);
+        $("service-name").value = "";
+        await loadServices();
+      } catch (error) {
+        result(out, "error", error.message);
+      }
+    });
+  });
+
+  Promise.all([loadQueues(), loadServices()]).catch(c.showError);
+})();

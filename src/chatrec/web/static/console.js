@@ -1,0 +1,288 @@
+// The console's shared helpers, for the page scripts (console-*.js) as `chatrecConsole`.
+//
+// Every read and change goes through the HTTP API with the session cookie; unsafe
+// requests carry the `chatrec_csrf` cookie back as `X-CSRF-Token` (double submit).
+// An operator's company (the page's data-company-id) rides along as ?company_id=.
+// Text from the server only ever enters the page as text nodes, never as HTML.
+"use strict";
+window.chatrecConsole = (() => {
+  const $ = (id) => document.getElementById(id);
+  const companyId = document.body.dataset.companyId || "";
+  const role = document.body.dataset.role || "";
+  const recordId = document.body.dataset.recordId || "";
+  const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+  function cookie(name) {
+    for (const part of document.cookie.split(";")) {
+      const at = part.indexOf("=");
+      if (at > 0 && part.slice(0, at).trim() === name) {
+        return decodeURIComponent(part.slice(at + 1).trim());
+      }
+    }
+    return "";
+  }
+
+  function withCompany(path) {
+    if (!companyId) return path;
+    const joiner = path.includes("?") ? "&" : "?";
+    return `${path}${joiner}company_id=${encodeURIComponent(companyId)}`;
+  }
+
+  /** A console page's address, keeping the operator's company. */
+  const link = withCompany;
+
+  function sentence(text) {
+    const trimmed = String(text || "").trim();
+    if (!trimmed) return "";
+    const first = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+    return /[.!?)]$/.test(first) ? first : `${first}.`;
+  }
+
+  class ApiError extends Error {
+    constructor(status, error) {
+      super(sentence(error.message) || `The server answered ${status}.`);
+      this.status = status;
+      this.code = error.code || "";
+      this.problems = error.problems || [];
+      this.position = error.position;
+    }
+  }
+
+  /** Call the API; resolves to the JSON answer, rejects with an ApiError. */
+  async function api(method, path, data) {
+    const headers = { Accept: "application/json" };
+    if (data !== undefined) headers["Content-Type"] = "application/json";
+    if (UNSAFE.has(method)) headers["X-CSRF-Token"] = cookie("chatrec_csrf");
+    let response;
+    try {
+      response = await fetch(withCompany(path), {
+        method,
+        headers,
+        credentials: "same-origin",
+        body: data === undefined ? undefined : JSON.stringify(data),
+      });
+    } catch (_) {
+      throw new ApiError(0, {
+        code: "offline",
+        message: "the server cannot be reached. Check your connection and try again",
+      });
+    }
+    if (response.status === 401) {
+      location.assign("/login");
+      throw new ApiError(401, { code: "unauthenticated", message: "your session has ended" });
+    }
+    if (response.status === 204) return null;
+    const payload = await response.json().catch(() => null);
+    if (!response.ok) throw new ApiError(response.status, (payload && payload.error) || {});
+    return payload;
+  }
+
+  // -- the page's messages ------------------------------------------------------------
+
+  let announceTimer = null;
+  /** Say something to screen readers (and nothing visible). */
+  function announce(text) {
+    const region = $("console-status");
+    clearTimeout(announceTimer);
+    region.textContent = "";
+    announceTimer = setTimeout(() => {
+      region.textContent = text;
+    }, 50);
+  }
+
+  function showError(error) {
+    $("console-error-text").textContent =
+      error instanceof Error ? error.message : sentence(String(error));
+    $("console-error").hidden = false;
+  }
+
+  function clearError() {
+    $("console-error").hidden = true;
+    $("console-error-text").textContent = "";
+  }
+
+  /** Run `work` with `button` disabled; a failure shows in the page's error bar. */
+  async function busy(button, work) {
+    if (button) button.disabled = true;
+    try {
+      return await work();
+    } finally {
+      if (button) button.disabled = false;
+    }
+  }
+
+  // -- building the page ---------------------------------------------------------------
+
+  /**
+   * h("a", {href: "/x", class: "y", on: {click: f}}, "text", child): an element.
+   * Keys other than class/text/on/dataset set attributes; booleans set or drop them.
+   */
+  function h(tag, props, ...children) {
+    const element = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+      if (value === undefined || value === null || value === false) continue;
+      if (key === "class") element.className = value;
+      else if (key === "on") {
+        for (const [name, handler] of Object.entries(value)) element.addEventListener(name, handler);
+      } else if (key === "dataset") Object.assign(element.dataset, value);
+      else if (key === "checked" || key === "value" || key === "selected") element[key] = value;
+      else element.setAttribute(key, value === true ? "" : String(value));
+    }
+    append(element, children);
+    return element;
+  }
+
+  function append(element, children) {
+    for (const child of children.flat(Infinity)) {
+      if (child === undefined || child === null || child === false) continue;
+      element.append(child instanceof Node ? child : String(child));
+    }
+    return element;
+  }
+
+  function fill(element, ...children) {
+    element.replaceChildren();
+    return append(element, children);
+  }
+
+  const dateFormat = new Intl.DateTimeFormat(undefined, {
+    year: "numeric",
+    month: "short",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  });
+
+  /** A <time> for an ISO timestamp, in the reader's zone; "—" when none. */
+  function time(iso) {
+    if (!iso) return "—";
+    const date = new Date(iso);
+    return h("time", { datetime: iso, title: iso }, dateFormat.format(date));
+  }
+
+  /** 0 -> "at once", 90000 -> "1 day 1 hour". */
+  function duration(seconds) {
+    if (!seconds) return "at once";
+    const units = [
+      ["day", 86400],
+      ["hour", 3600],
+      ["minute", 60],
+      ["second", 1],
+    ];
+    const parts = [];
+    let rest = seconds;
+    for (const [name, size] of units) {
+      const count = Math.floor(rest / size);
+      if (count) parts.push(`${count} ${name}${count === 1 ? "" : "s"}`);
+      rest -= count * size;
+      if (parts.length === 2) break;
+    }
+    return parts.join(" ");
+  }
+
+  function yesNo(value, yes = "Yes", no = "No") {
+    return h("span", { class: `flag ${value ? "flag-on" : "flag-off"}` }, value ? yes : no);
+  }
+
+  // -- dialogs: confirm, and a secret shown once ------------------------------------------
+
+  function modal(title, body, buttons) {
+    const dialog = h("dialog", { "aria-labelledby": "modal-title" });
+    const form = h("form", { method: "dialog", class: "stack" });
+    const row = h("div", { class: "dialog-buttons" });
+    for (const [label, value, kind] of buttons) {
+      row.append(h("button", { value, class: kind || undefined }, label));
+    }
+    append(form, [h("h2", { id: "modal-title" }, title), body, row]);
+    dialog.append(form);
+    document.body.append(dialog);
+    return new Promise((resolve) => {
+      dialog.addEventListener("close", () => {
+        dialog.remove();
+        resolve(dialog.returnValue);
+      });
+      dialog.showModal();
+    });
+  }
+
+  /** Ask before a change that cannot be taken back; resolves to true to go on. */
+  async function confirmAction(title, text, ok, kind = "danger") {
+    const answer = await modal(title, h("p", {}, text), [
+      ["Cancel", "cancel"],
+      [ok, "ok", kind],
+    ]);
+    return answer === "ok";
+  }
+
+  /** Show a generated password once, with a Copy button. */
+  async function showSecret(title, text, secret) {
+    const field = h("input", {
+      id: "modal-secret",
+      class: "mono",
+      readonly: true,
+      value: secret,
+      "aria-describedby": "modal-secret-note",
+    });
+    const copy = h("button", { type: "button" }, "Copy");
+    copy.addEventListener("click", async () => {
+      field.select();
+      try {
+        await navigator.clipboard.writeText(secret);
+        announce("Copied.");
+      } catch (_) {
+        announce("Select the text and copy it yourself.");
+      }
+    });
+    const body = h(
+      "div",
+      { class: "stack" },
+      h("p", { id: "modal-secret-note" }, text),
+      h(
+        "div",
+        { class: "field" },
+        h("label", { for: "modal-secret" }, "Password"),
+        h("div", { class: "input-row" }, field, copy),
+      ),
+    );
+    await modal(title, body, [["Done", "done", "primary"]]);
+  }
+
+  // -- log out ---------------------------------------------------------------------------
+
+  const logout = $("logout");
+  if (logout) {
+    logout.addEventListener("click", async () => {
+      try {
+        await api("POST", "/api/logout");
+      } catch (_) {
+        // Gone already, or the server is down: either way the login page is next.
+      }
+      location.assign("/login");
+    });
+  }
+  $("console-error-dismiss").addEventListener("click", clearError);
+
+  return {
+    $,
+    api,
+    ApiError,
+    announce,
+    append,
+    busy,
+    clearError,
+    companyId,
+    confirmAction,
+    duration,
+    fill,
+    h,
+    link,
+    recordId,
+    role,
+    sentence,
+    showError,
+    showSecret,
+    time,
+    yesNo,
+  };
+})();

@@ -1,0 +1,295 @@
+"""The administration console in Chromium, against a real server (and a real sshd).
+
+What an administrator sets on the pages is checked through the API afterwards, so a
+page that only looks right fails.  The console's screenshots in ``docs/screenshots/``
+come from these runs (``make screenshots``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests.integration.server import ServerProcess
+from tests.sshd import OpenSshServer
+
+# `make screenshots` refreshes docs/screenshots/; other runs keep them in a temporary
+# folder, so a test run never changes tracked files.
+SCREENSHOTS = Path(os.environ.get("CHATREC_SCREENSHOTS") or tempfile.mkdtemp(prefix="shots-"))
+NewPage = Callable[[], Page]
+
+
+def screenshot(page: Page, name: str, *, full_page: bool = False) -> None:
+    """The page as a person sees it: no button left hovered, a long page from its top."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.mouse.move(0, 0)
+    if full_page:
+        page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=SCREENSHOTS / name, full_page=full_page)
+
+
+def log_in(page: Page, server: ServerProcess, login: str, lands_on: str) -> None:
+    page.goto(f"{server.url}/login")
+    page.get_by_label("Login", exact=True).fill(login)
+    page.get_by_label("Password", exact=True).fill(server.logins()[login])
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{server.url}{lands_on}")
+
+
+def api(server: ServerProcess, login: str, path: str) -> Any:
+    response = httpx.get(
+        f"{server.url}{path}", headers={"Authorization": f"Bearer {server.token(login)}"}
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def open_section(page: Page, name: str) -> None:
+    page.get_by_role("navigation", name="Console sections").get_by_role("link", name=name).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(name)
+
+
+def test_R3_R4_R6_R7_administrator_sets_logins_template_flow_and_is_refused_queue_recording(
+    server: ServerProcess, new_page: NewPage
+) -> None:
+    admin = new_page()
+    log_in(admin, server, "ada", "/console")  # the portal sends administrators here
+    expect(admin.get_by_role("heading", level=1)).to_have_text("Demo Insurance")
+    expect(admin.locator("#records-ok")).to_contain_text("Chats are recorded")
+    expect(admin.locator("#platform")).to_contain_text("Not set up")
+    expect(admin.locator("#count-blocked")).to_have_text("0")
+    screenshot(admin, "console-home.png")
+
+    # One login edited (R7, R12a), then two at once (R4).
+    open_section(admin, "Users")
+    alice = admin.get_by_role("row", name=re.compile(r"\balice\b"))
+    alice.get_by_role("button", name="Edit alice").click()
+    dialog = admin.get_by_role("dialog", name="Edit alice")
+    dialog.get_by_label("Permit Recordings").uncheck()
+    dialog.get_by_label("Record percentage").fill("50")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    expect(alice.locator("[data-column=permit]")).to_have_text("Not permitted")
+    expect(alice.locator("[data-column=percentage]")).to_have_text("50 %")
+    for login in ("bob", "carol"):
+        admin.get_by_label(f"Select {login}").check()
+    expect(admin.locator("#bulk-count")).to_have_text("(2 selected)")
+    admin.get_by_label("Record chats", exact=True).select_option("false")
+    admin.get_by_role("button", name="Apply to selected").click()
+    for login in ("bob", "carol"):
+        row = admin.get_by_role("row", name=re.compile(rf"\b{login}\b"))
+        expect(row.locator("[data-column=record]")).to_have_text("Off")
+    screenshot(admin, "console-users.png")
+    users = {u["login"]: u for u in api(server, "ada", "/api/admin/users")}
+    assert (users["alice"]["permit_recordings"], users["alice"]["record_percentage"]) == (False, 50)
+    assert [users[login]["record_chats"] for login in ("alice", "bob", "carol")] == [
+        True,
+        False,
+        False,
+    ]
+
+    # The default filename template, previewed live as it is typed (R6).
+    open_section(admin, "Recording settings")
+    template = admin.get_by_label("Default filename template")
+    expect(template).to_have_value("{date}/{company}_{chat_id}_{origin}_{recording_id}")
+    template.fill("{date}/{agnt}")
+    expect(admin.locator("#preview-problem")).to_contain_text("Unknown token {agnt}")
+    assert admin.locator("#preview-caret").text_content() == "{date}/{agnt}\n       ^"
+    template.fill("{date}/{agent}/{chat_id}_{reason}")
+    expect(admin.locator("#preview-name")).to_have_text("2024-03-14/Jane_Doe/c_01HRZ8K5J2W4_agent")
+    expect(admin.locator("#preview-problem")).to_be_hidden()
+    admin.get_by_label("vCon").uncheck()
+    admin.get_by_label("Keep message text after delivery for").fill("2")
+    admin.get_by_label("Unit").select_option(label="days")
+    expect(admin.locator("#retention-text")).to_contain_text("kept 2 days")
+    screenshot(admin, "console-recording.png")
+    admin.get_by_role("button", name="Save").click()
+    expect(admin.locator("#recording-result")).to_have_text("Saved.")
+    company = api(server, "ada", "/api/admin/company")
+    assert company["default_template"] == "{date}/{agent}/{chat_id}_{reason}"
+    assert (company["formats"], company["retention_seconds"]) == (
+        ["html", "json", "text"],
+        2 * 86400,
+    )
+
+    # Recording on a queue is refused, quoting R3, and nothing is created.
+    open_section(admin, "Queues and services")
+    admin.locator("#queue-form").get_by_label("Name").fill("Claims")
+    admin.get_by_label("Record chats in this queue").check()
+    admin.get_by_role("button", name="Create queue").click()
+    refusal = admin.locator("#queue-result")
+    expect(refusal).to_contain_text("Refused by the server")
+    expect(refusal).to_contain_text("Recording cannot be enabled on a queue (R3)")
+    expect(refusal).to_contain_text("nothing in this request was applied")
+    screenshot(admin, "console-queue-refusal.png")
+    assert [q["name"] for q in api(server, "ada", "/api/admin/queues")] == ["General"]
+    admin.get_by_label("Record chats in this queue").uncheck()
+    admin.get_by_role("button", name="Create queue").click()
+    expect(refusal).to_have_text("Created queue Claims.")
+    expect(admin.locator("#queues-body")).to_contain_text("Claims")
+
+    # A flow with a typo: the problem names its line, and a click selects that line.
+    open_section(admin, "Chat flows")
+    admin.get_by_role("link", name="support", exact=True).click()
+    source = admin.get_by_label("Flow (YAML or JSON)")
+    expect(source).to_have_value(re.compile("type: say"))
+    text = source.input_value()
+    source.fill(text.replace("type: say", "type: sya", 1))
+    typo_line = text.splitlines().index("    type: say") + 1
+    admin.get_by_role("button", name="Check").click()
+    problem = admin.locator("#flow-problems button").first
+    expect(problem).to_contain_text(f"Line {typo_line}")
+    expect(problem).to_contain_text("Unknown step type 'sya'")
+    problem.click()
+    expect(source).to_be_focused()
+    selected = source.evaluate("t => t.value.slice(t.selectionStart, t.selectionEnd)")
+    assert selected == "    type: sya"
+    expect(admin.locator(f"#gutter .bad:text-is('{typo_line}')")).to_be_visible()
+    screenshot(admin, "console-flow-editor.png", full_page=True)
+    admin.get_by_role("button", name="Save as a new version").click()
+    expect(admin.locator("#flow-result")).to_contain_text("nothing was saved")
+    source.fill(text.replace("Hello and welcome", "Welcome", 1))
+    admin.get_by_label("Customer's answers").fill("Billing")
+    admin.get_by_role("button", name="Preview").click()
+    expect(admin.locator("#preview-out")).to_contain_text("flow: Welcome to Acme support!")
+    expect(admin.locator("#preview-out")).to_contain_text("Routes the chat to the queue General")
+    admin.get_by_role("button", name="Save as a new version").click()
+    expect(admin.locator("#flow-result")).to_have_text("Saved version 2.")
+    expect(admin.locator("#versions li")).to_have_count(2)
+    flow = api(server, "ada", "/api/admin/flows/demo-support")
+    assert flow["version"] == 2
+    assert "Welcome to Acme support!" in flow["source"]
+
+
+def test_administrator_creates_a_login_and_resets_its_password_each_shown_once(
+    server: ServerProcess, new_page: NewPage
+) -> None:
+    admin = new_page()
+    log_in(admin, server, "ada", "/console")
+    open_section(admin, "Users")
+    admin.get_by_role("button", name="Create login").click()
+    dialog = admin.get_by_role("dialog", name="Create a login")
+    dialog.get_by_label("Login").fill("dave")
+    dialog.get_by_label("Name").fill("Dave Doe")
+    dialog.get_by_label("Record percentage").fill("25")
+    dialog.get_by_role("button", name="Save").click()
+    shown = admin.get_by_role("dialog", name="dave can log in")
+    first = shown.get_by_label("Password").input_value()
+    shown.get_by_role("button", name="Done").click()
+    dave = admin.get_by_role("row", name=re.compile(r"\bdave\b"))
+    expect(dave.locator("[data-column=percentage]")).to_have_text("25 %")
+    assert httpx.post(
+        f"{server.url}/api/login", json={"login": "dave", "password": first}
+    ).is_success
+
+    dave.get_by_role("button", name="Reset password of dave").click()
+    admin.get_by_role("dialog", name="Reset the password of dave?").get_by_role(
+        "button", name="Reset password"
+    ).click()
+    second = admin.get_by_role("dialog", name="New password for dave").get_by_label("Password")
+    expect(second).not_to_have_value("")
+    new = second.input_value()
+    assert new != first
+    old_login = httpx.post(f"{server.url}/api/login", json={"login": "dave", "password": first})
+    assert old_login.status_code == 401
+    assert httpx.post(f"{server.url}/api/login", json={"login": "dave", "password": new}).is_success
+
+
+def test_R16_test_connection_shows_the_offered_key_to_pin_then_every_step_passes(
+    server: ServerProcess, new_page: NewPage, tmp_path: Path
+) -> None:
+    with OpenSshServer(tmp_path / "sshd") as sshd:
+        admin = new_page()
+        log_in(admin, server, "ada", "/console")
+        open_section(admin, "Recording platform")
+        expect(admin.locator("#key-state")).to_have_text("not set")
+        admin.get_by_label("Host", exact=True).fill(sshd.host)
+        admin.get_by_label("Port").fill(str(sshd.port))
+        admin.get_by_label("User").fill(sshd.user)
+        admin.get_by_label("Folder").fill(str(sshd.folder))
+        admin.get_by_label("Private key").fill(sshd.client_key)
+
+        # No pinned key yet: the test stops at the host key and shows the offered one.
+        admin.get_by_role("button", name="Test connection").click()
+        steps = admin.locator("#test-out .step")
+        expect(steps).to_have_count(2)
+        expect(steps.nth(0)).to_contain_text("Connect ok")
+        expect(steps.nth(1)).to_contain_text("Host key failed")
+        offered = admin.locator("#test-out .offered-key pre")
+        expect(offered).to_have_text(sshd.host_key_line)
+        admin.get_by_role("button", name="Use this key").click()
+        expect(admin.get_by_label("Pinned host key")).to_have_value(sshd.host_key_line)
+
+        admin.get_by_role("button", name="Save").click()
+        expect(admin.locator("#dest-result")).to_contain_text("Saved.")
+        expect(admin.locator("#key-state")).to_have_text("set")
+        expect(admin.locator("#password-state")).to_have_text("not set")
+        expect(admin.get_by_label("Private key")).to_have_value("")  # never shown again
+
+        admin.get_by_role("button", name="Test connection").click()
+        expect(admin.locator("#test-out")).to_contain_text("Every step passed.")
+        expect(steps).to_have_count(7)
+        expect(admin.locator("#test-out .step-failed")).to_have_count(0)
+        screenshot(admin, "console-destination.png", full_page=True)
+
+        saved = api(server, "ada", "/api/admin/destination")
+        assert (saved["host_key"], saved["has_private_key"]) == (sshd.host_key_line, True)
+        assert list(sshd.folder.iterdir()) == []  # the probe file was deleted
+        admin.get_by_role("navigation", name="Console sections").get_by_role(
+            "link", name="Overview"
+        ).click()
+        expect(admin.locator("#platform")).to_contain_text("host key pinned")
+
+
+def test_R1_operator_sees_that_a_company_without_both_products_records_nothing(
+    server: ServerProcess, new_page: NewPage
+) -> None:
+    operator = new_page()
+    log_in(operator, server, "olga", "/console/companies")
+    operator.get_by_label(re.compile(r"^Id\b")).fill("newco")
+    operator.get_by_label("Name", exact=True).fill("New Co")
+    operator.get_by_label("Call recording", exact=True).uncheck()
+    operator.get_by_role("button", name="Create company").click()
+    row = operator.get_by_role("row", name=re.compile("New Co"))
+    expect(row).to_contain_text("Records nothing")
+
+    row.get_by_role("link", name="Open console of New Co").click()
+    expect(operator).to_have_url(f"{server.url}/console?company_id=newco")
+    banner = operator.locator("#r1-banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("Nothing will be recorded (R1)")
+    expect(banner).to_contain_text("not provisioned with call_recording")
+    screenshot(operator, "console-r1-banner.png")
+
+    operator.get_by_role("link", name="Provision products").click()
+    row = operator.get_by_role("row", name=re.compile("New Co"))
+    row.get_by_label("Call recording for New Co").check()
+    row.get_by_role("button", name="Save products of New Co").click()
+    expect(row.locator(".flag")).to_have_text("Records")
+    operator.goto(f"{server.url}/console?company_id=newco")
+    expect(operator.locator("#records-ok")).to_contain_text("Chats are recorded")
+    expect(operator.locator("#r1-banner")).to_be_hidden()
+
+
+def test_R18_the_console_sends_visitors_to_login_and_agents_to_the_portal(
+    server: ServerProcess, new_page: NewPage
+) -> None:
+    visitor = new_page()
+    visitor.goto(f"{server.url}/console/users")
+    expect(visitor).to_have_url(f"{server.url}/login")
+
+    agent = new_page()
+    log_in(agent, server, "alice", "/portal")
+    response = agent.goto(f"{server.url}/console")
+    assert response is not None
+    assert response.status == 403
+    expect(agent.get_by_role("heading", level=1)).to_have_text("The console is for administrators")
+    agent.get_by_role("link", name="Go to the agent and supervisor portal").click()
+    expect(agent).to_have_url(f"{server.url}/portal")

@@ -1,0 +1,58 @@
+"""Settings read at start-up: the key of the SFTP secrets (R18)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from chatrec.config import Config, load_config
+from chatrec.store.secrets import KEY_VARIABLE, SecretBox, generate_key
+
+
+@pytest.fixture
+def no_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on a machine that was never configured (the tests' own key removed)."""
+    monkeypatch.delenv(KEY_VARIABLE, raising=False)
+
+
+@pytest.mark.usefixtures("no_key")
+def test_R18_without_configuration_the_key_lives_in_the_data_dir(tmp_path: Path) -> None:
+    config = load_config(data_dir=tmp_path / "data")
+    assert config.secret_key is None
+    assert config.effective_secret_key_file == tmp_path / "data" / "secret.key"
+    box = config.load_secret_box()
+    assert (tmp_path / "data" / "secret.key").exists()
+    assert load_config(data_dir=tmp_path / "data").load_secret_box().decrypt(box.encrypt("pw"))
+
+
+@pytest.mark.usefixtures("no_key")
+def test_R18_the_key_file_can_live_elsewhere(tmp_path: Path) -> None:
+    config = load_config(data_dir=tmp_path / "data", secret_key_file=tmp_path / "keys" / "k")
+    config.load_secret_box()
+    assert (tmp_path / "keys" / "k").exists()
+    assert not (tmp_path / "data" / "secret.key").exists()
+
+
+def test_R18_the_key_is_read_from_the_environment_and_kept_out_of_repr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = generate_key()
+    monkeypatch.setenv(KEY_VARIABLE, key)
+    config = Config(data_dir=tmp_path)
+    assert key not in repr(config)
+    stored = config.load_secret_box().encrypt("pw")
+    assert SecretBox([key]).decrypt(stored) == "pw"
+    assert not (tmp_path / "secret.key").exists()
+
+
+@pytest.mark.parametrize("value", ["changeme", "", "not-a-fernet-key", "A" * 43 + "="])
+def test_R18_a_placeholder_or_invalid_key_refuses_to_start(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(KEY_VARIABLE, value)
+    with pytest.raises(ValidationError, match=KEY_VARIABLE) as refused:
+        Config()
+    if value:
+        assert value not in str(refused.value)  # the refusal never echoes a secret
