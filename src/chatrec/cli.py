@@ -1,4 +1,4 @@
-"""The ``chatrec`` command line (Typer): serve, demo, migrate, explain, deliveries."""
+"""The ``chatrec`` command line (Typer): serve, demo, migrate, explain, deliveries, admin."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from chatrec.cli_admin import admin_app
 from chatrec.config import Config, load_config
 
 if TYPE_CHECKING:
@@ -301,6 +302,7 @@ deliveries_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(deliveries_app, name="deliveries")
+app.add_typer(admin_app, name="admin")
 
 
 class State(StrEnum):

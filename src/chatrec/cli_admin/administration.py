@@ -1,0 +1,100 @@
+"""How a command acts: as the command line's operator, through ``services.admin``.
+
+A refusal prints ``error: ...`` and exits :data:`REFUSED`; an unknown id exits
+:data:`NOT_FOUND`.  The store is opened only inside a command, so the command line starts
+without it.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import typer
+
+from chatrec.cli_admin.output import print_json
+from chatrec.errors import ActionError, FlowError, NotFoundError, StoreError, TemplateError
+
+if TYPE_CHECKING:
+    from chatrec.services.access import Actor
+    from chatrec.services.admin import Administration
+
+NOT_FOUND = 1
+"""Unknown id (or another company's), a failed Test connection, a database failure."""
+REFUSED = 2
+"""Bad input or a refused change: nothing was applied."""
+
+
+def actor() -> Actor:
+    """The command line's operator, ``cli:<os user>`` in the audit trail."""
+    from chatrec.services.access import Actor
+
+    try:
+        who = getpass.getuser()
+    except (OSError, KeyError):
+        who = "unknown"
+    return Actor.command_line(who)
+
+
+def fail(message: str, code: int = REFUSED, *details: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    for line in details:
+        typer.echo(line, err=True)
+    raise typer.Exit(code)
+
+
+def fail_template(error: TemplateError) -> NoReturn:
+    """Refuse a filename template, with a caret under the position of its problem (R6)."""
+    caret = " " * error.position
+    fail(
+        f"{error.problem} (position {error.position})",
+        REFUSED,
+        f"  {error.template}",
+        f"  {caret}^",
+    )
+
+
+def refuse_json(value: object) -> NoReturn:
+    """With ``--json``, a refusal is printed as a value, and still exits :data:`REFUSED`."""
+    print_json(value)
+    raise typer.Exit(REFUSED) from None
+
+
+@contextmanager
+def refusals(file: str = "flow") -> Iterator[None]:
+    """Print chatrec's refusals as ``error: ...`` and exit with their code."""
+    try:
+        yield
+    except NotFoundError as error:
+        fail(str(error), NOT_FOUND)
+    except TemplateError as error:
+        fail_template(error)
+    except FlowError as error:
+        problems = [f"  {file}: {problem}" for problem in error.problems]
+        fail(f"{file}: {error.headline}:", REFUSED, *problems)
+    except ActionError as error:
+        fail(str(error), REFUSED)
+    except StoreError as error:
+        fail(str(error), NOT_FOUND)
+
+
+@contextmanager
+def administration(
+    data_dir: Path | None, database_url: str | None, *, file: str = "flow"
+) -> Iterator[Administration]:
+    """The administration on the store, its refusals printed (``file`` names a flow's)."""
+    # The store comes from the same helper as every other command's, so it is configured
+    # (database, secrets) the same way.
+    from chatrec.cli import _open_store
+    from chatrec.services.admin import Administration
+    from chatrec.store.store import utc_now
+
+    with refusals(file):
+        store = _open_store(data_dir, database_url)
+        try:
+            yield Administration(store, utc_now)
+        finally:
+            store.close()

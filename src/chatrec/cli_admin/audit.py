@@ -1,0 +1,81 @@
+"""``chatrec admin audit``: the audit trail, oldest first, as text, CSV or JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from chatrec.cli_admin.administration import actor, administration, fail
+from chatrec.cli_admin.options import Company, DatabaseUrl, DataDir
+from chatrec.cli_admin.output import when
+
+if TYPE_CHECKING:
+    from chatrec.store.records import AuditRecord
+
+
+class AuditFormat(StrEnum):
+    TEXT = "text"
+    CSV = "csv"
+    JSON = "json"
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"--since {value!r} is not an ISO 8601 time, such as 2026-11-27T09:00:00Z")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+
+
+def _audit_line(entry: AuditRecord) -> str:
+    """Who changed what, before → after, when; the detail's other keys after."""
+    detail = dict(entry.detail)
+    target = detail.pop("target", "")
+    before, after = detail.pop("before", None), detail.pop("after", None)
+    if before is not None and after is not None:
+        change = f"{_compact(before)} → {_compact(after)}"
+    else:
+        change = _compact(after if after is not None else before) if (after or before) else ""
+    rest = f" {_compact(detail)}" if detail else ""
+    chat_part = f"  chat {entry.chat_id}" if entry.chat_id else ""
+    return (
+        f"{when(entry.at)}  {entry.actor}  {entry.action}  {target}{chat_part}  "
+        f"{change}{rest}".rstrip()
+    )
+
+
+def audit(
+    company: Company,
+    chat: Annotated[str | None, typer.Option("--chat", help="Only this chat's lines.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only from this time (ISO 8601; UTC if bare).")
+    ] = None,
+    output: Annotated[
+        AuditFormat, typer.Option("--format", case_sensitive=False, help="text, csv or json.")
+    ] = AuditFormat.TEXT,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Print the audit trail, oldest first: who changed what, before → after, when."""
+    from chatrec.services.admin.audit import export_csv, export_json
+
+    start = _since(since)
+    with administration(data_dir, database_url) as admin:
+        entries = admin.audit.read(actor(), company, chat_id=chat, since=start)
+    if output is AuditFormat.CSV:
+        typer.echo(export_csv(entries), nl=False)
+    elif output is AuditFormat.JSON:
+        typer.echo(export_json(entries))
+    else:
+        for line in [_audit_line(entry) for entry in entries] or ["no audit lines"]:
+            typer.echo(line)

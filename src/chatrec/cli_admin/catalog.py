@@ -1,0 +1,175 @@
+"""``chatrec admin queue`` and ``service``: queues, which never hold recording settings
+(R3), and services, the webchat entry points each running one flow."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from chatrec.cli_admin.administration import actor, administration, fail, refusals
+from chatrec.cli_admin.options import AsJson, Company, DatabaseUrl, DataDir
+from chatrec.cli_admin.output import print_result
+from chatrec.cli_admin.tables import Table, add_list_command
+
+if TYPE_CHECKING:
+    from chatrec.store.records import QueueRecord, ServiceRecord
+
+queue_app = typer.Typer(
+    help="Queues: a name, and no recording settings at all (R3).", no_args_is_help=True
+)
+service_app = typer.Typer(
+    help="Services: the webchat entry points, each running one flow.", no_args_is_help=True
+)
+
+# Accepted, never shown, and always refused quoting R3: a script that tries them learns why.
+_RECORDING_FLAGS: dict[str, Any] = {
+    "record": Annotated[bool | None, typer.Option("--record/--no-record", hidden=True)],
+    "recording": Annotated[bool | None, typer.Option("--recording/--no-recording", hidden=True)],
+    "record_chats": Annotated[
+        bool | None, typer.Option("--record-chats/--no-record-chats", hidden=True)
+    ],
+    "record_percentage": Annotated[str | None, typer.Option("--record-percentage", hidden=True)],
+    "permit_recordings": Annotated[
+        bool | None, typer.Option("--permit-recordings/--no-permit-recordings", hidden=True)
+    ],
+}
+
+
+def _refusing_recording_flags(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a queue command the hidden recording flags, refused before anything is opened."""
+
+    @functools.wraps(command)
+    def refusing(**options: Any) -> None:
+        from chatrec.services.admin.catalog import refuse_recording_on_queue
+
+        given = {name: options.pop(name) for name in _RECORDING_FLAGS}
+        flags = [
+            f"--{name.replace('_', '-')}" for name, value in given.items() if value is not None
+        ]
+        with refusals():
+            refuse_recording_on_queue(flags)
+        command(**options)
+
+    # Typer reads a command's options from its signature: the command's own, then the flags.
+    signature = inspect.signature(command, eval_str=True)
+    flags = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=flag)
+        for name, flag in _RECORDING_FLAGS.items()
+    ]
+    refusing.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), *flags]
+    )
+    return refusing
+
+
+def queue_view(queue: QueueRecord) -> dict[str, object]:
+    return {"queue_id": queue.queue_id, "company_id": queue.company_id, "name": queue.name}
+
+
+add_list_command(
+    queue_app,
+    lambda admin: admin.catalog.list_queues,
+    Table(
+        view=queue_view, row=lambda queue: f"{queue.queue_id:16}  {queue.name}", empty="no queues"
+    ),
+    help="List the company's queues.",
+)
+
+
+@queue_app.command("create")
+@_refusing_recording_flags
+def queue_create(
+    company: Company,
+    name: Annotated[str, typer.Argument(help="The queue's name; flows route to it by name.")],
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a queue.  Recording is never a queue's (R3): such flags are refused."""
+    with administration(data_dir, database_url) as admin:
+        queue = admin.catalog.create_queue(actor(), name, company_id=company)
+    done = f"created queue {queue.name!r} ({queue.queue_id}) of company {company}"
+    print_result(as_json, queue_view(queue), done)
+
+
+@queue_app.command("rename")
+@_refusing_recording_flags
+def queue_rename(
+    queue_id: Annotated[str, typer.Argument(help="The queue's id.")],
+    name: Annotated[str, typer.Argument(help="The new name; flows routing to it follow.")],
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Rename a queue.  Recording is never a queue's (R3): such flags are refused."""
+    with administration(data_dir, database_url) as admin:
+        queue = admin.catalog.rename_queue(actor(), queue_id, name)
+    print_result(as_json, queue_view(queue), f"renamed queue {queue.queue_id} to {queue.name!r}")
+
+
+def service_view(service: ServiceRecord) -> dict[str, object]:
+    return {
+        "service_id": service.service_id,
+        "company_id": service.company_id,
+        "name": service.name,
+        "flow_id": service.flow_id,
+        "widget": f"/widget?service={service.service_id}",
+    }
+
+
+def _service_row(service: ServiceRecord) -> str:
+    return f"{service.service_id:16}  {service.flow_id or '-':16}  {service.name}"
+
+
+add_list_command(
+    service_app,
+    lambda admin: admin.catalog.list_services,
+    Table(
+        view=service_view,
+        row=_service_row,
+        header=f"{'ID':16}  {'FLOW':16}  NAME",
+        empty="no services",
+    ),
+    help="List the company's services and the flow each runs.",
+)
+
+
+@service_app.command("create")
+def service_create(
+    company: Company,
+    name: Annotated[str, typer.Argument(help="The service's name, as customers see it.")],
+    flow: Annotated[str | None, typer.Option("--flow", help="The id of the flow it runs.")] = None,
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a service, optionally running a flow of the company."""
+    with administration(data_dir, database_url) as admin:
+        service = admin.catalog.create_service(actor(), name, flow, company_id=company)
+    print_result(as_json, service_view(service), _service_row(service))
+
+
+@service_app.command("set")
+def service_set(
+    service_id: Annotated[str, typer.Argument(help="The service's id.")],
+    name: Annotated[str | None, typer.Option("--name", help="A new name.")] = None,
+    flow: Annotated[str | None, typer.Option("--flow", help="The id of the flow to run.")] = None,
+    no_flow: Annotated[bool, typer.Option("--no-flow", help="Run no flow.")] = False,
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Rename a service or change the flow it runs; new chats start on the new flow."""
+    if flow is not None and no_flow:
+        fail("give --flow or --no-flow, not both")
+    if name is None and flow is None and not no_flow:
+        fail("nothing to change: give --name, --flow or --no-flow")
+    with administration(data_dir, database_url) as admin:
+        service = admin.catalog.update_service(
+            actor(), service_id, name=name, flow_id=flow, clear_flow=no_flow
+        )
+    print_result(as_json, service_view(service), _service_row(service))

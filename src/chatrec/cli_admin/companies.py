@@ -1,0 +1,201 @@
+"""``chatrec admin company``: companies, their products (R1) and recording settings.
+
+Also ``template-preview``, the name a filename template gives a sample chat (R6).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from chatrec.cli_admin.administration import actor, administration, fail, fail_template, refuse_json
+from chatrec.cli_admin.options import AsJson, Company, DatabaseUrl, DataDir
+from chatrec.cli_admin.output import format_fields, print_result, yes
+from chatrec.cli_admin.tables import Table, print_table
+from chatrec.errors import TemplateError
+
+if TYPE_CHECKING:
+    from chatrec.store.records import CompanyRecord
+
+company_app = typer.Typer(
+    help="Companies, their products (R1) and recording settings (R6, R15, R17).",
+    no_args_is_help=True,
+)
+
+Products = Annotated[
+    list[str] | None,
+    typer.Option("--product", help="call_recording or webchat; repeat the option for both."),
+]
+
+
+def company_view(company: CompanyRecord) -> dict[str, Any]:
+    from chatrec.services.admin.companies import preview_template, recording_status
+
+    status = recording_status(company)
+    return {
+        "company_id": company.company_id,
+        "name": company.name,
+        "products": sorted(company.products),
+        "records": status.records,
+        "recording_status": status.sentence,
+        "default_template": company.default_template,
+        "template_preview": preview_template(company.default_template),
+        "formats": sorted(company.formats),
+        "retention_seconds": company.retention_seconds,
+    }
+
+
+def _format_company(view: dict[str, Any]) -> str:
+    retention = view["retention_seconds"]
+    return format_fields(
+        f"company {view['company_id']} ({view['name']})",
+        [
+            ("products", ", ".join(view["products"]) or "none"),
+            ("recording", view["recording_status"]),
+            ("template", view["default_template"]),
+            ("preview", view["template_preview"]),
+            ("formats", ", ".join(view["formats"])),
+            ("retention", f"{retention} seconds" + (" (purge at once)" if not retention else "")),
+        ],
+    )
+
+
+def _company_row(view: dict[str, Any]) -> str:
+    products = ",".join(view["products"]) or "-"
+    return f"{view['company_id']:16}  {yes(view['records']):7}  {products:24}  {view['name']}"
+
+
+def _as_is(view: dict[str, Any]) -> object:
+    return view
+
+
+_COMPANIES = Table(
+    view=_as_is,
+    row=_company_row,
+    header=f"{'ID':16}  {'RECORDS':7}  {'PRODUCTS':24}  NAME",
+    empty="no companies",
+)
+
+
+def _print_company(view: dict[str, Any], as_json: bool) -> None:
+    print_result(as_json, view, _format_company(view))
+
+
+@company_app.command("list")
+def company_list(
+    as_json: AsJson = False, data_dir: DataDir = None, database_url: DatabaseUrl = None
+) -> None:
+    """List every company, and whether its chats are recorded (R1)."""
+    with administration(data_dir, database_url) as admin:
+        views = [company_view(c) for c in admin.companies.list_companies(actor())]
+    print_table(views, as_json, _COMPANIES)
+
+
+@company_app.command("create")
+def company_create(
+    company_id: Annotated[str, typer.Argument(help="2 to 40 of a-z, 0-9 and '-'.")],
+    name: Annotated[str, typer.Option("--name", help="The company's name.")],
+    product: Products = None,
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a company (a tenant); without both products it records nothing (R1)."""
+    with administration(data_dir, database_url) as admin:
+        company = admin.companies.create(actor(), company_id, name, product or [])
+        view = company_view(company)
+    _print_company(view, as_json)
+
+
+@company_app.command("show")
+def company_show(
+    company: Annotated[
+        str | None, typer.Option("--company", help="The company; left out: every company.")
+    ] = None,
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Show a company's settings, whether it records (R1) and its template's preview (R6)."""
+    with administration(data_dir, database_url) as admin:
+        acting = actor()
+        found = (
+            admin.companies.list_companies(acting)
+            if company is None
+            else [admin.companies.get(acting, company)]
+        )
+        views = [company_view(c) for c in found]
+    shown = [_format_company(view) for view in views] or ["no companies"]
+    print_result(as_json, views if company is None else views[0], *shown)
+
+
+@company_app.command("provision")
+def company_provision(
+    company: Annotated[str, typer.Argument(help="The company's id.")],
+    product: Products = None,
+    none: Annotated[
+        bool, typer.Option("--none", help="Take every product away: nothing is recorded.")
+    ] = False,
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Set the company's products: with call_recording and webchat its chats are recorded (R1)."""
+    if bool(product) == none:
+        fail("name the products with --product (call_recording, webchat), or give --none")
+    with administration(data_dir, database_url) as admin:
+        view = company_view(admin.companies.provision(actor(), company, product or []))
+    _print_company(view, as_json)
+
+
+@company_app.command("set")
+def company_set(
+    company: Company,
+    name: Annotated[str | None, typer.Option("--name", help="The company's name.")] = None,
+    template: Annotated[
+        str | None,
+        typer.Option("--template", help="The default filename template of recordings (R6)."),
+    ] = None,
+    formats: Annotated[
+        list[str] | None,
+        typer.Option("--format", help="json, vcon, text or html; repeat for several (R15)."),
+    ] = None,
+    retention_seconds: Annotated[
+        int | None,
+        typer.Option(help="How long message bodies stay after delivery; 0: purge at once (R17)."),
+    ] = None,
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Change the company's name, template, formats or retention; all checked, then kept."""
+    if name is None and template is None and formats is None and retention_seconds is None:
+        fail("nothing to change: give --name, --template, --format or --retention-seconds")
+    with administration(data_dir, database_url) as admin:
+        updated = admin.companies.update(
+            actor(),
+            company,
+            name=name,
+            default_template=template,
+            formats=formats,
+            retention_seconds=retention_seconds,
+        )
+        view = company_view(updated)
+    _print_company(view, as_json)
+
+
+def template_preview(
+    template: Annotated[str, typer.Argument(help="A filename template, such as {date}/{chat_id}.")],
+    as_json: AsJson = False,
+) -> None:
+    """Print the name a sample chat's recording gets, or the template's problem (R6)."""
+    from chatrec.services.admin.companies import preview_template
+
+    try:
+        preview = preview_template(template)
+    except TemplateError as error:
+        if as_json:
+            refuse_json({"valid": False, "problem": error.problem, "position": error.position})
+        fail_template(error)
+    print_result(as_json, {"valid": True, "preview": preview}, preview)

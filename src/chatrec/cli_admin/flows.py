@@ -1,0 +1,199 @@
+"""``chatrec admin flow``: chat flows, checked on save with every problem at its line
+(R19), versioned, and previewed without a chat."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from chatrec.cli_admin.administration import actor, administration, refuse_json
+from chatrec.cli_admin.options import AsJson, Company, DatabaseUrl, DataDir, file_label, read_text
+from chatrec.cli_admin.output import print_result, when
+from chatrec.cli_admin.tables import Table, add_list_command, print_table
+from chatrec.errors import FlowError, NotFoundError
+
+if TYPE_CHECKING:
+    from chatrec.services.admin import Administration
+    from chatrec.store.records import FlowVersionRecord
+
+flow_app = typer.Typer(
+    help="Chat flows: checked on save with every problem at its line, versioned, previewed.",
+    no_args_is_help=True,
+)
+
+FlowFile = Annotated[str, typer.Argument(help="The flow's YAML or JSON file; - for stdin.")]
+FlowId = Annotated[str, typer.Argument(help="The flow's id.")]
+
+
+@contextmanager
+def _flow_file(
+    file: str, data_dir: Path | None, database_url: str | None
+) -> Iterator[tuple[Administration, str]]:
+    """The administration and the flow's source; its problems name the file."""
+    source = read_text(file)
+    with administration(data_dir, database_url, file=file_label(file)) as admin:
+        yield admin, source
+
+
+def flow_view(flow: FlowVersionRecord, *, source: bool = True) -> dict[str, object]:
+    view: dict[str, object] = {
+        "flow_id": flow.flow_id,
+        "company_id": flow.company_id,
+        "name": flow.name,
+        "version": flow.version,
+        "created_at": flow.created_at.isoformat(),
+    }
+    if source:
+        view["source"] = flow.source
+    return view
+
+
+def flow_summary(flow: FlowVersionRecord) -> dict[str, object]:
+    """A flow's view without its source, for lists."""
+    return flow_view(flow, source=False)
+
+
+add_list_command(
+    flow_app,
+    lambda admin: admin.catalog.list_flows,
+    Table(
+        view=flow_summary,
+        row=lambda flow: (
+            f"{flow.flow_id:16}  {flow.version:>7}  {when(flow.created_at):20}  {flow.name}"
+        ),
+        header=f"{'ID':16}  {'VERSION':>7}  {'SAVED (UTC)':20}  NAME",
+        empty="no flows",
+    ),
+    help="List the company's flows at their newest version.",
+)
+
+
+@flow_app.command("show")
+def flow_show(
+    flow_id: FlowId,
+    version: Annotated[
+        int | None, typer.Option("--version", min=1, help="This version; default: the newest.")
+    ] = None,
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Print a flow's source, after a YAML comment naming it (so it saves back as is)."""
+    with administration(data_dir, database_url) as admin:
+        flow = admin.catalog.get_flow(actor(), flow_id, version)
+    print_result(
+        as_json,
+        flow_view(flow),
+        f"# flow {flow.flow_id} {flow.name!r}, version {flow.version}, "
+        f"saved {when(flow.created_at)}, company {flow.company_id}",
+        flow.source.rstrip("\n"),
+    )
+
+
+_VERSIONS = Table(
+    view=flow_summary,
+    row=lambda flow: f"{flow.version:>7}  {when(flow.created_at)}  {flow.name}",
+)
+
+
+@flow_app.command("versions")
+def flow_versions(
+    flow_id: FlowId,
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """List a flow's versions, newest first; each chat records the version it ran."""
+    with administration(data_dir, database_url) as admin:
+        versions = admin.catalog.flow_versions(actor(), flow_id)
+    print_table(versions, as_json, _VERSIONS)
+
+
+@flow_app.command("check")
+def flow_check(
+    file: FlowFile,
+    company: Company,
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Check a flow as a save would, without saving: every problem with its line."""
+    with _flow_file(file, data_dir, database_url) as (admin, source):
+        try:
+            flow = admin.catalog.check_flow(actor(), source, company)
+        except FlowError as error:
+            if not as_json:
+                raise
+            problems = [
+                {"message": p.message, "line": p.line, "column": p.column, "location": p.location}
+                for p in error.problems
+            ]
+            refuse_json({"valid": False, "problems": problems})
+    print_result(
+        as_json,
+        {"valid": True, "name": flow.name, "problems": []},
+        f"{file_label(file)}: flow {flow.name!r} is valid ({len(flow.steps)} steps)",
+    )
+
+
+@flow_app.command("save")
+def flow_save(
+    file: FlowFile,
+    company: Company,
+    flow_id: Annotated[
+        str | None,
+        typer.Option("--flow-id", help="Save as this flow's next version; default: a new flow."),
+    ] = None,
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Check a flow and keep it as a new flow, or as the next version of --flow-id."""
+    with _flow_file(file, data_dir, database_url) as (admin, source):
+        acting = actor()
+        if flow_id is not None and admin.catalog.get_flow(acting, flow_id).company_id != company:
+            raise NotFoundError(f"no flow {flow_id!r} in company {company!r}")
+        saved = admin.catalog.save_flow(acting, source, flow_id=flow_id, company_id=company)
+    print_result(
+        as_json,
+        flow_summary(saved),
+        f"saved flow {saved.name!r} ({saved.flow_id}) version {saved.version}",
+    )
+
+
+@flow_app.command("preview")
+def flow_preview(
+    file: FlowFile,
+    company: Company,
+    answer: Annotated[
+        list[str] | None,
+        typer.Option("--answer", help="The customer's next answer; repeat for several."),
+    ] = None,
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Run a flow on the given answers without a chat: nothing is stored."""
+    with _flow_file(file, data_dir, database_url) as (admin, source):
+        preview = admin.catalog.preview(actor(), source, answer or [], company)
+    waiting = (
+        []
+        if preview.waiting_for is None
+        else [f"(waiting for the customer's answer: {preview.waiting_for})"]
+    )
+    print_result(
+        as_json,
+        {
+            "lines": preview.lines,
+            "waiting_for": preview.waiting_for,
+            "routed_to": preview.routed_to,
+            "ended": preview.ended,
+            "recordings": preview.recordings,
+        },
+        *preview.lines,
+        *waiting,
+    )

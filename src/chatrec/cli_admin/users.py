@@ -1,0 +1,236 @@
+"""``chatrec admin user`` and ``operator``: logins and their recording settings (R4, R7, R12a).
+
+A password generated here is printed once and never again.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from chatrec.cli_admin.administration import actor, administration, fail
+from chatrec.cli_admin.options import (
+    AsJson,
+    Company,
+    DatabaseUrl,
+    DataDir,
+    PasswordStdin,
+    read_password,
+)
+from chatrec.cli_admin.output import print_result, yes
+from chatrec.cli_admin.tables import Table, add_list_command, print_table
+
+if TYPE_CHECKING:
+    from chatrec.store.records import UserRecord
+
+user_app = typer.Typer(
+    help="Logins of a company and their recording settings (R4, R7, R12a).",
+    no_args_is_help=True,
+)
+operator_app = typer.Typer(
+    help="System operators' logins: they create and provision companies.",
+    no_args_is_help=True,
+)
+
+
+class CompanyRole(StrEnum):
+    ADMINISTRATOR = "administrator"
+    SUPERVISOR = "supervisor"
+    AGENT = "agent"
+
+
+Login = Annotated[str, typer.Argument(help="The login name, unique over every company.")]
+PersonName = Annotated[str, typer.Option("--name", help="The person's name.")]
+Percentage = Annotated[
+    int | None,
+    typer.Option(help="Share of the agent's chats recorded, 0 to 100 (R7)."),
+]
+Capacity = Annotated[int | None, typer.Option(help="Chats the agent takes at once.")]
+
+
+def user_view(user: UserRecord) -> dict[str, object]:
+    return {
+        "user_id": user.user_id,
+        "company_id": user.company_id,
+        "login": user.login,
+        "name": user.name,
+        "role": user.role,
+        "disabled": user.disabled,
+        "locked": user.locked_until is not None,
+        "permit_recordings": user.permit_recordings,
+        "record_chats": user.record_chats,
+        "record_percentage": user.record_percentage,
+        "capacity": user.capacity,
+    }
+
+
+def _user_row(user: UserRecord) -> str:
+    state = "disabled" if user.disabled else "locked" if user.locked_until else "enabled"
+    return (
+        f"{user.user_id:16}  {user.login:20}  {user.role:13}  "
+        f"{yes(user.permit_recordings):6}  {yes(user.record_chats):6}  "
+        f"{user.record_percentage:>3}  {user.capacity:>3}  {state:8}  {user.name}"
+    )
+
+
+_USERS = Table(
+    view=user_view,
+    row=_user_row,
+    header=(
+        f"{'ID':16}  {'LOGIN':20}  {'ROLE':13}  {'PERMIT':6}  {'RECORD':6}  {'PCT':>3}  "
+        f"{'CAP':>3}  {'STATE':8}  NAME"
+    ),
+    empty="no users",
+)
+
+
+def _print_login(user: UserRecord, password: str | None, as_json: bool, done: str) -> None:
+    """What was done to the login, and its password when generated here: shown once."""
+    shown = [] if password is None else [f"password (shown once): {password}"]
+    print_result(as_json, {"user": user_view(user), "password": password}, done, *shown)
+
+
+def _created(user: UserRecord) -> str:
+    return f"created {user.role} {user.login} ({user.user_id}) of company {user.company_id}"
+
+
+add_list_command(
+    user_app,
+    lambda admin: admin.users.list_users,
+    _USERS,
+    help="List the company's logins with their recording settings.",
+)
+
+
+@user_app.command("create")
+def user_create(
+    company: Company,
+    login: Login,
+    name: PersonName,
+    role: Annotated[CompanyRole, typer.Option("--role", case_sensitive=False)],
+    password_stdin: PasswordStdin = False,
+    permit_recordings: Annotated[
+        bool,
+        typer.Option(
+            "--permit-recordings/--no-permit-recordings",
+            help="Unticked: no chat this login takes part in is recorded (R12a).",
+        ),
+    ] = True,
+    record_chats: Annotated[
+        bool,
+        typer.Option(
+            "--record-chats/--no-record-chats",
+            help="Off: the agent's own recording is not started (R4).",
+        ),
+    ] = True,
+    record_percentage: Percentage = None,
+    capacity: Capacity = None,
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a login; its first password is generated and printed once unless given."""
+    from chatrec.services.admin.users import UserChanges
+
+    password = read_password(password_stdin)
+    changes = UserChanges(
+        permit_recordings=permit_recordings,
+        record_chats=record_chats,
+        record_percentage=record_percentage,
+        capacity=capacity,
+    )
+    with administration(data_dir, database_url) as admin:
+        user, initial = admin.users.create(
+            actor(),
+            login,
+            name,
+            role.value,
+            company_id=company,
+            password=password,
+            changes=changes,
+        )
+    _print_login(user, None if password_stdin else initial, as_json, _created(user))
+
+
+@user_app.command("set")
+def user_set(
+    user_ids: Annotated[
+        list[str], typer.Argument(help="One login's id, or several: all change or none.")
+    ],
+    permit_recordings: Annotated[
+        bool | None,
+        typer.Option("--permit-recordings/--no-permit-recordings", help="R12a."),
+    ] = None,
+    record_chats: Annotated[
+        bool | None, typer.Option("--record-chats/--no-record-chats", help="R4.")
+    ] = None,
+    record_percentage: Percentage = None,
+    role: Annotated[CompanyRole | None, typer.Option("--role", case_sensitive=False)] = None,
+    disabled: Annotated[
+        bool | None,
+        typer.Option("--disable/--enable", help="A disabled login cannot log in."),
+    ] = None,
+    capacity: Capacity = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="The person's name (one login only).")
+    ] = None,
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Change logins: several ids are a bulk edit, applied to all or to none.
+
+    Permit Recordings and the percentage apply to chats joined afterwards (R7, R12a).
+    """
+    from chatrec.services.admin.users import UserChanges
+
+    if name is not None and len(user_ids) > 1:
+        fail("--name changes one login; give one user id")
+    changes = UserChanges(
+        name=name,
+        role=None if role is None else role.value,
+        disabled=disabled,
+        permit_recordings=permit_recordings,
+        record_chats=record_chats,
+        record_percentage=record_percentage,
+        capacity=capacity,
+    )
+    if not changes.given():
+        fail("nothing to change: give at least one option (see --help)")
+    with administration(data_dir, database_url) as admin:
+        users = admin.users.update_many(actor(), user_ids, changes)
+    print_table(users, as_json, _USERS)
+
+
+@user_app.command("reset-password")
+def user_reset_password(
+    user_id: Annotated[str, typer.Argument(help="The login's id.")],
+    password_stdin: PasswordStdin = False,
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Give a login a new password; unlocks it and ends its sessions."""
+    password = read_password(password_stdin)
+    with administration(data_dir, database_url) as admin:
+        user, new = admin.users.reset_password(actor(), user_id, password)
+    done = f"new password for {user.login} ({user.user_id}); its sessions are ended"
+    _print_login(user, None if password_stdin else new, as_json, done)
+
+
+@operator_app.command("create")
+def operator_create(
+    login: Login,
+    name: PersonName,
+    password_stdin: PasswordStdin = False,
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a system operator's login (company `system`), for the console and the API."""
+    password = read_password(password_stdin)
+    with administration(data_dir, database_url) as admin:
+        user, initial = admin.users.create_operator(actor(), login, name, password=password)
+    _print_login(user, None if password_stdin else initial, as_json, _created(user))

@@ -1,0 +1,500 @@
+"""``chatrec admin`` as a script runs it, on SQLite and PostgreSQL (R1, R3, R4, R6, R7, R12a,
+R16, R18, R19).
+
+Commands run in-process through Typer's runner (one as a separate process, to prove
+the installed command line); what they changed is read back from the store.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncssh
+import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+from chatrec.cli import _open_store, app
+from chatrec.domain.queues import R3_REASON
+from chatrec.services.admin.audit import EXPORT_COLUMNS
+from chatrec.services.auth import verify_password
+from chatrec.store.records import SYSTEM_COMPANY_ID
+from chatrec.store.store import Store
+
+FLOW = """\
+name: Claims
+steps:
+  - id: hi
+    type: say
+    text: Hello, this is claims.
+  - id: go
+    type: route
+    queue: Claims
+"""
+
+BAD_FLOW = """\
+name: Broken
+steps:
+  - id: hi
+    type: shout
+    text: Hello
+  - id: go
+    type: route
+    queue: Nowhere
+"""
+
+
+def admin(database_url: str, *args: str, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(app, ["admin", *args, "--database-url", database_url], input=stdin)
+
+
+def ok(result: Result) -> Result:
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The commands' data dir (and its secret key file), in the test's own folder."""
+    folder = tmp_path / "data"
+    monkeypatch.setenv("CHATREC_DATA_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    """The store opened as the commands open it, so it reads the secrets they write."""
+    opened = _open_store(None, database_url)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture
+def acme(database_url: str) -> str:
+    """A recording company ``acme``, made through the command line."""
+    ok(
+        admin(
+            database_url,
+            "company",
+            "create",
+            "acme",
+            "--name",
+            "Acme",
+            "--product",
+            "call_recording",
+            "--product",
+            "webchat",
+        )
+    )
+    return database_url
+
+
+def counts(store: Store, company_id: str = "acme") -> dict[str, int]:
+    return {
+        "queues": len(store.list_queues(company_id)),
+        "flows": len(store.list_flows(company_id)),
+        "services": len(store.list_services(company_id)),
+        "users": len(store.list_users(company_id)),
+        "audit": len(store.list_audit(company_id)),
+    }
+
+
+def test_R1_an_operator_creates_provisions_and_shows_a_company(
+    database_url: str, store: Store
+) -> None:
+    created = ok(
+        admin(database_url, "company", "create", "acme", "--name", "Acme", "--product", "webchat")
+    )
+    assert "Nothing will be recorded (R1)" in created.stdout
+    assert "call_recording" in created.stdout
+
+    ok(
+        admin(
+            database_url,
+            *("company", "provision", "acme", "--product", "call_recording"),
+            *("--product", "webchat"),
+        )
+    )
+    shown = ok(admin(database_url, "company", "show", "--company", "acme"))
+    assert "Chats are recorded: the company has call_recording and webchat." in shown.stdout
+    view = json.loads(
+        ok(admin(database_url, "company", "show", "--company", "acme", "--json")).stdout
+    )
+    assert view["records"] is True
+    assert view["products"] == ["call_recording", "webchat"]
+    assert view["template_preview"].startswith("2024-03-14/")
+    assert [line.action for line in store.list_audit("acme")] == [
+        "company.created",
+        "company.provisioned",
+    ]
+    assert store.list_audit("acme")[0].actor.startswith("cli:")
+
+
+def test_R4_R7_R12a_logins_are_created_bulk_edited_and_given_new_passwords(
+    acme: str, store: Store
+) -> None:
+    carol = json.loads(
+        ok(
+            admin(
+                acme,
+                *("user", "create", "--company", "acme", "carol", "--name", "Carol"),
+                *("--role", "agent", "--no-permit-recordings", "--record-percentage", "50"),
+                "--json",
+            )
+        ).stdout
+    )
+    generated = carol["password"]
+    assert (carol["user"]["permit_recordings"], carol["user"]["record_percentage"]) == (False, 50)
+    dave = ok(
+        admin(
+            acme,
+            *("user", "create", "--company", "acme", "dave", "--name", "Dave", "--role", "agent"),
+            "--password-stdin",
+            stdin="correct horse battery\n",
+        )
+    )
+    assert "password" not in dave.stdout  # given, so not echoed back
+    dave_id = store.find_user_by_login("dave").user_id  # type: ignore[union-attr]
+    carol_id = carol["user"]["user_id"]
+    stored = store.get_user(carol_id)
+    assert stored is not None
+    assert verify_password(stored.password_hash, generated)
+
+    ok(
+        admin(
+            acme, "user", "set", carol_id, dave_id, "--no-record-chats", "--record-percentage", "40"
+        )
+    )
+    for user_id in (carol_id, dave_id):
+        user = store.get_user(user_id)
+        assert user is not None
+        assert (user.record_chats, user.record_percentage) == (False, 40)
+
+    # One unknown id: the bulk edit is refused whole.
+    refused = admin(acme, "user", "set", carol_id, "u_nobody", "--record-chats")
+    assert refused.exit_code == 1
+    assert "error: no user 'u_nobody'" in refused.stderr
+    assert store.get_user(carol_id).record_chats is False  # type: ignore[union-attr]
+
+    reset = ok(admin(acme, "user", "reset-password", carol_id))
+    new = reset.stdout.split("password (shown once): ")[1].strip()
+    user = store.get_user(carol_id)
+    assert user is not None
+    assert verify_password(user.password_hash, new)
+    assert not verify_password(user.password_hash, generated)
+    listed = ok(admin(acme, "user", "list", "--company", "acme")).stdout
+    assert {"carol", "dave"} <= set(listed.split())
+    assert {generated, new}.isdisjoint(listed.split())
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--record"],
+        ["--no-record"],
+        ["--recording"],
+        ["--record-chats"],
+        ["--record-percentage", "50"],
+        ["--permit-recordings"],
+    ],
+)
+def test_R3_a_recording_flag_on_a_queue_is_refused_and_nothing_is_created(
+    acme: str, store: Store, flags: list[str]
+) -> None:
+    before = counts(store)
+    refused = admin(acme, "queue", "create", "--company", "acme", "Claims", *flags)
+    assert refused.exit_code == 2
+    assert R3_REASON in refused.stderr
+    assert f"Refused: '{flags[0].replace('--no-', '--')}'" in refused.stderr
+    assert counts(store) == before
+
+    queue = json.loads(
+        ok(admin(acme, "queue", "create", "--company", "acme", "Claims", "--json")).stdout
+    )
+    renamed = admin(acme, "queue", "rename", queue["queue_id"], "Claims 2", *flags)
+    assert renamed.exit_code == 2
+    assert R3_REASON in renamed.stderr
+    assert [q.name for q in store.list_queues("acme")] == ["Claims"]
+
+
+def test_R3_the_installed_command_refuses_recording_on_a_queue(acme: str, store: Store) -> None:
+    run = subprocess.run(
+        [
+            *(sys.executable, "-m", "chatrec", "admin", "queue", "create"),
+            *("--company", "acme", "Claims", "--record", "--database-url", acme),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 2
+    assert run.stderr.startswith(f"error: {R3_REASON}")
+    assert store.list_queues("acme") == []
+
+
+IMPORT_REFUSALS = [
+    pytest.param(
+        {
+            "queues": [{"name": "Claims"}, {"name": "Sales", "record": True}],
+            "flows": [{"source": FLOW}],
+            "services": [{"name": "Claims", "flow": "Claims"}],
+            "users": [{"login": "erin", "name": "Erin", "role": "agent"}],
+        },
+        [R3_REASON, "queues[1]", "Refused: 'record'"],
+        id="R3-recording-key-on-a-queue",
+    ),
+    pytest.param(
+        {"queues": [{"name": "Sales", "settings": {"record_percentage": 50}}]},
+        [R3_REASON, "Refused: 'record_percentage'"],
+        id="R3-recording-key-nested-in-a-queue",
+    ),
+    pytest.param(
+        {
+            "queues": [{"name": "Claims"}, {"name": "Claims"}],
+            "flows": [
+                {"source": BAD_FLOW},
+                "missing.yaml",
+                {"source": FLOW.replace("queue: Claims", "queue: Nowhere")},
+            ],
+            "services": [{"name": "Claims", "flow": "Nope"}],
+            "users": [
+                {"login": "erin", "name": "Erin", "role": "agent"},
+                {"login": "ERIN", "name": "Erin 2", "role": "boss"},
+                {"login": "fay", "name": "Fay", "role": "agent", "record_percentage": 101},
+            ],
+        },
+        [
+            "nothing was applied",
+            "queues[1]: the company already has a queue named 'Claims'",
+            "flows[0]: line 4",
+            "flows[1]: cannot read 'missing.yaml'",
+            "flows[2]: line 8, steps[1].queue: queue 'Nowhere' does not exist",
+            "services[0]: no flow 'Nope'",
+            "users[1]: role 'boss'",
+            "users[2]: record percentage must be 0 to 100 (R7)",
+        ],
+        id="R19-every-problem-listed",
+    ),
+]
+
+
+@pytest.mark.parametrize(("document", "messages"), IMPORT_REFUSALS)
+def test_R3_R19_an_import_with_any_problem_applies_nothing(
+    acme: str, store: Store, tmp_path: Path, document: dict[str, object], messages: list[str]
+) -> None:
+    file = tmp_path / "setup.json"
+    file.write_text(json.dumps(document))
+    before = counts(store)
+    refused = admin(acme, "import", str(file), "--company", "acme")
+    assert refused.exit_code == 2, refused.output
+    for message in messages:
+        assert message in refused.stderr
+    assert counts(store) == before
+
+
+def test_an_import_applies_queues_flows_services_and_users_and_audits_each(
+    acme: str, store: Store, tmp_path: Path
+) -> None:
+    (tmp_path / "claims.yaml").write_text(FLOW)
+    (tmp_path / "setup.yaml").write_text(
+        "queues: [{name: Claims}, {name: General}]\n"
+        "flows: [claims.yaml]\n"
+        "services:\n  - {name: Claims, flow: Claims}\n  - {name: Chat}\n"
+        "users:\n"
+        "  - {login: erin, name: Erin, role: agent, record_percentage: 25}\n"
+        "  - {login: gus, name: Gus, role: supervisor, permit_recordings: false}\n"
+    )
+    done = json.loads(
+        ok(
+            admin(acme, "import", str(tmp_path / "setup.yaml"), "--company", "acme", "--json")
+        ).stdout
+    )
+    assert sorted(done["passwords"]) == ["erin", "gus"]
+    assert [q.name for q in store.list_queues("acme")] == ["Claims", "General"]
+    (flow,) = store.list_flows("acme")
+    assert flow.name == "Claims"
+    services = {service.name: service.flow_id for service in store.list_services("acme")}
+    assert services == {"Claims": flow.flow_id, "Chat": None}
+    erin = store.find_user_by_login("erin")
+    gus = store.find_user_by_login("gus")
+    assert erin is not None
+    assert gus is not None
+    assert (erin.role, erin.record_percentage) == ("agent", 25)
+    assert (gus.role, gus.permit_recordings) == ("supervisor", False)
+    assert verify_password(erin.password_hash, done["passwords"]["erin"])
+    actions = [line.action for line in store.list_audit("acme")]
+    assert actions[-8:] == [
+        "queue.created",
+        "queue.created",
+        "flow.saved",
+        "service.created",
+        "service.created",
+        "user.created",
+        "user.created",
+        "setup.imported",
+    ]
+
+
+def test_R19_flow_check_shows_each_problem_at_its_line(acme: str, tmp_path: Path) -> None:
+    file = tmp_path / "broken.yaml"
+    file.write_text(BAD_FLOW)
+    checked = admin(acme, "flow", "check", str(file), "--company", "acme")
+    assert checked.exit_code == 2
+    assert f"{file}: line 4" in checked.stderr  # the unknown step type
+    assert "unknown step type 'shout'" in checked.stderr
+    # From standard input, as JSON for an editor: the same problems with their lines.
+    as_json = admin(acme, "flow", "check", "-", "--company", "acme", "--json", stdin=BAD_FLOW)
+    assert as_json.exit_code == 2
+    assert [p["line"] for p in json.loads(as_json.stdout)["problems"]] == [4]
+    # A flow that loads but routes to a queue that does not exist: marked at its line.
+    routed = admin(acme, "flow", "save", "-", "--company", "acme", stdin=FLOW)
+    assert routed.exit_code == 2
+    assert "<stdin>: line 8, steps[1].queue: queue 'Claims' does not exist" in routed.stderr
+
+    ok(admin(acme, "queue", "create", "--company", "acme", "Claims"))
+    saved = ok(admin(acme, "flow", "save", "-", "--company", "acme", "--json", stdin=FLOW))
+    flow_id = json.loads(saved.stdout)["flow_id"]
+    ok(admin(acme, "flow", "save", "-", "--company", "acme", "--flow-id", flow_id, stdin=FLOW))
+    versions = json.loads(ok(admin(acme, "flow", "versions", flow_id, "--json")).stdout)
+    assert [v["version"] for v in versions] == [2, 1]
+    shown = ok(admin(acme, "flow", "show", flow_id, "--version", "1")).stdout
+    assert shown.startswith(f"# flow {flow_id} 'Claims', version 1")
+    preview = ok(admin(acme, "flow", "preview", "-", "--company", "acme", stdin=FLOW)).stdout
+    assert "[routes the chat to queue 'Claims']" in preview
+
+
+def test_the_audit_trail_exports_as_csv(acme: str) -> None:
+    ok(admin(acme, "queue", "create", "--company", "acme", "Claims"))
+    ok(admin(acme, "company", "set", "--company", "acme", "--retention-seconds", "60"))
+    exported = ok(admin(acme, "audit", "--company", "acme", "--format", "csv")).stdout
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert tuple(rows[0]) == EXPORT_COLUMNS
+    assert [row["action"] for row in rows] == [
+        "company.created",
+        "queue.created",
+        "company.updated",
+    ]
+    assert json.loads(rows[-1]["before"]) == {"retention_seconds": 0}
+    assert json.loads(rows[-1]["after"]) == {"retention_seconds": 60}
+    assert all(row["actor"].startswith("cli:") for row in rows)
+    since = ok(admin(acme, "audit", "--company", "acme", "--since", "2999-01-01T00:00:00Z"))
+    assert since.stdout.strip() == "no audit lines"
+
+
+def test_R18_a_destination_set_with_a_private_key_never_shows_it(
+    acme: str, store: Store, tmp_path: Path
+) -> None:
+    key = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
+    server_key = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode()
+    (tmp_path / "id_ed25519").write_text(key)
+    (tmp_path / "known_host").write_text(f"[sftp.example]:2222 {server_key}")
+    ok(
+        admin(
+            acme,
+            *("destination", "set", "--company", "acme", "--host", "sftp.example"),
+            *("--port", "2222", "--user", "acme", "--folder", "incoming"),
+            *("--private-key-file", str(tmp_path / "id_ed25519")),
+            *("--host-key-file", str(tmp_path / "known_host"), "--done-marker"),
+        )
+    )
+    saved = store.get_destination("acme")
+    assert saved is not None
+    assert saved.private_key == key.strip() + "\n"
+    assert saved.done_marker
+
+    body = key.splitlines()[1]
+    shown = ok(admin(acme, "destination", "show", "--company", "acme"))
+    as_json = ok(admin(acme, "destination", "show", "--company", "acme", "--json"))
+    audit = ok(admin(acme, "audit", "--company", "acme", "--format", "json"))
+    for output in (shown.stdout, as_json.stdout, audit.stdout):
+        assert "PRIVATE KEY" not in output
+        assert body not in output
+    assert "private key (set, never shown)" in shown.stdout
+    assert json.loads(as_json.stdout)["has_private_key"] is True
+
+    # A later save without a secret keeps the stored key, port and pinned host key.
+    ok(
+        admin(
+            acme,
+            *("destination", "set", "--company", "acme", "--host", "sftp.example"),
+            *("--user", "acme", "--folder", "drop"),
+        )
+    )
+    kept = store.get_destination("acme")
+    assert kept is not None
+    assert (kept.private_key, kept.port, kept.host_key) == (
+        saved.private_key,
+        2222,
+        saved.host_key,
+    )
+
+
+def test_R6_template_preview_marks_the_problem_with_a_caret(acme: str) -> None:
+    refused = CliRunner().invoke(app, ["admin", "template-preview", "{date}/{nope}_{chat_id}"])
+    assert refused.exit_code == 2
+    lines = refused.stderr.splitlines()
+    assert lines[0].startswith("error: unknown token")
+    assert lines[1:] == ["  {date}/{nope}_{chat_id}", "         ^"]
+    good = CliRunner().invoke(app, ["admin", "template-preview", "{date}/{service}_{chat_id}"])
+    assert (good.exit_code, good.stdout) == (0, "2024-03-14/Sales_c_01HRZ8K5J2W4\n")
+    # Saving the same template as the company default is refused the same way.
+    saved = admin(acme, "company", "set", "--company", "acme", "--template", "{date}/{nope}")
+    assert saved.exit_code == 2
+    assert saved.stderr.splitlines()[1:] == ["  {date}/{nope}", "         ^"]
+
+
+def test_R18_an_operator_login_belongs_to_the_system_company(acme: str, store: Store) -> None:
+    ok(
+        admin(
+            acme,
+            *("operator", "create", "olga", "--name", "Olga", "--password-stdin"),
+            stdin="operator password 1\n",
+        )
+    )
+    olga = store.find_user_by_login("olga")
+    assert olga is not None
+    assert (olga.company_id, olga.role) == (SYSTEM_COMPANY_ID, "operator")
+    assert verify_password(olga.password_hash, "operator password 1")
+    (line,) = store.list_audit(SYSTEM_COMPANY_ID)
+    assert (line.action, line.detail["target"]) == ("operator.created", olga.user_id)
+    assert store.list_users("acme") == []
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["company", "show", "--company", "nope"], 1, "no company 'nope'"),
+        (["user", "set", "u_nope", "--record-chats"], 1, "no user 'u_nope'"),
+        (["flow", "show", "f_nope"], 1, "no flow 'f_nope'"),
+        (["destination", "test", "--company", "acme"], 1, "no recording platform"),
+        (["user", "set", "u_nope"], 2, "nothing to change"),
+        (["company", "create", "Bad!", "--name", "Bad"], 2, "company id 'Bad!'"),
+        (["company", "create", "acme", "--name", "Again"], 2, "already exists"),
+        (["company", "provision", "acme"], 2, "--product"),
+        (["audit", "--company", "acme", "--since", "yesterday"], 2, "ISO 8601"),
+        (["flow", "check", "missing.yaml", "--company", "acme"], 2, "cannot read missing.yaml"),
+        (
+            [
+                *("user", "create", "--company", "acme", "bo", "--name", "Bo"),
+                *("--role", "agent", "--record-percentage", "101"),
+            ],
+            2,
+            "record percentage must be 0 to 100 (R7), not 101",
+        ),
+    ],
+)
+def test_R19_refusals_print_an_error_and_exit_with_its_code(
+    acme: str, args: list[str], code: int, message: str
+) -> None:
+    result = admin(acme, *args)
+    assert result.exit_code == code, result.output
+    assert message in result.stderr
