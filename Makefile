@@ -10,7 +10,7 @@ DATA_DIR ?= var
 # The store's tests run on SQLite and on this PostgreSQL; they fail if it is unreachable.
 export CHATREC_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint typecheck pytest browsers sshd screenshots clean
+.PHONY: run test lint typecheck pytest browsers sshd screenshots bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,8 @@ sshd:
 	@mkdir -p /run/sshd 2>/dev/null || sudo mkdir -p /run/sshd
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check src tests scripts
-	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts bench
+	$(BIN)/ruff check src tests scripts bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -48,6 +48,16 @@ pytest: $(STAMP)
 		--cov-fail-under=100
 
 test: lint typecheck browsers sshd pytest
+
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+# The benchmarks of docs/performance.md (not part of `make test`): figures, never asserts.
+bench: $(BENCH_STAMP) sshd
+	$(BIN)/python -m bench.run
 
 # Refresh the README's screenshots from the browser tests.
 screenshots: $(STAMP) browsers
