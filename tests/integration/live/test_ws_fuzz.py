@@ -52,7 +52,7 @@ OWN, OTHER, OTHER_TOKEN = "@@OWN@@", "@@OTHER@@", "@@OTHER_TOKEN@@"
 STAFF_LOGIN = "alice"
 
 FUZZ = settings(
-    max_examples=200,
+    max_examples=100,
     deadline=None,
     derandomize=True,
     database=None,
