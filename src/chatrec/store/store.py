@@ -22,7 +22,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from chatrec.domain.journal import Event
 from chatrec.errors import ActionError, ChatrecError, DuplicateError, NotFoundError
 from chatrec.store import outbox, retention, tokens
-from chatrec.store.changes import explain_conflict, write_change
+from chatrec.store.changes import (
+    BatchMismatchError,
+    explain_conflict,
+    write_batch,
+    write_change,
+)
 from chatrec.store.database import make_engine, writing
 from chatrec.store.mapping import (
     audit_record,
@@ -693,8 +698,19 @@ class Store:
         commit together.  A failure of the database itself (unreachable, locked)
         raises, and then nothing of the batch is committed.
         """
-        results: list[BaseException | None] = []
         now = self._clock()
+        if len(changes) > 1:
+            try:
+                with self._writing.begin() as session:
+                    write_batch(session, changes, now)
+                return [None] * len(changes)
+            except (IntegrityError, DataError, BatchMismatchError):
+                pass  # some change is refused: find which, each in its own savepoint
+            except DBAPIError:
+                raise  # the database itself failed: the whole batch with it
+            except (StatementError, ChatrecError, ValueError):
+                pass
+        results: list[BaseException | None] = []
         with self._writing.begin() as session:
             for change in changes:
                 results.append(_apply_one(session, change, now))

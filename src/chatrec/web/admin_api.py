@@ -21,7 +21,7 @@ from chatrec.services.access import Actor
 from chatrec.services.admin.audit import export_csv, export_json
 from chatrec.services.admin.companies import preview_template, recording_status
 from chatrec.services.admin.users import UserChanges
-from chatrec.store.records import AuditRecord, CompanyRecord, UserRecord
+from chatrec.store.records import CompanyRecord, UserRecord
 from chatrec.web.api import Services, Staff
 
 router = APIRouter(prefix="/api/admin", tags=["administration"])
@@ -309,21 +309,12 @@ def reset_password(
 
 
 class AuditRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     at: datetime
     actor: str
     action: str
     chat_id: str | None
     detail: dict[str, object]
-
-
-def audit_read(entry: AuditRecord) -> AuditRead:
-    return AuditRead(
-        at=entry.at,
-        actor=entry.actor,
-        action=entry.action,
-        chat_id=entry.chat_id,
-        detail=entry.detail,
-    )
 
 
 @router.get("/audit")
@@ -339,7 +330,7 @@ def audit(
     entries = services.admin.audit.read(
         actor, company_id, chat_id=chat_id, since=since, limit=limit
     )
-    return [audit_read(entry) for entry in entries]
+    return [AuditRead.model_validate(entry) for entry in entries]
 
 
 @router.get(

@@ -204,6 +204,7 @@ class FlowCheckRead(BaseModel):
 
 
 class FlowPreviewRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     lines: list[str]
     waiting_for: str | None
     routed_to: str | None
@@ -262,13 +263,7 @@ def preview_flow(
 ) -> FlowPreviewRead:
     """Run the flow on the given customer answers, without a chat (nothing is stored)."""
     preview = services.admin.catalog.preview(actor, body.source, body.answers, company_id)
-    return FlowPreviewRead(
-        lines=preview.lines,
-        waiting_for=preview.waiting_for,
-        routed_to=preview.routed_to,
-        ended=preview.ended,
-        recordings=preview.recordings,
-    )
+    return FlowPreviewRead.model_validate(preview)
 
 
 @router.get("/flows/{flow_id}")

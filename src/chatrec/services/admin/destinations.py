@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from chatrec.delivery.model import Destination
 from chatrec.delivery.readiness import Prober
 from chatrec.delivery.sftp import ProbeStep, check_credentials
+from chatrec.delivery.worker import destination_of
 from chatrec.errors import ActionError, DeliveryError, NotFoundError
 from chatrec.services.access import Actor, Role, company_for
 from chatrec.services.admin.audit import REDACTED, audit_line
@@ -97,24 +97,6 @@ def _checked(
     )
 
 
-def as_destination(record: DestinationRecord) -> Destination:
-    return Destination(
-        company_id=record.company_id,
-        host=record.host,
-        port=record.port,
-        username=record.username,
-        folder=record.folder,
-        host_key=record.host_key,
-        password=record.password,
-        private_key=record.private_key,
-        done_marker=record.done_marker,
-        max_connections=record.max_connections,
-        concurrency=record.concurrency,
-        timeout_seconds=record.timeout_seconds,
-        verify_after_rename=record.verify_after_rename,
-    )
-
-
 class DestinationAdmin:
     def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
         self.store = store
@@ -167,7 +149,7 @@ class DestinationAdmin:
             record = current
         else:
             record = _checked(company, settings, current)
-        steps = await prober.probe(as_destination(record), write=True)
+        steps = await prober.probe(destination_of(record), write=True)
         failed = next((step for step in steps if not step.ok), None)
         line = audit_line(
             actor,
