@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from chatrec.domain.journal import Actor, Event, Journal, Role
 from chatrec.domain.live_state import RecordingState, is_paused, recording_state
-from chatrec.domain.participants import stints
+from chatrec.domain.participants import Stint, stints
 from chatrec.domain.settings import CompanySettings
 from chatrec.flows import Flow, FlowState
 from chatrec.store.records import ChatRecord
@@ -27,20 +27,38 @@ class LiveChat:
     flow: Flow | None = None
     flow_state: FlowState | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # The journal and its stints, kept until an event is added: every notice to every
+    # follower asks who is present, and rebuilding them per ask was the relay's hot spot.
+    _cached_at: tuple[int, int] = field(default=(-1, -1), init=False, repr=False, compare=False)
+    _journal: Journal | None = field(default=None, init=False, repr=False, compare=False)
+    _stints: list[Stint] = field(default_factory=list, init=False, repr=False, compare=False)
 
     @property
     def chat_id(self) -> str:
         return self.record.chat_id
 
+    def _refresh(self) -> Journal:
+        # Events are only ever appended, so their count and last number say what changed.
+        now = (len(self.events), self.events[-1][0] if self.events else 0)
+        if self._journal is None or now != self._cached_at:
+            self._journal = Journal(tuple(event for _, event in self.events))
+            self._stints = stints(self._journal)
+            self._cached_at = now
+        return self._journal
+
     @property
     def journal(self) -> Journal:
-        return Journal(tuple(event for _, event in self.events))
+        return self._refresh()
+
+    def stints(self) -> list[Stint]:
+        self._refresh()
+        return self._stints
 
     def present(self) -> dict[str, Actor]:
         """Staff in the chat now, by user id (open stints)."""
         return {
             s.actor.user_id: s.actor
-            for s in stints(self.journal)
+            for s in self.stints()
             if s.left_at is None and s.actor.user_id is not None and s.actor.is_staff
         }
 
@@ -49,7 +67,7 @@ class LiveChat:
 
     def involved(self, user_id: str) -> bool:
         """Whether the user ever took part: agents see the chats they are or were in (R18)."""
-        return any(s.actor.user_id == user_id for s in stints(self.journal))
+        return any(s.actor.user_id == user_id for s in self.stints())
 
     @property
     def recording_state(self) -> RecordingState:
