@@ -90,6 +90,11 @@ class Options:
     frames_per_second: float = 15.0
     timeout: float = 30.0
     chat_timeout: float = 120.0
+    think_seconds: float = 0.0
+    """The customer's pause before each message; 0 sends each as soon as the last is
+    answered.  A chat starts after a share of it drawn from its plan, so that a steady
+    load (the benchmarks' one message every few seconds per side) does not start as
+    one burst.  Not a command-line option: benchmarks set it."""
 
     def __post_init__(self) -> None:
         if not self.services or not self.agents:
@@ -628,6 +633,8 @@ async def converse(ctx: Context, link: Link, view: ChatView, run: ChatRun) -> No
         if run.plan.delete_at == k:
             await link.request({"type": "request_deletion"})
             run.deletion_requested = True
+        if k > 1 and ctx.options.think_seconds:
+            await asyncio.sleep(ctx.options.think_seconds)
         text = customer_text(run.plan, k, ctx.options.seed)
         sent = ctx.sent[text] = Sent(k)
         seq = (await link.request({"type": "message", "text": text}, sent))["seq"]
@@ -648,6 +655,8 @@ async def run_customer(ctx: Context, run: ChatRun) -> None:
     """One chat from the customer's side; a failure is counted, never raised."""
     view = ChatView()
     link: Link | None = None
+    if ctx.options.think_seconds:
+        await asyncio.sleep(ctx.options.think_seconds * run.plan.choice / (1 << 16))
     try:
         async with asyncio.timeout(ctx.options.chat_timeout):
             started = await post(ctx.http, "/api/chats", {"service_id": run.plan.service_id})
@@ -865,14 +874,20 @@ async def _worker(ctx: Context, runs: Iterator[ChatRun]) -> None:
         await run_customer(ctx, run)
 
 
-async def simulate(options: Options, passwords: Mapping[str, str]) -> Summary:
-    """Run every planned chat, at most ``concurrency`` at once, and sum up."""
+async def simulate(
+    options: Options, passwords: Mapping[str, str], stats: Stats | None = None
+) -> Summary:
+    """Run every planned chat, at most ``concurrency`` at once, and sum up.
+
+    ``stats``, when given, collects every sample the summary's percentiles come from
+    (benchmarks plot their distributions).
+    """
     runs = [ChatRun(plan) for plan in plan_chats(options)]
     limits = httpx.Limits(max_connections=max(10, options.concurrency * 2))
     async with httpx.AsyncClient(
         base_url=options.url, timeout=options.timeout, limits=limits
     ) as http:
-        ctx = Context(options, http)
+        ctx = Context(options, http) if stats is None else Context(options, http, stats)
         ctx.agents = await start_agents(ctx, passwords)
         if not ctx.agents:
             raise SetupError(f"no agent could log in: {dict(ctx.stats.errors)}")

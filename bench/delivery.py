@@ -1,0 +1,366 @@
+"""Delivery throughput against OpenSSH's ``sftp -b`` (issue 6 §3).
+
+The same recordings go to the same OpenSSH ``sshd`` twice in one run: through chatrec's
+delivery path, and as one ``sftp -b`` batch of ``put`` commands with the same client
+key and the host key pinned.  Every recording is what chatrec spools: a data file
+(~5 KB, or ~500 KB for the large set) and its small sidecar; both clients upload both.
+
+"Through chatrec" is the real :class:`~chatrec.delivery.worker.DeliveryWorker` on a real
+store outbox (SQLite, WAL): each round claims a batch with a lease, hands it to the
+:class:`~chatrec.delivery.sftp.SftpUploader` (stat, ``.part`` write, fsync, close, size
+check, ``posix-rename``, stat of the final name; the sidecar after its data file),
+marks the files delivered and removes their spool copies.  The clock runs from the first
+claim to the last file marked delivered, connection set-up included, as ``sftp``'s
+includes its log-in.  ``sftp`` writes each file straight to its final name: a
+``put`` is an open, writes and a close, with no temporary name to rename or check.
+
+Each runs on loopback and through :mod:`bench.delay_proxy` adding 20 ms to the round
+trip (a subset there: ``sftp`` takes ~5 round trips per file, one file at a time).
+chatrec runs with a few upload settings (the destination's ``concurrency`` files at
+once over at most ``max_connections`` connections); the best of each scenario counts.
+
+Figure: chatrec files per second on loopback for the small set (data files and
+sidecars alike), baseline ``sftp -b`` on the same files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.integration.store.factories import ended_chat, seed
+
+from bench.common import PLOTS, QUICK, Result, report
+from bench.delay_proxy import delayed_link
+from bench.sftp_peer import SftpPeer, batch_of_puts, sftp_batch
+from chatrec.delivery.sftp import SftpUploader
+from chatrec.delivery.worker import DeliveryWorker
+from chatrec.store.records import (
+    SIDECAR_FORMAT,
+    DestinationRecord,
+    RecordingFileRecord,
+    RecordingRecord,
+)
+from chatrec.store.secrets import SecretBox, generate_key
+from chatrec.store.store import Store
+
+NAME = "delivery"
+DELAY = 0.010  # each way: the round trip is 20 ms longer
+DATE = "2026-11-27"  # the folder the default filename template starts with
+SIDECAR_BYTES = 600
+SEED_CHUNK = 200  # chats committed per transaction while seeding
+# (concurrency, max_connections): the destination default, then a wider one.
+SETTINGS = ((16, 2), (64, 4))
+
+
+@dataclass(frozen=True, slots=True)
+class FileSet:
+    """``recordings`` recordings, each a data file of ``size`` bytes and its sidecar."""
+
+    label: str
+    recordings: int
+    size: int
+
+    @property
+    def files(self) -> int:
+        return 2 * self.recordings
+
+    @property
+    def megabytes(self) -> float:
+        return self.recordings * (self.size + SIDECAR_BYTES) / 1e6
+
+
+if QUICK:
+    LOOPBACK_SETS = (FileSet("5 KB", 200, 5_000), FileSet("500 KB", 20, 500_000))
+    DELAYED_SETS = (FileSet("5 KB", 30, 5_000), FileSet("500 KB", 6, 500_000))
+else:
+    LOOPBACK_SETS = (FileSet("5 KB", 2_000, 5_000), FileSet("500 KB", 200, 500_000))
+    DELAYED_SETS = (FileSet("5 KB", 100, 5_000), FileSet("500 KB", 20, 500_000))
+
+
+@dataclass(frozen=True, slots=True)
+class Outbox:
+    """A seeded store and spool, kept as templates each run starts a fresh copy of."""
+
+    files: FileSet
+    database: Path  # the template; runs use a copy
+    spool: Path  # the template; runs use hard links of it at ``live_spool``
+    live_spool: Path
+    puts: tuple[tuple[Path, str], ...]  # template spool file, remote path
+
+    def fresh(self, workdir: Path) -> str:
+        """A copy of the seeded database and spool, as at the end of the chats; its URL."""
+        database = workdir / "run.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(self.database, database)
+        if self.live_spool.exists():
+            shutil.rmtree(self.live_spool)
+        shutil.copytree(self.spool, self.live_spool, copy_function=os.link)
+        return f"sqlite:///{database}"
+
+
+def seed_outbox(workdir: Path, files: FileSet, box: SecretBox, tag: str) -> Outbox:
+    """Acme with ``files`` ended chats, one produced recording each, spooled for real."""
+    rng = random.Random(tag)  # noqa: S311 - file contents, not secrets
+    live_spool = workdir / "spool"
+    spool = workdir / f"spool-{tag}"
+    database = workdir / f"outbox-{tag}.db"
+    store = Store(f"sqlite:///{database}", secrets=box)
+    puts: list[tuple[Path, str]] = []
+    try:
+        store.migrate()
+        seed(store)
+        changes = []
+        for n in range(files.recordings):
+            chat_id, recording_id = f"{tag}{n:05}", f"R-{tag}{n:05}"
+            base = f"{DATE}/acme_{chat_id}_agent_{recording_id}"
+            recording_files = []
+            for path, kind, size in (
+                (f"{base}.json", "json", files.size),
+                (f"{base}.meta.json", SIDECAR_FORMAT, SIDECAR_BYTES),
+            ):
+                content = rng.randbytes(size)
+                relative = Path(tag) / chat_id / recording_id / Path(path).name
+                (spool / relative).parent.mkdir(parents=True, exist_ok=True)
+                (spool / relative).write_bytes(content)
+                puts.append((spool / relative, path))
+                recording_files.append(
+                    RecordingFileRecord(
+                        path=path,
+                        format=kind,
+                        media_type="application/json",
+                        size=size,
+                        sha256=hashlib.sha256(content).hexdigest(),
+                        spool_path=str(live_spool / relative),
+                    )
+                )
+            recording = RecordingRecord(
+                recording_id=recording_id,
+                chat_id=chat_id,
+                company_id="acme",
+                origin="agent",
+                reason="agent bob",
+                outcome="produced",
+                rule="R5a",
+                explanation="benchmark",
+                base_name=base,
+                files=tuple(recording_files),
+            )
+            changes.append(ended_chat(chat_id, (recording,)))
+            if len(changes) == SEED_CHUNK or n == files.recordings - 1:
+                refused = [error for error in store.apply(changes) if error is not None]
+                if refused:
+                    raise RuntimeError(f"seeding the outbox failed: {refused[0]!r}")
+                changes = []
+    finally:
+        store.close()
+    return Outbox(files, database, spool, live_spool, tuple(puts))
+
+
+def destination_record(
+    peer: SftpPeer, port: int, concurrency: int, connections: int
+) -> DestinationRecord:
+    given = peer.destination(port=port)
+    return DestinationRecord(
+        company_id="acme",
+        host=given.host,
+        port=given.port,
+        username=given.username,
+        folder=given.folder,
+        host_key=given.host_key,
+        private_key=given.private_key,
+        concurrency=concurrency,
+        max_connections=connections,
+    )
+
+
+def check_arrived(peer: SftpPeer, outbox: Outbox) -> None:
+    """Every file on the platform under its final name, whole; nothing else."""
+    arrived = {
+        path.relative_to(peer.folder).as_posix(): path.stat().st_size
+        for path in peer.folder.rglob("*")
+        if path.is_file()
+    }
+    expected = {remote: local.stat().st_size for local, remote in outbox.puts}
+    if arrived != expected:
+        missing = sorted(expected.keys() - arrived.keys())[:3]
+        extra = sorted(arrived.keys() - expected.keys())[:3]
+        raise RuntimeError(
+            f"the platform does not hold the files: missing {missing}, extra {extra}"
+        )
+
+
+async def run_worker(
+    outbox: Outbox, workdir: Path, box: SecretBox, destination: DestinationRecord
+) -> float:
+    """Seconds the worker takes to deliver the whole outbox, from a fresh copy of it."""
+    url = outbox.fresh(workdir)
+    store = Store(url, secrets=box)
+    store.set_destination(destination)
+    worker = DeliveryWorker(store, SftpUploader(), worker_id="bench", spool_dir=outbox.live_spool)
+    total = outbox.files.files
+    try:
+        started = time.perf_counter()
+        while worker.counts.delivered < total:
+            claimed = await worker.run_once()
+            if worker.counts.failed or worker.counts.blocked or not claimed:
+                raise RuntimeError(
+                    f"delivery stalled: {worker.counts}, "
+                    f"errors {[d.last_error for d in store.list_deliveries(limit=3)]}"
+                )
+        return time.perf_counter() - started
+    finally:
+        await worker.close()
+        store.close()
+
+
+def measure_sftp(peer: SftpPeer, outbox: Outbox, workdir: Path, port: int) -> float:
+    batch = workdir / "batch"
+    puts = [(local, str(peer.folder / remote)) for local, remote in outbox.puts]
+    batch.write_text(batch_of_puts(puts))
+    peer.clear()
+    seconds = sftp_batch(peer, batch, port=port)
+    check_arrived(peer, outbox)
+    return seconds
+
+
+def measure_chatrec(
+    peer: SftpPeer, outbox: Outbox, workdir: Path, box: SecretBox, port: int
+) -> dict[str, float]:
+    """Seconds per upload setting, named ``<concurrency>x<max_connections>``."""
+    found = {}
+    for concurrency, connections in SETTINGS:
+        peer.clear()
+        record = destination_record(peer, port, concurrency, connections)
+        found[f"{concurrency}x{connections}"] = asyncio.run(
+            run_worker(outbox, workdir, box, record)
+        )
+        check_arrived(peer, outbox)
+    return found
+
+
+def scenario(
+    network: str, outbox: Outbox, sftp_seconds: float, chatrec: dict[str, float]
+) -> dict[str, Any]:
+    files = outbox.files
+    best = min(chatrec, key=chatrec.__getitem__)
+    rates = {setting: files.files / seconds for setting, seconds in chatrec.items()}
+    return {
+        "network": network,
+        "set": files.label,
+        "recordings": files.recordings,
+        "files": files.files,
+        "megabytes": round(files.megabytes, 3),
+        "sftp_seconds": round(sftp_seconds, 3),
+        "sftp_files_per_second": round(files.files / sftp_seconds, 1),
+        "sftp_megabytes_per_second": round(files.megabytes / sftp_seconds, 2),
+        "chatrec_seconds": {k: round(v, 3) for k, v in chatrec.items()},
+        "chatrec_files_per_second": {k: round(v, 1) for k, v in rates.items()},
+        "best_setting": best,
+        "best_files_per_second": round(rates[best], 1),
+        "best_megabytes_per_second": round(files.megabytes / chatrec[best], 2),
+        "ratio": round(sftp_seconds / chatrec[best], 3),
+    }
+
+
+def plot(scenarios: Sequence[dict[str, Any]]) -> str:
+    """One panel per scenario, each on its own scale: sftp -b and chatrec per setting."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    PLOTS.mkdir(parents=True, exist_ok=True)
+    path = PLOTS / "delivery.png"
+    figure, axes = plt.subplots(1, len(scenarios), figsize=(3.2 * len(scenarios), 4.2))
+    names = ["sftp -b", *(f"chatrec {c}x{m}" for c, m in SETTINGS)]
+    colours = ["tab:grey", *(f"C{n}" for n in range(len(SETTINGS)))]
+    for axis, found in zip(axes, scenarios, strict=True):
+        small = found["set"] == LOOPBACK_SETS[0].label
+        amount = found["files"] if small else found["megabytes"]
+        seconds = [found["sftp_seconds"], *found["chatrec_seconds"].values()]
+        axis.bar(range(len(names)), [amount / s for s in seconds], color=colours)
+        axis.set_xticks(range(len(names)))
+        axis.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
+        axis.set_ylabel("files/s" if small else "MB/s")
+        axis.set_title(
+            f"{found['network']}\n{found['recordings']} x {found['set']} (+ sidecars)",
+            fontsize=9,
+        )
+        axis.grid(axis="y", alpha=0.3)
+    figure.suptitle(
+        "Delivery to OpenSSH sshd: chatrec worker (concurrency x connections) vs sftp -b"
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return str(path.relative_to(PLOTS.parent.parent))
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    box = SecretBox([generate_key()])
+    began = time.perf_counter()
+    scenarios = []
+    with tempfile.TemporaryDirectory(prefix="chatrec-bench-delivery-") as temporary:
+        workdir = Path(temporary)
+        with SftpPeer(workdir / "peer") as peer:
+            runs = [("loopback", files, None) for files in LOOPBACK_SETS]
+            runs += [("+20 ms RTT", files, DELAY) for files in DELAYED_SETS]
+            for network, files, delay in runs:
+                tag = f"{'d' if delay else 'l'}{files.size // 1000}k"
+                outbox = seed_outbox(workdir, files, box, tag)
+                if delay is None:
+                    sftp_seconds = measure_sftp(peer, outbox, workdir, peer.port)
+                    chatrec = measure_chatrec(peer, outbox, workdir, box, peer.port)
+                else:
+                    with delayed_link("127.0.0.1", peer.port, delay=delay) as port:
+                        sftp_seconds = measure_sftp(peer, outbox, workdir, port)
+                        chatrec = measure_chatrec(peer, outbox, workdir, box, port)
+                found = scenario(network, outbox, sftp_seconds, chatrec)
+                scenarios.append(found)
+                print(
+                    f"{network:>11} {files.label:>6} x{files.recordings}: sftp -b "
+                    f"{found['sftp_files_per_second']} files/s, chatrec "
+                    f"{found['chatrec_files_per_second']} files/s (ratio {found['ratio']})",
+                    flush=True,
+                )
+    headline = scenarios[0]
+    result = Result(
+        name=NAME,
+        figure=headline["best_files_per_second"],
+        unit="files/s",
+        baseline=headline["sftp_files_per_second"],
+        goal=">= 0.8x sftp -b on loopback; faster than sftp -b at +20 ms RTT",
+        details={
+            "figure": "chatrec files/s on loopback, 5 KB set (data files and sidecars)",
+            "path": (
+                "DeliveryWorker.run_once rounds on a SQLite store outbox (claim with lease, "
+                "batch 64 + completing sidecars) -> SftpUploader (stat, .part write, fsync, "
+                "close, stat, posix-rename, stat) -> mark_delivered -> spool removed"
+            ),
+            "baseline": "OpenSSH sftp -b, one batch of put commands (open, write, close)",
+            "settings": "concurrency x max_connections of the destination",
+            "delay_proxy": "bench/delay_proxy.py, 10 ms each way (RTT +20 ms)",
+            "scenarios": scenarios,
+            "seconds": round(time.perf_counter() - began, 1),
+            "quick": QUICK,
+        },
+        plots=[plot(scenarios)],
+    )
+    report(result)
+
+
+if __name__ == "__main__":
+    main()

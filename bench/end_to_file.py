@@ -1,0 +1,434 @@
+"""Chat end → file in place on the platform, at a steady 20 endings a second (issue 6 §4).
+
+The real server runs as a user starts it, ``chatrec demo --platform``: chatrec with its
+in-process delivery worker and the demo's OpenSSH ``sshd`` storing into
+``<data-dir>/platform/``.  Customers are clients of the public protocol (the pieces of
+``chatrec simulate``): each starts a chat on the Support service, answers the flow's
+question (the flow records the chat for quality, R5b, and queues it), and at its
+appointed moment sends ``end``.  The ends are spaced 50 ms apart; each chat is set up
+ahead of its moment so the set-up never delays an end.
+
+A recording is in place when its **sidecar** is: the uploader puts it last, after every
+data file of the recording (R16).  :class:`bench.arrivals.Arrivals` watches the platform
+folder from the server's side (inotify) and stamps the moment the sidecar's final name
+appears (the rename of its ``.part``); latency is that stamp minus the moment the end frame
+left the customer, both on this process's monotonic clock.
+
+Baseline, in the same run against the same ``sshd``: the bare upload of the same
+files (one delivered recording's data files and sidecar) with chatrec's own
+:class:`~chatrec.delivery.sftp.SftpUploader` on a warm connection pool, started at the
+same 20 a second and timed to the same sidecar rename.  That is the least any SFTP
+delivery of these files can take on this machine; what chatrec adds on top is the
+chat's end itself (render, spool, commit), waking the worker, claiming, and confirming.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import hashlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.arrivals import Arrivals
+from bench.common import PLOTS, QUICK, Result, report, summary
+from chatrec.delivery.model import Destination, RecordingUpload, UploadItem
+from chatrec.delivery.platform import LOOPBACK, ensure_keys, known_hosts_line
+from chatrec.delivery.sftp import SftpUploader
+from chatrec.simulate import (
+    ChatPlan,
+    ChatRun,
+    ChatView,
+    Options,
+    Sent,
+    Stats,
+    answer_flow,
+    open_link,
+    post,
+)
+
+NAME = "end_to_file"
+RATE = 20.0  # chat endings per second
+SECONDS = 5.0 if QUICK else 30.0
+WARM_UP = 10  # chats ended (and delivered) before the measured ones
+BASELINE_UPLOADS = 60 if QUICK else 200
+LEAD = 2.0  # seconds a chat is set up ahead of its end
+SERVICE = "demo-support"
+SIDECAR = ".meta.json"
+CHAT_ID = re.compile(r"[0-9a-f]{12}")
+STALL_SECONDS = 30.0  # give up waiting for files when none arrived for this long
+ACK_TIMEOUT = 120.0  # a saturated server acks late; that is measured, not a failure
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class DemoServer:
+    """``chatrec demo --platform`` in a child process, its output in the data dir."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://{LOOPBACK}:{self.port}"
+        self.log = data_dir / "server.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable,
+            "-m",
+            "chatrec",
+            "demo",
+            "--platform",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+        ]
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(  # noqa: S603 - this interpreter, chatrec
+                command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ)
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"chatrec demo exited:\n{self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"chatrec demo did not start in {timeout} s")
+
+    @property
+    def platform(self) -> Path:
+        return self.data_dir / "platform"
+
+    def destination(self) -> Destination:
+        """The demo platform as the demo company has it: same sshd, key, folder."""
+        config = (self.data_dir / "platform-run" / "sshd_config").read_text()
+        found = re.search(r"^Port (\d+)$", config, re.MULTILINE)
+        if found is None:
+            raise RuntimeError("the demo platform's sshd_config names no port")
+        port = int(found.group(1))
+        keys = ensure_keys(self.data_dir / "platform-keys")
+        return Destination(
+            company_id="demo",
+            host=LOOPBACK,
+            port=port,
+            username=getpass.getuser(),
+            folder=str(self.platform.resolve()),
+            host_key=known_hosts_line(LOOPBACK, port, keys.host_public_key),
+            private_key=keys.client_private_key,
+        )
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.stop_platform()
+
+    def stop_platform(self) -> None:
+        """End the platform's sshd: uvicorn re-raises SIGTERM once it has shut down, so
+        ``chatrec demo`` exits before its own ``finally`` stops the sshd it started."""
+        run = self.data_dir / "platform-run"
+        try:
+            pid = int((run / "sshd.pid").read_text().strip())
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return
+        if str(run / "sshd_config").encode() in command:
+            os.kill(pid, signal.SIGTERM)
+
+
+# -- chats ending at a steady rate -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """One chat's end as its customer saw it (``time.monotonic()`` seconds)."""
+
+    chat_id: str
+    sent: float  # the end frame left
+    late: float  # after its appointed moment
+    acked: float  # its ack came back: the end, its recordings and outbox rows committed
+
+
+async def end_chat_at(
+    http: httpx.AsyncClient, options: Options, stats: Stats, index: int, end_at: float
+) -> Ending:
+    """Start a chat, take it through the flow, end it at ``end_at``."""
+    plan = ChatPlan(index, SERVICE, index, None, None, None, False, "customer")
+    run, view = ChatRun(plan), ChatView()
+    started = await post(http, "/api/chats", {"service_id": SERVICE})
+    url = options.ws_url + started.get("websocket", "/ws/customer")
+    link, _ = await open_link(url, started["token"], view.take, stats, options)
+    try:
+        await answer_flow(link, view, run)
+        if view.status != "queued":
+            raise RuntimeError(f"chat {started['chat_id']} is {view.status}, not queued")
+        await asyncio.sleep(end_at - time.monotonic())
+        sent = Sent(0)
+        await link.request({"type": "end"}, sent)
+        acked = time.monotonic()
+    finally:
+        await link.close()
+    return Ending(started["chat_id"], sent.at, sent.at - end_at, acked)
+
+
+async def end_chats(url: str, count: int, rate: float) -> list[Ending]:
+    """``count`` chats whose ends are ``1/rate`` apart, each set up ``LEAD`` s before."""
+    options = Options(url=url, timeout=ACK_TIMEOUT, frames_per_second=50.0)
+    stats = Stats()
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+    async with httpx.AsyncClient(base_url=url, timeout=ACK_TIMEOUT, limits=limits) as http:
+        first = time.monotonic() + LEAD
+
+        async def chat(index: int) -> Ending:
+            end_at = first + index / rate
+            await asyncio.sleep(end_at - LEAD - time.monotonic())
+            return await end_chat_at(http, options, stats, index, end_at)
+
+        return await asyncio.gather(*(chat(index) for index in range(count)))
+
+
+def sidecars_of(arrivals: dict[str, float]) -> dict[str, float]:
+    """Chat id → when the last sidecar naming it appeared."""
+    found: dict[str, float] = {}
+    for name, at in arrivals.items():
+        if name.endswith(SIDECAR):
+            for chat_id in CHAT_ID.findall(Path(name).name):
+                found[chat_id] = max(at, found.get(chat_id, at))
+    return found
+
+
+async def wait_for(watcher: Arrivals, chat_ids: Sequence[str]) -> dict[str, float]:
+    """Until every chat's sidecar is in place; fails once arrivals stop coming."""
+    last_count, last_change = -1, time.monotonic()
+    while True:
+        sidecars = sidecars_of(watcher.snapshot())
+        missing = [chat_id for chat_id in chat_ids if chat_id not in sidecars]
+        if not missing:
+            return sidecars
+        if len(missing) != last_count:
+            last_count, last_change = len(missing), time.monotonic()
+        elif time.monotonic() - last_change > STALL_SECONDS:
+            raise RuntimeError(f"{len(missing)} recordings never arrived, e.g. {missing[:3]}")
+        await asyncio.sleep(0.05)
+
+
+async def measure_chatrec(server: DemoServer, watcher: Arrivals) -> dict[str, Any]:
+    warm = await end_chats(server.url, WARM_UP, RATE)
+    await wait_for(watcher, [ending.chat_id for ending in warm])
+    ended = await end_chats(server.url, round(RATE * SECONDS), RATE)
+    sidecars = await wait_for(watcher, [ending.chat_id for ending in ended])
+    sends = sorted(ending.sent for ending in ended)
+    return {
+        "latencies": [sidecars[ending.chat_id] - ending.sent for ending in ended],
+        "end_to_ack": summary([ending.acked - ending.sent for ending in ended]),
+        "ack_to_file": summary([sidecars[ending.chat_id] - ending.acked for ending in ended]),
+        "chats": len(ended),
+        "achieved_rate": round((len(sends) - 1) / (sends[-1] - sends[0]), 2),
+        # Endings the server committed per second; below the rate, ends queue up.
+        "committed_rate": round(len(ended) / (max(e.acked for e in ended) - sends[0]), 2),
+        "end_send_lateness": summary([ending.late for ending in ended]),
+    }
+
+
+# -- the bare upload of the same files -------------------------------------------------
+
+
+def recording_files(platform: Path, chat_id: str) -> list[Path]:
+    """One delivered recording's files on the platform: its data files, then its sidecar."""
+    named = sorted(
+        path
+        for path in platform.rglob(f"*{chat_id}*")
+        if path.is_file() and not path.name.startswith(".")
+    )
+    sidecars = [path for path in named if path.name.endswith(SIDECAR)]
+    if len(sidecars) != 1:
+        raise RuntimeError(f"chat {chat_id} has {len(sidecars)} sidecars on the platform")
+    return [path for path in named if path not in sidecars] + sidecars
+
+
+async def measure_bare_upload(
+    server: DemoServer, watcher: Arrivals, sample_chat: str, spool: Path
+) -> dict[str, Any]:
+    """The same files put by :class:`SftpUploader` alone, 20 a second, to the same sshd."""
+    files = recording_files(server.platform, sample_chat)
+    spool.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for path in files:
+        copy = spool / path.name
+        shutil.copyfile(path, copy)
+        copies.append(copy)
+    digests = [hashlib.sha256(copy.read_bytes()).hexdigest() for copy in copies]
+    destination = server.destination()
+    uploader = SftpUploader()
+    ids = iter(range(1, 1_000_000))
+
+    def upload_of(n: int) -> tuple[RecordingUpload, str]:
+        items = [
+            UploadItem(
+                delivery_id=next(ids),
+                remote_path=f"baseline/b{n:04}-{copy.name}",
+                local_path=copy,
+                size=copy.stat().st_size,
+                sha256=digest,
+            )
+            for copy, digest in zip(copies, digests, strict=True)
+        ]
+        upload = RecordingUpload(f"b{n}", tuple(items[:-1]), items[-1])
+        return upload, items[-1].remote_path
+
+    async def one(n: int, at: float) -> tuple[str, float]:
+        await asyncio.sleep(at - time.monotonic())
+        upload, sidecar = upload_of(n)
+        started = time.monotonic()
+        results = await uploader.upload(destination, [upload])
+        failed = [error for error in results.values() if error is not None]
+        if failed:
+            raise RuntimeError(f"the bare upload failed: {failed[0]!r}")
+        return sidecar, started
+
+    try:
+        await one(0, time.monotonic())  # connect the pool, make the folder
+        first = time.monotonic() + 0.2
+        done = await asyncio.gather(
+            *(one(n, first + (n - 1) / RATE) for n in range(1, BASELINE_UPLOADS + 1))
+        )
+    finally:
+        await uploader.close()
+    deadline = time.monotonic() + 5
+    while True:
+        seen = watcher.snapshot()
+        if all(sidecar in seen for sidecar, _ in done) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.02)
+    return {
+        "latencies": [seen[sidecar] - started for sidecar, started in done],
+        "files_per_recording": len(files),
+        "bytes_per_recording": sum(path.stat().st_size for path in files),
+    }
+
+
+# -- report ----------------------------------------------------------------------------
+
+
+def plot(chatrec: Sequence[float], bare: Sequence[float]) -> str:
+    """The latency distributions as cumulative curves, p50 and p99 marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    PLOTS.mkdir(parents=True, exist_ok=True)
+    path = PLOTS / "end_to_file.png"
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    for values, label in (
+        (chatrec, "chatrec: end frame → sidecar in place"),
+        (bare, "bare SftpUploader: call → sidecar in place"),
+    ):
+        ordered = sorted(value * 1000 for value in values)
+        shares = [(n + 1) / len(ordered) for n in range(len(ordered))]
+        axis.step(ordered, shares, where="post", label=label)
+    axis.axhline(0.99, color="grey", linewidth=0.6, linestyle=":")
+    axis.axvline(1000, color="red", linewidth=0.8, linestyle="--", label="goal: p99 ≤ 1 s")
+    axis.set_xscale("log")
+    axis.set_xlabel("latency (ms, log scale)")
+    axis.set_ylabel("share of recordings")
+    axis.set_title(f"Chat end → file in place at {RATE:g} endings/s")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return str(path.relative_to(PLOTS.parent.parent))
+
+
+def main() -> None:
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="chatrec-bench-end-to-file-") as temporary:
+        workdir = Path(temporary)
+        server = DemoServer(workdir / "data")
+        server.start()
+        watcher = Arrivals(server.platform)
+        try:
+            chatrec = asyncio.run(measure_chatrec(server, watcher))
+            sample = sorted(sidecars_of(watcher.snapshot()))[0]
+            bare = asyncio.run(measure_bare_upload(server, watcher, sample, workdir / "copies"))
+        finally:
+            watcher.close()
+            server.stop()
+    chatrec_summary = summary(chatrec["latencies"])
+    bare_summary = summary(bare["latencies"])
+    result = Result(
+        name=NAME,
+        figure=chatrec_summary["p99"],
+        unit="s",
+        baseline=bare_summary["p99"],
+        goal="p99 <= 1 s at 20 chat endings/s",
+        details={
+            "figure": "p99 seconds from the customer's end frame to the sidecar's final name",
+            "in_place": "the recording's sidecar, renamed into place after all its data files",
+            "baseline": (
+                "p99 of the bare SftpUploader.upload of the same files (warm pool, started "
+                f"{RATE:g}/s), call to the sidecar's final name"
+            ),
+            "watcher": watcher.method,
+            "server": "chatrec demo --platform (OpenSSH sshd), delivery worker in-process",
+            "rate_per_second": RATE,
+            "achieved_rate_per_second": chatrec["achieved_rate"],
+            "committed_rate_per_second": chatrec["committed_rate"],
+            "chats": chatrec["chats"],
+            "warm_up_chats": WARM_UP,
+            "end_send_lateness_seconds": chatrec["end_send_lateness"],
+            "end_frame_to_ack_seconds": chatrec["end_to_ack"],
+            "ack_to_file_seconds": chatrec["ack_to_file"],
+            "chatrec_seconds": chatrec_summary,
+            "bare_upload_seconds": bare_summary,
+            "files_per_recording": bare["files_per_recording"],
+            "bytes_per_recording": bare["bytes_per_recording"],
+            "seconds": round(time.perf_counter() - began, 1),
+            "quick": QUICK,
+        },
+        plots=[plot(chatrec["latencies"], bare["latencies"])],
+    )
+    print(
+        f"chatrec p50 {chatrec_summary['p50'] * 1000:.0f} ms p99 "
+        f"{chatrec_summary['p99'] * 1000:.0f} ms over {chatrec['chats']} chats ended at "
+        f"{chatrec['achieved_rate']}/s, committed at {chatrec['committed_rate']}/s; bare "
+        f"upload p50 {bare_summary['p50'] * 1000:.0f} ms p99 "
+        f"{bare_summary['p99'] * 1000:.0f} ms; end frame to ack p50 "
+        f"{chatrec['end_to_ack']['p50'] * 1000:.0f} ms p99 "
+        f"{chatrec['end_to_ack']['p99'] * 1000:.0f} ms",
+        flush=True,
+    )
+    report(result)
+
+
+if __name__ == "__main__":
+    main()
