@@ -22,16 +22,13 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from bench.common import ROOT
+from bench.common import ROOT, wait_healthy
 from chatrec.simulate import Options, Stats, Summary, simulate
 
 CAPACITY = 50
@@ -112,17 +109,7 @@ class Server:
             cwd=ROOT,
         )
         log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {(self.data_dir / 'server.log').read_text()}")
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"server did not start in {timeout} s")
+        wait_healthy(self.process, self.url, self.data_dir / "server.log", timeout)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -44,7 +44,7 @@ from typing import Any
 import httpx
 
 from bench.arrivals import Arrivals
-from bench.common import PLOTS, QUICK, Result, report, summary
+from bench.common import PLOTS, QUICK, Result, report, summary, wait_healthy
 from chatrec.delivery.model import Destination, RecordingUpload, UploadItem
 from chatrec.delivery.platform import LOOPBACK, ensure_keys, known_hosts_line
 from chatrec.delivery.sftp import SftpUploader
@@ -107,17 +107,7 @@ class DemoServer:
             self.process = subprocess.Popen(  # noqa: S603 - this interpreter, chatrec
                 command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ)
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"chatrec demo exited:\n{self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"chatrec demo did not start in {timeout} s")
+        wait_healthy(self.process, self.url, self.log, timeout)
 
     @property
     def platform(self) -> Path:
