@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from datetime import datetime
 from enum import StrEnum
 from importlib.metadata import version as package_version
@@ -175,11 +176,23 @@ def demo(
     for login in logins:
         typer.echo(f"    {login.login:6} {login.password:14} {login.role:13} {login.note}")
     typer.echo("")
+    # uvicorn re-raises SIGTERM/SIGINT once it has shut down; with the default handlers
+    # the process would die there and leave the platform's sshd behind.
+    previous = {sig: signal.signal(sig, _exit_on_signal) for sig in STOP_SIGNALS}
     try:
         _serve(config)
     finally:
         if running is not None:
             running.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # the status a signal's death would give
 
 
 @app.command()

@@ -84,3 +84,29 @@ def test_R16_a_chat_s_recordings_arrive_complete_with_matching_sidecars(
         headers={"Authorization": f"Bearer {token}"},
     ).json()
     assert len([d for d in listed if d["chat_id"] == chat["id"]]) == 10
+
+
+def test_stopping_the_demo_stops_its_platform_too(tmp_path: Path) -> None:
+    """SIGTERM ends `chatrec demo` and the sshd it started: nothing is left listening."""
+    server = ServerProcess(tmp_path / "data", f"sqlite:///{tmp_path / 'chatrec.db'}", platform=True)
+    server.start()
+    pid_file = server.data_dir / "platform-run" / "sshd.pid"
+    try:
+        sshd = int(pid_file.read_text().strip())
+        server.stop()
+        assert server.process is not None
+        assert server.process.returncode == 128 + 15  # as a death by SIGTERM would say
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{sshd}").exists() and "zombie" not in _state(sshd):
+            assert time.monotonic() < deadline, "the platform's sshd outlived the demo"
+            time.sleep(0.1)
+    finally:
+        server.stop()
+        server.stop_platform()
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().lower()
+    except OSError:
+        return "zombie"
