@@ -87,6 +87,28 @@ def check_password(password: str) -> str:
     return password
 
 
+def _password(given: str | None) -> str:
+    """The password given (checked), or a new random one to show once."""
+    return check_password(given) if given is not None else secrets.token_urlsafe(12)
+
+
+def _new_login(
+    company_id: str, login: str, name: str, role: Role, password: str | None
+) -> tuple[UserRecord, str]:
+    """A login not yet stored, with its first password."""
+    check_login(login)
+    initial = _password(password)
+    user = UserRecord(
+        user_id=f"u_{secrets.token_hex(6)}",
+        company_id=company_id,
+        login=login,
+        name=_name(name),
+        role=role.value,
+        password_hash=hash_password(initial),
+    )
+    return user, initial
+
+
 def user_view(user: UserRecord) -> dict[str, object]:
     """The audited fields of a login: never its password hash."""
     return {
@@ -131,16 +153,7 @@ class UserAdmin:
     ) -> tuple[UserRecord, str]:
         """A new login and its first password (generated when none is given)."""
         company = company_for(actor, company_id, Role.ADMINISTRATOR)
-        check_login(login)
-        initial = check_password(password) if password is not None else secrets.token_urlsafe(12)
-        user = UserRecord(
-            user_id=f"u_{secrets.token_hex(6)}",
-            company_id=company,
-            login=login,
-            name=_name(name),
-            role=Role.AGENT.value,
-            password_hash=hash_password(initial),
-        )
+        user, initial = _new_login(company, login, name, Role.AGENT, password)
         user = replace(user, **_checked(replace(changes, role=role)))  # type: ignore[arg-type]
         line = audit_line(
             actor,
@@ -162,16 +175,7 @@ class UserAdmin:
         makes another, and the audit line goes to ``system``, not to a tenant.
         """
         require_role(actor, Role.OPERATOR)
-        check_login(login)
-        initial = check_password(password) if password is not None else secrets.token_urlsafe(12)
-        user = UserRecord(
-            user_id=f"u_{secrets.token_hex(6)}",
-            company_id=SYSTEM_COMPANY_ID,
-            login=login,
-            name=_name(name),
-            role=Role.OPERATOR.value,
-            password_hash=hash_password(initial),
-        )
+        user, initial = _new_login(SYSTEM_COMPANY_ID, login, name, Role.OPERATOR, password)
         line = audit_line(
             actor,
             SYSTEM_COMPANY_ID,
@@ -221,7 +225,7 @@ class UserAdmin:
         """A new password (generated when none is given); unlocks the login, ends its
         sessions and revokes its API tokens, so whoever held the old password is out."""
         before = self.get(actor, user_id)
-        new = check_password(password) if password is not None else secrets.token_urlsafe(12)
+        new = _password(password)
         after = replace(
             before, password_hash=hash_password(new), failed_logins=0, locked_until=None
         )
