@@ -14,6 +14,8 @@ one call.  Then, by the type of what came back:
 A worker that dies mid-round leaves its rows leased; once the lease expires another
 worker (or the same after a restart) claims them again.  Uploads are idempotent (same
 name, same bytes), so a file delivered but not yet confirmed is only delivered again.
+One killed between confirming and removing leaves delivered copies in the spool: each
+worker sweeps those when it starts (:meth:`DeliveryWorker.sweep_spool`).
 
 After the deliveries, chats whose recordings are all delivered have their message
 bodies purged once their company's retention has passed (R17).
@@ -335,11 +337,31 @@ class DeliveryWorker:
                 log.exception("purging the messages of chat %s failed", chat_id)
         return purged
 
+    async def sweep_spool(self) -> int:
+        """Remove spool copies of files already delivered; how many files.
+
+        The spool holds only the chats still on their way, so this reads one folder
+        name per such chat, and the store says which of their files are done.
+        """
+        if not self.spool_dir.is_dir():
+            return 0
+        chat_ids = [entry.name for entry in self.spool_dir.iterdir() if entry.is_dir()]
+        paths = await self._call(self.store.delivered_spool_paths, chat_ids)
+        present = [path for path in paths if Path(path).is_file()]
+        await self._call(self._remove_spool, present)
+        if present:
+            log.info("removed %d delivered files left in the spool", len(present))
+        return len(present)
+
     # -- forever --------------------------------------------------------------------
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Run rounds until ``stop`` is set: at once while there is work, else on each
         poll or :meth:`notify`.  A failed round is logged and tried again, never fatal."""
+        try:
+            await self.sweep_spool()
+        except Exception:
+            log.exception("sweeping delivered files from the spool failed; they stay")
         while not stop.is_set():
             self._wake.clear()
             try:

@@ -276,6 +276,19 @@ def mark_delivered(
     return sorted(session.scalars(statement).all())
 
 
+def delivered_spool_paths(session: Session, chat_ids: Collection[str]) -> list[str]:
+    """The spool copies of the chats' files already delivered: safe to remove any time."""
+    if not chat_ids:
+        return []
+    statement = (
+        select(File.spool_path)
+        .join(RecordingRow, RecordingRow.recording_id == File.recording_id)
+        .where(RecordingRow.chat_id.in_(chat_ids), File.state == DELIVERED)
+        .order_by(File.file_id)
+    )
+    return list(session.scalars(statement).all())
+
+
 def mark_retry(
     session: Session, delivery_id: int, worker_id: str, error: str, next_attempt_at: datetime
 ) -> bool:

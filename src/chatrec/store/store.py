@@ -10,7 +10,7 @@ nothing.  Live chats change only through :meth:`Store.apply`, which the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -640,6 +640,11 @@ class Store:
         """Confirm deliveries still leased to ``worker_id``; the ids confirmed."""
         with self._write() as session:
             return outbox.mark_delivered(session, ids, worker_id, now)
+
+    def delivered_spool_paths(self, chat_ids: Collection[str]) -> list[str]:
+        """Spool paths of the chats' delivered files (a killed worker may have left them)."""
+        with self._reading() as session:
+            return outbox.delivered_spool_paths(session, chat_ids)
 
     def mark_retry(
         self, delivery_id: int, worker_id: str, error: str, next_attempt_at: datetime

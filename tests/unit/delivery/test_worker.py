@@ -68,6 +68,10 @@ def spooled(spool: Path) -> list[str]:
     return sorted(str(p.relative_to(spool)) for p in spool.rglob("*"))
 
 
+def files_in(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
 @pytest.mark.parametrize(
     ("attempts", "draw", "seconds"),
     [
@@ -367,3 +371,26 @@ def test_R16_R17_a_spool_copy_left_by_a_crash_after_confirming_goes_with_the_pur
     leftover.write_bytes(b"{}")  # as if a worker died between confirm and unlink
     asyncio.run(worker(with_platforms, FakeUploader(), spool, clock).run_once())
     assert not (spool / "C1").exists()
+
+
+def test_R16_a_worker_starting_removes_copies_a_killed_worker_confirmed_but_left(
+    with_platforms: Store, tmp_path: Path, clock: FakeClock
+) -> None:
+    spool = tmp_path / "spool"
+    end(with_platforms, spool, "C1", data=1)
+    end(with_platforms, spool, "C2", data=1)
+    (spool / "C1" / "notes.txt").write_text("not a recording file")
+    # A worker confirmed C1's files and was killed before it removed their copies.
+    claimed = with_platforms.claim_deliveries("dead", clock(), 60, 100)
+    c1 = [d.delivery_id for d in claimed if d.remote_path.startswith("C1/")]
+    assert with_platforms.mark_delivered(c1, "dead", clock()) == sorted(c1)
+    assert len(files_in(spool / "C1")) == 3
+
+    async def start_and_stop() -> None:
+        stop = asyncio.Event()
+        stop.set()  # no round: only what a start does
+        await worker(with_platforms, FakeUploader(), spool, clock).run_forever(stop)
+
+    asyncio.run(start_and_stop())
+    assert files_in(spool / "C1") == ["notes.txt"]
+    assert len(files_in(spool / "C2")) == 2  # still on its way: its copies stay
