@@ -62,23 +62,41 @@ def _serve(config: Config) -> None:
     asyncio.run(server.serve())
 
 
-def _store(config: Config) -> Store:
-    """The store as every command opens it: the same database and secrets key."""
+def _store(config: Config, *, migrated: bool = True) -> Store:
+    """The store as every command opens it: the same database and secrets key.
+
+    Unless the command is the one that migrates (``migrated=False``), a database not
+    migrated to this version ends the command with what to run, not a traceback.
+    """
+    from chatrec.errors import SchemaError
+    from chatrec.store.database import require_schema
     from chatrec.store.store import Store
 
+    if migrated:
+        try:
+            require_schema(config.effective_database_url)
+        except SchemaError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(code=1) from None
     return Store(config.effective_database_url, secrets=config.load_secret_box())
 
 
 def _migrate(config: Config, *, forget_unreadable_secrets: bool = False) -> list[str]:
+    from sqlalchemy.exc import OperationalError
+
     from chatrec.errors import SecretKeyError
+    from chatrec.store.database import unreachable
 
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    store = _store(config)
+    store = _store(config, migrated=False)
     try:
         return store.migrate(forget_unreadable_secrets=forget_unreadable_secrets)
     except SecretKeyError as error:
         # Started with the wrong key: say what to set, not a traceback.
         typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=1) from None
+    except OperationalError as error:
+        typer.echo(f"error: {unreachable(config.effective_database_url, error)}", err=True)
         raise typer.Exit(code=1) from None
     finally:
         store.close()
@@ -465,6 +483,7 @@ def _work(config: Config, *, once: bool) -> None:
     from chatrec.delivery.worker import stop_worker
 
     log = logging.getLogger("chatrec.worker")
+    _store(config).close()  # never migrates (see `worker`): refuse an old schema at once
     container = build(config)
     worker = container.worker
 

@@ -179,6 +179,11 @@ class StoreError(ChatrecError):
     """
 
 
+class SchemaError(ChatrecError):
+    """This chatrec cannot use the database: unreachable, never migrated, or migrated by
+    another version.  The message says which and what to run."""
+
+
 class SecretKeyError(StoreError):
     """Stored SFTP secrets cannot be decrypted: they were encrypted with another key (R18).
 

@@ -13,9 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from chatrec.errors import SchemaError
 
 DEFAULT_URL = "sqlite:///./var/chatrec.db"
 
@@ -23,6 +26,9 @@ DEFAULT_URL = "sqlite:///./var/chatrec.db"
 WRITE_OPTION = "chatrec_write"
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+# The newest migration (``store/migrations/versions``); a test keeps the two in step.
+SCHEMA_REVISION = "0003"
 
 
 def make_engine(url: str, **options: Any) -> Engine:
@@ -38,6 +44,60 @@ def make_engine(url: str, **options: Any) -> Engine:
     event.listen(engine, "connect", _configure_sqlite)
     event.listen(engine, "begin", _begin_sqlite)
     return engine
+
+
+def schema_revision(url: str) -> str | None:
+    """The migration the database at ``url`` is at, ``None`` if it was never migrated.
+
+    Read without Alembic, whose import every command but ``migrate`` spares itself, and
+    without creating anything: a SQLite file that does not exist stays so.
+    """
+    parsed = make_url(url)
+    database = parsed.database
+    if (
+        parsed.get_backend_name() == "sqlite"
+        and database
+        and database != ":memory:"
+        and not database.startswith("file:")
+        and not Path(database).is_file()
+    ):
+        return None
+    engine = create_engine(parsed)
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                return None
+            found = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except OperationalError as error:
+        raise SchemaError(unreachable(url, error)) from error
+    finally:
+        engine.dispose()
+    return None if found is None else str(found)
+
+
+def unreachable(url: str, error: OperationalError) -> str:
+    """What to tell a person whose database cannot be opened: which one, and why."""
+    where = make_url(url).render_as_string(hide_password=True)
+    reason = " ".join(line.strip() for line in str(error.orig or error).splitlines())
+    return f"cannot open the database {where}: {reason}; check --database-url and that it runs"
+
+
+def require_schema(url: str) -> None:
+    """Refuse, saying what to run, a database ``chatrec migrate`` has not brought to this
+    version: a command on it would otherwise fail on a missing table or column."""
+    found = schema_revision(url)
+    where = make_url(url).render_as_string(hide_password=True)
+    if found is None:
+        raise SchemaError(
+            f"the database {where} has no chatrec tables yet: run `chatrec migrate` with "
+            "the same --data-dir or --database-url first"
+        )
+    if found != SCHEMA_REVISION:
+        raise SchemaError(
+            f"the database {where} is at schema {found}, this chatrec needs "
+            f"{SCHEMA_REVISION}: run `chatrec migrate` with this version of chatrec (or use "
+            "the chatrec version that migrated it)"
+        )
 
 
 def writing(engine: Engine) -> Engine:

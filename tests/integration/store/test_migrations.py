@@ -1,16 +1,21 @@
-"""The migrations build exactly the models' schema, on SQLite and PostgreSQL."""
+"""The migrations build exactly the models' schema, on SQLite and PostgreSQL, and
+commands refuse a database they have not migrated, saying what to run."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
+from typer.testing import CliRunner
 
-from chatrec.store.database import make_engine, writing
+from chatrec.cli import app
+from chatrec.errors import SchemaError
+from chatrec.store.database import SCHEMA_REVISION, make_engine, require_schema, writing
 from chatrec.store.migrations import alembic_config, migrate
 from chatrec.store.models import Base
 
@@ -81,3 +86,52 @@ def test_the_migration_scripts_live_in_the_package() -> None:
     assert (location / "env.py").is_file()
     assert (location / "script.py.mako").is_file()
     assert list((location / "versions").glob("rev_*.py"))
+
+
+def test_the_schema_revision_commands_require_is_the_newest_migration() -> None:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head == SCHEMA_REVISION
+
+
+def test_a_database_behind_this_version_is_refused_with_what_to_run(database_url: str) -> None:
+    require_schema(database_url)  # migrated: nothing to say
+    engine = make_engine(database_url)
+    config = alembic_config()
+    try:
+        with writing(engine).begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0002")
+    finally:
+        engine.dispose()
+    with pytest.raises(SchemaError, match=f"at schema 0002, this chatrec needs {SCHEMA_REVISION}"):
+        require_schema(database_url)
+
+
+def test_commands_on_a_database_never_migrated_say_so_and_create_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'absent' / 'chatrec.db'}"
+    data_dir = tmp_path / "data"
+    for command_line in (
+        ["deliveries", "list"],
+        ["explain", "C1"],
+        ["admin", "company", "list"],
+        ["worker", "--once"],
+    ):
+        result = CliRunner().invoke(
+            app, [*command_line, "--database-url", url, "--data-dir", str(data_dir)]
+        )
+        assert result.exit_code == 1, (command_line, result.output)
+        assert "has no chatrec tables yet: run `chatrec migrate`" in result.stderr
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not (tmp_path / "absent").exists()
+    assert not data_dir.exists()  # no key file either
+
+
+def test_an_unreachable_database_is_named_with_the_reason_not_a_traceback() -> None:
+    url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    for command_line in (["deliveries", "list"], ["migrate"]):
+        result = CliRunner().invoke(app, [*command_line, "--database-url", url])
+        assert result.exit_code == 1, result.output
+        assert "cannot open the database postgresql+psycopg://nobody@127.0.0.1:1/none" in (
+            result.stderr
+        )
+        assert "Connection refused" in result.stderr
