@@ -216,11 +216,13 @@ class ChatService:
         self.fanout.publish(chat_topic(chat.chat_id), notice)
         self.fanout.publish(company_topic(chat.record.company_id), notice)
 
-    def _audit(self, chat: LiveChat, actor: Actor, action: str, at: datetime) -> AuditRecord:
+    def _audit(self, chat: LiveChat, user: UserRecord, action: str, at: datetime) -> AuditRecord:
+        """A staff recording action in the audit trail, under the login, as admin changes
+        are: whoever reads it knows who paused or deleted without looking up an id."""
         return AuditRecord(
             company_id=chat.record.company_id,
             at=at,
-            actor=actor.user_id or actor.role.value,
+            actor=user.login,
             action=action,
             chat_id=chat.chat_id,
         )
@@ -363,7 +365,7 @@ class ChatService:
                 raise ConflictError("the chat is already flagged abusive")
             now = self._now(chat)
             event = kind(at=now, actor=actor)
-            audit = self._audit(chat, actor, RECORDING_ACTIONS[kind], now)
+            audit = self._audit(chat, user, RECORDING_ACTIONS[kind], now)
             return await self._commit(chat, [event], audit=[audit])
 
     async def join(self, user: UserRecord, chat: LiveChat) -> int:

@@ -88,6 +88,16 @@ def test_R5_R8_chat_is_recorded_without_the_paused_text(server: ServerProcess) -
     assert isinstance(sentences, list)
     assert any("R5a" in s for s in sentences)
     assert any("R5b" in s for s in sentences)
+    # The audit trail names who paused and resumed by login, as it names administrators.
+    trail = httpx.get(
+        f"{server.url}/api/admin/audit",
+        params={"chat_id": chat_id},
+        headers={"Authorization": f"Bearer {server.token('ada')}"},
+    ).json()
+    staff_actions = [
+        (a["actor"], a["action"]) for a in trail if a["action"] != "recording_decision"
+    ]
+    assert staff_actions == [("alice", "pause"), ("alice", "resume")]
 
 
 def test_R12a_transfer_to_an_agent_without_permit_produces_nothing(
