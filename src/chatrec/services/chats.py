@@ -45,7 +45,7 @@ from chatrec.live.bus import Fanout, chat_topic, company_topic, user_topic
 from chatrec.live.registry import LiveChat
 from chatrec.live.routing import Router
 from chatrec.services.directory import company_settings, user_login
-from chatrec.services.recordings import settle_recordings
+from chatrec.services.recordings import NameReservations, plan_recordings, spool_recordings
 from chatrec.store.records import (
     AuditRecord,
     ChatChange,
@@ -120,6 +120,7 @@ class ChatService:
         self._flows: dict[tuple[str, int], Flow] = {}
         self._connections: Counter[str] = Counter()
         self._endings: dict[str, asyncio.Lock] = {}
+        self._ending_names = NameReservations()
         # Called once a chat's end with produced files commits: the outbox has work (R16).
         self._on_recordings = on_recordings
 
@@ -592,10 +593,15 @@ class ChatService:
         async with lock:  # names of chats ending together must not clash (R6)
 
             def taken(candidates: Sequence[str]) -> set[str]:
-                return self.store.taken_base_names(company_id, candidates)
+                stored = self.store.taken_base_names(company_id, candidates)
+                return stored | self._ending_names.matching(company_id, candidates)
 
-            decision, recordings = await self._run(
-                settle_recordings, chat.company, final, self.spool_dir, taken
+            decision, produced = await self._run(plan_recordings, chat.company, final, taken)
+            names = [files.base_name for files in produced]
+            self._ending_names.reserve(company_id, names)
+        try:  # the names are ours until committed: spool and commit without the lock
+            recordings = await self._run(
+                spool_recordings, chat.company, final, decision, produced, self.spool_dir
             )
             audit = AuditRecord(
                 company_id=company_id,
@@ -620,6 +626,8 @@ class ChatService:
                 audit=(audit,),
             )
             await self.committer.commit(change)
+        finally:
+            self._ending_names.release(company_id, names)
         chat.record = record
         chat.events.append((first, ended))
         del self._chats[chat.chat_id]

@@ -50,22 +50,59 @@ def _spool(spool_dir: Path, chat_id: str, files: RecordingFiles) -> list[Recordi
     return records
 
 
-def settle_recordings(
-    company: CompanySettings,
-    journal: Journal,
-    spool_dir: Path,
-    taken_names: TakenNames,
-) -> tuple[Decision, list[RecordingRecord]]:
-    """Decide the ended chat and spool its produced files; one record per recording."""
+class NameReservations:
+    """Base names chosen for chats still ending, not yet committed, per company (R6).
+
+    Choosing a chat's names must see those of every chat ending beside it; the store
+    knows only committed ones.  Held from the choice until the commit, so that only the
+    choice itself is serialised, not rendering, spooling and commit.
+    """
+
+    def __init__(self) -> None:
+        self._names: dict[str, set[str]] = {}
+
+    def matching(self, company_id: str, candidates: Sequence[str]) -> set[str]:
+        """Reserved names equal to a candidate or continuing it with ``-``, as the store
+        matches them (:meth:`~chatrec.store.store.Store.taken_base_names`)."""
+        keys = {candidate.casefold() for candidate in candidates}
+        return {
+            name
+            for name in self._names.get(company_id, ())
+            if name.casefold() in keys or any(name.casefold().startswith(f"{key}-") for key in keys)
+        }
+
+    def reserve(self, company_id: str, names: Collection[str]) -> None:
+        self._names.setdefault(company_id, set()).update(names)
+
+    def release(self, company_id: str, names: Collection[str]) -> None:
+        held = self._names.get(company_id, set())
+        held.difference_update(names)
+        if not held:
+            self._names.pop(company_id, None)
+
+
+def plan_recordings(
+    company: CompanySettings, journal: Journal, taken_names: TakenNames
+) -> tuple[Decision, list[RecordingFiles]]:
+    """Decide the ended chat and render its produced files under names nobody holds."""
     decision = decide_recordings(company, journal)
     taken = taken_names(list(recording_bases(company, journal, decision).values()))
-    produced = {
-        files.recording_id: files for files in produce_files(company, journal, decision, taken)
-    }
+    return decision, list(produce_files(company, journal, decision, taken))
+
+
+def spool_recordings(
+    company: CompanySettings,
+    journal: Journal,
+    decision: Decision,
+    produced: Sequence[RecordingFiles],
+    spool_dir: Path,
+) -> list[RecordingRecord]:
+    """Write the produced files durably to the spool; one record per recording decided."""
+    by_id = {files.recording_id: files for files in produced}
     records: list[RecordingRecord] = []
     for verdict in decision.verdicts:
         recording = verdict.recording
-        files = produced.get(recording.recording_id)
+        files = by_id.get(recording.recording_id)
         records.append(
             RecordingRecord(
                 recording_id=recording.recording_id,
@@ -80,4 +117,4 @@ def settle_recordings(
                 files=tuple(_spool(spool_dir, journal.chat_id, files)) if files else (),
             )
         )
-    return decision, records
+    return records
