@@ -49,6 +49,11 @@ class Config(BaseSettings):
         gt=0,
         description="POST /api/login attempts per client address, in bursts of as many",
     )
+    delivery_in_server: bool = Field(
+        default=True,
+        description="deliver recordings from the server process; false when separate "
+        "`chatrec worker` processes deliver (they then find new files by polling)",
+    )
     delivery_poll_seconds: float = Field(
         default=2, gt=0, description="how often the delivery worker looks for due files"
     )

@@ -75,14 +75,19 @@ def create_app(container: Container) -> FastAPI:
             log.info("recovered %d open chats", recovered)
         sweeper = asyncio.create_task(_sweep_forever(container))
         stop_delivery = asyncio.Event()
-        delivery = await _start_delivery(container, stop_delivery)
+        delivery = None
+        if container.config.delivery_in_server:
+            delivery = await _start_delivery(container, stop_delivery)
+        else:
+            log.info("recordings are delivered by `chatrec worker` processes, not this server")
         try:
             yield
         finally:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
-            await _stop_delivery(container, stop_delivery, delivery)
+            if delivery is not None:
+                await _stop_delivery(container, stop_delivery, delivery)
             await container.committer.stop()
 
     app = FastAPI(

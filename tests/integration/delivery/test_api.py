@@ -213,3 +213,44 @@ def test_R16_R17_the_server_warns_at_start_delivers_on_a_chat_end_and_purges(
 def purged(store: Store, chat_id: str) -> bool:
     chat = store.get_chat(chat_id)
     return chat is not None and chat.purged_at is not None
+
+
+def test_R16_a_server_told_to_leave_delivery_to_workers_spools_and_delivers_nothing(
+    database_url: str, tmp_path: Path, uploader: FakeUploader, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = Config(data_dir=tmp_path / "data", database_url=database_url, delivery_in_server=False)
+    world = Store(database_url, secrets=SECRETS, clock=lambda: NOW)
+    try:
+        build_world(world, staff=True, spool=config.spool_dir)
+        world.set_destination(destination("globex", folder="/globex", done_marker=False))
+        world.save_flow("globex", "record-end", "Record and end", RECORD_AND_END)
+        world.create_service(ServiceRecord("g-record", "globex", "Recorded", "record-end"))
+    finally:
+        world.close()
+    container = build(config, uploader=uploader)
+    app = create_app(container)
+
+    async def serve_one_chat() -> str:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://chatrec") as http:
+                started = await http.post("/api/chats", json={"service_id": "g-record"})
+            assert started.status_code == 201
+            await asyncio.sleep(0.3)  # an in-server worker, woken by the end, is done by now
+            return str(started.json()["chat_id"])
+
+    try:
+        with caplog.at_level(logging.INFO):
+            chat_id = asyncio.run(serve_one_chat())
+        assert "delivered by `chatrec worker` processes" in caplog.text
+        mine = [d for d in container.store.list_deliveries() if d.chat_id == chat_id]
+        assert len(mine) == 3
+        assert {d.state for d in mine} == {DeliveryState.PENDING}
+        assert all(Path(d.spool_path).is_file() for d in mine)
+        assert uploader.remote == {}
+        # What a `chatrec worker` process does with them (and the world's other waiting files).
+        assert asyncio.run(container.worker.run_once()) >= 3
+        delivered = [d for d in container.store.list_deliveries() if d.chat_id == chat_id]
+        assert {d.state for d in delivered} == {DeliveryState.DELIVERED}
+    finally:
+        container.store.close()
