@@ -48,6 +48,9 @@ class UploadItem:
     local_path: Path
     size: int
     sha256: str
+    first_attempt: bool = False
+    """No earlier attempt can have put it in place, so the uploader need not look first
+    (one SFTP request less per file); a retry always looks, and skips what is there."""
 
 
 @dataclass(frozen=True, slots=True)

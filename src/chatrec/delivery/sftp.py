@@ -352,8 +352,19 @@ class _Pool:
             raise FileDeliveryError(f"{remote_path!r} is not a safe relative path on a platform")
         return posixpath.join(self.root, *parts), parts[:-1]
 
-    async def put(self, remote_path: str, size: int, open_source: Callable[[], _Source]) -> None:
-        """Deliver one file of ``size`` bytes; the source is opened only if needed."""
+    async def put(
+        self,
+        remote_path: str,
+        size: int,
+        open_source: Callable[[], _Source],
+        *,
+        look_first: bool = True,
+    ) -> None:
+        """Deliver one file of ``size`` bytes; the source is opened only if needed.
+
+        ``look_first``: an earlier attempt may have put it in place; if it is there with
+        ``size`` bytes, it is not written again.
+        """
         target, folders = self.target_of(remote_path)
         async with self.files:
             for attempt in (1, 2):
@@ -362,7 +373,9 @@ class _Pool:
                 session.served += 1
                 failure: BaseException | None = None
                 try:
-                    await self._put(session, target, folders, size, open_source)
+                    # The first try on a dropped connection may have renamed it into place.
+                    look = look_first or attempt > 1
+                    await self._put(session, target, folders, size, open_source, look=look)
                     return
                 except _CONNECTION_ERRORS as error:
                     failure = error
@@ -384,8 +397,10 @@ class _Pool:
         folders: tuple[str, ...],
         size: int,
         open_source: Callable[[], _Source],
+        *,
+        look: bool,
     ) -> None:
-        existing = await self.stat_or_none(session, target)
+        existing = await self.stat_or_none(session, target) if look else None
         if existing is not None and existing.size == size:
             # Delivered before (the acknowledgement was lost): nothing to read or write.
             logger.info("%s is already on the platform with %d bytes", target, size)
@@ -659,14 +674,24 @@ class SftpUploader:
 
     async def _put_item(self, pool: _Pool, item: UploadItem) -> BaseException | None:
         return await self._deliver(
-            pool, item.remote_path, item.size, lambda: _Source.open_item(item)
+            pool,
+            item.remote_path,
+            item.size,
+            lambda: _Source.open_item(item),
+            look_first=not item.first_attempt,
         )
 
     async def _deliver(
-        self, pool: _Pool, remote_path: str, size: int, open_source: Callable[[], _Source]
+        self,
+        pool: _Pool,
+        remote_path: str,
+        size: int,
+        open_source: Callable[[], _Source],
+        *,
+        look_first: bool = True,
     ) -> BaseException | None:
         try:
-            await pool.put(remote_path, size, open_source)
+            await pool.put(remote_path, size, open_source, look_first=look_first)
         except DeliveryError as error:
             return error
         except Exception as error:

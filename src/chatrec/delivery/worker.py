@@ -118,6 +118,7 @@ def _item(delivery: DeliveryRecord) -> UploadItem:
         local_path=Path(delivery.spool_path),
         size=delivery.size,
         sha256=delivery.sha256,
+        first_attempt=delivery.attempts <= 1,  # counted by the claim that leased it
     )
 
 

@@ -89,6 +89,25 @@ def test_R16_delivering_twice_is_safe_same_name_same_bytes(
     }
 
 
+def test_R16_a_retry_keeps_a_file_in_place_and_a_first_attempt_writes_without_looking(
+    sshd: OpenSshServer, spool: Spool
+) -> None:
+    recording = spool.recording("first")
+    ours = recording.files[0].local_path.read_bytes()
+    target = sshd.folder / "first.json"
+    target.write_bytes(b"x" * len(ours))  # the size of ours, not its bytes
+
+    upload(sshd.destination(), recording)  # a retry: what is in place with its size stays
+    assert target.read_bytes() == b"x" * len(ours)
+
+    first = replace(
+        recording, files=tuple(replace(item, first_attempt=True) for item in recording.files)
+    )
+    assert upload(sshd.destination(), first) == dict.fromkeys(ids_of(first))
+    assert target.read_bytes() == ours  # nothing of ours could be there: written, not looked at
+    assert part_files(sshd.folder) == []
+
+
 @pytest.mark.parametrize(
     ("pin", "says"),
     [

@@ -133,6 +133,9 @@ def test_R16_a_passing_failure_retries_with_growing_back_off_and_keeps_the_spool
         waits.append(round((due - started).total_seconds()))
         clock.now = due
     assert waits == [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
+    # Only the first attempt may skip looking for the file on the platform.
+    attempts = [upload.files[0].first_attempt for _, [upload] in uploader.calls]
+    assert attempts == [True] + [False] * 10
     assert set(by_path(with_platforms).values()) == {
         (PENDING, 11, "connection refused by 127.0.0.1:2222")
     }
