@@ -40,13 +40,21 @@ def test_migrating_a_migrated_database_changes_nothing(database_url: str) -> Non
         engine.dispose()
 
 
-def test_downgrade_removes_every_table_and_upgrade_restores_them(database_url: str) -> None:
+def downgrade(database_url: str, revision: str) -> None:
     engine = make_engine(database_url)
     config = alembic_config()
     try:
         with writing(engine).begin() as connection:
             config.attributes["connection"] = connection
-            command.downgrade(config, "base")
+            command.downgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_removes_every_table_and_upgrade_restores_them(database_url: str) -> None:
+    downgrade(database_url, "base")
+    engine = make_engine(database_url)
+    try:
         assert set(inspect(engine).get_table_names()) == {"alembic_version"}
         migrate(database_url)
         assert set(inspect(engine).get_table_names()) >= set(Base.metadata.tables)
@@ -95,14 +103,7 @@ def test_the_schema_revision_commands_require_is_the_newest_migration() -> None:
 
 def test_a_database_behind_this_version_is_refused_with_what_to_run(database_url: str) -> None:
     require_schema(database_url)  # migrated: nothing to say
-    engine = make_engine(database_url)
-    config = alembic_config()
-    try:
-        with writing(engine).begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0002")
-    finally:
-        engine.dispose()
+    downgrade(database_url, "0002")
     with pytest.raises(SchemaError, match=f"at schema 0002, this chatrec needs {SCHEMA_REVISION}"):
         require_schema(database_url)
 
