@@ -45,7 +45,12 @@ from chatrec.live.bus import Fanout, chat_topic, company_topic, user_topic
 from chatrec.live.registry import LiveChat
 from chatrec.live.routing import Router
 from chatrec.services.directory import company_settings, user_login
-from chatrec.services.recordings import NameReservations, plan_recordings, spool_recordings
+from chatrec.services.recordings import (
+    NameReservations,
+    clashing,
+    plan_recordings,
+    spool_recordings,
+)
 from chatrec.store.records import (
     AuditRecord,
     ChatChange,
@@ -591,10 +596,11 @@ class ChatService:
         company_id = chat.record.company_id
         lock = self._endings.setdefault(company_id, asyncio.Lock())
         async with lock:  # names of chats ending together must not clash (R6)
+            reserved = self._ending_names.held(company_id)
 
             def taken(candidates: Sequence[str]) -> set[str]:
                 stored = self.store.taken_base_names(company_id, candidates)
-                return stored | self._ending_names.matching(company_id, candidates)
+                return stored | clashing(reserved, candidates)
 
             decision, produced = await self._run(plan_recordings, chat.company, final, taken)
             names = [files.base_name for files in produced]

@@ -61,15 +61,11 @@ class NameReservations:
     def __init__(self) -> None:
         self._names: dict[str, set[str]] = {}
 
-    def matching(self, company_id: str, candidates: Sequence[str]) -> set[str]:
-        """Reserved names equal to a candidate or continuing it with ``-``, as the store
-        matches them (:meth:`~chatrec.store.store.Store.taken_base_names`)."""
-        keys = {candidate.casefold() for candidate in candidates}
-        return {
-            name
-            for name in self._names.get(company_id, ())
-            if name.casefold() in keys or any(name.casefold().startswith(f"{key}-") for key in keys)
-        }
+    def held(self, company_id: str) -> frozenset[str]:
+        """A copy of the company's reserved names, for a thread to read while the event
+        loop reserves and releases.  Names are reserved only under the company's lock,
+        so a copy taken under it misses none; one released since is only kept longer."""
+        return frozenset(self._names.get(company_id, ()))
 
     def reserve(self, company_id: str, names: Collection[str]) -> None:
         self._names.setdefault(company_id, set()).update(names)
@@ -79,6 +75,17 @@ class NameReservations:
         held.difference_update(names)
         if not held:
             self._names.pop(company_id, None)
+
+
+def clashing(names: Collection[str], candidates: Sequence[str]) -> set[str]:
+    """The ``names`` equal to a candidate or continuing it with ``-``, case-insensitively,
+    as the store matches them (:meth:`~chatrec.store.store.Store.taken_base_names`)."""
+    keys = {candidate.casefold() for candidate in candidates}
+    return {
+        name
+        for name in names
+        if name.casefold() in keys or any(name.casefold().startswith(f"{key}-") for key in keys)
+    }
 
 
 def plan_recordings(

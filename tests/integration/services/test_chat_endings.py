@@ -14,6 +14,7 @@ from pathlib import Path
 from chatrec.bootstrap import build
 from chatrec.config import Config
 from chatrec.services.demo import COMPANY_ID, seed_demo
+from chatrec.services.recordings import clashing
 from chatrec.store.records import ChatChange, ChatStatus
 
 ENDINGS = 3  # an agent's default capacity
@@ -77,3 +78,13 @@ def test_R6_chats_ending_together_get_distinct_names_and_are_not_serialised(
     assert len(names) == ENDINGS, names
     assert len(set(names)) == ENDINGS, names
     assert "Support/Alice_Martin_agent" in names  # the first keeps the plain name
+
+
+def test_R6_a_reserved_name_clashes_as_a_stored_one_would() -> None:
+    reserved = {"Support/Alice_agent", "Support/alice_agent-3f2a", "Support/Alice_agent_2"}
+    # Equal, or continued with "-" (a suffix given earlier), case-insensitively.
+    assert clashing(reserved, ["support/ALICE_agent"]) == {
+        "Support/Alice_agent",
+        "Support/alice_agent-3f2a",
+    }
+    assert clashing(reserved, ["Support/Bob_agent"]) == set()
