@@ -247,7 +247,12 @@ def main() -> None:
     args = parser.parse_args()
     # As chatrec's ``_serve`` does: the same config, and ``asyncio.run`` of ``serve``.
     config = uvicorn.Config(
-        create_app(), host=args.host, port=args.port, ws_max_size=65536, log_level="info"
+        create_app(),
+        host=args.host,
+        port=args.port,
+        ws_max_size=65536,
+        ws_per_message_deflate=False,
+        log_level="info",
     )
     asyncio.run(uvicorn.Server(config).serve())
 

@@ -60,7 +60,14 @@ def serve_bare(port: int) -> None:
     import uvicorn
 
     server = uvicorn.Server(
-        uvicorn.Config(bare_app, host="127.0.0.1", port=port, ws_max_size=65536, log_level="info")
+        uvicorn.Config(
+            bare_app,
+            host="127.0.0.1",
+            port=port,
+            ws_max_size=65536,
+            ws_per_message_deflate=False,
+            log_level="info",
+        )
     )
     asyncio.run(server.serve())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from websockets.asyncio.client import connect
 
 from tests.integration.clients import Client, run
 from tests.integration.server import ServerProcess
@@ -69,5 +70,18 @@ def test_R19_a_connection_that_never_says_hello_is_refused(server: ServerProcess
     async def scenario() -> None:
         staff = await Client.open(f"{server.ws_url}/ws/staff", {"token": "forged"})
         assert staff.frames[-1]["code"] == "unauthenticated"
+
+    run(scenario)
+
+
+def test_R18_compression_offered_by_a_client_is_not_negotiated(server: ServerProcess) -> None:
+    """A customer's text compressed with what else the connection carries leaks by length."""
+
+    async def scenario() -> None:
+        url = server.url.replace("http", "ws", 1) + "/ws/customer"
+        async with connect(url, compression="deflate") as ws:  # offers permessage-deflate
+            assert ws.response is not None
+            assert "Sec-WebSocket-Extensions" not in ws.response.headers
+            assert ws.protocol.extensions == []
 
     run(scenario)
