@@ -194,6 +194,12 @@ def _undelivered_data(excluding: Collection[int] = ()) -> ColumnElement[bool]:
     return exists().where(*conditions)
 
 
+def any_due(session: Session, now: datetime) -> bool:
+    """Whether a claim could find work: read first, so that an idle worker's poll does not
+    take SQLite's write lock from the servers committing chats."""
+    return session.scalar(select(File.file_id).where(_due(now)).limit(1)) is not None
+
+
 def claim(
     session: Session, worker_id: str, now: datetime, lease_seconds: float, limit: int
 ) -> list[DeliveryRecord]:

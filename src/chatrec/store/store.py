@@ -633,6 +633,9 @@ class Store:
         self, worker_id: str, now: datetime, lease_seconds: float, limit: int
     ) -> list[DeliveryRecord]:
         """Lease due deliveries to ``worker_id``; see :func:`chatrec.store.outbox.claim`."""
+        with self._reading() as session:
+            if not outbox.any_due(session, now):
+                return []
         with self._write() as session:
             return outbox.claim(session, worker_id, now, lease_seconds, limit)
 

@@ -206,6 +206,26 @@ def test_R16_a_claimer_never_waits_for_or_takes_rows_another_holds(outbox: Store
         holder.close()
 
 
+def test_R16_an_idle_poll_does_not_wait_for_the_write_lock(outbox: Store) -> None:
+    """Nothing due: a worker's poll reads, and never queues behind chats being committed."""
+    end_chats(outbox, ("C1", 1))
+    assert outbox.claim_deliveries("w1", NOW, LEASE, 10)  # leased: nothing due until expiry
+    holder = writing(outbox.engine).connect()
+    try:
+        holder.begin()  # on SQLite BEGIN IMMEDIATE: the one write lock, as a commit holds it
+        result: list[list[DeliveryRecord]] = []
+        poll = threading.Thread(
+            target=lambda: result.append(outbox.claim_deliveries("w2", NOW, LEASE, 10))
+        )
+        poll.start()
+        poll.join(timeout=5)
+        assert not poll.is_alive(), "the idle poll waited for the write lock"
+        assert result == [[]]
+        holder.commit()
+    finally:
+        holder.close()
+
+
 def test_R16_a_company_without_a_platform_is_claimed_to_say_so(outbox: Store) -> None:
     end_chats(outbox, ("C1", 1))
     assert outbox.get_destination("acme") is None
