@@ -179,6 +179,8 @@ def test_R11_R11a_supervisor_sees_live_chats_joins_and_flags_abusive(
 ) -> None:
     customer = new_page()
     widget = start_chat(customer, server)
+    waiting = widget.get_by_text("Waiting for the next available agent")
+    expect(waiting).to_be_visible()  # no agent yet: the customer is told, not left guessing
     supervisor = new_page()
     log_in(supervisor, server, "sam")
     item = supervisor.locator(".chat-item")
@@ -189,6 +191,7 @@ def test_R11_R11a_supervisor_sees_live_chats_joins_and_flags_abusive(
     log_in(agent, server, "alice")
     go_available(agent)
     expect(item.locator(".pill")).to_have_text("Active")
+    expect(waiting).to_be_hidden()
     item.click()
     participants = supervisor.locator("#conversation-participants")
     expect(participants).to_contain_text("Alice Martin (agent)")

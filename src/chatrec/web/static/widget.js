@@ -35,6 +35,7 @@
     timer: null,
     ping: null,
     ended: false,
+    status: null, // flow, queued, active
     recording: null,
     deletionRequested: false,
     unread: 0,
@@ -88,6 +89,11 @@
   const startButton = el("button", { class: "primary", type: "button", text: "Start chat" });
   intro.append(startButton);
   const choices = el("div", { class: "choices", role: "group", "aria-label": "Suggested answers" });
+  const waiting = el("p", {
+    class: "waiting",
+    "aria-live": "polite",
+    text: "Waiting for the next available agent. You can write meanwhile: they will see it.",
+  });
   const notice = el("p", { class: "notice", role: "alert" });
   const confirmText = el("p", { class: "confirm-text" });
   const confirmYes = el("button", { type: "button", class: "primary" });
@@ -113,6 +119,7 @@
     intro,
     log,
     choices,
+    waiting,
     notice,
     confirmBox,
     composer,
@@ -224,6 +231,7 @@
       return;
     }
     state.recording = chat.recording;
+    state.status = chat.status;
     choices.replaceChildren(
       ...(chat.choices || []).map((choice) => {
         const button = el("button", { type: "button", class: "choice", text: choice });
@@ -344,6 +352,7 @@
     endButton.disabled = !live;
     newChatButton.hidden = !state.ended;
     recordingLine.hidden = !started;
+    waiting.hidden = state.ended || state.status !== "queued";
     recordingLine.dataset.state = state.ended ? "ended" : state.recording || "";
     recordingLine.textContent = state.ended ? "This chat has ended." : RECORDING[state.recording] || "";
     launcherText.textContent = state.ended || !state.token ? "Chat with us" : "Your chat";
