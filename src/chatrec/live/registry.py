@@ -32,6 +32,11 @@ class LiveChat:
     _cached_at: tuple[int, int] = field(default=(-1, -1), init=False, repr=False, compare=False)
     _journal: Journal | None = field(default=None, init=False, repr=False, compare=False)
     _stints: list[Stint] = field(default_factory=list, init=False, repr=False, compare=False)
+    # The recording state for the journal and the company settings it was decided with:
+    # every follower's summary shows it, and deciding it runs the whole decision.
+    _state: tuple[CompanySettings, RecordingState] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def chat_id(self) -> str:
@@ -43,6 +48,7 @@ class LiveChat:
         if self._journal is None or now != self._cached_at:
             self._journal = Journal(tuple(event for _, event in self.events))
             self._stints = stints(self._journal)
+            self._state = None
             self._cached_at = now
         return self._journal
 
@@ -71,7 +77,10 @@ class LiveChat:
 
     @property
     def recording_state(self) -> RecordingState:
-        return recording_state(self.company, self.journal)
+        journal = self._refresh()
+        if self._state is None or self._state[0] is not self.company:
+            self._state = (self.company, recording_state(self.company, journal))
+        return self._state[1]
 
     @property
     def paused(self) -> bool:
