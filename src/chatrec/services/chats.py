@@ -39,7 +39,12 @@ from chatrec.domain.journal import (
     Transferred,
 )
 from chatrec.domain.sampling import draw_sample
-from chatrec.errors import ConflictError, NotFoundError, PermissionDeniedError
+from chatrec.errors import (
+    BaseNameTakenError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from chatrec.flows import Flow, FlowState, answer_flow, load_flow, start_flow
 from chatrec.live.bus import Fanout, chat_topic, company_topic, user_topic
 from chatrec.live.registry import LiveChat
@@ -50,6 +55,7 @@ from chatrec.services.recordings import (
     clashing,
     plan_recordings,
     spool_recordings,
+    unspool,
 )
 from chatrec.store.records import (
     AuditRecord,
@@ -58,6 +64,7 @@ from chatrec.store.records import (
     ChatStatus,
     CompanyRecord,
     QueueRecord,
+    RecordingRecord,
     UserRecord,
 )
 from chatrec.store.store import Store
@@ -67,6 +74,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 STAFF_ROLES = {"agent": Role.AGENT, "supervisor": Role.SUPERVISOR}
+# Times a chat's end chooses its names before a clash with another node's is given up.
+NAMING_ATTEMPTS = 3
 RECORDING_ACTIONS: dict[type[Event], str] = {
     RecordingPaused: "pause",
     RecordingResumed: "resume",
@@ -589,9 +598,40 @@ class ChatService:
     # -- the end ----------------------------------------------------------------------
 
     async def _end(self, chat: LiveChat, actor: Actor, reason: str) -> int:
-        """End the chat; decide and spool its recordings in the same commit (R12-R15)."""
+        """End the chat; decide and spool its recordings in the same commit (R12-R15).
+
+        Another node may commit a name this one chose meanwhile (names are reserved per
+        node); the store refuses the clash, and the end is settled again with the names
+        now taken, a few times before the error is given up to the caller.
+        """
         now = self._now(chat)
         ended = ChatEnded(at=now, actor=actor, reason=reason)
+        attempt = 1
+        while True:
+            try:
+                record, recordings = await self._settle_end(chat, ended)
+                break
+            except BaseNameTakenError as clash:
+                if attempt >= NAMING_ATTEMPTS:
+                    raise
+                attempt += 1
+                log.warning("chat %s: %s; choosing its names again", chat.chat_id, clash)
+        first = record.last_seq
+        chat.record = record
+        chat.events.append((first, ended))
+        del self._chats[chat.chat_id]
+        self.router.withdraw(chat.chat_id)
+        for user_id in chat.present_agents():
+            self.router.release(user_id, chat.chat_id, self._monotonic())
+        self._publish(chat)
+        if self._on_recordings is not None and any(r.files for r in recordings):
+            self._on_recordings()
+        return first
+
+    async def _settle_end(
+        self, chat: LiveChat, ended: ChatEnded
+    ) -> tuple[ChatRecord, list[RecordingRecord]]:
+        """Choose names, spool and commit the end once; the chat's row as committed."""
         final = Journal((*chat.journal.events, ended))
         company_id = chat.record.company_id
         lock = self._endings.setdefault(company_id, asyncio.Lock())
@@ -611,7 +651,7 @@ class ChatService:
             )
             audit = AuditRecord(
                 company_id=company_id,
-                at=now,
+                at=ended.at,
                 actor="system",
                 action="recording_decision",
                 chat_id=chat.chat_id,
@@ -621,9 +661,9 @@ class ChatService:
             record = replace(
                 chat.record,
                 last_seq=first,
-                last_activity_at=now,
+                last_activity_at=ended.at,
                 status=ChatStatus.ENDED,
-                ended_at=now,
+                ended_at=ended.at,
             )
             change = ChatChange(
                 chat=record,
@@ -631,19 +671,14 @@ class ChatService:
                 recordings=tuple(recordings),
                 audit=(audit,),
             )
-            await self.committer.commit(change)
+            try:
+                await self.committer.commit(change)
+            except BaseNameTakenError:
+                await self._run(unspool, recordings)  # under names now another's
+                raise
         finally:
             self._ending_names.release(company_id, names)
-        chat.record = record
-        chat.events.append((first, ended))
-        del self._chats[chat.chat_id]
-        self.router.withdraw(chat.chat_id)
-        for user_id in chat.present_agents():
-            self.router.release(user_id, chat.chat_id, self._monotonic())
-        self._publish(chat)
-        if self._on_recordings is not None and any(r.files for r in recordings):
-            self._on_recordings()
-        return first
+        return record, recordings
 
     async def sweep(self) -> int:
         """End chats idle longer than the inactivity timeout; returns how many."""

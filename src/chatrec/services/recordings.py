@@ -125,3 +125,10 @@ def spool_recordings(
             )
         )
     return records
+
+
+def unspool(records: Sequence[RecordingRecord]) -> None:
+    """Remove spooled files whose end was not committed: the end spools them anew."""
+    for record in records:
+        for file in record.files:
+            Path(file.spool_path).unlink(missing_ok=True)

@@ -13,71 +13,160 @@ from pathlib import Path
 
 from chatrec.bootstrap import build
 from chatrec.config import Config
+from chatrec.services.chats import ChatService
 from chatrec.services.demo import COMPANY_ID, seed_demo
 from chatrec.services.recordings import clashing
-from chatrec.store.records import ChatChange, ChatStatus
+from chatrec.store.records import ChatChange, ChatStatus, UserRecord
+from chatrec.store.store import Store
+from chatrec.store.writer import GroupCommitter
+from chatrec.web.container import Container
 
 ENDINGS = 3  # an agent's default capacity
+TEMPLATE = "{service}/{agent}_{origin}"  # no chat id: Alice's chats all render one name
+
+
+class Gate:
+    """Holds the first commit of each of ``endings`` chat endings until all have come:
+    by then every one has chosen its names.  Later commits (a retry) pass at once."""
+
+    def __init__(self, endings: int) -> None:
+        self.endings = endings
+        self.waiting: list[ChatChange] = []
+        self.all_planned = asyncio.Event()
+
+    def around(self, committer: GroupCommitter) -> None:
+        commit = committer.commit
+
+        async def gated(change: ChatChange) -> None:
+            if change.chat.status is ChatStatus.ENDED and not self.all_planned.is_set():
+                self.waiting.append(change)
+                if len(self.waiting) == self.endings:
+                    self.all_planned.set()
+                # Were endings serialised until their commit, the next would never come.
+                await asyncio.wait_for(self.all_planned.wait(), timeout=20)
+            await commit(change)
+
+        committer.commit = gated  # type: ignore[method-assign]
+
+
+def demo_node(database_url: str, data_dir: Path) -> Container:
+    return build(Config(data_dir=data_dir, database_url=database_url))
+
+
+def seed(store: Store, data_dir: Path) -> UserRecord:
+    """The demo company with a template every chat of Alice's shares; Alice."""
+    seed_demo(store, data_dir)
+    company = store.get_company(COMPANY_ID)
+    assert company is not None
+    store.update_company(replace(company, default_template=TEMPLATE))
+    alice = store.find_user_by_login("alice")
+    assert alice is not None
+    return alice
+
+
+async def alice_takes(chats: ChatService, alice: UserRecord, count: int) -> list[str]:
+    """``count`` Support chats through the flow, each taken by Alice."""
+    await chats.staff_connected(alice)
+    await chats.set_presence(alice, True)
+    taken = []
+    for _ in range(count):
+        started = await chats.start_chat("demo-support")
+        chat = chats.find(started.chat.chat_id)
+        assert chat is not None
+        await chats.customer_says(chat, "Billing")
+        assert chat.record.status is ChatStatus.ACTIVE, chat.record.status
+        taken.append(chat.chat_id)
+    return taken
+
+
+async def end_all(chats: ChatService, alice: UserRecord, chat_ids: list[str]) -> None:
+    live = [chats.find(chat_id) for chat_id in chat_ids]
+    await asyncio.gather(*(chats.staff_ends(alice, chat) for chat in live if chat is not None))
+
+
+def agent_names(store: Store, chat_ids: list[str]) -> list[str | None]:
+    return [
+        recording.base_name
+        for chat_id in chat_ids
+        for recording in store.get_recordings(chat_id)
+        if recording.origin == "agent"
+    ]
+
+
+def spooled_names(data_dir: Path, chat_ids: list[str]) -> list[str]:
+    return sorted(
+        path.name
+        for chat_id in chat_ids
+        for path in (data_dir / "spool" / chat_id).rglob("*.txt")
+        if "agent" in path.name
+    )
 
 
 def test_R6_chats_ending_together_get_distinct_names_and_are_not_serialised(
     database_url: str, tmp_path: Path
 ) -> None:
-    container = build(Config(data_dir=tmp_path, database_url=database_url))
-    store, chats = container.store, container.chats
-    seed_demo(store, tmp_path)
-    company = store.get_company(COMPANY_ID)
-    assert company is not None
-    store.update_company(replace(company, default_template="{service}/{agent}_{origin}"))
-    alice = store.find_user_by_login("alice")
-    assert alice is not None
-
-    committer = container.committer
-    commit = committer.commit
-    waiting: list[ChatChange] = []
-    all_planned = asyncio.Event()
-
-    async def gated(change: ChatChange) -> None:
-        if change.chat.status is ChatStatus.ENDED:
-            waiting.append(change)
-            if len(waiting) == ENDINGS:
-                all_planned.set()
-            # Were endings serialised until their commit, the second would never get here.
-            await asyncio.wait_for(all_planned.wait(), timeout=20)
-        await commit(change)
+    node = demo_node(database_url, tmp_path)
+    alice = seed(node.store, tmp_path)
+    gate = Gate(ENDINGS)
 
     async def scenario() -> list[str]:
-        committer.start()
+        node.committer.start()
         try:
-            await chats.staff_connected(alice)
-            await chats.set_presence(alice, True)
-            live = []
-            for _ in range(ENDINGS):
-                started = await chats.start_chat("demo-support")
-                chat = chats.find(started.chat.chat_id)
-                assert chat is not None
-                await chats.customer_says(chat, "Billing")
-                assert chat.record.status is ChatStatus.ACTIVE, chat.record.status
-                live.append(chat)
-            committer.commit = gated  # type: ignore[method-assign]
-            await asyncio.gather(*(chats.staff_ends(alice, chat) for chat in live))
-            return [chat.chat_id for chat in live]
+            chat_ids = await alice_takes(node.chats, alice, ENDINGS)
+            gate.around(node.committer)
+            await end_all(node.chats, alice, chat_ids)
+            return chat_ids
         finally:
-            await committer.stop()
+            await node.committer.stop()
 
     try:
         ended = asyncio.run(scenario())
-        names = [
-            recording.base_name
-            for chat_id in ended
-            for recording in store.get_recordings(chat_id)
-            if recording.origin == "agent"
-        ]
+        names = agent_names(node.store, ended)
     finally:
-        store.close()
+        node.store.close()
     assert len(names) == ENDINGS, names
     assert len(set(names)) == ENDINGS, names
     assert "Support/Alice_Martin_agent" in names  # the first keeps the plain name
+
+
+def test_R6_two_nodes_choosing_one_name_settle_it_and_keep_no_stale_spool(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Each node reserves names only for itself: the store refuses the second commit of
+    a name, and that node chooses again, spools again and commits; nothing is lost."""
+    first, second = demo_node(database_url, tmp_path), demo_node(database_url, tmp_path)
+    alice = seed(first.store, tmp_path)
+    gate = Gate(2)
+
+    async def scenario() -> list[str]:
+        for node in (first, second):
+            node.committer.start()
+        try:
+            chat_ids = [*await alice_takes(first.chats, alice, 1)]
+            chat_ids += await alice_takes(second.chats, alice, 1)
+            for node in (first, second):
+                gate.around(node.committer)
+            await asyncio.gather(
+                end_all(first.chats, alice, chat_ids[:1]),
+                end_all(second.chats, alice, chat_ids[1:]),
+            )
+            return chat_ids
+        finally:
+            for node in (first, second):
+                await node.committer.stop()
+
+    try:
+        ended = asyncio.run(scenario())
+        names = agent_names(first.store, ended)
+        statuses = [first.store.get_chat(chat_id) for chat_id in ended]
+    finally:
+        first.store.close()
+        second.store.close()
+    assert all(chat is not None and chat.status is ChatStatus.ENDED for chat in statuses)
+    assert len(set(names)) == 2, names
+    assert "Support/Alice_Martin_agent" in names
+    # The loser's files under the name it lost were removed; only its new ones wait.
+    assert len(spooled_names(tmp_path, ended)) == 2
 
 
 def test_R6_a_reserved_name_clashes_as_a_stored_one_would() -> None:
