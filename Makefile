@@ -43,9 +43,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# --durations: the slowest tests, to keep `make test` within its 15 minutes.
 pytest: $(STAMP)
 	$(BIN)/pytest --cov=chatrec.domain --cov=chatrec.flows --cov-branch --cov-report=term \
-		--cov-fail-under=100
+		--cov-fail-under=100 --durations=15
 
 test: lint typecheck browsers sshd pytest
 
