@@ -66,22 +66,26 @@ def _serve(config: Config) -> None:
     asyncio.run(server.serve())
 
 
-def _store(config: Config, *, migrated: bool = True) -> Store:
-    """The store as every command opens it: the same database and secrets key.
-
-    Unless the command is the one that migrates (``migrated=False``), a database not
-    migrated to this version ends the command with what to run, not a traceback.
-    """
+def _require_schema(config: Config) -> None:
+    """End the command, saying what to run, on a database not migrated to this version
+    (or unreachable): not with a traceback about a missing table."""
     from chatrec.errors import SchemaError
     from chatrec.store.database import require_schema
+
+    try:
+        require_schema(config.effective_database_url)
+    except SchemaError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=1) from None
+
+
+def _store(config: Config, *, migrated: bool = True) -> Store:
+    """The store as every command opens it: the same database and secrets key, checked
+    for this version's schema unless the command is the one that migrates."""
     from chatrec.store.store import Store
 
     if migrated:
-        try:
-            require_schema(config.effective_database_url)
-        except SchemaError as error:
-            typer.echo(f"error: {error}", err=True)
-            raise typer.Exit(code=1) from None
+        _require_schema(config)
     return Store(config.effective_database_url, secrets=config.load_secret_box())
 
 
@@ -487,7 +491,7 @@ def _work(config: Config, *, once: bool) -> None:
     from chatrec.delivery.worker import stop_worker
 
     log = logging.getLogger("chatrec.worker")
-    _store(config).close()  # never migrates (see `worker`): refuse an old schema at once
+    _require_schema(config)  # a worker never migrates (see `worker`): refuse an old schema
     container = build(config)
     worker = container.worker
 
