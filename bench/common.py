@@ -18,7 +18,7 @@ import resource
 import statistics
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,6 +84,25 @@ def percentile(values: Sequence[float], share: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))
     return ordered[index]
+
+
+def cumulative(values: Iterable[float]) -> tuple[list[float], list[float]]:
+    """Sorted values and the share of them at or below each: the points of a latency CDF."""
+    ordered = sorted(values)
+    return ordered, [(n + 1) / len(ordered) for n in range(len(ordered))]
+
+
+def save_plot(figure: Any, name: str, dpi: int = 110) -> str:
+    """Lay out ``figure``, write it as ``docs/performance/<name>`` and close it; the path
+    from the repository root, as the results and docs/performance.md name plots."""
+    import matplotlib.pyplot as plt  # the benchmark chose its backend when it imported it
+
+    PLOTS.mkdir(parents=True, exist_ok=True)
+    path = PLOTS / name
+    figure.tight_layout()
+    figure.savefig(path, dpi=dpi)
+    plt.close(figure)
+    return str(path.relative_to(ROOT))
 
 
 def summary(values: Sequence[float]) -> dict[str, float]:

@@ -36,7 +36,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 
-from bench.common import PLOTS, QUICK, ROOT, Result, raise_open_files, report, summary
+from bench.common import QUICK, ROOT, Result, raise_open_files, report, save_plot, summary
 from bench.idle_chats import (
     ChatStarter,
     bare_opener,
@@ -305,8 +305,6 @@ def plot(chatrec: Side, bare: Side) -> list[str]:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter
 
-    PLOTS.mkdir(parents=True, exist_ok=True)
-    memory = PLOTS / "concurrency-memory.png"
     figure, axes = plt.subplots(figsize=(7, 4.5))
     for run, style in ((chatrec, "o-"), (bare, "s--")):
         counts = [s.open_chats for s in run.steps]
@@ -320,11 +318,8 @@ def plot(chatrec: Side, bare: Side) -> list[str]:
     axes.set_title("Server memory against open chats")
     axes.grid(alpha=0.3)
     axes.legend()
-    figure.tight_layout()
-    figure.savefig(memory, dpi=110)
-    plt.close(figure)
+    memory = save_plot(figure, "concurrency-memory.png")
 
-    latency = PLOTS / "concurrency-latency.png"
     figure, axes = plt.subplots(figsize=(8.5, 4.5))
     for run, colour in ((chatrec, "tab:blue"), (bare, "tab:orange")):
         counts = [s.open_chats for s in run.steps]
@@ -339,10 +334,7 @@ def plot(chatrec: Side, bare: Side) -> list[str]:
     axes.yaxis.set_minor_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     axes.grid(alpha=0.3, which="both")
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
-    figure.tight_layout()
-    figure.savefig(latency, dpi=110)
-    plt.close(figure)
-    return [str(memory.relative_to(ROOT)), str(latency.relative_to(ROOT))]
+    return [memory, save_plot(figure, "concurrency-latency.png")]
 
 
 def main() -> None:

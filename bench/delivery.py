@@ -40,7 +40,7 @@ from typing import Any
 
 from tests.integration.store.factories import ended_chat, seed
 
-from bench.common import PLOTS, QUICK, Result, report
+from bench.common import QUICK, Result, report, save_plot
 from bench.delay_proxy import delayed_link
 from bench.sftp_peer import SftpPeer, batch_of_puts, sftp_batch
 from chatrec.delivery.sftp import SftpUploader
@@ -281,8 +281,6 @@ def plot(scenarios: Sequence[dict[str, Any]]) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    PLOTS.mkdir(parents=True, exist_ok=True)
-    path = PLOTS / "delivery.png"
     figure, axes = plt.subplots(1, len(scenarios), figsize=(3.2 * len(scenarios), 4.2))
     names = ["sftp -b", *(f"chatrec {c}x{m}" for c, m in SETTINGS)]
     colours = ["tab:grey", *(f"C{n}" for n in range(len(SETTINGS)))]
@@ -302,10 +300,7 @@ def plot(scenarios: Sequence[dict[str, Any]]) -> str:
     figure.suptitle(
         "Delivery to OpenSSH sshd: chatrec worker (concurrency x connections) vs sftp -b"
     )
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return str(path.relative_to(PLOTS.parent.parent))
+    return save_plot(figure, "delivery.png")
 
 
 def main() -> None:

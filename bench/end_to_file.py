@@ -50,7 +50,7 @@ from typing import Any
 import httpx
 
 from bench.arrivals import Arrivals
-from bench.common import PLOTS, QUICK, Result, report, summary, wait_healthy
+from bench.common import QUICK, Result, cumulative, report, save_plot, summary, wait_healthy
 from chatrec.delivery.model import Destination, RecordingUpload, UploadItem
 from chatrec.delivery.platform import LOOPBACK, ensure_keys, known_hosts_line
 from chatrec.delivery.sftp import SftpUploader
@@ -360,16 +360,13 @@ def plot(split: Sequence[float], one: Sequence[float], bare: Sequence[float]) ->
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    PLOTS.mkdir(parents=True, exist_ok=True)
-    path = PLOTS / "end_to_file.png"
     figure, axis = plt.subplots(figsize=(8, 4.5))
     for values, label in (
         (split, "chatrec, server + worker: end frame → sidecar in place"),
         (one, "chatrec, one process: end frame → sidecar in place"),
         (bare, "bare SftpUploader: call → sidecar in place"),
     ):
-        ordered = sorted(value * 1000 for value in values)
-        shares = [(n + 1) / len(ordered) for n in range(len(ordered))]
+        ordered, shares = cumulative(value * 1000 for value in values)
         axis.step(ordered, shares, where="post", label=label)
     axis.axhline(0.99, color="grey", linewidth=0.6, linestyle=":")
     axis.axvline(1000, color="red", linewidth=0.8, linestyle="--", label="goal: p99 ≤ 1 s")
@@ -379,10 +376,7 @@ def plot(split: Sequence[float], one: Sequence[float], bare: Sequence[float]) ->
     axis.set_title(f"Chat end → file in place at {RATE:g} endings/s")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8, loc="lower right")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return str(path.relative_to(PLOTS.parent.parent))
+    return save_plot(figure, "end_to_file.png")
 
 
 def measure(workdir: Path, *, separate_worker: bool, bare: bool) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, make_url, text
 
-from bench.common import PLOTS, QUICK, RESULTS, Result, report
+from bench.common import QUICK, RESULTS, Result, report, save_plot
 from chatrec.domain.journal import CUSTOMER, ChatStarted, MessagePosted
 from chatrec.store.database import SQLITE_BUSY_TIMEOUT_MS
 from chatrec.store.migrations import migrate
@@ -481,12 +481,7 @@ def plot(steps: Sequence[Pair], postgres: Pair | None) -> str:
     batches.set_ylabel("mean changes per commit")
     batches.set_title("Group commit batch size (SQLite)")
     batches.grid(True, alpha=0.3)
-    figure.tight_layout()
-    PLOTS.mkdir(parents=True, exist_ok=True)
-    path = PLOTS / "journal.png"
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return str(path.relative_to(PLOTS.parent.parent))
+    return save_plot(figure, "journal.png", dpi=100)
 
 
 def measure(on_step: Callable[[str], None] = print) -> Result:

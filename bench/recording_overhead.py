@@ -23,7 +23,16 @@ import matplotlib.pyplot as plt
 
 from bench import chat_load
 from bench.chat_load import Load
-from bench.common import PLOTS, QUICK, Result, percentile, raise_open_files, report, summary
+from bench.common import (
+    QUICK,
+    Result,
+    cumulative,
+    percentile,
+    raise_open_files,
+    report,
+    save_plot,
+    summary,
+)
 
 CHATS = 20 if QUICK else 100
 MESSAGES = 2 if QUICK else 3
@@ -34,11 +43,9 @@ SIDES = ("off", "on")
 
 
 def plot(runs: dict[str, list[Load]]) -> list[str]:
-    PLOTS.mkdir(parents=True, exist_ok=True)
     figure, axes = plt.subplots(figsize=(7, 4.5))
     for side in SIDES:
-        values = sorted(v for load in runs[side] for v in load.delivery_ms)
-        shares = [(i + 1) / len(values) for i in range(len(values))]
+        values, shares = cumulative(v for load in runs[side] for v in load.delivery_ms)
         axes.plot(values, shares, label=f"recording {side} (p99 {percentile(values, 0.99):.0f} ms)")
     axes.set_xscale("log")
     axes.set_xlabel("customer message → agent has it (ms)")
@@ -46,11 +53,7 @@ def plot(runs: dict[str, list[Load]]) -> list[str]:
     axes.set_title(f"Recording overhead: {CHATS} chats, one message every {THINK:g} s per side")
     axes.grid(True, alpha=0.3)
     axes.legend()
-    path = PLOTS / "recording-overhead-latency.png"
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return [str(path.relative_to(PLOTS.parent.parent))]
+    return [save_plot(figure, "recording-overhead-latency.png")]
 
 
 def main() -> None:

@@ -31,7 +31,16 @@ import matplotlib.pyplot as plt
 
 from bench import chat_load
 from bench.chat_load import Load, Server, Site
-from bench.common import PLOTS, QUICK, RESULTS, Result, raise_open_files, report, summary
+from bench.common import (
+    QUICK,
+    RESULTS,
+    Result,
+    cumulative,
+    raise_open_files,
+    report,
+    save_plot,
+    summary,
+)
 
 THINK = 1.0 if QUICK else 5.0
 LOADS = (20,) if QUICK else (100, 1000, 5000)
@@ -91,7 +100,6 @@ def chatrec_target() -> AbstractContextManager[Server]:
 def plot(
     chatrec: tuple[dict[int, Load], dict[int, Load]], bare: tuple[dict[int, Load], dict[int, Load]]
 ) -> list[str]:
-    PLOTS.mkdir(parents=True, exist_ok=True)
     figure, axes = plt.subplots(figsize=(7, 4.5))
     for (saturation, fixed), name, colour in ((chatrec, "chatrec", "C0"), (bare, "bare", "C1")):
         for runs, kind, marker in ((saturation, "saturation", "o-"), (fixed, "5 s think", "s--")):
@@ -105,16 +113,12 @@ def plot(
     axes.set_title("Relay throughput against load")
     axes.grid(True, alpha=0.3)
     axes.legend()
-    throughput = PLOTS / "relay-throughput.png"
-    figure.tight_layout()
-    figure.savefig(throughput, dpi=110)
-    plt.close(figure)
+    throughput = save_plot(figure, "relay-throughput.png")
 
     figure, axes = plt.subplots(figsize=(7, 4.5))
     for (_, fixed), name, style in ((chatrec, "chatrec", "-"), (bare, "bare", "--")):
         for n, chats in enumerate(sorted(fixed)):
-            values = sorted(fixed[chats].delivery_ms)
-            shares = [(i + 1) / len(values) for i in range(len(values))]
+            values, shares = cumulative(fixed[chats].delivery_ms)
             axes.plot(values, shares, style, color=f"C{n}", label=f"{name}, {chats} chats")
     axes.set_xscale("log")
     axes.set_xlabel("customer message → agent has it (ms)")
@@ -122,11 +126,7 @@ def plot(
     axes.set_title(f"Relay latency at fixed loads (one message every {THINK:g} s per side)")
     axes.grid(True, alpha=0.3)
     axes.legend()
-    latency = PLOTS / "relay-latency.png"
-    figure.tight_layout()
-    figure.savefig(latency, dpi=110)
-    plt.close(figure)
-    return [str(path.relative_to(PLOTS.parent.parent)) for path in (throughput, latency)]
+    return [throughput, save_plot(figure, "relay-latency.png")]
 
 
 def described(runs: dict[int, Load]) -> dict[str, Any]:
