@@ -52,7 +52,7 @@ import httpx
 from bench.arrivals import Arrivals
 from bench.common import QUICK, Result, cumulative, report, save_plot, summary, wait_healthy
 from chatrec.delivery.model import Destination, RecordingUpload, UploadItem
-from chatrec.delivery.platform import LOOPBACK, ensure_keys, known_hosts_line
+from chatrec.delivery.platform import LOOPBACK, ensure_keys, loopback_destination
 from chatrec.delivery.sftp import SftpUploader
 from chatrec.simulate import (
     ChatPlan,
@@ -145,14 +145,12 @@ class DemoServer:
             raise RuntimeError("the demo platform's sshd_config names no port")
         port = int(found.group(1))
         keys = ensure_keys(self.data_dir / "platform-keys")
-        return Destination(
-            company_id="demo",
-            host=LOOPBACK,
+        return loopback_destination(
+            keys,
             port=port,
-            username=getpass.getuser(),
+            user=getpass.getuser(),
             folder=str(self.platform.resolve()),
-            host_key=known_hosts_line(LOOPBACK, port, keys.host_public_key),
-            private_key=keys.client_private_key,
+            company_id="demo",
         )
 
     def stop(self) -> None:

@@ -22,11 +22,11 @@ from chatrec.delivery.model import Destination
 from chatrec.delivery.platform import (
     LOOPBACK,
     SSHD,
-    SshdProcess,
     ensure_keys,
     free_port,
     known_hosts_line,
-    sshd_config,
+    loopback_destination,
+    sshd_in,
 )
 
 SFTP = shutil.which("sftp") or "/usr/bin/sftp"
@@ -45,28 +45,16 @@ class SftpPeer:
         self.folder.mkdir(exist_ok=True)
         self.user = getpass.getuser()
         self.port = free_port()
-        config = workdir / "sshd_config"
-        config.write_text(
-            sshd_config(
-                port=self.port, keys=self.keys, pid_file=workdir / "sshd.pid", user=self.user
-            )
-        )
         self.known_hosts = workdir / "known_hosts"
-        self.process = SshdProcess(config=config, port=self.port, log=workdir / "sshd.log")
+        self.process = sshd_in(workdir, keys=self.keys, port=self.port, user=self.user)
 
     def destination(self, port: int | None = None, **changes: Any) -> Destination:
         """A destination delivering into ``folder``, its host key pinned; ``port`` is where
         to connect (a proxy's, say), the server being the same."""
-        base = Destination(
-            company_id="acme",
-            host=LOOPBACK,
-            port=port or self.port,
-            username=self.user,
-            folder=str(self.folder),
-            host_key=known_hosts_line(LOOPBACK, self.port, self.keys.host_public_key),
-            private_key=self.keys.client_private_key,
+        base = loopback_destination(
+            self.keys, port=self.port, user=self.user, folder=str(self.folder), company_id="acme"
         )
-        return replace(base, **changes)
+        return replace(base, port=port or self.port, **changes)
 
     def pin_for(self, port: int) -> None:
         """Write the known_hosts ``sftp`` reads: the host key, for the port it dials."""

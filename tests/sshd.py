@@ -23,11 +23,11 @@ from chatrec.delivery.model import Destination
 from chatrec.delivery.platform import (
     LOOPBACK,
     SSHD,
-    SshdProcess,
     ensure_keys,
     free_port,
     known_hosts_line,
-    sshd_config,
+    loopback_destination,
+    sshd_in,
 )
 
 
@@ -48,13 +48,8 @@ class OpenSshServer:
         self.folder.mkdir(exist_ok=True)
         self.user = getpass.getuser()
         self.port = free_port()
-        self.config = workdir / "sshd_config"
-        self.config.write_text(
-            sshd_config(
-                port=self.port, keys=self.keys, pid_file=workdir / "sshd.pid", user=self.user
-            )
-        )
-        self.process = SshdProcess(config=self.config, port=self.port, log=workdir / "sshd.log")
+        self.process = sshd_in(workdir, keys=self.keys, port=self.port, user=self.user)
+        self.config = self.process.config
 
     @property
     def host(self) -> str:
@@ -80,17 +75,10 @@ class OpenSshServer:
 
     def destination(self, **changes: Any) -> Destination:
         """A destination delivering into ``folder``, host key pinned, short timeouts."""
-        base = Destination(
-            company_id="acme",
-            host=LOOPBACK,
-            port=self.port,
-            username=self.user,
-            folder=str(self.folder),
-            host_key=self.host_key_line,
-            private_key=self.client_key,
-            timeout_seconds=5.0,
+        base = loopback_destination(
+            self.keys, port=self.port, user=self.user, folder=str(self.folder), company_id="acme"
         )
-        return replace(base, **changes)
+        return replace(base, **{"timeout_seconds": 5.0, **changes})
 
     def start(self) -> None:
         self.process.start()

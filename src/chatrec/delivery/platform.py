@@ -130,6 +130,22 @@ def sshd_config(
     return "\n".join(lines) + "\n"
 
 
+def loopback_destination(
+    keys: SshKeys, *, port: int, user: str, folder: str, company_id: str
+) -> Destination:
+    """Delivery to an SFTP server on this machine that holds ``keys``, its host key pinned
+    as it answers on ``port``, as an administrator would pin a real platform's (R16)."""
+    return Destination(
+        company_id=company_id,
+        host=LOOPBACK,
+        port=port,
+        username=user,
+        folder=folder,
+        host_key=known_hosts_line(LOOPBACK, port, keys.host_public_key),
+        private_key=keys.client_private_key,
+    )
+
+
 def free_port(host: str = LOOPBACK) -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
@@ -235,6 +251,14 @@ class SshdProcess:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def sshd_in(folder: Path, *, keys: SshKeys, port: int, user: str) -> SshdProcess:
+    """OpenSSH serving SFTP with ``keys`` on ``port`` for ``user``; its configuration is
+    written now, and it, the pid file and the log are kept in ``folder``."""
+    config = folder / "sshd_config"
+    config.write_text(sshd_config(port=port, keys=keys, pid_file=folder / "sshd.pid", user=user))
+    return SshdProcess(config=config, port=port, log=folder / "sshd.log")
 
 
 def _stop_stale_sshd(pid_file: Path, config: Path) -> None:
@@ -376,21 +400,14 @@ def start_demo_platform(
     user = getpass.getuser()
     server: SshdProcess | _AsyncSshPlatform
     if chosen == "openssh":
-        config.write_text(sshd_config(port=port, keys=keys, pid_file=pid_file, user=user))
-        server = SshdProcess(config=config, port=port, log=run_dir / "sshd.log")
+        server = sshd_in(run_dir, keys=keys, port=port, user=user)
         server.start()
         remote_folder = str(folder)
     else:
         server = _AsyncSshPlatform(keys, folder, port)
         remote_folder = "/"
-    destination = Destination(
-        company_id=company_id,
-        host=LOOPBACK,
-        port=port,
-        username=user,
-        folder=remote_folder,
-        host_key=known_hosts_line(LOOPBACK, port, keys.host_public_key),
-        private_key=keys.client_private_key,
+    destination = loopback_destination(
+        keys, port=port, user=user, folder=remote_folder, company_id=company_id
     )
     logger.info(
         "demo recording platform (%s) on %s:%d stores into %s", chosen, LOOPBACK, port, folder

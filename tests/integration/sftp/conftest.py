@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ import asyncssh
 import pytest
 
 from chatrec.delivery.model import Destination, RecordingUpload, UploadItem
-from chatrec.delivery.platform import LOOPBACK, ensure_keys, known_hosts_line
+from chatrec.delivery.platform import LOOPBACK, ensure_keys, loopback_destination
 from tests.sshd import OpenSshServer
 
 
@@ -184,14 +184,8 @@ async def fault_platform(
         allow_scp=False,
     )
     port = acceptor.get_port()
-    destination = Destination(
-        company_id="faulty",
-        host=LOOPBACK,
-        port=port,
-        username="chatrec",
-        folder="/drop",
-        host_key=known_hosts_line(LOOPBACK, port, keys.host_public_key),
-        private_key=keys.client_private_key,
+    destination = replace(
+        loopback_destination(keys, port=port, user="chatrec", folder="/drop", company_id="faulty"),
         timeout_seconds=5.0,
     )
     try:
