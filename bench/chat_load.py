@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, wait_healthy
+from chatrec.delivery.platform import free_port
 from chatrec.simulate import Options, Stats, Summary, simulate
 
 CAPACITY = 50
@@ -53,13 +53,6 @@ SERVER_ENV = {
     "CHATREC_DELIVERY_POLL_SECONDS": "3600",
 }
 CLIENT_FRAMES_PER_SECOND = 10000.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def cpu_seconds(pid: int) -> float:

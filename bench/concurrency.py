@@ -45,6 +45,7 @@ from bench.idle_chats import (
     open_many,
     round_trip,
 )
+from chatrec.delivery.platform import free_port
 
 NAME = "concurrency"
 GOAL = "10,000 open chats, <= 100 KB each"
@@ -137,13 +138,6 @@ def _raise_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
     except (ValueError, OSError):  # not privileged: as far as the hard limit allows
         raise_open_files(NOFILE)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def rss_kb(pid: int) -> float:
@@ -265,7 +259,7 @@ async def step_up(sides: Sequence[Side], deadline: float) -> str | None:
 
 
 async def measure(folder: Path, deadline: float) -> tuple[Side, Side, str | None]:
-    chatrec_port, bare_port = _free_port(), _free_port()
+    chatrec_port, bare_port = free_port(), free_port()
     bare_command = [sys.executable, "-m", "bench.idle_chats", "serve", str(bare_port)]
     starter = ChatStarter("127.0.0.1", chatrec_port)
     sides: list[Side] = []

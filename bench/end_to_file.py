@@ -37,7 +37,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -52,7 +51,7 @@ import httpx
 from bench.arrivals import Arrivals
 from bench.common import QUICK, Result, cumulative, report, save_plot, summary, wait_healthy
 from chatrec.delivery.model import Destination, RecordingUpload, UploadItem
-from chatrec.delivery.platform import LOOPBACK, ensure_keys, loopback_destination
+from chatrec.delivery.platform import LOOPBACK, ensure_keys, free_port, loopback_destination
 from chatrec.delivery.sftp import SftpUploader
 from chatrec.simulate import (
     ChatPlan,
@@ -79,13 +78,6 @@ STALL_SECONDS = 30.0  # give up waiting for files when none arrived for this lon
 WORKER_POLL_SECONDS = "0.2"  # the separate worker's poll: it is not woken by the server
 DEPLOYMENTS = {False: "one process", True: "server + worker"}
 ACK_TIMEOUT = 120.0  # a saturated server acks late; that is measured, not a failure
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class DemoServer:
