@@ -44,7 +44,7 @@ from bench.common import QUICK, Result, report, save_plot
 from bench.delay_proxy import delayed_link
 from bench.sftp_peer import SftpPeer, batch_of_puts, sftp_batch
 from chatrec.delivery.sftp import SftpUploader
-from chatrec.delivery.worker import DeliveryWorker
+from chatrec.delivery.worker import DeliveryWorker, stored_destination
 from chatrec.store.records import (
     SIDECAR_FORMAT,
     DestinationRecord,
@@ -171,18 +171,8 @@ def seed_outbox(workdir: Path, files: FileSet, box: SecretBox, tag: str) -> Outb
 def destination_record(
     peer: SftpPeer, port: int, concurrency: int, connections: int
 ) -> DestinationRecord:
-    given = peer.destination(port=port)
-    return DestinationRecord(
-        company_id="acme",
-        host=given.host,
-        port=given.port,
-        username=given.username,
-        folder=given.folder,
-        host_key=given.host_key,
-        private_key=given.private_key,
-        concurrency=concurrency,
-        max_connections=connections,
-    )
+    given = peer.destination(port=port, concurrency=concurrency, max_connections=connections)
+    return stored_destination(given)
 
 
 def check_arrived(peer: SftpPeer, outbox: Outbox) -> None:

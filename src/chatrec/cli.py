@@ -174,7 +174,8 @@ def demo(
     ] = True,
 ) -> None:
     """Migrate, seed the demo company, start its recording platform, print logins, serve."""
-    from chatrec.services.demo import demo_destination, seed_demo
+    from chatrec.delivery.worker import stored_destination
+    from chatrec.services.demo import seed_demo
 
     config = _config(host, port, data_dir, database_url)
     _migrate(config)
@@ -186,7 +187,7 @@ def demo(
             from chatrec.delivery.platform import start_demo_platform
 
             running = start_demo_platform(config.data_dir)
-            store.set_destination(demo_destination(running.destination))
+            store.set_destination(stored_destination(running.destination))
     finally:
         store.close()
     base = f"http://{config.host}:{config.port}"

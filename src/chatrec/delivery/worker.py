@@ -30,7 +30,7 @@ import random
 import shutil
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -83,6 +83,12 @@ def destination_of(record: DestinationRecord) -> Destination:
         timeout_seconds=record.timeout_seconds,
         verify_after_rename=record.verify_after_rename,
     )
+
+
+def stored_destination(destination: Destination) -> DestinationRecord:
+    """A destination as the store keeps it, the inverse of :func:`destination_of` (the
+    demo platform's, or a test's sshd, saved for the company)."""
+    return DestinationRecord(**asdict(destination))
 
 
 def recording_uploads(

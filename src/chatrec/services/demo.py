@@ -12,14 +12,12 @@ import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from chatrec.delivery.model import Destination
 from chatrec.domain.settings import DEFAULT_TEMPLATE
 from chatrec.flows.examples import example_source
 from chatrec.services.auth import hash_password
 from chatrec.store.records import (
     SYSTEM_COMPANY_ID,
     CompanyRecord,
-    DestinationRecord,
     QueueRecord,
     ServiceRecord,
     UserRecord,
@@ -104,8 +102,3 @@ def seed_demo(store: Store, data_dir: Path) -> list[DemoLogin]:
     with os.fdopen(descriptor, "w") as handle:
         json.dump([asdict(login) for login in logins], handle, indent=2)
     return logins
-
-
-def demo_destination(destination: Destination) -> DestinationRecord:
-    """The demo platform as the demo company's destination, its host key pinned (R16)."""
-    return DestinationRecord(**asdict(destination))

@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from chatrec.delivery.worker import stored_destination
 from chatrec.store.records import DeliveryState, DestinationRecord, RecordingFileRecord
 from chatrec.store.store import Store
 from tests.integration.store.factories import ended_chat, produced, seed
@@ -32,18 +33,7 @@ STARTED = "delivery worker"
 
 def destination_record(sshd: OpenSshServer, **changes: Any) -> DestinationRecord:
     """Acme's platform: the sshd's folder, its host key pinned, its client key."""
-    given = sshd.destination()
-    record = DestinationRecord(
-        company_id="acme",
-        host=given.host,
-        port=given.port,
-        username=given.username,
-        folder=given.folder,
-        host_key=given.host_key,
-        private_key=given.private_key,
-        timeout_seconds=given.timeout_seconds,
-    )
-    return replace(record, **changes)
+    return replace(stored_destination(sshd.destination()), **changes)
 
 
 def big_recording(
