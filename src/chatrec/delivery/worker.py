@@ -345,17 +345,22 @@ class DeliveryWorker:
         return purged
 
     async def sweep_spool(self) -> int:
-        """Remove spool copies of files already delivered; how many files.
+        """Remove spool copies of files already delivered; how many files.  Called when
+        a worker starts, in either mode; a failure is logged, never fatal.
 
         The spool holds only the chats still on their way, so this reads one folder
         name per such chat, and the store says which of their files are done.
         """
         if not self.spool_dir.is_dir():
             return 0
-        chat_ids = [entry.name for entry in self.spool_dir.iterdir() if entry.is_dir()]
-        paths = await self._call(self.store.delivered_spool_paths, chat_ids)
-        present = [path for path in paths if Path(path).is_file()]
-        await self._call(self._remove_spool, present)
+        try:
+            chat_ids = [entry.name for entry in self.spool_dir.iterdir() if entry.is_dir()]
+            paths = await self._call(self.store.delivered_spool_paths, chat_ids)
+            present = [path for path in paths if Path(path).is_file()]
+            await self._call(self._remove_spool, present)
+        except Exception:
+            log.exception("sweeping delivered files from the spool failed; they stay")
+            return 0
         if present:
             log.info("removed %d delivered files left in the spool", len(present))
         return len(present)
@@ -365,10 +370,7 @@ class DeliveryWorker:
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Run rounds until ``stop`` is set: at once while there is work, else on each
         poll or :meth:`notify`.  A failed round is logged and tried again, never fatal."""
-        try:
-            await self.sweep_spool()
-        except Exception:
-            log.exception("sweeping delivered files from the spool failed; they stay")
+        await self.sweep_spool()
         while not stop.is_set():
             self._wake.clear()
             try:
