@@ -319,14 +319,18 @@ class ChatService:
             self._check_open(chat)
             now = self._now(chat)
             events: list[Event] = [MessagePosted(at=now, actor=CUSTOMER, text=text)]
-            answered = False
+            answered: FlowState | None = None
             flow, state = chat.flow, chat.flow_state
             if flow is not None and state is not None and state.waiting_for is not None:
-                chat.flow_state, flow_events = answer_flow(flow, state, text, at=now)
+                answered, flow_events = answer_flow(flow, state, text, at=now)
                 events += flow_events
-                answered = True
-            seq = await self._commit(chat, events)
-            if answered:
+            # The flow moves on in memory only once its answer is committed: a failed
+            # commit (R19) leaves the question open for the customer to answer again.
+            if answered is None:
+                seq = await self._commit(chat, events)
+            else:
+                seq = await self._commit(chat, events, flow_state=answered.to_dict())
+                chat.flow_state = answered
                 await self._after_flow(chat)
         await self._dispatch(chat.record.company_id)
         return seq

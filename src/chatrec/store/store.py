@@ -20,7 +20,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from chatrec.domain.journal import Event
-from chatrec.errors import ActionError, ChatrecError, DuplicateError, NotFoundError
+from chatrec.errors import ActionError, ChatrecError, DuplicateError, NotFoundError, StoreError
 from chatrec.store import outbox, retention, tokens
 from chatrec.store.changes import (
     BatchMismatchError,
@@ -162,6 +162,20 @@ class Store:
             raise DuplicateError(f"the write clashes with stored data: {error.orig}") from error
         except DataError as error:
             raise _refused_value(error) from error
+        except DBAPIError as error:
+            raise _failed("write", error) from error
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        """One read; a failure of the database itself is a :class:`StoreError`, as a
+        failed write's is, so every caller can answer "try again" (R19)."""
+        try:
+            with self._reading() as session:
+                yield session
+        except (IntegrityError, DataError):
+            raise
+        except DBAPIError as error:
+            raise _failed("read", error) from error
 
     # -- companies and logins ---------------------------------------------------------
 
@@ -181,13 +195,13 @@ class Store:
             _add_audit(session, audit)
 
     def get_company(self, company_id: str) -> CompanyRecord | None:
-        with self._reading() as session:
+        with self._read() as session:
             row = session.get(CompanyRow, company_id)
             return None if row is None else company_record(row)
 
     def list_companies(self) -> list[CompanyRecord]:
         """Every tenant company, without the operators' own."""
-        with self._reading() as session:
+        with self._read() as session:
             rows = session.scalars(
                 select(CompanyRow)
                 .where(CompanyRow.company_id != SYSTEM_COMPANY_ID)
@@ -221,18 +235,18 @@ class Store:
             _add_audit(session, audit)
 
     def get_user(self, user_id: str) -> UserRecord | None:
-        with self._reading() as session:
+        with self._read() as session:
             row = session.get(UserRow, user_id)
             return None if row is None else user_record(row)
 
     def find_user_by_login(self, login: str) -> UserRecord | None:
         """The user whose login matches, whatever its case."""
-        with self._reading() as session:
+        with self._read() as session:
             row = session.scalar(select(UserRow).where(UserRow.login_key == login_key(login)))
             return None if row is None else user_record(row)
 
     def list_users(self, company_id: str) -> list[UserRecord]:
-        with self._reading() as session:
+        with self._read() as session:
             rows = session.scalars(
                 select(UserRow).where(UserRow.company_id == company_id).order_by(UserRow.login)
             )
@@ -263,17 +277,17 @@ class Store:
             _add_audit(session, audit)
 
     def get_queue(self, queue_id: str) -> QueueRecord | None:
-        with self._reading() as session:
+        with self._read() as session:
             row = session.get(QueueRow, queue_id)
             return None if row is None else record_of(QueueRecord, row)
 
     def find_queue(self, company_id: str, name: str) -> QueueRecord | None:
-        with self._reading() as session:
+        with self._read() as session:
             row = _find_queue(session, company_id, name)
             return None if row is None else record_of(QueueRecord, row)
 
     def list_queues(self, company_id: str) -> list[QueueRecord]:
-        with self._reading() as session:
+        with self._read() as session:
             rows = session.scalars(
                 select(QueueRow).where(QueueRow.company_id == company_id).order_by(QueueRow.name)
             )
@@ -308,7 +322,7 @@ class Store:
 
     def get_flow(self, flow_id: str, version: int | None = None) -> FlowVersionRecord | None:
         """The given version of the flow, or its newest when ``version`` is ``None``."""
-        with self._reading() as session:
+        with self._read() as session:
             flow = session.get(FlowRow, flow_id)
             if flow is None:
                 return None
@@ -322,7 +336,7 @@ class Store:
 
     def list_flow_versions(self, flow_id: str) -> list[FlowVersionRecord]:
         """Every saved version of the flow, newest first."""
-        with self._reading() as session:
+        with self._read() as session:
             flow = session.get(FlowRow, flow_id)
             if flow is None:
                 return []
@@ -335,7 +349,7 @@ class Store:
 
     def list_flows(self, company_id: str) -> list[FlowVersionRecord]:
         """The newest version of each of the company's flows, by name."""
-        with self._reading() as session:
+        with self._read() as session:
             newest = (
                 select(FlowVersionRow.flow_id, func.max(FlowVersionRow.version).label("version"))
                 .group_by(FlowVersionRow.flow_id)
@@ -375,12 +389,12 @@ class Store:
             _add_audit(session, audit)
 
     def get_service(self, service_id: str) -> ServiceRecord | None:
-        with self._reading() as session:
+        with self._read() as session:
             row = session.get(ServiceRow, service_id)
             return None if row is None else record_of(ServiceRecord, row)
 
     def list_services(self, company_id: str) -> list[ServiceRecord]:
-        with self._reading() as session:
+        with self._read() as session:
             rows = session.scalars(
                 select(ServiceRow)
                 .where(ServiceRow.company_id == company_id)
@@ -397,7 +411,7 @@ class Store:
 
     def get_session(self, token_hash: str) -> SessionRecord | None:
         """The session, expired or not: the caller compares ``expires_at`` with its clock."""
-        with self._reading() as session:
+        with self._read() as session:
             row = session.get(SessionRow, token_hash)
             return None if row is None else record_of(SessionRecord, row)
 
@@ -439,16 +453,16 @@ class Store:
 
     def find_api_token(self, token_hash: str) -> ApiTokenRecord | None:
         """The token, revoked or expired or not: the caller decides with its clock."""
-        with self._reading() as session:
+        with self._read() as session:
             return tokens.find_api_token(session, token_hash)
 
     def get_api_token(self, token_id: str) -> ApiTokenRecord | None:
-        with self._reading() as session:
+        with self._read() as session:
             return tokens.get_api_token(session, token_id)
 
     def list_api_tokens(self, user_id: str) -> list[ApiTokenRecord]:
         """The login's tokens, revoked and expired ones too, oldest first."""
-        with self._reading() as session:
+        with self._read() as session:
             return tokens.list_api_tokens(session, user_id)
 
     def revoke_api_token(
@@ -480,18 +494,18 @@ class Store:
     # -- chats ------------------------------------------------------------------------
 
     def get_chat(self, chat_id: str) -> ChatRecord | None:
-        with self._reading() as session:
+        with self._read() as session:
             row = session.get(ChatRow, chat_id)
             return None if row is None else chat_record(row)
 
     def find_chat_by_token(self, token_hash: str) -> ChatRecord | None:
-        with self._reading() as session:
+        with self._read() as session:
             row = session.scalar(select(ChatRow).where(ChatRow.token_hash == token_hash))
             return None if row is None else chat_record(row)
 
     def open_chats(self) -> list[ChatRecord]:
         """Every chat not ended, of every company: what a starting node takes over."""
-        with self._reading() as session:
+        with self._read() as session:
             rows = session.scalars(
                 select(ChatRow)
                 .where(ChatRow.status != ChatStatus.ENDED.value)
@@ -506,7 +520,7 @@ class Store:
         limit: int = 100,
     ) -> list[ChatRecord]:
         """The company's newest chats first, optionally only those in ``statuses``."""
-        with self._reading() as session:
+        with self._read() as session:
             query = select(ChatRow).where(ChatRow.company_id == company_id)
             if statuses is not None:
                 query = query.where(ChatRow.status.in_([status.value for status in statuses]))
@@ -517,7 +531,7 @@ class Store:
 
     def load_journal(self, chat_id: str, after_seq: int = 0) -> list[tuple[int, Event]]:
         """The chat's events numbered above ``after_seq``, in order (a reconnect's resync)."""
-        with self._reading() as session:
+        with self._read() as session:
             rows = session.scalars(
                 select(ChatEventRow)
                 .where(ChatEventRow.chat_id == chat_id, ChatEventRow.seq > after_seq)
@@ -527,7 +541,7 @@ class Store:
 
     def get_recordings(self, chat_id: str) -> list[RecordingRecord]:
         """The chat's recordings with their verdicts, and files for those produced."""
-        with self._reading() as session:
+        with self._read() as session:
             rows = session.scalars(
                 select(RecordingRow)
                 .where(RecordingRow.chat_id == chat_id)
@@ -550,7 +564,7 @@ class Store:
         """
         keys = sorted({candidate.casefold() for candidate in candidates})
         taken: set[str] = set()
-        with self._reading() as session:
+        with self._read() as session:
             for start in range(0, len(keys), _NAMES_PER_QUERY):
                 chunk = keys[start : start + _NAMES_PER_QUERY]
                 column = RecordingRow.base_name_key
@@ -584,7 +598,7 @@ class Store:
 
         With ``limit``, the newest ``limit`` lines (still oldest first).
         """
-        with self._reading() as session:
+        with self._read() as session:
             query = select(AuditRow).where(AuditRow.company_id == company_id)
             if chat_id is not None:
                 query = query.where(AuditRow.chat_id == chat_id)
@@ -612,11 +626,11 @@ class Store:
     def get_destination(self, company_id: str) -> DestinationRecord | None:
         """The destination, secrets decrypted; :class:`~chatrec.errors.SecretKeyError`
         if they were saved with another key."""
-        with self._reading() as session:
+        with self._read() as session:
             return outbox.get_destination(session, company_id, self._secrets)
 
     def list_destinations(self) -> list[DestinationRecord]:
-        with self._reading() as session:
+        with self._read() as session:
             return outbox.list_destinations(session, self._secrets)
 
     def block_destination(self, company_id: str, reason: str, now: datetime) -> int:
@@ -633,7 +647,7 @@ class Store:
         self, worker_id: str, now: datetime, lease_seconds: float, limit: int
     ) -> list[DeliveryRecord]:
         """Lease due deliveries to ``worker_id``; see :func:`chatrec.store.outbox.claim`."""
-        with self._reading() as session:
+        with self._read() as session:
             if not outbox.any_due(session, now):
                 return []
         with self._write() as session:
@@ -646,7 +660,7 @@ class Store:
 
     def delivered_spool_paths(self, chat_ids: Collection[str]) -> list[str]:
         """Spool paths of the chats' delivered files (a killed worker may have left them)."""
-        with self._reading() as session:
+        with self._read() as session:
             return outbox.delivered_spool_paths(session, chat_ids)
 
     def mark_retry(
@@ -673,22 +687,22 @@ class Store:
         company_id: str | None = None,
         limit: int = 100,
     ) -> list[DeliveryRecord]:
-        with self._reading() as session:
+        with self._read() as session:
             return outbox.list_deliveries(session, state, company_id, limit)
 
     def get_delivery(
         self, delivery_id: int, company_id: str | None = None
     ) -> DeliveryRecord | None:
         """The delivery, or ``None`` if unknown or of another company than ``company_id``."""
-        with self._reading() as session:
+        with self._read() as session:
             return outbox.get_delivery(session, delivery_id, company_id)
 
     def delivery_stats(self) -> DeliveryStats:
-        with self._reading() as session:
+        with self._read() as session:
             return outbox.delivery_stats(session)
 
     def chats_due_for_purge(self, now: datetime, limit: int = 100) -> list[str]:
-        with self._reading() as session:
+        with self._read() as session:
             return retention.chats_due_for_purge(session, now, limit)
 
     def purge_message_bodies(self, chat_id: str, now: datetime | None = None) -> int:
@@ -738,6 +752,14 @@ def _apply_one(session: Session, change: ChatChange, now: datetime) -> BaseExcep
     except (StatementError, ChatrecError, ValueError) as error:
         return error
     return None
+
+
+def _failed(what: str, error: DBAPIError) -> StoreError:
+    # The driver's first line names the cause; the statement and its parameters stay out,
+    # since a batch mixes companies' data.
+    lines = str(error.orig or error).strip().splitlines()
+    reason = lines[0] if lines else type(error).__name__
+    return StoreError(f"the database failed a {what} ({reason}); nothing changed; try again")
 
 
 def _refused_value(error: DataError) -> ActionError:

@@ -32,6 +32,7 @@ from chatrec.errors import (
     ConflictError,
     FlowError,
     PermissionDeniedError,
+    StoreError,
 )
 from chatrec.live.bus import chat_topic, company_topic, user_topic
 from chatrec.live.registry import LiveChat
@@ -46,12 +47,30 @@ from chatrec.web.views import chat_summary, ended_summary
 log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT = 10.0
+# Error codes a client may answer by sending the same frame again, later (docs/protocol.md).
+RETRYABLE = frozenset({"store_unavailable", "rate_limited"})
+# "Try again later": a hello the database could not answer.
+CLOSE_TRY_AGAIN = 1013
 ACTIONS: dict[str, type[Event]] = {
     "pause": RecordingPaused,
     "resume": RecordingResumed,
     "delete_recording": DeletePressed,
     "flag_abusive": FlaggedAbusive,
 }
+
+
+STORE_UNAVAILABLE = "store_unavailable"
+
+
+def error_frame(code: str, message: str, ref: str | None = None) -> dict[str, Any]:
+    """An error frame; ``retryable`` says whether sending the same frame later may work."""
+    return {
+        "type": "error",
+        "code": code,
+        "message": message,
+        "ref": ref,
+        "retryable": code in RETRYABLE,
+    }
 
 
 class FrameError(Exception):
@@ -85,7 +104,7 @@ class Connection:
         self.outbox.put_nowait(frame)
 
     def error(self, code: str, message: str, ref: str | None = None) -> None:
-        self.send({"type": "error", "code": code, "message": message, "ref": ref})
+        self.send(error_frame(code, message, ref))
 
     def subscribe(self, topic: str) -> None:
         self.unsubscribes.append(self.container.fanout.subscribe(topic, self._notice))
@@ -96,7 +115,12 @@ class Connection:
     async def _writer(self) -> None:
         while (item := await self.outbox.get()) is not None:
             if isinstance(item, tuple):
-                await self.on_notice(item[0], json.loads(item[1]))
+                try:
+                    await self.on_notice(item[0], json.loads(item[1]))
+                except StoreError as error:
+                    # The client catches up by sequence at the next notice or its sync.
+                    log.warning("a notice could not be read for a client: %s", error)
+                    await self.ws.send_text(json.dumps(error_frame(STORE_UNAVAILABLE, str(error))))
                 continue
             await self.ws.send_text(json.dumps(item))
 
@@ -167,6 +191,9 @@ class Connection:
             await self.loop(adapter)
         except (FrameError, ActionError) as error:
             await self._refuse(error.code, str(error))
+        except StoreError as error:
+            log.warning("a hello could not be answered: %s", error)
+            await self._refuse(STORE_UNAVAILABLE, str(error))
         except TimeoutError:
             await self._refuse("unauthenticated", "send hello within 10 seconds")
         except WebSocketDisconnect:
@@ -181,11 +208,11 @@ class Connection:
             writer.cancel()
 
     async def _refuse(self, code: str, message: str) -> None:
-        """End a connection whose hello failed: say why, then close (4401 or 4400)."""
+        """End a connection whose hello failed: say why, then close (4401, 1013 or 4400)."""
+        close = {"unauthenticated": 4401, STORE_UNAVAILABLE: CLOSE_TRY_AGAIN}.get(code, 4400)
         with contextlib.suppress(Exception):
-            frame = {"type": "error", "code": code, "message": message, "ref": None}
-            await self.ws.send_text(json.dumps(frame))
-            await self.ws.close(code=4401 if code == "unauthenticated" else 4400)
+            await self.ws.send_text(json.dumps(error_frame(code, message)))
+            await self.ws.close(code=close)
 
     async def loop(self, adapter: Any) -> None:
         while True:
@@ -205,6 +232,11 @@ class Connection:
                 self.error(error.code, str(error), frame.ref)
             except FlowError as error:
                 self.error("flow_error", str(error), frame.ref)
+            except StoreError as error:
+                # Nothing of the frame was applied (R19): the connection stays, and the
+                # client sends the frame again.
+                log.warning("a %s frame failed in the database: %s", frame.type, error)
+                self.error(STORE_UNAVAILABLE, str(error), frame.ref)
             else:
                 self.send({"type": "ack", "ref": frame.ref, "seq": seq})
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import create_engine, text
 from websockets.asyncio.client import connect
 
 from tests.integration.clients import Client, run
@@ -83,5 +86,46 @@ def test_R18_compression_offered_by_a_client_is_not_negotiated(server: ServerPro
             assert ws.response is not None
             assert "Sec-WebSocket-Extensions" not in ws.response.headers
             assert ws.protocol.extensions == []
+
+    run(scenario)
+
+
+@contextmanager
+def table_away(database_url: str, table: str) -> Iterator[None]:
+    """The database fails every statement on ``table`` until the block ends: renamed away
+    behind the running server's back, then put back."""
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f"ALTER TABLE {table} RENAME TO {table}_away"))
+        yield
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f"ALTER TABLE {table}_away RENAME TO {table}"))
+        engine.dispose()
+
+
+def test_R19_a_database_failure_answers_a_retryable_error_and_keeps_the_socket(
+    server: ServerProcess, database_url: str
+) -> None:
+    async def scenario() -> None:
+        customer, chat_id, token = await Client.customer(server, "demo-support")
+        await customer.state(chat_id, lambda c: c["choices"] is not None)
+        with table_away(database_url, "chat_events"):
+            failed = await customer.send({"type": "message", "text": "Billing"})
+            assert failed["type"] == "error", failed
+            assert failed["code"] == "store_unavailable"
+            assert failed["retryable"] is True
+        with table_away(database_url, "chats"):
+            refused = await Client.open(f"{server.ws_url}/ws/customer", {"token": token})
+            assert refused.frames[-1]["code"] == "store_unavailable"
+            await refused.ws.wait_closed()
+            assert refused.ws.close_code == 1013  # try again later
+        # The same socket goes on, and the flow takes the answer it could not store, once.
+        assert await customer.ok({"type": "message", "text": "Billing"}) > 0
+        await customer.state(chat_id, lambda c: c["status"] == "queued")
+        texts = customer.texts(chat_id)
+        assert texts.count("Billing") == 1
+        assert not any(t.startswith("Please answer") for t in texts), texts
 
     run(scenario)
