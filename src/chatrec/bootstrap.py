@@ -10,6 +10,7 @@ from datetime import timedelta
 from chatrec.config import Config
 from chatrec.delivery.model import Uploader
 from chatrec.delivery.worker import DeliveryWorker
+from chatrec.files import secure_data_dir
 from chatrec.live.bus import InProcessFanout
 from chatrec.services.admin import Administration
 from chatrec.services.auth import AuthService
@@ -38,7 +39,7 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
 
     ``uploader`` replaces the SFTP uploader (tests of the worker's wiring).
     """
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(config.data_dir)
     store = Store(config.effective_database_url, secrets=config.load_secret_box())
     committer = GroupCommitter(store)
     fanout = InProcessFanout()

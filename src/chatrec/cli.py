@@ -93,9 +93,10 @@ def _migrate(config: Config, *, forget_unreadable_secrets: bool = False) -> list
     from sqlalchemy.exc import OperationalError
 
     from chatrec.errors import SecretKeyError
+    from chatrec.files import secure_data_dir
     from chatrec.store.database import unreachable
 
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(config.data_dir)
     store = _store(config, migrated=False)
     try:
         return store.migrate(forget_unreadable_secrets=forget_unreadable_secrets)

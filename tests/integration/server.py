@@ -29,6 +29,7 @@ class ServerProcess:
     env: dict[str, str] = field(default_factory=dict)
     extra_logins: dict[str, str] = field(default_factory=dict)
     platform: bool = False
+    umask: int = -1  # -1: the test run's own
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -60,7 +61,11 @@ class ServerProcess:
         ]
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env},
+            umask=self.umask,
         )
         log.close()
         deadline = time.monotonic() + timeout

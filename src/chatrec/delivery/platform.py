@@ -30,6 +30,7 @@ from typing import Literal, TypeVar
 import asyncssh
 
 from chatrec.delivery.model import Destination
+from chatrec.files import PRIVATE_DIR, PRIVATE_FILE, private_dir, write_private
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class SshKeys:
 
 def ensure_keys(directory: Path, client_key_name: str = "client") -> SshKeys:
     """Generate the ed25519 host and client keys once; later calls reuse them."""
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     keys = SshKeys(
         host_key=directory / "ssh_host_ed25519_key",
         client_key=directory / client_key_name,
@@ -73,15 +74,13 @@ def ensure_keys(directory: Path, client_key_name: str = "client") -> SshKeys:
         if not path.exists():
             write_private_key(path, asyncssh.generate_private_key("ssh-ed25519"))
     client = asyncssh.read_private_key(keys.client_key)
-    keys.authorized_keys.write_text(_public_line(client) + "\n")
+    write_private(keys.authorized_keys, (_public_line(client) + "\n").encode())
     return keys
 
 
 def write_private_key(path: Path, key: asyncssh.SSHKey) -> None:
     """Write a private key readable only by its owner (sshd refuses any other mode)."""
-    path.touch(mode=0o600)
-    path.chmod(0o600)
-    path.write_bytes(key.export_private_key("openssh"))
+    write_private(path, key.export_private_key("openssh"))
 
 
 def known_hosts_line(host: str, port: int, public_key: str) -> str:
@@ -117,8 +116,10 @@ def sshd_config(
         "KbdInteractiveAuthentication no",
         "UsePAM no",
         "StrictModes no",
-        "Subsystem sftp internal-sftp",
-        "ForceCommand internal-sftp",
+        # What it stores is owner-only whatever the umask (R18): the demo's platform
+        # folder is inside chatrec's data folder.
+        "Subsystem sftp internal-sftp -u 0077",
+        "ForceCommand internal-sftp -u 0077",
         "AllowTcpForwarding no",
         "AllowAgentForwarding no",
         "X11Forwarding no",
@@ -210,12 +211,14 @@ class SshdProcess:
             raise FileNotFoundError(f"{SSHD} is not installed (run `make sshd`)")
         if os.geteuid() == 0:
             PRIVSEP_DIR.mkdir(mode=0o755, parents=True, exist_ok=True)
-        with self.log.open("ab") as log:
+        descriptor = os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE)
+        with os.fdopen(descriptor, "ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - a fixed binary and our own config
                 [str(SSHD), "-D", "-e", "-f", str(self.config)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                umask=0o077,  # its pid file
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -257,7 +260,8 @@ def sshd_in(folder: Path, *, keys: SshKeys, port: int, user: str) -> SshdProcess
     """OpenSSH serving SFTP with ``keys`` on ``port`` for ``user``; its configuration is
     written now, and it, the pid file and the log are kept in ``folder``."""
     config = folder / "sshd_config"
-    config.write_text(sshd_config(port=port, keys=keys, pid_file=folder / "sshd.pid", user=user))
+    text = sshd_config(port=port, keys=keys, pid_file=folder / "sshd.pid", user=user)
+    write_private(config, text.encode())
     return SshdProcess(config=config, port=port, log=folder / "sshd.log")
 
 
@@ -286,6 +290,19 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+class _PrivateSftpServer(asyncssh.SFTPServer):
+    """Stores owner-only whatever the umask or the client asks, as the OpenSSH platform
+    does with ``-u 0077`` (R18): the demo's platform folder is in chatrec's data folder."""
+
+    def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
+        attrs.permissions = PRIVATE_FILE
+        return super().open(path, pflags, attrs)
+
+    def mkdir(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
+        attrs.permissions = PRIVATE_DIR
+        super().mkdir(path, attrs)
 
 
 class _AsyncSshPlatform:
@@ -329,7 +346,7 @@ class _AsyncSshPlatform:
             server_host_keys=[str(keys.host_key)],
             authorized_client_keys=str(keys.authorized_keys),
             server_factory=Server,
-            sftp_factory=lambda channel: asyncssh.SFTPServer(channel, chroot=root),
+            sftp_factory=lambda channel: _PrivateSftpServer(channel, chroot=root),
             allow_scp=False,
             keepalive_interval=5,
         )
@@ -385,10 +402,10 @@ def start_demo_platform(
     """
     data_dir = data_dir.resolve()
     folder = data_dir / "platform"
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     keys = ensure_keys(data_dir / "platform-keys")
     run_dir = data_dir / "platform-run"
-    run_dir.mkdir(exist_ok=True)
+    private_dir(run_dir)
     config = run_dir / "sshd_config"
     pid_file = run_dir / "sshd.pid"
     chosen: Literal["openssh", "asyncssh"]

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from chatrec.domain.settings import DEFAULT_TEMPLATE
+from chatrec.files import private_dir
 from chatrec.flows.examples import example_source
 from chatrec.services.auth import hash_password
 from chatrec.store.records import (
@@ -97,7 +98,7 @@ def seed_demo(store: Store, data_dir: Path) -> list[DemoLogin]:
         else:
             store.update_user(record)
         logins.append(DemoLogin(user.login, password, user.name, user.role, user.note))
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     descriptor = os.open(logins_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         json.dump([asdict(login) for login in logins], handle, indent=2)

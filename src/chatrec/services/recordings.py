@@ -7,7 +7,6 @@ an orphan spool folder, never a recording row without its file.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
@@ -16,19 +15,10 @@ from chatrec.domain.journal import Journal
 from chatrec.domain.production import produce_files, recording_bases
 from chatrec.domain.render import RecordingFiles
 from chatrec.domain.settings import CompanySettings
+from chatrec.files import write_private
 from chatrec.store.records import RecordingFileRecord, RecordingRecord
 
 TakenNames = Callable[[Sequence[str]], Collection[str]]
-
-
-def _write_durably(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("wb") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)
 
 
 def _spool(spool_dir: Path, chat_id: str, files: RecordingFiles) -> list[RecordingFileRecord]:
@@ -36,7 +26,7 @@ def _spool(spool_dir: Path, chat_id: str, files: RecordingFiles) -> list[Recordi
     records = []
     for file in files.all_files:
         target = folder / file.path
-        _write_durably(target, file.content)
+        write_private(target, file.content)
         records.append(
             RecordingFileRecord(
                 path=file.path,

@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from chatrec.errors import SchemaError
+from chatrec.files import create_private
 
 DEFAULT_URL = "sqlite:///./var/chatrec.db"
 
@@ -38,7 +39,7 @@ def make_engine(url: str, **options: Any) -> Engine:
         return create_engine(parsed, pool_pre_ping=True, **options)
     database = parsed.database
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        create_private(Path(database))  # its -wal and -shm take its mode (R18)
     connect_args = {"check_same_thread": False, **options.pop("connect_args", {})}
     engine = create_engine(parsed, connect_args=connect_args, **options)
     event.listen(engine, "connect", _configure_sqlite)

@@ -1,0 +1,67 @@
+"""What a server and a worker write under the data folder is owner-only under the usual
+umask 022 (R18): the database, the spool, the demo platform's files, the keys."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.integration.clients import Client, run
+from tests.integration.server import ServerProcess
+
+
+def test_R18_a_server_and_a_worker_write_only_owner_only_files(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "spool" / "old").mkdir(parents=True)  # as an older chatrec left it
+    (data / "spool" / "old" / "left.json").write_text("{}")
+    for path in (data, data / "spool", data / "spool" / "old"):
+        path.chmod(0o755)
+    (data / "spool" / "old" / "left.json").chmod(0o644)
+    server = ServerProcess(
+        data,
+        f"sqlite:///{data / 'chatrec.db'}",
+        platform=True,
+        umask=0o022,
+        env={"CHATREC_DELIVERY_IN_SERVER": "false"},  # the spool keeps the files
+    )
+    server.start()
+    try:
+
+        async def a_chat_with_a_flow_recording() -> None:
+            customer, chat_id, _ = await Client.customer(server, "demo-support")
+            await customer.state(chat_id, lambda c: c["choices"] is not None)
+            await customer.ok({"type": "message", "text": "Billing"})  # the flow records
+            await customer.ok({"type": "end"})
+
+        run(a_chat_with_a_flow_recording)
+        assert [p for p in (data / "spool").rglob("*.json") if p.name != "left.json"]
+        assert {"chatrec.db-wal", "chatrec.db-shm"} <= set(os.listdir(data))
+        assert loose(data) == {}  # the database, its WAL, the spool, the platform's keys
+        worker = subprocess.run(
+            [sys.executable, "-m", "chatrec", "worker", "--once", "--data-dir", str(data),
+             "--database-url", server.database_url],
+            capture_output=True, text=True, timeout=60, check=False, umask=0o022,
+        )  # fmt: skip
+        assert worker.returncode == 0, worker.stderr
+        assert list((data / "platform").rglob("*.json")), worker.stderr
+        assert loose(data) == {}  # what the platform stored, and the spool left
+    finally:
+        server.stop()
+        server.stop_platform()
+
+    # Three folders and a file left loose, and the server's log the test opened for it.
+    assert "held 5 files or folders others could read" in server.log_path.read_text()
+
+
+def loose(data: Path) -> dict[str, str]:
+    """Everything under ``data`` that others may read, with its mode."""
+    return {
+        str(path.relative_to(data)): oct(stat.S_IMODE(path.lstat().st_mode))
+        for path in [data, *data.rglob("*")]
+        if not path.is_symlink()
+        and not stat.S_ISSOCK(path.lstat().st_mode)
+        and stat.S_IMODE(path.lstat().st_mode) & 0o077
+    }
