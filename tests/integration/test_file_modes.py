@@ -1,5 +1,6 @@
 """What a server and a worker write under the data folder is owner-only under the usual
-umask 022 (R18): the database, the spool, the demo platform's files, the keys."""
+umask 022 (R18): the database, the spool, the demo platform's files, the keys; and what
+a crash left in the spool goes when a server starts (R16)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,13 @@ from tests.integration.clients import Client, run
 from tests.integration.server import ServerProcess
 
 
-def test_R18_a_server_and_a_worker_write_only_owner_only_files(tmp_path: Path) -> None:
+def test_R16_R18_a_server_and_a_worker_write_only_owner_only_files_and_drop_orphans(
+    tmp_path: Path,
+) -> None:
     data = tmp_path / "data"
-    (data / "spool" / "old").mkdir(parents=True)  # as an older chatrec left it
+    # As an older chatrec left it: loose, and an end that never committed, of a chat the
+    # database does not know.
+    (data / "spool" / "old").mkdir(parents=True)
     (data / "spool" / "old" / "left.json").write_text("{}")
     for path in (data, data / "spool", data / "spool" / "old"):
         path.chmod(0o755)
@@ -36,8 +41,9 @@ def test_R18_a_server_and_a_worker_write_only_owner_only_files(tmp_path: Path) -
             await customer.ok({"type": "message", "text": "Billing"})  # the flow records
             await customer.ok({"type": "end"})
 
+        assert not (data / "spool" / "old").exists()
         run(a_chat_with_a_flow_recording)
-        assert [p for p in (data / "spool").rglob("*.json") if p.name != "left.json"]
+        assert list((data / "spool").rglob("*.json"))
         assert {"chatrec.db-wal", "chatrec.db-shm"} <= set(os.listdir(data))
         assert loose(data) == {}  # the database, its WAL, the spool, the platform's keys
         worker = subprocess.run(
@@ -53,7 +59,9 @@ def test_R18_a_server_and_a_worker_write_only_owner_only_files(tmp_path: Path) -
         server.stop_platform()
 
     # Three folders and a file left loose, and the server's log the test opened for it.
-    assert "held 5 files or folders others could read" in server.log_path.read_text()
+    log = server.log_path.read_text()
+    assert "held 5 files or folders others could read" in log
+    assert "removed 1 spool folders or files of chat ends that never committed" in log
 
 
 def loose(data: Path) -> dict[str, str]:

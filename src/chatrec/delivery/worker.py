@@ -15,7 +15,8 @@ A worker that dies mid-round leaves its rows leased; once the lease expires anot
 worker (or the same after a restart) claims them again.  Uploads are idempotent (same
 name, same bytes), so a file delivered but not yet confirmed is only delivered again.
 One killed between confirming and removing leaves delivered copies in the spool: each
-worker sweeps those when it starts (:meth:`DeliveryWorker.sweep_spool`).
+worker sweeps those when it starts (:meth:`DeliveryWorker.sweep_spool`), with the
+orphans of chat ends that never committed.
 
 After the deliveries, chats whose recordings are all delivered have their message
 bodies purged once their company's retention has passed (R17).
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from chatrec.delivery.model import Destination, RecordingUpload, Uploader, UploadItem
+from chatrec.delivery.spool import remove_orphans, spool_orphans
 from chatrec.errors import DeliveryError, PermanentDeliveryError
 from chatrec.store.records import DeliveryKind, DeliveryRecord, DestinationRecord
 from chatrec.store.store import Store
@@ -345,24 +347,38 @@ class DeliveryWorker:
         return purged
 
     async def sweep_spool(self) -> int:
-        """Remove spool copies of files already delivered; how many files.  Called when
-        a worker starts, in either mode; a failure is logged, never fatal.
+        """Remove spool copies of files already delivered, and the orphans of chat ends
+        that never committed (``delivery/spool.py``); how many delivered files.  Called
+        when a worker or a server starts; a failure is logged, never fatal.
 
         The spool holds only the chats still on their way, so this reads one folder
-        name per such chat, and the store says which of their files are done.
+        name per such chat, and the store says what each of them has committed.
         """
         if not self.spool_dir.is_dir():
             return 0
         try:
             chat_ids = [entry.name for entry in self.spool_dir.iterdir() if entry.is_dir()]
-            paths = await self._call(self.store.delivered_spool_paths, chat_ids)
-            present = [path for path in paths if Path(path).is_file()]
+            known = await self._call(self.store.spooled_chats, chat_ids)
+            present = [
+                path
+                for chat in known.values()
+                for path, delivered in chat.files.items()
+                if delivered and Path(path).is_file()
+            ]
             await self._call(self._remove_spool, present)
+            orphans = await self._call(spool_orphans, self.spool_dir, chat_ids, known)
+            removed = await self._call(remove_orphans, self.spool_dir, orphans)
         except Exception:
-            log.exception("sweeping delivered files from the spool failed; they stay")
+            log.exception("sweeping the spool failed; what it holds stays")
             return 0
         if present:
             log.info("removed %d delivered files left in the spool", len(present))
+        if removed:
+            log.warning(
+                "removed %d spool folders or files of chat ends that never committed "
+                "(the process was stopped between writing them and committing the end)",
+                removed,
+            )
         return len(present)
 
     # -- forever --------------------------------------------------------------------

@@ -30,13 +30,21 @@ from sqlalchemy.orm import Session, aliased
 
 from chatrec.errors import ActionError, NotFoundError
 from chatrec.store.mapping import delivery_record, destination_record, destination_values
-from chatrec.store.models import CompanyRow, DestinationRow, RecordingFileRow, RecordingRow
+from chatrec.store.models import (
+    ChatRow,
+    CompanyRow,
+    DestinationRow,
+    RecordingFileRow,
+    RecordingRow,
+)
 from chatrec.store.records import (
     SIDECAR_FORMAT,
+    ChatStatus,
     DeliveryRecord,
     DeliveryState,
     DeliveryStats,
     DestinationRecord,
+    SpooledChat,
 )
 from chatrec.store.secrets import SecretBox
 
@@ -282,17 +290,36 @@ def mark_delivered(
     return sorted(session.scalars(statement).all())
 
 
-def delivered_spool_paths(session: Session, chat_ids: Collection[str]) -> list[str]:
-    """The spool copies of the chats' files already delivered: safe to remove any time."""
+def spooled_chats(session: Session, chat_ids: Collection[str]) -> dict[str, SpooledChat]:
+    """The chats of ``chat_ids`` the store knows, with their committed recordings' files."""
     if not chat_ids:
-        return []
-    statement = (
-        select(File.spool_path)
+        return {}
+    ended = {
+        chat_id: status == ChatStatus.ENDED.value
+        for chat_id, status in session.execute(
+            select(ChatRow.chat_id, ChatRow.status).where(ChatRow.chat_id.in_(chat_ids))
+        )
+    }
+    recordings: dict[str, set[str]] = {chat_id: set() for chat_id in ended}
+    for chat_id, recording_id in session.execute(
+        select(RecordingRow.chat_id, RecordingRow.recording_id).where(
+            RecordingRow.chat_id.in_(chat_ids)
+        )
+    ):
+        recordings[chat_id].add(recording_id)
+    files: dict[str, dict[str, bool]] = {chat_id: {} for chat_id in ended}
+    for chat_id, path, state in session.execute(
+        select(RecordingRow.chat_id, File.spool_path, File.state)
         .join(RecordingRow, RecordingRow.recording_id == File.recording_id)
-        .where(RecordingRow.chat_id.in_(chat_ids), File.state == DELIVERED)
-        .order_by(File.file_id)
-    )
-    return list(session.scalars(statement).all())
+        .where(RecordingRow.chat_id.in_(chat_ids))
+    ):
+        files[chat_id][path] = state == DELIVERED
+    return {
+        chat_id: SpooledChat(
+            chat_id, ended[chat_id], frozenset(recordings[chat_id]), files[chat_id]
+        )
+        for chat_id in ended
+    }
 
 
 def mark_retry(

@@ -180,6 +180,21 @@ SIDECAR_FORMAT = "sidecar"
 
 
 @dataclass(frozen=True, slots=True)
+class SpooledChat:
+    """What the store holds of a chat that has a spool folder, for the spool's sweep.
+
+    ``recordings`` are the ids of its committed recordings; ``files`` maps the spool path
+    of each of their files to whether it is delivered.  An open chat may be ending right
+    now on another process: its folder is not the sweep's to judge.
+    """
+
+    chat_id: str
+    ended: bool
+    recordings: frozenset[str]
+    files: dict[str, bool]
+
+
+@dataclass(frozen=True, slots=True)
 class DestinationRecord:
     """A company's recording platform (R16), as an administrator configured it.
 

@@ -74,6 +74,7 @@ from chatrec.store.records import (
     RecordingRecord,
     ServiceRecord,
     SessionRecord,
+    SpooledChat,
     UserRecord,
 )
 from chatrec.store.secrets import SecretBox
@@ -658,10 +659,10 @@ class Store:
         with self._write() as session:
             return outbox.mark_delivered(session, ids, worker_id, now)
 
-    def delivered_spool_paths(self, chat_ids: Collection[str]) -> list[str]:
-        """Spool paths of the chats' delivered files (a killed worker may have left them)."""
+    def spooled_chats(self, chat_ids: Collection[str]) -> dict[str, SpooledChat]:
+        """What the store holds of the chats with spool folders; unknown ids are left out."""
         with self._read() as session:
-            return outbox.delivered_spool_paths(session, chat_ids)
+            return outbox.spooled_chats(session, chat_ids)
 
     def mark_retry(
         self, delivery_id: int, worker_id: str, error: str, next_attempt_at: datetime

@@ -22,7 +22,7 @@ from chatrec.errors import (
 )
 from chatrec.store.records import DeliveryState
 from chatrec.store.store import Store
-from tests.integration.store.factories import destination, ended_chat, produced
+from tests.integration.store.factories import destination, ended_chat, new_chat, produced
 from tests.unit.delivery.fakes import FakeClock, FakeUploader, FixedRandom
 
 PENDING, DELIVERED, BLOCKED = (
@@ -397,3 +397,37 @@ def test_R16_a_worker_starting_removes_copies_a_killed_worker_confirmed_but_left
     asyncio.run(start_and_stop())
     assert files_in(spool / "C1") == ["notes.txt"]
     assert len(files_in(spool / "C2")) == 2  # still on its way: its copies stay
+
+
+def test_R16_R17_a_worker_starting_removes_what_ends_that_never_committed_spooled(
+    with_platforms: Store, tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    spool = tmp_path / "spool"
+    end(with_platforms, spool, "C1", data=1)  # ended, its files on their way
+    # A crash before the end's commit: files of a recording the store never committed.
+    produced("R-gone", "C1", data=1, spool=spool)
+    (spool / "C1" / "R-C1" / "C1" / "R-C1.old.json").write_text("{}")  # an earlier name
+    produced("R-C9", "C9", data=1, spool=spool)  # a chat the store does not know at all
+    # An open chat whose end may be committing in another process right now.
+    assert with_platforms.apply([new_chat("C5")]) == [None]
+    produced("R-C5", "C5", data=1, spool=spool)
+    (spool / "C1" / "notes.txt").write_text("not an end's")
+
+    async def start_and_stop() -> None:
+        stop = asyncio.Event()
+        stop.set()  # no round: only what a start does
+        await worker(with_platforms, FakeUploader(), spool, clock).run_forever(stop)
+
+    with caplog.at_level(logging.WARNING, logger="chatrec.delivery.worker"):
+        asyncio.run(start_and_stop())
+    assert not (spool / "C9").exists()
+    assert sorted(files_in(spool / "C1")) == [
+        "R-C1/C1/R-C1.0.json",
+        "R-C1/C1/R-C1.meta.json",
+        "notes.txt",
+    ]
+    assert len(files_in(spool / "C5")) == 2  # never judged while the chat is open
+    assert "removed 3 spool folders or files of chat ends that never committed" in caplog.text
+    # Nothing the store needs went: the ended chat's recording is still delivered whole.
+    asyncio.run(worker(with_platforms, FakeUploader(), spool, clock).run_once())
+    assert {state for state, _, _ in by_path(with_platforms).values()} == {DeliveryState.DELIVERED}
