@@ -59,6 +59,18 @@ class RecordingFormat(StrEnum):
     HTML = "html"
 
 
+class VconDraft(StrEnum):
+    """Which vCon draft a company's ``vcon`` files follow (R15).
+
+    ``core``, the default, is the working group's current draft.  ``container`` is for
+    QA platforms built on the earlier container drafts, as the vCon project's own Python
+    library (``vcon`` 0.3 on PyPI) still reads them.
+    """
+
+    CORE = "core"
+    CONTAINER = "container"
+
+
 DEFAULT_TEMPLATE = "{date}/{company}_{chat_id}_{origin}_{recording_id}"
 
 
@@ -72,6 +84,7 @@ class CompanySettings:
     default_template: FilenameTemplate
     formats: frozenset[RecordingFormat] = frozenset({RecordingFormat.JSON})
     done_marker: bool = False
+    vcon_draft: VconDraft = VconDraft.CORE
 
     def __post_init__(self) -> None:
         if not self.formats:

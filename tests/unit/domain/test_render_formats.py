@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -13,10 +14,24 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from chatrec.domain.journal import FLOW, SYSTEM, Actor, MessagePosted, ParticipantLeft, Role
+from chatrec.domain.render import render_recording
 from chatrec.domain.render.describe import action, clock, staff_label
 from chatrec.domain.render.vcon import VCON_VERSION, build_vcon, vcon_uuid
+from chatrec.domain.settings import VconDraft
 from tests.unit.domain.builders import T0, ChatBuilder
-from tests.unit.domain.test_render import ALICE, BOB, FULL, SAM, document, ended, render
+from tests.unit.domain.test_render import (
+    ALICE,
+    BASE,
+    BOB,
+    COMPANY,
+    EXPLANATION,
+    FLOW_VERDICT,
+    FULL,
+    SAM,
+    document,
+    ended,
+    render,
+)
 
 VCON_SCHEMA = json.loads(
     (Path(__file__).parents[2] / "schemas" / "vcon.schema.json").read_text(encoding="utf-8")
@@ -362,3 +377,31 @@ def test_R15_vcon_analysis_holds_the_decision_and_the_attachment_the_metadata() 
 
 def test_R15_vcon_is_built_from_the_document_alone() -> None:
     assert build_vcon(document(FULL)) == vcon_of(FULL)
+
+
+@pytest.mark.parametrize("story", ["full", "all paused"])
+def test_R15_vcon_for_the_container_drafts_renames_and_completes_what_they_name(
+    story: str,
+) -> None:
+    journal = FULL if story == "full" else VCON_JOURNALS["all paused"]
+    company = replace(COMPANY, vcon_draft=VconDraft.CONTAINER)
+    files = render_recording(company, journal, FLOW_VERDICT, EXPLANATION, BASE)
+    older = json.loads(files.files[1].content)
+    current = vcon_of(journal)
+    assert older["vcon"] == "0.0.1"
+    assert "extensions" not in older
+    assert [d.get("mimetype") for d in older["dialog"]] == ["text/plain"] * len(older["dialog"])
+    assert all("mediatype" not in entry for part in ("dialog", "analysis", "attachments")
+               for entry in older[part])  # fmt: skip
+    assert all(set(d) >= {"type", "start", "parties", "body", "encoding"} for d in older["dialog"])
+    assert [a["type"] for a in older["attachments"]] == ["chatrec-recording-metadata"]
+    assert older["analysis"][0]["dialog"] == list(range(len(older["dialog"])))
+    # Nothing else changes: the same conversation, parties and decision.
+    assert older["parties"] == current["parties"]
+    assert older["analysis"][0]["body"] == current["analysis"][0]["body"]
+    assert [d.get("body") for d in older["dialog"]] == [
+        d.get("body", "") for d in current["dialog"]
+    ]
+    # The company's default stays the current draft.
+    assert COMPANY.vcon_draft is VconDraft.CORE
+    assert current["vcon"] == VCON_VERSION

@@ -46,12 +46,18 @@ MEDIA_TYPES: dict[RecordingFormat, str] = {
     RecordingFormat.HTML: html.MEDIA_TYPE,
 }
 
+# vCon files are rendered for the company's draft (``vcon.render_vcon``).
 _RENDERERS: dict[RecordingFormat, Callable[[dict[str, Any]], bytes]] = {
     RecordingFormat.JSON: json_format.render_json,
-    RecordingFormat.VCON: vcon.render_vcon,
     RecordingFormat.TEXT: text.render_text,
     RecordingFormat.HTML: html.render_html,
 }
+
+
+def _render(fmt: RecordingFormat, document: dict[str, Any], company: CompanySettings) -> bytes:
+    if fmt is RecordingFormat.VCON:
+        return vcon.render_vcon(document, company.vcon_draft)
+    return _RENDERERS[fmt](document)
 
 
 def _check_base_name(base_name: str) -> None:
@@ -81,7 +87,7 @@ def render_recording(
             path=base_name + EXTENSIONS[fmt],
             format=fmt.value,
             media_type=MEDIA_TYPES[fmt],
-            content=_RENDERERS[fmt](document),
+            content=_render(fmt, document, company),
         )
         for fmt in RecordingFormat
         if fmt in company.formats

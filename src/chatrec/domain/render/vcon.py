@@ -2,9 +2,11 @@
 
 Follows draft-ietf-vcon-vcon-core-04 (syntax ``"vcon": "0.4.0"``) with the contact
 centre extension of draft-ietf-vcon-cc-extension-02 (``"extensions": ["CC"]``) for
-the parties' ``role``.  We emit the structure ourselves, from the recording document:
-the PyPI ``vcon`` package pins test tools as runtime dependencies and takes its ids
-from the clock, and a recording must render to the same bytes every time.
+the parties' ``role``; a company may ask for the names of the earlier container drafts
+instead (:func:`container_form`, ``VconDraft.CONTAINER``).  We emit the structure
+ourselves, from the recording document: the PyPI ``vcon`` package pins test tools as
+runtime dependencies and takes its ids from the clock, and a recording must render to
+the same bytes every time.
 
 Mapping:
 
@@ -30,9 +32,12 @@ from datetime import UTC, datetime, timedelta
 
 from chatrec.domain.render.document import Json, actor_key
 from chatrec.domain.render.json_format import dump_json
+from chatrec.domain.settings import VconDraft
 
 MEDIA_TYPE = "application/vcon+json"
 VCON_VERSION = "0.4.0"
+# The syntax version of the container drafts (``VconDraft.CONTAINER``).
+CONTAINER_VCON_VERSION = "0.0.1"
 EXTENSIONS = ("CC",)
 VENDOR = "chatrec"
 
@@ -156,6 +161,42 @@ def build_vcon(document: Json) -> Json:
     }
 
 
-def render_vcon(document: Json) -> bytes:
-    """The recording as an unsigned vCon in deterministic JSON bytes."""
-    return dump_json(build_vcon(document))
+def container_form(vcon: Json) -> Json:
+    """The same vCon in the names of the earlier container drafts, which the vCon
+    project's Python library (``vcon`` 0.3 on PyPI) still reads: ``mimetype`` for
+    ``mediatype``, an attachment's ``type`` for its ``purpose``, syntax ``0.0.1``, no
+    ``extensions`` list (the CC ``role`` of a party was in those drafts already), an
+    analysis naming the Dialog Objects it covers, and a placeholder Dialog Object with
+    the parties, type and empty body those drafts require of every one."""
+    older: Json = {**vcon, "vcon": CONTAINER_VCON_VERSION}
+    del older["extensions"]
+    older["dialog"] = [_container_dialog(dialog) for dialog in vcon["dialog"]]
+    older["analysis"] = [
+        {**_renamed(entry), "dialog": list(range(len(vcon["dialog"])))}
+        for entry in vcon["analysis"]
+    ]
+    older["attachments"] = [
+        {"type": entry["purpose"], **_renamed(entry, drop="purpose")}
+        for entry in vcon["attachments"]
+    ]
+    return older
+
+
+def _renamed(entry: Json, drop: str | None = None) -> Json:
+    return {
+        ("mimetype" if key == "mediatype" else key): value
+        for key, value in entry.items()
+        if key != drop
+    }
+
+
+def _container_dialog(dialog: Json) -> Json:
+    if "body" in dialog:
+        return _renamed(dialog)
+    return {**dialog, "parties": [], "mimetype": "text/plain", "encoding": "none", "body": ""}
+
+
+def render_vcon(document: Json, draft: VconDraft = VconDraft.CORE) -> bytes:
+    """The recording as an unsigned vCon of ``draft`` in deterministic JSON bytes."""
+    built = build_vcon(document)
+    return dump_json(container_form(built) if draft is VconDraft.CONTAINER else built)
