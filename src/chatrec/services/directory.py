@@ -13,6 +13,7 @@ from chatrec.domain.settings import (
     RecordingFormat,
     StaffRole,
     UserLogin,
+    VconDraft,
 )
 from chatrec.store.records import CompanyRecord, UserRecord
 
@@ -34,6 +35,10 @@ def company_settings(record: CompanyRecord) -> CompanySettings:
         default_template=FilenameTemplate.parse(record.default_template),
         formats=formats or frozenset({RecordingFormat.JSON}),
         done_marker=record.done_marker,
+        # A name written by a newer version falls back to the default draft, as above.
+        vcon_draft=VconDraft(record.vcon_draft)
+        if record.vcon_draft in VconDraft.__members__.values()
+        else VconDraft.CORE,
     )
 
 

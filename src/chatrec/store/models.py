@@ -64,6 +64,7 @@ class CompanyRow(Base):
     done_marker: Mapped[bool]
     sampling_key: Mapped[bytes]
     retention_seconds: Mapped[int]
+    vcon_draft: Mapped[str]
 
 
 class UserRow(Base):

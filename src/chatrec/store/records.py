@@ -37,6 +37,7 @@ class CompanyRecord:
     done_marker: bool = False
     sampling_key: bytes = b""
     retention_seconds: int = 0
+    vcon_draft: str = "core"
 
 
 @dataclass(frozen=True, slots=True)

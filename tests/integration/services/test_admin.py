@@ -97,6 +97,22 @@ def test_R6_an_invalid_default_template_is_refused_and_nothing_changes(
     assert line.detail["after"] == {"default_template": "{date}/{chat_id}", "retention_seconds": 60}
 
 
+def test_R15_a_company_chooses_the_vcon_draft_of_its_files_audited(
+    admin: Administration, store: Store
+) -> None:
+    ada = company_with_admin(admin)
+    before = store.get_company("acme")
+    with pytest.raises(ActionError, match="unknown vCon draft 'old'; choose from"):
+        admin.companies.update(ada, vcon_draft="old", retention_seconds=60)
+    assert store.get_company("acme") == before
+    assert admin.companies.update(ada, vcon_draft="container").vcon_draft == "container"
+    line = store.list_audit("acme")[-1]
+    assert (line.detail["before"], line.detail["after"]) == (
+        {"vcon_draft": "core"},
+        {"vcon_draft": "container"},
+    )
+
+
 def test_R7_R12a_recording_settings_of_logins_change_and_are_audited(
     admin: Administration, store: Store
 ) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from chatrec.domain.filenames import SAMPLE_CONTEXT, FilenameTemplate, render_filename
-from chatrec.domain.settings import DEFAULT_TEMPLATE, Product, RecordingFormat
+from chatrec.domain.settings import DEFAULT_TEMPLATE, Product, RecordingFormat, VconDraft
 from chatrec.errors import ActionError, NotFoundError
 from chatrec.services.access import Actor, Role, company_for, require_role
 from chatrec.services.admin.audit import audit_line
@@ -72,6 +72,13 @@ def _formats(names: Iterable[str]) -> frozenset[str]:
     return frozenset(chosen)
 
 
+def _vcon_draft(name: str) -> str:
+    known = [draft.value for draft in VconDraft]
+    if name not in known:
+        raise ActionError(f"unknown vCon draft {name!r}; choose from {known}")
+    return name
+
+
 def _retention(seconds: int) -> int:
     if not 0 <= seconds <= MAX_RETENTION_SECONDS:
         raise ActionError(
@@ -88,6 +95,7 @@ def _view(company: CompanyRecord) -> dict[str, object]:
         "default_template": company.default_template,
         "formats": sorted(company.formats),
         "retention_seconds": company.retention_seconds,
+        "vcon_draft": company.vcon_draft,
     }
 
 
@@ -155,6 +163,7 @@ class CompanyAdmin:
         default_template: str | None = None,
         formats: Iterable[str] | None = None,
         retention_seconds: int | None = None,
+        vcon_draft: str | None = None,
     ) -> CompanyRecord:
         """Change the company's recording settings; all are checked before any is kept."""
         before = self._get(company_for(actor, company_id, Role.ADMINISTRATOR))
@@ -168,6 +177,8 @@ class CompanyAdmin:
             after = replace(after, formats=_formats(formats))
         if retention_seconds is not None:
             after = replace(after, retention_seconds=_retention(retention_seconds))
+        if vcon_draft is not None:
+            after = replace(after, vcon_draft=_vcon_draft(vcon_draft))
         return self._save(actor, before, after, "company.updated")
 
     def _save(
