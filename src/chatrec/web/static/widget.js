@@ -4,7 +4,8 @@
 //
 // It draws a chat launcher in a shadow root (the host page's styles and ours never mix),
 // starts a chat with POST /api/chats and talks over /ws/customer.  It always shows
-// whether the chat is recorded (R11a) and lets the customer ask for the recording to be
+// whether the chat is recorded, or that recording waits for the customer's answer to the
+// flow's consent question (R10, R11a), and lets the customer ask for the recording to be
 // deleted (R9).  The chat's token stays in sessionStorage, so a reload or a dropped
 // connection rejoins the same chat; no message text is ever stored in the browser: after
 // a reload the server replays the chat, after a dropped connection only what was missed.
@@ -23,6 +24,7 @@
     recording: "This chat is recorded for quality and training.",
     paused: "Recording paused: what is written now is not recorded.",
     not_recorded: "This chat is not recorded.",
+    awaiting_consent: "Recording waits for your answer to the consent question.",
   };
 
   const state = {
@@ -343,7 +345,8 @@
     footer.hidden = !started;
     textarea.disabled = state.ended;
     sendButton.disabled = !live || state.ended;
-    deleteButton.hidden = state.ended || state.recording === "not_recorded";
+    // While the consent question is open, the answer is the customer's say (R10).
+    deleteButton.hidden = state.ended || state.recording === "not_recorded" || state.recording === "awaiting_consent";
     deleteButton.disabled = state.deletionRequested || !live;
     deleteButton.textContent = state.deletionRequested
       ? "Deletion of the recording requested"
