@@ -493,9 +493,11 @@
     if (state.service) {
       title.textContent = `Chat with ${state.service.name}`;
       company.textContent = state.service.company;
-      introText.textContent = state.service.records
-        ? "This chat is recorded for quality and training. An agent can pause the recording, and you can ask for it to be deleted."
-        : "This chat is not recorded.";
+      introText.textContent = !state.service.records
+        ? "This chat is not recorded."
+        : state.service.asks_consent
+          ? "Whether this chat is recorded for quality and training depends on your answer when we ask for your consent."
+          : "This chat is recorded for quality and training. An agent can pause the recording, and you can ask for it to be deleted.";
     }
     const saved = recall();
     if (saved && saved.token) {
