@@ -1,4 +1,4 @@
-"""The customer widget on its own: what it says about consent.
+"""The customer widget on its own: consent and deletion requests.
 
 One ``chatrec demo`` serves the module; each test ends the chats it starts, so no chat
 waits in a queue for the next test's agent.  The demo's Sales service runs the
@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, expect
 
-from tests.e2e.test_chat_pages import RECORDED, log_in
+from tests.e2e.test_chat_pages import RECORDED, go_available, log_in, say
 from tests.integration.server import ServerProcess
 
+PHONE = {"width": 390, "height": 844}
 WAITS = "Recording waits for your answer to the consent question."
 NOT_RECORDED = "This chat is not recorded."
 NewPage = Callable[..., Page]
@@ -102,3 +103,59 @@ def test_R10_R11a_widget_says_recording_waits_for_consent_then_follows_the_answe
     expect(declined.get_by_role("status")).to_have_text(NOT_RECORDED)
     expect(declined.get_by_role("button", name="Ask to delete the recording")).to_be_hidden()
     end_chat(declined)
+
+
+def test_R9_a_deletion_request_is_confirmed_in_the_chat_and_hides_no_message(
+    demo: ServerProcess, open_page: NewPage
+) -> None:
+    widget = widget_of(open_page(**PHONE), demo, "demo-support")
+    widget.get_by_role("button", name="Start chat").click()
+    # During the flow no agent is in the chat: the request is noted for the one to come.
+    widget.get_by_role("button", name="Ask to delete the recording").click()
+    expect(widget.locator(".confirm")).to_contain_text("The agent who takes this chat will see")
+    widget.get_by_role("button", name="Yes, ask to delete").click()
+    noted = widget.get_by_text("Your request is noted: the agent who takes this chat will see it.")
+    expect(noted).to_be_in_viewport(ratio=1)
+    expect(widget.get_by_text("has been asked to delete")).to_have_count(0)
+    expect(
+        widget.get_by_role("button", name="Deletion of the recording requested")
+    ).to_be_disabled()
+
+    agent = open_page()
+    log_in(agent, demo, "alice")
+    go_available(agent)
+    widget.get_by_role("button", name="Billing").click()
+    agent.locator(".chat-item", has_text="Support").click()
+    expect(agent.locator("#conversation-deletion")).to_be_visible()  # the agent sees it
+    messages = agent.locator("#messages")
+    customer_box = widget.get_by_label("Your message (Enter sends)")
+    for n in range(1, 7):  # more than the log holds: it scrolls
+        say(customer_box, f"Line {n} of my question")
+        expect(messages).to_contain_text(f"Line {n} of my question")
+    say(agent.locator("#message"), "I will delete it, one moment.")
+    reply = widget.get_by_text("I will delete it, one moment.")
+    expect(reply).to_be_in_viewport(ratio=1)
+    # A question box below the log shortens it; the newest message stays in view.
+    widget.get_by_role("button", name="End chat").click()
+    expect(reply).to_be_in_viewport(ratio=1)
+    widget.get_by_role("button", name="Yes, end the chat").click()
+    expect(widget.get_by_role("status")).to_have_text("This chat has ended.")
+
+    # With an agent in the chat, the agent is asked; their reply stays in view.
+    second = widget_of(open_page(**PHONE), demo, "demo-support")
+    second.get_by_role("button", name="Start chat").click()
+    second.get_by_role("button", name="Technical problem").click()
+    agent.locator(".chat-item", has_text="Support").filter(has_not_text="Ended").click()
+    second_box = second.get_by_label("Your message (Enter sends)")
+    for n in range(1, 6):
+        say(second_box, f"Detail {n} of my problem")
+    expect(messages).to_contain_text("Detail 5 of my problem")
+    say(agent.locator("#message"), "Alice here, how can I help?")
+    reply = second.get_by_text("Alice here, how can I help?")
+    expect(reply).to_be_in_viewport(ratio=1)
+    second.get_by_role("button", name="Ask to delete the recording").click()
+    second.get_by_role("button", name="Yes, ask to delete").click()
+    asked = second.get_by_text("The agent has been asked to delete it.")
+    expect(asked).to_be_in_viewport(ratio=1)
+    expect(reply).to_be_in_viewport(ratio=1)
+    end_chat(second)

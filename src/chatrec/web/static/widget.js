@@ -40,6 +40,8 @@
     status: null, // flow, queued, active
     recording: null,
     deletionRequested: false,
+    agents: new Set(), // names of the agents in the chat now, followed from its events
+    pinned: true, // the log shows its newest line, and keeps it in view when it shrinks
     unread: 0,
     nextRef: 0,
     pending: new Map(),
@@ -246,12 +248,9 @@
   }
 
   function acknowledged(frame) {
-    const sent = state.pending.get(frame.ref);
+    // The request's confirmation is its line in the log (systemText), never a box that
+    // could hide the messages.
     state.pending.delete(frame.ref);
-    if (sent && sent.type === "request_deletion") {
-      showNotice("");
-      confirmation("Thank you. The agent has been asked to delete the recording of this chat.");
-    }
   }
 
   function refused(frame) {
@@ -283,6 +282,14 @@
     return by.name;
   }
 
+  // Who is in the chat, as far as the customer may know: agents join, and leave or hand
+  // the chat on.  Read in event order, so a replay after a reload gives the same answer.
+  function follow(event) {
+    if (event.by.role !== "agent") return;
+    if (event.type === "joined") state.agents.add(event.by.name);
+    else if (event.type === "left" || event.type === "transferred") state.agents.delete(event.by.name);
+  }
+
   function systemText(event) {
     switch (event.type) {
       case "joined":
@@ -299,7 +306,9 @@
         return "Recording resumed";
       case "deletion_requested":
         state.deletionRequested = true;
-        return "You asked for the recording of this chat to be deleted";
+        return state.agents.size
+          ? "You asked for the recording of this chat to be deleted. The agent has been asked to delete it."
+          : "You asked for the recording of this chat to be deleted. Your request is noted: the agent who takes this chat will see it.";
       case "ended":
         return "The chat has ended";
       default:
@@ -314,6 +323,7 @@
   }
 
   function addLine(event) {
+    follow(event);
     let line;
     if (event.type === "message" || event.type === "consent_asked") {
       const from = event.by.role === "customer" ? "me" : event.by.role === "flow" ? "bot" : "agent";
@@ -332,6 +342,7 @@
       line = el("li", { class: `system ${event.type}`, text });
     }
     log.append(line);
+    state.pinned = true;
     log.scrollTop = log.scrollHeight;
   }
 
@@ -369,22 +380,13 @@
     notice.hidden = !text;
   }
 
-  function confirmation(text) {
-    confirmText.textContent = text;
-    confirmYes.hidden = true;
-    confirmNo.textContent = "OK";
-    confirmBox.hidden = false;
-    confirmNo.focus();
-  }
-
   function confirmFirst(question, yes, action) {
     confirmText.textContent = question;
     confirmYes.textContent = yes;
-    confirmYes.hidden = false;
-    confirmNo.textContent = "Cancel";
     confirmBox.hidden = false;
     confirmYes.onclick = () => {
       confirmBox.hidden = true;
+      textarea.focus();
       action();
     };
     confirmYes.focus();
@@ -423,6 +425,7 @@
         ended: false,
         recording: null,
         deletionRequested: false,
+        agents: new Set(),
         attempts: 0,
       });
       log.replaceChildren();
@@ -469,7 +472,9 @@
   });
   deleteButton.addEventListener("click", () =>
     confirmFirst(
-      "Ask the agent to delete the recording of this chat? Once they do, no recording of it is kept.",
+      state.agents.size
+        ? "Ask the agent to delete the recording of this chat? Once they do, no recording of it is kept."
+        : "Ask for the recording of this chat to be deleted? The agent who takes this chat will see your request; once they delete it, no recording of it is kept.",
       "Yes, ask to delete",
       () => send({ type: "request_deletion" }),
     ),
@@ -481,6 +486,14 @@
     confirmBox.hidden = true;
     textarea.focus();
   });
+  // A question box, a notice or the keyboard of a phone makes the log shorter: its newest
+  // lines stay in view rather than slip under them, unless the customer scrolled back.
+  log.addEventListener("scroll", () => {
+    state.pinned = log.scrollHeight - log.scrollTop - log.clientHeight < 8;
+  });
+  new ResizeObserver(() => {
+    if (state.pinned) log.scrollTop = log.scrollHeight;
+  }).observe(log);
 
   async function boot() {
     document.body.append(host);
