@@ -1,4 +1,4 @@
-"""The customer widget on its own: consent and deletion requests.
+"""The customer widget on its own: consent, deletion requests, and a phone's screen.
 
 One ``chatrec demo`` serves the module; each test ends the chats it starts, so no chat
 waits in a queue for the next test's agent.  The demo's Sales service runs the
@@ -73,6 +73,12 @@ def end_chat(widget: Locator) -> None:
     expect(widget.get_by_role("status")).to_have_text("This chat has ended.")
 
 
+def box(locator: Locator) -> tuple[float, float, float, float]:
+    found = locator.bounding_box()
+    assert found is not None, locator
+    return found["x"], found["y"], found["width"], found["height"]
+
+
 def test_R10_R11a_widget_says_recording_waits_for_consent_then_follows_the_answer(
     demo: ServerProcess, open_page: NewPage
 ) -> None:
@@ -103,6 +109,32 @@ def test_R10_R11a_widget_says_recording_waits_for_consent_then_follows_the_answe
     expect(declined.get_by_role("status")).to_have_text(NOT_RECORDED)
     expect(declined.get_by_role("button", name="Ask to delete the recording")).to_be_hidden()
     end_chat(declined)
+
+
+def test_R11a_phone_widget_fills_the_screen_open_and_leaves_the_header_alone_closed(
+    demo: ServerProcess, open_page: NewPage
+) -> None:
+    customer = open_page(**PHONE)
+    widget = widget_of(customer, demo, "demo-support")
+    panel = widget.get_by_role("region")
+    expect(widget.locator(".intro")).to_contain_text(RECORDED)  # Support asks no consent
+    assert box(panel) == (0, 0, PHONE["width"], PHONE["height"])
+    expect(widget.get_by_role("button", name="Chat with us")).to_be_hidden()
+    widget.get_by_role("button", name="Start chat").click()
+    expect(widget.get_by_role("status")).to_have_text(RECORDED)
+    assert box(panel) == (0, 0, PHONE["width"], PHONE["height"])
+    end_chat(widget)
+
+    widget.get_by_role("button", name="Minimise the chat").click()
+    expect(panel).to_be_hidden()
+    expect(widget.get_by_role("button", name="Chat with us")).to_be_visible()
+    _, header_top, _, header_height = box(customer.locator(".site-header"))
+    x, y, width, height = box(widget)
+    assert y >= header_top + header_height, "closed, the widget leaves the page's header alone"
+    assert x + width <= PHONE["width"]
+    assert y + height <= PHONE["height"]
+    customer.get_by_role("link", name="Sales").first.click()  # nothing lies over the header
+    expect(customer).to_have_url(f"{demo.url}/widget/demo?service=demo-sales")
 
 
 def test_R9_a_deletion_request_is_confirmed_in_the_chat_and_hides_no_message(

@@ -6,9 +6,11 @@
 // starts a chat with POST /api/chats and talks over /ws/customer.  It always shows
 // whether the chat is recorded, or that recording waits for the customer's answer to the
 // flow's consent question (R10, R11a), and lets the customer ask for the recording to be
-// deleted (R9).  The chat's token stays in sessionStorage, so a reload or a dropped
-// connection rejoins the same chat; no message text is ever stored in the browser: after
-// a reload the server replays the chat, after a dropped connection only what was missed.
+// deleted (R9).  On a small screen the open chat fills the screen; closed, only the
+// launcher shows, at the bottom of the page.  The chat's token stays in sessionStorage,
+// so a reload or a dropped connection rejoins the same chat; no message text is ever
+// stored in the browser: after a reload the server replays the chat, after a dropped
+// connection only what was missed.
 "use strict";
 (() => {
   const script =
@@ -396,6 +398,7 @@
 
   function setOpen(open) {
     panel.hidden = !open;
+    host.toggleAttribute("data-open", open); // a small screen gives the open chat all of it
     launcher.setAttribute("aria-expanded", String(open));
     if (open) {
       state.unread = 0;
