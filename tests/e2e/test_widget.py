@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, expect
+from playwright.sync_api import Locator, Page, ViewportSize, expect
 
 from tests.e2e.test_chat_pages import RECORDED, go_available, log_in, say
 from tests.integration.server import ServerProcess
 
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 WAITS = "Recording waits for your answer to the consent question."
 NOT_RECORDED = "This chat is not recorded."
 NewPage = Callable[..., Page]
@@ -30,34 +30,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         yield process
     finally:
         process.stop()
-
-
-@pytest.fixture
-def open_page(browser: Browser) -> Iterator[NewPage]:
-    """Pages of their own contexts at a chosen viewport; as ``new_page``, a script error or
-    a CSP refusal fails the test."""
-    contexts: list[BrowserContext] = []
-    errors: list[str] = []
-
-    def opened(width: int = 1280, height: int = 800) -> Page:
-        context = browser.new_context(viewport={"width": width, "height": height})
-        contexts.append(context)
-        page = context.new_page()
-
-        def on_console(message: ConsoleMessage) -> None:
-            if "Content Security Policy" in message.text:
-                errors.append(f"{page.url}: {message.text}")
-
-        page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
-        page.on("console", on_console)
-        return page
-
-    try:
-        yield opened
-    finally:
-        for context in contexts:
-            context.close()
-    assert errors == [], errors
 
 
 def widget_of(page: Page, server: ServerProcess, service: str) -> Locator:
@@ -80,12 +52,12 @@ def box(locator: Locator) -> tuple[float, float, float, float]:
 
 
 def test_R10_R11a_widget_says_recording_waits_for_consent_then_follows_the_answer(
-    demo: ServerProcess, open_page: NewPage
+    demo: ServerProcess, new_page: NewPage
 ) -> None:
-    supervisor = open_page()
+    supervisor = new_page()
     log_in(supervisor, demo, "sam")
 
-    widget = widget_of(open_page(), demo, "demo-sales")
+    widget = widget_of(new_page(), demo, "demo-sales")
     intro = widget.locator(".intro")
     expect(intro).to_contain_text("depends on your answer")
     expect(intro).not_to_contain_text(RECORDED)  # nothing is promised before the answer
@@ -100,7 +72,7 @@ def test_R10_R11a_widget_says_recording_waits_for_consent_then_follows_the_answe
     expect(supervisor.locator(".chat-item .badge")).to_have_text("Recording")
     end_chat(widget)
 
-    declined = widget_of(open_page(), demo, "demo-sales")
+    declined = widget_of(new_page(), demo, "demo-sales")
     declined.get_by_role("button", name="Start chat").click()
     expect(declined.get_by_role("status")).to_have_text(WAITS)
     declined.get_by_role("button", name="No", exact=True).click()
@@ -112,9 +84,9 @@ def test_R10_R11a_widget_says_recording_waits_for_consent_then_follows_the_answe
 
 
 def test_R11a_phone_widget_fills_the_screen_open_and_leaves_the_header_alone_closed(
-    demo: ServerProcess, open_page: NewPage
+    demo: ServerProcess, new_page: NewPage
 ) -> None:
-    customer = open_page(**PHONE)
+    customer = new_page(PHONE)
     widget = widget_of(customer, demo, "demo-support")
     panel = widget.get_by_role("region")
     expect(widget.locator(".intro")).to_contain_text(RECORDED)  # Support asks no consent
@@ -138,9 +110,9 @@ def test_R11a_phone_widget_fills_the_screen_open_and_leaves_the_header_alone_clo
 
 
 def test_R9_a_deletion_request_is_confirmed_in_the_chat_and_hides_no_message(
-    demo: ServerProcess, open_page: NewPage
+    demo: ServerProcess, new_page: NewPage
 ) -> None:
-    widget = widget_of(open_page(**PHONE), demo, "demo-support")
+    widget = widget_of(new_page(PHONE), demo, "demo-support")
     widget.get_by_role("button", name="Start chat").click()
     # During the flow no agent is in the chat: the request is noted for the one to come.
     widget.get_by_role("button", name="Ask to delete the recording").click()
@@ -153,7 +125,7 @@ def test_R9_a_deletion_request_is_confirmed_in_the_chat_and_hides_no_message(
         widget.get_by_role("button", name="Deletion of the recording requested")
     ).to_be_disabled()
 
-    agent = open_page()
+    agent = new_page()
     log_in(agent, demo, "alice")
     go_available(agent)
     widget.get_by_role("button", name="Billing").click()
@@ -174,7 +146,7 @@ def test_R9_a_deletion_request_is_confirmed_in_the_chat_and_hides_no_message(
     expect(widget.get_by_role("status")).to_have_text("This chat has ended.")
 
     # With an agent in the chat, the agent is asked; their reply stays in view.
-    second = widget_of(open_page(**PHONE), demo, "demo-support")
+    second = widget_of(new_page(PHONE), demo, "demo-support")
     second.get_by_role("button", name="Start chat").click()
     second.get_by_role("button", name="Technical problem").click()
     agent.locator(".chat-item", has_text="Support").filter(has_not_text="Ended").click()
