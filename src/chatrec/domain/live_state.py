@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from chatrec.domain.decision import decide_recordings
+from chatrec.domain.decision import decide_recordings, suppressing_facts
 from chatrec.domain.journal import (
     AgentAssigned,
     ConsentAnswered,
     ConsentAsked,
-    Discarded,
     Journal,
     RecordingPaused,
     RecordingResumed,
@@ -54,8 +53,9 @@ def recording_state(company: CompanySettings, journal: Journal) -> RecordingStat
     """What the chat's recording is now, as it would be decided if the chat ended now.
 
     Before any agent joins, a chat of a recording company shows Recording: the flow and
-    the agent to come record it unless a rule says otherwise.  A discard (R12c) already
-    suppresses every recording to come, so it shows Not recorded at once.  While the
+    the agent to come record it unless a rule says otherwise.  Once any R12 condition
+    holds (a discard, R12c), every recording to come is suppressed, so it shows Not
+    recorded at once, unless the chat is flagged abusive (R13).  While the
     flow's consent question is open, the chat is neither promised as recorded nor as
     not: recording waits for the customer's answer (R10); the answer by itself changes
     nothing, only the ``discard`` a flow may run on "No" does.
@@ -65,10 +65,9 @@ def recording_state(company: CompanySettings, journal: Journal) -> RecordingStat
     decision = decide_recordings(company, journal)
     if decision.verdicts and not decision.produced:
         return RecordingState.NOT_RECORDED
-    # No recording exists although an agent joined or the flow discarded: none will be.
-    if not decision.verdicts and any(
-        isinstance(event, AgentAssigned | Discarded) for event in journal.events
-    ):
+    # No recording yet, but an agent joined without one, or an R12 condition already
+    # holds (a discard, a participant without Permit Recordings): none will be produced.
+    if not decision.verdicts and (journal.of_type(AgentAssigned) or suppressing_facts(journal)):
         return RecordingState.NOT_RECORDED
     if awaits_consent(journal):
         return RecordingState.AWAITING_CONSENT

@@ -8,9 +8,9 @@ import pytest
 
 from chatrec.domain.live_state import RecordingState, awaits_consent, is_paused, recording_state
 from chatrec.domain.settings import Product
-from tests.unit.domain.builders import ChatBuilder, agent, company
+from tests.unit.domain.builders import ChatBuilder, agent, company, supervisor
 
-ALICE, BOB = agent("alice"), agent("bob")
+ALICE, BOB, SAM = agent("alice"), agent("bob"), supervisor("sam")
 Story = Callable[[ChatBuilder], ChatBuilder]
 
 
@@ -35,6 +35,8 @@ Story = Callable[[ChatBuilder], ChatBuilder]
         (lambda c: c.consent(False).discard(), RecordingState.NOT_RECORDED),
         (lambda c: c.consent(False).discard().assign(ALICE), RecordingState.NOT_RECORDED),
         (lambda c: c.consent(True).flow_records("s", "consented"), RecordingState.RECORDING),
+        (lambda c: c.supervisor_joins(SAM, permit=False), RecordingState.NOT_RECORDED),
+        (lambda c: c.supervisor_joins(SAM).press_delete(SAM), RecordingState.NOT_RECORDED),
     ],
     ids=[
         "R11a new chat",
@@ -52,6 +54,8 @@ Story = Callable[[ChatBuilder], ChatBuilder]
         "R12c declined and discarded before any agent",
         "R12c discarded then an agent joins",
         "R10 R5b flow records after consent",
+        "R12a supervisor without permit joins before any agent",
+        "R12b supervisor deletes before any agent",
     ],
 )
 def test_R11a_recording_state(story: Story, state: RecordingState) -> None:
