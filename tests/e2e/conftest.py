@@ -69,12 +69,13 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
         process.stop()
 
 
-NewPage = Callable[[], Page]
+NewPage = Callable[..., Page]
 
 
 @pytest.fixture
 def new_page(browser: Browser) -> Iterator[NewPage]:
-    """Pages in contexts of their own; a script error or a CSP refusal fails the test."""
+    """Pages in contexts of their own (a desktop's viewport unless one is given, e.g. a
+    phone's); a script error or a CSP refusal fails the test."""
     contexts: list[BrowserContext] = []
     errors: list[str] = []
 
@@ -86,8 +87,8 @@ def new_page(browser: Browser) -> Iterator[NewPage]:
         page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
         page.on("console", on_console)
 
-    def opened() -> Page:
-        context = browser.new_context(viewport=VIEWPORT)
+    def opened(viewport: ViewportSize = VIEWPORT) -> Page:
+        context = browser.new_context(viewport=viewport)
         contexts.append(context)
         page = context.new_page()
         watch(page)

@@ -222,8 +222,8 @@ def _start_facts(recording: Recording) -> tuple[Fact, ...]:
     return ()
 
 
-def _suppressing_facts(journal: Journal) -> list[Fact]:
-    """Every R12 condition met by the chat, in journal order."""
+def suppressing_facts(journal: Journal) -> list[Fact]:
+    """Every R12 condition met by the chat, in journal order; also read live (R11a)."""
     facts: list[Fact] = []
     declined: ConsentAnswered | None = None
     for event in journal.events:
@@ -275,7 +275,7 @@ def decide_recordings(company: CompanySettings, journal: Journal) -> Decision:
 
     recordings, not_started = _existing_recordings(chat_id, journal)
     flags = journal.of_type(FlaggedAbusive)
-    suppressing = _suppressing_facts(journal)
+    suppressing = suppressing_facts(journal)
 
     if flags:
         abusive = _abusive_fact(flags[0])

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from chatrec.domain.decision import decide_recordings
-from chatrec.domain.journal import AgentAssigned, Journal, RecordingPaused, RecordingResumed
+from chatrec.domain.decision import decide_recordings, suppressing_facts
+from chatrec.domain.journal import (
+    AgentAssigned,
+    ConsentAnswered,
+    ConsentAsked,
+    Journal,
+    RecordingPaused,
+    RecordingResumed,
+)
 from chatrec.domain.settings import CompanySettings
 
 
@@ -17,6 +24,7 @@ class RecordingState(StrEnum):
     RECORDING = "recording"
     PAUSED = "paused"
     NOT_RECORDED = "not_recorded"
+    AWAITING_CONSENT = "awaiting_consent"
 
 
 def is_paused(journal: Journal) -> bool:
@@ -30,17 +38,37 @@ def is_paused(journal: Journal) -> bool:
     return paused
 
 
+def awaits_consent(journal: Journal) -> bool:
+    """Whether the flow's last consent question is still unanswered (R10)."""
+    waiting = False
+    for event in journal.events:
+        if isinstance(event, ConsentAsked):
+            waiting = True
+        elif isinstance(event, ConsentAnswered):
+            waiting = False
+    return waiting
+
+
 def recording_state(company: CompanySettings, journal: Journal) -> RecordingState:
-    """Recording, Paused or Not recorded, as the chat would be decided if it ended now.
+    """What the chat's recording is now, as it would be decided if the chat ended now.
 
     Before any agent joins, a chat of a recording company shows Recording: the flow and
-    the agent to come record it unless a rule says otherwise.
+    the agent to come record it unless a rule says otherwise.  Once any R12 condition
+    holds (a discard, R12c), every recording to come is suppressed, so it shows Not
+    recorded at once, unless the chat is flagged abusive (R13).  While the
+    flow's consent question is open, the chat is neither promised as recorded nor as
+    not: recording waits for the customer's answer (R10); the answer by itself changes
+    nothing, only the ``discard`` a flow may run on "No" does.
     """
     if not company.records:
         return RecordingState.NOT_RECORDED
     decision = decide_recordings(company, journal)
     if decision.verdicts and not decision.produced:
         return RecordingState.NOT_RECORDED
-    if not decision.verdicts and journal.of_type(AgentAssigned):
+    # No recording yet, but an agent joined without one, or an R12 condition already
+    # holds (a discard, a participant without Permit Recordings): none will be produced.
+    if not decision.verdicts and (journal.of_type(AgentAssigned) or suppressing_facts(journal)):
         return RecordingState.NOT_RECORDED
+    if awaits_consent(journal):
+        return RecordingState.AWAITING_CONSENT
     return RecordingState.PAUSED if is_paused(journal) else RecordingState.RECORDING

@@ -18,7 +18,7 @@ from chatrec.store.records import UserRecord
 from chatrec.web.container import Container
 from chatrec.web.csrf import CSRF_COOKIE, bearer, set_csrf_cookie
 from chatrec.web.errors import ErrorRead
-from chatrec.web.views import chat_summary
+from chatrec.web.views import asks_consent, chat_summary
 
 SESSION_COOKIE = "chatrec_session"
 
@@ -107,6 +107,10 @@ class ServiceRead(BaseModel):
     name: str
     company: str
     records: bool = Field(description="whether the company records its chats (R1, R11a)")
+    asks_consent: bool = Field(
+        description="whether the service's chat flow asks the customer for consent to record "
+        "(R10): then whether a chat is recorded depends on the answer"
+    )
 
 
 class RecordingRead(BaseModel):
@@ -188,8 +192,15 @@ async def service(service_id: str, services: Services) -> ServiceRead:
         raise NotFoundError(f"no service {service_id!r}")
     company = await services.chats.company(found.company_id)
     records = company_settings(company).records
+    flow = None
+    if found.flow_id is not None:
+        flow = await asyncio.to_thread(services.store.get_flow, found.flow_id)
     return ServiceRead(
-        service_id=found.service_id, name=found.name, company=company.name, records=records
+        service_id=found.service_id,
+        name=found.name,
+        company=company.name,
+        records=records,
+        asks_consent=flow is not None and asks_consent(flow.source),
     )
 
 

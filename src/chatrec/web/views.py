@@ -6,8 +6,15 @@ from typing import Any
 
 from chatrec.domain.journal import DeletionRequested, FlaggedAbusive
 from chatrec.domain.participants import stints
-from chatrec.flows import ConsentStep, waiting_step
+from chatrec.flows import ConsentStep, load_flow, waiting_step
 from chatrec.live.registry import LiveChat
+
+
+def asks_consent(flow_source: str) -> bool:
+    """Whether a flow has a consent step (R10), so the widget's intro promises no recording
+    before the chat starts, only that it depends on the customer's answer."""
+    steps = load_flow(flow_source).steps
+    return any(isinstance(step, ConsentStep) for step in steps)
 
 
 def choices(chat: LiveChat) -> list[str] | None:

@@ -11,14 +11,19 @@ from tests.integration.live.test_live_recording import available, queued_to
 from tests.integration.server import ServerProcess
 
 
-def test_R11a_a_service_says_whether_its_chats_are_recorded(server: ServerProcess) -> None:
+def test_R10_R11a_a_service_says_whether_its_chats_are_recorded_and_ask_consent(
+    server: ServerProcess,
+) -> None:
     body = httpx.get(f"{server.url}/api/services/demo-support").json()
     assert body == {
         "service_id": "demo-support",
         "name": "Support",
         "company": "Demo Insurance",
         "records": True,
+        "asks_consent": False,
     }
+    sales = httpx.get(f"{server.url}/api/services/demo-sales").json()
+    assert sales["asks_consent"] is True  # its flow asks first: the widget promises nothing
 
 
 def test_R19_unknown_ids_and_bad_bodies_get_clear_errors(server: ServerProcess) -> None:

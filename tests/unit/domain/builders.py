@@ -149,8 +149,11 @@ class ChatBuilder:
             )
         )
 
+    def ask_consent(self, question: str = "May we record this chat?") -> ChatBuilder:
+        return self.add(ConsentAsked(at=self._tick(), actor=FLOW, question=question))
+
     def consent(self, granted: bool, question: str = "May we record this chat?") -> ChatBuilder:
-        self.add(ConsentAsked(at=self._tick(), actor=FLOW, question=question))
+        self.ask_consent(question)
         return self.add(
             ConsentAnswered(at=self._tick(), actor=CUSTOMER, question=question, granted=granted)
         )

@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 import pytest
 
-from chatrec.domain.live_state import RecordingState, is_paused, recording_state
+from chatrec.domain.live_state import RecordingState, awaits_consent, is_paused, recording_state
 from chatrec.domain.settings import Product
-from tests.unit.domain.builders import ChatBuilder, agent, company
+from tests.unit.domain.builders import ChatBuilder, agent, company, supervisor
 
-ALICE, BOB = agent("alice"), agent("bob")
+ALICE, BOB, SAM = agent("alice"), agent("bob"), supervisor("sam")
 Story = Callable[[ChatBuilder], ChatBuilder]
 
 
@@ -29,6 +29,14 @@ Story = Callable[[ChatBuilder], ChatBuilder]
             lambda c: c.assign(ALICE).press_delete(ALICE).flag_abusive(ALICE),
             RecordingState.RECORDING,
         ),
+        (lambda c: c.ask_consent(), RecordingState.AWAITING_CONSENT),
+        (lambda c: c.consent(True), RecordingState.RECORDING),
+        (lambda c: c.consent(False), RecordingState.RECORDING),
+        (lambda c: c.consent(False).discard(), RecordingState.NOT_RECORDED),
+        (lambda c: c.consent(False).discard().assign(ALICE), RecordingState.NOT_RECORDED),
+        (lambda c: c.consent(True).flow_records("s", "consented"), RecordingState.RECORDING),
+        (lambda c: c.supervisor_joins(SAM, permit=False), RecordingState.NOT_RECORDED),
+        (lambda c: c.supervisor_joins(SAM).press_delete(SAM), RecordingState.NOT_RECORDED),
     ],
     ids=[
         "R11a new chat",
@@ -40,6 +48,14 @@ Story = Callable[[ChatBuilder], ChatBuilder]
         "R12a permit off",
         "R7 sampled out",
         "R13 abusive overrides",
+        "R10 consent question open waits for the answer",
+        "R10 consent given",
+        "R10 declining changes nothing by itself",
+        "R12c declined and discarded before any agent",
+        "R12c discarded then an agent joins",
+        "R10 R5b flow records after consent",
+        "R12a supervisor without permit joins before any agent",
+        "R12b supervisor deletes before any agent",
     ],
 )
 def test_R11a_recording_state(story: Story, state: RecordingState) -> None:
@@ -56,3 +72,15 @@ def test_R11a_R1_company_not_provisioned_shows_not_recorded() -> None:
 def test_R8_a_second_pause_and_a_stray_resume() -> None:
     assert is_paused(ChatBuilder().pause(ALICE).pause(BOB).journal())
     assert not is_paused(ChatBuilder().resume(ALICE).journal())
+
+
+def test_R10_R11a_a_chat_not_recorded_at_all_is_not_awaiting_consent() -> None:
+    journal = ChatBuilder().ask_consent().journal()
+    settings = company(products=frozenset({Product.WEBCHAT}))
+    assert recording_state(settings, journal) is RecordingState.NOT_RECORDED
+
+
+def test_R10_only_the_last_consent_question_counts() -> None:
+    assert awaits_consent(ChatBuilder().consent(True).ask_consent().journal())
+    assert not awaits_consent(ChatBuilder().ask_consent().consent(False).journal())
+    assert not awaits_consent(ChatBuilder().journal())

@@ -57,7 +57,7 @@
     [...document.querySelectorAll("[data-action]")].map((b) => [b.dataset.action, b]),
   );
 
-  const RECORDING = { recording: "Recording", paused: "Paused", not_recorded: "Not recorded" };
+  const RECORDING = { recording: "Recording", paused: "Paused", not_recorded: "Not recorded", awaiting_consent: "Awaiting consent" };
   const STATUS = { flow: "In flow", queued: "Queued", active: "Active", ended: "Ended", closed: "Closed" };
   const CONFIRM = {
     delete_recording: {

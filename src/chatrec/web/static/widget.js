@@ -4,10 +4,13 @@
 //
 // It draws a chat launcher in a shadow root (the host page's styles and ours never mix),
 // starts a chat with POST /api/chats and talks over /ws/customer.  It always shows
-// whether the chat is recorded (R11a) and lets the customer ask for the recording to be
-// deleted (R9).  The chat's token stays in sessionStorage, so a reload or a dropped
-// connection rejoins the same chat; no message text is ever stored in the browser: after
-// a reload the server replays the chat, after a dropped connection only what was missed.
+// whether the chat is recorded, or that recording waits for the customer's answer to the
+// flow's consent question (R10, R11a), and lets the customer ask for the recording to be
+// deleted (R9).  On a small screen the open chat fills the screen; closed, only the
+// launcher shows, at the bottom of the page.  The chat's token stays in sessionStorage,
+// so a reload or a dropped connection rejoins the same chat; no message text is ever
+// stored in the browser: after a reload the server replays the chat, after a dropped
+// connection only what was missed.
 "use strict";
 (() => {
   const script =
@@ -23,6 +26,7 @@
     recording: "This chat is recorded for quality and training.",
     paused: "Recording paused: what is written now is not recorded.",
     not_recorded: "This chat is not recorded.",
+    awaiting_consent: "Recording waits for your answer to the consent question.",
   };
 
   const state = {
@@ -38,6 +42,8 @@
     status: null, // flow, queued, active
     recording: null,
     deletionRequested: false,
+    agents: new Set(), // names of the agents in the chat now, followed from its events
+    pinned: true, // the log shows its newest line, and keeps it in view when it shrinks
     unread: 0,
     nextRef: 0,
     pending: new Map(),
@@ -244,12 +250,9 @@
   }
 
   function acknowledged(frame) {
-    const sent = state.pending.get(frame.ref);
+    // The request's confirmation is its line in the log (systemText), never a box that
+    // could hide the messages.
     state.pending.delete(frame.ref);
-    if (sent && sent.type === "request_deletion") {
-      showNotice("");
-      confirmation("Thank you. The agent has been asked to delete the recording of this chat.");
-    }
   }
 
   function refused(frame) {
@@ -281,6 +284,14 @@
     return by.name;
   }
 
+  // Who is in the chat, as far as the customer may know: agents join, and leave or hand
+  // the chat on.  Read in event order, so a replay after a reload gives the same answer.
+  function follow(event) {
+    if (event.by.role !== "agent") return;
+    if (event.type === "joined") state.agents.add(event.by.name);
+    else if (event.type === "left" || event.type === "transferred") state.agents.delete(event.by.name);
+  }
+
   function systemText(event) {
     switch (event.type) {
       case "joined":
@@ -297,7 +308,9 @@
         return "Recording resumed";
       case "deletion_requested":
         state.deletionRequested = true;
-        return "You asked for the recording of this chat to be deleted";
+        return state.agents.size
+          ? "You asked for the recording of this chat to be deleted. The agent has been asked to delete it."
+          : "You asked for the recording of this chat to be deleted. Your request is noted: the agent who takes this chat will see it.";
       case "ended":
         return "The chat has ended";
       default:
@@ -312,6 +325,7 @@
   }
 
   function addLine(event) {
+    follow(event);
     let line;
     if (event.type === "message" || event.type === "consent_asked") {
       const from = event.by.role === "customer" ? "me" : event.by.role === "flow" ? "bot" : "agent";
@@ -330,6 +344,7 @@
       line = el("li", { class: `system ${event.type}`, text });
     }
     log.append(line);
+    state.pinned = true;
     log.scrollTop = log.scrollHeight;
   }
 
@@ -343,7 +358,8 @@
     footer.hidden = !started;
     textarea.disabled = state.ended;
     sendButton.disabled = !live || state.ended;
-    deleteButton.hidden = state.ended || state.recording === "not_recorded";
+    // While the consent question is open, the answer is the customer's say (R10).
+    deleteButton.hidden = state.ended || state.recording === "not_recorded" || state.recording === "awaiting_consent";
     deleteButton.disabled = state.deletionRequested || !live;
     deleteButton.textContent = state.deletionRequested
       ? "Deletion of the recording requested"
@@ -366,22 +382,13 @@
     notice.hidden = !text;
   }
 
-  function confirmation(text) {
-    confirmText.textContent = text;
-    confirmYes.hidden = true;
-    confirmNo.textContent = "OK";
-    confirmBox.hidden = false;
-    confirmNo.focus();
-  }
-
   function confirmFirst(question, yes, action) {
     confirmText.textContent = question;
     confirmYes.textContent = yes;
-    confirmYes.hidden = false;
-    confirmNo.textContent = "Cancel";
     confirmBox.hidden = false;
     confirmYes.onclick = () => {
       confirmBox.hidden = true;
+      textarea.focus();
       action();
     };
     confirmYes.focus();
@@ -391,6 +398,7 @@
 
   function setOpen(open) {
     panel.hidden = !open;
+    host.toggleAttribute("data-open", open); // a small screen gives the open chat all of it
     launcher.setAttribute("aria-expanded", String(open));
     if (open) {
       state.unread = 0;
@@ -420,6 +428,7 @@
         ended: false,
         recording: null,
         deletionRequested: false,
+        agents: new Set(),
         attempts: 0,
       });
       log.replaceChildren();
@@ -466,7 +475,9 @@
   });
   deleteButton.addEventListener("click", () =>
     confirmFirst(
-      "Ask the agent to delete the recording of this chat? Once they do, no recording of it is kept.",
+      state.agents.size
+        ? "Ask the agent to delete the recording of this chat? Once they do, no recording of it is kept."
+        : "Ask for the recording of this chat to be deleted? The agent who takes this chat will see your request; once they delete it, no recording of it is kept.",
       "Yes, ask to delete",
       () => send({ type: "request_deletion" }),
     ),
@@ -478,6 +489,14 @@
     confirmBox.hidden = true;
     textarea.focus();
   });
+  // A question box, a notice or the keyboard of a phone makes the log shorter: its newest
+  // lines stay in view rather than slip under them, unless the customer scrolled back.
+  log.addEventListener("scroll", () => {
+    state.pinned = log.scrollHeight - log.scrollTop - log.clientHeight < 8;
+  });
+  new ResizeObserver(() => {
+    if (state.pinned) log.scrollTop = log.scrollHeight;
+  }).observe(log);
 
   async function boot() {
     document.body.append(host);
@@ -490,9 +509,11 @@
     if (state.service) {
       title.textContent = `Chat with ${state.service.name}`;
       company.textContent = state.service.company;
-      introText.textContent = state.service.records
-        ? "This chat is recorded for quality and training. An agent can pause the recording, and you can ask for it to be deleted."
-        : "This chat is not recorded.";
+      introText.textContent = !state.service.records
+        ? "This chat is not recorded."
+        : state.service.asks_consent
+          ? "Whether this chat is recorded for quality and training depends on your answer when we ask for your consent."
+          : "This chat is recorded for quality and training. An agent can pause the recording, and you can ask for it to be deleted.";
     }
     const saved = recall();
     if (saved && saved.token) {

@@ -1,0 +1,165 @@
+"""The customer widget on its own: consent, deletion requests, and a phone's screen.
+
+One ``chatrec demo`` serves the module; each test ends the chats it starts, so no chat
+waits in a queue for the next test's agent.  The demo's Sales service runs the
+"consent first" flow (R10: "No" runs ``discard``), its Support service none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from playwright.sync_api import Locator, Page, ViewportSize, expect
+
+from tests.e2e.test_chat_pages import RECORDED, go_available, log_in, say
+from tests.integration.server import ServerProcess
+
+PHONE: ViewportSize = {"width": 390, "height": 844}
+WAITS = "Recording waits for your answer to the consent question."
+NOT_RECORDED = "This chat is not recorded."
+NewPage = Callable[..., Page]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    folder = tmp_path_factory.mktemp("widget")
+    process = ServerProcess(folder / "data", f"sqlite:///{folder}/chatrec.db")
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def widget_of(page: Page, server: ServerProcess, service: str) -> Locator:
+    page.goto(f"{server.url}/widget/demo?service={service}")
+    widget = page.locator("[data-chatrec-widget]")
+    widget.get_by_role("button", name="Chat with us").click()
+    return widget
+
+
+def end_chat(widget: Locator) -> None:
+    widget.get_by_role("button", name="End chat").click()
+    widget.get_by_role("button", name="Yes, end the chat").click()
+    expect(widget.get_by_role("status")).to_have_text("This chat has ended.")
+
+
+def box(locator: Locator) -> tuple[float, float, float, float]:
+    found = locator.bounding_box()
+    assert found is not None, locator
+    return found["x"], found["y"], found["width"], found["height"]
+
+
+def test_R10_R11a_widget_says_recording_waits_for_consent_then_follows_the_answer(
+    demo: ServerProcess, new_page: NewPage
+) -> None:
+    supervisor = new_page()
+    log_in(supervisor, demo, "sam")
+
+    widget = widget_of(new_page(), demo, "demo-sales")
+    intro = widget.locator(".intro")
+    expect(intro).to_contain_text("depends on your answer")
+    expect(intro).not_to_contain_text(RECORDED)  # nothing is promised before the answer
+    widget.get_by_role("button", name="Start chat").click()
+    expect(widget.get_by_text("May we record this chat")).to_be_visible()
+    status = widget.get_by_role("status")
+    expect(status).to_have_text(WAITS)
+    expect(widget.get_by_role("button", name="Ask to delete the recording")).to_be_hidden()
+    expect(supervisor.locator(".chat-item .badge")).to_have_text("Awaiting consent")
+    widget.get_by_role("button", name="Yes", exact=True).click()
+    expect(status).to_have_text(RECORDED)
+    expect(supervisor.locator(".chat-item .badge")).to_have_text("Recording")
+    end_chat(widget)
+
+    declined = widget_of(new_page(), demo, "demo-sales")
+    declined.get_by_role("button", name="Start chat").click()
+    expect(declined.get_by_role("status")).to_have_text(WAITS)
+    declined.get_by_role("button", name="No", exact=True).click()
+    # The flow runs discard on "No" (R12c): not recorded, before any agent has joined.
+    expect(declined.get_by_text("this chat will not be recorded")).to_be_visible()
+    expect(declined.get_by_role("status")).to_have_text(NOT_RECORDED)
+    expect(declined.get_by_role("button", name="Ask to delete the recording")).to_be_hidden()
+    end_chat(declined)
+
+
+def test_R11a_phone_widget_fills_the_screen_open_and_leaves_the_header_alone_closed(
+    demo: ServerProcess, new_page: NewPage
+) -> None:
+    customer = new_page(PHONE)
+    widget = widget_of(customer, demo, "demo-support")
+    panel = widget.get_by_role("region")
+    expect(widget.locator(".intro")).to_contain_text(RECORDED)  # Support asks no consent
+    assert box(panel) == (0, 0, PHONE["width"], PHONE["height"])
+    expect(widget.get_by_role("button", name="Chat with us")).to_be_hidden()
+    widget.get_by_role("button", name="Start chat").click()
+    expect(widget.get_by_role("status")).to_have_text(RECORDED)
+    assert box(panel) == (0, 0, PHONE["width"], PHONE["height"])
+    end_chat(widget)
+
+    widget.get_by_role("button", name="Minimise the chat").click()
+    expect(panel).to_be_hidden()
+    expect(widget.get_by_role("button", name="Chat with us")).to_be_visible()
+    _, header_top, _, header_height = box(customer.locator(".site-header"))
+    x, y, width, height = box(widget)
+    assert y >= header_top + header_height, "closed, the widget leaves the page's header alone"
+    assert x + width <= PHONE["width"]
+    assert y + height <= PHONE["height"]
+    customer.get_by_role("link", name="Sales").first.click()  # nothing lies over the header
+    expect(customer).to_have_url(f"{demo.url}/widget/demo?service=demo-sales")
+
+
+def test_R9_a_deletion_request_is_confirmed_in_the_chat_and_hides_no_message(
+    demo: ServerProcess, new_page: NewPage
+) -> None:
+    widget = widget_of(new_page(PHONE), demo, "demo-support")
+    widget.get_by_role("button", name="Start chat").click()
+    # During the flow no agent is in the chat: the request is noted for the one to come.
+    widget.get_by_role("button", name="Ask to delete the recording").click()
+    expect(widget.locator(".confirm")).to_contain_text("The agent who takes this chat will see")
+    widget.get_by_role("button", name="Yes, ask to delete").click()
+    noted = widget.get_by_text("Your request is noted: the agent who takes this chat will see it.")
+    expect(noted).to_be_in_viewport(ratio=1)
+    expect(widget.get_by_text("has been asked to delete")).to_have_count(0)
+    expect(
+        widget.get_by_role("button", name="Deletion of the recording requested")
+    ).to_be_disabled()
+
+    agent = new_page()
+    log_in(agent, demo, "alice")
+    go_available(agent)
+    widget.get_by_role("button", name="Billing").click()
+    agent.locator(".chat-item", has_text="Support").click()
+    expect(agent.locator("#conversation-deletion")).to_be_visible()  # the agent sees it
+    messages = agent.locator("#messages")
+    customer_box = widget.get_by_label("Your message (Enter sends)")
+    for n in range(1, 7):  # more than the log holds: it scrolls
+        say(customer_box, f"Line {n} of my question")
+        expect(messages).to_contain_text(f"Line {n} of my question")
+    say(agent.locator("#message"), "I will delete it, one moment.")
+    reply = widget.get_by_text("I will delete it, one moment.")
+    expect(reply).to_be_in_viewport(ratio=1)
+    # A question box below the log shortens it; the newest message stays in view.
+    widget.get_by_role("button", name="End chat").click()
+    expect(reply).to_be_in_viewport(ratio=1)
+    widget.get_by_role("button", name="Yes, end the chat").click()
+    expect(widget.get_by_role("status")).to_have_text("This chat has ended.")
+
+    # With an agent in the chat, the agent is asked; their reply stays in view.
+    second = widget_of(new_page(PHONE), demo, "demo-support")
+    second.get_by_role("button", name="Start chat").click()
+    second.get_by_role("button", name="Technical problem").click()
+    agent.locator(".chat-item", has_text="Support").filter(has_not_text="Ended").click()
+    second_box = second.get_by_label("Your message (Enter sends)")
+    for n in range(1, 6):
+        say(second_box, f"Detail {n} of my problem")
+    expect(messages).to_contain_text("Detail 5 of my problem")
+    say(agent.locator("#message"), "Alice here, how can I help?")
+    reply = second.get_by_text("Alice here, how can I help?")
+    expect(reply).to_be_in_viewport(ratio=1)
+    second.get_by_role("button", name="Ask to delete the recording").click()
+    second.get_by_role("button", name="Yes, ask to delete").click()
+    asked = second.get_by_text("The agent has been asked to delete it.")
+    expect(asked).to_be_in_viewport(ratio=1)
+    expect(reply).to_be_in_viewport(ratio=1)
+    end_chat(second)
