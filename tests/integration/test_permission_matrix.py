@@ -226,6 +226,7 @@ RULES: dict[RouteKey, Rule] = {
     ("GET", "/console/audit"): CONSOLE,
     ("GET", "/console/companies"): may("operator", names_a=False, page=True),
     ("GET", "/console/deliveries"): CONSOLE,
+    ("GET", "/console/rules"): CONSOLE,
     ("GET", "/console/flows/{flow_id}"): CONSOLE_RECORD,
     ("GET", "/console/chats/{chat_id}"): CONSOLE_RECORD,
     ("GET", "/widget.js"): ANYONE,
