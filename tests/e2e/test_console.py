@@ -158,14 +158,16 @@ def test_R3_R4_R6_R7_administrator_sets_logins_template_flow_and_queues_without_
     source.fill(text.replace("Hello and welcome", "Welcome", 1))
     admin.get_by_label("Customer's answers").fill("Billing")
     admin.get_by_role("button", name="Preview").click()
-    expect(admin.locator("#preview-out")).to_contain_text("flow: Welcome to Acme support!")
+    expect(admin.locator("#preview-out")).to_contain_text(
+        "flow: Welcome to Demo Insurance support!"
+    )
     expect(admin.locator("#preview-out")).to_contain_text("Routes the chat to the queue General")
     admin.get_by_role("button", name="Save as a new version").click()
     expect(admin.locator("#flow-result")).to_have_text("Saved version 2.")
     expect(admin.locator("#versions li")).to_have_count(2)
     flow = api(server, "ada", "/api/admin/flows/demo-support")
     assert flow["version"] == 2
-    assert "Welcome to Acme support!" in flow["source"]
+    assert "Welcome to Demo Insurance support!" in flow["source"]
 
 
 def test_administrator_creates_a_login_and_resets_its_password_each_shown_once(

@@ -1,4 +1,4 @@
-"""Rules in people's words, in Chromium (R5b, R14).
+"""Rules in people's words, and the demo company's own names, in Chromium (R5b, R14).
 
 Wherever a person reads an explanation it names the rule in plain words first, its id
 as a tag; the console lists every rule that way.  One server for the module: the tests
@@ -19,6 +19,7 @@ from tests.e2e.test_console import log_in, open_section
 from tests.integration.server import ServerProcess
 
 NewPage = Callable[[], Page]
+GREETING = "Hello and welcome to Demo Insurance support!"
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         process.stop()
 
 
-def test_R5b_R14_the_chat_page_names_the_rule_in_plain_words_and_links_it(
+def test_R5b_R14_the_customer_is_greeted_by_the_demo_company_and_the_chat_page_names_the_rule(
     server: ServerProcess, new_page: NewPage
 ) -> None:
     customer = new_page()
@@ -40,6 +41,8 @@ def test_R5b_R14_the_chat_page_names_the_rule_in_plain_words_and_links_it(
     widget = customer.locator("[data-chatrec-widget]")
     widget.get_by_role("button", name="Chat with us").click()
     widget.get_by_role("button", name="Start chat").click()
+    expect(widget.get_by_text(GREETING)).to_be_visible()
+    expect(widget).not_to_contain_text("Acme")
     widget.get_by_role("button", name="Billing").click()  # the flow records (R5b), then queues
     expect(widget.get_by_text("An agent will be with you shortly.")).to_be_visible()
     widget.get_by_role("button", name="End chat").click()
