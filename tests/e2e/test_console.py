@@ -95,15 +95,21 @@ def test_R3_R4_R6_R7_administrator_sets_logins_template_flow_and_queues_without_
         False,
     ]
 
-    # The default filename template, previewed live as it is typed (R6).
+    # The default filename template, previewed live as it is typed (R6), on a sample chat
+    # with the company's own names: its name, first service, queue and agent.
     open_section(admin, "Recording settings")
     template = admin.get_by_label("Default filename template")
     expect(template).to_have_value("{date}/{company}_{chat_id}_{origin}_{recording_id}")
     template.fill("{date}/{agnt}")
     expect(admin.locator("#preview-problem")).to_contain_text("Unknown token {agnt}")
     assert admin.locator("#preview-caret").text_content() == "{date}/{agnt}\n       ^"
-    template.fill("{date}/{agent}/{chat_id}_{reason}")
-    expect(admin.locator("#preview-name")).to_have_text("2024-03-14/Jane_Doe/c_01HRZ8K5J2W4_agent")
+    template.fill("{date}/{company}/{agent}/{chat_id}_{reason}")
+    expect(admin.locator("#preview-name")).to_have_text(
+        "2024-03-14/Demo_Insurance/Alice_Martin/c_01HRZ8K5J2W4_agent"
+    )
+    expect(admin.locator("#sample")).to_contain_text(
+        "A sample chat of Demo Insurance: service Sales, queue General, agent Alice Martin,"
+    )
     expect(admin.locator("#preview-problem")).to_be_hidden()
     admin.get_by_label("vCon").uncheck()
     admin.get_by_label("Keep message text after delivery for").fill("2")
@@ -113,7 +119,7 @@ def test_R3_R4_R6_R7_administrator_sets_logins_template_flow_and_queues_without_
     admin.get_by_role("button", name="Save").click()
     expect(admin.locator("#recording-result")).to_have_text("Saved.")
     company = api(server, "ada", "/api/admin/company")
-    assert company["default_template"] == "{date}/{agent}/{chat_id}_{reason}"
+    assert company["default_template"] == "{date}/{company}/{agent}/{chat_id}_{reason}"
     assert (company["formats"], company["retention_seconds"]) == (
         ["html", "json", "text"],
         2 * 86400,
