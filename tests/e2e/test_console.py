@@ -56,7 +56,7 @@ def open_section(page: Page, name: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text(name)
 
 
-def test_R3_R4_R6_R7_administrator_sets_logins_template_flow_and_is_refused_queue_recording(
+def test_R3_R4_R6_R7_administrator_sets_logins_template_flow_and_queues_without_recording(
     server: ServerProcess, new_page: NewPage
 ) -> None:
     admin = new_page()
@@ -95,15 +95,21 @@ def test_R3_R4_R6_R7_administrator_sets_logins_template_flow_and_is_refused_queu
         False,
     ]
 
-    # The default filename template, previewed live as it is typed (R6).
+    # The default filename template, previewed live as it is typed (R6), on a sample chat
+    # with the company's own names: its name, first service, queue and agent.
     open_section(admin, "Recording settings")
     template = admin.get_by_label("Default filename template")
     expect(template).to_have_value("{date}/{company}_{chat_id}_{origin}_{recording_id}")
     template.fill("{date}/{agnt}")
     expect(admin.locator("#preview-problem")).to_contain_text("Unknown token {agnt}")
     assert admin.locator("#preview-caret").text_content() == "{date}/{agnt}\n       ^"
-    template.fill("{date}/{agent}/{chat_id}_{reason}")
-    expect(admin.locator("#preview-name")).to_have_text("2024-03-14/Jane_Doe/c_01HRZ8K5J2W4_agent")
+    template.fill("{date}/{company}/{agent}/{chat_id}_{reason}")
+    expect(admin.locator("#preview-name")).to_have_text(
+        "2024-03-14/Demo_Insurance/Alice_Martin/c_01HRZ8K5J2W4_agent"
+    )
+    expect(admin.locator("#sample")).to_contain_text(
+        "A sample chat of Demo Insurance: service Sales, queue General, agent Alice Martin,"
+    )
     expect(admin.locator("#preview-problem")).to_be_hidden()
     admin.get_by_label("vCon").uncheck()
     admin.get_by_label("Keep message text after delivery for").fill("2")
@@ -113,27 +119,27 @@ def test_R3_R4_R6_R7_administrator_sets_logins_template_flow_and_is_refused_queu
     admin.get_by_role("button", name="Save").click()
     expect(admin.locator("#recording-result")).to_have_text("Saved.")
     company = api(server, "ada", "/api/admin/company")
-    assert company["default_template"] == "{date}/{agent}/{chat_id}_{reason}"
+    assert company["default_template"] == "{date}/{company}/{agent}/{chat_id}_{reason}"
     assert (company["formats"], company["retention_seconds"]) == (
         ["html", "json", "text"],
         2 * 86400,
     )
 
-    # Recording on a queue is refused, quoting R3, and nothing is created.
+    # A queue offers no recording control at all, and the page says why (R3); the API's
+    # refusal of one is test_admin_effects.py::test_R3_*.
     open_section(admin, "Queues and services")
+    expect(admin.locator("#queues-no-recording")).to_have_text(
+        re.compile(r"^Queues have no recording settings \(R3\): ")
+    )
+    queues = admin.get_by_role("region", name="Queues")
+    expect(queues.get_by_role("checkbox")).to_have_count(0)
+    expect(admin.get_by_label(re.compile("record", re.I))).to_have_count(0)
     admin.locator("#queue-form").get_by_label("Name").fill("Claims")
-    admin.get_by_label("Record chats in this queue").check()
     admin.get_by_role("button", name="Create queue").click()
-    refusal = admin.locator("#queue-result")
-    expect(refusal).to_contain_text("Refused by the server")
-    expect(refusal).to_contain_text("Recording cannot be enabled on a queue (R3)")
-    expect(refusal).to_contain_text("nothing in this request was applied")
-    screenshot(admin, "console-queue-refusal.png")
-    assert [q["name"] for q in api(server, "ada", "/api/admin/queues")] == ["General"]
-    admin.get_by_label("Record chats in this queue").uncheck()
-    admin.get_by_role("button", name="Create queue").click()
-    expect(refusal).to_have_text("Created queue Claims.")
+    expect(admin.locator("#queue-result")).to_have_text("Created queue Claims.")
     expect(admin.locator("#queues-body")).to_contain_text("Claims")
+    screenshot(admin, "console-queues.png")
+    assert [q["name"] for q in api(server, "ada", "/api/admin/queues")] == ["Claims", "General"]
 
     # A flow with a typo: the problem names its line, and a click selects that line.
     open_section(admin, "Chat flows")
@@ -158,14 +164,16 @@ def test_R3_R4_R6_R7_administrator_sets_logins_template_flow_and_is_refused_queu
     source.fill(text.replace("Hello and welcome", "Welcome", 1))
     admin.get_by_label("Customer's answers").fill("Billing")
     admin.get_by_role("button", name="Preview").click()
-    expect(admin.locator("#preview-out")).to_contain_text("flow: Welcome to Acme support!")
+    expect(admin.locator("#preview-out")).to_contain_text(
+        "flow: Welcome to Demo Insurance support!"
+    )
     expect(admin.locator("#preview-out")).to_contain_text("Routes the chat to the queue General")
     admin.get_by_role("button", name="Save as a new version").click()
     expect(admin.locator("#flow-result")).to_have_text("Saved version 2.")
     expect(admin.locator("#versions li")).to_have_count(2)
     flow = api(server, "ada", "/api/admin/flows/demo-support")
     assert flow["version"] == 2
-    assert "Welcome to Acme support!" in flow["source"]
+    assert "Welcome to Demo Insurance support!" in flow["source"]
 
 
 def test_administrator_creates_a_login_and_resets_its_password_each_shown_once(

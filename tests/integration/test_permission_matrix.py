@@ -152,7 +152,8 @@ RULES: dict[RouteKey, Rule] = {
     # Supervisors list their company's open chats, agents the chats they are in.
     ("GET", "/api/chats"): may(*EVERY_STAFF, names_a=False),
     ("GET", "/api/directory"): may(*EVERY_STAFF, names_a=False),
-    # A pure function of the template sent: it reads nothing stored.
+    # The template sent, on a sample chat with the caller's own company's names (the
+    # operator's: a neutral one); it names no company.
     ("POST", "/api/admin/template-preview"): may(*EVERY_STAFF, names_a=False),
     # -- why a chat was recorded, and its deliveries (R14, R16) ------------------------
     # The operator reads any company's; it names no company, so the role comes first.
@@ -226,6 +227,7 @@ RULES: dict[RouteKey, Rule] = {
     ("GET", "/console/audit"): CONSOLE,
     ("GET", "/console/companies"): may("operator", names_a=False, page=True),
     ("GET", "/console/deliveries"): CONSOLE,
+    ("GET", "/console/rules"): CONSOLE,
     ("GET", "/console/flows/{flow_id}"): CONSOLE_RECORD,
     ("GET", "/console/chats/{chat_id}"): CONSOLE_RECORD,
     ("GET", "/widget.js"): ANYONE,

@@ -14,6 +14,9 @@ Order of the rules, evaluated once over the whole journal:
         one recording with reason ``abusive`` is produced.
 4. R12  otherwise any of R12a (a participant without Permit Recordings), R12b (Delete
         pressed) or R12c (flow discard) suppresses every recording.
+
+The sentences a person reads name each rule in plain words first, its id as a tag
+(``domain/rules.py``); the ``rule`` fields keep the bare id for code and the audit trail.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from chatrec.domain.journal import (
     Role,
 )
 from chatrec.domain.participants import involved_staff
+from chatrec.domain.rules import rule_label
 from chatrec.domain.settings import CompanySettings
 
 
@@ -73,7 +77,7 @@ class Fact:
     actor: Actor | None = None
 
     def clause(self) -> str:
-        return f"{self.rule}: {self.text}"
+        return f"{rule_label(self.rule)}: {self.text}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +122,13 @@ class Verdict:
         return self.outcome is Outcome.PRODUCED
 
     def sentence(self) -> str:
+        """The deciding rule first; the facts of other rules each under their own name."""
         recording = self.recording
-        why = "; ".join(fact.clause() for fact in self.facts)
-        what = f"Recording {recording.recording_id} ({recording.describe()})"
-        return f"{what} was {self.outcome}: {why}."
+        why = "; ".join(
+            fact.text if fact.rule == self.rule else fact.clause() for fact in self.facts
+        )
+        what = f"recording {recording.recording_id} ({recording.describe()})"
+        return f"{rule_label(self.rule)}: {what} was {self.outcome}: {why}."
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,11 +152,13 @@ class Decision:
     def sentences(self) -> list[str]:
         """R14's explanation: one sentence per recording, then one per recording not started."""
         lines = [verdict.sentence() for verdict in self.verdicts]
-        lines += [f"No recording: {fact.clause()}." for fact in self.not_started]
+        lines += [
+            f"{rule_label(fact.rule)}: no recording: {fact.text}." for fact in self.not_started
+        ]
         if not lines:
             lines.append(
-                "No recording: R5: no agent handled the chat with recording on and the flow "
-                "requested none."
+                f"{rule_label('R5')}: no recording: no agent handled the chat with recording "
+                "on and the flow requested none."
             )
         return lines
 
@@ -248,7 +257,7 @@ def suppressing_facts(journal: Journal) -> list[Fact]:
             facts.append(
                 Fact(
                     "R12a",
-                    f"{_who(join.actor)} (permit_recordings=false) joined at {_clock(join.at)}",
+                    f"{_who(join.actor)} (Permit Recordings off) joined at {_clock(join.at)}",
                     join.at,
                     join.actor,
                 )

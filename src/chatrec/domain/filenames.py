@@ -31,7 +31,7 @@ import re
 import string
 import unicodedata
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from chatrec.errors import TemplateError
@@ -127,7 +127,7 @@ class FilenameContext:
 
 SAMPLE_CONTEXT = FilenameContext(
     started_at=datetime(2024, 3, 14, 9, 26, 53, tzinfo=UTC),
-    company="Acme Insurance",
+    company="Example Company",
     service="Sales",
     chat_id="c_01HRZ8K5J2W4",
     recording_id="r_01HRZ8M0Q7TB",
@@ -137,7 +137,27 @@ SAMPLE_CONTEXT = FilenameContext(
     agent="Jane Doe",
     agent_id="u_4821",
 )
-"""A realistic chat for previews of a template in the administration pages."""
+"""A neutral sample chat, for previewing a template made for no company in particular."""
+
+
+def sample_context(
+    company: str,
+    service: str | None = None,
+    queue: str | None = None,
+    agent: tuple[str, str] | None = None,
+) -> FilenameContext:
+    """The sample chat as one company's: its name, and its service, queue and agent
+    (name, id) where it has them, so a preview shows the names its files will carry.
+    """
+    name, agent_id = agent if agent is not None else (SAMPLE_CONTEXT.agent, SAMPLE_CONTEXT.agent_id)
+    return replace(
+        SAMPLE_CONTEXT,
+        company=company,
+        service=service or SAMPLE_CONTEXT.service,
+        queue=queue or SAMPLE_CONTEXT.queue,
+        agent=name,
+        agent_id=agent_id,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,6 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from chatrec.domain.filenames import SAMPLE_CONTEXT
 from chatrec.errors import TemplateError
 from chatrec.services.access import Actor
 from chatrec.services.admin.audit import export_csv, export_json
@@ -150,18 +149,21 @@ class TemplatePreviewRead(BaseModel):
 
 
 @router.post("/template-preview")
-def template_preview(body: TemplatePreviewCreate, actor: Acting) -> TemplatePreviewRead:
+def template_preview(
+    body: TemplatePreviewCreate, actor: Acting, services: Services
+) -> TemplatePreviewRead:
     """Validate a filename template and show the name it gives a sample chat (R6)."""
+    chat = services.admin.companies.template_sample(actor)
     sample = {
-        "company": SAMPLE_CONTEXT.company,
-        "service": SAMPLE_CONTEXT.service,
-        "queue": SAMPLE_CONTEXT.queue or "",
-        "agent": SAMPLE_CONTEXT.agent or "",
-        "chat_id": SAMPLE_CONTEXT.chat_id,
-        "started_at": SAMPLE_CONTEXT.started_at.isoformat(),
+        "company": chat.company,
+        "service": chat.service,
+        "queue": chat.queue or "",
+        "agent": chat.agent or "",
+        "chat_id": chat.chat_id,
+        "started_at": chat.started_at.isoformat(),
     }
     try:
-        preview = preview_template(body.template)
+        preview = preview_template(body.template, chat)
     except TemplateError as error:
         return TemplatePreviewRead(
             template=body.template,

@@ -2,10 +2,12 @@
 
 Each page is a shell (headings, forms, empty tables) and a small script from ``static/``
 that reads and changes everything through ``/api/admin`` with the session cookie, like
-any other client; these routes only decide who may open a page.  Administrators act on
-their own company; operators pick one on the companies page, and every console link and
-API call then carries its ``?company_id=``.  Agents and supervisors get a page that
-sends them to the portal; nobody logged in, the login page.
+any other client; these routes only decide who may open a page.  The rules page, and
+the chat page's rule names, come from the domain's table of rules (``domain/rules.py``),
+the same for every company.  Administrators act on their own company; operators pick
+one on the companies page, and every console link and API call then carries its
+``?company_id=``.  Agents and supervisors get a page that sends them to the portal;
+nobody logged in, the login page.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
+from chatrec.domain.rules import RULES
 from chatrec.services.access import Role
 from chatrec.store.records import UserRecord
 from chatrec.web.pages import render, session_user
@@ -75,15 +78,19 @@ SECTIONS = (
 COMPANIES = Section(
     "companies", "/console/companies", "Companies", "Create companies and provision products."
 )
+RULES_PAGE = Section(
+    "rules", "/console/rules", "Rules", "Each recording rule in plain words, and where it acts."
+)
+RULE_NAMES = {rule.rule_id: rule.name for rule in RULES}
 
 
 def sections_for(user: UserRecord, company_id: str) -> list[Section]:
     """The console's navigation for this user; an operator without a company has one entry."""
     if user.role != Role.OPERATOR.value:
-        return list(SECTIONS)
+        return [*SECTIONS, RULES_PAGE]
     if not company_id:
-        return [COMPANIES]
-    return [COMPANIES, *SECTIONS]
+        return [COMPANIES, RULES_PAGE]
+    return [COMPANIES, *SECTIONS, RULES_PAGE]
 
 
 def _company_id(request: Request, user: UserRecord) -> str:
@@ -140,10 +147,12 @@ def console_page(
     *,
     needs_company: bool = True,
     record: str | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Page:
     """A route that renders ``template`` for whoever may see ``section``.
 
-    ``record`` names a path parameter (a flow or chat id) handed on to the page's script.
+    ``record`` names a path parameter (a flow or chat id) handed on to the page's script;
+    ``data`` is what the template shows that is the same for everyone (the rules).
     """
 
     async def page(request: Request) -> Response:
@@ -169,6 +178,7 @@ def console_page(
             # Escaped into an attribute; an unknown id is the API's 404, shown by the script.
             "record_id": request.path_params[record] if record else "",
             "link": lambda path: _link(path, company_id),
+            **(data or {}),
         }
         return render(request, template, context)
 
@@ -182,6 +192,12 @@ def install_console(app: FastAPI) -> None:
     ]
     routes += [
         (COMPANIES.path, console_page(COMPANIES, "console/companies.html", needs_company=False)),
+        (
+            RULES_PAGE.path,
+            console_page(
+                RULES_PAGE, "console/rules.html", needs_company=False, data={"rules": RULES}
+            ),
+        ),
         ("/console/flows/new", console_page(by_name["flows"], "console/flow.html")),
         (
             "/console/flows/{flow_id}",
@@ -189,7 +205,12 @@ def install_console(app: FastAPI) -> None:
         ),
         (
             "/console/chats/{chat_id}",
-            console_page(by_name["chats"], "console/chat.html", record="chat_id"),
+            console_page(
+                by_name["chats"],
+                "console/chat.html",
+                record="chat_id",
+                data={"rule_names": RULE_NAMES},
+            ),
         ),
     ]
     for path, page in routes:

@@ -125,7 +125,10 @@ def test_R4_agent_recording_off_gives_only_the_flow_recording(
     recordings = body["recordings"]
     assert isinstance(recordings, list)
     assert [(r["origin"], r["outcome"]) for r in recordings] == [("flow", "produced")]
-    assert any("R4: record chats was off for agent Dan" in s for s in body["sentences"])  # type: ignore[union-attr]
+    assert any(
+        s.startswith("Record chats switch (R4): no recording: record chats was off for agent Dan")
+        for s in body["sentences"]  # type: ignore[union-attr]
+    )
 
 
 def test_R5a_transfer_A_B_A_gives_one_agent_recording_per_account(server: ServerProcess) -> None:
@@ -216,7 +219,11 @@ def test_R1_a_company_without_call_recording_records_nothing_and_says_so(
         text=True,
         check=True,
     )
-    assert "R1: company Plain Chat Ltd is not provisioned with call_recording" in result.stdout
+    # The rule in plain words first, its id as a tag (R14).
+    assert (
+        "\n  Company provisioned to record (R1): no recording: "
+        "company Plain Chat Ltd is not provisioned with call_recording." in result.stdout
+    )
 
 
 def test_R18_an_agent_cannot_reach_another_agents_chat(server: ServerProcess) -> None:

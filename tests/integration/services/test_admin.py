@@ -113,6 +113,31 @@ def test_R15_a_company_chooses_the_vcon_draft_of_its_files_audited(
     )
 
 
+def test_R6_a_template_preview_shows_the_names_of_the_company_it_is_made_for(
+    admin: Administration,
+) -> None:
+    from chatrec.services.admin.companies import preview_template
+
+    template = "{company}/{service}/{queue}/{agent}_{agent_id}"
+    ada = company_with_admin(admin, "demo-co")
+    # A company with nothing but its name: its name, the neutral sample for the rest.
+    assert preview_template(template, admin.companies.template_sample(ada)) == (
+        "Demo-Co/Sales/New_business/Jane_Doe_u_4821"
+    )
+    admin.catalog.create_queue(ada, "Claims")
+    admin.catalog.create_service(ada, "Support", None)
+    agent, _ = admin.users.create(ada, "alice", "Alice Martin", "agent")
+    admin.users.create(ada, "sam", "Sam Okafor", "supervisor")
+    sample = admin.companies.template_sample(Actor.of(agent))
+    assert preview_template(template, sample) == (
+        f"Demo-Co/Support/Claims/Alice_Martin_{agent.user_id}"
+    )
+    # An operator belongs to no company: the neutral sample, as without a database.
+    assert preview_template(template, admin.companies.template_sample(OPERATOR)) == (
+        preview_template(template)
+    )
+
+
 def test_R7_R12a_recording_settings_of_logins_change_and_are_audited(
     admin: Administration, store: Store
 ) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from chatrec.domain.decision import Decision, Origin, Outcome, decide_recordings
+from chatrec.domain.rules import rule_label
 from chatrec.domain.settings import Product
 from tests.unit.domain.builders import ChatBuilder, agent, company, supervisor
 
@@ -104,7 +105,9 @@ def test_R13_the_same_chat_flagged_abusive_is_produced(case: Case) -> None:
     assert all(v.outcome is Outcome.PRODUCED and v.rule == "R13" for v in decision.verdicts)
     # The overridden condition is still named, so a reviewer sees what was overruled.
     assert all(
-        case.rule in v.sentence() and "overridden" in v.sentence() for v in decision.verdicts
+        v.sentence().startswith("Abusive chats always recorded (R13): ")
+        and f"{rule_label(case.rule)}: overridden: " in v.sentence()
+        for v in decision.verdicts
     )
 
 
@@ -116,7 +119,8 @@ def test_R12a_permit_is_read_as_stored_when_the_participant_joined() -> None:
 
 def test_R12a_sentence_names_the_participant_and_time() -> None:
     decision = decide(lambda c: c.assign(ALICE).transfer(ALICE, BOB, permit=False))
-    assert "R12a: agent Bob (permit_recordings=false) joined at 10:00:03" in decision.sentences()[0]
+    assert decision.sentences()[0].startswith("Permit Recordings veto (R12a): recording C1-r1 ")
+    assert "agent Bob (Permit Recordings off) joined at 10:00:03" in decision.sentences()[0]
 
 
 def test_R12c_consent_no_without_discard_changes_nothing() -> None:
@@ -149,6 +153,13 @@ def test_R12_several_conditions_are_all_named_in_rule_order() -> None:
     verdict = decision.verdicts[0]
     assert verdict.rule == "R12a"
     assert [fact.rule for fact in verdict.facts] == ["R12a", "R12b", "R12c"]
+    # The deciding rule leads in plain words; the others follow, each under its name.
+    assert verdict.sentence() == (
+        "Permit Recordings veto (R12a): recording C1-r1 (flow recording (step s1, reason "
+        "'qa')) was suppressed: supervisor Sam (Permit Recordings off) joined at 10:00:05; "
+        "Delete recording pressed (R12b): agent Alice pressed Delete recording at 10:00:04; "
+        "Discarded by the chat flow (R12c): the chat flow discarded the recordings at 10:00:02."
+    )
 
 
 R13_CASES = [
@@ -214,7 +225,8 @@ def test_R1_company_not_provisioned_records_nothing_and_says_so(
     decision = decide_recordings(company(products=products), journal)
     assert decision.verdicts == ()
     assert decision.sentences() == [
-        f"No recording: R1: company Acme is not provisioned with {missing}."
+        "Company provisioned to record (R1): no recording: "
+        f"company Acme is not provisioned with {missing}."
     ]
 
 
@@ -276,14 +288,17 @@ def test_R5_recordings_a_chat_has(case: Case) -> None:
 def test_R4_agent_recording_off_is_explained() -> None:
     decision = decide(lambda c: c.flow_records("s1", "sales").assign(ALICE, record_chats=False))
     assert decision.sentences()[-1] == (
-        "No recording: R4: record chats was off for agent Alice when they joined at 10:00:02."
+        "Record chats switch (R4): no recording: "
+        "record chats was off for agent Alice when they joined at 10:00:02."
     )
 
 
 def test_R7_sampled_out_agent_is_explained_with_the_draw() -> None:
     decision = decide(lambda c: c.assign(ALICE, percentage=0))
     (sentence,) = decision.sentences()
-    assert sentence.startswith("No recording: R7: agent Alice was not sampled in (draw 0.")
+    assert sentence.startswith(
+        "Record percentage (R7): no recording: agent Alice was not sampled in (draw 0."
+    )
     assert "against 0%" in sentence
 
 
@@ -298,23 +313,24 @@ def test_R5a_transfer_agent_ids_and_origins() -> None:
 def test_R14_every_recording_has_one_sentence_with_its_rule() -> None:
     decision = decide(lambda c: c.flow_records("s1", "sales").assign(ALICE))
     assert decision.sentences() == [
-        "Recording C1-r1 (flow recording (step s1, reason 'sales')) was produced: "
-        "R5b: the flow requested it at 10:00:01.",
-        "Recording C1-r2 (agent recording of Alice) was produced: "
-        "R5a: agent Alice handled the chat from 10:00:02 with recording on and was sampled in.",
+        "Flow recording (R5b): recording C1-r1 (flow recording (step s1, reason 'sales')) "
+        "was produced: the flow requested it at 10:00:01.",
+        "Agent recording (R5a): recording C1-r2 (agent recording of Alice) was produced: "
+        "agent Alice handled the chat from 10:00:02 with recording on and was sampled in.",
     ]
 
 
 def test_R14_a_chat_with_no_recording_still_explains_itself() -> None:
     decision = decide(lambda c: c.customer_says("hi"))
     assert decision.sentences() == [
-        "No recording: R5: no agent handled the chat with recording on and the flow requested none."
+        "Recordings a chat has (R5): no recording: "
+        "no agent handled the chat with recording on and the flow requested none."
     ]
 
 
 def test_R14_abusive_recording_sentence() -> None:
     decision = decide(lambda c: c.flag_abusive(SAM))
     assert decision.sentences() == [
-        "Recording C1-r1 (abusive-chat recording) was produced: "
-        "R13: supervisor Sam flagged the chat abusive at 10:00:01."
+        "Abusive chats always recorded (R13): recording C1-r1 (abusive-chat recording) was "
+        "produced: supervisor Sam flagged the chat abusive at 10:00:01."
     ]

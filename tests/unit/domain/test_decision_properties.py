@@ -6,6 +6,7 @@ from hypothesis import given
 
 from chatrec.domain.decision import decide_recordings
 from chatrec.domain.journal import AgentAssigned, FlaggedAbusive, Journal, SupervisorJoined
+from chatrec.domain.rules import rule_label
 from chatrec.domain.settings import Product
 from tests.unit.domain.builders import company
 from tests.unit.domain.strategies import journals
@@ -47,7 +48,7 @@ def test_R14_decision_is_deterministic_and_every_recording_is_explained(journal:
     assert len(sentences) >= len(first.verdicts)
     for verdict, sentence in zip(first.verdicts, sentences, strict=False):
         assert verdict.recording.recording_id in sentence
-        assert f"{verdict.rule}:" in sentence
+        assert sentence.startswith(f"{rule_label(verdict.rule)}: ")
     ids = [v.recording.recording_id for v in first.verdicts]
     assert len(ids) == len(set(ids))
 
@@ -56,4 +57,4 @@ def test_R14_decision_is_deterministic_and_every_recording_is_explained(journal:
 def test_R1_a_company_without_call_recording_produces_nothing(journal: Journal) -> None:
     decision = decide_recordings(company(products=frozenset({Product.WEBCHAT})), journal)
     assert decision.verdicts == ()
-    assert decision.sentences()[0].startswith("No recording: R1:")
+    assert decision.sentences()[0].startswith("Company provisioned to record (R1): no recording:")

@@ -26,6 +26,7 @@ from chatrec.domain.filenames import (
     assign_unique_names,
     clash_suffix,
     render_filename,
+    sample_context,
     sanitise_segment,
 )
 from chatrec.errors import TemplateError
@@ -181,7 +182,7 @@ def test_R6_accepts_valid_template(source: str) -> None:
         ("{datetime:%y%j.%G-W%V-%u.%f}", "24074.2024-W11-4.000000"),
         ("{datetime:%F}", "2024-03-14"),
         ("{datetime:100%%}", "100_"),
-        ("{company}", "Acme_Insurance"),
+        ("{company}", "Example_Company"),
         ("{service}", "Sales"),
         ("{queue}", "New_business"),
         ("{agent}", "Jane_Doe"),
@@ -192,15 +193,38 @@ def test_R6_accepts_valid_template(source: str) -> None:
         ("{origin}", "agent"),
         (
             "{date}/{company}_{chat_id}_{origin}_{recording_id}",
-            "2024-03-14/Acme_Insurance_c_01HRZ8K5J2W4_agent_r_01HRZ8M0Q7TB",
+            "2024-03-14/Example_Company_c_01HRZ8K5J2W4_agent_r_01HRZ8M0Q7TB",
         ),
-        ("{company}/{service}/{queue}", "Acme_Insurance/Sales/New_business"),
+        ("{company}/{service}/{queue}", "Example_Company/Sales/New_business"),
         ("Chats of {service}!", "Chats_of_Sales_"),
         (".hidden/{chat_id}", "hidden/c_01HRZ8K5J2W4"),
     ],
 )
 def test_R6_renders_each_token(source: str, expected: str) -> None:
     assert render(source) == expected
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        pytest.param(
+            {"service": "Support", "queue": "General", "agent": ("Alice Martin", "demo-alice")},
+            "Demo_Insurance/Support/General/Alice_Martin_demo-alice",
+            id="all-its-own",
+        ),
+        pytest.param({}, "Demo_Insurance/Sales/New_business/Jane_Doe_u_4821", id="name-only"),
+    ],
+)
+def test_R6_a_sample_for_a_company_carries_its_own_names(
+    names: dict[str, Any], expected: str
+) -> None:
+    """A preview shows the company's names; the neutral sample fills only what it lacks."""
+    context = sample_context("Demo Insurance", **names)
+    assert render("{company}/{service}/{queue}/{agent}_{agent_id}", context) == expected
+    assert (context.chat_id, context.started_at) == (
+        SAMPLE_CONTEXT.chat_id,
+        SAMPLE_CONTEXT.started_at,
+    )
 
 
 @pytest.mark.parametrize(

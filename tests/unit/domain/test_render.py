@@ -50,7 +50,7 @@ BASE = "2026-11-27/acme_C1_flow_C1-r1"
 FLOW_VERDICT = Verdict(
     Recording("C1-r1", Origin.FLOW, "quality", T0, step_id="s1"), Outcome.PRODUCED, "R5b", ()
 )
-EXPLANATION = ("Recording C1-r1 (flow recording) was produced: R5b: the flow requested it.",)
+EXPLANATION = ("Flow recording (R5b): recording C1-r1 was produced: the flow requested it.",)
 
 Story = Callable[[ChatBuilder], ChatBuilder]
 

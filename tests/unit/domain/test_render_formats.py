@@ -69,8 +69,8 @@ def test_R15_text_transcript_header_says_whose_chat_and_why_it_was_kept() -> Non
         "Flagged abusive:                yes",
         "Consent to record:              granted",
         "Paused spans:                   1",
-        "Why this recording was kept (rule R5b):",
-        "  - Recording C1-r1 (flow recording) was produced: R5b: the flow requested it.",
+        "Why this recording was kept: Flow recording (R5b).",
+        "  - Flow recording (R5b): recording C1-r1 was produced: the flow requested it.",
     ]:
         assert line in header.splitlines()
 
@@ -212,6 +212,12 @@ def test_R15_html_is_a_standalone_accessible_page() -> None:
         assert tag in parsed.tags
     assert '<time datetime="2026-11-27T10:00:01Z">10:00:01</time>' in page
     assert page.endswith("</html>\n")
+
+
+def test_R14_html_names_the_deciding_rule_in_plain_words_with_its_id_as_a_tag() -> None:
+    page = html_of(FULL)
+    assert "<p>Decided by <strong>Flow recording (R5b)</strong>.</p>" in page
+    assert "<li>Flow recording (R5b): recording C1-r1 was produced: " in page
 
 
 def test_R8_html_markers_say_who_paused_and_resumed_and_when() -> None:

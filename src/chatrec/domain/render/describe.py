@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from chatrec.domain.render.document import Json
+from chatrec.domain.rules import rule_label
 
 # C0 and C1 controls but tab and newline: a terminal or browser could act on them.
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -127,6 +128,11 @@ def staff_label(actor: Json | None) -> str:
         return "none"
     login = f", {actor['user_id']}" if actor["user_id"] else ""
     return f"{one_line(actor['name'])} ({actor['role']}{login})"
+
+
+def decided_by(document: Json) -> str:
+    """The rule that kept the recording, in plain words with its id as a tag (R14)."""
+    return rule_label(document["decision"]["rule"])
 
 
 def detail_fields(document: Json) -> list[tuple[str, str]]:

@@ -17,6 +17,7 @@ from chatrec.domain.render.describe import (
     action,
     clean,
     clock,
+    decided_by,
     detail_fields,
     flag_values,
     marker_head,
@@ -64,14 +65,13 @@ def _details(document: dict[str, Any]) -> list[str]:
 
 
 def _decision(document: dict[str, Any]) -> list[str]:
-    decision = document["decision"]
     lines = [
         '<section aria-labelledby="why">',
         '<h2 id="why">Why this recording was kept</h2>',
-        f"<p>Decided by rule <strong>{_e(decision['rule'])}</strong>.</p>",
+        f"<p>Decided by <strong>{_e(decided_by(document))}</strong>.</p>",
         "<ul>",
     ]
-    lines += [f"<li>{_e(sentence)}</li>" for sentence in decision["explanation"]]
+    lines += [f"<li>{_e(sentence)}</li>" for sentence in document["decision"]["explanation"]]
     lines += ["</ul>", "</section>"]
     return lines
 

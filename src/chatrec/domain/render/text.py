@@ -13,6 +13,7 @@ from chatrec.domain.render.describe import (
     action,
     clean,
     clock,
+    decided_by,
     detail_fields,
     flag_values,
     marker,
@@ -36,9 +37,8 @@ def _header(document: dict[str, Any]) -> list[str]:
     width = max(len(label) for label, _ in fields) + 2
     lines = [f"Chat transcript: chat {document['chat_id']}, recording {document['recording_id']}"]
     lines += [f"{label + ':':<{width}}{value}" for label, value in fields]
-    decision = document["decision"]
-    lines += ["", f"Why this recording was kept (rule {decision['rule']}):"]
-    lines += [f"  - {one_line(sentence)}" for sentence in decision["explanation"]]
+    lines += ["", f"Why this recording was kept: {decided_by(document)}."]
+    lines += [f"  - {one_line(sentence)}" for sentence in document["decision"]["explanation"]]
     lines += ["", "Times are UTC.", ""]
     return lines
 

@@ -1,8 +1,9 @@
 """Companies: provisioning by system operators (R1); recording settings by administrators.
 
 A company that lacks a product records nothing; the console says so, and why (R1).
-Templates are validated on save and previewed on a sample chat (R6); formats (R15) and
-the message retention period (R17) are the company's own.
+Templates are validated on save and previewed on a sample chat that carries the
+company's own names (R6); formats (R15) and the message retention period (R17) are the
+company's own.
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from chatrec.domain.filenames import SAMPLE_CONTEXT, FilenameTemplate, render_filename
+from chatrec.domain.filenames import (
+    SAMPLE_CONTEXT,
+    FilenameContext,
+    FilenameTemplate,
+    render_filename,
+    sample_context,
+)
 from chatrec.domain.settings import DEFAULT_TEMPLATE, Product, RecordingFormat, VconDraft
 from chatrec.errors import ActionError, NotFoundError
 from chatrec.services.access import Actor, Role, company_for, require_role
@@ -48,9 +55,12 @@ def recording_status(company: CompanyRecord) -> RecordingStatus:
     )
 
 
-def preview_template(source: str) -> str:
-    """The name a recording of a sample chat would get; :class:`TemplateError` if invalid."""
-    return render_filename(FilenameTemplate.parse(source), SAMPLE_CONTEXT)
+def preview_template(source: str, sample: FilenameContext = SAMPLE_CONTEXT) -> str:
+    """The name a recording of ``sample`` would get; :class:`TemplateError` if invalid.
+
+    Without a company to take names from, the sample is the neutral one.
+    """
+    return render_filename(FilenameTemplate.parse(source), sample)
 
 
 def _products(names: Iterable[str]) -> frozenset[str]:
@@ -142,6 +152,30 @@ class CompanyAdmin:
         )
         self.store.create_company(company, audit=[line])
         return company
+
+    def template_sample(self, actor: Actor) -> FilenameContext:
+        """The sample chat the actor's template previews are shown on (R6).
+
+        It carries the actor's company's name and, where the company has them, its first
+        service, queue and agent, so the preview shows the names its files will carry.
+        An operator belongs to no company and gets the neutral sample.
+        """
+        if actor.role is Role.OPERATOR:
+            return SAMPLE_CONTEXT
+        company = self._get(actor.company_id)
+        services = self.store.list_services(company.company_id)
+        queues = self.store.list_queues(company.company_id)
+        agents = [
+            user
+            for user in self.store.list_users(company.company_id)
+            if user.role == Role.AGENT.value and not user.disabled
+        ]
+        return sample_context(
+            company.name,
+            service=services[0].name if services else None,
+            queue=queues[0].name if queues else None,
+            agent=(agents[0].name, agents[0].user_id) if agents else None,
+        )
 
     def get(self, actor: Actor, company_id: str | None = None) -> CompanyRecord:
         company = company_for(actor, company_id, Role.ADMINISTRATOR, Role.SUPERVISOR)

@@ -1,11 +1,23 @@
 // One chat: why each recording was produced or suppressed (R14), and its journal, in
-// which purged messages show no text (R17).
+// which purged messages show no text (R17). A rule is named in plain words with its id as
+// a tag, linked to the rules page; the names come with the page, from the domain's table.
 "use strict";
 (() => {
   const c = window.chatrecConsole;
   const { $, h } = c;
   const chatId = c.recordId;
   const path = encodeURIComponent(chatId);
+  const ruleNames = JSON.parse($("rule-names").textContent);
+
+  function rule(id) {
+    const name = ruleNames[id];
+    if (!name) return h("code", {}, id);
+    return [
+      h("a", { href: `${c.link("/console/rules")}#${encodeURIComponent(id)}` }, name),
+      " ",
+      h("span", { class: "rule-id" }, `(${id})`),
+    ];
+  }
 
   function settings(s) {
     return (
@@ -111,7 +123,7 @@
                   h("td", {}, r.origin),
                   h("td", {}, r.reason),
                   h("td", {}, h("span", { class: "pill", dataset: { outcome: r.outcome } }, r.outcome)),
-                  h("td", {}, h("strong", { title: r.explanation }, r.rule)),
+                  h("td", { title: r.explanation }, rule(r.rule)),
                   h("td", {}, r.files.length ? h("ul", { class: "files" }, r.files.map((f) => h("li", {}, h("code", {}, f)))) : "—"),
                 ),
               ),

@@ -1,4 +1,4 @@
-// Queues (create, rename; a recording setting is the server's to refuse, R3) and
+// Queues (create, rename; a queue has no recording settings, so none is offered, R3) and
 // services (create, choose the flow).
 "use strict";
 (() => {
@@ -48,22 +48,14 @@
       $("queue-name").focus();
       return;
     }
-    const body = { name };
-    if ($("queue-record").checked) body.record = true;
     await c.busy($("queue-create"), async () => {
       try {
-        const queue = await c.api("POST", "/api/admin/queues", body);
+        const queue = await c.api("POST", "/api/admin/queues", { name });
         result(out, "ok", `Created queue ${queue.name}.`);
         $("queue-name").value = "";
         await loadQueues();
       } catch (error) {
-        const refused = error.code === "recording_on_queue";
-        result(
-          out,
-          "error",
-          h("strong", {}, refused ? "Refused by the server: " : "Not created: "),
-          error.message,
-        );
+        result(out, "error", h("strong", {}, "Not created: "), error.message);
       }
     });
   });

@@ -1,5 +1,6 @@
 // Recording settings: the default filename template with a live preview on a sample
-// chat (R6), the recording formats (R15) and the message-text retention period (R17).
+// chat carrying the company's own names (R6), the recording formats (R15) and the
+// message-text retention period (R17).
 "use strict";
 (() => {
   const c = window.chatrecConsole;
@@ -38,7 +39,7 @@
       showPreview(answer);
       const s = answer.sample;
       $("sample").textContent =
-        `Sample chat: ${s.company}, service ${s.service}, queue ${s.queue}, agent ${s.agent}, ` +
+        `A sample chat of ${s.company}: service ${s.service}, queue ${s.queue}, agent ${s.agent}, ` +
         `chat ${s.chat_id}, started ${s.started_at}.`;
     } catch (error) {
       if (mine === asked) showPreview({ valid: false, template: template.value, problem: error.message });
