@@ -56,12 +56,29 @@ def _audit_line(entry: AuditRecord) -> str:
 
 def audit(
     company: Company,
-    chat: Annotated[str | None, typer.Option("--chat", help="Only this chat's lines.")] = None,
+    chat: Annotated[
+        str | None,
+        typer.Option(
+            "--chat", metavar="CHAT_ID", help="Only this chat's lines. Left out: every line."
+        ),
+    ] = None,
     since: Annotated[
-        str | None, typer.Option("--since", help="Only from this time (ISO 8601; UTC if bare).")
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="TIME",
+            help="Only lines from this time on, in ISO 8601 such as 2026-11-27T09:00:00Z (UTC "
+            "when it names no zone). Left out: from the first line.",
+        ),
     ] = None,
     output: Annotated[
-        AuditFormat, typer.Option("--format", case_sensitive=False, help="text, csv or json.")
+        AuditFormat,
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            case_sensitive=False,
+            help="How to print the lines: text for people, csv or json for other programs.",
+        ),
     ] = AuditFormat.TEXT,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,

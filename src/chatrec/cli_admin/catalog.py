@@ -14,16 +14,13 @@ from chatrec.cli_admin.administration import actor, administration, fail, refusa
 from chatrec.cli_admin.options import AsJson, Company, DatabaseUrl, DataDir
 from chatrec.cli_admin.output import print_result
 from chatrec.cli_admin.tables import Table, add_list_command
+from chatrec.cli_help import App
 
 if TYPE_CHECKING:
     from chatrec.store.records import QueueRecord, ServiceRecord
 
-queue_app = typer.Typer(
-    help="Queues: a name, and no recording settings at all (R3).", no_args_is_help=True
-)
-service_app = typer.Typer(
-    help="Services: the webchat entry points, each running one flow.", no_args_is_help=True
-)
+queue_app = App(help="Create and rename queues, which never hold recording settings (R3).")
+service_app = App(help="Create and change services, the webchat entry points, each running a flow.")
 
 # Accepted, never shown, and always refused quoting R3: a script that tries them learns why.
 _RECORDING_FLAGS: dict[str, Any] = {
@@ -84,7 +81,9 @@ add_list_command(
 @_refusing_recording_flags
 def queue_create(
     company: Company,
-    name: Annotated[str, typer.Argument(help="The queue's name; flows route to it by name.")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="The queue's name; flows route to it by name.")
+    ],
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -99,8 +98,13 @@ def queue_create(
 @queue_app.command("rename")
 @_refusing_recording_flags
 def queue_rename(
-    queue_id: Annotated[str, typer.Argument(help="The queue's id.")],
-    name: Annotated[str, typer.Argument(help="The new name; flows routing to it follow.")],
+    queue_id: Annotated[
+        str, typer.Argument(metavar="QUEUE_ID", help="The queue's id, as `queue list` shows it.")
+    ],
+    name: Annotated[
+        str,
+        typer.Argument(metavar="NAME", help="The new name; flows that route to the queue follow."),
+    ],
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -141,8 +145,18 @@ add_list_command(
 @service_app.command("create")
 def service_create(
     company: Company,
-    name: Annotated[str, typer.Argument(help="The service's name, as customers see it.")],
-    flow: Annotated[str | None, typer.Option("--flow", help="The id of the flow it runs.")] = None,
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="The service's name, as customers see it.")
+    ],
+    flow: Annotated[
+        str | None,
+        typer.Option(
+            "--flow",
+            metavar="FLOW_ID",
+            help="The id of the flow the service runs. Left out: none, and chats wait in the "
+            "company's first queue.",
+        ),
+    ] = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -155,10 +169,28 @@ def service_create(
 
 @service_app.command("set")
 def service_set(
-    service_id: Annotated[str, typer.Argument(help="The service's id.")],
-    name: Annotated[str | None, typer.Option("--name", help="A new name.")] = None,
-    flow: Annotated[str | None, typer.Option("--flow", help="The id of the flow to run.")] = None,
-    no_flow: Annotated[bool, typer.Option("--no-flow", help="Run no flow.")] = False,
+    service_id: Annotated[
+        str,
+        typer.Argument(metavar="SERVICE_ID", help="The service's id, as `service list` shows it."),
+    ],
+    name: Annotated[
+        str | None,
+        typer.Option("--name", metavar="NAME", help="The service's new name. Left out: unchanged."),
+    ] = None,
+    flow: Annotated[
+        str | None,
+        typer.Option(
+            "--flow",
+            metavar="FLOW_ID",
+            help="The id of the flow new chats run. Left out: unchanged.",
+        ),
+    ] = None,
+    no_flow: Annotated[
+        bool,
+        typer.Option(
+            "--no-flow", help="Run no flow from now on: new chats wait in the first queue."
+        ),
+    ] = False,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,

@@ -13,19 +13,27 @@ from chatrec.cli_admin.administration import actor, administration, fail, fail_t
 from chatrec.cli_admin.options import AsJson, Company, DatabaseUrl, DataDir
 from chatrec.cli_admin.output import format_fields, print_result, yes
 from chatrec.cli_admin.tables import Table, print_table
+from chatrec.cli_help import App
 from chatrec.errors import TemplateError
 
 if TYPE_CHECKING:
     from chatrec.store.records import CompanyRecord
 
-company_app = typer.Typer(
-    help="Companies, their products (R1) and recording settings (R6, R15, R17).",
-    no_args_is_help=True,
+company_app = App(
+    help="Create companies, provision their products (R1) and set how they record (R6, R15, R17)."
 )
 
 Products = Annotated[
     list[str] | None,
-    typer.Option("--product", help="call_recording or webchat; repeat the option for both."),
+    typer.Option(
+        "--product",
+        metavar="PRODUCT",
+        help="A product to provision, call_recording or webchat; repeat the option for both "
+        "(R1). Left out: none, and nothing is recorded.",
+    ),
+]
+CompanyName = Annotated[
+    str, typer.Option("--name", metavar="NAME", help="The company's name, as people see it.")
 ]
 
 
@@ -94,8 +102,14 @@ def company_list(
 
 @company_app.command("create")
 def company_create(
-    company_id: Annotated[str, typer.Argument(help="2 to 40 of a-z, 0-9 and '-'.")],
-    name: Annotated[str, typer.Option("--name", help="The company's name.")],
+    company_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="COMPANY_ID",
+            help="The new company's id: 2 to 40 lower-case letters, digits or '-'.",
+        ),
+    ],
+    name: CompanyName,
     product: Products = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
@@ -111,7 +125,12 @@ def company_create(
 @company_app.command("show")
 def company_show(
     company: Annotated[
-        str | None, typer.Option("--company", help="The company; left out: every company.")
+        str | None,
+        typer.Option(
+            "--company",
+            metavar="COMPANY_ID",
+            help="The company to show, by its id. Left out: every company.",
+        ),
     ] = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
@@ -132,10 +151,12 @@ def company_show(
 
 @company_app.command("provision")
 def company_provision(
-    company: Annotated[str, typer.Argument(help="The company's id.")],
+    company: Annotated[
+        str, typer.Argument(metavar="COMPANY_ID", help="The company to provision, by its id.")
+    ],
     product: Products = None,
     none: Annotated[
-        bool, typer.Option("--none", help="Take every product away: nothing is recorded.")
+        bool, typer.Option("--none", help="Take every product away, so nothing is recorded (R1).")
     ] = False,
     as_json: AsJson = False,
     data_dir: DataDir = None,
@@ -152,18 +173,36 @@ def company_provision(
 @company_app.command("set")
 def company_set(
     company: Company,
-    name: Annotated[str | None, typer.Option("--name", help="The company's name.")] = None,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", metavar="NAME", help="The company's new name. Left out: unchanged."),
+    ] = None,
     template: Annotated[
         str | None,
-        typer.Option("--template", help="The default filename template of recordings (R6)."),
+        typer.Option(
+            "--template",
+            metavar="TEMPLATE",
+            help="The default filename template of recordings, such as {date}/{chat_id} (R6). "
+            "Left out: unchanged.",
+        ),
     ] = None,
     formats: Annotated[
         list[str] | None,
-        typer.Option("--format", help="json, vcon, text or html; repeat for several (R15)."),
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="A recording format, json, vcon, text or html; repeat the option for several "
+            "(R15). Left out: unchanged.",
+        ),
     ] = None,
     retention_seconds: Annotated[
         int | None,
-        typer.Option(help="How long message bodies stay after delivery; 0: purge at once (R17)."),
+        typer.Option(
+            "--retention-seconds",
+            metavar="SECONDS",
+            help="How long message bodies are kept once the recordings are delivered; 0 purges "
+            "them at once (R17). Left out: unchanged.",
+        ),
     ] = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
@@ -186,7 +225,12 @@ def company_set(
 
 
 def template_preview(
-    template: Annotated[str, typer.Argument(help="A filename template, such as {date}/{chat_id}.")],
+    template: Annotated[
+        str,
+        typer.Argument(
+            metavar="TEMPLATE", help="A filename template, such as {date}/{service}_{chat_id}."
+        ),
+    ],
     as_json: AsJson = False,
 ) -> None:
     """Print the name a sample chat's recording gets, or the template's problem (R6)."""

@@ -18,6 +18,7 @@ from chatrec.cli_admin.options import (
     read_text,
 )
 from chatrec.cli_admin.output import format_fields, print_result, when, yes
+from chatrec.cli_help import App
 
 if TYPE_CHECKING:
     from chatrec.delivery.sftp import ProbeStep
@@ -25,9 +26,8 @@ if TYPE_CHECKING:
     from chatrec.services.admin import Administration
     from chatrec.store.records import DestinationRecord
 
-destination_app = typer.Typer(
-    help="The company's recording platform (SFTP); secrets are never shown again.",
-    no_args_is_help=True,
+destination_app = App(
+    help="Set and test the company's recording platform (SFTP); its secrets are never shown."
 )
 
 
@@ -88,25 +88,57 @@ def destination_show(
 @destination_app.command("set")
 def destination_set(
     company: Company,
-    host: Annotated[str, typer.Option("--host", help="The SFTP server's name or address.")],
-    user: Annotated[str, typer.Option("--user", help="The user name to log in as.")],
-    folder: Annotated[str, typer.Option("--folder", help="Where recordings go on the server.")],
-    port: Annotated[int | None, typer.Option("--port", help="Default: as saved, or 22.")] = None,
+    host: Annotated[
+        str,
+        typer.Option("--host", metavar="HOST", help="The SFTP server's name or address."),
+    ],
+    user: Annotated[
+        str, typer.Option("--user", metavar="NAME", help="The user name to log in as.")
+    ],
+    folder: Annotated[
+        str,
+        typer.Option(
+            "--folder", metavar="FOLDER", help="The folder on the server where recordings go."
+        ),
+    ],
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port", metavar="PORT", help="The SFTP server's port. Left out: as saved, else 22."
+        ),
+    ] = None,
     host_key_file: Annotated[
         Path | None,
-        typer.Option("--host-key-file", help="The server's public key (known_hosts form) to pin."),
+        typer.Option(
+            "--host-key-file",
+            metavar="FILE",
+            help="A file with the server's public key, in known_hosts form, to pin (R16). "
+            "Left out: the pinned key stays.",
+        ),
     ] = None,
     password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the password from the first line of standard input. Left out: the "
+            "saved password or key stays.",
+        ),
     ] = False,
     private_key_file: Annotated[
-        Path | None, typer.Option("--private-key-file", help="An unencrypted private key.")
+        Path | None,
+        typer.Option(
+            "--private-key-file",
+            metavar="FILE",
+            help="A file with an unencrypted private key to log in with. Left out: the saved "
+            "password or key stays.",
+        ),
     ] = None,
     done_marker: Annotated[
         bool | None,
         typer.Option(
             "--done-marker/--no-done-marker",
-            help="Write a .done file after each upload. Default: as saved, or no.",
+            help="Whether an empty .done file follows each upload, for platforms that wait for "
+            "one. Left out: as saved, else no.",
         ),
     ] = None,
     as_json: AsJson = False,

@@ -14,19 +14,22 @@ from chatrec.cli_admin.administration import actor, administration, refuse_json
 from chatrec.cli_admin.options import AsJson, Company, DatabaseUrl, DataDir, file_label, read_text
 from chatrec.cli_admin.output import print_result, when
 from chatrec.cli_admin.tables import Table, add_list_command, print_table
+from chatrec.cli_help import App
 from chatrec.errors import FlowError, NotFoundError
 
 if TYPE_CHECKING:
     from chatrec.services.admin import Administration
     from chatrec.store.records import FlowVersionRecord
 
-flow_app = typer.Typer(
-    help="Chat flows: checked on save with every problem at its line, versioned, previewed.",
-    no_args_is_help=True,
-)
+flow_app = App(help="Check, save, version and preview chat flows, with every problem at its line.")
 
-FlowFile = Annotated[str, typer.Argument(help="The flow's YAML or JSON file; - for stdin.")]
-FlowId = Annotated[str, typer.Argument(help="The flow's id.")]
+FlowFile = Annotated[
+    str,
+    typer.Argument(metavar="FILE", help="The flow's YAML or JSON file, or - for standard input."),
+]
+FlowId = Annotated[
+    str, typer.Argument(metavar="FLOW_ID", help="The flow's id, as `flow list` shows it.")
+]
 
 
 @contextmanager
@@ -76,7 +79,13 @@ add_list_command(
 def flow_show(
     flow_id: FlowId,
     version: Annotated[
-        int | None, typer.Option("--version", min=1, help="This version; default: the newest.")
+        int | None,
+        typer.Option(
+            "--version",
+            metavar="VERSION",
+            min=1,
+            help="The version to show. Left out: the newest.",
+        ),
     ] = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
@@ -146,7 +155,11 @@ def flow_save(
     company: Company,
     flow_id: Annotated[
         str | None,
-        typer.Option("--flow-id", help="Save as this flow's next version; default: a new flow."),
+        typer.Option(
+            "--flow-id",
+            metavar="FLOW_ID",
+            help="Save as the next version of this flow. Left out: a new flow.",
+        ),
     ] = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
@@ -171,7 +184,12 @@ def flow_preview(
     company: Company,
     answer: Annotated[
         list[str] | None,
-        typer.Option("--answer", help="The customer's next answer; repeat for several."),
+        typer.Option(
+            "--answer",
+            metavar="TEXT",
+            help="The customer's next answer; repeat the option for several, in order. "
+            "Left out: none, and the preview stops at the first question.",
+        ),
     ] = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,

@@ -17,7 +17,12 @@ from chatrec.cli_admin.users import user_view
 
 def import_setup(
     file: Annotated[
-        str, typer.Argument(help="YAML or JSON: queues, flows, services, users; - for stdin.")
+        str,
+        typer.Argument(
+            metavar="FILE",
+            help="The YAML or JSON document of queues, flows, services and users (see the "
+            "import file format in docs/administration.md), or - for standard input.",
+        ),
     ],
     company: Company,
     as_json: AsJson = False,

@@ -21,18 +21,15 @@ from chatrec.cli_admin.options import (
 )
 from chatrec.cli_admin.output import print_result, yes
 from chatrec.cli_admin.tables import Table, add_list_command, print_table
+from chatrec.cli_help import App
 
 if TYPE_CHECKING:
     from chatrec.store.records import UserRecord
 
-user_app = typer.Typer(
-    help="Logins of a company and their recording settings (R4, R7, R12a).",
-    no_args_is_help=True,
+user_app = App(
+    help="Create and change a company's logins and whether each is recorded (R4, R7, R12a)."
 )
-operator_app = typer.Typer(
-    help="System operators' logins: they create and provision companies.",
-    no_args_is_help=True,
-)
+operator_app = App(help="Create system operators' logins: they create and provision companies.")
 
 
 class CompanyRole(StrEnum):
@@ -41,13 +38,35 @@ class CompanyRole(StrEnum):
     AGENT = "agent"
 
 
-Login = Annotated[str, typer.Argument(help="The login name, unique over every company.")]
-PersonName = Annotated[str, typer.Option("--name", help="The person's name.")]
-Percentage = Annotated[
-    int | None,
-    typer.Option(help="Share of the agent's chats recorded, 0 to 100 (R7)."),
+Login = Annotated[
+    str,
+    typer.Argument(
+        metavar="LOGIN",
+        help="The login name, unique over every company: letters, digits, '.', '_', '@', '-'.",
+    ),
 ]
-Capacity = Annotated[int | None, typer.Option(help="Chats the agent takes at once.")]
+PersonName = Annotated[
+    str, typer.Option("--name", metavar="NAME", help="The person's name, as colleagues see it.")
+]
+_PERCENTAGE = (
+    "The share of the agent's chats recorded, 0 to 100, drawn once as they join each chat (R7)."
+)
+_CAPACITY = "How many chats the agent takes at once, 1 to 50."
+_PERMIT = "Whether this login permits recordings; unticked, no chat they join is recorded (R12a)."
+_RECORD_CHATS = (
+    "Whether the agent's own recording starts in the chats they handle; off, only the flow's "
+    "recordings remain (R4)."
+)
+_UNCHANGED = " Left out: unchanged."
+Role = Annotated[
+    CompanyRole,
+    typer.Option(
+        "--role",
+        metavar="ROLE",
+        case_sensitive=False,
+        help="The login's role: administrator, supervisor or agent.",
+    ),
+]
 
 
 def user_view(user: UserRecord) -> dict[str, object]:
@@ -109,24 +128,18 @@ def user_create(
     company: Company,
     login: Login,
     name: PersonName,
-    role: Annotated[CompanyRole, typer.Option("--role", case_sensitive=False)],
+    role: Role,
     password_stdin: PasswordStdin = False,
     permit_recordings: Annotated[
-        bool,
-        typer.Option(
-            "--permit-recordings/--no-permit-recordings",
-            help="Unticked: no chat this login takes part in is recorded (R12a).",
-        ),
+        bool, typer.Option("--permit-recordings/--no-permit-recordings", help=_PERMIT)
     ] = True,
     record_chats: Annotated[
-        bool,
-        typer.Option(
-            "--record-chats/--no-record-chats",
-            help="Off: the agent's own recording is not started (R4).",
-        ),
+        bool, typer.Option("--record-chats/--no-record-chats", help=_RECORD_CHATS)
     ] = True,
-    record_percentage: Percentage = None,
-    capacity: Capacity = None,
+    record_percentage: Annotated[
+        int, typer.Option("--record-percentage", metavar="0-100", help=_PERCENTAGE)
+    ] = 100,
+    capacity: Annotated[int, typer.Option("--capacity", metavar="CHATS", help=_CAPACITY)] = 3,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -157,24 +170,49 @@ def user_create(
 @user_app.command("set")
 def user_set(
     user_ids: Annotated[
-        list[str], typer.Argument(help="One login's id, or several: all change or none.")
+        list[str],
+        typer.Argument(
+            metavar="USER",
+            help="The logins to change, each by its id; several are one bulk edit, "
+            "applied to all or to none.",
+        ),
     ],
     permit_recordings: Annotated[
         bool | None,
-        typer.Option("--permit-recordings/--no-permit-recordings", help="R12a."),
+        typer.Option("--permit-recordings/--no-permit-recordings", help=_PERMIT + _UNCHANGED),
     ] = None,
     record_chats: Annotated[
-        bool | None, typer.Option("--record-chats/--no-record-chats", help="R4.")
+        bool | None,
+        typer.Option("--record-chats/--no-record-chats", help=_RECORD_CHATS + _UNCHANGED),
     ] = None,
-    record_percentage: Percentage = None,
-    role: Annotated[CompanyRole | None, typer.Option("--role", case_sensitive=False)] = None,
+    record_percentage: Annotated[
+        int | None,
+        typer.Option("--record-percentage", metavar="0-100", help=_PERCENTAGE + _UNCHANGED),
+    ] = None,
+    role: Annotated[
+        CompanyRole | None,
+        typer.Option(
+            "--role",
+            metavar="ROLE",
+            case_sensitive=False,
+            help="The login's new role: administrator, supervisor or agent." + _UNCHANGED,
+        ),
+    ] = None,
     disabled: Annotated[
         bool | None,
-        typer.Option("--disable/--enable", help="A disabled login cannot log in."),
+        typer.Option(
+            "--disable/--enable",
+            help="Whether the login is disabled: a disabled login cannot log in." + _UNCHANGED,
+        ),
     ] = None,
-    capacity: Capacity = None,
+    capacity: Annotated[
+        int | None, typer.Option("--capacity", metavar="CHATS", help=_CAPACITY + _UNCHANGED)
+    ] = None,
     name: Annotated[
-        str | None, typer.Option("--name", help="The person's name (one login only).")
+        str | None,
+        typer.Option(
+            "--name", metavar="NAME", help="The person's new name, for one login." + _UNCHANGED
+        ),
     ] = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
@@ -206,7 +244,9 @@ def user_set(
 
 @user_app.command("reset-password")
 def user_reset_password(
-    user_id: Annotated[str, typer.Argument(help="The login's id.")],
+    user_id: Annotated[
+        str, typer.Argument(metavar="USER", help="The login to give a new password, by its id.")
+    ],
     password_stdin: PasswordStdin = False,
     as_json: AsJson = False,
     data_dir: DataDir = None,
