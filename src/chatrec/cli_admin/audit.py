@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatrec.cli_admin.administration import actor, administration, fail
+from chatrec.cli_admin.administration import actor, administration, company_of, fail
 from chatrec.cli_admin.options import Company, DatabaseUrl, DataDir
 from chatrec.cli_admin.output import when
 
@@ -55,7 +55,7 @@ def _audit_line(entry: AuditRecord) -> str:
 
 
 def audit(
-    company: Company,
+    company: Company = None,
     chat: Annotated[
         str | None,
         typer.Option(
@@ -88,7 +88,9 @@ def audit(
 
     start = _since(since)
     with administration(data_dir, database_url) as admin:
-        entries = admin.audit.read(actor(), company, chat_id=chat, since=start)
+        acting = actor()
+        company_id = company_of(admin, acting, company)
+        entries = admin.audit.read(acting, company_id, chat_id=chat, since=start)
     if output is AuditFormat.CSV:
         typer.echo(export_csv(entries), nl=False)
     elif output is AuditFormat.JSON:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from chatrec.cli_admin.administration import actor, administration, fail, refusals
+from chatrec.cli_admin.administration import actor, administration, company_of, fail, refusals
 from chatrec.cli_admin.options import AsJson, Company, DatabaseUrl, DataDir
 from chatrec.cli_admin.output import print_result
 from chatrec.cli_admin.tables import Table, add_list_command
@@ -80,18 +80,21 @@ add_list_command(
 @queue_app.command("create")
 @_refusing_recording_flags
 def queue_create(
-    company: Company,
     name: Annotated[
         str, typer.Argument(metavar="NAME", help="The queue's name; flows route to it by name.")
     ],
+    company: Company = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a queue.  Recording is never a queue's (R3): such flags are refused."""
     with administration(data_dir, database_url) as admin:
-        queue = admin.catalog.create_queue(actor(), name, company_id=company)
-    done = f"created queue {queue.name!r} ({queue.queue_id}) of company {company}"
+        acting = actor()
+        queue = admin.catalog.create_queue(
+            acting, name, company_id=company_of(admin, acting, company)
+        )
+    done = f"created queue {queue.name!r} ({queue.queue_id}) of company {queue.company_id}"
     print_result(as_json, queue_view(queue), done)
 
 
@@ -144,10 +147,10 @@ add_list_command(
 
 @service_app.command("create")
 def service_create(
-    company: Company,
     name: Annotated[
         str, typer.Argument(metavar="NAME", help="The service's name, as customers see it.")
     ],
+    company: Company = None,
     flow: Annotated[
         str | None,
         typer.Option(
@@ -163,7 +166,10 @@ def service_create(
 ) -> None:
     """Create a service, optionally running a flow of the company."""
     with administration(data_dir, database_url) as admin:
-        service = admin.catalog.create_service(actor(), name, flow, company_id=company)
+        acting = actor()
+        service = admin.catalog.create_service(
+            acting, name, flow, company_id=company_of(admin, acting, company)
+        )
     print_result(as_json, service_view(service), _service_row(service))
 
 

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from chatrec.cli_admin.administration import actor, administration, fail, fail_template, refuse_json
+from chatrec.cli_admin.administration import (
+    actor,
+    administration,
+    company_of,
+    fail,
+    fail_template,
+    refuse_json,
+)
 from chatrec.cli_admin.options import AsJson, Company, DatabaseUrl, DataDir
 from chatrec.cli_admin.output import format_fields, print_result, yes
 from chatrec.cli_admin.tables import Table, print_table
@@ -124,14 +131,7 @@ def company_create(
 
 @company_app.command("show")
 def company_show(
-    company: Annotated[
-        str | None,
-        typer.Option(
-            "--company",
-            metavar="COMPANY_ID",
-            help="The company to show, by its id. Left out: every company.",
-        ),
-    ] = None,
+    company: Company = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -139,21 +139,13 @@ def company_show(
     """Show a company's settings, whether it records (R1) and its template's preview (R6)."""
     with administration(data_dir, database_url) as admin:
         acting = actor()
-        found = (
-            admin.companies.list_companies(acting)
-            if company is None
-            else [admin.companies.get(acting, company)]
-        )
-        views = [company_view(c) for c in found]
-    shown = [_format_company(view) for view in views] or ["no companies"]
-    print_result(as_json, views if company is None else views[0], *shown)
+        view = company_view(admin.companies.get(acting, company_of(admin, acting, company)))
+    _print_company(view, as_json)
 
 
 @company_app.command("provision")
 def company_provision(
-    company: Annotated[
-        str, typer.Argument(metavar="COMPANY_ID", help="The company to provision, by its id.")
-    ],
+    company: Company = None,
     product: Products = None,
     none: Annotated[
         bool, typer.Option("--none", help="Take every product away, so nothing is recorded (R1).")
@@ -166,13 +158,17 @@ def company_provision(
     if bool(product) == none:
         fail("name the products with --product (call_recording, webchat), or give --none")
     with administration(data_dir, database_url) as admin:
-        view = company_view(admin.companies.provision(actor(), company, product or []))
+        acting = actor()
+        provisioned = admin.companies.provision(
+            acting, company_of(admin, acting, company), product or []
+        )
+        view = company_view(provisioned)
     _print_company(view, as_json)
 
 
 @company_app.command("set")
 def company_set(
-    company: Company,
+    company: Company = None,
     name: Annotated[
         str | None,
         typer.Option("--name", metavar="NAME", help="The company's new name. Left out: unchanged."),
@@ -212,9 +208,10 @@ def company_set(
     if name is None and template is None and formats is None and retention_seconds is None:
         fail("nothing to change: give --name, --template, --format or --retention-seconds")
     with administration(data_dir, database_url) as admin:
+        acting = actor()
         updated = admin.companies.update(
-            actor(),
-            company,
+            acting,
+            company_of(admin, acting, company),
             name=name,
             default_template=template,
             formats=formats,

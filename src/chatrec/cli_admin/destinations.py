@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatrec.cli_admin.administration import NOT_FOUND, actor, administration, fail
+from chatrec.cli_admin.administration import NOT_FOUND, actor, administration, company_of, fail
 from chatrec.cli_admin.options import (
     AsJson,
     Company,
@@ -71,23 +71,24 @@ def _format_destination(record: DestinationRecord) -> str:
 
 @destination_app.command("show")
 def destination_show(
-    company: Company,
+    company: Company = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Show the recording platform, without its password or key."""
     with administration(data_dir, database_url) as admin:
-        record = admin.destinations.get(actor(), company)
+        acting = actor()
+        company_id = company_of(admin, acting, company)
+        record = admin.destinations.get(acting, company_id)
     if record is None:
-        print_result(as_json, None, f"company {company} has no recording platform yet")
+        print_result(as_json, None, f"company {company_id} has no recording platform yet")
     else:
         print_result(as_json, _destination_view(record), _format_destination(record))
 
 
 @destination_app.command("set")
 def destination_set(
-    company: Company,
     host: Annotated[
         str,
         typer.Option("--host", metavar="HOST", help="The SFTP server's name or address."),
@@ -141,6 +142,7 @@ def destination_set(
             "one. Left out: as saved, else no.",
         ),
     ] = None,
+    company: Company = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -159,7 +161,8 @@ def destination_set(
     host_key = None if host_key_file is None else read_text(str(host_key_file))
     with administration(data_dir, database_url) as admin:
         acting = actor()
-        current = admin.destinations.get(acting, company)
+        company_id = company_of(admin, acting, company)
+        current = admin.destinations.get(acting, company_id)
         settings = DestinationSettings(
             host=host,
             port=port if port is not None else current.port if current else 22,
@@ -173,7 +176,7 @@ def destination_set(
             ),
             verify_after_rename=current.verify_after_rename if current else True,
         )
-        saved = admin.destinations.set(acting, settings, company)
+        saved = admin.destinations.set(acting, settings, company_id)
     print_result(as_json, _destination_view(saved), _format_destination(saved))
 
 
@@ -196,7 +199,7 @@ def _step_lines(step: ProbeStep) -> list[str]:
 
 @destination_app.command("test")
 def destination_test(
-    company: Company,
+    company: Company = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -208,7 +211,8 @@ def destination_test(
     import asyncio
 
     with administration(data_dir, database_url) as admin:
-        steps = asyncio.run(_probe(admin, actor(), company))
+        acting = actor()
+        steps = asyncio.run(_probe(admin, acting, company_of(admin, acting, company)))
     ok = all(step.ok for step in steps)
     print_result(
         as_json,

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatrec.cli_admin.administration import actor, administration, refuse_json
+from chatrec.cli_admin.administration import (
+    actor,
+    administration,
+    company_of,
+    company_scope,
+    refuse_json,
+)
 from chatrec.cli_admin.options import AsJson, Company, DatabaseUrl, DataDir, file_label, read_text
 from chatrec.cli_admin.output import print_result, when
 from chatrec.cli_admin.tables import Table, add_list_command, print_table
@@ -125,15 +131,17 @@ def flow_versions(
 @flow_app.command("check")
 def flow_check(
     file: FlowFile,
-    company: Company,
+    company: Company = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Check a flow as a save would, without saving: every problem with its line."""
     with _flow_file(file, data_dir, database_url) as (admin, source):
+        acting = actor()
+        company_id = company_of(admin, acting, company)
         try:
-            flow = admin.catalog.check_flow(actor(), source, company)
+            flow = admin.catalog.check_flow(acting, source, company_id)
         except FlowError as error:
             if not as_json:
                 raise
@@ -152,7 +160,7 @@ def flow_check(
 @flow_app.command("save")
 def flow_save(
     file: FlowFile,
-    company: Company,
+    company: Company = None,
     flow_id: Annotated[
         str | None,
         typer.Option(
@@ -168,9 +176,14 @@ def flow_save(
     """Check a flow and keep it as a new flow, or as the next version of --flow-id."""
     with _flow_file(file, data_dir, database_url) as (admin, source):
         acting = actor()
-        if flow_id is not None and admin.catalog.get_flow(acting, flow_id).company_id != company:
-            raise NotFoundError(f"no flow {flow_id!r} in company {company!r}")
-        saved = admin.catalog.save_flow(acting, source, flow_id=flow_id, company_id=company)
+        if flow_id is None:
+            company_id = company_of(admin, acting, company)
+        else:
+            scope = company_scope(admin, acting, company)
+            company_id = admin.catalog.get_flow(acting, flow_id).company_id
+            if scope not in (None, company_id):
+                raise NotFoundError(f"no flow {flow_id!r} in company {scope!r}")
+        saved = admin.catalog.save_flow(acting, source, flow_id=flow_id, company_id=company_id)
     print_result(
         as_json,
         flow_summary(saved),
@@ -181,7 +194,7 @@ def flow_save(
 @flow_app.command("preview")
 def flow_preview(
     file: FlowFile,
-    company: Company,
+    company: Company = None,
     answer: Annotated[
         list[str] | None,
         typer.Option(
@@ -197,7 +210,10 @@ def flow_preview(
 ) -> None:
     """Run a flow on the given answers without a chat: nothing is stored."""
     with _flow_file(file, data_dir, database_url) as (admin, source):
-        preview = admin.catalog.preview(actor(), source, answer or [], company)
+        acting = actor()
+        preview = admin.catalog.preview(
+            acting, source, answer or [], company_of(admin, acting, company)
+        )
     waiting = (
         []
         if preview.waiting_for is None

@@ -27,13 +27,15 @@ DatabaseUrl = Annotated[
     ),
 ]
 Company = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--company",
         metavar="COMPANY_ID",
-        help="The company to act on, by its id.",
+        help="The company to act on, by its id. Left out: the company of the login or flow "
+        "the command names, else the only company there is.",
     ),
 ]
+"""Read with :func:`~chatrec.cli_admin.administration.company_of`, the same in every command."""
 AsJson = Annotated[
     bool,
     typer.Option("--json", help="Print JSON for scripts instead of text for people."),

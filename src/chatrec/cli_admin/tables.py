@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 import typer
 
-from chatrec.cli_admin.administration import actor, administration
+from chatrec.cli_admin.administration import actor, administration, company_of
 from chatrec.cli_admin.options import AsJson, Company, DatabaseUrl, DataDir
 from chatrec.cli_admin.output import print_json
 
@@ -54,11 +54,12 @@ def add_list_command(
 
     @app.command("list", help=help)
     def list_records(
-        company: Company,
+        company: Company = None,
         as_json: AsJson = False,
         data_dir: DataDir = None,
         database_url: DatabaseUrl = None,
     ) -> None:
         with administration(data_dir, database_url) as admin:
-            records = fetch(admin)(actor(), company)
+            acting = actor()
+            records = fetch(admin)(acting, company_of(admin, acting, company))
         print_table(records, as_json, table)

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatrec.cli_admin.administration import actor, administration, fail
+from chatrec.cli_admin.administration import (
+    actor,
+    administration,
+    company_of,
+    company_scope,
+    fail,
+)
 from chatrec.cli_admin.options import (
     AsJson,
     Company,
@@ -125,10 +131,10 @@ add_list_command(
 
 @user_app.command("create")
 def user_create(
-    company: Company,
     login: Login,
     name: PersonName,
     role: Role,
+    company: Company = None,
     password_stdin: PasswordStdin = False,
     permit_recordings: Annotated[
         bool, typer.Option("--permit-recordings/--no-permit-recordings", help=_PERMIT)
@@ -155,12 +161,13 @@ def user_create(
         capacity=capacity,
     )
     with administration(data_dir, database_url) as admin:
+        acting = actor()
         user, initial = admin.users.create(
-            actor(),
+            acting,
             login,
             name,
             role.value,
-            company_id=company,
+            company_id=company_of(admin, acting, company),
             password=password,
             changes=changes,
         )
@@ -173,7 +180,7 @@ def user_set(
         list[str],
         typer.Argument(
             metavar="USER",
-            help="The logins to change, each by its id; several are one bulk edit, "
+            help="The logins to change, each by login name or id; several are one bulk edit, "
             "applied to all or to none.",
         ),
     ],
@@ -214,6 +221,7 @@ def user_set(
             "--name", metavar="NAME", help="The person's new name, for one login." + _UNCHANGED
         ),
     ] = None,
+    company: Company = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -225,7 +233,7 @@ def user_set(
     from chatrec.services.admin.users import UserChanges
 
     if name is not None and len(user_ids) > 1:
-        fail("--name changes one login; give one user id")
+        fail("--name changes one login; name one user")
     changes = UserChanges(
         name=name,
         role=None if role is None else role.value,
@@ -238,16 +246,23 @@ def user_set(
     if not changes.given():
         fail("nothing to change: give at least one option (see --help)")
     with administration(data_dir, database_url) as admin:
-        users = admin.users.update_many(actor(), user_ids, changes)
+        acting = actor()
+        scope = company_scope(admin, acting, company)
+        found = [admin.users.find(acting, ref, scope).user_id for ref in user_ids]
+        users = admin.users.update_many(acting, found, changes)
     print_table(users, as_json, _USERS)
 
 
 @user_app.command("reset-password")
 def user_reset_password(
     user_id: Annotated[
-        str, typer.Argument(metavar="USER", help="The login to give a new password, by its id.")
+        str,
+        typer.Argument(
+            metavar="USER", help="The login to give a new password, by login name or id."
+        ),
     ],
     password_stdin: PasswordStdin = False,
+    company: Company = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -255,7 +270,9 @@ def user_reset_password(
     """Give a login a new password; unlocks it and ends its sessions."""
     password = read_password(password_stdin)
     with administration(data_dir, database_url) as admin:
-        user, new = admin.users.reset_password(actor(), user_id, password)
+        acting = actor()
+        found = admin.users.find(acting, user_id, company_scope(admin, acting, company))
+        user, new = admin.users.reset_password(acting, found.user_id, password)
     done = f"new password for {user.login} ({user.user_id}); its sessions are ended"
     _print_login(user, None if password_stdin else new, as_json, done)
 

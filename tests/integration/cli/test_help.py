@@ -85,6 +85,8 @@ def test_help_names_each_rule_in_plain_words_first_with_its_id_as_a_tag(
             [
                 "--permit-recordings",
                 "Whether this login permits recordings; unticked, no chat they join is",
+                "--company",
+                "COMPANY_ID",
                 "--record-percentage",
                 "0-100",
             ],
@@ -102,3 +104,17 @@ def test_help_shows_what_each_option_takes_and_its_default(
     assert PYTHON_TYPES.findall(shown.stdout) == []
     for text in expected:
         assert text in shown.stdout
+
+
+def test_R18_company_is_one_option_with_one_meaning_in_every_admin_command() -> None:
+    admin = dict(COMMANDS)["admin"]
+    shown = {
+        (param.metavar, param.help)
+        for path, command in _commands(admin)
+        for param in command.params
+        if "--company" in getattr(param, "opts", [])
+    }
+    assert len(shown) == 1, shown
+    ((metavar, help),) = shown
+    assert metavar == "COMPANY_ID"
+    assert "Left out: the company of the login or flow the command names" in help
