@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from chatrec.cli_admin import admin_app
-from chatrec.cli_admin.options import DatabaseUrl, DataDir
+from chatrec.cli_admin.options import AsJson, DatabaseUrl, DataDir
+from chatrec.cli_admin.tables import Column, Table, print_table
 from chatrec.cli_help import App
 from chatrec.config import Config, load_config
 
 if TYPE_CHECKING:
+    from chatrec.store.records import DeliveryRecord
     from chatrec.store.store import Store
 
 app = App(
@@ -456,6 +458,7 @@ def deliveries_list(
         int,
         typer.Option(metavar="COUNT", min=1, help="How many deliveries to list at most."),
     ] = 50,
+    as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -468,18 +471,49 @@ def deliveries_list(
         found = store.list_deliveries(chosen, company, limit)
     finally:
         store.close()
-    if not found:
-        typer.echo("no deliveries")
-        return
-    typer.echo(f"{'ID':>6}  {'STATE':10}  {'TRIES':>5}  {'COMPANY':12}  {'WHEN (UTC)':20}  PATH")
-    for delivery in found:
-        when = delivery.delivered_at if delivery.delivered_at else delivery.next_attempt_at
-        typer.echo(
-            f"{delivery.delivery_id:>6}  {delivery.state.value:10}  {delivery.attempts:>5}  "
-            f"{delivery.company_id:12}  {_when(when):20}  {delivery.remote_path}"
-        )
-        if delivery.last_error:
-            typer.echo(f"{'':8}last error: {delivery.last_error}")
+    print_table(found, as_json, _DELIVERIES)
+
+
+def _delivery_view(delivery: DeliveryRecord) -> dict[str, object]:
+    return {
+        "delivery_id": delivery.delivery_id,
+        "state": delivery.state.value,
+        "attempts": delivery.attempts,
+        "last_error": delivery.last_error,
+        "company_id": delivery.company_id,
+        "chat_id": delivery.chat_id,
+        "recording_id": delivery.recording_id,
+        "kind": delivery.kind.value,
+        "format": delivery.format,
+        "remote_path": delivery.remote_path,
+        "size": delivery.size,
+        "sha256": delivery.sha256,
+        "created_at": delivery.created_at.isoformat(),
+        "next_attempt_at": delivery.next_attempt_at.isoformat(),
+        "delivered_at": None
+        if delivery.delivered_at is None
+        else delivery.delivered_at.isoformat(),
+    }
+
+
+def _delivery_when(delivery: DeliveryRecord) -> str:
+    """When it was delivered, or when it is tried next."""
+    return _when(delivery.delivered_at or delivery.next_attempt_at)
+
+
+_DELIVERIES: Table[DeliveryRecord] = Table(
+    view=_delivery_view,
+    columns=(
+        Column("ID", lambda delivery: delivery.delivery_id, number=True),
+        Column("STATE", lambda delivery: delivery.state.value, state=True),
+        Column("TRIES", lambda delivery: delivery.attempts, number=True),
+        Column("COMPANY", lambda delivery: delivery.company_id),
+        Column("WHEN (UTC)", _delivery_when),
+        Column("PATH", lambda delivery: delivery.remote_path),
+        Column("LAST ERROR", lambda delivery: delivery.last_error),
+    ),
+    empty="no deliveries",
+)
 
 
 @deliveries_app.command("show")

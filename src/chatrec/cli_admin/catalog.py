@@ -13,7 +13,7 @@ import typer
 from chatrec.cli_admin.administration import actor, administration, company_of, fail, refusals
 from chatrec.cli_admin.options import AsJson, Company, DatabaseUrl, DataDir
 from chatrec.cli_admin.output import print_result
-from chatrec.cli_admin.tables import Table, add_list_command
+from chatrec.cli_admin.tables import Column, Table, add_list_command
 from chatrec.cli_help import App
 
 if TYPE_CHECKING:
@@ -71,7 +71,12 @@ add_list_command(
     queue_app,
     lambda admin: admin.catalog.list_queues,
     Table(
-        view=queue_view, row=lambda queue: f"{queue.queue_id:16}  {queue.name}", empty="no queues"
+        view=queue_view,
+        columns=(
+            Column("ID", lambda queue: queue.queue_id),
+            Column("NAME", lambda queue: queue.name),
+        ),
+        empty="no queues",
     ),
     help="List the company's queues.",
 )
@@ -137,8 +142,11 @@ add_list_command(
     lambda admin: admin.catalog.list_services,
     Table(
         view=service_view,
-        row=_service_row,
-        header=f"{'ID':16}  {'FLOW':16}  NAME",
+        columns=(
+            Column("ID", lambda service: service.service_id),
+            Column("FLOW", lambda service: service.flow_id),
+            Column("NAME", lambda service: service.name),
+        ),
         empty="no services",
     ),
     help="List the company's services and the flow each runs.",

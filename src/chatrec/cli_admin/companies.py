@@ -19,7 +19,7 @@ from chatrec.cli_admin.administration import (
 )
 from chatrec.cli_admin.options import AsJson, Company, DatabaseUrl, DataDir
 from chatrec.cli_admin.output import format_fields, print_result, yes
-from chatrec.cli_admin.tables import Table, print_table
+from chatrec.cli_admin.tables import Column, Table, print_table
 from chatrec.cli_help import App
 from chatrec.errors import TemplateError
 
@@ -76,19 +76,18 @@ def _format_company(view: dict[str, Any]) -> str:
     )
 
 
-def _company_row(view: dict[str, Any]) -> str:
-    products = ",".join(view["products"]) or "-"
-    return f"{view['company_id']:16}  {yes(view['records']):7}  {products:24}  {view['name']}"
-
-
 def _as_is(view: dict[str, Any]) -> object:
     return view
 
 
-_COMPANIES = Table(
+_COMPANIES: Table[dict[str, Any]] = Table(
     view=_as_is,
-    row=_company_row,
-    header=f"{'ID':16}  {'RECORDS':7}  {'PRODUCTS':24}  NAME",
+    columns=(
+        Column("ID", lambda view: view["company_id"]),
+        Column("RECORDS", lambda view: yes(view["records"]), state=True),
+        Column("PRODUCTS", lambda view: ", ".join(view["products"])),
+        Column("NAME", lambda view: view["name"]),
+    ),
     empty="no companies",
 )
 

@@ -19,7 +19,7 @@ from chatrec.cli_admin.administration import (
 )
 from chatrec.cli_admin.options import AsJson, Company, DatabaseUrl, DataDir, file_label, read_text
 from chatrec.cli_admin.output import print_result, when
-from chatrec.cli_admin.tables import Table, add_list_command, print_table
+from chatrec.cli_admin.tables import Column, Table, add_list_command, print_table
 from chatrec.cli_help import App
 from chatrec.errors import FlowError, NotFoundError
 
@@ -71,10 +71,12 @@ add_list_command(
     lambda admin: admin.catalog.list_flows,
     Table(
         view=flow_summary,
-        row=lambda flow: (
-            f"{flow.flow_id:16}  {flow.version:>7}  {when(flow.created_at):20}  {flow.name}"
+        columns=(
+            Column("ID", lambda flow: flow.flow_id),
+            Column("VERSION", lambda flow: flow.version, number=True),
+            Column("SAVED (UTC)", lambda flow: when(flow.created_at)),
+            Column("NAME", lambda flow: flow.name),
         ),
-        header=f"{'ID':16}  {'VERSION':>7}  {'SAVED (UTC)':20}  NAME",
         empty="no flows",
     ),
     help="List the company's flows at their newest version.",
@@ -109,9 +111,13 @@ def flow_show(
     )
 
 
-_VERSIONS = Table(
+_VERSIONS: Table[FlowVersionRecord] = Table(
     view=flow_summary,
-    row=lambda flow: f"{flow.version:>7}  {when(flow.created_at)}  {flow.name}",
+    columns=(
+        Column("VERSION", lambda flow: flow.version, number=True),
+        Column("SAVED (UTC)", lambda flow: when(flow.created_at)),
+        Column("NAME", lambda flow: flow.name),
+    ),
 )
 
 

@@ -26,7 +26,7 @@ from chatrec.cli_admin.options import (
     read_password,
 )
 from chatrec.cli_admin.output import print_result, yes
-from chatrec.cli_admin.tables import Table, add_list_command, print_table
+from chatrec.cli_admin.tables import Column, Table, add_list_command, print_table
 from chatrec.cli_help import App
 
 if TYPE_CHECKING:
@@ -91,21 +91,22 @@ def user_view(user: UserRecord) -> dict[str, object]:
     }
 
 
-def _user_row(user: UserRecord) -> str:
-    state = "disabled" if user.disabled else "locked" if user.locked_until else "enabled"
-    return (
-        f"{user.user_id:16}  {user.login:20}  {user.role:13}  "
-        f"{yes(user.permit_recordings):6}  {yes(user.record_chats):6}  "
-        f"{user.record_percentage:>3}  {user.capacity:>3}  {state:8}  {user.name}"
-    )
+def _state(user: UserRecord) -> str:
+    return "disabled" if user.disabled else "locked" if user.locked_until else "enabled"
 
 
 _USERS = Table(
     view=user_view,
-    row=_user_row,
-    header=(
-        f"{'ID':16}  {'LOGIN':20}  {'ROLE':13}  {'PERMIT':6}  {'RECORD':6}  {'PCT':>3}  "
-        f"{'CAP':>3}  {'STATE':8}  NAME"
+    columns=(
+        Column("ID", lambda user: user.user_id),
+        Column("LOGIN", lambda user: user.login),
+        Column("ROLE", lambda user: user.role),
+        Column("PERMIT", lambda user: yes(user.permit_recordings), state=True),
+        Column("RECORD", lambda user: yes(user.record_chats), state=True),
+        Column("PCT", lambda user: user.record_percentage, number=True),
+        Column("CAP", lambda user: user.capacity, number=True),
+        Column("STATE", _state, state=True),
+        Column("NAME", lambda user: user.name),
     ),
     empty="no users",
 )

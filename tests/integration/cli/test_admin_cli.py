@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -504,6 +505,57 @@ def test_the_audit_trail_exports_as_csv(acme: str) -> None:
     assert all(row["actor"].startswith("cli:") for row in rows)
     since = ok(admin(acme, "audit", "--company", "acme", "--since", "2999-01-01T00:00:00Z"))
     assert since.stdout.strip() == "no audit lines"
+
+
+def _column_starts(header: str) -> list[int]:
+    """Where each column of a table starts: its header's names stand two spaces apart."""
+    return [match.start() for match in re.finditer(r"(?:^|(?<=  ))\S", header)]
+
+
+def test_R14_the_audit_trail_prints_as_an_aligned_table(acme: str) -> None:
+    ok(admin(acme, "queue", "create", "Claims"))
+    ok(admin(acme, "user", "create", "erin", "--name", "Erin", "--role", "agent"))
+    ok(admin(acme, "company", "set", "--retention-seconds", "60"))
+    header, *rows = ok(admin(acme, "audit")).stdout.splitlines()
+    assert re.split(r"\s{2,}", header) == [
+        "WHEN (UTC)",
+        "ACTOR",
+        "ACTION",
+        "TARGET",
+        "CHAT",
+        "CHANGE",
+    ]
+    starts = _column_starts(header)
+    assert len(starts) == 6
+    assert len(rows) == 4
+    for row in rows:
+        for start in starts[1:]:
+            assert row[start - 2 : start] == "  ", (row, start)
+            assert row[start] != " ", (row, start)
+    assert rows[-1].endswith('{"retention_seconds": 0} → {"retention_seconds": 60}')
+
+
+def test_R4_states_are_in_colour_on_a_terminal_and_json_has_none(acme: str) -> None:
+    ok(admin(acme, "user", "create", "erin", "--name", "Erin", "--role", "agent"))
+    ok(admin(acme, "user", "set", "erin", "--disable"))
+    ok(admin(acme, "user", "create", "fay", "--name", "Fay", "--role", "agent"))
+    terminal = {"FORCE_COLOR": "1", "COLUMNS": "200"}
+    coloured = CliRunner().invoke(
+        app, ["admin", "user", "list", "--database-url", acme], env=terminal
+    )
+    assert coloured.exit_code == 0, coloured.output
+    assert re.search(r"\x1b\[31mdisabled *\x1b\[0m", coloured.stdout)  # red: look at it
+    assert re.search(r"\x1b\[32menabled *\x1b\[0m", coloured.stdout)
+    plain = ok(admin(acme, "user", "list")).stdout  # not a terminal: no colour
+    assert "\x1b[" not in plain
+    as_json = CliRunner().invoke(
+        app, ["admin", "user", "list", "--json", "--database-url", acme], env=terminal
+    )
+    assert "\x1b[" not in as_json.stdout
+    assert [(u["login"], u["disabled"]) for u in json.loads(as_json.stdout)] == [
+        ("erin", True),
+        ("fay", False),
+    ]
 
 
 def test_R18_a_destination_set_with_a_private_key_never_shows_it(

@@ -92,7 +92,7 @@ def test_help_names_each_rule_in_plain_words_first_with_its_id_as_a_tag(
             ],
         ),
         (["admin", "company", "set"], ["--format", "FORMAT", "repeat the option"]),
-        (["deliveries", "list"], ["--limit", "COUNT", "[default: 50]"]),
+        (["deliveries", "list"], ["--limit", "COUNT", "[default: 50]", "--json"]),
         (["simulate"], ["--agents", "LOGINS", "comma-separated", "[default: alice,carol]"]),
     ],
 )
@@ -118,3 +118,20 @@ def test_R18_company_is_one_option_with_one_meaning_in_every_admin_command() -> 
     ((metavar, help),) = shown
     assert metavar == "COMPANY_ID"
     assert "Left out: the company of the login or flow the command names" in help
+
+
+LISTS = [
+    path
+    for path, _ in COMMANDS
+    if path.endswith(" list") or path in {"admin audit", "admin flow versions", "admin user set"}
+]
+
+
+def test_every_list_prints_json_for_scripts() -> None:
+    without = [
+        path
+        for path, command in COMMANDS
+        if path in LISTS and not any("--json" in getattr(p, "opts", []) for p in command.params)
+    ]
+    assert len(LISTS) == 9
+    assert without == []
