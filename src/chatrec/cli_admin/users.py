@@ -227,7 +227,7 @@ def user_set(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Change logins: several ids are a bulk edit, applied to all or to none.
+    """Change logins, each named by login name or id; several are one bulk edit, all or none.
 
     Permit Recordings and the percentage apply to chats joined afterwards (R7, R12a).
     """
