@@ -14,23 +14,30 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from chatrec.cli_admin import admin_app
+from chatrec.cli_admin.options import AsJson, DatabaseUrl, DataDir
+from chatrec.cli_admin.tables import Column, Table, print_table
+from chatrec.cli_help import App
 from chatrec.config import Config, load_config
 
 if TYPE_CHECKING:
+    from chatrec.store.records import DeliveryRecord
     from chatrec.store.store import Store
 
-app = typer.Typer(
-    help="chatrec: webchat for contact centres, recorded by rule and delivered over SFTP.",
-    no_args_is_help=True,
+app = App(
+    help="Run chatrec, webchat for contact centres whose chats are recorded by rule and "
+    "delivered over SFTP."
 )
 
-Host = Annotated[str | None, typer.Option(help="Address to listen on.")]
-Port = Annotated[int | None, typer.Option(help="Port to listen on.")]
-DataDir = Annotated[
-    Path | None, typer.Option(help="Folder for the SQLite file, spool and demo platform.")
+Host = Annotated[
+    str | None,
+    typer.Option(
+        metavar="ADDRESS",
+        help="The address to listen on. Left out: CHATREC_HOST, else 127.0.0.1.",
+    ),
 ]
-DatabaseUrl = Annotated[
-    str | None, typer.Option(help="SQLAlchemy URL; default: SQLite in the data dir.")
+Port = Annotated[
+    int | None,
+    typer.Option(metavar="PORT", help="The port to listen on. Left out: CHATREC_PORT, else 8400."),
 ]
 
 
@@ -134,8 +141,8 @@ def migrate(
         bool,
         typer.Option(
             "--forget-unreadable-secrets",
-            help="The key of the SFTP secrets is lost: drop the secrets it cannot open and "
-            "block their platforms until an administrator enters them again.",
+            help="Drop the SFTP secrets the key cannot open, when their key is lost, and block "
+            "their platforms until an administrator enters them again.",
         ),
     ] = False,
 ) -> None:
@@ -170,7 +177,7 @@ def demo(
         bool,
         typer.Option(
             "--platform/--no-platform",
-            help="Start the local demo recording platform (SFTP) and deliver there.",
+            help="Whether to start the local demo recording platform (SFTP) and deliver there.",
         ),
     ] = True,
 ) -> None:
@@ -224,7 +231,11 @@ def _exit_on_signal(signum: int, frame: object) -> None:
 
 
 @app.command()
-def explain(chat_id: str, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+def explain(
+    chat_id: Annotated[str, typer.Argument(metavar="CHAT_ID", help="The chat to explain.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
     """Print why each recording of a chat was produced or suppressed (R14)."""
     from chatrec.errors import NotFoundError
     from chatrec.services.explain import explain_chat
@@ -247,53 +258,112 @@ def explain(chat_id: str, data_dir: DataDir = None, database_url: DatabaseUrl = 
 
 @app.command()
 def simulate(
-    chats: Annotated[int, typer.Option(min=1, help="How many chats to run.")] = 10,
-    concurrency: Annotated[int, typer.Option(min=1, help="Most chats open at once.")] = 5,
-    url: Annotated[str, typer.Option(help="Base URL of the server.")] = "http://127.0.0.1:8400",
+    chats: Annotated[
+        int, typer.Option(metavar="COUNT", min=1, help="How many chats to run in all.")
+    ] = 10,
+    concurrency: Annotated[
+        int, typer.Option(metavar="COUNT", min=1, help="How many chats may be open at once.")
+    ] = 5,
+    url: Annotated[
+        str, typer.Option(metavar="URL", help="The base URL of the server to drive.")
+    ] = "http://127.0.0.1:8400",
     service: Annotated[
-        str, typer.Option(help="Service id(s) to start chats on, comma-separated, dealt in turn.")
+        str,
+        typer.Option(
+            metavar="SERVICE_IDS",
+            help="The services to start chats on, comma-separated ids, dealt in turn.",
+        ),
     ] = "demo-support",
     agents: Annotated[
-        str, typer.Option(help="Agent logins that go Available and answer, comma-separated.")
+        str,
+        typer.Option(
+            metavar="LOGINS",
+            help="The agents who go Available and answer, comma-separated logins.",
+        ),
     ] = "alice,carol",
     data_dir: Annotated[
-        Path, typer.Option(help="Where `chatrec demo` wrote demo-logins.json.")
+        Path,
+        typer.Option(metavar="FOLDER", help="The folder where `chatrec demo` wrote its logins."),
     ] = Path("var"),
     password_file: Annotated[
         Path | None,
         typer.Option(
-            help="JSON passwords: demo-logins.json's list, or {login: password}. Otherwise "
-            "CHATREC_SIMULATE_PASSWORD_<LOGIN>, then <data-dir>/demo-logins.json."
+            metavar="FILE",
+            help="A JSON file of the agents' passwords: demo-logins.json's list, or {login: "
+            "password}. Left out: CHATREC_SIMULATE_PASSWORD_<LOGIN>, then the data folder's "
+            "demo-logins.json.",
         ),
     ] = None,
     messages: Annotated[
-        int, typer.Option(min=0, help="Customer messages per chat; the agent answers each.")
+        int,
+        typer.Option(
+            metavar="COUNT",
+            min=0,
+            help="How many messages the customer sends; the agent answers each.",
+        ),
     ] = 6,
     pause_share: Annotated[
-        float, typer.Option(min=0, max=1, help="Share of chats the agent pauses (and resumes).")
+        float,
+        typer.Option(
+            metavar="SHARE", min=0, max=1, help="The share of chats the agent pauses and resumes."
+        ),
     ] = 0.3,
     transfer_share: Annotated[
-        float, typer.Option(min=0, max=1, help="Share of chats transferred to another agent.")
+        float,
+        typer.Option(
+            metavar="SHARE", min=0, max=1, help="The share of chats transferred to another agent."
+        ),
     ] = 0.1,
     delete_share: Annotated[
         float,
-        typer.Option(min=0, max=1, help="Share where the customer asks and the agent deletes."),
+        typer.Option(
+            metavar="SHARE",
+            min=0,
+            max=1,
+            help="The share of chats whose customer asks for deletion and whose agent deletes.",
+        ),
     ] = 0.1,
     consent_no_share: Annotated[
-        float, typer.Option(min=0, max=1, help="Share of consent questions answered No.")
+        float,
+        typer.Option(
+            metavar="SHARE", min=0, max=1, help="The share of consent questions answered No."
+        ),
     ] = 0.2,
     agent_end_share: Annotated[
-        float, typer.Option(min=0, max=1, help="Share of chats the agent ends (else customer).")
+        float,
+        typer.Option(
+            metavar="SHARE",
+            min=0,
+            max=1,
+            help="The share of chats the agent ends; the customer ends the others.",
+        ),
     ] = 0.5,
-    seed: Annotated[int, typer.Option(help="Seed of the chats' plans.")] = 1,
+    seed: Annotated[
+        int, typer.Option(metavar="NUMBER", help="The seed of the chats' plans, to repeat a run.")
+    ] = 1,
     frames_per_second: Annotated[
-        float, typer.Option(min=0.1, help="Pace of each connection (server limit: 20 by default).")
+        float,
+        typer.Option(
+            metavar="RATE",
+            min=0.1,
+            help="The pace of each connection in frames a second (the server allows 20).",
+        ),
     ] = 15.0,
-    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for an answer.")] = 30.0,
+    timeout: Annotated[
+        float,
+        typer.Option(metavar="SECONDS", min=0.1, help="How long to wait for each answer."),
+    ] = 30.0,
     chat_timeout: Annotated[
-        float, typer.Option(min=0.1, help="Seconds one chat may take before it counts as failed.")
+        float,
+        typer.Option(
+            metavar="SECONDS",
+            min=0.1,
+            help="How long one chat may take before it counts as failed.",
+        ),
     ] = 120.0,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the summary as JSON, for scripts.")
+    ] = False,
 ) -> None:
     """Drive scripted chats against a server and print latency and throughput.
 
@@ -338,10 +408,7 @@ def simulate(
 
 # -- deliveries (R16) ----------------------------------------------------------------------
 
-deliveries_app = typer.Typer(
-    help="See and retry deliveries of recording files to recording platforms.",
-    no_args_is_help=True,
-)
+deliveries_app = App(help="See and retry deliveries of recording files to recording platforms.")
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(admin_app, name="admin")
 
@@ -358,9 +425,22 @@ class State(StrEnum):
 
 StateOption = Annotated[
     State | None,
-    typer.Option("--state", help="Only deliveries in this state.", case_sensitive=False),
+    typer.Option(
+        "--state",
+        metavar="STATE",
+        case_sensitive=False,
+        help="Only deliveries in this state: pending, delivering, blocked or delivered. "
+        "Left out: every state.",
+    ),
 ]
-CompanyOption = Annotated[str | None, typer.Option("--company", help="Only this company's.")]
+CompanyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--company",
+        metavar="COMPANY_ID",
+        help="Only this company's deliveries, by its id. Left out: every company's.",
+    ),
+]
 
 
 def _when(moment: datetime | None) -> str:
@@ -375,7 +455,11 @@ def _open_store(data_dir: Path | None, database_url: str | None) -> Store:
 def deliveries_list(
     state: StateOption = None,
     company: CompanyOption = None,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
+    limit: Annotated[
+        int,
+        typer.Option(metavar="COUNT", min=1, help="How many deliveries to list at most."),
+    ] = 50,
+    as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -388,23 +472,57 @@ def deliveries_list(
         found = store.list_deliveries(chosen, company, limit)
     finally:
         store.close()
-    if not found:
-        typer.echo("no deliveries")
-        return
-    typer.echo(f"{'ID':>6}  {'STATE':10}  {'TRIES':>5}  {'COMPANY':12}  {'WHEN (UTC)':20}  PATH")
-    for delivery in found:
-        when = delivery.delivered_at if delivery.delivered_at else delivery.next_attempt_at
-        typer.echo(
-            f"{delivery.delivery_id:>6}  {delivery.state.value:10}  {delivery.attempts:>5}  "
-            f"{delivery.company_id:12}  {_when(when):20}  {delivery.remote_path}"
-        )
-        if delivery.last_error:
-            typer.echo(f"{'':8}last error: {delivery.last_error}")
+    print_table(found, as_json, _DELIVERIES)
+
+
+def _delivery_view(delivery: DeliveryRecord) -> dict[str, object]:
+    return {
+        "delivery_id": delivery.delivery_id,
+        "state": delivery.state.value,
+        "attempts": delivery.attempts,
+        "last_error": delivery.last_error,
+        "company_id": delivery.company_id,
+        "chat_id": delivery.chat_id,
+        "recording_id": delivery.recording_id,
+        "kind": delivery.kind.value,
+        "format": delivery.format,
+        "remote_path": delivery.remote_path,
+        "size": delivery.size,
+        "sha256": delivery.sha256,
+        "created_at": delivery.created_at.isoformat(),
+        "next_attempt_at": delivery.next_attempt_at.isoformat(),
+        "delivered_at": None
+        if delivery.delivered_at is None
+        else delivery.delivered_at.isoformat(),
+    }
+
+
+def _delivery_when(delivery: DeliveryRecord) -> str:
+    """When it was delivered, or when it is tried next."""
+    return _when(delivery.delivered_at or delivery.next_attempt_at)
+
+
+_DELIVERIES: Table[DeliveryRecord] = Table(
+    view=_delivery_view,
+    columns=(
+        Column("ID", lambda delivery: delivery.delivery_id, number=True),
+        Column("STATE", lambda delivery: delivery.state.value, state=True),
+        Column("TRIES", lambda delivery: delivery.attempts, number=True),
+        Column("COMPANY", lambda delivery: delivery.company_id),
+        Column("WHEN (UTC)", _delivery_when),
+        Column("PATH", lambda delivery: delivery.remote_path),
+        Column("LAST ERROR", lambda delivery: delivery.last_error),
+    ),
+    empty="no deliveries",
+)
 
 
 @deliveries_app.command("show")
 def deliveries_show(
-    delivery_id: Annotated[int, typer.Argument(help="The delivery's id (from list).")],
+    delivery_id: Annotated[
+        int,
+        typer.Argument(metavar="DELIVERY_ID", help="The delivery's id, as `list` shows it."),
+    ],
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -454,9 +572,16 @@ def deliveries_show(
 @deliveries_app.command("retry")
 def deliveries_retry(
     delivery_ids: Annotated[
-        list[int] | None, typer.Argument(help="Deliveries to try again now.", show_default=False)
+        list[int] | None,
+        typer.Argument(
+            metavar="DELIVERY_ID",
+            help="The deliveries to try again now, by their ids.",
+            show_default=False,
+        ),
     ] = None,
-    every: Annotated[bool, typer.Option("--all", help="Every delivery not yet delivered.")] = False,
+    every: Annotated[
+        bool, typer.Option("--all", help="Try every delivery not yet delivered again.")
+    ] = False,
     company: CompanyOption = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -531,7 +656,7 @@ def worker(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     once: Annotated[
-        bool, typer.Option("--once", help="Run one delivery round, then exit.")
+        bool, typer.Option("--once", help="Run one round of deliveries, then exit.")
     ] = False,
 ) -> None:
     """Run only the delivery worker until SIGTERM or SIGINT (run `migrate` first).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -56,3 +58,35 @@ def test_R18_a_placeholder_or_invalid_key_refuses_to_start(
         Config()
     if value:
         assert value not in str(refused.value)  # the refusal never echoes a secret
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "administration.md"
+
+
+def _documented_settings() -> dict[str, str]:
+    """Each variable of the Settings table of docs/administration.md, with its default."""
+    section = DOCS.read_text(encoding="utf-8").split("\n## Settings\n", 1)[1].split("\n## ")[0]
+    rows = re.findall(r"^\| `(CHATREC_[A-Z_]+)` \| ([^|]+) \|", section, flags=re.MULTILINE)
+    return {variable: default.strip() for variable, default in rows}
+
+
+def _shown(default: object) -> str:
+    """A default as the table shows it: the value as it would be written in the variable."""
+    if isinstance(default, bool):
+        return f"`{str(default).lower()}`"
+    if isinstance(default, list):
+        return f"`{json.dumps(default)}`"
+    return f"`{default}`"
+
+
+def test_every_setting_is_documented_with_its_variable_and_default() -> None:
+    documented = _documented_settings()
+    for name, field in Config.model_fields.items():
+        variable = f"CHATREC_{name.upper()}"
+        assert variable in documented, f"{variable} is not in docs/administration.md, Settings"
+        default = field.get_default(call_default_factory=True)
+        if default is None:
+            assert documented[variable].startswith("unset: "), variable
+        else:
+            assert documented[variable] == _shown(default), variable
+    assert len(documented) == len(Config.model_fields)

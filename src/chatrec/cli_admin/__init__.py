@@ -13,8 +13,6 @@ hold what they share.
 
 from __future__ import annotations
 
-import typer
-
 from chatrec.cli_admin.audit import audit
 from chatrec.cli_admin.catalog import queue_app, service_app
 from chatrec.cli_admin.companies import company_app, template_preview
@@ -22,12 +20,12 @@ from chatrec.cli_admin.destinations import destination_app
 from chatrec.cli_admin.flows import flow_app
 from chatrec.cli_admin.imports import import_setup
 from chatrec.cli_admin.users import operator_app, user_app
+from chatrec.cli_help import App
 
 __all__ = ["admin_app"]
 
-admin_app = typer.Typer(
-    help="Administer companies, logins, queues, services, flows and recording platforms.",
-    no_args_is_help=True,
+admin_app = App(
+    help="Administer companies, logins, queues, services, flows and recording platforms."
 )
 admin_app.command("template-preview")(template_preview)
 admin_app.command("import")(import_setup)

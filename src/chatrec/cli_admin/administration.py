@@ -26,6 +26,8 @@ NOT_FOUND = 1
 """Unknown id (or another company's), a failed Test connection, a database failure."""
 REFUSED = 2
 """Bad input or a refused change: nothing was applied."""
+SHOWN_COMPANIES = 10
+"""How many company ids a refusal lists when ``--company`` is needed."""
 
 
 def actor() -> Actor:
@@ -37,6 +39,31 @@ def actor() -> Actor:
     except (OSError, KeyError):
         who = "unknown"
     return Actor.command_line(who)
+
+
+def company_of(admin: Administration, acting: Actor, given: str | None) -> str:
+    """The company a command acts on: ``--company`` (checked), else the only one there is.
+
+    Commands that name a login or a flow take its company instead, and check it against
+    ``--company`` when both are given.
+    """
+    if given is not None:
+        return admin.companies.get(acting, given).company_id
+    companies = [company.company_id for company in admin.companies.list_companies(acting)]
+    if not companies:
+        fail("there is no company yet: create one with `chatrec admin company create`")
+    if len(companies) > 1:
+        shown = ", ".join(companies[:SHOWN_COMPANIES]) + (
+            ", ..." if len(companies) > SHOWN_COMPANIES else ""
+        )
+        fail(f"there are several companies ({shown}): say which with --company COMPANY_ID")
+    return companies[0]
+
+
+def company_scope(admin: Administration, acting: Actor, given: str | None) -> str | None:
+    """``--company`` checked as :func:`company_of` checks it, or ``None`` when left out: for
+    commands that act in the company of the login or flow they name."""
+    return None if given is None else company_of(admin, acting, given)
 
 
 def fail(message: str, code: int = REFUSED, *details: str) -> NoReturn:

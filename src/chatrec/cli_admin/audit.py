@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatrec.cli_admin.administration import actor, administration, fail
+from chatrec.cli_admin.administration import actor, administration, company_of, fail
 from chatrec.cli_admin.options import Company, DatabaseUrl, DataDir
 from chatrec.cli_admin.output import when
+from chatrec.cli_admin.tables import Column, Table, print_table
 
 if TYPE_CHECKING:
     from chatrec.store.records import AuditRecord
@@ -37,45 +38,80 @@ def _compact(value: object) -> str:
     return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
 
 
-def _audit_line(entry: AuditRecord) -> str:
-    """Who changed what, before → after, when; the detail's other keys after."""
-    detail = dict(entry.detail)
-    target = detail.pop("target", "")
+def _change(entry: AuditRecord) -> str:
+    """What changed, before → after; the detail's other keys after it."""
+    detail = {key: value for key, value in entry.detail.items() if key != "target"}
     before, after = detail.pop("before", None), detail.pop("after", None)
     if before is not None and after is not None:
         change = f"{_compact(before)} → {_compact(after)}"
     else:
         change = _compact(after if after is not None else before) if (after or before) else ""
-    rest = f" {_compact(detail)}" if detail else ""
-    chat_part = f"  chat {entry.chat_id}" if entry.chat_id else ""
-    return (
-        f"{when(entry.at)}  {entry.actor}  {entry.action}  {target}{chat_part}  "
-        f"{change}{rest}".rstrip()
-    )
+    return " ".join(part for part in (change, _compact(detail) if detail else "") if part)
+
+
+def _view(entry: AuditRecord) -> dict[str, object]:
+    from chatrec.services.admin.audit import audit_view
+
+    return audit_view(entry)
+
+
+_AUDIT: Table[AuditRecord] = Table(
+    view=_view,
+    columns=(
+        Column("WHEN (UTC)", lambda entry: when(entry.at)),
+        Column("ACTOR", lambda entry: entry.actor),
+        Column("ACTION", lambda entry: entry.action),
+        Column("TARGET", lambda entry: entry.detail.get("target")),
+        Column("CHAT", lambda entry: entry.chat_id),
+        Column("CHANGE", _change),
+    ),
+    empty="no audit lines",
+)
 
 
 def audit(
-    company: Company,
-    chat: Annotated[str | None, typer.Option("--chat", help="Only this chat's lines.")] = None,
+    company: Company = None,
+    chat: Annotated[
+        str | None,
+        typer.Option(
+            "--chat", metavar="CHAT_ID", help="Only this chat's lines. Left out: every line."
+        ),
+    ] = None,
     since: Annotated[
-        str | None, typer.Option("--since", help="Only from this time (ISO 8601; UTC if bare).")
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="TIME",
+            help="Only lines from this time on, in ISO 8601 such as 2026-11-27T09:00:00Z (UTC "
+            "when it names no zone). Left out: from the first line.",
+        ),
     ] = None,
     output: Annotated[
-        AuditFormat, typer.Option("--format", case_sensitive=False, help="text, csv or json.")
+        AuditFormat,
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            case_sensitive=False,
+            help="How to print the lines: text for people, csv or json for other programs.",
+        ),
     ] = AuditFormat.TEXT,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list for scripts, as --format json does.")
+    ] = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Print the audit trail, oldest first: who changed what, before → after, when."""
-    from chatrec.services.admin.audit import export_csv, export_json
+    from chatrec.services.admin.audit import export_csv
 
+    if as_json and output is AuditFormat.CSV:
+        fail("give --json or --format csv, not both")
     start = _since(since)
     with administration(data_dir, database_url) as admin:
-        entries = admin.audit.read(actor(), company, chat_id=chat, since=start)
+        acting = actor()
+        company_id = company_of(admin, acting, company)
+        entries = admin.audit.read(acting, company_id, chat_id=chat, since=start)
     if output is AuditFormat.CSV:
         typer.echo(export_csv(entries), nl=False)
-    elif output is AuditFormat.JSON:
-        typer.echo(export_json(entries))
     else:
-        for line in [_audit_line(entry) for entry in entries] or ["no audit lines"]:
-            typer.echo(line)
+        print_table(entries, as_json or output is AuditFormat.JSON, _AUDIT)

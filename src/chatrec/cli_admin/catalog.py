@@ -10,20 +10,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from chatrec.cli_admin.administration import actor, administration, fail, refusals
+from chatrec.cli_admin.administration import actor, administration, company_of, fail, refusals
 from chatrec.cli_admin.options import AsJson, Company, DatabaseUrl, DataDir
 from chatrec.cli_admin.output import print_result
-from chatrec.cli_admin.tables import Table, add_list_command
+from chatrec.cli_admin.tables import Column, Table, add_list_command
+from chatrec.cli_help import App
 
 if TYPE_CHECKING:
     from chatrec.store.records import QueueRecord, ServiceRecord
 
-queue_app = typer.Typer(
-    help="Queues: a name, and no recording settings at all (R3).", no_args_is_help=True
-)
-service_app = typer.Typer(
-    help="Services: the webchat entry points, each running one flow.", no_args_is_help=True
-)
+queue_app = App(help="Create and rename queues, which never hold recording settings (R3).")
+service_app = App(help="Create and change services, the webchat entry points, each running a flow.")
 
 # Accepted, never shown, and always refused quoting R3: a script that tries them learns why.
 _RECORDING_FLAGS: dict[str, Any] = {
@@ -74,7 +71,12 @@ add_list_command(
     queue_app,
     lambda admin: admin.catalog.list_queues,
     Table(
-        view=queue_view, row=lambda queue: f"{queue.queue_id:16}  {queue.name}", empty="no queues"
+        view=queue_view,
+        columns=(
+            Column("ID", lambda queue: queue.queue_id),
+            Column("NAME", lambda queue: queue.name),
+        ),
+        empty="no queues",
     ),
     help="List the company's queues.",
 )
@@ -83,24 +85,34 @@ add_list_command(
 @queue_app.command("create")
 @_refusing_recording_flags
 def queue_create(
-    company: Company,
-    name: Annotated[str, typer.Argument(help="The queue's name; flows route to it by name.")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="The queue's name; flows route to it by name.")
+    ],
+    company: Company = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a queue.  Recording is never a queue's (R3): such flags are refused."""
     with administration(data_dir, database_url) as admin:
-        queue = admin.catalog.create_queue(actor(), name, company_id=company)
-    done = f"created queue {queue.name!r} ({queue.queue_id}) of company {company}"
+        acting = actor()
+        queue = admin.catalog.create_queue(
+            acting, name, company_id=company_of(admin, acting, company)
+        )
+    done = f"created queue {queue.name!r} ({queue.queue_id}) of company {queue.company_id}"
     print_result(as_json, queue_view(queue), done)
 
 
 @queue_app.command("rename")
 @_refusing_recording_flags
 def queue_rename(
-    queue_id: Annotated[str, typer.Argument(help="The queue's id.")],
-    name: Annotated[str, typer.Argument(help="The new name; flows routing to it follow.")],
+    queue_id: Annotated[
+        str, typer.Argument(metavar="QUEUE_ID", help="The queue's id, as `queue list` shows it.")
+    ],
+    name: Annotated[
+        str,
+        typer.Argument(metavar="NAME", help="The new name; flows that route to the queue follow."),
+    ],
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -130,8 +142,11 @@ add_list_command(
     lambda admin: admin.catalog.list_services,
     Table(
         view=service_view,
-        row=_service_row,
-        header=f"{'ID':16}  {'FLOW':16}  NAME",
+        columns=(
+            Column("ID", lambda service: service.service_id),
+            Column("FLOW", lambda service: service.flow_id),
+            Column("NAME", lambda service: service.name),
+        ),
         empty="no services",
     ),
     help="List the company's services and the flow each runs.",
@@ -140,25 +155,56 @@ add_list_command(
 
 @service_app.command("create")
 def service_create(
-    company: Company,
-    name: Annotated[str, typer.Argument(help="The service's name, as customers see it.")],
-    flow: Annotated[str | None, typer.Option("--flow", help="The id of the flow it runs.")] = None,
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="The service's name, as customers see it.")
+    ],
+    company: Company = None,
+    flow: Annotated[
+        str | None,
+        typer.Option(
+            "--flow",
+            metavar="FLOW_ID",
+            help="The id of the flow the service runs. Left out: none, and chats wait in the "
+            "company's first queue.",
+        ),
+    ] = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a service, optionally running a flow of the company."""
     with administration(data_dir, database_url) as admin:
-        service = admin.catalog.create_service(actor(), name, flow, company_id=company)
+        acting = actor()
+        service = admin.catalog.create_service(
+            acting, name, flow, company_id=company_of(admin, acting, company)
+        )
     print_result(as_json, service_view(service), _service_row(service))
 
 
 @service_app.command("set")
 def service_set(
-    service_id: Annotated[str, typer.Argument(help="The service's id.")],
-    name: Annotated[str | None, typer.Option("--name", help="A new name.")] = None,
-    flow: Annotated[str | None, typer.Option("--flow", help="The id of the flow to run.")] = None,
-    no_flow: Annotated[bool, typer.Option("--no-flow", help="Run no flow.")] = False,
+    service_id: Annotated[
+        str,
+        typer.Argument(metavar="SERVICE_ID", help="The service's id, as `service list` shows it."),
+    ],
+    name: Annotated[
+        str | None,
+        typer.Option("--name", metavar="NAME", help="The service's new name. Left out: unchanged."),
+    ] = None,
+    flow: Annotated[
+        str | None,
+        typer.Option(
+            "--flow",
+            metavar="FLOW_ID",
+            help="The id of the flow new chats run. Left out: unchanged.",
+        ),
+    ] = None,
+    no_flow: Annotated[
+        bool,
+        typer.Option(
+            "--no-flow", help="Run no flow from now on: new chats wait in the first queue."
+        ),
+    ] = False,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,

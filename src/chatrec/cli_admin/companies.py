@@ -9,23 +9,38 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from chatrec.cli_admin.administration import actor, administration, fail, fail_template, refuse_json
+from chatrec.cli_admin.administration import (
+    actor,
+    administration,
+    company_of,
+    fail,
+    fail_template,
+    refuse_json,
+)
 from chatrec.cli_admin.options import AsJson, Company, DatabaseUrl, DataDir
 from chatrec.cli_admin.output import format_fields, print_result, yes
-from chatrec.cli_admin.tables import Table, print_table
+from chatrec.cli_admin.tables import Column, Table, print_table
+from chatrec.cli_help import App
 from chatrec.errors import TemplateError
 
 if TYPE_CHECKING:
     from chatrec.store.records import CompanyRecord
 
-company_app = typer.Typer(
-    help="Companies, their products (R1) and recording settings (R6, R15, R17).",
-    no_args_is_help=True,
+company_app = App(
+    help="Create companies, provision their products (R1) and set how they record (R6, R15, R17)."
 )
 
 Products = Annotated[
     list[str] | None,
-    typer.Option("--product", help="call_recording or webchat; repeat the option for both."),
+    typer.Option(
+        "--product",
+        metavar="PRODUCT",
+        help="A product to provision, call_recording or webchat; repeat the option for both "
+        "(R1). Left out: none, and nothing is recorded.",
+    ),
+]
+CompanyName = Annotated[
+    str, typer.Option("--name", metavar="NAME", help="The company's name, as people see it.")
 ]
 
 
@@ -61,19 +76,18 @@ def _format_company(view: dict[str, Any]) -> str:
     )
 
 
-def _company_row(view: dict[str, Any]) -> str:
-    products = ",".join(view["products"]) or "-"
-    return f"{view['company_id']:16}  {yes(view['records']):7}  {products:24}  {view['name']}"
-
-
 def _as_is(view: dict[str, Any]) -> object:
     return view
 
 
-_COMPANIES = Table(
+_COMPANIES: Table[dict[str, Any]] = Table(
     view=_as_is,
-    row=_company_row,
-    header=f"{'ID':16}  {'RECORDS':7}  {'PRODUCTS':24}  NAME",
+    columns=(
+        Column("ID", lambda view: view["company_id"]),
+        Column("RECORDS", lambda view: yes(view["records"]), state=True),
+        Column("PRODUCTS", lambda view: ", ".join(view["products"])),
+        Column("NAME", lambda view: view["name"]),
+    ),
     empty="no companies",
 )
 
@@ -94,8 +108,14 @@ def company_list(
 
 @company_app.command("create")
 def company_create(
-    company_id: Annotated[str, typer.Argument(help="2 to 40 of a-z, 0-9 and '-'.")],
-    name: Annotated[str, typer.Option("--name", help="The company's name.")],
+    company_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="COMPANY_ID",
+            help="The new company's id: 2 to 40 lower-case letters, digits or '-'.",
+        ),
+    ],
+    name: CompanyName,
     product: Products = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
@@ -110,9 +130,7 @@ def company_create(
 
 @company_app.command("show")
 def company_show(
-    company: Annotated[
-        str | None, typer.Option("--company", help="The company; left out: every company.")
-    ] = None,
+    company: Company = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -120,22 +138,16 @@ def company_show(
     """Show a company's settings, whether it records (R1) and its template's preview (R6)."""
     with administration(data_dir, database_url) as admin:
         acting = actor()
-        found = (
-            admin.companies.list_companies(acting)
-            if company is None
-            else [admin.companies.get(acting, company)]
-        )
-        views = [company_view(c) for c in found]
-    shown = [_format_company(view) for view in views] or ["no companies"]
-    print_result(as_json, views if company is None else views[0], *shown)
+        view = company_view(admin.companies.get(acting, company_of(admin, acting, company)))
+    _print_company(view, as_json)
 
 
 @company_app.command("provision")
 def company_provision(
-    company: Annotated[str, typer.Argument(help="The company's id.")],
+    company: Company = None,
     product: Products = None,
     none: Annotated[
-        bool, typer.Option("--none", help="Take every product away: nothing is recorded.")
+        bool, typer.Option("--none", help="Take every product away, so nothing is recorded (R1).")
     ] = False,
     as_json: AsJson = False,
     data_dir: DataDir = None,
@@ -145,25 +157,47 @@ def company_provision(
     if bool(product) == none:
         fail("name the products with --product (call_recording, webchat), or give --none")
     with administration(data_dir, database_url) as admin:
-        view = company_view(admin.companies.provision(actor(), company, product or []))
+        acting = actor()
+        provisioned = admin.companies.provision(
+            acting, company_of(admin, acting, company), product or []
+        )
+        view = company_view(provisioned)
     _print_company(view, as_json)
 
 
 @company_app.command("set")
 def company_set(
-    company: Company,
-    name: Annotated[str | None, typer.Option("--name", help="The company's name.")] = None,
+    company: Company = None,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", metavar="NAME", help="The company's new name. Left out: unchanged."),
+    ] = None,
     template: Annotated[
         str | None,
-        typer.Option("--template", help="The default filename template of recordings (R6)."),
+        typer.Option(
+            "--template",
+            metavar="TEMPLATE",
+            help="The default filename template of recordings, such as {date}/{chat_id} (R6). "
+            "Left out: unchanged.",
+        ),
     ] = None,
     formats: Annotated[
         list[str] | None,
-        typer.Option("--format", help="json, vcon, text or html; repeat for several (R15)."),
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="A recording format, json, vcon, text or html; repeat the option for several "
+            "(R15). Left out: unchanged.",
+        ),
     ] = None,
     retention_seconds: Annotated[
         int | None,
-        typer.Option(help="How long message bodies stay after delivery; 0: purge at once (R17)."),
+        typer.Option(
+            "--retention-seconds",
+            metavar="SECONDS",
+            help="How long message bodies are kept once the recordings are delivered; 0 purges "
+            "them at once (R17). Left out: unchanged.",
+        ),
     ] = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
@@ -173,9 +207,10 @@ def company_set(
     if name is None and template is None and formats is None and retention_seconds is None:
         fail("nothing to change: give --name, --template, --format or --retention-seconds")
     with administration(data_dir, database_url) as admin:
+        acting = actor()
         updated = admin.companies.update(
-            actor(),
-            company,
+            acting,
+            company_of(admin, acting, company),
             name=name,
             default_template=template,
             formats=formats,
@@ -186,7 +221,12 @@ def company_set(
 
 
 def template_preview(
-    template: Annotated[str, typer.Argument(help="A filename template, such as {date}/{chat_id}.")],
+    template: Annotated[
+        str,
+        typer.Argument(
+            metavar="TEMPLATE", help="A filename template, such as {date}/{service}_{chat_id}."
+        ),
+    ],
     as_json: AsJson = False,
 ) -> None:
     """Print the name a sample chat's recording gets, or the template's problem (R6)."""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatrec.cli_admin.administration import NOT_FOUND, actor, administration, fail
+from chatrec.cli_admin.administration import NOT_FOUND, actor, administration, company_of, fail
 from chatrec.cli_admin.options import (
     AsJson,
     Company,
@@ -18,6 +18,7 @@ from chatrec.cli_admin.options import (
     read_text,
 )
 from chatrec.cli_admin.output import format_fields, print_result, when, yes
+from chatrec.cli_help import App
 
 if TYPE_CHECKING:
     from chatrec.delivery.sftp import ProbeStep
@@ -25,9 +26,8 @@ if TYPE_CHECKING:
     from chatrec.services.admin import Administration
     from chatrec.store.records import DestinationRecord
 
-destination_app = typer.Typer(
-    help="The company's recording platform (SFTP); secrets are never shown again.",
-    no_args_is_help=True,
+destination_app = App(
+    help="Set and test the company's recording platform (SFTP); its secrets are never shown."
 )
 
 
@@ -71,44 +71,78 @@ def _format_destination(record: DestinationRecord) -> str:
 
 @destination_app.command("show")
 def destination_show(
-    company: Company,
+    company: Company = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Show the recording platform, without its password or key."""
     with administration(data_dir, database_url) as admin:
-        record = admin.destinations.get(actor(), company)
+        acting = actor()
+        company_id = company_of(admin, acting, company)
+        record = admin.destinations.get(acting, company_id)
     if record is None:
-        print_result(as_json, None, f"company {company} has no recording platform yet")
+        print_result(as_json, None, f"company {company_id} has no recording platform yet")
     else:
         print_result(as_json, _destination_view(record), _format_destination(record))
 
 
 @destination_app.command("set")
 def destination_set(
-    company: Company,
-    host: Annotated[str, typer.Option("--host", help="The SFTP server's name or address.")],
-    user: Annotated[str, typer.Option("--user", help="The user name to log in as.")],
-    folder: Annotated[str, typer.Option("--folder", help="Where recordings go on the server.")],
-    port: Annotated[int | None, typer.Option("--port", help="Default: as saved, or 22.")] = None,
+    host: Annotated[
+        str,
+        typer.Option("--host", metavar="HOST", help="The SFTP server's name or address."),
+    ],
+    user: Annotated[
+        str, typer.Option("--user", metavar="NAME", help="The user name to log in as.")
+    ],
+    folder: Annotated[
+        str,
+        typer.Option(
+            "--folder", metavar="FOLDER", help="The folder on the server where recordings go."
+        ),
+    ],
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port", metavar="PORT", help="The SFTP server's port. Left out: as saved, else 22."
+        ),
+    ] = None,
     host_key_file: Annotated[
         Path | None,
-        typer.Option("--host-key-file", help="The server's public key (known_hosts form) to pin."),
+        typer.Option(
+            "--host-key-file",
+            metavar="FILE",
+            help="A file with the server's public key, in known_hosts form, to pin (R16). "
+            "Left out: the pinned key stays.",
+        ),
     ] = None,
     password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the password from the first line of standard input. Left out: the "
+            "saved password or key stays.",
+        ),
     ] = False,
     private_key_file: Annotated[
-        Path | None, typer.Option("--private-key-file", help="An unencrypted private key.")
+        Path | None,
+        typer.Option(
+            "--private-key-file",
+            metavar="FILE",
+            help="A file with an unencrypted private key to log in with. Left out: the saved "
+            "password or key stays.",
+        ),
     ] = None,
     done_marker: Annotated[
         bool | None,
         typer.Option(
             "--done-marker/--no-done-marker",
-            help="Write a .done file after each upload. Default: as saved, or no.",
+            help="Whether an empty .done file follows each upload, for platforms that wait for "
+            "one. Left out: as saved, else no.",
         ),
     ] = None,
+    company: Company = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -127,7 +161,8 @@ def destination_set(
     host_key = None if host_key_file is None else read_text(str(host_key_file))
     with administration(data_dir, database_url) as admin:
         acting = actor()
-        current = admin.destinations.get(acting, company)
+        company_id = company_of(admin, acting, company)
+        current = admin.destinations.get(acting, company_id)
         settings = DestinationSettings(
             host=host,
             port=port if port is not None else current.port if current else 22,
@@ -141,7 +176,7 @@ def destination_set(
             ),
             verify_after_rename=current.verify_after_rename if current else True,
         )
-        saved = admin.destinations.set(acting, settings, company)
+        saved = admin.destinations.set(acting, settings, company_id)
     print_result(as_json, _destination_view(saved), _format_destination(saved))
 
 
@@ -164,7 +199,7 @@ def _step_lines(step: ProbeStep) -> list[str]:
 
 @destination_app.command("test")
 def destination_test(
-    company: Company,
+    company: Company = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -176,7 +211,8 @@ def destination_test(
     import asyncio
 
     with administration(data_dir, database_url) as admin:
-        steps = asyncio.run(_probe(admin, actor(), company))
+        acting = actor()
+        steps = asyncio.run(_probe(admin, acting, company_of(admin, acting, company)))
     ok = all(step.ok for step in steps)
     print_result(
         as_json,

@@ -10,23 +10,32 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatrec.cli_admin.administration import actor, administration, refuse_json
+from chatrec.cli_admin.administration import (
+    actor,
+    administration,
+    company_of,
+    company_scope,
+    refuse_json,
+)
 from chatrec.cli_admin.options import AsJson, Company, DatabaseUrl, DataDir, file_label, read_text
 from chatrec.cli_admin.output import print_result, when
-from chatrec.cli_admin.tables import Table, add_list_command, print_table
+from chatrec.cli_admin.tables import Column, Table, add_list_command, print_table
+from chatrec.cli_help import App
 from chatrec.errors import FlowError, NotFoundError
 
 if TYPE_CHECKING:
     from chatrec.services.admin import Administration
     from chatrec.store.records import FlowVersionRecord
 
-flow_app = typer.Typer(
-    help="Chat flows: checked on save with every problem at its line, versioned, previewed.",
-    no_args_is_help=True,
-)
+flow_app = App(help="Check, save, version and preview chat flows, with every problem at its line.")
 
-FlowFile = Annotated[str, typer.Argument(help="The flow's YAML or JSON file; - for stdin.")]
-FlowId = Annotated[str, typer.Argument(help="The flow's id.")]
+FlowFile = Annotated[
+    str,
+    typer.Argument(metavar="FILE", help="The flow's YAML or JSON file, or - for standard input."),
+]
+FlowId = Annotated[
+    str, typer.Argument(metavar="FLOW_ID", help="The flow's id, as `flow list` shows it.")
+]
 
 
 @contextmanager
@@ -62,10 +71,12 @@ add_list_command(
     lambda admin: admin.catalog.list_flows,
     Table(
         view=flow_summary,
-        row=lambda flow: (
-            f"{flow.flow_id:16}  {flow.version:>7}  {when(flow.created_at):20}  {flow.name}"
+        columns=(
+            Column("ID", lambda flow: flow.flow_id),
+            Column("VERSION", lambda flow: flow.version, number=True),
+            Column("SAVED (UTC)", lambda flow: when(flow.created_at)),
+            Column("NAME", lambda flow: flow.name),
         ),
-        header=f"{'ID':16}  {'VERSION':>7}  {'SAVED (UTC)':20}  NAME",
         empty="no flows",
     ),
     help="List the company's flows at their newest version.",
@@ -76,7 +87,13 @@ add_list_command(
 def flow_show(
     flow_id: FlowId,
     version: Annotated[
-        int | None, typer.Option("--version", min=1, help="This version; default: the newest.")
+        int | None,
+        typer.Option(
+            "--version",
+            metavar="VERSION",
+            min=1,
+            help="The version to show. Left out: the newest.",
+        ),
     ] = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
@@ -94,9 +111,13 @@ def flow_show(
     )
 
 
-_VERSIONS = Table(
+_VERSIONS: Table[FlowVersionRecord] = Table(
     view=flow_summary,
-    row=lambda flow: f"{flow.version:>7}  {when(flow.created_at)}  {flow.name}",
+    columns=(
+        Column("VERSION", lambda flow: flow.version, number=True),
+        Column("SAVED (UTC)", lambda flow: when(flow.created_at)),
+        Column("NAME", lambda flow: flow.name),
+    ),
 )
 
 
@@ -116,15 +137,17 @@ def flow_versions(
 @flow_app.command("check")
 def flow_check(
     file: FlowFile,
-    company: Company,
+    company: Company = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Check a flow as a save would, without saving: every problem with its line."""
     with _flow_file(file, data_dir, database_url) as (admin, source):
+        acting = actor()
+        company_id = company_of(admin, acting, company)
         try:
-            flow = admin.catalog.check_flow(actor(), source, company)
+            flow = admin.catalog.check_flow(acting, source, company_id)
         except FlowError as error:
             if not as_json:
                 raise
@@ -143,10 +166,14 @@ def flow_check(
 @flow_app.command("save")
 def flow_save(
     file: FlowFile,
-    company: Company,
+    company: Company = None,
     flow_id: Annotated[
         str | None,
-        typer.Option("--flow-id", help="Save as this flow's next version; default: a new flow."),
+        typer.Option(
+            "--flow-id",
+            metavar="FLOW_ID",
+            help="Save as the next version of this flow. Left out: a new flow.",
+        ),
     ] = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
@@ -155,9 +182,14 @@ def flow_save(
     """Check a flow and keep it as a new flow, or as the next version of --flow-id."""
     with _flow_file(file, data_dir, database_url) as (admin, source):
         acting = actor()
-        if flow_id is not None and admin.catalog.get_flow(acting, flow_id).company_id != company:
-            raise NotFoundError(f"no flow {flow_id!r} in company {company!r}")
-        saved = admin.catalog.save_flow(acting, source, flow_id=flow_id, company_id=company)
+        if flow_id is None:
+            company_id = company_of(admin, acting, company)
+        else:
+            scope = company_scope(admin, acting, company)
+            company_id = admin.catalog.get_flow(acting, flow_id).company_id
+            if scope not in (None, company_id):
+                raise NotFoundError(f"no flow {flow_id!r} in company {scope!r}")
+        saved = admin.catalog.save_flow(acting, source, flow_id=flow_id, company_id=company_id)
     print_result(
         as_json,
         flow_summary(saved),
@@ -168,10 +200,15 @@ def flow_save(
 @flow_app.command("preview")
 def flow_preview(
     file: FlowFile,
-    company: Company,
+    company: Company = None,
     answer: Annotated[
         list[str] | None,
-        typer.Option("--answer", help="The customer's next answer; repeat for several."),
+        typer.Option(
+            "--answer",
+            metavar="TEXT",
+            help="The customer's next answer; repeat the option for several, in order. "
+            "Left out: none, and the preview stops at the first question.",
+        ),
     ] = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
@@ -179,7 +216,10 @@ def flow_preview(
 ) -> None:
     """Run a flow on the given answers without a chat: nothing is stored."""
     with _flow_file(file, data_dir, database_url) as (admin, source):
-        preview = admin.catalog.preview(actor(), source, answer or [], company)
+        acting = actor()
+        preview = admin.catalog.preview(
+            acting, source, answer or [], company_of(admin, acting, company)
+        )
     waiting = (
         []
         if preview.waiting_for is None

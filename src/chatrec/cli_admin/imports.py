@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from chatrec.cli_admin.administration import actor, administration
+from chatrec.cli_admin.administration import actor, administration, company_of
 from chatrec.cli_admin.catalog import queue_view, service_view
 from chatrec.cli_admin.flows import flow_summary
 from chatrec.cli_admin.options import AsJson, Company, DatabaseUrl, DataDir, file_label, read_text
@@ -17,9 +17,14 @@ from chatrec.cli_admin.users import user_view
 
 def import_setup(
     file: Annotated[
-        str, typer.Argument(help="YAML or JSON: queues, flows, services, users; - for stdin.")
+        str,
+        typer.Argument(
+            metavar="FILE",
+            help="The YAML or JSON document of queues, flows, services and users (see the "
+            "import file format in docs/administration.md), or - for standard input.",
+        ),
     ],
-    company: Company,
+    company: Company = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -37,8 +42,10 @@ def import_setup(
         return (base / name).read_text(encoding="utf-8")
 
     with administration(data_dir, database_url) as admin:
+        acting = actor()
+        company_id = company_of(admin, acting, company)
         done = admin.imports.run(
-            actor(), text, company_id=company, label=label, read_file=read_flow
+            acting, text, company_id=company_id, label=label, read_file=read_flow
         )
     users = []
     for user in done.users:
@@ -54,7 +61,7 @@ def import_setup(
             "users": [user_view(user) for user in done.users],
             "passwords": done.passwords,
         },
-        f"imported into company {company}: {done.summary()}",
+        f"imported into company {company_id}: {done.summary()}",
         *(f"  queue    {queue.queue_id:16}  {queue.name}" for queue in done.queues),
         *(f"  flow     {flow.flow_id:16}  {flow.name}" for flow in done.flows),
         *(f"  service  {service.service_id:16}  {service.name}" for service in done.services),

@@ -1,4 +1,4 @@
-"""The options several ``chatrec admin`` commands share, and how their values are read."""
+"""The options several ``chatrec`` commands share, and how their values are read."""
 
 from __future__ import annotations
 
@@ -11,20 +11,40 @@ import typer
 from chatrec.cli_admin.administration import fail
 
 DataDir = Annotated[
-    Path | None, typer.Option(help="Folder for the SQLite file, spool and demo platform.")
+    Path | None,
+    typer.Option(
+        metavar="FOLDER",
+        help="The folder of the SQLite database, the recording spool and the demo platform. "
+        "Left out: CHATREC_DATA_DIR, else ./var.",
+    ),
 ]
 DatabaseUrl = Annotated[
-    str | None, typer.Option(help="SQLAlchemy URL; default: SQLite in the data dir.")
+    str | None,
+    typer.Option(
+        metavar="URL",
+        help="The database, as an SQLAlchemy URL such as postgresql+psycopg://host/chatrec. "
+        "Left out: CHATREC_DATABASE_URL, else SQLite in the data folder.",
+    ),
 ]
 Company = Annotated[
-    str, typer.Option("--company", help="The company to act on (its id).", show_default=False)
+    str | None,
+    typer.Option(
+        "--company",
+        metavar="COMPANY_ID",
+        help="The company to act on, by its id. Left out: the company of the login or flow "
+        "the command names, else the only company there is.",
+    ),
 ]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")]
+"""Read with :func:`~chatrec.cli_admin.administration.company_of`, the same in every command."""
+AsJson = Annotated[
+    bool,
+    typer.Option("--json", help="Print JSON for scripts instead of text for people."),
+]
 PasswordStdin = Annotated[
     bool,
     typer.Option(
         "--password-stdin",
-        help="Read the password from the first line of standard input; otherwise one is "
+        help="Read the password from the first line of standard input. Left out: one is "
         "generated and printed once.",
     ),
 ]

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatrec.cli_admin.administration import actor, administration, fail
+from chatrec.cli_admin.administration import (
+    actor,
+    administration,
+    company_of,
+    company_scope,
+    fail,
+)
 from chatrec.cli_admin.options import (
     AsJson,
     Company,
@@ -20,19 +26,16 @@ from chatrec.cli_admin.options import (
     read_password,
 )
 from chatrec.cli_admin.output import print_result, yes
-from chatrec.cli_admin.tables import Table, add_list_command, print_table
+from chatrec.cli_admin.tables import Column, Table, add_list_command, print_table
+from chatrec.cli_help import App
 
 if TYPE_CHECKING:
     from chatrec.store.records import UserRecord
 
-user_app = typer.Typer(
-    help="Logins of a company and their recording settings (R4, R7, R12a).",
-    no_args_is_help=True,
+user_app = App(
+    help="Create and change a company's logins and whether each is recorded (R4, R7, R12a)."
 )
-operator_app = typer.Typer(
-    help="System operators' logins: they create and provision companies.",
-    no_args_is_help=True,
-)
+operator_app = App(help="Create system operators' logins: they create and provision companies.")
 
 
 class CompanyRole(StrEnum):
@@ -41,13 +44,35 @@ class CompanyRole(StrEnum):
     AGENT = "agent"
 
 
-Login = Annotated[str, typer.Argument(help="The login name, unique over every company.")]
-PersonName = Annotated[str, typer.Option("--name", help="The person's name.")]
-Percentage = Annotated[
-    int | None,
-    typer.Option(help="Share of the agent's chats recorded, 0 to 100 (R7)."),
+Login = Annotated[
+    str,
+    typer.Argument(
+        metavar="LOGIN",
+        help="The login name, unique over every company: letters, digits, '.', '_', '@', '-'.",
+    ),
 ]
-Capacity = Annotated[int | None, typer.Option(help="Chats the agent takes at once.")]
+PersonName = Annotated[
+    str, typer.Option("--name", metavar="NAME", help="The person's name, as colleagues see it.")
+]
+_PERCENTAGE = (
+    "The share of the agent's chats recorded, 0 to 100, drawn once as they join each chat (R7)."
+)
+_CAPACITY = "How many chats the agent takes at once, 1 to 50."
+_PERMIT = "Whether this login permits recordings; unticked, no chat they join is recorded (R12a)."
+_RECORD_CHATS = (
+    "Whether the agent's own recording starts in the chats they handle; off, only the flow's "
+    "recordings remain (R4)."
+)
+_UNCHANGED = " Left out: unchanged."
+Role = Annotated[
+    CompanyRole,
+    typer.Option(
+        "--role",
+        metavar="ROLE",
+        case_sensitive=False,
+        help="The login's role: administrator, supervisor or agent.",
+    ),
+]
 
 
 def user_view(user: UserRecord) -> dict[str, object]:
@@ -66,21 +91,22 @@ def user_view(user: UserRecord) -> dict[str, object]:
     }
 
 
-def _user_row(user: UserRecord) -> str:
-    state = "disabled" if user.disabled else "locked" if user.locked_until else "enabled"
-    return (
-        f"{user.user_id:16}  {user.login:20}  {user.role:13}  "
-        f"{yes(user.permit_recordings):6}  {yes(user.record_chats):6}  "
-        f"{user.record_percentage:>3}  {user.capacity:>3}  {state:8}  {user.name}"
-    )
+def _state(user: UserRecord) -> str:
+    return "disabled" if user.disabled else "locked" if user.locked_until else "enabled"
 
 
 _USERS = Table(
     view=user_view,
-    row=_user_row,
-    header=(
-        f"{'ID':16}  {'LOGIN':20}  {'ROLE':13}  {'PERMIT':6}  {'RECORD':6}  {'PCT':>3}  "
-        f"{'CAP':>3}  {'STATE':8}  NAME"
+    columns=(
+        Column("ID", lambda user: user.user_id),
+        Column("LOGIN", lambda user: user.login),
+        Column("ROLE", lambda user: user.role),
+        Column("PERMIT", lambda user: yes(user.permit_recordings), state=True),
+        Column("RECORD", lambda user: yes(user.record_chats), state=True),
+        Column("PCT", lambda user: user.record_percentage, number=True),
+        Column("CAP", lambda user: user.capacity, number=True),
+        Column("STATE", _state, state=True),
+        Column("NAME", lambda user: user.name),
     ),
     empty="no users",
 )
@@ -106,27 +132,21 @@ add_list_command(
 
 @user_app.command("create")
 def user_create(
-    company: Company,
     login: Login,
     name: PersonName,
-    role: Annotated[CompanyRole, typer.Option("--role", case_sensitive=False)],
+    role: Role,
+    company: Company = None,
     password_stdin: PasswordStdin = False,
     permit_recordings: Annotated[
-        bool,
-        typer.Option(
-            "--permit-recordings/--no-permit-recordings",
-            help="Unticked: no chat this login takes part in is recorded (R12a).",
-        ),
+        bool, typer.Option("--permit-recordings/--no-permit-recordings", help=_PERMIT)
     ] = True,
     record_chats: Annotated[
-        bool,
-        typer.Option(
-            "--record-chats/--no-record-chats",
-            help="Off: the agent's own recording is not started (R4).",
-        ),
+        bool, typer.Option("--record-chats/--no-record-chats", help=_RECORD_CHATS)
     ] = True,
-    record_percentage: Percentage = None,
-    capacity: Capacity = None,
+    record_percentage: Annotated[
+        int, typer.Option("--record-percentage", metavar="0-100", help=_PERCENTAGE)
+    ] = 100,
+    capacity: Annotated[int, typer.Option("--capacity", metavar="CHATS", help=_CAPACITY)] = 3,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -142,12 +162,13 @@ def user_create(
         capacity=capacity,
     )
     with administration(data_dir, database_url) as admin:
+        acting = actor()
         user, initial = admin.users.create(
-            actor(),
+            acting,
             login,
             name,
             role.value,
-            company_id=company,
+            company_id=company_of(admin, acting, company),
             password=password,
             changes=changes,
         )
@@ -157,37 +178,63 @@ def user_create(
 @user_app.command("set")
 def user_set(
     user_ids: Annotated[
-        list[str], typer.Argument(help="One login's id, or several: all change or none.")
+        list[str],
+        typer.Argument(
+            metavar="USER",
+            help="The logins to change, each by login name or id; several are one bulk edit, "
+            "applied to all or to none.",
+        ),
     ],
     permit_recordings: Annotated[
         bool | None,
-        typer.Option("--permit-recordings/--no-permit-recordings", help="R12a."),
+        typer.Option("--permit-recordings/--no-permit-recordings", help=_PERMIT + _UNCHANGED),
     ] = None,
     record_chats: Annotated[
-        bool | None, typer.Option("--record-chats/--no-record-chats", help="R4.")
+        bool | None,
+        typer.Option("--record-chats/--no-record-chats", help=_RECORD_CHATS + _UNCHANGED),
     ] = None,
-    record_percentage: Percentage = None,
-    role: Annotated[CompanyRole | None, typer.Option("--role", case_sensitive=False)] = None,
+    record_percentage: Annotated[
+        int | None,
+        typer.Option("--record-percentage", metavar="0-100", help=_PERCENTAGE + _UNCHANGED),
+    ] = None,
+    role: Annotated[
+        CompanyRole | None,
+        typer.Option(
+            "--role",
+            metavar="ROLE",
+            case_sensitive=False,
+            help="The login's new role: administrator, supervisor or agent." + _UNCHANGED,
+        ),
+    ] = None,
     disabled: Annotated[
         bool | None,
-        typer.Option("--disable/--enable", help="A disabled login cannot log in."),
+        typer.Option(
+            "--disable/--enable",
+            help="Whether the login is disabled: a disabled login cannot log in." + _UNCHANGED,
+        ),
     ] = None,
-    capacity: Capacity = None,
+    capacity: Annotated[
+        int | None, typer.Option("--capacity", metavar="CHATS", help=_CAPACITY + _UNCHANGED)
+    ] = None,
     name: Annotated[
-        str | None, typer.Option("--name", help="The person's name (one login only).")
+        str | None,
+        typer.Option(
+            "--name", metavar="NAME", help="The person's new name, for one login." + _UNCHANGED
+        ),
     ] = None,
+    company: Company = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Change logins: several ids are a bulk edit, applied to all or to none.
+    """Change logins, each named by login name or id; several are one bulk edit, all or none.
 
     Permit Recordings and the percentage apply to chats joined afterwards (R7, R12a).
     """
     from chatrec.services.admin.users import UserChanges
 
     if name is not None and len(user_ids) > 1:
-        fail("--name changes one login; give one user id")
+        fail("--name changes one login; name one user")
     changes = UserChanges(
         name=name,
         role=None if role is None else role.value,
@@ -200,14 +247,23 @@ def user_set(
     if not changes.given():
         fail("nothing to change: give at least one option (see --help)")
     with administration(data_dir, database_url) as admin:
-        users = admin.users.update_many(actor(), user_ids, changes)
+        acting = actor()
+        scope = company_scope(admin, acting, company)
+        found = [admin.users.find(acting, ref, scope).user_id for ref in user_ids]
+        users = admin.users.update_many(acting, found, changes)
     print_table(users, as_json, _USERS)
 
 
 @user_app.command("reset-password")
 def user_reset_password(
-    user_id: Annotated[str, typer.Argument(help="The login's id.")],
+    user_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="USER", help="The login to give a new password, by login name or id."
+        ),
+    ],
     password_stdin: PasswordStdin = False,
+    company: Company = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -215,7 +271,9 @@ def user_reset_password(
     """Give a login a new password; unlocks it and ends its sessions."""
     password = read_password(password_stdin)
     with administration(data_dir, database_url) as admin:
-        user, new = admin.users.reset_password(actor(), user_id, password)
+        acting = actor()
+        found = admin.users.find(acting, user_id, company_scope(admin, acting, company))
+        user, new = admin.users.reset_password(acting, found.user_id, password)
     done = f"new password for {user.login} ({user.user_id}); its sessions are ended"
     _print_login(user, None if password_stdin else new, as_json, done)
 

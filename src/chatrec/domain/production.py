@@ -52,7 +52,12 @@ def _template_of(company: CompanySettings, verdict: Verdict) -> FilenameTemplate
 def filename_context(
     company: CompanySettings, journal: Journal, verdict: Verdict
 ) -> FilenameContext:
-    """The values of a recording's filename tokens (R6)."""
+    """The values of a recording's filename tokens (R6).
+
+    ``{agent}`` and ``{agent_id}`` name the recording's own agent for an agent recording
+    (R5a), and the chat's primary agent, who handled it longest, for a flow (R5b) or an
+    abusive (R13) recording: the agent a QA reviewer files the chat under.
+    """
     recording = verdict.recording
     queues = [join.queue for join in journal.of_type(AgentAssigned) if join.queue]
     agent = recording.agent or primary_agent(journal)

@@ -468,11 +468,9 @@ class ChatService:
                 f"{target.name} is away or has no free chat slot; transfer to a queue instead"
             )
         target_actor = staff_actor(target)
-        events = [
-            Transferred(at=now, actor=actor, to_agent=target_actor),
-            self._assignment(chat, target, now, queue=None, by_transfer=True),
-        ]
-        seq = await self._commit(chat, events, status=ChatStatus.ACTIVE)
+        joined, drawn = self._assignment(chat, target, now, queue=None, by_transfer=True)
+        events = [Transferred(at=now, actor=actor, to_agent=target_actor), joined]
+        seq = await self._commit(chat, events, audit=[drawn], status=ChatStatus.ACTIVE)
         if actor.role is Role.AGENT and actor.user_id:
             self.router.release(actor.user_id, chat.chat_id, self._monotonic())
         self.router.holds(target.user_id, chat.chat_id)
@@ -504,10 +502,11 @@ class ChatService:
         *,
         queue: str | None,
         by_transfer: bool,
-    ) -> AgentAssigned:
-        """The join of an agent with their settings and sampling draw as of now (R7, R12a)."""
+    ) -> tuple[AgentAssigned, AuditRecord]:
+        """The join of an agent with their settings and sampling draw as of now (R7, R12a),
+        and the draw's audit line, to be committed with the join."""
         login = user_login(user)
-        return AgentAssigned(
+        joined = AgentAssigned(
             at=now,
             actor=staff_actor(user),
             settings=login.snapshot(),
@@ -516,6 +515,28 @@ class ChatService:
             ),
             queue=queue,
             by_transfer=by_transfer,
+        )
+        return joined, self._draw_audit(chat, user, joined)
+
+    def _draw_audit(self, chat: LiveChat, user: UserRecord, joined: AgentAssigned) -> AuditRecord:
+        """R7 asks for every draw in the chat's audit trail, not only in its journal: an
+        administrator reads there why an agent's recording exists or not."""
+        draw = joined.draw
+        return AuditRecord(
+            company_id=chat.record.company_id,
+            at=joined.at,
+            actor="system",
+            action="sampling_draw",
+            chat_id=chat.chat_id,
+            detail={
+                "target": user.user_id,
+                "agent": user.login,
+                "record_percentage": draw.percentage,
+                "draw": draw.value,
+                "fraction": round(draw.fraction, 4),
+                "sampled_in": draw.sampled_in,
+                "by_transfer": joined.by_transfer,
+            },
         )
 
     # -- presence and routing ----------------------------------------------------
@@ -558,7 +579,7 @@ class ChatService:
                     self.router.release(match.user_id, match.chat_id, self._monotonic())
                     continue
                 queue = await self._run(self.store.get_queue, match.queue_id)
-                event = self._assignment(
+                joined, drawn = self._assignment(
                     chat,
                     user,
                     self._now(chat),
@@ -566,7 +587,7 @@ class ChatService:
                     by_transfer=False,
                 )
                 try:
-                    await self._commit(chat, [event], status=ChatStatus.ACTIVE)
+                    await self._commit(chat, [joined], audit=[drawn], status=ChatStatus.ACTIVE)
                 except Exception:
                     log.exception("assigning chat %s to %s failed", chat.chat_id, user.user_id)
                     self.router.release(match.user_id, match.chat_id, self._monotonic())

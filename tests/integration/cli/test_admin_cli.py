@@ -10,13 +10,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 import pytest
+import typer.main
 from click.testing import Result
 from typer.testing import CliRunner
 
@@ -119,7 +122,7 @@ def test_R1_an_operator_creates_provisions_and_shows_a_company(
     ok(
         admin(
             database_url,
-            *("company", "provision", "acme", "--product", "call_recording"),
+            *("company", "provision", "--company", "acme", "--product", "call_recording"),
             *("--product", "webchat"),
         )
     )
@@ -193,6 +196,120 @@ def test_R4_R7_R12a_logins_are_created_bulk_edited_and_given_new_passwords(
     listed = ok(admin(acme, "user", "list", "--company", "acme")).stdout
     assert {"carol", "dave"} <= set(listed.split())
     assert {generated, new}.isdisjoint(listed.split())
+
+
+def test_R4_R12a_a_login_is_named_by_its_login_name_or_its_id(acme: str, store: Store) -> None:
+    # No --company: acme is the only company.
+    created = ok(admin(acme, "user", "create", "carol", "--name", "Carol", "--role", "agent"))
+    assert "of company acme" in created.stdout
+    carol = store.find_user_by_login("carol")
+    assert carol is not None
+    ok(admin(acme, "user", "set", "carol", "--no-permit-recordings"))  # by login name
+    ok(admin(acme, "user", "set", carol.user_id, "--record-percentage", "40"))  # by id
+    ok(admin(acme, "user", "reset-password", "Carol", "--password-stdin", stdin="a new secret\n"))
+    changed = store.get_user(carol.user_id)
+    assert changed is not None
+    assert (changed.permit_recordings, changed.record_percentage) == (False, 40)
+    assert verify_password(changed.password_hash, "a new secret")
+
+    # --company scopes the search, and is checked like everywhere else.
+    ok(admin(acme, "company", "create", "globex", "--name", "Globex"))
+    elsewhere = admin(acme, "user", "set", "carol", "--company", "globex", "--record-chats")
+    assert elsewhere.exit_code == 1
+    assert "error: no user 'carol' in company 'globex'" in elsewhere.stderr
+
+    # A login name that is another login's id: refused, naming both and how to name each.
+    impostor = json.loads(
+        ok(
+            admin(
+                acme,
+                *("user", "create", carol.user_id, "--company", "globex"),
+                *("--name", "Impostor", "--role", "agent", "--json"),
+            )
+        ).stdout
+    )["user"]
+    ambiguous = admin(acme, "user", "set", carol.user_id, "--no-record-chats")
+    assert ambiguous.exit_code == 2
+    assert (
+        f"'{carol.user_id}' names two users: the id of 'carol' and the login name of "
+        f"'{impostor['user_id']}'; give 'carol' for the first or '{impostor['user_id']}' for "
+        "the second"
+    ) in ambiguous.stderr
+    assert store.get_user(carol.user_id).record_chats is True  # type: ignore[union-attr]
+    ok(admin(acme, "user", "set", carol.user_id, "--company", "acme", "--no-record-chats"))
+    assert store.get_user(carol.user_id).record_chats is False  # type: ignore[union-attr]
+    assert store.get_user(impostor["user_id"]).record_chats is True  # type: ignore[union-attr]
+
+
+def test_R18_the_company_is_inferred_when_there_is_one_and_asked_for_among_several(
+    acme: str, store: Store
+) -> None:
+    ok(admin(acme, "queue", "create", "Claims"))
+    assert [q.name for q in store.list_queues("acme")] == ["Claims"]
+    ok(admin(acme, "company", "create", "globex", "--name", "Globex"))
+    before = counts(store)
+    for command in (["queue", "create", "Sales"], ["user", "list"], ["audit"]):
+        refused = admin(acme, *command)
+        assert refused.exit_code == 2, refused.output
+        assert refused.stderr == (
+            "error: there are several companies (acme, globex): say which with "
+            "--company COMPANY_ID\n"
+        )
+    assert counts(store) == before
+
+
+def _admin_commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+    yield " ".join(path), command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _admin_commands(sub, (*path, name))
+
+
+# The fewest arguments each command with --company needs to reach the company.
+COMPANY_COMMANDS = {
+    "audit": [],
+    "company provision": ["--product", "webchat"],
+    "company set": ["--name", "Acme 2"],
+    "company show": [],
+    "destination set": ["--host", "sftp.example", "--user", "acme", "--folder", "in"],
+    "destination show": [],
+    "destination test": [],
+    "flow check": ["{flow}"],
+    "flow list": [],
+    "flow preview": ["{flow}"],
+    "flow save": ["{flow}"],
+    "import": ["{setup}"],
+    "queue create": ["Claims"],
+    "queue list": [],
+    "service create": ["Chat"],
+    "service list": [],
+    "user create": ["erin", "--name", "Erin", "--role", "agent"],
+    "user list": [],
+    "user reset-password": ["ada"],
+    "user set": ["ada", "--record-chats"],
+}
+
+
+def test_R18_every_admin_command_refuses_an_unknown_company_alike(
+    acme: str, store: Store, tmp_path: Path
+) -> None:
+    """``--company`` is read one way in every admin command: an unknown id is "not found"
+    (exit 1) before anything is read or changed."""
+    admin_group = typer.main.get_command(app).commands["admin"]  # type: ignore[attr-defined]
+    with_company = {
+        path
+        for path, command in _admin_commands(admin_group)
+        if any("--company" in getattr(p, "opts", []) for p in command.params)
+    }
+    assert with_company == set(COMPANY_COMMANDS)
+    (tmp_path / "flow.yaml").write_text(FLOW)
+    (tmp_path / "setup.yaml").write_text("queues: [{name: Claims}]\n")
+    files = {"{flow}": str(tmp_path / "flow.yaml"), "{setup}": str(tmp_path / "setup.yaml")}
+    before = counts(store)
+    for path, arguments in COMPANY_COMMANDS.items():
+        given = [files.get(argument, argument) for argument in arguments]
+        refused = admin(acme, *path.split(), *given, "--company", "nope")
+        assert (refused.exit_code, refused.stderr) == (1, "error: no company 'nope'\n"), path
+    assert counts(store) == before
 
 
 @pytest.mark.parametrize(
@@ -390,6 +507,57 @@ def test_the_audit_trail_exports_as_csv(acme: str) -> None:
     assert since.stdout.strip() == "no audit lines"
 
 
+def _column_starts(header: str) -> list[int]:
+    """Where each column of a table starts: its header's names stand two spaces apart."""
+    return [match.start() for match in re.finditer(r"(?:^|(?<=  ))\S", header)]
+
+
+def test_R14_the_audit_trail_prints_as_an_aligned_table(acme: str) -> None:
+    ok(admin(acme, "queue", "create", "Claims"))
+    ok(admin(acme, "user", "create", "erin", "--name", "Erin", "--role", "agent"))
+    ok(admin(acme, "company", "set", "--retention-seconds", "60"))
+    header, *rows = ok(admin(acme, "audit")).stdout.splitlines()
+    assert re.split(r"\s{2,}", header) == [
+        "WHEN (UTC)",
+        "ACTOR",
+        "ACTION",
+        "TARGET",
+        "CHAT",
+        "CHANGE",
+    ]
+    starts = _column_starts(header)
+    assert len(starts) == 6
+    assert len(rows) == 4
+    for row in rows:
+        for start in starts[1:]:
+            assert row[start - 2 : start] == "  ", (row, start)
+            assert row[start] != " ", (row, start)
+    assert rows[-1].endswith('{"retention_seconds": 0} → {"retention_seconds": 60}')
+
+
+def test_R4_states_are_in_colour_on_a_terminal_and_json_has_none(acme: str) -> None:
+    ok(admin(acme, "user", "create", "erin", "--name", "Erin", "--role", "agent"))
+    ok(admin(acme, "user", "set", "erin", "--disable"))
+    ok(admin(acme, "user", "create", "fay", "--name", "Fay", "--role", "agent"))
+    terminal = {"FORCE_COLOR": "1", "COLUMNS": "200"}
+    coloured = CliRunner().invoke(
+        app, ["admin", "user", "list", "--database-url", acme], env=terminal
+    )
+    assert coloured.exit_code == 0, coloured.output
+    assert re.search(r"\x1b\[31mdisabled *\x1b\[0m", coloured.stdout)  # red: look at it
+    assert re.search(r"\x1b\[32menabled *\x1b\[0m", coloured.stdout)
+    plain = ok(admin(acme, "user", "list")).stdout  # not a terminal: no colour
+    assert "\x1b[" not in plain
+    as_json = CliRunner().invoke(
+        app, ["admin", "user", "list", "--json", "--database-url", acme], env=terminal
+    )
+    assert "\x1b[" not in as_json.stdout
+    assert [(u["login"], u["disabled"]) for u in json.loads(as_json.stdout)] == [
+        ("erin", True),
+        ("fay", False),
+    ]
+
+
 def test_R18_a_destination_set_with_a_private_key_never_shows_it(
     acme: str, store: Store, tmp_path: Path
 ) -> None:
@@ -479,7 +647,7 @@ def test_R18_an_operator_login_belongs_to_the_system_company(acme: str, store: S
         (["user", "set", "u_nope"], 2, "nothing to change"),
         (["company", "create", "Bad!", "--name", "Bad"], 2, "company id 'Bad!'"),
         (["company", "create", "acme", "--name", "Again"], 2, "already exists"),
-        (["company", "provision", "acme"], 2, "--product"),
+        (["company", "provision", "--company", "acme"], 2, "--product"),
         (["audit", "--company", "acme", "--since", "yesterday"], 2, "ISO 8601"),
         (["flow", "check", "missing.yaml", "--company", "acme"], 2, "cannot read missing.yaml"),
         (

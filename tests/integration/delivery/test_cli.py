@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import replace
@@ -43,16 +44,33 @@ def test_R16_an_administrator_lists_shows_and_retries_deliveries(
     world: str, tmp_path: Path
 ) -> None:
     # The listing in-process, to spare a start-up; show and retry as a separate process.
-    listed = CliRunner().invoke(
-        app,
-        ["deliveries", "list", "--state", "blocked", "--company", "acme", "--database-url", world],
-    )
+    listing = ["deliveries", "list", "--state", "blocked", "--company", "acme"]
+    listed = CliRunner().invoke(app, [*listing, "--database-url", world])
     assert listed.exit_code == 0, listed.output
-    rows = [line for line in listed.stdout.splitlines()[1:] if not line.startswith(" " * 8)]
+    header, *rows = listed.stdout.splitlines()
+    assert header.split() == [
+        "ID",
+        "STATE",
+        "TRIES",
+        "COMPANY",
+        "WHEN",
+        "(UTC)",
+        "PATH",
+        "LAST",
+        "ERROR",
+    ]
     assert len(rows) == 3
     assert all(" blocked " in row and " acme " in row for row in rows)
-    assert f"last error: {HOST_KEY_REASON}" in listed.stdout
-    data_id = min(int(row.split()[0]) for row in rows)
+    assert all(row.endswith(HOST_KEY_REASON) for row in rows)
+    # For scripts: a JSON list of objects, the same deliveries.
+    as_json = CliRunner().invoke(app, [*listing, "--json", "--database-url", world])
+    assert as_json.exit_code == 0, as_json.output
+    found = json.loads(as_json.stdout)
+    assert [d["delivery_id"] for d in found] == [int(row.split()[0]) for row in rows]
+    assert {(d["state"], d["company_id"], d["last_error"]) for d in found} == {
+        ("blocked", "acme", HOST_KEY_REASON)
+    }
+    data_id = min(d["delivery_id"] for d in found)
 
     shown = chatrec(world, tmp_path, "show", str(data_id))
     assert shown.returncode == 0, shown.stderr

@@ -94,10 +94,11 @@ def test_R5_R8_chat_is_recorded_without_the_paused_text(server: ServerProcess) -
         params={"chat_id": chat_id},
         headers={"Authorization": f"Bearer {server.token('ada')}"},
     ).json()
-    staff_actions = [
-        (a["actor"], a["action"]) for a in trail if a["action"] != "recording_decision"
-    ]
+    staff_actions = [(a["actor"], a["action"]) for a in trail if a["actor"] != "system"]
     assert staff_actions == [("alice", "pause"), ("alice", "resume")]
+    # Alice's sampling draw, made as she took the chat, is there too (R7).
+    (draw,) = [a["detail"] for a in trail if a["action"] == "sampling_draw"]
+    assert (draw["agent"], draw["record_percentage"], draw["sampled_in"]) == ("alice", 100, True)
 
 
 def test_R12a_transfer_to_an_agent_without_permit_produces_nothing(

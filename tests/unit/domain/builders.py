@@ -127,10 +127,14 @@ class ChatBuilder:
             )
         )
 
-    def transfer(self, source: Actor, target: Actor, *, permit: bool = True) -> ChatBuilder:
+    def transfer(
+        self, source: Actor, target: Actor, *, permit: bool = True, record_chats: bool = True
+    ) -> ChatBuilder:
         """Transfer from ``source`` to agent ``target``: the transfer, then the target joins."""
         self.add(Transferred(at=self._tick(), actor=source, to_agent=target))
-        return self.assign(target, permit=permit, queue=None, by_transfer=True)
+        return self.assign(
+            target, permit=permit, record_chats=record_chats, queue=None, by_transfer=True
+        )
 
     def transfer_to_queue(self, source: Actor, queue: str) -> ChatBuilder:
         return self.add(Transferred(at=self._tick(), actor=source, to_queue=queue))

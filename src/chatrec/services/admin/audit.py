@@ -83,21 +83,19 @@ def export_csv(entries: list[AuditRecord]) -> str:
     return out.getvalue()
 
 
+def audit_view(entry: AuditRecord) -> dict[str, Any]:
+    """One audit line as a JSON object, as the API and the exports give it."""
+    return {
+        "at": entry.at.isoformat(),
+        "actor": entry.actor,
+        "action": entry.action,
+        "chat_id": entry.chat_id,
+        "detail": entry.detail,
+    }
+
+
 def export_json(entries: list[AuditRecord]) -> str:
-    return json.dumps(
-        [
-            {
-                "at": entry.at.isoformat(),
-                "actor": entry.actor,
-                "action": entry.action,
-                "chat_id": entry.chat_id,
-                "detail": entry.detail,
-            }
-            for entry in entries
-        ],
-        indent=2,
-        default=str,
-    )
+    return json.dumps([audit_view(entry) for entry in entries], indent=2, default=str)
 
 
 class AuditTrail:

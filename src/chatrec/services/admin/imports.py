@@ -10,6 +10,9 @@ applied.  The document, YAML or JSON::
     services: [{name: Support, flow: Support}]   # a flow of the document, or a stored one
     users: [{login: carol, name: Carol, role: agent, record_percentage: 50}]
 
+Its JSON Schema ships beside this module (``imports.schema.json``); a complete example is
+in docs/administration.md, "Import file format".  Both are tested against this importer.
+
 What is not promised: applying takes one transaction per thing created (each use case
 commits with its own audit line), so a database failure, or another administrator
 taking a name between the check and the apply, can stop an import part-way; the error

@@ -140,6 +140,36 @@ class UserAdmin:
         company_for(actor, user.company_id, Role.ADMINISTRATOR)
         return user
 
+    def find(self, actor: Actor, ref: str, company_id: str | None = None) -> UserRecord:
+        """The login ``ref`` names, by its id or by its login name, among those the actor
+        administers (R18), of ``company_id`` when given.
+
+        One login's id may be another's login name: such a ``ref`` is refused, naming
+        both and what names each alone, rather than changing the wrong person.
+        """
+        found: dict[str, UserRecord] = {}  # by id first, then by login name
+        for user in (self.store.get_user(ref), self.store.find_user_by_login(ref)):
+            if user is None or user.user_id in found:
+                continue
+            if company_id is not None and user.company_id != company_id:
+                continue
+            try:
+                found[user.user_id] = self.get(actor, user.user_id)
+            except NotFoundError:
+                continue  # another company's, or an operator's: not the actor's to name
+        if not found:
+            where = "" if company_id is None else f" in company {company_id!r}"
+            raise NotFoundError(f"no user {ref!r}{where}: give a login name or a user id")
+        if len(found) > 1:
+            by_id, by_login = found.values()
+            raise ActionError(
+                f"{ref!r} names two users: the id of {by_id.login!r} and the login name of "
+                f"{by_login.user_id!r}; give {by_id.login!r} for the first or "
+                f"{by_login.user_id!r} for the second"
+            )
+        (user,) = found.values()
+        return user
+
     def create(
         self,
         actor: Actor,
