@@ -58,6 +58,7 @@ def company_view(company: CompanyRecord) -> dict[str, Any]:
         "template_preview": preview_template(company.default_template),
         "formats": sorted(company.formats),
         "retention_seconds": company.retention_seconds,
+        "vcon_draft": company.vcon_draft,
     }
 
 
@@ -71,6 +72,7 @@ def _format_company(view: dict[str, Any]) -> str:
             ("template", view["default_template"]),
             ("preview", view["template_preview"]),
             ("formats", ", ".join(view["formats"])),
+            ("vCon draft", view["vcon_draft"]),
             ("retention", f"{retention} seconds" + (" (purge at once)" if not retention else "")),
         ],
     )
@@ -199,13 +201,28 @@ def company_set(
             "them at once (R17). Left out: unchanged.",
         ),
     ] = None,
+    vcon_draft: Annotated[
+        str | None,
+        typer.Option(
+            "--vcon-draft",
+            metavar="DRAFT",
+            help="Which vCon draft vcon files follow: core, the current one, or container, "
+            "for QA platforms that read the earlier drafts, as the vcon library 0.3 on PyPI "
+            "does (R15). Left out: unchanged.",
+        ),
+    ] = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Change the company's name, template, formats or retention; all checked, then kept."""
-    if name is None and template is None and formats is None and retention_seconds is None:
-        fail("nothing to change: give --name, --template, --format or --retention-seconds")
+    """Change the company's name, template, formats, vCon draft or retention; all checked,
+    then kept."""
+    changes = (name, template, formats, retention_seconds, vcon_draft)
+    if all(change is None for change in changes):
+        fail(
+            "nothing to change: give --name, --template, --format, --vcon-draft or "
+            "--retention-seconds"
+        )
     with administration(data_dir, database_url) as admin:
         acting = actor()
         updated = admin.companies.update(
@@ -215,6 +232,7 @@ def company_set(
             default_template=template,
             formats=formats,
             retention_seconds=retention_seconds,
+            vcon_draft=vcon_draft,
         )
         view = company_view(updated)
     _print_company(view, as_json)

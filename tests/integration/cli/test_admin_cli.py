@@ -666,3 +666,14 @@ def test_R19_refusals_print_an_error_and_exit_with_its_code(
     result = admin(acme, *args)
     assert result.exit_code == code, result.output
     assert message in result.stderr
+
+
+def test_R15_a_company_chooses_the_vcon_draft_its_files_follow(acme: str) -> None:
+    refused = admin(acme, "company", "set", "--vcon-draft", "0.0.1")
+    assert refused.exit_code == 2, refused.output
+    assert "unknown vCon draft '0.0.1'; choose from ['core', 'container']" in refused.output
+    shown = json.loads(ok(admin(acme, "company", "show", "--json")).stdout)
+    assert shown["vcon_draft"] == "core"
+    changed = ok(admin(acme, "company", "set", "--vcon-draft", "container", "--json")).stdout
+    assert json.loads(changed)["vcon_draft"] == "container"
+    assert "vCon draft: container" in ok(admin(acme, "company", "show")).stdout
