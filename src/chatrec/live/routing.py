@@ -2,6 +2,8 @@
 
 In-memory state of one node, rebuilt on start from the store's open chats.  It never
 touches the journal: the chat service asks it for matches and journals the joins.
+An agent is offered chats only while Available (their choice, which outlives their
+connections) and online (a portal of theirs is connected to this node).
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ class AgentSlot:
     company_id: str
     capacity: int
     available: bool = False
+    online: bool = False
     chats: set[str] = field(default_factory=set)
     idle_since: float = 0.0
 
     @property
     def has_room(self) -> bool:
-        return self.available and len(self.chats) < self.capacity
+        return self.available and self.online and len(self.chats) < self.capacity
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +55,16 @@ class Router:
             slot.idle_since = now
         slot.available = available
 
+    def set_online(self, slot: AgentSlot, online: bool) -> None:
+        slot.online = online
+
     def is_available(self, user_id: str) -> bool:
         slot = self._agents.get(user_id)
         return slot is not None and slot.available
+
+    def available_agents(self) -> list[str]:
+        """Agents whose choice is Available, online or not (for the idle timeout)."""
+        return [slot.user_id for slot in self._agents.values() if slot.available]
 
     def holds(self, user_id: str, chat_id: str) -> None:
         """Record that the agent has the chat (assignment, transfer, or restart)."""

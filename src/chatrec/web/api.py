@@ -171,6 +171,7 @@ async def logout(
     token = bearer(authorization) or chatrec_session
     if token:
         await services.auth.logout(token)
+    await services.chats.logged_out(user)
     response.delete_cookie(SESSION_COOKIE)
     response.delete_cookie(CSRF_COOKIE)
 

@@ -1,4 +1,4 @@
-"""Routing: oldest waiting chat to the longest-idle available agent with room."""
+"""Routing: oldest waiting chat to the longest-idle available, online agent with room."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ def router_with(*agents: tuple[str, int, float]) -> Router:
     for user_id, capacity, idle_since in agents:
         slot = router.agent(user_id, "acme", capacity)
         router.set_available(slot, True, idle_since)
+        router.set_online(slot, True)
     return router
 
 
@@ -33,15 +34,20 @@ def test_capacity_bounds_concurrent_chats_and_the_rest_wait() -> None:
     assert [m.chat_id for m in router.match("acme", 3.0)] == ["c3"]
 
 
-def test_away_agents_and_other_companies_get_nothing() -> None:
-    router = router_with(("alice", 3, 0.0))
+def test_away_offline_agents_and_other_companies_get_nothing() -> None:
+    router = router_with(("alice", 3, 0.0), ("bob", 3, 0.0))
     router.set_available(router.agent("alice", "acme", 3), False, 1.0)
-    router.agent("zed", "other", 3)
-    router.set_available(router.agent("zed", "other", 3), True, 0.0)
+    router.set_online(router.agent("bob", "acme", 3), False)  # Available, portal closed
+    zed = router.agent("zed", "other", 3)
+    router.set_available(zed, True, 0.0)
+    router.set_online(zed, True)
     router.enqueue("acme", "general", "c1")
     assert router.match("acme", 2.0) == []
     assert not router.is_available("alice")
-    assert router.is_available("zed")
+    assert router.is_available("bob")
+    assert router.available_agents() == ["bob", "zed"]
+    router.set_online(router.agent("bob", "acme", 3), True)
+    assert router.match("acme", 3.0) == [Match("c1", "general", "bob")]
 
 
 def test_a_chat_is_queued_once_and_can_be_withdrawn() -> None:
