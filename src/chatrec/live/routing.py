@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Literal
+
+# Why an agent cannot take one more chat: their choice, no portal connected, no room.
+Unavailable = Literal["away", "offline", "full"]
 
 
 @dataclass
@@ -27,6 +31,30 @@ class AgentSlot:
     @property
     def has_room(self) -> bool:
         return self.available and self.online and len(self.chats) < self.capacity
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    """Whether an agent can take one more chat now and, if not, why (transfer targets)."""
+
+    available: bool
+    online: bool
+    capacity: int
+    open_chats: int
+
+    @property
+    def free_slots(self) -> int:
+        return max(0, self.capacity - self.open_chats)
+
+    @property
+    def reason(self) -> Unavailable | None:
+        if not self.available:
+            return "away"
+        if not self.online:
+            return "offline"
+        if not self.free_slots:
+            return "full"
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +86,13 @@ class Router:
     def set_online(self, slot: AgentSlot, online: bool) -> None:
         slot.online = online
 
-    def is_available(self, user_id: str) -> bool:
+    def availability(self, user_id: str, capacity: int) -> Availability:
+        """For the agent's ``capacity`` as stored now; one this node has not met is away,
+        offline and holds no chat."""
         slot = self._agents.get(user_id)
-        return slot is not None and slot.available
+        if slot is None:
+            return Availability(False, False, capacity, 0)
+        return Availability(slot.available, slot.online, capacity, len(slot.chats))
 
     def available_agents(self) -> list[str]:
         """Agents whose choice is Available, online or not (for the idle timeout)."""

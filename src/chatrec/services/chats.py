@@ -48,7 +48,7 @@ from chatrec.errors import (
 from chatrec.flows import Flow, FlowState, answer_flow, load_flow, start_flow
 from chatrec.live.bus import Fanout, chat_topic, company_topic, user_topic
 from chatrec.live.registry import LiveChat
-from chatrec.live.routing import Router
+from chatrec.live.routing import Availability, Router
 from chatrec.services.directory import company_settings, user_login
 from chatrec.services.presence import PresenceStore, presence_view
 from chatrec.services.recordings import (
@@ -102,6 +102,21 @@ def staff_actor(user: UserRecord) -> Actor:
 def _key(company: CompanyRecord) -> bytes:
     """The company's sampling key (R7); its id only for a company created without one."""
     return company.sampling_key or company.company_id.encode()
+
+
+def _unavailable(user: UserRecord, availability: Availability) -> str | None:
+    """Why the agent cannot take a chat now, as a sentence naming them; None if they can."""
+    match availability.reason:
+        case "away":
+            return f"{user.name} is away"
+        case "offline":
+            return f"{user.name} is not connected"
+        case "full":
+            return (
+                f"{user.name} has no free chat slot "
+                f"({availability.open_chats} of {availability.capacity} chats)"
+            )
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -479,11 +494,9 @@ class ChatService:
             raise ConflictError(f"{target.name} is not an agent")
         if target.user_id in chat.present():
             raise ConflictError(f"{target.name} is already in the chat")
-        slot = self.router.agent(target.user_id, target.company_id, target.capacity)
-        if not slot.has_room:
-            raise ConflictError(
-                f"{target.name} is away or has no free chat slot; transfer to a queue instead"
-            )
+        why = _unavailable(target, self.availability(target))
+        if why is not None:
+            raise ConflictError(f"{why}; transfer to a queue or to another agent instead")
         target_actor = staff_actor(target)
         events = [
             Transferred(at=now, actor=actor, to_agent=target_actor),
@@ -609,14 +622,15 @@ class ChatService:
         for user_id in filter(idle, self.router.available_agents()):
             user = await self._run(self.store.get_user, user_id)
             # Looked again after the read: the agent may have come back or chosen meanwhile.
-            if user is None or not idle(user_id) or not self.is_available(user_id):
+            if user is None or not idle(user_id) or not self.availability(user).available:
                 continue
             await self.set_presence(user, False, PresenceCause.IDLE_TIMEOUT)
             expired += 1
         return expired
 
-    def is_available(self, user_id: str) -> bool:
-        return self.router.is_available(user_id)
+    def availability(self, user: UserRecord) -> Availability:
+        """Whether the agent can take one more chat now (transfers), and why not."""
+        return self.router.availability(user.user_id, user.capacity)
 
     async def _dispatch(self, company_id: str) -> None:
         """Give waiting chats to free agents, longest idle first."""

@@ -1,5 +1,5 @@
 """An agent's presence is their choice: it survives reloads, reconnects and restarts, and
-only they, their logout or the idle timeout change it.
+only they, their logout or the idle timeout change it; transfers say who can take a chat.
 
 Real WebSocket and HTTP clients against a real server, on SQLite and PostgreSQL.
 """
@@ -98,3 +98,66 @@ def test_R20_the_idle_timeout_sets_an_agent_away_and_tells_the_portal(tmp_path: 
         run(scenario)
     finally:
         server.stop()
+
+
+def test_R20_the_directory_says_who_can_take_a_transfer_and_transfers_agree(
+    server: ServerProcess,
+) -> None:
+    async def directory(token: str) -> dict[str, dict[str, Any]]:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            response = await http.get(
+                "/api/directory", headers={"Authorization": f"Bearer {token}"}
+            )
+        response.raise_for_status()
+        body = response.json()
+        assert body["queues"] == [{"queue_id": "demo-general", "name": "General"}]
+        return {agent["user_id"]: agent for agent in body["agents"]}
+
+    def target(agent: dict[str, Any]) -> tuple[Any, ...]:
+        keys = ("available", "online", "capacity", "open_chats", "free_slots", "reason")
+        return tuple(agent[key] for key in keys)
+
+    async def scenario() -> None:
+        carol = await available(server, "carol")
+        for _ in range(3):  # carol alone is available: she takes three chats, all she can
+            _, chat_id = await waiting(server)
+            await carol.state(chat_id, lambda c: c["status"] == "active")
+        alice = await available(server, "alice")
+        _, chat_id = await waiting(server)
+        await alice.state(chat_id, lambda c: c["status"] == "active")
+        bob = await Client.staff(server, "bob")  # connected, never chose Available
+
+        token = await asyncio.to_thread(server.token, "alice")
+        agents = await directory(token)
+        assert target(agents["demo-alice"]) == (True, True, 3, 1, 2, None)
+        assert target(agents["demo-bob"]) == (False, True, 3, 0, 3, "away")
+        assert target(agents["demo-carol"]) == (True, True, 3, 3, 0, "full")
+
+        async def refused(to_agent: str) -> str:
+            answer = await alice.send(
+                {"type": "transfer", "chat_id": chat_id, "to_agent": to_agent}
+            )
+            assert answer["type"] == "error", answer
+            assert answer["code"] == "conflict", answer
+            message: str = answer["message"]
+            return message
+
+        assert await refused("demo-bob") == (
+            "Bob Chen is away; transfer to a queue or to another agent instead"
+        )
+        assert await refused("demo-carol") == (
+            "Carol Diaz has no free chat slot (3 of 3 chats); "
+            "transfer to a queue or to another agent instead"
+        )
+        await bob.ok({"type": "presence", "available": True})
+        await bob.close()
+        assert target((await directory(token))["demo-bob"]) == (True, False, 3, 0, 3, "offline")
+        assert await refused("demo-bob") == (
+            "Bob Chen is not connected; transfer to a queue or to another agent instead"
+        )
+        bob = await Client.staff(server, "bob")
+        assert target((await directory(token))["demo-bob"]) == (True, True, 3, 0, 3, None)
+        await alice.ok({"type": "transfer", "chat_id": chat_id, "to_agent": "demo-bob"})
+        await bob.state(chat_id, lambda c: c["status"] == "active")
+
+    run(scenario)
