@@ -4,7 +4,9 @@
 // seen (by sequence number) and the last summary, and redraws from them.  After a
 // dropped connection it reconnects with back-off; the welcome replays the visible
 // chats and a `sync` per known chat asks for what was missed, so nothing is lost and
-// nothing shows twice.  There is no "start recording" control (R2).
+// nothing shows twice.  The agent's presence is the server's too: a reload or a
+// reconnect keeps it, and when the idle timeout or a logout changed it the page says
+// so.  There is no "start recording" control (R2).
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
@@ -52,6 +54,7 @@
     confirmOk: $("confirm-ok"),
     available: $("presence-available"),
     away: $("presence-away"),
+    presenceNote: $("presence-note"),
   };
   const actions = new Map(
     [...document.querySelectorAll("[data-action]")].map((b) => [b.dataset.action, b]),
@@ -87,7 +90,8 @@
   let pingTimer = null;
   let errorTimer = null;
   let renderQueued = false;
-  let wantAvailable = false; // the agent's own choice, restored after a reconnect
+  let idleTimeout = null; // seconds without using the portal before the server sets Away
+  let lastActive = 0; // when the page last told the server the agent is here
   let nextRef = 0;
   const pending = new Map(); // ref -> the frame sent, to explain its ack or error
 
@@ -156,8 +160,7 @@
       case "error":
         return refused(frame);
       case "presence":
-        wantAvailable = frame.available;
-        return showPresence(frame.available);
+        return showPresence(frame.available, frame);
       case "pong":
         return pending.delete(frame.ref);
       default:
@@ -173,8 +176,11 @@
     clearInterval(pingTimer);
     pingTimer = setInterval(() => send({ type: "ping" }), 25000);
     if (!supervisor) {
-      showPresence(frame.available);
-      if (wantAvailable && !frame.available) send({ type: "presence", available: true });
+      idleTimeout = frame.idle_timeout_seconds;
+      showPresence(frame.available, {
+        changed_by: frame.presence_changed_by,
+        changed_at: frame.presence_changed_at,
+      });
     }
     for (const chat of chats.values()) {
       if (!chat.gone && chat.summary && chat.summary.status !== "ended") {
@@ -266,10 +272,37 @@
     showError(sentence(frame.message || frame.code));
   }
 
-  function showPresence(available) {
+  /** The radios; and, when the idle timeout or a logout set the agent Away, why. */
+  function showPresence(available, change) {
     if (supervisor) return;
     ui.available.checked = available;
     ui.away.checked = !available;
+    if (!change) return;
+    const at = change.changed_at ? clock(change.changed_at) : "";
+    let note = "";
+    if (!available && change.changed_by === "idle_timeout") {
+      note = `You were set to Away at ${at} after ${duration(idleTimeout)} without using the portal.`;
+    } else if (!available && change.changed_by === "logout") {
+      note = `You were set to Away when you logged out at ${at}.`;
+    }
+    ui.presenceNote.textContent = note && `${note} Choose Available to take chats again.`;
+    ui.presenceNote.hidden = !note;
+  }
+
+  function duration(seconds) {
+    if (!seconds) return "a while";
+    if (seconds < 120) return `${Math.round(seconds)} seconds`;
+    if (seconds < 7200) return `${Math.round(seconds / 60)} minutes`;
+    return `${Math.round(seconds / 3600)} hours`;
+  }
+
+  /** Tell the server the agent is at the desk, often enough for the idle timeout. */
+  function noteActivity() {
+    if (supervisor || !idleTimeout || !socket || socket.readyState !== WebSocket.OPEN) return;
+    const every = Math.min(60, Math.max(1, idleTimeout / 4)) * 1000;
+    if (Date.now() - lastActive < every) return;
+    lastActive = Date.now();
+    send({ type: "active" });
   }
 
   // -- rendering ----------------------------------------------------------------------
@@ -463,10 +496,14 @@
     return by.name;
   }
 
+  function clock(at) {
+    return new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
   function time(at) {
     const node = el("time");
     node.dateTime = at;
-    node.textContent = new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    node.textContent = clock(at);
     return node;
   }
 
@@ -566,8 +603,8 @@
     for (const radio of [ui.available, ui.away]) {
       radio.addEventListener("change", () => {
         if (!radio.checked) return;
-        wantAvailable = radio === ui.available;
-        if (!send({ type: "presence", available: wantAvailable })) showPresence(!wantAvailable);
+        const available = radio === ui.available;
+        if (!send({ type: "presence", available })) showPresence(!available);
       });
     }
   }
@@ -665,6 +702,10 @@
       if (CONFIRM[name] && !(await ask(name))) return;
       send({ type: name, chat_id: chatId });
     });
+  }
+
+  for (const type of ["keydown", "pointerdown", "pointermove", "wheel", "touchstart"]) {
+    document.addEventListener(type, noteActivity, { capture: true, passive: true });
   }
 
   document.addEventListener("visibilitychange", () => {

@@ -1,0 +1,166 @@
+"""The agent's desk in Chromium: where a chat opens, presence, transfer targets, the
+recording actions and narrow screens (R8, R9, R11a, R12b, R13, R20).
+
+One server serves the module; each test has chats of its own, ended afterwards, and
+leaves every agent Away.  Customers are WebSocket clients (the widget has its own tests).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+from websockets.sync.client import ClientConnection, connect
+
+from tests.e2e.test_chat_pages import NewPage, assigned_chat, go_available, log_in
+from tests.integration.server import ServerProcess
+
+AGENTS = ("alice", "bob", "carol")
+_refs = itertools.count(1)
+
+
+class Customer:
+    """A customer of the Support service who answers the flow and then writes."""
+
+    def __init__(self, server: ServerProcess) -> None:
+        response = httpx.post(f"{server.url}/api/chats", json={"service_id": "demo-support"})
+        response.raise_for_status()
+        body = response.json()
+        self.chat_id: str = body["chat_id"]
+        self._opened = contextlib.ExitStack()
+        url = f"{server.ws_url}/ws/customer"
+        self.ws: ClientConnection = self._opened.enter_context(connect(url, max_queue=None))
+        self.ws.send(json.dumps({"type": "hello", "token": body["token"]}))
+        self.says("Billing")
+
+    def send(self, frame: dict[str, Any]) -> None:
+        """Send a frame and wait for its acknowledgement."""
+        ref = f"c{next(_refs)}"
+        self.ws.send(json.dumps({**frame, "ref": ref}))
+        while True:
+            answer = json.loads(self.ws.recv(timeout=10))
+            if answer.get("ref") == ref:
+                assert answer["type"] == "ack", answer
+                return
+
+    def says(self, text: str) -> None:
+        self.send({"type": "message", "text": text})
+
+    def close(self) -> None:
+        with self._opened:
+            self.send({"type": "end"})
+
+
+def set_away(server: ServerProcess, login: str, tokens: dict[str, str]) -> None:
+    if login not in tokens:
+        tokens[login] = server.token(login)
+    with connect(f"{server.ws_url}/ws/staff") as ws:
+        ws.send(json.dumps({"type": "hello", "token": tokens[login]}))
+        ws.send(json.dumps({"type": "presence", "available": False, "ref": "away"}))
+        while json.loads(ws.recv(timeout=10)).get("ref") != "away":
+            pass
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    tmp_path = tmp_path_factory.mktemp("desk")
+    process = ServerProcess(
+        tmp_path / "data",
+        f"sqlite:///{tmp_path}/chatrec.db",
+        env={"CHATREC_LOGIN_ATTEMPTS_PER_MINUTE": "1000"},  # many logins, one address
+    )
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def tokens() -> dict[str, str]:
+    """Session tokens of the agents, for setting them Away between tests."""
+    return {}
+
+
+@pytest.fixture
+def customers(server: ServerProcess, tokens: dict[str, str]) -> Iterator[list[Customer]]:
+    """The test's customers; afterwards their chats end and every agent is Away."""
+    started: list[Customer] = []
+    yield started
+    for customer in started:
+        customer.close()
+    for login in AGENTS:
+        set_away(server, login, tokens)
+
+
+def customer(server: ServerProcess, customers: list[Customer], lines: int = 0) -> Customer:
+    """A new customer who has written ``lines`` long messages after the flow."""
+    new = Customer(server)
+    customers.append(new)
+    for n in range(1, lines + 1):
+        new.says(f"Line {n}: " + "so much to say about my bill " * 6)
+    return new
+
+
+def test_R20_presence_is_the_agents_and_the_portal_says_who_else_changed_it(
+    server: ServerProcess, new_page: NewPage, customers: list[Customer]
+) -> None:
+    laptop = new_page()
+    log_in(laptop, server, "bob")
+    note = laptop.locator("#presence-note")
+    go_available(laptop)
+    laptop.reload()  # his only window: a reload keeps his choice, and chats keep coming
+    expect(laptop.locator("#connection")).to_have_text("Connected")
+    expect(laptop.get_by_label("Available", exact=True)).to_be_checked()
+    customer(server, customers)
+    assigned_chat(laptop)
+    expect(note).to_be_hidden()
+
+    desk = new_page()  # a second window, where he logs out
+    log_in(desk, server, "bob")
+    expect(desk.get_by_label("Available", exact=True)).to_be_checked()
+    desk.get_by_role("button", name="Log out").click()
+    expect(desk).to_have_url(f"{server.url}/login")
+    expect(laptop.get_by_label("Away", exact=True)).to_be_checked()
+    expect(note).to_contain_text("You were set to Away when you logged out at")
+    go_available(laptop)
+    expect(note).to_be_hidden()
+
+
+def test_R20_the_portal_says_when_the_idle_timeout_set_the_agent_away(
+    tmp_path: Path, new_page: NewPage
+) -> None:
+    server = ServerProcess(
+        tmp_path / "data",
+        f"sqlite:///{tmp_path}/chatrec.db",
+        env={
+            "CHATREC_PRESENCE_IDLE_TIMEOUT_SECONDS": "3",
+            "CHATREC_SWEEP_INTERVAL_SECONDS": "0.3",
+        },
+    )
+    server.start()
+    try:
+        alice, carol = new_page(), new_page()
+        for page, login in ((alice, "alice"), (carol, "carol")):
+            log_in(page, server, login)
+            go_available(page)
+        away = alice.get_by_label("Away", exact=True)
+        for step in range(40):  # Carol keeps using her portal; Alice has left her desk
+            carol.mouse.move(100 + step % 2 * 50, 300)
+            if away.is_checked():
+                break
+            carol.wait_for_timeout(250)
+        expect(away).to_be_checked()
+        expect(alice.locator("#presence-note")).to_contain_text(
+            "after 3 seconds without using the portal"
+        )
+        expect(carol.get_by_label("Available", exact=True)).to_be_checked()
+    finally:
+        server.stop()
