@@ -164,3 +164,39 @@ def test_R20_the_portal_says_when_the_idle_timeout_set_the_agent_away(
         expect(carol.get_by_label("Available", exact=True)).to_be_checked()
     finally:
         server.stop()
+
+
+def test_R20_transfer_lists_who_cannot_take_the_chat_and_why(
+    server: ServerProcess, new_page: NewPage, customers: list[Customer]
+) -> None:
+    carol = new_page()
+    log_in(carol, server, "carol")
+    go_available(carol)
+    for _ in range(3):
+        customer(server, customers)
+    expect(carol.locator(".chat-item")).to_have_count(3)  # all she can take
+    bob = new_page()
+    log_in(bob, server, "bob")
+    bob.locator("#presence").get_by_text("Away", exact=True).click()
+    alice = new_page()
+    log_in(alice, server, "alice")
+    go_available(alice)
+    customer(server, customers)
+    assigned_chat(alice)
+
+    alice.get_by_role("button", name="Transfer…").click()
+    dialog = alice.locator("#transfer-dialog")
+    options = dialog.get_by_label("Transfer to").locator("option")
+    expect(options.filter(has_text="Bob Chen")).to_have_text("Bob Chen (away)")
+    expect(options.filter(has_text="Bob Chen")).to_be_disabled()
+    expect(options.filter(has_text="Carol Diaz")).to_have_text("Carol Diaz (full: 3 of 3 chats)")
+    expect(options.filter(has_text="Carol Diaz")).to_be_disabled()
+    expect(options.filter(has_text="General queue")).to_be_enabled()
+    dialog.get_by_role("button", name="Cancel").click()
+
+    go_available(bob)
+    alice.get_by_role("button", name="Transfer…").click()
+    expect(options.filter(has_text="Bob Chen")).to_have_text("Bob Chen (3 of 3 slots free)")
+    dialog.get_by_label("Transfer to").select_option(label="Bob Chen (3 of 3 slots free)")
+    dialog.get_by_role("button", name="Transfer").click()
+    assigned_chat(bob)

@@ -61,6 +61,8 @@
   );
 
   const RECORDING = { recording: "Recording", paused: "Paused", not_recorded: "Not recorded" };
+  // Why an agent cannot take a transfer now, as `GET /api/directory` says.
+  const UNAVAILABLE = { away: "away", offline: "not connected" };
   const STATUS = { flow: "In flow", queued: "Queued", active: "Active", ended: "Ended", closed: "Closed" };
   const CONFIRM = {
     delete_recording: {
@@ -651,10 +653,18 @@
     }
     const agents = el("optgroup");
     agents.label = "Agents";
+    const chat = chats.get(selected);
+    const present = new Set(((chat && chat.summary.participants) || []).map((p) => p.user_id));
     for (const agent of directory.agents) {
       if (agent.user_id === me.id) continue;
-      const option = el("option", "", `${agent.name} (${agent.available ? "available" : "away"})`);
+      // Who cannot take the chat is listed, disabled, with the reason; who can, with room.
+      let state = `${agent.free_slots} of ${agent.capacity} slots free`;
+      if (present.has(agent.user_id)) state = "already in this chat";
+      else if (agent.reason === "full") state = `full: ${agent.open_chats} of ${agent.capacity} chats`;
+      else if (agent.reason) state = UNAVAILABLE[agent.reason] || agent.reason;
+      const option = el("option", "", `${agent.name} (${state})`);
       option.value = `agent:${agent.user_id}`;
+      option.disabled = Boolean(agent.reason) || present.has(agent.user_id);
       agents.append(option);
     }
     const queues = el("optgroup");
