@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 from websockets.sync.client import ClientConnection, connect
 
 from tests.e2e.test_chat_pages import NewPage, assigned_chat, go_available, log_in
@@ -107,6 +107,56 @@ def customer(server: ServerProcess, customers: list[Customer], lines: int = 0) -
     for n in range(1, lines + 1):
         new.says(f"Line {n}: " + "so much to say about my bill " * 6)
     return new
+
+
+def at_newest(messages: Locator) -> None:
+    """The chat shows its newest line, its first is scrolled out of sight."""
+    expect(messages.locator("li").last).to_be_in_viewport()
+    expect(messages.locator("li").first).not_to_be_in_viewport()
+    gap = "el => el.scrollHeight - el.scrollTop - el.clientHeight"
+    assert messages.evaluate(gap) < 2
+
+
+def test_R11a_a_chat_opens_at_its_newest_line_wherever_it_is_opened(
+    server: ServerProcess, new_page: NewPage, customers: list[Customer]
+) -> None:
+    alice = new_page()
+    log_in(alice, server, "alice")
+    waiting = customer(server, customers, lines=20)
+    go_available(alice)  # the chat arrives with its history: it opens at the end
+    assigned_chat(alice)
+    messages = alice.locator("#messages")
+    at_newest(messages)
+
+    alice.reload()  # opened again after a reload, still Available
+    expect(alice.locator("#connection")).to_have_text("Connected")
+    expect(alice.get_by_label("Available", exact=True)).to_be_checked()
+    at_newest(messages)
+
+    messages.evaluate("el => { el.scrollTop = 0 }")  # the agent scrolls up to read
+    marker = alice.get_by_role("button", name="New messages")
+    expect(marker).to_be_hidden()
+    waiting.says("Are you still there?")
+    expect(marker).to_have_text("↓ New messages (1)")
+    expect(messages.get_by_text("Are you still there?")).not_to_be_in_viewport()
+    marker.click()
+    expect(messages.get_by_text("Are you still there?")).to_be_in_viewport()
+    expect(marker).to_be_hidden()
+
+    supervisor = new_page()
+    log_in(supervisor, server, "sam")
+    supervisor.locator(f'.chat-item[data-chat-id="{waiting.chat_id}"]').click()
+    at_newest(supervisor.locator("#messages"))
+
+    carol = new_page()
+    log_in(carol, server, "carol")
+    go_available(carol)
+    alice.get_by_role("button", name="Transfer…").click()
+    dialog = alice.locator("#transfer-dialog")
+    dialog.get_by_label("Transfer to").select_option(label="Carol Diaz (3 of 3 slots free)")
+    dialog.get_by_role("button", name="Transfer").click()
+    assigned_chat(carol)  # received by transfer: it opens at the end too
+    at_newest(carol.locator("#messages"))
 
 
 def test_R20_presence_is_the_agents_and_the_portal_says_who_else_changed_it(

@@ -40,6 +40,7 @@
     abusive: $("conversation-abusive"),
     participants: $("conversation-participants"),
     messages: $("messages"),
+    newMessages: $("new-messages"),
     composer: $("composer"),
     message: $("message"),
     connection: $("connection"),
@@ -94,6 +95,8 @@
   let renderQueued = false;
   let idleTimeout = null; // seconds without using the portal before the server sets Away
   let lastActive = 0; // when the page last told the server the agent is here
+  let stuckToEnd = true; // the selected chat follows its newest line until scrolled up
+  let unseen = 0; // lines that arrived below while the agent had scrolled up
   let nextRef = 0;
   const pending = new Map(); // ref -> the frame sent, to explain its ack or error
 
@@ -432,7 +435,8 @@
     ui.messages.setAttribute("aria-busy", "true"); // do not read the whole history aloud
     ui.messages.replaceChildren();
     if (chat) for (const event of chat.events) appendLine(event, false);
-    ui.messages.scrollTop = ui.messages.scrollHeight;
+    renderConversation(); // shown before it scrolls: a hidden list has no height to scroll
+    scrollToEnd();
     ui.messages.setAttribute("aria-busy", "false");
     render();
     if (focusComposer) {
@@ -551,8 +555,6 @@
   }
 
   function appendLine(event, live) {
-    const nearBottom =
-      ui.messages.scrollHeight - ui.messages.scrollTop - ui.messages.clientHeight < 80;
     let li;
     if (event.type === "message" || event.type === "consent_asked") {
       const role = event.by.role;
@@ -567,8 +569,47 @@
       li.append(time(event.at));
     }
     ui.messages.append(li);
-    if (!live || nearBottom) ui.messages.scrollTop = ui.messages.scrollHeight;
+    if (!live) return; // a whole chat drawn at once: select() scrolls when done
+    if (stuckToEnd) {
+      scrollToEnd();
+    } else {
+      unseen += 1;
+      showUnseen();
+    }
   }
+
+  // -- the selected chat's scroll position ----------------------------------------------
+  // It opens at the newest line and follows new ones, unless the agent scrolled up to
+  // read: then a marker counts what arrived below and takes them there.
+
+  function atEnd() {
+    return ui.messages.scrollHeight - ui.messages.scrollTop - ui.messages.clientHeight < 40;
+  }
+
+  function scrollToEnd() {
+    ui.messages.scrollTop = ui.messages.scrollHeight;
+    stuckToEnd = true;
+    unseen = 0;
+    showUnseen();
+  }
+
+  function showUnseen() {
+    ui.newMessages.hidden = unseen === 0;
+    ui.newMessages.textContent = `↓ New messages (${unseen})`;
+  }
+
+  ui.messages.addEventListener("scroll", () => {
+    stuckToEnd = atEnd();
+    if (stuckToEnd && unseen) {
+      unseen = 0;
+      showUnseen();
+    }
+  });
+  // The list changes height as the actions wrap, the composer grows or the window turns.
+  new ResizeObserver(() => {
+    if (stuckToEnd) ui.messages.scrollTop = ui.messages.scrollHeight;
+  }).observe(ui.messages);
+  ui.newMessages.addEventListener("click", scrollToEnd);
 
   function say(text) {
     ui.announce.textContent = text;
