@@ -250,3 +250,37 @@ def test_R20_transfer_lists_who_cannot_take_the_chat_and_why(
     dialog.get_by_label("Transfer to").select_option(label="Bob Chen (3 of 3 slots free)")
     dialog.get_by_role("button", name="Transfer").click()
     assigned_chat(bob)
+
+
+def test_R9_R12b_R13_recording_actions_follow_the_recording_state(
+    server: ServerProcess, new_page: NewPage, customers: list[Customer]
+) -> None:
+    alice = new_page()
+    log_in(alice, server, "alice")
+    go_available(alice)
+    customer(server, customers)
+    assigned_chat(alice)
+    badge, note = alice.locator("#conversation-recording"), alice.locator("#actions-note")
+    pause = alice.get_by_role("button", name="Pause recording")
+    delete = alice.get_by_role("button", name="Delete recording")
+    expect(pause).to_be_enabled()
+    expect(note).to_be_hidden()
+
+    delete.click()
+    alice.locator("#confirm-dialog").get_by_role("button", name="Delete recording").click()
+    expect(badge).to_have_text("Not recorded")
+    expect(pause).to_be_disabled()  # nothing left to pause (R12b)
+    expect(note).to_have_text(
+        "Nothing to pause: the recording was deleted, so this chat will not be recorded."
+    )
+    expect(delete).to_be_disabled()
+
+    alice.get_by_role("button", name="Flag abusive").click()
+    alice.locator("#confirm-dialog").get_by_role("button", name="Flag abusive").click()
+    expect(badge).to_have_text("Recording")  # abusive chats keep their recordings (R13)
+    expect(pause).to_be_enabled()
+    expect(delete).to_be_disabled()
+    expect(note).to_contain_text("Flagged abusive: its recordings are kept")
+    pause.click()
+    expect(badge).to_have_text("Paused")
+    expect(alice.get_by_role("button", name="Resume recording")).to_be_enabled()

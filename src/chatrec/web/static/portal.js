@@ -41,6 +41,7 @@
     participants: $("conversation-participants"),
     messages: $("messages"),
     newMessages: $("new-messages"),
+    actionsNote: $("actions-note"),
     composer: $("composer"),
     message: $("message"),
     connection: $("connection"),
@@ -466,21 +467,37 @@
     ui.abusive.hidden = !summary.abusive;
     ui.participants.textContent = participantsLine(chat, open, inside);
 
-    const show = (name, visible, enabled = true) => {
+    const show = (name, visible, enabled = true, why = "") => {
       const button = actions.get(name);
       button.hidden = !visible;
       button.disabled = !enabled;
+      button.title = enabled ? "" : why;
     };
     const staffing = open && inside;
+    // Pause and Resume follow the recording state everyone sees (R11a): once the chat
+    // will not be recorded (deleted, R12b; vetoed, R12a; discarded, R12c) there is
+    // nothing to pause.  A flag (R13) keeps the recordings, so they cannot be deleted.
+    const recorded = summary.recording === "recording" || summary.recording === "paused";
+    const notRecorded = chat.deletePressed
+      ? "Nothing to pause: the recording was deleted, so this chat will not be recorded."
+      : "Nothing to pause: this chat will not be recorded.";
+    const kept = "Flagged abusive: its recordings are kept whatever else happens, so they " +
+      "cannot be deleted (R13).";
     show("join", supervisor && open && !inside);
-    show("pause", staffing, !chat.paused);
-    show("resume", staffing, chat.paused);
-    show("delete_recording", staffing, !chat.deletePressed);
+    show("pause", staffing && !chat.paused, recorded, notRecorded);
+    show("resume", staffing && chat.paused, recorded, notRecorded);
+    show("delete_recording", staffing, !chat.deletePressed && !summary.abusive,
+      summary.abusive ? kept : "The recording is already deleted.");
     show("flag_abusive", staffing, !summary.abusive);
     show("transfer", staffing);
     show("leave", staffing);
     show("end", staffing);
     show("dismiss", !open);
+    const notes = [];
+    if (staffing && !recorded) notes.push(notRecorded);
+    if (staffing && summary.abusive) notes.push(kept);
+    ui.actionsNote.textContent = notes.join(" ");
+    ui.actionsNote.hidden = notes.length === 0;
     const writable = staffing && socket !== null;
     ui.message.disabled = !writable;
     ui.composer.querySelector("button[type=submit]").disabled = !writable;
