@@ -16,13 +16,14 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Locator, expect
+from playwright.sync_api import Locator, Page, expect
 from websockets.sync.client import ClientConnection, connect
 
-from tests.e2e.test_chat_pages import NewPage, assigned_chat, go_available, log_in
+from tests.e2e.test_chat_pages import NewPage, assigned_chat, go_available, log_in, say
 from tests.integration.server import ServerProcess
 
 AGENTS = ("alice", "bob", "carol")
+HEADER = (".brand", "#presence", "#connection", ".who", "#logout")
 _refs = itertools.count(1)
 
 
@@ -284,3 +285,66 @@ def test_R9_R12b_R13_recording_actions_follow_the_recording_state(
     pause.click()
     expect(badge).to_have_text("Paused")
     expect(alice.get_by_role("button", name="Resume recording")).to_be_enabled()
+
+
+def box(locator: Locator) -> dict[str, float]:
+    found = locator.bounding_box()
+    assert found is not None, locator
+    return dict(found)
+
+
+def inside(page: Page, locator: Locator) -> None:
+    size = page.viewport_size
+    assert size is not None
+    found = box(locator)
+    assert found["x"] >= 0, locator
+    assert found["y"] >= 0, locator
+    assert found["x"] + found["width"] <= size["width"] + 0.5, (locator, found)
+    assert found["y"] + found["height"] <= size["height"] + 0.5, (locator, found)
+
+
+def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+
+
+def test_R11a_the_portal_works_on_a_400px_screen_and_actions_fit_two_rows_at_820px(
+    server: ServerProcess, new_page: NewPage, customers: list[Customer]
+) -> None:
+    alice = new_page()
+    alice.set_viewport_size({"width": 400, "height": 800})
+    log_in(alice, server, "alice")
+    go_available(alice)
+    waiting = customer(server, customers, lines=5)
+    item, _ = assigned_chat(alice)
+    assert alice.evaluate("document.documentElement.scrollWidth") <= 400
+    header = [alice.locator(f".topbar {part}") for part in HEADER]
+    for part in header:
+        inside(alice, part)
+    for n, part in enumerate(header):
+        for other in header[n + 1 :]:
+            assert not overlap(box(part), box(other)), (part, other)
+    actions = alice.locator(".actions button:visible")
+    expect(actions).to_have_count(6)
+    for part in [item, alice.locator("#messages"), alice.locator("#message")]:
+        inside(alice, part)
+    for n in range(6):
+        inside(alice, actions.nth(n))
+    inside(alice, alice.get_by_role("button", name="Send"))
+    say(alice.locator("#message"), "Hello from a small screen.")
+    expect(alice.locator("#messages").get_by_text("Hello from a small screen.")).to_be_visible()
+    waiting.says("Thanks!")
+    expect(alice.locator("#messages").get_by_text("Thanks!")).to_be_in_viewport()
+
+    alice.set_viewport_size({"width": 820, "height": 800})
+    rows = {round(box(actions.nth(n))["y"]) for n in range(6)}
+    assert len(rows) <= 2, rows
+
+    alice.set_viewport_size({"width": 400, "height": 800})
+    alice.get_by_role("button", name="Log out").click(trial=True)  # reachable, on top
+    alice.get_by_role("button", name="Log out").click()
+    expect(alice).to_have_url(f"{server.url}/login")
