@@ -51,12 +51,15 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         lease_seconds=config.delivery_lease_seconds,
         poll_seconds=config.delivery_poll_seconds,
     )
+    idle = config.presence_idle_timeout_seconds
     chats = ChatService(
         store,
         committer,
         fanout,
+        presences=store,
         spool_dir=config.spool_dir,
         inactivity_timeout=timedelta(seconds=config.inactivity_timeout_seconds),
+        idle_timeout=timedelta(seconds=idle) if idle else None,
         on_recordings=worker.notify,
     )
     auth = AuthService(

@@ -32,6 +32,12 @@ class Config(BaseSettings):
     port: int = Field(default=8400, ge=0, le=65535)
     inactivity_timeout_seconds: float = Field(default=1800, gt=0)
     sweep_interval_seconds: float = Field(default=15, gt=0)
+    presence_idle_timeout_seconds: float = Field(
+        default=1800,
+        ge=0,
+        description="set an Available agent Away after so long without using the portal "
+        "(the portal says so); 0: never",
+    )
     max_message_chars: int = Field(default=4000, gt=0, description="longest chat message")
     max_frame_bytes: int = Field(default=16384, gt=0, description="largest WebSocket frame")
     frames_per_second: float = Field(default=20, gt=0, description="per-connection rate limit")

@@ -263,7 +263,7 @@ def test_R12a_R11a_transfer_to_an_agent_without_permit_shows_not_recorded(
 
     alice.get_by_role("button", name="Transfer…").click()
     dialog = alice.locator("#transfer-dialog")
-    dialog.get_by_label("Transfer to").select_option(label="Bob Chen (available)")
+    dialog.get_by_label("Transfer to").select_option(label="Bob Chen (3 of 3 slots free)")
     dialog.get_by_role("button", name="Transfer").click()
     expect(alice.locator("#conversation-participants")).to_have_text("You transferred this chat.")
     expect(alice.locator("#message")).to_be_disabled()

@@ -759,6 +759,7 @@ STAFF_SCRIPT: list[tuple[Frame | str, dict[Caller, str]]] = [
         {"type": "presence", "available": False},
         {A_AGENT: "ack", A_OTHER_AGENT: "ack", B_AGENT: "ack"} | NOT_AN_AGENT,
     ),
+    ({"type": "active"}, {A_AGENT: "ack", A_OTHER_AGENT: "ack", B_AGENT: "ack"} | NOT_AN_AGENT),
     ({"type": "sync"}, on_chat({A_AGENT: "ack", A_SUPERVISOR: "ack"})),
     ({"type": "message", "text": "Hi"}, on_chat({A_AGENT: "ack", A_SUPERVISOR: "forbidden"})),
     ({"type": "join"}, on_chat({A_AGENT: "forbidden", A_SUPERVISOR: "ack"})),
@@ -830,7 +831,7 @@ def test_R18_staff_websocket_actions_as_every_caller(world: World) -> None:
                 continue
             assert isinstance(frame, dict)
             sent = {k: b_targets.get(v, v) for k, v in frame.items()}
-            if sent["type"] not in {"ping", "presence"}:
+            if sent["type"] not in {"ping", "presence", "active"}:
                 sent["chat_id"] = chat_id
             refused_first = sorted(expected, key=lambda c: expected[c] in {"ack", "conflict"})
             for caller in refused_first:

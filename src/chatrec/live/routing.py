@@ -2,12 +2,18 @@
 
 In-memory state of one node, rebuilt on start from the store's open chats.  It never
 touches the journal: the chat service asks it for matches and journals the joins.
+An agent is offered chats only while Available (their choice, which outlives their
+connections) and online (a portal of theirs is connected to this node).
 """
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Literal
+
+# Why an agent cannot take one more chat: their choice, no portal connected, no room.
+Unavailable = Literal["away", "offline", "full"]
 
 
 @dataclass
@@ -18,12 +24,37 @@ class AgentSlot:
     company_id: str
     capacity: int
     available: bool = False
+    online: bool = False
     chats: set[str] = field(default_factory=set)
     idle_since: float = 0.0
 
     @property
     def has_room(self) -> bool:
-        return self.available and len(self.chats) < self.capacity
+        return self.available and self.online and len(self.chats) < self.capacity
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    """Whether an agent can take one more chat now and, if not, why (transfer targets)."""
+
+    available: bool
+    online: bool
+    capacity: int
+    open_chats: int
+
+    @property
+    def free_slots(self) -> int:
+        return max(0, self.capacity - self.open_chats)
+
+    @property
+    def reason(self) -> Unavailable | None:
+        if not self.available:
+            return "away"
+        if not self.online:
+            return "offline"
+        if not self.free_slots:
+            return "full"
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +83,20 @@ class Router:
             slot.idle_since = now
         slot.available = available
 
-    def is_available(self, user_id: str) -> bool:
+    def set_online(self, slot: AgentSlot, online: bool) -> None:
+        slot.online = online
+
+    def availability(self, user_id: str, capacity: int) -> Availability:
+        """For the agent's ``capacity`` as stored now; one this node has not met is away,
+        offline and holds no chat."""
         slot = self._agents.get(user_id)
-        return slot is not None and slot.available
+        if slot is None:
+            return Availability(False, False, capacity, 0)
+        return Availability(slot.available, slot.online, capacity, len(slot.chats))
+
+    def available_agents(self) -> list[str]:
+        """Agents whose choice is Available, online or not (for the idle timeout)."""
+        return [slot.user_id for slot in self._agents.values() if slot.available]
 
     def holds(self, user_id: str, chat_id: str) -> None:
         """Record that the agent has the chat (assignment, transfer, or restart)."""

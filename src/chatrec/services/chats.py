@@ -48,8 +48,9 @@ from chatrec.errors import (
 from chatrec.flows import Flow, FlowState, answer_flow, load_flow, start_flow
 from chatrec.live.bus import Fanout, chat_topic, company_topic, user_topic
 from chatrec.live.registry import LiveChat
-from chatrec.live.routing import Router
+from chatrec.live.routing import Availability, Router
 from chatrec.services.directory import company_settings, user_login
+from chatrec.services.presence import PresenceStore, presence_view
 from chatrec.services.recordings import (
     NameReservations,
     clashing,
@@ -63,6 +64,8 @@ from chatrec.store.records import (
     ChatRecord,
     ChatStatus,
     CompanyRecord,
+    PresenceCause,
+    PresenceRecord,
     QueueRecord,
     RecordingRecord,
     UserRecord,
@@ -101,6 +104,21 @@ def _key(company: CompanyRecord) -> bytes:
     return company.sampling_key or company.company_id.encode()
 
 
+def _unavailable(user: UserRecord, availability: Availability) -> str | None:
+    """Why the agent cannot take a chat now, as a sentence naming them; None if they can."""
+    match availability.reason:
+        case "away":
+            return f"{user.name} is away"
+        case "offline":
+            return f"{user.name} is not connected"
+        case "full":
+            return (
+                f"{user.name} has no free chat slot "
+                f"({availability.open_chats} of {availability.capacity} chats)"
+            )
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Started:
     chat: ChatRecord
@@ -116,8 +134,10 @@ class ChatService:
         committer: GroupCommitter,
         fanout: Fanout,
         *,
+        presences: PresenceStore,
         spool_dir: Path,
         inactivity_timeout: timedelta,
+        idle_timeout: timedelta | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] | None = None,
         on_recordings: Callable[[], None] | None = None,
@@ -128,6 +148,12 @@ class ChatService:
         self.router = Router()
         self.spool_dir = spool_dir
         self.inactivity_timeout = inactivity_timeout
+        self.presences = presences
+        # An Available agent idle this long is set Away (None: never).
+        self.idle_timeout = idle_timeout
+        self._last_active: dict[str, float] = {}
+        # One presence change at a time: the store and routing agree on the last one.
+        self._presence_changes = asyncio.Lock()
         self._clock = clock
         self._monotonic = monotonic or (lambda: self._clock().timestamp())
         self._chats: dict[str, LiveChat] = {}
@@ -263,7 +289,17 @@ class ChatService:
                 if user is not None:
                     self.router.agent(user.user_id, user.company_id, user.capacity)
                     self.router.holds(user_id, record.chat_id)
+        await self._recover_presence()
         return len(self._chats)
+
+    async def _recover_presence(self) -> None:
+        """Available agents stay so; their idle time counts from the start (R20 restarts)."""
+        for presence in await self._run(self.presences.available_agents):
+            user = await self._run(self.store.get_user, presence.user_id)
+            if user is not None and user.role == "agent":
+                slot = self.router.agent(user.user_id, user.company_id, user.capacity)
+                self.router.set_available(slot, True, self._monotonic())
+                self._last_active[user.user_id] = self._monotonic()
 
     # -- the customer --------------------------------------------------------------
 
@@ -462,11 +498,9 @@ class ChatService:
             raise ConflictError(f"{target.name} is not an agent")
         if target.user_id in chat.present():
             raise ConflictError(f"{target.name} is already in the chat")
-        slot = self.router.agent(target.user_id, target.company_id, target.capacity)
-        if not slot.has_room:
-            raise ConflictError(
-                f"{target.name} is away or has no free chat slot; transfer to a queue instead"
-            )
+        why = _unavailable(target, self.availability(target))
+        if why is not None:
+            raise ConflictError(f"{why}; transfer to a queue or to another agent instead")
         target_actor = staff_actor(target)
         joined, drawn = self._assignment(chat, target, now, queue=None, by_transfer=True)
         events = [Transferred(at=now, actor=actor, to_agent=target_actor), joined]
@@ -541,30 +575,87 @@ class ChatService:
 
     # -- presence and routing ----------------------------------------------------
 
-    async def staff_connected(self, user: UserRecord) -> None:
+    async def staff_connected(self, user: UserRecord) -> PresenceRecord | None:
+        """Count the connection; an Available agent is offered chats again at once.
+
+        Returns an agent's chosen presence (``None``: never chosen, so Away).
+        """
         self._connections[user.user_id] += 1
-        if user.role == "agent":
-            self.router.agent(user.user_id, user.company_id, user.capacity)
+        if user.role != "agent":
+            return None
+        presence = await self._run(self.presences.get_presence, user.user_id)
+        slot = self.router.agent(user.user_id, user.company_id, user.capacity)
+        available = presence is not None and presence.available
+        self.router.set_available(slot, available, self._monotonic())
+        self.router.set_online(slot, True)
+        self._last_active.setdefault(user.user_id, self._monotonic())
+        if slot.has_room:
+            await self._dispatch(user.company_id)
+        return presence
 
     async def staff_disconnected(self, user: UserRecord) -> None:
+        """The last connection closing takes an agent offline, never Away: a reload or a
+        dropped network keeps their choice, and they get chats again once back."""
         self._connections[user.user_id] -= 1
         if self._connections[user.user_id] <= 0:
             del self._connections[user.user_id]
             if user.role == "agent":
                 slot = self.router.agent(user.user_id, user.company_id, user.capacity)
-                self.router.set_available(slot, False, self._monotonic())
+                self.router.set_online(slot, False)
 
-    async def set_presence(self, user: UserRecord, available: bool) -> None:
+    async def set_presence(
+        self, user: UserRecord, available: bool, cause: PresenceCause = PresenceCause.AGENT
+    ) -> PresenceRecord:
+        """Keep the agent's presence and tell every connection of theirs who changed it."""
         if user.role != "agent":
             raise PermissionDeniedError("only agents take chats from queues")
-        slot = self.router.agent(user.user_id, user.company_id, user.capacity)
-        self.router.set_available(slot, available, self._monotonic())
-        self.fanout.publish(user_topic(user.user_id), {"presence": available})
+        presence = PresenceRecord(user.user_id, available, cause, self._clock())
+        async with self._presence_changes:
+            await self._run(self.presences.set_presence, presence)
+            slot = self.router.agent(user.user_id, user.company_id, user.capacity)
+            self.router.set_available(slot, available, self._monotonic())
+        if cause is PresenceCause.AGENT:
+            self.agent_active(user)
+        self.fanout.publish(user_topic(user.user_id), {"presence": presence_view(presence)})
         if available:
             await self._dispatch(user.company_id)
+        return presence
 
-    def is_available(self, user_id: str) -> bool:
-        return self.router.is_available(user_id)
+    def agent_active(self, user: UserRecord) -> None:
+        """The agent used the portal: their idle time starts again."""
+        self._last_active[user.user_id] = self._monotonic()
+
+    async def logged_out(self, user: UserRecord) -> None:
+        """An agent who logs out while Available is set Away (their windows are told)."""
+        if user.role != "agent":
+            return
+        presence = await self._run(self.presences.get_presence, user.user_id)
+        if presence is not None and presence.available:
+            await self.set_presence(user, False, PresenceCause.LOGOUT)
+
+    async def expire_idle_presence(self) -> int:
+        """Set Away each Available agent idle for the idle timeout; returns how many."""
+        if self.idle_timeout is None:
+            return 0
+        limit = self.idle_timeout.total_seconds()
+
+        def idle(user_id: str) -> bool:
+            now = self._monotonic()
+            return now - self._last_active.setdefault(user_id, now) >= limit
+
+        expired = 0
+        for user_id in filter(idle, self.router.available_agents()):
+            user = await self._run(self.store.get_user, user_id)
+            # Looked again after the read: the agent may have come back or chosen meanwhile.
+            if user is None or not idle(user_id) or not self.availability(user).available:
+                continue
+            await self.set_presence(user, False, PresenceCause.IDLE_TIMEOUT)
+            expired += 1
+        return expired
+
+    def availability(self, user: UserRecord) -> Availability:
+        """Whether the agent can take one more chat now (transfers), and why not."""
+        return self.router.availability(user.user_id, user.capacity)
 
     async def _dispatch(self, company_id: str) -> None:
         """Give waiting chats to free agents, longest idle first."""

@@ -90,6 +90,17 @@ class UserRow(Base):
     locked_until: Mapped[datetime | None]
 
 
+class PresenceRow(Base):
+    """An agent's chosen presence; a row only once they first chose (Away until then)."""
+
+    __tablename__ = "agent_presence"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"), primary_key=True)
+    available: Mapped[bool]
+    changed_by: Mapped[str]
+    changed_at: Mapped[datetime]
+
+
 class QueueRow(Base):
     """A queue: a name and nothing about recording, which cannot be set on a queue (R3)."""
 

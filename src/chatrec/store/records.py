@@ -57,6 +57,24 @@ class UserRecord:
     locked_until: datetime | None = None
 
 
+class PresenceCause(StrEnum):
+    """Who last set an agent's presence: the portal says so when it was not the agent."""
+
+    AGENT = "agent"
+    IDLE_TIMEOUT = "idle_timeout"
+    LOGOUT = "logout"
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceRecord:
+    """An agent's chosen presence: it outlives their connections (and the server)."""
+
+    user_id: str
+    available: bool
+    changed_by: PresenceCause
+    changed_at: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class QueueRecord:
     queue_id: str

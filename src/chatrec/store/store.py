@@ -50,6 +50,7 @@ from chatrec.store.models import (
     CompanyRow,
     FlowRow,
     FlowVersionRow,
+    PresenceRow,
     QueueRow,
     RecordingFileRow,
     RecordingRow,
@@ -70,6 +71,8 @@ from chatrec.store.records import (
     DeliveryStats,
     DestinationRecord,
     FlowVersionRecord,
+    PresenceCause,
+    PresenceRecord,
     QueueRecord,
     RecordingRecord,
     ServiceRecord,
@@ -402,6 +405,25 @@ class Store:
                 .order_by(ServiceRow.name)
             )
             return [record_of(ServiceRecord, row) for row in rows]
+
+    # -- agents' presence ---------------------------------------------------------------
+
+    def get_presence(self, user_id: str) -> PresenceRecord | None:
+        """The agent's chosen presence; ``None`` if they never chose one (Away)."""
+        with self._reading() as session:
+            row = session.get(PresenceRow, user_id)
+            return None if row is None else _presence_record(row)
+
+    def set_presence(self, presence: PresenceRecord) -> None:
+        with self._write() as session:
+            _require(session, UserRow, presence.user_id, "user")
+            session.merge(PresenceRow(**values_of(presence)))
+
+    def available_agents(self) -> list[PresenceRecord]:
+        """Every agent whose chosen presence is Available, connected or not."""
+        with self._reading() as session:
+            rows = session.scalars(select(PresenceRow).where(PresenceRow.available))
+            return [_presence_record(row) for row in rows]
 
     # -- login sessions ---------------------------------------------------------------
 
@@ -766,6 +788,10 @@ def _failed(what: str, error: DBAPIError) -> StoreError:
 def _refused_value(error: DataError) -> ActionError:
     # A value SQLite keeps but PostgreSQL cannot (a NUL character in text): bad input (R19).
     return ActionError(f"the database cannot keep a value: {error.orig}")
+
+
+def _presence_record(row: PresenceRow) -> PresenceRecord:
+    return record_of(PresenceRecord, row, changed_by=PresenceCause(row.changed_by))
 
 
 def _add_audit(session: Session, entries: Sequence[AuditRecord]) -> None:

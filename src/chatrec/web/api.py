@@ -10,6 +10,7 @@ from fastapi import APIRouter, Cookie, Depends, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatrec.errors import NotFoundError, RateLimitedError
+from chatrec.live.routing import Unavailable
 from chatrec.services.access import OVERSEERS, Actor, Role, company_for
 from chatrec.services.auth import API_TOKEN_PREFIX
 from chatrec.services.directory import company_settings
@@ -130,6 +131,29 @@ class ExplanationRead(BaseModel):
     recordings: list[RecordingRead]
 
 
+class AgentTargetRead(BaseModel):
+    user_id: str
+    name: str
+    available: bool = Field(description="their own choice: Available (true) or Away")
+    online: bool = Field(description="whether a portal of theirs is connected")
+    capacity: int = Field(description="how many chats they take at once")
+    open_chats: int
+    free_slots: int = Field(description="how many more chats they can take")
+    reason: Unavailable | None = Field(
+        description="why a transfer to them is refused now; null when it is not"
+    )
+
+
+class QueueTargetRead(BaseModel):
+    queue_id: str
+    name: str
+
+
+class DirectoryRead(BaseModel):
+    agents: list[AgentTargetRead]
+    queues: list[QueueTargetRead]
+
+
 def user_read(user: UserRecord) -> UserRead:
     return UserRead(
         user_id=user.user_id,
@@ -175,6 +199,7 @@ async def logout(
     token = bearer(authorization) or chatrec_session
     if token:
         await services.auth.logout(token)
+    await services.chats.logged_out(user)
     response.delete_cookie(SESSION_COOKIE)
     response.delete_cookie(CSRF_COOKIE)
 
@@ -218,22 +243,32 @@ async def chats(user: Staff, services: Services) -> list[dict[str, Any]]:
 
 
 @router.get("/directory")
-async def directory(user: Staff, services: Services) -> dict[str, Any]:
-    """Agents and queues of the caller's company, for transfers."""
+async def directory(user: Staff, services: Services) -> DirectoryRead:
+    """Agents and queues of the caller's company, for transfers: which agents can take a
+    chat now, how many more, and why the others cannot."""
     users = await asyncio.to_thread(services.store.list_users, user.company_id)
     queues = await asyncio.to_thread(services.store.list_queues, user.company_id)
-    return {
-        "agents": [
-            {
-                "user_id": u.user_id,
-                "name": u.name,
-                "available": services.chats.is_available(u.user_id),
-            }
-            for u in users
-            if u.role == "agent" and not u.disabled
-        ],
-        "queues": [{"queue_id": q.queue_id, "name": q.name} for q in queues],
-    }
+    agents = []
+    for agent in users:
+        if agent.role != "agent" or agent.disabled:
+            continue
+        availability = services.chats.availability(agent)
+        agents.append(
+            AgentTargetRead(
+                user_id=agent.user_id,
+                name=agent.name,
+                available=availability.available,
+                online=availability.online,
+                capacity=availability.capacity,
+                open_chats=availability.open_chats,
+                free_slots=availability.free_slots,
+                reason=availability.reason,
+            )
+        )
+    return DirectoryRead(
+        agents=agents,
+        queues=[QueueTargetRead(queue_id=q.queue_id, name=q.name) for q in queues],
+    )
 
 
 @router.get("/chats/{chat_id}/explanation")

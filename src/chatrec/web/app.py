@@ -57,13 +57,17 @@ async def _stop_delivery(
 
 
 async def _sweep_forever(container: Container) -> None:
-    """End idle chats; a failed sweep is logged and retried, never fatal."""
+    """End idle chats, set idle agents Away; a failed sweep is logged and retried."""
     while True:
         await asyncio.sleep(container.config.sweep_interval_seconds)
         try:
             await container.chats.sweep()
         except Exception:
             log.exception("inactivity sweep failed")
+        try:
+            await container.chats.expire_idle_presence()
+        except Exception:
+            log.exception("idle presence sweep failed")
 
 
 def create_app(container: Container) -> FastAPI:

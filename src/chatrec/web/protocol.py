@@ -77,6 +77,12 @@ class Presence(Frame):
     available: bool
 
 
+class Active(Frame):
+    """The agent is using the portal: their idle time starts again."""
+
+    type: Literal["active"]
+
+
 class Sync(Frame):
     """Ask for a chat's events after ``last_seq`` (after a reconnect)."""
 
@@ -106,7 +112,7 @@ class Transfer(Frame):
 
 
 StaffFrame = Annotated[
-    Hello | Ping | Presence | Sync | StaffMessage | ChatAction | Transfer,
+    Hello | Ping | Presence | Active | Sync | StaffMessage | ChatAction | Transfer,
     Field(discriminator="type"),
 ]
 

@@ -37,6 +37,7 @@ from chatrec.errors import (
 from chatrec.live.bus import chat_topic, company_topic, user_topic
 from chatrec.live.registry import LiveChat
 from chatrec.services.access import COMPANY_ROLES
+from chatrec.services.presence import presence_view
 from chatrec.store.records import UserRecord
 from chatrec.web import protocol
 from chatrec.web.api import user_for_token
@@ -303,16 +304,20 @@ class StaffConnection(Connection):
             raise PermissionDeniedError(
                 "system operators administer companies from the console; they take no chats"
             )
-        await self.service.staff_connected(self.user)
+        presence = presence_view(await self.service.staff_connected(self.user))
         self.subscribe(company_topic(self.user.company_id))
         self.subscribe(user_topic(self.user.user_id))
         user = self.user
+        idle = self.service.idle_timeout
         self.send(
             {
                 "type": "welcome",
                 "role": user.role,
                 "user": {"user_id": user.user_id, "name": user.name, "login": user.login},
-                "available": self.service.is_available(user.user_id),
+                "available": presence["available"],
+                "presence_changed_by": presence["changed_by"],
+                "presence_changed_at": presence["changed_at"],
+                "idle_timeout_seconds": idle.total_seconds() if idle else None,
             }
         )
         for chat in self.service.visible_chats(user):
@@ -330,9 +335,7 @@ class StaffConnection(Connection):
 
     async def on_notice(self, topic: str, notice: dict[str, Any]) -> None:
         if "presence" in notice:
-            await self.ws.send_text(
-                json.dumps({"type": "presence", "available": notice["presence"]})
-            )
+            await self.ws.send_text(json.dumps({"type": "presence", **notice["presence"]}))
             return
         chat_id = notice.get("chat_id") or notice.get("assigned")
         if not chat_id:
@@ -351,12 +354,18 @@ class StaffConnection(Connection):
 
     async def handle(self, frame: Any) -> int | None:
         service, user = self.service, self.user
+        if user.role == "agent" and not isinstance(frame, protocol.Ping | protocol.Sync):
+            service.agent_active(user)  # what the agent sends, not what the portal does alone
         match frame:
             case protocol.Ping():
                 self.send({"type": "pong", "ref": frame.ref})
                 return None
             case protocol.Presence():
                 await service.set_presence(user, frame.available)
+                return None
+            case protocol.Active():
+                if user.role != "agent":
+                    raise PermissionDeniedError("only agents have a presence to keep")
                 return None
             case protocol.Sync():
                 service.chat_for_staff(user, frame.chat_id)

@@ -128,6 +128,7 @@ STAFF: dict[str, dict[str, Spec]] = {
     "hello": HELLO,
     "ping": {},
     "presence": {"available": Spec("bool", required=True)},
+    "active": {},
     "sync": {"chat_id": CHAT_ID, "last_seq": Spec("seq")},
     "message": {"chat_id": CHAT_ID, "text": Spec("text", required=True)},
     **{action: {"chat_id": CHAT_ID} for action in CHAT_ACTIONS},

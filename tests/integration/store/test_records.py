@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from chatrec.errors import DuplicateError, NotFoundError
-from chatrec.store.records import AuditRecord, QueueRecord, ServiceRecord, SessionRecord
+from chatrec.store.records import (
+    AuditRecord,
+    PresenceCause,
+    PresenceRecord,
+    QueueRecord,
+    ServiceRecord,
+    SessionRecord,
+)
 from chatrec.store.store import Store
 from tests.integration.store.factories import (
     ACME,
@@ -181,3 +188,22 @@ def test_audit_lines_round_trip_in_order_and_by_company(store: Store) -> None:
     assert stored == [first, second]
     assert stored[1].at.tzinfo == UTC
     assert store.list_audit("globex") == [theirs]
+
+
+def test_an_agents_presence_is_kept_until_changed_and_only_for_a_known_login(store: Store) -> None:
+    seed(store)
+    alice = replace(BOB, user_id="alice", login="alice", name="Alice")
+    store.create_user(alice)
+    at = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
+    assert store.get_presence("bob") is None  # never chosen
+    available = PresenceRecord("bob", True, PresenceCause.AGENT, at)
+    store.set_presence(available)
+    store.set_presence(PresenceRecord("alice", True, PresenceCause.AGENT, at))
+    assert store.get_presence("bob") == available
+    assert sorted(p.user_id for p in store.available_agents()) == ["alice", "bob"]
+    away = PresenceRecord("bob", False, PresenceCause.IDLE_TIMEOUT, at + timedelta(minutes=30))
+    store.set_presence(away)
+    assert store.get_presence("bob") == away
+    assert [p.user_id for p in store.available_agents()] == ["alice"]
+    with pytest.raises(NotFoundError, match="nobody"):
+        store.set_presence(replace(away, user_id="nobody"))

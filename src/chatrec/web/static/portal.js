@@ -4,7 +4,9 @@
 // seen (by sequence number) and the last summary, and redraws from them.  After a
 // dropped connection it reconnects with back-off; the welcome replays the visible
 // chats and a `sync` per known chat asks for what was missed, so nothing is lost and
-// nothing shows twice.  There is no "start recording" control (R2).
+// nothing shows twice.  The agent's presence is the server's too: a reload or a
+// reconnect keeps it, and when the idle timeout or a logout changed it the page says
+// so.  There is no "start recording" control (R2).
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
@@ -38,6 +40,8 @@
     abusive: $("conversation-abusive"),
     participants: $("conversation-participants"),
     messages: $("messages"),
+    newMessages: $("new-messages"),
+    actionsNote: $("actions-note"),
     composer: $("composer"),
     message: $("message"),
     connection: $("connection"),
@@ -52,12 +56,20 @@
     confirmOk: $("confirm-ok"),
     available: $("presence-available"),
     away: $("presence-away"),
+    presenceNote: $("presence-note"),
   };
   const actions = new Map(
     [...document.querySelectorAll("[data-action]")].map((b) => [b.dataset.action, b]),
   );
 
-  const RECORDING = { recording: "Recording", paused: "Paused", not_recorded: "Not recorded", awaiting_consent: "Awaiting consent" };
+  const RECORDING = {
+    recording: "Recording",
+    paused: "Paused",
+    not_recorded: "Not recorded",
+    awaiting_consent: "Awaiting consent",
+  };
+  // Why an agent cannot take a transfer now, as `GET /api/directory` says.
+  const UNAVAILABLE = { away: "away", offline: "not connected" };
   const STATUS = { flow: "In flow", queued: "Queued", active: "Active", ended: "Ended", closed: "Closed" };
   const CONFIRM = {
     delete_recording: {
@@ -87,7 +99,10 @@
   let pingTimer = null;
   let errorTimer = null;
   let renderQueued = false;
-  let wantAvailable = false; // the agent's own choice, restored after a reconnect
+  let idleTimeout = null; // seconds without using the portal before the server sets Away
+  let lastActive = 0; // when the page last told the server the agent is here
+  let stuckToEnd = true; // the selected chat follows its newest line until scrolled up
+  let unseen = 0; // lines that arrived below while the agent had scrolled up
   let nextRef = 0;
   const pending = new Map(); // ref -> the frame sent, to explain its ack or error
 
@@ -156,8 +171,7 @@
       case "error":
         return refused(frame);
       case "presence":
-        wantAvailable = frame.available;
-        return showPresence(frame.available);
+        return showPresence(frame.available, frame);
       case "pong":
         return pending.delete(frame.ref);
       default:
@@ -173,8 +187,11 @@
     clearInterval(pingTimer);
     pingTimer = setInterval(() => send({ type: "ping" }), 25000);
     if (!supervisor) {
-      showPresence(frame.available);
-      if (wantAvailable && !frame.available) send({ type: "presence", available: true });
+      idleTimeout = frame.idle_timeout_seconds;
+      showPresence(frame.available, {
+        changed_by: frame.presence_changed_by,
+        changed_at: frame.presence_changed_at,
+      });
     }
     for (const chat of chats.values()) {
       if (!chat.gone && chat.summary && chat.summary.status !== "ended") {
@@ -266,10 +283,37 @@
     showError(sentence(frame.message || frame.code));
   }
 
-  function showPresence(available) {
+  /** The radios; and, when the idle timeout or a logout set the agent Away, why. */
+  function showPresence(available, change) {
     if (supervisor) return;
     ui.available.checked = available;
     ui.away.checked = !available;
+    if (!change) return;
+    const at = change.changed_at ? clock(change.changed_at) : "";
+    let note = "";
+    if (!available && change.changed_by === "idle_timeout") {
+      note = `You were set to Away at ${at} after ${duration(idleTimeout)} without using the portal.`;
+    } else if (!available && change.changed_by === "logout") {
+      note = `You were set to Away when you logged out at ${at}.`;
+    }
+    ui.presenceNote.textContent = note && `${note} Choose Available to take chats again.`;
+    ui.presenceNote.hidden = !note;
+  }
+
+  function duration(seconds) {
+    if (!seconds) return "a while";
+    if (seconds < 120) return `${Math.round(seconds)} seconds`;
+    if (seconds < 7200) return `${Math.round(seconds / 60)} minutes`;
+    return `${Math.round(seconds / 3600)} hours`;
+  }
+
+  /** Tell the server the agent is at the desk, often enough for the idle timeout. */
+  function noteActivity() {
+    if (supervisor || !idleTimeout || !socket || socket.readyState !== WebSocket.OPEN) return;
+    const every = Math.min(60, Math.max(1, idleTimeout / 4)) * 1000;
+    if (Date.now() - lastActive < every) return;
+    lastActive = Date.now();
+    send({ type: "active" });
   }
 
   // -- rendering ----------------------------------------------------------------------
@@ -397,7 +441,8 @@
     ui.messages.setAttribute("aria-busy", "true"); // do not read the whole history aloud
     ui.messages.replaceChildren();
     if (chat) for (const event of chat.events) appendLine(event, false);
-    ui.messages.scrollTop = ui.messages.scrollHeight;
+    renderConversation(); // shown before it scrolls: a hidden list has no height to scroll
+    scrollToEnd();
     ui.messages.setAttribute("aria-busy", "false");
     render();
     if (focusComposer) {
@@ -427,21 +472,38 @@
     ui.abusive.hidden = !summary.abusive;
     ui.participants.textContent = participantsLine(chat, open, inside);
 
-    const show = (name, visible, enabled = true) => {
+    const show = (name, visible, enabled = true, why = "") => {
       const button = actions.get(name);
       button.hidden = !visible;
       button.disabled = !enabled;
+      button.title = enabled ? "" : why;
     };
     const staffing = open && inside;
+    // Pause and Resume follow the recording state everyone sees (R11a): once the chat
+    // will not be recorded (deleted, R12b; vetoed, R12a; discarded, R12c) there is
+    // nothing to pause.  A flag (R13) keeps the recordings, so they cannot be deleted.
+    // Awaiting consent may still be recorded: a pause then keeps its text out all the same.
+    const recorded = summary.recording !== "not_recorded";
+    const notRecorded = chat.deletePressed
+      ? "Nothing to pause: the recording was deleted, so this chat will not be recorded."
+      : "Nothing to pause: this chat will not be recorded.";
+    const kept = "Flagged abusive: its recordings are kept whatever else happens, so they " +
+      "cannot be deleted (R13).";
     show("join", supervisor && open && !inside);
-    show("pause", staffing, !chat.paused);
-    show("resume", staffing, chat.paused);
-    show("delete_recording", staffing, !chat.deletePressed);
+    show("pause", staffing && !chat.paused, recorded, notRecorded);
+    show("resume", staffing && chat.paused, recorded, notRecorded);
+    show("delete_recording", staffing, !chat.deletePressed && !summary.abusive,
+      summary.abusive ? kept : "The recording is already deleted.");
     show("flag_abusive", staffing, !summary.abusive);
     show("transfer", staffing);
     show("leave", staffing);
     show("end", staffing);
     show("dismiss", !open);
+    const notes = [];
+    if (staffing && !recorded) notes.push(notRecorded);
+    if (staffing && summary.abusive) notes.push(kept);
+    ui.actionsNote.textContent = notes.join(" ");
+    ui.actionsNote.hidden = notes.length === 0;
     const writable = staffing && socket !== null;
     ui.message.disabled = !writable;
     ui.composer.querySelector("button[type=submit]").disabled = !writable;
@@ -463,10 +525,14 @@
     return by.name;
   }
 
+  function clock(at) {
+    return new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
   function time(at) {
     const node = el("time");
     node.dateTime = at;
-    node.textContent = new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    node.textContent = clock(at);
     return node;
   }
 
@@ -512,8 +578,6 @@
   }
 
   function appendLine(event, live) {
-    const nearBottom =
-      ui.messages.scrollHeight - ui.messages.scrollTop - ui.messages.clientHeight < 80;
     let li;
     if (event.type === "message" || event.type === "consent_asked") {
       const role = event.by.role;
@@ -528,8 +592,47 @@
       li.append(time(event.at));
     }
     ui.messages.append(li);
-    if (!live || nearBottom) ui.messages.scrollTop = ui.messages.scrollHeight;
+    if (!live) return; // a whole chat drawn at once: select() scrolls when done
+    if (stuckToEnd) {
+      scrollToEnd();
+    } else {
+      unseen += 1;
+      showUnseen();
+    }
   }
+
+  // -- the selected chat's scroll position ----------------------------------------------
+  // It opens at the newest line and follows new ones, unless the agent scrolled up to
+  // read: then a marker counts what arrived below and takes them there.
+
+  function atEnd() {
+    return ui.messages.scrollHeight - ui.messages.scrollTop - ui.messages.clientHeight < 40;
+  }
+
+  function scrollToEnd() {
+    ui.messages.scrollTop = ui.messages.scrollHeight;
+    stuckToEnd = true;
+    unseen = 0;
+    showUnseen();
+  }
+
+  function showUnseen() {
+    ui.newMessages.hidden = unseen === 0;
+    ui.newMessages.textContent = `↓ New messages (${unseen})`;
+  }
+
+  ui.messages.addEventListener("scroll", () => {
+    stuckToEnd = atEnd();
+    if (stuckToEnd && unseen) {
+      unseen = 0;
+      showUnseen();
+    }
+  });
+  // The list changes height as the actions wrap, the composer grows or the window turns.
+  new ResizeObserver(() => {
+    if (stuckToEnd) ui.messages.scrollTop = ui.messages.scrollHeight;
+  }).observe(ui.messages);
+  ui.newMessages.addEventListener("click", scrollToEnd);
 
   function say(text) {
     ui.announce.textContent = text;
@@ -566,8 +669,8 @@
     for (const radio of [ui.available, ui.away]) {
       radio.addEventListener("change", () => {
         if (!radio.checked) return;
-        wantAvailable = radio === ui.available;
-        if (!send({ type: "presence", available: wantAvailable })) showPresence(!wantAvailable);
+        const available = radio === ui.available;
+        if (!send({ type: "presence", available })) showPresence(!available);
       });
     }
   }
@@ -614,10 +717,18 @@
     }
     const agents = el("optgroup");
     agents.label = "Agents";
+    const chat = chats.get(selected);
+    const present = new Set(((chat && chat.summary.participants) || []).map((p) => p.user_id));
     for (const agent of directory.agents) {
       if (agent.user_id === me.id) continue;
-      const option = el("option", "", `${agent.name} (${agent.available ? "available" : "away"})`);
+      // Who cannot take the chat is listed, disabled, with the reason; who can, with room.
+      let state = `${agent.free_slots} of ${agent.capacity} slots free`;
+      if (present.has(agent.user_id)) state = "already in this chat";
+      else if (agent.reason === "full") state = `full: ${agent.open_chats} of ${agent.capacity} chats`;
+      else if (agent.reason) state = UNAVAILABLE[agent.reason] || agent.reason;
+      const option = el("option", "", `${agent.name} (${state})`);
       option.value = `agent:${agent.user_id}`;
+      option.disabled = Boolean(agent.reason) || present.has(agent.user_id);
       agents.append(option);
     }
     const queues = el("optgroup");
@@ -665,6 +776,10 @@
       if (CONFIRM[name] && !(await ask(name))) return;
       send({ type: name, chat_id: chatId });
     });
+  }
+
+  for (const type of ["keydown", "pointerdown", "pointermove", "wheel", "touchstart"]) {
+    document.addEventListener(type, noteActivity, { capture: true, passive: true });
   }
 
   document.addEventListener("visibilitychange", () => {

@@ -1,0 +1,350 @@
+"""The agent's desk in Chromium: where a chat opens, presence, transfer targets, the
+recording actions and narrow screens (R8, R9, R11a, R12b, R13, R20).
+
+One server serves the module; each test has chats of its own, ended afterwards, and
+leaves every agent Away.  Customers are WebSocket clients (the widget has its own tests).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Locator, Page, expect
+from websockets.sync.client import ClientConnection, connect
+
+from tests.e2e.test_chat_pages import NewPage, assigned_chat, go_available, log_in, say
+from tests.integration.server import ServerProcess
+
+AGENTS = ("alice", "bob", "carol")
+HEADER = (".brand", "#presence", "#connection", ".who", "#logout")
+_refs = itertools.count(1)
+
+
+class Customer:
+    """A customer of the Support service who answers the flow and then writes."""
+
+    def __init__(self, server: ServerProcess) -> None:
+        response = httpx.post(f"{server.url}/api/chats", json={"service_id": "demo-support"})
+        response.raise_for_status()
+        body = response.json()
+        self.chat_id: str = body["chat_id"]
+        self._opened = contextlib.ExitStack()
+        url = f"{server.ws_url}/ws/customer"
+        self.ws: ClientConnection = self._opened.enter_context(connect(url, max_queue=None))
+        self.ws.send(json.dumps({"type": "hello", "token": body["token"]}))
+        self.says("Billing")
+
+    def send(self, frame: dict[str, Any]) -> None:
+        """Send a frame and wait for its acknowledgement."""
+        ref = f"c{next(_refs)}"
+        self.ws.send(json.dumps({**frame, "ref": ref}))
+        while True:
+            answer = json.loads(self.ws.recv(timeout=10))
+            if answer.get("ref") == ref:
+                assert answer["type"] == "ack", answer
+                return
+
+    def says(self, text: str) -> None:
+        self.send({"type": "message", "text": text})
+
+    def close(self) -> None:
+        with self._opened:
+            self.send({"type": "end"})
+
+
+def set_away(server: ServerProcess, login: str, tokens: dict[str, str]) -> None:
+    if login not in tokens:
+        tokens[login] = server.token(login)
+    with connect(f"{server.ws_url}/ws/staff") as ws:
+        ws.send(json.dumps({"type": "hello", "token": tokens[login]}))
+        ws.send(json.dumps({"type": "presence", "available": False, "ref": "away"}))
+        while json.loads(ws.recv(timeout=10)).get("ref") != "away":
+            pass
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    tmp_path = tmp_path_factory.mktemp("desk")
+    process = ServerProcess(
+        tmp_path / "data",
+        f"sqlite:///{tmp_path}/chatrec.db",
+        env={"CHATREC_LOGIN_ATTEMPTS_PER_MINUTE": "1000"},  # many logins, one address
+    )
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def tokens() -> dict[str, str]:
+    """Session tokens of the agents, for setting them Away between tests."""
+    return {}
+
+
+@pytest.fixture
+def customers(server: ServerProcess, tokens: dict[str, str]) -> Iterator[list[Customer]]:
+    """The test's customers; afterwards their chats end and every agent is Away."""
+    started: list[Customer] = []
+    yield started
+    for customer in started:
+        customer.close()
+    for login in AGENTS:
+        set_away(server, login, tokens)
+
+
+def customer(server: ServerProcess, customers: list[Customer], lines: int = 0) -> Customer:
+    """A new customer who has written ``lines`` long messages after the flow."""
+    new = Customer(server)
+    customers.append(new)
+    for n in range(1, lines + 1):
+        new.says(f"Line {n}: " + "so much to say about my bill " * 6)
+    return new
+
+
+def at_newest(messages: Locator) -> None:
+    """The chat shows its newest line, its first is scrolled out of sight."""
+    expect(messages.locator("li").last).to_be_in_viewport()
+    expect(messages.locator("li").first).not_to_be_in_viewport()
+    gap = "el => el.scrollHeight - el.scrollTop - el.clientHeight"
+    assert messages.evaluate(gap) < 2
+
+
+def test_R11a_a_chat_opens_at_its_newest_line_wherever_it_is_opened(
+    server: ServerProcess, new_page: NewPage, customers: list[Customer]
+) -> None:
+    alice = new_page()
+    log_in(alice, server, "alice")
+    waiting = customer(server, customers, lines=20)
+    go_available(alice)  # the chat arrives with its history: it opens at the end
+    assigned_chat(alice)
+    messages = alice.locator("#messages")
+    at_newest(messages)
+
+    alice.reload()  # opened again after a reload, still Available
+    expect(alice.locator("#connection")).to_have_text("Connected")
+    expect(alice.get_by_label("Available", exact=True)).to_be_checked()
+    at_newest(messages)
+
+    messages.evaluate("el => { el.scrollTop = 0 }")  # the agent scrolls up to read
+    marker = alice.get_by_role("button", name="New messages")
+    expect(marker).to_be_hidden()
+    waiting.says("Are you still there?")
+    expect(marker).to_have_text("↓ New messages (1)")
+    expect(messages.get_by_text("Are you still there?")).not_to_be_in_viewport()
+    marker.click()
+    expect(messages.get_by_text("Are you still there?")).to_be_in_viewport()
+    expect(marker).to_be_hidden()
+
+    supervisor = new_page()
+    log_in(supervisor, server, "sam")
+    supervisor.locator(f'.chat-item[data-chat-id="{waiting.chat_id}"]').click()
+    at_newest(supervisor.locator("#messages"))
+
+    carol = new_page()
+    log_in(carol, server, "carol")
+    go_available(carol)
+    alice.get_by_role("button", name="Transfer…").click()
+    dialog = alice.locator("#transfer-dialog")
+    dialog.get_by_label("Transfer to").select_option(label="Carol Diaz (3 of 3 slots free)")
+    dialog.get_by_role("button", name="Transfer").click()
+    assigned_chat(carol)  # received by transfer: it opens at the end too
+    at_newest(carol.locator("#messages"))
+
+
+def test_R20_presence_is_the_agents_and_the_portal_says_who_else_changed_it(
+    server: ServerProcess, new_page: NewPage, customers: list[Customer]
+) -> None:
+    laptop = new_page()
+    log_in(laptop, server, "bob")
+    note = laptop.locator("#presence-note")
+    go_available(laptop)
+    laptop.reload()  # his only window: a reload keeps his choice, and chats keep coming
+    expect(laptop.locator("#connection")).to_have_text("Connected")
+    expect(laptop.get_by_label("Available", exact=True)).to_be_checked()
+    customer(server, customers)
+    assigned_chat(laptop)
+    expect(note).to_be_hidden()
+
+    desk = new_page()  # a second window, where he logs out
+    log_in(desk, server, "bob")
+    expect(desk.get_by_label("Available", exact=True)).to_be_checked()
+    desk.get_by_role("button", name="Log out").click()
+    expect(desk).to_have_url(f"{server.url}/login")
+    expect(laptop.get_by_label("Away", exact=True)).to_be_checked()
+    expect(note).to_contain_text("You were set to Away when you logged out at")
+    go_available(laptop)
+    expect(note).to_be_hidden()
+
+
+def test_R20_the_portal_says_when_the_idle_timeout_set_the_agent_away(
+    tmp_path: Path, new_page: NewPage
+) -> None:
+    server = ServerProcess(
+        tmp_path / "data",
+        f"sqlite:///{tmp_path}/chatrec.db",
+        env={
+            "CHATREC_PRESENCE_IDLE_TIMEOUT_SECONDS": "3",
+            "CHATREC_SWEEP_INTERVAL_SECONDS": "0.3",
+        },
+    )
+    server.start()
+    try:
+        alice, carol = new_page(), new_page()
+        for page, login in ((alice, "alice"), (carol, "carol")):
+            log_in(page, server, login)
+            go_available(page)
+        away = alice.get_by_label("Away", exact=True)
+        for step in range(40):  # Carol keeps using her portal; Alice has left her desk
+            carol.mouse.move(100 + step % 2 * 50, 300)
+            if away.is_checked():
+                break
+            carol.wait_for_timeout(250)
+        expect(away).to_be_checked()
+        expect(alice.locator("#presence-note")).to_contain_text(
+            "after 3 seconds without using the portal"
+        )
+        expect(carol.get_by_label("Available", exact=True)).to_be_checked()
+    finally:
+        server.stop()
+
+
+def test_R20_transfer_lists_who_cannot_take_the_chat_and_why(
+    server: ServerProcess, new_page: NewPage, customers: list[Customer]
+) -> None:
+    carol = new_page()
+    log_in(carol, server, "carol")
+    go_available(carol)
+    for _ in range(3):
+        customer(server, customers)
+    expect(carol.locator(".chat-item")).to_have_count(3)  # all she can take
+    bob = new_page()
+    log_in(bob, server, "bob")
+    bob.locator("#presence").get_by_text("Away", exact=True).click()
+    alice = new_page()
+    log_in(alice, server, "alice")
+    go_available(alice)
+    customer(server, customers)
+    assigned_chat(alice)
+
+    alice.get_by_role("button", name="Transfer…").click()
+    dialog = alice.locator("#transfer-dialog")
+    options = dialog.get_by_label("Transfer to").locator("option")
+    expect(options.filter(has_text="Bob Chen")).to_have_text("Bob Chen (away)")
+    expect(options.filter(has_text="Bob Chen")).to_be_disabled()
+    expect(options.filter(has_text="Carol Diaz")).to_have_text("Carol Diaz (full: 3 of 3 chats)")
+    expect(options.filter(has_text="Carol Diaz")).to_be_disabled()
+    expect(options.filter(has_text="General queue")).to_be_enabled()
+    dialog.get_by_role("button", name="Cancel").click()
+
+    go_available(bob)
+    alice.get_by_role("button", name="Transfer…").click()
+    expect(options.filter(has_text="Bob Chen")).to_have_text("Bob Chen (3 of 3 slots free)")
+    dialog.get_by_label("Transfer to").select_option(label="Bob Chen (3 of 3 slots free)")
+    dialog.get_by_role("button", name="Transfer").click()
+    assigned_chat(bob)
+
+
+def test_R9_R12b_R13_recording_actions_follow_the_recording_state(
+    server: ServerProcess, new_page: NewPage, customers: list[Customer]
+) -> None:
+    alice = new_page()
+    log_in(alice, server, "alice")
+    go_available(alice)
+    customer(server, customers)
+    assigned_chat(alice)
+    badge, note = alice.locator("#conversation-recording"), alice.locator("#actions-note")
+    pause = alice.get_by_role("button", name="Pause recording")
+    delete = alice.get_by_role("button", name="Delete recording")
+    expect(pause).to_be_enabled()
+    expect(note).to_be_hidden()
+
+    delete.click()
+    alice.locator("#confirm-dialog").get_by_role("button", name="Delete recording").click()
+    expect(badge).to_have_text("Not recorded")
+    expect(pause).to_be_disabled()  # nothing left to pause (R12b)
+    expect(note).to_have_text(
+        "Nothing to pause: the recording was deleted, so this chat will not be recorded."
+    )
+    expect(delete).to_be_disabled()
+
+    alice.get_by_role("button", name="Flag abusive").click()
+    alice.locator("#confirm-dialog").get_by_role("button", name="Flag abusive").click()
+    expect(badge).to_have_text("Recording")  # abusive chats keep their recordings (R13)
+    expect(pause).to_be_enabled()
+    expect(delete).to_be_disabled()
+    expect(note).to_contain_text("Flagged abusive: its recordings are kept")
+    pause.click()
+    expect(badge).to_have_text("Paused")
+    expect(alice.get_by_role("button", name="Resume recording")).to_be_enabled()
+
+
+def box(locator: Locator) -> dict[str, float]:
+    found = locator.bounding_box()
+    assert found is not None, locator
+    return dict(found)
+
+
+def inside(page: Page, locator: Locator) -> None:
+    size = page.viewport_size
+    assert size is not None
+    found = box(locator)
+    assert found["x"] >= 0, locator
+    assert found["y"] >= 0, locator
+    assert found["x"] + found["width"] <= size["width"] + 0.5, (locator, found)
+    assert found["y"] + found["height"] <= size["height"] + 0.5, (locator, found)
+
+
+def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+
+
+def test_R11a_the_portal_works_on_a_400px_screen_and_actions_fit_two_rows_at_820px(
+    server: ServerProcess, new_page: NewPage, customers: list[Customer]
+) -> None:
+    alice = new_page()
+    alice.set_viewport_size({"width": 400, "height": 800})
+    log_in(alice, server, "alice")
+    go_available(alice)
+    waiting = customer(server, customers, lines=5)
+    item, _ = assigned_chat(alice)
+    assert alice.evaluate("document.documentElement.scrollWidth") <= 400
+    header = [alice.locator(f".topbar {part}") for part in HEADER]
+    for part in header:
+        inside(alice, part)
+    for n, part in enumerate(header):
+        for other in header[n + 1 :]:
+            assert not overlap(box(part), box(other)), (part, other)
+    actions = alice.locator(".actions button:visible")
+    expect(actions).to_have_count(6)
+    for part in [item, alice.locator("#messages"), alice.locator("#message")]:
+        inside(alice, part)
+    for n in range(6):
+        inside(alice, actions.nth(n))
+    inside(alice, alice.get_by_role("button", name="Send"))
+    say(alice.locator("#message"), "Hello from a small screen.")
+    expect(alice.locator("#messages").get_by_text("Hello from a small screen.")).to_be_visible()
+    waiting.says("Thanks!")
+    expect(alice.locator("#messages").get_by_text("Thanks!")).to_be_in_viewport()
+
+    alice.set_viewport_size({"width": 820, "height": 800})
+    rows = {round(box(actions.nth(n))["y"]) for n in range(6)}
+    assert len(rows) <= 2, rows
+
+    alice.set_viewport_size({"width": 400, "height": 800})
+    alice.get_by_role("button", name="Log out").click(trial=True)  # reachable, on top
+    alice.get_by_role("button", name="Log out").click()
+    expect(alice).to_have_url(f"{server.url}/login")

@@ -1,0 +1,163 @@
+"""An agent's presence is their choice: it survives reloads, reconnects and restarts, and
+only they, their logout or the idle timeout change it; transfers say who can take a chat.
+
+Real WebSocket and HTTP clients against a real server, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.integration.clients import Client, Frame, run
+from tests.integration.live.test_live_recording import available
+from tests.integration.server import ServerProcess
+
+
+def presence(frame: Frame) -> tuple[Any, ...]:
+    """What a welcome or a presence frame says about the agent's presence."""
+    if frame["type"] == "welcome":
+        return frame["available"], frame["presence_changed_by"]
+    return frame["available"], frame["changed_by"]
+
+
+async def waiting(server: ServerProcess) -> tuple[Client, str]:
+    """A customer through the flow, whose chat then waits in the queue."""
+    customer, chat_id, _ = await Client.customer(server, "demo-support")
+    await customer.state(chat_id, lambda c: c["choices"] is not None)
+    await customer.ok({"type": "message", "text": "Billing"})
+    await customer.state(chat_id, lambda c: c["status"] == "queued")
+    return customer, chat_id
+
+
+def test_R20_presence_survives_a_reconnect_until_logout(server: ServerProcess) -> None:
+    """(A server restart keeps it too: tests/e2e/test_chat_pages.py restarts one.)"""
+
+    async def scenario() -> None:
+        alice = await Client.staff(server, "alice")
+        assert presence(alice.frames[0]) == (False, None)  # never chose: Away
+        await alice.ok({"type": "presence", "available": True})
+        told = await alice.wait_for(lambda f: f["type"] == "presence")
+        assert presence(told) == (True, "agent")
+        await alice.close()  # a reload: the portal's socket closes and opens again
+
+        # Offline meanwhile: Available, yet no chat is offered to a closed portal.
+        customer, chat_id = await waiting(server)
+        await asyncio.sleep(0.5)
+        summaries = [f["chat"] for f in customer.frames if f["type"] == "chat"]
+        assert summaries[-1]["status"] == "queued"
+
+        alice = await Client.staff(server, "alice")
+        assert presence(alice.frames[0]) == (True, "agent")
+        await alice.state(chat_id, lambda c: c["status"] == "active")  # hers once back
+
+        token = await asyncio.to_thread(server.token, "alice")
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            out = await http.post("/api/logout", headers={"Authorization": f"Bearer {token}"})
+        assert out.status_code == 204
+        told = await alice.wait_for(lambda f: f["type"] == "presence" and not f["available"])
+        assert presence(told) == (False, "logout")  # her other windows are told why
+        again = await Client.staff(server, "alice")
+        assert presence(again.frames[0]) == (False, "logout")
+
+    run(scenario)
+
+
+def test_R20_the_idle_timeout_sets_an_agent_away_and_tells_the_portal(tmp_path: Path) -> None:
+    """On SQLite only: what is kept is the same as for any presence, tested on both."""
+    server = ServerProcess(
+        tmp_path / "data",
+        f"sqlite:///{tmp_path}/chatrec.db",
+        env={
+            "CHATREC_PRESENCE_IDLE_TIMEOUT_SECONDS": "1.5",
+            "CHATREC_SWEEP_INTERVAL_SECONDS": "0.2",
+        },
+    )
+    server.start()
+
+    async def scenario() -> None:
+        alice = await available(server, "alice")
+        carol = await available(server, "carol")
+        bob = await available(server, "bob")
+        assert carol.frames[0]["idle_timeout_seconds"] == 1.5
+        await bob.close()  # Available, then gone without logging out
+        for _ in range(10):  # 3 s: carol uses the portal, alice's portal only pings
+            await carol.ok({"type": "active"})
+            await alice.ok({"type": "ping"})
+            await asyncio.sleep(0.3)
+        told = await alice.wait_for(lambda f: f["type"] == "presence" and not f["available"])
+        assert presence(told) == (False, "idle_timeout")
+        assert [presence(f) for f in carol.frames if f["type"] == "presence"] == [(True, "agent")]
+        bob = await Client.staff(server, "bob")  # the idle time ran on while he was away
+        assert presence(bob.frames[0]) == (False, "idle_timeout")
+
+    try:
+        run(scenario)
+    finally:
+        server.stop()
+
+
+def test_R20_the_directory_says_who_can_take_a_transfer_and_transfers_agree(
+    server: ServerProcess,
+) -> None:
+    async def directory(token: str) -> dict[str, dict[str, Any]]:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            response = await http.get(
+                "/api/directory", headers={"Authorization": f"Bearer {token}"}
+            )
+        response.raise_for_status()
+        body = response.json()
+        assert body["queues"] == [{"queue_id": "demo-general", "name": "General"}]
+        return {agent["user_id"]: agent for agent in body["agents"]}
+
+    def target(agent: dict[str, Any]) -> tuple[Any, ...]:
+        keys = ("available", "online", "capacity", "open_chats", "free_slots", "reason")
+        return tuple(agent[key] for key in keys)
+
+    async def scenario() -> None:
+        carol = await available(server, "carol")
+        for _ in range(3):  # carol alone is available: she takes three chats, all she can
+            _, chat_id = await waiting(server)
+            await carol.state(chat_id, lambda c: c["status"] == "active")
+        alice = await available(server, "alice")
+        _, chat_id = await waiting(server)
+        await alice.state(chat_id, lambda c: c["status"] == "active")
+        bob = await Client.staff(server, "bob")  # connected, never chose Available
+
+        token = await asyncio.to_thread(server.token, "alice")
+        agents = await directory(token)
+        assert target(agents["demo-alice"]) == (True, True, 3, 1, 2, None)
+        assert target(agents["demo-bob"]) == (False, True, 3, 0, 3, "away")
+        assert target(agents["demo-carol"]) == (True, True, 3, 3, 0, "full")
+
+        async def refused(to_agent: str) -> str:
+            answer = await alice.send(
+                {"type": "transfer", "chat_id": chat_id, "to_agent": to_agent}
+            )
+            assert answer["type"] == "error", answer
+            assert answer["code"] == "conflict", answer
+            message: str = answer["message"]
+            return message
+
+        assert await refused("demo-bob") == (
+            "Bob Chen is away; transfer to a queue or to another agent instead"
+        )
+        assert await refused("demo-carol") == (
+            "Carol Diaz has no free chat slot (3 of 3 chats); "
+            "transfer to a queue or to another agent instead"
+        )
+        await bob.ok({"type": "presence", "available": True})
+        await bob.close()
+        assert target((await directory(token))["demo-bob"]) == (True, False, 3, 0, 3, "offline")
+        assert await refused("demo-bob") == (
+            "Bob Chen is not connected; transfer to a queue or to another agent instead"
+        )
+        bob = await Client.staff(server, "bob")
+        assert target((await directory(token))["demo-bob"]) == (True, True, 3, 0, 3, None)
+        await alice.ok({"type": "transfer", "chat_id": chat_id, "to_agent": "demo-bob"})
+        await bob.state(chat_id, lambda c: c["status"] == "active")
+
+    run(scenario)
