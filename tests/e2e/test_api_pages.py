@@ -1,0 +1,82 @@
+"""The pages over the API's own contract, in Chromium against one real server: the
+deliveries page (R16).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import NewPage
+from tests.e2e.test_console import log_in
+from tests.integration.clients import run
+from tests.integration.live.test_live_recording import queued_to
+from tests.integration.server import ServerProcess
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    root: Path = tmp_path_factory.mktemp("api-pages")
+    process = ServerProcess(root / "data", f"sqlite:///{root / 'chatrec.db'}", platform=True)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+        process.stop_platform()
+
+
+def delivered(server: ServerProcess, chat_id: str, timeout: float = 60) -> list[dict[str, Any]]:
+    """The chat's recordings once every one is delivered to the demo platform."""
+    headers = {"Authorization": f"Bearer {server.token('ada')}"}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        page = httpx.get(f"{server.url}/api/admin/deliveries", headers=headers).json()
+        mine = [d for d in page["items"] if d["chat_id"] == chat_id]
+        if mine and all(d["state"] == "delivered" for d in mine):
+            return mine
+        time.sleep(0.3)
+    raise AssertionError(f"the recordings of chat {chat_id} were not delivered in {timeout} s")
+
+
+def test_R16_deliveries_show_a_row_per_recording_with_its_files_and_when_it_arrived(
+    server: ServerProcess, new_page: NewPage
+) -> None:
+    ended: list[str] = []
+
+    async def chat() -> None:
+        customer, alice, chat_id = await queued_to(server, "alice")
+        await customer.ok({"type": "message", "text": "Hello"})
+        await customer.ok({"type": "end"})
+        await alice.state(chat_id, lambda c: c["status"] == "ended")
+        ended.append(chat_id)
+
+    # Playwright's own loop runs in this thread: the WebSocket clients get one of theirs.
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(run, chat).result()
+    [chat_id] = ended
+    files = {str(d["recording_id"]): len(d["files"]) for d in delivered(server, chat_id)}
+    assert len(files) == 2  # the flow's and Alice's, each with its files inside
+
+    page = new_page()
+    log_in(page, server, "ada", "/console")
+    page.goto(f"{server.url}/console/deliveries")
+    rows = page.locator("#deliveries-body tr", has_text=chat_id)
+    expect(rows).to_have_count(2)
+    for n in range(2):
+        row = rows.nth(n)
+        expect(row.locator("[data-column=next-attempt]")).to_have_text("—")
+        expect(row.locator("[data-column=delivered-at] time")).to_be_visible()
+        folded = row.locator("details.files")
+        expect(folded.locator("li").first).to_be_hidden()
+        count = files[str(row.get_attribute("data-recording-id"))]
+        folded.locator("summary").click()
+        expect(folded.locator("li")).to_have_count(count)
+        expect(folded.locator("li .pill")).to_have_text(["delivered"] * count)
