@@ -1,5 +1,5 @@
-"""The pages over the API's own contract, in Chromium against one real server: the
-deliveries page (R16).
+"""The pages over the API's own contract, in Chromium against one real server: the API
+documentation without the internet, and the deliveries page (R16).
 """
 
 from __future__ import annotations
@@ -9,16 +9,19 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Route, expect
 
 from tests.e2e.conftest import NewPage
 from tests.e2e.test_console import log_in
 from tests.integration.clients import run
 from tests.integration.live.test_live_recording import queued_to
 from tests.integration.server import ServerProcess
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +34,31 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     finally:
         process.stop()
         process.stop_platform()
+
+
+def test_the_api_documentation_needs_no_internet(server: ServerProcess, new_page: NewPage) -> None:
+    """Every request but to chatrec itself fails, as on a closed network: the page still
+    lists the operations, and Authorize offers the bearer token and the session cookie."""
+    page = new_page()
+    outside: list[str] = []
+
+    def only_loopback(route: Route) -> None:
+        if urlsplit(route.request.url).hostname in LOOPBACK:
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_loopback)
+    page.goto(f"{server.url}/docs")
+    expect(page.locator(".opblock-summary-path", has_text="/api/chats/history")).to_be_visible()
+    expect(page.locator(".opblock-tag", has_text="deliveries")).to_be_visible()
+    page.get_by_role("button", name="Authorize").click()
+    schemes = page.locator(".modal-ux .auth-container h4")
+    expect(schemes).to_have_count(2)
+    expect(schemes.nth(0)).to_contain_text("bearer")
+    expect(schemes.nth(1)).to_contain_text("session")
+    assert outside == []
 
 
 def delivered(server: ServerProcess, chat_id: str, timeout: float = 60) -> list[dict[str, Any]]:

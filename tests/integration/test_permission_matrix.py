@@ -248,13 +248,12 @@ RULES: dict[RouteKey, Rule] = {
     ("GET", "/metrics"): ANYONE,
     ("GET", "/openapi.json"): ANYONE,
     ("GET", "/docs"): ANYONE,
-    ("GET", "/docs/oauth2-redirect"): ANYONE,
-    ("GET", "/redoc"): ANYONE,
+    ("MOUNT", "/docs/assets"): ANYONE,
 }
 WEBSOCKET_ROUTES = {("WS", "/ws/staff"), ("WS", "/ws/customer")}
 """Their rules are the WebSocket tables below."""
 
-MOUNT_SAMPLES = {"/static": "/static/app.css"}
+MOUNT_SAMPLES = {"/static": "/static/app.css", "/docs/assets": "/docs/assets/swagger-ui.css"}
 FRESH_SESSION = {("POST", "/api/logout")}
 """Routes that end the caller's session: called with a session of their own."""
 

@@ -113,6 +113,8 @@ def create_app(container: Container) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         openapi_tags=TAGS,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.container = container
     if container.config.widget_origins:
@@ -146,8 +148,10 @@ def create_app(container: Container) -> FastAPI:
         await StaffConnection(websocket, container, cookie).run(protocol.STAFF_FRAMES)
 
     from chatrec.web.console import install_console
+    from chatrec.web.docs import install_docs
     from chatrec.web.pages import install_pages
 
     install_pages(app)
     install_console(app)
+    install_docs(app)
     return app
