@@ -70,9 +70,10 @@ def queue_read(queue: QueueRecord) -> QueueRead:
     return QueueRead(queue_id=queue.queue_id, name=queue.name)
 
 
-QUEUE_REFUSED = (
-    "The body is not a queue (code refused), or names a recording setting "
-    "(code recording_on_queue, R3)"
+QUEUE_REFUSED = 'The body is not a queue, `{"name": ...}` (code refused)'
+QUEUE_RECORDING = (
+    "The request does not fit this schema, or names a recording setting "
+    "(code recording_on_queue, R3): nothing of it applies"
 )
 
 
@@ -88,7 +89,7 @@ def list_queues(
     status_code=201,
     operation_id="createQueue",
     tags=["queues"],
-    responses={**refusal(400, QUEUE_REFUSED), **refusals(409)},
+    responses={**refusal(400, QUEUE_REFUSED), **refusals(409), **refusal(422, QUEUE_RECORDING)},
 )
 def create_queue(
     body: QueueBody, actor: Administrator, services: Services, company_id: CompanyId = None
@@ -102,7 +103,7 @@ def create_queue(
     "/queues/{queue_id}",
     operation_id="renameQueue",
     tags=["queues"],
-    responses={**refusal(400, QUEUE_REFUSED), **refusals(409)},
+    responses={**refusal(400, QUEUE_REFUSED), **refusals(409), **refusal(422, QUEUE_RECORDING)},
 )
 def rename_queue(
     queue_id: str, body: QueueBody, actor: Administrator, services: Services
