@@ -74,7 +74,8 @@ def _refusal(description: str) -> dict[str, Any]:
 
 
 REFUSALS: dict[int, str] = {
-    400: "Refused as it stands (code refused)",
+    400: "Refused as it stands (code refused), or a body that could not be read at all "
+    "(code bad_request)",
     401: "No valid login, session or token (code unauthenticated)",
     403: "The caller's role does not allow it (code forbidden), or a cookie session's change "
     "lacks its X-CSRF-Token (code csrf)",

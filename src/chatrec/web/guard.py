@@ -154,7 +154,8 @@ class GuardedRoute(APIRoute):
     by its shape are added to those it declares: 401 (and 503, as the login is read from
     the database) with a guard, 403 when the guard leaves out a role or the route changes
     something (a cookie session's CSRF check), 404 when a path id or ``company_id`` may
-    be unknown, 422 when it takes any input.
+    be unknown, 400 when it reads a body (which may not even be text), 422 when it takes
+    any input.
     """
 
     guard: Allowed | None = None
@@ -173,6 +174,8 @@ class GuardedRoute(APIRoute):
         queries = {param.name for param in self.dependant.query_params}
         if self.dependant.path_params or "company_id" in queries:
             yield 404
+        if self.body_field is not None:
+            yield 400
         if self.body_field is not None or self.dependant.query_params or self.dependant.path_params:
             yield 422
 

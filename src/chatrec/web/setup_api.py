@@ -70,7 +70,10 @@ def queue_read(queue: QueueRecord) -> QueueRead:
     return QueueRead(queue_id=queue.queue_id, name=queue.name)
 
 
-QUEUE_REFUSED = 'The body is not a queue, `{"name": ...}` (code refused)'
+QUEUE_REFUSED = (
+    'The body is not a queue, `{"name": ...}` (code refused), or could not be read '
+    "(code bad_request)"
+)
 QUEUE_RECORDING = (
     "The request does not fit this schema, or names a recording setting "
     "(code recording_on_queue, R3): nothing of it applies"
