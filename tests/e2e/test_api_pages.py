@@ -108,3 +108,21 @@ def test_R16_deliveries_show_a_row_per_recording_with_its_files_and_when_it_arri
         folded.locator("summary").click()
         expect(folded.locator("li")).to_have_count(count)
         expect(folded.locator("li .pill")).to_have_text(["delivered"] * count)
+
+
+def test_the_audit_page_shows_the_newest_lines_first(
+    server: ServerProcess, new_page: NewPage
+) -> None:
+    headers = {"Authorization": f"Bearer {server.token('ada')}"}
+    for name in ("Demo Insurance Ltd", "Demo Insurance"):
+        renamed = httpx.patch(
+            f"{server.url}/api/admin/companies/demo", json={"name": name}, headers=headers
+        )
+        assert renamed.status_code == 200, renamed.text
+    page = new_page()
+    log_in(page, server, "ada", "/console")
+    page.goto(f"{server.url}/console/audit")
+    first = page.locator("#audit-body tr").first
+    expect(first).to_contain_text("company.updated")
+    expect(first.locator(".after")).to_have_text("Demo Insurance")
+    expect(page.locator("#audit-more")).to_be_hidden()
