@@ -8,9 +8,11 @@ the application serves (``app.routes``, and the server's OpenAPI schema) must ma
 ``test_R18_every_route_and_frame_has_a_rule``.
 
 Every request names company A's objects: an id of A in the path or body, and
-``?company_id=demo`` where a route takes one.  So A's staff without the role get 403,
-B's staff get 404 (another company's id is unknown, never forbidden), anonymous
-callers 401, or a redirect to the login for pages.  The API is called with
+``?company_id=demo`` where a route takes one.  So staff without the role get 403 (the
+role is checked first, which reveals nothing: it does not depend on the id), B's staff
+with the role 404 (another company's id is unknown, never forbidden), anonymous callers
+401, or a redirect to the login for pages.  The role is checked before anything sent
+is read: a malformed body gets the same 401 or 403 as a good one (R19).  The API is called with
 ``Authorization: Bearer``, as automation does, so the CSRF check of cookie sessions
 does not apply; pages are called with the session cookie, as a browser does.
 
@@ -96,8 +98,8 @@ class Rule:
 
     ``roles`` may, on their own company (the operator on any company it names).
     ``names_a``: the request names company A's objects, so B's staff get 404.
-    ``role_first``: the route refuses a role before it looks up the id, so B's staff
-    without the role get 403, which reveals nothing: it does not depend on the id.
+    ``role_first``: the route refuses a role before it looks up the id (every route
+    whose roles its guard declares), so B's staff without the role get 403.
     ``page``: an anonymous caller is sent to the login page rather than refused.
     ``except_for``: deliberate exceptions, each explained where the rule is written.
     """
@@ -105,7 +107,7 @@ class Rule:
     roles: frozenset[str] = frozenset()
     public: bool = False
     names_a: bool = True
-    role_first: bool = False
+    role_first: bool = True
     page: bool = False
     except_for: Mapping[Caller, Outcome] = field(default_factory=dict)
 
@@ -128,7 +130,7 @@ ANYONE = Rule(public=True)
 def may(
     *roles: str,
     names_a: bool = True,
-    role_first: bool = False,
+    role_first: bool = True,
     page: bool = False,
     except_for: Mapping[Caller, Outcome] | None = None,
 ) -> Rule:
@@ -136,7 +138,7 @@ def may(
 
 
 CONSOLE = may(*ADMINS, names_a=False, page=True)
-CONSOLE_RECORD = may(*ADMINS, role_first=True, page=True, except_for={B_ADMIN: OK})
+CONSOLE_RECORD = may(*ADMINS, page=True, except_for={B_ADMIN: OK})
 """A record's page is a shell that reads nothing: B's administrator gets the shell, and
 its script a 404 from the API (which the API rules above check)."""
 
@@ -155,19 +157,27 @@ RULES: dict[RouteKey, Rule] = {
     # The template sent, on a sample chat with the caller's own company's names (the
     # operator's: a neutral one); it names no company.
     ("POST", "/api/admin/template-preview"): may(*EVERY_STAFF, names_a=False),
-    # -- why a chat was recorded, and its deliveries (R14, R16) ------------------------
+    # -- a chat's record: why it was recorded, its journal (R14, R17) --------------------
     # The operator reads any company's; it names no company, so the role comes first.
-    ("GET", "/api/chats/{chat_id}/explanation"): may(*OVERSEERS, role_first=True),
+    ("GET", "/api/chats/{chat_id}/explanation"): may(*OVERSEERS),
+    ("GET", "/api/chats/{chat_id}/journal"): may(*OVERSEERS),
+    ("GET", "/api/chats/history"): may(*OVERSEERS),
     ("GET", "/api/admin/chats"): may(*OVERSEERS),
     ("GET", "/api/admin/chats/{chat_id}/journal"): may(*OVERSEERS),
+    # -- deliveries (R16): per recording, and the deprecated per-file routes -----------
+    ("GET", "/api/admin/deliveries"): may(*OVERSEERS),
+    ("GET", "/api/admin/deliveries/{recording_id}"): may(*OVERSEERS),
+    ("POST", "/api/admin/deliveries/retry"): may(*OVERSEERS),
     ("GET", "/api/deliveries"): may(*OVERSEERS),
     ("GET", "/api/deliveries/{delivery_id}"): may(*OVERSEERS),
     ("POST", "/api/deliveries/retry"): may(*OVERSEERS),
     # -- companies and their products: the operator only (R1) --------------------------
     ("GET", "/api/admin/companies"): may("operator", names_a=False),
     ("POST", "/api/admin/companies"): may("operator", names_a=False),
-    ("PUT", "/api/admin/companies/{company_id}/products"): may("operator", role_first=True),
+    ("PUT", "/api/admin/companies/{company_id}/products"): may("operator"),
     # -- the company's recording settings: supervisors read, administrators change ------
+    ("GET", "/api/admin/companies/{company_id}"): may(*OVERSEERS),
+    ("PATCH", "/api/admin/companies/{company_id}"): may(*ADMINS),
     ("GET", "/api/admin/company"): may(*OVERSEERS),
     ("PATCH", "/api/admin/company"): may(*ADMINS),
     # -- user logins (R4, R7, R12a) ------------------------------------------------------
@@ -197,13 +207,16 @@ RULES: dict[RouteKey, Rule] = {
     ("PUT", "/api/admin/destination"): may(*ADMINS),
     ("POST", "/api/admin/destination/test"): may(*ADMINS),
     # -- the audit trail ------------------------------------------------------------------
+    ("GET", "/api/admin/audit-entries"): may(*ADMINS),
+    ("GET", "/api/admin/audit-entries/export"): may(*ADMINS),
     ("GET", "/api/admin/audit"): may(*ADMINS),
     ("GET", "/api/admin/audit/export"): may(*ADMINS),
     # -- API tokens: every login its own; administrators revoke their company's --------
     ("POST", "/api/tokens"): may(*EVERY_STAFF, names_a=False),
     ("GET", "/api/tokens"): may(*EVERY_STAFF, names_a=False),
-    # The token is of A's agent ``Objects.user``: not the caller's own.
-    ("DELETE", "/api/tokens/{token_id}"): may(*ADMINS),
+    # The token is of A's agent ``Objects.user``: not the caller's own.  Every login may
+    # revoke tokens (its own), so the token is looked up before the role is weighed.
+    ("DELETE", "/api/tokens/{token_id}"): may(*ADMINS, role_first=False),
     # -- pages (called with the session cookie) and files -------------------------------
     ("GET", "/"): ANYONE,
     ("GET", "/login"): Rule(public=True, except_for=dict.fromkeys(STAFF_CALLERS, "→/portal")),
@@ -237,13 +250,12 @@ RULES: dict[RouteKey, Rule] = {
     ("GET", "/metrics"): ANYONE,
     ("GET", "/openapi.json"): ANYONE,
     ("GET", "/docs"): ANYONE,
-    ("GET", "/docs/oauth2-redirect"): ANYONE,
-    ("GET", "/redoc"): ANYONE,
+    ("MOUNT", "/docs/assets"): ANYONE,
 }
 WEBSOCKET_ROUTES = {("WS", "/ws/staff"), ("WS", "/ws/customer")}
 """Their rules are the WebSocket tables below."""
 
-MOUNT_SAMPLES = {"/static": "/static/app.css"}
+MOUNT_SAMPLES = {"/static": "/static/app.css", "/docs/assets": "/docs/assets/swagger-ui.css"}
 FRESH_SESSION = {("POST", "/api/logout")}
 """Routes that end the caller's session: called with a session of their own."""
 
@@ -268,11 +280,13 @@ BODIES: dict[RouteKey, Body] = {
     ("POST", "/api/tokens"): lambda w, n: {"name": f"matrix {n}"},
     ("POST", "/api/admin/template-preview"): lambda w, n: {"template": "{date}/{chat_id}"},
     ("POST", "/api/deliveries/retry"): lambda w, n: {"ids": [w.a.delivery]},
+    ("POST", "/api/admin/deliveries/retry"): lambda w, n: {"recording_ids": [w.a.recording]},
     ("POST", "/api/admin/companies"): lambda w, n: {"company_id": f"matrix-{n}", "name": "M"},
     ("PUT", "/api/admin/companies/{company_id}/products"): lambda w, n: {
         "products": ["call_recording", "webchat"]
     },
     ("PATCH", "/api/admin/company"): lambda w, n: {"name": "Demo Insurance"},
+    ("PATCH", "/api/admin/companies/{company_id}"): lambda w, n: {"name": "Demo Insurance"},
     ("POST", "/api/admin/users"): lambda w, n: {
         "login": f"matrix.{n}",
         "name": "Matrix User",
@@ -310,7 +324,8 @@ class Objects:
     service: str = ""
     flow: str = ""
     chat: str = ""  # ended, with recordings
-    delivery: int = 0
+    delivery: int = 0  # a file of ``recording``
+    recording: str = ""
     waiting_chat: str = ""  # open, in its flow: no agent is in it
     agent: str = ""  # an agent who takes chats
     tokens: list[str] = field(default_factory=list)  # API token ids of ``user``, to revoke
@@ -356,6 +371,7 @@ class World:
             "flow_id": self.a.flow,
             "chat_id": self.a.chat,
             "delivery_id": str(self.a.delivery),
+            "recording_id": self.a.recording,
             "company_id": "demo",
         }
 
@@ -446,10 +462,10 @@ def build_world(world: World) -> None:
         httpx.post(f"{server.url}/api/chats", json={"service_id": "demo-support"})
     )["chat_id"]
     for objects, overseer in ((world.a, A_ADMIN), (world.b, B_ADMIN)):
-        deliveries = ok(world.http(overseer).get("/api/deliveries"))
-        objects.delivery = next(
-            d["delivery_id"] for d in deliveries if d["chat_id"] == objects.chat
-        )
+        deliveries = ok(world.http(overseer).get("/api/admin/deliveries"))["items"]
+        delivery = next(d for d in deliveries if d["chat_id"] == objects.chat)
+        objects.recording = delivery["recording_id"]
+        objects.delivery = delivery["files"][0]["delivery_id"]
     world.schema = ok(httpx.get(f"{server.url}/openapi.json"))
 
 
@@ -537,7 +553,11 @@ def query_names(world: World, route: RouteKey) -> set[str]:
     return {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
 
 
-def request_for(world: World, route: RouteKey, caller: Caller, n: int) -> httpx.Request:
+def request_for(
+    world: World, route: RouteKey, caller: Caller, n: int, *, malformed: bytes | None = None
+) -> httpx.Request:
+    """The request of ``route`` as ``caller``; ``malformed``: that body (or, for a route
+    without one, ``limit=0``) in place of the good one."""
     method, template = route
     ids = world.path_ids()
     if "{token_id}" in template:
@@ -547,6 +567,8 @@ def request_for(world: World, route: RouteKey, caller: Caller, n: int) -> httpx.
     )
     names_company = "company_id" in query_names(world, route) or template.startswith("/console")
     params = {"company_id": "demo"} if names_company else {}
+    if malformed is not None and "limit" in query_names(world, route):
+        params["limit"] = "0"
     headers: dict[str, str] = {}
     if caller.login is not None:
         token = world.token(caller, fresh=route in FRESH_SESSION)
@@ -557,6 +579,8 @@ def request_for(world: World, route: RouteKey, caller: Caller, n: int) -> httpx.
     body = BODIES.get(route)
     method = "GET" if method == "MOUNT" else method
     content = None if body is None else json.dumps(body(world, n)).encode()
+    if content is not None and malformed is not None:
+        content = malformed
     if content is not None:
         headers["Content-Type"] = "application/json"
     return httpx.Request(
@@ -610,6 +634,36 @@ def test_R18_every_route_as_every_caller(world: World) -> None:
     assert not mismatches, f"{len(mismatches)} mismatches:\n" + "\n".join(mismatches)
 
 
+MALFORMED = (b'{"login": "not json', b'{"unexpected": [1, 2]}', b"[]")
+"""Bodies no route accepts: broken JSON, an unknown field, the wrong type."""
+
+
+def test_R19_who_may_call_is_checked_before_what_was_sent(world: World) -> None:
+    """A caller without a login, or without the role, gets the same 401 or 403 for a
+    malformed request as for a good one: never a 422 that a stranger could probe."""
+    counter = itertools.count(10_000)
+    mismatches: list[str] = []
+    with httpx.Client(timeout=20) as http:
+        for route in sorted(RULES):
+            rule = RULES[route]
+            takes = route in BODIES or "limit" in query_names(world, route)
+            if not route[1].startswith("/api/") or not takes:
+                continue
+            for caller, malformed in itertools.product(HTTP_CALLERS, MALFORMED):
+                expected = rule.expect(caller)
+                if expected not in {"401", "403"}:
+                    continue
+                request = request_for(world, route, caller, next(counter), malformed=malformed)
+                response = http.send(request)
+                if outcome(response) != expected:
+                    mismatches.append(
+                        f"{request.method} {request.url.raw_path.decode()} as {caller.label} "
+                        f"with {malformed!r}: expected {expected}, got {response.status_code} "
+                        f"{response.text[:200]!r}"
+                    )
+    assert not mismatches, f"{len(mismatches)} mismatches:\n" + "\n".join(mismatches)
+
+
 def test_R18_ids_of_another_company_in_a_body_are_unknown(world: World) -> None:
     """Ids in a request body are checked like ids in the path: B cannot reach A through them."""
     b_admin = world.http(B_ADMIN)
@@ -639,12 +693,16 @@ def test_R18_ids_of_another_company_in_a_body_are_unknown(world: World) -> None:
     expect("a bulk edit naming an A user", b_admin.post("/api/admin/users/bulk", json=bulk), 404)
     if ok(b_admin.get(f"/api/admin/users/{world.b.user}"))["capacity"] == 5:
         problems.append("a refused bulk edit changed B's own user (all or none)")
-    audit = b_admin.get("/api/admin/audit", params={"chat_id": world.a.chat})
+    audit = b_admin.get("/api/admin/audit-entries", params={"chat_id": world.a.chat})
     expect("B's audit trail filtered on A's chat", audit, 200)
-    if audit.is_success and audit.json():
+    if audit.is_success and audit.json()["items"]:
         problems.append(f"B's audit trail shows A's chat: {audit.text[:200]}")
-    retry = {"ids": [world.b.delivery, world.a.delivery]}
-    expect("a retry naming A's delivery", b_admin.post("/api/deliveries/retry", json=retry), 404)
+    retry = {"recording_ids": [world.b.recording, world.a.recording]}
+    expect(
+        "a retry naming A's recording",
+        b_admin.post("/api/admin/deliveries/retry", json=retry),
+        404,
+    )
     assert not problems, "\n".join(problems)
 
 

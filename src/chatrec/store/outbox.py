@@ -19,6 +19,7 @@ from sqlalchemy import (
     ColumnElement,
     CursorResult,
     and_,
+    case,
     exists,
     func,
     or_,
@@ -44,6 +45,7 @@ from chatrec.store.records import (
     DeliveryState,
     DeliveryStats,
     DestinationRecord,
+    RecordingDelivery,
     SpooledChat,
 )
 from chatrec.store.secrets import SecretBox
@@ -412,6 +414,57 @@ def list_deliveries(
     if company_id is not None:
         conditions.append(RecordingRow.company_id == company_id)
     return _records(session, and_(true(), *conditions), order=(File.file_id.desc(),), limit=limit)
+
+
+# A recording's state is its most pressing file's: the higher rank wins.
+_RANKS = (DELIVERED, PENDING, DELIVERING, BLOCKED)
+_RANK = case(*((File.state == state, rank) for rank, state in enumerate(_RANKS)), else_=0)
+
+
+def recording_deliveries(
+    session: Session,
+    company_id: str,
+    *,
+    state: DeliveryState | None = None,
+    before: int | None = None,
+    limit: int | None = None,
+    recording_ids: Collection[str] | None = None,
+) -> list[RecordingDelivery]:
+    """The company's recordings with their files, newest first (by their newest file).
+
+    ``state`` keeps the recordings in that state as a whole; ``before`` those whose
+    newest file id is below it (the next page); ``recording_ids`` only those.
+    """
+    rank, newest = func.max(_RANK), func.max(File.file_id)
+    query = (
+        select(File.recording_id, rank, newest)
+        .join(RecordingRow, RecordingRow.recording_id == File.recording_id)
+        .where(RecordingRow.company_id == company_id)
+        .group_by(File.recording_id)
+        .order_by(newest.desc())
+    )
+    if recording_ids is not None:
+        query = query.where(File.recording_id.in_(recording_ids))
+    if state is not None:
+        query = query.having(rank == _RANKS.index(state.value))
+    if before is not None:
+        query = query.having(newest < before)
+    if limit is not None:
+        query = query.limit(limit)
+    found = session.execute(query).all()
+    files: dict[str, list[DeliveryRecord]] = {row[0]: [] for row in found}
+    for record in _records(session, File.recording_id.in_(files), order=(File.file_id,)):
+        files[record.recording_id].append(record)
+    return [
+        RecordingDelivery(
+            recording_id=recording_id,
+            chat_id=files[recording_id][0].chat_id,
+            state=DeliveryState(_RANKS[state_rank]),
+            newest_file_id=newest_id,
+            files=tuple(files[recording_id]),
+        )
+        for recording_id, state_rank, newest_id in found
+    ]
 
 
 def get_delivery(

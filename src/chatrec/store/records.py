@@ -270,6 +270,22 @@ class DeliveryRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingDelivery:
+    """A recording's files on their way to the platform, as one (R16).
+
+    ``state`` is the most pressing of its files' states: ``blocked``, then
+    ``delivering``, then ``pending``; ``delivered`` once every file is.  ``files`` are
+    in the order they were spooled; ``newest_file_id`` orders recordings, newest first.
+    """
+
+    recording_id: str
+    chat_id: str
+    state: DeliveryState
+    newest_file_id: int
+    files: tuple[DeliveryRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class DeliveryStats:
     """How many deliveries are in each state, and since when the oldest one waits.
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, or_, select, text
+from sqlalchemy import Engine, and_, delete, func, or_, select, text
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -74,6 +74,7 @@ from chatrec.store.records import (
     PresenceCause,
     PresenceRecord,
     QueueRecord,
+    RecordingDelivery,
     RecordingRecord,
     ServiceRecord,
     SessionRecord,
@@ -410,7 +411,7 @@ class Store:
 
     def get_presence(self, user_id: str) -> PresenceRecord | None:
         """The agent's chosen presence; ``None`` if they never chose one (Away)."""
-        with self._reading() as session:
+        with self._read() as session:
             row = session.get(PresenceRow, user_id)
             return None if row is None else _presence_record(row)
 
@@ -421,7 +422,7 @@ class Store:
 
     def available_agents(self) -> list[PresenceRecord]:
         """Every agent whose chosen presence is Available, connected or not."""
-        with self._reading() as session:
+        with self._read() as session:
             rows = session.scalars(select(PresenceRow).where(PresenceRow.available))
             return [_presence_record(row) for row in rows]
 
@@ -541,12 +542,26 @@ class Store:
         company_id: str,
         statuses: Sequence[ChatStatus] | None = None,
         limit: int = 100,
+        *,
+        after: tuple[datetime, str] | None = None,
     ) -> list[ChatRecord]:
-        """The company's newest chats first, optionally only those in ``statuses``."""
+        """The company's newest chats first, optionally only those in ``statuses``.
+
+        ``after`` is the (``started_at``, ``chat_id``) of the last chat of a page: the
+        next page starts after it.
+        """
         with self._read() as session:
             query = select(ChatRow).where(ChatRow.company_id == company_id)
             if statuses is not None:
                 query = query.where(ChatRow.status.in_([status.value for status in statuses]))
+            if after is not None:
+                started, chat_id = after
+                query = query.where(
+                    or_(
+                        ChatRow.started_at < started,
+                        and_(ChatRow.started_at == started, ChatRow.chat_id > chat_id),
+                    )
+                )
             rows = session.scalars(
                 query.order_by(ChatRow.started_at.desc(), ChatRow.chat_id).limit(limit)
             )
@@ -634,6 +649,36 @@ class Store:
                 rows = list(reversed(session.scalars(newest).all()))
             return [audit_record(row) for row in rows]
 
+    def page_audit(
+        self,
+        company_id: str,
+        chat_id: str | None = None,
+        *,
+        since: datetime | None = None,
+        before: tuple[datetime, int] | None = None,
+        limit: int = 100,
+    ) -> list[tuple[int, AuditRecord]]:
+        """The company's audit lines newest first, each with its id, from ``before`` on.
+
+        ``before`` is the (``at``, id) of the last line of a page: the next page holds the
+        lines older than it.
+        """
+        with self._read() as session:
+            query = select(AuditRow).where(AuditRow.company_id == company_id)
+            if chat_id is not None:
+                query = query.where(AuditRow.chat_id == chat_id)
+            if since is not None:
+                query = query.where(AuditRow.at >= since)
+            if before is not None:
+                at, line = before
+                query = query.where(
+                    or_(AuditRow.at < at, and_(AuditRow.at == at, AuditRow.id < line))
+                )
+            rows = session.scalars(
+                query.order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit)
+            )
+            return [(row.id, audit_record(row)) for row in rows]
+
     # -- delivery (R16) and purge (R17): see ``outbox`` and ``retention`` -------------
 
     def set_destination(self, destination: DestinationRecord, *, audit: Audit = ()) -> None:
@@ -712,6 +757,26 @@ class Store:
     ) -> list[DeliveryRecord]:
         with self._read() as session:
             return outbox.list_deliveries(session, state, company_id, limit)
+
+    def recording_deliveries(
+        self,
+        company_id: str,
+        *,
+        state: DeliveryState | None = None,
+        before: int | None = None,
+        limit: int | None = None,
+        recording_ids: Collection[str] | None = None,
+    ) -> list[RecordingDelivery]:
+        """The company's recordings with their files' deliveries, newest first."""
+        with self._read() as session:
+            return outbox.recording_deliveries(
+                session,
+                company_id,
+                state=state,
+                before=before,
+                limit=limit,
+                recording_ids=recording_ids,
+            )
 
     def get_delivery(
         self, delivery_id: int, company_id: str | None = None

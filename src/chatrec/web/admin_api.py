@@ -2,39 +2,42 @@
 R6, R7, R15, R17, R18).
 
 Every route here is a thin adapter over ``services.admin``, which checks access and
-audits; routes run in the thread pool because the store is synchronous.  Operators
-name the company with ``?company_id=``; everyone else acts on their own company.
+audits; routes run in the thread pool because the store is synchronous.  Who may call
+a route is its caller parameter's type (``web.guard``), checked before its input.
+Operators name the company with ``?company_id=``; everyone else acts on their own
+company.  A company's settings are the company itself, ``/api/admin/companies/{id}``.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from chatrec.domain.settings import Product, RecordingFormat
 from chatrec.errors import TemplateError
-from chatrec.services.access import Actor
+from chatrec.services.access import Actor, Role
 from chatrec.services.admin.audit import export_csv, export_json
 from chatrec.services.admin.companies import preview_template, recording_status
 from chatrec.services.admin.users import UserChanges
-from chatrec.store.records import CompanyRecord, UserRecord
-from chatrec.web.api import Services, Staff
+from chatrec.store.records import AuditRecord, CompanyRecord, UserRecord
+from chatrec.web.container import Container
+from chatrec.web.errors import refusal, refusals
+from chatrec.web.guard import (
+    Administrator,
+    CompanyId,
+    GuardedRoute,
+    Operator,
+    Overseer,
+    Services,
+    StaffActor,
+)
+from chatrec.web.paging import Cursor, Limit, Page, page_of, read_cursor
 
-router = APIRouter(prefix="/api/admin", tags=["administration"])
-
-
-def acting(user: Staff) -> Actor:
-    return Actor.of(user)
-
-
-Acting = Annotated[Actor, Depends(acting)]
-CompanyId = Annotated[
-    str | None,
-    Query(max_length=40, description="operators only: the company to act on"),
-]
+router = APIRouter(prefix="/api/admin", route_class=GuardedRoute)
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Percentage = Annotated[int, Field(ge=0, le=100)]
@@ -48,31 +51,31 @@ class CompanyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     company_id: Annotated[str, Field(min_length=2, max_length=40)]
     name: Name
-    products: list[Literal["call_recording", "webchat"]] = []
+    products: list[Product] = []
 
 
 class ProductsUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    products: list[Literal["call_recording", "webchat"]]
+    products: list[Product]
 
 
 class CompanyUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Name | None = None
     default_template: Annotated[str, Field(min_length=1, max_length=500)] | None = None
-    formats: list[Literal["json", "vcon", "text", "html"]] | None = None
+    formats: list[RecordingFormat] | None = None
     retention_seconds: Annotated[int, Field(ge=0)] | None = None
 
 
 class CompanyRead(BaseModel):
     company_id: str
     name: str
-    products: list[str]
+    products: list[Product]
     records: bool = Field(description="whether chats are recorded at all (R1)")
     recording_status: str = Field(description="why, in one sentence (R1)")
     default_template: str
     template_preview: str = Field(description="the default template on a sample chat (R6)")
-    formats: list[str]
+    formats: list[RecordingFormat]
     retention_seconds: int
 
 
@@ -81,48 +84,101 @@ def company_read(company: CompanyRecord) -> CompanyRead:
     return CompanyRead(
         company_id=company.company_id,
         name=company.name,
-        products=sorted(company.products),
+        products=sorted(Product(p) for p in company.products),
         records=status.records,
         recording_status=status.sentence,
         default_template=company.default_template,
         template_preview=preview_template(company.default_template),
-        formats=sorted(company.formats),
+        formats=sorted(RecordingFormat(f) for f in company.formats),
         retention_seconds=company.retention_seconds,
     )
 
 
-@router.get("/companies")
-def list_companies(actor: Acting, services: Services) -> list[CompanyRead]:
+@router.get("/companies", operation_id="listCompanies", tags=["companies"])
+def list_companies(actor: Operator, services: Services) -> list[CompanyRead]:
     """Every tenant company (operators only)."""
     return [company_read(c) for c in services.admin.companies.list_companies(actor)]
 
 
-@router.post("/companies", status_code=201)
-def create_company(body: CompanyCreate, actor: Acting, services: Services) -> CompanyRead:
+@router.post(
+    "/companies",
+    status_code=201,
+    operation_id="createCompany",
+    tags=["companies"],
+    responses=refusals(400, 409),
+)
+def create_company(body: CompanyCreate, actor: Operator, services: Services) -> CompanyRead:
     """A new company (operators only); give it products to record (R1)."""
     company = services.admin.companies.create(actor, body.company_id, body.name, body.products)
     return company_read(company)
 
 
-@router.put("/companies/{company_id}/products")
+@router.put(
+    "/companies/{company_id}/products",
+    operation_id="provisionCompany",
+    tags=["companies"],
+    responses=refusals(400),
+)
 def provision(
-    company_id: str, body: ProductsUpdate, actor: Acting, services: Services
+    company_id: str, body: ProductsUpdate, actor: Operator, services: Services
 ) -> CompanyRead:
     """Provision the company (operators only): without both products nothing is recorded (R1)."""
     return company_read(services.admin.companies.provision(actor, company_id, body.products))
 
 
-@router.get("/company")
-def get_company(actor: Acting, services: Services, company_id: CompanyId = None) -> CompanyRead:
-    """The company's recording settings and whether it records at all (R1)."""
+@router.get("/companies/{company_id}", operation_id="getCompany", tags=["companies"])
+def get_company(company_id: str, actor: Overseer, services: Services) -> CompanyRead:
+    """The company's recording settings and whether it records at all (R1); its own
+    administrators and supervisors read it, operators any company's."""
     return company_read(services.admin.companies.get(actor, company_id))
 
 
-@router.patch("/company")
+TEMPLATE_REFUSED = "The request does not fit this schema, or the template is refused (R6)"
+
+
+@router.patch(
+    "/companies/{company_id}",
+    operation_id="updateCompany",
+    tags=["companies"],
+    responses={**refusals(400), **refusal(422, TEMPLATE_REFUSED)},
+)
 def update_company(
-    body: CompanyUpdate, actor: Acting, services: Services, company_id: CompanyId = None
+    company_id: str, body: CompanyUpdate, actor: Administrator, services: Services
 ) -> CompanyRead:
     """Change name, default filename template (R6), formats (R15) or retention (R17)."""
+    return _update_company(actor, services, company_id, body)
+
+
+@router.get(
+    "/company",
+    operation_id="getOwnCompanyDeprecated",
+    tags=["companies"],
+    deprecated=True,
+    description="Moved to `GET /api/admin/companies/{company_id}`.",
+)
+def get_own_company(
+    actor: Overseer, services: Services, company_id: CompanyId = None
+) -> CompanyRead:
+    return company_read(services.admin.companies.get(actor, company_id))
+
+
+@router.patch(
+    "/company",
+    operation_id="updateOwnCompanyDeprecated",
+    tags=["companies"],
+    deprecated=True,
+    description="Moved to `PATCH /api/admin/companies/{company_id}`.",
+    responses={**refusals(400), **refusal(422, TEMPLATE_REFUSED)},
+)
+def update_own_company(
+    body: CompanyUpdate, actor: Administrator, services: Services, company_id: CompanyId = None
+) -> CompanyRead:
+    return _update_company(actor, services, company_id, body)
+
+
+def _update_company(
+    actor: Actor, services: Container, company_id: str | None, body: CompanyUpdate
+) -> CompanyRead:
     company = services.admin.companies.update(
         actor,
         company_id,
@@ -148,9 +204,9 @@ class TemplatePreviewRead(BaseModel):
     sample: dict[str, str]
 
 
-@router.post("/template-preview")
+@router.post("/template-preview", operation_id="previewTemplate", tags=["companies"])
 def template_preview(
-    body: TemplatePreviewCreate, actor: Acting, services: Services
+    body: TemplatePreviewCreate, actor: StaffActor, services: Services
 ) -> TemplatePreviewRead:
     """Validate a filename template and show the name it gives a sample chat (R6)."""
     chat = services.admin.companies.template_sample(actor)
@@ -183,7 +239,7 @@ class UserAdminRead(BaseModel):
     company_id: str
     login: str
     name: str
-    role: str
+    role: Role
     disabled: bool
     locked: bool = Field(description="too many wrong passwords: refused until locked_until")
     locked_until: datetime | None
@@ -201,7 +257,7 @@ def user_admin_read(user: UserRecord) -> UserAdminRead:
         company_id=user.company_id,
         login=user.login,
         name=user.name,
-        role=user.role,
+        role=Role(user.role),
         disabled=user.disabled,
         locked=locked,
         locked_until=user.locked_until if locked else None,
@@ -257,16 +313,22 @@ class PasswordReset(BaseModel):
     )
 
 
-@router.get("/users")
+@router.get("/users", operation_id="listUsers", tags=["users"])
 def list_users(
-    actor: Acting, services: Services, company_id: CompanyId = None
+    actor: Administrator, services: Services, company_id: CompanyId = None
 ) -> list[UserAdminRead]:
     return [user_admin_read(u) for u in services.admin.users.list_users(actor, company_id)]
 
 
-@router.post("/users", status_code=201)
+@router.post(
+    "/users",
+    status_code=201,
+    operation_id="createUser",
+    tags=["users"],
+    responses=refusals(400, 409),
+)
 def create_user(
-    body: UserCreate, actor: Acting, services: Services, company_id: CompanyId = None
+    body: UserCreate, actor: Administrator, services: Services, company_id: CompanyId = None
 ) -> UserCreated:
     user, password = services.admin.users.create(
         actor,
@@ -280,27 +342,40 @@ def create_user(
     return UserCreated(user=user_admin_read(user), password=password)
 
 
-@router.get("/users/{user_id}")
-def get_user(user_id: str, actor: Acting, services: Services) -> UserAdminRead:
+@router.get("/users/{user_id}", operation_id="getUser", tags=["users"])
+def get_user(user_id: str, actor: Administrator, services: Services) -> UserAdminRead:
     return user_admin_read(services.admin.users.get(actor, user_id))
 
 
-@router.patch("/users/{user_id}")
-def update_user(user_id: str, body: UserUpdate, actor: Acting, services: Services) -> UserAdminRead:
+@router.patch(
+    "/users/{user_id}", operation_id="updateUser", tags=["users"], responses=refusals(400, 409)
+)
+def update_user(
+    user_id: str, body: UserUpdate, actor: Administrator, services: Services
+) -> UserAdminRead:
     """Changes to Permit Recordings and percentage apply to chats joined afterwards (R7)."""
     return user_admin_read(services.admin.users.update(actor, user_id, body.changes()))
 
 
-@router.post("/users/bulk")
-def update_users(body: UsersBulkUpdate, actor: Acting, services: Services) -> list[UserAdminRead]:
+@router.post(
+    "/users/bulk", operation_id="updateUsers", tags=["users"], responses=refusals(400, 404, 409)
+)
+def update_users(
+    body: UsersBulkUpdate, actor: Administrator, services: Services
+) -> list[UserAdminRead]:
     """The same changes to many logins, all or none."""
     users = services.admin.users.update_many(actor, body.user_ids, body.changes.changes())
     return [user_admin_read(u) for u in users]
 
 
-@router.post("/users/{user_id}/password")
+@router.post(
+    "/users/{user_id}/password",
+    operation_id="resetPassword",
+    tags=["users"],
+    responses=refusals(400),
+)
 def reset_password(
-    user_id: str, body: PasswordReset, actor: Acting, services: Services
+    user_id: str, body: PasswordReset, actor: Administrator, services: Services
 ) -> UserCreated:
     """A new password; unlocks the login and ends its sessions."""
     user, password = services.admin.users.reset_password(actor, user_id, body.password)
@@ -319,35 +394,80 @@ class AuditRead(BaseModel):
     detail: dict[str, object]
 
 
-@router.get("/audit")
+def _audit_read(line: tuple[int, AuditRecord]) -> AuditRead:
+    return AuditRead.model_validate(line[1])
+
+
+@router.get("/audit-entries", operation_id="listAuditEntries", tags=["audit"])
+def list_audit_entries(
+    actor: Administrator,
+    services: Services,
+    company_id: CompanyId = None,
+    chat_id: Annotated[str | None, Query(max_length=64)] = None,
+    since: datetime | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> Page[AuditRead]:
+    """The audit trail, newest first, a page at a time: changes, staff recording actions,
+    decisions; optionally only about one chat, or since a time."""
+    before = read_cursor(cursor, "audit-entries", (datetime, int))
+    found = services.admin.audit.page(
+        actor, company_id, chat_id=chat_id, since=since, before=before, limit=limit + 1
+    )
+    return page_of("audit-entries", found, limit, lambda line: (line[1].at, line[0]), _audit_read)
+
+
+@router.get(
+    "/audit",
+    operation_id="listAuditDeprecated",
+    tags=["audit"],
+    deprecated=True,
+    description="Replaced by `GET /api/admin/audit-entries`, newest first, a page at a time.",
+)
 def audit(
-    actor: Acting,
+    actor: Administrator,
     services: Services,
     company_id: CompanyId = None,
     chat_id: Annotated[str | None, Query(max_length=64)] = None,
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 500,
 ) -> list[AuditRead]:
-    """The newest audit lines, oldest first: changes, staff recording actions, decisions."""
+    """The newest audit lines, oldest first."""
     entries = services.admin.audit.read(
         actor, company_id, chat_id=chat_id, since=since, limit=limit
     )
     return [AuditRead.model_validate(entry) for entry in entries]
 
 
+DOWNLOAD: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}, "application/json": {}}}
+}
+
+
+@router.get(
+    "/audit-entries/export",
+    operation_id="exportAuditEntries",
+    tags=["audit"],
+    response_class=Response,
+    responses=DOWNLOAD,
+)
 @router.get(
     "/audit/export",
+    operation_id="exportAuditDeprecated",
+    tags=["audit"],
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}, "application/json": {}}}},
+    responses=DOWNLOAD,
+    deprecated=True,
+    description="Moved to `GET /api/admin/audit-entries/export`.",
 )
 def export_audit(
-    actor: Acting,
+    actor: Administrator,
     services: Services,
     company_id: CompanyId = None,
     format: Literal["csv", "json"] = "csv",
     since: datetime | None = None,
 ) -> Response:
-    """The whole audit trail (or since a time) as a CSV or JSON download."""
+    """The whole audit trail (or since a time), oldest first, as a CSV or JSON download."""
     entries = services.admin.audit.read(actor, company_id, since=since)
     body = export_csv(entries) if format == "csv" else export_json(entries)
     media = "text/csv" if format == "csv" else "application/json"

@@ -1,62 +1,46 @@
-"""The HTTP API (published as OpenAPI at ``/openapi.json``)."""
+"""The HTTP API of sessions, the widget and chats (published as OpenAPI at ``/openapi.json``).
+
+Paths follow one scheme: plural nouns for collections; a chat and everything about it
+(its explanation, its journal) under ``/api/chats``; a company's administration under
+``/api/admin``.  Old paths of earlier versions stay for one version, marked deprecated.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import math
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Cookie, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from chatrec.domain.codec import encode_event
+from chatrec.domain.decision import Origin, Outcome
 from chatrec.errors import NotFoundError, RateLimitedError
 from chatrec.live.routing import Unavailable
-from chatrec.services.access import OVERSEERS, Actor, Role, company_for
-from chatrec.services.auth import API_TOKEN_PREFIX
+from chatrec.services.access import OVERSEERS, Role, company_for, require_own
 from chatrec.services.directory import company_settings
 from chatrec.services.explain import explain_chat
-from chatrec.store.records import UserRecord
-from chatrec.web.container import Container
-from chatrec.web.csrf import CSRF_COOKIE, bearer, set_csrf_cookie
-from chatrec.web.errors import ErrorRead
+from chatrec.store.records import ChatRecord, ChatStatus, UserRecord
+from chatrec.web.csrf import CSRF_COOKIE, set_csrf_cookie
+from chatrec.web.errors import refusals
+from chatrec.web.guard import (
+    SESSION_COOKIE,
+    CompanyId,
+    Credentials,
+    GuardedRoute,
+    Overseer,
+    Services,
+    SessionCookie,
+    Staff,
+    container,
+)
+from chatrec.web.guard import user_for_token as user_for_token
+from chatrec.web.paging import Cursor, Limit, Page, page_of, read_cursor
 from chatrec.web.views import asks_consent, chat_summary
 
-SESSION_COOKIE = "chatrec_session"
-
-router = APIRouter(prefix="/api")
-
-
-def container(request: Request) -> Container:
-    found: Container = request.app.state.container
-    return found
-
-
-Services = Annotated[Container, Depends(container)]
-
-
-async def current_user(
-    request: Request,
-    authorization: Annotated[str | None, Header()] = None,
-    chatrec_session: Annotated[str | None, Cookie()] = None,
-) -> UserRecord:
-    """The staff user behind a bearer token (API or session token) or the session cookie.
-
-    API tokens are accepted as bearer tokens only: a cookie is never one.  Changes made
-    with the cookie have passed the CSRF check (``web.csrf``) before they get here.
-    """
-    services = container(request)
-    token = bearer(authorization)
-    if token is not None:
-        return await user_for_token(services, token)
-    return await services.auth.user_for(chatrec_session)
-
-
-async def user_for_token(services: Container, token: str) -> UserRecord:
-    """The staff user of a token given outright (a bearer header, a WebSocket hello):
-    an API token or a session token, never a cookie."""
-    if token.startswith(API_TOKEN_PREFIX):
-        return await services.tokens.user_for(token)
-    return await services.auth.user_for(token)
+router = APIRouter(prefix="/api", route_class=GuardedRoute)
 
 
 async def limit_logins(request: Request) -> None:
@@ -70,9 +54,6 @@ async def limit_logins(request: Request) -> None:
         )
 
 
-Staff = Annotated[UserRecord, Depends(current_user)]
-
-
 class LoginCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     login: Annotated[str, Field(min_length=1, max_length=200)]
@@ -84,7 +65,7 @@ class UserRead(BaseModel):
     company_id: str
     login: str
     name: str
-    role: str
+    role: Role
 
 
 class SessionRead(BaseModel):
@@ -116,9 +97,9 @@ class ServiceRead(BaseModel):
 
 class RecordingRead(BaseModel):
     recording_id: str
-    origin: str
+    origin: Origin
     reason: str
-    outcome: str
+    outcome: Outcome
     rule: str
     explanation: str
     files: list[str]
@@ -126,7 +107,7 @@ class RecordingRead(BaseModel):
 
 class ExplanationRead(BaseModel):
     chat_id: str
-    status: str
+    status: ChatStatus
     sentences: list[str]
     recordings: list[RecordingRead]
 
@@ -154,25 +135,57 @@ class DirectoryRead(BaseModel):
     queues: list[QueueTargetRead]
 
 
+class ChatRead(BaseModel):
+    chat_id: str
+    service_id: str
+    status: ChatStatus
+    started_at: datetime
+    ended_at: datetime | None
+    flow_id: str | None
+    flow_version: int | None = Field(description="the flow version the chat ran")
+    purged: bool = Field(description="message bodies purged after delivery (R17)")
+
+
+class JournalRead(BaseModel):
+    chat: ChatRead
+    events: list[dict[str, Any]]
+
+
 def user_read(user: UserRecord) -> UserRead:
     return UserRead(
         user_id=user.user_id,
         company_id=user.company_id,
         login=user.login,
         name=user.name,
-        role=user.role,
+        role=Role(user.role),
     )
 
 
-@router.get("/health")
+def chat_read(chat: ChatRecord) -> ChatRead:
+    return ChatRead(
+        chat_id=chat.chat_id,
+        service_id=chat.service_id,
+        status=chat.status,
+        started_at=chat.started_at,
+        ended_at=chat.ended_at,
+        flow_id=chat.flow_id,
+        flow_version=chat.flow_version,
+        purged=chat.purged_at is not None,
+    )
+
+
+@router.get("/health", operation_id="getHealth", tags=["system"])
 async def health() -> dict[str, str]:
+    """Answers while the server runs; it reads nothing."""
     return {"status": "ok"}
 
 
 @router.post(
     "/login",
+    operation_id="login",
+    tags=["sessions"],
     dependencies=[Depends(limit_logins)],
-    responses={429: {"model": ErrorRead, "description": "Too many attempts: see Retry-After"}},
+    responses=refusals(401, 429, 503),
 )
 async def login(body: LoginCreate, response: Response, services: Services) -> SessionRead:
     """A session: its token, the HttpOnly session cookie and the CSRF cookie (R18).
@@ -188,15 +201,16 @@ async def login(body: LoginCreate, response: Response, services: Services) -> Se
     return SessionRead(token=token, user=user_read(user))
 
 
-@router.post("/logout", status_code=204)
+@router.post("/logout", status_code=204, operation_id="logout", tags=["sessions"])
 async def logout(
     response: Response,
     services: Services,
     user: Staff,
-    authorization: Annotated[str | None, Header()] = None,
-    chatrec_session: Annotated[str | None, Cookie()] = None,
+    credentials: Credentials,
+    session: SessionCookie,
 ) -> None:
-    token = bearer(authorization) or chatrec_session
+    """End the session the request came with (a bearer session token, or the cookie)."""
+    token = credentials.credentials if credentials is not None else session
     if token:
         await services.auth.logout(token)
     await services.chats.logged_out(user)
@@ -204,12 +218,14 @@ async def logout(
     response.delete_cookie(CSRF_COOKIE)
 
 
-@router.get("/me")
+@router.get("/me", operation_id="getMe", tags=["sessions"])
 async def me(user: Staff) -> UserRead:
     return user_read(user)
 
 
-@router.get("/services/{service_id}")
+@router.get(
+    "/services/{service_id}", operation_id="getService", tags=["widget"], responses=refusals(503)
+)
 async def service(service_id: str, services: Services) -> ServiceRead:
     """What the widget shows before a chat starts: public by design."""
     found = await asyncio.to_thread(services.store.get_service, service_id)
@@ -229,20 +245,28 @@ async def service(service_id: str, services: Services) -> ServiceRead:
     )
 
 
-@router.post("/chats", status_code=201)
+@router.post(
+    "/chats",
+    status_code=201,
+    operation_id="createChat",
+    tags=["widget"],
+    responses=refusals(404, 503),
+)
 async def start_chat(body: ChatCreate, services: Services) -> ChatCreated:
     """Start a customer chat; the token is the customer's only key to it (R18)."""
     started = await services.chats.start_chat(body.service_id)
     return ChatCreated(chat_id=started.chat.chat_id, token=started.token)
 
 
-@router.get("/chats")
+@router.get("/chats", operation_id="listOpenChats", tags=["chats"])
 async def chats(user: Staff, services: Services) -> list[dict[str, Any]]:
-    """Open chats the caller may see: supervisors all of their company, agents theirs."""
+    """Open chats the caller may see, as live summaries: supervisors all of their
+    company's, agents theirs.  Not paged: open chats are bounded by the agents' capacity;
+    every chat, ended ones too, is in ``GET /api/chats/history``."""
     return [chat_summary(chat, staff=True) for chat in services.chats.visible_chats(user)]
 
 
-@router.get("/directory")
+@router.get("/directory", operation_id="getDirectory", tags=["chats"])
 async def directory(user: Staff, services: Services) -> DirectoryRead:
     """Agents and queues of the caller's company, for transfers: which agents can take a
     chat now, how many more, and why the others cannot."""
@@ -271,23 +295,22 @@ async def directory(user: Staff, services: Services) -> DirectoryRead:
     )
 
 
-@router.get("/chats/{chat_id}/explanation")
-async def explanation(chat_id: str, user: Staff, services: Services) -> ExplanationRead:
+@router.get("/chats/{chat_id}/explanation", operation_id="explainChat", tags=["chats"])
+async def explanation(chat_id: str, actor: Overseer, services: Services) -> ExplanationRead:
     """Why each recording of the chat was produced or suppressed (R14)."""
-    actor = Actor.of(user)
     # Operators read any company's chats; overseers their own company's (R18).
     scope = None if actor.role is Role.OPERATOR else company_for(actor, None, *OVERSEERS)
     found = await asyncio.to_thread(explain_chat, services.store, chat_id, scope)
     return ExplanationRead(
         chat_id=found.chat_id,
-        status=found.status,
+        status=ChatStatus(found.status),
         sentences=found.sentences,
         recordings=[
             RecordingRead(
                 recording_id=r.recording_id,
-                origin=r.origin,
+                origin=Origin(r.origin),
                 reason=r.reason,
-                outcome=r.outcome,
+                outcome=Outcome(r.outcome),
                 rule=r.rule,
                 explanation=r.explanation,
                 files=[f.path for f in r.files],
@@ -295,3 +318,56 @@ async def explanation(chat_id: str, user: Staff, services: Services) -> Explanat
             for r in found.recordings
         ],
     )
+
+
+@router.get("/chats/history", operation_id="listChats", tags=["chats"])
+def list_chats(
+    actor: Overseer,
+    services: Services,
+    company_id: CompanyId = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> Page[ChatRead]:
+    """The company's chats, open and ended, newest first, a page at a time."""
+    company = company_for(actor, company_id, *OVERSEERS)
+    after = read_cursor(cursor, "chats", (datetime, str))
+    found = services.store.list_chats(company, limit=limit + 1, after=after)
+    return page_of("chats", found, limit, lambda c: (c.started_at, c.chat_id), chat_read)
+
+
+@router.get("/chats/{chat_id}/journal", operation_id="getChatJournal", tags=["chats"])
+@router.get(
+    "/admin/chats/{chat_id}/journal",
+    operation_id="getChatJournalDeprecated",
+    tags=["chats"],
+    deprecated=True,
+    description="Moved to `GET /api/chats/{chat_id}/journal`.",
+)
+def chat_journal(chat_id: str, actor: Overseer, services: Services) -> JournalRead:
+    """Everything that happened in the chat, in order; purged messages have no text (R17)."""
+    chat = services.store.get_chat(chat_id)
+    if chat is None:
+        raise NotFoundError(f"no chat {chat_id!r}")
+    require_own(actor, chat.company_id, f"chat {chat_id!r}")
+    events = [
+        {"seq": seq, **encode_event(event)} for seq, event in services.store.load_journal(chat_id)
+    ]
+    return JournalRead(chat=chat_read(chat), events=events)
+
+
+@router.get(
+    "/admin/chats",
+    operation_id="listChatsDeprecated",
+    tags=["chats"],
+    deprecated=True,
+    description="Replaced by `GET /api/chats/history`, a page at a time.",
+)
+def list_chats_deprecated(
+    actor: Overseer,
+    services: Services,
+    company_id: CompanyId = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[ChatRead]:
+    """The company's newest chats, open and ended."""
+    company = company_for(actor, company_id, *OVERSEERS)
+    return [chat_read(chat) for chat in services.store.list_chats(company, limit=limit)]

@@ -15,12 +15,12 @@ from chatrec.delivery.sftp import SftpUploader
 from chatrec.delivery.worker import stop_worker
 from chatrec.web import protocol
 from chatrec.web.admin_api import router as admin_router
-from chatrec.web.api import SESSION_COOKIE
 from chatrec.web.api import router as api_router
 from chatrec.web.container import Container
 from chatrec.web.csrf import CsrfMiddleware, refuse_foreign_origin
 from chatrec.web.deliveries_api import router as deliveries_router
-from chatrec.web.errors import ERROR_RESPONSES, install_error_handlers
+from chatrec.web.errors import install_error_handlers
+from chatrec.web.guard import SESSION_COOKIE
 from chatrec.web.metrics import router as metrics_router
 from chatrec.web.setup_api import router as setup_router
 from chatrec.web.tokens_api import router as tokens_router
@@ -70,6 +70,23 @@ async def _sweep_forever(container: Container) -> None:
             log.exception("idle presence sweep failed")
 
 
+TAGS = [
+    {"name": "system", "description": "Whether the server runs."},
+    {"name": "sessions", "description": "Staff log in and out (R18)."},
+    {"name": "API tokens", "description": "Tokens for automation, acting as their login."},
+    {"name": "widget", "description": "What a customer's widget calls, without a login."},
+    {"name": "chats", "description": "Chats: open ones, every one, and why each was recorded."},
+    {"name": "companies", "description": "Companies, their products and recording settings."},
+    {"name": "users", "description": "Logins and who is recorded (R4, R7, R12a)."},
+    {"name": "queues", "description": "Where chats wait; never a recording setting (R3)."},
+    {"name": "services", "description": "The entry points customers chat from."},
+    {"name": "flows", "description": "Chat flows, checked on save (R5b, R10)."},
+    {"name": "recording platform", "description": "The SFTP destination (R16)."},
+    {"name": "deliveries", "description": "Recordings on their way to the platform (R16)."},
+    {"name": "audit", "description": "The audit trail."},
+]
+
+
 def create_app(container: Container) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -100,7 +117,9 @@ def create_app(container: Container) -> FastAPI:
         summary="Webchat for contact centres, recorded by rule and delivered over SFTP.",
         version="0.1.0",
         lifespan=lifespan,
-        responses=ERROR_RESPONSES,
+        openapi_tags=TAGS,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.container = container
     if container.config.widget_origins:
@@ -134,8 +153,10 @@ def create_app(container: Container) -> FastAPI:
         await StaffConnection(websocket, container, cookie).run(protocol.STAFF_FRAMES)
 
     from chatrec.web.console import install_console
+    from chatrec.web.docs import install_docs
     from chatrec.web.pages import install_pages
 
     install_pages(app)
     install_console(app)
+    install_docs(app)
     return app

@@ -73,20 +73,28 @@ def _refusal(description: str) -> dict[str, Any]:
     return {"model": ErrorRead, "description": description, "content": content}
 
 
-# Declared once for every operation (``FastAPI(responses=...)``), so the schema names what
-# any request may be refused with, in our body rather than FastAPI's default 422 body.
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _refusal("Refused as it stands"),
-    401: _refusal("No valid login, session or token"),
-    403: _refusal(
-        "The caller's role does not allow it, or a cookie session's change lacks its "
-        "X-CSRF-Token (code csrf)"
-    ),
-    404: _refusal("Unknown id, or another company's (R18)"),
-    409: _refusal("The current state does not allow it, or an id or name is taken"),
-    422: _refusal("The request does not fit this schema, or a flow or template is refused"),
-    503: _refusal("The database failed; nothing was applied; try again (code store_unavailable)"),
+REFUSALS: dict[int, str] = {
+    400: "Refused as it stands (code refused), or a body that could not be read at all "
+    "(code bad_request)",
+    401: "No valid login, session or token (code unauthenticated)",
+    403: "The caller's role does not allow it (code forbidden), or a cookie session's change "
+    "lacks its X-CSRF-Token (code csrf)",
+    404: "Unknown id, or another company's (code not_found, R18)",
+    409: "The current state does not allow it, or an id or name is taken (code conflict)",
+    422: "The request does not fit this schema (code invalid)",
+    429: "Too many attempts: see Retry-After (code rate_limited)",
+    503: "The database failed; nothing was applied; try again (code store_unavailable)",
 }
+
+
+def refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI responses of the refusals an operation can give, in our error body."""
+    return {code: _refusal(REFUSALS[code]) for code in sorted(set(codes))}
+
+
+def refusal(code: int, description: str) -> dict[int | str, dict[str, Any]]:
+    """One refusal, worded for the operation that gives it."""
+    return {code: _refusal(description)}
 
 
 def install_error_handlers(app: FastAPI) -> None:

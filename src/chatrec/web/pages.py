@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from chatrec.errors import AuthenticationError
 from chatrec.services.demo import COMPANY_ID as DEMO_COMPANY
 from chatrec.store.records import UserRecord
-from chatrec.web.api import SESSION_COOKIE, container
+from chatrec.web.guard import SESSION_COOKIE, container
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"

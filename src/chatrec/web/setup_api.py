@@ -1,5 +1,5 @@
 """The administration API for what a chat runs through: queues (R3), services, flows (R5b,
-R10), the recording platform (R16) and, for any chat, its journal (R14, R17).
+R10) and the recording platform (R16).
 
 Queue requests are read as raw JSON first, so a recording setting named in one is
 refused quoting R3 (not as an unknown field), and nothing else in the request applies.
@@ -13,22 +13,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from chatrec.domain.codec import encode_event
-from chatrec.errors import ActionError, FlowError, NotFoundError
-from chatrec.services.access import OVERSEERS, company_for, require_own
+from chatrec.errors import ActionError, FlowError
 from chatrec.services.admin.catalog import refuse_recording_on_queue
 from chatrec.services.admin.destinations import DestinationSettings, destination_view
 from chatrec.store.records import (
-    ChatRecord,
     DestinationRecord,
     FlowVersionRecord,
     QueueRecord,
     ServiceRecord,
 )
-from chatrec.web.admin_api import Acting, CompanyId
-from chatrec.web.api import Services
+from chatrec.web.errors import refusal, refusals
+from chatrec.web.guard import Administrator, CompanyId, GuardedRoute, Overseer, Services
 
-router = APIRouter(prefix="/api/admin", tags=["administration"])
+router = APIRouter(prefix="/api/admin", route_class=GuardedRoute)
 
 Label = Annotated[str, Field(min_length=1, max_length=100)]
 Source = Annotated[str, Field(min_length=1, max_length=100_000)]
@@ -73,22 +70,47 @@ def queue_read(queue: QueueRecord) -> QueueRead:
     return QueueRead(queue_id=queue.queue_id, name=queue.name)
 
 
-@router.get("/queues")
-def list_queues(actor: Acting, services: Services, company_id: CompanyId = None) -> list[QueueRead]:
+QUEUE_REFUSED = (
+    'The body is not a queue, `{"name": ...}` (code refused), or could not be read '
+    "(code bad_request)"
+)
+QUEUE_RECORDING = (
+    "The request does not fit this schema, or names a recording setting "
+    "(code recording_on_queue, R3): nothing of it applies"
+)
+
+
+@router.get("/queues", operation_id="listQueues", tags=["queues"])
+def list_queues(
+    actor: Overseer, services: Services, company_id: CompanyId = None
+) -> list[QueueRead]:
     return [queue_read(q) for q in services.admin.catalog.list_queues(actor, company_id)]
 
 
-@router.post("/queues", status_code=201)
+@router.post(
+    "/queues",
+    status_code=201,
+    operation_id="createQueue",
+    tags=["queues"],
+    responses={**refusal(400, QUEUE_REFUSED), **refusals(409), **refusal(422, QUEUE_RECORDING)},
+)
 def create_queue(
-    body: QueueBody, actor: Acting, services: Services, company_id: CompanyId = None
+    body: QueueBody, actor: Administrator, services: Services, company_id: CompanyId = None
 ) -> QueueRead:
     """A new queue; naming a recording setting is refused (R3)."""
     name = _queue_body(body).name
     return queue_read(services.admin.catalog.create_queue(actor, name, company_id=company_id))
 
 
-@router.patch("/queues/{queue_id}")
-def rename_queue(queue_id: str, body: QueueBody, actor: Acting, services: Services) -> QueueRead:
+@router.patch(
+    "/queues/{queue_id}",
+    operation_id="renameQueue",
+    tags=["queues"],
+    responses={**refusal(400, QUEUE_REFUSED), **refusals(409), **refusal(422, QUEUE_RECORDING)},
+)
+def rename_queue(
+    queue_id: str, body: QueueBody, actor: Administrator, services: Services
+) -> QueueRead:
     """Rename a queue; naming a recording setting is refused (R3)."""
     name = _queue_body(body).name
     return queue_read(services.admin.catalog.rename_queue(actor, queue_id, name))
@@ -133,16 +155,22 @@ def service_read(service: ServiceRecord) -> ServiceAdminRead:
     )
 
 
-@router.get("/services")
+@router.get("/services", operation_id="listServices", tags=["services"])
 def list_services(
-    actor: Acting, services: Services, company_id: CompanyId = None
+    actor: Overseer, services: Services, company_id: CompanyId = None
 ) -> list[ServiceAdminRead]:
     return [service_read(s) for s in services.admin.catalog.list_services(actor, company_id)]
 
 
-@router.post("/services", status_code=201)
+@router.post(
+    "/services",
+    status_code=201,
+    operation_id="createService",
+    tags=["services"],
+    responses=refusals(400, 409),
+)
 def create_service(
-    body: ServiceCreate, actor: Acting, services: Services, company_id: CompanyId = None
+    body: ServiceCreate, actor: Administrator, services: Services, company_id: CompanyId = None
 ) -> ServiceAdminRead:
     created = services.admin.catalog.create_service(
         actor, body.name, body.flow_id, company_id=company_id
@@ -150,9 +178,14 @@ def create_service(
     return service_read(created)
 
 
-@router.patch("/services/{service_id}")
+@router.patch(
+    "/services/{service_id}",
+    operation_id="updateService",
+    tags=["services"],
+    responses=refusals(400, 409),
+)
 def update_service(
-    service_id: str, body: ServiceUpdate, actor: Acting, services: Services
+    service_id: str, body: ServiceUpdate, actor: Administrator, services: Services
 ) -> ServiceAdminRead:
     given = body.model_fields_set
     updated = services.admin.catalog.update_service(
@@ -222,24 +255,37 @@ def flow_read(flow: FlowVersionRecord) -> FlowRead:
     )
 
 
-@router.get("/flows")
-def list_flows(actor: Acting, services: Services, company_id: CompanyId = None) -> list[FlowRead]:
+FLOW_REFUSED = (
+    "The request does not fit this schema, or the flow is refused: every problem, at its line"
+)
+
+
+@router.get("/flows", operation_id="listFlows", tags=["flows"])
+def list_flows(
+    actor: Administrator, services: Services, company_id: CompanyId = None
+) -> list[FlowRead]:
     """The newest version of each flow."""
     return [flow_read(f) for f in services.admin.catalog.list_flows(actor, company_id)]
 
 
-@router.post("/flows", status_code=201)
+@router.post(
+    "/flows",
+    status_code=201,
+    operation_id="createFlow",
+    tags=["flows"],
+    responses={**refusals(409), **refusal(422, FLOW_REFUSED)},
+)
 def create_flow(
-    body: FlowSave, actor: Acting, services: Services, company_id: CompanyId = None
+    body: FlowSave, actor: Administrator, services: Services, company_id: CompanyId = None
 ) -> FlowRead:
     """A new flow, validated first: every problem comes back with its line."""
     saved = services.admin.catalog.save_flow(actor, body.source, company_id=company_id)
     return flow_read(saved)
 
 
-@router.post("/flows/check")
+@router.post("/flows/check", operation_id="checkFlow", tags=["flows"])
 def check_flow(
-    body: FlowSave, actor: Acting, services: Services, company_id: CompanyId = None
+    body: FlowSave, actor: Administrator, services: Services, company_id: CompanyId = None
 ) -> FlowCheckRead:
     """Validate without saving, for the editor: problems with their lines."""
     try:
@@ -257,35 +303,45 @@ def check_flow(
     return FlowCheckRead(valid=True, name=flow.name)
 
 
-@router.post("/flows/preview")
+@router.post(
+    "/flows/preview",
+    operation_id="previewFlow",
+    tags=["flows"],
+    responses={**refusals(400), **refusal(422, FLOW_REFUSED)},
+)
 def preview_flow(
-    body: FlowPreviewCreate, actor: Acting, services: Services, company_id: CompanyId = None
+    body: FlowPreviewCreate, actor: Administrator, services: Services, company_id: CompanyId = None
 ) -> FlowPreviewRead:
     """Run the flow on the given customer answers, without a chat (nothing is stored)."""
     preview = services.admin.catalog.preview(actor, body.source, body.answers, company_id)
     return FlowPreviewRead.model_validate(preview)
 
 
-@router.get("/flows/{flow_id}")
+@router.get("/flows/{flow_id}", operation_id="getFlow", tags=["flows"])
 def get_flow(
     flow_id: str,
-    actor: Acting,
+    actor: Administrator,
     services: Services,
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> FlowRead:
     return flow_read(services.admin.catalog.get_flow(actor, flow_id, version))
 
 
-@router.get("/flows/{flow_id}/versions")
-def flow_versions(flow_id: str, actor: Acting, services: Services) -> list[FlowVersionRead]:
+@router.get("/flows/{flow_id}/versions", operation_id="listFlowVersions", tags=["flows"])
+def flow_versions(flow_id: str, actor: Administrator, services: Services) -> list[FlowVersionRead]:
     return [
         FlowVersionRead(version=f.version, created_at=f.created_at)
         for f in services.admin.catalog.flow_versions(actor, flow_id)
     ]
 
 
-@router.put("/flows/{flow_id}")
-def save_flow(flow_id: str, body: FlowSave, actor: Acting, services: Services) -> FlowRead:
+@router.put(
+    "/flows/{flow_id}",
+    operation_id="saveFlow",
+    tags=["flows"],
+    responses={**refusals(409), **refusal(422, FLOW_REFUSED)},
+)
+def save_flow(flow_id: str, body: FlowSave, actor: Administrator, services: Services) -> FlowRead:
     """Keep a new version; chats already running stay on the version they started on."""
     saved = services.admin.catalog.save_flow(actor, body.source, flow_id=flow_id)
     return flow_read(saved)
@@ -364,18 +420,23 @@ def destination_read(record: DestinationRecord) -> DestinationAdminRead:
     )
 
 
-@router.get("/destination")
+@router.get("/destination", operation_id="getDestination", tags=["recording platform"])
 def get_destination(
-    actor: Acting, services: Services, company_id: CompanyId = None
+    actor: Administrator, services: Services, company_id: CompanyId = None
 ) -> DestinationAdminRead | None:
     """The recording platform, without its secrets; ``null`` when none is set up."""
     found = services.admin.destinations.get(actor, company_id)
     return None if found is None else destination_read(found)
 
 
-@router.put("/destination")
+@router.put(
+    "/destination",
+    operation_id="setDestination",
+    tags=["recording platform"],
+    responses=refusals(400),
+)
 def set_destination(
-    body: DestinationUpdate, actor: Acting, services: Services, company_id: CompanyId = None
+    body: DestinationUpdate, actor: Administrator, services: Services, company_id: CompanyId = None
 ) -> DestinationAdminRead:
     """Save the platform; blocked deliveries go again at once (R16)."""
     saved = services.admin.destinations.set(actor, body.settings(), company_id)
@@ -383,9 +444,17 @@ def set_destination(
     return destination_read(saved)
 
 
-@router.post("/destination/test")
+@router.post(
+    "/destination/test",
+    operation_id="testDestination",
+    tags=["recording platform"],
+    responses=refusals(400),
+)
 async def check_connection(
-    body: ConnectionTestCreate, actor: Acting, services: Services, company_id: CompanyId = None
+    body: ConnectionTestCreate,
+    actor: Administrator,
+    services: Services,
+    company_id: CompanyId = None,
 ) -> ConnectionTestRead:
     """Connect, check the host key, log in, write, rename and delete a probe file."""
     from chatrec.delivery.sftp import SftpUploader
@@ -405,63 +474,4 @@ async def check_connection(
         steps=[
             ProbeStepRead(name=s.name, ok=s.ok, detail=s.detail, host_key=s.host_key) for s in steps
         ],
-    )
-
-
-# -- any chat: journal (R14, R17) -----------------------------------------------------
-
-
-class ChatAdminRead(BaseModel):
-    chat_id: str
-    service_id: str
-    status: str
-    started_at: datetime
-    ended_at: datetime | None
-    flow_id: str | None
-    flow_version: int | None = Field(description="the flow version the chat ran")
-    purged: bool = Field(description="message bodies purged after delivery (R17)")
-
-
-class JournalRead(BaseModel):
-    chat: ChatAdminRead
-    events: list[dict[str, Any]]
-
-
-@router.get("/chats")
-def list_chats(
-    actor: Acting,
-    services: Services,
-    company_id: CompanyId = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[ChatAdminRead]:
-    """The company's newest chats, open and ended."""
-    company = company_for(actor, company_id, *OVERSEERS)
-    chats = services.store.list_chats(company, limit=limit)
-    return [_chat_read(chat) for chat in chats]
-
-
-@router.get("/chats/{chat_id}/journal")
-def chat_journal(chat_id: str, actor: Acting, services: Services) -> JournalRead:
-    """Everything that happened in the chat, in order; purged messages have no text (R17)."""
-    chat = services.store.get_chat(chat_id)
-    if chat is None:
-        raise NotFoundError(f"no chat {chat_id!r}")
-    require_own(actor, chat.company_id, f"chat {chat_id!r}")
-    company_for(actor, chat.company_id, *OVERSEERS)
-    events = [
-        {"seq": seq, **encode_event(event)} for seq, event in services.store.load_journal(chat_id)
-    ]
-    return JournalRead(chat=_chat_read(chat), events=events)
-
-
-def _chat_read(chat: ChatRecord) -> ChatAdminRead:
-    return ChatAdminRead(
-        chat_id=chat.chat_id,
-        service_id=chat.service_id,
-        status=chat.status.value,
-        started_at=chat.started_at,
-        ended_at=chat.ended_at,
-        flow_id=chat.flow_id,
-        flow_version=chat.flow_version,
-        purged=chat.purged_at is not None,
     )

@@ -16,9 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chatrec.services.tokens import MAX_DAYS, MAX_NAME
 from chatrec.store.records import ApiTokenRecord
-from chatrec.web.api import Services, Staff
+from chatrec.web.errors import refusals
+from chatrec.web.guard import GuardedRoute, Services, Staff
 
-router = APIRouter(prefix="/api/tokens", tags=["API tokens"])
+router = APIRouter(prefix="/api/tokens", tags=["API tokens"], route_class=GuardedRoute)
 
 
 class ApiTokenCreate(BaseModel):
@@ -57,20 +58,20 @@ def api_token_read(token: ApiTokenRecord) -> ApiTokenRead:
 TokenId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, operation_id="createApiToken", responses=refusals(400))
 def create_token(body: ApiTokenCreate, user: Staff, services: Services) -> ApiTokenCreated:
     """A new token acting as the caller; the answer is the only place it is shown."""
     token, plain = services.tokens.create(user, body.name, body.expires_in_days)
     return ApiTokenCreated(token=plain, api_token=api_token_read(token))
 
 
-@router.get("")
+@router.get("", operation_id="listApiTokens")
 def list_tokens(user: Staff, services: Services) -> list[ApiTokenRead]:
     """The caller's tokens, revoked and expired ones too; never a token itself."""
     return [api_token_read(token) for token in services.tokens.list_tokens(user)]
 
 
-@router.delete("/{token_id}")
+@router.delete("/{token_id}", operation_id="revokeApiToken")
 def revoke_token(token_id: TokenId, user: Staff, services: Services) -> ApiTokenRead:
     """Revoke a token: one's own, or as an administrator one of the company's."""
     return api_token_read(services.tokens.revoke(user, token_id))

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,13 @@ from chatrec.store.store import Store
 from chatrec.web.app import create_app
 from chatrec.web.container import Container
 from tests.integration.delivery.world import HOST_KEY_REASON, NOW, PASSWORD, build_world
-from tests.integration.store.factories import GLOBEX, destination, file_bytes
+from tests.integration.store.factories import (
+    GLOBEX,
+    destination,
+    ended_chat,
+    file_bytes,
+    produced,
+)
 from tests.keys import SECRETS
 from tests.unit.delivery.fakes import FakeUploader
 
@@ -152,6 +158,83 @@ def test_R16_an_administrator_retries_and_the_platform_is_unblocked(
     assert unblocked.blocked_reason is None
     everything = client.post("/api/deliveries/retry", json={"all": True}, headers=gus)
     assert everything.json() == {"retried": 2}
+
+
+def deliver_one_more(store: Store) -> datetime:
+    """Globex's second recording, delivered now (returned); its first waits as before."""
+    recording = produced("R-G2", "G2", data=1, company_id="globex")
+    assert store.apply([ended_chat("G2", (recording,), company_id="globex")]) == [None]
+    now = datetime.now(UTC)
+    claimed = store.claim_deliveries("w2", now, 60, 10)
+    mine = [d.delivery_id for d in claimed if d.recording_id == "R-G2"]
+    assert len(store.mark_delivered(mine, "w2", now)) == 2
+    for delivery in claimed:
+        if delivery.recording_id != "R-G2":
+            store.mark_retry(delivery.delivery_id, "w2", "no platform", now + timedelta(hours=1))
+    return now
+
+
+def test_R16_a_delivery_is_a_recording_with_its_files_inside(
+    client: Client, container: Container
+) -> None:
+    delivered_at = deliver_one_more(container.store)
+    ada, gus = login(client, "ada"), login(client, "gus")
+    acme = client.get("/api/admin/deliveries", headers=ada).json()
+    assert acme["next_cursor"] is None
+    [blocked] = acme["items"]
+    assert (blocked["recording_id"], blocked["state"], blocked["delivered_at"]) == (
+        "R-C1",
+        "blocked",
+        None,
+    )
+    assert blocked["next_attempt_at"] is not None
+    assert [f["remote_path"] for f in blocked["files"]] == [
+        "C1/R-C1.0.json",
+        "C1/R-C1.1.json",
+        "C1/R-C1.meta.json",
+    ]
+    assert blocked["last_error"] == HOST_KEY_REASON
+    globex = client.get("/api/admin/deliveries", headers=gus).json()["items"]
+    assert [(d["recording_id"], d["state"]) for d in globex] == [
+        ("R-G2", "delivered"),
+        ("R-G1", "pending"),
+    ]
+    delivered = globex[0]
+    assert delivered["next_attempt_at"] is None  # nothing more to try once delivered
+    assert datetime.fromisoformat(delivered["delivered_at"]) == delivered_at
+    assert {f["state"] for f in delivered["files"]} == {"delivered"}
+    assert {f["next_attempt_at"] for f in delivered["files"]} == {None}
+    only = client.get("/api/admin/deliveries?state=delivered", headers=gus).json()["items"]
+    assert [d["recording_id"] for d in only] == ["R-G2"]
+    shown = client.get("/api/admin/deliveries/R-G2", headers=gus).json()
+    assert (shown["recording_id"], shown["destination"]) == ("R-G2", None)
+    assert client.get("/api/admin/deliveries/R-G2", headers=ada).status_code == 404
+    retried = client.post(
+        "/api/admin/deliveries/retry", json={"recording_ids": ["R-G1", "R-G2"]}, headers=gus
+    )
+    assert retried.json() == {"retried": 2}  # R-G1's two files; delivered ones stay
+    refused = client.post(
+        "/api/admin/deliveries/retry", json={"recording_ids": ["R-C1"]}, headers=gus
+    )
+    assert refused.status_code == 404
+
+
+def test_R16_deliveries_come_a_page_at_a_time_and_a_bad_cursor_is_refused(
+    client: Client, container: Container
+) -> None:
+    deliver_one_more(container.store)
+    gus = login(client, "gus")
+    first = client.get("/api/admin/deliveries?limit=1", headers=gus).json()
+    assert [d["recording_id"] for d in first["items"]] == ["R-G2"]
+    cursor = first["next_cursor"]
+    second = client.get(f"/api/admin/deliveries?limit=1&cursor={cursor}", headers=gus).json()
+    assert ([d["recording_id"] for d in second["items"]], second["next_cursor"]) == (["R-G1"], None)
+    audit = client.get("/api/admin/audit-entries?limit=1", headers=gus).json()
+    for wrong in ("not-a-cursor", "e30", audit["next_cursor"]):
+        refused = client.get(f"/api/admin/deliveries?cursor={wrong}", headers=gus)
+        assert refused.status_code == 422, wrong
+        assert refused.json()["error"]["code"] == "invalid"
+        assert refused.json()["error"]["message"].startswith("query.cursor: ")
 
 
 def test_R16_metrics_count_deliveries_by_state_and_age_the_oldest(client: Client) -> None:

@@ -116,3 +116,17 @@ class AuditTrail:
     ) -> list[AuditRecord]:
         company = company_for(actor, company_id, Role.ADMINISTRATOR)
         return self.store.list_audit(company, chat_id, since=since, limit=limit)
+
+    def page(
+        self,
+        actor: Actor,
+        company_id: str | None = None,
+        *,
+        chat_id: str | None = None,
+        since: datetime | None = None,
+        before: tuple[datetime, int] | None = None,
+        limit: int = 100,
+    ) -> list[tuple[int, AuditRecord]]:
+        """A page of the trail, newest first, each line with its id (the next page's key)."""
+        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        return self.store.page_audit(company, chat_id, since=since, before=before, limit=limit)

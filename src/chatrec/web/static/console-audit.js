@@ -65,13 +65,24 @@
     );
   }
 
-  async function load() {
+  let next = null;
+  let shown = 0;
+
+  async function load(more) {
     const chatId = $("audit-chat").value.trim();
-    const query = chatId ? `?chat_id=${encodeURIComponent(chatId)}` : "";
+    const params = new URLSearchParams({ limit: "200" });
+    if (chatId) params.set("chat_id", chatId);
+    if (more && next) params.set("cursor", next);
     try {
-      const entries = await c.api("GET", `/api/admin/audit${query}`);
-      c.fill($("audit-body"), entries.map(row));
-      $("audit-count").textContent = `${entries.length} line${entries.length === 1 ? "" : "s"}${chatId ? ` about chat ${chatId}` : ""}.`;
+      const page = await c.api("GET", `/api/admin/audit-entries?${params}`);
+      const rows = page.items.map(row);
+      if (more) $("audit-body").append(...rows);
+      else c.fill($("audit-body"), rows);
+      shown = (more ? shown : 0) + page.items.length;
+      next = page.next_cursor;
+      $("audit-more").hidden = !next;
+      const about = chatId ? ` about chat ${chatId}` : "";
+      $("audit-count").textContent = `${shown}${next ? " newest" : ""} line${shown === 1 ? "" : "s"}${about}.`;
     } catch (error) {
       c.showError(error);
     }
@@ -79,14 +90,15 @@
 
   $("audit-filter").addEventListener("submit", (event) => {
     event.preventDefault();
-    load();
+    load(false);
   });
   $("audit-clear").addEventListener("click", () => {
     $("audit-chat").value = "";
-    load();
+    load(false);
   });
+  $("audit-more").addEventListener("click", (event) => c.busy(event.currentTarget, () => load(true)));
 
   const wanted = new URLSearchParams(location.search).get("chat_id");
   if (wanted) $("audit-chat").value = wanted;
-  load();
+  load(false);
 })();
