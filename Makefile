@@ -10,13 +10,27 @@ DATA_DIR ?= var
 # The store's tests run on SQLite and on this PostgreSQL; they fail if it is unreachable.
 export CHATREC_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint typecheck pytest browsers sshd screenshots bench clean
+# The vCon project's own library, which QA platforms read vCon files with. Its 0.3 line
+# pins pytest below 9 as a runtime dependency, so it lives in a virtualenv of its own and
+# the test that reads delivered files with it runs it there (tests/vcon_library.py).
+VCON_VENV := .venv-vcon
+VCON_STAMP := $(VCON_VENV)/.installed
+export CHATREC_VCON_PYTHON ?= $(abspath $(VCON_VENV))/bin/python
+
+.PHONY: run test lint typecheck pytest browsers sshd vcon screenshots bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(VCON_STAMP):
+	$(PYTHON) -m venv $(VCON_VENV)
+	$(VCON_VENV)/bin/python -m pip install --quiet 'vcon==0.3.10'
+	touch $(VCON_STAMP)
+
+vcon: $(VCON_STAMP)
 
 run: $(STAMP)
 	$(BIN)/chatrec demo --data-dir $(DATA_DIR)
@@ -44,7 +58,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # --durations: the slowest tests, to keep `make test` within its 15 minutes.
-pytest: $(STAMP)
+pytest: $(STAMP) $(VCON_STAMP)
 	$(BIN)/pytest --cov=chatrec.domain --cov=chatrec.flows --cov-branch --cov-report=term \
 		--cov-fail-under=100 --durations=15
 
@@ -65,4 +79,4 @@ screenshots: $(STAMP) browsers
 	CHATREC_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/e2e
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .coverage
+	rm -rf $(VENV) $(VCON_VENV) .mypy_cache .pytest_cache .ruff_cache .coverage

@@ -111,19 +111,24 @@ def test_R3_R4_R6_R7_administrator_sets_logins_template_flow_and_queues_without_
         "A sample chat of Demo Insurance: service Sales, queue General, agent Alice Martin,"
     )
     expect(admin.locator("#preview-problem")).to_be_hidden()
-    admin.get_by_label("vCon").uncheck()
+    admin.get_by_role("checkbox", name=re.compile(r"^vCon")).uncheck()
+    expect(admin.get_by_label("vCon files follow")).to_have_value("core")
+    admin.get_by_label("vCon files follow").select_option("container")  # R15
     admin.get_by_label("Keep message text after delivery for").fill("2")
     admin.get_by_label("Unit").select_option(label="days")
     expect(admin.locator("#retention-text")).to_contain_text("kept 2 days")
     screenshot(admin, "console-recording.png")
     admin.get_by_role("button", name="Save").click()
     expect(admin.locator("#recording-result")).to_have_text("Saved.")
-    company = api(server, "ada", "/api/admin/company")
+    company = api(server, "ada", "/api/admin/companies/demo")
     assert company["default_template"] == "{date}/{company}/{agent}/{chat_id}_{reason}"
-    assert (company["formats"], company["retention_seconds"]) == (
+    assert (company["formats"], company["retention_seconds"], company["vcon_draft"]) == (
         ["html", "json", "text"],
         2 * 86400,
+        "container",
     )
+    admin.reload()
+    expect(admin.get_by_label("vCon files follow")).to_have_value("container")
 
     # A queue offers no recording control at all, and the page says why (R3); the API's
     # refusal of one is test_admin_effects.py::test_R3_*.

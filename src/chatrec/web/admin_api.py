@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from chatrec.domain.settings import Product, RecordingFormat
+from chatrec.domain.settings import Product, RecordingFormat, VconDraft
 from chatrec.errors import TemplateError
 from chatrec.services.access import Actor, Role
 from chatrec.services.admin.audit import export_csv, export_json
@@ -40,6 +40,10 @@ from chatrec.web.paging import Cursor, Limit, Page, page_of, read_cursor
 router = APIRouter(prefix="/api/admin", route_class=GuardedRoute)
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+VCON_DRAFT = (
+    "which vCon draft vcon files follow (R15): core, the current one, or container, for QA "
+    "platforms that read the earlier drafts, as the vcon library 0.3 on PyPI does"
+)
 Percentage = Annotated[int, Field(ge=0, le=100)]
 Capacity = Annotated[int, Field(ge=1, le=50)]
 
@@ -65,6 +69,7 @@ class CompanyUpdate(BaseModel):
     default_template: Annotated[str, Field(min_length=1, max_length=500)] | None = None
     formats: list[RecordingFormat] | None = None
     retention_seconds: Annotated[int, Field(ge=0)] | None = None
+    vcon_draft: VconDraft | None = Field(default=None, description=VCON_DRAFT)
 
 
 class CompanyRead(BaseModel):
@@ -77,6 +82,7 @@ class CompanyRead(BaseModel):
     template_preview: str = Field(description="the default template on a sample chat (R6)")
     formats: list[RecordingFormat]
     retention_seconds: int
+    vcon_draft: VconDraft = Field(description=VCON_DRAFT)
 
 
 def company_read(company: CompanyRecord) -> CompanyRead:
@@ -91,6 +97,7 @@ def company_read(company: CompanyRecord) -> CompanyRead:
         template_preview=preview_template(company.default_template),
         formats=sorted(RecordingFormat(f) for f in company.formats),
         retention_seconds=company.retention_seconds,
+        vcon_draft=VconDraft(company.vcon_draft),
     )
 
 
@@ -186,6 +193,7 @@ def _update_company(
         default_template=body.default_template,
         formats=body.formats,
         retention_seconds=body.retention_seconds,
+        vcon_draft=body.vcon_draft,
     )
     return company_read(company)
 

@@ -18,6 +18,7 @@ import pytest
 from tests.integration.clients import run
 from tests.integration.live.test_live_recording import SECRET, queued_to
 from tests.integration.server import ServerProcess
+from tests.vcon_library import read_with_vcon_library
 
 
 @pytest.fixture
@@ -43,9 +44,16 @@ def landed(server: ServerProcess, chat_id: str, count: int, timeout: float = 60)
     raise AssertionError(f"only {sorted(folder.rglob('*'))} arrived for {chat_id}")
 
 
-def test_R16_a_chat_s_recordings_arrive_complete_with_matching_sidecars(
+def test_R15_R16_a_chat_s_recordings_arrive_complete_and_readable_by_their_consumers(
     server: ServerProcess,
 ) -> None:
+    token = server.token("ada")
+    auth = {"Authorization": f"Bearer {token}"}
+    # A QA platform built on the vCon project's Python library reads the older drafts.
+    answer = httpx.patch(
+        f"{server.url}/api/admin/companies/demo", json={"vcon_draft": "container"}, headers=auth
+    )
+    assert answer.status_code == 200, answer.text
     chat: dict[str, str] = {}
 
     async def scenario() -> None:
@@ -72,18 +80,31 @@ def test_R16_a_chat_s_recordings_arrive_complete_with_matching_sidecars(
             assert len(content) == entry["size"]
             assert hashlib.sha256(content).hexdigest() == entry["sha256"]
             assert SECRET.encode() not in content  # R8
+    # Read with that library as such a platform would: every Dialog Object a text one,
+    # the metadata attachment and the decision found by their types. Its validator knows
+    # only audio media types for Dialog Objects, and refuses each text one for that alone.
+    vcons = [p for p in files if p.name.endswith(".vcon.json")]
+    assert len(vcons) == 2
+    for path, read in read_with_vcon_library(vcons).items():
+        assert "unreadable" not in read, (path, read)
+        dialogs = len(json.loads(Path(path).read_bytes())["dialog"])
+        assert read["text_dialogs"] == dialogs > 0
+        assert read["attachment"]
+        assert read["analysis"]
+        assert read["parties"][0] == "Customer"
+        assert read["errors"] == [
+            f"Dialog {n} has invalid mimetype: text/plain" for n in range(dialogs)
+        ]
     # The spool is emptied only after delivery is confirmed (R16).
     spool = server.data_dir / "spool" / chat["id"]
     deadline = time.monotonic() + 30
     while spool.exists() and any(p.is_file() for p in spool.rglob("*")):
         assert time.monotonic() < deadline, "spool was not cleaned after delivery"
         time.sleep(0.2)
-    token = server.token("ada")
-    listed = httpx.get(
-        f"{server.url}/api/deliveries?state=delivered",
-        headers={"Authorization": f"Bearer {token}"},
-    ).json()
-    assert len([d for d in listed if d["chat_id"] == chat["id"]]) == 10
+    listed = httpx.get(f"{server.url}/api/admin/deliveries?state=delivered", headers=auth).json()
+    mine = [d for d in listed["items"] if d["chat_id"] == chat["id"]]
+    assert len(mine) == 2
+    assert sorted(len(d["files"]) for d in mine) == [5, 5]
 
 
 def test_stopping_the_demo_stops_its_platform_too(tmp_path: Path) -> None:

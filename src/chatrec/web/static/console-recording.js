@@ -1,6 +1,6 @@
 // Recording settings: the default filename template with a live preview on a sample
-// chat carrying the company's own names (R6), the recording formats (R15) and the
-// message-text retention period (R17).
+// chat carrying the company's own names (R6), the recording formats and the vCon draft
+// (R15) and the message-text retention period (R17).
 "use strict";
 (() => {
   const c = window.chatrecConsole;
@@ -9,6 +9,7 @@
   const retention = $("retention");
   const unit = $("retention-unit");
   const formats = [...document.querySelectorAll("input[name=formats]")];
+  const vconDraft = $("vcon-draft");
   let previewTimer = null;
   let asked = 0; // the newest preview asked for; older answers are dropped
 
@@ -85,6 +86,7 @@
   function show(company) {
     template.value = company.default_template;
     for (const box of formats) box.checked = company.formats.includes(box.value);
+    vconDraft.value = company.vcon_draft;
     showRetention(company.retention_seconds);
     preview();
   }
@@ -107,9 +109,11 @@
     }
     await c.busy($("recording-save"), async () => {
       try {
-        const company = await c.api("PATCH", "/api/admin/company", {
+        const id = encodeURIComponent(await c.company());
+        const company = await c.api("PATCH", `/api/admin/companies/${id}`, {
           default_template: template.value,
           formats: chosen,
+          vcon_draft: vconDraft.value,
           retention_seconds: seconds,
         });
         show(company);
@@ -122,5 +126,7 @@
     });
   });
 
-  c.api("GET", "/api/admin/company").then(show, c.showError);
+  c.company()
+    .then((id) => c.api("GET", `/api/admin/companies/${encodeURIComponent(id)}`))
+    .then(show, c.showError);
 })();
