@@ -140,7 +140,7 @@
     );
   }
 
-  c.api("GET", `/api/admin/chats/${path}/journal`).then(showJournal, c.showError);
+  c.api("GET", `/api/chats/${path}/journal`).then(showJournal, c.showError);
   c.api("GET", `/api/chats/${path}/explanation`).then(showExplanation, (error) => {
     c.fill($("explanation"), h("p", { class: "hint" }, error.message));
   });

@@ -62,13 +62,15 @@
   }
 
   async function count(state) {
-    const found = await c.api("GET", `/api/deliveries?state=${state}&limit=1000`);
-    $(`count-${state}`).textContent = found.length >= 1000 ? "1000+" : String(found.length);
+    const found = await c.api("GET", `/api/admin/deliveries?state=${state}&limit=500`);
+    const shown = found.items.length;
+    $(`count-${state}`).textContent = found.next_cursor ? `${shown}+` : String(shown);
   }
 
   async function load() {
     try {
-      showCompany(await c.api("GET", "/api/admin/company"));
+      const id = encodeURIComponent(await c.company());
+      showCompany(await c.api("GET", `/api/admin/companies/${id}`));
       showPlatform(await c.api("GET", "/api/admin/destination"));
       if ($("count-pending")) await Promise.all([count("pending"), count("blocked")]);
     } catch (error) {

@@ -31,6 +31,14 @@ window.chatrecConsole = (() => {
   /** A console page's address, keeping the operator's company. */
   const link = withCompany;
 
+  let ownCompany = null;
+  /** The company the page is about: the operator's choice, else the caller's own. */
+  async function company() {
+    if (companyId) return companyId;
+    ownCompany ??= api("GET", "/api/me").then((me) => me.company_id);
+    return ownCompany;
+  }
+
   function sentence(text) {
     const trimmed = String(text || "").trim();
     if (!trimmed) return "";
@@ -271,6 +279,7 @@ window.chatrecConsole = (() => {
     append,
     busy,
     clearError,
+    company,
     companyId,
     confirmAction,
     duration,
