@@ -57,10 +57,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# --durations: the slowest tests, to keep `make test` within its 15 minutes.
+# --durations: the slowest tests, to keep `make test` within its 15 minutes. Test files
+# run in parallel, one worker per core (at most four), each file whole on one worker so
+# that a file's shared server and browser start once.
 pytest: $(STAMP) $(VCON_STAMP)
 	$(BIN)/pytest --cov=chatrec.domain --cov=chatrec.flows --cov-branch --cov-report=term \
-		--cov-fail-under=100 --durations=15
+		--cov-fail-under=100 --durations=15 --numprocesses=auto --maxprocesses=4 \
+		--dist=loadfile
 
 test: lint typecheck browsers sshd pytest
 

@@ -418,7 +418,15 @@ def start_demo_platform(
     server: SshdProcess | _AsyncSshPlatform
     if chosen == "openssh":
         server = sshd_in(run_dir, keys=keys, port=port, user=user)
-        server.start()
+        try:
+            server.start()
+        except RuntimeError:
+            if port_is_free(port):
+                raise
+            # Another program took the port between the look and sshd's bind: any other.
+            port = free_port()
+            server = sshd_in(run_dir, keys=keys, port=port, user=user)
+            server.start()
         remote_folder = str(folder)
     else:
         server = _AsyncSshPlatform(keys, folder, port)
