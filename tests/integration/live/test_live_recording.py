@@ -90,10 +90,10 @@ def test_R5_R8_chat_is_recorded_without_the_paused_text(server: ServerProcess) -
     assert any("R5b" in s for s in sentences)
     # The audit trail names who paused and resumed by login, as it names administrators.
     trail = httpx.get(
-        f"{server.url}/api/admin/audit",
+        f"{server.url}/api/admin/audit-entries",
         params={"chat_id": chat_id},
         headers={"Authorization": f"Bearer {server.token('ada')}"},
-    ).json()
+    ).json()["items"][::-1]  # newest first: turned to the order it happened
     staff_actions = [(a["actor"], a["action"]) for a in trail if a["actor"] != "system"]
     assert staff_actions == [("alice", "pause"), ("alice", "resume")]
     # Alice's sampling draw, made as she took the chat, is there too (R7).

@@ -100,7 +100,7 @@ def test_R18_wrong_passwords_lock_a_login_until_the_period_or_a_password_reset(
     assert reset.status_code == 200, reset.text
     assert log_in(server, "alice", "a-new-password").status_code == 200
 
-    audit = ada.get("/api/admin/audit").json()
+    audit = ada.get("/api/admin/audit-entries").json()["items"][::-1]
     locks = [line for line in audit if line["action"] == "login_locked"]
     assert [line["actor"] for line in locks] == ["alice", "alice"]
     assert "wrong-password" not in json.dumps(audit)
