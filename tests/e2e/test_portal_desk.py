@@ -160,7 +160,7 @@ def test_R11a_a_chat_opens_at_its_newest_line_wherever_it_is_opened(
     at_newest(carol.locator("#messages"))
 
 
-def test_R20_presence_is_the_agents_and_the_portal_says_who_else_changed_it(
+def test_presence_is_the_agents_and_the_portal_says_who_else_changed_it(
     server: ServerProcess, new_page: NewPage, customers: list[Customer]
 ) -> None:
     laptop = new_page()
@@ -185,7 +185,7 @@ def test_R20_presence_is_the_agents_and_the_portal_says_who_else_changed_it(
     expect(note).to_be_hidden()
 
 
-def test_R20_the_portal_says_when_the_idle_timeout_set_the_agent_away(
+def test_the_portal_says_when_the_idle_timeout_set_the_agent_away(
     tmp_path: Path, new_page: NewPage
 ) -> None:
     server = ServerProcess(
@@ -217,7 +217,7 @@ def test_R20_the_portal_says_when_the_idle_timeout_set_the_agent_away(
         server.stop()
 
 
-def test_R20_transfer_lists_who_cannot_take_the_chat_and_why(
+def test_transfer_lists_who_cannot_take_the_chat_and_why(
     server: ServerProcess, new_page: NewPage, customers: list[Customer]
 ) -> None:
     carol = new_page()

@@ -293,7 +293,7 @@ class ChatService:
         return len(self._chats)
 
     async def _recover_presence(self) -> None:
-        """Available agents stay so; their idle time counts from the start (R20 restarts)."""
+        """Available agents stay so across a restart; their idle time counts from the start."""
         for presence in await self._run(self.presences.available_agents):
             user = await self._run(self.store.get_user, presence.user_id)
             if user is not None and user.role == "agent":

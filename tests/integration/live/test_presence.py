@@ -33,7 +33,7 @@ async def waiting(server: ServerProcess) -> tuple[Client, str]:
     return customer, chat_id
 
 
-def test_R20_presence_survives_a_reconnect_until_logout(server: ServerProcess) -> None:
+def test_presence_survives_a_reconnect_until_logout(server: ServerProcess) -> None:
     """(A server restart keeps it too: tests/e2e/test_chat_pages.py restarts one.)"""
 
     async def scenario() -> None:
@@ -66,7 +66,7 @@ def test_R20_presence_survives_a_reconnect_until_logout(server: ServerProcess) -
     run(scenario)
 
 
-def test_R20_the_idle_timeout_sets_an_agent_away_and_tells_the_portal(tmp_path: Path) -> None:
+def test_the_idle_timeout_sets_an_agent_away_and_tells_the_portal(tmp_path: Path) -> None:
     """On SQLite only: what is kept is the same as for any presence, tested on both."""
     server = ServerProcess(
         tmp_path / "data",
@@ -100,7 +100,7 @@ def test_R20_the_idle_timeout_sets_an_agent_away_and_tells_the_portal(tmp_path: 
         server.stop()
 
 
-def test_R20_the_directory_says_who_can_take_a_transfer_and_transfers_agree(
+def test_the_directory_says_who_can_take_a_transfer_and_transfers_agree(
     server: ServerProcess,
 ) -> None:
     async def directory(token: str) -> dict[str, dict[str, Any]]:
