@@ -13,6 +13,7 @@ from chatrec.domain.journal import (
     AgentAssigned,
     ConsentAnswered,
     ConsentAsked,
+    Event,
     Journal,
     RecordingPaused,
     RecordingResumed,
@@ -27,26 +28,25 @@ class RecordingState(StrEnum):
     AWAITING_CONSENT = "awaiting_consent"
 
 
+def _last_is(journal: Journal, on: type[Event], off: type[Event]) -> bool:
+    """Whether the last event of the two types is an ``on`` (``False`` with neither)."""
+    state = False
+    for event in journal.events:
+        if isinstance(event, on):
+            state = True
+        elif isinstance(event, off):
+            state = False
+    return state
+
+
 def is_paused(journal: Journal) -> bool:
     """Whether the chat's recordings are paused now (R8): the last pause or resume wins."""
-    paused = False
-    for event in journal.events:
-        if isinstance(event, RecordingPaused):
-            paused = True
-        elif isinstance(event, RecordingResumed):
-            paused = False
-    return paused
+    return _last_is(journal, RecordingPaused, RecordingResumed)
 
 
 def awaits_consent(journal: Journal) -> bool:
     """Whether the flow's last consent question is still unanswered (R10)."""
-    waiting = False
-    for event in journal.events:
-        if isinstance(event, ConsentAsked):
-            waiting = True
-        elif isinstance(event, ConsentAnswered):
-            waiting = False
-    return waiting
+    return _last_is(journal, ConsentAsked, ConsentAnswered)
 
 
 def recording_state(company: CompanySettings, journal: Journal) -> RecordingState:
