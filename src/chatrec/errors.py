@@ -175,8 +175,14 @@ class StoreError(ChatrecError):
     """The database failed a write (unreachable, locked, stopped); none of it was applied.
 
     Unlike :class:`StoreConflictError` this says nothing about the data: the same write
-    may succeed when tried again.
+    may succeed when tried again.  ``cause`` is for the operator's log: what failed (the
+    error's type, the database's code, the statement), never the values it carried, which
+    in a group commit are several companies' (R18).  Callers are told neither.
     """
+
+    def __init__(self, message: str, *, cause: str | None = None) -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 class SchemaError(ChatrecError):

@@ -33,7 +33,12 @@ SCHEMA_REVISION = "0005"
 
 
 def make_engine(url: str, **options: Any) -> Engine:
-    """An engine for ``url``; ``options`` go to :func:`sqlalchemy.create_engine`."""
+    """An engine for ``url``; ``options`` go to :func:`sqlalchemy.create_engine`.
+
+    Its errors never carry the statement's parameters: a group commit's batch mixes
+    companies' data, and an error's text reaches logs (R18, ``store.failures``).
+    """
+    options["hide_parameters"] = True
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True, **options)
@@ -63,7 +68,7 @@ def schema_revision(url: str) -> str | None:
         and not Path(database).is_file()
     ):
         return None
-    engine = create_engine(parsed)
+    engine = create_engine(parsed, hide_parameters=True)
     try:
         with engine.connect() as connection:
             if not inspect(connection).has_table("alembic_version"):

@@ -29,6 +29,7 @@ from chatrec.store.changes import (
     write_change,
 )
 from chatrec.store.database import make_engine, writing
+from chatrec.store.failures import store_failure
 from chatrec.store.mapping import (
     audit_record,
     chat_record,
@@ -843,11 +844,8 @@ def _apply_one(session: Session, change: ChatChange, now: datetime) -> BaseExcep
 
 
 def _failed(what: str, error: DBAPIError) -> StoreError:
-    # The driver's first line names the cause; the statement and its parameters stay out,
-    # since a batch mixes companies' data.
-    lines = str(error.orig or error).strip().splitlines()
-    reason = lines[0] if lines else type(error).__name__
-    return StoreError(f"the database failed a {what} ({reason}); nothing changed; try again")
+    # The cause goes to the operator's log alone, described without the data (R18).
+    return store_failure(f"the database failed a {what}; nothing changed; try again", error)
 
 
 def _refused_value(error: DataError) -> ActionError:

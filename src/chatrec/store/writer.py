@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from chatrec.errors import StoreError
+from chatrec.store.failures import store_failure
 from chatrec.store.records import ChatChange
 
 DEFAULT_MAX_BATCH = 256
@@ -91,12 +92,13 @@ class GroupCommitter:
         try:
             return self._store.apply([change for change, _ in batch])
         except Exception as error:  # the database failed: every waiter of the batch learns it
-            failures: list[BaseException | None] = []
-            for _ in batch:
-                failure = StoreError(f"the commit failed, nothing of it was stored: {error}")
-                failure.__cause__ = error
-                failures.append(failure)
-            return failures
+            # Not chained to ``error``: it carries the whole batch, other companies' data
+            # included, which a logged traceback would print (R18).  Its description
+            # without the data goes along for the operator's log.
+            return [
+                store_failure("the commit failed; nothing of it was stored; try again", error)
+                for _ in batch
+            ]
 
 
 def _settle(future: asyncio.Future[None], outcome: BaseException | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from http import HTTPStatus
 from typing import Any
 
@@ -23,6 +24,7 @@ from chatrec.errors import (
     PermissionDeniedError,
     RateLimitedError,
     RecordingOnQueueError,
+    SecretKeyError,
     StoreError,
     TemplateError,
 )
@@ -40,8 +42,32 @@ STATUS: dict[type[ActionError], int] = {
 }
 
 
+STORE_UNAVAILABLE = "store_unavailable"
+
+
 def error_body(code: str, message: str) -> dict[str, dict[str, Any]]:
     return {"error": {"code": code, "message": message}}
+
+
+def store_incident(error: StoreError, where: str) -> tuple[str, str]:
+    """Log a failure of the database under a new incident id; the id and the fixed words
+    to answer the caller with.
+
+    A failed group commit's error concerns a batch of several companies' changes (R18):
+    the caller learns only that it failed and the id to quote; the log, what failed
+    (types, code, statement: ``StoreError.cause``) and never a value.
+    """
+    incident = secrets.token_hex(6)
+    log.error("incident %s: %s failed in the database: %s", incident, where, error.cause or error)
+    if isinstance(error, SecretKeyError):
+        what = "the server cannot read the stored SFTP secrets (it runs with another key)"
+    else:
+        what = "the database failed"
+    message = (
+        f"{what}; nothing was applied; try again later, and if it keeps failing give the "
+        f"operator incident {incident}"
+    )
+    return incident, message
 
 
 class ProblemRead(BaseModel):
@@ -58,6 +84,11 @@ class ErrorDetailRead(BaseModel):
         default=None, description="a refused flow: every problem, at its line"
     )
     position: int | None = Field(default=None, description="a refused template: where")
+    incident: str | None = Field(
+        default=None,
+        description="a failure of the server (store_unavailable): the id under which the "
+        "operator's log holds its cause",
+    )
 
 
 class ErrorRead(BaseModel):
@@ -83,7 +114,8 @@ REFUSALS: dict[int, str] = {
     409: "The current state does not allow it, or an id or name is taken (code conflict)",
     422: "The request does not fit this schema (code invalid)",
     429: "Too many attempts: see Retry-After (code rate_limited)",
-    503: "The database failed; nothing was applied; try again (code store_unavailable)",
+    503: "The database failed; nothing was applied; try again (code store_unavailable, "
+    "with the incident id the operator's log files its cause under)",
 }
 
 
@@ -142,9 +174,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_store_error(request: Request, error: Exception) -> JSONResponse:
         # The database failed (or its secrets key is wrong): nothing was applied, and the
-        # caller may try again once the operator has fixed it; never a bare 500.
-        log.error("store error on %s %s: %s", request.method, request.url.path, error)
-        return JSONResponse(error_body("store_unavailable", str(error)), status_code=503)
+        # caller may try again once the operator has fixed it; never a bare 500, and never
+        # the error's text, which may hold other companies' data (R18).
+        assert isinstance(error, StoreError)
+        incident, message = store_incident(error, f"{request.method} {request.url.path}")
+        body = error_body("store_unavailable", message)
+        body["error"]["incident"] = incident
+        return JSONResponse(body, status_code=503)
 
     app.add_exception_handler(ActionError, on_action_error)
     app.add_exception_handler(StoreError, on_store_error)

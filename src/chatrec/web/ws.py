@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -42,10 +41,9 @@ from chatrec.store.records import UserRecord
 from chatrec.web import protocol
 from chatrec.web.api import user_for_token
 from chatrec.web.container import Container
+from chatrec.web.errors import STORE_UNAVAILABLE, store_incident
 from chatrec.web.ratelimit import TokenBucket
 from chatrec.web.views import chat_summary, ended_summary
-
-log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT = 10.0
 # Error codes a client may answer by sending the same frame again, later (docs/protocol.md).
@@ -60,9 +58,6 @@ ACTIONS: dict[str, type[Event]] = {
 }
 
 
-STORE_UNAVAILABLE = "store_unavailable"
-
-
 def error_frame(code: str, message: str, ref: str | None = None) -> dict[str, Any]:
     """An error frame; ``retryable`` says whether sending the same frame later may work."""
     return {
@@ -72,6 +67,13 @@ def error_frame(code: str, message: str, ref: str | None = None) -> dict[str, An
         "ref": ref,
         "retryable": code in RETRYABLE,
     }
+
+
+def store_error_frame(error: StoreError, where: str, ref: str | None = None) -> dict[str, Any]:
+    """The frame of a database failure: fixed words and the incident id of its log line,
+    never the error's text, which may hold other companies' data (R18)."""
+    incident, message = store_incident(error, where)
+    return {**error_frame(STORE_UNAVAILABLE, message, ref), "incident": incident}
 
 
 class FrameError(Exception):
@@ -120,8 +122,8 @@ class Connection:
                     await self.on_notice(item[0], json.loads(item[1]))
                 except StoreError as error:
                     # The client catches up by sequence at the next notice or its sync.
-                    log.warning("a notice could not be read for a client: %s", error)
-                    await self.ws.send_text(json.dumps(error_frame(STORE_UNAVAILABLE, str(error))))
+                    frame = store_error_frame(error, "reading a notice for a client")
+                    await self.ws.send_text(json.dumps(frame))
                 continue
             await self.ws.send_text(json.dumps(item))
 
@@ -191,12 +193,11 @@ class Connection:
             await self.welcome(hello)
             await self.loop(adapter)
         except (FrameError, ActionError) as error:
-            await self._refuse(error.code, str(error))
+            await self._refuse(error_frame(error.code, str(error)))
         except StoreError as error:
-            log.warning("a hello could not be answered: %s", error)
-            await self._refuse(STORE_UNAVAILABLE, str(error))
+            await self._refuse(store_error_frame(error, "answering a hello"))
         except TimeoutError:
-            await self._refuse("unauthenticated", "send hello within 10 seconds")
+            await self._refuse(error_frame("unauthenticated", "send hello within 10 seconds"))
         except WebSocketDisconnect:
             pass
         finally:
@@ -208,12 +209,12 @@ class Connection:
                 await asyncio.wait_for(writer, 2)
             writer.cancel()
 
-    async def _refuse(self, code: str, message: str) -> None:
+    async def _refuse(self, frame: dict[str, Any]) -> None:
         """End a connection whose hello failed: say why, then close (4401, 1013 or 4400)."""
-        close = {"unauthenticated": 4401, STORE_UNAVAILABLE: CLOSE_TRY_AGAIN}.get(code, 4400)
+        closes = {"unauthenticated": 4401, STORE_UNAVAILABLE: CLOSE_TRY_AGAIN}
         with contextlib.suppress(Exception):
-            await self.ws.send_text(json.dumps(error_frame(code, message)))
-            await self.ws.close(code=close)
+            await self.ws.send_text(json.dumps(frame))
+            await self.ws.close(code=closes.get(frame["code"], 4400))
 
     async def loop(self, adapter: Any) -> None:
         while True:
@@ -236,8 +237,7 @@ class Connection:
             except StoreError as error:
                 # Nothing of the frame was applied (R19): the connection stays, and the
                 # client sends the frame again.
-                log.warning("a %s frame failed in the database: %s", frame.type, error)
-                self.error(STORE_UNAVAILABLE, str(error), frame.ref)
+                self.send(store_error_frame(error, f"a {frame.type} frame", frame.ref))
             else:
                 self.send({"type": "ack", "ref": frame.ref, "seq": seq})
 

@@ -5,14 +5,23 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 
 from chatrec.errors import SequenceClashError, StoreError
 from chatrec.store.records import ChatChange
 from chatrec.store.store import Store
 from chatrec.store.writer import GroupCommitter
-from tests.integration.store.factories import new_chat, next_message, seed
+from tests.integration.live.test_protocol_errors import table_away
+from tests.integration.store.factories import (
+    GLOBEX_SUPPORT,
+    new_chat,
+    next_message,
+    seed,
+    seed_two_companies,
+)
 
 
 class CountingStore:
@@ -91,8 +100,33 @@ def test_a_failed_commit_reaches_every_waiter_of_the_batch() -> None:
     )
     for outcome in outcomes:
         assert isinstance(outcome, StoreError)
-        assert isinstance(outcome.__cause__, ConnectionError)
+        assert outcome.cause == "ConnectionError"
     assert len({id(outcome) for outcome in outcomes}) == 10
+
+
+def test_R18_a_failed_commit_carries_no_data_of_its_batch(store: Store, database_url: str) -> None:
+    """The batch mixes companies: neither the error, nor its cause, nor the database's own
+    error (hidden parameters) holds a value of it; the cause names the statement."""
+    seed_two_companies(store)
+    acme = new_chat("C1")
+    globex = replace(acme, chat=replace(acme.chat, chat_id="G1", company_id="globex"))
+    globex = replace(globex, chat=replace(globex.chat, service_id=GLOBEX_SUPPORT.service_id))
+    store.apply([acme, globex])
+    texts = ("Acme: my password is hunter2", "Globex: my policy is Zanzibar-7731")
+    changes = [next_message(acme, texts[0]), next_message(globex, texts[1])]
+    with table_away(database_url, "chat_events"):
+        with pytest.raises(DBAPIError) as failed:
+            store.apply(changes)
+        outcomes = asyncio.run(commit_all(GroupCommitter(store), changes))
+    assert not any(text in str(failed.value) for text in texts)
+    for outcome in outcomes:
+        assert isinstance(outcome, StoreError)
+        assert str(outcome) == "the commit failed; nothing of it was stored; try again"
+        assert outcome.__cause__ is None
+        assert outcome.cause is not None
+        assert "chat_events" in outcome.cause
+        assert not any(text in outcome.cause for text in texts)
+        assert "token-of-" not in outcome.cause
 
 
 class SlowStore:
