@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import signal
 from datetime import datetime
 from enum import StrEnum
@@ -182,10 +183,16 @@ def demo(
     ] = True,
 ) -> None:
     """Migrate, seed the demo company, start its recording platform, print logins, serve."""
+    from pydantic import SecretStr
+
     from chatrec.delivery.worker import stored_destination
     from chatrec.services.demo import seed_demo
 
     config = _config(host, port, data_dir, database_url)
+    # The demo's /metrics asks for a token as production's does: a new one at each start,
+    # unless CHATREC_METRICS_TOKEN sets one.
+    metrics_token = config.metrics_token or SecretStr(secrets.token_urlsafe(32))
+    config = config.model_copy(update={"metrics_token": metrics_token})
     _migrate(config)
     running = None
     store = _store(config)
@@ -204,6 +211,8 @@ def demo(
     typer.echo(f"  agent portal:      {base}/portal")
     typer.echo(f"  console (admins):  {base}/console")
     typer.echo(f"  API (OpenAPI):     {base}/docs")
+    bearer = f"Authorization: Bearer {metrics_token.get_secret_value()}"
+    typer.echo(f"  metrics:           curl -H '{bearer}' {base}/metrics")
     if running is not None:
         where = f"sftp://127.0.0.1:{running.destination.port} ({running.backend})"
         typer.echo(f"  recordings land in {running.folder} via {where}")

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from chatrec.store.secrets import SecretBox
 
 
+MIN_METRICS_TOKEN_CHARS = 24
+
+
 class Config(BaseSettings):
     """Every knob of a running chatrec, with the defaults ``make run`` relies on."""
 
@@ -80,6 +83,22 @@ class Config(BaseSettings):
         description="key file used without CHATREC_SECRET_KEY, created (0600) on first "
         "start; default: secret.key in the data dir",
     )
+
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="the bearer token a Prometheus scrape of /metrics must send; unset: "
+        "/metrics answers 404",
+    )
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _refuse_short_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_METRICS_TOKEN_CHARS:
+            raise ValueError(
+                f"CHATREC_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_CHARS} characters; "
+                "make one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return value
 
     @field_validator("secret_key")
     @classmethod

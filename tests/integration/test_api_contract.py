@@ -164,3 +164,19 @@ def test_every_operation_is_named_tagged_secured_and_refuses_only_what_it_can(
         "blocked",
     }
     assert set(components["ChatStatus"]["enum"]) == {"flow", "queued", "active", "ended"}
+
+
+def test_R18_the_api_documentation_has_the_pages_security_headers(app: FastAPI) -> None:
+    """The schema, Swagger UI's files and the absent ReDoc page, as every other page."""
+    page = call(app, "GET", "/login")
+    for path, status in [
+        ("/docs", 200),
+        ("/openapi.json", 200),
+        ("/docs/assets/swagger-ui-bundle.js", 200),
+        ("/docs/assets/swagger-ui.css", 200),
+        ("/redoc", 404),
+    ]:
+        answer = call(app, "GET", path)
+        assert answer.status_code == status, path
+        for name in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy"):
+            assert answer.headers.get(name) == page.headers[name], (path, name)

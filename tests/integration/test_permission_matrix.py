@@ -142,6 +142,10 @@ CONSOLE_RECORD = may(*ADMINS, page=True, except_for={B_ADMIN: OK})
 """A record's page is a shell that reads nothing: B's administrator gets the shell, and
 its script a 404 from the API (which the API rules above check)."""
 
+METRICS = Rule(except_for=dict.fromkeys(HTTP_CALLERS, "401"))
+"""Every company's volumes: only the operator's metrics token, which no login's token is,
+may read them (``chatrec demo`` makes one)."""
+
 RULES: dict[RouteKey, Rule] = {
     # -- public: what the widget and the login page use (the service is A's) ------------
     ("GET", "/api/health"): ANYONE,
@@ -247,7 +251,7 @@ RULES: dict[RouteKey, Rule] = {
     ("GET", "/widget/demo"): ANYONE,
     ("MOUNT", "/static"): ANYONE,
     # Counts only: no company, chat or file is named (see chatrec.web.metrics).
-    ("GET", "/metrics"): ANYONE,
+    ("GET", "/metrics"): METRICS,
     ("GET", "/openapi.json"): ANYONE,
     ("GET", "/docs"): ANYONE,
     ("MOUNT", "/docs/assets"): ANYONE,

@@ -1,13 +1,17 @@
 """Prometheus metrics at ``/metrics``: deliveries by state, failures, the oldest wait (R16).
 
 Read at each scrape, from the store (every worker's deliveries) and this process's
-worker (its counters since start).  Counts only: no company, chat or file is named,
-so the endpoint leaks nothing of any tenant.
+worker (its counters since start).  Counts only, no company, chat or file named; but
+they are every company's volumes together, so a scrape must send the operator's metrics
+token (``CHATREC_METRICS_TOKEN``) as a bearer token, compared in constant time.  Without
+a token set, ``/metrics`` is disabled and answers 404, as an unknown path does (R18).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -15,7 +19,9 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from starlette.exceptions import HTTPException
 
+from chatrec.errors import AuthenticationError
 from chatrec.web.container import Container
 
 router = APIRouter()
@@ -58,9 +64,28 @@ class DeliveryCollector(Collector):
         )
 
 
+def token_matches(authorization: str | None, token: str) -> bool:
+    """Whether ``Authorization`` is ``Bearer <token>``; digests are compared, so neither the
+    time taken nor the length tells a guesser how close they came."""
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(
+        hashlib.sha256(given.strip().encode()).digest(), hashlib.sha256(token.encode()).digest()
+    )
+
+
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
+    container: Container = request.app.state.container
+    token = container.config.metrics_token
+    if token is None:
+        raise HTTPException(status_code=404)
+    if not token_matches(request.headers.get("authorization"), token.get_secret_value()):
+        raise AuthenticationError(
+            "send the metrics token (CHATREC_METRICS_TOKEN) as Authorization: Bearer …"
+        )
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(DeliveryCollector(request.app.state.container))
+    registry.register(DeliveryCollector(container))
     body = await asyncio.to_thread(generate_latest, registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -44,6 +44,8 @@ steps:
   - id: bye
     type: end
 """
+METRICS_TOKEN = "metrics-token-of-the-tests-0123456789"
+SCRAPER = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 
 @pytest.fixture
@@ -53,7 +55,12 @@ def uploader() -> FakeUploader:
 
 @pytest.fixture
 def container(database_url: str, tmp_path: Path, uploader: FakeUploader) -> Iterator[Container]:
-    config = Config(data_dir=tmp_path / "data", database_url=database_url, delivery_poll_seconds=30)
+    config = Config(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        delivery_poll_seconds=30,
+        metrics_token=METRICS_TOKEN,
+    )
     world = Store(database_url, secrets=SECRETS, clock=lambda: NOW)
     try:
         build_world(world, staff=True, spool=config.spool_dir)
@@ -240,7 +247,7 @@ def test_R16_deliveries_come_a_page_at_a_time_and_a_bad_cursor_is_refused(
 def test_R16_metrics_count_deliveries_by_state_and_age_the_oldest(client: Client) -> None:
     # The outbox was made at NOW, whenever this module was imported: age it from there.
     earliest = (datetime.now(UTC) - NOW).total_seconds()
-    answer = client.get("/metrics")
+    answer = client.get("/metrics", headers=SCRAPER)
     latest = (datetime.now(UTC) - NOW).total_seconds()
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain")
@@ -257,6 +264,34 @@ def test_R16_metrics_count_deliveries_by_state_and_age_the_oldest(client: Client
     assert samples["chatrec_destinations_blocked_total"] == 0
     age = samples["chatrec_deliveries_oldest_pending_age_seconds"]
     assert earliest - 1 <= age <= latest + 1
+
+
+def test_R18_metrics_need_the_metrics_token_and_are_off_without_one(
+    client: Client, container: Container
+) -> None:
+    """Every company's volumes: not for anonymous callers, nor for any staff login."""
+    ada = login(client, "ada")
+    refusals = [
+        {},
+        {"Authorization": "Bearer wrong-token"},
+        {"Authorization": f"Basic {METRICS_TOKEN}"},
+        {"Authorization": f"Bearer {METRICS_TOKEN}x"},
+        ada,
+    ]
+    for headers in refusals:
+        answer = client.get("/metrics", headers=headers)
+        assert answer.status_code == 401, headers
+        assert answer.json()["error"]["code"] == "unauthenticated"
+        assert "chatrec_deliveries" not in answer.text
+    assert client.get("/metrics", headers=SCRAPER).status_code == 200
+    off = Client(create_app(build(container.config.model_copy(update={"metrics_token": None}))))
+    try:
+        for headers in ({}, SCRAPER):
+            answer = off.get("/metrics", headers=headers)
+            assert answer.status_code == 404
+            assert answer.json() == off.get("/no-such-path").json()
+    finally:
+        off.app.state.container.store.close()
 
 
 def test_R16_R17_the_server_warns_at_start_delivers_on_a_chat_end_and_purges(
