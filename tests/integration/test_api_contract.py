@@ -7,6 +7,9 @@ Acme and Globex with their staff, and a few ended chats.
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
+import json
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -19,6 +22,8 @@ from fastapi import FastAPI
 
 from chatrec.bootstrap import build
 from chatrec.config import Config
+from chatrec.services.admin.audit import audit_view, csv_chunks
+from chatrec.store.records import AuditRecord
 from chatrec.store.store import Store
 from chatrec.web.app import create_app
 from tests.integration.delivery.world import NOW, PASSWORD, build_world
@@ -180,3 +185,34 @@ def test_R18_the_api_documentation_has_the_pages_security_headers(app: FastAPI) 
         assert answer.status_code == status, path
         for name in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy"):
             assert answer.headers.get(name) == page.headers[name], (path, name)
+
+
+def test_the_audit_export_streams_what_the_whole_trail_gave(
+    app: FastAPI, database_url: str
+) -> None:
+    """Over several pages (500 lines each), with lines sharing a time across a page's end,
+    and values CSV and JSON must quote: the bytes of the whole trail written at once."""
+    store = Store(database_url, secrets=SECRETS)
+    try:
+        detail = {"target": "x", "after": {"text": 'a, "b"\nc é'}, "before": None}
+        lines = [
+            AuditRecord("acme", T0 + timedelta(seconds=n // 7), "ada", "note", None, detail)
+            for n in range(1201)
+        ]
+        acme = store.get_company("acme")
+        assert acme is not None
+        store.update_company(acme, audit=lines)
+        whole = store.list_audit("acme")
+    finally:
+        store.close()
+    assert len(whole) == 1201
+    url = "/api/admin/audit-entries/export"
+    as_json = call(app, "GET", url, "ada", params={"format": "json"})
+    assert as_json.headers["content-type"] == "application/json"
+    assert as_json.text == json.dumps([audit_view(e) for e in whole], indent=2, default=str)
+    as_csv = call(app, "GET", url, "ada", params={"format": "csv"})
+    assert as_csv.headers["content-disposition"] == 'attachment; filename="chatrec-audit.csv"'
+    assert as_csv.text == "".join(csv_chunks([whole]))
+    assert len(list(csv.DictReader(io.StringIO(as_csv.text)))) == len(whole)
+    since = {"format": "json", "since": "2999-01-01T00:00:00Z"}
+    assert call(app, "GET", url, "ada", params=since).text == "[]"

@@ -102,16 +102,22 @@ def audit(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Print the audit trail, oldest first: who changed what, before → after, when."""
-    from chatrec.services.admin.audit import export_csv
+    from chatrec.services.admin.audit import csv_chunks, json_chunks
 
     if as_json and output is AuditFormat.CSV:
         fail("give --json or --format csv, not both")
     start = _since(since)
+    as_json = as_json or output is AuditFormat.JSON
     with administration(data_dir, database_url) as admin:
         acting = actor()
         company_id = company_of(admin, acting, company)
+        if as_json or output is AuditFormat.CSV:
+            # Streamed a page at a time, as the HTTP export is: a trail of any length.
+            pages = admin.audit.export(acting, company_id, chat_id=chat, since=start)
+            for chunk in csv_chunks(pages) if output is AuditFormat.CSV else json_chunks(pages):
+                typer.echo(chunk, nl=False)
+            if as_json:
+                typer.echo("")
+            return
         entries = admin.audit.read(acting, company_id, chat_id=chat, since=start)
-    if output is AuditFormat.CSV:
-        typer.echo(export_csv(entries), nl=False)
-    else:
-        print_table(entries, as_json or output is AuditFormat.JSON, _AUDIT)
+    print_table(entries, False, _AUDIT)

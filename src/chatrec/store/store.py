@@ -680,6 +680,32 @@ class Store:
             )
             return [(row.id, audit_record(row)) for row in rows]
 
+    def page_audit_forward(
+        self,
+        company_id: str,
+        chat_id: str | None = None,
+        *,
+        since: datetime | None = None,
+        after: tuple[datetime, int] | None = None,
+        limit: int,
+    ) -> list[tuple[int, AuditRecord]]:
+        """The company's audit lines oldest first, each with its id, after ``after`` (the
+        (``at``, id) of the last line of the previous page): an export reads the whole
+        trail this way, one page in memory at a time."""
+        with self._read() as session:
+            query = select(AuditRow).where(AuditRow.company_id == company_id)
+            if chat_id is not None:
+                query = query.where(AuditRow.chat_id == chat_id)
+            if since is not None:
+                query = query.where(AuditRow.at >= since)
+            if after is not None:
+                at, line = after
+                query = query.where(
+                    or_(AuditRow.at > at, and_(AuditRow.at == at, AuditRow.id > line))
+                )
+            rows = session.scalars(query.order_by(AuditRow.at, AuditRow.id).limit(limit))
+            return [(row.id, audit_record(row)) for row in rows]
+
     # -- delivery (R16) and purge (R17): see ``outbox`` and ``retention`` -------------
 
     def set_destination(self, destination: DestinationRecord, *, audit: Audit = ()) -> None:

@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatrec.domain.settings import Product, RecordingFormat, VconDraft
 from chatrec.errors import TemplateError
 from chatrec.services.access import Actor, Role
-from chatrec.services.admin.audit import export_csv, export_json
+from chatrec.services.admin.audit import csv_chunks, json_chunks
 from chatrec.services.admin.companies import preview_template, recording_status
 from chatrec.services.admin.users import UserChanges
 from chatrec.store.records import AuditRecord, CompanyRecord, UserRecord
@@ -475,12 +475,13 @@ def export_audit(
     format: Literal["csv", "json"] = "csv",
     since: datetime | None = None,
 ) -> Response:
-    """The whole audit trail (or since a time), oldest first, as a CSV or JSON download."""
-    entries = services.admin.audit.read(actor, company_id, since=since)
-    body = export_csv(entries) if format == "csv" else export_json(entries)
+    """The whole audit trail (or since a time), oldest first, as a CSV or JSON download,
+    streamed: read from the database a page at a time while it is sent."""
+    pages = services.admin.audit.export(actor, company_id, since=since)
+    chunks = csv_chunks(pages) if format == "csv" else json_chunks(pages)
     media = "text/csv" if format == "csv" else "application/json"
-    return Response(
-        body,
+    return StreamingResponse(
+        chunks,
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="chatrec-audit.{format}"'},
     )

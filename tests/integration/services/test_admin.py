@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncssh
 import pytest
@@ -23,13 +24,14 @@ from chatrec.errors import (
 )
 from chatrec.services.access import Actor
 from chatrec.services.admin import Administration
-from chatrec.services.admin.audit import export_csv
+from chatrec.services.admin.audit import AuditTrail, csv_chunks
 from chatrec.services.admin.catalog import refuse_recording_on_queue
 from chatrec.services.admin.destinations import DestinationSettings
 from chatrec.services.admin.users import UserChanges
 from chatrec.services.auth import verify_password
 from chatrec.store.records import ApiTokenRecord, SessionRecord
 from chatrec.store.store import Store
+from tests.keys import SECRETS
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 OPERATOR = Actor.command_line("test")
@@ -305,10 +307,41 @@ def test_R18_destination_secrets_are_kept_back_and_never_audited(
 def test_the_audit_trail_exports_as_csv_with_before_and_after(admin: Administration) -> None:
     ada = company_with_admin(admin)
     admin.catalog.create_queue(ada, "General")
-    text = export_csv(admin.audit.read(ada))
+    text = "".join(csv_chunks(admin.audit.export(ada)))
     header, *rows = text.splitlines()
     assert header == "at,actor,action,chat_id,target,before,after,detail"
     assert any("queue.created" in row and "General" in row for row in rows)
+
+
+def test_the_audit_export_reads_the_trail_a_page_at_a_time(
+    admin: Administration, store: Store, database_url: str
+) -> None:
+    """One page in memory whatever the trail's length, and the first read before any of
+    it is sent (so a refusal is an answer, not a broken download)."""
+    ada = company_with_admin(admin)
+    for n in range(6):
+        admin.catalog.create_queue(ada, f"Queue {n}")
+    reads: list[tuple[int, int]] = []
+
+    class CountingStore(Store):
+        def page_audit_forward(self, *args: Any, **options: Any) -> Any:
+            found = super().page_audit_forward(*args, **options)
+            reads.append((options["limit"], len(found)))
+            return found
+
+    counting = CountingStore(database_url, secrets=SECRETS)
+    try:
+        pages = AuditTrail(counting, lambda: T0, export_page_lines=3).export(ada)
+        assert reads == [(3, 3)]
+        first = next(pages)
+        assert len(reads) == 1
+        rest = list(pages)
+    finally:
+        counting.close()
+    whole = store.list_audit("acme")
+    assert len(whole) == 8  # the company, Ada, six queues
+    assert [first, *rest] == [whole[0:3], whole[3:6], whole[6:8]]
+    assert reads == [(3, 3), (3, 3), (3, 2)]
 
 
 def test_connection_test_reports_each_step_and_is_audited(

@@ -8,9 +8,10 @@ abusive) are audited by the chat service in the chat's own transaction.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -75,12 +76,18 @@ def _row(entry: AuditRecord) -> dict[str, str]:
     }
 
 
-def export_csv(entries: list[AuditRecord]) -> str:
+def csv_chunks(pages: Iterable[Sequence[AuditRecord]]) -> Iterator[str]:
+    """The CSV export, its header then one chunk a page, as the pages come."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(_row(entry) for entry in entries)
-    return out.getvalue()
+    for page in pages:
+        writer.writerows(_row(entry) for entry in page)
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+    if out.tell():  # no page at all: the header alone
+        yield out.getvalue()
 
 
 def audit_view(entry: AuditRecord) -> dict[str, Any]:
@@ -94,16 +101,37 @@ def audit_view(entry: AuditRecord) -> dict[str, Any]:
     }
 
 
-def export_json(entries: list[AuditRecord]) -> str:
-    return json.dumps([audit_view(entry) for entry in entries], indent=2, default=str)
+def json_chunks(pages: Iterable[Sequence[AuditRecord]]) -> Iterator[str]:
+    """The JSON export, one chunk a page: the text ``json.dumps(views, indent=2)`` gives for
+    the whole list, made a line at a time."""
+    opening = "["
+    for page in pages:
+        items = []
+        for entry in page:
+            text = json.dumps(audit_view(entry), indent=2, default=str)
+            items.append("\n".join(f"  {line}" for line in text.split("\n")))
+        if items:
+            yield opening + "\n" + ",\n".join(items)
+            opening = ","
+    yield "[]" if opening == "[" else "\n]"
+
+
+EXPORT_PAGE_LINES = 500
 
 
 class AuditTrail:
     """Reading the company's audit trail: administrators (and operators) only."""
 
-    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], datetime],
+        *,
+        export_page_lines: int = EXPORT_PAGE_LINES,
+    ) -> None:
         self.store = store
         self._clock = clock
+        self.export_page_lines = export_page_lines
 
     def read(
         self,
@@ -130,3 +158,37 @@ class AuditTrail:
         """A page of the trail, newest first, each line with its id (the next page's key)."""
         company = company_for(actor, company_id, Role.ADMINISTRATOR)
         return self.store.page_audit(company, chat_id, since=since, before=before, limit=limit)
+
+    def export(
+        self,
+        actor: Actor,
+        company_id: str | None = None,
+        *,
+        chat_id: str | None = None,
+        since: datetime | None = None,
+    ) -> Iterator[list[AuditRecord]]:
+        """The whole trail (or since a time), oldest first, in pages read as they are taken:
+        an export of any length holds one page in memory.  Who may read it is checked, and
+        the first page read, before this returns, so a refusal or a failed database is
+        told before any of the export is sent."""
+        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        read = functools.partial(
+            self.store.page_audit_forward,
+            company,
+            chat_id,
+            since=since,
+            limit=self.export_page_lines,
+        )
+        return self._pages(read, read())
+
+    def _pages(
+        self,
+        read: Callable[..., list[tuple[int, AuditRecord]]],
+        page: list[tuple[int, AuditRecord]],
+    ) -> Iterator[list[AuditRecord]]:
+        while page:
+            yield [entry for _, entry in page]
+            if len(page) < self.export_page_lines:
+                return
+            line, last = page[-1]
+            page = read(after=(last.at, line))
