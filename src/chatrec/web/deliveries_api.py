@@ -5,7 +5,9 @@ and their sidecar) inside, each with its own attempts and error; once every file
 delivered, it says when, and no longer when it is tried next.  For administrators and
 supervisors of their own company, and operators of the company they name: another
 company's recording is "not found", never "forbidden" (R18).  Destination secrets
-never leave.
+never leave; and where the recordings go (the platform's host, port, user and folder)
+is for those who manage the destination: supervisors see whether it is blocked and why,
+with those left out of every error.
 
 The per-file routes of the previous version (``/api/deliveries``) stay one version,
 deprecated.
@@ -14,6 +16,7 @@ deprecated.
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime
 from typing import Annotated, Self
 
@@ -21,7 +24,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chatrec.errors import NotFoundError
-from chatrec.services.access import OVERSEERS, Actor, company_for
+from chatrec.services.access import OVERSEERS, Actor, Role, company_for
 from chatrec.store.records import (
     DeliveryKind,
     DeliveryRecord,
@@ -74,11 +77,14 @@ class DeliveryRead(BaseModel):
     files: list[FileDeliveryRead]
 
 
+HIDDEN = "`null` for supervisors, who do not manage the destination"
+
+
 class DestinationRead(BaseModel):
-    host: str
-    port: int
-    username: str
-    folder: str
+    host: str | None = Field(description=HIDDEN)
+    port: int | None = Field(description=HIDDEN)
+    username: str | None = Field(description=HIDDEN)
+    folder: str | None = Field(description=HIDDEN)
     blocked_reason: str | None
     blocked_at: datetime | None
 
@@ -109,7 +115,43 @@ def _waiting(record: DeliveryRecord) -> datetime | None:
     return None if record.state is DeliveryState.DELIVERED else record.next_attempt_at
 
 
-def file_read(record: DeliveryRecord) -> FileDeliveryRead:
+DESTINATION_READERS = frozenset({Role.ADMINISTRATOR, Role.OPERATOR})
+"""Who sees where recordings go, as ``services.admin.destinations`` decides who manages it."""
+
+
+def _replace_name(text: str, name: str, said: str) -> str:
+    # Whole names only: a host "sftp" must not change the word "sftp-server".
+    return re.sub(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", said, text)
+
+
+def without_destination(text: str | None, hidden: DestinationRecord | None) -> str | None:
+    """An error as it reads for whoever may not see ``hidden``'s host, user and folder
+    (R18): the errors of a delivery name them (``delivery.sftp.classify``).  ``None``:
+    the reader may see them."""
+    if text is None or hidden is None:
+        return text
+    text = text.replace(f"{hidden.host}:{hidden.port}", "the platform")
+    text = text.replace(repr(hidden.username), "(its user)")
+    text = _replace_name(text, hidden.host, "the platform")
+    folder = hidden.folder.rstrip("/")
+    if folder not in ("", "."):
+        text = _replace_name(text, folder, "(its folder)")
+    return text
+
+
+async def _destination(
+    actor: Actor, services: Container, company: str
+) -> tuple[DestinationRecord | None, DestinationRead | None]:
+    """The destination to leave out of what ``actor`` reads (``None`` if they may see it),
+    and the destination as they read it (``None`` if there is none)."""
+    found = await asyncio.to_thread(services.store.get_destination, company)
+    if found is None:
+        return None, None
+    shown = actor.role in DESTINATION_READERS
+    return None if shown else found, destination_read(found, shown=shown)
+
+
+def file_read(record: DeliveryRecord, hidden: DestinationRecord | None = None) -> FileDeliveryRead:
     return FileDeliveryRead(
         delivery_id=record.delivery_id,
         kind=record.kind,
@@ -120,12 +162,14 @@ def file_read(record: DeliveryRecord) -> FileDeliveryRead:
         attempts=record.attempts,
         created_at=record.created_at,
         next_attempt_at=_waiting(record),
-        last_error=record.last_error,
+        last_error=without_destination(record.last_error, hidden),
         delivered_at=record.delivered_at,
     )
 
 
-def delivery_read(delivery: RecordingDelivery) -> DeliveryRead:
+def delivery_read(
+    delivery: RecordingDelivery, hidden: DestinationRecord | None = None
+) -> DeliveryRead:
     files = delivery.files
     waiting = [at for at in map(_waiting, files) if at is not None]
     delivered = delivery.state is DeliveryState.DELIVERED
@@ -137,18 +181,22 @@ def delivery_read(delivery: RecordingDelivery) -> DeliveryRead:
         created_at=min(f.created_at for f in files),
         next_attempt_at=min(waiting) if waiting else None,
         delivered_at=max(f.delivered_at for f in files if f.delivered_at) if delivered else None,
-        last_error=next((f.last_error for f in files if _waiting(f) and f.last_error), None),
-        files=[file_read(f) for f in files],
+        last_error=without_destination(
+            next((f.last_error for f in files if _waiting(f) and f.last_error), None), hidden
+        ),
+        files=[file_read(f, hidden) for f in files],
     )
 
 
-def destination_read(record: DestinationRecord) -> DestinationRead:
+def destination_read(record: DestinationRecord, *, shown: bool) -> DestinationRead:
+    """The destination; without host, port, user and folder unless ``shown``."""
+    hidden = None if shown else record
     return DestinationRead(
-        host=record.host,
-        port=record.port,
-        username=record.username,
-        folder=record.folder,
-        blocked_reason=record.blocked_reason,
+        host=record.host if shown else None,
+        port=record.port if shown else None,
+        username=record.username if shown else None,
+        folder=record.folder if shown else None,
+        blocked_reason=without_destination(record.blocked_reason, hidden),
         blocked_at=record.blocked_at,
     )
 
@@ -156,11 +204,6 @@ def destination_read(record: DestinationRecord) -> DestinationRead:
 def _company(actor: Actor, company_id: str | None) -> str:
     """The overseer's own company, or the one an operator names (R18)."""
     return company_for(actor, company_id, *OVERSEERS)
-
-
-async def _destination(services: Container, company: str) -> DestinationRead | None:
-    found = await asyncio.to_thread(services.store.get_destination, company)
-    return None if found is None else destination_read(found)
 
 
 @router.get("/admin/deliveries", operation_id="listDeliveries")
@@ -181,7 +224,14 @@ async def list_deliveries(
             company, state=state, before=before[0] if before else None, limit=limit + 1
         )
     )
-    return page_of("deliveries", found, limit, lambda d: (d.newest_file_id,), delivery_read)
+    hidden, _ = await _destination(actor, services, company)
+    return page_of(
+        "deliveries",
+        found,
+        limit,
+        lambda d: (d.newest_file_id,),
+        lambda d: delivery_read(d, hidden),
+    )
 
 
 @router.get("/admin/deliveries/{recording_id}", operation_id="getDelivery")
@@ -199,9 +249,9 @@ async def show_delivery(
     )
     if not found:
         raise NotFoundError(f"no delivery of recording {recording_id!r}")
+    hidden, destination = await _destination(actor, services, company)
     return DeliveryDetailRead(
-        **delivery_read(found[0]).model_dump(),
-        destination=await _destination(services, company),
+        **delivery_read(found[0], hidden).model_dump(), destination=destination
     )
 
 
@@ -265,7 +315,9 @@ class FileDeliveryRetry(BaseModel):
         return self
 
 
-def file_old_read(record: DeliveryRecord) -> FileDeliveryOldRead:
+def file_old_read(
+    record: DeliveryRecord, hidden: DestinationRecord | None = None
+) -> FileDeliveryOldRead:
     return FileDeliveryOldRead(
         delivery_id=record.delivery_id,
         recording_id=record.recording_id,
@@ -278,7 +330,7 @@ def file_old_read(record: DeliveryRecord) -> FileDeliveryOldRead:
         attempts=record.attempts,
         created_at=record.created_at,
         next_attempt_at=record.next_attempt_at,
-        last_error=record.last_error,
+        last_error=without_destination(record.last_error, hidden),
         delivered_at=record.delivered_at,
     )
 
@@ -300,7 +352,8 @@ async def list_file_deliveries(
     """The company's files on their way, newest first, optionally in one state."""
     company = _company(actor, company_id)
     found = await asyncio.to_thread(services.store.list_deliveries, state, company, limit)
-    return [file_old_read(record) for record in found]
+    hidden, _ = await _destination(actor, services, company)
+    return [file_old_read(record, hidden) for record in found]
 
 
 @router.get(
@@ -320,9 +373,9 @@ async def show_file_delivery(
     record = await asyncio.to_thread(services.store.get_delivery, delivery_id, company)
     if record is None:
         raise NotFoundError(f"no delivery {delivery_id}")
+    hidden, destination = await _destination(actor, services, company)
     return FileDeliveryOldDetailRead(
-        **file_old_read(record).model_dump(),
-        destination=await _destination(services, company),
+        **file_old_read(record, hidden).model_dump(), destination=destination
     )
 
 

@@ -11,12 +11,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncssh
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from chatrec.bootstrap import build
 from chatrec.config import Config
+from chatrec.delivery.sftp import classify
+from chatrec.delivery.worker import destination_of
 from chatrec.store.records import DeliveryState, ServiceRecord
 from chatrec.store.store import Store
 from chatrec.web.app import create_app
@@ -144,6 +147,53 @@ def test_R16_a_delivery_shows_its_destination_but_never_a_secret(client: Client)
     assert "PRIVATE KEY" not in str(shown)
     assert client.get(f"/api/deliveries/{first}", headers=gus).status_code == 404
     assert client.get("/api/deliveries/999", headers=ada).status_code == 404
+
+
+def test_R18_supervisors_follow_deliveries_without_learning_where_they_go(
+    client: Client, container: Container
+) -> None:
+    """Host, port, user and folder are left out for supervisors, in the destination and in
+    every error; administrators see them (they set them)."""
+    store = container.store
+    acme = destination("acme")
+    refused = classify(
+        asyncssh.PermissionDenied("Permission denied"), destination_of(acme), "connect"
+    )
+    reason = f"{refused}; the folder '/upload/2026' is missing on 127.0.0.1"
+    store.retry_deliveries(None, company_id="acme")
+    store.block_destination("acme", reason, NOW)
+    ada, sam = login(client, "ada"), login(client, "sam")
+    first = min(d["delivery_id"] for d in client.get("/api/deliveries", headers=ada).json())
+    paths = [
+        "/api/admin/deliveries",
+        "/api/admin/deliveries/R-C1",
+        "/api/deliveries",
+        f"/api/deliveries/{first}",
+    ]
+    for path in paths:
+        assert (
+            "127.0.0.1:2222 refused to log in user 'recordings'"
+            in client.get(path, headers=ada).text
+        )
+        shown = client.get(path, headers=sam)
+        assert shown.status_code == 200
+        for where in ("127.0.0.1", "2222", "recordings", "/upload"):
+            assert where not in shown.text, (path, where)
+        assert "the platform refused to log in user (its user)" in shown.text, path
+    detail = client.get("/api/admin/deliveries/R-C1", headers=sam).json()["destination"]
+    assert detail == {
+        "host": None,
+        "port": None,
+        "username": None,
+        "folder": None,
+        "blocked_reason": "the platform refused to log in user (its user) (Permission denied); "
+        "the folder '(its folder)/2026' is missing on the platform",
+        "blocked_at": detail["blocked_at"],
+    }
+    assert (
+        client.get("/api/admin/deliveries/R-C1", headers=ada).json()["destination"]["folder"]
+        == "/upload"
+    )
 
 
 def test_R16_an_administrator_retries_and_the_platform_is_unblocked(
