@@ -8,7 +8,8 @@ in parallel do not meet.
 
 Every test runs with the run's key of the SFTP secrets in ``CHATREC_SECRET_KEY``
 (:mod:`tests.keys`), so stores opened by tests and the chatrec processes they start
-read each other's secrets.
+read each other's secrets; and with passwords hashed at OWASP's minimum cost, in this
+process and in those it starts, so the suite's thousands of hashes stay quick.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
+from chatrec.services import passwords
+from chatrec.services.passwords import HashingCost
 from chatrec.store.migrations import migrate
 from chatrec.store.secrets import KEY_VARIABLE
 from chatrec.store.store import Store
@@ -38,6 +41,26 @@ def _secret_key() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(KEY_VARIABLE, SECRET_KEY)
         yield
+
+
+TEST_PASSWORD_COST = HashingCost(memory_kib=19456, time_cost=2, parallelism=1)
+"""OWASP's minimum for argon2id: about a fifth of the default's time."""
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _password_cost() -> Iterator[None]:
+    """The test cost for the run: in the settings (``CHATREC_PASSWORD_*``, read by every
+    ``Config`` and child process) and in this process's hasher."""
+    before = passwords.current()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CHATREC_PASSWORD_MEMORY_KIB", str(TEST_PASSWORD_COST.memory_kib))
+        patch.setenv("CHATREC_PASSWORD_TIME_COST", str(TEST_PASSWORD_COST.time_cost))
+        patch.setenv("CHATREC_PASSWORD_PARALLELISM", str(TEST_PASSWORD_COST.parallelism))
+        passwords.configure(TEST_PASSWORD_COST)
+        try:
+            yield
+        finally:
+            passwords.configure(before.cost, concurrency=before.concurrency)
 
 
 @contextmanager

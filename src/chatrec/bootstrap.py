@@ -12,6 +12,7 @@ from chatrec.delivery.model import Uploader
 from chatrec.delivery.worker import DeliveryWorker
 from chatrec.files import secure_data_dir
 from chatrec.live.bus import InProcessFanout
+from chatrec.services import passwords
 from chatrec.services.admin import Administration
 from chatrec.services.auth import AuthService
 from chatrec.services.chats import ChatService
@@ -40,6 +41,7 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
     ``uploader`` replaces the SFTP uploader (tests of the worker's wiring).
     """
     secure_data_dir(config.data_dir)
+    passwords.configure_from(config)
     store = Store(config.effective_database_url, secrets=config.load_secret_box())
     committer = GroupCommitter(store)
     fanout = InProcessFanout()

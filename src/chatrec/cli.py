@@ -89,9 +89,12 @@ def _require_schema(config: Config) -> None:
 
 def _store(config: Config, *, migrated: bool = True) -> Store:
     """The store as every command opens it: the same database and secrets key, checked
-    for this version's schema unless the command is the one that migrates."""
+    for this version's schema unless the command is the one that migrates; the passwords
+    it is given hashed at the configured cost (the demo's seed, ``chatrec admin``)."""
+    from chatrec.services import passwords
     from chatrec.store.store import Store
 
+    passwords.configure_from(config)
     if migrated:
         _require_schema(config)
     return Store(config.effective_database_url, secrets=config.load_secret_box())

@@ -58,6 +58,24 @@ class Config(BaseSettings):
         gt=0,
         description="POST /api/login attempts per client address, in bursts of as many",
     )
+    password_memory_kib: int = Field(
+        default=65536,
+        ge=7168,
+        description="memory of one password hash (argon2id), in KiB; OWASP's minimum "
+        "is 19456 with 2 passes",
+    )
+    password_time_cost: int = Field(
+        default=3, ge=1, le=20, description="passes of one password hash over its memory"
+    )
+    password_parallelism: int = Field(
+        default=4, ge=1, le=16, description="lanes (threads) of one password hash"
+    )
+    password_hash_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="password hashes computed at once per process; the others wait",
+    )
     delivery_in_server: bool = Field(
         default=True,
         description="deliver recordings from the server process; false when separate "

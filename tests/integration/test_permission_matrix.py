@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from chatrec.bootstrap import build
@@ -613,6 +614,21 @@ def test_R18_every_route_and_frame_has_a_rule(world: World, tmp_path: Path) -> N
         f"no rule for customer frame {t!r}" for t in sorted(CUSTOMER_TYPES - set(CUSTOMER_RULES))
     ]
     assert not problems, "\n".join(problems)
+
+
+def test_R18_the_demo_and_the_server_hash_passwords_at_the_configured_cost(
+    world: World,
+) -> None:
+    """The demo's seed and the logins made over the API, at the test run's cost (the
+    settings ``CHATREC_PASSWORD_*`` the server was started with), not argon2's default."""
+    engine = create_engine(world.server.database_url)
+    try:
+        with engine.connect() as connection:
+            hashes = connection.execute(text("SELECT login, password_hash FROM users")).all()
+    finally:
+        engine.dispose()
+    assert {"alice", "ada", "olga", str(B_ADMIN.login)} <= {login for login, _ in hashes}
+    assert {stored.split("$")[3] for _, stored in hashes} == {"m=19456,t=2,p=1"}
 
 
 def test_R18_every_route_as_every_caller(world: World) -> None:

@@ -13,29 +13,15 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
 from chatrec.errors import AuthenticationError, LoginLockedError
+from chatrec.services import passwords
 from chatrec.services.chats import hash_token
 from chatrec.store.records import AuditRecord, SessionRecord, UserRecord
 from chatrec.store.store import Store
 
-_HASHER = PasswordHasher()
 API_TOKEN_PREFIX = "crt_"  # noqa: S105 - a prefix, not a secret
 """What API tokens (``services.tokens``) start with, and session tokens never do."""
 WRONG = "wrong login or password"
-
-
-def hash_password(password: str) -> str:
-    return _HASHER.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    try:
-        return _HASHER.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def _session_token() -> str:
@@ -72,8 +58,8 @@ class AuthService:
         The password is checked even then, so every refusal takes as long.
         """
         user = await asyncio.to_thread(self.store.find_user_by_login, login)
-        valid = await asyncio.to_thread(
-            verify_password, user.password_hash if user else _dummy_hash(), password
+        valid, stale = await passwords.current().verify_async(
+            user.password_hash if user else await asyncio.to_thread(_dummy_hash), password
         )
         now = self._clock()
         if user is None:
@@ -87,6 +73,8 @@ class AuthService:
             raise AuthenticationError(WRONG)
         if user.failed_logins or user.locked_until is not None:
             await asyncio.to_thread(self.store.unlock, user.user_id)
+        if stale:  # hashed at another cost than the configured one
+            await passwords.rehash(self.store, user.user_id, user.password_hash, password)
         token = _session_token()
         session = SessionRecord(
             hash_token(token), user.user_id, self._clock() + self.session_length
@@ -153,4 +141,4 @@ def _dummy_hash() -> str:
 
     Made on first use: hashing costs ~0.2 s, which no process should pay at import.
     """
-    return _HASHER.hash(secrets.token_hex(16))
+    return passwords.current().hash(secrets.token_hex(16))

@@ -15,7 +15,7 @@ from pathlib import Path
 from chatrec.domain.settings import DEFAULT_TEMPLATE
 from chatrec.files import private_dir
 from chatrec.flows.examples import example_source
-from chatrec.services.auth import hash_password
+from chatrec.services.passwords import hash_password
 from chatrec.store.records import (
     SYSTEM_COMPANY_ID,
     CompanyRecord,

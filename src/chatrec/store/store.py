@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, and_, delete, func, or_, select, text
+from sqlalchemy import CursorResult, Engine, and_, delete, func, or_, select, text, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -465,6 +465,18 @@ class Store:
             if locked:
                 _add_audit(session, audit)
             return user, locked
+
+    def replace_password_hash(self, user_id: str, old_hash: str, new_hash: str) -> bool:
+        """Store the login's password hashed anew, at another cost (sign-in's rehash), unless
+        its hash changed meanwhile (a reset wins); whether it was replaced."""
+        statement = (
+            update(UserRow)
+            .where(UserRow.user_id == user_id, UserRow.password_hash == old_hash)
+            .values(password_hash=new_hash)
+            .execution_options(synchronize_session=False)
+        )
+        with self._write() as session:
+            return bool(cast(CursorResult[Any], session.execute(statement)).rowcount)
 
     def unlock(self, user_id: str) -> None:
         """Forget the login's wrong passwords and lift its lock (a success, a reset)."""

@@ -25,10 +25,12 @@ from typer.testing import CliRunner
 
 from chatrec.cli import _open_store, app
 from chatrec.domain.queues import R3_REASON
+from chatrec.services import passwords
 from chatrec.services.admin.audit import EXPORT_COLUMNS
-from chatrec.services.auth import verify_password
+from chatrec.services.passwords import verify_password
 from chatrec.store.records import SYSTEM_COMPANY_ID
 from chatrec.store.store import Store
+from tests.conftest import TEST_PASSWORD_COST
 
 FLOW = """\
 name: Claims
@@ -618,6 +620,32 @@ def test_R6_template_preview_marks_the_problem_with_a_caret(acme: str) -> None:
     saved = admin(acme, "company", "set", "--company", "acme", "--template", "{date}/{nope}")
     assert saved.exit_code == 2
     assert saved.stderr.splitlines()[1:] == ["  {date}/{nope}", "         ^"]
+
+
+def test_R18_the_command_line_hashes_passwords_at_the_configured_cost(
+    acme: str, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHATREC_PASSWORD_TIME_COST", "3")
+    try:
+        ok(
+            admin(
+                acme,
+                "user",
+                "create",
+                "--company",
+                "acme",
+                "erin",
+                "--name",
+                "E",
+                "--role",
+                "agent",
+            )
+        )
+    finally:
+        passwords.configure(TEST_PASSWORD_COST)  # this process's own, for the next tests
+    erin = store.find_user_by_login("erin")
+    assert erin is not None
+    assert erin.password_hash.split("$")[3] == "m=19456,t=3,p=1"
 
 
 def test_R18_an_operator_login_belongs_to_the_system_company(acme: str, store: Store) -> None:

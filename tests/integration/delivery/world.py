@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from chatrec.services.auth import hash_password
+from chatrec.services.passwords import hash_password
 from chatrec.store.store import Store
 from tests.integration.store.factories import (
     BOB,

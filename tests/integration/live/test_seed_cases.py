@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from chatrec.services.auth import hash_password
+from chatrec.services.passwords import hash_password
 from chatrec.store.records import CompanyRecord, QueueRecord, ServiceRecord, UserRecord
 from chatrec.store.store import Store
 from tests.integration.clients import Client, run

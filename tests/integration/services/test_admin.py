@@ -28,7 +28,7 @@ from chatrec.services.admin.audit import AuditTrail, csv_chunks
 from chatrec.services.admin.catalog import refuse_recording_on_queue
 from chatrec.services.admin.destinations import DestinationSettings
 from chatrec.services.admin.users import UserChanges
-from chatrec.services.auth import verify_password
+from chatrec.services.passwords import verify_password
 from chatrec.store.records import ApiTokenRecord, SessionRecord
 from chatrec.store.store import Store
 from tests.keys import SECRETS

@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from chatrec.services.access import Actor
 from chatrec.services.admin import Administration
-from chatrec.services.auth import verify_password
+from chatrec.services.passwords import verify_password
 from chatrec.store.store import Store
 
 PASSWORD = "Narwhal-Copper-4471"

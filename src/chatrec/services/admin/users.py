@@ -22,7 +22,7 @@ from chatrec.services.access import (
     require_role,
 )
 from chatrec.services.admin.audit import audit_line
-from chatrec.services.auth import hash_password
+from chatrec.services.passwords import hash_password
 from chatrec.store.records import SYSTEM_COMPANY_ID, UserRecord
 from chatrec.store.store import Store
 
