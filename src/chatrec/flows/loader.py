@@ -38,8 +38,13 @@ _TYPES = ", ".join(STEP_TYPES)
 _FLOW_KEYS = ", ".join(Flow.model_fields)
 
 
-class _FlowLoader(yaml.SafeLoader):
-    """PyYAML's safe loader reading only text, null, lists and mappings, not too deep."""
+class LimitedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without aliases or tags, nested at most :data:`MAX_DEPTH` deep:
+    the limits on every document an administrator hands in (a flow, an import), so a few
+    bytes never expand into gigabytes nor recurse into a crash."""
+
+    document = "document"
+    """How refusals name what is read: "flow", "import"."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -49,19 +54,36 @@ class _FlowLoader(yaml.SafeLoader):
         self.check_event()  # makes the next event current without consuming it
         event = self.current_event
         mark = event.start_mark
+        a = "an" if self.document[0] in "aeiou" else "a"
         if isinstance(event, yaml.AliasEvent):
-            raise ComposerError(None, None, "aliases (*name) are not allowed in a flow", mark)
+            problem = f"aliases (*name) are not allowed in {a} {self.document}"
+            raise ComposerError(None, None, problem, mark)
         if getattr(event, "tag", None) not in (None, "!"):
-            raise ComposerError(None, None, "tags (such as !!str) are not allowed in a flow", mark)
+            problem = f"tags (such as !!str) are not allowed in {a} {self.document}"
+            raise ComposerError(None, None, problem, mark)
         if self._depth >= MAX_DEPTH:
-            raise ComposerError(
-                None, None, f"the flow is nested deeper than {MAX_DEPTH} levels", mark
-            )
+            problem = f"the {self.document} is nested deeper than {MAX_DEPTH} levels"
+            raise ComposerError(None, None, problem, mark)
         self._depth += 1
         try:
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+
+def load_limited(text: str, loader: type[LimitedLoader]) -> Any:
+    """The one document of ``text`` read with ``loader``; ``yaml.YAMLError`` if refused."""
+    reader = loader(text)
+    try:
+        return reader.get_single_data()
+    finally:
+        reader.dispose()
+
+
+class _FlowLoader(LimitedLoader):
+    """Reads only text, null, lists and mappings (see the module's dialect)."""
+
+    document = "flow"
 
 
 _FlowLoader.yaml_implicit_resolvers = {

@@ -420,6 +420,43 @@ def test_R3_R19_an_import_with_any_problem_applies_nothing(
     assert counts(store) == before
 
 
+LAUGHS = "".join(
+    f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]\n"
+    for previous, name in zip("abcd", "bcde", strict=True)
+)
+"""Each level nine of the one before: nine to the tenth laughs from a few lines."""
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        (
+            f"a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n{LAUGHS}queues: *e\n",
+            "aliases (*name) are not allowed in an import (line 2, column 8)",
+        ),
+        (
+            "queues: " + "[" * 100 + "]" * 100 + "\n",
+            "the import is nested deeper than 32 levels (line 1, column 40)",
+        ),
+        (
+            "queues: [{name: !!python/name:os.system General}]\n",
+            "tags (such as !!str) are not allowed in an import (line 1, column 17)",
+        ),
+    ],
+)
+def test_R19_an_import_is_read_with_the_flow_loaders_limits(
+    acme: str, store: Store, tmp_path: Path, document: str, message: str
+) -> None:
+    """A billion laughs, deep nesting and tags are refused as they are read."""
+    file = tmp_path / "setup.yaml"
+    file.write_text(document)
+    before = counts(store)
+    refused = admin(acme, "import", str(file), "--company", "acme")
+    assert refused.exit_code == 2, refused.output
+    assert refused.stderr == f"error: {file} cannot be read: {message}\n"
+    assert counts(store) == before
+
+
 def test_an_import_applies_queues_flows_services_and_users_and_audits_each(
     acme: str, store: Store, tmp_path: Path
 ) -> None:

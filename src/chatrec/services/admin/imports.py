@@ -36,6 +36,7 @@ from chatrec.errors import (
     NotFoundError,
     RecordingOnQueueError,
 )
+from chatrec.flows.loader import LimitedLoader, load_limited
 from chatrec.services.access import Actor, Role, company_for
 from chatrec.services.admin.audit import audit_line
 from chatrec.services.admin.catalog import CatalogAdmin, _label, refuse_recording_on_queue
@@ -115,9 +116,21 @@ class ImportResult:
         return ", ".join(f"{count} {what}" for what, count in counts.items())
 
 
+class _ImportLoader(LimitedLoader):
+    """The flow loader's limits (no aliases or tags, not too deep), with YAML's own
+    numbers and booleans, which a login's fields are."""
+
+    document = "import"
+
+
 def _parse(text: str, label: str) -> dict[str, Any]:
     try:
-        document = yaml.safe_load(text)
+        document = load_limited(text, _ImportLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = "" if mark is None else f" (line {mark.line + 1}, column {mark.column + 1})"
+        problem = " ".join(part for part in (error.context, error.problem) if part)
+        raise ActionError(f"{label} cannot be read: {problem}{where}") from None
     except yaml.YAMLError as error:
         raise ActionError(f"{label} is not YAML or JSON: {error}") from None
     if not isinstance(document, dict):
