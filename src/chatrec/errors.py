@@ -175,14 +175,20 @@ class StoreError(ChatrecError):
     """The database failed a write (unreachable, locked, stopped); none of it was applied.
 
     Unlike :class:`StoreConflictError` this says nothing about the data: the same write
-    may succeed when tried again.  ``cause`` is for the operator's log: what failed (the
-    error's type, the database's code, the statement), never the values it carried, which
-    in a group commit are several companies' (R18).  Callers are told neither.
+    may succeed when tried again.  ``cause`` is for the operator's log, and part of the
+    text a log or a traceback shows: what failed (the error's type, the database's code,
+    the statement), never the values it carried, which in a group commit are several
+    companies' (R18).  Callers over HTTP and WebSockets are told neither
+    (``web.errors.store_incident``).
     """
 
     def __init__(self, message: str, *, cause: str | None = None) -> None:
         super().__init__(message)
         self.cause = cause
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        return message if self.cause is None else f"{message} ({self.cause})"
 
 
 class SchemaError(ChatrecError):

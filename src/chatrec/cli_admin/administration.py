@@ -105,8 +105,7 @@ def refusals(file: str = "flow") -> Iterator[None]:
     except ActionError as error:
         fail(str(error), REFUSED)
     except StoreError as error:
-        # The operator holds the database: they get its cause (without data) as well.
-        fail(str(error) if error.cause is None else f"{error} ({error.cause})", NOT_FOUND)
+        fail(str(error), NOT_FOUND)
 
 
 @contextmanager

@@ -58,7 +58,7 @@ def store_incident(error: StoreError, where: str) -> tuple[str, str]:
     (types, code, statement: ``StoreError.cause``) and never a value.
     """
     incident = secrets.token_hex(6)
-    log.error("incident %s: %s failed in the database: %s", incident, where, error.cause or error)
+    log.error("incident %s: %s failed in the database: %s", incident, where, error)
     if isinstance(error, SecretKeyError):
         what = "the server cannot read the stored SFTP secrets (it runs with another key)"
     else:
