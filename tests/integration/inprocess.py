@@ -63,14 +63,9 @@ def serving(app: FastAPI) -> Iterator[int]:
 
 
 @contextmanager
-def demo_server(data_dir: Path, database_url: str, **settings: object) -> Iterator[InProcessServer]:
+def demo_server(data_dir: Path, database_url: str) -> Iterator[InProcessServer]:
     """The demo company (``chatrec demo``'s seed) served in process; no delivery runs."""
-    config = Config(
-        data_dir=data_dir,
-        database_url=database_url,
-        delivery_in_server=False,
-        **settings,  # type: ignore[arg-type]
-    )
+    config = Config(data_dir=data_dir, database_url=database_url, delivery_in_server=False)
     container = build(config)
     try:
         seed_demo(container.store, config.data_dir)
