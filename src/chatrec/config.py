@@ -55,6 +55,15 @@ class Config(BaseSettings):
         gt=0,
         description="POST /api/login attempts per client address, in bursts of as many",
     )
+    api_token_max_days: int = Field(
+        default=365,
+        ge=1,
+        le=3650,
+        description="the longest an API token may live; longer requests are refused",
+    )
+    api_token_max_per_user: int = Field(
+        default=20, gt=0, description="live (unexpired, unrevoked) API tokens per login"
+    )
     delivery_in_server: bool = Field(
         default=True,
         description="deliver recordings from the server process; false when separate "
