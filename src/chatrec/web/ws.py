@@ -74,14 +74,14 @@ CLOSE_ROLE_CHANGED = 4409
 class Ending:
     """How a staff socket ends when its access ends: the error frame sent, then the close."""
 
-    close_code: int
-    close_reason: str  # at most 123 bytes, as WebSocket close reasons are
     error_code: str
     message: str
+    close_code: int
+    close_reason: str  # at most 123 bytes, as WebSocket close reasons are
 
 
 def _revoked(reason: str, why: str) -> Ending:
-    return Ending(CLOSE_ACCESS_REVOKED, reason, "access_revoked", why)
+    return Ending("access_revoked", why, CLOSE_ACCESS_REVOKED, reason)
 
 
 ENDINGS: dict[str, Ending] = {
@@ -105,10 +105,10 @@ ENDINGS: dict[str, Ending] = {
         "access revoked", "Your access was revoked: your login was deleted."
     ),
     AccessEnded.ROLE_CHANGED: Ending(
-        CLOSE_ROLE_CHANGED,
-        "role changed",
         "role_changed",
         "Your role changed: connect again to go on with the new one.",
+        CLOSE_ROLE_CHANGED,
+        "role changed",
     ),
 }
 
