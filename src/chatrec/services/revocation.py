@@ -32,7 +32,6 @@ class AccessEnded(StrEnum):
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 - a reason, not a secret
     LOGIN_DELETED = "login_deleted"
     ROLE_CHANGED = "role_changed"
-    CREDENTIAL_INVALID = "credential_invalid"
 
 
 def session_id(token: str) -> str:

@@ -211,11 +211,6 @@ class ApiTokens:
             await asyncio.to_thread(self.store.touch_api_token, found.token_hash, now, TOUCH_EVERY)
         return user, token_credential(found)
 
-    async def user_for(self, token: str) -> UserRecord:
-        """The login a bearer API token acts as, if the token still works."""
-        user, _ = await self.authenticate(token)
-        return user
-
 
 def _up_to(scope: Scope) -> str:
     allowed = [each.value for each in Scope if scope.covers(each)]

@@ -17,7 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from chatrec.services.revocation import AccessEnded
 from chatrec.store.store import Store
+from chatrec.web.ws import ENDINGS
 from tests.integration.clients import Client, Frame, run
 from tests.integration.server import ServerProcess
 from tests.keys import SECRETS
@@ -345,3 +347,8 @@ def test_R18_tokens_have_a_longest_lifetime_and_a_cap_per_login(
         first = made[0].json()["api_token"]["token_id"]
         assert http.delete(f"/api/tokens/{first}").status_code == 200
         assert http.post("/api/tokens", json={"name": "instead"}).status_code == 201
+
+
+def test_every_reason_access_ends_has_words_for_the_person() -> None:
+    assert set(AccessEnded) <= set(ENDINGS)
+    assert all(len(ending.close_reason.encode()) <= 123 for ending in ENDINGS.values())

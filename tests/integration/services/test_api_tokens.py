@@ -57,7 +57,7 @@ def test_R18_an_api_token_is_shown_once_kept_as_a_hash_and_acts_as_its_login(
     assert token.name == "nightly export"
     assert token.expires_at == T0 + timedelta(days=30)
     assert plain not in repr(tokens.list_tokens(carol))
-    assert asyncio.run(tokens.user_for(plain)).user_id == carol.user_id
+    assert asyncio.run(tokens.authenticate(plain))[0].user_id == carol.user_id
     created = [line for line in store.list_audit("acme") if line.action == "api_token.created"]
     assert [(line.actor, line.detail["target"]) for line in created] == [
         (carol.login, token.token_id)
@@ -70,12 +70,12 @@ def test_R18_a_tokens_use_is_noted_at_most_once_a_minute(
 ) -> None:
     _, carol = company(admin, "acme")
     _, plain = tokens.create(carol, "bot")
-    asyncio.run(tokens.user_for(plain))
+    asyncio.run(tokens.authenticate(plain))
     clock.now += timedelta(seconds=30)
-    asyncio.run(tokens.user_for(plain))
+    asyncio.run(tokens.authenticate(plain))
     assert [t.last_used_at for t in tokens.list_tokens(carol)] == [T0]
     clock.now += timedelta(seconds=31)
-    asyncio.run(tokens.user_for(plain))
+    asyncio.run(tokens.authenticate(plain))
     assert [t.last_used_at for t in tokens.list_tokens(carol)] == [clock.now]
 
 
@@ -102,7 +102,7 @@ def test_R19_a_token_that_no_longer_works_says_why(
     else:
         plain = plain[:-1] + ("A" if plain[-1] != "A" else "B")
     with pytest.raises(AuthenticationError, match=message):
-        asyncio.run(tokens.user_for(plain))
+        asyncio.run(tokens.authenticate(plain))
 
 
 def test_R18_who_may_revoke_a_token(admin: Administration, tokens: ApiTokens, store: Store) -> None:
