@@ -115,7 +115,7 @@ ENDINGS: dict[str, Ending] = {
 
 def credential_lost(error: AuthenticationError) -> Ending:
     """The ending of a socket whose credential no longer lets it in, found by a check."""
-    return _revoked("access revoked", f"Your access was revoked: {error}. Sign in again.")
+    return _revoked("access revoked", f"Your access ended: {error}.")
 
 
 class AccessLostError(Exception):

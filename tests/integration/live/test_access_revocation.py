@@ -284,7 +284,8 @@ def test_R18_a_token_acts_within_its_scope_over_http_and_on_the_socket(
             assert refused.json()["error"]["code"] == "insufficient_scope"
         assert "may only read" in reader.post("/api/tokens", json={"name": "x"}).text
         assert chatter.get("/api/admin/users").status_code == 200
-        assert chatter.post("/api/chats", json={"service_id": "demo-support"}).status_code == 201
+        made = chatter.post("/api/tokens", json={"name": "y", "scope": "read"})
+        assert made.status_code == 201, made.text
         assert owner.patch(f"/api/admin/users/{admin.user_id}", json=change).status_code == 200
 
     agent = new_login(server, ada)
