@@ -12,10 +12,12 @@ from chatrec.delivery.model import Uploader
 from chatrec.delivery.worker import DeliveryWorker
 from chatrec.files import secure_data_dir
 from chatrec.live.bus import InProcessFanout
+from chatrec.live.staff_sockets import StaffSockets
 from chatrec.services import passwords
 from chatrec.services.admin import Administration
 from chatrec.services.auth import AuthService
 from chatrec.services.chats import ChatService
+from chatrec.services.revocation import Revocations
 from chatrec.services.tokens import ApiTokens
 from chatrec.store.store import Store, utc_now
 from chatrec.store.writer import GroupCommitter
@@ -70,9 +72,27 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         max_failures=config.login_max_failures,
         lockout=timedelta(minutes=config.login_lockout_minutes),
     )
-    admin = Administration(store, utc_now)
-    tokens = ApiTokens(store, utc_now)
+    revocations = Revocations(fanout)
+    admin = Administration(store, utc_now, revocations=revocations)
+    tokens = ApiTokens(
+        store,
+        utc_now,
+        max_days=config.api_token_max_days,
+        max_live=config.api_token_max_per_user,
+        revocations=revocations,
+    )
     login_limiter = AddressLimiter(config.login_attempts_per_minute)
     return Container(
-        config, store, committer, fanout, chats, auth, worker, admin, tokens, login_limiter
+        config,
+        store,
+        committer,
+        fanout,
+        chats,
+        auth,
+        worker,
+        admin,
+        tokens,
+        login_limiter,
+        revocations,
+        StaffSockets(fanout),
     )

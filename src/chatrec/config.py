@@ -76,6 +76,15 @@ class Config(BaseSettings):
         le=64,
         description="password hashes computed at once per process; the others wait",
     )
+    api_token_max_days: int = Field(
+        default=365,
+        ge=1,
+        le=3650,
+        description="the longest an API token may live; longer requests are refused",
+    )
+    api_token_max_per_user: int = Field(
+        default=20, gt=0, description="live (unexpired, unrevoked) API tokens per login"
+    )
     delivery_in_server: bool = Field(
         default=True,
         description="deliver recordings from the server process; false when separate "

@@ -10,11 +10,14 @@
     ├── ActionError              a request or frame refused as it stands (R19), by ``code``
     │   ├── NotFoundError        unknown id, or another company's (R18)
     │   ├── PermissionDeniedError  the role or place in the chat does not allow it
+    │   │   └── ScopeError       the API token's scope does not allow it
+    │   ├── InvalidRequestError  a value out of its bounds, found past the schema (422)
     │   ├── AuthenticationError  no valid login, session, API token or customer token
     │   │   └── LoginLockedError  too many wrong passwords in a row: locked for a while
     │   ├── RateLimitedError     too many requests from one client: retry after a pause
     │   ├── RecordingOnQueueError  a queue request names a recording setting (R3)
     │   └── ConflictError        the chat's state does not allow it now
+    │       ├── TooManyTokensError   the login has as many live API tokens as it may
     │       └── StoreConflictError   a write clashes with stored data; none of it applied
     │           ├── SequenceClashError   an event number is taken: two writers raced
     │           ├── BaseNameTakenError   a recording base name is in use (R6)
@@ -129,6 +132,18 @@ class PermissionDeniedError(ActionError):
     code = "forbidden"
 
 
+class ScopeError(PermissionDeniedError):
+    """The caller's API token has a narrower scope than the action needs (R18)."""
+
+    code = "insufficient_scope"
+
+
+class InvalidRequestError(ActionError):
+    """A value the schema allows but a setting or another record does not (422)."""
+
+    code = "invalid"
+
+
 class AuthenticationError(ActionError):
     """No valid login, session, API token or customer token."""
 
@@ -169,6 +184,12 @@ class ConflictError(ActionError):
     """The action does not fit the chat's current state (ended, already paused, ...)."""
 
     code = "conflict"
+
+
+class TooManyTokensError(ConflictError):
+    """The login already has the most live API tokens it may have; one must be revoked."""
+
+    code = "too_many_tokens"
 
 
 class StoreError(ChatrecError):

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import httpx
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.test_chat_pages import log_in
 from tests.integration.server import ServerProcess
 
 NewPage = Callable[[], Page]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server for the module: each test signs in with a login of its own."""
+    base: Path = tmp_path_factory.mktemp("staff-session")
+    process = ServerProcess(base / "data", f"sqlite:///{base / 'chatrec.db'}")
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
 
 
 def test_R18_logging_out_of_the_portal_ends_the_session_and_clears_both_cookies(
@@ -27,4 +42,26 @@ def test_R18_logging_out_of_the_portal_ends_the_session_and_clears_both_cookies(
     expect(agent).to_have_url(f"{server.url}/login")
     assert [c["name"] for c in agent.context.cookies()] == []
     agent.goto(f"{server.url}/portal")
+    expect(agent).to_have_url(f"{server.url}/login")
+
+
+def test_R18_the_portal_says_why_it_was_signed_out_when_access_is_taken_away(
+    server: ServerProcess, new_page: NewPage
+) -> None:
+    """An administrator resets carol's password while her portal is open: the portal
+    explains, and offers to sign in again, rather than reconnecting in a loop."""
+    agent = new_page()
+    log_in(agent, server, "carol")
+    ada = {"Authorization": f"Bearer {server.token('ada')}"}
+    reset = httpx.post(
+        f"{server.url}/api/admin/users/demo-carol/password",
+        json={"password": "another-password"},
+        headers=ada,
+    )
+    assert reset.status_code == 200, reset.text
+    dialog = agent.get_by_role("dialog", name="You were signed out")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("an administrator reset your password")
+    expect(agent.locator("#connection")).to_have_text("Signed out")
+    dialog.get_by_role("button", name="Sign in again").click()
     expect(agent).to_have_url(f"{server.url}/login")

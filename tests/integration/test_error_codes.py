@@ -32,7 +32,7 @@ from chatrec.web.app import create_app
 ROOT = Path(__file__).parents[2]
 WEB = ROOT / "src" / "chatrec" / "web"
 PROTOCOL = ROOT / "docs" / "protocol.md"
-CODE_CALLS = {"FrameError", "error_body", "error_frame"}
+CODE_CALLS = {"FrameError", "error_body", "error_frame", "Ending"}
 """Functions whose first argument is an error code."""
 CODE_METHODS = {"error", "_refuse"}
 """A connection's methods (``self.…``) whose first argument is an error code."""

@@ -27,6 +27,10 @@ def user_topic(user_id: str) -> str:
     return f"user:{user_id}"
 
 
+ACCESS_TOPIC = "access"
+"""Where every node hears that access ended (``services.revocation``)."""
+
+
 class Fanout(Protocol):
     """The one interface between services and whatever carries notices between nodes."""
 

@@ -111,6 +111,18 @@ class Router:
             if not slot.chats:
                 slot.idle_since = now
 
+    def refuse(self, company_id: str, matches: list[Match], now: float) -> None:
+        """Undo matches whose agent may no longer take chats: the agents go offline (until
+        they connect again) and the chats back to the head of their queue, in order."""
+        for match in reversed(matches):
+            self.release(match.user_id, match.chat_id, now)
+            slot = self._agents.get(match.user_id)
+            if slot is not None:
+                slot.online = False
+            self._waiting.setdefault(company_id, deque()).appendleft(
+                (match.queue_id, match.chat_id)
+            )
+
     def enqueue(self, company_id: str, queue_id: str, chat_id: str) -> None:
         waiting = self._waiting.setdefault(company_id, deque())
         if all(chat != chat_id for _, chat in waiting):

@@ -8,9 +8,10 @@ may not act gets "forbidden", naming the role it needs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
-from chatrec.errors import NotFoundError, PermissionDeniedError
+from chatrec.errors import NotFoundError, PermissionDeniedError, ScopeError
 from chatrec.store.records import SYSTEM_COMPANY_ID, UserRecord
 
 
@@ -50,6 +51,65 @@ class Actor:
     @classmethod
     def command_line(cls, who: str) -> Actor:
         return cls(f"cli:{who}", Role.OPERATOR, SYSTEM_COMPANY_ID)
+
+
+class Scope(StrEnum):
+    """How much of its login's role an API token may use; a session uses all of it.
+
+    Ordered, each allowing what the one before does: ``read`` only reads (HTTP ``GET``;
+    on the staff socket ``sync`` and ``ping``), ``chat`` also acts everywhere but in the
+    administration of a company (chats, presence, deliveries, its own tokens), ``full``
+    does whatever the role does.
+    """
+
+    READ = "read"
+    CHAT = "chat"
+    FULL = "full"
+
+    def covers(self, other: Scope) -> bool:
+        return SCOPES.index(self) >= SCOPES.index(other)
+
+
+SCOPES = (Scope.READ, Scope.CHAT, Scope.FULL)
+
+
+class CredentialKind(StrEnum):
+    SESSION = "session"
+    API_TOKEN = "api_token"  # noqa: S105 - a kind of credential, not one
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """What a staff request or socket proved who it is with, and so what may end it.
+
+    ``credential_id`` names it without being it: a session's token hash, an API token's
+    id.  ``expires_at`` is an API token's (a token it makes may not outlive it).
+    """
+
+    kind: CredentialKind
+    credential_id: str
+    scope: Scope = Scope.FULL
+    expires_at: datetime | None = None
+
+    @property
+    def what(self) -> str:
+        if self.kind is CredentialKind.SESSION:
+            return "your session"
+        return f"API token {self.credential_id} (scope {self.scope.value})"
+
+
+def require_scope(credential: Credential, *, changes: bool, administration: bool) -> None:
+    """Refuse a change a ``read`` credential makes, and a change to a company's
+    administration a ``chat`` one makes (R18)."""
+    if changes and not credential.scope.covers(Scope.CHAT):
+        raise ScopeError(
+            f"{credential.what} may only read; make a token with scope chat or full for this"
+        )
+    if changes and administration and not credential.scope.covers(Scope.FULL):
+        raise ScopeError(
+            f"{credential.what} may not change a company's administration; "
+            "make a token with scope full for this"
+        )
 
 
 def require_role(actor: Actor, *roles: Role) -> None:

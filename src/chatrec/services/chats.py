@@ -48,7 +48,7 @@ from chatrec.errors import (
 from chatrec.flows import Flow, FlowState, answer_flow, load_flow, start_flow
 from chatrec.live.bus import Fanout, chat_topic, company_topic, user_topic
 from chatrec.live.registry import LiveChat
-from chatrec.live.routing import Availability, Router
+from chatrec.live.routing import Availability, Match, Router
 from chatrec.services.directory import company_settings, user_login
 from chatrec.services.presence import PresenceStore, presence_view
 from chatrec.services.recordings import (
@@ -575,15 +575,21 @@ class ChatService:
 
     # -- presence and routing ----------------------------------------------------
 
-    async def staff_connected(self, user: UserRecord) -> PresenceRecord | None:
+    async def staff_connected(
+        self, user: UserRecord, *, takes_chats: bool = True
+    ) -> PresenceRecord | None:
         """Count the connection; an Available agent is offered chats again at once.
 
+        A connection that only reads (``takes_chats`` false: a read-only API token) is not
+        counted: routing must not offer chats to someone who cannot answer them.
         Returns an agent's chosen presence (``None``: never chosen, so Away).
         """
-        self._connections[user.user_id] += 1
         if user.role != "agent":
             return None
         presence = await self._run(self.presences.get_presence, user.user_id)
+        if not takes_chats:
+            return presence
+        self._connections[user.user_id] += 1
         slot = self.router.agent(user.user_id, user.company_id, user.capacity)
         available = presence is not None and presence.available
         self.router.set_available(slot, available, self._monotonic())
@@ -593,15 +599,16 @@ class ChatService:
             await self._dispatch(user.company_id)
         return presence
 
-    async def staff_disconnected(self, user: UserRecord) -> None:
+    async def staff_disconnected(self, user: UserRecord, *, takes_chats: bool = True) -> None:
         """The last connection closing takes an agent offline, never Away: a reload or a
         dropped network keeps their choice, and they get chats again once back."""
+        if user.role != "agent" or not takes_chats:
+            return
         self._connections[user.user_id] -= 1
         if self._connections[user.user_id] <= 0:
             del self._connections[user.user_id]
-            if user.role == "agent":
-                slot = self.router.agent(user.user_id, user.company_id, user.capacity)
-                self.router.set_online(slot, False)
+            slot = self.router.agent(user.user_id, user.company_id, user.capacity)
+            self.router.set_online(slot, False)
 
     async def set_presence(
         self, user: UserRecord, available: bool, cause: PresenceCause = PresenceCause.AGENT
@@ -658,12 +665,29 @@ class ChatService:
         return self.router.availability(user.user_id, user.capacity)
 
     async def _dispatch(self, company_id: str) -> None:
-        """Give waiting chats to free agents, longest idle first."""
+        """Give waiting chats to free agents, longest idle first.
+
+        Routing's memory may hold an agent whose login was disabled, deleted or given
+        another role since (by the command line, or another node): checked against the
+        store, such an agent is taken out of routing and the chat offered to the next.
+        """
+        while True:
+            refused = await self._assign(company_id)
+            if not refused:
+                return
+            self.router.refuse(company_id, refused, self._monotonic())
+
+    async def _assign(self, company_id: str) -> list[Match]:
+        """Assign what routing matches; the matches refused for who the agent is now."""
+        refused: list[Match] = []
         for match in self.router.match(company_id, self._monotonic()):
             chat = self._chats.get(match.chat_id)
             user = await self._run(self.store.get_user, match.user_id)
-            if chat is None or user is None:
+            if chat is None:
                 self.router.release(match.user_id, match.chat_id, self._monotonic())
+                continue
+            if user is None or user.disabled or user.role != "agent":
+                refused.append(match)
                 continue
             async with chat.lock:
                 if chat.record.status is not ChatStatus.QUEUED:
@@ -685,6 +709,7 @@ class ChatService:
                     self.router.enqueue(company_id, match.queue_id, match.chat_id)
                     continue
             self.fanout.publish(user_topic(user.user_id), {"assigned": chat.chat_id})
+        return refused
 
     async def _after_flow(self, chat: LiveChat) -> None:
         """Act on where the flow left the chat: queue it or end it (call under the lock)."""

@@ -162,6 +162,8 @@ class ApiTokenRow(Base):
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+    scope: Mapped[str]
+    parent_id: Mapped[str | None] = mapped_column(index=True)
 
 
 class ChatRow(Base):

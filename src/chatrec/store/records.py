@@ -111,8 +111,10 @@ class SessionRecord:
 class ApiTokenRecord:
     """A token for automation, acting as its login; only its hash is ever stored (R18).
 
-    ``expires_at`` ``None``: it works until revoked.  ``last_used_at`` is kept to the
-    minute, not to every request.
+    ``expires_at`` ``None``: it works until revoked (tokens made before lifetimes were
+    capped).  ``last_used_at`` is kept to the minute, not to every request.  ``scope``
+    is a ``services.access.Scope`` value; ``parent_id`` the token it was made with, whose
+    revocation revokes it too.
     """
 
     token_hash: str = field(repr=False)
@@ -123,6 +125,8 @@ class ApiTokenRecord:
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
     last_used_at: datetime | None = None
+    scope: str = "full"
+    parent_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

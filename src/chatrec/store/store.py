@@ -483,9 +483,12 @@ class Store:
         with self._write() as session:
             tokens.unlock(session, user_id)
 
-    def create_api_token(self, token: ApiTokenRecord, *, audit: Audit = ()) -> None:
+    def create_api_token(
+        self, token: ApiTokenRecord, *, live_limit: int | None = None, audit: Audit = ()
+    ) -> None:
+        """Add the token, unless its login has ``live_limit`` live ones (``None``: no limit)."""
         with self._write() as session:
-            tokens.add_api_token(session, token)
+            tokens.add_api_token(session, token, live_limit)
             _add_audit(session, audit)
 
     def find_api_token(self, token_hash: str) -> ApiTokenRecord | None:
@@ -504,7 +507,8 @@ class Store:
 
     def revoke_api_token(
         self, token_id: str, now: datetime, *, audit: Audit = ()
-    ) -> ApiTokenRecord:
+    ) -> list[ApiTokenRecord]:
+        """Revoke the token and those made with it: the token first, then those."""
         with self._write() as session:
             revoked = tokens.revoke_api_token(session, token_id, now)
             _add_audit(session, audit)

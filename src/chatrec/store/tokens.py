@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from chatrec.errors import NotFoundError
+from chatrec.errors import NotFoundError, TooManyTokensError
 from chatrec.store.mapping import record_of, user_record, values_of
 from chatrec.store.models import ApiTokenRow, UserRow
 from chatrec.store.records import ApiTokenRecord, UserRecord
@@ -49,9 +49,28 @@ def unlock(session: Session, user_id: str) -> None:
     row.locked_until = None
 
 
-def add_api_token(session: Session, token: ApiTokenRecord) -> None:
-    if session.get(UserRow, token.user_id) is None:
-        raise NotFoundError(f"no user {token.user_id!r}")
+def add_api_token(session: Session, token: ApiTokenRecord, live_limit: int | None) -> None:
+    """Add the token, unless its login already has ``live_limit`` live ones.
+
+    The login's row is locked first, so tokens made at once are each counted.
+    """
+    _user_for_update(session, token.user_id)
+    if live_limit is not None:
+        live = session.scalar(
+            select(func.count())
+            .select_from(ApiTokenRow)
+            .where(
+                ApiTokenRow.user_id == token.user_id,
+                ApiTokenRow.revoked_at.is_(None),
+                or_(ApiTokenRow.expires_at.is_(None), ApiTokenRow.expires_at > token.created_at),
+            )
+        )
+        if (live or 0) >= live_limit:
+            raise TooManyTokensError(
+                f"this login has {live} live API tokens, the most it may have "
+                f"(CHATREC_API_TOKEN_MAX_PER_USER); revoke one it no longer uses with "
+                "DELETE /api/tokens/{token_id} first"
+            )
     session.add(ApiTokenRow(**values_of(token)))
 
 
@@ -74,17 +93,26 @@ def list_api_tokens(session: Session, user_id: str) -> list[ApiTokenRecord]:
     return [record_of(ApiTokenRecord, row) for row in rows]
 
 
-def revoke_api_token(session: Session, token_id: str, now: datetime) -> ApiTokenRecord:
-    """Revoke the token (once: revoking it again keeps the first time)."""
+def revoke_api_token(session: Session, token_id: str, now: datetime) -> list[ApiTokenRecord]:
+    """Revoke the token and every token made with it, at any depth (once: revoking one
+    again keeps its first time).  The token comes first, then those made with it."""
     row = session.scalar(
         select(ApiTokenRow).where(ApiTokenRow.token_id == token_id).with_for_update()
     )
     if row is None:
         raise NotFoundError(f"no API token {token_id!r}")
-    if row.revoked_at is None:
-        row.revoked_at = now
+    rows, parents = [row], [token_id]
+    while parents:
+        children = session.scalars(
+            select(ApiTokenRow).where(ApiTokenRow.parent_id.in_(parents)).with_for_update()
+        ).all()
+        rows.extend(children)
+        parents = [child.token_id for child in children]
+    for each in rows:
+        if each.revoked_at is None:
+            each.revoked_at = now
     session.flush()
-    return record_of(ApiTokenRecord, row)
+    return [record_of(ApiTokenRecord, each) for each in rows]
 
 
 def revoke_user_tokens(session: Session, user_id: str, now: datetime) -> int:

@@ -22,6 +22,7 @@ from chatrec.live.routing import Unavailable
 from chatrec.services.access import OVERSEERS, Role, company_for, require_own
 from chatrec.services.directory import company_settings
 from chatrec.services.explain import explain_chat
+from chatrec.services.revocation import AccessEnded, session_id
 from chatrec.store.records import ChatRecord, ChatStatus, UserRecord
 from chatrec.web.csrf import CSRF_COOKIE, set_csrf_cookie
 from chatrec.web.errors import refusals
@@ -36,7 +37,6 @@ from chatrec.web.guard import (
     Staff,
     container,
 )
-from chatrec.web.guard import user_for_token as user_for_token
 from chatrec.web.paging import Cursor, Limit, Page, page_of, read_cursor
 from chatrec.web.views import asks_consent, chat_summary
 
@@ -209,10 +209,12 @@ async def logout(
     credentials: Credentials,
     session: SessionCookie,
 ) -> None:
-    """End the session the request came with (a bearer session token, or the cookie)."""
+    """End the session the request came with (a bearer session token, or the cookie);
+    the staff sockets it opened close at once (close code 4403)."""
     token = credentials.credentials if credentials is not None else session
     if token:
         await services.auth.logout(token)
+        services.revocations.end_access(reason=AccessEnded.SIGNED_OUT, session_id=session_id(token))
     await services.chats.logged_out(user)
     response.delete_cookie(SESSION_COOKIE)
     response.delete_cookie(CSRF_COOKIE)

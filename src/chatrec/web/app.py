@@ -57,7 +57,8 @@ async def _stop_delivery(
 
 
 async def _sweep_forever(container: Container) -> None:
-    """End idle chats, set idle agents Away; a failed sweep is logged and retried."""
+    """End idle chats, set idle agents Away, close sockets whose access ended; a failed
+    sweep is logged and retried."""
     while True:
         await asyncio.sleep(container.config.sweep_interval_seconds)
         try:
@@ -68,6 +69,11 @@ async def _sweep_forever(container: Container) -> None:
             await container.chats.expire_idle_presence()
         except Exception:
             log.exception("idle presence sweep failed")
+        try:
+            # Access ended where no bus reached (the command line): close its sockets.
+            await container.staff_sockets.verify_all()
+        except Exception:
+            log.exception("staff socket sweep failed")
 
 
 TAGS = [

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from chatrec.config import Config
 from chatrec.delivery.worker import DeliveryWorker
 from chatrec.live.bus import InProcessFanout
+from chatrec.live.staff_sockets import StaffSockets
 from chatrec.services.admin import Administration
 from chatrec.services.auth import AuthService
 from chatrec.services.chats import ChatService
+from chatrec.services.revocation import Revocations
 from chatrec.services.tokens import ApiTokens
 from chatrec.store.store import Store
 from chatrec.store.writer import GroupCommitter
@@ -28,3 +30,6 @@ class Container:
     admin: Administration
     tokens: ApiTokens
     login_limiter: AddressLimiter
+    revocations: Revocations
+    """Ends open access taken away: ``end_access`` (``services.revocation``)."""
+    staff_sockets: StaffSockets

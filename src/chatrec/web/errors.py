@@ -19,14 +19,17 @@ from chatrec.errors import (
     AuthenticationError,
     ConflictError,
     FlowError,
+    InvalidRequestError,
     LoginLockedError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
     RecordingOnQueueError,
+    ScopeError,
     SecretKeyError,
     StoreError,
     TemplateError,
+    TooManyTokensError,
 )
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,9 @@ STATUS: dict[type[ActionError], int] = {
     RateLimitedError: 429,
     ConflictError: 409,
     RecordingOnQueueError: 422,
+    ScopeError: 403,
+    InvalidRequestError: 422,
+    TooManyTokensError: 409,
 }
 
 
@@ -108,8 +114,9 @@ REFUSALS: dict[int, str] = {
     400: "Refused as it stands (code refused), or a body that could not be read at all "
     "(code bad_request)",
     401: "No valid login, session or token (code unauthenticated)",
-    403: "The caller's role does not allow it (code forbidden), or a cookie session's change "
-    "lacks its X-CSRF-Token (code csrf)",
+    403: "The caller's role does not allow it (code forbidden), nor the scope of the caller's "
+    "API token (code insufficient_scope), or a cookie session's change lacks its X-CSRF-Token "
+    "(code csrf)",
     404: "Unknown id, or another company's (code not_found, R18)",
     409: "The current state does not allow it, or an id or name is taken (code conflict)",
     422: "The request does not fit this schema (code invalid)",

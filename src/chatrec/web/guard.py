@@ -21,8 +21,16 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from chatrec.services.access import Actor, Role, require_role
+from chatrec.services.access import (
+    Actor,
+    Credential,
+    CredentialKind,
+    Role,
+    require_role,
+    require_scope,
+)
 from chatrec.services.auth import API_TOKEN_PREFIX
+from chatrec.services.revocation import session_id
 from chatrec.store.records import UserRecord
 from chatrec.web.container import Container
 from chatrec.web.csrf import UNSAFE_METHODS
@@ -59,19 +67,38 @@ def container(request: Request) -> Container:
 Services = Annotated[Container, Depends(container)]
 
 
-async def user_for_token(services: Container, token: str) -> UserRecord:
-    """The staff user of a token given outright (a bearer header, a WebSocket hello):
-    an API token or a session token, never a cookie."""
+async def session_caller(services: Container, token: str | None) -> tuple[UserRecord, Credential]:
+    """The staff user of a session token (a cookie, a bearer, a hello), and the session."""
+    user = await services.auth.user_for(token)
+    return user, Credential(CredentialKind.SESSION, session_id(token or ""))
+
+
+async def caller_for_token(services: Container, token: str) -> tuple[UserRecord, Credential]:
+    """The staff user of a token given outright (a bearer header, a WebSocket hello), and
+    the credential it is: an API token or a session token, never a cookie."""
     if token.startswith(API_TOKEN_PREFIX):
-        return await services.tokens.user_for(token)
-    return await services.auth.user_for(token)
+        return await services.tokens.authenticate(token)
+    return await session_caller(services, token)
+
+
+def caller_credential(request: Request) -> Credential:
+    """The credential the route's guard admitted the caller with."""
+    credential: Credential = request.state.chatrec_credential
+    return credential
+
+
+CallerCredential = Annotated[Credential, Depends(caller_credential)]
+"""What the caller proved who they are with: a session, or an API token and its scope."""
 
 
 class Allowed:
     """The roles that may call a route; the user is looked up once per request.
 
     API tokens are accepted as bearer tokens only: a cookie is never one.  Changes made
-    with the cookie have passed the CSRF check (``web.csrf``) before they get here.
+    with the cookie have passed the CSRF check (``web.csrf``) before they get here.  An
+    API token also needs the scope: ``read`` for ``GET``, ``chat`` for other changes,
+    ``full`` for a change to a company's administration (a route only administrators
+    and operators may call).
     """
 
     def __init__(self, roles: frozenset[Role]) -> None:
@@ -83,16 +110,23 @@ class Allowed:
         credentials: HTTPAuthorizationCredentials | None,
         session: str | None,
     ) -> UserRecord:
-        """The caller, if they have a login with one of the roles; else 401 or 403."""
+        """The caller, if they have a login with one of the roles and a credential of
+        the scope; else 401 or 403."""
         user: UserRecord | None = getattr(request.state, "chatrec_user", None)
         if user is None:
             services = container(request)
             if credentials is not None:
-                user = await user_for_token(services, credentials.credentials)
+                user, credential = await caller_for_token(services, credentials.credentials)
             else:
-                user = await services.auth.user_for(session)
+                user, credential = await session_caller(services, session)
             request.state.chatrec_user = user
+            request.state.chatrec_credential = credential
         require_role(Actor.of(user), *sorted(self.roles))
+        require_scope(
+            request.state.chatrec_credential,
+            changes=request.method in UNSAFE_METHODS,
+            administration=self.roles <= ADMINISTERING,
+        )
         return user
 
 

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -31,17 +32,19 @@ from chatrec.errors import (
     ConflictError,
     FlowError,
     PermissionDeniedError,
+    ScopeError,
     StoreError,
 )
 from chatrec.live.bus import chat_topic, company_topic, user_topic
 from chatrec.live.registry import LiveChat
-from chatrec.services.access import COMPANY_ROLES
+from chatrec.services.access import COMPANY_ROLES, Credential, Scope
 from chatrec.services.presence import presence_view
+from chatrec.services.revocation import AccessEnded
 from chatrec.store.records import UserRecord
 from chatrec.web import protocol
-from chatrec.web.api import user_for_token
 from chatrec.web.container import Container
 from chatrec.web.errors import STORE_UNAVAILABLE, store_incident
+from chatrec.web.guard import caller_for_token, session_caller
 from chatrec.web.ratelimit import TokenBucket
 from chatrec.web.views import chat_summary, ended_summary
 
@@ -56,6 +59,68 @@ ACTIONS: dict[str, type[Event]] = {
     "delete_recording": DeletePressed,
     "flag_abusive": FlaggedAbusive,
 }
+
+
+# A staff socket whose access ended while it was open: do not reconnect, sign in again.
+CLOSE_ACCESS_REVOKED = 4403
+# A staff socket whose login's role changed: reconnect, and the new hello has the new role.
+CLOSE_ROLE_CHANGED = 4409
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """How a staff socket ends when its access ends: the error frame sent, then the close."""
+
+    error_code: str
+    message: str
+    close_code: int
+    close_reason: str  # at most 123 bytes, as WebSocket close reasons are
+
+
+def _revoked(reason: str, why: str) -> Ending:
+    return Ending("access_revoked", why, CLOSE_ACCESS_REVOKED, reason)
+
+
+ENDINGS: dict[str, Ending] = {
+    AccessEnded.SIGNED_OUT: _revoked(
+        "signed out", "You were signed out: this session was logged out. Sign in again."
+    ),
+    AccessEnded.TOKEN_REVOKED: _revoked(
+        "access revoked", "Your access was revoked: the API token of this connection was revoked."
+    ),
+    AccessEnded.LOGIN_DISABLED: _revoked(
+        "access revoked", "Your access was revoked: an administrator disabled your login."
+    ),
+    AccessEnded.PASSWORD_RESET: _revoked(
+        "signed out",
+        "You were signed out: an administrator reset your password. Sign in with the new one.",
+    ),
+    AccessEnded.PASSWORD_CHANGED: _revoked(
+        "signed out", "You were signed out: your password was changed. Sign in with the new one."
+    ),
+    AccessEnded.LOGIN_DELETED: _revoked(
+        "access revoked", "Your access was revoked: your login was deleted."
+    ),
+    AccessEnded.ROLE_CHANGED: Ending(
+        "role_changed",
+        "Your role changed: connect again to go on with the new one.",
+        CLOSE_ROLE_CHANGED,
+        "role changed",
+    ),
+}
+
+
+def credential_lost(error: AuthenticationError) -> Ending:
+    """The ending of a socket whose credential no longer lets it in, found by a check."""
+    return _revoked("access revoked", f"Your access ended: {error}.")
+
+
+class AccessLostError(Exception):
+    """A frame came on a socket whose access has ended: it is not acted on."""
+
+    def __init__(self, ending: Ending) -> None:
+        super().__init__(ending.message)
+        self.ending = ending
 
 
 def error_frame(code: str, message: str, ref: str | None = None) -> dict[str, Any]:
@@ -97,9 +162,12 @@ class Connection:
         self.service = container.chats
         config = container.config
         self.bucket = TokenBucket(config.frames_per_second, config.frame_burst)
-        self.outbox: asyncio.Queue[dict[str, Any] | tuple[str, str] | None] = asyncio.Queue()
+        self.outbox: asyncio.Queue[dict[str, Any] | tuple[str, str] | Ending | None] = (
+            asyncio.Queue()
+        )
         self.seen: dict[str, int] = {}
         self.unsubscribes: list[Callable[[], None]] = []
+        self.ending: Ending | None = None
 
     # -- plumbing ------------------------------------------------------------------
 
@@ -117,6 +185,9 @@ class Connection:
 
     async def _writer(self) -> None:
         while (item := await self.outbox.get()) is not None:
+            if isinstance(item, Ending):
+                await self._end(item)
+                return
             if isinstance(item, tuple):
                 try:
                     await self.on_notice(item[0], json.loads(item[1]))
@@ -209,6 +280,13 @@ class Connection:
                 await asyncio.wait_for(writer, 2)
             writer.cancel()
 
+    async def _end(self, ending: Ending) -> None:
+        """Say why the connection ends, then close it; nothing more is sent or acted on."""
+        self.ending = ending
+        with contextlib.suppress(Exception):
+            await self.ws.send_text(json.dumps(error_frame(ending.error_code, ending.message)))
+            await self.ws.close(code=ending.close_code, reason=ending.close_reason)
+
     async def _refuse(self, frame: dict[str, Any]) -> None:
         """End a connection whose hello failed: say why, then close (4401, 1013 or 4400)."""
         closes = {"unauthenticated": 4401, STORE_UNAVAILABLE: CLOSE_TRY_AGAIN}
@@ -220,7 +298,7 @@ class Connection:
         while True:
             try:
                 raw = await self.receive()
-                if raw is None:
+                if raw is None or self.ending is not None:
                     return
                 frame = self.parse(raw, adapter)
             except FrameError as error:
@@ -228,6 +306,9 @@ class Connection:
                 continue
             try:
                 seq = await self.handle(frame)
+            except AccessLostError as lost:
+                self.outbox.put_nowait(lost.ending)
+                return
             except FrameError as error:
                 self.error(error.code, error.message, frame.ref)
             except ActionError as error:
@@ -288,23 +369,50 @@ class CustomerConnection(Connection):
 
 
 class StaffConnection(Connection):
+    """A staff member's socket, kept in the node's registry (``live.staff_sockets``) so
+    that access taken away closes it at once; each frame is checked as well."""
+
     staff = True
     user: UserRecord
+    credential: Credential
 
     def __init__(self, websocket: WebSocket, container: Container, cookie_token: str | None):
         super().__init__(websocket, container)
         self.cookie_token = cookie_token
+        self.hello_token: str | None = None
+        self.connected = False
+        self._loop = asyncio.get_running_loop()
+
+    @property
+    def user_id(self) -> str:
+        return self.user.user_id
+
+    @property
+    def credential_key(self) -> tuple[str, str]:
+        return self.credential.kind.value, self.credential.credential_id
+
+    @property
+    def takes_chats(self) -> bool:
+        """A read-only token's socket watches: it is never online for routing."""
+        return self.credential.scope.covers(Scope.CHAT)
+
+    async def authenticate(self) -> tuple[UserRecord, Credential]:
+        if self.hello_token:
+            return await caller_for_token(self.container, self.hello_token)
+        return await session_caller(self.container, self.cookie_token)
 
     async def welcome(self, hello: protocol.Hello) -> None:
-        if hello.token:
-            self.user = await user_for_token(self.container, hello.token)
-        else:
-            self.user = await self.container.auth.user_for(self.cookie_token)
+        self.hello_token = hello.token or None
+        self.user, self.credential = await self.authenticate()
         if self.user.role not in COMPANY_ROLES:
             raise PermissionDeniedError(
                 "system operators administer companies from the console; they take no chats"
             )
-        presence = presence_view(await self.service.staff_connected(self.user))
+        self.unsubscribes.append(self.container.staff_sockets.add(self))
+        presence = presence_view(
+            await self.service.staff_connected(self.user, takes_chats=self.takes_chats)
+        )
+        self.connected = True
         self.subscribe(company_topic(self.user.company_id))
         self.subscribe(user_topic(self.user.user_id))
         user = self.user
@@ -313,6 +421,7 @@ class StaffConnection(Connection):
             {
                 "type": "welcome",
                 "role": user.role,
+                "scope": self.credential.scope.value,
                 "user": {"user_id": user.user_id, "name": user.name, "login": user.login},
                 "available": presence["available"],
                 "presence_changed_by": presence["changed_by"],
@@ -324,6 +433,29 @@ class StaffConnection(Connection):
             self.outbox.put_nowait(
                 (chat_topic(chat.chat_id), json.dumps({"chat_id": chat.chat_id, "since": 0}))
             )
+
+    def end(self, reason: str) -> None:
+        """Close the socket because its access ended (the registry calls this, from any
+        thread): say why, then close with the reason's code."""
+        ending = ENDINGS.get(reason) or credential_lost(AuthenticationError(reason))
+        with contextlib.suppress(RuntimeError):  # the event loop has closed: so has the socket
+            self._loop.call_soon_threadsafe(self.outbox.put_nowait, ending)
+
+    async def check_access(self) -> Ending | None:
+        """How the socket must end if its credential or login no longer lets it in as it
+        came in; else ``None``, with the login as stored now."""
+        try:
+            user, _ = await self.authenticate()
+        except AuthenticationError as error:
+            return credential_lost(error)
+        if user.role != self.user.role:
+            return ENDINGS[AccessEnded.ROLE_CHANGED]
+        self.user = user
+        return None
+
+    async def verify(self) -> None:
+        if (ending := await self.check_access()) is not None:
+            self.outbox.put_nowait(ending)
 
     def follows(self, chat_id: str) -> bool:
         chat = self.service.find(chat_id)
@@ -349,17 +481,26 @@ class StaffConnection(Connection):
             await self.ws.send_text(json.dumps({"type": "chat", "chat": summary}))
 
     async def closed(self) -> None:
-        if hasattr(self, "user"):
-            await self.service.staff_disconnected(self.user)
+        if self.connected:
+            await self.service.staff_disconnected(self.user, takes_chats=self.takes_chats)
 
     async def handle(self, frame: Any) -> int | None:
+        if isinstance(frame, protocol.Ping):
+            self.send({"type": "pong", "ref": frame.ref})
+            return None
+        # Whatever the registry may have missed (another node, the command line), no frame
+        # acts for a login disabled, a credential gone, or a role the socket did not open with.
+        if (ending := await self.check_access()) is not None:
+            raise AccessLostError(ending)
+        if not self.takes_chats and not isinstance(frame, protocol.Sync):
+            raise ScopeError(
+                f"{self.credential.what} may only read: send sync or ping, or connect with a "
+                "token of scope chat or full"
+            )
         service, user = self.service, self.user
-        if user.role == "agent" and not isinstance(frame, protocol.Ping | protocol.Sync):
+        if user.role == "agent" and not isinstance(frame, protocol.Sync):
             service.agent_active(user)  # what the agent sends, not what the portal does alone
         match frame:
-            case protocol.Ping():
-                self.send({"type": "pong", "ref": frame.ref})
-                return None
             case protocol.Presence():
                 await service.set_presence(user, frame.available)
                 return None

@@ -12,14 +12,22 @@ from datetime import timedelta
 
 import pytest
 
-from chatrec.errors import ActionError, AuthenticationError, NotFoundError, PermissionDeniedError
-from chatrec.services.access import Actor
+from chatrec.errors import (
+    ActionError,
+    AuthenticationError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    ScopeError,
+    TooManyTokensError,
+)
+from chatrec.services.access import Actor, Credential, Scope
 from chatrec.services.admin import Administration
 from chatrec.services.admin.users import UserChanges
 from chatrec.services.auth import API_TOKEN_PREFIX
 from chatrec.services.chats import hash_token
 from chatrec.services.tokens import ApiTokens
-from chatrec.store.records import UserRecord
+from chatrec.store.records import ApiTokenRecord, UserRecord
 from chatrec.store.store import Store
 from tests.integration.services.logins import T0, Clock, company
 
@@ -49,7 +57,7 @@ def test_R18_an_api_token_is_shown_once_kept_as_a_hash_and_acts_as_its_login(
     assert token.name == "nightly export"
     assert token.expires_at == T0 + timedelta(days=30)
     assert plain not in repr(tokens.list_tokens(carol))
-    assert asyncio.run(tokens.user_for(plain)).user_id == carol.user_id
+    assert asyncio.run(tokens.authenticate(plain))[0].user_id == carol.user_id
     created = [line for line in store.list_audit("acme") if line.action == "api_token.created"]
     assert [(line.actor, line.detail["target"]) for line in created] == [
         (carol.login, token.token_id)
@@ -62,12 +70,12 @@ def test_R18_a_tokens_use_is_noted_at_most_once_a_minute(
 ) -> None:
     _, carol = company(admin, "acme")
     _, plain = tokens.create(carol, "bot")
-    asyncio.run(tokens.user_for(plain))
+    asyncio.run(tokens.authenticate(plain))
     clock.now += timedelta(seconds=30)
-    asyncio.run(tokens.user_for(plain))
+    asyncio.run(tokens.authenticate(plain))
     assert [t.last_used_at for t in tokens.list_tokens(carol)] == [T0]
     clock.now += timedelta(seconds=31)
-    asyncio.run(tokens.user_for(plain))
+    asyncio.run(tokens.authenticate(plain))
     assert [t.last_used_at for t in tokens.list_tokens(carol)] == [clock.now]
 
 
@@ -94,7 +102,7 @@ def test_R19_a_token_that_no_longer_works_says_why(
     else:
         plain = plain[:-1] + ("A" if plain[-1] != "A" else "B")
     with pytest.raises(AuthenticationError, match=message):
-        asyncio.run(tokens.user_for(plain))
+        asyncio.run(tokens.authenticate(plain))
 
 
 def test_R18_who_may_revoke_a_token(admin: Administration, tokens: ApiTokens, store: Store) -> None:
@@ -136,3 +144,82 @@ def test_R19_a_token_request_out_of_bounds_is_refused_and_makes_nothing(
     with pytest.raises(ActionError):
         tokens.create(carol, name, expires_in_days=days)
     assert tokens.list_tokens(carol) == []
+
+
+# -- scopes, lifetimes, parents and the cap (issue 16.7) ----------------------------------
+
+
+def made_with(tokens: ApiTokens, token: ApiTokenRecord, plain: str) -> Credential:
+    """The credential of a request made with ``plain``, as the guard finds it."""
+    _, credential = asyncio.run(tokens.authenticate(plain))
+    assert credential.credential_id == token.token_id
+    return credential
+
+
+def test_R18_a_token_without_a_lifetime_gets_the_longest_allowed(
+    admin: Administration, store: Store, clock: Clock
+) -> None:
+    _, carol = company(admin, "acme")
+    tokens = ApiTokens(store, clock, max_days=90)
+    token, _ = tokens.create(carol, "bot")
+    assert (token.expires_at, token.scope, token.parent_id) == (
+        T0 + timedelta(days=90),
+        "full",
+        None,
+    )
+    with pytest.raises(InvalidRequestError, match=r"1 to 90 .*CHATREC_API_TOKEN_MAX_DAYS"):
+        tokens.create(carol, "bot", expires_in_days=91)
+
+
+def test_R18_a_token_made_with_a_token_never_outlives_it_nor_widens_its_scope(
+    admin: Administration, tokens: ApiTokens, clock: Clock
+) -> None:
+    _, carol = company(admin, "acme")
+    parent, plain = tokens.create(carol, "tomorrow", expires_in_days=1, scope=Scope.CHAT)
+    credential = made_with(tokens, parent, plain)
+    with pytest.raises(InvalidRequestError, match="may not outlive it: ask for at most 1 days"):
+        tokens.create(carol, "forever", expires_in_days=365, made_with=credential)
+    with pytest.raises(ScopeError, match="scope read or chat, not full"):
+        tokens.create(carol, "wider", scope=Scope.FULL, made_with=credential)
+    child, _ = tokens.create(carol, "child", made_with=credential)
+    narrower, _ = tokens.create(carol, "reader", scope=Scope.READ, made_with=credential)
+    assert (child.expires_at, child.scope, child.parent_id) == (
+        parent.expires_at,
+        "chat",
+        parent.token_id,
+    )
+    assert (narrower.scope, narrower.parent_id) == ("read", parent.token_id)
+    stored = {t.token_id: (t.scope, t.parent_id) for t in tokens.list_tokens(carol)}
+    assert stored[narrower.token_id] == ("read", parent.token_id)
+
+
+def test_R18_revoking_a_token_revokes_every_token_made_with_it(
+    admin: Administration, tokens: ApiTokens, store: Store
+) -> None:
+    _, carol = company(admin, "acme")
+    first, plain = tokens.create(carol, "first")
+    second, second_plain = tokens.create(carol, "second", made_with=made_with(tokens, first, plain))
+    third, _ = tokens.create(carol, "third", made_with=made_with(tokens, second, second_plain))
+    other, _ = tokens.create(carol, "unrelated")
+    tokens.revoke(carol, first.token_id)
+    revoked = {t.token_id: t.revoked_at for t in tokens.list_tokens(carol)}
+    assert revoked == {
+        first.token_id: T0,
+        second.token_id: T0,
+        third.token_id: T0,
+        other.token_id: None,
+    }
+
+
+def test_R18_a_login_has_at_most_so_many_live_tokens(
+    admin: Administration, store: Store, clock: Clock
+) -> None:
+    _, carol = company(admin, "acme")
+    tokens = ApiTokens(store, clock, max_live=2)
+    tokens.create(carol, "first", expires_in_days=1)
+    tokens.create(carol, "second")
+    with pytest.raises(TooManyTokensError, match=r"2 live API tokens.*revoke one"):
+        tokens.create(carol, "third")
+    clock.now += timedelta(days=1)  # the first expired: it no longer counts
+    tokens.create(carol, "third")
+    assert len(tokens.list_tokens(carol)) == 3

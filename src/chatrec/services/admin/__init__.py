@@ -13,6 +13,7 @@ from chatrec.services.admin.companies import CompanyAdmin
 from chatrec.services.admin.destinations import DestinationAdmin
 from chatrec.services.admin.imports import ImportAdmin
 from chatrec.services.admin.users import UserAdmin
+from chatrec.services.revocation import Revocations
 from chatrec.store.store import Store
 
 __all__ = [
@@ -29,9 +30,17 @@ __all__ = [
 class Administration:
     """Every administration use case over one store, for the API, the console and the CLI."""
 
-    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], datetime],
+        *,
+        revocations: Revocations | None = None,
+    ) -> None:
+        """``revocations`` ends the open access of logins disabled, given another role or
+        a new password; without it (the command line) each node's sweep finds them."""
         self.companies = CompanyAdmin(store, clock)
-        self.users = UserAdmin(store, clock)
+        self.users = UserAdmin(store, clock, revocations)
         self.catalog = CatalogAdmin(store, clock)
         self.destinations = DestinationAdmin(store, clock)
         self.audit = AuditTrail(store, clock)

@@ -23,6 +23,7 @@ from chatrec.services.access import (
 )
 from chatrec.services.admin.audit import audit_line
 from chatrec.services.passwords import hash_password
+from chatrec.services.revocation import AccessEnded, Revocations
 from chatrec.store.records import SYSTEM_COMPANY_ID, UserRecord
 from chatrec.store.store import Store
 
@@ -124,9 +125,15 @@ def user_view(user: UserRecord) -> dict[str, object]:
 
 
 class UserAdmin:
-    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], datetime],
+        revocations: Revocations | None = None,
+    ) -> None:
         self.store = store
         self._clock = clock
+        self.revocations = revocations
 
     def list_users(self, actor: Actor, company_id: str | None = None) -> list[UserRecord]:
         company = company_for(actor, company_id, Role.ADMINISTRATOR)
@@ -247,7 +254,22 @@ class UserAdmin:
         changed = [after for before, after in zip(befores, afters, strict=True) if after != before]
         if changed:
             self.store.update_users(changed, audit=lines)
+        for before, after in zip(befores, afters, strict=True):
+            self._end_access(before, after)
         return afters
+
+    def _end_access(self, before: UserRecord, after: UserRecord) -> None:
+        """Close the open sockets of a login just disabled, or given another role: a
+        socket must not act for a disabled login, nor keep the role it opened with."""
+        if self.revocations is None:
+            return
+        if after.disabled and not before.disabled:
+            reason = AccessEnded.LOGIN_DISABLED
+        elif after.role != before.role:
+            reason = AccessEnded.ROLE_CHANGED
+        else:
+            return
+        self.revocations.end_access(reason=reason, user_id=after.user_id)
 
     def reset_password(
         self, actor: Actor, user_id: str, password: str | None = None
@@ -262,6 +284,8 @@ class UserAdmin:
         now = self._clock()
         line = audit_line(actor, after.company_id, "user.password_reset", now, target=user_id)
         self.store.reset_credentials(after, now, audit=[line])
+        if self.revocations is not None:
+            self.revocations.end_access(reason=AccessEnded.PASSWORD_RESET, user_id=user_id)
         return after, new
 
     def _keep_an_administrator(

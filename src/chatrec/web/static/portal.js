@@ -57,10 +57,16 @@
     available: $("presence-available"),
     away: $("presence-away"),
     presenceNote: $("presence-note"),
+    signedOut: $("signed-out-dialog"),
+    signedOutText: $("signed-out-text"),
   };
   const actions = new Map(
     [...document.querySelectorAll("[data-action]")].map((b) => [b.dataset.action, b]),
   );
+
+  // Close codes of a socket whose access ended while open (docs/protocol.md).
+  const ACCESS_REVOKED = 4403;
+  const ROLE_CHANGED = 4409;
 
   const RECORDING = {
     recording: "Recording",
@@ -105,6 +111,7 @@
   let unseen = 0; // lines that arrived below while the agent had scrolled up
   let nextRef = 0;
   const pending = new Map(); // ref -> the frame sent, to explain its ack or error
+  let ending = ""; // why the server is closing the socket: its last error frame says so
 
   // -- connection -------------------------------------------------------------------
 
@@ -125,6 +132,14 @@
         location.assign("/login");
         return;
       }
+      if (event.code === ACCESS_REVOKED) {
+        signedOut(ending || `Your access was revoked (${event.reason || "signed out"}).`);
+        return;
+      }
+      if (event.code === ROLE_CHANGED) {
+        location.reload(); // the page and the new hello come with the new role
+        return;
+      }
       const delay = Math.min(15000, 500 * 1.6 ** attempts) * (0.75 + Math.random() * 0.5);
       attempts += 1;
       setConnection("offline", `Offline, reconnecting in ${Math.ceil(delay / 1000)} s`);
@@ -142,6 +157,15 @@
     pending.set(ref, frame);
     socket.send(JSON.stringify({ ...frame, ref }));
     return true;
+  }
+
+  /** Access taken away while the page was open: say why; reconnecting could not help. */
+  function signedOut(text) {
+    setConnection("offline", "Signed out");
+    for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
+    ui.signedOutText.textContent = sentence(text);
+    ui.signedOut.addEventListener("cancel", (event) => event.preventDefault()); // stays open
+    ui.signedOut.showModal();
   }
 
   function setConnection(state, text) {
@@ -267,6 +291,10 @@
   }
 
   function refused(frame) {
+    if (frame.code === "access_revoked" || frame.code === "role_changed") {
+      ending = frame.message; // the close follows at once
+      return;
+    }
     const sent = frame.ref ? pending.get(frame.ref) : undefined;
     pending.delete(frame.ref);
     if (sent && sent.type === "ping") return;
@@ -648,6 +676,8 @@
   }
 
   // -- what the user does -------------------------------------------------------------
+
+  $("sign-in-again").addEventListener("click", () => location.assign("/login"));
 
   $("error-dismiss").addEventListener("click", () => {
     ui.error.hidden = true;
