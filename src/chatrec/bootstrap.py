@@ -12,6 +12,7 @@ from chatrec.delivery.model import Uploader
 from chatrec.delivery.worker import DeliveryWorker
 from chatrec.files import secure_data_dir
 from chatrec.live.bus import InProcessFanout
+from chatrec.services.account import AccountService
 from chatrec.services.admin import Administration
 from chatrec.services.auth import AuthService
 from chatrec.services.chats import ChatService
@@ -62,15 +63,29 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         idle_timeout=timedelta(seconds=idle) if idle else None,
         on_recordings=worker.notify,
     )
+    idle_minutes = config.session_idle_minutes
     auth = AuthService(
         store,
         session_length=timedelta(hours=config.session_hours),
+        idle_timeout=timedelta(minutes=idle_minutes) if idle_minutes else None,
         max_failures=config.login_max_failures,
         lockout=timedelta(minutes=config.login_lockout_minutes),
+        lockout_cap=timedelta(minutes=config.login_lockout_max_minutes),
     )
+    account = AccountService(store, auth)
     admin = Administration(store, utc_now)
     tokens = ApiTokens(store, utc_now)
     login_limiter = AddressLimiter(config.login_attempts_per_minute)
     return Container(
-        config, store, committer, fanout, chats, auth, worker, admin, tokens, login_limiter
+        config,
+        store,
+        committer,
+        fanout,
+        chats,
+        auth,
+        worker,
+        admin,
+        tokens,
+        login_limiter,
+        account,
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from chatrec.config import Config
 from chatrec.delivery.worker import DeliveryWorker
 from chatrec.live.bus import InProcessFanout
+from chatrec.services.account import AccountService
 from chatrec.services.admin import Administration
 from chatrec.services.auth import AuthService
 from chatrec.services.chats import ChatService
@@ -28,3 +29,4 @@ class Container:
     admin: Administration
     tokens: ApiTokens
     login_limiter: AddressLimiter
+    account: AccountService

@@ -18,13 +18,15 @@ from chatrec.errors import (
     AuthenticationError,
     ConflictError,
     FlowError,
-    LoginLockedError,
     NotFoundError,
+    PasswordChangeRequiredError,
     PermissionDeniedError,
     RateLimitedError,
     RecordingOnQueueError,
+    SecondFactorRequiredError,
     StoreError,
     TemplateError,
+    TotpEnrolmentRequiredError,
 )
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,9 @@ STATUS: dict[type[ActionError], int] = {
     NotFoundError: 404,
     PermissionDeniedError: 403,
     AuthenticationError: 401,
-    LoginLockedError: 401,
+    SecondFactorRequiredError: 401,
+    PasswordChangeRequiredError: 403,
+    TotpEnrolmentRequiredError: 403,
     RateLimitedError: 429,
     ConflictError: 409,
     RecordingOnQueueError: 422,
@@ -77,8 +81,10 @@ REFUSALS: dict[int, str] = {
     400: "Refused as it stands (code refused), or a body that could not be read at all "
     "(code bad_request)",
     401: "No valid login, session or token (code unauthenticated)",
-    403: "The caller's role does not allow it (code forbidden), or a cookie session's change "
-    "lacks its X-CSRF-Token (code csrf)",
+    403: "The caller's role does not allow it (code forbidden), a cookie session's change "
+    "lacks its X-CSRF-Token (code csrf), or the session must first change its password "
+    "(code password_change_required) or set up two-factor sign-in (code "
+    "totp_enrolment_required)",
     404: "Unknown id, or another company's (code not_found, R18)",
     409: "The current state does not allow it, or an id or name is taken (code conflict)",
     422: "The request does not fit this schema (code invalid)",

@@ -59,12 +59,25 @@ def container(request: Request) -> Container:
 Services = Annotated[Container, Depends(container)]
 
 
-async def user_for_token(services: Container, token: str) -> UserRecord:
+async def user_for_token(
+    services: Container, token: str, *, allow_pending: bool = False
+) -> UserRecord:
     """The staff user of a token given outright (a bearer header, a WebSocket hello):
     an API token or a session token, never a cookie."""
     if token.startswith(API_TOKEN_PREFIX):
         return await services.tokens.user_for(token)
-    return await services.auth.user_for(token)
+    return await services.auth.user_for(token, allow_pending=allow_pending)
+
+
+def session_token(
+    credentials: HTTPAuthorizationCredentials | None, cookie: str | None
+) -> str | None:
+    """The session token a request came with (a bearer session token, or the cookie);
+    ``None`` for an API token, which is no session."""
+    if credentials is not None:
+        token = credentials.credentials
+        return None if token.startswith(API_TOKEN_PREFIX) else token
+    return cookie
 
 
 class Allowed:
@@ -72,10 +85,13 @@ class Allowed:
 
     API tokens are accepted as bearer tokens only: a cookie is never one.  Changes made
     with the cookie have passed the CSRF check (``web.csrf``) before they get here.
+    A session that must first change its password or set up a second factor may call
+    only the routes that do that (``while_pending``), and gets 403 elsewhere.
     """
 
-    def __init__(self, roles: frozenset[Role]) -> None:
+    def __init__(self, roles: frozenset[Role], *, while_pending: bool = False) -> None:
         self.roles = roles
+        self.while_pending = while_pending
 
     async def admit(
         self,
@@ -87,10 +103,13 @@ class Allowed:
         user: UserRecord | None = getattr(request.state, "chatrec_user", None)
         if user is None:
             services = container(request)
+            pending = self.while_pending
             if credentials is not None:
-                user = await user_for_token(services, credentials.credentials)
+                user = await user_for_token(
+                    services, credentials.credentials, allow_pending=pending
+                )
             else:
-                user = await services.auth.user_for(session)
+                user = await services.auth.user_for(session, allow_pending=pending)
             request.state.chatrec_user = user
         require_role(Actor.of(user), *sorted(self.roles))
         return user
@@ -116,6 +135,9 @@ class ActorAllowed(Allowed):
 
 Staff = Annotated[UserRecord, Depends(UserAllowed(EVERY_ROLE))]
 """Any staff login: operator, administrator, supervisor or agent."""
+Account = Annotated[UserRecord, Depends(UserAllowed(EVERY_ROLE, while_pending=True))]
+"""Any staff login, even one whose session must first change its password or set up
+a second factor: the routes that do that, and reading or ending one's session."""
 StaffActor = Annotated[Actor, Depends(ActorAllowed(EVERY_ROLE))]
 Overseer = Annotated[Actor, Depends(ActorAllowed(OVERSEEING))]
 """Reads a company's chats, explanations, settings and deliveries."""

@@ -37,6 +37,7 @@ from chatrec.errors import (
 from chatrec.live.bus import chat_topic, company_topic, user_topic
 from chatrec.live.registry import LiveChat
 from chatrec.services.access import COMPANY_ROLES
+from chatrec.services.auth import API_TOKEN_PREFIX
 from chatrec.services.presence import presence_view
 from chatrec.store.records import UserRecord
 from chatrec.web import protocol
@@ -294,12 +295,20 @@ class StaffConnection(Connection):
     def __init__(self, websocket: WebSocket, container: Container, cookie_token: str | None):
         super().__init__(websocket, container)
         self.cookie_token = cookie_token
+        # The session this socket belongs to, kept in use while the portal is open so
+        # its idle timeout does not end it under an agent waiting for chats; ``None``
+        # for an API token, which has no idle timeout.
+        self.session_token: str | None = None
+        self.kept_alive = container.auth.now()
 
     async def welcome(self, hello: protocol.Hello) -> None:
         if hello.token:
             self.user = await user_for_token(self.container, hello.token)
+            if not hello.token.startswith(API_TOKEN_PREFIX):
+                self.session_token = hello.token
         else:
             self.user = await self.container.auth.user_for(self.cookie_token)
+            self.session_token = self.cookie_token
         if self.user.role not in COMPANY_ROLES:
             raise PermissionDeniedError(
                 "system operators administer companies from the console; they take no chats"
@@ -352,8 +361,19 @@ class StaffConnection(Connection):
         if hasattr(self, "user"):
             await self.service.staff_disconnected(self.user)
 
+    async def keep_alive(self) -> None:
+        """Note the session's use, at most once per the auth service's touch interval."""
+        auth = self.container.auth
+        if self.session_token is None:
+            return
+        if auth.now() - self.kept_alive < auth.touch_every:
+            return
+        self.kept_alive = auth.now()
+        await auth.keep_alive(self.session_token)
+
     async def handle(self, frame: Any) -> int | None:
         service, user = self.service, self.user
+        await self.keep_alive()
         if user.role == "agent" and not isinstance(frame, protocol.Ping | protocol.Sync):
             service.agent_active(user)  # what the agent sends, not what the portal does alone
         match frame:
