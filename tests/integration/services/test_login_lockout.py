@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -62,7 +61,7 @@ def refusal(auth: AuthService, name: str, password: str, address: str = ATTACKER
 
 
 @pytest.fixture
-def hashes_checked(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def hashes_checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The password hashes sign-in checked, in order (the real check still runs)."""
     checked: list[str] = []
     real = auth_module.verify_password
@@ -72,7 +71,7 @@ def hashes_checked(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         return real(password_hash, password)
 
     monkeypatch.setattr(auth_module, "verify_password", counting)
-    yield checked
+    return checked
 
 
 def test_R18_a_locked_login_answers_like_a_wrong_password_or_an_unknown_login_after_as_much_work(

@@ -10,10 +10,10 @@ import pytest
 from chatrec.errors import DuplicateError, NotFoundError
 from chatrec.store.records import (
     AuditRecord,
+    Pending,
     PresenceCause,
     PresenceRecord,
     QueueRecord,
-    Pending,
     ServiceRecord,
     SessionRecord,
 )
