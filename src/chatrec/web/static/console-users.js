@@ -276,4 +276,30 @@
   }
 
   load();
+
+  // -- two-factor sign-in for the whole company ---------------------------------------------
+
+  const requireTotp = $("require-totp");
+  (async () => {
+    try {
+      const company = await c.api("GET", `/api/admin/companies/${await c.company()}`);
+      requireTotp.checked = company.require_totp;
+    } catch (error) {
+      c.showError(error);
+    }
+  })();
+  requireTotp.addEventListener("change", () =>
+    c.busy(requireTotp, async () => {
+      try {
+        const company = await c.api("PATCH", `/api/admin/companies/${await c.company()}`, {
+          require_totp: requireTotp.checked,
+        });
+        requireTotp.checked = company.require_totp;
+        c.announce(company.require_totp ? "Two-factor sign-in is required." : "Two-factor sign-in is up to each login.");
+      } catch (error) {
+        requireTotp.checked = !requireTotp.checked;
+        c.showError(error);
+      }
+    }),
+  );
 })();
