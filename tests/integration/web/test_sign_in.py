@@ -8,6 +8,9 @@ an injected clock, so idle timeouts and TOTP steps are reached without waiting.
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -18,8 +21,10 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import text
+from websockets.asyncio.client import connect
 
 from chatrec.bootstrap import build
 from chatrec.config import Config
@@ -387,5 +392,48 @@ def test_R18_cookies_are_secure_and_hsts_is_sent_except_on_loopback(
                 assert all(("; secure" in c.lower()) is secure for c in cookies)
                 hsts = signed.headers.get("strict-transport-security")
                 assert hsts == ("max-age=31536000" if secure else None)
+
+        run(scenario)
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """The app on a real socket, uvicorn in a thread: ``host:port``."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "the server did not start"
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_R18_an_open_staff_socket_keeps_its_session_in_use(site: Site) -> None:
+    """The portal's socket pings every 25 s: an agent waiting for chats is not signed out."""
+    with serving(site.app) as address:
+
+        async def scenario() -> None:
+            async with httpx.AsyncClient(base_url=f"http://{address}") as http:
+                token = (await sign_in(http)).json()["token"]
+                bearer = {"Authorization": f"Bearer {token}"}
+                async with connect(f"ws://{address}/ws/staff") as ws:
+                    await ws.send(json.dumps({"type": "hello", "token": token}))
+                    assert json.loads(await ws.recv())["type"] == "welcome"
+                    for _ in range(3):
+                        site.clock.now += timedelta(minutes=25)
+                        await ws.send(json.dumps({"type": "ping", "ref": "p"}))
+                        while json.loads(await ws.recv())["type"] != "pong":
+                            pass
+                    site.clock.now += timedelta(minutes=25)
+                    assert (await http.get("/api/me", headers=bearer)).status_code == 200
+                site.clock.now += timedelta(minutes=31)
+                assert (await http.get("/api/me", headers=bearer)).status_code == 401
 
         run(scenario)

@@ -256,7 +256,8 @@
     const go = await c.confirmAction(
       `Reset the password of ${user.login}?`,
       "A new password is generated and shown once. The old one stops working, the login is " +
-        "unlocked, its open sessions end and its API tokens are revoked.",
+        "unlocked, its open sessions end and its API tokens are revoked. At the next sign-in " +
+        "its user must choose a password of their own.",
       "Reset password",
     );
     if (!go) return;
