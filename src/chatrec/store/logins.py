@@ -129,6 +129,18 @@ def set_totp(
         session.execute(delete(RecoveryCodeRow).where(RecoveryCodeRow.user_id == user_id))
 
 
+def reencrypt_totp_secrets(session: Session, box: SecretBox) -> int:
+    """Encrypt with ``box``'s first key the TOTP secrets under an older one (a key
+    rotation); how many changed.  One no key opens raises ``SecretKeyError``."""
+    changed = 0
+    for row in session.scalars(select(UserRow).where(UserRow.totp_secret.is_not(None))):
+        stored = row.totp_secret
+        if stored is not None and not box.is_current(stored):
+            row.totp_secret = box.encrypt(box.decrypt(stored))
+            changed += 1
+    return changed
+
+
 def totp_secret(session: Session, box: SecretBox, user_id: str) -> str | None:
     stored = _user(session, user_id).totp_secret
     return None if stored is None else box.decrypt(stored)

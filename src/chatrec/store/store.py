@@ -135,7 +135,8 @@ class Store:
         return forgotten
 
     def encrypt_legacy_secrets(self) -> int:
-        """Encrypt, with the first key, secrets in plain text or under an older key.
+        """Encrypt, with the first key, secrets in plain text or under an older key
+        (SFTP secrets), and TOTP secrets under an older key.
 
         How many values changed.  On SQLite the old values are also wiped from the file
         (``secure_delete``, then a checkpoint that empties the WAL), so a copy of the
@@ -147,6 +148,7 @@ class Store:
                 wiping = session.scalar(text("PRAGMA secure_delete"))
                 session.execute(text("PRAGMA secure_delete = ON"))
             changed = outbox.encrypt_legacy_secrets(session, self._secrets)
+            changed += logins.reencrypt_totp_secrets(session, self._secrets)
             if sqlite:
                 session.flush()  # the old values are overwritten now, while wiping is on
                 session.execute(text(f"PRAGMA secure_delete = {int(wiping)}"))
