@@ -245,8 +245,16 @@ async def login(
     return SessionRead(token=signed.token, user=user_read(signed.user), pending=signed.pending)
 
 
+def clear_cookies(response: Response, secure: bool) -> None:
+    """Delete both cookies with the attributes they were set with, so every browser
+    drops them."""
+    response.delete_cookie(SESSION_COOKIE, secure=secure, httponly=True, samesite="strict")
+    response.delete_cookie(CSRF_COOKIE, secure=secure, samesite="strict")
+
+
 @router.post("/logout", status_code=204, operation_id="logout", tags=["sessions"])
 async def logout(
+    request: Request,
     response: Response,
     services: Services,
     user: Account,
@@ -258,22 +266,22 @@ async def logout(
     if token:
         await services.auth.logout(token)
     await services.chats.logged_out(user)
-    response.delete_cookie(SESSION_COOKIE)
-    response.delete_cookie(CSRF_COOKIE)
+    clear_cookies(response, secure_transport(services.config, request))
 
 
 @router.post(
     "/logout-everywhere", status_code=204, operation_id="logoutEverywhere", tags=["sessions"]
 )
-async def logout_everywhere(response: Response, services: Services, user: Account) -> None:
+async def logout_everywhere(
+    request: Request, response: Response, services: Services, user: Account
+) -> None:
     """End every session of the caller's login, on every browser and script (R18).
 
     API tokens are credentials of their own: revoke them with ``DELETE /api/tokens/{id}``.
     """
     await services.auth.logout_everywhere(user)
     await services.chats.logged_out(user)
-    response.delete_cookie(SESSION_COOKIE)
-    response.delete_cookie(CSRF_COOKIE)
+    clear_cookies(response, secure_transport(services.config, request))
 
 
 @router.get("/me", operation_id="getMe", tags=["sessions"])
