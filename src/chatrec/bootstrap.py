@@ -14,6 +14,7 @@ from chatrec.files import secure_data_dir
 from chatrec.live.bus import InProcessFanout
 from chatrec.live.staff_sockets import StaffSockets
 from chatrec.services import passwords
+from chatrec.services.account import AccountService
 from chatrec.services.admin import Administration
 from chatrec.services.auth import AuthService
 from chatrec.services.chats import ChatService
@@ -66,13 +67,18 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         idle_timeout=timedelta(seconds=idle) if idle else None,
         on_recordings=worker.notify,
     )
+    idle_minutes = config.session_idle_minutes
+    revocations = Revocations(fanout)
     auth = AuthService(
         store,
         session_length=timedelta(hours=config.session_hours),
+        idle_timeout=timedelta(minutes=idle_minutes) if idle_minutes else None,
         max_failures=config.login_max_failures,
         lockout=timedelta(minutes=config.login_lockout_minutes),
+        lockout_cap=timedelta(minutes=config.login_lockout_max_minutes),
+        revocations=revocations,
     )
-    revocations = Revocations(fanout)
+    account = AccountService(store, auth, revocations=revocations)
     admin = Administration(store, utc_now, revocations=revocations)
     tokens = ApiTokens(
         store,
@@ -95,4 +101,5 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         login_limiter,
         revocations,
         StaffSockets(fanout),
+        account,
     )

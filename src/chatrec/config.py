@@ -45,13 +45,38 @@ class Config(BaseSettings):
     max_frame_bytes: int = Field(default=16384, gt=0, description="largest WebSocket frame")
     frames_per_second: float = Field(default=20, gt=0, description="per-connection rate limit")
     frame_burst: int = Field(default=40, gt=0)
-    session_hours: float = Field(default=12, gt=0)
-    secure_cookies: bool = Field(default=False, description="set behind HTTPS")
+    session_hours: float = Field(
+        default=12, gt=0, description="a session ends so long after sign-in, used or not"
+    )
+    session_idle_minutes: float = Field(
+        default=30,
+        ge=0,
+        description="a session ends after so long without a request (an open portal "
+        "counts as use); 0: never",
+    )
+    secure_cookies: bool | None = Field(
+        default=None,
+        description="mark the session cookies Secure (HTTPS only) and send HSTS; default: "
+        "yes, unless the request was made to a loopback address (127.0.0.1, ::1, localhost)",
+    )
+    hsts_seconds: int = Field(
+        default=31_536_000,
+        ge=0,
+        description="Strict-Transport-Security max-age sent where cookies are Secure; 0: none",
+    )
     login_max_failures: int = Field(
-        default=5, gt=0, description="wrong passwords in a row that lock a login"
+        default=5,
+        gt=0,
+        description="wrong sign-ins in a row for one login from one address before that "
+        "address must wait",
     )
     login_lockout_minutes: float = Field(
-        default=15, gt=0, description="how long a locked login stays locked"
+        default=1,
+        gt=0,
+        description="the first wait; it doubles with each further wrong sign-in",
+    )
+    login_lockout_max_minutes: float = Field(
+        default=60, gt=0, description="the longest wait between wrong sign-ins"
     )
     login_attempts_per_minute: float = Field(
         default=10,

@@ -13,7 +13,10 @@
     │   │   └── ScopeError       the API token's scope does not allow it
     │   ├── InvalidRequestError  a value out of its bounds, found past the schema (422)
     │   ├── AuthenticationError  no valid login, session, API token or customer token
-    │   │   └── LoginLockedError  too many wrong passwords in a row: locked for a while
+    │   │   └── SecondFactorRequiredError  the password was right: now the TOTP code
+    │   ├── SignInPendingError   signed in, but a step must come first:
+    │   │   ├── PasswordChangeRequiredError  a password of one's own, after a reset
+    │   │   └── TotpEnrolmentRequiredError   the second factor the company requires
     │   ├── RateLimitedError     too many requests from one client: retry after a pause
     │   ├── RecordingOnQueueError  a queue request names a recording setting (R3)
     │   └── ConflictError        the chat's state does not allow it now
@@ -38,7 +41,6 @@ decides what to do from an error's message text.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 
 class ChatrecError(Exception):
@@ -150,18 +152,26 @@ class AuthenticationError(ActionError):
     code = "unauthenticated"
 
 
-class LoginLockedError(AuthenticationError):
-    """The login is locked after too many wrong passwords in a row, even for the right one.
+class SecondFactorRequiredError(AuthenticationError):
+    """The password was right; the login signs in with a TOTP or recovery code as well."""
 
-    ``until`` is when it unlocks by itself; an administrator unlocks it sooner by
-    resetting its password.
-    """
+    code = "totp_required"
 
-    code = "login_locked"
 
-    def __init__(self, message: str, until: datetime) -> None:
-        super().__init__(message)
-        self.until = until
+class SignInPendingError(ActionError):
+    """Signed in, but the session may do nothing else until the user has done a step."""
+
+
+class PasswordChangeRequiredError(SignInPendingError):
+    """An administrator reset the password: the user chooses one of their own first."""
+
+    code = "password_change_required"
+
+
+class TotpEnrolmentRequiredError(SignInPendingError):
+    """The company requires a second factor: the user sets up TOTP first."""
+
+    code = "totp_enrolment_required"
 
 
 class RateLimitedError(ActionError):

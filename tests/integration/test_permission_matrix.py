@@ -139,6 +139,8 @@ def may(
 
 
 CONSOLE = may(*ADMINS, names_a=False, page=True)
+REFUSED = dict.fromkeys(STAFF_CALLERS, "400")
+"""Staff send a wrong password or code in the sample body: refused as it stands."""
 CONSOLE_RECORD = may(*ADMINS, page=True, except_for={B_ADMIN: OK})
 """A record's page is a shell that reads nothing: B's administrator gets the shell, and
 its script a 404 from the API (which the API rules above check)."""
@@ -156,6 +158,13 @@ RULES: dict[RouteKey, Rule] = {
     # -- any staff login, on itself and its own company (R18) ---------------------------
     ("GET", "/api/me"): may(*EVERY_STAFF, names_a=False),
     ("POST", "/api/logout"): may(*EVERY_STAFF, names_a=False),
+    ("POST", "/api/logout-everywhere"): may(*EVERY_STAFF, names_a=False),
+    # -- one's own account: a wrong current password or code is refused (400), so no
+    # caller's password changes and no second factor goes on under the matrix. ---------
+    ("PUT", "/api/me/password"): may(*EVERY_STAFF, names_a=False, except_for=REFUSED),
+    ("POST", "/api/me/totp"): may(*EVERY_STAFF, names_a=False),
+    ("POST", "/api/me/totp/confirm"): may(*EVERY_STAFF, names_a=False, except_for=REFUSED),
+    ("POST", "/api/me/totp/disable"): may(*EVERY_STAFF, names_a=False, except_for=REFUSED),
     # Supervisors list their company's open chats, agents the chats they are in.
     ("GET", "/api/chats"): may(*EVERY_STAFF, names_a=False),
     ("GET", "/api/directory"): may(*EVERY_STAFF, names_a=False),
@@ -192,6 +201,7 @@ RULES: dict[RouteKey, Rule] = {
     ("PATCH", "/api/admin/users/{user_id}"): may(*ADMINS),
     ("POST", "/api/admin/users/bulk"): may(*ADMINS),
     ("POST", "/api/admin/users/{user_id}/password"): may(*ADMINS),
+    ("DELETE", "/api/admin/users/{user_id}/totp"): may(*ADMINS),
     # -- queues (R3) and services: supervisors read, administrators change --------------
     ("GET", "/api/admin/queues"): may(*OVERSEERS),
     ("POST", "/api/admin/queues"): may(*ADMINS),
@@ -225,6 +235,7 @@ RULES: dict[RouteKey, Rule] = {
     # -- pages (called with the session cookie) and files -------------------------------
     ("GET", "/"): ANYONE,
     ("GET", "/login"): Rule(public=True, except_for=dict.fromkeys(STAFF_CALLERS, "→/portal")),
+    ("GET", "/account"): may(*EVERY_STAFF, names_a=False, page=True),
     # Administrators and the operator take no chats: the portal sends them to the console.
     ("GET", "/portal"): may(
         "supervisor",
@@ -261,8 +272,10 @@ WEBSOCKET_ROUTES = {("WS", "/ws/staff"), ("WS", "/ws/customer")}
 """Their rules are the WebSocket tables below."""
 
 MOUNT_SAMPLES = {"/static": "/static/app.css", "/docs/assets": "/docs/assets/swagger-ui.css"}
-FRESH_SESSION = {("POST", "/api/logout")}
+FRESH_SESSION = {("POST", "/api/logout"), ("POST", "/api/logout-everywhere")}
 """Routes that end the caller's session: called with a session of their own."""
+ENDS_EVERY_SESSION = {("POST", "/api/logout-everywhere")}
+"""Routes that end every session of the caller: its kept session is made anew after."""
 
 FLOW = example_source("support")
 
@@ -303,6 +316,12 @@ BODIES: dict[RouteKey, Body] = {
         "changes": {"capacity": 2},
     },
     ("POST", "/api/admin/users/{user_id}/password"): lambda w, n: {},
+    ("PUT", "/api/me/password"): lambda w, n: {
+        "current_password": "not-the-password",
+        "new_password": "a-new-password",
+    },
+    ("POST", "/api/me/totp/confirm"): lambda w, n: {"code": "not-a-code"},
+    ("POST", "/api/me/totp/disable"): lambda w, n: {"password": "not-the-password"},
     ("POST", "/api/admin/queues"): lambda w, n: {"name": f"Matrix queue {n}"},
     ("PATCH", "/api/admin/queues/{queue_id}"): lambda w, n: {"name": f"Matrix renamed {n}"},
     ("POST", "/api/admin/services"): lambda w, n: {"name": f"Matrix service {n}"},
@@ -354,6 +373,13 @@ class World:
                 return token
             self.tokens[caller] = token
         return self.tokens[caller]
+
+    def forget(self, caller: Caller) -> None:
+        """Drop the caller's kept session (it was ended): the next call makes a new one."""
+        self.tokens.pop(caller, None)
+        client = self.clients.pop(caller, None)
+        if client is not None:
+            client.close()
 
     def http(self, caller: Caller) -> httpx.Client:
         """A client of the API as ``caller``, kept open until the module's end."""
@@ -641,6 +667,8 @@ def test_R18_every_route_as_every_caller(world: World) -> None:
             for caller in HTTP_CALLERS:
                 request = request_for(world, route, caller, next(counter))
                 response = http.send(request)
+                if route in ENDS_EVERY_SESSION:
+                    world.forget(caller)
                 got, expected = outcome(response), rule.expect(caller)
                 where = f"{request.method} {request.url.raw_path.decode()} as {caller.label}"
                 if got != expected:

@@ -268,7 +268,8 @@ def user_reset_password(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Give a login a new password; unlocks it and ends its sessions."""
+    """Give a login a new password; unlocks it, ends its sessions, and has its user choose
+    their own at next sign-in."""
     password = read_password(password_stdin)
     with administration(data_dir, database_url) as admin:
         acting = actor()

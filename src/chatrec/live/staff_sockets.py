@@ -43,8 +43,10 @@ class StaffSocket(Protocol):
 
 def names(notice: dict[str, Any], socket: StaffSocket) -> bool:
     """Whether an access notice names the socket: its login (of the kind, when given),
-    its session, or its API token."""
+    its session, or its API token; never the session the notice keeps (``keep_session``)."""
     kind, credential_id = socket.credential_key
+    if kind == "session" and credential_id == notice.get("keep_session"):
+        return False
     if notice.get("user_id") == socket.user_id and notice.get("kind") in (None, kind):
         return True
     if kind == "session":

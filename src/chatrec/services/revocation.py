@@ -53,13 +53,15 @@ class Revocations:
         kind: CredentialKind | None = None,
         session_id: str | None = None,
         token_ids: Iterable[str] = (),
+        keep_session: str | None = None,
     ) -> None:
         """Close every open staff socket, on every node, that the arguments name.
 
         ``user_id`` names all of a login's sockets (only those opened with a credential
         of ``kind``, when given: ``SESSION`` for "log out everywhere" leaves its API
         tokens' sockets open); ``session_id`` (:func:`session_id`) one session's;
-        ``token_ids`` those of API tokens.  Naming nothing closes nothing.
+        ``token_ids`` those of API tokens.  Naming nothing closes nothing.  The session
+        ``keep_session`` (a password change's own) stays open whatever else is named.
         """
         notice: dict[str, Any] = {
             "reason": reason.value,
@@ -67,6 +69,7 @@ class Revocations:
             "kind": None if kind is None else kind.value,
             "session_id": session_id,
             "token_ids": sorted(set(token_ids)),
+            "keep_session": keep_session,
         }
         if user_id is None and session_id is None and not notice["token_ids"]:
             return

@@ -19,9 +19,11 @@ from sqlalchemy import (
     Index,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -65,17 +67,23 @@ class CompanyRow(Base):
     sampling_key: Mapped[bytes]
     retention_seconds: Mapped[int]
     vcon_draft: Mapped[str]
+    # Every login of the company must sign in with a second factor (TOTP).
+    require_totp: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class UserRow(Base):
-    """A staff login; ``login_key`` (the casefolded login) is unique across companies."""
+    """A staff login; ``login_key`` (the casefolded login) is unique within its company.
+
+    Two companies may have the same login: sign-in tells them apart (``services.auth``).
+    """
 
     __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("company_id", "login_key"),)
 
     user_id: Mapped[str] = mapped_column(primary_key=True)
     company_id: Mapped[str] = _company()
     login: Mapped[str]
-    login_key: Mapped[str] = mapped_column(unique=True)
+    login_key: Mapped[str] = mapped_column(index=True)
     name: Mapped[str]
     role: Mapped[str]
     password_hash: Mapped[str]
@@ -84,10 +92,47 @@ class UserRow(Base):
     record_percentage: Mapped[int]
     capacity: Mapped[int]
     disabled: Mapped[bool]
-    # Failed password attempts since the last success; at the limit the login locks
-    # until ``locked_until`` (R18).
-    failed_logins: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # The latest end of a sign-in lock of this login from some address, for
+    # administrators to see; sign-in reads the lock of the caller's own address
+    # (``login_failures``).
     locked_until: Mapped[datetime | None]
+    # Set by an administrator's password reset: nothing works until the user sets one.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The TOTP secret as ``fernet:v1:`` ciphertext (R18), from enrolment on; it signs in
+    # only once ``totp_enabled`` (a code confirmed it).  ``totp_last_step`` is the time
+    # step of the last code accepted, so a code is never accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(Text)
+    totp_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class LoginFailureRow(Base):
+    """Wrong sign-ins in a row for one login from one client address (R18).
+
+    ``lock_key`` is the user id of the login signed in to, or the login as typed when it
+    names no one, so unknown logins lock the same way as known ones.  From the
+    ``login_max_failures``-th failure on, the address waits until ``locked_until``,
+    longer after each further failure.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (PrimaryKeyConstraint("lock_key", "address"),)
+
+    lock_key: Mapped[str]
+    address: Mapped[str]
+    failures: Mapped[int]
+    locked_until: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class RecoveryCodeRow(Base):
+    """A one-time code that signs in instead of a TOTP code; only its hash is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    code_hash: Mapped[str] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"), index=True)
+    used_at: Mapped[datetime | None]
 
 
 class PresenceRow(Base):
@@ -142,11 +187,17 @@ class ServiceRow(Base):
 
 
 class SessionRow(Base):
+    """A signed-in browser or script; ends at ``expires_at``, or when idle too long since
+    ``last_seen_at``.  ``pending`` names what must be done before anything else works."""
+
     __tablename__ = "sessions"
 
     token_hash: Mapped[str] = mapped_column(primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"), index=True)
-    expires_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    pending: Mapped[str | None]
 
 
 class ApiTokenRow(Base):

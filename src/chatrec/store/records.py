@@ -38,6 +38,7 @@ class CompanyRecord:
     sampling_key: bytes = b""
     retention_seconds: int = 0
     vcon_draft: str = "core"
+    require_totp: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +54,9 @@ class UserRecord:
     record_percentage: int = 100
     capacity: int = 3
     disabled: bool = False
-    failed_logins: int = 0
     locked_until: datetime | None = None
+    must_change_password: bool = False
+    totp_enabled: bool = False
 
 
 class PresenceCause(StrEnum):
@@ -100,11 +102,21 @@ class ServiceRecord:
     flow_id: str | None
 
 
+class Pending(StrEnum):
+    """What a session must do before anything else works (``SessionRecord.pending``)."""
+
+    PASSWORD_CHANGE = "password_change"  # noqa: S105 - a step's name, not a password
+    TOTP_ENROLMENT = "totp_enrolment"
+
+
 @dataclass(frozen=True, slots=True)
 class SessionRecord:
     token_hash: str
     user_id: str
     expires_at: datetime
+    created_at: datetime
+    last_seen_at: datetime
+    pending: Pending | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chatrec.domain.journal import Event
 from chatrec.errors import ActionError, ChatrecError, DuplicateError, NotFoundError, StoreError
-from chatrec.store import outbox, retention, tokens
+from chatrec.store import logins, outbox, retention, tokens
 from chatrec.store.changes import (
     BatchMismatchError,
     explain_conflict,
@@ -72,6 +72,7 @@ from chatrec.store.records import (
     DeliveryStats,
     DestinationRecord,
     FlowVersionRecord,
+    Pending,
     PresenceCause,
     PresenceRecord,
     QueueRecord,
@@ -135,7 +136,8 @@ class Store:
         return forgotten
 
     def encrypt_legacy_secrets(self) -> int:
-        """Encrypt, with the first key, secrets in plain text or under an older key.
+        """Encrypt, with the first key, secrets in plain text or under an older key
+        (SFTP secrets), and TOTP secrets under an older key.
 
         How many values changed.  On SQLite the old values are also wiped from the file
         (``secure_delete``, then a checkpoint that empties the WAL), so a copy of the
@@ -147,6 +149,7 @@ class Store:
                 wiping = session.scalar(text("PRAGMA secure_delete"))
                 session.execute(text("PRAGMA secure_delete = ON"))
             changed = outbox.encrypt_legacy_secrets(session, self._secrets)
+            changed += logins.reencrypt_totp_secrets(session, self._secrets)
             if sqlite:
                 session.flush()  # the old values are overwritten now, while wiping is on
                 session.execute(text(f"PRAGMA secure_delete = {int(wiping)}"))
@@ -245,11 +248,21 @@ class Store:
             row = session.get(UserRow, user_id)
             return None if row is None else user_record(row)
 
-    def find_user_by_login(self, login: str) -> UserRecord | None:
-        """The user whose login matches, whatever its case."""
+    def find_users_by_login(self, login: str, company_id: str | None = None) -> list[UserRecord]:
+        """The users whose login matches, whatever its case: of ``company_id``, or of
+        every company (logins are unique only within a company)."""
         with self._read() as session:
-            row = session.scalar(select(UserRow).where(UserRow.login_key == login_key(login)))
-            return None if row is None else user_record(row)
+            query = select(UserRow).where(UserRow.login_key == login_key(login))
+            if company_id is not None:
+                query = query.where(UserRow.company_id == company_id)
+            rows = session.scalars(query.order_by(UserRow.company_id))
+            return [user_record(row) for row in rows]
+
+    def find_user_by_login(self, login: str, company_id: str | None = None) -> UserRecord | None:
+        """The one user whose login matches, whatever its case, of ``company_id`` or of
+        any company; ``None`` when none does, or when several companies have it."""
+        found = self.find_users_by_login(login, company_id)
+        return found[0] if len(found) == 1 else None
 
     def list_users(self, company_id: str) -> list[UserRecord]:
         with self._read() as session:
@@ -427,7 +440,7 @@ class Store:
             rows = session.scalars(select(PresenceRow).where(PresenceRow.available))
             return [_presence_record(row) for row in rows]
 
-    # -- login sessions ---------------------------------------------------------------
+    # -- sign-in: sessions, wrong sign-ins, the second factor; see ``logins`` -------------
 
     def create_session(self, login_session: SessionRecord) -> None:
         with self._write() as session:
@@ -435,36 +448,37 @@ class Store:
             session.add(SessionRow(**values_of(login_session)))
 
     def get_session(self, token_hash: str) -> SessionRecord | None:
-        """The session, expired or not: the caller compares ``expires_at`` with its clock."""
+        """The session, expired or not: the caller compares its times with its clock."""
         with self._read() as session:
             row = session.get(SessionRow, token_hash)
-            return None if row is None else record_of(SessionRecord, row)
+            return None if row is None else logins.session_record(row)
+
+    def set_session_pending(self, token_hash: str, pending: Pending | None) -> None:
+        with self._write() as session:
+            row = _require(session, SessionRow, token_hash, "session")
+            row.pending = None if pending is None else pending.value
+
+    def touch_session(self, token_hash: str, now: datetime, every: timedelta) -> None:
+        """Note the session's use, at most once per ``every``."""
+        with self._write() as session:
+            logins.touch_session(session, token_hash, now, every)
 
     def delete_session(self, token_hash: str) -> None:
         with self._write() as session:
             session.execute(delete(SessionRow).where(SessionRow.token_hash == token_hash))
 
-    def delete_expired_sessions(self, now: datetime) -> int:
-        """Forget sessions that expired by ``now``; how many were deleted."""
+    def end_sessions(self, user_id: str, *, keep: str | None = None, audit: Audit = ()) -> int:
+        """End every session of the login but the one hashed ``keep``; how many ended."""
         with self._write() as session:
-            expired = session.scalars(
-                select(SessionRow.token_hash).where(SessionRow.expires_at <= now)
-            ).all()
-            session.execute(delete(SessionRow).where(SessionRow.token_hash.in_(expired)))
-            return len(expired)
+            ended = logins.end_sessions(session, user_id, keep=keep)
+            _add_audit(session, audit)
+            return ended
 
-    # -- login lockout and API tokens: see ``tokens`` -----------------------------------
-
-    def count_failed_login(
-        self, user_id: str, *, limit: int, lock_until: datetime, audit: Audit = ()
-    ) -> tuple[UserRecord, bool]:
-        """Count a wrong password; the ``limit``-th in a row locks the login until
-        ``lock_until`` and only then writes ``audit``.  The login, and whether it locked."""
+    def delete_expired_sessions(self, now: datetime, idle_since: datetime | None = None) -> int:
+        """Forget sessions that expired by ``now`` or were idle since ``idle_since``; how
+        many were deleted."""
         with self._write() as session:
-            user, locked = tokens.count_failed_login(session, user_id, limit, lock_until)
-            if locked:
-                _add_audit(session, audit)
-            return user, locked
+            return logins.delete_stale_sessions(session, now, idle_since)
 
     def replace_password_hash(self, user_id: str, old_hash: str, new_hash: str) -> bool:
         """Store the login's password hashed anew, at another cost (sign-in's rehash), unless
@@ -478,10 +492,97 @@ class Store:
         with self._write() as session:
             return bool(cast(CursorResult[Any], session.execute(statement)).rowcount)
 
-    def unlock(self, user_id: str) -> None:
-        """Forget the login's wrong passwords and lift its lock (a success, a reset)."""
+    def change_password(
+        self,
+        user: UserRecord,
+        keep: str | None,
+        pending: Pending | None = None,
+        *,
+        audit: Audit = (),
+    ) -> int:
+        """Store the login with its new password and end its other sessions (all but the
+        one hashed ``keep``, which is left ``pending``), in one transaction; how many
+        ended."""
         with self._write() as session:
-            tokens.unlock(session, user_id)
+            row = _require(session, UserRow, user.user_id, "user")
+            for name, value in user_values(user).items():
+                setattr(row, name, value)
+            ended = logins.end_sessions(session, user.user_id, keep=keep)
+            if keep is not None and (kept := session.get(SessionRow, keep)) is not None:
+                kept.pending = None if pending is None else pending.value
+            _add_audit(session, audit)
+            return ended
+
+    def login_lock(self, lock_key: str, address: str) -> datetime | None:
+        """Until when ``address`` may not sign in to ``lock_key``; ``None``: never locked."""
+        with self._read() as session:
+            return logins.lock_of(session, lock_key, address)
+
+    def count_login_failure(
+        self,
+        lock_key: str,
+        address: str,
+        now: datetime,
+        lock_after: logins.LockAfter,
+        *,
+        audit: Callable[[datetime], Audit] = lambda until: (),
+    ) -> datetime | None:
+        """Count a wrong sign-in; until when it locked ``address`` out of ``lock_key``
+        (then ``audit(until)`` is written too), or ``None``."""
+        with self._write() as session:
+            until = logins.count_failure(session, lock_key, address, now, lock_after)
+            if until is not None:
+                _add_audit(session, audit(until))
+            return until
+
+    def clear_login_failures(self, lock_key: str, address: str | None = None) -> None:
+        """Forget the wrong sign-ins of ``lock_key`` from ``address`` (a success), or from
+        every address (an administrator unlocks)."""
+        with self._write() as session:
+            logins.clear_failures(session, lock_key, address)
+            if address is None and (row := session.get(UserRow, lock_key)) is not None:
+                row.locked_until = None
+
+    def forget_login_failures(self, now: datetime, before: datetime) -> int:
+        with self._write() as session:
+            return logins.forget_failures(session, now, before)
+
+    def set_totp(
+        self, user_id: str, secret: str | None, *, enabled: bool, audit: Audit = ()
+    ) -> None:
+        with self._write() as session:
+            logins.set_totp(session, self._secrets, user_id, secret, enabled=enabled)
+            _add_audit(session, audit)
+
+    def enable_totp(
+        self, user_id: str, step: int, code_hashes: list[str], *, audit: Audit = ()
+    ) -> None:
+        """Turn the enrolled secret on, its confirming code spent, with new recovery codes."""
+        with self._write() as session:
+            row = _require(session, UserRow, user_id, "user")
+            row.totp_enabled = True
+            row.totp_last_step = step
+            logins.replace_recovery_codes(session, user_id, code_hashes)
+            _add_audit(session, audit)
+
+    def totp_secret(self, user_id: str) -> str | None:
+        """The login's TOTP secret in plain text (enrolled or on), else ``None``."""
+        with self._read() as session:
+            return logins.totp_secret(session, self._secrets, user_id)
+
+    def accept_totp_step(self, user_id: str, step: int) -> bool:
+        with self._write() as session:
+            return logins.accept_totp_step(session, user_id, step)
+
+    def use_recovery_code(self, user_id: str, code_hash: str, now: datetime) -> bool:
+        with self._write() as session:
+            return logins.use_recovery_code(session, user_id, code_hash, now)
+
+    def unused_recovery_codes(self, user_id: str) -> int:
+        with self._read() as session:
+            return logins.unused_recovery_codes(session, user_id)
+
+    # -- API tokens: see ``tokens`` -------------------------------------------------------
 
     def create_api_token(
         self, token: ApiTokenRecord, *, live_limit: int | None = None, audit: Audit = ()
@@ -516,14 +617,16 @@ class Store:
 
     def reset_credentials(self, user: UserRecord, now: datetime, *, audit: Audit = ()) -> None:
         """Store the login with its new password and shut out every holder of the old one:
-        its sessions end and its API tokens are revoked, all in one transaction."""
+        its sessions end, its API tokens are revoked and every address's sign-in lock
+        is lifted, all in one transaction."""
         with self._write() as session:
             row = _require(session, UserRow, user.user_id, "user")
             if row.company_id != user.company_id:
                 raise NotFoundError(f"no user {user.user_id!r} in company {user.company_id!r}")
             for name, value in user_values(user).items():
                 setattr(row, name, value)
-            session.execute(delete(SessionRow).where(SessionRow.user_id == user.user_id))
+            logins.end_sessions(session, user.user_id)
+            logins.clear_failures(session, user.user_id)
             tokens.revoke_user_tokens(session, user.user_id, now)
             _add_audit(session, audit)
 
@@ -913,13 +1016,17 @@ def _require(session: Session, model: type[Any], key: str, what: str) -> Any:
 
 
 def _refuse_login_taken(session: Session, user: UserRecord) -> None:
+    """Within the login's own company only: another company's logins are none of its
+    administrators' business (R18)."""
     holder = session.scalar(
         select(UserRow.user_id).where(
-            UserRow.login_key == login_key(user.login), UserRow.user_id != user.user_id
+            UserRow.company_id == user.company_id,
+            UserRow.login_key == login_key(user.login),
+            UserRow.user_id != user.user_id,
         )
     )
     if holder is not None:
-        raise DuplicateError(f"the login {user.login!r} is taken")
+        raise DuplicateError(f"the login {user.login!r} is taken in this company")
 
 
 def _find_queue(session: Session, company_id: str, name: str) -> QueueRow | None:

@@ -1,9 +1,4 @@
-"""Login lockout counters and API tokens (R18), inside the caller's transaction.
-
-``Store`` opens the transaction.  A failed login is counted on the row locked for the
-update (``FOR UPDATE`` on PostgreSQL; SQLite's write transactions are ``BEGIN
-IMMEDIATE``), so wrong passwords tried at once are each counted.
-"""
+"""API tokens (R18), inside the caller's transaction, which ``Store`` opens."""
 
 from __future__ import annotations
 
@@ -13,9 +8,9 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from chatrec.errors import NotFoundError, TooManyTokensError
-from chatrec.store.mapping import record_of, user_record, values_of
+from chatrec.store.mapping import record_of, values_of
 from chatrec.store.models import ApiTokenRow, UserRow
-from chatrec.store.records import ApiTokenRecord, UserRecord
+from chatrec.store.records import ApiTokenRecord
 
 
 def _user_for_update(session: Session, user_id: str) -> UserRow:
@@ -23,30 +18,6 @@ def _user_for_update(session: Session, user_id: str) -> UserRow:
     if row is None:
         raise NotFoundError(f"no user {user_id!r}")
     return row
-
-
-def count_failed_login(
-    session: Session, user_id: str, limit: int, lock_until: datetime
-) -> tuple[UserRecord, bool]:
-    """Count one more wrong password; the ``limit``-th in a row locks the login.
-
-    Locking starts the count again, so after the lock the login has ``limit`` tries
-    anew.  Returns the login as stored and whether this failure locked it.
-    """
-    row = _user_for_update(session, user_id)
-    row.failed_logins += 1
-    locked = row.failed_logins >= limit
-    if locked:
-        row.failed_logins = 0
-        row.locked_until = lock_until
-    session.flush()
-    return user_record(row), locked
-
-
-def unlock(session: Session, user_id: str) -> None:
-    row = _user_for_update(session, user_id)
-    row.failed_logins = 0
-    row.locked_until = None
 
 
 def add_api_token(session: Session, token: ApiTokenRecord, live_limit: int | None) -> None:

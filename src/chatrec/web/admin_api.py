@@ -44,6 +44,10 @@ VCON_DRAFT = (
     "which vCon draft vcon files follow (R15): core, the current one, or container, for QA "
     "platforms that read the earlier drafts, as the vcon library 0.3 on PyPI does"
 )
+REQUIRE_TOTP = (
+    "every login of the company signs in with a TOTP code too; one without sets it up at "
+    "its next sign-in (R18)"
+)
 Percentage = Annotated[int, Field(ge=0, le=100)]
 Capacity = Annotated[int, Field(ge=1, le=50)]
 
@@ -70,6 +74,7 @@ class CompanyUpdate(BaseModel):
     formats: list[RecordingFormat] | None = None
     retention_seconds: Annotated[int, Field(ge=0)] | None = None
     vcon_draft: VconDraft | None = Field(default=None, description=VCON_DRAFT)
+    require_totp: bool | None = Field(default=None, description=REQUIRE_TOTP)
 
 
 class CompanyRead(BaseModel):
@@ -83,6 +88,7 @@ class CompanyRead(BaseModel):
     formats: list[RecordingFormat]
     retention_seconds: int
     vcon_draft: VconDraft = Field(description=VCON_DRAFT)
+    require_totp: bool = Field(description=REQUIRE_TOTP)
 
 
 def company_read(company: CompanyRecord) -> CompanyRead:
@@ -98,6 +104,7 @@ def company_read(company: CompanyRecord) -> CompanyRead:
         formats=sorted(RecordingFormat(f) for f in company.formats),
         retention_seconds=company.retention_seconds,
         vcon_draft=VconDraft(company.vcon_draft),
+        require_totp=company.require_totp,
     )
 
 
@@ -152,7 +159,8 @@ TEMPLATE_REFUSED = "The request does not fit this schema, or the template is ref
 def update_company(
     company_id: str, body: CompanyUpdate, actor: Administrator, services: Services
 ) -> CompanyRead:
-    """Change name, default filename template (R6), formats (R15) or retention (R17)."""
+    """Change name, default filename template (R6), formats (R15), retention (R17) or
+    whether two-factor sign-in is required (R18)."""
     return _update_company(actor, services, company_id, body)
 
 
@@ -194,6 +202,7 @@ def _update_company(
         formats=body.formats,
         retention_seconds=body.retention_seconds,
         vcon_draft=body.vcon_draft,
+        require_totp=body.require_totp,
     )
     return company_read(company)
 
@@ -249,8 +258,12 @@ class UserAdminRead(BaseModel):
     name: str
     role: Role
     disabled: bool
-    locked: bool = Field(description="too many wrong passwords: refused until locked_until")
+    locked: bool = Field(
+        description="an address made too many wrong sign-ins: it waits until locked_until"
+    )
     locked_until: datetime | None
+    must_change_password: bool = Field(description="must choose a password at next sign-in")
+    totp_enabled: bool = Field(description="signs in with a TOTP code too")
     permit_recordings: bool
     record_chats: bool
     record_percentage: int
@@ -269,6 +282,8 @@ def user_admin_read(user: UserRecord) -> UserAdminRead:
         disabled=user.disabled,
         locked=locked,
         locked_until=user.locked_until if locked else None,
+        must_change_password=user.must_change_password,
+        totp_enabled=user.totp_enabled,
         permit_recordings=user.permit_recordings,
         record_chats=user.record_chats,
         record_percentage=user.record_percentage,
@@ -385,9 +400,17 @@ def update_users(
 def reset_password(
     user_id: str, body: PasswordReset, actor: Administrator, services: Services
 ) -> UserCreated:
-    """A new password; unlocks the login and ends its sessions."""
+    """A new password; unlocks the login and ends its sessions.  The user must choose a
+    password of their own at next sign-in (unless they reset their own)."""
     user, password = services.admin.users.reset_password(actor, user_id, body.password)
     return UserCreated(user=user_admin_read(user), password=password)
+
+
+@router.delete("/users/{user_id}/totp", operation_id="resetTotp", tags=["users"])
+def reset_totp(user_id: str, actor: Administrator, services: Services) -> UserAdminRead:
+    """Turn the login's TOTP off and forget its recovery codes (a lost phone); where the
+    company requires it, the user sets it up again at next sign-in."""
+    return user_admin_read(services.admin.users.reset_second_factor(actor, user_id))
 
 
 # -- the audit trail ------------------------------------------------------------------

@@ -23,11 +23,12 @@ from chatrec.services.access import OVERSEERS, Role, company_for, require_own
 from chatrec.services.directory import company_settings
 from chatrec.services.explain import explain_chat
 from chatrec.services.revocation import AccessEnded, session_id
-from chatrec.store.records import ChatRecord, ChatStatus, UserRecord
+from chatrec.store.records import ChatRecord, ChatStatus, Pending, UserRecord
 from chatrec.web.csrf import CSRF_COOKIE, set_csrf_cookie
 from chatrec.web.errors import refusals
 from chatrec.web.guard import (
     SESSION_COOKIE,
+    Account,
     CompanyId,
     Credentials,
     GuardedRoute,
@@ -36,16 +37,24 @@ from chatrec.web.guard import (
     SessionCookie,
     Staff,
     container,
+    session_token,
 )
 from chatrec.web.paging import Cursor, Limit, Page, page_of, read_cursor
+from chatrec.web.ratelimit import client_key
+from chatrec.web.transport import secure_transport
 from chatrec.web.views import asks_consent, chat_summary
 
 router = APIRouter(prefix="/api", route_class=GuardedRoute)
 
 
+def client_address(request: Request) -> str:
+    """The caller's address as limits count it (an IPv6 client is its /64)."""
+    return client_key(request.client.host if request.client else None)
+
+
 async def limit_logins(request: Request) -> None:
     """So many login attempts a minute per client address; then 429 with Retry-After."""
-    wait = container(request).login_limiter.take(request.client.host if request.client else None)
+    wait = container(request).login_limiter.take(client_address(request))
     if wait > 0:
         seconds = math.ceil(wait)
         raise RateLimitedError(
@@ -58,6 +67,16 @@ class LoginCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     login: Annotated[str, Field(min_length=1, max_length=200)]
     password: Annotated[str, Field(min_length=1, max_length=1000)]
+    company: Annotated[str, Field(min_length=1, max_length=40)] | None = Field(
+        default=None,
+        description="the company id of the login (`system` for operators): needed only "
+        "when the login is in several companies",
+    )
+    code: Annotated[str, Field(min_length=1, max_length=40)] | None = Field(
+        default=None,
+        description="the current TOTP code, or a recovery code, of a login with "
+        "two-factor sign-in (asked for by 401 totp_required)",
+    )
 
 
 class UserRead(BaseModel):
@@ -71,6 +90,15 @@ class UserRead(BaseModel):
 class SessionRead(BaseModel):
     token: str
     user: UserRead
+    pending: Pending | None = Field(
+        description="what this session must do before anything else works: "
+        "`password_change` (PUT /api/me/password) or `totp_enrolment` (POST /api/me/totp)"
+    )
+
+
+class MeRead(UserRead):
+    pending: Pending | None = Field(description="as in the login's answer")
+    totp_enabled: bool = Field(description="whether the login signs in with a TOTP code too")
 
 
 class ChatCreate(BaseModel):
@@ -187,25 +215,49 @@ async def health() -> dict[str, str]:
     dependencies=[Depends(limit_logins)],
     responses=refusals(401, 429, 503),
 )
-async def login(body: LoginCreate, response: Response, services: Services) -> SessionRead:
+async def login(
+    body: LoginCreate, request: Request, response: Response, services: Services
+) -> SessionRead:
     """A session: its token, the HttpOnly session cookie and the CSRF cookie (R18).
 
-    Too many wrong passwords in a row lock the login for a while (401 ``login_locked``).
+    A wrong password, an unknown or disabled login and an address that must wait after
+    wrong tries all get the same 401 ``unauthenticated``.  A login with two-factor
+    sign-in gets 401 ``totp_required`` until ``code`` is given.
     """
-    user, token = await services.auth.login(body.login, body.password)
-    secure, max_age = services.config.secure_cookies, int(services.config.session_hours * 3600)
-    response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure, max_age=max_age
+    signed = await services.auth.login(
+        body.login,
+        body.password,
+        address=client_address(request),
+        company=body.company,
+        code=body.code,
     )
-    set_csrf_cookie(response, token, secure=secure, max_age=max_age)
-    return SessionRead(token=token, user=user_read(user))
+    secure = secure_transport(services.config, request)
+    max_age = int(services.config.session_hours * 3600)
+    response.set_cookie(
+        SESSION_COOKIE,
+        signed.token,
+        httponly=True,
+        samesite="strict",
+        secure=secure,
+        max_age=max_age,
+    )
+    set_csrf_cookie(response, signed.token, secure=secure, max_age=max_age)
+    return SessionRead(token=signed.token, user=user_read(signed.user), pending=signed.pending)
+
+
+def clear_cookies(response: Response, secure: bool) -> None:
+    """Delete both cookies with the attributes they were set with, so every browser
+    drops them."""
+    response.delete_cookie(SESSION_COOKIE, secure=secure, httponly=True, samesite="strict")
+    response.delete_cookie(CSRF_COOKIE, secure=secure, samesite="strict")
 
 
 @router.post("/logout", status_code=204, operation_id="logout", tags=["sessions"])
 async def logout(
+    request: Request,
     response: Response,
     services: Services,
-    user: Staff,
+    user: Account,
     credentials: Credentials,
     session: SessionCookie,
 ) -> None:
@@ -216,13 +268,34 @@ async def logout(
         await services.auth.logout(token)
         services.revocations.end_access(reason=AccessEnded.SIGNED_OUT, session_id=session_id(token))
     await services.chats.logged_out(user)
-    response.delete_cookie(SESSION_COOKIE)
-    response.delete_cookie(CSRF_COOKIE)
+    clear_cookies(response, secure_transport(services.config, request))
+
+
+@router.post(
+    "/logout-everywhere", status_code=204, operation_id="logoutEverywhere", tags=["sessions"]
+)
+async def logout_everywhere(
+    request: Request, response: Response, services: Services, user: Account
+) -> None:
+    """End every session of the caller's login, on every browser and script (R18).
+
+    API tokens are credentials of their own: revoke them with ``DELETE /api/tokens/{id}``.
+    """
+    await services.auth.logout_everywhere(user)
+    await services.chats.logged_out(user)
+    clear_cookies(response, secure_transport(services.config, request))
 
 
 @router.get("/me", operation_id="getMe", tags=["sessions"])
-async def me(user: Staff) -> UserRead:
-    return user_read(user)
+async def me(
+    user: Account, services: Services, credentials: Credentials, session: SessionCookie
+) -> MeRead:
+    """The caller's login, and what its session must do first, if anything."""
+    pending = None
+    if (token := session_token(credentials, session)) is not None:
+        found, _ = await services.auth.session_for(token)
+        pending = found.pending
+    return MeRead(**user_read(user).model_dump(), pending=pending, totp_enabled=user.totp_enabled)
 
 
 @router.get(

@@ -14,6 +14,7 @@ from chatrec.delivery.readiness import destination_warnings, warn_unreachable
 from chatrec.delivery.sftp import SftpUploader
 from chatrec.delivery.worker import stop_worker
 from chatrec.web import protocol
+from chatrec.web.account_api import router as account_router
 from chatrec.web.admin_api import router as admin_router
 from chatrec.web.api import router as api_router
 from chatrec.web.container import Container
@@ -24,6 +25,7 @@ from chatrec.web.guard import SESSION_COOKIE
 from chatrec.web.metrics import router as metrics_router
 from chatrec.web.setup_api import router as setup_router
 from chatrec.web.tokens_api import router as tokens_router
+from chatrec.web.transport import HstsMiddleware, secure_transport
 from chatrec.web.ws import CustomerConnection, StaffConnection
 
 log = logging.getLogger(__name__)
@@ -57,8 +59,8 @@ async def _stop_delivery(
 
 
 async def _sweep_forever(container: Container) -> None:
-    """End idle chats, set idle agents Away, close sockets whose access ended; a failed
-    sweep is logged and retried."""
+    """End idle chats, set idle agents Away, close sockets whose access ended, purge
+    expired sessions (every ten minutes); a failed sweep is logged and retried."""
     while True:
         await asyncio.sleep(container.config.sweep_interval_seconds)
         try:
@@ -74,11 +76,16 @@ async def _sweep_forever(container: Container) -> None:
             await container.staff_sockets.verify_all()
         except Exception:
             log.exception("staff socket sweep failed")
+        try:
+            await container.auth.purge()
+        except Exception:
+            log.exception("purging expired sessions failed")
 
 
 TAGS = [
     {"name": "system", "description": "Whether the server runs."},
     {"name": "sessions", "description": "Staff log in and out (R18)."},
+    {"name": "account", "description": "Staff change their password and second factor."},
     {"name": "API tokens", "description": "Tokens for automation, acting as their login."},
     {"name": "widget", "description": "What a customer's widget calls, without a login."},
     {"name": "chats", "description": "Chats: open ones, every one, and why each was recorded."},
@@ -137,8 +144,12 @@ def create_app(container: Container) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type"],
         )
-    secure = container.config.secure_cookies
-    app.add_middleware(CsrfMiddleware, session_cookie=SESSION_COOKIE, secure=secure)
+    app.add_middleware(
+        CsrfMiddleware,
+        session_cookie=SESSION_COOKIE,
+        secure=lambda connection: secure_transport(container.config, connection),
+    )
+    app.add_middleware(HstsMiddleware, config=container.config)
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(deliveries_router)
@@ -146,6 +157,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(setup_router)
     app.include_router(metrics_router)
     app.include_router(tokens_router)
+    app.include_router(account_router)
 
     @app.websocket("/ws/customer")
     async def customer_socket(websocket: WebSocket) -> None:

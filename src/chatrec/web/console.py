@@ -23,7 +23,7 @@ from fastapi.responses import RedirectResponse, Response
 from chatrec.domain.rules import RULES
 from chatrec.services.access import Role
 from chatrec.store.records import UserRecord
-from chatrec.web.pages import render, session_user
+from chatrec.web.pages import page_user, render
 
 CONSOLE_ROLES = frozenset({Role.ADMINISTRATOR.value, Role.OPERATOR.value})
 COMPANY_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
@@ -156,9 +156,9 @@ def console_page(
     """
 
     async def page(request: Request) -> Response:
-        user = await session_user(request)
-        if user is None:
-            return RedirectResponse("/login", status_code=303)
+        user = await page_user(request)
+        if isinstance(user, Response):
+            return user
         if user.role not in CONSOLE_ROLES:
             return _forbidden(request, user, AGENTS_GO_TO_PORTAL)
         operator = user.role == Role.OPERATOR.value

@@ -8,6 +8,7 @@ from chatrec.config import Config
 from chatrec.delivery.worker import DeliveryWorker
 from chatrec.live.bus import InProcessFanout
 from chatrec.live.staff_sockets import StaffSockets
+from chatrec.services.account import AccountService
 from chatrec.services.admin import Administration
 from chatrec.services.auth import AuthService
 from chatrec.services.chats import ChatService
@@ -33,3 +34,4 @@ class Container:
     revocations: Revocations
     """Ends open access taken away: ``end_access`` (``services.revocation``)."""
     staff_sockets: StaffSockets
+    account: AccountService

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from starlette import status
@@ -34,6 +35,7 @@ CSRF_COOKIE = "chatrec_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 EXEMPT = frozenset({("POST", "/api/login"), ("POST", "/api/chats")})
+Secure = Callable[[HTTPConnection], bool]
 """Changes anyone may make without a session: a stale cookie must not stop them."""
 REFUSAL = (
     f"this change lacks the page's security token ({CSRF_HEADER}): reload the page and "
@@ -84,7 +86,7 @@ class CsrfMiddleware:
     refusal names.
     """
 
-    def __init__(self, app: ASGIApp, *, session_cookie: str, secure: bool) -> None:
+    def __init__(self, app: ASGIApp, *, session_cookie: str, secure: Secure) -> None:
         self.app = app
         self.session_cookie = session_cookie
         self.secure = secure
@@ -106,13 +108,14 @@ class CsrfMiddleware:
                 await refusal(scope, receive, send)
                 return
         elif connection.cookies.get(CSRF_COOKIE) != expected:
-            await self.app(scope, receive, self._with_cookie(send, session))
+            secure = self.secure(connection)
+            await self.app(scope, receive, self._with_cookie(send, session, secure))
             return
         await self.app(scope, receive, send)
 
-    def _with_cookie(self, send: Send, session: str) -> Send:
+    def _with_cookie(self, send: Send, session: str, secure: bool) -> Send:
         carrier = Response()
-        set_csrf_cookie(carrier, session, secure=self.secure)
+        set_csrf_cookie(carrier, session, secure=secure)
         cookie = carrier.headers["set-cookie"]
 
         async def sending(message: Message) -> None:

@@ -20,16 +20,18 @@ from chatrec.errors import (
     ConflictError,
     FlowError,
     InvalidRequestError,
-    LoginLockedError,
     NotFoundError,
+    PasswordChangeRequiredError,
     PermissionDeniedError,
     RateLimitedError,
     RecordingOnQueueError,
     ScopeError,
+    SecondFactorRequiredError,
     SecretKeyError,
     StoreError,
     TemplateError,
     TooManyTokensError,
+    TotpEnrolmentRequiredError,
 )
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,9 @@ STATUS: dict[type[ActionError], int] = {
     NotFoundError: 404,
     PermissionDeniedError: 403,
     AuthenticationError: 401,
-    LoginLockedError: 401,
+    SecondFactorRequiredError: 401,
+    PasswordChangeRequiredError: 403,
+    TotpEnrolmentRequiredError: 403,
     RateLimitedError: 429,
     ConflictError: 409,
     RecordingOnQueueError: 422,
@@ -115,8 +119,9 @@ REFUSALS: dict[int, str] = {
     "(code bad_request)",
     401: "No valid login, session or token (code unauthenticated)",
     403: "The caller's role does not allow it (code forbidden), nor the scope of the caller's "
-    "API token (code insufficient_scope), or a cookie session's change lacks its X-CSRF-Token "
-    "(code csrf)",
+    "API token (code insufficient_scope), a cookie session's change lacks its X-CSRF-Token "
+    "(code csrf), or the session must first change its password (code "
+    "password_change_required) or set up two-factor sign-in (code totp_enrolment_required)",
     404: "Unknown id, or another company's (code not_found, R18)",
     409: "The current state does not allow it, or an id or name is taken (code conflict)",
     422: "The request does not fit this schema (code invalid)",

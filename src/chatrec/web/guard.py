@@ -67,18 +67,22 @@ def container(request: Request) -> Container:
 Services = Annotated[Container, Depends(container)]
 
 
-async def session_caller(services: Container, token: str | None) -> tuple[UserRecord, Credential]:
+async def session_caller(
+    services: Container, token: str | None, *, allow_pending: bool = False
+) -> tuple[UserRecord, Credential]:
     """The staff user of a session token (a cookie, a bearer, a hello), and the session."""
-    user = await services.auth.user_for(token)
+    user = await services.auth.user_for(token, allow_pending=allow_pending)
     return user, Credential(CredentialKind.SESSION, session_id(token or ""))
 
 
-async def caller_for_token(services: Container, token: str) -> tuple[UserRecord, Credential]:
+async def caller_for_token(
+    services: Container, token: str, *, allow_pending: bool = False
+) -> tuple[UserRecord, Credential]:
     """The staff user of a token given outright (a bearer header, a WebSocket hello), and
     the credential it is: an API token or a session token, never a cookie."""
     if token.startswith(API_TOKEN_PREFIX):
         return await services.tokens.authenticate(token)
-    return await session_caller(services, token)
+    return await session_caller(services, token, allow_pending=allow_pending)
 
 
 def caller_credential(request: Request) -> Credential:
@@ -91,6 +95,17 @@ CallerCredential = Annotated[Credential, Depends(caller_credential)]
 """What the caller proved who they are with: a session, or an API token and its scope."""
 
 
+def session_token(
+    credentials: HTTPAuthorizationCredentials | None, cookie: str | None
+) -> str | None:
+    """The session token a request came with (a bearer session token, or the cookie);
+    ``None`` for an API token, which is no session."""
+    if credentials is not None:
+        token = credentials.credentials
+        return None if token.startswith(API_TOKEN_PREFIX) else token
+    return cookie
+
+
 class Allowed:
     """The roles that may call a route; the user is looked up once per request.
 
@@ -98,11 +113,14 @@ class Allowed:
     with the cookie have passed the CSRF check (``web.csrf``) before they get here.  An
     API token also needs the scope: ``read`` for ``GET``, ``chat`` for other changes,
     ``full`` for a change to a company's administration (a route only administrators
-    and operators may call).
+    and operators may call).  A session that must first change its password or set up
+    a second factor may call only the routes that do that (``while_pending``), and gets
+    403 elsewhere.
     """
 
-    def __init__(self, roles: frozenset[Role]) -> None:
+    def __init__(self, roles: frozenset[Role], *, while_pending: bool = False) -> None:
         self.roles = roles
+        self.while_pending = while_pending
 
     async def admit(
         self,
@@ -115,10 +133,13 @@ class Allowed:
         user: UserRecord | None = getattr(request.state, "chatrec_user", None)
         if user is None:
             services = container(request)
+            pending = self.while_pending
             if credentials is not None:
-                user, credential = await caller_for_token(services, credentials.credentials)
+                user, credential = await caller_for_token(
+                    services, credentials.credentials, allow_pending=pending
+                )
             else:
-                user, credential = await session_caller(services, session)
+                user, credential = await session_caller(services, session, allow_pending=pending)
             request.state.chatrec_user = user
             request.state.chatrec_credential = credential
         require_role(Actor.of(user), *sorted(self.roles))
@@ -150,6 +171,9 @@ class ActorAllowed(Allowed):
 
 Staff = Annotated[UserRecord, Depends(UserAllowed(EVERY_ROLE))]
 """Any staff login: operator, administrator, supervisor or agent."""
+Account = Annotated[UserRecord, Depends(UserAllowed(EVERY_ROLE, while_pending=True))]
+"""Any staff login, even one whose session must first change its password or set up
+a second factor: the routes that do that, and reading or ending one's session."""
 StaffActor = Annotated[Actor, Depends(ActorAllowed(EVERY_ROLE))]
 Overseer = Annotated[Actor, Depends(ActorAllowed(OVERSEEING))]
 """Reads a company's chats, explanations, settings and deliveries."""

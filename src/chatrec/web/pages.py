@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from chatrec.errors import AuthenticationError
+from chatrec.errors import AuthenticationError, SignInPendingError
 from chatrec.services.demo import COMPANY_ID as DEMO_COMPANY
 from chatrec.store.records import UserRecord
 from chatrec.web.guard import SESSION_COOKIE, container
@@ -47,6 +47,7 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 STAFF_ROLES = frozenset({"agent", "supervisor"})
+ACCOUNT_PATH = "/account"
 
 
 def render(
@@ -57,12 +58,16 @@ def render(
     )
 
 
-async def session_user(request: Request) -> UserRecord | None:
-    """The staff user of the session cookie, checked against the store; ``None`` if none."""
+async def page_user(request: Request) -> UserRecord | Response:
+    """The staff user of the session cookie, checked against the store; else where to
+    go: the login page, or the account page while the session must first change its
+    password or set up a second factor."""
     try:
         return await container(request).auth.user_for(request.cookies.get(SESSION_COOKIE))
+    except SignInPendingError:
+        return RedirectResponse(ACCOUNT_PATH, status_code=303)
     except AuthenticationError:
-        return None
+        return RedirectResponse("/login", status_code=303)
 
 
 def install_pages(app: FastAPI) -> None:
@@ -74,15 +79,32 @@ def install_pages(app: FastAPI) -> None:
 
     @app.get("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
-        if await session_user(request) is not None:
+        user = await page_user(request)
+        if not isinstance(user, Response):
             return RedirectResponse("/portal", status_code=303)
+        if user.headers["location"] == ACCOUNT_PATH:
+            return user
         return render(request, "login.html")
+
+    @app.get(ACCOUNT_PATH, include_in_schema=False)
+    async def account(request: Request) -> Response:
+        """The user's own password, second factor and sessions; where a session that must
+        first change its password or set up a second factor is sent."""
+        try:
+            session, user = await container(request).auth.session_for(
+                request.cookies.get(SESSION_COOKIE)
+            )
+        except AuthenticationError:
+            return RedirectResponse("/login", status_code=303)
+        pending = None if session.pending is None else session.pending.value
+        context = {"user": user, "pending": pending, "totp_enabled": user.totp_enabled}
+        return render(request, "account.html", context)
 
     @app.get("/portal", include_in_schema=False)
     async def portal(request: Request) -> Response:
-        user = await session_user(request)
-        if user is None:
-            return RedirectResponse("/login", status_code=303)
+        user = await page_user(request)
+        if isinstance(user, Response):
+            return user
         if user.role not in STAFF_ROLES:
             # Administrators and operators take no chats: their place is the console.
             return RedirectResponse("/console", status_code=303)

@@ -37,7 +37,7 @@ from chatrec.errors import (
 )
 from chatrec.live.bus import chat_topic, company_topic, user_topic
 from chatrec.live.registry import LiveChat
-from chatrec.services.access import COMPANY_ROLES, Credential, Scope
+from chatrec.services.access import COMPANY_ROLES, Credential, CredentialKind, Scope
 from chatrec.services.presence import presence_view
 from chatrec.services.revocation import AccessEnded
 from chatrec.store.records import UserRecord
@@ -382,6 +382,11 @@ class StaffConnection(Connection):
         self.hello_token: str | None = None
         self.connected = False
         self._loop = asyncio.get_running_loop()
+        # The session this socket belongs to, kept in use while the portal is open so
+        # its idle timeout does not end it under an agent waiting for chats; ``None``
+        # for an API token, which has no idle timeout.
+        self.session_token: str | None = None
+        self.kept_alive = container.auth.now()
 
     @property
     def user_id(self) -> str:
@@ -404,6 +409,8 @@ class StaffConnection(Connection):
     async def welcome(self, hello: protocol.Hello) -> None:
         self.hello_token = hello.token or None
         self.user, self.credential = await self.authenticate()
+        if self.credential.kind is CredentialKind.SESSION:
+            self.session_token = self.hello_token or self.cookie_token
         if self.user.role not in COMPANY_ROLES:
             raise PermissionDeniedError(
                 "system operators administer companies from the console; they take no chats"
@@ -484,8 +491,19 @@ class StaffConnection(Connection):
         if self.connected:
             await self.service.staff_disconnected(self.user, takes_chats=self.takes_chats)
 
+    async def keep_alive(self) -> None:
+        """Note the session's use, at most once per the auth service's touch interval."""
+        auth = self.container.auth
+        if self.session_token is None:
+            return
+        if auth.now() - self.kept_alive < auth.touch_every:
+            return
+        self.kept_alive = auth.now()
+        await auth.keep_alive(self.session_token)
+
     async def handle(self, frame: Any) -> int | None:
         if isinstance(frame, protocol.Ping):
+            await self.keep_alive()  # the portal's ping keeps its session from idling out
             self.send({"type": "pong", "ref": frame.ref})
             return None
         # Whatever the registry may have missed (another node, the command line), no frame
@@ -498,6 +516,7 @@ class StaffConnection(Connection):
                 "token of scope chat or full"
             )
         service, user = self.service, self.user
+        await self.keep_alive()
         if user.role == "agent" and not isinstance(frame, protocol.Sync):
             service.agent_active(user)  # what the agent sends, not what the portal does alone
         match frame:

@@ -1,7 +1,9 @@
-"""Staff logins against a real server: lockout, rate limit, API tokens, CSRF (R18, R19).
+"""Staff logins against a real server: rate limit, API tokens, CSRF (R18, R19).
 
 The rules with an injected clock are in ``tests/integration/services/``
-(``test_login_lockout.py``, ``test_api_tokens.py``); here is what a client sees.
+(``test_login_lockout.py``, ``test_api_tokens.py``), and sign-in, sessions and the
+second factor over HTTP in process in ``tests/integration/web/test_sign_in.py``; here is
+what a client of a running server sees.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,19 +31,6 @@ def started(database_url: str, tmp_path: Path, **env: str) -> Iterator[ServerPro
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-def locking_server(database_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
-    """Three wrong passwords in a row lock a login for three seconds."""
-    with started(
-        database_url,
-        tmp_path,
-        CHATREC_LOGIN_MAX_FAILURES="3",
-        CHATREC_LOGIN_LOCKOUT_MINUTES="0.05",
-        CHATREC_LOGIN_ATTEMPTS_PER_MINUTE="1000",
-    ) as server:
-        yield server
 
 
 @pytest.fixture
@@ -71,39 +59,6 @@ def http() -> Iterator[Http]:
             return stack.enter_context(httpx.Client(base_url=server.url, headers=headers))
 
         yield opened
-
-
-def test_R18_wrong_passwords_lock_a_login_until_the_period_or_a_password_reset(
-    locking_server: ServerProcess,
-    http: Http,
-) -> None:
-    server = locking_server
-    ada = http(server, server.token("ada"))
-    for _ in range(2):
-        wrong = log_in(server, "alice", "wrong-password")
-        assert (wrong.status_code, wrong.json()["error"]["code"]) == (401, "unauthenticated")
-    locking = log_in(server, "alice", "wrong-password")
-    assert (locking.status_code, locking.json()["error"]["code"]) == (401, "login_locked")
-    message = log_in(server, "alice").json()["error"]["message"]
-    assert "locked after 3 wrong passwords" in message
-    assert "ask an administrator to reset your password" in message
-    deadline = time.monotonic() + 10
-    while (answer := log_in(server, "alice")).status_code != 200:
-        assert answer.json()["error"]["code"] == "login_locked"
-        assert time.monotonic() < deadline, "the lock did not end"
-        time.sleep(0.5)
-
-    for _ in range(3):
-        log_in(server, "alice", "wrong-password")
-    assert log_in(server, "alice").json()["error"]["code"] == "login_locked"
-    reset = ada.post("/api/admin/users/demo-alice/password", json={"password": "a-new-password"})
-    assert reset.status_code == 200, reset.text
-    assert log_in(server, "alice", "a-new-password").status_code == 200
-
-    audit = ada.get("/api/admin/audit-entries").json()["items"][::-1]
-    locks = [line for line in audit if line["action"] == "login_locked"]
-    assert [line["actor"] for line in locks] == ["alice", "alice"]
-    assert "wrong-password" not in json.dumps(audit)
 
 
 def test_R19_too_many_login_attempts_from_one_address_get_429_with_retry_after(

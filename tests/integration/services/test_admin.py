@@ -193,15 +193,17 @@ def test_R18_password_reset_unlocks_ends_every_session_and_revokes_api_tokens(
     carol, _ = admin.users.create(ada, "carol", "Carol", "agent")
     from dataclasses import replace
 
-    store.update_user(replace(carol, failed_logins=5, locked_until=T0 + timedelta(minutes=15)))
-    store.create_session(SessionRecord("hash-1", carol.user_id, T0 + timedelta(hours=1)))
+    store.update_user(replace(carol, locked_until=T0 + timedelta(minutes=15)))
+    store.count_login_failure(carol.user_id, "192.0.2.1", T0, lambda n: timedelta(minutes=15))
+    store.create_session(SessionRecord("hash-1", carol.user_id, T0 + timedelta(hours=1), T0, T0))
     store.create_api_token(ApiTokenRecord("token-hash", "t1", carol.user_id, "script", T0))
     _, password = admin.users.reset_password(ada, carol.user_id, "a-new-long-password")
     assert password == "a-new-long-password"
     stored = store.get_user(carol.user_id)
     assert stored is not None
-    assert stored.failed_logins == 0
     assert stored.locked_until is None
+    assert store.login_lock(carol.user_id, "192.0.2.1") is None
+    assert stored.must_change_password
     assert verify_password(stored.password_hash, password)
     assert store.get_session("hash-1") is None
     token = store.get_api_token("t1")

@@ -10,6 +10,7 @@ import pytest
 from chatrec.errors import DuplicateError, NotFoundError
 from chatrec.store.records import (
     AuditRecord,
+    Pending,
     PresenceCause,
     PresenceRecord,
     QueueRecord,
@@ -68,12 +69,18 @@ def test_users_are_listed_per_company(store: Store) -> None:
     assert store.list_users("globex") == [ann]
 
 
-def test_a_login_is_unique_across_companies_whatever_its_case(store: Store) -> None:
+def test_R18_a_login_is_unique_within_its_company_whatever_its_case_not_across(
+    store: Store,
+) -> None:
     seed(store)
     store.create_company(OTHER)
     with pytest.raises(DuplicateError, match="login"):
-        store.create_user(replace(BOB, user_id="bob2", company_id="globex", login="BOB.agent"))
-    assert [user.user_id for user in store.list_users("globex")] == []
+        store.create_user(replace(BOB, user_id="bob2", login="BOB.agent"))
+    twin = replace(BOB, user_id="bob2", company_id="globex", login="BOB.agent")
+    store.create_user(twin)
+    assert store.list_users("globex") == [twin]
+    assert store.find_users_by_login("bob.AGENT") == [BOB, twin]
+    assert store.find_users_by_login("bob.agent", "globex") == [twin]
 
 
 def test_user_settings_are_updated(store: Store) -> None:
@@ -153,21 +160,37 @@ def test_services_round_trip_and_change_their_flow(store: Store) -> None:
     assert store.get_service("s-none") is None
 
 
-def test_login_sessions_round_trip_and_expire(store: Store) -> None:
+def session(token_hash: str, user_id: str, now: datetime, **times: timedelta) -> SessionRecord:
+    """A session of ``user_id`` made an hour before ``now``; ``expires``/``seen`` from now."""
+    expires = now + times.get("expires", timedelta(hours=12))
+    seen = now + times.get("seen", timedelta(0))
+    return SessionRecord(token_hash, user_id, expires, now - timedelta(hours=1), seen)
+
+
+def test_login_sessions_round_trip_and_expire_or_go_idle(store: Store) -> None:
     seed(store)
     now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-    live = SessionRecord("hash-live", "bob", now + timedelta(hours=12))
-    old = SessionRecord("hash-old", "bob", now - timedelta(seconds=1))
-    store.create_session(live)
-    store.create_session(old)
+    live = replace(session("hash-live", "bob", now), pending=Pending.PASSWORD_CHANGE)
+    old = session("hash-old", "bob", now, expires=-timedelta(seconds=1))
+    idle = session("hash-idle", "bob", now, seen=-timedelta(minutes=31))
+    for each in (live, old, idle):
+        store.create_session(each)
     assert store.get_session("hash-live") == live
     assert store.delete_expired_sessions(now) == 1
     assert store.get_session("hash-old") is None
+    assert store.delete_expired_sessions(now, idle_since=now - timedelta(minutes=30)) == 1
+    assert store.get_session("hash-idle") is None
+    store.touch_session("hash-live", now + timedelta(minutes=1), every=timedelta(minutes=1))
+    assert store.get_session("hash-live") == live
+    store.touch_session("hash-live", now + timedelta(minutes=2), every=timedelta(minutes=1))
+    touched = store.get_session("hash-live")
+    assert touched is not None
+    assert touched.last_seen_at == now + timedelta(minutes=2)
     store.delete_session("hash-live")
     store.delete_session("hash-live")
     assert store.get_session("hash-live") is None
     with pytest.raises(NotFoundError):
-        store.create_session(SessionRecord("hash-x", "nobody", now))
+        store.create_session(session("hash-x", "nobody", now))
 
 
 def test_audit_lines_round_trip_in_order_and_by_company(store: Store) -> None:

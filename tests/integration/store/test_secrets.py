@@ -197,3 +197,25 @@ def test_R18_chatrec_migrate_with_another_key_says_what_to_set_and_can_forget(
     acme = saved.get_destination("acme")
     assert acme is not None
     assert acme.blocked_reason == FORGOTTEN_SECRETS_REASON
+
+
+def test_R18_totp_secrets_are_encrypted_at_rest_and_move_to_a_rotated_key(
+    saved: Store, database_url: str
+) -> None:
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    saved.set_totp("bob", secret, enabled=True)
+    with saved.engine.connect() as connection:
+        stored = connection.execute(
+            text("SELECT totp_secret FROM users WHERE user_id = 'bob'")
+        ).scalar_one()
+    assert stored.startswith(PREFIX)
+    assert secret not in stored
+    assert saved.totp_secret("bob") == secret
+    rotating = Store(database_url, secrets=SecretBox([generate_key(), SECRET_KEY]))
+    try:
+        rotating.migrate()
+        with pytest.raises(SecretKeyError):
+            saved.totp_secret("bob")
+        assert rotating.totp_secret("bob") == secret
+    finally:
+        rotating.close()

@@ -106,6 +106,7 @@ def _view(company: CompanyRecord) -> dict[str, object]:
         "formats": sorted(company.formats),
         "retention_seconds": company.retention_seconds,
         "vcon_draft": company.vcon_draft,
+        "require_totp": company.require_totp,
     }
 
 
@@ -198,8 +199,9 @@ class CompanyAdmin:
         formats: Iterable[str] | None = None,
         retention_seconds: int | None = None,
         vcon_draft: str | None = None,
+        require_totp: bool | None = None,
     ) -> CompanyRecord:
-        """Change the company's recording settings; all are checked before any is kept."""
+        """Change the company's settings; all are checked before any is kept."""
         before = self._get(company_for(actor, company_id, Role.ADMINISTRATOR))
         after = before
         if name is not None:
@@ -213,6 +215,8 @@ class CompanyAdmin:
             after = replace(after, retention_seconds=_retention(retention_seconds))
         if vcon_draft is not None:
             after = replace(after, vcon_draft=_vcon_draft(vcon_draft))
+        if require_totp is not None:
+            after = replace(after, require_totp=require_totp)
         return self._save(actor, before, after, "company.updated")
 
     def _save(

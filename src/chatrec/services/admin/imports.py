@@ -224,7 +224,7 @@ class ImportAdmin:
         queues = self._check_queues(company, entries["queues"], problems)
         flows = self._check_flows(actor, company, entries["flows"], queues, read_file, problems)
         services = self._check_services(company, entries["services"], flows, problems)
-        users = self._check_users(entries["users"], problems)
+        users = self._check_users(company, entries["users"], problems)
         if problems:
             listed = "\n".join(f"  {problem}" for problem in problems)
             raise ActionError(f"{label}: the import is refused; nothing was applied:\n{listed}")
@@ -376,7 +376,9 @@ class ImportAdmin:
                 problems.append(f"{where}: no flow {flow!r} in the import or the company")
         return tuple(services)
 
-    def _check_users(self, entries: list[Any], problems: list[str]) -> tuple[PlannedUser, ...]:
+    def _check_users(
+        self, company: str, entries: list[Any], problems: list[str]
+    ) -> tuple[PlannedUser, ...]:
         users: list[PlannedUser] = []
         logins: set[str] = set()
         for index, entry in enumerate(entries):
@@ -408,7 +410,7 @@ class ImportAdmin:
                 problems.append(f"{where}: {error}")
                 continue
             key = user.login.casefold()
-            if key in logins or self.store.find_user_by_login(user.login) is not None:
+            if key in logins or self.store.find_users_by_login(user.login, company):
                 problems.append(f"{where}: the login {user.login!r} is taken")
             logins.add(key)
             users.append(user)

@@ -154,8 +154,12 @@ class UserAdmin:
         One login's id may be another's login name: such a ``ref`` is refused, naming
         both and what names each alone, rather than changing the wrong person.
         """
+        scope = company_id
+        if scope is None and actor.role is not Role.OPERATOR:
+            scope = actor.company_id
         found: dict[str, UserRecord] = {}  # by id first, then by login name
-        for user in (self.store.get_user(ref), self.store.find_user_by_login(ref)):
+        named = self.store.find_users_by_login(ref, scope)
+        for user in (self.store.get_user(ref), *named):
             if user is None or user.user_id in found:
                 continue
             if company_id is not None and user.company_id != company_id:
@@ -167,12 +171,19 @@ class UserAdmin:
         if not found:
             where = "" if company_id is None else f" in company {company_id!r}"
             raise NotFoundError(f"no user {ref!r}{where}: give a login name or a user id")
-        if len(found) > 1:
-            by_id, by_login = found.values()
+        first, *others = found.values()
+        if len(others) == 1 and first.user_id == ref:
+            (by_login,) = others
             raise ActionError(
-                f"{ref!r} names two users: the id of {by_id.login!r} and the login name of "
-                f"{by_login.user_id!r}; give {by_id.login!r} for the first or "
+                f"{ref!r} names two users: the id of {first.login!r} and the login name of "
+                f"{by_login.user_id!r}; give {first.login!r} for the first or "
                 f"{by_login.user_id!r} for the second"
+            )
+        if others:
+            listed = ", ".join(f"{u.user_id!r} (of {u.company_id})" for u in found.values())
+            raise ActionError(
+                f"{ref!r} is the login of {len(found)} users: {listed}; give the user id of "
+                "the one you mean, or the company"
             )
         (user,) = found.values()
         return user
@@ -274,12 +285,17 @@ class UserAdmin:
     def reset_password(
         self, actor: Actor, user_id: str, password: str | None = None
     ) -> tuple[UserRecord, str]:
-        """A new password (generated when none is given); unlocks the login, ends its
-        sessions and revokes its API tokens, so whoever held the old password is out."""
+        """A new password (generated when none is given); lifts every address's sign-in
+        lock, ends the login's sessions and revokes its API tokens, so whoever held the
+        old password is out.  The user must then choose a password of their own before
+        anything else works, unless they reset their own."""
         before = self.get(actor, user_id)
         new = _password(password)
         after = replace(
-            before, password_hash=hash_password(new), failed_logins=0, locked_until=None
+            before,
+            password_hash=hash_password(new),
+            locked_until=None,
+            must_change_password=user_id != actor.user_id,
         )
         now = self._clock()
         line = audit_line(actor, after.company_id, "user.password_reset", now, target=user_id)
@@ -287,6 +303,14 @@ class UserAdmin:
         if self.revocations is not None:
             self.revocations.end_access(reason=AccessEnded.PASSWORD_RESET, user_id=user_id)
         return after, new
+
+    def reset_second_factor(self, actor: Actor, user_id: str) -> UserRecord:
+        """Turn the login's TOTP off and forget its recovery codes (a lost phone); where
+        the company requires it, the user enrols again at their next sign-in."""
+        user = self.get(actor, user_id)
+        line = audit_line(actor, user.company_id, "user.totp_reset", self._clock(), target=user_id)
+        self.store.set_totp(user_id, None, enabled=False, audit=[line])
+        return replace(user, totp_enabled=False)
 
     def _keep_an_administrator(
         self, befores: Sequence[UserRecord], afters: Sequence[UserRecord]

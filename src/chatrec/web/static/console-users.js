@@ -256,7 +256,8 @@
     const go = await c.confirmAction(
       `Reset the password of ${user.login}?`,
       "A new password is generated and shown once. The old one stops working, the login is " +
-        "unlocked, its open sessions end and its API tokens are revoked.",
+        "unlocked, its open sessions end and its API tokens are revoked. At the next sign-in " +
+        "its user must choose a password of their own.",
       "Reset password",
     );
     if (!go) return;
@@ -276,4 +277,30 @@
   }
 
   load();
+
+  // -- two-factor sign-in for the whole company ---------------------------------------------
+
+  const requireTotp = $("require-totp");
+  (async () => {
+    try {
+      const company = await c.api("GET", `/api/admin/companies/${await c.company()}`);
+      requireTotp.checked = company.require_totp;
+    } catch (error) {
+      c.showError(error);
+    }
+  })();
+  requireTotp.addEventListener("change", () =>
+    c.busy(requireTotp, async () => {
+      try {
+        const company = await c.api("PATCH", `/api/admin/companies/${await c.company()}`, {
+          require_totp: requireTotp.checked,
+        });
+        requireTotp.checked = company.require_totp;
+        c.announce(company.require_totp ? "Two-factor sign-in is required." : "Two-factor sign-in is up to each login.");
+      } catch (error) {
+        requireTotp.checked = !requireTotp.checked;
+        c.showError(error);
+      }
+    }),
+  );
 })();

@@ -1,9 +1,15 @@
-// The staff login form: POST /api/login sets the session cookie, then on to the portal.
+// The staff login form: POST /api/login sets the session cookie, then on to the portal,
+// or to the account page when the session must first change its password or set up a
+// second factor.  A login with two-factor sign-in is asked for its code on the way.
 "use strict";
 (() => {
   const form = document.getElementById("login-form");
   const error = document.getElementById("login-error");
-  const fields = [document.getElementById("login"), document.getElementById("password")];
+  const codeField = document.getElementById("code-field");
+  const [login, password, company, code] = ["login", "password", "company", "code"].map((id) =>
+    document.getElementById(id),
+  );
+  const fields = [login, password];
 
   function fail(message, field) {
     error.textContent = message;
@@ -13,26 +19,36 @@
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const [login, password] = fields.map((input) => input.value);
-    if (!login.trim()) return fail("Enter your login.", fields[0]);
-    if (!password) return fail("Enter your password.", fields[1]);
+    if (!login.value.trim()) return fail("Enter your login.", login);
+    if (!password.value) return fail("Enter your password.", password);
     error.textContent = "";
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
+    const body = { login: login.value.trim(), password: password.value };
+    if (company.value.trim()) body.company = company.value.trim();
+    if (!codeField.hidden && code.value.trim()) body.code = code.value.trim();
     try {
       const response = await fetch("/api/login", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         credentials: "same-origin",
-        body: JSON.stringify({ login: login.trim(), password }),
+        body: JSON.stringify(body),
       });
+      const answer = await response.json().catch(() => ({}));
       if (response.ok) {
-        window.location.assign("/portal");
+        window.location.assign(answer.pending ? "/account" : "/portal");
         return;
       }
-      const body = await response.json().catch(() => ({}));
-      const message = body && body.error && body.error.message;
-      fail(message ? message.charAt(0).toUpperCase() + message.slice(1) + "." : "Login failed.");
+      const refusal = (answer && answer.error) || {};
+      const message = refusal.message ? refusal.message.charAt(0).toUpperCase() + refusal.message.slice(1) + "." : "Login failed.";
+      if (refusal.code === "totp_required") {
+        codeField.hidden = false;
+        code.value = "";
+        error.textContent = message;
+        code.focus();
+        return;
+      }
+      fail(message);
     } catch (_) {
       fail("The server cannot be reached. Check your connection and try again.");
     } finally {
