@@ -13,11 +13,11 @@ from datetime import timedelta
 
 import pytest
 
-import chatrec.services.auth as auth_module
 from chatrec.errors import AuthenticationError
 from chatrec.services.access import Actor
 from chatrec.services.admin import Administration
 from chatrec.services.auth import AuthService, SignedIn
+from chatrec.services.passwords import Passwords
 from chatrec.store.store import Store
 from tests.integration.services.logins import OPERATOR, PASSWORD, T0, Clock, company
 
@@ -64,13 +64,13 @@ def refusal(auth: AuthService, name: str, password: str, address: str = ATTACKER
 def hashes_checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The password hashes sign-in checked, in order (the real check still runs)."""
     checked: list[str] = []
-    real = auth_module.verify_password
+    real = Passwords.verify
 
-    def counting(password_hash: str, password: str) -> bool:
+    def counting(self: Passwords, password_hash: str, password: str) -> tuple[bool, bool]:
         checked.append(password_hash)
-        return real(password_hash, password)
+        return real(self, password_hash, password)
 
-    monkeypatch.setattr(auth_module, "verify_password", counting)
+    monkeypatch.setattr(Passwords, "verify", counting)
     return checked
 
 

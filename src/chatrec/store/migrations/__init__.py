@@ -18,7 +18,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from chatrec.store.database import make_engine, writing
 
@@ -37,11 +37,38 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database of ``engine`` to ``revision`` in one transaction."""
+    """Bring the database of ``engine`` to ``revision`` in one transaction.
+
+    On SQLite, batch mode alters a table by copying it, dropping the old one and renaming
+    the copy; with foreign keys on, dropping a table other rows refer to fails.  SQLite
+    takes ``foreign_keys`` only outside a transaction, so it is turned off around the
+    migration's transaction, and every reference is checked before that commits.
+    """
     config = alembic_config()
-    with writing(engine).begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with writing(engine).connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite:
+                    _check_references(connection)
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+
+
+def _check_references(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        table, _rowid, parent, _key = broken[0]
+        raise RuntimeError(
+            f"the migration left {len(broken)} rows referring to rows that do not exist "
+            f"(first: a row of {table} refers to a missing row of {parent}); nothing was "
+            "changed: report this with the chatrec version"
+        )
 
 
 def migrate(url: str) -> None:
