@@ -181,9 +181,11 @@ def destination_set(
 
 
 async def _probe(admin: Administration, acting: Actor, company: str) -> list[ProbeStep]:
+    from chatrec.config import load_config
     from chatrec.delivery.sftp import SftpUploader
 
-    prober = SftpUploader()
+    # The operator's egress policy holds here too: what it refuses, deliveries would.
+    prober = SftpUploader(egress=load_config().egress_policy)
     try:
         return await admin.destinations.test(acting, prober, None, company)
     finally:
@@ -206,6 +208,7 @@ def destination_test(
 ) -> None:
     """Test connection: connect, check the host key, log in, write, rename, delete a probe.
 
+    Only to an address CHATREC_EGRESS_ALLOW and CHATREC_EGRESS_DENY allow, as deliveries.
     Exits 0 when every step worked, 1 when one failed.
     """
     import asyncio

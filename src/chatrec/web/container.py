@@ -13,6 +13,7 @@ from chatrec.services.chats import ChatService
 from chatrec.services.tokens import ApiTokens
 from chatrec.store.store import Store
 from chatrec.store.writer import GroupCommitter
+from chatrec.web.connection_tests import ConnectionTestLimiter
 from chatrec.web.ratelimit import AddressLimiter
 
 
@@ -28,3 +29,4 @@ class Container:
     admin: Administration
     tokens: ApiTokens
     login_limiter: AddressLimiter
+    connection_tests: ConnectionTestLimiter

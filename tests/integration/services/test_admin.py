@@ -315,7 +315,9 @@ def test_connection_test_reports_each_step_and_is_audited(
     admin: Administration, store: Store
 ) -> None:
     class Refusing:
-        async def probe(self, destination: object, *, write: bool = True) -> list[object]:
+        async def probe(
+            self, destination: object, *, write: bool = True, within: float | None = None
+        ) -> list[object]:
             from chatrec.delivery.sftp import ProbeStep
 
             return [ProbeStep("connect", False, "connection refused")]

@@ -8,6 +8,8 @@ fixes one), and its waiting deliveries go at once.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -15,7 +17,7 @@ from datetime import datetime
 from chatrec.delivery.readiness import Prober
 from chatrec.delivery.sftp import ProbeStep, check_credentials
 from chatrec.delivery.worker import destination_of
-from chatrec.errors import ActionError, DeliveryError, NotFoundError
+from chatrec.errors import ActionError, DeliveryError, NotFoundError, PlatformUnreachableError
 from chatrec.services.access import Actor, Role, company_for
 from chatrec.services.admin.audit import REDACTED, audit_line
 from chatrec.store.records import DestinationRecord
@@ -135,11 +137,18 @@ class DestinationAdmin:
         prober: Prober,
         settings: DestinationSettings | None = None,
         company_id: str | None = None,
+        *,
+        within: float | None = None,
     ) -> list[ProbeStep]:
         """Connect, check the host key, log in, write, rename and delete a probe file.
 
         With ``settings``, the unsaved form is tested (its left-out secrets from the
         stored destination); without, the stored destination.
+
+        ``within`` (seconds) bounds a company administrator's test, each network step
+        and the whole; and a test that reached no SFTP server answers only once the
+        connection's time is up, so a refused port cannot be told from a filtered one
+        by how soon it answers (issue 16.3).
         """
         company = company_for(actor, company_id, Role.ADMINISTRATOR)
         current = self.store.get_destination(company)
@@ -149,8 +158,21 @@ class DestinationAdmin:
             record = current
         else:
             record = _checked(company, settings, current)
-        steps = await prober.probe(destination_of(record), write=True)
+        destination = destination_of(record)
+        if within is not None:
+            destination = replace(
+                destination, timeout_seconds=min(destination.timeout_seconds, within)
+            )
+        started = time.monotonic()
+        steps = await prober.probe(destination, write=True, within=within)
         failed = next((step for step in steps if not step.ok), None)
+        if (
+            within is not None
+            and failed is not None
+            and isinstance(failed.error, PlatformUnreachableError)
+        ):
+            elapsed = time.monotonic() - started
+            await asyncio.sleep(max(0.0, destination.timeout_seconds - elapsed))
         line = audit_line(
             actor,
             company,
