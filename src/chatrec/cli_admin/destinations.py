@@ -122,7 +122,7 @@ def destination_set(
         typer.Option(
             "--password-stdin",
             help="Read the password from the first line of standard input. Left out: the "
-            "saved password or key stays.",
+            "saved password or key stays, unless the host, port or user change.",
         ),
     ] = False,
     private_key_file: Annotated[
@@ -131,7 +131,7 @@ def destination_set(
             "--private-key-file",
             metavar="FILE",
             help="A file with an unencrypted private key to log in with. Left out: the saved "
-            "password or key stays.",
+            "password or key stays, unless the host, port or user change.",
         ),
     ] = None,
     done_marker: Annotated[
@@ -149,8 +149,9 @@ def destination_set(
 ) -> None:
     """Save the recording platform; blocked deliveries go again (R16).
 
-    Left out: the secret, pinned host key, port and done marker stay as saved.  The
-    secret is encrypted at rest and never printed (R18).
+    Left out: the secret, pinned host key, port and done marker stay as saved; but a
+    changed host, port or user needs the secret again, which is only ever sent to the
+    server it was given for.  The secret is encrypted at rest and never printed (R18).
     """
     from chatrec.services.admin.destinations import DestinationSettings
 

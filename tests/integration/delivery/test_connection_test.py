@@ -27,6 +27,7 @@ from chatrec.store.store import Store
 from chatrec.web.app import create_app
 from chatrec.web.container import Container
 from tests.integration.delivery.world import NOW, PASSWORD, build_world
+from tests.integration.sftp.conftest import password_platform
 from tests.keys import SECRETS
 
 TEST = "/api/admin/destination/test"
@@ -113,6 +114,60 @@ async def listener(reply: bytes | None = None) -> AsyncIterator[tuple[Listener, 
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+# -- issue 16.2: the stored secret goes only to the server it was given for -----------------
+
+
+def test_R18_a_stored_password_is_never_sent_to_another_host_port_or_user(
+    built: list[Container], database_url: str, tmp_path: Path
+) -> None:
+    made = container(built, database_url, tmp_path, egress_allow="127.0.0.0/8")
+
+    async def scenario() -> None:
+        async with (
+            password_platform(tmp_path / "platform", "s3cret") as platform,
+            password_platform(tmp_path / "trap", None) as other_port,
+            password_platform(tmp_path / "trap2", None, host="127.0.0.2") as other_host,
+            admin(made) as http,
+        ):
+            saved = platform_at(platform.host, platform.port, host_key=platform.host_key)
+            answer = await http.put(DESTINATION, json=saved | {"password": "s3cret"})
+            assert answer.status_code == 200, answer.text
+
+            elsewhere = [
+                saved | {"port": other_port.port, "host_key": other_port.host_key},
+                saved | {"host": "127.0.0.2", "port": other_host.port},
+                saved | {"username": "mallory"},
+            ]
+            for settings in elsewhere:
+                for method, url, body in (
+                    ("POST", TEST, {"settings": settings}),
+                    ("PUT", DESTINATION, settings),
+                ):
+                    refused = await http.request(method, url, json=body)
+                    assert refused.status_code == 400, (url, settings, refused.text)
+                    message = refused.json()["error"]["message"]
+                    assert "enter the password or private key again" in message
+            assert other_port.offered == other_host.offered == platform.offered == []
+            stored = (await http.get(DESTINATION)).json()
+            assert (stored["port"], stored["username"]) == (platform.port, "chatrec")
+
+            # The same server and user: the stored password is used, saved or not.
+            kept = await http.put(DESTINATION, json=saved | {"folder": "drop"})
+            assert kept.status_code == 200, kept.text
+            for body in ({}, {"settings": saved}):
+                tested = (await http.post(TEST, json=body)).json()
+                assert tested["ok"], tested
+            assert platform.offered == [("chatrec", "s3cret")] * 2
+
+            # A password entered again goes where it was entered for, and only it.
+            moved = elsewhere[0] | {"password": "typed again"}
+            tested = (await http.post(TEST, json={"settings": moved})).json()
+            assert [s["name"] for s in tested["steps"] if not s["ok"]] == ["log in"]
+            assert other_port.offered == [("chatrec", "typed again")]
+
+    asyncio.run(scenario())
 
 
 # -- issue 16.3: where Test connection may connect, how it answers, how often --------------
