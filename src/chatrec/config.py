@@ -71,14 +71,14 @@ class Config(BaseSettings):
         default_factory=list,
         description="web sites allowed to embed the customer widget (CORS, no credentials)",
     )
-    egress_allow: str = Field(
-        default="",
+    egress_allow: str | None = Field(
+        default=None,
         description="networks recording platforms may be reached on although refused by "
         "default (private, loopback, link-local), comma-separated, each with an optional "
         ":port or :first-last: on-premises platforms",
     )
-    egress_deny: str = Field(
-        default="",
+    egress_deny: str | None = Field(
+        default=None,
         description="networks (optional ports) never connected to, over any allow",
     )
     connection_test_seconds: float = Field(
@@ -113,11 +113,11 @@ class Config(BaseSettings):
 
     @field_validator("egress_allow", "egress_deny")
     @classmethod
-    def _refuse_bad_networks(cls, value: str, info: ValidationInfo) -> str:
+    def _refuse_bad_networks(cls, value: str | None, info: ValidationInfo) -> str | None:
         # Refused at start-up: a typo must not leave a network open or a platform shut.
         from chatrec.delivery.egress import parse_rules
 
-        parse_rules(value, f"CHATREC_{(info.field_name or '').upper()}")
+        parse_rules(value or "", f"CHATREC_{(info.field_name or '').upper()}")
         return value
 
     @property
@@ -125,7 +125,7 @@ class Config(BaseSettings):
         """Where recording platforms may be reached (``delivery/egress.py``)."""
         from chatrec.delivery.egress import EgressPolicy
 
-        return EgressPolicy.of(self.egress_allow, self.egress_deny)
+        return EgressPolicy.of(self.egress_allow or "", self.egress_deny or "")
 
     def allow_egress(self, entry: str) -> Config:
         """These settings with ``entry`` allowed too (the demo's own platform)."""
