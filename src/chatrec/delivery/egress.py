@@ -214,7 +214,7 @@ async def open_platform_socket(
                     return await _connected(loop, family, sockaddr)
                 except OSError as error:
                     failure = error
-    except (OSError, TimeoutError) as error:
+    except (OSError, TimeoutError, ValueError) as error:  # ValueError: a name IDNA refuses
         failure = error
     logger.info("could not reach %s:%d: %r", host, port, failure)
     raise PlatformUnreachableError(host, port) from failure

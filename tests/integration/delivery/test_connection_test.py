@@ -227,6 +227,7 @@ def test_every_failure_before_ssh_answers_the_same_sentence(
                 ("127.0.0.1", silent.port),  # open, never answers
                 ("192.0.2.1", 22),  # TEST-NET-1: no route, or dropped
                 ("no-such-platform.invalid", 22),  # no such name
+                ("a\U0010f49e.example", 22),  # a name IDNA refuses
             ]
             answers = []
             for host, port in targets:
