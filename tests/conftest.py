@@ -8,8 +8,11 @@ in parallel do not meet.
 
 Every test runs with the run's key of the SFTP secrets in ``CHATREC_SECRET_KEY``
 (:mod:`tests.keys`), so stores opened by tests and the chatrec processes they start
-read each other's secrets; and with passwords hashed at OWASP's minimum cost, in this
-process and in those it starts, so the suite's thousands of hashes stay quick.
+read each other's secrets; with passwords hashed at OWASP's minimum cost, in this
+process and in those it starts, so the suite's thousands of hashes stay quick; and with
+``CHATREC_EGRESS_ALLOW=127.0.0.1``, the narrowest egress policy that lets them deliver
+to the test platforms (all on 127.0.0.1, on free ports).  A test of the default policy
+sets its own.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
+from chatrec.delivery.platform import LOOPBACK
 from chatrec.services import passwords
 from chatrec.services.passwords import HashingCost
 from chatrec.store.migrations import migrate
@@ -37,9 +41,11 @@ DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 @pytest.fixture(autouse=True, scope="session")
 def _secret_key() -> Iterator[None]:
-    """The run's key in the environment, before any server or worker fixture starts."""
+    """The run's key in the environment, before any server or worker fixture starts;
+    and the test platforms' address allowed (loopback is refused by default)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(KEY_VARIABLE, SECRET_KEY)
+        patch.setenv("CHATREC_EGRESS_ALLOW", LOOPBACK)
         yield
 
 

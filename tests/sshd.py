@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from chatrec.delivery.egress import EgressPolicy
 from chatrec.delivery.model import Destination
 from chatrec.delivery.platform import (
     LOOPBACK,
@@ -29,6 +30,11 @@ from chatrec.delivery.platform import (
     loopback_destination,
     sshd_in,
 )
+
+LOOPBACK_EGRESS = EgressPolicy.of(allow=LOOPBACK)
+"""The egress policy of the uploaders tests build: the default, and 127.0.0.1 (every
+test platform listens there), as ``CHATREC_EGRESS_ALLOW`` is set for the processes
+(``tests/conftest.py``)."""
 
 
 class OpenSshServer:

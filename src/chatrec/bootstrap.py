@@ -22,15 +22,16 @@ from chatrec.services.revocation import Revocations
 from chatrec.services.tokens import ApiTokens
 from chatrec.store.store import Store, utc_now
 from chatrec.store.writer import GroupCommitter
+from chatrec.web.connection_tests import ConnectionTestLimiter
 from chatrec.web.container import Container
 from chatrec.web.ratelimit import AddressLimiter
 
 
-def _sftp_uploader() -> Uploader:
+def _sftp_uploader(config: Config) -> Uploader:
     # Imported here: asyncssh is loaded only by the processes that deliver.
     from chatrec.delivery.sftp import SftpUploader
 
-    return SftpUploader()
+    return SftpUploader(egress=config.egress_policy)
 
 
 def worker_id() -> str:
@@ -50,7 +51,7 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
     fanout = InProcessFanout()
     worker = DeliveryWorker(
         store,
-        uploader or _sftp_uploader(),
+        uploader or _sftp_uploader(config),
         worker_id=worker_id(),
         spool_dir=config.spool_dir,
         lease_seconds=config.delivery_lease_seconds,
@@ -88,6 +89,11 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         revocations=revocations,
     )
     login_limiter = AddressLimiter(config.login_attempts_per_minute)
+    connection_tests = ConnectionTestLimiter(
+        config.connection_tests_per_minute,
+        config.connection_tests_at_once,
+        config.connection_test_seconds,
+    )
     return Container(
         config,
         store,
@@ -102,4 +108,5 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         revocations,
         StaffSockets(fanout),
         account,
+        connection_tests,
     )

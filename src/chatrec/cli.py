@@ -206,6 +206,9 @@ def demo(
 
             running = start_demo_platform(config.data_dir)
             store.set_destination(stored_destination(running.destination))
+            # Loopback is refused by default (issue 16.3): allow exactly the demo platform.
+            target = running.destination
+            config = config.allow_egress(f"{target.host}:{target.port}")
     finally:
         store.close()
     base = f"http://{config.host}:{config.port}"

@@ -9,10 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
+    from chatrec.delivery.egress import EgressPolicy
     from chatrec.store.secrets import SecretBox
 
 
@@ -125,6 +126,25 @@ class Config(BaseSettings):
         default_factory=list,
         description="web sites allowed to embed the customer widget (CORS, no credentials)",
     )
+    egress_allow: str | None = Field(
+        default=None,
+        description="networks recording platforms may be reached on although refused by "
+        "default (private, loopback, link-local), comma-separated, each with an optional "
+        ":port or :first-last: on-premises platforms",
+    )
+    egress_deny: str | None = Field(
+        default=None,
+        description="networks (optional ports) never connected to, over any allow",
+    )
+    connection_test_seconds: float = Field(
+        default=10, gt=0, description="longest a Test connection from the console or API runs"
+    )
+    connection_tests_per_minute: float = Field(
+        default=6, gt=0, description="Test connections a company may run a minute, in bursts"
+    )
+    connection_tests_at_once: int = Field(
+        default=1, gt=0, description="Test connections of one company running at once"
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="key of the SFTP secrets at rest; several, comma-separated, to rotate "
@@ -161,6 +181,27 @@ class Config(BaseSettings):
 
             parse_keys(value.get_secret_value(), KEY_VARIABLE)
         return value
+
+    @field_validator("egress_allow", "egress_deny")
+    @classmethod
+    def _refuse_bad_networks(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Refused at start-up: a typo must not leave a network open or a platform shut.
+        from chatrec.delivery.egress import parse_rules
+
+        parse_rules(value or "", f"CHATREC_{(info.field_name or '').upper()}")
+        return value
+
+    @property
+    def egress_policy(self) -> EgressPolicy:
+        """Where recording platforms may be reached (``delivery/egress.py``)."""
+        from chatrec.delivery.egress import EgressPolicy
+
+        return EgressPolicy.of(self.egress_allow or "", self.egress_deny or "")
+
+    def allow_egress(self, entry: str) -> Config:
+        """These settings with ``entry`` allowed too (the demo's own platform)."""
+        allow = ",".join(part for part in (self.egress_allow, entry) if part)
+        return self.model_copy(update={"egress_allow": allow})
 
     @property
     def effective_database_url(self) -> str:

@@ -27,7 +27,9 @@
     │           └── DuplicateError       an id or unique name (login, queue) is taken
     └── DeliveryError            delivery to a recording platform failed (R16), by type
         ├── TransientDeliveryError   passing (connection, timeout): retried with back-off
+        │   └── PlatformUnreachableError  no SFTP server answered: one plain sentence
         ├── PermanentDeliveryError   needs a person: blocks the destination until fixed
+        │   ├── EgressRefusedError   the operator's egress policy refuses the address
         │   ├── HostKeyError         the server's key is not the pinned one
         │   ├── AuthenticationFailedError  user, password or key refused
         │   ├── RemotePermissionError      writing or renaming refused
@@ -296,9 +298,40 @@ class TransientDeliveryError(DeliveryError):
     """Passing: connection refused or lost, timeout.  Retried with back-off, forever."""
 
 
+class PlatformUnreachableError(TransientDeliveryError):
+    """No SFTP server answered at the address: the name did not resolve, the port was
+    refused, filtered or unreachable, or what answered did not speak SSH.
+
+    All of these read the same, so Test connection cannot tell a company administrator
+    which ports of a network are open (issue 16.3); the cause goes to the server log.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(
+            f"could not reach an SFTP server at {host}:{port}; check the host and port, and "
+            "that the platform accepts connections from chatrec's address"
+        )
+
+
 class PermanentDeliveryError(DeliveryError):
     """Needs a person: bad credentials, unknown or changed host key, permission denied,
     missing folder.  The destination's deliveries are blocked until it is fixed."""
+
+
+class EgressRefusedError(PermanentDeliveryError):
+    """The operator's egress policy does not allow the address the host name resolved to
+    (by default private, loopback, link-local and cloud metadata addresses).
+
+    The sentence names the host and port as given, never the address it resolved to,
+    so it does not map the hosting network's names for a company administrator.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(
+            f"the operator's egress policy does not allow connections to {host}:{port}; if "
+            "the platform is on a private network, ask the operator to allow its address "
+            "and port (CHATREC_EGRESS_ALLOW)"
+        )
 
 
 class HostKeyError(PermanentDeliveryError):

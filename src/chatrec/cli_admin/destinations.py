@@ -122,7 +122,7 @@ def destination_set(
         typer.Option(
             "--password-stdin",
             help="Read the password from the first line of standard input. Left out: the "
-            "saved password or key stays.",
+            "saved password or key stays, unless the host, port or user change.",
         ),
     ] = False,
     private_key_file: Annotated[
@@ -131,7 +131,7 @@ def destination_set(
             "--private-key-file",
             metavar="FILE",
             help="A file with an unencrypted private key to log in with. Left out: the saved "
-            "password or key stays.",
+            "password or key stays, unless the host, port or user change.",
         ),
     ] = None,
     done_marker: Annotated[
@@ -149,8 +149,9 @@ def destination_set(
 ) -> None:
     """Save the recording platform; blocked deliveries go again (R16).
 
-    Left out: the secret, pinned host key, port and done marker stay as saved.  The
-    secret is encrypted at rest and never printed (R18).
+    Left out: the secret, pinned host key, port and done marker stay as saved; but a
+    changed host, port or user needs the secret again, which is only ever sent to the
+    server it was given for.  The secret is encrypted at rest and never printed (R18).
     """
     from chatrec.services.admin.destinations import DestinationSettings
 
@@ -181,9 +182,11 @@ def destination_set(
 
 
 async def _probe(admin: Administration, acting: Actor, company: str) -> list[ProbeStep]:
+    from chatrec.config import load_config
     from chatrec.delivery.sftp import SftpUploader
 
-    prober = SftpUploader()
+    # The operator's egress policy holds here too: what it refuses, deliveries would.
+    prober = SftpUploader(egress=load_config().egress_policy)
     try:
         return await admin.destinations.test(acting, prober, None, company)
     finally:
@@ -206,6 +209,7 @@ def destination_test(
 ) -> None:
     """Test connection: connect, check the host key, log in, write, rename, delete a probe.
 
+    Only to an address CHATREC_EGRESS_ALLOW and CHATREC_EGRESS_DENY allow, as deliveries.
     Exits 0 when every step worked, 1 when one failed.
     """
     import asyncio

@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 
 
 class Prober(Protocol):
-    async def probe(self, destination: Destination, *, write: bool = True) -> list[ProbeStep]: ...
+    async def probe(
+        self, destination: Destination, *, write: bool = True, within: float | None = None
+    ) -> list[ProbeStep]: ...
 
 
 def destination_warnings(store: Store) -> list[str]:

@@ -6,9 +6,11 @@ so the platform never sees a final name holding half a file.  A final name that 
 holds the right number of bytes is a delivery made before: retries are safe.  The
 sidecar follows the recording's data files, and the optional done-marker the sidecar.
 
-The server's key must be the pinned one; there is no "accept new key".  Every network
-step has a timeout; each destination has a bounded pool of connections, reused across
-calls and kept alive, on which its uploads run concurrently.  Failures come back as the
+The server's key must be the pinned one; there is no "accept new key".  Every connection
+goes to an address the operator's egress policy allows (``delivery/egress.py``), and
+every failure before SSH speaks reads the same.  Every network step has a timeout;
+each destination has a bounded pool of connections, reused across calls and kept
+alive, on which its uploads run concurrently.  Failures come back as the
 typed errors of :mod:`chatrec.errors`, decided by the type of what asyncssh or the OS
 raised, never by its text.
 """
@@ -24,6 +26,7 @@ import math
 import os
 import posixpath
 import secrets
+import socket
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +35,7 @@ from typing import Any, BinaryIO, TypeVar, cast
 import asyncssh
 from asyncssh.constants import FILEXFER_TYPE_DIRECTORY, FILEXFER_TYPE_REGULAR
 
+from chatrec.delivery.egress import EgressPolicy, open_platform_socket
 from chatrec.delivery.model import Destination, RecordingUpload, UploadItem
 from chatrec.delivery.platform import known_hosts_line
 from chatrec.errors import (
@@ -39,6 +43,7 @@ from chatrec.errors import (
     DeliveryError,
     FileDeliveryError,
     HostKeyError,
+    PlatformUnreachableError,
     RemoteFolderMissingError,
     RemotePermissionError,
     TransientDeliveryError,
@@ -53,6 +58,18 @@ CHUNK = 1 << 20  # read from the spool at a time
 WRITE_BLOCK = 256 * 1024  # bytes per SFTP write request, at most (OpenSSH takes 255 KiB)
 MIN_WRITE_BLOCK = 32 * 1024  # every SFTP server must take this much
 WRITES_IN_FLIGHT = 8  # write requests pipelined per file
+
+# The steps of Test connection after logging in, in order.
+_FILE_STEPS = ("folder", "write", "rename", "delete")
+
+# What a connection attempt raises when no SSH server answered: the port is closed,
+# filtered or not SSH.  Told apart only in the log (issue 16.3).
+_NOT_SSH: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncssh.ConnectionLost,
+    asyncssh.ProtocolError,
+)
 
 # What ends a connection rather than one request: the session is dropped from the pool.
 _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -122,6 +139,24 @@ def _credentials(destination: Destination) -> dict[str, Any]:
     if destination.password:
         return {"client_keys": None, "password": destination.password}
     raise AuthenticationFailedError("the destination has neither a password nor a private key")
+
+
+def unreachable(error: BaseException, destination: Destination) -> DeliveryError:
+    """A failed connection attempt as an administrator reads it: one plain sentence for
+    every failure before SSH speaks, the specific error after (host key, log in)."""
+    if isinstance(error, DeliveryError):
+        return error
+    if isinstance(error, _NOT_SSH):
+        logger.info(
+            "could not reach an SFTP server at %s:%d: %r",
+            destination.host,
+            destination.port,
+            error,
+        )
+        mapped: DeliveryError = PlatformUnreachableError(destination.host, destination.port)
+        mapped.__cause__ = error
+        return mapped
+    return classify(error, destination, "connecting")
 
 
 def classify(error: BaseException, destination: Destination, doing: str) -> DeliveryError:
@@ -243,14 +278,17 @@ class _Pool:
     # -- connections ---------------------------------------------------------------
 
     async def connect(self) -> asyncssh.SSHClientConnection:
-        """A logged-in connection to the destination, the pinned host key verified."""
+        """A logged-in connection to the destination, the pinned host key verified, on
+        an address the egress policy allows."""
         destination = self.destination
         known_hosts = pinned_known_hosts(destination.host_key)
         credentials = _credentials(destination)
+        sock = await self.uploader.open_socket(destination)
         try:
             return await asyncssh.connect(
                 destination.host,
                 destination.port,
+                sock=sock,
                 username=destination.username,
                 known_hosts=known_hosts,
                 config=None,
@@ -262,7 +300,11 @@ class _Pool:
                 **credentials,
             )
         except Exception as error:
-            raise classify(error, destination, "connecting") from error
+            sock.close()
+            raise unreachable(error, destination) from error
+        except BaseException:
+            sock.close()
+            raise
 
     async def open_session(self, *, check_root: bool = True) -> _Session:
         connection = await self.connect()
@@ -590,14 +632,17 @@ class _Pool:
 class SftpUploader:
     """The :class:`~chatrec.delivery.model.Uploader` that talks to real SFTP servers.
 
-    ``stale_part_age`` (seconds) is how long a ``.part`` must be untouched before a new
-    connection removes it; ``idle_timeout`` closes pooled connections unused that long
-    when next looked at; ``clock`` (epoch seconds) is injectable for tests.
+    ``egress`` is the operator's policy every connection is checked against (Test
+    connection's too).  ``stale_part_age`` (seconds) is how long a ``.part`` must be
+    untouched before a new connection removes it; ``idle_timeout`` closes pooled
+    connections unused that long when next looked at; ``clock`` (epoch seconds) is
+    injectable for tests.
     """
 
     def __init__(
         self,
         *,
+        egress: EgressPolicy,
         keepalive_interval: float = 15.0,
         keepalive_count_max: int = 3,
         idle_timeout: float = 120.0,
@@ -605,6 +650,7 @@ class SftpUploader:
         stale_scan_limit: int = 10_000,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.egress = egress
         self.keepalive_interval = keepalive_interval
         self.keepalive_count_max = keepalive_count_max
         self.idle_timeout = idle_timeout
@@ -613,6 +659,12 @@ class SftpUploader:
         self.clock = clock
         self.taken_on_arrival = 0
         self._pools: dict[str, _Pool] = {}
+
+    async def open_socket(self, destination: Destination) -> socket.socket:
+        """A TCP connection to the destination on an address the policy allows."""
+        return await open_platform_socket(
+            destination.host, destination.port, self.egress, destination.timeout_seconds
+        )
 
     def connections_opened(self, destination: Destination) -> int:
         """How many connections were opened to the destination since it was configured."""
@@ -700,21 +752,51 @@ class SftpUploader:
             return classify(error, pool.destination, f"delivering {remote_path}")
         return None
 
-    async def probe(self, destination: Destination, *, write: bool = True) -> list[ProbeStep]:
+    async def probe(
+        self, destination: Destination, *, write: bool = True, within: float | None = None
+    ) -> list[ProbeStep]:
         """Test connection for an administrator: each step, until one fails.
 
         ``write=False`` stops after the folder check, leaving the platform untouched (the
-        reachability check at start).
+        reachability check at start).  ``within`` bounds the whole test in seconds: a
+        step still running then fails, saying so.
         """
         steps: list[ProbeStep] = []
+        try:
+            async with asyncio.timeout(within):
+                await self._probe(destination, steps, write=write)
+        except TimeoutError:
+            done = len(steps)
+            stopped: DeliveryError
+            if done == 0:  # no SSH server answered in time: as any other such failure
+                stopped = PlatformUnreachableError(destination.host, destination.port)
+            else:
+                stopped = TransientDeliveryError(f"Test connection stopped after {within:g} s")
+            doing = "connect" if done == 0 else "log in" if done < 3 else _FILE_STEPS[done - 3]
+            steps.append(ProbeStep(doing, False, stopped.reason, stopped))
+        return steps
+
+    async def _probe(
+        self, destination: Destination, steps: list[ProbeStep], *, write: bool
+    ) -> None:
         pool = _Pool(destination, self)
         try:
+            sock = await self.open_socket(destination)
+        except DeliveryError as error:
+            steps.append(ProbeStep("connect", False, error.reason, error))
+            return
+        try:
             key = await pool.call(
-                asyncssh.get_server_host_key(destination.host, destination.port, config=None)
+                asyncssh.get_server_host_key(
+                    destination.host, destination.port, sock=sock, config=None
+                )
             )
         except Exception as error:
-            failed = classify(error, destination, "connecting")
-            return [ProbeStep("connect", False, failed.reason, failed)]
+            failed = unreachable(error, destination)
+            steps.append(ProbeStep("connect", False, failed.reason, failed))
+            return
+        finally:
+            sock.close()
         shown = (
             known_hosts_line(destination.host, destination.port, _public_line(key))
             if key is not None
@@ -727,19 +809,21 @@ class SftpUploader:
             session = await pool.open_session(check_root=False)
         except HostKeyError as error:
             detail = f"{error.reason}; the server shows: {shown}"
-            return [*steps, ProbeStep("host key", False, detail, error)]
+            steps.append(ProbeStep("host key", False, detail, error))
+            return
         except AuthenticationFailedError as error:
             steps.append(ProbeStep("host key", True, "the server's key is the pinned one"))
-            return [*steps, ProbeStep("log in", False, error.reason, error)]
+            steps.append(ProbeStep("log in", False, error.reason, error))
+            return
         except DeliveryError as error:
-            return [*steps, ProbeStep("log in", False, error.reason, error)]
+            steps.append(ProbeStep("log in", False, error.reason, error))
+            return
         steps.append(ProbeStep("host key", True, "the server's key is the pinned one"))
         steps.append(ProbeStep("log in", True, f"logged in as {destination.username!r}"))
         try:
             await self._probe_files(pool, session, steps, write=write)
         finally:
             await session.close()
-        return steps
 
     async def _probe_files(
         self, pool: _Pool, session: _Session, steps: list[ProbeStep], *, write: bool
@@ -767,12 +851,9 @@ class SftpUploader:
                 return "the platform had already taken the file away"
             return "deleted it"
 
-        actions: list[tuple[str, Callable[[], Awaitable[str]]]] = [
-            ("folder", folder),
-            ("write", write_probe),
-            ("rename", rename),
-            ("delete", delete),
-        ]
+        actions: list[tuple[str, Callable[[], Awaitable[str]]]] = list(
+            zip(_FILE_STEPS, (folder, write_probe, rename, delete), strict=True)
+        )
         if not write:
             actions = actions[:1]
         for step, action in actions:

@@ -16,6 +16,7 @@ from chatrec.services.revocation import Revocations
 from chatrec.services.tokens import ApiTokens
 from chatrec.store.store import Store
 from chatrec.store.writer import GroupCommitter
+from chatrec.web.connection_tests import ConnectionTestLimiter
 from chatrec.web.ratelimit import AddressLimiter
 
 
@@ -35,3 +36,4 @@ class Container:
     """Ends open access taken away: ``end_access`` (``services.revocation``)."""
     staff_sockets: StaffSockets
     account: AccountService
+    connection_tests: ConnectionTestLimiter

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chatrec.errors import ActionError, FlowError
+from chatrec.services.access import Role, company_for
 from chatrec.services.admin.catalog import refuse_recording_on_queue
 from chatrec.services.admin.destinations import DestinationSettings, destination_view
 from chatrec.store.records import (
@@ -448,7 +449,7 @@ def set_destination(
     "/destination/test",
     operation_id="testDestination",
     tags=["recording platform"],
-    responses=refusals(400),
+    responses=refusals(400, 429),
 )
 async def check_connection(
     body: ConnectionTestCreate,
@@ -456,19 +457,27 @@ async def check_connection(
     services: Services,
     company_id: CompanyId = None,
 ) -> ConnectionTestRead:
-    """Connect, check the host key, log in, write, rename and delete a probe file."""
+    """Connect, check the host key, log in, write, rename and delete a probe file.
+
+    Only to addresses the operator's egress policy allows, within
+    ``CHATREC_CONNECTION_TEST_SECONDS``, and so many a minute and at once per company
+    (then ``429`` with ``Retry-After``).  Every failure before SSH answers the same."""
     from chatrec.delivery.sftp import SftpUploader
 
-    prober = SftpUploader()
-    try:
-        steps = await services.admin.destinations.test(
-            actor,
-            prober,
-            body.settings.settings() if body.settings else None,
-            company_id,
-        )
-    finally:
-        await prober.close()
+    company = company_for(actor, company_id, Role.ADMINISTRATOR)
+    limiter = services.connection_tests
+    with limiter.slot(company):
+        prober = SftpUploader(egress=services.config.egress_policy)
+        try:
+            steps = await services.admin.destinations.test(
+                actor,
+                prober,
+                body.settings.settings() if body.settings else None,
+                company_id,
+                within=limiter.seconds,
+            )
+        finally:
+            await prober.close()
     return ConnectionTestRead(
         ok=all(step.ok for step in steps),
         steps=[

@@ -644,6 +644,19 @@ def test_R18_a_destination_set_with_a_private_key_never_shows_it(
         saved.host_key,
     )
 
+    # Another host, port or user without the secret: refused, the key is not sent there.
+    for elsewhere in (
+        ("--host", "sftp.evil.example", "--user", "acme"),
+        ("--host", "sftp.example", "--port", "22", "--user", "acme"),
+        ("--host", "sftp.example", "--user", "root"),
+    ):
+        refused = admin(
+            acme, *("destination", "set", "--company", "acme", "--folder", "drop"), *elsewhere
+        )
+        assert refused.exit_code == 2, refused.output
+        assert "enter the password or private key again" in refused.stderr
+    assert store.get_destination("acme") == kept
+
 
 def test_R6_template_preview_marks_the_problem_with_a_caret(acme: str) -> None:
     refused = CliRunner().invoke(app, ["admin", "template-preview", "{date}/{nope}_{chat_id}"])

@@ -23,7 +23,11 @@ from tests.vcon_library import read_with_vcon_library
 
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path / "data", database_url, platform=True)
+    # The default egress policy, which refuses loopback: `chatrec demo` allows exactly its
+    # own platform's address and port, as `make run` relies on.
+    process = ServerProcess(
+        tmp_path / "data", database_url, platform=True, env={"CHATREC_EGRESS_ALLOW": ""}
+    )
     process.start()
     try:
         yield process
@@ -53,6 +57,9 @@ def test_R15_R16_a_chat_s_recordings_arrive_complete_and_readable_by_their_consu
 ) -> None:
     token = server.token("ada")
     auth = {"Authorization": f"Bearer {token}"}
+    tested = httpx.post(f"{server.url}/api/admin/destination/test", json={}, headers=auth)
+    assert tested.status_code == 200, tested.text
+    assert tested.json()["ok"], tested.text
     # A QA platform built on the vCon project's Python library reads the older drafts.
     answer = httpx.patch(
         f"{server.url}/api/admin/companies/demo", json={"vcon_draft": "container"}, headers=auth

@@ -17,14 +17,16 @@ from pathlib import Path
 import asyncssh
 import pytest
 
+from chatrec.delivery.egress import EgressPolicy
 from chatrec.delivery.platform import known_hosts_line
 from chatrec.delivery.sftp import SftpUploader
 from chatrec.delivery.worker import DeliveryWorker
+from chatrec.errors import EgressRefusedError
 from chatrec.store.records import DeliveryState, DestinationRecord
 from chatrec.store.store import Store
 from tests.integration.delivery.test_worker_crash import destination_record
 from tests.integration.store.factories import ended_chat, produced, seed
-from tests.sshd import OpenSshServer
+from tests.sshd import LOOPBACK_EGRESS, OpenSshServer
 
 CHATS = 3
 
@@ -84,10 +86,10 @@ def on_disk(folder: Path) -> dict[str, bytes]:
 class Deliverer:
     """The real worker and uploader, driven one round at a time on a fake clock."""
 
-    def __init__(self, store: Store, spool: Path) -> None:
+    def __init__(self, store: Store, spool: Path, egress: EgressPolicy = LOOPBACK_EGRESS) -> None:
         self.store = store
         self.clock = Clock()
-        self.uploader = SftpUploader()
+        self.uploader = SftpUploader(egress=egress)
         self.worker = DeliveryWorker(
             store,
             self.uploader,
@@ -151,6 +153,41 @@ def test_R16_a_wrong_pinned_host_key_blocks_until_the_right_key_is_pinned(
 
     asyncio.run(scenario())
     assert deliverer.worker.counts.delivered == len(expected)
+
+
+def test_R16_a_platform_the_egress_policy_refuses_is_blocked_without_a_connection(
+    store: Store, sshd: OpenSshServer, tmp_path: Path
+) -> None:
+    """The default policy refuses loopback: the worker blocks the platform with the
+    operator's reason, and the sshd never sees a connection; allowed, it delivers
+    (issue 16.3)."""
+    spool = tmp_path / "spool"
+    expected = end_chats(store, spool, destination_record(sshd))
+    refusing = Deliverer(store, spool, egress=EgressPolicy())
+
+    async def scenario() -> None:
+        try:
+            with sshd:
+                await refusing.rounds(2, step=60)
+                assert states(store) == {DeliveryState.BLOCKED}
+                destination = store.get_destination("acme")
+                assert destination is not None
+                assert destination.blocked_reason == EgressRefusedError(sshd.host, sshd.port).reason
+                assert sshd.logins() == 0
+                assert sshd.log.count("Connection closed by 127") <= 1  # its start-up check
+                assert on_disk(sshd.folder) == {}
+
+                allowing = Deliverer(store, spool)
+                try:
+                    store.set_destination(destination_record(sshd))
+                    await allowing.until_delivered()
+                finally:
+                    await allowing.worker.close()
+                assert_delivered_once(store, sshd.folder, expected)
+        finally:
+            await refusing.worker.close()
+
+    asyncio.run(scenario())
 
 
 def test_R16_a_missing_remote_folder_blocks_until_created_and_retried(

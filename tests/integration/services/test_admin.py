@@ -292,17 +292,27 @@ def test_R18_destination_secrets_are_kept_back_and_never_audited(
     key = private_key()
     settings = DestinationSettings("sftp.example", 22, "acme", "incoming", private_key=key)
     admin.destinations.set(ada, settings)
-    admin.destinations.set(ada, DestinationSettings("sftp.example", 2222, "acme", "drop"))
+    admin.destinations.set(ada, DestinationSettings("SFTP.example", 22, "acme", "drop"))
     saved = store.get_destination("acme")
     assert saved is not None
     assert saved.private_key == key.strip() + "\n"
-    assert saved.port == 2222
+    assert saved.folder == "drop"
+    # The key is kept only for the server and user it was given for (issue 16.2).
+    for elsewhere in (
+        ("sftp.evil.example", 22, "acme"),
+        ("sftp.example", 2222, "acme"),
+        ("sftp.example", 22, "root"),
+    ):
+        with pytest.raises(ActionError, match="enter the password or private key again"):
+            admin.destinations.set(ada, DestinationSettings(*elsewhere, "drop"))
     trail = json.dumps([entry.detail for entry in store.list_audit("acme")])
     assert "PRIVATE KEY" not in trail
     with pytest.raises(ActionError, match="private key cannot be read"):
         admin.destinations.set(ada, DestinationSettings("h", 22, "u", "f", private_key="nope"))
     with pytest.raises(ActionError, match="pinned host key cannot be read"):
-        admin.destinations.set(ada, DestinationSettings("h", 22, "u", "f", host_key="junk"))
+        admin.destinations.set(
+            ada, DestinationSettings("h", 22, "u", "f", host_key="junk", password="pw")
+        )
     assert store.get_destination("acme") == saved
 
 
@@ -350,7 +360,9 @@ def test_connection_test_reports_each_step_and_is_audited(
     admin: Administration, store: Store
 ) -> None:
     class Refusing:
-        async def probe(self, destination: object, *, write: bool = True) -> list[object]:
+        async def probe(
+            self, destination: object, *, write: bool = True, within: float | None = None
+        ) -> list[object]:
             from chatrec.delivery.sftp import ProbeStep
 
             return [ProbeStep("connect", False, "connection refused")]

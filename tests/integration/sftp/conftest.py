@@ -19,7 +19,7 @@ import asyncssh
 import pytest
 
 from chatrec.delivery.model import Destination, RecordingUpload, UploadItem
-from chatrec.delivery.platform import LOOPBACK, ensure_keys, loopback_destination
+from chatrec.delivery.platform import LOOPBACK, ensure_keys, known_hosts_line, loopback_destination
 from tests.sshd import OpenSshServer
 
 
@@ -190,6 +190,66 @@ async def fault_platform(
     )
     try:
         yield FaultPlatform(root=root, destination=destination, log=log)
+    finally:
+        acceptor.close()
+        await acceptor.wait_closed()
+        for conn in served:
+            conn.close()
+            await conn.wait_closed()
+
+
+@dataclass
+class PasswordPlatform:
+    """An asyncssh SFTP server taking passwords, noting every (user, password) offered.
+
+    ``password`` is the one it accepts (for user ``chatrec``); ``None``: none, as a trap
+    set to collect what a client sends it.
+    """
+
+    host: str
+    port: int
+    host_key: str
+    offered: list[tuple[str, str]]
+
+
+@asynccontextmanager
+async def password_platform(
+    workdir: Path, password: str | None, host: str = LOOPBACK
+) -> AsyncIterator[PasswordPlatform]:
+    """Serve a :class:`PasswordPlatform` on a free port of ``host`` for the block; its
+    SFTP root is ``workdir/root`` with a ``drop`` folder."""
+    keys = ensure_keys(workdir / "keys")
+    root = workdir / "root"
+    (root / "drop").mkdir(parents=True, exist_ok=True)
+    offered: list[tuple[str, str]] = []
+    served: list[asyncssh.SSHServerConnection] = []
+
+    class Passwords(asyncssh.SSHServer):
+        def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+            served.append(conn)
+
+        def begin_auth(self, username: str) -> bool:
+            return True
+
+        def password_auth_supported(self) -> bool:
+            return True
+
+        def validate_password(self, username: str, given: str) -> bool:
+            offered.append((username, given))
+            return password is not None and (username, given) == ("chatrec", password)
+
+    acceptor = await asyncssh.listen(
+        host,
+        0,
+        server_host_keys=[str(keys.host_key)],
+        server_factory=Passwords,
+        sftp_factory=lambda channel: PlatformServer(channel, root, PlatformLog()),
+        allow_scp=False,
+    )
+    port = acceptor.get_port()
+    pin = known_hosts_line(host, port, keys.host_public_key)
+    try:
+        yield PasswordPlatform(host=host, port=port, host_key=pin, offered=offered)
     finally:
         acceptor.close()
         await acceptor.wait_closed()

@@ -30,6 +30,7 @@ from tests.integration.sftp.conftest import (
     ids_of,
     part_files,
 )
+from tests.sshd import LOOPBACK_EGRESS
 
 
 class DeniesWrites(PlatformServer):
@@ -85,7 +86,7 @@ class HangsOnWrite(PlatformServer):
 async def deliver(
     platform: FaultPlatform, *recordings: RecordingUpload, **changes: Any
 ) -> tuple[dict[int, BaseException | None], SftpUploader]:
-    uploader = SftpUploader()
+    uploader = SftpUploader(egress=LOOPBACK_EGRESS)
     try:
         outcome = await uploader.upload(replace(platform.destination, **changes), recordings)
     finally:
@@ -241,7 +242,9 @@ def test_R16_every_network_operation_has_a_timeout(tmp_path: Path, spool: Spool)
                 mute = replace(platform.destination, port=silent.getsockname()[1])
                 started = time.monotonic()
                 with pytest.raises(TransientDeliveryError):
-                    await SftpUploader().upload(replace(mute, timeout_seconds=0.5), [recording])
+                    await SftpUploader(egress=LOOPBACK_EGRESS).upload(
+                        replace(mute, timeout_seconds=0.5), [recording]
+                    )
                 assert time.monotonic() - started < 3
 
     asyncio.run(scenario())

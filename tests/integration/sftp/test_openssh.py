@@ -19,18 +19,19 @@ from chatrec.errors import (
     DeliveryError,
     FileDeliveryError,
     HostKeyError,
+    PlatformUnreachableError,
     RemoteFolderMissingError,
     TransientDeliveryError,
 )
 from tests.integration.sftp.conftest import Spool, ids_of, part_files
-from tests.sshd import OpenSshServer
+from tests.sshd import LOOPBACK_EGRESS, OpenSshServer
 
 
 def upload(
     destination: Destination, *recordings: RecordingUpload, uploader: SftpUploader | None = None
 ) -> dict[int, BaseException | None]:
     async def scenario() -> dict[int, BaseException | None]:
-        used = uploader or SftpUploader()
+        used = uploader or SftpUploader(egress=LOOPBACK_EGRESS)
         try:
             return await used.upload(destination, recordings)
         finally:
@@ -180,7 +181,7 @@ def test_R16_platform_down_is_passing_and_delivery_resumes(
     first, second, third = (spool.recording(f"r{n}") for n in range(3))
 
     async def scenario() -> None:
-        uploader = SftpUploader()
+        uploader = SftpUploader(egress=LOOPBACK_EGRESS)
         try:
             assert await uploader.upload(destination, [first]) == dict.fromkeys(ids_of(first))
             sshd.stop()  # with the pooled connection still open
@@ -214,7 +215,7 @@ def test_R16_sshd_killed_mid_upload_leaves_no_half_file_and_retry_delivers(
     part = sshd.folder / "2024" / ".big.json.part"
 
     async def scenario() -> dict[int, BaseException | None]:
-        uploader = SftpUploader()
+        uploader = SftpUploader(egress=LOOPBACK_EGRESS)
         try:
             task = asyncio.create_task(uploader.upload(destination, [recording]))
             while not (part.exists() and part.stat().st_size > 0):
@@ -293,7 +294,7 @@ def test_R16_uploads_share_few_connections_up_to_the_bound(
     destination = sshd.destination(done_marker=True, max_connections=2, concurrency=16)
 
     async def scenario() -> tuple[dict[int, BaseException | None], int]:
-        uploader = SftpUploader()
+        uploader = SftpUploader(egress=LOOPBACK_EGRESS)
         try:
             outcome = await uploader.upload(destination, recordings)
             return outcome, uploader.connections_opened(destination)
@@ -309,7 +310,7 @@ def test_R16_uploads_share_few_connections_up_to_the_bound(
 
 def test_R16_test_connection_shows_the_key_to_pin_then_passes(sshd: OpenSshServer) -> None:
     async def probe(destination: Destination) -> list[tuple[str, bool]]:
-        uploader = SftpUploader()
+        uploader = SftpUploader(egress=LOOPBACK_EGRESS)
         try:
             steps = await uploader.probe(destination)
         finally:
@@ -342,7 +343,7 @@ def test_R16_test_connection_reports_an_unreachable_platform(sshd: OpenSshServer
     sshd.stop()
 
     async def probe() -> list[tuple[str, bool, type[DeliveryError] | None]]:
-        uploader = SftpUploader()
+        uploader = SftpUploader(egress=LOOPBACK_EGRESS)
         try:
             steps = await uploader.probe(sshd.destination())
         finally:
@@ -352,14 +353,14 @@ def test_R16_test_connection_reports_an_unreachable_platform(sshd: OpenSshServer
             for step in steps
         ]
 
-    assert asyncio.run(probe()) == [("connect", False, TransientDeliveryError)]
+    assert asyncio.run(probe()) == [("connect", False, PlatformUnreachableError)]
 
 
 def test_R16_test_connection_names_a_missing_folder(sshd: OpenSshServer) -> None:
     destination = replace(sshd.destination(), folder=str(sshd.folder / "absent"))
 
     async def probe() -> list[tuple[str, bool]]:
-        uploader = SftpUploader()
+        uploader = SftpUploader(egress=LOOPBACK_EGRESS)
         try:
             return [(step.name, step.ok) for step in await uploader.probe(destination)]
         finally:

@@ -14,6 +14,7 @@ from chatrec.delivery.model import Destination
 from chatrec.delivery.platform import free_port, start_demo_platform
 from chatrec.delivery.sftp import SftpUploader
 from tests.integration.sftp.conftest import Spool, ids_of
+from tests.sshd import LOOPBACK_EGRESS
 
 Backend = Literal["openssh", "asyncssh"]
 
@@ -22,7 +23,7 @@ def deliver_one(destination: Destination, spool: Spool, base: str) -> None:
     recording = spool.recording(base, marker=True)
 
     async def scenario() -> dict[int, BaseException | None]:
-        uploader = SftpUploader()
+        uploader = SftpUploader(egress=LOOPBACK_EGRESS)
         try:
             return await uploader.upload(destination, [recording])
         finally:

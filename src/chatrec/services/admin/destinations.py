@@ -2,12 +2,17 @@
 
 Secrets are written, never shown again: reads say only whether a password or key is
 set.  A save that leaves a secret out keeps the stored one, so editing the folder does
-not mean pasting the key again.  Saving unblocks the destination (it is how a person
-fixes one), and its waiting deliveries go at once.
+not mean pasting the key again; but only for the server it was given for.  When the
+host, port or user change, the stored secret is not sent there (neither by Test
+connection nor by later deliveries): it must be entered again (issue 16.2).  Saving
+unblocks the destination (it is how a person fixes one), and its waiting deliveries go
+at once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -15,7 +20,7 @@ from datetime import datetime
 from chatrec.delivery.readiness import Prober
 from chatrec.delivery.sftp import ProbeStep, check_credentials
 from chatrec.delivery.worker import destination_of
-from chatrec.errors import ActionError, DeliveryError, NotFoundError
+from chatrec.errors import ActionError, DeliveryError, NotFoundError, PlatformUnreachableError
 from chatrec.services.access import Actor, Role, company_for
 from chatrec.services.admin.audit import REDACTED, audit_line
 from chatrec.store.records import DestinationRecord
@@ -24,7 +29,8 @@ from chatrec.store.store import Store
 
 @dataclass(frozen=True, slots=True)
 class DestinationSettings:
-    """What an administrator sets; ``None`` secrets keep the stored ones.
+    """What an administrator sets; ``None`` secrets keep the stored ones, for the same
+    host, port and user only.
 
     A new password replaces a stored key and the other way round: one way to log in.
     """
@@ -69,12 +75,19 @@ def _checked(
         raise ActionError("the user name must have 1 to 100 characters")
     if not settings.folder.strip() or "\0" in settings.folder:
         raise ActionError("the folder must be a path on the server, such as 'incoming'")
-    password, private_key = (current.password, current.private_key) if current else (None, None)
+    password, private_key = (None, None)
+    if current is not None and _same_server(current, host, settings.port, settings.username):
+        password, private_key = current.password, current.private_key
     if settings.password is not None:
         password, private_key = settings.password, None
     if settings.private_key is not None:
         password, private_key = None, settings.private_key.strip() + "\n"
     if not password and not private_key:
+        if current is not None and (current.password or current.private_key):
+            raise ActionError(
+                "the host, port or user changed: enter the password or private key again; "
+                "the stored one is only ever sent to the server it was given for"
+            )
         raise ActionError("give a password or a private key for the platform to accept")
     try:
         check_credentials(settings.host_key, private_key)
@@ -94,6 +107,16 @@ def _checked(
         private_key=private_key,
         done_marker=settings.done_marker,
         verify_after_rename=settings.verify_after_rename,
+    )
+
+
+def _same_server(current: DestinationRecord, host: str, port: int, username: str) -> bool:
+    """Whether the stored secret was given for this server and user (names of hosts are
+    compared as DNS does, without case)."""
+    return (
+        current.host.lower() == host.lower()
+        and current.port == port
+        and current.username == username.strip()
     )
 
 
@@ -135,11 +158,18 @@ class DestinationAdmin:
         prober: Prober,
         settings: DestinationSettings | None = None,
         company_id: str | None = None,
+        *,
+        within: float | None = None,
     ) -> list[ProbeStep]:
         """Connect, check the host key, log in, write, rename and delete a probe file.
 
         With ``settings``, the unsaved form is tested (its left-out secrets from the
-        stored destination); without, the stored destination.
+        stored destination, for the same server only); without, the stored destination.
+
+        ``within`` (seconds) bounds a company administrator's test, each network step
+        and the whole; and a test that reached no SFTP server answers only once the
+        connection's time is up, so a refused port cannot be told from a filtered one
+        by how soon it answers (issue 16.3).
         """
         company = company_for(actor, company_id, Role.ADMINISTRATOR)
         current = self.store.get_destination(company)
@@ -149,8 +179,21 @@ class DestinationAdmin:
             record = current
         else:
             record = _checked(company, settings, current)
-        steps = await prober.probe(destination_of(record), write=True)
+        destination = destination_of(record)
+        if within is not None:
+            destination = replace(
+                destination, timeout_seconds=min(destination.timeout_seconds, within)
+            )
+        started = time.monotonic()
+        steps = await prober.probe(destination, write=True, within=within)
         failed = next((step for step in steps if not step.ok), None)
+        if (
+            within is not None
+            and failed is not None
+            and isinstance(failed.error, PlatformUnreachableError)
+        ):
+            elapsed = time.monotonic() - started
+            await asyncio.sleep(max(0.0, destination.timeout_seconds - elapsed))
         line = audit_line(
             actor,
             company,
