@@ -66,7 +66,7 @@ class AddressLimiter:
 
     def take(self, address: str | None) -> float:
         """Take one attempt for ``address``: 0 if allowed, else seconds to wait."""
-        key = _client_key(address)
+        key = client_key(address)
         bucket = self._buckets.get(key)
         if bucket is None:
             if len(self._buckets) >= self.max_addresses:
@@ -82,7 +82,8 @@ class AddressLimiter:
             self._buckets.clear()
 
 
-def _client_key(address: str | None) -> str:
+def client_key(address: str | None) -> str:
+    """Whom a limit counts: the address, or its /64 for IPv6, which one host holds."""
     if address is None:
         return "unknown"
     try:
