@@ -14,10 +14,11 @@ from chatrec.files import secure_data_dir
 from chatrec.live.bus import InProcessFanout
 from chatrec.services.admin import Administration
 from chatrec.services.auth import AuthService
-from chatrec.services.chats import ChatService
+from chatrec.services.chats import ChatLimits, ChatService
 from chatrec.services.tokens import ApiTokens
 from chatrec.store.store import Store, utc_now
 from chatrec.store.writer import GroupCommitter
+from chatrec.web.connections import ConnectionLimiter
 from chatrec.web.container import Container
 from chatrec.web.ratelimit import AddressLimiter
 
@@ -61,6 +62,12 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         inactivity_timeout=timedelta(seconds=config.inactivity_timeout_seconds),
         idle_timeout=timedelta(seconds=idle) if idle else None,
         on_recordings=worker.notify,
+        limits=ChatLimits(
+            open_chats_per_company=config.max_open_chats_per_company,
+            events_per_chat=config.max_chat_events,
+            bytes_per_chat=config.max_chat_bytes,
+            token_grace=timedelta(seconds=config.chat_token_grace_seconds),
+        ),
     )
     auth = AuthService(
         store,
@@ -72,5 +79,16 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
     tokens = ApiTokens(store, utc_now)
     login_limiter = AddressLimiter(config.login_attempts_per_minute)
     return Container(
-        config, store, committer, fanout, chats, auth, worker, admin, tokens, login_limiter
+        config,
+        store,
+        committer,
+        fanout,
+        chats,
+        auth,
+        worker,
+        admin,
+        tokens,
+        login_limiter,
+        chat_start_limiter=AddressLimiter(config.chat_starts_per_minute),
+        connections=ConnectionLimiter(config.max_connections, config.max_connections_per_address),
     )

@@ -55,6 +55,39 @@ class Config(BaseSettings):
         gt=0,
         description="POST /api/login attempts per client address, in bursts of as many",
     )
+    chat_starts_per_minute: float = Field(
+        default=60,
+        gt=0,
+        description="POST /api/chats per client address, in bursts of as many",
+    )
+    max_open_chats_per_company: int = Field(
+        default=1000, gt=0, description="open chats a company may have at once, per node"
+    )
+    max_chat_events: int = Field(
+        default=2000, gt=0, description="events one chat may hold; then messages are refused"
+    )
+    max_chat_bytes: int = Field(
+        default=262_144,
+        gt=0,
+        description="bytes (UTF-8) of message text one chat may hold; then messages are refused",
+    )
+    chat_token_grace_seconds: float = Field(
+        default=600,
+        ge=0,
+        description="how long a customer's chat token still opens the chat after it ended",
+    )
+    max_body_bytes: int = Field(
+        default=65_536, gt=0, description="largest HTTP request body, but for flows"
+    )
+    max_flow_body_bytes: int = Field(
+        default=1_048_576, gt=0, description="largest HTTP request body under /api/admin/flows"
+    )
+    max_connections: int = Field(
+        default=10_000, gt=0, description="WebSocket connections one node holds at once"
+    )
+    max_connections_per_address: int = Field(
+        default=200, gt=0, description="WebSocket connections from one client address at once"
+    )
     delivery_in_server: bool = Field(
         default=True,
         description="deliver recordings from the server process; false when separate "
@@ -68,7 +101,8 @@ class Config(BaseSettings):
     )
     widget_origins: list[str] = Field(
         default_factory=list,
-        description="web sites allowed to embed the customer widget (CORS, no credentials)",
+        description="web sites allowed to embed the customer widget (its frame's "
+        "frame-ancestors; CORS without credentials for the public endpoints)",
     )
     secret_key: SecretStr | None = Field(
         default=None,

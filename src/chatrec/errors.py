@@ -15,6 +15,7 @@
     │   ├── RateLimitedError     too many requests from one client: retry after a pause
     │   ├── RecordingOnQueueError  a queue request names a recording setting (R3)
     │   └── ConflictError        the chat's state does not allow it now
+    │       ├── ChatFullError        the chat holds as many events or message bytes as it may
     │       └── StoreConflictError   a write clashes with stored data; none of it applied
     │           ├── SequenceClashError   an event number is taken: two writers raced
     │           ├── BaseNameTakenError   a recording base name is in use (R6)
@@ -169,6 +170,12 @@ class ConflictError(ActionError):
     """The action does not fit the chat's current state (ended, already paused, ...)."""
 
     code = "conflict"
+
+
+class ChatFullError(ConflictError):
+    """The chat holds as many events or bytes of message text as a chat may (R19)."""
+
+    code = "chat_full"
 
 
 class StoreError(ChatrecError):

@@ -2,7 +2,7 @@
 code in the table is one the server gives (R19).
 
 The codes come from the source: the ``code`` of every :class:`~chatrec.errors.ActionError`,
-the literal codes the web layer hands to ``FrameError``, ``error_body`` and a
+the literal codes the web layer hands to ``FrameError``, ``error_body``, ``error_frame`` and a
 connection's ``error``/``_refuse``, and the codes it assigns; and from the framework
 itself, the codes of the refusals Starlette and FastAPI make (a path or method that does
 not exist, a body that cannot be read), provoked in process.
@@ -32,7 +32,7 @@ from chatrec.web.app import create_app
 ROOT = Path(__file__).parents[2]
 WEB = ROOT / "src" / "chatrec" / "web"
 PROTOCOL = ROOT / "docs" / "protocol.md"
-CODE_CALLS = {"FrameError", "error_body"}
+CODE_CALLS = {"FrameError", "error_body", "error_frame"}
 """Functions whose first argument is an error code."""
 CODE_METHODS = {"error", "_refuse"}
 """A connection's methods (``self.…``) whose first argument is an error code."""

@@ -13,6 +13,7 @@ from chatrec.services.chats import ChatService
 from chatrec.services.tokens import ApiTokens
 from chatrec.store.store import Store
 from chatrec.store.writer import GroupCommitter
+from chatrec.web.connections import ConnectionLimiter
 from chatrec.web.ratelimit import AddressLimiter
 
 
@@ -28,3 +29,5 @@ class Container:
     admin: Administration
     tokens: ApiTokens
     login_limiter: AddressLimiter
+    chat_start_limiter: AddressLimiter
+    connections: ConnectionLimiter

@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+import secrets
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -41,6 +42,7 @@ from chatrec.services.presence import presence_view
 from chatrec.store.records import UserRecord
 from chatrec.web import protocol
 from chatrec.web.api import user_for_token
+from chatrec.web.connections import ConnectionLimiter
 from chatrec.web.container import Container
 from chatrec.web.ratelimit import TokenBucket
 from chatrec.web.views import chat_summary, ended_summary
@@ -49,9 +51,11 @@ log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT = 10.0
 # Error codes a client may answer by sending the same frame again, later (docs/protocol.md).
-RETRYABLE = frozenset({"store_unavailable", "rate_limited"})
-# "Try again later": a hello the database could not answer.
+RETRYABLE = frozenset({"store_unavailable", "rate_limited", "too_many_connections"})
+# "Try again later": a hello the database could not answer, a node or address at its limit.
 CLOSE_TRY_AGAIN = 1013
+# A newer customer connection of the same chat took over: do not reconnect.
+CLOSE_REPLACED = 4409
 ACTIONS: dict[str, type[Event]] = {
     "pause": RecordingPaused,
     "resume": RecordingResumed,
@@ -72,6 +76,25 @@ def error_frame(code: str, message: str, ref: str | None = None) -> dict[str, An
         "ref": ref,
         "retryable": code in RETRYABLE,
     }
+
+
+@contextlib.asynccontextmanager
+async def admitted(websocket: WebSocket, connections: ConnectionLimiter) -> AsyncIterator[bool]:
+    """Count the connection in for its life; one over a limit is told why and closed."""
+    address = websocket.client.host if websocket.client else None
+    refusal = connections.admit(address)
+    if refusal is None:
+        try:
+            yield True
+        finally:
+            connections.release(address)
+        return
+    with contextlib.suppress(Exception):
+        await websocket.accept()
+        frame = error_frame("too_many_connections", f"{refusal}; try again later")
+        await websocket.send_text(json.dumps(frame))
+        await websocket.close(code=CLOSE_TRY_AGAIN)
+    yield False
 
 
 class FrameError(Exception):
@@ -252,8 +275,15 @@ class Connection:
 
 
 class CustomerConnection(Connection):
+    """One per chat: a new connection with the chat's token closes the one before, so
+    many connections of one token cannot multiply its frame budget (R19)."""
+
     chat_id: str
     chat: LiveChat | None = None
+
+    def __init__(self, websocket: WebSocket, container: Container) -> None:
+        super().__init__(websocket, container)
+        self.connection_id = secrets.token_hex(8)
 
     async def welcome(self, hello: protocol.Hello) -> None:
         if not hello.token:
@@ -261,12 +291,20 @@ class CustomerConnection(Connection):
         self.chat_id, self.chat = await self.service.chat_for_customer(hello.token)
         self.send({"type": "welcome", "role": "customer", "chat_id": self.chat_id})
         if self.chat is not None:
-            self.subscribe(chat_topic(self.chat_id))
+            topic = chat_topic(self.chat_id)
+            self.subscribe(topic)
+            self.container.fanout.publish(topic, {"customer_connection": self.connection_id})
         # Replays what the customer missed; for a chat that ended meanwhile, up to its end.
         self.outbox.put_nowait((chat_topic(self.chat_id), json.dumps({"since": hello.last_seq})))
 
     async def on_notice(self, topic: str, notice: dict[str, Any]) -> None:
-        await self.sync(self.chat_id, since=notice.get("since"))
+        newer = notice.get("customer_connection")
+        if newer is None:
+            await self.sync(self.chat_id, since=notice.get("since"))
+        elif newer != self.connection_id:
+            message = "this chat was opened on another connection, which replaces this one"
+            await self.ws.send_text(json.dumps(error_frame("replaced", message)))
+            await self.ws.close(code=CLOSE_REPLACED)
 
     def live(self) -> LiveChat:
         if self.chat is None:
