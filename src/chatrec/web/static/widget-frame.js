@@ -1,27 +1,27 @@
-// The chatrec customer widget.  Embed it with
+// The chatrec customer widget, in its frame (/widget/frame/SERVICE-ID), which the loader
+// widget.js puts on the host page.  The frame is chatrec's own origin: the host page's
+// styles and ours never mix, and no script of the host page can read the chat or the
+// token that opens it (R18).
 //
-//   <script src="https://chat.example.com/static/widget.js" data-service="SERVICE-ID" defer></script>
+// It draws a chat launcher, starts a chat with POST /api/chats and talks over
+// /ws/customer.  It always shows whether the chat is recorded, or that recording waits
+// for the customer's answer to the flow's consent question (R10, R11a), and lets the
+// customer ask for the recording to be deleted (R9).  On a small screen the open chat
+// fills the screen; closed, only the launcher shows, at the bottom of the page.  The
+// chat's token stays in this frame's sessionStorage, so a reload or a dropped connection
+// rejoins the same chat; no message text is ever stored in the browser: after a reload
+// the server replays the chat, after a dropped connection only what was missed.
 //
-// It draws a chat launcher in a shadow root (the host page's styles and ours never mix),
-// starts a chat with POST /api/chats and talks over /ws/customer.  It always shows
-// whether the chat is recorded, or that recording waits for the customer's answer to the
-// flow's consent question (R10, R11a), and lets the customer ask for the recording to be
-// deleted (R9).  On a small screen the open chat fills the screen; closed, only the
-// launcher shows, at the bottom of the page.  The chat's token stays in sessionStorage,
-// so a reload or a dropped connection rejoins the same chat; no message text is ever
-// stored in the browser: after a reload the server replays the chat, after a dropped
-// connection only what was missed.
+// The loader sizes and places the frame: it tells the frame how large the host page's
+// window is, and the frame answers with the room it needs (layout()).  Nothing else
+// passes between them.
 "use strict";
 (() => {
-  const script =
-    document.currentScript || document.querySelector('script[src*="widget.js"][data-service]');
-  if (!script || !script.dataset.service) {
-    console.warn("chatrec widget: add data-service=\"SERVICE-ID\" to its script tag");
-    return;
-  }
+  const script = document.currentScript;
   const serviceId = script.dataset.service;
-  const origin = new URL(script.src, location.href).origin;
+  const origin = location.origin;
   const storageKey = `chatrec.widget.${serviceId}`;
+  const MARGIN = 20; // px around the widget inside the frame: room for shadows and focus rings
   const RECORDING = {
     recording: "This chat is recorded for quality and training.",
     paused: "Recording paused: what is written now is not recorded.",
@@ -39,6 +39,7 @@
     timer: null,
     ping: null,
     ended: false,
+    replaced: false, // a newer connection of this chat (another tab) took over
     status: null, // flow, queued, active
     recording: null,
     deletionRequested: false,
@@ -49,7 +50,7 @@
     pending: new Map(),
   };
 
-  // -- the widget's DOM, inside its own shadow root ---------------------------------
+  // -- the widget's DOM ------------------------------------------------------------------
 
   function el(tag, attributes = {}, ...children) {
     const node = document.createElement(tag);
@@ -62,16 +63,8 @@
     return node;
   }
 
-  const host = el("div", { "data-chatrec-widget": serviceId });
-  host.hidden = true; // until the stylesheet has loaded
-  const index = document.querySelectorAll("[data-chatrec-widget]").length;
-  const root = host.attachShadow({ mode: "open" });
-  const sheet = el("link", { rel: "stylesheet", href: `${origin}/static/widget.css` });
-  sheet.addEventListener("load", () => {
-    host.hidden = false;
-  });
-
-  const panelId = `chatrec-panel-${index}`;
+  const root = document.documentElement;
+  const panelId = "chatrec-panel";
   const launcher = el("button", {
     class: "launcher",
     type: "button",
@@ -132,10 +125,44 @@
     footer,
   );
   const frame = el("div", { class: "frame" }, panel, launcher);
-  frame.style.setProperty("--stack", String(index));
-  root.append(sheet, frame);
 
-  // -- storage: the token only, per browser tab ---------------------------------------
+  // -- the frame's room on the host page ------------------------------------------------
+
+  const hostWindow = { width: 1024, height: 768 }; // until the loader says
+  let placed = "";
+
+  function layout() {
+    const small = hostWindow.width <= 600 || hostWindow.height <= 560;
+    const full = small && !panel.hidden; // a small screen gives the open chat all of it
+    root.toggleAttribute("data-small", small);
+    root.toggleAttribute("data-full", full);
+    const box = frame.getBoundingClientRect();
+    const room = {
+      chatrec: "widget",
+      full,
+      width: Math.ceil(box.width) + 2 * MARGIN,
+      height: Math.ceil(box.height) + 2 * MARGIN,
+    };
+    const said = JSON.stringify(room);
+    if (said !== placed && window.parent !== window) {
+      placed = said;
+      window.parent.postMessage(room, "*"); // sizes only: nothing a host may not know
+    }
+  }
+
+  window.addEventListener("message", (event) => {
+    const data = event.data;
+    if (event.source !== window.parent || !data || data.chatrec !== "host") return;
+    const width = Number(data.width);
+    const height = Number(data.height);
+    if (!(width > 0 && height > 0)) return;
+    Object.assign(hostWindow, { width, height });
+    root.style.setProperty("--host-width", `${width}px`);
+    root.style.setProperty("--host-height", `${height}px`);
+    layout();
+  });
+
+  // -- storage: the token only, per browser tab, in this frame's origin ---------------
 
   function remember() {
     try {
@@ -179,7 +206,7 @@
       state.pending.clear();
       if (state.socket === socket) state.socket = null;
       render();
-      if (state.ended || !state.token) return;
+      if (state.ended || state.replaced || !state.token) return;
       const delay = Math.min(15000, 500 * 1.6 ** state.attempts) * (0.75 + Math.random() * 0.5);
       state.attempts += 1;
       showNotice(`Connection lost. Reconnecting in ${Math.ceil(delay / 1000)} s…`);
@@ -258,9 +285,15 @@
   function refused(frame) {
     const sent = state.pending.get(frame.ref);
     state.pending.delete(frame.ref);
-    if (!frame.ref && (frame.code === "not_found" || frame.code === "conflict")) {
+    if (!frame.ref && ["not_found", "conflict", "unauthenticated"].includes(frame.code)) {
       // The hello was refused: the chat has ended or its link expired.
       finished();
+      return;
+    }
+    if (frame.code === "replaced") {
+      // The chat goes on in another tab or window: this one does not take it back.
+      state.replaced = true;
+      showNotice("This chat continues in another window. Reload this page to continue here.");
       return;
     }
     if (sent && sent.type === "message" && !textarea.value) textarea.value = sent.text;
@@ -398,7 +431,7 @@
 
   function setOpen(open) {
     panel.hidden = !open;
-    host.toggleAttribute("data-open", open); // a small screen gives the open chat all of it
+    layout();
     launcher.setAttribute("aria-expanded", String(open));
     if (open) {
       state.unread = 0;
@@ -497,9 +530,10 @@
   new ResizeObserver(() => {
     if (state.pinned) log.scrollTop = log.scrollHeight;
   }).observe(log);
+  new ResizeObserver(layout).observe(frame);
 
   async function boot() {
-    document.body.append(host);
+    document.body.append(frame);
     try {
       const response = await fetch(`${origin}/api/services/${encodeURIComponent(serviceId)}`);
       if (response.ok) state.service = await response.json();
