@@ -6,6 +6,7 @@ composition root (``bootstrap``), and command-line options override what it retu
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
     from chatrec.store.secrets import SecretBox
+
+# An origin as browsers send it: scheme, host and port, nothing else (it goes into a
+# Content-Security-Policy, where a space or a semicolon would start another rule).
+ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
 
 
 class Config(BaseSettings):
@@ -114,6 +119,17 @@ class Config(BaseSettings):
         description="key file used without CHATREC_SECRET_KEY, created (0600) on first "
         "start; default: secret.key in the data dir",
     )
+
+    @field_validator("widget_origins")
+    @classmethod
+    def _refuse_what_is_no_origin(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if not ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not a web site's origin: write it as the browser's "
+                    "address bar shows it, without a path, such as https://www.acme.example"
+                )
+        return value
 
     @field_validator("secret_key")
     @classmethod
