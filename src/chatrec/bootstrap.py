@@ -17,12 +17,13 @@ from chatrec.services import passwords
 from chatrec.services.account import AccountService
 from chatrec.services.admin import Administration
 from chatrec.services.auth import AuthService
-from chatrec.services.chats import ChatService
+from chatrec.services.chats import ChatLimits, ChatService
 from chatrec.services.revocation import Revocations
 from chatrec.services.tokens import ApiTokens
 from chatrec.store.store import Store, utc_now
 from chatrec.store.writer import GroupCommitter
 from chatrec.web.connection_tests import ConnectionTestLimiter
+from chatrec.web.connections import ConnectionLimiter
 from chatrec.web.container import Container
 from chatrec.web.ratelimit import AddressLimiter
 
@@ -67,6 +68,12 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         inactivity_timeout=timedelta(seconds=config.inactivity_timeout_seconds),
         idle_timeout=timedelta(seconds=idle) if idle else None,
         on_recordings=worker.notify,
+        limits=ChatLimits(
+            open_chats_per_company=config.max_open_chats_per_company,
+            events_per_chat=config.max_chat_events,
+            bytes_per_chat=config.max_chat_bytes,
+            token_grace=timedelta(seconds=config.chat_token_grace_seconds),
+        ),
     )
     idle_minutes = config.session_idle_minutes
     revocations = Revocations(fanout)
@@ -109,4 +116,6 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         StaffSockets(fanout),
         account,
         connection_tests,
+        chat_start_limiter=AddressLimiter(config.chat_starts_per_minute),
+        connections=ConnectionLimiter(config.max_connections, config.max_connections_per_address),
     )

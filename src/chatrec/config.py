@@ -6,6 +6,7 @@ composition root (``bootstrap``), and command-line options override what it retu
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 if TYPE_CHECKING:
     from chatrec.delivery.egress import EgressPolicy
     from chatrec.store.secrets import SecretBox
+
+# An origin as browsers send it: scheme, host and port, nothing else (it goes into a
+# Content-Security-Policy, where a space or a semicolon would start another rule).
+ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
 
 
 MIN_METRICS_TOKEN_CHARS = 24
@@ -111,6 +116,39 @@ class Config(BaseSettings):
     api_token_max_per_user: int = Field(
         default=20, gt=0, description="live (unexpired, unrevoked) API tokens per login"
     )
+    chat_starts_per_minute: float = Field(
+        default=60,
+        gt=0,
+        description="POST /api/chats per client address, in bursts of as many",
+    )
+    max_open_chats_per_company: int = Field(
+        default=1000, gt=0, description="open chats a company may have at once, per node"
+    )
+    max_chat_events: int = Field(
+        default=2000, gt=0, description="events one chat may hold; then messages are refused"
+    )
+    max_chat_bytes: int = Field(
+        default=262_144,
+        gt=0,
+        description="bytes (UTF-8) of message text one chat may hold; then messages are refused",
+    )
+    chat_token_grace_seconds: float = Field(
+        default=600,
+        ge=0,
+        description="how long a customer's chat token still opens the chat after it ended",
+    )
+    max_body_bytes: int = Field(
+        default=65_536, gt=0, description="largest HTTP request body, but for flows"
+    )
+    max_flow_body_bytes: int = Field(
+        default=1_048_576, gt=0, description="largest HTTP request body under /api/admin/flows"
+    )
+    max_connections: int = Field(
+        default=10_000, gt=0, description="WebSocket connections one node holds at once"
+    )
+    max_connections_per_address: int = Field(
+        default=200, gt=0, description="WebSocket connections from one client address at once"
+    )
     delivery_in_server: bool = Field(
         default=True,
         description="deliver recordings from the server process; false when separate "
@@ -124,7 +162,8 @@ class Config(BaseSettings):
     )
     widget_origins: list[str] = Field(
         default_factory=list,
-        description="web sites allowed to embed the customer widget (CORS, no credentials)",
+        description="web sites allowed to embed the customer widget (its frame's "
+        "frame-ancestors; CORS without credentials for the public endpoints)",
     )
     egress_allow: str | None = Field(
         default=None,
@@ -170,6 +209,17 @@ class Config(BaseSettings):
                 f"CHATREC_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_CHARS} characters; "
                 "make one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
             )
+        return value
+
+    @field_validator("widget_origins")
+    @classmethod
+    def _refuse_what_is_no_origin(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if not ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not a web site's origin: write it as the browser's "
+                    "address bar shows it, without a path, such as https://www.acme.example"
+                )
         return value
 
     @field_validator("secret_key")

@@ -21,6 +21,7 @@
     │   ├── RecordingOnQueueError  a queue request names a recording setting (R3)
     │   └── ConflictError        the chat's state does not allow it now
     │       ├── TooManyTokensError   the login has as many live API tokens as it may
+    │       ├── ChatFullError        the chat holds as many events or message bytes as it may
     │       └── StoreConflictError   a write clashes with stored data; none of it applied
     │           ├── SequenceClashError   an event number is taken: two writers raced
     │           ├── BaseNameTakenError   a recording base name is in use (R6)
@@ -202,6 +203,12 @@ class TooManyTokensError(ConflictError):
     """The login already has the most live API tokens it may have; one must be revoked."""
 
     code = "too_many_tokens"
+
+
+class ChatFullError(ConflictError):
+    """The chat holds as many events or bytes of message text as a chat may (R19)."""
+
+    code = "chat_full"
 
 
 class StoreError(ChatrecError):

@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from chatrec.domain.rules import RULES
+from tests.e2e.test_chat_pages import widget_in
 from tests.e2e.test_console import log_in, open_section
 from tests.integration.server import ServerProcess
 
@@ -38,7 +39,7 @@ def test_R5b_R14_the_customer_is_greeted_by_the_demo_company_and_the_chat_page_n
 ) -> None:
     customer = new_page()
     customer.goto(f"{server.url}/widget/demo?service=demo-support")
-    widget = customer.locator("[data-chatrec-widget]")
+    widget = widget_in(customer)
     widget.get_by_role("button", name="Chat with us").click()
     widget.get_by_role("button", name="Start chat").click()
     expect(widget.get_by_text(GREETING)).to_be_visible()

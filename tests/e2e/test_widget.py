@@ -1,18 +1,24 @@
-"""The customer widget on its own: consent, deletion requests, and a phone's screen.
+"""The customer widget on its own: consent, deletion requests, a phone's screen, and a
+host page that would read the chat.
 
 One ``chatrec demo`` serves the module; each test ends the chats it starts, so no chat
 waits in a queue for the next test's agent.  The demo's Sales service runs the
-"consent first" flow (R10: "No" runs ``discard``), its Support service none.
+"consent first" flow (R10: "No" runs ``discard``), its Support service none.  A
+customer's site of another origin, allowed to embed the widget, is served from another
+loopback address (browsers let a page load from loopback only if it came from there).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 from playwright.sync_api import Locator, Page, ViewportSize, expect
 
-from tests.e2e.test_chat_pages import RECORDED, go_available, log_in, say
+from tests.e2e.test_chat_pages import RECORDED, go_available, log_in, say, widget_in
 from tests.integration.server import ServerProcess
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -21,10 +27,50 @@ NOT_RECORDED = "This chat is not recorded."
 NewPage = Callable[..., Page]
 
 
+class Shop(ThreadingHTTPServer):
+    """A customer's web site: one page, whatever the path."""
+
+    page = b""
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.2:{self.server_address[1]}"
+
+
+class ShopPage(BaseHTTPRequestHandler):
+    server: Shop
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(self.server.page)))
+        self.end_headers()
+        self.wfile.write(self.server.page)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def shop() -> Iterator[Shop]:
+    with Shop(("127.0.0.2", 0), ShopPage) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield server
+        finally:
+            server.shutdown()
+            thread.join()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, shop: Shop) -> Iterator[ServerProcess]:
     folder = tmp_path_factory.mktemp("widget")
-    process = ServerProcess(folder / "data", f"sqlite:///{folder}/chatrec.db")
+    process = ServerProcess(
+        folder / "data",
+        f"sqlite:///{folder}/chatrec.db",
+        env={"CHATREC_WIDGET_ORIGINS": f'["{shop.origin}"]'},
+    )
     process.start()
     try:
         yield process
@@ -34,7 +80,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 def widget_of(page: Page, server: ServerProcess, service: str) -> Locator:
     page.goto(f"{server.url}/widget/demo?service={service}")
-    widget = page.locator("[data-chatrec-widget]")
+    widget = widget_in(page)
     widget.get_by_role("button", name="Chat with us").click()
     return widget
 
@@ -101,7 +147,7 @@ def test_R11a_phone_widget_fills_the_screen_open_and_leaves_the_header_alone_clo
     expect(panel).to_be_hidden()
     expect(widget.get_by_role("button", name="Chat with us")).to_be_visible()
     _, header_top, _, header_height = box(customer.locator(".site-header"))
-    x, y, width, height = box(widget)
+    x, y, width, height = box(customer.locator("iframe[data-chatrec-widget]"))
     assert y >= header_top + header_height, "closed, the widget leaves the page's header alone"
     assert x + width <= PHONE["width"]
     assert y + height <= PHONE["height"]
@@ -163,3 +209,48 @@ def test_R9_a_deletion_request_is_confirmed_in_the_chat_and_hides_no_message(
     expect(asked).to_be_in_viewport(ratio=1)
     expect(reply).to_be_in_viewport(ratio=1)
     end_chat(second)
+
+
+READ_EVERYTHING = """() => {
+  const found = [document.cookie, document.documentElement.outerHTML];
+  for (const storage of [sessionStorage, localStorage]) found.push(JSON.stringify({ ...storage }));
+  const frame = document.querySelector("iframe[data-chatrec-widget]");
+  try {
+    found.push(JSON.stringify({ ...frame.contentWindow.sessionStorage }));
+  } catch (error) {
+    found.push(error.name);
+  }
+  found.push(String(frame.contentDocument));
+  return found.join("\\n");
+}"""
+"""What a script of the host page can reach: its own storage, cookies and page, and the
+widget's frame as far as the browser lets it."""
+
+
+def test_R18_a_script_of_the_host_page_cannot_read_the_chat_token(
+    demo: ServerProcess, shop: Shop, new_page: NewPage
+) -> None:
+    shop.page = (
+        f'<!doctype html><html lang="en"><head><title>Shop</title><script src="{demo.url}'
+        '/static/widget.js" data-service="demo-support" defer></script></head>'
+        "<body><h1>Shop</h1></body></html>"
+    ).encode()
+    customer = new_page()
+    customer.goto(f"{shop.origin}/")
+    widget = widget_in(customer)
+    widget.get_by_role("button", name="Chat with us").click()
+    with customer.expect_response(f"{demo.url}/api/chats") as created:
+        widget.get_by_role("button", name="Start chat").click()
+    token = created.value.json()["token"]
+    expect(widget.get_by_role("status")).to_have_text(RECORDED)
+    say(widget.get_by_label("Your message (Enter sends)"), "Billing")
+    expect(widget.locator(".msg.me", has_text="Billing")).to_be_visible()
+
+    seen = customer.evaluate(READ_EVERYTHING)
+    assert token not in seen
+    assert "SecurityError" in seen  # the frame's storage is another origin's
+    assert "Billing" not in seen  # nor is the chat itself
+    end_chat(widget)
+    # Only the sites configured may frame the widget (and chatrec's own pages).
+    policy = httpx.get(f"{demo.url}/widget/frame/demo-support").headers["content-security-policy"]
+    assert f"frame-ancestors 'self' {shop.origin};" in policy

@@ -159,7 +159,14 @@ def test_every_operation_is_named_tagged_secured_and_refuses_only_what_it_can(
     assert set(paths["/api/health"]["get"]["responses"]) == {"200"}
     assert set(paths["/api/me"]["get"]["responses"]) == {"200", "401", "503"}
     assert "security" not in paths["/api/chats"]["post"]
-    assert set(paths["/api/chats"]["post"]["responses"]) == {"201", "400", "404", "422", "503"}
+    assert set(paths["/api/chats"]["post"]["responses"]) == {
+        "201",
+        "400",
+        "404",
+        "422",
+        "429",
+        "503",
+    }
     components = schema["components"]["schemas"]
     assert components["Role"]["enum"] == ["operator", "administrator", "supervisor", "agent"]
     assert set(components["DeliveryState"]["enum"]) == {

@@ -2,7 +2,7 @@
 code in the table is one the server gives (R19).
 
 The codes come from the source: the ``code`` of every :class:`~chatrec.errors.ActionError`,
-the literal codes the web layer hands to ``FrameError``, ``error_body`` and a
+the literal codes the web layer hands to ``FrameError``, ``error_body``, ``error_frame`` and a
 connection's ``error``/``_refuse``, and the codes it assigns; and from the framework
 itself, the codes of the refusals Starlette and FastAPI make (a path or method that does
 not exist, a body that cannot be read), provoked in process.

@@ -261,6 +261,7 @@ RULES: dict[RouteKey, Rule] = {
     ("GET", "/console/chats/{chat_id}"): CONSOLE_RECORD,
     ("GET", "/widget.js"): ANYONE,
     ("GET", "/widget/demo"): ANYONE,
+    ("GET", "/widget/frame/{service_id}"): ANYONE,
     ("MOUNT", "/static"): ANYONE,
     # Counts only: no company, chat or file is named (see chatrec.web.metrics).
     ("GET", "/metrics"): METRICS,

@@ -90,3 +90,14 @@ def test_every_setting_is_documented_with_its_variable_and_default() -> None:
         else:
             assert documented[variable] == _shown(default), variable
     assert len(documented) == len(Config.model_fields)
+
+
+@pytest.mark.parametrize(
+    "origin", ["https://www.acme.example/chat", "https://a.example; script-src *", "acme.example"]
+)
+def test_R18_a_widget_origin_that_is_no_origin_refuses_to_start(origin: str) -> None:
+    # It becomes the widget frame's frame-ancestors: nothing else may ride along.
+    with pytest.raises(ValidationError, match="is not a web site's origin"):
+        Config(widget_origins=[origin])
+    allowed = ["https://www.acme.example", "http://127.0.0.2:8401", "https://[2001:db8::1]:443"]
+    assert Config(widget_origins=allowed).widget_origins == allowed

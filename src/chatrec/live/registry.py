@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from chatrec.domain.journal import Actor, Event, Journal, Role
+from chatrec.domain.journal import Actor, Event, Journal, MessagePosted, Role
 from chatrec.domain.live_state import RecordingState, is_paused, recording_state
 from chatrec.domain.participants import Stint, stints
 from chatrec.domain.settings import CompanySettings
@@ -32,6 +32,7 @@ class LiveChat:
     _cached_at: tuple[int, int] = field(default=(-1, -1), init=False, repr=False, compare=False)
     _journal: Journal | None = field(default=None, init=False, repr=False, compare=False)
     _stints: list[Stint] = field(default_factory=list, init=False, repr=False, compare=False)
+    _text_bytes: int = field(default=0, init=False, repr=False, compare=False)
     # The recording state for the journal and the company settings it was decided with:
     # every follower's summary shows it, and deciding it runs the whole decision.
     _state: tuple[CompanySettings, RecordingState] | None = field(
@@ -48,6 +49,11 @@ class LiveChat:
         if self._journal is None or now != self._cached_at:
             self._journal = Journal(tuple(event for _, event in self.events))
             self._stints = stints(self._journal)
+            self._text_bytes = sum(
+                len(event.text.encode())
+                for event in self._journal.events
+                if isinstance(event, MessagePosted)
+            )
             self._state = None
             self._cached_at = now
         return self._journal
@@ -55,6 +61,12 @@ class LiveChat:
     @property
     def journal(self) -> Journal:
         return self._refresh()
+
+    @property
+    def text_bytes(self) -> int:
+        """Bytes (UTF-8) of the message text the chat holds, its limit's measure (R19)."""
+        self._refresh()
+        return self._text_bytes
 
     def stints(self) -> list[Stint]:
         self._refresh()

@@ -40,10 +40,13 @@ from chatrec.domain.journal import (
 )
 from chatrec.domain.sampling import draw_sample
 from chatrec.errors import (
+    AuthenticationError,
     BaseNameTakenError,
+    ChatFullError,
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
 )
 from chatrec.flows import Flow, FlowState, answer_flow, load_flow, start_flow
 from chatrec.live.bus import Fanout, chat_topic, company_topic, user_topic
@@ -68,6 +71,7 @@ from chatrec.store.records import (
     PresenceRecord,
     QueueRecord,
     RecordingRecord,
+    ServiceRecord,
     UserRecord,
 )
 from chatrec.store.store import Store
@@ -119,6 +123,24 @@ def _unavailable(user: UserRecord, availability: Availability) -> str | None:
     return None
 
 
+# Seconds a customer is asked to wait when their company has as many open chats as it may.
+COMPANY_FULL_RETRY_AFTER = 30
+
+
+@dataclass(frozen=True, slots=True)
+class ChatLimits:
+    """What anonymous customers may take of one node (R19): each bounds memory and work.
+
+    ``token_grace`` is how long a chat token still opens its chat after the end, so a
+    customer whose connection dropped at the end still sees it; then it opens nothing.
+    """
+
+    open_chats_per_company: int = 1000
+    events_per_chat: int = 2000
+    bytes_per_chat: int = 262_144
+    token_grace: timedelta = timedelta(minutes=10)
+
+
 @dataclass(frozen=True, slots=True)
 class Started:
     chat: ChatRecord
@@ -141,8 +163,10 @@ class ChatService:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] | None = None,
         on_recordings: Callable[[], None] | None = None,
+        limits: ChatLimits | None = None,
     ) -> None:
         self.store = store
+        self.limits = limits or ChatLimits()
         self.committer = committer
         self.fanout = fanout
         self.router = Router()
@@ -157,6 +181,8 @@ class ChatService:
         self._clock = clock
         self._monotonic = monotonic or (lambda: self._clock().timestamp())
         self._chats: dict[str, LiveChat] = {}
+        # Chats being started, per company: counted with the open ones against the limit.
+        self._starting: Counter[str] = Counter()
         self._flows: dict[tuple[str, int], Flow] = {}
         self._connections: Counter[str] = Counter()
         self._endings: dict[str, asyncio.Lock] = {}
@@ -211,10 +237,20 @@ class ChatService:
         return await self._run(self.store.load_journal, chat_id, seq)
 
     async def chat_for_customer(self, token: str) -> tuple[str, LiveChat | None]:
-        """The customer's chat id, and the live chat unless it has ended (R18)."""
+        """The customer's chat id, and the live chat unless it has ended (R18).
+
+        The token ends with the chat, after a grace for a customer who reconnects to see
+        the end: then it replays nothing, staff messages included.
+        """
         record = await self._run(self.store.find_chat_by_token, hash_token(token))
         if record is None:
             raise NotFoundError("this chat link is unknown or has expired")
+        ended = record.ended_at
+        if ended is not None and self._clock() > ended + self.limits.token_grace:
+            raise AuthenticationError(
+                f"this chat ended at {ended:%Y-%m-%d %H:%M} UTC and its link has expired; "
+                "start a new chat"
+            )
         return record.chat_id, self._chats.get(record.chat_id)
 
     # -- committing ----------------------------------------------------------------
@@ -303,10 +339,50 @@ class ChatService:
 
     # -- the customer --------------------------------------------------------------
 
+    def _check_company_room(self, company_id: str) -> None:
+        """Refuse a chat beyond the company's open chats on this node (429, not stored)."""
+        open_now = sum(1 for c in self._chats.values() if c.record.company_id == company_id)
+        limit = self.limits.open_chats_per_company
+        if open_now + self._starting[company_id] >= limit:
+            raise RateLimitedError(
+                f"this company has as many chats open as it may ({limit}); "
+                f"try again in {COMPANY_FULL_RETRY_AFTER} seconds",
+                COMPANY_FULL_RETRY_AFTER,
+            )
+
+    def _check_chat_room(self, chat: LiveChat, text: str = "") -> None:
+        """Refuse what would grow a chat beyond its events or message bytes (nothing stored).
+
+        Staff actions on the recording (pause, delete, flag) and the end are never
+        refused: a full chat can still be handled and ended.
+        """
+        limits = self.limits
+        if chat.record.last_seq >= limits.events_per_chat:
+            raise ChatFullError(
+                f"this chat holds its limit of {limits.events_per_chat} events; "
+                "end it and start a new chat"
+            )
+        if chat.text_bytes + len(text.encode()) > limits.bytes_per_chat:
+            raise ChatFullError(
+                f"this chat holds its limit of {limits.bytes_per_chat} bytes of messages; "
+                "end it and start a new chat"
+            )
+
     async def start_chat(self, service_id: str) -> Started:
         service = await self._run(self.store.get_service, service_id)
         if service is None:
             raise NotFoundError(f"no service {service_id!r}")
+        company_id = service.company_id
+        self._check_company_room(company_id)
+        self._starting[company_id] += 1
+        try:
+            return await self._start_chat(service)
+        finally:
+            self._starting[company_id] -= 1
+            if not self._starting[company_id]:
+                del self._starting[company_id]
+
+    async def _start_chat(self, service: ServiceRecord) -> Started:
         company = await self.company(service.company_id)
         token = secrets.token_urlsafe(32)
         chat_id = secrets.token_hex(6)
@@ -353,6 +429,7 @@ class ChatService:
     async def customer_says(self, chat: LiveChat, text: str) -> int:
         async with chat.lock:
             self._check_open(chat)
+            self._check_chat_room(chat, text)
             now = self._now(chat)
             events: list[Event] = [MessagePosted(at=now, actor=CUSTOMER, text=text)]
             answered: FlowState | None = None
@@ -375,6 +452,7 @@ class ChatService:
         """R9: the request is journaled and shown to the agent; it deletes nothing itself."""
         async with chat.lock:
             self._check_open(chat)
+            self._check_chat_room(chat)
             return await self._commit(chat, [DeletionRequested(at=self._now(chat), actor=CUSTOMER)])
 
     async def customer_ends(self, chat: LiveChat) -> int:
@@ -403,6 +481,7 @@ class ChatService:
         async with chat.lock:
             self._check_open(chat)
             actor = self._in_chat(chat, user)
+            self._check_chat_room(chat, text)
             return await self._commit(
                 chat, [MessagePosted(at=self._now(chat), actor=actor, text=text)]
             )

@@ -63,6 +63,18 @@ async def limit_logins(request: Request) -> None:
         )
 
 
+async def limit_chat_starts(request: Request) -> None:
+    """So many chats a minute per client address; then 429 with Retry-After (R19)."""
+    address = request.client.host if request.client else None
+    wait = container(request).chat_start_limiter.take(address)
+    if wait > 0:
+        seconds = math.ceil(wait)
+        raise RateLimitedError(
+            f"too many chats started from your address; try again in {seconds} seconds",
+            seconds,
+        )
+
+
 class LoginCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     login: Annotated[str, Field(min_length=1, max_length=200)]
@@ -325,10 +337,15 @@ async def service(service_id: str, services: Services) -> ServiceRead:
     status_code=201,
     operation_id="createChat",
     tags=["widget"],
-    responses=refusals(404, 503),
+    dependencies=[Depends(limit_chat_starts)],
+    responses=refusals(404, 429, 503),
 )
 async def start_chat(body: ChatCreate, services: Services) -> ChatCreated:
-    """Start a customer chat; the token is the customer's only key to it (R18)."""
+    """Start a customer chat; the token is the customer's only key to it (R18).
+
+    Each client address may start so many chats a minute, and a company have so many
+    open at once: beyond either, ``429`` with ``Retry-After``.
+    """
     started = await services.chats.start_chat(body.service_id)
     return ChatCreated(chat_id=started.chat.chat_id, token=started.token)
 

@@ -17,6 +17,7 @@ from chatrec.web import protocol
 from chatrec.web.account_api import router as account_router
 from chatrec.web.admin_api import router as admin_router
 from chatrec.web.api import router as api_router
+from chatrec.web.body_limit import BodyLimitMiddleware
 from chatrec.web.container import Container
 from chatrec.web.csrf import CsrfMiddleware, refuse_foreign_origin
 from chatrec.web.deliveries_api import router as deliveries_router
@@ -26,7 +27,7 @@ from chatrec.web.metrics import router as metrics_router
 from chatrec.web.setup_api import router as setup_router
 from chatrec.web.tokens_api import router as tokens_router
 from chatrec.web.transport import HstsMiddleware, secure_transport
-from chatrec.web.ws import CustomerConnection, StaffConnection
+from chatrec.web.ws import CustomerConnection, StaffConnection, admitted
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +151,12 @@ def create_app(container: Container) -> FastAPI:
         secure=lambda connection: secure_transport(container.config, connection),
     )
     app.add_middleware(HstsMiddleware, config=container.config)
+    # Outermost: an oversized body is refused before anything else reads it.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default=container.config.max_body_bytes,
+        by_prefix={"/api/admin/flows": container.config.max_flow_body_bytes},
+    )
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(deliveries_router)
@@ -161,14 +168,18 @@ def create_app(container: Container) -> FastAPI:
 
     @app.websocket("/ws/customer")
     async def customer_socket(websocket: WebSocket) -> None:
-        await CustomerConnection(websocket, container).run(protocol.CUSTOMER_FRAMES)
+        async with admitted(websocket, container.connections) as admission:
+            if admission:
+                await CustomerConnection(websocket, container).run(protocol.CUSTOMER_FRAMES)
 
     @app.websocket("/ws/staff")
     async def staff_socket(websocket: WebSocket) -> None:
         if await refuse_foreign_origin(websocket):
             return
-        cookie = websocket.cookies.get(SESSION_COOKIE)
-        await StaffConnection(websocket, container, cookie).run(protocol.STAFF_FRAMES)
+        async with admitted(websocket, container.connections) as admission:
+            if admission:
+                cookie = websocket.cookies.get(SESSION_COOKIE)
+                await StaffConnection(websocket, container, cookie).run(protocol.STAFF_FRAMES)
 
     from chatrec.web.console import install_console
     from chatrec.web.docs import install_docs

@@ -17,6 +17,7 @@ from chatrec.services.tokens import ApiTokens
 from chatrec.store.store import Store
 from chatrec.store.writer import GroupCommitter
 from chatrec.web.connection_tests import ConnectionTestLimiter
+from chatrec.web.connections import ConnectionLimiter
 from chatrec.web.ratelimit import AddressLimiter
 
 
@@ -37,3 +38,5 @@ class Container:
     staff_sockets: StaffSockets
     account: AccountService
     connection_tests: ConnectionTestLimiter
+    chat_start_limiter: AddressLimiter
+    connections: ConnectionLimiter

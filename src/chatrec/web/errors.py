@@ -178,6 +178,8 @@ def install_error_handlers(app: FastAPI) -> None:
             code = HTTPStatus(error.status_code).phrase.lower().replace(" ", "_")
         except ValueError:
             code = "refused"
+        if error.status_code == 413:  # a body over its limit, as a frame over its own
+            code = "too_large"
         return JSONResponse(
             error_body(code, str(error.detail)),
             status_code=error.status_code,

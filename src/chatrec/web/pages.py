@@ -26,26 +26,45 @@ HERE = Path(__file__).parent
 STATIC = HERE / "static"
 templates = Jinja2Templates(directory=HERE / "templates")
 
+
+def content_security_policy(frame_ancestors: str = "'none'") -> str:
+    """Our own files only; framed by nobody but for the widget's frame (see below)."""
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            f"frame-ancestors {frame_ancestors}",
+            "base-uri 'none'",
+            "form-action 'self'",
+        )
+    )
+
+
 # The portal and login pages run only our own files; the widget demo is a host page
 # like a customer's site, under the same policy to show the widget needs nothing more.
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-    )
-)
+CONTENT_SECURITY_POLICY = content_security_policy()
 PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "Cache-Control": "no-store",
     "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
 }
+
+
+def widget_frame_headers(widget_origins: list[str]) -> dict[str, str]:
+    """The widget's frame may be framed by chatrec's own pages and the configured sites.
+
+    Not by any site: a page of another could show a customer's chat under its own
+    buttons (clickjacking), and the frame is where the chat token lives, out of reach
+    of the host page's scripts (R18).
+    """
+    ancestors = " ".join(("'self'", *widget_origins))
+    return {**PAGE_HEADERS, "Content-Security-Policy": content_security_policy(ancestors)}
+
+
 STAFF_ROLES = frozenset({"agent", "supervisor"})
 ACCOUNT_PATH = "/account"
 
@@ -113,6 +132,16 @@ def install_pages(app: FastAPI) -> None:
     @app.get("/widget.js", include_in_schema=False)
     async def widget_script() -> FileResponse:
         return FileResponse(STATIC / "widget.js", media_type="text/javascript")
+
+    @app.get("/widget/frame/{service_id}", include_in_schema=False)
+    async def widget_frame(request: Request, service_id: str) -> Response:
+        """The widget itself, in a frame of chatrec's origin that ``widget.js`` puts on
+        the host page: its chat token is stored here, where the host's scripts cannot
+        read it (R18)."""
+        headers = widget_frame_headers(container(request).config.widget_origins)
+        return templates.TemplateResponse(
+            request, "widget_frame.html", {"service_id": service_id}, headers=headers
+        )
 
     @app.get("/widget/demo", include_in_schema=False)
     async def widget_demo(request: Request, service: str | None = None) -> Response:

@@ -83,6 +83,7 @@ class AddressLimiter:
 
 
 def client_key(address: str | None) -> str:
+    """Whom a limit counts: the address, or its /64 for IPv6, which one host holds."""
     if address is None:
         return "unknown"
     try:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable
+import secrets
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,7 @@ from chatrec.services.presence import presence_view
 from chatrec.services.revocation import AccessEnded
 from chatrec.store.records import UserRecord
 from chatrec.web import protocol
+from chatrec.web.connections import ConnectionLimiter
 from chatrec.web.container import Container
 from chatrec.web.errors import STORE_UNAVAILABLE, store_incident
 from chatrec.web.guard import caller_for_token, session_caller
@@ -50,9 +52,11 @@ from chatrec.web.views import chat_summary, ended_summary
 
 HELLO_TIMEOUT = 10.0
 # Error codes a client may answer by sending the same frame again, later (docs/protocol.md).
-RETRYABLE = frozenset({"store_unavailable", "rate_limited"})
-# "Try again later": a hello the database could not answer.
+RETRYABLE = frozenset({"store_unavailable", "rate_limited", "too_many_connections"})
+# "Try again later": a hello the database could not answer, a node or address at its limit.
 CLOSE_TRY_AGAIN = 1013
+# A newer customer connection of the same chat took over: do not reconnect.
+CLOSE_REPLACED = 4410
 ACTIONS: dict[str, type[Event]] = {
     "pause": RecordingPaused,
     "resume": RecordingResumed,
@@ -139,6 +143,25 @@ def store_error_frame(error: StoreError, where: str, ref: str | None = None) -> 
     never the error's text, which may hold other companies' data (R18)."""
     incident, message = store_incident(error, where)
     return {**error_frame(STORE_UNAVAILABLE, message, ref), "incident": incident}
+
+
+@contextlib.asynccontextmanager
+async def admitted(websocket: WebSocket, connections: ConnectionLimiter) -> AsyncIterator[bool]:
+    """Count the connection in for its life; one over a limit is told why and closed."""
+    address = websocket.client.host if websocket.client else None
+    refusal = connections.admit(address)
+    if refusal is None:
+        try:
+            yield True
+        finally:
+            connections.release(address)
+        return
+    with contextlib.suppress(Exception):
+        await websocket.accept()
+        frame = error_frame("too_many_connections", f"{refusal}; try again later")
+        await websocket.send_text(json.dumps(frame))
+        await websocket.close(code=CLOSE_TRY_AGAIN)
+    yield False
 
 
 class FrameError(Exception):
@@ -333,8 +356,15 @@ class Connection:
 
 
 class CustomerConnection(Connection):
+    """One per chat: a new connection with the chat's token closes the one before, so
+    many connections of one token cannot multiply its frame budget (R19)."""
+
     chat_id: str
     chat: LiveChat | None = None
+
+    def __init__(self, websocket: WebSocket, container: Container) -> None:
+        super().__init__(websocket, container)
+        self.connection_id = secrets.token_hex(8)
 
     async def welcome(self, hello: protocol.Hello) -> None:
         if not hello.token:
@@ -342,12 +372,20 @@ class CustomerConnection(Connection):
         self.chat_id, self.chat = await self.service.chat_for_customer(hello.token)
         self.send({"type": "welcome", "role": "customer", "chat_id": self.chat_id})
         if self.chat is not None:
-            self.subscribe(chat_topic(self.chat_id))
+            topic = chat_topic(self.chat_id)
+            self.subscribe(topic)
+            self.container.fanout.publish(topic, {"customer_connection": self.connection_id})
         # Replays what the customer missed; for a chat that ended meanwhile, up to its end.
         self.outbox.put_nowait((chat_topic(self.chat_id), json.dumps({"since": hello.last_seq})))
 
     async def on_notice(self, topic: str, notice: dict[str, Any]) -> None:
-        await self.sync(self.chat_id, since=notice.get("since"))
+        newer = notice.get("customer_connection")
+        if newer is None:
+            await self.sync(self.chat_id, since=notice.get("since"))
+        elif newer != self.connection_id:
+            message = "this chat was opened on another connection, which replaces this one"
+            await self.ws.send_text(json.dumps(error_frame("replaced", message)))
+            await self.ws.close(code=CLOSE_REPLACED)
 
     def live(self) -> LiveChat:
         if self.chat is None:

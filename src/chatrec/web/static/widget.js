@@ -1,16 +1,17 @@
-// The chatrec customer widget.  Embed it with
+// The chatrec customer widget's loader.  Embed the widget with
 //
 //   <script src="https://chat.example.com/static/widget.js" data-service="SERVICE-ID" defer></script>
 //
-// It draws a chat launcher in a shadow root (the host page's styles and ours never mix),
-// starts a chat with POST /api/chats and talks over /ws/customer.  It always shows
-// whether the chat is recorded, or that recording waits for the customer's answer to the
-// flow's consent question (R10, R11a), and lets the customer ask for the recording to be
-// deleted (R9).  On a small screen the open chat fills the screen; closed, only the
-// launcher shows, at the bottom of the page.  The chat's token stays in sessionStorage,
-// so a reload or a dropped connection rejoins the same chat; no message text is ever
-// stored in the browser: after a reload the server replays the chat, after a dropped
-// connection only what was missed.
+// This script only puts a frame on the page: the widget itself runs inside it, served by
+// chatrec (/widget/frame/SERVICE-ID, widget-frame.js).  The chat, and the token that
+// opens it, stay in that frame, on chatrec's origin, where no script of this page can
+// read them (R18); this page's styles and the widget's never mix.  The page must allow
+// the frame (Content-Security-Policy frame-src, if it has one), and chatrec must allow
+// the page to show it (CHATREC_WIDGET_ORIGINS, its frame-ancestors).
+//
+// Between page and frame pass only sizes: this script tells the frame how large the
+// page's window is, and sizes and places the frame as the frame asks — the launcher in
+// the corner, the open chat above it, or the whole window on a small screen.
 "use strict";
 (() => {
   const script =
@@ -21,508 +22,67 @@
   }
   const serviceId = script.dataset.service;
   const origin = new URL(script.src, location.href).origin;
-  const storageKey = `chatrec.widget.${serviceId}`;
-  const RECORDING = {
-    recording: "This chat is recorded for quality and training.",
-    paused: "Recording paused: what is written now is not recorded.",
-    not_recorded: "This chat is not recorded.",
-    awaiting_consent: "Recording waits for your answer to the consent question.",
-  };
+  const index = document.querySelectorAll("iframe[data-chatrec-widget]").length;
+  const STACK = 64; // px between the launchers of several widgets on one page
 
-  const state = {
-    service: null, // {name, company}
-    chatId: null,
-    token: null,
-    lastSeq: 0,
-    socket: null,
-    attempts: 0,
-    timer: null,
-    ping: null,
-    ended: false,
-    status: null, // flow, queued, active
-    recording: null,
-    deletionRequested: false,
-    agents: new Set(), // names of the agents in the chat now, followed from its events
-    pinned: true, // the log shows its newest line, and keeps it in view when it shrinks
-    unread: 0,
-    nextRef: 0,
-    pending: new Map(),
-  };
+  const frame = document.createElement("iframe");
+  frame.src = `${origin}/widget/frame/${encodeURIComponent(serviceId)}`;
+  frame.title = "Chat";
+  frame.setAttribute("data-chatrec-widget", serviceId);
 
-  // -- the widget's DOM, inside its own shadow root ---------------------------------
-
-  function el(tag, attributes = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attributes)) {
-      if (name === "class") node.className = value;
-      else if (name === "text") node.textContent = value;
-      else node.setAttribute(name, value);
+  // Important, so that the page's own rules for frames do not move or frame the widget.
+  function set(styles) {
+    for (const [name, value] of Object.entries(styles)) {
+      frame.style.setProperty(name, value, "important");
     }
-    node.append(...children);
-    return node;
   }
-
-  const host = el("div", { "data-chatrec-widget": serviceId });
-  host.hidden = true; // until the stylesheet has loaded
-  const index = document.querySelectorAll("[data-chatrec-widget]").length;
-  const root = host.attachShadow({ mode: "open" });
-  const sheet = el("link", { rel: "stylesheet", href: `${origin}/static/widget.css` });
-  sheet.addEventListener("load", () => {
-    host.hidden = false;
+  set({
+    display: "none", // until the frame says how much room it needs
+    position: "fixed",
+    border: "0",
+    margin: "0",
+    padding: "0",
+    background: "transparent",
+    "color-scheme": "light", // as the frame's: else the browser paints the frame opaque
+    "z-index": "2147483000",
+    "max-width": "none",
+    "max-height": "none",
   });
 
-  const panelId = `chatrec-panel-${index}`;
-  const launcher = el("button", {
-    class: "launcher",
-    type: "button",
-    "aria-expanded": "false",
-    "aria-controls": panelId,
-  });
-  const launcherText = el("span", { text: "Chat with us" });
-  const launcherBadge = el("span", { class: "unread", hidden: "" });
-  launcher.append(el("span", { class: "bubble", "aria-hidden": "true" }), launcherText, launcherBadge);
-
-  const title = el("h2", { class: "title", id: `${panelId}-title`, text: "Chat" });
-  const company = el("p", { class: "company" });
-  const minimise = el("button", { class: "icon", type: "button", "aria-label": "Minimise the chat" });
-  minimise.textContent = "\u2013";
-  const recordingLine = el("p", { class: "recording", role: "status" });
-  const log = el("ol", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Messages" });
-  const introText = el("p", {
-    text: "Chats may be recorded for quality and training. Once you start, this window shows whether yours is.",
-  });
-  const intro = el("div", { class: "intro" }, introText);
-  const startButton = el("button", { class: "primary", type: "button", text: "Start chat" });
-  intro.append(startButton);
-  const choices = el("div", { class: "choices", role: "group", "aria-label": "Suggested answers" });
-  const waiting = el("p", {
-    class: "waiting",
-    "aria-live": "polite",
-    text: "Waiting for the next available agent. You can write meanwhile: they will see it.",
-  });
-  const notice = el("p", { class: "notice", role: "alert" });
-  const confirmText = el("p", { class: "confirm-text" });
-  const confirmYes = el("button", { type: "button", class: "primary" });
-  const confirmNo = el("button", { type: "button", text: "Cancel" });
-  const confirmBox = el("div", { class: "confirm", hidden: "" }, confirmText, el("div", { class: "row" }, confirmYes, confirmNo));
-  const textarea = el("textarea", { id: `${panelId}-message`, rows: "2", maxlength: "4000" });
-  const sendButton = el("button", { type: "submit", class: "primary", text: "Send" });
-  const composer = el(
-    "form",
-    { class: "composer" },
-    el("label", { for: `${panelId}-message`, class: "visually-hidden", text: "Your message (Enter sends)" }),
-    el("div", { class: "row" }, textarea, sendButton),
-  );
-  const deleteButton = el("button", { type: "button", class: "link", text: "Ask to delete the recording" });
-  const endButton = el("button", { type: "button", class: "link", text: "End chat" });
-  const newChatButton = el("button", { type: "button", class: "primary", text: "Start a new chat", hidden: "" });
-  const footer = el("div", { class: "footer" }, deleteButton, endButton, newChatButton);
-  const panel = el(
-    "section",
-    { class: "panel", id: panelId, role: "region", "aria-labelledby": `${panelId}-title`, hidden: "" },
-    el("header", { class: "head" }, el("div", {}, title, company), minimise),
-    recordingLine,
-    intro,
-    log,
-    choices,
-    waiting,
-    notice,
-    confirmBox,
-    composer,
-    footer,
-  );
-  const frame = el("div", { class: "frame" }, panel, launcher);
-  frame.style.setProperty("--stack", String(index));
-  root.append(sheet, frame);
-
-  // -- storage: the token only, per browser tab ---------------------------------------
-
-  function remember() {
-    try {
-      sessionStorage.setItem(
-        storageKey,
-        JSON.stringify({ chat_id: state.chatId, token: state.token, open: !panel.hidden }),
-      );
-    } catch (_) {
-      /* storage may be disabled; the chat still works until the page is left */
-    }
-  }
-
-  function recall() {
-    try {
-      return JSON.parse(sessionStorage.getItem(storageKey) || "null");
-    } catch (_) {
-      return null;
-    }
-  }
-
-  function forget() {
-    try {
-      sessionStorage.removeItem(storageKey);
-    } catch (_) {
-      /* nothing stored */
-    }
-  }
-
-  // -- the connection ---------------------------------------------------------------------
-
-  function connect() {
-    clearTimeout(state.timer);
-    const socket = new WebSocket(`${origin.replace(/^http/, "ws")}/ws/customer`);
-    state.socket = socket;
-    socket.addEventListener("open", () => {
-      socket.send(JSON.stringify({ type: "hello", token: state.token, last_seq: state.lastSeq }));
-    });
-    socket.addEventListener("message", (message) => receive(JSON.parse(message.data)));
-    socket.addEventListener("close", () => {
-      clearInterval(state.ping);
-      state.pending.clear();
-      if (state.socket === socket) state.socket = null;
-      render();
-      if (state.ended || !state.token) return;
-      const delay = Math.min(15000, 500 * 1.6 ** state.attempts) * (0.75 + Math.random() * 0.5);
-      state.attempts += 1;
-      showNotice(`Connection lost. Reconnecting in ${Math.ceil(delay / 1000)} s…`);
-      state.timer = setTimeout(connect, delay);
-    });
-  }
-
-  function send(frame) {
-    const socket = state.socket;
-    if (!socket || socket.readyState !== WebSocket.OPEN) {
-      showNotice("Not connected right now; please try again in a moment.");
-      return false;
-    }
-    const ref = `w${(state.nextRef += 1)}`;
-    state.pending.set(ref, frame);
-    socket.send(JSON.stringify({ ...frame, ref }));
-    return true;
-  }
-
-  function receive(frame) {
-    switch (frame.type) {
-      case "welcome":
-        if (state.attempts) showNotice("");
-        state.attempts = 0;
-        clearInterval(state.ping);
-        state.ping = setInterval(() => send({ type: "ping" }), 25000); // keeps proxies from idling us out
-        break;
-      case "pong":
-        state.pending.delete(frame.ref);
-        break;
-      case "event":
-        if (frame.seq > state.lastSeq) {
-          state.lastSeq = frame.seq;
-          addLine(frame.event);
-        }
-        break;
-      case "chat":
-        summary(frame.chat);
-        break;
-      case "ack":
-        acknowledged(frame);
-        break;
-      case "error":
-        refused(frame);
-        break;
-      default:
-        break;
-    }
-    render();
-  }
-
-  function summary(chat) {
-    if (chat.status === "ended") {
-      finished();
-      return;
-    }
-    state.recording = chat.recording;
-    state.status = chat.status;
-    choices.replaceChildren(
-      ...(chat.choices || []).map((choice) => {
-        const button = el("button", { type: "button", class: "choice", text: choice });
-        button.addEventListener("click", () => {
-          if (send({ type: "message", text: choice })) choices.replaceChildren();
-        });
-        return button;
-      }),
-    );
-  }
-
-  function acknowledged(frame) {
-    // The request's confirmation is its line in the log (systemText), never a box that
-    // could hide the messages.
-    state.pending.delete(frame.ref);
-  }
-
-  function refused(frame) {
-    const sent = state.pending.get(frame.ref);
-    state.pending.delete(frame.ref);
-    if (!frame.ref && (frame.code === "not_found" || frame.code === "conflict")) {
-      // The hello was refused: the chat has ended or its link expired.
-      finished();
-      return;
-    }
-    if (sent && sent.type === "message" && !textarea.value) textarea.value = sent.text;
-    const message = String(frame.message || frame.code);
-    showNotice(message.charAt(0).toUpperCase() + message.slice(1) + ".");
-  }
-
-  function finished() {
-    state.ended = true;
-    clearTimeout(state.timer);
-    forget();
-    choices.replaceChildren();
-    if (state.socket) state.socket.close();
-  }
-
-  // -- what the customer sees ---------------------------------------------------------------
-
-  function speaker(by) {
-    if (by.role === "customer") return "You";
-    if (by.role === "flow" || by.role === "system") return state.service ? state.service.company : "Assistant";
-    return by.name;
-  }
-
-  // Who is in the chat, as far as the customer may know: agents join, and leave or hand
-  // the chat on.  Read in event order, so a replay after a reload gives the same answer.
-  function follow(event) {
-    if (event.by.role !== "agent") return;
-    if (event.type === "joined") state.agents.add(event.by.name);
-    else if (event.type === "left" || event.type === "transferred") state.agents.delete(event.by.name);
-  }
-
-  function systemText(event) {
-    switch (event.type) {
-      case "joined":
-        return `${event.by.name}${event.by.role === "supervisor" ? " (supervisor)" : ""} joined the chat`;
-      case "left":
-        return `${event.by.name} left the chat`;
-      case "transferred":
-        return event.to_agent
-          ? `You are being transferred to ${event.to_agent.name}`
-          : "You are being transferred to another agent; please wait";
-      case "paused":
-        return "Recording paused";
-      case "resumed":
-        return "Recording resumed";
-      case "deletion_requested":
-        state.deletionRequested = true;
-        return state.agents.size
-          ? "You asked for the recording of this chat to be deleted. The agent has been asked to delete it."
-          : "You asked for the recording of this chat to be deleted. Your request is noted: the agent who takes this chat will see it.";
-      case "ended":
-        return "The chat has ended";
-      default:
-        return null; // started, consent answers: nothing the customer needs to read
-    }
-  }
-
-  function time(at) {
-    const node = el("time", { datetime: at });
-    node.textContent = new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    return node;
-  }
-
-  function addLine(event) {
-    follow(event);
-    let line;
-    if (event.type === "message" || event.type === "consent_asked") {
-      const from = event.by.role === "customer" ? "me" : event.by.role === "flow" ? "bot" : "agent";
-      const meta = el("span", { class: "meta", text: `${speaker(event.by)} · ` });
-      meta.append(time(event.at));
-      line = el(
-        "li",
-        { class: `msg ${from}` },
-        meta,
-        el("span", { class: "text", text: event.type === "message" ? event.text : event.question }),
-      );
-      if (from !== "me" && panel.hidden) state.unread += 1;
-    } else {
-      const text = systemText(event);
-      if (!text) return;
-      line = el("li", { class: `system ${event.type}`, text });
-    }
-    log.append(line);
-    state.pinned = true;
-    log.scrollTop = log.scrollHeight;
-  }
-
-  function render() {
-    const started = Boolean(state.token) || state.ended;
-    const live = Boolean(state.socket && state.socket.readyState === WebSocket.OPEN);
-    intro.hidden = started;
-    panel.classList.toggle("compact", !started);
-    log.hidden = !started;
-    composer.hidden = !started || state.ended;
-    footer.hidden = !started;
-    textarea.disabled = state.ended;
-    sendButton.disabled = !live || state.ended;
-    // While the consent question is open, the answer is the customer's say (R10).
-    deleteButton.hidden = state.ended || state.recording === "not_recorded" || state.recording === "awaiting_consent";
-    deleteButton.disabled = state.deletionRequested || !live;
-    deleteButton.textContent = state.deletionRequested
-      ? "Deletion of the recording requested"
-      : "Ask to delete the recording";
-    endButton.hidden = state.ended;
-    endButton.disabled = !live;
-    newChatButton.hidden = !state.ended;
-    recordingLine.hidden = !started;
-    waiting.hidden = state.ended || state.status !== "queued";
-    recordingLine.dataset.state = state.ended ? "ended" : state.recording || "";
-    recordingLine.textContent = state.ended ? "This chat has ended." : RECORDING[state.recording] || "";
-    launcherText.textContent = state.ended || !state.token ? "Chat with us" : "Your chat";
-    launcherBadge.hidden = !state.unread;
-    launcherBadge.textContent = String(state.unread);
-    launcherBadge.setAttribute("aria-label", `${state.unread} new`);
-  }
-
-  function showNotice(text) {
-    notice.textContent = text;
-    notice.hidden = !text;
-  }
-
-  function confirmFirst(question, yes, action) {
-    confirmText.textContent = question;
-    confirmYes.textContent = yes;
-    confirmBox.hidden = false;
-    confirmYes.onclick = () => {
-      confirmBox.hidden = true;
-      textarea.focus();
-      action();
-    };
-    confirmYes.focus();
-  }
-
-  // -- what the customer does ---------------------------------------------------------------
-
-  function setOpen(open) {
-    panel.hidden = !open;
-    host.toggleAttribute("data-open", open); // a small screen gives the open chat all of it
-    launcher.setAttribute("aria-expanded", String(open));
-    if (open) {
-      state.unread = 0;
-      (state.token && !state.ended ? textarea : startButton).focus();
-      log.scrollTop = log.scrollHeight;
-    }
-    if (state.token) remember();
-    render();
-  }
-
-  async function start() {
-    startButton.disabled = true;
-    newChatButton.disabled = true;
-    showNotice("");
-    try {
-      const response = await fetch(`${origin}/api/chats`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ service_id: serviceId }),
+  function place(room) {
+    const width = Number(room.width);
+    const height = Number(room.height);
+    if (room.full) {
+      set({ display: "block", inset: "0", width: "100%", height: "100%" });
+    } else if (width > 0 && height > 0) {
+      set({
+        display: "block",
+        top: "auto",
+        left: "auto",
+        right: "0",
+        bottom: `calc(${index * STACK}px + env(safe-area-inset-bottom, 0px))`,
+        width: `${Math.min(width, innerWidth)}px`,
+        height: `${Math.min(height, innerHeight)}px`,
       });
-      const body = await response.json();
-      if (!response.ok) throw new Error((body.error && body.error.message) || response.statusText);
-      Object.assign(state, {
-        chatId: body.chat_id,
-        token: body.token,
-        lastSeq: 0,
-        ended: false,
-        recording: null,
-        deletionRequested: false,
-        agents: new Set(),
-        attempts: 0,
-      });
-      log.replaceChildren();
-      confirmBox.hidden = true;
-      remember();
-      connect();
-      render();
-      textarea.focus();
-    } catch (error) {
-      showNotice(`The chat could not be started (${error.message}). Please try again.`);
-    } finally {
-      startButton.disabled = false;
-      newChatButton.disabled = false;
     }
   }
 
-  launcher.addEventListener("click", () => setOpen(panel.hidden));
-  minimise.addEventListener("click", () => {
-    setOpen(false);
-    launcher.focus();
-  });
-  panel.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") {
-      setOpen(false);
-      launcher.focus();
+  function tellSize() {
+    if (frame.contentWindow) {
+      frame.contentWindow.postMessage({ chatrec: "host", width: innerWidth, height: innerHeight }, origin);
     }
-  });
-  startButton.addEventListener("click", start);
-  newChatButton.addEventListener("click", () => {
-    state.token = null;
-    state.chatId = null;
-    start();
-  });
-  textarea.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      composer.requestSubmit();
-    }
-  });
-  composer.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const text = textarea.value.trim();
-    if (text && send({ type: "message", text })) textarea.value = "";
-  });
-  deleteButton.addEventListener("click", () =>
-    confirmFirst(
-      state.agents.size
-        ? "Ask the agent to delete the recording of this chat? Once they do, no recording of it is kept."
-        : "Ask for the recording of this chat to be deleted? The agent who takes this chat will see your request; once they delete it, no recording of it is kept.",
-      "Yes, ask to delete",
-      () => send({ type: "request_deletion" }),
-    ),
-  );
-  endButton.addEventListener("click", () =>
-    confirmFirst("End this chat?", "Yes, end the chat", () => send({ type: "end" })),
-  );
-  confirmNo.addEventListener("click", () => {
-    confirmBox.hidden = true;
-    textarea.focus();
-  });
-  // A question box, a notice or the keyboard of a phone makes the log shorter: its newest
-  // lines stay in view rather than slip under them, unless the customer scrolled back.
-  log.addEventListener("scroll", () => {
-    state.pinned = log.scrollHeight - log.scrollTop - log.clientHeight < 8;
-  });
-  new ResizeObserver(() => {
-    if (state.pinned) log.scrollTop = log.scrollHeight;
-  }).observe(log);
+  }
 
-  async function boot() {
-    document.body.append(host);
-    try {
-      const response = await fetch(`${origin}/api/services/${encodeURIComponent(serviceId)}`);
-      if (response.ok) state.service = await response.json();
-    } catch (_) {
-      /* the widget works without the names */
-    }
-    if (state.service) {
-      title.textContent = `Chat with ${state.service.name}`;
-      company.textContent = state.service.company;
-      introText.textContent = !state.service.records
-        ? "This chat is not recorded."
-        : state.service.asks_consent
-          ? "Whether this chat is recorded for quality and training depends on your answer when we ask for your consent."
-          : "This chat is recorded for quality and training. An agent can pause the recording, and you can ask for it to be deleted.";
-    }
-    const saved = recall();
-    if (saved && saved.token) {
-      state.chatId = saved.chat_id;
-      state.token = saved.token;
-      connect();
-      if (saved.open) setOpen(true);
-    }
-    render();
+  window.addEventListener("message", (event) => {
+    const data = event.data;
+    if (event.source !== frame.contentWindow || event.origin !== origin) return;
+    if (data && data.chatrec === "widget") place(data);
+  });
+  frame.addEventListener("load", tellSize);
+  window.addEventListener("resize", tellSize);
+
+  function boot() {
+    document.body.append(frame);
   }
 
   if (document.body) boot();

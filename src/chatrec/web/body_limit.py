@@ -1,0 +1,74 @@
+"""Request bodies over their route's limit are refused before they are read (R19).
+
+FastAPI reads a whole body into memory, and parses it, before any check of who calls
+or what the body holds: a body of hundreds of megabytes costs as much memory again
+before its 422.  So the limit sits in front of the application: a ``Content-Length``
+over it is answered ``413`` before a byte of the body is read, and a body sent without
+one (chunked) is counted as it arrives and refused once it passes the limit.  Most
+routes take small JSON; the flow editor sends whole flows, so it has a larger limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from chatrec.web.errors import error_body
+
+# The connection cannot carry another request while the unread body is still coming.
+CLOSE = {"Connection": "close"}
+
+
+def refusal(limit: int) -> str:
+    return f"the request body is larger than this endpoint takes ({limit} bytes); send less"
+
+
+class BodyTooLarge(HTTPException):
+    """Raised where the application reads a chunked body past its limit: answered 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(status_code=413, detail=refusal(limit), headers=CLOSE)
+
+
+class BodyLimitMiddleware:
+    """``default`` bytes for every route but those under a prefix of ``by_prefix``."""
+
+    def __init__(self, app: ASGIApp, *, default: int, by_prefix: Mapping[str, int]) -> None:
+        self.app = app
+        self.default = default
+        self.by_prefix = dict(by_prefix)
+
+    def limit_for(self, path: str) -> int:
+        for prefix, limit in self.by_prefix.items():
+            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                return limit
+        return self.default
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope["path"])
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            refused = JSONResponse(
+                error_body("too_large", refusal(limit)), status_code=413, headers=CLOSE
+            )
+            await refused(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, counted, send)
