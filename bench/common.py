@@ -30,6 +30,20 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PLOTS = ROOT / "docs" / "performance"
 
+# A benchmark drives one server from one address with more chats and sockets than the
+# limits for anonymous callers allow (docs/protocol.md#limits), and its SFTP peers listen
+# on loopback, which the egress policy refuses by default: every chatrec it starts, in
+# this process or as a child, runs with those lifted unless the caller set them.
+BENCH_SETTINGS = {
+    "CHATREC_CHAT_STARTS_PER_MINUTE": "1000000",
+    "CHATREC_MAX_OPEN_CHATS_PER_COMPANY": "1000000",
+    "CHATREC_MAX_CONNECTIONS": "1000000",
+    "CHATREC_MAX_CONNECTIONS_PER_ADDRESS": "1000000",
+    "CHATREC_EGRESS_ALLOW": "127.0.0.1",
+}
+for _name, _value in BENCH_SETTINGS.items():
+    os.environ.setdefault(_name, _value)
+
 QUICK = os.environ.get("CHATREC_BENCH_QUICK") == "1"
 """Small sizes for developing a benchmark; `make bench` runs the full sizes."""
 
