@@ -2,48 +2,13 @@
 // Changes go to /api/me/... with the session cookie and the CSRF token (double submit).
 "use strict";
 (() => {
-  const $ = (id) => document.getElementById(id);
+  const { $, h } = chatrec;
   const error = $("account-error");
   const status = $("account-status");
 
-  function cookie(name) {
-    for (const part of document.cookie.split(";")) {
-      const at = part.indexOf("=");
-      if (at > 0 && part.slice(0, at).trim() === name) return decodeURIComponent(part.slice(at + 1).trim());
-    }
-    return "";
-  }
-
-  function sentence(text) {
-    const trimmed = String(text || "").trim();
-    return trimmed ? trimmed.charAt(0).toUpperCase() + trimmed.slice(1) + "." : "";
-  }
-
-  async function call(method, path, data) {
+  function call(method, path, data) {
     error.textContent = "";
-    const headers = { "X-CSRF-Token": cookie("chatrec_csrf") };
-    if (data !== undefined) headers["Content-Type"] = "application/json";
-    let response;
-    try {
-      response = await fetch(path, {
-        method,
-        headers,
-        credentials: "same-origin",
-        body: data === undefined ? undefined : JSON.stringify(data),
-      });
-    } catch (_) {
-      throw new Error("The server cannot be reached. Check your connection and try again.");
-    }
-    if (response.status === 401) {
-      location.assign("/login");
-      throw new Error("Your session has ended.");
-    }
-    if (response.status === 204) return null;
-    const body = await response.json().catch(() => null);
-    if (!response.ok) {
-      throw new Error(sentence(body && body.error && body.error.message) || `The server answered ${response.status}.`);
-    }
-    return body;
+    return chatrec.api(method, path, data);
   }
 
   function handle(form, work) {
@@ -97,13 +62,7 @@
     const done = await call("POST", "/api/me/totp/confirm", { code });
     $("totp-setup").hidden = true;
     const list = $("recovery-codes");
-    list.replaceChildren(...done.recovery_codes.map((text) => {
-      const item = document.createElement("li");
-      const shown = document.createElement("code");
-      shown.textContent = text;
-      item.append(shown);
-      return item;
-    }));
+    list.replaceChildren(...done.recovery_codes.map((text) => h("li", {}, h("code", {}, text))));
     $("recovery").hidden = false;
     const note = $("pending-note");
     if (note) note.hidden = true;

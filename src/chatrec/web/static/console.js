@@ -1,26 +1,14 @@
-// The console's shared helpers, for the page scripts (console-*.js) as `chatrecConsole`.
+// The console's shared helpers, for the page scripts (console-*.js) as `chatrecConsole`,
+// on top of what every page shares (chatrec.js).
 //
-// Every read and change goes through the HTTP API with the session cookie; unsafe
-// requests carry the `chatrec_csrf` cookie back as `X-CSRF-Token` (double submit).
-// An operator's company (the page's data-company-id) rides along as ?company_id=.
-// Text from the server only ever enters the page as text nodes, never as HTML.
+// Every read and change goes through the HTTP API with the session cookie; an
+// operator's company (the page's data-company-id) rides along as ?company_id=.
 "use strict";
 window.chatrecConsole = (() => {
-  const $ = (id) => document.getElementById(id);
+  const { $, ApiError, append, fill, h, sentence } = window.chatrec;
   const companyId = document.body.dataset.companyId || "";
   const role = document.body.dataset.role || "";
   const recordId = document.body.dataset.recordId || "";
-  const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
-
-  function cookie(name) {
-    for (const part of document.cookie.split(";")) {
-      const at = part.indexOf("=");
-      if (at > 0 && part.slice(0, at).trim() === name) {
-        return decodeURIComponent(part.slice(at + 1).trim());
-      }
-    }
-    return "";
-  }
 
   function withCompany(path) {
     if (!companyId) return path;
@@ -39,50 +27,9 @@ window.chatrecConsole = (() => {
     return ownCompany;
   }
 
-  function sentence(text) {
-    const trimmed = String(text || "").trim();
-    if (!trimmed) return "";
-    const first = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
-    return /[.!?)]$/.test(first) ? first : `${first}.`;
-  }
-
-  class ApiError extends Error {
-    constructor(status, error) {
-      super(sentence(error.message) || `The server answered ${status}.`);
-      this.status = status;
-      this.code = error.code || "";
-      this.problems = error.problems || [];
-      this.position = error.position;
-    }
-  }
-
-  /** Call the API; resolves to the JSON answer, rejects with an ApiError. */
-  async function api(method, path, data) {
-    const headers = { Accept: "application/json" };
-    if (data !== undefined) headers["Content-Type"] = "application/json";
-    if (UNSAFE.has(method)) headers["X-CSRF-Token"] = cookie("chatrec_csrf");
-    let response;
-    try {
-      response = await fetch(withCompany(path), {
-        method,
-        headers,
-        credentials: "same-origin",
-        body: data === undefined ? undefined : JSON.stringify(data),
-      });
-    } catch (_) {
-      throw new ApiError(0, {
-        code: "offline",
-        message: "the server cannot be reached. Check your connection and try again",
-      });
-    }
-    if (response.status === 401) {
-      location.assign("/login");
-      throw new ApiError(401, { code: "unauthenticated", message: "your session has ended" });
-    }
-    if (response.status === 204) return null;
-    const payload = await response.json().catch(() => null);
-    if (!response.ok) throw new ApiError(response.status, (payload && payload.error) || {});
-    return payload;
+  /** Call the API for the page's company; resolves to the JSON answer, rejects with an ApiError. */
+  function api(method, path, data) {
+    return window.chatrec.api(method, withCompany(path), data);
   }
 
   // -- the page's messages ------------------------------------------------------------
@@ -120,38 +67,6 @@ window.chatrecConsole = (() => {
   }
 
   // -- building the page ---------------------------------------------------------------
-
-  /**
-   * h("a", {href: "/x", class: "y", on: {click: f}}, "text", child): an element.
-   * Keys other than class/text/on/dataset set attributes; booleans set or drop them.
-   */
-  function h(tag, props, ...children) {
-    const element = document.createElement(tag);
-    for (const [key, value] of Object.entries(props || {})) {
-      if (value === undefined || value === null || value === false) continue;
-      if (key === "class") element.className = value;
-      else if (key === "on") {
-        for (const [name, handler] of Object.entries(value)) element.addEventListener(name, handler);
-      } else if (key === "dataset") Object.assign(element.dataset, value);
-      else if (key === "checked" || key === "value" || key === "selected") element[key] = value;
-      else element.setAttribute(key, value === true ? "" : String(value));
-    }
-    append(element, children);
-    return element;
-  }
-
-  function append(element, children) {
-    for (const child of children.flat(Infinity)) {
-      if (child === undefined || child === null || child === false) continue;
-      element.append(child instanceof Node ? child : String(child));
-    }
-    return element;
-  }
-
-  function fill(element, ...children) {
-    element.replaceChildren();
-    return append(element, children);
-  }
 
   const dateFormat = new Intl.DateTimeFormat(undefined, {
     year: "numeric",

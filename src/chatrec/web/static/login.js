@@ -3,12 +3,11 @@
 // second factor.  A login with two-factor sign-in is asked for its code on the way.
 "use strict";
 (() => {
-  const form = document.getElementById("login-form");
-  const error = document.getElementById("login-error");
-  const codeField = document.getElementById("code-field");
-  const [login, password, company, code] = ["login", "password", "company", "code"].map((id) =>
-    document.getElementById(id),
-  );
+  const { $ } = chatrec;
+  const form = $("login-form");
+  const error = $("login-error");
+  const codeField = $("code-field");
+  const [login, password, company, code] = ["login", "password", "company", "code"].map($);
   const fields = [login, password];
 
   function fail(message, field) {
@@ -28,19 +27,10 @@
     if (company.value.trim()) body.company = company.value.trim();
     if (!codeField.hidden && code.value.trim()) body.code = code.value.trim();
     try {
-      const response = await fetch("/api/login", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        credentials: "same-origin",
-        body: JSON.stringify(body),
-      });
-      const answer = await response.json().catch(() => ({}));
-      if (response.ok) {
-        window.location.assign(answer.pending ? "/account" : "/portal");
-        return;
-      }
-      const refusal = (answer && answer.error) || {};
-      const message = refusal.message ? refusal.message.charAt(0).toUpperCase() + refusal.message.slice(1) + "." : "Login failed.";
+      const answer = await chatrec.api("POST", "/api/login", body, { toLogin: false });
+      window.location.assign(answer && answer.pending ? "/account" : "/portal");
+    } catch (refusal) {
+      const message = refusal.detail ? refusal.message : "Login failed.";
       if (refusal.code === "totp_required") {
         codeField.hidden = false;
         code.value = "";
@@ -49,8 +39,6 @@
         return;
       }
       fail(message);
-    } catch (_) {
-      fail("The server cannot be reached. Check your connection and try again.");
     } finally {
       button.disabled = false;
     }

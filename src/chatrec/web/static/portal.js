@@ -9,18 +9,7 @@
 // so.  There is no "start recording" control (R2).
 "use strict";
 (() => {
-  const $ = (id) => document.getElementById(id);
-
-  /** A cookie's value; the CSRF cookie goes back as X-CSRF-Token on every change. */
-  function cookie(name) {
-    for (const part of document.cookie.split(";")) {
-      const at = part.indexOf("=");
-      if (at > 0 && part.slice(0, at).trim() === name) {
-        return decodeURIComponent(part.slice(at + 1).trim());
-      }
-    }
-    return "";
-  }
+  const { $, h, sentence } = chatrec;
 
   const me = {
     id: document.body.dataset.userId,
@@ -356,19 +345,6 @@
     }, 0);
   }
 
-  function sentence(text) {
-    const trimmed = String(text).trim();
-    const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
-    return /[.!?]$/.test(capital) ? capital : `${capital}.`;
-  }
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
   function statusOf(chat) {
     return chat.gone ? "closed" : chat.summary.status;
   }
@@ -382,7 +358,7 @@
   }
 
   function recordingBadge(chat) {
-    const badge = el("span", "badge");
+    const badge = h("span", { class: "badge" });
     const state = chat.summary.recording;
     badge.hidden = !isOpen(chat) || !state;
     if (state) {
@@ -421,35 +397,35 @@
 
   function listItem(chat) {
     const summary = chat.summary;
-    const li = el("li");
-    const button = el("button", "chat-item");
+    const li = h("li");
+    const button = h("button", { class: "chat-item" });
     button.type = "button";
     button.dataset.chatId = chat.id;
     button.setAttribute("aria-current", String(chat.id === selected));
-    const top = el("span", "row");
-    top.append(el("span", "title", summary.service || "Chat"), el("span", "chat-id", chat.id));
+    const top = h("span", { class: "row" });
+    top.append(h("span", { class: "title" }, summary.service || "Chat"), h("span", { class: "chat-id" }, chat.id));
     if (chat.unread) {
-      const unread = el("span", "unread", String(chat.unread));
+      const unread = h("span", { class: "unread" }, String(chat.unread));
       unread.setAttribute("aria-label", `${chat.unread} new`);
       top.append(unread);
     }
-    const states = el("span", "row");
-    const status = el("span", "pill", STATUS[statusOf(chat)] || statusOf(chat));
+    const states = h("span", { class: "row" });
+    const status = h("span", { class: "pill" }, STATUS[statusOf(chat)] || statusOf(chat));
     status.dataset.status = statusOf(chat);
     states.append(status, recordingBadge(chat));
     if (summary.deletion_requested) {
-      states.append(el("span", "marker marker-deletion", "Deletion requested"));
+      states.append(h("span", { class: "marker marker-deletion" }, "Deletion requested"));
     }
-    if (summary.abusive) states.append(el("span", "marker marker-abusive", "Abusive"));
+    if (summary.abusive) states.append(h("span", { class: "marker marker-abusive" }, "Abusive"));
     button.append(top, states);
     const last = [...chat.events].reverse().find((event) => event.type === "message");
-    if (last) button.append(el("span", "preview", `${who(last.by)}: ${last.text}`));
+    if (last) button.append(h("span", { class: "preview" }, `${who(last.by)}: ${last.text}`));
     button.addEventListener("click", () => select(chat.id, true));
     li.append(button);
     if (supervisor && isOpen(chat) && !isIn(chat)) {
       // Supervisors join from the list too; a sibling, since buttons cannot nest.
       li.className = "joinable";
-      const join = el("button", "join-inline primary", "Join");
+      const join = h("button", { class: "join-inline primary" }, "Join");
       join.type = "button";
       join.dataset.joinChatId = chat.id;
       join.setAttribute("aria-label", `Join chat ${summary.service || ""} ${chat.id}`);
@@ -558,7 +534,7 @@
   }
 
   function time(at) {
-    const node = el("time");
+    const node = h("time");
     node.dateTime = at;
     node.textContent = clock(at);
     return node;
@@ -610,13 +586,13 @@
     if (event.type === "message" || event.type === "consent_asked") {
       const role = event.by.role;
       const from = role === "customer" ? "customer" : role === "flow" || role === "system" ? "flow" : "staff";
-      li = el("li", `msg from-${from}${event.by.user_id === me.id ? " from-me" : ""}`);
-      const meta = el("span", "meta", `${who(event.by)} · `);
+      li = h("li", { class: `msg from-${from}${event.by.user_id === me.id ? " from-me" : ""}` });
+      const meta = h("span", { class: "meta" }, `${who(event.by)} · `);
       meta.append(time(event.at));
-      li.append(meta, el("span", "text", event.type === "message" ? event.text : event.question));
+      li.append(meta, h("span", { class: "text" }, event.type === "message" ? event.text : event.question));
     } else {
       const [kind, text] = systemText(event);
-      li = el("li", `system ${kind}`.trim(), `${text} · `);
+      li = h("li", { class: `system ${kind}`.trim() }, `${text} · `);
       li.append(time(event.at));
     }
     ui.messages.append(li);
@@ -685,14 +661,11 @@
 
   $("logout").addEventListener("click", async () => {
     try {
-      await fetch("/api/logout", {
-        method: "POST",
-        headers: { "X-CSRF-Token": cookie("chatrec_csrf") },
-        credentials: "same-origin",
-      });
-    } finally {
-      location.assign("/login");
+      await chatrec.api("POST", "/api/logout", undefined, { toLogin: false });
+    } catch (_) {
+      // Gone already, or the server is down: either way the login page is next.
     }
+    location.assign("/login");
   });
 
   if (!supervisor) {
@@ -738,14 +711,12 @@
   async function chooseTransferTarget() {
     let directory;
     try {
-      const response = await fetch("/api/directory", { credentials: "same-origin" });
-      if (!response.ok) throw new Error(`status ${response.status}`);
-      directory = await response.json();
+      directory = await chatrec.api("GET", "/api/directory", undefined, { toLogin: false });
     } catch (_) {
       showError("The list of agents and queues cannot be loaded; try again.");
       return null;
     }
-    const agents = el("optgroup");
+    const agents = h("optgroup");
     agents.label = "Agents";
     const chat = chats.get(selected);
     const present = new Set(((chat && chat.summary.participants) || []).map((p) => p.user_id));
@@ -756,19 +727,19 @@
       if (present.has(agent.user_id)) state = "already in this chat";
       else if (agent.reason === "full") state = `full: ${agent.open_chats} of ${agent.capacity} chats`;
       else if (agent.reason) state = UNAVAILABLE[agent.reason] || agent.reason;
-      const option = el("option", "", `${agent.name} (${state})`);
+      const option = h("option", {}, `${agent.name} (${state})`);
       option.value = `agent:${agent.user_id}`;
       option.disabled = Boolean(agent.reason) || present.has(agent.user_id);
       agents.append(option);
     }
-    const queues = el("optgroup");
+    const queues = h("optgroup");
     queues.label = "Queues";
     for (const queue of directory.queues) {
-      const option = el("option", "", `${queue.name} queue`);
+      const option = h("option", {}, `${queue.name} queue`);
       option.value = `queue:${queue.queue_id}`;
       queues.append(option);
     }
-    const placeholder = el("option", "", "Choose an agent or a queue");
+    const placeholder = h("option", {}, "Choose an agent or a queue");
     placeholder.value = "";
     ui.transferTarget.replaceChildren(placeholder, agents, queues);
     return new Promise((resolve) => {

@@ -52,68 +52,58 @@
 
   // -- the widget's DOM ------------------------------------------------------------------
 
-  function el(tag, attributes = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attributes)) {
-      if (name === "class") node.className = value;
-      else if (name === "text") node.textContent = value;
-      else node.setAttribute(name, value);
-    }
-    node.append(...children);
-    return node;
-  }
-
+  const { api, h } = chatrec;
   const root = document.documentElement;
   const panelId = "chatrec-panel";
-  const launcher = el("button", {
+  const launcher = h("button", {
     class: "launcher",
     type: "button",
     "aria-expanded": "false",
     "aria-controls": panelId,
   });
-  const launcherText = el("span", { text: "Chat with us" });
-  const launcherBadge = el("span", { class: "unread", hidden: "" });
-  launcher.append(el("span", { class: "bubble", "aria-hidden": "true" }), launcherText, launcherBadge);
+  const launcherText = h("span", { text: "Chat with us" });
+  const launcherBadge = h("span", { class: "unread", hidden: "" });
+  launcher.append(h("span", { class: "bubble", "aria-hidden": "true" }), launcherText, launcherBadge);
 
-  const title = el("h2", { class: "title", id: `${panelId}-title`, text: "Chat" });
-  const company = el("p", { class: "company" });
-  const minimise = el("button", { class: "icon", type: "button", "aria-label": "Minimise the chat" });
+  const title = h("h2", { class: "title", id: `${panelId}-title`, text: "Chat" });
+  const company = h("p", { class: "company" });
+  const minimise = h("button", { class: "icon", type: "button", "aria-label": "Minimise the chat" });
   minimise.textContent = "\u2013";
-  const recordingLine = el("p", { class: "recording", role: "status" });
-  const log = el("ol", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Messages" });
-  const introText = el("p", {
+  const recordingLine = h("p", { class: "recording", role: "status" });
+  const log = h("ol", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Messages" });
+  const introText = h("p", {
     text: "Chats may be recorded for quality and training. Once you start, this window shows whether yours is.",
   });
-  const intro = el("div", { class: "intro" }, introText);
-  const startButton = el("button", { class: "primary", type: "button", text: "Start chat" });
+  const intro = h("div", { class: "intro" }, introText);
+  const startButton = h("button", { class: "primary", type: "button", text: "Start chat" });
   intro.append(startButton);
-  const choices = el("div", { class: "choices", role: "group", "aria-label": "Suggested answers" });
-  const waiting = el("p", {
+  const choices = h("div", { class: "choices", role: "group", "aria-label": "Suggested answers" });
+  const waiting = h("p", {
     class: "waiting",
     "aria-live": "polite",
     text: "Waiting for the next available agent. You can write meanwhile: they will see it.",
   });
-  const notice = el("p", { class: "notice", role: "alert" });
-  const confirmText = el("p", { class: "confirm-text" });
-  const confirmYes = el("button", { type: "button", class: "primary" });
-  const confirmNo = el("button", { type: "button", text: "Cancel" });
-  const confirmBox = el("div", { class: "confirm", hidden: "" }, confirmText, el("div", { class: "row" }, confirmYes, confirmNo));
-  const textarea = el("textarea", { id: `${panelId}-message`, rows: "2", maxlength: "4000" });
-  const sendButton = el("button", { type: "submit", class: "primary", text: "Send" });
-  const composer = el(
+  const notice = h("p", { class: "notice", role: "alert" });
+  const confirmText = h("p", { class: "confirm-text" });
+  const confirmYes = h("button", { type: "button", class: "primary" });
+  const confirmNo = h("button", { type: "button", text: "Cancel" });
+  const confirmBox = h("div", { class: "confirm", hidden: "" }, confirmText, h("div", { class: "row" }, confirmYes, confirmNo));
+  const textarea = h("textarea", { id: `${panelId}-message`, rows: "2", maxlength: "4000" });
+  const sendButton = h("button", { type: "submit", class: "primary", text: "Send" });
+  const composer = h(
     "form",
     { class: "composer" },
-    el("label", { for: `${panelId}-message`, class: "visually-hidden", text: "Your message (Enter sends)" }),
-    el("div", { class: "row" }, textarea, sendButton),
+    h("label", { for: `${panelId}-message`, class: "visually-hidden", text: "Your message (Enter sends)" }),
+    h("div", { class: "row" }, textarea, sendButton),
   );
-  const deleteButton = el("button", { type: "button", class: "link", text: "Ask to delete the recording" });
-  const endButton = el("button", { type: "button", class: "link", text: "End chat" });
-  const newChatButton = el("button", { type: "button", class: "primary", text: "Start a new chat", hidden: "" });
-  const footer = el("div", { class: "footer" }, deleteButton, endButton, newChatButton);
-  const panel = el(
+  const deleteButton = h("button", { type: "button", class: "link", text: "Ask to delete the recording" });
+  const endButton = h("button", { type: "button", class: "link", text: "End chat" });
+  const newChatButton = h("button", { type: "button", class: "primary", text: "Start a new chat", hidden: "" });
+  const footer = h("div", { class: "footer" }, deleteButton, endButton, newChatButton);
+  const panel = h(
     "section",
     { class: "panel", id: panelId, role: "region", "aria-labelledby": `${panelId}-title`, hidden: "" },
-    el("header", { class: "head" }, el("div", {}, title, company), minimise),
+    h("header", { class: "head" }, h("div", {}, title, company), minimise),
     recordingLine,
     intro,
     log,
@@ -124,7 +114,7 @@
     composer,
     footer,
   );
-  const frame = el("div", { class: "frame" }, panel, launcher);
+  const frame = h("div", { class: "frame" }, panel, launcher);
 
   // -- the frame's room on the host page ------------------------------------------------
 
@@ -267,7 +257,7 @@
     state.status = chat.status;
     choices.replaceChildren(
       ...(chat.choices || []).map((choice) => {
-        const button = el("button", { type: "button", class: "choice", text: choice });
+        const button = h("button", { type: "button", class: "choice", text: choice });
         button.addEventListener("click", () => {
           if (send({ type: "message", text: choice })) choices.replaceChildren();
         });
@@ -352,7 +342,7 @@
   }
 
   function time(at) {
-    const node = el("time", { datetime: at });
+    const node = h("time", { datetime: at });
     node.textContent = new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
     return node;
   }
@@ -362,19 +352,19 @@
     let line;
     if (event.type === "message" || event.type === "consent_asked") {
       const from = event.by.role === "customer" ? "me" : event.by.role === "flow" ? "bot" : "agent";
-      const meta = el("span", { class: "meta", text: `${speaker(event.by)} · ` });
+      const meta = h("span", { class: "meta", text: `${speaker(event.by)} · ` });
       meta.append(time(event.at));
-      line = el(
+      line = h(
         "li",
         { class: `msg ${from}` },
         meta,
-        el("span", { class: "text", text: event.type === "message" ? event.text : event.question }),
+        h("span", { class: "text", text: event.type === "message" ? event.text : event.question }),
       );
       if (from !== "me" && panel.hidden) state.unread += 1;
     } else {
       const text = systemText(event);
       if (!text) return;
-      line = el("li", { class: `system ${event.type}`, text });
+      line = h("li", { class: `system ${event.type}`, text });
     }
     log.append(line);
     state.pinned = true;
@@ -447,13 +437,7 @@
     newChatButton.disabled = true;
     showNotice("");
     try {
-      const response = await fetch(`${origin}/api/chats`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ service_id: serviceId }),
-      });
-      const body = await response.json();
-      if (!response.ok) throw new Error((body.error && body.error.message) || response.statusText);
+      const body = await api("POST", `${origin}/api/chats`, { service_id: serviceId }, { toLogin: false });
       Object.assign(state, {
         chatId: body.chat_id,
         token: body.token,
@@ -471,7 +455,7 @@
       render();
       textarea.focus();
     } catch (error) {
-      showNotice(`The chat could not be started (${error.message}). Please try again.`);
+      showNotice(`The chat could not be started (${error.detail || error.message}). Please try again.`);
     } finally {
       startButton.disabled = false;
       newChatButton.disabled = false;
@@ -535,8 +519,9 @@
   async function boot() {
     document.body.append(frame);
     try {
-      const response = await fetch(`${origin}/api/services/${encodeURIComponent(serviceId)}`);
-      if (response.ok) state.service = await response.json();
+      state.service = await api("GET", `${origin}/api/services/${encodeURIComponent(serviceId)}`, undefined, {
+        toLogin: false,
+      });
     } catch (_) {
       /* the widget works without the names */
     }

@@ -1,0 +1,111 @@
+// What the page scripts share, as `window.chatrec`: finding and building elements,
+// reading a cookie, and calling the HTTP API.
+//
+// A classic script, loaded deferred before each page's own script (the CSP allows
+// scripts from chatrec's origin only), so the pages need no module loader.  Unsafe
+// requests carry the `chatrec_csrf` cookie back as `X-CSRF-Token` (double submit).
+// Text from the server only ever enters the page as text nodes, never as HTML.  The
+// widget's loader (widget.js) runs on foreign pages and stays self-contained.
+"use strict";
+window.chatrec = (() => {
+  const $ = (id) => document.getElementById(id);
+  const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+  /** A cookie's value, or "" when there is none. */
+  function cookie(name) {
+    for (const part of document.cookie.split(";")) {
+      const at = part.indexOf("=");
+      if (at > 0 && part.slice(0, at).trim() === name) {
+        return decodeURIComponent(part.slice(at + 1).trim());
+      }
+    }
+    return "";
+  }
+
+  /** "the queue is full" -> "The queue is full." */
+  function sentence(text) {
+    const trimmed = String(text || "").trim();
+    if (!trimmed) return "";
+    const first = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+    return /[.!?)]$/.test(first) ? first : `${first}.`;
+  }
+
+  /** A refusal of the API: its message as a sentence, its code, and the raw detail. */
+  class ApiError extends Error {
+    constructor(status, error) {
+      super(sentence(error.message) || `The server answered ${status}.`);
+      this.status = status;
+      this.code = error.code || "";
+      this.detail = error.message || "";
+      this.problems = error.problems || [];
+      this.position = error.position;
+    }
+  }
+
+  /**
+   * Call the API; resolves to the JSON answer (null for none), rejects with an ApiError.
+   * A 401 sends a signed-in page to the login page, unless `toLogin` is false.
+   */
+  async function api(method, path, data, { toLogin = true } = {}) {
+    const headers = { Accept: "application/json" };
+    if (data !== undefined) headers["Content-Type"] = "application/json";
+    if (UNSAFE.has(method)) headers["X-CSRF-Token"] = cookie("chatrec_csrf");
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        credentials: "same-origin",
+        body: data === undefined ? undefined : JSON.stringify(data),
+      });
+    } catch (_) {
+      throw new ApiError(0, {
+        code: "offline",
+        message: "the server cannot be reached. Check your connection and try again",
+      });
+    }
+    if (response.status === 401 && toLogin) {
+      location.assign("/login");
+      throw new ApiError(401, { code: "unauthenticated", message: "your session has ended" });
+    }
+    if (response.status === 204) return null;
+    const payload = await response.json().catch(() => null);
+    if (!response.ok) throw new ApiError(response.status, (payload && payload.error) || {});
+    return payload;
+  }
+
+  /**
+   * h("a", {href: "/x", class: "y", on: {click: f}}, "text", child): an element.
+   * Keys other than class/text/on/dataset set attributes; booleans set or drop them.
+   */
+  function h(tag, props, ...children) {
+    const element = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+      if (value === undefined || value === null || value === false) continue;
+      if (key === "class") element.className = value;
+      else if (key === "text") element.textContent = value;
+      else if (key === "on") {
+        for (const [name, handler] of Object.entries(value)) element.addEventListener(name, handler);
+      } else if (key === "dataset") Object.assign(element.dataset, value);
+      else if (key === "checked" || key === "value" || key === "selected") element[key] = value;
+      else element.setAttribute(key, value === true ? "" : String(value));
+    }
+    append(element, children);
+    return element;
+  }
+
+  function append(element, children) {
+    for (const child of children.flat(Infinity)) {
+      if (child === undefined || child === null || child === false) continue;
+      element.append(child instanceof Node ? child : String(child));
+    }
+    return element;
+  }
+
+  function fill(element, ...children) {
+    element.replaceChildren();
+    return append(element, children);
+  }
+
+  return { $, api, ApiError, append, cookie, fill, h, sentence };
+})();
