@@ -11,7 +11,7 @@ from chatrec.delivery.worker import DeliveryWorker, stop_worker
 
 
 class DeliveryRunner:
-    """Starts the worker's loop once, and stops it: a round in flight is given time.
+    """Runs the worker's loop in the background, and stops it giving a round in flight time.
 
     ``prober`` is told to connect to every platform as the loop starts, so the log says
     which cannot be reached before any recording waits for them.
