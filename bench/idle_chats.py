@@ -1,7 +1,7 @@
 """Held-open chats for the concurrency benchmark, and the bare server it compares against.
 
 The bare server is what holding a WebSocket costs on chatrec's own stack: the same
-uvicorn settings as ``chatrec serve`` (``chatrec.cli._serve``), a Starlette WebSocket
+uvicorn settings as ``chatrec serve`` (``chatrec.cli.main._serve``), a Starlette WebSocket
 route, the same hello / welcome / ack framing in JSON, and nothing else: no store, no
 flow, no chat.  Run it with ``python -m bench.idle_chats serve PORT``.
 
@@ -56,7 +56,7 @@ bare_app = Starlette(routes=[WebSocketRoute("/ws/customer", _bare_customer)])
 
 
 def serve_bare(port: int) -> None:
-    """Serve :data:`bare_app` as ``chatrec.cli._serve`` serves chatrec."""
+    """Serve :data:`bare_app` as ``chatrec.cli.main._serve`` serves chatrec."""
     import uvicorn
 
     server = uvicorn.Server(

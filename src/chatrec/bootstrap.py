@@ -6,9 +6,13 @@ import os
 import secrets
 import socket
 from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
 
 from chatrec.config import Config
 from chatrec.delivery.model import Uploader
+from chatrec.delivery.runner import DeliveryRunner
 from chatrec.delivery.worker import DeliveryWorker
 from chatrec.files import secure_data_dir
 from chatrec.live.bus import InProcessFanout
@@ -22,22 +26,58 @@ from chatrec.services.revocation import Revocations
 from chatrec.services.tokens import ApiTokens
 from chatrec.store.store import Store, utc_now
 from chatrec.store.writer import GroupCommitter
+from chatrec.web.app import create_app
 from chatrec.web.connection_tests import ConnectionTestLimiter
 from chatrec.web.connections import ConnectionLimiter
 from chatrec.web.container import Container
 from chatrec.web.ratelimit import AddressLimiter
 
+if TYPE_CHECKING:
+    from chatrec.delivery.sftp import SftpUploader
 
-def _sftp_uploader(config: Config) -> Uploader:
+
+def build_store(config: Config) -> Store:
+    """The store on the configured database and secrets key; the passwords it is given are
+    hashed at the configured cost (sign-in, the demo's seed, ``chatrec admin``)."""
+    passwords.configure_from(config)
+    return Store(config.effective_database_url, secrets=config.load_secret_box())
+
+
+def build_uploader(config: Config) -> SftpUploader:
+    """The SFTP uploader, to the addresses the operator's egress policy allows."""
     # Imported here: asyncssh is loaded only by the processes that deliver.
     from chatrec.delivery.sftp import SftpUploader
 
     return SftpUploader(egress=config.egress_policy)
 
 
+def build_prober(config: Config) -> SftpUploader:
+    """A fresh uploader for one Test connection, closed by its caller: a probe never shares
+    the deliveries' pool, and the egress policy holds for it as for them."""
+    return build_uploader(config)
+
+
 def worker_id() -> str:
     """Unique to this process among every worker sharing the database (it names leases)."""
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def build_worker(config: Config, store: Store, uploader: Uploader) -> DeliveryWorker:
+    return DeliveryWorker(
+        store,
+        uploader,
+        worker_id=worker_id(),
+        spool_dir=config.spool_dir,
+        lease_seconds=config.delivery_lease_seconds,
+        poll_seconds=config.delivery_poll_seconds,
+    )
+
+
+def build_delivery(config: Config) -> DeliveryRunner:
+    """``chatrec worker``: the worker alone on its store, without the chat service."""
+    secure_data_dir(config.data_dir)
+    store = build_store(config)
+    return DeliveryRunner(build_worker(config, store, build_uploader(config)))
 
 
 def build(config: Config, *, uploader: Uploader | None = None) -> Container:
@@ -46,18 +86,17 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
     ``uploader`` replaces the SFTP uploader (tests of the worker's wiring).
     """
     secure_data_dir(config.data_dir)
-    passwords.configure_from(config)
-    store = Store(config.effective_database_url, secrets=config.load_secret_box())
+    store = build_store(config)
     committer = GroupCommitter(store)
     fanout = InProcessFanout()
-    worker = DeliveryWorker(
-        store,
-        uploader or _sftp_uploader(config),
-        worker_id=worker_id(),
-        spool_dir=config.spool_dir,
-        lease_seconds=config.delivery_lease_seconds,
-        poll_seconds=config.delivery_poll_seconds,
-    )
+    if uploader is None:
+        sftp = build_uploader(config)
+        # At start the server says which platforms it cannot reach; a replaced uploader
+        # (tests) has no platforms to reach.
+        delivery = DeliveryRunner(build_worker(config, store, sftp), prober=sftp)
+    else:
+        delivery = DeliveryRunner(build_worker(config, store, uploader))
+    worker = delivery.worker
     idle = config.presence_idle_timeout_seconds
     chats = ChatService(
         store,
@@ -118,4 +157,11 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         connection_tests,
         chat_start_limiter=AddressLimiter(config.chat_starts_per_minute),
         connections=ConnectionLimiter(config.max_connections, config.max_connections_per_address),
+        delivery=delivery,
+        new_prober=lambda: build_prober(config),
     )
+
+
+def build_app(config: Config) -> FastAPI:
+    """``chatrec serve`` and ``chatrec demo``: the web application over :func:`build`."""
+    return create_app(build(config))

@@ -10,9 +10,6 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI, WebSocket
 from fastapi.middleware.cors import CORSMiddleware
 
-from chatrec.delivery.readiness import destination_warnings, warn_unreachable
-from chatrec.delivery.sftp import SftpUploader
-from chatrec.delivery.worker import stop_worker
 from chatrec.web import protocol
 from chatrec.web.account_api import router as account_router
 from chatrec.web.admin_api import router as admin_router
@@ -30,33 +27,6 @@ from chatrec.web.transport import HstsMiddleware, secure_transport
 from chatrec.web.ws import CustomerConnection, StaffConnection, admitted
 
 log = logging.getLogger(__name__)
-
-
-async def _deliver(container: Container, stop: asyncio.Event) -> None:
-    """Run the worker; meanwhile, say which platforms cannot be reached (R16)."""
-    uploader = container.worker.uploader
-    probing = None
-    if isinstance(uploader, SftpUploader):
-        probing = asyncio.create_task(warn_unreachable(container.store, uploader))
-    try:
-        await container.worker.run_forever(stop)
-    finally:
-        if probing is not None:
-            probing.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await probing
-
-
-async def _start_delivery(container: Container, stop: asyncio.Event) -> asyncio.Task[None]:
-    for warning in await asyncio.to_thread(destination_warnings, container.store):
-        log.warning("%s", warning)
-    return asyncio.create_task(_deliver(container, stop), name="chatrec-delivery")
-
-
-async def _stop_delivery(
-    container: Container, stop: asyncio.Event, task: asyncio.Task[None]
-) -> None:
-    await stop_worker(container.worker, stop, task)
 
 
 async def _sweep_forever(container: Container) -> None:
@@ -109,10 +79,11 @@ def create_app(container: Container) -> FastAPI:
         if recovered:
             log.info("recovered %d open chats", recovered)
         sweeper = asyncio.create_task(_sweep_forever(container))
-        stop_delivery = asyncio.Event()
-        delivery = None
-        if container.config.delivery_in_server:
-            delivery = await _start_delivery(container, stop_delivery)
+        delivery = container.delivery if container.config.delivery_in_server else None
+        if delivery is not None:
+            for warning in await delivery.warnings():
+                log.warning("%s", warning)
+            delivery.start()
         else:
             log.info("recordings are delivered by `chatrec worker` processes, not this server")
             await container.worker.sweep_spool()  # what a crash of this server left (R16)
@@ -123,7 +94,7 @@ def create_app(container: Container) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             if delivery is not None:
-                await _stop_delivery(container, stop_delivery, delivery)
+                await delivery.stop()
             await container.committer.stop()
 
     app = FastAPI(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from chatrec.config import Config
+from chatrec.delivery.readiness import Prober
+from chatrec.delivery.runner import DeliveryRunner
 from chatrec.delivery.worker import DeliveryWorker
 from chatrec.live.bus import InProcessFanout
 from chatrec.live.staff_sockets import StaffSockets
@@ -19,6 +23,10 @@ from chatrec.store.writer import GroupCommitter
 from chatrec.web.connection_tests import ConnectionTestLimiter
 from chatrec.web.connections import ConnectionLimiter
 from chatrec.web.ratelimit import AddressLimiter
+
+
+class ClosingProber(Prober, Protocol):
+    async def close(self) -> None: ...
 
 
 @dataclass
@@ -40,3 +48,7 @@ class Container:
     connection_tests: ConnectionTestLimiter
     chat_start_limiter: AddressLimiter
     connections: ConnectionLimiter
+    delivery: DeliveryRunner
+    """The worker's loop, when this server delivers (``CHATREC_DELIVERY_IN_SERVER``)."""
+    new_prober: Callable[[], ClosingProber]
+    """A fresh prober for one Test connection; its caller closes it."""

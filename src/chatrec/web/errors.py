@@ -1,9 +1,8 @@
-"""The one place that turns chatrec's errors into HTTP answers (R19)."""
+"""chatrec's errors as HTTP answers (R19), their codes and statuses from ``error_codes``,
+which error frames use too; the OpenAPI description of each refusal."""
 
 from __future__ import annotations
 
-import logging
-import secrets
 from http import HTTPStatus
 from typing import Any
 
@@ -16,68 +15,16 @@ from starlette.exceptions import HTTPException
 
 from chatrec.errors import (
     ActionError,
-    AuthenticationError,
-    ConflictError,
     FlowError,
-    InvalidRequestError,
-    NotFoundError,
-    PasswordChangeRequiredError,
-    PermissionDeniedError,
     RateLimitedError,
-    RecordingOnQueueError,
-    ScopeError,
-    SecondFactorRequiredError,
-    SecretKeyError,
     StoreError,
     TemplateError,
-    TooManyTokensError,
-    TotpEnrolmentRequiredError,
 )
-
-log = logging.getLogger(__name__)
-
-STATUS: dict[type[ActionError], int] = {
-    NotFoundError: 404,
-    PermissionDeniedError: 403,
-    AuthenticationError: 401,
-    SecondFactorRequiredError: 401,
-    PasswordChangeRequiredError: 403,
-    TotpEnrolmentRequiredError: 403,
-    RateLimitedError: 429,
-    ConflictError: 409,
-    RecordingOnQueueError: 422,
-    ScopeError: 403,
-    InvalidRequestError: 422,
-    TooManyTokensError: 409,
-}
-
-
-STORE_UNAVAILABLE = "store_unavailable"
+from chatrec.web.error_codes import refusal_of, store_incident
 
 
 def error_body(code: str, message: str) -> dict[str, dict[str, Any]]:
     return {"error": {"code": code, "message": message}}
-
-
-def store_incident(error: StoreError, where: str) -> tuple[str, str]:
-    """Log a failure of the database under a new incident id; the id and the fixed words
-    to answer the caller with.
-
-    A failed group commit's error concerns a batch of several companies' changes (R18):
-    the caller learns only that it failed and the id to quote; the log, what failed
-    (types, code, statement: ``StoreError.cause``) and never a value.
-    """
-    incident = secrets.token_hex(6)
-    log.error("incident %s: %s failed in the database: %s", incident, where, error)
-    if isinstance(error, SecretKeyError):
-        what = "the server cannot read the stored SFTP secrets (it runs with another key)"
-    else:
-        what = "the database failed"
-    message = (
-        f"{what}; nothing was applied; try again later, and if it keeps failing give the "
-        f"operator incident {incident}"
-    )
-    return incident, message
 
 
 class ProblemRead(BaseModel):
@@ -144,14 +91,18 @@ def refusal(code: int, description: str) -> dict[int | str, dict[str, Any]]:
 def install_error_handlers(app: FastAPI) -> None:
     async def on_action_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, ActionError)
-        status = STATUS.get(type(error), 400)
+        refused = refusal_of(error)
         headers = None
         if isinstance(error, RateLimitedError):
             headers = {"Retry-After": str(error.retry_after)}
-        return JSONResponse(error_body(error.code, str(error)), status_code=status, headers=headers)
+        return JSONResponse(
+            error_body(refused.code, str(error)), status_code=refused.status, headers=headers
+        )
 
     async def on_invalid(request: Request, error: Exception) -> JSONResponse:
-        body: dict[str, Any] = error_body("invalid", str(error))
+        assert isinstance(error, FlowError | TemplateError)
+        refused = refusal_of(error)
+        body: dict[str, Any] = error_body(refused.code, str(error))
         if isinstance(error, FlowError):
             # The console marks each problem at its line of the editor.
             body["error"]["problems"] = [
@@ -160,7 +111,7 @@ def install_error_handlers(app: FastAPI) -> None:
             ]
         elif isinstance(error, TemplateError):
             body["error"]["position"] = error.position
-        return JSONResponse(body, status_code=422)
+        return JSONResponse(body, status_code=refused.status)
 
     async def on_bad_request(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)
@@ -191,10 +142,11 @@ def install_error_handlers(app: FastAPI) -> None:
         # caller may try again once the operator has fixed it; never a bare 500, and never
         # the error's text, which may hold other companies' data (R18).
         assert isinstance(error, StoreError)
+        refused = refusal_of(error)
         incident, message = store_incident(error, f"{request.method} {request.url.path}")
-        body = error_body("store_unavailable", message)
+        body = error_body(refused.code, message)
         body["error"]["incident"] = incident
-        return JSONResponse(body, status_code=503)
+        return JSONResponse(body, status_code=refused.status)
 
     app.add_exception_handler(ActionError, on_action_error)
     app.add_exception_handler(StoreError, on_store_error)

@@ -462,12 +462,10 @@ async def check_connection(
     Only to addresses the operator's egress policy allows, within
     ``CHATREC_CONNECTION_TEST_SECONDS``, and so many a minute and at once per company
     (then ``429`` with ``Retry-After``).  Every failure before SSH answers the same."""
-    from chatrec.delivery.sftp import SftpUploader
-
     company = company_for(actor, company_id, Role.ADMINISTRATOR)
     limiter = services.connection_tests
     with limiter.slot(company):
-        prober = SftpUploader(egress=services.config.egress_policy)
+        prober = services.new_prober()
         try:
             steps = await services.admin.destinations.test(
                 actor,

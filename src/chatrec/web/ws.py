@@ -45,14 +45,12 @@ from chatrec.store.records import UserRecord
 from chatrec.web import protocol
 from chatrec.web.connections import ConnectionLimiter
 from chatrec.web.container import Container
-from chatrec.web.errors import STORE_UNAVAILABLE, store_incident
+from chatrec.web.error_codes import RETRYABLE, frame_code_of, store_incident
 from chatrec.web.guard import caller_for_token, session_caller
 from chatrec.web.ratelimit import TokenBucket
 from chatrec.web.views import chat_summary, ended_summary
 
 HELLO_TIMEOUT = 10.0
-# Error codes a client may answer by sending the same frame again, later (docs/protocol.md).
-RETRYABLE = frozenset({"store_unavailable", "rate_limited", "too_many_connections"})
 # "Try again later": a hello the database could not answer, a node or address at its limit.
 CLOSE_TRY_AGAIN = 1013
 # A newer customer connection of the same chat took over: do not reconnect.
@@ -142,7 +140,7 @@ def store_error_frame(error: StoreError, where: str, ref: str | None = None) -> 
     """The frame of a database failure: fixed words and the incident id of its log line,
     never the error's text, which may hold other companies' data (R18)."""
     incident, message = store_incident(error, where)
-    return {**error_frame(STORE_UNAVAILABLE, message, ref), "incident": incident}
+    return {**error_frame(frame_code_of(error), message, ref), "incident": incident}
 
 
 @contextlib.asynccontextmanager
@@ -286,8 +284,10 @@ class Connection:
                 raise AuthenticationError("the first frame must be hello")
             await self.welcome(hello)
             await self.loop(adapter)
-        except (FrameError, ActionError) as error:
+        except FrameError as error:
             await self._refuse(error_frame(error.code, str(error)))
+        except ActionError as error:
+            await self._refuse(error_frame(frame_code_of(error), str(error)))
         except StoreError as error:
             await self._refuse(store_error_frame(error, "answering a hello"))
         except TimeoutError:
@@ -312,7 +312,7 @@ class Connection:
 
     async def _refuse(self, frame: dict[str, Any]) -> None:
         """End a connection whose hello failed: say why, then close (4401, 1013 or 4400)."""
-        closes = {"unauthenticated": 4401, STORE_UNAVAILABLE: CLOSE_TRY_AGAIN}
+        closes = {"unauthenticated": 4401, "store_unavailable": CLOSE_TRY_AGAIN}
         with contextlib.suppress(Exception):
             await self.ws.send_text(json.dumps(frame))
             await self.ws.close(code=closes.get(frame["code"], 4400))
@@ -334,10 +334,8 @@ class Connection:
                 return
             except FrameError as error:
                 self.error(error.code, error.message, frame.ref)
-            except ActionError as error:
-                self.error(error.code, str(error), frame.ref)
-            except FlowError as error:
-                self.error("flow_error", str(error), frame.ref)
+            except (ActionError, FlowError) as error:
+                self.error(frame_code_of(error), str(error), frame.ref)
             except StoreError as error:
                 # Nothing of the frame was applied (R19): the connection stays, and the
                 # client sends the frame again.

@@ -23,7 +23,8 @@ import typer.main
 from click.testing import Result
 from typer.testing import CliRunner
 
-from chatrec.cli import _open_store, app
+from chatrec.cli import app
+from chatrec.cli.database import open_store
 from chatrec.domain.queues import R3_REASON
 from chatrec.services import passwords
 from chatrec.services.admin.audit import EXPORT_COLUMNS
@@ -75,7 +76,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def store(database_url: str) -> Iterator[Store]:
     """The store opened as the commands open it, so it reads the secrets they write."""
-    opened = _open_store(None, database_url)
+    opened = open_store(None, database_url)
     try:
         yield opened
     finally:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from chatrec.cli import State, app
+from chatrec.cli import app
+from chatrec.cli.deliveries import State
 from chatrec.store.records import DeliveryState
 from chatrec.store.store import Store
 from tests.integration.delivery.world import HOST_KEY_REASON, NOW, build_world

@@ -10,17 +10,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatrec.cli_admin.administration import (
+from chatrec.cli.admin.administration import (
     actor,
     administration,
     company_of,
     company_scope,
     refuse_json,
 )
-from chatrec.cli_admin.options import AsJson, Company, DatabaseUrl, DataDir, file_label, read_text
-from chatrec.cli_admin.output import print_result, when
-from chatrec.cli_admin.tables import Column, Table, add_list_command, print_table
-from chatrec.cli_help import App
+from chatrec.cli.admin.options import AsJson, Company, DatabaseUrl, DataDir, file_label, read_text
+from chatrec.cli.admin.output import print_result, when
+from chatrec.cli.admin.tables import Column, Table, add_list_command, print_table
+from chatrec.cli.help import App
 from chatrec.errors import FlowError, NotFoundError
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from chatrec.cli_admin.administration import (
+from chatrec.cli.admin.administration import (
     actor,
     administration,
     company_of,
@@ -17,10 +17,10 @@ from chatrec.cli_admin.administration import (
     fail_template,
     refuse_json,
 )
-from chatrec.cli_admin.options import AsJson, Company, DatabaseUrl, DataDir
-from chatrec.cli_admin.output import format_fields, print_result, yes
-from chatrec.cli_admin.tables import Column, Table, print_table
-from chatrec.cli_help import App
+from chatrec.cli.admin.options import AsJson, Company, DatabaseUrl, DataDir
+from chatrec.cli.admin.output import format_fields, print_result, yes
+from chatrec.cli.admin.tables import Column, Table, print_table
+from chatrec.cli.help import App
 from chatrec.errors import TemplateError
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from chatrec.cli_admin.administration import fail
+from chatrec.cli.admin.administration import fail
 
 DataDir = Annotated[
     Path | None,
@@ -35,7 +35,7 @@ Company = Annotated[
         "the command names, else the only company there is.",
     ),
 ]
-"""Read with :func:`~chatrec.cli_admin.administration.company_of`, the same in every command."""
+"""Read with :func:`~chatrec.cli.admin.administration.company_of`, the same in every command."""
 AsJson = Annotated[
     bool,
     typer.Option("--json", help="Print JSON for scripts instead of text for people."),

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatrec.cli_admin.administration import actor, administration, company_of, fail
-from chatrec.cli_admin.options import Company, DatabaseUrl, DataDir
-from chatrec.cli_admin.output import when
-from chatrec.cli_admin.tables import Column, Table, print_table
+from chatrec.cli.admin.administration import actor, administration, company_of, fail
+from chatrec.cli.admin.options import Company, DatabaseUrl, DataDir
+from chatrec.cli.admin.output import when
+from chatrec.cli.admin.tables import Column, Table, print_table
 
 if TYPE_CHECKING:
     from chatrec.store.records import AuditRecord

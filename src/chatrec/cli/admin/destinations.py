@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatrec.cli_admin.administration import NOT_FOUND, actor, administration, company_of, fail
-from chatrec.cli_admin.options import (
+from chatrec.cli.admin.administration import NOT_FOUND, actor, administration, company_of, fail
+from chatrec.cli.admin.options import (
     AsJson,
     Company,
     DatabaseUrl,
@@ -17,8 +17,8 @@ from chatrec.cli_admin.options import (
     read_password,
     read_text,
 )
-from chatrec.cli_admin.output import format_fields, print_result, when, yes
-from chatrec.cli_help import App
+from chatrec.cli.admin.output import format_fields, print_result, when, yes
+from chatrec.cli.help import App
 
 if TYPE_CHECKING:
     from chatrec.delivery.sftp import ProbeStep
@@ -182,11 +182,11 @@ def destination_set(
 
 
 async def _probe(admin: Administration, acting: Actor, company: str) -> list[ProbeStep]:
+    from chatrec.bootstrap import build_prober
     from chatrec.config import load_config
-    from chatrec.delivery.sftp import SftpUploader
 
     # The operator's egress policy holds here too: what it refuses, deliveries would.
-    prober = SftpUploader(egress=load_config().egress_policy)
+    prober = build_prober(load_config())
     try:
         return await admin.destinations.test(acting, prober, None, company)
     finally:

@@ -7,12 +7,12 @@ from typing import Annotated
 
 import typer
 
-from chatrec.cli_admin.administration import actor, administration, company_of
-from chatrec.cli_admin.catalog import queue_view, service_view
-from chatrec.cli_admin.flows import flow_summary
-from chatrec.cli_admin.options import AsJson, Company, DatabaseUrl, DataDir, file_label, read_text
-from chatrec.cli_admin.output import print_result
-from chatrec.cli_admin.users import user_view
+from chatrec.cli.admin.administration import actor, administration, company_of
+from chatrec.cli.admin.catalog import queue_view, service_view
+from chatrec.cli.admin.flows import flow_summary
+from chatrec.cli.admin.options import AsJson, Company, DatabaseUrl, DataDir, file_label, read_text
+from chatrec.cli.admin.output import print_result
+from chatrec.cli.admin.users import user_view
 
 
 def import_setup(

@@ -13,14 +13,14 @@ hold what they share.
 
 from __future__ import annotations
 
-from chatrec.cli_admin.audit import audit
-from chatrec.cli_admin.catalog import queue_app, service_app
-from chatrec.cli_admin.companies import company_app, template_preview
-from chatrec.cli_admin.destinations import destination_app
-from chatrec.cli_admin.flows import flow_app
-from chatrec.cli_admin.imports import import_setup
-from chatrec.cli_admin.users import operator_app, user_app
-from chatrec.cli_help import App
+from chatrec.cli.admin.audit import audit
+from chatrec.cli.admin.catalog import queue_app, service_app
+from chatrec.cli.admin.companies import company_app, template_preview
+from chatrec.cli.admin.destinations import destination_app
+from chatrec.cli.admin.flows import flow_app
+from chatrec.cli.admin.imports import import_setup
+from chatrec.cli.admin.users import operator_app, user_app
+from chatrec.cli.help import App
 
 __all__ = ["admin_app"]
 

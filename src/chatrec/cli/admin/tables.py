@@ -11,9 +11,9 @@ import typer
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from chatrec.cli_admin.administration import actor, administration, company_of
-from chatrec.cli_admin.options import AsJson, Company, DatabaseUrl, DataDir
-from chatrec.cli_admin.output import STATE_COLOURS, print_json, print_rich
+from chatrec.cli.admin.administration import actor, administration, company_of
+from chatrec.cli.admin.options import AsJson, Company, DatabaseUrl, DataDir
+from chatrec.cli.admin.output import STATE_COLOURS, print_json, print_rich
 
 if TYPE_CHECKING:
     from chatrec.services.access import Actor

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from chatrec.cli_admin.administration import actor, administration, company_of, fail, refusals
-from chatrec.cli_admin.options import AsJson, Company, DatabaseUrl, DataDir
-from chatrec.cli_admin.output import print_result
-from chatrec.cli_admin.tables import Column, Table, add_list_command
-from chatrec.cli_help import App
+from chatrec.cli.admin.administration import actor, administration, company_of, fail, refusals
+from chatrec.cli.admin.options import AsJson, Company, DatabaseUrl, DataDir
+from chatrec.cli.admin.output import print_result
+from chatrec.cli.admin.tables import Column, Table, add_list_command
+from chatrec.cli.help import App
 
 if TYPE_CHECKING:
     from chatrec.store.records import QueueRecord, ServiceRecord

@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatrec.cli_admin.administration import (
+from chatrec.cli.admin.administration import (
     actor,
     administration,
     company_of,
     company_scope,
     fail,
 )
-from chatrec.cli_admin.options import (
+from chatrec.cli.admin.options import (
     AsJson,
     Company,
     DatabaseUrl,
@@ -25,9 +25,9 @@ from chatrec.cli_admin.options import (
     PasswordStdin,
     read_password,
 )
-from chatrec.cli_admin.output import print_result, yes
-from chatrec.cli_admin.tables import Column, Table, add_list_command, print_table
-from chatrec.cli_help import App
+from chatrec.cli.admin.output import print_result, yes
+from chatrec.cli.admin.tables import Column, Table, add_list_command, print_table
+from chatrec.cli.help import App
 
 if TYPE_CHECKING:
     from chatrec.store.records import UserRecord

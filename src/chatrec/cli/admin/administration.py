@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
-from chatrec.cli_admin.output import print_json
+from chatrec.cli.admin.output import print_json
+from chatrec.cli.database import open_store
 from chatrec.errors import ActionError, FlowError, NotFoundError, StoreError, TemplateError
 
 if TYPE_CHECKING:
@@ -115,12 +116,11 @@ def administration(
     """The administration on the store, its refusals printed (``file`` names a flow's)."""
     # The store comes from the same helper as every other command's, so it is configured
     # (database, secrets) the same way.
-    from chatrec.cli import _open_store
     from chatrec.services.admin import Administration
     from chatrec.store.store import utc_now
 
     with refusals(file):
-        store = _open_store(data_dir, database_url)
+        store = open_store(data_dir, database_url)
         try:
             yield Administration(store, utc_now)
         finally:
