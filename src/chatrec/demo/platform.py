@@ -30,6 +30,7 @@ from typing import Literal, TypeVar
 import asyncssh
 
 from chatrec.delivery.model import Destination
+from chatrec.delivery.sftp.keys import known_hosts_line, public_line
 from chatrec.files import PRIVATE_DIR, PRIVATE_FILE, private_dir, write_private
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class SshKeys:
     @property
     def host_public_key(self) -> str:
         """The host key as ``ssh-ed25519 AAAA…``, without a comment."""
-        return _public_line(asyncssh.read_private_key(self.host_key))
+        return public_line(asyncssh.read_private_key(self.host_key))
 
     @property
     def client_private_key(self) -> str:
@@ -74,24 +75,13 @@ def ensure_keys(directory: Path, client_key_name: str = "client") -> SshKeys:
         if not path.exists():
             write_private_key(path, asyncssh.generate_private_key("ssh-ed25519"))
     client = asyncssh.read_private_key(keys.client_key)
-    write_private(keys.authorized_keys, (_public_line(client) + "\n").encode())
+    write_private(keys.authorized_keys, (public_line(client) + "\n").encode())
     return keys
 
 
 def write_private_key(path: Path, key: asyncssh.SSHKey) -> None:
     """Write a private key readable only by its owner (sshd refuses any other mode)."""
     write_private(path, key.export_private_key("openssh"))
-
-
-def known_hosts_line(host: str, port: int, public_key: str) -> str:
-    """The known_hosts form an administrator pins: ``[host]:port ssh-ed25519 AAAA…``."""
-    pattern = host if port == 22 else f"[{host}]:{port}"
-    return f"{pattern} {public_key}"
-
-
-def _public_line(key: asyncssh.SSHKey) -> str:
-    algorithm, blob = key.export_public_key("openssh").decode().split()[:2]
-    return f"{algorithm} {blob}"
 
 
 def sshd_config(
