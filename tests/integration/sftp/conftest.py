@@ -20,7 +20,7 @@ import pytest
 
 from chatrec.delivery.model import Destination, RecordingUpload, UploadItem
 from chatrec.delivery.sftp import known_hosts_line
-from chatrec.demo.platform import LOOPBACK, ensure_keys, loopback_destination
+from chatrec.demo.sshd import LOOPBACK, ensure_keys, loopback_destination
 from tests.sshd import OpenSshServer
 
 

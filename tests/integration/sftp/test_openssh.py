@@ -13,7 +13,7 @@ import pytest
 
 from chatrec.delivery.model import Destination, RecordingUpload
 from chatrec.delivery.sftp import NO_PIN, SftpUploader
-from chatrec.demo.platform import write_private_key
+from chatrec.demo.sshd import write_private_key
 from chatrec.errors import (
     AuthenticationFailedError,
     DeliveryError,
