@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, wait_healthy
-from chatrec.delivery.platform import free_port
+from chatrec.demo.sshd import free_port
 from chatrec.simulate import Options, Stats, Summary, simulate
 
 CAPACITY = 50

@@ -45,7 +45,7 @@ from bench.idle_chats import (
     open_many,
     round_trip,
 )
-from chatrec.delivery.platform import free_port
+from chatrec.demo.sshd import free_port
 
 NAME = "concurrency"
 GOAL = "10,000 open chats, <= 100 KB each"

@@ -51,8 +51,8 @@ import httpx
 from bench.arrivals import Arrivals
 from bench.common import QUICK, Result, cumulative, report, save_plot, summary, wait_healthy
 from chatrec.delivery.model import Destination, RecordingUpload, UploadItem
-from chatrec.delivery.platform import LOOPBACK, ensure_keys, free_port, loopback_destination
 from chatrec.delivery.sftp import SftpUploader
+from chatrec.demo.sshd import LOOPBACK, ensure_keys, free_port, loopback_destination
 from chatrec.simulate import (
     ChatPlan,
     ChatRun,

@@ -1,7 +1,7 @@
 """The SFTP server both sides of a delivery benchmark talk to, and OpenSSH's own client.
 
 :class:`SftpPeer` is a real OpenSSH ``sshd`` on a free loopback port, built from the
-pieces the demo platform and ``tests/sshd.py`` use (``chatrec.delivery.platform``):
+pieces the demo platform and ``tests/sshd.py`` use (``chatrec.demo.sshd``):
 its own host key, one authorized client key, ``internal-sftp``.  :func:`sftp_batch`
 runs ``sftp -b`` with that same client key and the host key pinned, the baseline the
 benchmarks hold chatrec's uploader against.
@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from chatrec.delivery.model import Destination
-from chatrec.delivery.platform import (
+from chatrec.delivery.sftp import known_hosts_line
+from chatrec.demo.sshd import (
     LOOPBACK,
     SSHD,
     ensure_keys,
     free_port,
-    known_hosts_line,
     loopback_destination,
     sshd_in,
 )

@@ -27,7 +27,7 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
-from chatrec.delivery.platform import LOOPBACK
+from chatrec.demo.sshd import LOOPBACK
 from chatrec.services import passwords
 from chatrec.services.passwords import HashingCost
 from chatrec.store.migrations import migrate

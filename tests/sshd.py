@@ -1,6 +1,6 @@
 """A real OpenSSH ``sshd`` on a free loopback port, for every test that delivers (R16).
 
-Built from the same pieces as the demo platform (``chatrec.delivery.platform``): its
+Built from the same pieces as the demo platform (``chatrec.demo.sshd``): its
 own ed25519 host key, one authorized client key, ``internal-sftp`` forced, keys only,
 client keepalives.  The remote folder is an absolute path in the test's tmp dir, so
 a test reads what arrived straight from the disk.  Missing OpenSSH fails the test with
@@ -21,12 +21,12 @@ import pytest
 
 from chatrec.delivery.egress import EgressPolicy
 from chatrec.delivery.model import Destination
-from chatrec.delivery.platform import (
+from chatrec.delivery.sftp import known_hosts_line
+from chatrec.demo.sshd import (
     LOOPBACK,
     SSHD,
     ensure_keys,
     free_port,
-    known_hosts_line,
     loopback_destination,
     sshd_in,
 )

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from chatrec.bootstrap import build
 from chatrec.config import Config
-from chatrec.services.demo import seed_demo
+from chatrec.demo.company import seed_demo
 from chatrec.web.app import create_app
 from chatrec.web.container import Container
 

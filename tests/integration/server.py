@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from chatrec.delivery.platform import free_port
+from chatrec.demo.sshd import free_port
 
 
 @dataclass

@@ -126,7 +126,7 @@ def demo(
     from pydantic import SecretStr
 
     from chatrec.delivery.worker import stored_destination
-    from chatrec.services.demo import seed_demo
+    from chatrec.demo.company import seed_demo
 
     config = command_config(host, port, data_dir, database_url)
     # The demo's /metrics asks for a token as production's does: a new one at each start,
@@ -139,7 +139,7 @@ def demo(
     try:
         logins = seed_demo(store, config.data_dir)
         if platform:
-            from chatrec.delivery.platform import start_demo_platform
+            from chatrec.demo.platform import start_demo_platform
 
             running = start_demo_platform(config.data_dir)
             store.set_destination(stored_destination(running.destination))

@@ -1,7 +1,7 @@
 """What the outbox worker hands the uploader, and what the uploader promises (R16).
 
 The worker (``delivery/worker.py``) claims spooled files from the store's outbox and
-groups them by recording; the uploader (``delivery/sftp.py``) puts them on the
+groups them by recording; the uploader (``delivery/sftp/``) puts them on the
 platform.  This module is the narrow interface between the two, so the uploader can be
 tested against a real ``sshd`` without the store and the worker without a network.
 """

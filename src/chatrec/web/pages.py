@@ -17,8 +17,8 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from chatrec.demo.company import COMPANY_ID as DEMO_COMPANY
 from chatrec.errors import AuthenticationError, SignInPendingError
-from chatrec.services.demo import COMPANY_ID as DEMO_COMPANY
 from chatrec.store.records import UserRecord
 from chatrec.web.guard import SESSION_COOKIE, container
 

@@ -20,7 +20,7 @@ import pytest
 
 from chatrec.bootstrap import build
 from chatrec.config import Config
-from chatrec.delivery.platform import free_port
+from chatrec.demo.sshd import free_port
 from chatrec.errors import EgressRefusedError, PlatformUnreachableError
 from chatrec.store.migrations import migrate
 from chatrec.store.store import Store

@@ -18,8 +18,7 @@ import asyncssh
 import pytest
 
 from chatrec.delivery.egress import EgressPolicy
-from chatrec.delivery.platform import known_hosts_line
-from chatrec.delivery.sftp import SftpUploader
+from chatrec.delivery.sftp import SftpUploader, known_hosts_line
 from chatrec.delivery.worker import DeliveryWorker
 from chatrec.errors import EgressRefusedError
 from chatrec.store.records import DeliveryState, DestinationRecord

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from chatrec.demo.company import seed_demo
 from chatrec.errors import AuthenticationError
 from chatrec.live.bus import InProcessFanout
 from chatrec.services.chats import ChatLimits, ChatService
-from chatrec.services.demo import seed_demo
 from chatrec.store.store import Store
 from chatrec.store.writer import GroupCommitter
 

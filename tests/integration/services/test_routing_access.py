@@ -16,7 +16,7 @@ import pytest
 
 from chatrec.bootstrap import build
 from chatrec.config import Config
-from chatrec.services.demo import seed_demo
+from chatrec.demo.company import seed_demo
 from chatrec.store.records import ChatStatus, UserRecord
 from chatrec.web.container import Container
 

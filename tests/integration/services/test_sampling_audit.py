@@ -11,8 +11,8 @@ from pathlib import Path
 
 from chatrec.bootstrap import build
 from chatrec.config import Config
+from chatrec.demo.company import COMPANY_ID, seed_demo
 from chatrec.domain.journal import AgentAssigned
-from chatrec.services.demo import COMPANY_ID, seed_demo
 from chatrec.store.records import ChatStatus, UserRecord
 from chatrec.store.store import Store
 

@@ -19,7 +19,8 @@ import asyncssh
 import pytest
 
 from chatrec.delivery.model import Destination, RecordingUpload, UploadItem
-from chatrec.delivery.platform import LOOPBACK, ensure_keys, known_hosts_line, loopback_destination
+from chatrec.delivery.sftp import known_hosts_line
+from chatrec.demo.sshd import LOOPBACK, ensure_keys, loopback_destination
 from tests.sshd import OpenSshServer
 
 

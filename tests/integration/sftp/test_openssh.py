@@ -12,8 +12,8 @@ import asyncssh
 import pytest
 
 from chatrec.delivery.model import Destination, RecordingUpload
-from chatrec.delivery.platform import write_private_key
 from chatrec.delivery.sftp import NO_PIN, SftpUploader
+from chatrec.demo.sshd import write_private_key
 from chatrec.errors import (
     AuthenticationFailedError,
     DeliveryError,

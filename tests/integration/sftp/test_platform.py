@@ -11,8 +11,9 @@ from typing import Literal
 import pytest
 
 from chatrec.delivery.model import Destination
-from chatrec.delivery.platform import free_port, start_demo_platform
 from chatrec.delivery.sftp import SftpUploader
+from chatrec.demo.platform import start_demo_platform
+from chatrec.demo.sshd import free_port
 from tests.integration.sftp.conftest import Spool, ids_of
 from tests.sshd import LOOPBACK_EGRESS
 
