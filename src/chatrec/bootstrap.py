@@ -17,7 +17,8 @@ from chatrec.services import passwords
 from chatrec.services.account import AccountService
 from chatrec.services.admin import Administration
 from chatrec.services.auth import AuthService
-from chatrec.services.chats import ChatLimits, ChatService
+from chatrec.services.chats import ChatService
+from chatrec.services.open_chats import ChatLimits
 from chatrec.services.revocation import Revocations
 from chatrec.services.tokens import ApiTokens
 from chatrec.store.store import Store, utc_now

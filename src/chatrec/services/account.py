@@ -19,7 +19,6 @@ from chatrec.services.access import Actor, CredentialKind
 from chatrec.services.admin.audit import audit_line
 from chatrec.services.admin.users import check_password
 from chatrec.services.auth import AuthService
-from chatrec.services.chats import hash_token
 from chatrec.services.revocation import AccessEnded, Revocations
 from chatrec.services.second_factor import (
     new_recovery_codes,
@@ -28,6 +27,7 @@ from chatrec.services.second_factor import (
     recovery_hash,
     totp_step,
 )
+from chatrec.services.token_hash import hash_token
 from chatrec.store.records import Pending, UserRecord
 from chatrec.store.store import Store
 

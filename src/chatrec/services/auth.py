@@ -42,9 +42,9 @@ from chatrec.errors import (
 )
 from chatrec.services import passwords
 from chatrec.services.access import CredentialKind
-from chatrec.services.chats import hash_token
 from chatrec.services.revocation import AccessEnded, Revocations
 from chatrec.services.second_factor import recovery_hash, totp_step
+from chatrec.services.token_hash import hash_token
 from chatrec.store.records import AuditRecord, Pending, SessionRecord, UserRecord
 from chatrec.store.store import Store
 

@@ -32,8 +32,8 @@ from chatrec.services.access import (
 )
 from chatrec.services.admin.audit import audit_line
 from chatrec.services.auth import API_TOKEN_PREFIX
-from chatrec.services.chats import hash_token
 from chatrec.services.revocation import AccessEnded, Revocations
+from chatrec.services.token_hash import hash_token
 from chatrec.store.records import ApiTokenRecord, UserRecord
 from chatrec.store.store import Store
 

@@ -19,6 +19,7 @@ from sqlalchemy import CursorResult, Engine, and_, delete, func, or_, select, te
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
+from chatrec.domain.filenames import CONTINUES, name_key
 from chatrec.domain.journal import Event
 from chatrec.errors import ActionError, ChatrecError, DuplicateError, NotFoundError, StoreError
 from chatrec.store import logins, outbox, retention, tokens
@@ -717,17 +718,17 @@ class Store:
     def taken_base_names(self, company_id: str, candidates: Sequence[str]) -> set[str]:
         """Stored base names equal to a candidate or continuing it with ``-`` (R6).
 
-        Compared case-insensitively, as :func:`chatrec.domain.filenames.assign_unique_names`
-        compares them; returned as stored.
+        Compared by :func:`~chatrec.domain.filenames.name_key`, as names are chosen;
+        returned as stored.
         """
-        keys = sorted({candidate.casefold() for candidate in candidates})
+        keys = sorted({name_key(candidate) for candidate in candidates})
         taken: set[str] = set()
         with self._read() as session:
             for start in range(0, len(keys), _NAMES_PER_QUERY):
                 chunk = keys[start : start + _NAMES_PER_QUERY]
                 column = RecordingRow.base_name_key
                 matches = [column.in_(chunk)] + [
-                    column.startswith(f"{key}-", autoescape=True) for key in chunk
+                    column.startswith(key + CONTINUES, autoescape=True) for key in chunk
                 ]
                 names = session.scalars(
                     select(RecordingRow.base_name).where(

@@ -13,8 +13,9 @@ import pytest
 
 from chatrec.errors import AuthenticationError
 from chatrec.live.bus import InProcessFanout
-from chatrec.services.chats import ChatLimits, ChatService
+from chatrec.services.chats import ChatService
 from chatrec.services.demo import seed_demo
+from chatrec.services.open_chats import ChatLimits
 from chatrec.store.store import Store
 from chatrec.store.writer import GroupCommitter
 
