@@ -21,7 +21,8 @@ from chatrec.services.chats import ChatService
 from chatrec.services.open_chats import ChatLimits
 from chatrec.services.revocation import Revocations
 from chatrec.services.tokens import ApiTokens
-from chatrec.store.store import Store, utc_now
+from chatrec.store.store import Store
+from chatrec.store.transactions import utc_now
 from chatrec.store.writer import GroupCommitter
 from chatrec.web.connection_tests import ConnectionTestLimiter
 from chatrec.web.connections import ConnectionLimiter

@@ -117,7 +117,7 @@ def administration(
     # (database, secrets) the same way.
     from chatrec.cli import _open_store
     from chatrec.services.admin import Administration
-    from chatrec.store.store import utc_now
+    from chatrec.store.transactions import utc_now
 
     with refusals(file):
         store = _open_store(data_dir, database_url)
