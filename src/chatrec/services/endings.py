@@ -18,6 +18,7 @@ from chatrec.domain.filenames import clashing
 from chatrec.domain.journal import ChatEnded, Journal
 from chatrec.errors import BaseNameTakenError
 from chatrec.live.registry import LiveChat
+from chatrec.services.ports import Committer, TakenNames
 from chatrec.services.recordings import (
     NameReservations,
     plan_recordings,
@@ -31,8 +32,6 @@ from chatrec.store.records import (
     ChatStatus,
     RecordingRecord,
 )
-from chatrec.store.store import Store
-from chatrec.store.writer import GroupCommitter
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ NAMING_ATTEMPTS = 3
 class ChatEndings:
     """Settles the ends of one node's chats; the caller updates its memory afterwards."""
 
-    def __init__(self, store: Store, committer: GroupCommitter, spool_dir: Path) -> None:
+    def __init__(self, store: TakenNames, committer: Committer, spool_dir: Path) -> None:
         self.store = store
         self.committer = committer
         self.spool_dir = spool_dir

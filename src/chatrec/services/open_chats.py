@@ -23,11 +23,10 @@ from chatrec.live.bus import Fanout, chat_topic, company_topic
 from chatrec.live.registry import LiveChat
 from chatrec.live.routing import Router
 from chatrec.services.endings import ChatEndings
+from chatrec.services.ports import Committer, LiveChatStore
 from chatrec.services.presence import PresenceStore
 from chatrec.services.token_hash import hash_token
 from chatrec.store.records import AuditRecord, ChatChange, CompanyRecord, UserRecord
-from chatrec.store.store import Store
-from chatrec.store.writer import GroupCommitter
 
 T = TypeVar("T")
 
@@ -61,8 +60,8 @@ class OpenChats:
 
     def __init__(
         self,
-        store: Store,
-        committer: GroupCommitter,
+        store: LiveChatStore,
+        committer: Committer,
         fanout: Fanout,
         *,
         presences: PresenceStore,
