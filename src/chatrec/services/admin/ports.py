@@ -114,3 +114,13 @@ class ImportStore(CatalogAdminStore, UserAdminStore, Protocol):
     def get_company(self, company_id: str) -> CompanyRecord | None: ...
 
     def add_audit(self, entries: Sequence[AuditRecord]) -> None: ...
+
+
+class AdminStore(
+    AuditAdminStore,
+    CompanyAdminStore,
+    DestinationAdminStore,
+    ImportStore,
+    Protocol,
+):
+    """Every administration use case's port at once (``services.admin.Administration``)."""
