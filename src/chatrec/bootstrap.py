@@ -21,10 +21,12 @@ from chatrec.services import passwords
 from chatrec.services.account import AccountService
 from chatrec.services.admin import Administration
 from chatrec.services.auth import AuthService
-from chatrec.services.chats import ChatLimits, ChatService
+from chatrec.services.chats import ChatService
+from chatrec.services.open_chats import ChatLimits
 from chatrec.services.revocation import Revocations
 from chatrec.services.tokens import ApiTokens
-from chatrec.store.store import Store, utc_now
+from chatrec.store.store import Store
+from chatrec.store.transactions import utc_now
 from chatrec.store.writer import GroupCommitter
 from chatrec.web.app import create_app
 from chatrec.web.connection_tests import ConnectionTestLimiter
@@ -77,7 +79,7 @@ def build_delivery(config: Config) -> DeliveryRunner:
     """``chatrec worker``: the worker alone on its store, without the chat service."""
     secure_data_dir(config.data_dir)
     store = build_store(config)
-    return DeliveryRunner(build_worker(config, store, build_uploader(config)))
+    return DeliveryRunner(build_worker(config, store, build_uploader(config)), store)
 
 
 def build(config: Config, *, uploader: Uploader | None = None) -> Container:
@@ -93,9 +95,9 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         sftp = build_uploader(config)
         # At start the server says which platforms it cannot reach; a replaced uploader
         # (tests) has no platforms to reach.
-        delivery = DeliveryRunner(build_worker(config, store, sftp), prober=sftp)
+        delivery = DeliveryRunner(build_worker(config, store, sftp), store, prober=sftp)
     else:
-        delivery = DeliveryRunner(build_worker(config, store, uploader))
+        delivery = DeliveryRunner(build_worker(config, store, uploader), store)
     worker = delivery.worker
     idle = config.presence_idle_timeout_seconds
     chats = ChatService(

@@ -48,7 +48,7 @@ def _work(config: Config, *, once: bool) -> None:
     try:
         asyncio.run(run())
     finally:
-        worker.store.close()
+        delivery.store.close()
 
 
 def worker(

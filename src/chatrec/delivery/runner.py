@@ -8,6 +8,7 @@ import contextlib
 
 from chatrec.delivery.readiness import Prober, destination_warnings, warn_unreachable
 from chatrec.delivery.worker import DeliveryWorker, stop_worker
+from chatrec.store.store import Store
 
 
 class DeliveryRunner:
@@ -17,8 +18,11 @@ class DeliveryRunner:
     which cannot be reached before any recording waits for them.
     """
 
-    def __init__(self, worker: DeliveryWorker, *, prober: Prober | None = None) -> None:
+    def __init__(
+        self, worker: DeliveryWorker, store: Store, *, prober: Prober | None = None
+    ) -> None:
         self.worker = worker
+        self.store = store  # the whole store: the warnings read companies and destinations
         self.prober = prober
         self._stop: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -26,7 +30,7 @@ class DeliveryRunner:
     async def warnings(self) -> list[str]:
         """One sentence per recording company whose deliveries cannot go out now, for the
         log of the process that starts the loop."""
-        return await asyncio.to_thread(destination_warnings, self.worker.store)
+        return await asyncio.to_thread(destination_warnings, self.store)
 
     def start(self) -> asyncio.Task[None]:
         """Run the loop until :meth:`stop` (or until it fails); the loop's task."""
@@ -37,7 +41,7 @@ class DeliveryRunner:
     async def _deliver(self, stop: asyncio.Event) -> None:
         probing = None
         if self.prober is not None:
-            probing = asyncio.create_task(warn_unreachable(self.worker.store, self.prober))
+            probing = asyncio.create_task(warn_unreachable(self.store, self.prober))
         try:
             await self.worker.run_forever(stop)
         finally:

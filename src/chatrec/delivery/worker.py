@@ -30,7 +30,7 @@ import logging
 import random
 import shutil
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,8 +39,12 @@ from typing import Any, Protocol, TypeVar
 from chatrec.delivery.model import Destination, RecordingUpload, Uploader, UploadItem
 from chatrec.delivery.spool import remove_orphans, spool_orphans
 from chatrec.errors import DeliveryError, PermanentDeliveryError
-from chatrec.store.records import DeliveryKind, DeliveryRecord, DestinationRecord
-from chatrec.store.store import Store
+from chatrec.store.records import (
+    DeliveryKind,
+    DeliveryRecord,
+    DestinationRecord,
+    SpooledChat,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -48,6 +52,31 @@ T = TypeVar("T")
 FIRST_DELAY_SECONDS = 1.0
 MAX_DELAY_SECONDS = 300.0
 DONE_MARKER_SUFFIX = ".done"
+
+
+class Outbox(Protocol):
+    """What the worker needs of the store: the outbox, destinations, spooled chats, purge
+    (``store.deliveries``, ``store.chats``); a fake fills it in unit tests."""
+
+    def claim_deliveries(
+        self, worker_id: str, now: datetime, lease_seconds: float, limit: int
+    ) -> list[DeliveryRecord]: ...
+
+    def mark_delivered(self, ids: Sequence[int], worker_id: str, now: datetime) -> list[int]: ...
+
+    def mark_retry(
+        self, delivery_id: int, worker_id: str, error: str, next_attempt_at: datetime
+    ) -> bool: ...
+
+    def get_destination(self, company_id: str) -> DestinationRecord | None: ...
+
+    def block_destination(self, company_id: str, reason: str, now: datetime) -> int: ...
+
+    def spooled_chats(self, chat_ids: Collection[str]) -> dict[str, SpooledChat]: ...
+
+    def chats_due_for_purge(self, now: datetime, limit: int = 100) -> list[str]: ...
+
+    def purge_message_bodies(self, chat_id: str, now: datetime | None = None) -> int: ...
 
 
 class Random(Protocol):
@@ -156,7 +185,7 @@ class DeliveryWorker:
 
     def __init__(
         self,
-        store: Store,
+        store: Outbox,
         uploader: Uploader,
         *,
         worker_id: str,

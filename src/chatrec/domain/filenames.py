@@ -404,9 +404,34 @@ def render_filename(template: FilenameTemplate, context: FilenameContext) -> str
     )
 
 
+# R6's "no clash": two base names clash when equal whatever their case (some SFTP servers
+# keep files on case-insensitive file systems), and a name followed by ``-`` and more
+# continues it (how a clashing name is made unique), so it clashes with what it continues.
+# Choosing names (:func:`assign_unique_names`), the store's lookup of taken names and its
+# unique key, and a node's reservations of names not yet committed all read this rule.
+CONTINUES = "-"
+
+
+def name_key(name: str) -> str:
+    """What two base names are compared by: equal keys clash (R6)."""
+    return name.casefold()
+
+
+def continuation_prefix(name: str) -> str:
+    """The key every name continuing ``name`` starts with (R6)."""
+    return name_key(name) + CONTINUES
+
+
+def clashing(names: Collection[str], candidates: Sequence[str]) -> set[str]:
+    """The ``names`` equal to a candidate or continuing it, whatever their case (R6)."""
+    keys = {name_key(candidate) for candidate in candidates}
+    prefixes = tuple(continuation_prefix(candidate) for candidate in candidates)
+    return {name for name in names if name_key(name) in keys or name_key(name).startswith(prefixes)}
+
+
 def clash_suffix(recording_id: str) -> str:
     """The stable part a clashing name gets: the same recording always gets the same."""
-    return "-" + hashlib.sha256(recording_id.encode()).hexdigest()[:8]
+    return CONTINUES + hashlib.sha256(recording_id.encode()).hexdigest()[:8]
 
 
 def assign_unique_names(
@@ -419,18 +444,18 @@ def assign_unique_names(
     counter if that is taken too.  Names are compared case-insensitively because some
     SFTP servers store files on case-insensitive file systems.  Same inputs, same names.
     """
-    used = {name.casefold() for name in taken}
+    used = {name_key(name) for name in taken}
     names: dict[str, str] = {}
     for recording_id, base in candidates:
         if recording_id in names:
             raise ValueError(f"recording id {recording_id!r} appears twice among the candidates")
         name = base
-        if name.casefold() in used:
+        if name_key(name) in used:
             suffixed = name = base + clash_suffix(recording_id)
             counter = 1
-            while name.casefold() in used:
+            while name_key(name) in used:
                 counter += 1
-                name = f"{suffixed}-{counter}"
-        used.add(name.casefold())
+                name = f"{suffixed}{CONTINUES}{counter}"
+        used.add(name_key(name))
         names[recording_id] = name
     return names

@@ -19,7 +19,7 @@ from chatrec.services.access import Actor, CredentialKind
 from chatrec.services.admin.audit import audit_line
 from chatrec.services.admin.users import check_password
 from chatrec.services.auth import AuthService
-from chatrec.services.chats import hash_token
+from chatrec.services.ports import AccountStore
 from chatrec.services.revocation import AccessEnded, Revocations
 from chatrec.services.second_factor import (
     new_recovery_codes,
@@ -28,8 +28,8 @@ from chatrec.services.second_factor import (
     recovery_hash,
     totp_step,
 )
+from chatrec.services.token_hash import hash_token
 from chatrec.store.records import Pending, UserRecord
-from chatrec.store.store import Store
 
 WRONG_PASSWORD = "your current password is wrong; enter the one you signed in with"  # noqa: S105
 
@@ -45,7 +45,7 @@ class Enrolment:
 class AccountService:
     def __init__(
         self,
-        store: Store,
+        store: AccountStore,
         auth: AuthService,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         *,

@@ -42,11 +42,11 @@ from chatrec.errors import (
 )
 from chatrec.services import passwords
 from chatrec.services.access import CredentialKind
-from chatrec.services.chats import hash_token
+from chatrec.services.ports import SignInStore
 from chatrec.services.revocation import AccessEnded, Revocations
 from chatrec.services.second_factor import recovery_hash, totp_step
+from chatrec.services.token_hash import hash_token
 from chatrec.store.records import AuditRecord, Pending, SessionRecord, UserRecord
-from chatrec.store.store import Store
 
 API_TOKEN_PREFIX = "crt_"  # noqa: S105 - a prefix, not a secret
 """What API tokens (``services.tokens``) start with, and session tokens never do."""
@@ -82,7 +82,7 @@ class AuthService:
 
     def __init__(
         self,
-        store: Store,
+        store: SignInStore,
         *,
         session_length: timedelta,
         idle_timeout: timedelta | None = None,

@@ -4,32 +4,30 @@ Each action takes the chat's lock, checks who may do it, lets the domain and the
 say which journal events follow, commits them (one group commit with other chats'
 changes), and only then updates memory and publishes a notice (save, then publish).
 A refused action raises an :class:`~chatrec.errors.ActionError` and changes nothing.
+
+Memory and commits live in ``services.open_chats``, routing and presence in
+``services.routing``, the end's recordings and names in ``services.endings``; what is
+left here, the actions of customers and staff, is one list of what a chat allows, kept
+together (about 450 lines) so that every action's checks can be read side by side.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import logging
 import secrets
-from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from chatrec.domain.journal import (
     CUSTOMER,
     Actor,
-    AgentAssigned,
     ChatEnded,
     ChatStarted,
     DeletePressed,
     DeletionRequested,
     Event,
     FlaggedAbusive,
-    Journal,
     MessagePosted,
     ParticipantLeft,
     RecordingPaused,
@@ -38,69 +36,38 @@ from chatrec.domain.journal import (
     SupervisorJoined,
     Transferred,
 )
-from chatrec.domain.sampling import draw_sample
 from chatrec.errors import (
-    AuthenticationError,
-    BaseNameTakenError,
     ChatFullError,
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
 )
-from chatrec.flows import Flow, FlowState, answer_flow, load_flow, start_flow
-from chatrec.live.bus import Fanout, chat_topic, company_topic, user_topic
+from chatrec.flows import FlowState, answer_flow, start_flow
+from chatrec.live.bus import user_topic
 from chatrec.live.registry import LiveChat
-from chatrec.live.routing import Availability, Match, Router
+from chatrec.live.routing import Availability
 from chatrec.services.directory import company_settings, user_login
-from chatrec.services.presence import PresenceStore, presence_view
-from chatrec.services.recordings import (
-    NameReservations,
-    clashing,
-    plan_recordings,
-    spool_recordings,
-    unspool,
-)
+from chatrec.services.open_chats import staff_actor
+from chatrec.services.routing import ChatRouting
+from chatrec.services.token_hash import hash_token
 from chatrec.store.records import (
-    AuditRecord,
-    ChatChange,
     ChatRecord,
     ChatStatus,
     CompanyRecord,
-    PresenceCause,
-    PresenceRecord,
     QueueRecord,
-    RecordingRecord,
     ServiceRecord,
     UserRecord,
 )
-from chatrec.store.store import Store
-from chatrec.store.writer import GroupCommitter
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
-STAFF_ROLES = {"agent": Role.AGENT, "supervisor": Role.SUPERVISOR}
-# Times a chat's end chooses its names before a clash with another node's is given up.
-NAMING_ATTEMPTS = 3
 RECORDING_ACTIONS: dict[type[Event], str] = {
     RecordingPaused: "pause",
     RecordingResumed: "resume",
     DeletePressed: "delete_recording",
     FlaggedAbusive: "flag_abusive",
 }
-
-
-def hash_token(token: str) -> str:
-    """Tokens are stored only as SHA-256: a database leak opens no chat (R18)."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def staff_actor(user: UserRecord) -> Actor:
-    role = STAFF_ROLES.get(user.role)
-    if role is None:
-        raise PermissionDeniedError(f"a {user.role} login does not take part in chats")
-    return Actor(role, user.name, user.user_id)
 
 
 def _key(company: CompanyRecord) -> bytes:
@@ -128,183 +95,13 @@ COMPANY_FULL_RETRY_AFTER = 30
 
 
 @dataclass(frozen=True, slots=True)
-class ChatLimits:
-    """What anonymous customers may take of one node (R19): each bounds memory and work.
-
-    ``token_grace`` is how long a chat token still opens its chat after the end, so a
-    customer whose connection dropped at the end still sees it; then it opens nothing.
-    """
-
-    open_chats_per_company: int = 1000
-    events_per_chat: int = 2000
-    bytes_per_chat: int = 262_144
-    token_grace: timedelta = timedelta(minutes=10)
-
-
-@dataclass(frozen=True, slots=True)
 class Started:
     chat: ChatRecord
     token: str
 
 
-class ChatService:
-    """Use cases of live chats for one node; state lives in the store, cached here."""
-
-    def __init__(
-        self,
-        store: Store,
-        committer: GroupCommitter,
-        fanout: Fanout,
-        *,
-        presences: PresenceStore,
-        spool_dir: Path,
-        inactivity_timeout: timedelta,
-        idle_timeout: timedelta | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        monotonic: Callable[[], float] | None = None,
-        on_recordings: Callable[[], None] | None = None,
-        limits: ChatLimits | None = None,
-    ) -> None:
-        self.store = store
-        self.limits = limits or ChatLimits()
-        self.committer = committer
-        self.fanout = fanout
-        self.router = Router()
-        self.spool_dir = spool_dir
-        self.inactivity_timeout = inactivity_timeout
-        self.presences = presences
-        # An Available agent idle this long is set Away (None: never).
-        self.idle_timeout = idle_timeout
-        self._last_active: dict[str, float] = {}
-        # One presence change at a time: the store and routing agree on the last one.
-        self._presence_changes = asyncio.Lock()
-        self._clock = clock
-        self._monotonic = monotonic or (lambda: self._clock().timestamp())
-        self._chats: dict[str, LiveChat] = {}
-        # Chats being started, per company: counted with the open ones against the limit.
-        self._starting: Counter[str] = Counter()
-        self._flows: dict[tuple[str, int], Flow] = {}
-        self._connections: Counter[str] = Counter()
-        self._endings: dict[str, asyncio.Lock] = {}
-        self._ending_names = NameReservations()
-        # Called once a chat's end with produced files commits: the outbox has work (R16).
-        self._on_recordings = on_recordings
-
-    # -- reading -----------------------------------------------------------------
-
-    async def _run(self, function: Callable[..., T], *args: Any) -> T:
-        return await asyncio.to_thread(function, *args)
-
-    async def company(self, company_id: str) -> CompanyRecord:
-        record = await self._run(self.store.get_company, company_id)
-        if record is None:
-            raise NotFoundError(f"no company {company_id!r}")
-        return record
-
-    async def _flow(self, flow_id: str, version: int | None) -> tuple[Flow, int] | None:
-        stored = await self._run(self.store.get_flow, flow_id, version)
-        if stored is None:
-            return None
-        key = (stored.flow_id, stored.version)
-        if key not in self._flows:
-            self._flows[key] = load_flow(stored.source, source=f"flow {stored.name}")
-        return self._flows[key], stored.version
-
-    def find(self, chat_id: str) -> LiveChat | None:
-        """The open chat, or ``None`` once it has ended (or never existed)."""
-        return self._chats.get(chat_id)
-
-    def visible_chats(self, user: UserRecord) -> list[LiveChat]:
-        """Supervisors see every open chat of their company; agents those they are in (R18)."""
-        mine = [c for c in self._chats.values() if c.record.company_id == user.company_id]
-        if user.role == "supervisor":
-            return mine
-        return [c for c in mine if user.user_id in c.present()]
-
-    def chat_for_staff(self, user: UserRecord, chat_id: str) -> LiveChat:
-        chat = self._chats.get(chat_id)
-        if chat is None or chat.record.company_id != user.company_id:
-            raise NotFoundError(f"no open chat {chat_id!r}")
-        if user.role != "supervisor" and not chat.involved(user.user_id):
-            raise NotFoundError(f"no open chat {chat_id!r}")
-        return chat
-
-    async def events_after(self, chat_id: str, seq: int) -> list[tuple[int, Event]]:
-        """Events a client has not seen: from memory while open, from the store after."""
-        chat = self._chats.get(chat_id)
-        if chat is not None:
-            return chat.events_after(seq)
-        return await self._run(self.store.load_journal, chat_id, seq)
-
-    async def chat_for_customer(self, token: str) -> tuple[str, LiveChat | None]:
-        """The customer's chat id, and the live chat unless it has ended (R18).
-
-        The token ends with the chat, after a grace for a customer who reconnects to see
-        the end: then it replays nothing, staff messages included.
-        """
-        record = await self._run(self.store.find_chat_by_token, hash_token(token))
-        if record is None:
-            raise NotFoundError("this chat link is unknown or has expired")
-        ended = record.ended_at
-        if ended is not None and self._clock() > ended + self.limits.token_grace:
-            raise AuthenticationError(
-                f"this chat ended at {ended:%Y-%m-%d %H:%M} UTC and its link has expired; "
-                "start a new chat"
-            )
-        return record.chat_id, self._chats.get(record.chat_id)
-
-    # -- committing ----------------------------------------------------------------
-
-    def _now(self, chat: LiveChat | None = None) -> datetime:
-        now = self._clock()
-        if chat is not None and chat.events and chat.events[-1][1].at > now:
-            return chat.events[-1][1].at  # never let the journal go back in time
-        return now
-
-    async def _commit(
-        self,
-        chat: LiveChat,
-        events: Sequence[Event],
-        *,
-        audit: Sequence[AuditRecord] = (),
-        new: bool = False,
-        **fields: Any,
-    ) -> int:
-        """Commit events and row changes of one chat; memory follows only on success.
-
-        Returns the sequence number of the first event: the action's own, to acknowledge.
-        """
-        first = chat.record.last_seq + 1
-        numbered = tuple(zip(range(first, first + len(events)), events, strict=True))
-        last_seq = chat.record.last_seq + len(events)
-        activity = events[-1].at if events else chat.record.last_activity_at
-        record = replace(chat.record, last_seq=last_seq, last_activity_at=activity, **fields)
-        if chat.flow_state is not None and "flow_state" not in fields:
-            record = replace(record, flow_state=chat.flow_state.to_dict())
-        change = ChatChange(chat=record, events=numbered, audit=tuple(audit), new_chat=new)
-        await self.committer.commit(change)
-        chat.record = record
-        chat.events.extend(numbered)
-        self._publish(chat)
-        return first
-
-    def _publish(self, chat: LiveChat) -> None:
-        notice = {"chat_id": chat.chat_id, "seq": chat.record.last_seq}
-        self.fanout.publish(chat_topic(chat.chat_id), notice)
-        self.fanout.publish(company_topic(chat.record.company_id), notice)
-
-    def _audit(self, chat: LiveChat, user: UserRecord, action: str, at: datetime) -> AuditRecord:
-        """A staff recording action in the audit trail, under the login, as admin changes
-        are: whoever reads it knows who paused or deleted without looking up an id."""
-        return AuditRecord(
-            company_id=chat.record.company_id,
-            at=at,
-            actor=user.login,
-            action=action,
-            chat_id=chat.chat_id,
-        )
-
-    # -- recovery ------------------------------------------------------------------
+class ChatService(ChatRouting):
+    """Use cases of live chats for one node: the customer's and the staff's actions."""
 
     async def recover(self) -> int:
         """Rebuild every open chat from the store after a start or a crash."""
@@ -327,15 +124,6 @@ class ChatService:
                     self.router.holds(user_id, record.chat_id)
         await self._recover_presence()
         return len(self._chats)
-
-    async def _recover_presence(self) -> None:
-        """Available agents stay so across a restart; their idle time counts from the start."""
-        for presence in await self._run(self.presences.available_agents):
-            user = await self._run(self.store.get_user, presence.user_id)
-            if user is not None and user.role == "agent":
-                slot = self.router.agent(user.user_id, user.company_id, user.capacity)
-                self.router.set_available(slot, True, self._monotonic())
-                self._last_active[user.user_id] = self._monotonic()
 
     # -- the customer --------------------------------------------------------------
 
@@ -607,189 +395,6 @@ class ChatService:
         self.router.enqueue(chat.record.company_id, queue.queue_id, chat.chat_id)
         return seq
 
-    def _assignment(
-        self,
-        chat: LiveChat,
-        user: UserRecord,
-        now: datetime,
-        *,
-        queue: str | None,
-        by_transfer: bool,
-    ) -> tuple[AgentAssigned, AuditRecord]:
-        """The join of an agent with their settings and sampling draw as of now (R7, R12a),
-        and the draw's audit line, to be committed with the join."""
-        login = user_login(user)
-        joined = AgentAssigned(
-            at=now,
-            actor=staff_actor(user),
-            settings=login.snapshot(),
-            draw=draw_sample(
-                chat.sampling_key, chat.chat_id, user.user_id, login.record_percentage
-            ),
-            queue=queue,
-            by_transfer=by_transfer,
-        )
-        return joined, self._draw_audit(chat, user, joined)
-
-    def _draw_audit(self, chat: LiveChat, user: UserRecord, joined: AgentAssigned) -> AuditRecord:
-        """R7 asks for every draw in the chat's audit trail, not only in its journal: an
-        administrator reads there why an agent's recording exists or not."""
-        draw = joined.draw
-        return AuditRecord(
-            company_id=chat.record.company_id,
-            at=joined.at,
-            actor="system",
-            action="sampling_draw",
-            chat_id=chat.chat_id,
-            detail={
-                "target": user.user_id,
-                "agent": user.login,
-                "record_percentage": draw.percentage,
-                "draw": draw.value,
-                "fraction": round(draw.fraction, 4),
-                "sampled_in": draw.sampled_in,
-                "by_transfer": joined.by_transfer,
-            },
-        )
-
-    # -- presence and routing ----------------------------------------------------
-
-    async def staff_connected(
-        self, user: UserRecord, *, takes_chats: bool = True
-    ) -> PresenceRecord | None:
-        """Count the connection; an Available agent is offered chats again at once.
-
-        A connection that only reads (``takes_chats`` false: a read-only API token) is not
-        counted: routing must not offer chats to someone who cannot answer them.
-        Returns an agent's chosen presence (``None``: never chosen, so Away).
-        """
-        if user.role != "agent":
-            return None
-        presence = await self._run(self.presences.get_presence, user.user_id)
-        if not takes_chats:
-            return presence
-        self._connections[user.user_id] += 1
-        slot = self.router.agent(user.user_id, user.company_id, user.capacity)
-        available = presence is not None and presence.available
-        self.router.set_available(slot, available, self._monotonic())
-        self.router.set_online(slot, True)
-        self._last_active.setdefault(user.user_id, self._monotonic())
-        if slot.has_room:
-            await self._dispatch(user.company_id)
-        return presence
-
-    async def staff_disconnected(self, user: UserRecord, *, takes_chats: bool = True) -> None:
-        """The last connection closing takes an agent offline, never Away: a reload or a
-        dropped network keeps their choice, and they get chats again once back."""
-        if user.role != "agent" or not takes_chats:
-            return
-        self._connections[user.user_id] -= 1
-        if self._connections[user.user_id] <= 0:
-            del self._connections[user.user_id]
-            slot = self.router.agent(user.user_id, user.company_id, user.capacity)
-            self.router.set_online(slot, False)
-
-    async def set_presence(
-        self, user: UserRecord, available: bool, cause: PresenceCause = PresenceCause.AGENT
-    ) -> PresenceRecord:
-        """Keep the agent's presence and tell every connection of theirs who changed it."""
-        if user.role != "agent":
-            raise PermissionDeniedError("only agents take chats from queues")
-        presence = PresenceRecord(user.user_id, available, cause, self._clock())
-        async with self._presence_changes:
-            await self._run(self.presences.set_presence, presence)
-            slot = self.router.agent(user.user_id, user.company_id, user.capacity)
-            self.router.set_available(slot, available, self._monotonic())
-        if cause is PresenceCause.AGENT:
-            self.agent_active(user)
-        self.fanout.publish(user_topic(user.user_id), {"presence": presence_view(presence)})
-        if available:
-            await self._dispatch(user.company_id)
-        return presence
-
-    def agent_active(self, user: UserRecord) -> None:
-        """The agent used the portal: their idle time starts again."""
-        self._last_active[user.user_id] = self._monotonic()
-
-    async def logged_out(self, user: UserRecord) -> None:
-        """An agent who logs out while Available is set Away (their windows are told)."""
-        if user.role != "agent":
-            return
-        presence = await self._run(self.presences.get_presence, user.user_id)
-        if presence is not None and presence.available:
-            await self.set_presence(user, False, PresenceCause.LOGOUT)
-
-    async def expire_idle_presence(self) -> int:
-        """Set Away each Available agent idle for the idle timeout; returns how many."""
-        if self.idle_timeout is None:
-            return 0
-        limit = self.idle_timeout.total_seconds()
-
-        def idle(user_id: str) -> bool:
-            now = self._monotonic()
-            return now - self._last_active.setdefault(user_id, now) >= limit
-
-        expired = 0
-        for user_id in filter(idle, self.router.available_agents()):
-            user = await self._run(self.store.get_user, user_id)
-            # Looked again after the read: the agent may have come back or chosen meanwhile.
-            if user is None or not idle(user_id) or not self.availability(user).available:
-                continue
-            await self.set_presence(user, False, PresenceCause.IDLE_TIMEOUT)
-            expired += 1
-        return expired
-
-    def availability(self, user: UserRecord) -> Availability:
-        """Whether the agent can take one more chat now (transfers), and why not."""
-        return self.router.availability(user.user_id, user.capacity)
-
-    async def _dispatch(self, company_id: str) -> None:
-        """Give waiting chats to free agents, longest idle first.
-
-        Routing's memory may hold an agent whose login was disabled, deleted or given
-        another role since (by the command line, or another node): checked against the
-        store, such an agent is taken out of routing and the chat offered to the next.
-        """
-        while True:
-            refused = await self._assign(company_id)
-            if not refused:
-                return
-            self.router.refuse(company_id, refused, self._monotonic())
-
-    async def _assign(self, company_id: str) -> list[Match]:
-        """Assign what routing matches; the matches refused for who the agent is now."""
-        refused: list[Match] = []
-        for match in self.router.match(company_id, self._monotonic()):
-            chat = self._chats.get(match.chat_id)
-            user = await self._run(self.store.get_user, match.user_id)
-            if chat is None:
-                self.router.release(match.user_id, match.chat_id, self._monotonic())
-                continue
-            if user is None or user.disabled or user.role != "agent":
-                refused.append(match)
-                continue
-            async with chat.lock:
-                if chat.record.status is not ChatStatus.QUEUED:
-                    self.router.release(match.user_id, match.chat_id, self._monotonic())
-                    continue
-                queue = await self._run(self.store.get_queue, match.queue_id)
-                joined, drawn = self._assignment(
-                    chat,
-                    user,
-                    self._now(chat),
-                    queue=queue.name if queue else None,
-                    by_transfer=False,
-                )
-                try:
-                    await self._commit(chat, [joined], audit=[drawn], status=ChatStatus.ACTIVE)
-                except Exception:
-                    log.exception("assigning chat %s to %s failed", chat.chat_id, user.user_id)
-                    self.router.release(match.user_id, match.chat_id, self._monotonic())
-                    self.router.enqueue(company_id, match.queue_id, match.chat_id)
-                    continue
-            self.fanout.publish(user_topic(user.user_id), {"assigned": chat.chat_id})
-        return refused
-
     async def _after_flow(self, chat: LiveChat) -> None:
         """Act on where the flow left the chat: queue it or end it (call under the lock)."""
         state = chat.flow_state
@@ -818,24 +423,10 @@ class ChatService:
     # -- the end ----------------------------------------------------------------------
 
     async def _end(self, chat: LiveChat, actor: Actor, reason: str) -> int:
-        """End the chat; decide and spool its recordings in the same commit (R12-R15).
-
-        Another node may commit a name this one chose meanwhile (names are reserved per
-        node); the store refuses the clash, and the end is settled again with the names
-        now taken, a few times before the error is given up to the caller.
-        """
+        """End the chat; decide and spool its recordings in the same commit (R12-R15)."""
         now = self._now(chat)
         ended = ChatEnded(at=now, actor=actor, reason=reason)
-        attempt = 1
-        while True:
-            try:
-                record, recordings = await self._settle_end(chat, ended)
-                break
-            except BaseNameTakenError as clash:
-                if attempt >= NAMING_ATTEMPTS:
-                    raise
-                attempt += 1
-                log.warning("chat %s: %s; choosing its names again", chat.chat_id, clash)
+        record, recordings = await self.endings.settle(chat, ended)
         first = record.last_seq
         chat.record = record
         chat.events.append((first, ended))
@@ -847,58 +438,6 @@ class ChatService:
         if self._on_recordings is not None and any(r.files for r in recordings):
             self._on_recordings()
         return first
-
-    async def _settle_end(
-        self, chat: LiveChat, ended: ChatEnded
-    ) -> tuple[ChatRecord, list[RecordingRecord]]:
-        """Choose names, spool and commit the end once; the chat's row as committed."""
-        final = Journal((*chat.journal.events, ended))
-        company_id = chat.record.company_id
-        lock = self._endings.setdefault(company_id, asyncio.Lock())
-        async with lock:  # names of chats ending together must not clash (R6)
-            reserved = self._ending_names.held(company_id)
-
-            def taken(candidates: Sequence[str]) -> set[str]:
-                stored = self.store.taken_base_names(company_id, candidates)
-                return stored | clashing(reserved, candidates)
-
-            decision, produced = await self._run(plan_recordings, chat.company, final, taken)
-            names = [files.base_name for files in produced]
-            self._ending_names.reserve(company_id, names)
-        try:  # the names are ours until committed: spool and commit without the lock
-            recordings = await self._run(
-                spool_recordings, chat.company, final, decision, produced, self.spool_dir
-            )
-            audit = AuditRecord(
-                company_id=company_id,
-                at=ended.at,
-                actor="system",
-                action="recording_decision",
-                chat_id=chat.chat_id,
-                detail={"explanation": decision.sentences()},
-            )
-            first = chat.record.last_seq + 1
-            record = replace(
-                chat.record,
-                last_seq=first,
-                last_activity_at=ended.at,
-                status=ChatStatus.ENDED,
-                ended_at=ended.at,
-            )
-            change = ChatChange(
-                chat=record,
-                events=((first, ended),),
-                recordings=tuple(recordings),
-                audit=(audit,),
-            )
-            try:
-                await self.committer.commit(change)
-            except BaseNameTakenError:
-                await self._run(unspool, recordings)  # under names now another's
-                raise
-        finally:
-            self._ending_names.release(company_id, names)
-        return record, recordings
 
     async def sweep(self) -> int:
         """End chats idle longer than the inactivity timeout; returns how many."""

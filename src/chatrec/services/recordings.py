@@ -67,17 +67,6 @@ class NameReservations:
             self._names.pop(company_id, None)
 
 
-def clashing(names: Collection[str], candidates: Sequence[str]) -> set[str]:
-    """The ``names`` equal to a candidate or continuing it with ``-``, case-insensitively,
-    as the store matches them (:meth:`~chatrec.store.store.Store.taken_base_names`)."""
-    keys = {candidate.casefold() for candidate in candidates}
-    return {
-        name
-        for name in names
-        if name.casefold() in keys or any(name.casefold().startswith(f"{key}-") for key in keys)
-    }
-
-
 def plan_recordings(
     company: CompanySettings, journal: Journal, taken_names: TakenNames
 ) -> tuple[Decision, list[RecordingFiles]]:

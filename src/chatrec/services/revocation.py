@@ -19,7 +19,7 @@ from typing import Any
 
 from chatrec.live.bus import ACCESS_TOPIC, Fanout
 from chatrec.services.access import CredentialKind
-from chatrec.services.chats import hash_token
+from chatrec.services.token_hash import hash_token
 
 
 class AccessEnded(StrEnum):

@@ -32,10 +32,10 @@ from chatrec.services.access import (
 )
 from chatrec.services.admin.audit import audit_line
 from chatrec.services.auth import API_TOKEN_PREFIX
-from chatrec.services.chats import hash_token
+from chatrec.services.ports import ApiTokenStore
 from chatrec.services.revocation import AccessEnded, Revocations
+from chatrec.services.token_hash import hash_token
 from chatrec.store.records import ApiTokenRecord, UserRecord
-from chatrec.store.store import Store
 
 MAX_DAYS = 3650
 """The longest lifetime ``CHATREC_API_TOKEN_MAX_DAYS`` may allow."""
@@ -74,7 +74,7 @@ def token_credential(token: ApiTokenRecord) -> Credential:
 class ApiTokens:
     def __init__(
         self,
-        store: Store,
+        store: ApiTokenStore,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         *,
         max_days: int = DEFAULT_MAX_DAYS,

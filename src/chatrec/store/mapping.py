@@ -11,6 +11,7 @@ import dataclasses
 from typing import Any, TypeVar
 
 from chatrec.domain.codec import decode_event, encode_event
+from chatrec.domain.filenames import name_key
 from chatrec.domain.journal import Event
 from chatrec.errors import SecretKeyError
 from chatrec.store.models import (
@@ -135,8 +136,8 @@ def recording_values(record: RecordingRecord) -> dict[str, Any]:
 
 
 def base_name_key(base_name: str | None) -> str | None:
-    """Base names clash whatever their case: SFTP servers may not tell them apart (R6)."""
-    return None if base_name is None else base_name.casefold()
+    """The unique key of a stored base name: names clash as :func:`name_key` says (R6)."""
+    return None if base_name is None else name_key(base_name)
 
 
 def recording_record(row: RecordingRow, files: list[RecordingFileRow]) -> RecordingRecord:

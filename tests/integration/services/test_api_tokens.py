@@ -25,7 +25,7 @@ from chatrec.services.access import Actor, Credential, Scope
 from chatrec.services.admin import Administration
 from chatrec.services.admin.users import UserChanges
 from chatrec.services.auth import API_TOKEN_PREFIX
-from chatrec.services.chats import hash_token
+from chatrec.services.token_hash import hash_token
 from chatrec.services.tokens import ApiTokens
 from chatrec.store.records import ApiTokenRecord, UserRecord
 from chatrec.store.store import Store

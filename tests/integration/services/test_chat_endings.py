@@ -14,8 +14,8 @@ from pathlib import Path
 from chatrec.bootstrap import build
 from chatrec.config import Config
 from chatrec.demo.company import COMPANY_ID, seed_demo
+from chatrec.domain.filenames import clashing
 from chatrec.services.chats import ChatService
-from chatrec.services.recordings import clashing
 from chatrec.store.records import ChatChange, ChatStatus, UserRecord
 from chatrec.store.store import Store
 from chatrec.store.writer import GroupCommitter

@@ -14,7 +14,8 @@ import pytest
 from chatrec.demo.company import seed_demo
 from chatrec.errors import AuthenticationError
 from chatrec.live.bus import InProcessFanout
-from chatrec.services.chats import ChatLimits, ChatService
+from chatrec.services.chats import ChatService
+from chatrec.services.open_chats import ChatLimits
 from chatrec.store.store import Store
 from chatrec.store.writer import GroupCommitter
 

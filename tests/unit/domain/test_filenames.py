@@ -25,6 +25,7 @@ from chatrec.domain.filenames import (
     FilenameTemplate,
     assign_unique_names,
     clash_suffix,
+    clashing,
     render_filename,
     sample_context,
     sanitise_segment,
@@ -481,3 +482,27 @@ def test_R6_property_unique_names_never_collide_nor_reuse_taken(
         else:
             assert name.startswith(base + suffix(recording_id))
         seen.add(name.casefold())
+
+
+@pytest.mark.parametrize(
+    ("name", "candidate", "clashes"),
+    [
+        ("Support/Alice", "Support/Alice", True),
+        ("support/ALICE", "Support/Alice", True),  # whatever the case
+        ("Support/Alice-1a2b3c4d", "Support/Alice", True),  # continues the candidate
+        ("SUPPORT/alice-2", "Support/Alice", True),
+        ("Support/Alicia", "Support/Alice", False),
+        ("Support/Alice_2", "Support/Alice", False),  # only "-" continues a name
+        ("Support/Alice", "Support/Alice-1a2b3c4d", False),  # the shorter is not taken
+    ],
+)
+def test_R6_a_name_clashes_with_a_candidate_it_equals_or_continues(
+    name: str, candidate: str, clashes: bool
+) -> None:
+    assert clashing([name], [candidate]) == ({name} if clashes else set())
+
+
+def test_R6_names_continued_by_a_clash_suffix_clash_with_their_base() -> None:
+    base = "Support/Alice"
+    chosen = assign_unique_names([("r1", base), ("r2", base), ("r3", base)])
+    assert clashing(chosen.values(), [base]) == set(chosen.values())

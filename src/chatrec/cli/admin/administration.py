@@ -117,7 +117,7 @@ def administration(
     # The store comes from the same helper as every other command's, so it is configured
     # (database, secrets) the same way.
     from chatrec.services.admin import Administration
-    from chatrec.store.store import utc_now
+    from chatrec.store.transactions import utc_now
 
     with refusals(file):
         store = open_store(data_dir, database_url)

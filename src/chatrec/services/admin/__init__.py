@@ -12,9 +12,9 @@ from chatrec.services.admin.catalog import CatalogAdmin
 from chatrec.services.admin.companies import CompanyAdmin
 from chatrec.services.admin.destinations import DestinationAdmin
 from chatrec.services.admin.imports import ImportAdmin
+from chatrec.services.admin.ports import AdminStore
 from chatrec.services.admin.users import UserAdmin
 from chatrec.services.revocation import Revocations
-from chatrec.store.store import Store
 
 __all__ = [
     "Administration",
@@ -32,7 +32,7 @@ class Administration:
 
     def __init__(
         self,
-        store: Store,
+        store: AdminStore,
         clock: Callable[[], datetime],
         *,
         revocations: Revocations | None = None,

@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from chatrec.services.access import Actor, Role, company_for
+from chatrec.services.admin.ports import AuditAdminStore
 from chatrec.store.records import AuditRecord
-from chatrec.store.store import Store
 
 REDACTED = "(secret)"
 
@@ -124,7 +124,7 @@ class AuditTrail:
 
     def __init__(
         self,
-        store: Store,
+        store: AuditAdminStore,
         clock: Callable[[], datetime],
         *,
         export_page_lines: int = EXPORT_PAGE_LINES,

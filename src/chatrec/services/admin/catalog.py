@@ -27,8 +27,8 @@ from chatrec.flows.loader import line_of
 from chatrec.flows.steps import RouteStep
 from chatrec.services.access import Actor, Role, company_for, require_own
 from chatrec.services.admin.audit import audit_line
+from chatrec.services.admin.ports import CatalogAdminStore
 from chatrec.store.records import FlowVersionRecord, QueueRecord, ServiceRecord
-from chatrec.store.store import Store
 
 PREVIEW_AT = datetime(2024, 3, 14, 9, 26, 53, tzinfo=UTC)
 MAX_PREVIEW_ANSWERS = 50
@@ -130,7 +130,7 @@ def _label(text: str, what: str) -> str:
 
 
 class CatalogAdmin:
-    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: CatalogAdminStore, clock: Callable[[], datetime]) -> None:
         self.store = store
         self._clock = clock
 

@@ -25,9 +25,9 @@ from chatrec.domain.settings import DEFAULT_TEMPLATE, Product, RecordingFormat, 
 from chatrec.errors import ActionError, NotFoundError
 from chatrec.services.access import Actor, Role, company_for, require_role
 from chatrec.services.admin.audit import audit_line
+from chatrec.services.admin.ports import CompanyAdminStore
 from chatrec.services.directory import company_settings
 from chatrec.store.records import SYSTEM_COMPANY_ID, CompanyRecord
-from chatrec.store.store import Store
 
 COMPANY_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
 MAX_RETENTION_SECONDS = 10 * 365 * 24 * 3600
@@ -111,7 +111,7 @@ def _view(company: CompanyRecord) -> dict[str, object]:
 
 
 class CompanyAdmin:
-    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: CompanyAdminStore, clock: Callable[[], datetime]) -> None:
         self.store = store
         self._clock = clock
 

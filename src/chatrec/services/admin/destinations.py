@@ -23,8 +23,8 @@ from chatrec.delivery.worker import destination_of
 from chatrec.errors import ActionError, DeliveryError, NotFoundError, PlatformUnreachableError
 from chatrec.services.access import Actor, Role, company_for
 from chatrec.services.admin.audit import REDACTED, audit_line
+from chatrec.services.admin.ports import DestinationAdminStore
 from chatrec.store.records import DestinationRecord
-from chatrec.store.store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +121,7 @@ def _same_server(current: DestinationRecord, host: str, port: int, username: str
 
 
 class DestinationAdmin:
-    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: DestinationAdminStore, clock: Callable[[], datetime]) -> None:
         self.store = store
         self._clock = clock
 

@@ -40,6 +40,7 @@ from chatrec.flows.loader import LimitedLoader, load_limited
 from chatrec.services.access import Actor, Role, company_for
 from chatrec.services.admin.audit import audit_line
 from chatrec.services.admin.catalog import CatalogAdmin, _label, refuse_recording_on_queue
+from chatrec.services.admin.ports import ImportStore
 from chatrec.services.admin.users import (
     UserAdmin,
     UserChanges,
@@ -48,7 +49,6 @@ from chatrec.services.admin.users import (
     check_password,
 )
 from chatrec.store.records import FlowVersionRecord, QueueRecord, ServiceRecord, UserRecord
-from chatrec.store.store import Store
 
 SECTIONS = ("queues", "flows", "services", "users")
 MAX_ENTRIES = 1000
@@ -179,7 +179,7 @@ def _refuse_recording_on_queues(entries: list[Any], label: str) -> None:
 
 
 class ImportAdmin:
-    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: ImportStore, clock: Callable[[], datetime]) -> None:
         self.store = store
         self._clock = clock
         self._catalog = CatalogAdmin(store, clock)

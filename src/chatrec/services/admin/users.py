@@ -22,10 +22,10 @@ from chatrec.services.access import (
     require_role,
 )
 from chatrec.services.admin.audit import audit_line
+from chatrec.services.admin.ports import UserAdminStore
 from chatrec.services.passwords import hash_password
 from chatrec.services.revocation import AccessEnded, Revocations
 from chatrec.store.records import SYSTEM_COMPANY_ID, UserRecord
-from chatrec.store.store import Store
 
 LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
 MIN_PASSWORD = 10
@@ -127,7 +127,7 @@ def user_view(user: UserRecord) -> dict[str, object]:
 class UserAdmin:
     def __init__(
         self,
-        store: Store,
+        store: UserAdminStore,
         clock: Callable[[], datetime],
         revocations: Revocations | None = None,
     ) -> None:

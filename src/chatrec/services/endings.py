@@ -1,0 +1,118 @@
+"""A chat's end: its recordings decided, named, spooled and committed with it (R6, R12-R15).
+
+Names are chosen under the company's lock with the names of chats ending beside it on
+this node reserved, so those never clash (R6); another node may still commit a name
+this one chose meanwhile: the store refuses the clash, and the end is settled again
+with the names now taken, a few times before the error is given up to the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from chatrec.domain.filenames import clashing
+from chatrec.domain.journal import ChatEnded, Journal
+from chatrec.errors import BaseNameTakenError
+from chatrec.live.registry import LiveChat
+from chatrec.services.ports import Committer, TakenNames
+from chatrec.services.recordings import (
+    NameReservations,
+    plan_recordings,
+    spool_recordings,
+    unspool,
+)
+from chatrec.store.records import (
+    AuditRecord,
+    ChatChange,
+    ChatRecord,
+    ChatStatus,
+    RecordingRecord,
+)
+
+log = logging.getLogger(__name__)
+
+# Times a chat's end chooses its names before a clash with another node's is given up.
+NAMING_ATTEMPTS = 3
+
+
+class ChatEndings:
+    """Settles the ends of one node's chats; the caller updates its memory afterwards."""
+
+    def __init__(self, store: TakenNames, committer: Committer, spool_dir: Path) -> None:
+        self.store = store
+        self.committer = committer
+        self.spool_dir = spool_dir
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._names = NameReservations()
+
+    async def settle(
+        self, chat: LiveChat, ended: ChatEnded
+    ) -> tuple[ChatRecord, list[RecordingRecord]]:
+        """Commit the end and its recordings; the chat's row as committed, and those."""
+        attempt = 1
+        while True:
+            try:
+                return await self._settle_once(chat, ended)
+            except BaseNameTakenError as clash:
+                if attempt >= NAMING_ATTEMPTS:
+                    raise
+                attempt += 1
+                log.warning("chat %s: %s; choosing its names again", chat.chat_id, clash)
+
+    async def _settle_once(
+        self, chat: LiveChat, ended: ChatEnded
+    ) -> tuple[ChatRecord, list[RecordingRecord]]:
+        """Choose names, spool and commit the end once; the chat's row as committed."""
+        final = Journal((*chat.journal.events, ended))
+        company_id = chat.record.company_id
+        lock = self._locks.setdefault(company_id, asyncio.Lock())
+        async with lock:  # names of chats ending together must not clash (R6)
+            reserved = self._names.held(company_id)
+
+            def taken(candidates: Sequence[str]) -> set[str]:
+                stored = self.store.taken_base_names(company_id, candidates)
+                return stored | clashing(reserved, candidates)
+
+            decision, produced = await asyncio.to_thread(
+                plan_recordings, chat.company, final, taken
+            )
+            names = [files.base_name for files in produced]
+            self._names.reserve(company_id, names)
+        try:  # the names are ours until committed: spool and commit without the lock
+            recordings = await asyncio.to_thread(
+                spool_recordings, chat.company, final, decision, produced, self.spool_dir
+            )
+            audit = AuditRecord(
+                company_id=company_id,
+                at=ended.at,
+                actor="system",
+                action="recording_decision",
+                chat_id=chat.chat_id,
+                detail={"explanation": decision.sentences()},
+            )
+            first = chat.record.last_seq + 1
+            record = replace(
+                chat.record,
+                last_seq=first,
+                last_activity_at=ended.at,
+                status=ChatStatus.ENDED,
+                ended_at=ended.at,
+            )
+            change = ChatChange(
+                chat=record,
+                events=((first, ended),),
+                recordings=tuple(recordings),
+                audit=(audit,),
+            )
+            try:
+                await self.committer.commit(change)
+            except BaseNameTakenError:
+                await asyncio.to_thread(unspool, recordings)  # under names now another's
+                raise
+        finally:
+            self._names.release(company_id, names)
+        return record, recordings

@@ -1,0 +1,211 @@
+"""One node's open chats in memory: reading them, and committing their changes.
+
+Memory follows the store: a chat's events are committed (one group commit with other
+chats' changes) before memory takes them and a notice is published (save, then
+publish).  The actions (``services.chats``), routing and presence
+(``services.routing``) and the end (``services.endings``) build on this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from chatrec.domain.journal import Actor, Event, Role
+from chatrec.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from chatrec.flows import Flow, load_flow
+from chatrec.live.bus import Fanout, chat_topic, company_topic
+from chatrec.live.registry import LiveChat
+from chatrec.live.routing import Router
+from chatrec.services.endings import ChatEndings
+from chatrec.services.ports import Committer, LiveChatStore
+from chatrec.services.presence import PresenceStore
+from chatrec.services.token_hash import hash_token
+from chatrec.store.records import AuditRecord, ChatChange, CompanyRecord, UserRecord
+
+T = TypeVar("T")
+
+STAFF_ROLES = {"agent": Role.AGENT, "supervisor": Role.SUPERVISOR}
+
+
+def staff_actor(user: UserRecord) -> Actor:
+    role = STAFF_ROLES.get(user.role)
+    if role is None:
+        raise PermissionDeniedError(f"a {user.role} login does not take part in chats")
+    return Actor(role, user.name, user.user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatLimits:
+    """What anonymous customers may take of one node (R19): each bounds memory and work.
+
+    ``token_grace`` is how long a chat token still opens its chat after the end, so a
+    customer whose connection dropped at the end still sees it; then it opens nothing.
+    """
+
+    open_chats_per_company: int = 1000
+    events_per_chat: int = 2000
+    bytes_per_chat: int = 262_144
+    token_grace: timedelta = timedelta(minutes=10)
+
+
+class OpenChats:
+    """One node's open chats: state lives in the store, cached here; changed only by
+    committing their events first (see :meth:`_commit`)."""
+
+    def __init__(
+        self,
+        store: LiveChatStore,
+        committer: Committer,
+        fanout: Fanout,
+        *,
+        presences: PresenceStore,
+        spool_dir: Path,
+        inactivity_timeout: timedelta,
+        idle_timeout: timedelta | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] | None = None,
+        on_recordings: Callable[[], None] | None = None,
+        limits: ChatLimits | None = None,
+    ) -> None:
+        self.store = store
+        self.limits = limits or ChatLimits()
+        self.committer = committer
+        self.fanout = fanout
+        self.router = Router()
+        self.inactivity_timeout = inactivity_timeout
+        self.presences = presences
+        # An Available agent idle this long is set Away (None: never).
+        self.idle_timeout = idle_timeout
+        self._last_active: dict[str, float] = {}
+        # One presence change at a time: the store and routing agree on the last one.
+        self._presence_changes = asyncio.Lock()
+        self._clock = clock
+        self._monotonic = monotonic or (lambda: self._clock().timestamp())
+        self._chats: dict[str, LiveChat] = {}
+        # Chats being started, per company: counted with the open ones against the limit.
+        self._starting: Counter[str] = Counter()
+        self._flows: dict[tuple[str, int], Flow] = {}
+        self._connections: Counter[str] = Counter()
+        self.endings = ChatEndings(store, committer, spool_dir)
+        # Called once a chat's end with produced files commits: the outbox has work (R16).
+        self._on_recordings = on_recordings
+
+    # -- reading -----------------------------------------------------------------
+
+    async def _run(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.to_thread(function, *args)
+
+    async def company(self, company_id: str) -> CompanyRecord:
+        record = await self._run(self.store.get_company, company_id)
+        if record is None:
+            raise NotFoundError(f"no company {company_id!r}")
+        return record
+
+    async def _flow(self, flow_id: str, version: int | None) -> tuple[Flow, int] | None:
+        stored = await self._run(self.store.get_flow, flow_id, version)
+        if stored is None:
+            return None
+        key = (stored.flow_id, stored.version)
+        if key not in self._flows:
+            self._flows[key] = load_flow(stored.source, source=f"flow {stored.name}")
+        return self._flows[key], stored.version
+
+    def find(self, chat_id: str) -> LiveChat | None:
+        """The open chat, or ``None`` once it has ended (or never existed)."""
+        return self._chats.get(chat_id)
+
+    def visible_chats(self, user: UserRecord) -> list[LiveChat]:
+        """Supervisors see every open chat of their company; agents those they are in (R18)."""
+        mine = [c for c in self._chats.values() if c.record.company_id == user.company_id]
+        if user.role == "supervisor":
+            return mine
+        return [c for c in mine if user.user_id in c.present()]
+
+    def chat_for_staff(self, user: UserRecord, chat_id: str) -> LiveChat:
+        chat = self._chats.get(chat_id)
+        if chat is None or chat.record.company_id != user.company_id:
+            raise NotFoundError(f"no open chat {chat_id!r}")
+        if user.role != "supervisor" and not chat.involved(user.user_id):
+            raise NotFoundError(f"no open chat {chat_id!r}")
+        return chat
+
+    async def events_after(self, chat_id: str, seq: int) -> list[tuple[int, Event]]:
+        """Events a client has not seen: from memory while open, from the store after."""
+        chat = self._chats.get(chat_id)
+        if chat is not None:
+            return chat.events_after(seq)
+        return await self._run(self.store.load_journal, chat_id, seq)
+
+    async def chat_for_customer(self, token: str) -> tuple[str, LiveChat | None]:
+        """The customer's chat id, and the live chat unless it has ended (R18).
+
+        The token ends with the chat, after a grace for a customer who reconnects to see
+        the end: then it replays nothing, staff messages included.
+        """
+        record = await self._run(self.store.find_chat_by_token, hash_token(token))
+        if record is None:
+            raise NotFoundError("this chat link is unknown or has expired")
+        ended = record.ended_at
+        if ended is not None and self._clock() > ended + self.limits.token_grace:
+            raise AuthenticationError(
+                f"this chat ended at {ended:%Y-%m-%d %H:%M} UTC and its link has expired; "
+                "start a new chat"
+            )
+        return record.chat_id, self._chats.get(record.chat_id)
+
+    # -- committing ----------------------------------------------------------------
+
+    def _now(self, chat: LiveChat | None = None) -> datetime:
+        now = self._clock()
+        if chat is not None and chat.events and chat.events[-1][1].at > now:
+            return chat.events[-1][1].at  # never let the journal go back in time
+        return now
+
+    async def _commit(
+        self,
+        chat: LiveChat,
+        events: Sequence[Event],
+        *,
+        audit: Sequence[AuditRecord] = (),
+        new: bool = False,
+        **fields: Any,
+    ) -> int:
+        """Commit events and row changes of one chat; memory follows only on success.
+
+        Returns the sequence number of the first event: the action's own, to acknowledge.
+        """
+        first = chat.record.last_seq + 1
+        numbered = tuple(zip(range(first, first + len(events)), events, strict=True))
+        last_seq = chat.record.last_seq + len(events)
+        activity = events[-1].at if events else chat.record.last_activity_at
+        record = replace(chat.record, last_seq=last_seq, last_activity_at=activity, **fields)
+        if chat.flow_state is not None and "flow_state" not in fields:
+            record = replace(record, flow_state=chat.flow_state.to_dict())
+        change = ChatChange(chat=record, events=numbered, audit=tuple(audit), new_chat=new)
+        await self.committer.commit(change)
+        chat.record = record
+        chat.events.extend(numbered)
+        self._publish(chat)
+        return first
+
+    def _publish(self, chat: LiveChat) -> None:
+        notice = {"chat_id": chat.chat_id, "seq": chat.record.last_seq}
+        self.fanout.publish(chat_topic(chat.chat_id), notice)
+        self.fanout.publish(company_topic(chat.record.company_id), notice)
+
+    def _audit(self, chat: LiveChat, user: UserRecord, action: str, at: datetime) -> AuditRecord:
+        """A staff recording action in the audit trail, under the login, as admin changes
+        are: whoever reads it knows who paused or deleted without looking up an id."""
+        return AuditRecord(
+            company_id=chat.record.company_id,
+            at=at,
+            actor=user.login,
+            action=action,
+            chat_id=chat.chat_id,
+        )

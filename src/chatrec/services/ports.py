@@ -1,0 +1,190 @@
+"""What each service needs of the store, declared by the service as a narrow port.
+
+Each port names a few methods of one part of the store (``chatrec.store``: companies,
+catalog, chats, access, audit, deliveries); :class:`chatrec.store.store.Store` fills
+them all, and a test's fake fills only what the service under test declares.  A
+service's constructor is annotated with its port, never with the whole store, so what
+it may touch is read off its signature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from chatrec.domain.journal import Event
+from chatrec.services.passwords import PasswordHashes
+from chatrec.store.logins import LockAfter
+from chatrec.store.records import (
+    ApiTokenRecord,
+    AuditRecord,
+    ChatChange,
+    ChatRecord,
+    CompanyRecord,
+    FlowVersionRecord,
+    Pending,
+    QueueRecord,
+    ServiceRecord,
+    SessionRecord,
+    UserRecord,
+)
+
+Audit = Sequence[AuditRecord]
+
+
+class CompanyReads(Protocol):
+    """A company and a login by id (``store.companies``)."""
+
+    def get_company(self, company_id: str) -> CompanyRecord | None: ...
+
+    def get_user(self, user_id: str) -> UserRecord | None: ...
+
+
+class CatalogReads(Protocol):
+    """What starts and routes a chat: its service, flow and queues (``store.catalog``)."""
+
+    def get_service(self, service_id: str) -> ServiceRecord | None: ...
+
+    def get_flow(self, flow_id: str, version: int | None = None) -> FlowVersionRecord | None: ...
+
+    def get_queue(self, queue_id: str) -> QueueRecord | None: ...
+
+    def list_queues(self, company_id: str) -> list[QueueRecord]: ...
+
+
+class TakenNames(Protocol):
+    """Recordings' base names already committed that clash with candidates (R6)."""
+
+    def taken_base_names(self, company_id: str, candidates: Sequence[str]) -> set[str]: ...
+
+
+class ChatReads(TakenNames, Protocol):
+    """Chats as committed: a node's recovery, a customer's link, a resync (``store.chats``)."""
+
+    def open_chats(self) -> list[ChatRecord]: ...
+
+    def find_chat_by_token(self, token_hash: str) -> ChatRecord | None: ...
+
+    def load_journal(self, chat_id: str, after_seq: int = 0) -> list[tuple[int, Event]]: ...
+
+
+class LiveChatStore(CompanyReads, CatalogReads, ChatReads, Protocol):
+    """Everything the live chat service reads; its writes go through a :class:`Committer`."""
+
+
+class Committer(Protocol):
+    """Commits one chat's change, with other chats' changes (``store.writer``)."""
+
+    async def commit(self, change: ChatChange) -> None: ...
+
+
+class LoginLookup(Protocol):
+    """A login by what its holder types (``store.companies``)."""
+
+    def find_user_by_login(
+        self, login: str, company_id: str | None = None
+    ) -> UserRecord | None: ...
+
+
+class Sessions(Protocol):
+    """Login sessions, by their token's hash (``store.access``)."""
+
+    def create_session(self, login_session: SessionRecord) -> None: ...
+
+    def get_session(self, token_hash: str) -> SessionRecord | None: ...
+
+    def set_session_pending(self, token_hash: str, pending: Pending | None) -> None: ...
+
+    def touch_session(self, token_hash: str, now: datetime, every: timedelta) -> None: ...
+
+    def delete_session(self, token_hash: str) -> None: ...
+
+    def end_sessions(self, user_id: str, *, keep: str | None = None, audit: Audit = ()) -> int: ...
+
+    def delete_expired_sessions(self, now: datetime, idle_since: datetime | None = None) -> int: ...
+
+
+class SignInLocks(Protocol):
+    """Wrong sign-ins counted per login and address, and the locks they earn."""
+
+    def login_lock(self, lock_key: str, address: str) -> datetime | None: ...
+
+    def count_login_failure(
+        self,
+        lock_key: str,
+        address: str,
+        now: datetime,
+        lock_after: LockAfter,
+        *,
+        audit: Callable[[datetime], Audit] = ...,
+    ) -> datetime | None: ...
+
+    def clear_login_failures(self, lock_key: str, address: str | None = None) -> None: ...
+
+    def forget_login_failures(self, now: datetime, before: datetime) -> int: ...
+
+
+class SecondFactor(Protocol):
+    """A login's TOTP secret, its last step, and its recovery codes."""
+
+    def totp_secret(self, user_id: str) -> str | None: ...
+
+    def accept_totp_step(self, user_id: str, step: int) -> bool: ...
+
+    def use_recovery_code(self, user_id: str, code_hash: str, now: datetime) -> bool: ...
+
+    def set_totp(
+        self, user_id: str, secret: str | None, *, enabled: bool, audit: Audit = ()
+    ) -> None: ...
+
+    def enable_totp(
+        self, user_id: str, step: int, code_hashes: list[str], *, audit: Audit = ()
+    ) -> None: ...
+
+
+class PasswordChanges(Protocol):
+    """A login's own new password, its other sessions ended with it."""
+
+    def change_password(
+        self,
+        user: UserRecord,
+        keep: str | None,
+        pending: Pending | None = None,
+        *,
+        audit: Audit = (),
+    ) -> int: ...
+
+
+class ApiTokens(Protocol):
+    """API tokens, by id or by their hash (``store.access``)."""
+
+    def create_api_token(
+        self, token: ApiTokenRecord, *, live_limit: int | None = None, audit: Audit = ()
+    ) -> None: ...
+
+    def find_api_token(self, token_hash: str) -> ApiTokenRecord | None: ...
+
+    def get_api_token(self, token_id: str) -> ApiTokenRecord | None: ...
+
+    def list_api_tokens(self, user_id: str) -> list[ApiTokenRecord]: ...
+
+    def revoke_api_token(
+        self, token_id: str, now: datetime, *, audit: Audit = ()
+    ) -> list[ApiTokenRecord]: ...
+
+    def touch_api_token(self, token_hash: str, now: datetime, every: timedelta) -> None: ...
+
+
+class SignInStore(
+    CompanyReads, LoginLookup, Sessions, SignInLocks, SecondFactor, PasswordHashes, Protocol
+):
+    """What sign-in reads and writes (``services.auth``)."""
+
+
+class AccountStore(CompanyReads, Sessions, SignInLocks, SecondFactor, PasswordChanges, Protocol):
+    """What a login's own account changes need (``services.account``)."""
+
+
+class ApiTokenStore(CompanyReads, ApiTokens, Protocol):
+    """What API tokens need (``services.tokens``)."""

@@ -1,0 +1,195 @@
+"""Chats, their journals and recordings; open chats change only through one method.
+
+That method is :meth:`ChatStore.apply`, which the
+:class:`~chatrec.store.writer.GroupCommitter` calls with many changes at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
+from sqlalchemy.orm import Session
+
+from chatrec.domain.filenames import CONTINUES, name_key
+from chatrec.domain.journal import Event
+from chatrec.errors import ChatrecError
+from chatrec.store.changes import (
+    BatchMismatchError,
+    explain_conflict,
+    write_batch,
+    write_change,
+)
+from chatrec.store.mapping import (
+    chat_record,
+    event_of,
+    recording_record,
+)
+from chatrec.store.models import (
+    ChatEventRow,
+    ChatRow,
+    RecordingFileRow,
+    RecordingRow,
+)
+from chatrec.store.records import (
+    ChatChange,
+    ChatRecord,
+    ChatStatus,
+    RecordingRecord,
+)
+from chatrec.store.transactions import (
+    StorePart,
+    refused_value,
+)
+
+# Candidates per query in taken_base_names: SQLite limits the depth of an expression.
+_NAMES_PER_QUERY = 100
+
+
+class ChatStore(StorePart):
+    """Chats and what they produced; one group commit writes their changes."""
+
+    def get_chat(self, chat_id: str) -> ChatRecord | None:
+        with self._read() as session:
+            row = session.get(ChatRow, chat_id)
+            return None if row is None else chat_record(row)
+
+    def find_chat_by_token(self, token_hash: str) -> ChatRecord | None:
+        with self._read() as session:
+            row = session.scalar(select(ChatRow).where(ChatRow.token_hash == token_hash))
+            return None if row is None else chat_record(row)
+
+    def open_chats(self) -> list[ChatRecord]:
+        """Every chat not ended, of every company: what a starting node takes over."""
+        with self._read() as session:
+            rows = session.scalars(
+                select(ChatRow)
+                .where(ChatRow.status != ChatStatus.ENDED.value)
+                .order_by(ChatRow.started_at, ChatRow.chat_id)
+            )
+            return [chat_record(row) for row in rows]
+
+    def list_chats(
+        self,
+        company_id: str,
+        statuses: Sequence[ChatStatus] | None = None,
+        limit: int = 100,
+        *,
+        after: tuple[datetime, str] | None = None,
+    ) -> list[ChatRecord]:
+        """The company's newest chats first, optionally only those in ``statuses``.
+
+        ``after`` is the (``started_at``, ``chat_id``) of the last chat of a page: the
+        next page starts after it.
+        """
+        with self._read() as session:
+            query = select(ChatRow).where(ChatRow.company_id == company_id)
+            if statuses is not None:
+                query = query.where(ChatRow.status.in_([status.value for status in statuses]))
+            if after is not None:
+                started, chat_id = after
+                query = query.where(
+                    or_(
+                        ChatRow.started_at < started,
+                        and_(ChatRow.started_at == started, ChatRow.chat_id > chat_id),
+                    )
+                )
+            rows = session.scalars(
+                query.order_by(ChatRow.started_at.desc(), ChatRow.chat_id).limit(limit)
+            )
+            return [chat_record(row) for row in rows]
+
+    def load_journal(self, chat_id: str, after_seq: int = 0) -> list[tuple[int, Event]]:
+        """The chat's events numbered above ``after_seq``, in order (a reconnect's resync)."""
+        with self._read() as session:
+            rows = session.scalars(
+                select(ChatEventRow)
+                .where(ChatEventRow.chat_id == chat_id, ChatEventRow.seq > after_seq)
+                .order_by(ChatEventRow.seq)
+            )
+            return [event_of(row) for row in rows]
+
+    def get_recordings(self, chat_id: str) -> list[RecordingRecord]:
+        """The chat's recordings with their verdicts, and files for those produced."""
+        with self._read() as session:
+            rows = session.scalars(
+                select(RecordingRow)
+                .where(RecordingRow.chat_id == chat_id)
+                .order_by(RecordingRow.recording_id)
+            ).all()
+            files: dict[str, list[RecordingFileRow]] = {row.recording_id: [] for row in rows}
+            for file in session.scalars(
+                select(RecordingFileRow)
+                .where(RecordingFileRow.recording_id.in_(files))
+                .order_by(RecordingFileRow.file_id)
+            ):
+                files[file.recording_id].append(file)
+            return [recording_record(row, files[row.recording_id]) for row in rows]
+
+    def taken_base_names(self, company_id: str, candidates: Sequence[str]) -> set[str]:
+        """Stored base names equal to a candidate or continuing it with ``-`` (R6).
+
+        Compared by :func:`~chatrec.domain.filenames.name_key`, as names are chosen;
+        returned as stored.
+        """
+        keys = sorted({name_key(candidate) for candidate in candidates})
+        taken: set[str] = set()
+        with self._read() as session:
+            for start in range(0, len(keys), _NAMES_PER_QUERY):
+                chunk = keys[start : start + _NAMES_PER_QUERY]
+                column = RecordingRow.base_name_key
+                matches = [column.in_(chunk)] + [
+                    column.startswith(key + CONTINUES, autoescape=True) for key in chunk
+                ]
+                names = session.scalars(
+                    select(RecordingRow.base_name).where(
+                        RecordingRow.company_id == company_id, or_(*matches)
+                    )
+                )
+                taken.update(name for name in names if name is not None)
+        return taken
+
+    # -- live changes -----------------------------------------------------------------
+
+    def apply(self, changes: Sequence[ChatChange]) -> list[BaseException | None]:
+        """Commit many chat changes in one transaction, each in its own SAVEPOINT.
+
+        A change that is refused (a clash, an unknown chat, a value the database will
+        not take) is rolled back alone and its error returned in its slot; the others
+        commit together.  A failure of the database itself (unreachable, locked)
+        raises, and then nothing of the batch is committed.
+        """
+        now = self._clock()
+        if len(changes) > 1:
+            try:
+                with self._writing.begin() as session:
+                    write_batch(session, changes, now)
+                return [None] * len(changes)
+            except (IntegrityError, DataError, BatchMismatchError):
+                pass  # some change is refused: find which, each in its own savepoint
+            except DBAPIError:
+                raise  # the database itself failed: the whole batch with it
+            except (StatementError, ChatrecError, ValueError):
+                pass
+        results: list[BaseException | None] = []
+        with self._writing.begin() as session:
+            for change in changes:
+                results.append(_apply_one(session, change, now))
+        return results
+
+
+def _apply_one(session: Session, change: ChatChange, now: datetime) -> BaseException | None:
+    try:
+        with session.begin_nested():
+            write_change(session, change, now)
+    except IntegrityError as error:
+        return explain_conflict(session, change, error)
+    except DataError as error:
+        return refused_value(error)
+    except DBAPIError:
+        raise  # the database itself failed: the whole batch with it
+    except (StatementError, ChatrecError, ValueError) as error:
+        return error
+    return None

@@ -1,0 +1,199 @@
+"""The chat service end to end on in-memory fakes of its ports: no database, no thread
+but asyncio's, milliseconds per test."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from chatrec.domain.journal import (
+    AgentAssigned,
+    ChatEnded,
+    MessagePosted,
+    RecordingPaused,
+    RecordingResumed,
+)
+from chatrec.domain.settings import DEFAULT_TEMPLATE
+from chatrec.errors import ConflictError
+from chatrec.live.bus import InProcessFanout, chat_topic
+from chatrec.live.registry import LiveChat
+from chatrec.services.chats import ChatService
+from chatrec.store.records import (
+    ChatStatus,
+    CompanyRecord,
+    PresenceCause,
+    PresenceRecord,
+    QueueRecord,
+    ServiceRecord,
+    UserRecord,
+)
+from tests.unit.services.fakes import FakeClock, FakeCommitter, FakePresences, FakeStore
+
+T = TypeVar("T")
+START = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+AGENT = UserRecord(
+    user_id="u-alice",
+    company_id="acme",
+    login="alice",
+    name="Alice Martin",
+    role="agent",
+    password_hash="-",
+)
+
+
+class Node:
+    """One chat service over fakes, with what it committed, published and spooled."""
+
+    def __init__(self, spool: Path) -> None:
+        self.clock = FakeClock(START)
+        self.store = FakeStore(
+            companies={
+                "acme": CompanyRecord(
+                    company_id="acme",
+                    name="Acme",
+                    products=frozenset({"call_recording", "webchat"}),
+                    default_template=DEFAULT_TEMPLATE,
+                    formats=frozenset({"json", "text"}),
+                    sampling_key=b"k" * 32,
+                )
+            },
+            users={AGENT.user_id: AGENT},
+            services={"s-web": ServiceRecord("s-web", "acme", "Support", None)},
+            queues={"q-1": QueueRecord("q-1", "acme", "General")},
+        )
+        self.committer = FakeCommitter(self.store)
+        self.presences = FakePresences(
+            {AGENT.user_id: PresenceRecord(AGENT.user_id, True, PresenceCause.AGENT, START)}
+        )
+        self.fanout = InProcessFanout()
+        self.notices: list[dict[str, Any]] = []
+        self.recordings_ready = 0
+        self.spool = spool
+        self.chats = ChatService(
+            self.store,
+            self.committer,
+            self.fanout,
+            presences=self.presences,
+            spool_dir=spool,
+            inactivity_timeout=timedelta(minutes=30),
+            clock=self.clock,
+            on_recordings=self._ready,
+        )
+
+    def _ready(self) -> None:
+        self.recordings_ready += 1
+
+    async def assigned_chat(self) -> LiveChat:
+        """A customer's chat, queued and given to the Available, connected agent."""
+        await self.chats.staff_connected(AGENT)
+        started = await self.chats.start_chat("s-web")
+        self.fanout.subscribe(chat_topic(started.chat.chat_id), self._heard)
+        chat = self.chats.find(started.chat.chat_id)
+        assert chat is not None
+        return chat
+
+    def _heard(self, topic: str, notice: dict[str, Any]) -> None:
+        self.notices.append(notice)
+
+
+def run(scenario: Callable[[], Awaitable[T]]) -> T:
+    async def main() -> T:
+        return await scenario()
+
+    return asyncio.run(main())
+
+
+def test_a_started_chat_is_queued_and_given_to_the_available_agent(tmp_path: Path) -> None:
+    node = Node(tmp_path)
+    chat = run(node.assigned_chat)
+    assert chat.record.status is ChatStatus.ACTIVE
+    assert chat.record.queue_id == "q-1"
+    assert AGENT.user_id in chat.present()
+    stored = node.store.load_journal(chat.chat_id)
+    assert any(isinstance(event, AgentAssigned) for _, event in stored)
+    assert node.store.chats[chat.chat_id] == chat.record  # memory follows the commit
+
+
+def test_messages_are_committed_in_order_then_published(tmp_path: Path) -> None:
+    node = Node(tmp_path)
+
+    async def scenario() -> tuple[LiveChat, int, int]:
+        chat = await node.assigned_chat()
+        asked = await node.chats.customer_says(chat, "Where is my order?")
+        node.clock.advance(5)
+        answered = await node.chats.staff_says(AGENT, chat, "On its way.")
+        return chat, asked, answered
+
+    chat, asked, answered = run(scenario)
+    assert answered == asked + 1
+    stored = dict(node.store.load_journal(chat.chat_id))
+    messages = [stored[seq] for seq in (asked, answered)]
+    assert [(m.actor.role.value, m.text) for m in messages if isinstance(m, MessagePosted)] == [
+        ("customer", "Where is my order?"),
+        ("agent", "On its way."),
+    ]
+    assert [n["seq"] for n in node.notices] == [asked, answered]
+
+
+def test_R8_pause_and_resume_are_journaled_and_audited_under_the_login(tmp_path: Path) -> None:
+    node = Node(tmp_path)
+
+    async def scenario() -> LiveChat:
+        chat = await node.assigned_chat()
+        await node.chats.recording_action(AGENT, chat, RecordingPaused)
+        assert chat.paused
+        committed = len(node.committer.changes)
+        with pytest.raises(ConflictError, match="already paused"):
+            await node.chats.recording_action(AGENT, chat, RecordingPaused)
+        assert len(node.committer.changes) == committed  # refused: nothing committed
+        await node.chats.recording_action(AGENT, chat, RecordingResumed)
+        return chat
+
+    chat = run(scenario)
+    assert not chat.paused
+    kinds = [type(e) for _, e in node.store.load_journal(chat.chat_id)]
+    assert kinds.count(RecordingPaused) == kinds.count(RecordingResumed) == 1
+    audit = [(a.action, a.actor) for c in node.committer.changes for a in c.audit]
+    assert ("pause", "alice") in audit
+    assert ("resume", "alice") in audit
+
+
+def test_R12_the_end_commits_its_recordings_and_frees_the_chat(tmp_path: Path) -> None:
+    node = Node(tmp_path)
+
+    async def scenario() -> LiveChat:
+        chat = await node.assigned_chat()
+        await node.chats.customer_says(chat, "Hello")
+        await node.chats.staff_ends(AGENT, chat)
+        return chat
+
+    chat = run(scenario)
+    assert node.chats.find(chat.chat_id) is None
+    end = node.committer.changes[-1]
+    assert end.chat.status is ChatStatus.ENDED
+    assert [type(e) for _, e in end.events] == [ChatEnded]
+    assert [a.action for a in end.audit] == ["recording_decision"]
+    produced = [r for r in end.recordings if r.files]
+    assert produced, [r.explanation for r in end.recordings]
+    assert all(Path(f.spool_path).is_file() for r in produced for f in r.files)
+    assert node.recordings_ready == 1
+
+
+def test_R6_a_later_end_takes_no_name_the_store_holds(tmp_path: Path) -> None:
+    node = Node(tmp_path)
+
+    async def scenario() -> None:
+        for _ in range(2):
+            chat = await node.assigned_chat()
+            await node.chats.customer_says(chat, "Hello")
+            await node.chats.customer_ends(chat)
+
+    run(scenario)
+    names = [r.base_name for r in node.store.recordings if r.base_name]
+    assert len(names) >= 2
+    assert len({name.casefold() for name in names}) == len(names)
