@@ -138,8 +138,10 @@ def outward_imports(imports: list[Import]) -> list[str]:
             continue  # test_every_module_has_a_layer names it
         if source[1] == target[1] or target[0] > source[0]:
             continue
-        where = "an outer layer" if target[0] < source[0] else "a sibling of its layer"
-        found.append(f"{i}: {target[1]} is {where} of {source[1]}")
+        if target[0] < source[0]:
+            found.append(f"{i}: {target[1]} is a layer outside {source[1]}")
+        else:
+            found.append(f"{i}: {target[1]} shares the layer of {source[1]}")
     return found
 
 
@@ -219,7 +221,15 @@ def test_the_domain_imports_only_the_errors() -> None:
 
 def test_no_import_cycle() -> None:
     cycles = import_cycles(IMPORTS)
-    assert not cycles, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in cycles)
+    lines = []
+    for cycle in cycles:
+        lines.append("a cycle among " + ", ".join(cycle) + "; its imports:")
+        lines += [
+            f"  {i}"
+            for i in IMPORTS
+            if not i.type_only and i.importer in cycle and i.imported in cycle
+        ]
+    assert not cycles, "import cycles:\n" + "\n".join(lines)
 
 
 @pytest.mark.parametrize(
