@@ -69,21 +69,7 @@ class AuditStore(StorePart):
         ``before`` is the (``at``, id) of the last line of a page: the next page holds the
         lines older than it.
         """
-        with self._read() as session:
-            query = select(AuditRow).where(AuditRow.company_id == company_id)
-            if chat_id is not None:
-                query = query.where(AuditRow.chat_id == chat_id)
-            if since is not None:
-                query = query.where(AuditRow.at >= since)
-            if before is not None:
-                at, line = before
-                query = query.where(
-                    or_(AuditRow.at < at, and_(AuditRow.at == at, AuditRow.id < line))
-                )
-            rows = session.scalars(
-                query.order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit)
-            )
-            return [(row.id, audit_record(row)) for row in rows]
+        return self._audit_page(company_id, chat_id, since, before, limit, newest_first=True)
 
     def page_audit_forward(
         self,
@@ -97,16 +83,37 @@ class AuditStore(StorePart):
         """The company's audit lines oldest first, each with its id, after ``after`` (the
         (``at``, id) of the last line of the previous page): an export reads the whole
         trail this way, one page in memory at a time."""
+        return self._audit_page(company_id, chat_id, since, after, limit, newest_first=False)
+
+    def _audit_page(
+        self,
+        company_id: str,
+        chat_id: str | None,
+        since: datetime | None,
+        last: tuple[datetime, int] | None,
+        limit: int,
+        *,
+        newest_first: bool,
+    ) -> list[tuple[int, AuditRecord]]:
+        """A page of the trail in (``at``, id) order, either way, past ``last`` (the
+        (``at``, id) of the previous page's last line)."""
         with self._read() as session:
             query = select(AuditRow).where(AuditRow.company_id == company_id)
             if chat_id is not None:
                 query = query.where(AuditRow.chat_id == chat_id)
             if since is not None:
                 query = query.where(AuditRow.at >= since)
-            if after is not None:
-                at, line = after
+            if last is not None:
+                at, line = last
                 query = query.where(
-                    or_(AuditRow.at > at, and_(AuditRow.at == at, AuditRow.id > line))
+                    or_(AuditRow.at < at, and_(AuditRow.at == at, AuditRow.id < line))
+                    if newest_first
+                    else or_(AuditRow.at > at, and_(AuditRow.at == at, AuditRow.id > line))
                 )
-            rows = session.scalars(query.order_by(AuditRow.at, AuditRow.id).limit(limit))
+            order = (
+                (AuditRow.at.desc(), AuditRow.id.desc())
+                if newest_first
+                else (AuditRow.at.asc(), AuditRow.id.asc())
+            )
+            rows = session.scalars(query.order_by(*order).limit(limit))
             return [(row.id, audit_record(row)) for row in rows]
