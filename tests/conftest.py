@@ -34,6 +34,7 @@ from chatrec.services.passwords import HashingCost
 from chatrec.store.migrations import migrate
 from chatrec.store.secrets import KEY_VARIABLE
 from chatrec.store.store import Store
+from tests.integration.server import SeededDemo
 from tests.keys import SECRET_KEY, SECRETS
 
 POSTGRES_URL_VARIABLE = "CHATREC_TEST_DATABASE_URL"
@@ -99,6 +100,12 @@ def _migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("migrated") / "chatrec.db"
     migrate(f"sqlite:///{path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def seeded_demo(_migrated_sqlite: Path, tmp_path_factory: pytest.TempPathFactory) -> SeededDemo:
+    """The demo company seeded once per worker, for servers on SQLite to start from."""
+    return SeededDemo.create(tmp_path_factory.mktemp("seeded") / "demo", _migrated_sqlite)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
