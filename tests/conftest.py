@@ -131,3 +131,20 @@ def store(database_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_database_url(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    _migrated_sqlite: Path,
+) -> Iterator[str]:
+    """As ``database_url``, but one per module: for a server the module's tests share."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("module-db") / "chatrec.db"
+        shutil.copyfile(_migrated_sqlite, path)
+        yield f"sqlite:///{path}"
+    else:
+        with _postgres_schema_url() as url:
+            migrate(url)
+            yield url

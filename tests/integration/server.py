@@ -137,6 +137,10 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
 
+    def id(self, demo_id: str) -> str:
+        """The id of the demo's ``demo_id`` here: the demo's own (see ``Tenant.id``)."""
+        return demo_id
+
     def logins(self) -> dict[str, str]:
         """Login -> password: the demo's, as ``chatrec demo`` wrote them, and tests' own."""
         entries = json.loads((self.data_dir / "demo-logins.json").read_text())

@@ -1,5 +1,10 @@
-"""A real server per test, on each database (SQLite and PostgreSQL); on SQLite it starts
-from the demo seeded once per worker (the database is still the test's own copy)."""
+"""Real servers on each database (SQLite and PostgreSQL).
+
+``server`` is a fresh server per test; on SQLite it starts from the demo seeded once per
+worker (the database is still the test's own copy).  ``tenant`` is a demo-like company
+of the test's own on ``shared_server``, one server per module and database: a module
+whose tests need no fresh server binds ``server`` to it (see :mod:`tests.integration.tenant`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,18 @@ from pathlib import Path
 
 import pytest
 
+from chatrec.services.passwords import hash_password
+from chatrec.store.store import Store
 from tests.integration.server import SeededDemo, ServerProcess
+from tests.integration.tenant import Tenant
+from tests.keys import SECRETS
+
+TENANT_PASSWORD = "tenant-password-1"
+SHARED_LIMITS = {
+    "CHATREC_LOGIN_ATTEMPTS_PER_MINUTE": "100000",
+    "CHATREC_CHAT_STARTS_PER_MINUTE": "100000",
+}
+"""Limits per client address, which a module's tests, all from 127.0.0.1, would share."""
 
 
 @pytest.fixture
@@ -21,3 +37,44 @@ def server(database_url: str, tmp_path: Path, seeded_demo: SeededDemo) -> Iterat
         yield process
     finally:
         process.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_server(
+    module_database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    seeded_demo: SeededDemo,
+) -> Iterator[ServerProcess]:
+    """One server for a module's tests on one database; each test seeds its own company."""
+    folder = tmp_path_factory.mktemp("shared-server")
+    database_url = module_database_url
+    if database_url.startswith("sqlite"):
+        database_url = seeded_demo.copy_to(folder / "data", folder / "chatrec.db")
+    process = ServerProcess(folder / "data", database_url, env=SHARED_LIMITS)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def _tenant_store(shared_server: ServerProcess) -> Iterator[Store]:
+    opened = Store(shared_server.database_url, secrets=SECRETS)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture(scope="session")
+def _tenant_password_hash() -> str:
+    return hash_password(TENANT_PASSWORD)
+
+
+@pytest.fixture
+def tenant(
+    shared_server: ServerProcess, _tenant_store: Store, _tenant_password_hash: str
+) -> Tenant:
+    """A demo-like company of this test's own on the module's shared server."""
+    return Tenant.seed(shared_server, _tenant_store, TENANT_PASSWORD, _tenant_password_hash)
