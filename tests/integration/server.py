@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from chatrec.demo.company import LOGINS_FILE, seed_demo
+from chatrec.demo.company import COMPANY_ID, LOGINS_FILE, seed_demo
 from chatrec.demo.sshd import free_port
 from chatrec.files import private_dir
 from chatrec.store.store import Store
@@ -136,6 +136,11 @@ class ServerProcess:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    @property
+    def company_id(self) -> str:
+        """The demo company's id here (see ``Tenant``)."""
+        return COMPANY_ID
 
     def id(self, demo_id: str) -> str:
         """The id of the demo's ``demo_id`` here: the demo's own (see ``Tenant.id``)."""

@@ -65,7 +65,9 @@ class Tenant(ServerProcess):
     def token(self, login: str) -> str:
         """A session of the tenant's user with the demo's login ``login`` (or a test's own)."""
         body = {"login": login, "password": self.logins()[login], "company": self.company_id}
-        if login in OPERATORS:
+        if login in self.extra_logins:  # a test's own, in whichever company it chose
+            del body["company"]
+        elif login in OPERATORS:
             body |= {"login": operator_login(self.prefix, login), "company": SYSTEM_COMPANY_ID}
         response = httpx.post(f"{self.url}/api/login", json=body)
         response.raise_for_status()
