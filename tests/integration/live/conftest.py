@@ -1,9 +1,10 @@
 """Real servers on each database (SQLite and PostgreSQL).
 
-``server`` is a fresh server per test; on SQLite it starts from the demo seeded once per
-worker (the database is still the test's own copy).  ``tenant`` is a demo-like company
-of the test's own on ``shared_server``, one server per module and database: a module
-whose tests need no fresh server binds ``server`` to it (see :mod:`tests.integration.tenant`).
+``server`` (``fresh_server``) is a server of the test's own; on SQLite it starts from
+the demo seeded once per worker (the database is still the test's own copy).
+``tenant`` is a demo-like company of the test's own on ``shared_server``, one server per
+module and database: a module whose tests need no fresh server binds ``server`` to it
+(see :mod:`tests.integration.tenant`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,15 @@ SHARED_LIMITS = {
 
 
 @pytest.fixture
-def server(database_url: str, tmp_path: Path, seeded_demo: SeededDemo) -> Iterator[ServerProcess]:
+def server(fresh_server: ServerProcess) -> ServerProcess:
+    """A server of the test's own (a module that shares one binds ``server`` to ``tenant``)."""
+    return fresh_server
+
+
+@pytest.fixture
+def fresh_server(
+    database_url: str, tmp_path: Path, seeded_demo: SeededDemo
+) -> Iterator[ServerProcess]:
     if database_url.startswith("sqlite"):
         database_url = seeded_demo.copy_to(tmp_path / "data", tmp_path / "chatrec.db")
     process = ServerProcess(tmp_path / "data", database_url)
