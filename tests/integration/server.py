@@ -146,6 +146,11 @@ class ServerProcess:
         """The id of the demo's ``demo_id`` here: the demo's own (see ``Tenant.id``)."""
         return demo_id
 
+    def sign_in(self, login: str) -> tuple[str, str | None]:
+        """What a person with the demo's ``login`` types to sign in here: their login and
+        the company to name, if any (see ``Tenant``)."""
+        return login, None
+
     def logins(self) -> dict[str, str]:
         """Login -> password: the demo's, as ``chatrec demo`` wrote them, and tests' own."""
         entries = json.loads((self.data_dir / "demo-logins.json").read_text())

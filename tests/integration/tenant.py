@@ -12,6 +12,7 @@ a demo id (``"demo-alice"``) into the tenant's.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import secrets
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ import httpx
 from chatrec.demo.company import COMPANY_ID, SERVICES, USERS
 from chatrec.domain.settings import DEFAULT_TEMPLATE
 from chatrec.flows.examples import example_source
+from chatrec.services.passwords import hash_password
 from chatrec.store.records import (
     SYSTEM_COMPANY_ID,
     CompanyRecord,
@@ -32,6 +34,14 @@ from chatrec.store.store import Store
 from tests.integration.server import ServerProcess
 
 _numbers = itertools.count(1)
+PASSWORD = "tenant-password-1"
+"""Every tenant's users' password (hashed once per run: hashing is slow on purpose)."""
+SHARED_LIMITS = {
+    "CHATREC_LOGIN_ATTEMPTS_PER_MINUTE": "100000",
+    "CHATREC_CHAT_STARTS_PER_MINUTE": "100000",
+}
+"""For a shared server: limits per client address, which its tests (all from 127.0.0.1)
+would otherwise share."""
 DEMO_PREFIX = f"{COMPANY_ID}-"
 OPERATORS = frozenset(user.login for user in USERS if user.role == "operator")
 
@@ -39,6 +49,12 @@ OPERATORS = frozenset(user.login for user in USERS if user.role == "operator")
 def operator_login(prefix: str, login: str) -> str:
     """Operators are all in the one system company, where logins are unique."""
     return f"{prefix}-{login}"
+
+
+@functools.cache
+def password_hash() -> str:
+    """:data:`PASSWORD` hashed, once per run (at the run's cost: see tests/conftest.py)."""
+    return hash_password(PASSWORD)
 
 
 @dataclass
@@ -62,20 +78,26 @@ class Tenant(ServerProcess):
         """Demo login -> password, as :meth:`ServerProcess.logins` gives them."""
         return {user.login: self.password for user in USERS} | self.extra_logins
 
+    def sign_in(self, login: str) -> tuple[str, str | None]:
+        if login in self.extra_logins:  # a test's own, in whichever company it chose
+            return login, None
+        if login in OPERATORS:
+            return operator_login(self.prefix, login), SYSTEM_COMPANY_ID
+        return login, self.company_id
+
     def token(self, login: str) -> str:
         """A session of the tenant's user with the demo's login ``login`` (or a test's own)."""
-        body = {"login": login, "password": self.logins()[login], "company": self.company_id}
-        if login in self.extra_logins:  # a test's own, in whichever company it chose
-            del body["company"]
-        elif login in OPERATORS:
-            body |= {"login": operator_login(self.prefix, login), "company": SYSTEM_COMPANY_ID}
+        actual, company = self.sign_in(login)
+        body = {"login": actual, "password": self.logins()[login]}
+        if company is not None:
+            body["company"] = company
         response = httpx.post(f"{self.url}/api/login", json=body)
         response.raise_for_status()
         token: str = response.json()["token"]
         return token
 
     @classmethod
-    def seed(cls, server: ServerProcess, store: Store, password: str, password_hash: str) -> Tenant:
+    def seed(cls, server: ServerProcess, store: Store) -> Tenant:
         """A fresh demo-like company on ``server``'s database, through ``store``."""
         prefix = f"t{next(_numbers)}{secrets.token_hex(3)}"
         store.create_company(
@@ -103,7 +125,7 @@ class Tenant(ServerProcess):
                     else user.login,
                     name=user.name,
                     role=user.role,
-                    password_hash=password_hash,
+                    password_hash=password_hash(),
                     permit_recordings=user.permit_recordings,
                     record_percentage=user.record_percentage,
                 )
@@ -115,5 +137,5 @@ class Tenant(ServerProcess):
             env=server.env,
             platform=server.platform,
             prefix=prefix,
-            password=password,
+            password=PASSWORD,
         )

@@ -14,18 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from chatrec.services.passwords import hash_password
 from chatrec.store.store import Store
 from tests.integration.server import SeededDemo, ServerProcess
-from tests.integration.tenant import Tenant
+from tests.integration.tenant import SHARED_LIMITS, Tenant
 from tests.keys import SECRETS
-
-TENANT_PASSWORD = "tenant-password-1"
-SHARED_LIMITS = {
-    "CHATREC_LOGIN_ATTEMPTS_PER_MINUTE": "100000",
-    "CHATREC_CHAT_STARTS_PER_MINUTE": "100000",
-}
-"""Limits per client address, which a module's tests, all from 127.0.0.1, would share."""
 
 
 @pytest.fixture
@@ -76,14 +68,7 @@ def _tenant_store(shared_server: ServerProcess) -> Iterator[Store]:
         opened.close()
 
 
-@pytest.fixture(scope="session")
-def _tenant_password_hash() -> str:
-    return hash_password(TENANT_PASSWORD)
-
-
 @pytest.fixture
-def tenant(
-    shared_server: ServerProcess, _tenant_store: Store, _tenant_password_hash: str
-) -> Tenant:
+def tenant(shared_server: ServerProcess, _tenant_store: Store) -> Tenant:
     """A demo-like company of this test's own on the module's shared server."""
-    return Tenant.seed(shared_server, _tenant_store, TENANT_PASSWORD, _tenant_password_hash)
+    return Tenant.seed(shared_server, _tenant_store)
