@@ -17,7 +17,7 @@ VCON_VENV := .venv-vcon
 VCON_STAMP := $(VCON_VENV)/.installed
 export CHATREC_VCON_PYTHON ?= $(abspath $(VCON_VENV))/bin/python
 
-.PHONY: run test lint typecheck pytest browsers sshd vcon screenshots bench clean
+.PHONY: run test unit lint typecheck pytest browsers sshd vcon screenshots bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,11 +59,18 @@ typecheck: $(STAMP)
 
 # --durations: the slowest tests, to keep `make test` within its 15 minutes. Test files
 # run in parallel, one worker per core (at most four), each file whole on one worker so
-# that a file's shared server and browser start once.
+# that a file's shared server and browser start once. (`--dist=loadgroup` would hand out
+# the other tests one by one, but pytest 9.2 ignores the group xdist writes into nodeids.)
+PYTEST_PARALLEL := --numprocesses=auto --maxprocesses=4 --dist=loadfile
+
 pytest: $(STAMP) $(VCON_STAMP)
 	$(BIN)/pytest --cov=chatrec.domain --cov=chatrec.flows --cov-branch --cov-report=term \
-		--cov-fail-under=100 --durations=15 --numprocesses=auto --maxprocesses=4 \
-		--dist=loadfile
+		--cov-fail-under=100 --durations=15 $(PYTEST_PARALLEL)
+
+# The unit tests alone, in about a minute: no PostgreSQL, no sshd, no Chromium, no
+# server process; what `make test` adds is in tests/integration and tests/e2e.
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit $(PYTEST_PARALLEL)
 
 test: lint typecheck browsers sshd pytest
 

@@ -4,7 +4,7 @@ A test that takes ``database_url`` (or ``store``) runs once per database.  Postg
 comes from ``CHATREC_TEST_DATABASE_URL``; when it cannot be reached the test fails,
 it is never skipped, so a green run always means both databases were exercised.  Each
 test gets its own schema (found through ``search_path``), dropped afterwards, so runs
-in parallel do not meet.
+in parallel do not meet; on SQLite, its own copy of a file migrated once per worker.
 
 Every test runs with the run's key of the SFTP secrets in ``CHATREC_SECRET_KEY``
 (:mod:`tests.keys`), so stores opened by tests and the chatrec processes they start
@@ -18,6 +18,7 @@ sets its own.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ from chatrec.services.passwords import HashingCost
 from chatrec.store.migrations import migrate
 from chatrec.store.secrets import KEY_VARIABLE
 from chatrec.store.store import Store
+from tests.integration.server import SeededDemo
 from tests.keys import SECRET_KEY, SECRETS
 
 POSTGRES_URL_VARIABLE = "CHATREC_TEST_DATABASE_URL"
@@ -92,13 +94,29 @@ def _postgres_schema_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def _migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per worker; each test gets a copy of its own."""
+    path = tmp_path_factory.mktemp("migrated") / "chatrec.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def seeded_demo(_migrated_sqlite: Path, tmp_path_factory: pytest.TempPathFactory) -> SeededDemo:
+    """The demo company seeded once per worker, for servers on SQLite to start from."""
+    return SeededDemo.create(tmp_path_factory.mktemp("seeded") / "demo", _migrated_sqlite)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, _migrated_sqlite: Path
+) -> Iterator[str]:
     """The URL of a migrated, empty database of the parametrized kind."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'chatrec.db'}"
-        migrate(url)
-        yield url
+        path = tmp_path / "chatrec.db"
+        shutil.copyfile(_migrated_sqlite, path)
+        yield f"sqlite:///{path}"
     else:
         with _postgres_schema_url() as url:
             migrate(url)
@@ -113,3 +131,20 @@ def store(database_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_database_url(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    _migrated_sqlite: Path,
+) -> Iterator[str]:
+    """As ``database_url``, but one per module: for a server the module's tests share."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("module-db") / "chatrec.db"
+        shutil.copyfile(_migrated_sqlite, path)
+        yield f"sqlite:///{path}"
+    else:
+        with _postgres_schema_url() as url:
+            migrate(url)
+            yield url

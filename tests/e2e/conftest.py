@@ -1,6 +1,7 @@
 """Real browsers against a real server: Debian's Chromium driven by Playwright.
 
-Each test gets its own ``chatrec demo`` process on a SQLite file in its tmp_path, and
+Each test gets its own ``chatrec demo`` process on a SQLite file in its tmp_path (a copy
+of the demo seeded once per worker), and
 fresh browser contexts (one per person: a customer, an agent, a supervisor), so no
 cookie or sessionStorage crosses people or tests.  Chromium is never downloaded:
 ``make browsers`` installs the distribution's package, and without it the tests fail,
@@ -23,7 +24,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.integration.server import ServerProcess
+from tests.integration.server import SeededDemo, ServerProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -60,8 +61,9 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path / "data", f"sqlite:///{tmp_path}/chatrec.db")
+def server(tmp_path: Path, seeded_demo: SeededDemo) -> Iterator[ServerProcess]:
+    database_url = seeded_demo.copy_to(tmp_path / "data", tmp_path / "chatrec.db")
+    process = ServerProcess(tmp_path / "data", database_url)
     process.start()
     try:
         yield process

@@ -1,7 +1,9 @@
 """A real chatrec server in a child process, for tests that talk to it over the network.
 
 It runs ``chatrec demo`` (migrate, seed, serve) on a free loopback port, so tests meet
-the product as a user does, and can kill it with SIGKILL and start it again.
+the product as a user does, and can kill it with SIGKILL and start it again.  On SQLite
+a test may start it from :class:`SeededDemo`, what a first ``chatrec demo`` leaves: the
+demo then starts as it does the second time, without migrating or hashing passwords.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +21,40 @@ from pathlib import Path
 
 import httpx
 
+from chatrec.demo.company import COMPANY_ID, LOGINS_FILE, seed_demo
 from chatrec.demo.sshd import free_port
+from chatrec.files import private_dir
+from chatrec.store.store import Store
+from tests.keys import SECRETS
+
+DATABASE_FILE = "chatrec.db"
+
+
+@dataclass(frozen=True)
+class SeededDemo:
+    """A folder holding a migrated SQLite database with the demo seeded, and its logins."""
+
+    folder: Path
+
+    @classmethod
+    def create(cls, folder: Path, migrated: Path) -> SeededDemo:
+        """Seed a copy of the ``migrated`` database as ``chatrec demo`` does."""
+        private_dir(folder)
+        shutil.copyfile(migrated, folder / DATABASE_FILE)
+        store = Store(f"sqlite:///{folder / DATABASE_FILE}", secrets=SECRETS)
+        try:
+            seed_demo(store, folder)
+        finally:
+            store.close()
+        return cls(folder)
+
+    def copy_to(self, data_dir: Path, database: Path) -> str:
+        """The demo's database copied to ``database`` and its logins into ``data_dir``;
+        returns the database's URL."""
+        private_dir(data_dir)
+        shutil.copyfile(self.folder / DATABASE_FILE, database)
+        shutil.copy(self.folder / LOGINS_FILE, data_dir / LOGINS_FILE)
+        return f"sqlite:///{database}"
 
 
 @dataclass
@@ -100,6 +136,20 @@ class ServerProcess:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    @property
+    def company_id(self) -> str:
+        """The demo company's id here (see ``Tenant``)."""
+        return COMPANY_ID
+
+    def id(self, demo_id: str) -> str:
+        """The id of the demo's ``demo_id`` here: the demo's own (see ``Tenant.id``)."""
+        return demo_id
+
+    def sign_in(self, login: str) -> tuple[str, str | None]:
+        """What a person with the demo's ``login`` types to sign in here: their login and
+        the company to name, if any (see ``Tenant``)."""
+        return login, None
 
     def logins(self) -> dict[str, str]:
         """Login -> password: the demo's, as ``chatrec demo`` wrote them, and tests' own."""

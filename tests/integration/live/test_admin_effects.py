@@ -16,6 +16,13 @@ import pytest
 from tests.integration.clients import run
 from tests.integration.live.test_live_recording import explanation, queued_to, spooled
 from tests.integration.server import ServerProcess
+from tests.integration.tenant import Tenant
+
+
+@pytest.fixture
+def server(tenant: Tenant) -> Tenant:
+    """A company of the test's own on the module's server (one per database)."""
+    return tenant
 
 
 @pytest.fixture
@@ -122,17 +129,18 @@ def test_R3_a_queue_request_with_recording_is_refused_whole(api: httpx.Client) -
 def test_R19_a_flow_with_an_error_is_refused_at_its_line_and_versions_are_kept(
     server: ServerProcess, api: httpx.Client
 ) -> None:
-    flow = next(f for f in api.get("/flows").json() if f["flow_id"] == "demo-support")
+    support = server.id("demo-support")
+    flow = next(f for f in api.get("/flows").json() if f["flow_id"] == support)
     broken = flow["source"].replace("type: route", "type: rout", 1)
-    response = api.put("/flows/demo-support", json={"source": broken})
+    response = api.put(f"/flows/{support}", json={"source": broken})
     assert response.status_code == 422
     problems = response.json()["error"]["problems"]
     line = next(n for n, text in enumerate(broken.splitlines(), 1) if "type: rout" in text)
     assert any(p["line"] == line for p in problems), problems
-    saved = api.put("/flows/demo-support", json={"source": flow["source"] + "\n# v2\n"})
+    saved = api.put(f"/flows/{support}", json={"source": flow["source"] + "\n# v2\n"})
     assert saved.status_code == 200
     assert saved.json()["version"] == flow["version"] + 1
-    versions = api.get("/flows/demo-support/versions").json()
+    versions = api.get(f"/flows/{support}/versions").json()
     assert [v["version"] for v in versions] == [flow["version"] + 1, flow["version"]]
     chat_id = one_chat(server)
     chats = {c["chat_id"]: c for c in api.get("/chats").json()}

@@ -5,24 +5,32 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.integration.clients import run
 from tests.integration.live.test_live_recording import available, queued_to
 from tests.integration.server import ServerProcess
+from tests.integration.tenant import Tenant
+
+
+@pytest.fixture
+def server(tenant: Tenant) -> Tenant:
+    """A company of the test's own on the module's server (one per database)."""
+    return tenant
 
 
 def test_R10_R11a_a_service_says_whether_its_chats_are_recorded_and_ask_consent(
     server: ServerProcess,
 ) -> None:
-    body = httpx.get(f"{server.url}/api/services/demo-support").json()
+    body = httpx.get(f"{server.url}/api/services/{server.id('demo-support')}").json()
     assert body == {
-        "service_id": "demo-support",
+        "service_id": server.id("demo-support"),
         "name": "Support",
         "company": "Demo Insurance",
         "records": True,
         "asks_consent": False,
     }
-    sales = httpx.get(f"{server.url}/api/services/demo-sales").json()
+    sales = httpx.get(f"{server.url}/api/services/{server.id('demo-sales')}").json()
     assert sales["asks_consent"] is True  # its flow asks first: the widget promises nothing
 
 
@@ -30,7 +38,9 @@ def test_R19_unknown_ids_and_bad_bodies_get_clear_errors(server: ServerProcess) 
     missing = httpx.get(f"{server.url}/api/services/nope")
     assert missing.status_code == 404
     assert missing.json() == {"error": {"code": "not_found", "message": "no service 'nope'"}}
-    bad = httpx.post(f"{server.url}/api/chats", json={"service_id": "demo-support", "x": 1})
+    bad = httpx.post(
+        f"{server.url}/api/chats", json={"service_id": server.id("demo-support"), "x": 1}
+    )
     assert bad.status_code == 422
     wrong = httpx.post(f"{server.url}/api/login", json={"login": "alice", "password": "nope"})
     assert wrong.status_code == 401
@@ -72,11 +82,14 @@ def test_R18_an_agent_who_transfers_away_gets_a_last_summary_without_them(
     async def scenario() -> None:
         _, alice, chat_id = await queued_to(server, "alice")
         carol = await available(server, "carol")
-        await alice.ok({"type": "transfer", "chat_id": chat_id, "to_agent": "demo-carol"})
-        final = await alice.state(
-            chat_id, lambda c: "demo-alice" not in [p["user_id"] for p in c["participants"]]
+        await alice.ok(
+            {"type": "transfer", "chat_id": chat_id, "to_agent": server.id("demo-carol")}
         )
-        assert [p["user_id"] for p in final["participants"]] == ["demo-carol"]
+        final = await alice.state(
+            chat_id,
+            lambda c: server.id("demo-alice") not in [p["user_id"] for p in c["participants"]],
+        )
+        assert [p["user_id"] for p in final["participants"]] == [server.id("demo-carol")]
         await carol.ok({"type": "message", "chat_id": chat_id, "text": "Carol here."})
         await carol.event(chat_id, lambda e: e.get("text") == "Carol here.")
         assert "Carol here." not in alice.texts(chat_id)

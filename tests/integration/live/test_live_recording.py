@@ -9,12 +9,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.integration.clients import Client, run
 from tests.integration.server import ServerProcess
+from tests.integration.tenant import Tenant
 
 SUPPORT, SALES = "demo-support", "demo-sales"
 SECRET = "4111 1111 1111 1111"
+
+
+@pytest.fixture
+def server(tenant: Tenant) -> Tenant:
+    """A company of the test's own on the module's server (one per database)."""
+    return tenant
 
 
 def spooled(server: ServerProcess, chat_id: str) -> list[Path]:
@@ -37,7 +45,7 @@ async def queued_to(
     server: ServerProcess, agent: str, service: str = SUPPORT
 ) -> tuple[Client, Client, str]:
     """A customer through the flow, taken by ``agent`` (who alone is available)."""
-    customer, chat_id, _ = await Client.customer(server, service)
+    customer, chat_id, _ = await Client.customer(server, server.id(service))
     await customer.state(chat_id, lambda c: c["choices"] is not None)
     answer = "Billing" if service == SUPPORT else "Yes"
     await customer.ok({"type": "message", "text": answer})
@@ -110,9 +118,9 @@ def test_R12a_transfer_to_an_agent_without_permit_produces_nothing(
         customer, alice, chat_id = await queued_to(server, "alice")
         chat["id"] = chat_id
         bob = await available(server, "bob")
-        await alice.ok({"type": "transfer", "chat_id": chat_id, "to_agent": "demo-bob"})
+        await alice.ok({"type": "transfer", "chat_id": chat_id, "to_agent": server.id("demo-bob")})
         await bob.state(
-            chat_id, lambda c: any(p["user_id"] == "demo-bob" for p in c["participants"])
+            chat_id, lambda c: any(p["user_id"] == server.id("demo-bob") for p in c["participants"])
         )
         await bob.ok({"type": "message", "chat_id": chat_id, "text": "Bob here."})
         await bob.ok({"type": "end", "chat_id": chat_id})
@@ -161,7 +169,7 @@ def test_R10_R12c_consent_no_discards_but_the_customer_still_reaches_an_agent(
     chat: dict[str, str] = {}
 
     async def scenario() -> None:
-        customer, chat_id, _ = await Client.customer(server, SALES)
+        customer, chat_id, _ = await Client.customer(server, server.id(SALES))
         chat["id"] = chat_id
         await customer.state(chat_id, lambda c: c["choices"] == ["Yes", "No"])
         await customer.ok({"type": "message", "text": "No"})

@@ -11,10 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.integration.clients import Client, Frame, run
 from tests.integration.live.test_live_recording import available
 from tests.integration.server import ServerProcess
+from tests.integration.tenant import Tenant
+
+
+@pytest.fixture
+def server(tenant: Tenant) -> Tenant:
+    """A company of the test's own on the module's server (one per database)."""
+    return tenant
 
 
 def presence(frame: Frame) -> tuple[Any, ...]:
@@ -26,7 +34,7 @@ def presence(frame: Frame) -> tuple[Any, ...]:
 
 async def waiting(server: ServerProcess) -> tuple[Client, str]:
     """A customer through the flow, whose chat then waits in the queue."""
-    customer, chat_id, _ = await Client.customer(server, "demo-support")
+    customer, chat_id, _ = await Client.customer(server, server.id("demo-support"))
     await customer.state(chat_id, lambda c: c["choices"] is not None)
     await customer.ok({"type": "message", "text": "Billing"})
     await customer.state(chat_id, lambda c: c["status"] == "queued")
@@ -110,7 +118,7 @@ def test_the_directory_says_who_can_take_a_transfer_and_transfers_agree(
             )
         response.raise_for_status()
         body = response.json()
-        assert body["queues"] == [{"queue_id": "demo-general", "name": "General"}]
+        assert body["queues"] == [{"queue_id": server.id("demo-general"), "name": "General"}]
         return {agent["user_id"]: agent for agent in body["agents"]}
 
     def target(agent: dict[str, Any]) -> tuple[Any, ...]:
@@ -129,9 +137,9 @@ def test_the_directory_says_who_can_take_a_transfer_and_transfers_agree(
 
         token = await asyncio.to_thread(server.token, "alice")
         agents = await directory(token)
-        assert target(agents["demo-alice"]) == (True, True, 3, 1, 2, None)
-        assert target(agents["demo-bob"]) == (False, True, 3, 0, 3, "away")
-        assert target(agents["demo-carol"]) == (True, True, 3, 3, 0, "full")
+        assert target(agents[server.id("demo-alice")]) == (True, True, 3, 1, 2, None)
+        assert target(agents[server.id("demo-bob")]) == (False, True, 3, 0, 3, "away")
+        assert target(agents[server.id("demo-carol")]) == (True, True, 3, 3, 0, "full")
 
         async def refused(to_agent: str) -> str:
             answer = await alice.send(
@@ -142,22 +150,36 @@ def test_the_directory_says_who_can_take_a_transfer_and_transfers_agree(
             message: str = answer["message"]
             return message
 
-        assert await refused("demo-bob") == (
+        assert await refused(server.id("demo-bob")) == (
             "Bob Chen is away; transfer to a queue or to another agent instead"
         )
-        assert await refused("demo-carol") == (
+        assert await refused(server.id("demo-carol")) == (
             "Carol Diaz has no free chat slot (3 of 3 chats); "
             "transfer to a queue or to another agent instead"
         )
         await bob.ok({"type": "presence", "available": True})
         await bob.close()
-        assert target((await directory(token))["demo-bob"]) == (True, False, 3, 0, 3, "offline")
-        assert await refused("demo-bob") == (
+        assert target((await directory(token))[server.id("demo-bob")]) == (
+            True,
+            False,
+            3,
+            0,
+            3,
+            "offline",
+        )
+        assert await refused(server.id("demo-bob")) == (
             "Bob Chen is not connected; transfer to a queue or to another agent instead"
         )
         bob = await Client.staff(server, "bob")
-        assert target((await directory(token))["demo-bob"]) == (True, True, 3, 0, 3, None)
-        await alice.ok({"type": "transfer", "chat_id": chat_id, "to_agent": "demo-bob"})
+        assert target((await directory(token))[server.id("demo-bob")]) == (
+            True,
+            True,
+            3,
+            0,
+            3,
+            None,
+        )
+        await alice.ok({"type": "transfer", "chat_id": chat_id, "to_agent": server.id("demo-bob")})
         await bob.state(chat_id, lambda c: c["status"] == "active")
 
     run(scenario)

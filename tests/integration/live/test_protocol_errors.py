@@ -12,6 +12,14 @@ from websockets.asyncio.client import connect
 
 from tests.integration.clients import Client, run
 from tests.integration.server import ServerProcess
+from tests.integration.tenant import Tenant
+
+
+@pytest.fixture
+def server(tenant: Tenant) -> Tenant:
+    """A company of the test's own on the module's server (one per database)."""
+    return tenant
+
 
 BAD_FRAMES = [
     ("not json", "bad_json"),
@@ -30,7 +38,7 @@ def test_R19_R2_bad_customer_frames_get_errors_and_the_chat_goes_on(
     server: ServerProcess,
 ) -> None:
     async def scenario() -> None:
-        customer, chat_id, _ = await Client.customer(server, "demo-support")
+        customer, chat_id, _ = await Client.customer(server, server.id("demo-support"))
         await customer.state(chat_id, lambda c: c["choices"] is not None)
         before = len(customer.events(chat_id))
         for raw, code in BAD_FRAMES:
@@ -106,8 +114,10 @@ def table_away(database_url: str, table: str) -> Iterator[None]:
 
 
 def test_R19_a_database_failure_answers_a_retryable_error_and_keeps_the_socket(
-    server: ServerProcess, database_url: str
+    fresh_server: ServerProcess, database_url: str
 ) -> None:
+    server = fresh_server  # its database fails: no other test's server
+
     async def scenario() -> None:
         customer, chat_id, token = await Client.customer(server, "demo-support")
         await customer.state(chat_id, lambda c: c["choices"] is not None)

@@ -23,6 +23,7 @@ from tests.integration.live.test_live_recording import (
     spooled,
 )
 from tests.integration.server import ServerProcess
+from tests.integration.tenant import Tenant
 from tests.keys import SECRETS
 
 PASSWORD = "correct horse battery"
@@ -64,9 +65,16 @@ class Logins:
     def __init__(self, server: ServerProcess, store: Store) -> None:
         self.server, self.store = server, store
 
-    def add(self, user_id: str, role: str, company: str = "demo", **settings: object) -> None:
+    def add(self, user_id: str, role: str, company: str | None = None, **settings: object) -> None:
+        company = company or self.server.company_id
         self.store.create_user(login(user_id, role, company, **settings))
         self.server.extra_logins[user_id] = PASSWORD
+
+
+@pytest.fixture
+def server(tenant: Tenant) -> Tenant:
+    """A company of the test's own on the module's server (one per database)."""
+    return tenant
 
 
 @pytest.fixture
@@ -138,11 +146,16 @@ def test_R5a_transfer_A_B_A_gives_one_agent_recording_per_account(server: Server
         customer, alice, chat_id = await queued_to(server, "alice")
         chat["id"] = chat_id
         carol = await available(server, "carol")
-        await alice.ok({"type": "transfer", "chat_id": chat_id, "to_agent": "demo-carol"})
+        await alice.ok(
+            {"type": "transfer", "chat_id": chat_id, "to_agent": server.id("demo-carol")}
+        )
         await carol.state(chat_id, lambda c: c["status"] == "active")
-        await carol.ok({"type": "transfer", "chat_id": chat_id, "to_agent": "demo-alice"})
+        await carol.ok(
+            {"type": "transfer", "chat_id": chat_id, "to_agent": server.id("demo-alice")}
+        )
         await alice.state(
-            chat_id, lambda c: [p["user_id"] for p in c["participants"]] == ["demo-alice"]
+            chat_id,
+            lambda c: [p["user_id"] for p in c["participants"]] == [server.id("demo-alice")],
         )
         await customer.ok({"type": "end"})
         await alice.state(chat_id, lambda c: c["status"] == "ended")
@@ -159,8 +172,8 @@ def test_R5a_transfer_A_B_A_gives_one_agent_recording_per_account(server: Server
 def test_R6_five_flow_recordings_with_one_template_get_five_names(
     server: ServerProcess, store: Store
 ) -> None:
-    store.save_flow("demo", "five", "five", FIVE_RECORDS)
-    store.create_service(ServiceRecord("five", "demo", "Five", "five"))
+    store.save_flow(server.company_id, "five", "five", FIVE_RECORDS)
+    store.create_service(ServiceRecord("five", server.company_id, "Five", "five"))
     chat: dict[str, str] = {}
 
     async def scenario() -> None:
