@@ -216,6 +216,48 @@ def test_R18_logout_closes_that_sessions_sockets_only(
     run(scenario)
 
 
+def test_R18_changing_ones_password_closes_the_other_sessions_sockets_only(
+    server: ServerProcess, ada: httpx.Client
+) -> None:
+    """The session the change was made in goes on; an API token is a credential of its own."""
+    agent = new_login(server, ada)
+    here, elsewhere = agent.session(), agent.session()
+    token, _ = agent.api_token(here)
+    change = {"current_password": PASSWORD, "new_password": "another-good-password"}
+
+    async def scenario() -> None:
+        mine = await connected(server, here)
+        other = await connected(server, elsewhere)
+        script = await connected(server, token)
+        await done(lambda: agent.request(here, "PUT", "/api/me/password", json=change))
+        code, reason, error = await ended(other)
+        assert (code, reason) == (4403, "signed out")
+        assert error["message"] == ENDINGS[AccessEnded.PASSWORD_CHANGED].message
+        await still_open(mine)
+        await still_open(script)
+
+    run(scenario)
+
+
+def test_R18_logging_out_everywhere_closes_every_sessions_socket_but_not_a_tokens(
+    server: ServerProcess, ada: httpx.Client
+) -> None:
+    agent = new_login(server, ada)
+    here, elsewhere = agent.session(), agent.session()
+    token, _ = agent.api_token(here)
+
+    async def scenario() -> None:
+        mine = await connected(server, here)
+        other = await connected(server, elsewhere)
+        script = await connected(server, token)
+        await done(lambda: agent.request(here, "POST", "/api/logout-everywhere"))
+        for socket in (mine, other):
+            assert (await ended(socket))[:2] == (4403, "signed out")
+        await still_open(script)
+
+    run(scenario)
+
+
 def test_R18_a_role_change_closes_the_socket_and_the_next_hello_has_the_new_role(
     server: ServerProcess, ada: httpx.Client
 ) -> None:
