@@ -14,10 +14,10 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from chatrec.errors import NotFoundError
 from chatrec.store.models import LoginFailureRow, RecoveryCodeRow, SessionRow, UserRow
 from chatrec.store.records import Pending, SessionRecord
 from chatrec.store.secrets import SecretBox
+from chatrec.store.transactions import require
 
 LockAfter = Callable[[int], timedelta | None]
 """How long an address waits after so many failures in a row; ``None``: not at all."""
@@ -110,9 +110,7 @@ def forget_failures(session: Session, now: datetime, before: datetime) -> int:
 
 
 def _user(session: Session, user_id: str, *, for_update: bool = False) -> UserRow:
-    row = session.get(UserRow, user_id, with_for_update=for_update)
-    if row is None:
-        raise NotFoundError(f"no user {user_id!r}")
+    row: UserRow = require(session, UserRow, user_id, "user", for_update=for_update)
     return row
 
 

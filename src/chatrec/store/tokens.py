@@ -11,13 +11,7 @@ from chatrec.errors import NotFoundError, TooManyTokensError
 from chatrec.store.mapping import record_of, values_of
 from chatrec.store.models import ApiTokenRow, UserRow
 from chatrec.store.records import ApiTokenRecord
-
-
-def _user_for_update(session: Session, user_id: str) -> UserRow:
-    row = session.get(UserRow, user_id, with_for_update=True)
-    if row is None:
-        raise NotFoundError(f"no user {user_id!r}")
-    return row
+from chatrec.store.transactions import require
 
 
 def add_api_token(session: Session, token: ApiTokenRecord, live_limit: int | None) -> None:
@@ -25,7 +19,7 @@ def add_api_token(session: Session, token: ApiTokenRecord, live_limit: int | Non
 
     The login's row is locked first, so tokens made at once are each counted.
     """
-    _user_for_update(session, token.user_id)
+    require(session, UserRow, token.user_id, "user", for_update=True)
     if live_limit is not None:
         live = session.scalar(
             select(func.count())

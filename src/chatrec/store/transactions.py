@@ -96,8 +96,10 @@ def add_audit_rows(session: Session, entries: Sequence[AuditRecord]) -> None:
         session.add(AuditRow(**values_of(entry)))
 
 
-def require(session: Session, model: type[Any], key: str, what: str) -> Any:
-    row = session.get(model, key)
+def require(
+    session: Session, model: type[Any], key: str, what: str, *, for_update: bool = False
+) -> Any:
+    row = session.get(model, key, with_for_update=for_update)
     if row is None:
         raise NotFoundError(f"no {what} {key!r}")
     return row
