@@ -6,6 +6,7 @@ import os
 import secrets
 import socket
 from datetime import timedelta
+from importlib.metadata import version as package_version
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
@@ -22,6 +23,7 @@ from chatrec.services.account import AccountService
 from chatrec.services.admin import Administration
 from chatrec.services.auth import AuthService
 from chatrec.services.chats import ChatService
+from chatrec.services.nodes import NodeHeartbeat
 from chatrec.services.open_chats import ChatLimits
 from chatrec.services.revocation import Revocations
 from chatrec.services.tokens import ApiTokens
@@ -142,6 +144,7 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         config.connection_tests_at_once,
         config.connection_test_seconds,
     )
+    connections = ConnectionLimiter(config.max_connections, config.max_connections_per_address)
     return Container(
         config,
         store,
@@ -158,9 +161,23 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         account,
         connection_tests,
         chat_start_limiter=AddressLimiter(config.chat_starts_per_minute),
-        connections=ConnectionLimiter(config.max_connections, config.max_connections_per_address),
+        connections=connections,
         delivery=delivery,
         new_prober=lambda: build_prober(config),
+        node=build_node(config, store, connections),
+    )
+
+
+def build_node(
+    config: Config, store: Store, connections: ConnectionLimiter | None = None
+) -> NodeHeartbeat:
+    """This process as a node of the database (R20); not joined yet."""
+    return NodeHeartbeat(
+        store,
+        version=package_version("chatrec"),
+        interval=timedelta(seconds=config.node_heartbeat_seconds),
+        lease=timedelta(seconds=config.node_lease_seconds),
+        connections=(lambda: connections.count) if connections is not None else (lambda: 0),
     )
 
 

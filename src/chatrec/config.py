@@ -41,6 +41,14 @@ class Config(BaseSettings):
     port: int = Field(default=8400, ge=0, le=65535)
     inactivity_timeout_seconds: float = Field(default=1800, gt=0)
     sweep_interval_seconds: float = Field(default=15, gt=0)
+    node_heartbeat_seconds: float = Field(
+        default=5, gt=0, description="how often a server tells the database it is alive (R20)"
+    )
+    node_lease_seconds: float = Field(
+        default=20,
+        gt=0,
+        description="a server silent this long is taken for dead; at least twice the heartbeat",
+    )
     presence_idle_timeout_seconds: float = Field(
         default=1800,
         ge=0,
@@ -208,6 +216,17 @@ class Config(BaseSettings):
             raise ValueError(
                 f"CHATREC_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_CHARS} characters; "
                 "make one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return value
+
+    @field_validator("node_lease_seconds")
+    @classmethod
+    def _refuse_a_lease_shorter_than_two_beats(cls, value: float, info: ValidationInfo) -> float:
+        beat = info.data.get("node_heartbeat_seconds")
+        if beat is not None and value < 2 * beat:
+            raise ValueError(
+                f"must be at least twice CHATREC_NODE_HEARTBEAT_SECONDS ({beat}), or a live "
+                "server whose beat is late would be taken for dead"
             )
         return value
 

@@ -38,6 +38,28 @@ Port = Annotated[
 ]
 
 
+def _refuse_a_second_server(config: Config) -> None:
+    """End here, saying what to do, when another server serves this SQLite database (R20),
+    before seeding or serving touches anything; the server checks again as it joins.
+
+    The check joins and leaves at once with a store it closes: with a second engine kept
+    open on the SQLite file beside the server's own, another process opening the file
+    was seen to delete its write-ahead log from under the server."""
+    from chatrec.bootstrap import build_node
+    from chatrec.errors import NodeConflictError
+
+    store = store_of(config)
+    try:
+        node = build_node(config, store)
+        node.join()
+        node.leave()
+    except NodeConflictError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=1) from None
+    finally:
+        store.close()
+
+
 def _serve(config: Config) -> None:
     import uvicorn
 
@@ -66,6 +88,28 @@ def main() -> None:
     # Libraries that log every migration step or SSH connection at INFO drown our own lines.
     for noisy in ("alembic", "asyncssh"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@app.command()
+def nodes(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """List the servers serving this database now, with their connections (R20)."""
+    from datetime import timedelta
+
+    config = command_config(data_dir=data_dir, database_url=database_url)
+    store = store_of(config)
+    try:
+        live = store.live_nodes(timedelta(seconds=config.node_lease_seconds))
+    finally:
+        store.close()
+    if not live:
+        typer.echo("no server is serving this database now")
+        return
+    typer.echo(f"{'node':16}  {'host':20} {'pid':>7}  {'connections':>11}  {'since':20}  heartbeat")
+    for node in live:
+        typer.echo(
+            f"{node.node_id:16}  {node.host[:20]:20} {node.pid:>7}  {node.connections:>11}  "
+            f"{node.started_at:%Y-%m-%d %H:%M:%S}Z  {node.heartbeat_at:%H:%M:%S}Z"
+        )
 
 
 @app.command()
@@ -105,6 +149,7 @@ def serve(
     """Run the server (migrate first)."""
     config = command_config(host, port, data_dir, database_url)
     migrate_database(config)
+    _refuse_a_second_server(config)
     _serve(config)
 
 
@@ -134,6 +179,7 @@ def demo(
     metrics_token = config.metrics_token or SecretStr(secrets.token_urlsafe(32))
     config = config.model_copy(update={"metrics_token": metrics_token})
     migrate_database(config)
+    _refuse_a_second_server(config)
     running = None
     store = store_of(config)
     try:

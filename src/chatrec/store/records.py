@@ -336,3 +336,16 @@ class ChatChange:
     recordings: tuple[RecordingRecord, ...] = ()
     audit: tuple[AuditRecord, ...] = ()
     new_chat: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRecord:
+    """A chatrec server as the database knows it: alive while ``heartbeat_at`` is fresh."""
+
+    node_id: str
+    host: str
+    pid: int
+    version: str
+    started_at: datetime
+    heartbeat_at: datetime
+    connections: int = 0

@@ -78,6 +78,9 @@ TAGS = [
 def create_app(container: Container) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Before any chat: on SQLite a second server is refused here (R20).
+        await asyncio.to_thread(container.node.join)
+        heartbeat = asyncio.create_task(container.node.run())
         container.committer.start()
         recovered = await container.chats.recover()
         if recovered:
@@ -94,12 +97,14 @@ def create_app(container: Container) -> FastAPI:
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in (sweeper, heartbeat):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if delivery is not None:
                 await delivery.stop()
             await container.committer.stop()
+            await asyncio.to_thread(container.node.leave)
 
     app = FastAPI(
         title="chatrec",

@@ -16,6 +16,7 @@ from chatrec.services.account import AccountService
 from chatrec.services.admin import Administration
 from chatrec.services.auth import AuthService
 from chatrec.services.chats import ChatService
+from chatrec.services.nodes import NodeHeartbeat
 from chatrec.services.revocation import Revocations
 from chatrec.services.tokens import ApiTokens
 from chatrec.store.store import Store
@@ -52,3 +53,5 @@ class Container:
     """The worker's loop, when this server delivers (``CHATREC_DELIVERY_IN_SERVER``)."""
     new_prober: Callable[[], ClosingProber]
     """A fresh prober for one Test connection; its caller closes it."""
+    node: NodeHeartbeat
+    """This server among the nodes of the database (R20): joined before any chat."""
