@@ -29,7 +29,9 @@ from typing import Any
 
 from bench.common import ROOT, wait_healthy
 from chatrec.demo.sshd import free_port
-from chatrec.simulate import Options, Stats, Summary, simulate
+from chatrec.simulate.plan import Options
+from chatrec.simulate.run import simulate
+from chatrec.simulate.summary import Stats, Summary
 
 CAPACITY = 50
 PASSWORD = "bench-relay-password"  # noqa: S105 (throwaway bench logins)

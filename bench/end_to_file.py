@@ -53,17 +53,10 @@ from bench.common import QUICK, Result, cumulative, report, save_plot, summary, 
 from chatrec.delivery.model import Destination, RecordingUpload, UploadItem
 from chatrec.delivery.sftp import SftpUploader
 from chatrec.demo.sshd import LOOPBACK, ensure_keys, free_port, loopback_destination
-from chatrec.simulate import (
-    ChatPlan,
-    ChatRun,
-    ChatView,
-    Options,
-    Sent,
-    Stats,
-    answer_flow,
-    open_link,
-    post,
-)
+from chatrec.simulate.client import ChatView, Sent, open_link, post
+from chatrec.simulate.plan import ChatPlan, Options
+from chatrec.simulate.run import answer_flow
+from chatrec.simulate.summary import ChatRun, Stats
 
 NAME = "end_to_file"
 RATE = 20.0  # chat endings per second
@@ -190,7 +183,14 @@ async def end_chat_at(
     run, view = ChatRun(plan), ChatView()
     started = await post(http, "/api/chats", {"service_id": SERVICE})
     url = options.ws_url + started.get("websocket", "/ws/customer")
-    link, _ = await open_link(url, started["token"], view.take, stats, options)
+    link, _ = await open_link(
+        url,
+        started["token"],
+        view.take,
+        timeout=options.timeout,
+        frames_per_second=options.frames_per_second,
+        tally=stats,
+    )
     try:
         await answer_flow(link, view, run)
         if view.status != "queued":
