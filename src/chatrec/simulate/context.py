@@ -23,6 +23,9 @@ FAILURES = (ClientError, TimeoutError, KeyError, TypeError, ValueError)
 
 @dataclass
 class Context:
+    """One run's state: its chats by id, the customers' messages by text (which tells an
+    agent which scripted message it sees), and the agents that are logged in."""
+
     options: Options
     http: httpx.AsyncClient
     stats: Stats = field(default_factory=Stats)
