@@ -50,6 +50,7 @@ from tests.harness import ChildProcess, ChildServer
 
 from bench.arrivals import Arrivals
 from bench.common import QUICK, Result, cumulative, report, save_plot, summary
+from chatrec.delivery.egress import EgressPolicy
 from chatrec.delivery.model import Destination, RecordingUpload, UploadItem
 from chatrec.delivery.sftp import SftpUploader
 from chatrec.demo.sshd import LOOPBACK, ensure_keys, free_port, loopback_destination
@@ -274,7 +275,7 @@ async def measure_bare_upload(
         copies.append(copy)
     digests = [hashlib.sha256(copy.read_bytes()).hexdigest() for copy in copies]
     destination = server.destination()
-    uploader = SftpUploader()
+    uploader = SftpUploader(egress=EgressPolicy.of(allow=LOOPBACK))  # as the bench server's
     ids = iter(range(1, 1_000_000))
 
     def upload_of(n: int) -> tuple[RecordingUpload, str]:
