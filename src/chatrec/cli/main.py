@@ -367,14 +367,10 @@ def simulate(
 
     Exits 0 when every chat ended without an error, 1 otherwise, 2 when it cannot start.
     """
-    from chatrec.simulate import (
-        Options,
-        SetupError,
-        find_passwords,
-        simulate,
-        summary_json,
-        summary_text,
-    )
+    from chatrec.simulate.passwords import find_passwords
+    from chatrec.simulate.plan import Options, SetupError
+    from chatrec.simulate.run import simulate
+    from chatrec.simulate.summary import summary_json, summary_text
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
