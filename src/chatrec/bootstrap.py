@@ -16,7 +16,7 @@ from chatrec.delivery.model import Uploader
 from chatrec.delivery.runner import DeliveryRunner
 from chatrec.delivery.worker import DeliveryWorker
 from chatrec.files import secure_data_dir
-from chatrec.live.bus import InProcessFanout
+from chatrec.live.bus import InProcessFanout, NodeBus
 from chatrec.live.staff_sockets import StaffSockets
 from chatrec.services import passwords
 from chatrec.services.account import AccountService
@@ -92,7 +92,7 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
     secure_data_dir(config.data_dir)
     store = build_store(config)
     committer = GroupCommitter(store)
-    fanout = InProcessFanout()
+    fanout = build_bus(config)
     if uploader is None:
         sftp = build_uploader(config)
         # At start the server says which platforms it cannot reach; a replaced uploader
@@ -166,6 +166,15 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         new_prober=lambda: build_prober(config),
         node=build_node(config, store, connections),
     )
+
+
+def build_bus(config: Config) -> NodeBus:
+    """Notices in process for one server; over Redis between several (R20)."""
+    if config.redis_url:
+        from chatrec.live.redis_fanout import RedisFanout
+
+        return RedisFanout(config.redis_url, prefix=config.redis_prefix)
+    return InProcessFanout()
 
 
 def build_node(

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -36,6 +36,18 @@ class Config(BaseSettings):
     data_dir: Path = Field(default=Path("var"), description="SQLite file, spool, demo platform")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite in the data dir"
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis, as redis://host:port/db, for notices between several servers "
+        "sharing one PostgreSQL database (R20); unset: one server, notices in process",
+    )
+    redis_prefix: str = Field(
+        default="chatrec:",
+        min_length=1,
+        max_length=64,
+        description="the start of every Redis channel name, so several chatrec "
+        "installations can share one Redis",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8400, ge=0, le=65535)
@@ -218,6 +230,17 @@ class Config(BaseSettings):
                 "make one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
             )
         return value
+
+    @model_validator(mode="after")
+    def _refuse_redis_without_a_shared_database(self) -> Config:
+        if self.redis_url and self.effective_database_url.startswith("sqlite"):
+            raise ValueError(
+                "CHATREC_REDIS_URL (--redis-url) carries notices between several servers, "
+                "which share a PostgreSQL database, but this one uses SQLite: give "
+                "--database-url postgresql+psycopg://… as well, or leave Redis out for one "
+                "server"
+            )
+        return self
 
     @field_validator("node_lease_seconds")
     @classmethod

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from chatrec.cli.admin import admin_app
-from chatrec.cli.admin.options import DatabaseUrl, DataDir
+from chatrec.cli.admin.options import DatabaseUrl, DataDir, RedisUrl
 from chatrec.cli.database import command_config, migrate_database, store_of
 from chatrec.cli.deliveries import deliveries_app
 from chatrec.cli.help import App
@@ -144,10 +144,14 @@ def migrate(
 
 @app.command()
 def serve(
-    host: Host = None, port: Port = None, data_dir: DataDir = None, database_url: DatabaseUrl = None
+    host: Host = None,
+    port: Port = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    redis_url: RedisUrl = None,
 ) -> None:
     """Run the server (migrate first)."""
-    config = command_config(host, port, data_dir, database_url)
+    config = command_config(host, port, data_dir, database_url, redis_url)
     migrate_database(config)
     _refuse_a_second_server(config)
     _serve(config)
@@ -159,6 +163,7 @@ def demo(
     port: Port = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
+    redis_url: RedisUrl = None,
     platform: Annotated[
         bool,
         typer.Option(
@@ -173,7 +178,7 @@ def demo(
     from chatrec.delivery.worker import stored_destination
     from chatrec.demo.company import seed_demo
 
-    config = command_config(host, port, data_dir, database_url)
+    config = command_config(host, port, data_dir, database_url, redis_url)
     # The demo's /metrics asks for a token as production's does: a new one at each start,
     # unless CHATREC_METRICS_TOKEN sets one.
     metrics_token = config.metrics_token or SecretStr(secrets.token_urlsafe(32))

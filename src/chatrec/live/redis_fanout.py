@@ -101,6 +101,14 @@ class RedisFanout:
     def state(self) -> FanoutState:
         return FanoutState(self._connected, self._since, self._dropped)
 
+    def health(self) -> dict[str, str]:
+        state = self.state()
+        since = state.since.isoformat(timespec="seconds")
+        if state.connected:
+            return {"notices": "redis", "redis": "connected", "redis_since": since}
+        # Serving its own clients only: the others' notices do not reach it (R20).
+        return {"notices": "redis", "redis": "lost", "redis_since": since}
+
     async def start(self) -> None:
         """Start publishing and listening; returns once subscribed, or after a first
         failed attempt (the node serves its own clients meanwhile and says so)."""

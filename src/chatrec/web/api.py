@@ -215,9 +215,10 @@ def chat_read(chat: ChatRecord) -> ChatRead:
 
 
 @router.get("/health", operation_id="getHealth", tags=["system"])
-async def health() -> dict[str, str]:
-    """Answers while the server runs; it reads nothing."""
-    return {"status": "ok"}
+async def health(services: Services) -> dict[str, str]:
+    """Answers while the server runs; it reads nothing.  With several servers it says
+    whether Redis is reached: a node that lost it serves its own clients only (R20)."""
+    return {"status": "ok", **services.fanout.health()}
 
 
 @router.post(

@@ -81,6 +81,7 @@ def create_app(container: Container) -> FastAPI:
         # Before any chat: on SQLite a second server is refused here (R20).
         await asyncio.to_thread(container.node.join)
         heartbeat = asyncio.create_task(container.node.run())
+        await container.fanout.start()
         container.committer.start()
         recovered = await container.chats.recover()
         if recovered:
@@ -104,6 +105,7 @@ def create_app(container: Container) -> FastAPI:
             if delivery is not None:
                 await delivery.stop()
             await container.committer.stop()
+            await container.fanout.stop()
             await asyncio.to_thread(container.node.leave)
 
     app = FastAPI(

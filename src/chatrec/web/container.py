@@ -10,7 +10,7 @@ from chatrec.config import Config
 from chatrec.delivery.readiness import Prober
 from chatrec.delivery.runner import DeliveryRunner
 from chatrec.delivery.worker import DeliveryWorker
-from chatrec.live.bus import InProcessFanout
+from chatrec.live.bus import NodeBus
 from chatrec.live.staff_sockets import StaffSockets
 from chatrec.services.account import AccountService
 from chatrec.services.admin import Administration
@@ -35,7 +35,7 @@ class Container:
     config: Config
     store: Store
     committer: GroupCommitter
-    fanout: InProcessFanout
+    fanout: NodeBus
     chats: ChatService
     auth: AuthService
     worker: DeliveryWorker

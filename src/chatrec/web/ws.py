@@ -516,6 +516,12 @@ class StaffConnection(Connection):
         if "presence" in notice:
             await self.ws.send_text(json.dumps({"type": "presence", **notice["presence"]}))
             return
+        if notice.get("resync"):
+            # Notices between nodes were lost (R20): catch up on every chat by sequence.
+            visible = {chat.chat_id for chat in self.service.visible_chats(self.user)}
+            for missed in sorted(visible | set(self.seen)):
+                await self.on_notice(topic, {"chat_id": missed})
+            return
         chat_id = notice.get("chat_id") or notice.get("assigned")
         if not chat_id:
             return

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
 from tests.integration.server import SeededDemo, ServerProcess
 
 
@@ -32,6 +34,9 @@ def test_R20_a_second_server_on_one_sqlite_file_is_refused_and_nodes_lists_the_f
     first = ServerProcess(tmp_path / "data", url)
     first.start()
     try:
+        # One server alone: its notices stay in process.
+        health = httpx.get(f"{first.url}/api/health", timeout=5).json()
+        assert health == {"status": "ok", "notices": "in process"}
         listed = chatrec("nodes", "--database-url", url)
         assert listed.returncode == 0, listed.stderr
         assert f" {first.process.pid} " in listed.stdout  # type: ignore[union-attr]
