@@ -11,23 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from chatrec.domain.roles import LoginRole
 from chatrec.errors import NotFoundError, PermissionDeniedError, ScopeError
 from chatrec.store.records import SYSTEM_COMPANY_ID, UserRecord
 
-
-class Role(StrEnum):
-    """Staff roles; customers have no login, only their chat's token."""
-
-    OPERATOR = "operator"
-    ADMINISTRATOR = "administrator"
-    SUPERVISOR = "supervisor"
-    AGENT = "agent"
-
-
-COMPANY_ROLES = frozenset({Role.ADMINISTRATOR, Role.SUPERVISOR, Role.AGENT})
-"""The roles a login of a tenant company may have; operators belong to ``system``."""
-
-OVERSEERS = frozenset({Role.ADMINISTRATOR, Role.SUPERVISOR})
+OVERSEERS = frozenset({LoginRole.ADMINISTRATOR, LoginRole.SUPERVISOR})
 """Who reads a company's chats, explanations and deliveries beyond their own chats."""
 
 
@@ -40,17 +28,17 @@ class Actor:
     """
 
     name: str
-    role: Role
+    role: LoginRole
     company_id: str
     user_id: str | None = None
 
     @classmethod
     def of(cls, user: UserRecord) -> Actor:
-        return cls(user.login, Role(user.role), user.company_id, user.user_id)
+        return cls(user.login, user.role, user.company_id, user.user_id)
 
     @classmethod
     def command_line(cls, who: str) -> Actor:
-        return cls(f"cli:{who}", Role.OPERATOR, SYSTEM_COMPANY_ID)
+        return cls(f"cli:{who}", LoginRole.OPERATOR, SYSTEM_COMPANY_ID)
 
 
 class Scope(StrEnum):
@@ -112,20 +100,20 @@ def require_scope(credential: Credential, *, changes: bool, administration: bool
         )
 
 
-def require_role(actor: Actor, *roles: Role) -> None:
+def require_role(actor: Actor, *roles: LoginRole) -> None:
     if actor.role not in roles:
         needed = " or ".join(role.value for role in roles)
         raise PermissionDeniedError(f"this needs the {needed} role; you are {actor.role.value}")
 
 
-def company_for(actor: Actor, company_id: str | None, *roles: Role) -> str:
+def company_for(actor: Actor, company_id: str | None, *roles: LoginRole) -> str:
     """The company the actor acts on, having checked they may (R18).
 
     Company staff act on their own company (``company_id`` ``None`` or their own) and
     need one of ``roles``; operators act on any company they name.  Another company's
     id is "not found".
     """
-    if actor.role is Role.OPERATOR:
+    if actor.role is LoginRole.OPERATOR:
         if company_id is None or company_id == SYSTEM_COMPANY_ID:
             raise NotFoundError("name the company to act on")
         return company_id
@@ -137,5 +125,5 @@ def company_for(actor: Actor, company_id: str | None, *roles: Role) -> str:
 
 def require_own(actor: Actor, company_id: str, what: str) -> None:
     """Refuse a record of another company as unknown (R18); operators see every company."""
-    if actor.role is not Role.OPERATOR and company_id != actor.company_id:
+    if actor.role is not LoginRole.OPERATOR and company_id != actor.company_id:
         raise NotFoundError(f"no {what}")

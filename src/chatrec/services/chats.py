@@ -36,6 +36,7 @@ from chatrec.domain.journal import (
     SupervisorJoined,
     Transferred,
 )
+from chatrec.domain.roles import LoginRole
 from chatrec.errors import (
     ChatFullError,
     ConflictError,
@@ -292,7 +293,7 @@ class ChatService(ChatRouting):
 
     async def join(self, user: UserRecord, chat: LiveChat) -> int:
         """A supervisor joins and is from now on involved (R12a)."""
-        if user.role != "supervisor":
+        if user.role is not LoginRole.SUPERVISOR:
             raise PermissionDeniedError("only supervisors join chats they were not assigned")
         async with chat.lock:
             self._check_open(chat)
@@ -361,7 +362,7 @@ class ChatService(ChatRouting):
     ) -> int:
         if target is None or target.company_id != chat.record.company_id or target.disabled:
             raise NotFoundError("no such agent in this company")
-        if target.role != "agent":
+        if target.role is not LoginRole.AGENT:
             raise ConflictError(f"{target.name} is not an agent")
         if target.user_id in chat.present():
             raise ConflictError(f"{target.name} is already in the chat")

@@ -19,12 +19,12 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from chatrec.domain.roles import LoginRole
 from chatrec.errors import AuthenticationError, InvalidRequestError, NotFoundError, ScopeError
 from chatrec.services.access import (
     Actor,
     Credential,
     CredentialKind,
-    Role,
     Scope,
     require_own,
     require_role,
@@ -168,7 +168,7 @@ class ApiTokens:
             raise NotFoundError(f"no API token {token_id!r}")
         require_own(actor, owner.company_id, f"API token {token_id!r}")
         if owner.user_id != user.user_id:
-            require_role(actor, Role.ADMINISTRATOR, Role.OPERATOR)
+            require_role(actor, LoginRole.ADMINISTRATOR, LoginRole.OPERATOR)
             require_scope(made_with, changes=True, administration=True)
         now = self._clock()
         line = audit_line(

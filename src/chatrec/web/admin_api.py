@@ -17,9 +17,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from chatrec.domain.roles import LoginRole
 from chatrec.domain.settings import Product, RecordingFormat, VconDraft
 from chatrec.errors import TemplateError
-from chatrec.services.access import Actor, Role
+from chatrec.services.access import Actor
 from chatrec.services.admin.audit import csv_chunks, json_chunks
 from chatrec.services.admin.companies import preview_template, recording_status
 from chatrec.services.admin.users import UserChanges
@@ -256,7 +257,7 @@ class UserAdminRead(BaseModel):
     company_id: str
     login: str
     name: str
-    role: Role
+    role: LoginRole
     disabled: bool
     locked: bool = Field(
         description="an address made too many wrong sign-ins: it waits until locked_until"
@@ -278,7 +279,7 @@ def user_admin_read(user: UserRecord) -> UserAdminRead:
         company_id=user.company_id,
         login=user.login,
         name=user.name,
-        role=Role(user.role),
+        role=user.role,
         disabled=user.disabled,
         locked=locked,
         locked_until=user.locked_until if locked else None,

@@ -17,9 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chatrec.domain.codec import encode_event
 from chatrec.domain.decision import Origin, Outcome
+from chatrec.domain.roles import LoginRole
 from chatrec.errors import NotFoundError, RateLimitedError
 from chatrec.live.routing import Unavailable
-from chatrec.services.access import OVERSEERS, Role, company_for, require_own
+from chatrec.services.access import OVERSEERS, company_for, require_own
 from chatrec.services.directory import company_settings
 from chatrec.services.explain import explain_chat
 from chatrec.services.revocation import AccessEnded, session_id
@@ -93,7 +94,7 @@ class UserRead(BaseModel):
     company_id: str
     login: str
     name: str
-    role: Role
+    role: LoginRole
 
 
 class SessionRead(BaseModel):
@@ -194,7 +195,7 @@ def user_read(user: UserRecord) -> UserRead:
         company_id=user.company_id,
         login=user.login,
         name=user.name,
-        role=Role(user.role),
+        role=user.role,
     )
 
 
@@ -363,7 +364,7 @@ async def directory(user: Staff, services: Services) -> DirectoryRead:
     queues = await asyncio.to_thread(services.store.list_queues, user.company_id)
     agents = []
     for agent in users:
-        if agent.role != "agent" or agent.disabled:
+        if agent.role is not LoginRole.AGENT or agent.disabled:
             continue
         availability = services.chats.availability(agent)
         agents.append(
@@ -388,7 +389,7 @@ async def directory(user: Staff, services: Services) -> DirectoryRead:
 async def explanation(chat_id: str, actor: Overseer, services: Services) -> ExplanationRead:
     """Why each recording of the chat was produced or suppressed (R14)."""
     # Operators read any company's chats; overseers their own company's (R18).
-    scope = None if actor.role is Role.OPERATOR else company_for(actor, None, *OVERSEERS)
+    scope = None if actor.role is LoginRole.OPERATOR else company_for(actor, None, *OVERSEERS)
     found = await asyncio.to_thread(explain_chat, services.store, chat_id, scope)
     return ExplanationRead(
         chat_id=found.chat_id,

@@ -20,12 +20,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
+from chatrec.domain.roles import LoginRole
 from chatrec.domain.rules import RULES
-from chatrec.services.access import Role
 from chatrec.store.records import UserRecord
 from chatrec.web.pages import page_user, render
 
-CONSOLE_ROLES = frozenset({Role.ADMINISTRATOR.value, Role.OPERATOR.value})
+CONSOLE_ROLES = frozenset({LoginRole.ADMINISTRATOR, LoginRole.OPERATOR})
 COMPANY_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
 
 
@@ -86,7 +86,7 @@ RULE_NAMES = {rule.rule_id: rule.name for rule in RULES}
 
 def sections_for(user: UserRecord, company_id: str) -> list[Section]:
     """The console's navigation for this user; an operator without a company has one entry."""
-    if user.role != Role.OPERATOR.value:
+    if user.role != LoginRole.OPERATOR:
         return [*SECTIONS, RULES_PAGE]
     if not company_id:
         return [COMPANIES, RULES_PAGE]
@@ -95,7 +95,7 @@ def sections_for(user: UserRecord, company_id: str) -> list[Section]:
 
 def _company_id(request: Request, user: UserRecord) -> str:
     """The company an operator picked, if well-formed; administrators always act on theirs."""
-    if user.role != Role.OPERATOR.value:
+    if user.role != LoginRole.OPERATOR:
         return ""
     chosen = request.query_params.get("company_id", "")
     return chosen if COMPANY_ID.fullmatch(chosen) else ""
@@ -161,7 +161,7 @@ def console_page(
             return user
         if user.role not in CONSOLE_ROLES:
             return _forbidden(request, user, AGENTS_GO_TO_PORTAL)
-        operator = user.role == Role.OPERATOR.value
+        operator = user.role == LoginRole.OPERATOR
         company_id = _company_id(request, user)
         if needs_company and operator and not company_id:
             return RedirectResponse(COMPANIES.path, status_code=303)

@@ -23,8 +23,9 @@ from typing import Annotated, Self
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from chatrec.domain.roles import LoginRole
 from chatrec.errors import NotFoundError
-from chatrec.services.access import OVERSEERS, Actor, Role, company_for
+from chatrec.services.access import OVERSEERS, Actor, company_for
 from chatrec.store.records import (
     DeliveryKind,
     DeliveryRecord,
@@ -115,7 +116,7 @@ def _waiting(record: DeliveryRecord) -> datetime | None:
     return None if record.state is DeliveryState.DELIVERED else record.next_attempt_at
 
 
-DESTINATION_READERS = frozenset({Role.ADMINISTRATOR, Role.OPERATOR})
+DESTINATION_READERS = frozenset({LoginRole.ADMINISTRATOR, LoginRole.OPERATOR})
 """Who sees where recordings go, as ``services.admin.destinations`` decides who manages it."""
 
 

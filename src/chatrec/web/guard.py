@@ -21,14 +21,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from chatrec.services.access import (
-    Actor,
-    Credential,
-    CredentialKind,
-    Role,
-    require_role,
-    require_scope,
-)
+from chatrec.domain.roles import LoginRole
+from chatrec.services.access import Actor, Credential, CredentialKind, require_role, require_scope
 from chatrec.services.auth import API_TOKEN_PREFIX
 from chatrec.services.revocation import session_id
 from chatrec.store.records import UserRecord
@@ -53,10 +47,10 @@ session_scheme = APIKeyCookie(
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 SessionCookie = Annotated[str | None, Depends(session_scheme)]
 
-EVERY_ROLE = frozenset(Role)
-OVERSEEING = frozenset({Role.OPERATOR, Role.ADMINISTRATOR, Role.SUPERVISOR})
-ADMINISTERING = frozenset({Role.OPERATOR, Role.ADMINISTRATOR})
-OPERATING = frozenset({Role.OPERATOR})
+EVERY_ROLE = frozenset(LoginRole)
+OVERSEEING = frozenset({LoginRole.OPERATOR, LoginRole.ADMINISTRATOR, LoginRole.SUPERVISOR})
+ADMINISTERING = frozenset({LoginRole.OPERATOR, LoginRole.ADMINISTRATOR})
+OPERATING = frozenset({LoginRole.OPERATOR})
 
 
 def container(request: Request) -> Container:
@@ -118,7 +112,7 @@ class Allowed:
     403 elsewhere.
     """
 
-    def __init__(self, roles: frozenset[Role], *, while_pending: bool = False) -> None:
+    def __init__(self, roles: frozenset[LoginRole], *, while_pending: bool = False) -> None:
         self.roles = roles
         self.while_pending = while_pending
 

@@ -13,8 +13,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from chatrec.domain.roles import LoginRole
 from chatrec.errors import ActionError, FlowError
-from chatrec.services.access import Role, company_for
+from chatrec.services.access import company_for
 from chatrec.services.admin.catalog import refuse_recording_on_queue
 from chatrec.services.admin.destinations import DestinationSettings, destination_view
 from chatrec.store.records import (
@@ -462,7 +463,7 @@ async def check_connection(
     Only to addresses the operator's egress policy allows, within
     ``CHATREC_CONNECTION_TEST_SECONDS``, and so many a minute and at once per company
     (then ``429`` with ``Retry-After``).  Every failure before SSH answers the same."""
-    company = company_for(actor, company_id, Role.ADMINISTRATOR)
+    company = company_for(actor, company_id, LoginRole.ADMINISTRATOR)
     limiter = services.connection_tests
     with limiter.slot(company):
         prober = services.new_prober()

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from chatrec.services.access import Actor, Role, company_for
+from chatrec.domain.roles import LoginRole
+from chatrec.services.access import Actor, company_for
 from chatrec.services.admin.ports import AuditAdminStore
 from chatrec.store.records import AuditRecord
 
@@ -142,7 +143,7 @@ class AuditTrail:
         since: datetime | None = None,
         limit: int | None = None,
     ) -> list[AuditRecord]:
-        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        company = company_for(actor, company_id, LoginRole.ADMINISTRATOR)
         return self.store.list_audit(company, chat_id, since=since, limit=limit)
 
     def page(
@@ -156,7 +157,7 @@ class AuditTrail:
         limit: int = 100,
     ) -> list[tuple[int, AuditRecord]]:
         """A page of the trail, newest first, each line with its id (the next page's key)."""
-        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        company = company_for(actor, company_id, LoginRole.ADMINISTRATOR)
         return self.store.page_audit(company, chat_id, since=since, before=before, limit=limit)
 
     def export(
@@ -171,7 +172,7 @@ class AuditTrail:
         an export of any length holds one page in memory.  Who may read it is checked, and
         the first page read, before this returns, so a refusal or a failed database is
         told before any of the export is sent."""
-        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        company = company_for(actor, company_id, LoginRole.ADMINISTRATOR)
         read = functools.partial(
             self.store.page_audit_forward,
             company,

@@ -21,11 +21,12 @@ from chatrec.domain.journal import (
     RecordingRequested,
 )
 from chatrec.domain.queues import R3_REASON, recording_keys
+from chatrec.domain.roles import LoginRole
 from chatrec.errors import ActionError, FlowError, FlowProblem, NotFoundError, RecordingOnQueueError
 from chatrec.flows import Flow, FlowState, answer_flow, load_flow, start_flow
 from chatrec.flows.loader import line_of
 from chatrec.flows.steps import RouteStep
-from chatrec.services.access import Actor, Role, company_for, require_own
+from chatrec.services.access import Actor, company_for, require_own
 from chatrec.services.admin.audit import audit_line
 from chatrec.services.admin.ports import CatalogAdminStore
 from chatrec.store.records import FlowVersionRecord, QueueRecord, ServiceRecord
@@ -137,13 +138,13 @@ class CatalogAdmin:
     # -- queues (R3) ------------------------------------------------------------------
 
     def list_queues(self, actor: Actor, company_id: str | None = None) -> list[QueueRecord]:
-        company = company_for(actor, company_id, Role.ADMINISTRATOR, Role.SUPERVISOR)
+        company = company_for(actor, company_id, LoginRole.ADMINISTRATOR, LoginRole.SUPERVISOR)
         return self.store.list_queues(company)
 
     def create_queue(
         self, actor: Actor, name: str, *, company_id: str | None = None
     ) -> QueueRecord:
-        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        company = company_for(actor, company_id, LoginRole.ADMINISTRATOR)
         queue = QueueRecord(f"q_{secrets.token_hex(6)}", company, _label(name, "queue"))
         line = audit_line(
             actor,
@@ -161,7 +162,7 @@ class CatalogAdmin:
         if before is None:
             raise NotFoundError(f"no queue {queue_id!r}")
         require_own(actor, before.company_id, f"queue {queue_id!r}")
-        company_for(actor, before.company_id, Role.ADMINISTRATOR)
+        company_for(actor, before.company_id, LoginRole.ADMINISTRATOR)
         after = replace(before, name=_label(name, "queue"))
         line = audit_line(
             actor,
@@ -178,13 +179,13 @@ class CatalogAdmin:
     # -- services ---------------------------------------------------------------------
 
     def list_services(self, actor: Actor, company_id: str | None = None) -> list[ServiceRecord]:
-        company = company_for(actor, company_id, Role.ADMINISTRATOR, Role.SUPERVISOR)
+        company = company_for(actor, company_id, LoginRole.ADMINISTRATOR, LoginRole.SUPERVISOR)
         return self.store.list_services(company)
 
     def create_service(
         self, actor: Actor, name: str, flow_id: str | None, *, company_id: str | None = None
     ) -> ServiceRecord:
-        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        company = company_for(actor, company_id, LoginRole.ADMINISTRATOR)
         service = ServiceRecord(
             f"s_{secrets.token_hex(6)}", company, _label(name, "service"), flow_id
         )
@@ -212,7 +213,7 @@ class CatalogAdmin:
         if before is None:
             raise NotFoundError(f"no service {service_id!r}")
         require_own(actor, before.company_id, f"service {service_id!r}")
-        company_for(actor, before.company_id, Role.ADMINISTRATOR)
+        company_for(actor, before.company_id, LoginRole.ADMINISTRATOR)
         after = before
         if name is not None:
             after = replace(after, name=_label(name, "service"))
@@ -234,7 +235,7 @@ class CatalogAdmin:
     # -- flows (R3, R5b, R10) ---------------------------------------------------------
 
     def list_flows(self, actor: Actor, company_id: str | None = None) -> list[FlowVersionRecord]:
-        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        company = company_for(actor, company_id, LoginRole.ADMINISTRATOR)
         return self.store.list_flows(company)
 
     def get_flow(self, actor: Actor, flow_id: str, version: int | None = None) -> FlowVersionRecord:
@@ -243,7 +244,7 @@ class CatalogAdmin:
             what = f"flow {flow_id!r}" + ("" if version is None else f" version {version}")
             raise NotFoundError(f"no {what}")
         require_own(actor, found.company_id, f"flow {flow_id!r}")
-        company_for(actor, found.company_id, Role.ADMINISTRATOR)
+        company_for(actor, found.company_id, LoginRole.ADMINISTRATOR)
         return found
 
     def flow_versions(self, actor: Actor, flow_id: str) -> list[FlowVersionRecord]:
@@ -263,7 +264,7 @@ class CatalogAdmin:
         ``planned_queues`` names queues to be created with the flow (an import), which
         it may route to.
         """
-        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        company = company_for(actor, company_id, LoginRole.ADMINISTRATOR)
         flow = load_flow(source, source="flow")
         queues = self.store.list_queues(company)
         queues += [QueueRecord("", company, name) for name in planned_queues]
@@ -284,7 +285,7 @@ class CatalogAdmin:
             current = self.get_flow(actor, flow_id)
             company, version = current.company_id, current.version + 1
         else:
-            company = company_for(actor, company_id, Role.ADMINISTRATOR)
+            company = company_for(actor, company_id, LoginRole.ADMINISTRATOR)
             flow_id = f"f_{secrets.token_hex(6)}"
         flow = self.check_flow(actor, source, company)
         line = audit_line(

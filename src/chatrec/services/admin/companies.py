@@ -21,9 +21,10 @@ from chatrec.domain.filenames import (
     render_filename,
     sample_context,
 )
+from chatrec.domain.roles import LoginRole
 from chatrec.domain.settings import DEFAULT_TEMPLATE, Product, RecordingFormat, VconDraft
 from chatrec.errors import ActionError, NotFoundError
-from chatrec.services.access import Actor, Role, company_for, require_role
+from chatrec.services.access import Actor, company_for, require_role
 from chatrec.services.admin.audit import audit_line
 from chatrec.services.admin.ports import CompanyAdminStore
 from chatrec.services.directory import company_settings
@@ -122,14 +123,14 @@ class CompanyAdmin:
         return company
 
     def list_companies(self, actor: Actor) -> list[CompanyRecord]:
-        require_role(actor, Role.OPERATOR)
+        require_role(actor, LoginRole.OPERATOR)
         return self.store.list_companies()
 
     def create(
         self, actor: Actor, company_id: str, name: str, products: Iterable[str] = ()
     ) -> CompanyRecord:
         """A new company with the default template, JSON recordings and purge at once."""
-        require_role(actor, Role.OPERATOR)
+        require_role(actor, LoginRole.OPERATOR)
         if not COMPANY_ID.fullmatch(company_id) or company_id == SYSTEM_COMPANY_ID:
             raise ActionError(
                 f"company id {company_id!r} must be 2 to 40 lower-case letters, digits or '-', "
@@ -161,7 +162,7 @@ class CompanyAdmin:
         service, queue and agent, so the preview shows the names its files will carry.
         An operator belongs to no company and gets the neutral sample.
         """
-        if actor.role is Role.OPERATOR:
+        if actor.role is LoginRole.OPERATOR:
             return SAMPLE_CONTEXT
         company = self._get(actor.company_id)
         services = self.store.list_services(company.company_id)
@@ -169,7 +170,7 @@ class CompanyAdmin:
         agents = [
             user
             for user in self.store.list_users(company.company_id)
-            if user.role == Role.AGENT.value and not user.disabled
+            if user.role is LoginRole.AGENT and not user.disabled
         ]
         return sample_context(
             company.name,
@@ -179,12 +180,12 @@ class CompanyAdmin:
         )
 
     def get(self, actor: Actor, company_id: str | None = None) -> CompanyRecord:
-        company = company_for(actor, company_id, Role.ADMINISTRATOR, Role.SUPERVISOR)
+        company = company_for(actor, company_id, LoginRole.ADMINISTRATOR, LoginRole.SUPERVISOR)
         return self._get(company)
 
     def provision(self, actor: Actor, company_id: str, products: Iterable[str]) -> CompanyRecord:
         """Set the company's products (R1): operators only."""
-        require_role(actor, Role.OPERATOR)
+        require_role(actor, LoginRole.OPERATOR)
         before = self._get(company_id)
         after = replace(before, products=_products(products))
         return self._save(actor, before, after, "company.provisioned")
@@ -202,7 +203,7 @@ class CompanyAdmin:
         require_totp: bool | None = None,
     ) -> CompanyRecord:
         """Change the company's settings; all are checked before any is kept."""
-        before = self._get(company_for(actor, company_id, Role.ADMINISTRATOR))
+        before = self._get(company_for(actor, company_id, LoginRole.ADMINISTRATOR))
         after = before
         if name is not None:
             after = replace(after, name=_name(name))

@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from chatrec.domain.roles import LoginRole
 from chatrec.errors import (
     ActionError,
     ChatrecError,
@@ -37,7 +38,7 @@ from chatrec.errors import (
     RecordingOnQueueError,
 )
 from chatrec.flows.loader import LimitedLoader, load_limited
-from chatrec.services.access import Actor, Role, company_for
+from chatrec.services.access import Actor, company_for
 from chatrec.services.admin.audit import audit_line
 from chatrec.services.admin.catalog import CatalogAdmin, _label, refuse_recording_on_queue
 from chatrec.services.admin.ports import ImportStore
@@ -208,7 +209,7 @@ class ImportAdmin:
         read_file: ReadFile | None = None,
     ) -> ImportPlan:
         """Every problem of the document in one :class:`ActionError`; R3 on its own."""
-        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        company = company_for(actor, company_id, LoginRole.ADMINISTRATOR)
         if self.store.get_company(company) is None:
             raise NotFoundError(f"no company {company!r}")
         document = _parse(text, label)

@@ -12,15 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 
+from chatrec.domain.roles import COMPANY_ROLES, LoginRole
 from chatrec.errors import ActionError, ConflictError, NotFoundError
-from chatrec.services.access import (
-    COMPANY_ROLES,
-    Actor,
-    Role,
-    company_for,
-    require_own,
-    require_role,
-)
+from chatrec.services.access import Actor, company_for, require_own, require_role
 from chatrec.services.admin.audit import audit_line
 from chatrec.services.admin.ports import UserAdminStore
 from chatrec.services.passwords import hash_password
@@ -55,11 +49,13 @@ def _checked(changes: UserChanges) -> dict[str, object]:
     values = changes.given()
     if changes.name is not None:
         values["name"] = _name(changes.name)
-    if changes.role is not None and changes.role not in COMPANY_ROLES:
-        raise ActionError(
-            f"role {changes.role!r} is not a company role; choose from "
-            f"{sorted(role.value for role in COMPANY_ROLES)}"
-        )
+    if changes.role is not None:
+        if changes.role not in COMPANY_ROLES:
+            raise ActionError(
+                f"role {changes.role!r} is not a company role; choose from "
+                f"{sorted(role.value for role in COMPANY_ROLES)}"
+            )
+        values["role"] = LoginRole(changes.role)
     if changes.record_percentage is not None and not 0 <= changes.record_percentage <= 100:
         raise ActionError(
             f"record percentage must be 0 to 100 (R7), not {changes.record_percentage}"
@@ -94,7 +90,7 @@ def _password(given: str | None) -> str:
 
 
 def _new_login(
-    company_id: str, login: str, name: str, role: Role, password: str | None
+    company_id: str, login: str, name: str, role: LoginRole, password: str | None
 ) -> tuple[UserRecord, str]:
     """A login not yet stored, with its first password."""
     check_login(login)
@@ -104,7 +100,7 @@ def _new_login(
         company_id=company_id,
         login=login,
         name=_name(name),
-        role=role.value,
+        role=role,
         password_hash=hash_password(initial),
     )
     return user, initial
@@ -136,7 +132,7 @@ class UserAdmin:
         self.revocations = revocations
 
     def list_users(self, actor: Actor, company_id: str | None = None) -> list[UserRecord]:
-        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        company = company_for(actor, company_id, LoginRole.ADMINISTRATOR)
         return self.store.list_users(company)
 
     def get(self, actor: Actor, user_id: str) -> UserRecord:
@@ -144,7 +140,7 @@ class UserAdmin:
         if user is None:
             raise NotFoundError(f"no user {user_id!r}")
         require_own(actor, user.company_id, f"user {user_id!r}")
-        company_for(actor, user.company_id, Role.ADMINISTRATOR)
+        company_for(actor, user.company_id, LoginRole.ADMINISTRATOR)
         return user
 
     def find(self, actor: Actor, ref: str, company_id: str | None = None) -> UserRecord:
@@ -155,7 +151,7 @@ class UserAdmin:
         both and what names each alone, rather than changing the wrong person.
         """
         scope = company_id
-        if scope is None and actor.role is not Role.OPERATOR:
+        if scope is None and actor.role is not LoginRole.OPERATOR:
             scope = actor.company_id
         found: dict[str, UserRecord] = {}  # by id first, then by login name
         named = self.store.find_users_by_login(ref, scope)
@@ -200,8 +196,8 @@ class UserAdmin:
         changes: UserChanges = UserChanges(),
     ) -> tuple[UserRecord, str]:
         """A new login and its first password (generated when none is given)."""
-        company = company_for(actor, company_id, Role.ADMINISTRATOR)
-        user, initial = _new_login(company, login, name, Role.AGENT, password)
+        company = company_for(actor, company_id, LoginRole.ADMINISTRATOR)
+        user, initial = _new_login(company, login, name, LoginRole.AGENT, password)
         user = replace(user, **_checked(replace(changes, role=role)))  # type: ignore[arg-type]
         line = audit_line(
             actor,
@@ -222,8 +218,8 @@ class UserAdmin:
         Apart from :meth:`create`, which gives logins company roles only: only an operator
         makes another, and the audit line goes to ``system``, not to a tenant.
         """
-        require_role(actor, Role.OPERATOR)
-        user, initial = _new_login(SYSTEM_COMPANY_ID, login, name, Role.OPERATOR, password)
+        require_role(actor, LoginRole.OPERATOR)
+        user, initial = _new_login(SYSTEM_COMPANY_ID, login, name, LoginRole.OPERATOR, password)
         line = audit_line(
             actor,
             SYSTEM_COMPANY_ID,
@@ -329,4 +325,4 @@ class UserAdmin:
 
 
 def _administers(user: UserRecord) -> bool:
-    return user.role == Role.ADMINISTRATOR.value and not user.disabled
+    return user.role is LoginRole.ADMINISTRATOR and not user.disabled
