@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from chatrec.domain.journal import Actor, Event, Role
+from chatrec.domain.journal import Actor, ChatRole, Event
 from chatrec.domain.roles import DESK_ROLES, LoginRole
 from chatrec.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from chatrec.flows import Flow, load_flow
@@ -36,7 +36,7 @@ def staff_actor(user: UserRecord) -> Actor:
     """The login as it acts in a chat: a desk role has the chat role of the same name."""
     if user.role not in DESK_ROLES:
         raise PermissionDeniedError(f"a {user.role} login does not take part in chats")
-    return Actor(Role(user.role.value), user.name, user.user_id)
+    return Actor(ChatRole(user.role.value), user.name, user.user_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,10 +17,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from chatrec.domain.roles import LoginRole
 from chatrec.domain.settings import Product, RecordingFormat, VconDraft
 from chatrec.errors import TemplateError
-from chatrec.services.access import Actor
+from chatrec.services.access import Principal
 from chatrec.services.admin.audit import csv_chunks, json_chunks
 from chatrec.services.admin.companies import preview_template, recording_status
 from chatrec.services.admin.users import UserChanges
@@ -33,8 +32,9 @@ from chatrec.web.guard import (
     GuardedRoute,
     Operator,
     Overseer,
+    Role,
     Services,
-    StaffActor,
+    StaffPrincipal,
 )
 from chatrec.web.paging import Cursor, Limit, Page, page_of, read_cursor
 
@@ -110,9 +110,9 @@ def company_read(company: CompanyRecord) -> CompanyRead:
 
 
 @router.get("/companies", operation_id="listCompanies", tags=["companies"])
-def list_companies(actor: Operator, services: Services) -> list[CompanyRead]:
+def list_companies(principal: Operator, services: Services) -> list[CompanyRead]:
     """Every tenant company (operators only)."""
-    return [company_read(c) for c in services.admin.companies.list_companies(actor)]
+    return [company_read(c) for c in services.admin.companies.list_companies(principal)]
 
 
 @router.post(
@@ -122,9 +122,9 @@ def list_companies(actor: Operator, services: Services) -> list[CompanyRead]:
     tags=["companies"],
     responses=refusals(400, 409),
 )
-def create_company(body: CompanyCreate, actor: Operator, services: Services) -> CompanyRead:
+def create_company(body: CompanyCreate, principal: Operator, services: Services) -> CompanyRead:
     """A new company (operators only); give it products to record (R1)."""
-    company = services.admin.companies.create(actor, body.company_id, body.name, body.products)
+    company = services.admin.companies.create(principal, body.company_id, body.name, body.products)
     return company_read(company)
 
 
@@ -135,17 +135,17 @@ def create_company(body: CompanyCreate, actor: Operator, services: Services) -> 
     responses=refusals(400),
 )
 def provision(
-    company_id: str, body: ProductsUpdate, actor: Operator, services: Services
+    company_id: str, body: ProductsUpdate, principal: Operator, services: Services
 ) -> CompanyRead:
     """Provision the company (operators only): without both products nothing is recorded (R1)."""
-    return company_read(services.admin.companies.provision(actor, company_id, body.products))
+    return company_read(services.admin.companies.provision(principal, company_id, body.products))
 
 
 @router.get("/companies/{company_id}", operation_id="getCompany", tags=["companies"])
-def get_company(company_id: str, actor: Overseer, services: Services) -> CompanyRead:
+def get_company(company_id: str, principal: Overseer, services: Services) -> CompanyRead:
     """The company's recording settings and whether it records at all (R1); its own
     administrators and supervisors read it, operators any company's."""
-    return company_read(services.admin.companies.get(actor, company_id))
+    return company_read(services.admin.companies.get(principal, company_id))
 
 
 TEMPLATE_REFUSED = "The request does not fit this schema, or the template is refused (R6)"
@@ -158,11 +158,11 @@ TEMPLATE_REFUSED = "The request does not fit this schema, or the template is ref
     responses={**refusals(400), **refusal(422, TEMPLATE_REFUSED)},
 )
 def update_company(
-    company_id: str, body: CompanyUpdate, actor: Administrator, services: Services
+    company_id: str, body: CompanyUpdate, principal: Administrator, services: Services
 ) -> CompanyRead:
     """Change name, default filename template (R6), formats (R15), retention (R17) or
     whether two-factor sign-in is required (R18)."""
-    return _update_company(actor, services, company_id, body)
+    return _update_company(principal, services, company_id, body)
 
 
 @router.get(
@@ -173,9 +173,9 @@ def update_company(
     description="Moved to `GET /api/admin/companies/{company_id}`.",
 )
 def get_own_company(
-    actor: Overseer, services: Services, company_id: CompanyId = None
+    principal: Overseer, services: Services, company_id: CompanyId = None
 ) -> CompanyRead:
-    return company_read(services.admin.companies.get(actor, company_id))
+    return company_read(services.admin.companies.get(principal, company_id))
 
 
 @router.patch(
@@ -187,16 +187,16 @@ def get_own_company(
     responses={**refusals(400), **refusal(422, TEMPLATE_REFUSED)},
 )
 def update_own_company(
-    body: CompanyUpdate, actor: Administrator, services: Services, company_id: CompanyId = None
+    body: CompanyUpdate, principal: Administrator, services: Services, company_id: CompanyId = None
 ) -> CompanyRead:
-    return _update_company(actor, services, company_id, body)
+    return _update_company(principal, services, company_id, body)
 
 
 def _update_company(
-    actor: Actor, services: Container, company_id: str | None, body: CompanyUpdate
+    principal: Principal, services: Container, company_id: str | None, body: CompanyUpdate
 ) -> CompanyRead:
     company = services.admin.companies.update(
-        actor,
+        principal,
         company_id,
         name=body.name,
         default_template=body.default_template,
@@ -224,10 +224,10 @@ class TemplatePreviewRead(BaseModel):
 
 @router.post("/template-preview", operation_id="previewTemplate", tags=["companies"])
 def template_preview(
-    body: TemplatePreviewCreate, actor: StaffActor, services: Services
+    body: TemplatePreviewCreate, principal: StaffPrincipal, services: Services
 ) -> TemplatePreviewRead:
     """Validate a filename template and show the name it gives a sample chat (R6)."""
-    chat = services.admin.companies.template_sample(actor)
+    chat = services.admin.companies.template_sample(principal)
     sample = {
         "company": chat.company,
         "service": chat.service,
@@ -257,7 +257,7 @@ class UserAdminRead(BaseModel):
     company_id: str
     login: str
     name: str
-    role: LoginRole
+    role: Role
     disabled: bool
     locked: bool = Field(
         description="an address made too many wrong sign-ins: it waits until locked_until"
@@ -339,9 +339,9 @@ class PasswordReset(BaseModel):
 
 @router.get("/users", operation_id="listUsers", tags=["users"])
 def list_users(
-    actor: Administrator, services: Services, company_id: CompanyId = None
+    principal: Administrator, services: Services, company_id: CompanyId = None
 ) -> list[UserAdminRead]:
-    return [user_admin_read(u) for u in services.admin.users.list_users(actor, company_id)]
+    return [user_admin_read(u) for u in services.admin.users.list_users(principal, company_id)]
 
 
 @router.post(
@@ -352,10 +352,10 @@ def list_users(
     responses=refusals(400, 409),
 )
 def create_user(
-    body: UserCreate, actor: Administrator, services: Services, company_id: CompanyId = None
+    body: UserCreate, principal: Administrator, services: Services, company_id: CompanyId = None
 ) -> UserCreated:
     user, password = services.admin.users.create(
-        actor,
+        principal,
         body.login,
         body.name,
         body.role,
@@ -367,28 +367,28 @@ def create_user(
 
 
 @router.get("/users/{user_id}", operation_id="getUser", tags=["users"])
-def get_user(user_id: str, actor: Administrator, services: Services) -> UserAdminRead:
-    return user_admin_read(services.admin.users.get(actor, user_id))
+def get_user(user_id: str, principal: Administrator, services: Services) -> UserAdminRead:
+    return user_admin_read(services.admin.users.get(principal, user_id))
 
 
 @router.patch(
     "/users/{user_id}", operation_id="updateUser", tags=["users"], responses=refusals(400, 409)
 )
 def update_user(
-    user_id: str, body: UserUpdate, actor: Administrator, services: Services
+    user_id: str, body: UserUpdate, principal: Administrator, services: Services
 ) -> UserAdminRead:
     """Changes to Permit Recordings and percentage apply to chats joined afterwards (R7)."""
-    return user_admin_read(services.admin.users.update(actor, user_id, body.changes()))
+    return user_admin_read(services.admin.users.update(principal, user_id, body.changes()))
 
 
 @router.post(
     "/users/bulk", operation_id="updateUsers", tags=["users"], responses=refusals(400, 404, 409)
 )
 def update_users(
-    body: UsersBulkUpdate, actor: Administrator, services: Services
+    body: UsersBulkUpdate, principal: Administrator, services: Services
 ) -> list[UserAdminRead]:
     """The same changes to many logins, all or none."""
-    users = services.admin.users.update_many(actor, body.user_ids, body.changes.changes())
+    users = services.admin.users.update_many(principal, body.user_ids, body.changes.changes())
     return [user_admin_read(u) for u in users]
 
 
@@ -399,19 +399,19 @@ def update_users(
     responses=refusals(400),
 )
 def reset_password(
-    user_id: str, body: PasswordReset, actor: Administrator, services: Services
+    user_id: str, body: PasswordReset, principal: Administrator, services: Services
 ) -> UserCreated:
     """A new password; unlocks the login and ends its sessions.  The user must choose a
     password of their own at next sign-in (unless they reset their own)."""
-    user, password = services.admin.users.reset_password(actor, user_id, body.password)
+    user, password = services.admin.users.reset_password(principal, user_id, body.password)
     return UserCreated(user=user_admin_read(user), password=password)
 
 
 @router.delete("/users/{user_id}/totp", operation_id="resetTotp", tags=["users"])
-def reset_totp(user_id: str, actor: Administrator, services: Services) -> UserAdminRead:
+def reset_totp(user_id: str, principal: Administrator, services: Services) -> UserAdminRead:
     """Turn the login's TOTP off and forget its recovery codes (a lost phone); where the
     company requires it, the user sets it up again at next sign-in."""
-    return user_admin_read(services.admin.users.reset_second_factor(actor, user_id))
+    return user_admin_read(services.admin.users.reset_second_factor(principal, user_id))
 
 
 # -- the audit trail ------------------------------------------------------------------
@@ -432,7 +432,7 @@ def _audit_read(line: tuple[int, AuditRecord]) -> AuditRead:
 
 @router.get("/audit-entries", operation_id="listAuditEntries", tags=["audit"])
 def list_audit_entries(
-    actor: Administrator,
+    principal: Administrator,
     services: Services,
     company_id: CompanyId = None,
     chat_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -444,7 +444,7 @@ def list_audit_entries(
     decisions; optionally only about one chat, or since a time."""
     before = read_cursor(cursor, "audit-entries", (datetime, int))
     found = services.admin.audit.page(
-        actor, company_id, chat_id=chat_id, since=since, before=before, limit=limit + 1
+        principal, company_id, chat_id=chat_id, since=since, before=before, limit=limit + 1
     )
     return page_of("audit-entries", found, limit, lambda line: (line[1].at, line[0]), _audit_read)
 
@@ -457,7 +457,7 @@ def list_audit_entries(
     description="Replaced by `GET /api/admin/audit-entries`, newest first, a page at a time.",
 )
 def audit(
-    actor: Administrator,
+    principal: Administrator,
     services: Services,
     company_id: CompanyId = None,
     chat_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -466,7 +466,7 @@ def audit(
 ) -> list[AuditRead]:
     """The newest audit lines, oldest first."""
     entries = services.admin.audit.read(
-        actor, company_id, chat_id=chat_id, since=since, limit=limit
+        principal, company_id, chat_id=chat_id, since=since, limit=limit
     )
     return [AuditRead.model_validate(entry) for entry in entries]
 
@@ -493,7 +493,7 @@ DOWNLOAD: dict[int | str, dict[str, Any]] = {
     description="Moved to `GET /api/admin/audit-entries/export`.",
 )
 def export_audit(
-    actor: Administrator,
+    principal: Administrator,
     services: Services,
     company_id: CompanyId = None,
     format: Literal["csv", "json"] = "csv",
@@ -501,7 +501,7 @@ def export_audit(
 ) -> Response:
     """The whole audit trail (or since a time), oldest first, as a CSV or JSON download,
     streamed: read from the database a page at a time while it is sent."""
-    pages = services.admin.audit.export(actor, company_id, since=since)
+    pages = services.admin.audit.export(principal, company_id, since=since)
     chunks = csv_chunks(pages) if format == "csv" else json_chunks(pages)
     media = "text/csv" if format == "csv" else "application/json"
     return StreamingResponse(

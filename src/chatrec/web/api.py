@@ -34,6 +34,7 @@ from chatrec.web.guard import (
     Credentials,
     GuardedRoute,
     Overseer,
+    Role,
     Services,
     SessionCookie,
     Staff,
@@ -94,7 +95,7 @@ class UserRead(BaseModel):
     company_id: str
     login: str
     name: str
-    role: LoginRole
+    role: Role
 
 
 class SessionRead(BaseModel):
@@ -386,10 +387,12 @@ async def directory(user: Staff, services: Services) -> DirectoryRead:
 
 
 @router.get("/chats/{chat_id}/explanation", operation_id="explainChat", tags=["chats"])
-async def explanation(chat_id: str, actor: Overseer, services: Services) -> ExplanationRead:
+async def explanation(chat_id: str, principal: Overseer, services: Services) -> ExplanationRead:
     """Why each recording of the chat was produced or suppressed (R14)."""
     # Operators read any company's chats; overseers their own company's (R18).
-    scope = None if actor.role is LoginRole.OPERATOR else company_for(actor, None, *OVERSEERS)
+    scope = (
+        None if principal.role is LoginRole.OPERATOR else company_for(principal, None, *OVERSEERS)
+    )
     found = await asyncio.to_thread(explain_chat, services.store, chat_id, scope)
     return ExplanationRead(
         chat_id=found.chat_id,
@@ -412,14 +415,14 @@ async def explanation(chat_id: str, actor: Overseer, services: Services) -> Expl
 
 @router.get("/chats/history", operation_id="listChats", tags=["chats"])
 def list_chats(
-    actor: Overseer,
+    principal: Overseer,
     services: Services,
     company_id: CompanyId = None,
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> Page[ChatRead]:
     """The company's chats, open and ended, newest first, a page at a time."""
-    company = company_for(actor, company_id, *OVERSEERS)
+    company = company_for(principal, company_id, *OVERSEERS)
     after = read_cursor(cursor, "chats", (datetime, str))
     found = services.store.list_chats(company, limit=limit + 1, after=after)
     return page_of("chats", found, limit, lambda c: (c.started_at, c.chat_id), chat_read)
@@ -433,12 +436,12 @@ def list_chats(
     deprecated=True,
     description="Moved to `GET /api/chats/{chat_id}/journal`.",
 )
-def chat_journal(chat_id: str, actor: Overseer, services: Services) -> JournalRead:
+def chat_journal(chat_id: str, principal: Overseer, services: Services) -> JournalRead:
     """Everything that happened in the chat, in order; purged messages have no text (R17)."""
     chat = services.store.get_chat(chat_id)
     if chat is None:
         raise NotFoundError(f"no chat {chat_id!r}")
-    require_own(actor, chat.company_id, f"chat {chat_id!r}")
+    require_own(principal, chat.company_id, f"chat {chat_id!r}")
     events = [
         {"seq": seq, **encode_event(event)} for seq, event in services.store.load_journal(chat_id)
     ]
@@ -453,11 +456,11 @@ def chat_journal(chat_id: str, actor: Overseer, services: Services) -> JournalRe
     description="Replaced by `GET /api/chats/history`, a page at a time.",
 )
 def list_chats_deprecated(
-    actor: Overseer,
+    principal: Overseer,
     services: Services,
     company_id: CompanyId = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ChatRead]:
     """The company's newest chats, open and ended."""
-    company = company_for(actor, company_id, *OVERSEERS)
+    company = company_for(principal, company_id, *OVERSEERS)
     return [chat_read(chat) for chat in services.store.list_chats(company, limit=limit)]

@@ -84,9 +84,9 @@ QUEUE_RECORDING = (
 
 @router.get("/queues", operation_id="listQueues", tags=["queues"])
 def list_queues(
-    actor: Overseer, services: Services, company_id: CompanyId = None
+    principal: Overseer, services: Services, company_id: CompanyId = None
 ) -> list[QueueRead]:
-    return [queue_read(q) for q in services.admin.catalog.list_queues(actor, company_id)]
+    return [queue_read(q) for q in services.admin.catalog.list_queues(principal, company_id)]
 
 
 @router.post(
@@ -97,11 +97,11 @@ def list_queues(
     responses={**refusal(400, QUEUE_REFUSED), **refusals(409), **refusal(422, QUEUE_RECORDING)},
 )
 def create_queue(
-    body: QueueBody, actor: Administrator, services: Services, company_id: CompanyId = None
+    body: QueueBody, principal: Administrator, services: Services, company_id: CompanyId = None
 ) -> QueueRead:
     """A new queue; naming a recording setting is refused (R3)."""
     name = _queue_body(body).name
-    return queue_read(services.admin.catalog.create_queue(actor, name, company_id=company_id))
+    return queue_read(services.admin.catalog.create_queue(principal, name, company_id=company_id))
 
 
 @router.patch(
@@ -111,11 +111,11 @@ def create_queue(
     responses={**refusal(400, QUEUE_REFUSED), **refusals(409), **refusal(422, QUEUE_RECORDING)},
 )
 def rename_queue(
-    queue_id: str, body: QueueBody, actor: Administrator, services: Services
+    queue_id: str, body: QueueBody, principal: Administrator, services: Services
 ) -> QueueRead:
     """Rename a queue; naming a recording setting is refused (R3)."""
     name = _queue_body(body).name
-    return queue_read(services.admin.catalog.rename_queue(actor, queue_id, name))
+    return queue_read(services.admin.catalog.rename_queue(principal, queue_id, name))
 
 
 # -- services -------------------------------------------------------------------------
@@ -159,9 +159,9 @@ def service_read(service: ServiceRecord) -> ServiceAdminRead:
 
 @router.get("/services", operation_id="listServices", tags=["services"])
 def list_services(
-    actor: Overseer, services: Services, company_id: CompanyId = None
+    principal: Overseer, services: Services, company_id: CompanyId = None
 ) -> list[ServiceAdminRead]:
-    return [service_read(s) for s in services.admin.catalog.list_services(actor, company_id)]
+    return [service_read(s) for s in services.admin.catalog.list_services(principal, company_id)]
 
 
 @router.post(
@@ -172,10 +172,10 @@ def list_services(
     responses=refusals(400, 409),
 )
 def create_service(
-    body: ServiceCreate, actor: Administrator, services: Services, company_id: CompanyId = None
+    body: ServiceCreate, principal: Administrator, services: Services, company_id: CompanyId = None
 ) -> ServiceAdminRead:
     created = services.admin.catalog.create_service(
-        actor, body.name, body.flow_id, company_id=company_id
+        principal, body.name, body.flow_id, company_id=company_id
     )
     return service_read(created)
 
@@ -187,11 +187,11 @@ def create_service(
     responses=refusals(400, 409),
 )
 def update_service(
-    service_id: str, body: ServiceUpdate, actor: Administrator, services: Services
+    service_id: str, body: ServiceUpdate, principal: Administrator, services: Services
 ) -> ServiceAdminRead:
     given = body.model_fields_set
     updated = services.admin.catalog.update_service(
-        actor,
+        principal,
         service_id,
         name=body.name,
         flow_id=body.flow_id,
@@ -264,10 +264,10 @@ FLOW_REFUSED = (
 
 @router.get("/flows", operation_id="listFlows", tags=["flows"])
 def list_flows(
-    actor: Administrator, services: Services, company_id: CompanyId = None
+    principal: Administrator, services: Services, company_id: CompanyId = None
 ) -> list[FlowRead]:
     """The newest version of each flow."""
-    return [flow_read(f) for f in services.admin.catalog.list_flows(actor, company_id)]
+    return [flow_read(f) for f in services.admin.catalog.list_flows(principal, company_id)]
 
 
 @router.post(
@@ -278,20 +278,20 @@ def list_flows(
     responses={**refusals(409), **refusal(422, FLOW_REFUSED)},
 )
 def create_flow(
-    body: FlowSave, actor: Administrator, services: Services, company_id: CompanyId = None
+    body: FlowSave, principal: Administrator, services: Services, company_id: CompanyId = None
 ) -> FlowRead:
     """A new flow, validated first: every problem comes back with its line."""
-    saved = services.admin.catalog.save_flow(actor, body.source, company_id=company_id)
+    saved = services.admin.catalog.save_flow(principal, body.source, company_id=company_id)
     return flow_read(saved)
 
 
 @router.post("/flows/check", operation_id="checkFlow", tags=["flows"])
 def check_flow(
-    body: FlowSave, actor: Administrator, services: Services, company_id: CompanyId = None
+    body: FlowSave, principal: Administrator, services: Services, company_id: CompanyId = None
 ) -> FlowCheckRead:
     """Validate without saving, for the editor: problems with their lines."""
     try:
-        flow = services.admin.catalog.check_flow(actor, body.source, company_id)
+        flow = services.admin.catalog.check_flow(principal, body.source, company_id)
     except FlowError as error:
         return FlowCheckRead(
             valid=False,
@@ -312,28 +312,33 @@ def check_flow(
     responses={**refusals(400), **refusal(422, FLOW_REFUSED)},
 )
 def preview_flow(
-    body: FlowPreviewCreate, actor: Administrator, services: Services, company_id: CompanyId = None
+    body: FlowPreviewCreate,
+    principal: Administrator,
+    services: Services,
+    company_id: CompanyId = None,
 ) -> FlowPreviewRead:
     """Run the flow on the given customer answers, without a chat (nothing is stored)."""
-    preview = services.admin.catalog.preview(actor, body.source, body.answers, company_id)
+    preview = services.admin.catalog.preview(principal, body.source, body.answers, company_id)
     return FlowPreviewRead.model_validate(preview)
 
 
 @router.get("/flows/{flow_id}", operation_id="getFlow", tags=["flows"])
 def get_flow(
     flow_id: str,
-    actor: Administrator,
+    principal: Administrator,
     services: Services,
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> FlowRead:
-    return flow_read(services.admin.catalog.get_flow(actor, flow_id, version))
+    return flow_read(services.admin.catalog.get_flow(principal, flow_id, version))
 
 
 @router.get("/flows/{flow_id}/versions", operation_id="listFlowVersions", tags=["flows"])
-def flow_versions(flow_id: str, actor: Administrator, services: Services) -> list[FlowVersionRead]:
+def flow_versions(
+    flow_id: str, principal: Administrator, services: Services
+) -> list[FlowVersionRead]:
     return [
         FlowVersionRead(version=f.version, created_at=f.created_at)
-        for f in services.admin.catalog.flow_versions(actor, flow_id)
+        for f in services.admin.catalog.flow_versions(principal, flow_id)
     ]
 
 
@@ -343,9 +348,11 @@ def flow_versions(flow_id: str, actor: Administrator, services: Services) -> lis
     tags=["flows"],
     responses={**refusals(409), **refusal(422, FLOW_REFUSED)},
 )
-def save_flow(flow_id: str, body: FlowSave, actor: Administrator, services: Services) -> FlowRead:
+def save_flow(
+    flow_id: str, body: FlowSave, principal: Administrator, services: Services
+) -> FlowRead:
     """Keep a new version; chats already running stay on the version they started on."""
-    saved = services.admin.catalog.save_flow(actor, body.source, flow_id=flow_id)
+    saved = services.admin.catalog.save_flow(principal, body.source, flow_id=flow_id)
     return flow_read(saved)
 
 
@@ -424,10 +431,10 @@ def destination_read(record: DestinationRecord) -> DestinationAdminRead:
 
 @router.get("/destination", operation_id="getDestination", tags=["recording platform"])
 def get_destination(
-    actor: Administrator, services: Services, company_id: CompanyId = None
+    principal: Administrator, services: Services, company_id: CompanyId = None
 ) -> DestinationAdminRead | None:
     """The recording platform, without its secrets; ``null`` when none is set up."""
-    found = services.admin.destinations.get(actor, company_id)
+    found = services.admin.destinations.get(principal, company_id)
     return None if found is None else destination_read(found)
 
 
@@ -438,10 +445,13 @@ def get_destination(
     responses=refusals(400),
 )
 def set_destination(
-    body: DestinationUpdate, actor: Administrator, services: Services, company_id: CompanyId = None
+    body: DestinationUpdate,
+    principal: Administrator,
+    services: Services,
+    company_id: CompanyId = None,
 ) -> DestinationAdminRead:
     """Save the platform; blocked deliveries go again at once (R16)."""
-    saved = services.admin.destinations.set(actor, body.settings(), company_id)
+    saved = services.admin.destinations.set(principal, body.settings(), company_id)
     services.worker.notify()
     return destination_read(saved)
 
@@ -454,7 +464,7 @@ def set_destination(
 )
 async def check_connection(
     body: ConnectionTestCreate,
-    actor: Administrator,
+    principal: Administrator,
     services: Services,
     company_id: CompanyId = None,
 ) -> ConnectionTestRead:
@@ -463,13 +473,13 @@ async def check_connection(
     Only to addresses the operator's egress policy allows, within
     ``CHATREC_CONNECTION_TEST_SECONDS``, and so many a minute and at once per company
     (then ``429`` with ``Retry-After``).  Every failure before SSH answers the same."""
-    company = company_for(actor, company_id, LoginRole.ADMINISTRATOR)
+    company = company_for(principal, company_id, LoginRole.ADMINISTRATOR)
     limiter = services.connection_tests
     with limiter.slot(company):
         prober = services.new_prober()
         try:
             steps = await services.admin.destinations.test(
-                actor,
+                principal,
                 prober,
                 body.settings.settings() if body.settings else None,
                 company_id,

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from chatrec.cli.admin.administration import (
-    actor,
     administration,
     company_of,
     company_scope,
     fail,
+    principal,
 )
 from chatrec.cli.admin.options import (
     AsJson,
@@ -162,7 +162,7 @@ def user_create(
         capacity=capacity,
     )
     with administration(data_dir, database_url) as admin:
-        acting = actor()
+        acting = principal()
         user, initial = admin.users.create(
             acting,
             login,
@@ -247,7 +247,7 @@ def user_set(
     if not changes.given():
         fail("nothing to change: give at least one option (see --help)")
     with administration(data_dir, database_url) as admin:
-        acting = actor()
+        acting = principal()
         scope = company_scope(admin, acting, company)
         found = [admin.users.find(acting, ref, scope).user_id for ref in user_ids]
         users = admin.users.update_many(acting, found, changes)
@@ -272,7 +272,7 @@ def user_reset_password(
     their own at next sign-in."""
     password = read_password(password_stdin)
     with administration(data_dir, database_url) as admin:
-        acting = actor()
+        acting = principal()
         found = admin.users.find(acting, user_id, company_scope(admin, acting, company))
         user, new = admin.users.reset_password(acting, found.user_id, password)
     done = f"new password for {user.login} ({user.user_id}); its sessions are ended"
@@ -291,5 +291,5 @@ def operator_create(
     """Create a system operator's login (company `system`), for the console and the API."""
     password = read_password(password_stdin)
     with administration(data_dir, database_url) as admin:
-        user, initial = admin.users.create_operator(actor(), login, name, password=password)
+        user, initial = admin.users.create_operator(principal(), login, name, password=password)
     _print_login(user, None if password_stdin else initial, as_json, _created(user))
