@@ -12,7 +12,6 @@ nobody logged in, the login page.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,11 +21,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from chatrec.domain.roles import LoginRole
 from chatrec.domain.rules import RULES
+from chatrec.services.admin.companies import COMPANY_ID_FORM
 from chatrec.store.records import UserRecord
 from chatrec.web.pages import page_user, render
 
 CONSOLE_ROLES = frozenset({LoginRole.ADMINISTRATOR, LoginRole.OPERATOR})
-COMPANY_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +97,7 @@ def _company_id(request: Request, user: UserRecord) -> str:
     if user.role != LoginRole.OPERATOR:
         return ""
     chosen = request.query_params.get("company_id", "")
-    return chosen if COMPANY_ID.fullmatch(chosen) else ""
+    return chosen if COMPANY_ID_FORM.fullmatch(chosen) else ""
 
 
 def _link(path: str, company_id: str) -> str:
@@ -106,19 +105,21 @@ def _link(path: str, company_id: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Refusal:
+class RefusalPage:
+    """The page the console shows a login it turns away (not an API refusal)."""
+
     heading: str
     text: str
     back_label: str
 
 
-AGENTS_GO_TO_PORTAL = Refusal(
+AGENTS_GO_TO_PORTAL = RefusalPage(
     "The console is for administrators",
     "The administration console is for your company's administrators and for system "
     "operators; ask an administrator if a setting needs changing.",
     "Go to the agent and supervisor portal",
 )
-ONLY_OPERATORS = Refusal(
+ONLY_OPERATORS = RefusalPage(
     "Companies are for system operators",
     "System operators create companies and provision their products.",
     "Back to your company's console",
@@ -126,7 +127,7 @@ ONLY_OPERATORS = Refusal(
 
 
 def _forbidden(
-    request: Request, user: UserRecord, refusal: Refusal, back: str = "/portal"
+    request: Request, user: UserRecord, refusal: RefusalPage, back: str = "/portal"
 ) -> Response:
     context = {
         "user": user,

@@ -39,6 +39,9 @@ operator_app = App(help="Create system operators' logins: they create and provis
 
 
 class CompanyRole(StrEnum):
+    """The choices of ``--role``: the login roles of ``domain.roles.COMPANY_ROLES``, as the
+    enum of its own that typer needs for a choice."""
+
     ADMINISTRATOR = "administrator"
     SUPERVISOR = "supervisor"
     AGENT = "agent"
@@ -64,7 +67,7 @@ _RECORD_CHATS = (
     "recordings remain (R4)."
 )
 _UNCHANGED = " Left out: unchanged."
-Role = Annotated[
+RoleOption = Annotated[
     CompanyRole,
     typer.Option(
         "--role",
@@ -134,7 +137,7 @@ add_list_command(
 def user_create(
     login: Login,
     name: PersonName,
-    role: Role,
+    role: RoleOption,
     company: Company = None,
     password_stdin: PasswordStdin = False,
     permit_recordings: Annotated[

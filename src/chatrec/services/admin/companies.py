@@ -30,7 +30,8 @@ from chatrec.services.admin.ports import CompanyAdminStore
 from chatrec.services.directory import company_settings
 from chatrec.store.records import SYSTEM_COMPANY_ID, CompanyRecord
 
-COMPANY_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
+COMPANY_ID_FORM = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
+"""What a company's id looks like; the console checks an operator's choice against it too."""
 MAX_RETENTION_SECONDS = 10 * 365 * 24 * 3600
 
 
@@ -131,7 +132,7 @@ class CompanyAdmin:
     ) -> CompanyRecord:
         """A new company with the default template, JSON recordings and purge at once."""
         require_role(principal, LoginRole.OPERATOR)
-        if not COMPANY_ID.fullmatch(company_id) or company_id == SYSTEM_COMPANY_ID:
+        if not COMPANY_ID_FORM.fullmatch(company_id) or company_id == SYSTEM_COMPANY_ID:
             raise ActionError(
                 f"company id {company_id!r} must be 2 to 40 lower-case letters, digits or '-', "
                 f"starting with a letter or digit, and not {SYSTEM_COMPANY_ID!r}"
