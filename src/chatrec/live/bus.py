@@ -66,3 +66,7 @@ class InProcessFanout:
     def topics(self) -> int:
         """How many topics have listeners (tests check that nothing leaks)."""
         return len(self._listeners)
+
+    def listened_topics(self) -> list[str]:
+        """The topics with listeners now, to wake them all after notices were lost."""
+        return list(self._listeners)

@@ -3,6 +3,9 @@
 Paths follow one scheme: plural nouns for collections; a chat and everything about it
 (its explanation, its journal) under ``/api/chats``; a company's administration under
 ``/api/admin``.  Old paths of earlier versions stay for one version, marked deprecated.
+
+Its length is the number of routes, each a thin adapter; sessions, the widget and chats
+share the address limits and models defined here.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ schema); a bad one gets an ``error`` frame and the connection goes on (R19).  Ou
 frames go through one queue and one writer task, and bus notices only wake the writer,
 which reads what the client has not seen by sequence number: a slow or reconnecting
 client never misses an acknowledged event.
+
+Its length is one state machine's: hello, frames, the writer and every way a connection
+ends share :class:`Connection`, so the customer's and the staff's sockets differ only in
+what their frames do; split, the ordering between them would be spread over files.
 """
 
 from __future__ import annotations

@@ -17,6 +17,9 @@ What is not promised: applying takes one transaction per thing created (each use
 commits with its own audit line), so a database failure, or another administrator
 taking a name between the check and the apply, can stop an import part-way; the error
 then lists what was already created.
+
+Its length is the document's: checking every section before applying any is one plan,
+kept with the code that applies it.
 """
 
 from __future__ import annotations
