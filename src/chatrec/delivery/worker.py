@@ -232,7 +232,7 @@ class DeliveryWorker:
         for delivery in claimed:
             by_company[delivery.company_id].append(delivery)
         outcomes = await asyncio.gather(
-            *(self._deliver(company, rows) for company, rows in by_company.items()),
+            *(self._deliver_company_batch(company, rows) for company, rows in by_company.items()),
             return_exceptions=True,
         )
         for company_id, outcome in zip(by_company, outcomes, strict=True):
@@ -245,7 +245,10 @@ class DeliveryWorker:
         await self.purge_due()
         return len(claimed)
 
-    async def _deliver(self, company_id: str, deliveries: list[DeliveryRecord]) -> None:
+    async def _deliver_company_batch(
+        self, company_id: str, deliveries: list[DeliveryRecord]
+    ) -> None:
+        """One company's claimed rows: one upload to its destination, then each settled."""
         destination = await self._call(self.store.get_destination, company_id)
         if destination is None:
             reason = f"no recording platform configured for company {company_id}"

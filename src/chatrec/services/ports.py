@@ -157,7 +157,7 @@ class PasswordChanges(Protocol):
     ) -> int: ...
 
 
-class ApiTokens(Protocol):
+class ApiTokenRows(Protocol):
     """API tokens, by id or by their hash (``store.access``)."""
 
     def create_api_token(
@@ -187,7 +187,7 @@ class AccountStore(CompanyReads, Sessions, SignInLocks, SecondFactor, PasswordCh
     """What a login's own account changes need (``services.account``)."""
 
 
-class ApiTokenStore(CompanyReads, ApiTokens, Protocol):
+class ApiTokenStore(CompanyReads, ApiTokenRows, Protocol):
     """What API tokens need (``services.tokens``)."""
 
 

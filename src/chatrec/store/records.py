@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from chatrec.domain.journal import Event
+from chatrec.domain.roles import LoginRole
 
 
 class ChatStatus(StrEnum):
@@ -47,7 +48,7 @@ class UserRecord:
     company_id: str
     login: str
     name: str
-    role: str
+    role: LoginRole
     password_hash: str
     permit_recordings: bool = True
     record_chats: bool = True

@@ -39,7 +39,7 @@ def _audit_read(line: tuple[int, AuditRecord]) -> AuditRead:
 
 @router.get("/audit-entries", operation_id="listAuditEntries", tags=["audit"])
 def list_audit_entries(
-    actor: Administrator,
+    principal: Administrator,
     services: Services,
     company_id: CompanyId = None,
     chat_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -51,7 +51,7 @@ def list_audit_entries(
     decisions; optionally only about one chat, or since a time."""
     before = read_cursor(cursor, "audit-entries", (datetime, int))
     found = services.admin.audit.page(
-        actor, company_id, chat_id=chat_id, since=since, before=before, limit=limit + 1
+        principal, company_id, chat_id=chat_id, since=since, before=before, limit=limit + 1
     )
     return page_of("audit-entries", found, limit, lambda line: (line[1].at, line[0]), _audit_read)
 
@@ -64,7 +64,7 @@ def list_audit_entries(
     description="Replaced by `GET /api/admin/audit-entries`, newest first, a page at a time.",
 )
 def audit(
-    actor: Administrator,
+    principal: Administrator,
     services: Services,
     company_id: CompanyId = None,
     chat_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -73,7 +73,7 @@ def audit(
 ) -> list[AuditRead]:
     """The newest audit lines, oldest first."""
     entries = services.admin.audit.read(
-        actor, company_id, chat_id=chat_id, since=since, limit=limit
+        principal, company_id, chat_id=chat_id, since=since, limit=limit
     )
     return [AuditRead.model_validate(entry) for entry in entries]
 
@@ -100,7 +100,7 @@ DOWNLOAD: dict[int | str, dict[str, Any]] = {
     description="Moved to `GET /api/admin/audit-entries/export`.",
 )
 def export_audit(
-    actor: Administrator,
+    principal: Administrator,
     services: Services,
     company_id: CompanyId = None,
     format: Literal["csv", "json"] = "csv",
@@ -108,7 +108,7 @@ def export_audit(
 ) -> Response:
     """The whole audit trail (or since a time), oldest first, as a CSV or JSON download,
     streamed: read from the database a page at a time while it is sent."""
-    pages = services.admin.audit.export(actor, company_id, since=since)
+    pages = services.admin.audit.export(principal, company_id, since=since)
     chunks = csv_chunks(pages) if format == "csv" else json_chunks(pages)
     media = "text/csv" if format == "csv" else "application/json"
     return StreamingResponse(

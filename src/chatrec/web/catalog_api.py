@@ -76,9 +76,9 @@ QUEUE_RECORDING = (
 
 @router.get("/queues", operation_id="listQueues", tags=["queues"])
 def list_queues(
-    actor: Overseer, services: Services, company_id: CompanyId = None
+    principal: Overseer, services: Services, company_id: CompanyId = None
 ) -> list[QueueRead]:
-    return [queue_read(q) for q in services.admin.catalog.list_queues(actor, company_id)]
+    return [queue_read(q) for q in services.admin.catalog.list_queues(principal, company_id)]
 
 
 @router.post(
@@ -89,11 +89,11 @@ def list_queues(
     responses={**refusal(400, QUEUE_REFUSED), **refusals(409), **refusal(422, QUEUE_RECORDING)},
 )
 def create_queue(
-    body: QueueBody, actor: Administrator, services: Services, company_id: CompanyId = None
+    body: QueueBody, principal: Administrator, services: Services, company_id: CompanyId = None
 ) -> QueueRead:
     """A new queue; naming a recording setting is refused (R3)."""
     name = _queue_body(body).name
-    return queue_read(services.admin.catalog.create_queue(actor, name, company_id=company_id))
+    return queue_read(services.admin.catalog.create_queue(principal, name, company_id=company_id))
 
 
 @router.patch(
@@ -103,11 +103,11 @@ def create_queue(
     responses={**refusal(400, QUEUE_REFUSED), **refusals(409), **refusal(422, QUEUE_RECORDING)},
 )
 def rename_queue(
-    queue_id: str, body: QueueBody, actor: Administrator, services: Services
+    queue_id: str, body: QueueBody, principal: Administrator, services: Services
 ) -> QueueRead:
     """Rename a queue; naming a recording setting is refused (R3)."""
     name = _queue_body(body).name
-    return queue_read(services.admin.catalog.rename_queue(actor, queue_id, name))
+    return queue_read(services.admin.catalog.rename_queue(principal, queue_id, name))
 
 
 # -- services -------------------------------------------------------------------------
@@ -151,9 +151,9 @@ def service_read(service: ServiceRecord) -> ServiceAdminRead:
 
 @router.get("/services", operation_id="listServices", tags=["services"])
 def list_services(
-    actor: Overseer, services: Services, company_id: CompanyId = None
+    principal: Overseer, services: Services, company_id: CompanyId = None
 ) -> list[ServiceAdminRead]:
-    return [service_read(s) for s in services.admin.catalog.list_services(actor, company_id)]
+    return [service_read(s) for s in services.admin.catalog.list_services(principal, company_id)]
 
 
 @router.post(
@@ -164,10 +164,10 @@ def list_services(
     responses=refusals(400, 409),
 )
 def create_service(
-    body: ServiceCreate, actor: Administrator, services: Services, company_id: CompanyId = None
+    body: ServiceCreate, principal: Administrator, services: Services, company_id: CompanyId = None
 ) -> ServiceAdminRead:
     created = services.admin.catalog.create_service(
-        actor, body.name, body.flow_id, company_id=company_id
+        principal, body.name, body.flow_id, company_id=company_id
     )
     return service_read(created)
 
@@ -179,11 +179,11 @@ def create_service(
     responses=refusals(400, 409),
 )
 def update_service(
-    service_id: str, body: ServiceUpdate, actor: Administrator, services: Services
+    service_id: str, body: ServiceUpdate, principal: Administrator, services: Services
 ) -> ServiceAdminRead:
     given = body.model_fields_set
     updated = services.admin.catalog.update_service(
-        actor,
+        principal,
         service_id,
         name=body.name,
         flow_id=body.flow_id,

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chatrec.domain.settings import Product, RecordingFormat, VconDraft
 from chatrec.errors import TemplateError
-from chatrec.services.access import Actor
+from chatrec.services.access import Principal
 from chatrec.services.admin.companies import preview_template, recording_status
 from chatrec.store.records import CompanyRecord
 from chatrec.web.container import Container
@@ -29,7 +29,7 @@ from chatrec.web.guard import (
     Operator,
     Overseer,
     Services,
-    StaffActor,
+    StaffPrincipal,
 )
 
 router = APIRouter(prefix="/api/admin", route_class=GuardedRoute)
@@ -101,9 +101,9 @@ def company_read(company: CompanyRecord) -> CompanyRead:
 
 
 @router.get("/companies", operation_id="listCompanies", tags=["companies"])
-def list_companies(actor: Operator, services: Services) -> list[CompanyRead]:
+def list_companies(principal: Operator, services: Services) -> list[CompanyRead]:
     """Every tenant company (operators only)."""
-    return [company_read(c) for c in services.admin.companies.list_companies(actor)]
+    return [company_read(c) for c in services.admin.companies.list_companies(principal)]
 
 
 @router.post(
@@ -113,9 +113,9 @@ def list_companies(actor: Operator, services: Services) -> list[CompanyRead]:
     tags=["companies"],
     responses=refusals(400, 409),
 )
-def create_company(body: CompanyCreate, actor: Operator, services: Services) -> CompanyRead:
+def create_company(body: CompanyCreate, principal: Operator, services: Services) -> CompanyRead:
     """A new company (operators only); give it products to record (R1)."""
-    company = services.admin.companies.create(actor, body.company_id, body.name, body.products)
+    company = services.admin.companies.create(principal, body.company_id, body.name, body.products)
     return company_read(company)
 
 
@@ -126,17 +126,17 @@ def create_company(body: CompanyCreate, actor: Operator, services: Services) -> 
     responses=refusals(400),
 )
 def provision(
-    company_id: str, body: ProductsUpdate, actor: Operator, services: Services
+    company_id: str, body: ProductsUpdate, principal: Operator, services: Services
 ) -> CompanyRead:
     """Provision the company (operators only): without both products nothing is recorded (R1)."""
-    return company_read(services.admin.companies.provision(actor, company_id, body.products))
+    return company_read(services.admin.companies.provision(principal, company_id, body.products))
 
 
 @router.get("/companies/{company_id}", operation_id="getCompany", tags=["companies"])
-def get_company(company_id: str, actor: Overseer, services: Services) -> CompanyRead:
+def get_company(company_id: str, principal: Overseer, services: Services) -> CompanyRead:
     """The company's recording settings and whether it records at all (R1); its own
     administrators and supervisors read it, operators any company's."""
-    return company_read(services.admin.companies.get(actor, company_id))
+    return company_read(services.admin.companies.get(principal, company_id))
 
 
 TEMPLATE_REFUSED = "The request does not fit this schema, or the template is refused (R6)"
@@ -149,11 +149,11 @@ TEMPLATE_REFUSED = "The request does not fit this schema, or the template is ref
     responses={**refusals(400), **refusal(422, TEMPLATE_REFUSED)},
 )
 def update_company(
-    company_id: str, body: CompanyUpdate, actor: Administrator, services: Services
+    company_id: str, body: CompanyUpdate, principal: Administrator, services: Services
 ) -> CompanyRead:
     """Change name, default filename template (R6), formats (R15), retention (R17) or
     whether two-factor sign-in is required (R18)."""
-    return _update_company(actor, services, company_id, body)
+    return _update_company(principal, services, company_id, body)
 
 
 @router.get(
@@ -164,9 +164,9 @@ def update_company(
     description="Moved to `GET /api/admin/companies/{company_id}`.",
 )
 def get_own_company(
-    actor: Overseer, services: Services, company_id: CompanyId = None
+    principal: Overseer, services: Services, company_id: CompanyId = None
 ) -> CompanyRead:
-    return company_read(services.admin.companies.get(actor, company_id))
+    return company_read(services.admin.companies.get(principal, company_id))
 
 
 @router.patch(
@@ -178,16 +178,16 @@ def get_own_company(
     responses={**refusals(400), **refusal(422, TEMPLATE_REFUSED)},
 )
 def update_own_company(
-    body: CompanyUpdate, actor: Administrator, services: Services, company_id: CompanyId = None
+    body: CompanyUpdate, principal: Administrator, services: Services, company_id: CompanyId = None
 ) -> CompanyRead:
-    return _update_company(actor, services, company_id, body)
+    return _update_company(principal, services, company_id, body)
 
 
 def _update_company(
-    actor: Actor, services: Container, company_id: str | None, body: CompanyUpdate
+    principal: Principal, services: Container, company_id: str | None, body: CompanyUpdate
 ) -> CompanyRead:
     company = services.admin.companies.update(
-        actor,
+        principal,
         company_id,
         name=body.name,
         default_template=body.default_template,
@@ -215,10 +215,10 @@ class TemplatePreviewRead(BaseModel):
 
 @router.post("/template-preview", operation_id="previewTemplate", tags=["companies"])
 def template_preview(
-    body: TemplatePreviewCreate, actor: StaffActor, services: Services
+    body: TemplatePreviewCreate, principal: StaffPrincipal, services: Services
 ) -> TemplatePreviewRead:
     """Validate a filename template and show the name it gives a sample chat (R6)."""
-    chat = services.admin.companies.template_sample(actor)
+    chat = services.admin.companies.template_sample(principal)
     sample = {
         "company": chat.company,
         "service": chat.service,

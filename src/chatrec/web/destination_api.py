@@ -9,7 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from chatrec.services.access import Role, company_for
+from chatrec.domain.roles import LoginRole
+from chatrec.services.access import company_for
 from chatrec.services.admin.destinations import DestinationSettings, destination_view
 from chatrec.store.records import (
     DestinationRecord,
@@ -95,10 +96,10 @@ def destination_read(record: DestinationRecord) -> DestinationAdminRead:
 
 @router.get("/destination", operation_id="getDestination", tags=["recording platform"])
 def get_destination(
-    actor: Administrator, services: Services, company_id: CompanyId = None
+    principal: Administrator, services: Services, company_id: CompanyId = None
 ) -> DestinationAdminRead | None:
     """The recording platform, without its secrets; ``null`` when none is set up."""
-    found = services.admin.destinations.get(actor, company_id)
+    found = services.admin.destinations.get(principal, company_id)
     return None if found is None else destination_read(found)
 
 
@@ -109,10 +110,13 @@ def get_destination(
     responses=refusals(400),
 )
 def set_destination(
-    body: DestinationUpdate, actor: Administrator, services: Services, company_id: CompanyId = None
+    body: DestinationUpdate,
+    principal: Administrator,
+    services: Services,
+    company_id: CompanyId = None,
 ) -> DestinationAdminRead:
     """Save the platform; blocked deliveries go again at once (R16)."""
-    saved = services.admin.destinations.set(actor, body.settings(), company_id)
+    saved = services.admin.destinations.set(principal, body.settings(), company_id)
     services.worker.notify()
     return destination_read(saved)
 
@@ -125,7 +129,7 @@ def set_destination(
 )
 async def check_connection(
     body: ConnectionTestCreate,
-    actor: Administrator,
+    principal: Administrator,
     services: Services,
     company_id: CompanyId = None,
 ) -> ConnectionTestRead:
@@ -134,13 +138,13 @@ async def check_connection(
     Only to addresses the operator's egress policy allows, within
     ``CHATREC_CONNECTION_TEST_SECONDS``, and so many a minute and at once per company
     (then ``429`` with ``Retry-After``).  Every failure before SSH answers the same."""
-    company = company_for(actor, company_id, Role.ADMINISTRATOR)
+    company = company_for(principal, company_id, LoginRole.ADMINISTRATOR)
     limiter = services.connection_tests
     with limiter.slot(company):
         prober = services.new_prober()
         try:
             steps = await services.admin.destinations.test(
-                actor,
+                principal,
                 prober,
                 body.settings.settings() if body.settings else None,
                 company_id,

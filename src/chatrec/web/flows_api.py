@@ -84,10 +84,10 @@ FLOW_REFUSED = (
 
 @router.get("/flows", operation_id="listFlows", tags=["flows"])
 def list_flows(
-    actor: Administrator, services: Services, company_id: CompanyId = None
+    principal: Administrator, services: Services, company_id: CompanyId = None
 ) -> list[FlowRead]:
     """The newest version of each flow."""
-    return [flow_read(f) for f in services.admin.catalog.list_flows(actor, company_id)]
+    return [flow_read(f) for f in services.admin.catalog.list_flows(principal, company_id)]
 
 
 @router.post(
@@ -98,20 +98,20 @@ def list_flows(
     responses={**refusals(409), **refusal(422, FLOW_REFUSED)},
 )
 def create_flow(
-    body: FlowSave, actor: Administrator, services: Services, company_id: CompanyId = None
+    body: FlowSave, principal: Administrator, services: Services, company_id: CompanyId = None
 ) -> FlowRead:
     """A new flow, validated first: every problem comes back with its line."""
-    saved = services.admin.catalog.save_flow(actor, body.source, company_id=company_id)
+    saved = services.admin.catalog.save_flow(principal, body.source, company_id=company_id)
     return flow_read(saved)
 
 
 @router.post("/flows/check", operation_id="checkFlow", tags=["flows"])
 def check_flow(
-    body: FlowSave, actor: Administrator, services: Services, company_id: CompanyId = None
+    body: FlowSave, principal: Administrator, services: Services, company_id: CompanyId = None
 ) -> FlowCheckRead:
     """Validate without saving, for the editor: problems with their lines."""
     try:
-        flow = services.admin.catalog.check_flow(actor, body.source, company_id)
+        flow = services.admin.catalog.check_flow(principal, body.source, company_id)
     except FlowError as error:
         return FlowCheckRead(
             valid=False,
@@ -132,28 +132,33 @@ def check_flow(
     responses={**refusals(400), **refusal(422, FLOW_REFUSED)},
 )
 def preview_flow(
-    body: FlowPreviewCreate, actor: Administrator, services: Services, company_id: CompanyId = None
+    body: FlowPreviewCreate,
+    principal: Administrator,
+    services: Services,
+    company_id: CompanyId = None,
 ) -> FlowPreviewRead:
     """Run the flow on the given customer answers, without a chat (nothing is stored)."""
-    preview = services.admin.catalog.preview(actor, body.source, body.answers, company_id)
+    preview = services.admin.catalog.preview(principal, body.source, body.answers, company_id)
     return FlowPreviewRead.model_validate(preview)
 
 
 @router.get("/flows/{flow_id}", operation_id="getFlow", tags=["flows"])
 def get_flow(
     flow_id: str,
-    actor: Administrator,
+    principal: Administrator,
     services: Services,
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> FlowRead:
-    return flow_read(services.admin.catalog.get_flow(actor, flow_id, version))
+    return flow_read(services.admin.catalog.get_flow(principal, flow_id, version))
 
 
 @router.get("/flows/{flow_id}/versions", operation_id="listFlowVersions", tags=["flows"])
-def flow_versions(flow_id: str, actor: Administrator, services: Services) -> list[FlowVersionRead]:
+def flow_versions(
+    flow_id: str, principal: Administrator, services: Services
+) -> list[FlowVersionRead]:
     return [
         FlowVersionRead(version=f.version, created_at=f.created_at)
-        for f in services.admin.catalog.flow_versions(actor, flow_id)
+        for f in services.admin.catalog.flow_versions(principal, flow_id)
     ]
 
 
@@ -163,7 +168,9 @@ def flow_versions(flow_id: str, actor: Administrator, services: Services) -> lis
     tags=["flows"],
     responses={**refusals(409), **refusal(422, FLOW_REFUSED)},
 )
-def save_flow(flow_id: str, body: FlowSave, actor: Administrator, services: Services) -> FlowRead:
+def save_flow(
+    flow_id: str, body: FlowSave, principal: Administrator, services: Services
+) -> FlowRead:
     """Keep a new version; chats already running stay on the version they started on."""
-    saved = services.admin.catalog.save_flow(actor, body.source, flow_id=flow_id)
+    saved = services.admin.catalog.save_flow(principal, body.source, flow_id=flow_id)
     return flow_read(saved)

@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from chatrec.services.access import Role
 from chatrec.services.admin.users import UserChanges
 from chatrec.store.records import UserRecord
 from chatrec.web.errors import refusals
@@ -18,6 +17,7 @@ from chatrec.web.guard import (
     Administrator,
     CompanyId,
     GuardedRoute,
+    Role,
     Services,
 )
 
@@ -53,7 +53,7 @@ def user_admin_read(user: UserRecord) -> UserAdminRead:
         company_id=user.company_id,
         login=user.login,
         name=user.name,
-        role=Role(user.role),
+        role=user.role,
         disabled=user.disabled,
         locked=locked,
         locked_until=user.locked_until if locked else None,
@@ -113,9 +113,9 @@ class PasswordReset(BaseModel):
 
 @router.get("/users", operation_id="listUsers", tags=["users"])
 def list_users(
-    actor: Administrator, services: Services, company_id: CompanyId = None
+    principal: Administrator, services: Services, company_id: CompanyId = None
 ) -> list[UserAdminRead]:
-    return [user_admin_read(u) for u in services.admin.users.list_users(actor, company_id)]
+    return [user_admin_read(u) for u in services.admin.users.list_users(principal, company_id)]
 
 
 @router.post(
@@ -126,10 +126,10 @@ def list_users(
     responses=refusals(400, 409),
 )
 def create_user(
-    body: UserCreate, actor: Administrator, services: Services, company_id: CompanyId = None
+    body: UserCreate, principal: Administrator, services: Services, company_id: CompanyId = None
 ) -> UserCreated:
     user, password = services.admin.users.create(
-        actor,
+        principal,
         body.login,
         body.name,
         body.role,
@@ -141,28 +141,28 @@ def create_user(
 
 
 @router.get("/users/{user_id}", operation_id="getUser", tags=["users"])
-def get_user(user_id: str, actor: Administrator, services: Services) -> UserAdminRead:
-    return user_admin_read(services.admin.users.get(actor, user_id))
+def get_user(user_id: str, principal: Administrator, services: Services) -> UserAdminRead:
+    return user_admin_read(services.admin.users.get(principal, user_id))
 
 
 @router.patch(
     "/users/{user_id}", operation_id="updateUser", tags=["users"], responses=refusals(400, 409)
 )
 def update_user(
-    user_id: str, body: UserUpdate, actor: Administrator, services: Services
+    user_id: str, body: UserUpdate, principal: Administrator, services: Services
 ) -> UserAdminRead:
     """Changes to Permit Recordings and percentage apply to chats joined afterwards (R7)."""
-    return user_admin_read(services.admin.users.update(actor, user_id, body.changes()))
+    return user_admin_read(services.admin.users.update(principal, user_id, body.changes()))
 
 
 @router.post(
     "/users/bulk", operation_id="updateUsers", tags=["users"], responses=refusals(400, 404, 409)
 )
 def update_users(
-    body: UsersBulkUpdate, actor: Administrator, services: Services
+    body: UsersBulkUpdate, principal: Administrator, services: Services
 ) -> list[UserAdminRead]:
     """The same changes to many logins, all or none."""
-    users = services.admin.users.update_many(actor, body.user_ids, body.changes.changes())
+    users = services.admin.users.update_many(principal, body.user_ids, body.changes.changes())
     return [user_admin_read(u) for u in users]
 
 
@@ -173,16 +173,16 @@ def update_users(
     responses=refusals(400),
 )
 def reset_password(
-    user_id: str, body: PasswordReset, actor: Administrator, services: Services
+    user_id: str, body: PasswordReset, principal: Administrator, services: Services
 ) -> UserCreated:
     """A new password; unlocks the login and ends its sessions.  The user must choose a
     password of their own at next sign-in (unless they reset their own)."""
-    user, password = services.admin.users.reset_password(actor, user_id, body.password)
+    user, password = services.admin.users.reset_password(principal, user_id, body.password)
     return UserCreated(user=user_admin_read(user), password=password)
 
 
 @router.delete("/users/{user_id}/totp", operation_id="resetTotp", tags=["users"])
-def reset_totp(user_id: str, actor: Administrator, services: Services) -> UserAdminRead:
+def reset_totp(user_id: str, principal: Administrator, services: Services) -> UserAdminRead:
     """Turn the login's TOTP off and forget its recovery codes (a lost phone); where the
     company requires it, the user sets it up again at next sign-in."""
-    return user_admin_read(services.admin.users.reset_second_factor(actor, user_id))
+    return user_admin_read(services.admin.users.reset_second_factor(principal, user_id))
