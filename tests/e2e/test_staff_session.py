@@ -5,29 +5,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import seeded_server
 from tests.e2e.test_chat_pages import log_in
-from tests.integration.server import ServerProcess
+from tests.integration.server import SeededDemo, ServerProcess
 
 NewPage = Callable[[], Page]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, seeded_demo: SeededDemo
+) -> Iterator[ServerProcess]:
     """One server for the module: each test signs in with a login of its own."""
-    base: Path = tmp_path_factory.mktemp("staff-session")
-    process = ServerProcess(base / "data", f"sqlite:///{base / 'chatrec.db'}")
-    process.start()
-    try:
+    with seeded_server(tmp_path_factory.mktemp("staff-session"), seeded_demo) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def test_R18_logging_out_of_the_portal_ends_the_session_and_clears_both_cookies(
