@@ -8,7 +8,8 @@ one test of a module that needs the demo's own pages).  ``fresh_server`` is a se
 the test's own, e.g. to restart it.  A tenant's customers meet the widget where a real
 company's do, on its web site (``company_site``, an origin the server allows).  Each
 person gets a fresh browser context (a customer, an agent, a supervisor), so no cookie or
-sessionStorage crosses people or tests.  Chromium is never downloaded: ``make browsers``
+sessionStorage crosses people or tests; Chromium is one per worker
+(:mod:`tests.e2e.chromium`).  Chromium is never downloaded: ``make browsers``
 installs the distribution's package, and without it the tests fail, they are not skipped.
 """
 
@@ -33,50 +34,34 @@ from playwright.sync_api import (
     Page,
     ViewportSize,
     expect,
-    sync_playwright,
 )
 
 from chatrec.demo.company import COMPANY_ID
 from chatrec.store.records import SYSTEM_COMPANY_ID
 from chatrec.store.store import Store
+from tests.e2e.chromium import WORKER_CHROMIUM, WorkerChromium
 from tests.integration.server import SeededDemo, ServerProcess
 from tests.integration.tenant import OPERATORS, SHARED_LIMITS, Tenant
 from tests.keys import SECRETS
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 WIDGET_ORIGINS = "CHATREC_WIDGET_ORIGINS"
 
 expect.set_options(timeout=10_000)
 
 
+@pytest.fixture(scope="session")
+def _chromium() -> Iterator[WorkerChromium]:
+    try:
+        yield WORKER_CHROMIUM
+    finally:
+        WORKER_CHROMIUM.stop()
+
+
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One Chromium per module: between its calls Playwright's sync API marks its asyncio
-    loop as running, which would break the asyncio tests of other files on this worker."""
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"Chromium is not installed at {CHROMIUM}: `make browsers` installs it",
-            pytrace=False,
-        )
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
+def browser(_chromium: WorkerChromium) -> Browser:
+    """The worker's one Chromium (see :mod:`tests.e2e.chromium`)."""
+    return _chromium.browser()
 
 
 class CompanySite(ThreadingHTTPServer):
