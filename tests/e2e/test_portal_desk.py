@@ -183,10 +183,10 @@ def test_presence_is_the_agents_and_the_portal_says_who_else_changed_it(
 def test_the_portal_says_when_the_idle_timeout_set_the_agent_away(
     tmp_path: Path, seeded_demo: SeededDemo, new_page: NewPage
 ) -> None:
-    # The portal tells the server it is used at most once per max(1 s, timeout / 4): a
-    # shorter timeout would leave too little room for Carol, at her desk, to stay Available.
+    # The shortest timeout that leaves Carol, at her desk, Available: her portal tells the
+    # server she is there at most once a second (once per max(1 s, timeout / 4)).
     env = {
-        "CHATREC_PRESENCE_IDLE_TIMEOUT_SECONDS": "3",
+        "CHATREC_PRESENCE_IDLE_TIMEOUT_SECONDS": "2",
         "CHATREC_SWEEP_INTERVAL_SECONDS": "0.3",
     }
     with seeded_server(tmp_path, seeded_demo, env=env) as server:
@@ -195,14 +195,14 @@ def test_the_portal_says_when_the_idle_timeout_set_the_agent_away(
             log_in(page, server, login)
             go_available(page)
         away = alice.get_by_label("Away", exact=True)
-        for step in range(40):  # Carol keeps using her portal; Alice has left her desk
+        for step in range(100):  # Carol keeps using her portal; Alice has left her desk
             carol.mouse.move(100 + step % 2 * 50, 300)
             if away.is_checked():
                 break
-            carol.wait_for_timeout(250)
+            carol.wait_for_timeout(100)
         expect(away).to_be_checked()
         expect(alice.locator("#presence-note")).to_contain_text(
-            "after 3 seconds without using the portal"
+            "after 2 seconds without using the portal"
         )
         expect(carol.get_by_label("Available", exact=True)).to_be_checked()
 
