@@ -26,10 +26,10 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from chatrec.domain.journal import STAFF_CHAT_ROLES
+
 Frame = dict[str, Any]
 ANSWERS = frozenset({"ack", "error"})
-# Local until the roles have one canonical home for clients too.
-STAFF_ROLES = {"agent", "supervisor"}
 
 
 class ClientError(Exception):
@@ -315,7 +315,7 @@ class ChatView:
     def answered(self, seq: int) -> bool:
         """Whether staff wrote after event ``seq`` (or the chat ended: no answer to come)."""
         return self.ended or any(
-            s > seq and e["type"] == "message" and e["by"]["role"] in STAFF_ROLES
+            s > seq and e["type"] == "message" and e["by"]["role"] in STAFF_CHAT_ROLES
             for s, e in self.ordered()
         )
 
