@@ -20,6 +20,9 @@ orphans of chat ends that never committed.
 
 After the deliveries, chats whose recordings are all delivered have their message
 bodies purged once their company's retention has passed (R17).
+
+Its length is one round's: claiming, the outcome of each kind of failure, the spool and
+the purge are read together, since each step's safety depends on the one before.
 """
 
 from __future__ import annotations
