@@ -7,8 +7,9 @@ A refused action raises an :class:`~chatrec.errors.ActionError` and changes noth
 
 Memory and commits live in ``services.open_chats``, routing and presence in
 ``services.routing``, the end's recordings and names in ``services.endings``; what is
-left here, the actions of customers and staff, is one list of what a chat allows.  Its
-length is that list's: kept together, every action's checks can be read side by side.
+left here, the actions of customers and staff, is one list of what a chat allows.
+
+Its length is that list's: kept together, every action's checks can be read side by side.
 """
 
 from __future__ import annotations
