@@ -16,7 +16,7 @@ from chatrec.delivery.model import Uploader
 from chatrec.delivery.runner import DeliveryRunner
 from chatrec.delivery.worker import DeliveryWorker
 from chatrec.files import secure_data_dir
-from chatrec.live.bus import InProcessFanout, NodeBus
+from chatrec.live.bus import DELIVERIES_TOPIC, InProcessFanout, NodeBus
 from chatrec.live.staff_sockets import StaffSockets
 from chatrec.services import passwords
 from chatrec.services.account import AccountService
@@ -101,6 +101,7 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
     else:
         delivery = DeliveryRunner(build_worker(config, store, uploader), store)
     worker = delivery.worker
+    wake_on_commits(fanout, worker)
     idle = config.presence_idle_timeout_seconds
     chats = ChatService(
         store,
@@ -110,7 +111,7 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         spool_dir=config.spool_dir,
         inactivity_timeout=timedelta(seconds=config.inactivity_timeout_seconds),
         idle_timeout=timedelta(seconds=idle) if idle else None,
-        on_recordings=worker.notify,
+        on_recordings=lambda: fanout.publish(DELIVERIES_TOPIC, {}),
         limits=ChatLimits(
             open_chats_per_company=config.max_open_chats_per_company,
             events_per_chat=config.max_chat_events,
@@ -175,6 +176,12 @@ def build_bus(config: Config) -> NodeBus:
 
         return RedisFanout(config.redis_url, prefix=config.redis_prefix)
     return InProcessFanout()
+
+
+def wake_on_commits(bus: NodeBus, worker: DeliveryWorker) -> None:
+    """The worker looks for deliveries as soon as any node commits some (R16, R20), and
+    when notices between nodes come back after a loss, in case one was missed."""
+    bus.subscribe(DELIVERIES_TOPIC, lambda _topic, _notice: worker.notify())
 
 
 def build_node(

@@ -172,7 +172,8 @@ class Config(BaseSettings):
     delivery_in_server: bool = Field(
         default=True,
         description="deliver recordings from the server process; false when separate "
-        "`chatrec worker` processes deliver (they then find new files by polling)",
+        "`chatrec worker` processes deliver (they then find new files by polling, or at "
+        "once when given the servers' Redis)",
     )
     delivery_poll_seconds: float = Field(
         default=2, gt=0, description="how often the delivery worker looks for due files"

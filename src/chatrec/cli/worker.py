@@ -9,18 +9,20 @@ from typing import Annotated
 
 import typer
 
-from chatrec.cli.admin.options import DatabaseUrl, DataDir
+from chatrec.cli.admin.options import DatabaseUrl, DataDir, RedisUrl
 from chatrec.cli.database import command_config, require_schema
 from chatrec.config import Config
 
 
 def _work(config: Config, *, once: bool) -> None:
-    from chatrec.bootstrap import build_delivery
+    from chatrec.bootstrap import build_bus, build_delivery, wake_on_commits
 
     log = logging.getLogger("chatrec.worker")
     require_schema(config)  # a worker never migrates (see `worker`): refuse an old schema
     delivery = build_delivery(config)
     worker = delivery.worker
+    bus = build_bus(config)
+    wake_on_commits(bus, worker)
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -36,6 +38,7 @@ def _work(config: Config, *, once: bool) -> None:
                 claimed = await worker.run_once()
                 log.info("delivery worker %s claimed %d deliveries", worker.worker_id, claimed)
                 return
+            await bus.start()
             task = delivery.start()
             stopping = asyncio.ensure_future(stop.wait())
             await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -43,6 +46,7 @@ def _work(config: Config, *, once: bool) -> None:
             await delivery.stop()
             log.info("delivery worker %s stopped", worker.worker_id)
         finally:
+            await bus.stop()
             await worker.close()
 
     try:
@@ -54,6 +58,7 @@ def _work(config: Config, *, once: bool) -> None:
 def worker(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
+    redis_url: RedisUrl = None,
     once: Annotated[
         bool, typer.Option("--once", help="Run one round of deliveries, then exit.")
     ] = False,
@@ -62,6 +67,9 @@ def worker(
 
     Any number of workers and servers may share a database: each claims deliveries with
     a lease, and a killed worker's leases expire for another to take over.  It never
-    changes the schema, so it starts fast and never races a migration.
+    changes the schema, so it starts fast and never races a migration.  With Redis it
+    looks for deliveries as soon as a server commits some; without, every
+    CHATREC_DELIVERY_POLL_SECONDS.
     """
-    _work(command_config(data_dir=data_dir, database_url=database_url), once=once)
+    config = command_config(data_dir=data_dir, database_url=database_url, redis_url=redis_url)
+    _work(config, once=once)

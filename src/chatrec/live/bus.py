@@ -30,6 +30,10 @@ def user_topic(user_id: str) -> str:
 ACCESS_TOPIC = "access"
 """Where every node hears that access ended (``services.revocation``)."""
 
+DELIVERIES_TOPIC = "deliveries"
+"""Where delivery workers hear that a chat's end committed recordings to deliver (R16):
+each looks at once instead of at its next poll."""
+
 
 class Fanout(Protocol):
     """The one interface between services and whatever carries notices between nodes."""
