@@ -34,7 +34,7 @@ from chatrec.web.app import create_app
 from chatrec.web.connection_tests import ConnectionTestLimiter
 from chatrec.web.connections import ConnectionLimiter
 from chatrec.web.container import Container
-from chatrec.web.ratelimit import AddressLimiter
+from chatrec.web.ratelimit import AddressLimiter, AttemptLimit, NodeAttemptLimit
 
 if TYPE_CHECKING:
     from chatrec.delivery.sftp import SftpUploader
@@ -139,7 +139,7 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         max_live=config.api_token_max_per_user,
         revocations=revocations,
     )
-    login_limiter = AddressLimiter(config.login_attempts_per_minute)
+    login_limiter = build_limit(config, "logins", config.login_attempts_per_minute)
     connection_tests = ConnectionTestLimiter(
         config.connection_tests_per_minute,
         config.connection_tests_at_once,
@@ -161,7 +161,7 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         StaffSockets(fanout),
         account,
         connection_tests,
-        chat_start_limiter=AddressLimiter(config.chat_starts_per_minute),
+        chat_start_limiter=build_limit(config, "chat-starts", config.chat_starts_per_minute),
         connections=connections,
         delivery=delivery,
         new_prober=lambda: build_prober(config),
@@ -176,6 +176,18 @@ def build_bus(config: Config) -> NodeBus:
 
         return RedisFanout(config.redis_url, prefix=config.redis_prefix)
     return InProcessFanout()
+
+
+def build_limit(config: Config, name: str, per_minute: float) -> AttemptLimit:
+    """A per-address limit of this node, or of every node sharing Redis (R19, R20)."""
+    own = AddressLimiter(per_minute)
+    if config.redis_url:
+        from chatrec.live.redis_limits import SharedAddressLimiter
+
+        return SharedAddressLimiter(
+            config.redis_url, name, per_minute, own, prefix=config.redis_prefix
+        )
+    return NodeAttemptLimit(own)
 
 
 def wake_on_commits(bus: NodeBus, worker: DeliveryWorker) -> None:

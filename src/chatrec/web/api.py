@@ -45,7 +45,7 @@ from chatrec.web.guard import (
     session_token,
 )
 from chatrec.web.paging import Cursor, Limit, Page, page_of, read_cursor
-from chatrec.web.ratelimit import AddressLimiter, client_key
+from chatrec.web.ratelimit import AttemptLimit, client_key
 from chatrec.web.transport import secure_transport
 from chatrec.web.views import asks_consent, chat_summary
 
@@ -57,9 +57,9 @@ def client_address(request: Request) -> str:
     return client_key(request.client.host if request.client else None)
 
 
-def _limit(limiter: AddressLimiter, request: Request, what: str) -> None:
+async def _limit(limiter: AttemptLimit, request: Request, what: str) -> None:
     """Take one of the client address's attempts; without one, 429 with Retry-After."""
-    wait = limiter.take(client_address(request))
+    wait = await limiter.take(client_address(request))
     if wait > 0:
         seconds = math.ceil(wait)
         raise RateLimitedError(
@@ -69,12 +69,12 @@ def _limit(limiter: AddressLimiter, request: Request, what: str) -> None:
 
 async def limit_logins(request: Request) -> None:
     """So many login attempts a minute per client address; then 429 with Retry-After."""
-    _limit(container(request).login_limiter, request, "login attempts")
+    await _limit(container(request).login_limiter, request, "login attempts")
 
 
 async def limit_chat_starts(request: Request) -> None:
     """So many chats a minute per client address; then 429 with Retry-After (R19)."""
-    _limit(container(request).chat_start_limiter, request, "chats started")
+    await _limit(container(request).chat_start_limiter, request, "chats started")
 
 
 class LoginCreate(BaseModel):

@@ -106,6 +106,8 @@ def create_app(container: Container) -> FastAPI:
                 await delivery.stop()
             await container.committer.stop()
             await container.fanout.stop()
+            await container.login_limiter.close()
+            await container.chat_start_limiter.close()
             await asyncio.to_thread(container.node.leave)
 
     app = FastAPI(

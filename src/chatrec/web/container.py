@@ -23,7 +23,7 @@ from chatrec.store.store import Store
 from chatrec.store.writer import GroupCommitter
 from chatrec.web.connection_tests import ConnectionTestLimiter
 from chatrec.web.connections import ConnectionLimiter
-from chatrec.web.ratelimit import AddressLimiter
+from chatrec.web.ratelimit import AttemptLimit
 
 
 class ClosingProber(Prober, Protocol):
@@ -41,13 +41,13 @@ class Container:
     worker: DeliveryWorker
     admin: Administration
     tokens: ApiTokens
-    login_limiter: AddressLimiter
+    login_limiter: AttemptLimit
     revocations: Revocations
     """Ends open access taken away: ``end_access`` (``services.revocation``)."""
     staff_sockets: StaffSockets
     account: AccountService
     connection_tests: ConnectionTestLimiter
-    chat_start_limiter: AddressLimiter
+    chat_start_limiter: AttemptLimit
     connections: ConnectionLimiter
     delivery: DeliveryRunner
     """The worker's loop, when this server delivers (``CHATREC_DELIVERY_IN_SERVER``)."""

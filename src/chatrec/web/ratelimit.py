@@ -1,7 +1,8 @@
 """Token buckets: a WebSocket connection's frames, and logins per client address (R19).
 
 In memory and per process: a limit guards one node against a flood, it is not a quota.
-Each node of a cluster limits on its own, so the effective limit is the sum of theirs.
+Several nodes given Redis share the per-address limits instead
+(``live.redis_limits``); both are an :class:`AttemptLimit`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import ipaddress
 import math
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 Clock = Callable[[], float]
 
@@ -80,6 +82,30 @@ class AddressLimiter:
             # Every bucket is in use: an attack from very many addresses.  Forgetting
             # them lets those through once more; the per-login lockout still holds.
             self._buckets.clear()
+
+
+class AttemptLimit(Protocol):
+    """So many attempts a minute per client address, on this node or on all of them."""
+
+    async def take(self, key: str) -> float:
+        """Take one attempt for the address ``key`` (:func:`client_key`): 0 if allowed,
+        else seconds to wait."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class NodeAttemptLimit:
+    """An :class:`AddressLimiter` of this node alone, as an :class:`AttemptLimit`."""
+
+    def __init__(self, limiter: AddressLimiter) -> None:
+        self.limiter = limiter
+
+    async def take(self, key: str) -> float:
+        return self.limiter.take(key)
+
+    async def close(self) -> None:
+        """Nothing to close: the buckets are in memory."""
 
 
 def client_key(address: str | None) -> str:

@@ -100,3 +100,36 @@ def test_R20_redis_with_sqlite_is_refused_saying_what_to_do(tmp_path: Path) -> N
     assert "PostgreSQL" in refused.stderr
     assert "Traceback" not in refused.stderr
     assert not (tmp_path / "chatrec.db").exists()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_R19_R20_two_servers_share_login_limits_and_both_are_listed(
+    database_url: str, tmp_path: Path
+) -> None:
+    with RedisServer(tmp_path) as redis:
+        env = {"CHATREC_REDIS_URL": redis.url, "CHATREC_LOGIN_ATTEMPTS_PER_MINUTE": "3"}
+        nodes = [ServerProcess(tmp_path / f"data{i}", database_url, env=env) for i in (1, 2)]
+        nodes[0].start()
+        nodes[1].start()
+        try:
+            listed = subprocess.run(
+                [sys.executable, "-m", "chatrec", "nodes", "--database-url", database_url,
+                 "--data-dir", str(tmp_path / "data1")],
+                capture_output=True, text=True, timeout=60, check=False,
+            )  # fmt: skip
+            for server in nodes:
+                assert f" {server.process.pid} " in listed.stdout  # type: ignore[union-attr]
+            wrong = {"login": "nobody", "password": "wrong password"}
+            answers = [
+                httpx.post(f"{nodes[i % 2].url}/api/login", json=wrong, timeout=10).status_code
+                for i in range(3)
+            ]
+            assert answers == [401, 401, 401]
+            # The budget is the address's on every node, not each node's own.
+            for server in nodes:
+                refused = httpx.post(f"{server.url}/api/login", json=wrong, timeout=10)
+                assert refused.status_code == 429
+                assert int(refused.headers["Retry-After"]) > 0
+        finally:
+            for server in nodes:
+                server.stop()
