@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -301,6 +302,11 @@ def test_R1_operator_sees_that_a_company_without_both_products_records_nothing(
     operator.goto(f"{server.url}/console?company_id=newco")
     expect(operator.locator("#records-ok")).to_contain_text("Chats are recorded")
     expect(operator.locator("#r1-banner")).to_be_hidden()
+    # Operators also see the servers serving the database (R20), this one alone.
+    servers = operator.locator("#servers li")
+    expect(servers).to_have_count(1)
+    expect(servers).to_contain_text(f"{socket.gethostname()} (process ")
+    expect(servers).to_contain_text("up since")
 
 
 def test_R18_the_console_sends_visitors_to_login_and_agents_to_the_portal(

@@ -189,6 +189,8 @@ RULES: dict[RouteKey, Rule] = {
     ("GET", "/api/admin/companies"): may("operator", names_a=False),
     ("POST", "/api/admin/companies"): may("operator", names_a=False),
     ("PUT", "/api/admin/companies/{company_id}/products"): may("operator"),
+    # -- the servers serving the database: the operator only (R20) ----------------------
+    ("GET", "/api/admin/nodes"): may("operator", names_a=False),
     # -- the company's recording settings: supervisors read, administrators change ------
     ("GET", "/api/admin/companies/{company_id}"): may(*OVERSEERS),
     ("PATCH", "/api/admin/companies/{company_id}"): may(*ADMINS),

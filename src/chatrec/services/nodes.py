@@ -83,6 +83,10 @@ class NodeHeartbeat:
             except StoreError as error:
                 log.warning("node %s could not say it is alive: %s", self.node_id, error)
 
+    def live(self) -> list[NodeRecord]:
+        """Every node heard from within the lease, this one included."""
+        return self.registry.live_nodes(self.lease)
+
     def leave(self) -> None:
         if self.joined is None:
             return

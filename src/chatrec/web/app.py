@@ -25,6 +25,7 @@ from chatrec.web.errors import install_error_handlers
 from chatrec.web.flows_api import router as flows_router
 from chatrec.web.guard import SESSION_COOKIE
 from chatrec.web.metrics import router as metrics_router
+from chatrec.web.nodes_api import router as nodes_router
 from chatrec.web.tokens_api import router as tokens_router
 from chatrec.web.transport import HstsMiddleware, secure_transport
 from chatrec.web.users_api import router as users_router
@@ -58,7 +59,7 @@ async def _sweep_forever(container: Container) -> None:
 
 
 TAGS = [
-    {"name": "system", "description": "Whether the server runs."},
+    {"name": "system", "description": "Whether the server runs; the servers of the database."},
     {"name": "sessions", "description": "Staff log in and out (R18)."},
     {"name": "account", "description": "Staff change their password and second factor."},
     {"name": "API tokens", "description": "Tokens for automation, acting as their login."},
@@ -147,6 +148,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(companies_router)
     app.include_router(users_router)
     app.include_router(audit_router)
+    app.include_router(nodes_router)
     app.include_router(catalog_router)
     app.include_router(flows_router)
     app.include_router(destination_router)

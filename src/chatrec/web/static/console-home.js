@@ -67,12 +67,32 @@
     $(`count-${state}`).textContent = found.next_cursor ? `${shown}+` : String(shown);
   }
 
+  // Operators: the servers heard from within their lease, with their connections (R20).
+  async function showServers() {
+    const nodes = await c.api("GET", "/api/admin/nodes");
+    c.fill(
+      $("servers"),
+      nodes.map((node) =>
+        h(
+          "li",
+          { class: "has" },
+          h("strong", {}, `${node.host} (process ${node.pid})`),
+          ` ${node.connections} connection${node.connections === 1 ? "" : "s"}, up since `,
+          c.time(node.started_at),
+          h("span", { class: "hint" }, " · last heard "),
+          c.time(node.heartbeat_at),
+        ),
+      ),
+    );
+  }
+
   async function load() {
     try {
       const id = encodeURIComponent(await c.company());
       showCompany(await c.api("GET", `/api/admin/companies/${id}`));
       showPlatform(await c.api("GET", "/api/admin/destination"));
       if ($("count-pending")) await Promise.all([count("pending"), count("blocked")]);
+      if ($("servers")) await showServers();
     } catch (error) {
       c.showError(error);
     }
