@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from chatrec.domain.journal import (
     CUSTOMER,
@@ -44,19 +45,19 @@ from chatrec.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    SequenceClashError,
 )
 from chatrec.flows import FlowState, answer_flow, start_flow
 from chatrec.live.bus import user_topic
 from chatrec.live.registry import LiveChat
 from chatrec.live.routing import Availability
 from chatrec.services.directory import company_settings, user_login
-from chatrec.services.open_chats import staff_actor
+from chatrec.services.open_chats import sampling_key, staff_actor
 from chatrec.services.routing import ChatRouting
 from chatrec.services.token_hash import hash_token
 from chatrec.store.records import (
     ChatRecord,
     ChatStatus,
-    CompanyRecord,
     QueueRecord,
     ServiceRecord,
     UserRecord,
@@ -64,17 +65,17 @@ from chatrec.store.records import (
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
+CLASH_RETRIES = 5
+"""How often an action catches up with other nodes before it is tried a last time."""
+
 RECORDING_ACTIONS: dict[type[Event], str] = {
     RecordingPaused: "pause",
     RecordingResumed: "resume",
     DeletePressed: "delete_recording",
     FlaggedAbusive: "flag_abusive",
 }
-
-
-def _key(company: CompanyRecord) -> bytes:
-    """The company's sampling key (R7); its id only for a company created without one."""
-    return company.sampling_key or company.company_id.encode()
 
 
 def _unavailable(user: UserRecord, availability: Availability) -> str | None:
@@ -108,15 +109,7 @@ class ChatService(ChatRouting):
     async def recover(self) -> int:
         """Rebuild every open chat from the store after a start or a crash."""
         for record in await self._run(self.store.open_chats):
-            company = await self.company(record.company_id)
-            events = await self._run(self.store.load_journal, record.chat_id, 0)
-            chat = LiveChat(record, list(events), company_settings(company), _key(company))
-            if record.flow_id is not None:
-                found = await self._flow(record.flow_id, record.flow_version)
-                chat.flow = found[0] if found else None
-            if record.flow_state is not None:
-                chat.flow_state = FlowState.from_dict(record.flow_state)
-            self._chats[record.chat_id] = chat
+            chat = await self._cache(record)
             if record.status is ChatStatus.QUEUED and record.queue_id:
                 self.router.enqueue(record.company_id, record.queue_id, record.chat_id)
             for user_id in chat.present_agents():
@@ -126,6 +119,18 @@ class ChatService(ChatRouting):
                     self.router.holds(user_id, record.chat_id)
         await self._recover_presence()
         return len(self._chats)
+
+    async def _acting(self, chat: LiveChat, act: Callable[[], Awaitable[T]]) -> T:
+        """Run an action under the chat's lock.  When another node numbered events of the
+        chat first, catch up and run it again, its checks seeing the chat as it now is:
+        every accepted action is applied once and the numbers have no gap (R20)."""
+        async with chat.lock:
+            for _ in range(CLASH_RETRIES):
+                try:
+                    return await act()
+                except SequenceClashError:
+                    await self.refresh(chat)
+            return await act()
 
     # -- the customer --------------------------------------------------------------
 
@@ -189,7 +194,7 @@ class ChatService(ChatRouting):
             flow_id=service.flow_id if flow_found else None,
             flow_version=flow_found[1] if flow_found else None,
         )
-        chat = LiveChat(record, [], company_settings(company), _key(company))
+        chat = LiveChat(record, [], company_settings(company), sampling_key(company))
         started = ChatStarted(
             at=now,
             actor=CUSTOMER,
@@ -217,7 +222,7 @@ class ChatService(ChatRouting):
         return Started(chat.record, token)
 
     async def customer_says(self, chat: LiveChat, text: str) -> int:
-        async with chat.lock:
+        async def act() -> int:
             self._check_open(chat)
             self._check_chat_room(chat, text)
             now = self._now(chat)
@@ -230,25 +235,32 @@ class ChatService(ChatRouting):
             # The flow moves on in memory only once its answer is committed: a failed
             # commit (R19) leaves the question open for the customer to answer again.
             if answered is None:
-                seq = await self._commit(chat, events)
-            else:
-                seq = await self._commit(chat, events, flow_state=answered.to_dict())
-                chat.flow_state = answered
-                await self._after_flow(chat)
+                return await self._commit(chat, events)
+            seq = await self._commit(chat, events, flow_state=answered.to_dict())
+            chat.flow_state = answered
+            await self._after_flow(chat)
+            return seq
+
+        seq = await self._acting(chat, act)
         await self._dispatch(chat.record.company_id)
         return seq
 
     async def customer_requests_deletion(self, chat: LiveChat) -> int:
         """R9: the request is journaled and shown to the agent; it deletes nothing itself."""
-        async with chat.lock:
+
+        async def act() -> int:
             self._check_open(chat)
             self._check_chat_room(chat)
             return await self._commit(chat, [DeletionRequested(at=self._now(chat), actor=CUSTOMER)])
 
+        return await self._acting(chat, act)
+
     async def customer_ends(self, chat: LiveChat) -> int:
-        async with chat.lock:
+        async def act() -> int:
             self._check_open(chat)
-            seq = await self._end(chat, CUSTOMER, "customer ended")
+            return await self._end(chat, CUSTOMER, "customer ended")
+
+        seq = await self._acting(chat, act)
         await self._dispatch(chat.record.company_id)  # the freed agent takes the next chat
         return seq
 
@@ -268,7 +280,7 @@ class ChatService(ChatRouting):
         return actor
 
     async def staff_says(self, user: UserRecord, chat: LiveChat, text: str) -> int:
-        async with chat.lock:
+        async def act() -> int:
             self._check_open(chat)
             actor = self._in_chat(chat, user)
             self._check_chat_room(chat, text)
@@ -276,9 +288,12 @@ class ChatService(ChatRouting):
                 chat, [MessagePosted(at=self._now(chat), actor=actor, text=text)]
             )
 
+        return await self._acting(chat, act)
+
     async def recording_action(self, user: UserRecord, chat: LiveChat, kind: type[Event]) -> int:
         """Pause, Resume, Delete recording or Flag abusive (R8, R9, R11), audited."""
-        async with chat.lock:
+
+        async def act() -> int:
             self._check_open(chat)
             actor = self._in_chat(chat, user)
             if kind is RecordingPaused and chat.paused:
@@ -292,11 +307,14 @@ class ChatService(ChatRouting):
             audit = self._audit(chat, user, RECORDING_ACTIONS[kind], now)
             return await self._commit(chat, [event], audit=[audit])
 
+        return await self._acting(chat, act)
+
     async def join(self, user: UserRecord, chat: LiveChat) -> int:
         """A supervisor joins and is from now on involved (R12a)."""
         if user.role is not LoginRole.SUPERVISOR:
             raise PermissionDeniedError("only supervisors join chats they were not assigned")
-        async with chat.lock:
+
+        async def act() -> int:
             self._check_open(chat)
             if user.user_id in chat.present():
                 raise ConflictError(f"{user.name} is already in the chat")
@@ -306,9 +324,12 @@ class ChatService(ChatRouting):
             )
             return await self._commit(chat, [event])
 
+        return await self._acting(chat, act)
+
     async def leave(self, user: UserRecord, chat: LiveChat) -> int:
         """Leave; if no agent remains, the chat goes back to its queue (never abandoned)."""
-        async with chat.lock:
+
+        async def act() -> int:
             self._check_open(chat)
             actor = self._in_chat(chat, user)
             now = self._now(chat)
@@ -319,11 +340,14 @@ class ChatService(ChatRouting):
             self.router.release(user.user_id, chat.chat_id, self._monotonic())
             if fields and chat.record.queue_id:
                 self.router.enqueue(chat.record.company_id, chat.record.queue_id, chat.chat_id)
+            return seq
+
+        seq = await self._acting(chat, act)
         await self._dispatch(chat.record.company_id)
         return seq
 
     async def staff_ends(self, user: UserRecord, chat: LiveChat) -> int:
-        async with chat.lock:
+        async def act() -> int:
             self._check_open(chat)
             actor = self._in_chat(chat, user)
             others = set(chat.present_agents()) - {user.user_id}
@@ -331,7 +355,9 @@ class ChatService(ChatRouting):
                 raise ConflictError(
                     "other agents are still in the chat: leave it, or the last agent ends it"
                 )
-            seq = await self._end(chat, actor, f"ended by {actor.role.value}")
+            return await self._end(chat, actor, f"ended by {actor.role.value}")
+
+        seq = await self._acting(chat, act)
         await self._dispatch(chat.record.company_id)
         return seq
 
@@ -347,14 +373,16 @@ class ChatService(ChatRouting):
             raise ConflictError("transfer to exactly one agent or one queue")
         target_user = await self._run(self.store.get_user, to_agent) if to_agent else None
         target_queue = await self._run(self.store.get_queue, to_queue) if to_queue else None
-        async with chat.lock:
+
+        async def act() -> int:
             self._check_open(chat)
             actor = self._in_chat(chat, user)
             now = self._now(chat)
             if to_agent is not None:
-                seq = await self._transfer_to_agent(chat, actor, target_user, now)
-            else:
-                seq = await self._transfer_to_queue(chat, actor, target_queue, now)
+                return await self._transfer_to_agent(chat, actor, target_user, now)
+            return await self._transfer_to_queue(chat, actor, target_queue, now)
+
+        seq = await self._acting(chat, act)
         await self._dispatch(chat.record.company_id)
         return seq
 

@@ -19,17 +19,30 @@ from typing import Any, TypeVar
 from chatrec.domain.journal import Actor, ChatRole, Event
 from chatrec.domain.roles import DESK_ROLES, LoginRole
 from chatrec.errors import AuthenticationError, NotFoundError, PermissionDeniedError
-from chatrec.flows import Flow, load_flow
+from chatrec.flows import Flow, FlowState, load_flow
 from chatrec.live.bus import Fanout, chat_topic, company_topic
 from chatrec.live.registry import LiveChat
 from chatrec.live.routing import Router
+from chatrec.services.directory import company_settings
 from chatrec.services.endings import ChatEndings
 from chatrec.services.ports import Committer, LiveChatStore
 from chatrec.services.presence import PresenceStore
 from chatrec.services.token_hash import hash_token
-from chatrec.store.records import AuditRecord, ChatChange, CompanyRecord, UserRecord
+from chatrec.store.records import (
+    AuditRecord,
+    ChatChange,
+    ChatRecord,
+    ChatStatus,
+    CompanyRecord,
+    UserRecord,
+)
 
 T = TypeVar("T")
+
+
+def sampling_key(company: CompanyRecord) -> bytes:
+    """The company's sampling key (R7); its id only for a company created without one."""
+    return company.sampling_key or company.company_id.encode()
 
 
 def staff_actor(user: UserRecord) -> Actor:
@@ -156,7 +169,46 @@ class OpenChats:
                 f"this chat ended at {ended:%Y-%m-%d %H:%M} UTC and its link has expired; "
                 "start a new chat"
             )
-        return record.chat_id, self._chats.get(record.chat_id)
+        if ended is not None:
+            return record.chat_id, None
+        return record.chat_id, await self.ensure(record.chat_id)
+
+    async def _cache(self, record: ChatRecord) -> LiveChat:
+        """Take an open chat as committed into this node's memory."""
+        company = await self.company(record.company_id)
+        events = await self._run(self.store.load_journal, record.chat_id, 0)
+        chat = LiveChat(record, list(events), company_settings(company), sampling_key(company))
+        if record.flow_id is not None:
+            found = await self._flow(record.flow_id, record.flow_version)
+            chat.flow = found[0] if found else None
+        if record.flow_state is not None:
+            chat.flow_state = FlowState.from_dict(record.flow_state)
+        self._chats[record.chat_id] = chat
+        return chat
+
+    async def ensure(self, chat_id: str) -> LiveChat | None:
+        """The open chat, from this node's memory or, when another node opened it, from
+        the store (R20); ``None`` once it has ended."""
+        chat = self._chats.get(chat_id)
+        if chat is not None:
+            return chat
+        record = await self._run(self.store.get_chat, chat_id)
+        if record is None or record.status is ChatStatus.ENDED:
+            return None
+        return self._chats.get(chat_id) or await self._cache(record)
+
+    async def refresh(self, chat: LiveChat) -> None:
+        """Bring a cached chat up to what is committed: another node acted on it (R20)."""
+        record = await self._run(self.store.get_chat, chat.chat_id)
+        if record is None:
+            return
+        newer = await self._run(self.store.load_journal, chat.chat_id, chat.record.last_seq)
+        chat.events.extend(newer)
+        chat.record = record
+        if record.flow_state is not None:
+            chat.flow_state = FlowState.from_dict(record.flow_state)
+        if record.status is ChatStatus.ENDED:
+            self._chats.pop(chat.chat_id, None)
 
     # -- committing ----------------------------------------------------------------
 

@@ -71,6 +71,9 @@ class FakeStore:
     def open_chats(self) -> list[ChatRecord]:
         return [c for c in self.chats.values() if c.status is not ChatStatus.ENDED]
 
+    def get_chat(self, chat_id: str) -> ChatRecord | None:
+        return self.chats.get(chat_id)
+
     def find_chat_by_token(self, token_hash: str) -> ChatRecord | None:
         return next((c for c in self.chats.values() if c.token_hash == token_hash), None)
 

@@ -1,0 +1,62 @@
+"""Two nodes acting on one chat through one database (R20).
+
+Each node is a whole container (chat service, group committer, store) on the same
+database, in one process; what they share is only the database.  Node B acts on its
+cached copy after node A has moved the chat on: B catches up and acts again, so the
+journal's numbers have no gap and every accepted action is in it once; an action on a
+chat another node ended is refused as on one node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from chatrec.domain.journal import MessagePosted
+from chatrec.errors import ConflictError
+from tests.integration.services.test_chat_endings import alice_takes, demo_node, seed
+
+
+def test_R20_a_node_acting_on_a_stale_chat_catches_up_and_numbers_stay_gap_free(
+    database_url: str, tmp_path: Path
+) -> None:
+    one, two = demo_node(database_url, tmp_path), demo_node(database_url, tmp_path)
+    alice = seed(one.store, tmp_path)
+
+    async def scenario() -> tuple[list[int], list[str]]:
+        for node in (one, two):
+            node.committer.start()
+        try:
+            [chat_id] = await alice_takes(one.chats, alice, 1)
+            here = one.chats.find(chat_id)
+            there = await two.chats.ensure(chat_id)  # opened on node one, loaded here
+            assert here is not None
+            assert there is not None
+            assert there.record.last_seq == here.record.last_seq
+
+            await one.chats.customer_says(here, "first, on node one")
+            # Node two's copy is one event behind: its number is taken; it catches up.
+            await two.chats.staff_says(alice, there, "second, on node two")
+            await one.chats.customer_says(here, "third, on node one")
+
+            await one.chats.staff_ends(alice, here)
+            with pytest.raises(ConflictError, match="this chat has ended"):
+                await two.chats.staff_says(alice, there, "too late, on node two")
+            assert two.chats.find(chat_id) is None
+            journal = await asyncio.to_thread(one.store.load_journal, chat_id, 0)
+        finally:
+            for node in (one, two):
+                await node.committer.stop()
+        texts = [event.text for _, event in journal if isinstance(event, MessagePosted)]
+        return [seq for seq, _ in journal], texts
+
+    try:
+        seqs, texts = asyncio.run(scenario())
+    finally:
+        one.store.close()
+        two.store.close()
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert texts[-3:] == ["first, on node one", "second, on node two", "third, on node one"]
+    assert "too late, on node two" not in texts
