@@ -475,11 +475,16 @@ class ChatService(ChatRouting):
         ended = 0
         for chat in list(self._chats.values()):
             if chat.record.last_activity_at < cutoff:
-                async with chat.lock:
+
+                async def act(chat: LiveChat = chat) -> int:
+                    # Another node may have ended it, or its customer spoken, meanwhile.
                     if chat.chat_id in self._chats and chat.record.last_activity_at < cutoff:
                         await self._end(
                             chat, Actor(ChatRole.SYSTEM, "System"), "inactivity timeout"
                         )
-                        ended += 1
+                        return 1
+                    return 0
+
+                ended += await self._acting(chat, act)
                 await self._dispatch(chat.record.company_id)
         return ended

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from chatrec.domain.filenames import clashing
 from chatrec.domain.journal import ChatEnded, Journal
-from chatrec.errors import BaseNameTakenError
+from chatrec.errors import BaseNameTakenError, SequenceClashError
 from chatrec.live.registry import LiveChat
 from chatrec.services.ports import Committer, TakenNames
 from chatrec.services.recordings import (
@@ -110,8 +110,9 @@ class ChatEndings:
             )
             try:
                 await self.committer.commit(change)
-            except BaseNameTakenError:
-                await asyncio.to_thread(unspool, recordings)  # under names now another's
+            except (BaseNameTakenError, SequenceClashError):
+                # Under names now another's, or of an end another node committed first.
+                await asyncio.to_thread(unspool, recordings)
                 raise
         finally:
             self._names.release(company_id, names)

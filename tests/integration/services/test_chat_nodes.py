@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from chatrec.domain.journal import MessagePosted
+from chatrec.bootstrap import build
+from chatrec.config import Config
+from chatrec.domain.journal import ChatEnded, MessagePosted
 from chatrec.errors import ConflictError
+from chatrec.web.container import Container
 from tests.integration.services.test_chat_endings import alice_takes, demo_node, seed
 
 
@@ -60,3 +63,43 @@ def test_R20_a_node_acting_on_a_stale_chat_catches_up_and_numbers_stay_gap_free(
     assert seqs == list(range(1, len(seqs) + 1))
     assert texts[-3:] == ["first, on node one", "second, on node two", "third, on node one"]
     assert "too late, on node two" not in texts
+
+
+def test_R20_an_idle_chat_swept_by_two_nodes_at_once_ends_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    def node(name: str) -> Container:
+        # Each node its own folder, as on its own machine: both render the end.
+        folder = tmp_path / name
+        return build(
+            Config(data_dir=folder, database_url=database_url, inactivity_timeout_seconds=0.2)
+        )
+
+    one, two = node("one"), node("two")
+    alice = seed(one.store, tmp_path / "one")
+
+    async def scenario() -> list[int]:
+        for node in (one, two):
+            node.committer.start()
+        try:
+            [chat_id] = await alice_takes(one.chats, alice, 1)
+            assert await two.chats.ensure(chat_id) is not None
+            await asyncio.sleep(0.3)
+            swept = await asyncio.gather(one.chats.sweep(), two.chats.sweep())
+            assert one.chats.find(chat_id) is None
+            assert two.chats.find(chat_id) is None
+            journal = await asyncio.to_thread(one.store.load_journal, chat_id, 0)
+            assert sum(isinstance(event, ChatEnded) for _, event in journal) == 1
+            # The node whose end lost keeps none of the files it rendered for it.
+            loser = tmp_path / ("two" if swept[0] else "one") / "spool" / chat_id
+            assert not [path for path in loser.rglob("*") if path.is_file()]
+            return list(swept)
+        finally:
+            for node in (one, two):
+                await node.committer.stop()
+
+    try:
+        assert sorted(asyncio.run(scenario())) == [0, 1]
+    finally:
+        one.store.close()
+        two.store.close()
