@@ -147,10 +147,20 @@ class OpenChats:
             raise NotFoundError(f"no open chat {chat_id!r}")
         return chat
 
-    async def events_after(self, chat_id: str, seq: int) -> list[tuple[int, Event]]:
-        """Events a client has not seen: from memory while open, from the store after."""
+    async def events_after(
+        self, chat_id: str, seq: int, *, known: int | None = None
+    ) -> list[tuple[int, Event]]:
+        """Events a client has not seen: from memory while open, from the store after.
+
+        ``known`` is the number a notice announced: above what memory holds, another
+        node committed it, and memory catches up from the store first (R20).
+        """
         chat = self._chats.get(chat_id)
-        if chat is not None:
+        if chat is not None and known is not None and known > chat.record.last_seq:
+            async with chat.lock:
+                if known > chat.record.last_seq:
+                    await self.refresh(chat)
+        if chat is not None and chat.chat_id in self._chats:
             return chat.events_after(seq)
         return await self._run(self.store.load_journal, chat_id, seq)
 

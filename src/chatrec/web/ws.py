@@ -224,10 +224,13 @@ class Connection:
                 continue
             await self.ws.send_text(json.dumps(item))
 
-    async def sync(self, chat_id: str, *, since: int | None = None) -> None:
-        """Send the chat's events the client has not seen, then its summary."""
+    async def sync(
+        self, chat_id: str, *, since: int | None = None, known: int | None = None
+    ) -> None:
+        """Send the chat's events the client has not seen, then its summary; ``known`` is
+        the number a notice announced (another node's event, R20)."""
         after = self.seen.get(chat_id, 0) if since is None else since
-        for seq, event in await self.service.events_after(chat_id, after):
+        for seq, event in await self.service.events_after(chat_id, after, known=known):
             view = protocol.event_view(event, staff=self.staff)
             if view is not None:
                 frame = {"type": "event", "chat_id": chat_id, "seq": seq, "event": view}
@@ -384,7 +387,7 @@ class CustomerConnection(Connection):
     async def on_notice(self, topic: str, notice: dict[str, Any]) -> None:
         newer = notice.get("customer_connection")
         if newer is None:
-            await self.sync(self.chat_id, since=notice.get("since"))
+            await self.sync(self.chat_id, since=notice.get("since"), known=notice.get("seq"))
         elif newer != self.connection_id:
             message = "this chat was opened on another connection, which replaces this one"
             await self.ws.send_text(json.dumps(error_frame("replaced", message)))
@@ -527,7 +530,7 @@ class StaffConnection(Connection):
         if not chat_id:
             return
         if self.follows(chat_id):
-            await self.sync(chat_id, since=notice.get("since"))
+            await self.sync(chat_id, since=notice.get("since"), known=notice.get("seq"))
         elif chat_id in self.seen and (chat := self.service.find(chat_id)) is not None:
             # Left or transferred away: one last summary (without them), then silence.
             del self.seen[chat_id]

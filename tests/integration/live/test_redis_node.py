@@ -16,8 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from chatrec.domain.journal import ChatEnded
+from chatrec.store.store import Store
 from tests.integration.clients import Client
+from tests.integration.live.test_live_recording import queued_to
 from tests.integration.server import ServerProcess
+from tests.keys import SECRETS
 from tests.redis_server import RedisServer
 
 
@@ -133,3 +137,49 @@ def test_R19_R20_two_servers_share_login_limits_and_both_are_listed(
         finally:
             for server in nodes:
                 server.stop()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_R20_a_customer_on_one_node_and_the_agent_on_another_see_each_other(
+    database_url: str, tmp_path: Path
+) -> None:
+    with RedisServer(tmp_path) as redis:
+        env = {"CHATREC_REDIS_URL": redis.url}
+        one = ServerProcess(tmp_path / "data", database_url, env=env)
+        one.start()
+        two = ServerProcess(tmp_path / "data", database_url, env=env)
+        two.start()
+        try:
+
+            async def scenario() -> str:
+                customer, alice, chat_id = await queued_to(one, "alice")
+                # The customer's page reconnects through the load balancer to node two.
+                token = customer.token
+                await customer.close()
+                moved = await Client.open(f"{two.ws_url}/ws/customer", {"token": token})
+                await alice.ok({"type": "message", "chat_id": chat_id, "text": "Hi from one"})
+                await moved.event(chat_id, lambda e: e.get("text") == "Hi from one")
+                await moved.ok({"type": "message", "text": "Thanks from two"})
+                await alice.event(chat_id, lambda e: e.get("text") == "Thanks from two")
+                await alice.ok({"type": "message", "chat_id": chat_id, "text": "Bye from one"})
+                await moved.event(chat_id, lambda e: e.get("text") == "Bye from one")
+                await moved.ok({"type": "end"})
+                await alice.state(chat_id, lambda c: c["status"] == "ended")
+                await moved.close()
+                await alice.close()
+                return chat_id
+
+            chat_id = asyncio.run(scenario())
+        finally:
+            two.stop()
+            one.stop()
+    store = Store(database_url, secrets=SECRETS)
+    try:
+        journal = store.load_journal(chat_id, 0)
+    finally:
+        store.close()
+    assert [seq for seq, _ in journal] == list(range(1, len(journal) + 1))
+    texts = [getattr(event, "text", None) for _, event in journal]
+    for said in ("Hi from one", "Thanks from two", "Bye from one"):
+        assert texts.count(said) == 1
+    assert sum(isinstance(event, ChatEnded) for _, event in journal) == 1
