@@ -3,18 +3,22 @@
 ``server`` (``fresh_server``) is a server of the test's own; on SQLite it starts from
 the demo seeded once per worker (the database is still the test's own copy).
 ``tenant`` is a demo-like company of the test's own on ``shared_server``, one server per
-module and database: a module whose tests need no fresh server binds ``server`` to it
-(see :mod:`tests.integration.tenant`).
+database for the whole run (per xdist worker): a module whose tests need no fresh server
+binds ``server`` to it (see :mod:`tests.integration.tenant`).  Tenants never meet, so
+what one module leaves on the shared server is another company's, as within a module.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from chatrec.store.migrations import migrate
 from chatrec.store.store import Store
+from tests.conftest import _postgres_schema_url
 from tests.integration.server import SeededDemo, ServerProcess
 from tests.integration.tenant import SHARED_LIMITS, Tenant
 from tests.keys import SECRETS
@@ -40,26 +44,28 @@ def fresh_server(
         process.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def shared_server(
-    module_database_url: str,
+    request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     seeded_demo: SeededDemo,
 ) -> Iterator[ServerProcess]:
-    """One server for a module's tests on one database; each test seeds its own company."""
-    folder = tmp_path_factory.mktemp("shared-server")
-    database_url = module_database_url
-    if database_url.startswith("sqlite"):
-        database_url = seeded_demo.copy_to(folder / "data", folder / "chatrec.db")
-    process = ServerProcess(folder / "data", database_url, env=SHARED_LIMITS)
-    process.start()
-    try:
+    """One server per database for every module's tests; each test seeds its own company.
+    A start costs seconds: once per run, not once per module."""
+    folder = tmp_path_factory.mktemp(f"shared-server-{request.param}")
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            database_url = seeded_demo.copy_to(folder / "data", folder / "chatrec.db")
+        else:
+            database_url = stack.enter_context(_postgres_schema_url())
+            migrate(database_url)
+        process = ServerProcess(folder / "data", database_url, env=SHARED_LIMITS)
+        process.start()
+        stack.callback(process.stop)
         yield process
-    finally:
-        process.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def _tenant_store(shared_server: ServerProcess) -> Iterator[Store]:
     opened = Store(shared_server.database_url, secrets=SECRETS)
     try:
