@@ -17,7 +17,7 @@ VCON_VENV := .venv-vcon
 VCON_STAMP := $(VCON_VENV)/.installed
 export CHATREC_VCON_PYTHON ?= $(abspath $(VCON_VENV))/bin/python
 
-.PHONY: run test unit lint typecheck pytest browsers sshd vcon screenshots bench clean
+.PHONY: run test unit lint typecheck pytest browsers sshd redis vcon screenshots bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,14 @@ sshd:
 			sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server; fi; }
 	@mkdir -p /run/sshd 2>/dev/null || sudo mkdir -p /run/sshd
 
+# Debian's redis-server: the tests that stop and restart Redis start one of their own.
+redis:
+	@command -v /usr/bin/redis-server >/dev/null || { \
+		if [ "$$(id -u)" -eq 0 ]; then apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
+		else sudo apt-get update -qq && \
+			sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; fi; }
+
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests scripts bench
 	$(BIN)/ruff check src tests scripts bench
@@ -72,7 +80,7 @@ pytest: $(STAMP) $(VCON_STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit $(PYTEST_PARALLEL)
 
-test: lint typecheck browsers sshd pytest
+test: lint typecheck browsers sshd redis pytest
 
 BENCH_STAMP := $(VENV)/.bench-installed
 

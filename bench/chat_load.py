@@ -27,9 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, wait_healthy
+from tests.harness import ChildServer
+
+from bench.common import ROOT
 from chatrec.demo.sshd import free_port
-from chatrec.simulate import Options, Stats, Summary, simulate
+from chatrec.simulate.plan import Options
+from chatrec.simulate.run import simulate
+from chatrec.simulate.summary import Stats, Summary
 
 CAPACITY = 50
 PASSWORD = "bench-relay-password"  # noqa: S105 (throwaway bench logins)
@@ -75,13 +79,13 @@ class Site:
 
 @dataclass
 class Server:
-    """A server in a child process, its log in its data folder."""
+    """A server in a child process (the tests' launcher), its log in its data folder."""
 
     command: list[str]
     data_dir: Path
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
+    child: ChildServer | None = None
 
     @property
     def url(self) -> str:
@@ -89,29 +93,24 @@ class Server:
 
     @property
     def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
+        assert self.child is not None
+        return self.child.pid
 
     def start(self, timeout: float = 60) -> None:
-        log = (self.data_dir / "server.log").open("ab")
-        self.process = subprocess.Popen(  # noqa: S603 (our own command line)
+        self.child = ChildServer(
             [*self.command, "--port", str(self.port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **self.env},
+            self.data_dir / "server.log",
+            env=self.env,
             cwd=ROOT,
+            stop_signal=signal.SIGINT,
+            stop_grace=60,
+            port=self.port,
         )
-        log.close()
-        wait_healthy(self.process, self.url, self.data_dir / "server.log", timeout)
+        self.child.start(timeout)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.child is not None:
+            self.child.stop()
 
 
 @contextmanager

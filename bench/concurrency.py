@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.harness import ChildServer
 from websockets.asyncio.client import ClientConnection
 
 from bench.common import QUICK, ROOT, Result, raise_open_files, report, save_plot, summary
@@ -149,33 +148,22 @@ def rss_kb(pid: int) -> float:
 
 @contextlib.contextmanager
 def child(command: Sequence[str], port: int, folder: Path, env: dict[str, str]) -> Iterator[int]:
-    """Run a server until it answers on ``port``; yield its pid; kill it (its data
+    """Run a server until it accepts on ``port``; yield its pid; kill it (its data
     directory is thrown away, so a graceful shutdown of 10,000 sockets buys nothing)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    log_path = folder / "server.log"
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(  # noqa: S603 - this interpreter, our own modules
-            command,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **env},
-            preexec_fn=_raise_limit,
-        )
+    server = ChildServer(
+        command,
+        folder / "server.log",
+        env=env,
+        cwd=ROOT,
+        preexec_fn=_raise_limit,
+        port=port,
+        ready="listening",
+    )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{log_path.read_text()[-3000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start:\n{log_path.read_text()[-3000:]}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-                break
-            time.sleep(0.1)
-        yield process.pid
+        server.start(60)
+        yield server.pid
     finally:
-        process.kill()
-        process.wait(10)
+        server.kill()
 
 
 def chatrec_command(folder: Path, port: int) -> list[str]:

@@ -43,8 +43,10 @@ from tests.integration.store.factories import ended_chat, seed
 from bench.common import QUICK, Result, report, save_plot
 from bench.delay_proxy import delayed_link
 from bench.sftp_peer import SftpPeer, batch_of_puts, sftp_batch
+from chatrec.delivery.egress import EgressPolicy
 from chatrec.delivery.sftp import SftpUploader
 from chatrec.delivery.worker import DeliveryWorker, stored_destination
+from chatrec.demo.sshd import LOOPBACK
 from chatrec.store.records import (
     SIDECAR_FORMAT,
     DestinationRecord,
@@ -198,7 +200,8 @@ async def run_worker(
     url = outbox.fresh(workdir)
     store = Store(url, secrets=box)
     store.set_destination(destination)
-    worker = DeliveryWorker(store, SftpUploader(), worker_id="bench", spool_dir=outbox.live_spool)
+    uploader = SftpUploader(egress=EgressPolicy.of(allow=LOOPBACK))  # the peer is on loopback
+    worker = DeliveryWorker(store, uploader, worker_id="bench", spool_dir=outbox.live_spool)
     total = outbox.files.files
     try:
         started = time.perf_counter()

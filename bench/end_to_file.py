@@ -37,7 +37,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,23 +46,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.harness import ChildProcess, ChildServer
 
 from bench.arrivals import Arrivals
-from bench.common import QUICK, Result, cumulative, report, save_plot, summary, wait_healthy
+from bench.common import QUICK, Result, cumulative, report, save_plot, summary
+from chatrec.delivery.egress import EgressPolicy
 from chatrec.delivery.model import Destination, RecordingUpload, UploadItem
 from chatrec.delivery.sftp import SftpUploader
 from chatrec.demo.sshd import LOOPBACK, ensure_keys, free_port, loopback_destination
-from chatrec.simulate import (
-    ChatPlan,
-    ChatRun,
-    ChatView,
-    Options,
-    Sent,
-    Stats,
-    answer_flow,
-    open_link,
-    post,
-)
+from chatrec.simulate.client import ChatView, Sent, open_link, post
+from chatrec.simulate.plan import ChatPlan, Options
+from chatrec.simulate.run import answer_flow
+from chatrec.simulate.summary import ChatRun, Stats
 
 NAME = "end_to_file"
 RATE = 20.0  # chat endings per second
@@ -90,40 +84,28 @@ class DemoServer:
         self.port = free_port()
         self.url = f"http://{LOOPBACK}:{self.port}"
         self.log = data_dir / "server.log"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.worker: subprocess.Popen[bytes] | None = None
+        in_server = "false" if separate_worker else "true"
+        command = [sys.executable, "-m", "chatrec", "demo", "--platform"]
+        command += ["--port", str(self.port), "--data-dir", str(data_dir)]
+        self.server = ChildServer(
+            command,
+            self.log,
+            env={"CHATREC_DELIVERY_IN_SERVER": in_server},
+            stop_grace=30,
+            port=self.port,
+        )
+        worker = [sys.executable, "-m", "chatrec", "worker", "--data-dir", str(data_dir)]
+        self.worker = ChildProcess(
+            worker,
+            data_dir / "worker.log",
+            env={"CHATREC_DELIVERY_POLL_SECONDS": WORKER_POLL_SECONDS},
+            stop_grace=30,
+        )
 
     def start(self, timeout: float = 60) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        command = [
-            sys.executable,
-            "-m",
-            "chatrec",
-            "demo",
-            "--platform",
-            "--port",
-            str(self.port),
-            "--data-dir",
-            str(self.data_dir),
-        ]
-        in_server = "false" if self.separate_worker else "true"
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - this interpreter, chatrec
-                command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=dict(os.environ, CHATREC_DELIVERY_IN_SERVER=in_server),
-            )
-        wait_healthy(self.process, self.url, self.log, timeout)
+        self.server.start(timeout)
         if self.separate_worker:  # after the demo has migrated and seeded the database
-            worker = [sys.executable, "-m", "chatrec", "worker", "--data-dir", str(self.data_dir)]
-            with (self.data_dir / "worker.log").open("ab") as log:
-                self.worker = subprocess.Popen(  # noqa: S603 - this interpreter, chatrec
-                    worker,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=dict(os.environ, CHATREC_DELIVERY_POLL_SECONDS=WORKER_POLL_SECONDS),
-                )
+            self.worker.spawn()
 
     @property
     def platform(self) -> Path:
@@ -146,14 +128,8 @@ class DemoServer:
         )
 
     def stop(self) -> None:
-        for process in (self.worker, self.process):
-            if process is not None and process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        self.worker.stop()
+        self.server.stop()
         self.stop_platform()
 
     def stop_platform(self) -> None:
@@ -190,7 +166,14 @@ async def end_chat_at(
     run, view = ChatRun(plan), ChatView()
     started = await post(http, "/api/chats", {"service_id": SERVICE})
     url = options.ws_url + started.get("websocket", "/ws/customer")
-    link, _ = await open_link(url, started["token"], view.take, stats, options)
+    link, _ = await open_link(
+        url,
+        started["token"],
+        view.take,
+        timeout=options.timeout,
+        frames_per_second=options.frames_per_second,
+        tally=stats,
+    )
     try:
         await answer_flow(link, view, run)
         if view.status != "queued":
@@ -292,7 +275,7 @@ async def measure_bare_upload(
         copies.append(copy)
     digests = [hashlib.sha256(copy.read_bytes()).hexdigest() for copy in copies]
     destination = server.destination()
-    uploader = SftpUploader()
+    uploader = SftpUploader(egress=EgressPolicy.of(allow=LOOPBACK))  # as the bench server's
     ids = iter(range(1, 1_000_000))
 
     def upload_of(n: int) -> tuple[RecordingUpload, str]:

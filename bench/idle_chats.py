@@ -9,7 +9,9 @@ The idle connections are held by ``python -m bench.idle_chats hold``, one proces
 server (its file-descriptor limit then covers one server's 10,000 sockets), which opens
 them many at a time (a semaphore bounds the handshakes in flight, so no accept backlog
 overflows) and keeps them without reading: an idle chat's few greeting frames sit in
-its buffer, and the client library still answers the server's keepalive pings.
+its buffer, and the client library still answers the server's keepalive pings.  The
+clients are ``chatrec simulate``'s (:mod:`chatrec.simulate.client`), on sockets without
+a reader.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench.common import raise_open_files
+from chatrec.simulate.client import ask, say_hello
 
 SERVICE_ID = "demo-support"
 OPEN_TIMEOUT = 60.0
@@ -85,9 +88,7 @@ async def _hello(url: str, token: str, *, keepalive: bool) -> ClientConnection:
         compression=None,
         proxy=None,
     )
-    await ws.send(json.dumps({"type": "hello", "token": token}))
-    while (frame := json.loads(await ws.recv()))["type"] not in {"welcome", "error"}:
-        pass
+    frame = await say_hello(ws, {"token": token})
     if frame["type"] == "error":
         await ws.close()
         raise RuntimeError(f"hello refused: {frame}")
@@ -232,15 +233,11 @@ async def hold(kind: str, port: int, in_flight: int) -> None:
 
 async def round_trip(ws: ClientConnection, frame: dict[str, object]) -> float:
     """Seconds from sending a frame to its ``ack`` (or ``error``), other frames skipped."""
-    ref = f"b{next(_refs)}"
     started = time.perf_counter()
-    await ws.send(json.dumps({**frame, "ref": ref}))
-    while True:
-        answer = json.loads(await ws.recv())
-        if answer.get("ref") == ref and answer["type"] in {"ack", "error"}:
-            if answer["type"] == "error":
-                raise RuntimeError(f"frame refused: {answer}")
-            return time.perf_counter() - started
+    answer = await ask(ws, frame, f"b{next(_refs)}")
+    if answer["type"] == "error":
+        raise RuntimeError(f"frame refused: {answer}")
+    return time.perf_counter() - started
 
 
 if __name__ == "__main__":

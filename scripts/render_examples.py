@@ -22,6 +22,7 @@ from chatrec.domain.journal import (
     Actor,
     AgentAssigned,
     ChatEnded,
+    ChatRole,
     ChatStarted,
     ConsentAnswered,
     ConsentAsked,
@@ -31,7 +32,6 @@ from chatrec.domain.journal import (
     RecordingPaused,
     RecordingRequested,
     RecordingResumed,
-    Role,
     StaffSnapshot,
     SupervisorJoined,
     Transferred,
@@ -52,9 +52,9 @@ COMPANY = CompanySettings(
     default_template=FilenameTemplate.parse(DEFAULT_TEMPLATE),
     formats=frozenset(RecordingFormat),
 )
-ALICE = Actor(Role.AGENT, "Alice Martin", "u-1042")
-BOB = Actor(Role.AGENT, "Bob Chen", "u-1077")
-SAM = Actor(Role.SUPERVISOR, "Sam Okafor", "u-2001")
+ALICE = Actor(ChatRole.AGENT, "Alice Martin", "u-1042")
+BOB = Actor(ChatRole.AGENT, "Bob Chen", "u-1077")
+SAM = Actor(ChatRole.SUPERVISOR, "Sam Okafor", "u-2001")
 START = datetime(2026, 11, 27, 9, 58, 2, tzinfo=UTC)
 QUESTION = "May we record this chat for quality and training?"
 SAMPLING_KEY = b"docs-example-sampling-key"

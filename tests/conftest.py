@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +40,7 @@ from tests.keys import SECRET_KEY, SECRETS
 
 POSTGRES_URL_VARIABLE = "CHATREC_TEST_DATABASE_URL"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+E2E = Path(__file__).parent / "e2e"
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -148,3 +150,11 @@ def module_database_url(
         with _postgres_schema_url() as url:
             migrate(url)
             yield url
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before a test outside tests/e2e, stop the browser tests' Chromium if it runs: its
+    Playwright loop, marked as running in this thread, would break ``asyncio.run``."""
+    chromium = sys.modules.get("tests.e2e.chromium")
+    if chromium is not None and E2E not in item.path.parents:
+        chromium.WORKER_CHROMIUM.stop()

@@ -6,6 +6,7 @@ import os
 import secrets
 import socket
 from datetime import timedelta
+from importlib.metadata import version as package_version
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
@@ -15,13 +16,14 @@ from chatrec.delivery.model import Uploader
 from chatrec.delivery.runner import DeliveryRunner
 from chatrec.delivery.worker import DeliveryWorker
 from chatrec.files import secure_data_dir
-from chatrec.live.bus import InProcessFanout
+from chatrec.live.bus import InProcessFanout, NodeBus
 from chatrec.live.staff_sockets import StaffSockets
 from chatrec.services import passwords
 from chatrec.services.account import AccountService
 from chatrec.services.admin import Administration
 from chatrec.services.auth import AuthService
 from chatrec.services.chats import ChatService
+from chatrec.services.nodes import NodeHeartbeat
 from chatrec.services.open_chats import ChatLimits
 from chatrec.services.revocation import Revocations
 from chatrec.services.tokens import ApiTokens
@@ -90,7 +92,7 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
     secure_data_dir(config.data_dir)
     store = build_store(config)
     committer = GroupCommitter(store)
-    fanout = InProcessFanout()
+    fanout = build_bus(config)
     if uploader is None:
         sftp = build_uploader(config)
         # At start the server says which platforms it cannot reach; a replaced uploader
@@ -142,6 +144,7 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         config.connection_tests_at_once,
         config.connection_test_seconds,
     )
+    connections = ConnectionLimiter(config.max_connections, config.max_connections_per_address)
     return Container(
         config,
         store,
@@ -158,9 +161,32 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         account,
         connection_tests,
         chat_start_limiter=AddressLimiter(config.chat_starts_per_minute),
-        connections=ConnectionLimiter(config.max_connections, config.max_connections_per_address),
+        connections=connections,
         delivery=delivery,
         new_prober=lambda: build_prober(config),
+        node=build_node(config, store, connections),
+    )
+
+
+def build_bus(config: Config) -> NodeBus:
+    """Notices in process for one server; over Redis between several (R20)."""
+    if config.redis_url:
+        from chatrec.live.redis_fanout import RedisFanout
+
+        return RedisFanout(config.redis_url, prefix=config.redis_prefix)
+    return InProcessFanout()
+
+
+def build_node(
+    config: Config, store: Store, connections: ConnectionLimiter | None = None
+) -> NodeHeartbeat:
+    """This process as a node of the database (R20); not joined yet."""
+    return NodeHeartbeat(
+        store,
+        version=package_version("chatrec"),
+        interval=timedelta(seconds=config.node_heartbeat_seconds),
+        lease=timedelta(seconds=config.node_lease_seconds),
+        connections=(lambda: connections.count) if connections is not None else (lambda: 0),
     )
 
 

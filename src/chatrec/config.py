@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -37,10 +37,30 @@ class Config(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite in the data dir"
     )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis, as redis://host:port/db, for notices between several servers "
+        "sharing one PostgreSQL database (R20); unset: one server, notices in process",
+    )
+    redis_prefix: str = Field(
+        default="chatrec:",
+        min_length=1,
+        max_length=64,
+        description="the start of every Redis channel name, so several chatrec "
+        "installations can share one Redis",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8400, ge=0, le=65535)
     inactivity_timeout_seconds: float = Field(default=1800, gt=0)
     sweep_interval_seconds: float = Field(default=15, gt=0)
+    node_heartbeat_seconds: float = Field(
+        default=5, gt=0, description="how often a server tells the database it is alive (R20)"
+    )
+    node_lease_seconds: float = Field(
+        default=20,
+        gt=0,
+        description="a server silent this long is taken for dead; at least twice the heartbeat",
+    )
     presence_idle_timeout_seconds: float = Field(
         default=1800,
         ge=0,
@@ -208,6 +228,28 @@ class Config(BaseSettings):
             raise ValueError(
                 f"CHATREC_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_CHARS} characters; "
                 "make one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_redis_without_a_shared_database(self) -> Config:
+        if self.redis_url and self.effective_database_url.startswith("sqlite"):
+            raise ValueError(
+                "CHATREC_REDIS_URL (--redis-url) carries notices between several servers, "
+                "which share a PostgreSQL database, but this one uses SQLite: give "
+                "--database-url postgresql+psycopg://… as well, or leave Redis out for one "
+                "server"
+            )
+        return self
+
+    @field_validator("node_lease_seconds")
+    @classmethod
+    def _refuse_a_lease_shorter_than_two_beats(cls, value: float, info: ValidationInfo) -> float:
+        beat = info.data.get("node_heartbeat_seconds")
+        if beat is not None and value < 2 * beat:
+            raise ValueError(
+                f"must be at least twice CHATREC_NODE_HEARTBEAT_SECONDS ({beat}), or a live "
+                "server whose beat is late would be taken for dead"
             )
         return value
 

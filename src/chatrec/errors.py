@@ -236,6 +236,11 @@ class SchemaError(ChatrecError):
     another version.  The message says which and what to run."""
 
 
+class NodeConflictError(ChatrecError):
+    """Another chatrec server already serves this database, and the database cannot be
+    shared (SQLite; R20).  The message names it and says what to do."""
+
+
 class SecretKeyError(StoreError):
     """Stored SFTP secrets cannot be decrypted: they were encrypted with another key (R18).
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,25 +14,27 @@ import httpx
 import pytest
 from playwright.sync_api import Route, expect
 
-from tests.e2e.conftest import NewPage
+from tests.e2e.conftest import NewPage, seeded_server
 from tests.e2e.test_console import log_in
 from tests.integration.clients import run
 from tests.integration.live.test_live_recording import queued_to
-from tests.integration.server import ServerProcess
+from tests.integration.server import SeededDemo, ServerProcess
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    root: Path = tmp_path_factory.mktemp("api-pages")
-    process = ServerProcess(root / "data", f"sqlite:///{root / 'chatrec.db'}", platform=True)
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
-        process.stop_platform()
+def server(
+    tmp_path_factory: pytest.TempPathFactory, seeded_demo: SeededDemo
+) -> Iterator[ServerProcess]:
+    """The demo company's with the demo platform, which only the demo company delivers to."""
+    root = tmp_path_factory.mktemp("api-pages")
+    with seeded_server(root, seeded_demo, platform=True) as process:
+        try:
+            yield process
+        finally:
+            process.stop()
+            process.stop_platform()
 
 
 def test_the_api_documentation_needs_no_internet(server: ServerProcess, new_page: NewPage) -> None:

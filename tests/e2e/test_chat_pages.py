@@ -3,6 +3,10 @@
 What a customer and the staff see (R11a, R9, R11) is checked on the pages; what is
 recorded (R8, R12b) in the spool the server wrote.  The screenshots in
 ``docs/screenshots/`` come from these runs (``make screenshots``).
+
+One server serves the module, each test with a company of its own (a tenant, whose
+customers meet its widget on its web site); the first test uses the demo company and its
+widget page there (what the screenshots show), the restart test a server of its own.
 """
 
 from __future__ import annotations
@@ -13,9 +17,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from tests.e2e.conftest import SharedDemo, fill_sign_in, widget_page
 from tests.integration.server import ServerProcess
+from tests.integration.tenant import Tenant
 
 # `make screenshots` refreshes docs/screenshots/; other runs keep them in a temporary
 # folder, so a test run never changes tracked files.
@@ -23,6 +30,12 @@ SCREENSHOTS = Path(os.environ.get("CHATREC_SCREENSHOTS") or tempfile.mkdtemp(pre
 SECRET = "4111 1111 1111 1111"
 RECORDED = "This chat is recorded for quality and training."
 NewPage = Callable[[], Page]
+
+
+@pytest.fixture
+def server(tenant: Tenant) -> Tenant:
+    """A company of the test's own on the module's server."""
+    return tenant
 
 
 def spooled(server: ServerProcess, chat_id: str) -> list[Path]:
@@ -37,8 +50,7 @@ def screenshot(page: Page, name: str) -> None:
 
 def log_in(page: Page, server: ServerProcess, login: str) -> None:
     page.goto(f"{server.url}/login")
-    page.get_by_label("Login", exact=True).fill(login)
-    page.get_by_label("Password", exact=True).fill(server.logins()[login])
+    fill_sign_in(page, server, login)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(f"{server.url}/portal")
     expect(page.locator("#connection")).to_have_text("Connected")
@@ -56,7 +68,7 @@ def widget_in(page: Page) -> Locator:
 
 def start_chat(customer: Page, server: ServerProcess, answer: str = "Billing") -> Locator:
     """Open the Support widget, start a chat and answer the flow; returns the widget."""
-    customer.goto(f"{server.url}/widget/demo?service=demo-support")
+    customer.goto(widget_page(server, server.id("demo-support")))
     widget = widget_in(customer)
     widget.get_by_role("button", name="Chat with us").click()
     widget.get_by_role("button", name="Start chat").click()
@@ -81,15 +93,16 @@ def assigned_chat(agent: Page) -> tuple[Locator, str]:
 
 
 def test_R2_R8_R9_R11a_paused_secret_never_reaches_a_recording_and_enter_sends(
-    server: ServerProcess, new_page: NewPage
+    shared_demo: SharedDemo, new_page: NewPage
 ) -> None:
+    server = shared_demo
     agent = new_page()
     agent.goto(server.url)
     for link in ("Customer widget demo", "Agent and supervisor portal", "API documentation"):
         expect(agent.get_by_role("link", name=link)).to_be_visible()
     agent.goto(f"{server.url}/portal")
     expect(agent).to_have_url(f"{server.url}/login")  # no session, no portal (R18)
-    agent.get_by_label("Login", exact=True).fill("alice")
+    fill_sign_in(agent, server, "alice")
     agent.get_by_label("Password", exact=True).fill("not her password")
     agent.get_by_role("button", name="Log in").click()
     expect(agent.get_by_role("alert")).to_contain_text("Wrong login or password")
@@ -226,8 +239,9 @@ def test_R11_R11a_supervisor_sees_live_chats_joins_and_flags_abusive(
 
 
 def test_R8_pause_survives_a_server_restart_and_both_pages_reconnect(
-    server: ServerProcess, new_page: NewPage
+    fresh_server: ServerProcess, new_page: NewPage
 ) -> None:
+    server = fresh_server
     agent = new_page()
     log_in(agent, server, "alice")
     go_available(agent)

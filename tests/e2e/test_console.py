@@ -3,6 +3,9 @@
 What an administrator sets on the pages is checked through the API afterwards, so a
 page that only looks right fails.  The console's screenshots in ``docs/screenshots/``
 come from these runs (``make screenshots``).
+
+One server serves the module, each test with a company of its own (a tenant); the first
+test sets up the demo company there, as the screenshots show it.
 """
 
 from __future__ import annotations
@@ -15,15 +18,24 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import SharedDemo, fill_sign_in
 from tests.integration.server import ServerProcess
+from tests.integration.tenant import Tenant
 from tests.sshd import OpenSshServer
 
 # `make screenshots` refreshes docs/screenshots/; other runs keep them in a temporary
 # folder, so a test run never changes tracked files.
 SCREENSHOTS = Path(os.environ.get("CHATREC_SCREENSHOTS") or tempfile.mkdtemp(prefix="shots-"))
 NewPage = Callable[[], Page]
+
+
+@pytest.fixture
+def server(tenant: Tenant) -> Tenant:
+    """A company of the test's own on the module's server."""
+    return tenant
 
 
 def screenshot(page: Page, name: str, *, full_page: bool = False) -> None:
@@ -37,8 +49,7 @@ def screenshot(page: Page, name: str, *, full_page: bool = False) -> None:
 
 def log_in(page: Page, server: ServerProcess, login: str, lands_on: str) -> None:
     page.goto(f"{server.url}/login")
-    page.get_by_label("Login", exact=True).fill(login)
-    page.get_by_label("Password", exact=True).fill(server.logins()[login])
+    fill_sign_in(page, server, login)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(f"{server.url}{lands_on}")
 
@@ -57,8 +68,9 @@ def open_section(page: Page, name: str) -> None:
 
 
 def test_R3_R4_R6_R7_administrator_sets_logins_template_flow_and_queues_without_recording(
-    server: ServerProcess, new_page: NewPage
+    shared_demo: SharedDemo, new_page: NewPage
 ) -> None:
+    server = shared_demo
     admin = new_page()
     log_in(admin, server, "ada", "/console")  # the portal sends administrators here
     expect(admin.get_by_role("heading", level=1)).to_have_text("Demo Insurance")

@@ -9,29 +9,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from chatrec.domain.rules import RULES
+from tests.e2e.conftest import seeded_server
 from tests.e2e.test_chat_pages import widget_in
 from tests.e2e.test_console import log_in, open_section
-from tests.integration.server import ServerProcess
+from tests.integration.server import SeededDemo, ServerProcess
 
 NewPage = Callable[[], Page]
 GREETING = "Hello and welcome to Demo Insurance support!"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    root: Path = tmp_path_factory.mktemp("rules")
-    process = ServerProcess(root / "data", f"sqlite:///{root}/chatrec.db")
-    process.start()
-    try:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, seeded_demo: SeededDemo
+) -> Iterator[ServerProcess]:
+    with seeded_server(tmp_path_factory.mktemp("rules"), seeded_demo) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def test_R5b_R14_the_customer_is_greeted_by_the_demo_company_and_the_chat_page_names_the_rule(

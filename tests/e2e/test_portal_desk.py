@@ -1,8 +1,9 @@
 """The agent's desk in Chromium: where a chat opens, presence, transfer targets, the
 recording actions and narrow screens (R8, R9, R11a, R12b, R13, R20).
 
-One server serves the module; each test has chats of its own, ended afterwards, and
-leaves every agent Away.  Customers are WebSocket clients (the widget has its own tests).
+One server serves the module, each test with a company of its own (a tenant); its chats
+are ended afterwards, and every agent left Away.  Customers are WebSocket clients (the
+widget has its own tests).  The idle timeout, a server's setting, has a server of its own.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 from websockets.sync.client import ClientConnection, connect
 
+from tests.e2e.conftest import seeded_server
 from tests.e2e.test_chat_pages import NewPage, assigned_chat, go_available, log_in, say
-from tests.integration.server import ServerProcess
+from tests.integration.server import SeededDemo, ServerProcess
+from tests.integration.tenant import Tenant
 
 AGENTS = ("alice", "bob", "carol")
 HEADER = (".brand", "#presence", "#connection", ".who", "#logout")
@@ -31,7 +34,8 @@ class Customer:
     """A customer of the Support service who answers the flow and then writes."""
 
     def __init__(self, server: ServerProcess) -> None:
-        response = httpx.post(f"{server.url}/api/chats", json={"service_id": "demo-support"})
+        service_id = server.id("demo-support")
+        response = httpx.post(f"{server.url}/api/chats", json={"service_id": service_id})
         response.raise_for_status()
         body = response.json()
         self.chat_id: str = body["chat_id"]
@@ -69,24 +73,15 @@ def set_away(server: ServerProcess, login: str, tokens: dict[str, str]) -> None:
             pass
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    tmp_path = tmp_path_factory.mktemp("desk")
-    process = ServerProcess(
-        tmp_path / "data",
-        f"sqlite:///{tmp_path}/chatrec.db",
-        env={"CHATREC_LOGIN_ATTEMPTS_PER_MINUTE": "1000"},  # many logins, one address
-    )
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
+@pytest.fixture
+def server(tenant: Tenant) -> Tenant:
+    """A company of the test's own on the module's server."""
+    return tenant
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def tokens() -> dict[str, str]:
-    """Session tokens of the agents, for setting them Away between tests."""
+    """Session tokens of the test's agents, for setting them Away after it."""
     return {}
 
 
@@ -186,35 +181,30 @@ def test_presence_is_the_agents_and_the_portal_says_who_else_changed_it(
 
 
 def test_the_portal_says_when_the_idle_timeout_set_the_agent_away(
-    tmp_path: Path, new_page: NewPage
+    tmp_path: Path, seeded_demo: SeededDemo, new_page: NewPage
 ) -> None:
-    server = ServerProcess(
-        tmp_path / "data",
-        f"sqlite:///{tmp_path}/chatrec.db",
-        env={
-            "CHATREC_PRESENCE_IDLE_TIMEOUT_SECONDS": "3",
-            "CHATREC_SWEEP_INTERVAL_SECONDS": "0.3",
-        },
-    )
-    server.start()
-    try:
+    # The shortest timeout that leaves Carol, at her desk, Available: her portal tells the
+    # server she is there at most once a second (once per max(1 s, timeout / 4)).
+    env = {
+        "CHATREC_PRESENCE_IDLE_TIMEOUT_SECONDS": "2",
+        "CHATREC_SWEEP_INTERVAL_SECONDS": "0.3",
+    }
+    with seeded_server(tmp_path, seeded_demo, env=env) as server:
         alice, carol = new_page(), new_page()
         for page, login in ((alice, "alice"), (carol, "carol")):
             log_in(page, server, login)
             go_available(page)
         away = alice.get_by_label("Away", exact=True)
-        for step in range(40):  # Carol keeps using her portal; Alice has left her desk
+        for step in range(100):  # Carol keeps using her portal; Alice has left her desk
             carol.mouse.move(100 + step % 2 * 50, 300)
             if away.is_checked():
                 break
-            carol.wait_for_timeout(250)
+            carol.wait_for_timeout(100)
         expect(away).to_be_checked()
         expect(alice.locator("#presence-note")).to_contain_text(
-            "after 3 seconds without using the portal"
+            "after 2 seconds without using the portal"
         )
         expect(carol.get_by_label("Available", exact=True)).to_be_checked()
-    finally:
-        server.stop()
 
 
 def test_transfer_lists_who_cannot_take_the_chat_and_why(

@@ -1,33 +1,37 @@
 """A staff session in Chromium: its cookies, logging out with the CSRF token, a forced
-password change and two-factor sign-in (R18)."""
+password change and two-factor sign-in (R18).
+
+One server serves the module, each test with a company of its own (a tenant).
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import httpx
 import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import fill_sign_in
 from tests.e2e.test_chat_pages import log_in
 from tests.integration.server import ServerProcess
+from tests.integration.tenant import Tenant
 
 NewPage = Callable[[], Page]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One server for the module: each test signs in with a login of its own."""
-    base: Path = tmp_path_factory.mktemp("staff-session")
-    process = ServerProcess(base / "data", f"sqlite:///{base / 'chatrec.db'}")
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
+@pytest.fixture
+def server(tenant: Tenant) -> Tenant:
+    """A company of the test's own on the module's server."""
+    return tenant
+
+
+def fill_password(page: Page, server: ServerProcess, login: str, password: str) -> None:
+    """The login form filled for ``login`` (and its company), with ``password``."""
+    fill_sign_in(page, server, login)
+    page.get_by_label("Password", exact=True).fill(password)
 
 
 def test_R18_logging_out_of_the_portal_ends_the_session_and_clears_both_cookies(
@@ -57,7 +61,7 @@ def test_R18_the_portal_says_why_it_was_signed_out_when_access_is_taken_away(
     log_in(agent, server, "carol")
     ada = {"Authorization": f"Bearer {server.token('ada')}"}
     reset = httpx.post(
-        f"{server.url}/api/admin/users/demo-carol/password",
+        f"{server.url}/api/admin/users/{server.id('demo-carol')}/password",
         json={"password": "another-password"},
         headers=ada,
     )
@@ -75,15 +79,14 @@ def test_R18_a_reset_password_is_changed_first_then_totp_is_set_up_and_asked_at_
 ) -> None:
     ada = {"Authorization": f"Bearer {server.token('ada')}"}
     reset = httpx.post(
-        f"{server.url}/api/admin/users/demo-alice/password",
+        f"{server.url}/api/admin/users/{server.id('demo-alice')}/password",
         json={"password": "temporary-password"},
         headers=ada,
     )
     assert reset.status_code == 200, reset.text
     agent = new_page()
     agent.goto(f"{server.url}/login")
-    agent.get_by_label("Login", exact=True).fill("alice")
-    agent.get_by_label("Password", exact=True).fill("temporary-password")
+    fill_password(agent, server, "alice", "temporary-password")
     agent.get_by_role("button", name="Log in").click()
 
     # Nothing else works until alice has a password of her own.
@@ -110,8 +113,7 @@ def test_R18_a_reset_password_is_changed_first_then_totp_is_set_up_and_asked_at_
     agent.get_by_role("link", name="Continue").click()
     agent.get_by_role("button", name="Log out").click()
     expect(agent).to_have_url(f"{server.url}/login")
-    agent.get_by_label("Login", exact=True).fill("alice")
-    agent.get_by_label("Password", exact=True).fill("alices-own-password")
+    fill_password(agent, server, "alice", "alices-own-password")
     agent.get_by_role("button", name="Log in").click()
     code = agent.get_by_label("Code", exact=True)
     expect(code).to_be_visible()

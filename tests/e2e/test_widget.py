@@ -18,8 +18,9 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, ViewportSize, expect
 
+from tests.e2e.conftest import seeded_server
 from tests.e2e.test_chat_pages import RECORDED, go_available, log_in, say, widget_in
-from tests.integration.server import ServerProcess
+from tests.integration.server import SeededDemo, ServerProcess
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 WAITS = "Recording waits for your answer to the consent question."
@@ -64,18 +65,12 @@ def shop() -> Iterator[Shop]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory, shop: Shop) -> Iterator[ServerProcess]:
-    folder = tmp_path_factory.mktemp("widget")
-    process = ServerProcess(
-        folder / "data",
-        f"sqlite:///{folder}/chatrec.db",
-        env={"CHATREC_WIDGET_ORIGINS": f'["{shop.origin}"]'},
-    )
-    process.start()
-    try:
+def demo(
+    tmp_path_factory: pytest.TempPathFactory, seeded_demo: SeededDemo, shop: Shop
+) -> Iterator[ServerProcess]:
+    env = {"CHATREC_WIDGET_ORIGINS": f'["{shop.origin}"]'}
+    with seeded_server(tmp_path_factory.mktemp("widget"), seeded_demo, env=env) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def widget_of(page: Page, server: ServerProcess, service: str) -> Locator:

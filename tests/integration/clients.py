@@ -1,23 +1,24 @@
-"""Real WebSocket clients of the public protocol (docs/protocol.md), for tests."""
+"""Real WebSocket clients of the public protocol (docs/protocol.md), for tests.
+
+A :class:`Client` is ``chatrec simulate``'s :class:`~chatrec.simulate.client.Link` that
+keeps every frame it receives, answers included, for tests to wait on and inspect;
+requests may overlap, and only a ``ref`` matches an answer.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import itertools
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
+from chatrec.simulate.client import Frame, Link
 from tests.integration.server import ServerProcess
 
-Frame = dict[str, Any]
 TIMEOUT = 10.0
-_refs = itertools.count(1)
 
 
 class Client:
@@ -31,13 +32,13 @@ class Client:
         self.token: str | None = None
         self.frames: list[Frame] = []
         self._new = asyncio.Event()
-        self._reader = asyncio.create_task(self._read())
+        self.link = Link(
+            ws, self._keep, timeout=TIMEOUT, serial=False, keep_answers=True, ref_prefix="r"
+        )
 
-    async def _read(self) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            async for raw in self.ws:
-                self.frames.append(json.loads(raw))
-                self._new.set()
+    def _keep(self, frame: Frame) -> None:
+        self.frames.append(frame)
+        self._new.set()
 
     @classmethod
     async def open(cls, url: str, hello: Frame) -> Client:
@@ -76,10 +77,9 @@ class Client:
                 await self._new.wait()
 
     async def send(self, frame: Frame) -> Frame:
-        """Send a frame and return its ``ack`` or ``error``."""
-        ref = f"r{next(_refs)}"
-        await self.ws.send(json.dumps({**frame, "ref": ref}))
-        return await self.wait_for(lambda f: f.get("ref") == ref and f["type"] in {"ack", "error"})
+        """Send a frame and return its ``ack`` or ``error`` (a ``TimeoutError`` if neither
+        comes in time)."""
+        return await self.link.send(frame)
 
     async def ok(self, frame: Frame) -> int:
         answer = await self.send(frame)
@@ -112,10 +112,7 @@ class Client:
         return frame["chat"]
 
     async def close(self) -> None:
-        await self.ws.close()
-        self._reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._reader
+        await self.link.close()
 
     @classmethod
     async def close_all(cls) -> None:

@@ -1,7 +1,8 @@
 """A real chatrec server in a child process, for tests that talk to it over the network.
 
 It runs ``chatrec demo`` (migrate, seed, serve) on a free loopback port, so tests meet
-the product as a user does, and can kill it with SIGKILL and start it again.  On SQLite
+the product as a user does, and can kill it with SIGKILL and start it again (through
+:class:`tests.harness.ChildServer`, the benchmarks' launcher too).  On SQLite
 a test may start it from :class:`SeededDemo`, what a first ``chatrec demo`` leaves: the
 demo then starts as it does the second time, without migrating or hashing passwords.
 """
@@ -15,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from chatrec.demo.company import COMPANY_ID, LOGINS_FILE, seed_demo
 from chatrec.demo.sshd import free_port
 from chatrec.files import private_dir
 from chatrec.store.store import Store
+from tests.harness import ChildServer
 from tests.keys import SECRETS
 
 DATABASE_FILE = "chatrec.db"
@@ -80,8 +81,8 @@ class ServerProcess:
     def log_path(self) -> Path:
         return self.data_dir / "server.log"
 
-    def start(self, timeout: float = 30) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+    def _child(self) -> ChildServer:
+        """The launcher, around this server's process (if it was started)."""
         command = [
             sys.executable,
             "-m",
@@ -95,32 +96,26 @@ class ServerProcess:
             self.database_url,
             "--platform" if self.platform else "--no-platform",
         ]
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
+        return ChildServer(
             command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **self.env},
+            self.log_path,
+            env=self.env,
             umask=self.umask,
+            process=self.process,
+            port=self.port,
         )
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"server did not start in {timeout} s:\n{self.log_path.read_text()}")
+
+    def start(self, timeout: float = 30) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        child = self._child()
+        try:
+            child.start(timeout)
+        finally:
+            self.process = child.process
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hook runs, as in a crash (the platform's sshd is kept)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
+        self._child().kill()
 
     def stop_platform(self) -> None:
         """Stop a demo platform's sshd that a killed server left behind."""
@@ -130,12 +125,8 @@ class ServerProcess:
                 os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        """SIGTERM, then SIGKILL if it has not exited within 15 s."""
+        self._child().stop()
 
     @property
     def company_id(self) -> str:

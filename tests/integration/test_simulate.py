@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from chatrec.simulate import Options, plan_chats
+from chatrec.simulate.plan import Options, plan_chats
 from tests.integration.server import SeededDemo, ServerProcess
 
 CHATS = 20

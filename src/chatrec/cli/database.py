@@ -23,9 +23,23 @@ def command_config(
     port: int | None = None,
     data_dir: Path | None = None,
     database_url: str | None = None,
+    redis_url: str | None = None,
 ) -> Config:
-    """The configuration, with what the command line gave over what the environment says."""
-    return load_config(host=host, port=port, data_dir=data_dir, database_url=database_url)
+    """The configuration, with what the command line gave over what the environment says;
+    a setting that cannot be used ends the command naming it, not with a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        return load_config(
+            host=host, port=port, data_dir=data_dir, database_url=database_url, redis_url=redis_url
+        )
+    except ValidationError as error:
+        for problem in error.errors(include_url=False):
+            where = ".".join(str(part) for part in problem["loc"])
+            setting = f"CHATREC_{where.upper()}: " if where else ""
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            typer.echo(f"error: {setting}{message}", err=True)
+        raise typer.Exit(code=2) from None
 
 
 def require_schema(config: Config) -> None:

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from chatrec.cli.admin import admin_app
-from chatrec.cli.admin.options import DatabaseUrl, DataDir
+from chatrec.cli.admin.options import DatabaseUrl, DataDir, RedisUrl
 from chatrec.cli.database import command_config, migrate_database, store_of
 from chatrec.cli.deliveries import deliveries_app
 from chatrec.cli.help import App
@@ -36,6 +36,28 @@ Port = Annotated[
     int | None,
     typer.Option(metavar="PORT", help="The port to listen on. Left out: CHATREC_PORT, else 8400."),
 ]
+
+
+def _refuse_a_second_server(config: Config) -> None:
+    """End here, saying what to do, when another server serves this SQLite database (R20),
+    before seeding or serving touches anything; the server checks again as it joins.
+
+    The check joins and leaves at once with a store it closes: with a second engine kept
+    open on the SQLite file beside the server's own, another process opening the file
+    was seen to delete its write-ahead log from under the server."""
+    from chatrec.bootstrap import build_node
+    from chatrec.errors import NodeConflictError
+
+    store = store_of(config)
+    try:
+        node = build_node(config, store)
+        node.join()
+        node.leave()
+    except NodeConflictError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=1) from None
+    finally:
+        store.close()
 
 
 def _serve(config: Config) -> None:
@@ -66,6 +88,28 @@ def main() -> None:
     # Libraries that log every migration step or SSH connection at INFO drown our own lines.
     for noisy in ("alembic", "asyncssh"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@app.command()
+def nodes(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """List the servers serving this database now, with their connections (R20)."""
+    from datetime import timedelta
+
+    config = command_config(data_dir=data_dir, database_url=database_url)
+    store = store_of(config)
+    try:
+        live = store.live_nodes(timedelta(seconds=config.node_lease_seconds))
+    finally:
+        store.close()
+    if not live:
+        typer.echo("no server is serving this database now")
+        return
+    typer.echo(f"{'node':16}  {'host':20} {'pid':>7}  {'connections':>11}  {'since':20}  heartbeat")
+    for node in live:
+        typer.echo(
+            f"{node.node_id:16}  {node.host[:20]:20} {node.pid:>7}  {node.connections:>11}  "
+            f"{node.started_at:%Y-%m-%d %H:%M:%S}Z  {node.heartbeat_at:%H:%M:%S}Z"
+        )
 
 
 @app.command()
@@ -100,11 +144,16 @@ def migrate(
 
 @app.command()
 def serve(
-    host: Host = None, port: Port = None, data_dir: DataDir = None, database_url: DatabaseUrl = None
+    host: Host = None,
+    port: Port = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    redis_url: RedisUrl = None,
 ) -> None:
     """Run the server (migrate first)."""
-    config = command_config(host, port, data_dir, database_url)
+    config = command_config(host, port, data_dir, database_url, redis_url)
     migrate_database(config)
+    _refuse_a_second_server(config)
     _serve(config)
 
 
@@ -114,6 +163,7 @@ def demo(
     port: Port = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
+    redis_url: RedisUrl = None,
     platform: Annotated[
         bool,
         typer.Option(
@@ -128,12 +178,13 @@ def demo(
     from chatrec.delivery.worker import stored_destination
     from chatrec.demo.company import seed_demo
 
-    config = command_config(host, port, data_dir, database_url)
+    config = command_config(host, port, data_dir, database_url, redis_url)
     # The demo's /metrics asks for a token as production's does: a new one at each start,
     # unless CHATREC_METRICS_TOKEN sets one.
     metrics_token = config.metrics_token or SecretStr(secrets.token_urlsafe(32))
     config = config.model_copy(update={"metrics_token": metrics_token})
     migrate_database(config)
+    _refuse_a_second_server(config)
     running = None
     store = store_of(config)
     try:
@@ -321,14 +372,10 @@ def simulate(
 
     Exits 0 when every chat ended without an error, 1 otherwise, 2 when it cannot start.
     """
-    from chatrec.simulate import (
-        Options,
-        SetupError,
-        find_passwords,
-        simulate,
-        summary_json,
-        summary_text,
-    )
+    from chatrec.simulate.passwords import find_passwords
+    from chatrec.simulate.plan import Options, SetupError
+    from chatrec.simulate.run import simulate
+    from chatrec.simulate.summary import summary_json, summary_text
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:

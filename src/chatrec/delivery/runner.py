@@ -35,10 +35,13 @@ class DeliveryRunner:
     def start(self) -> asyncio.Task[None]:
         """Run the loop until :meth:`stop` (or until it fails); the loop's task."""
         self._stop = asyncio.Event()
-        self._task = asyncio.create_task(self._deliver(self._stop), name="chatrec-delivery")
+        self._task = asyncio.create_task(
+            self._run_until_stopped(self._stop), name="chatrec-delivery"
+        )
         return self._task
 
-    async def _deliver(self, stop: asyncio.Event) -> None:
+    async def _run_until_stopped(self, stop: asyncio.Event) -> None:
+        """The worker's loop, with the prober warning of unreachable platforms beside it."""
         probing = None
         if self.prober is not None:
             probing = asyncio.create_task(warn_unreachable(self.store, self.prober))

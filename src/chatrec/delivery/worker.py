@@ -20,6 +20,9 @@ orphans of chat ends that never committed.
 
 After the deliveries, chats whose recordings are all delivered have their message
 bodies purged once their company's retention has passed (R17).
+
+Its length is one round's: claiming, the outcome of each kind of failure, the spool and
+the purge are read together, since each step's safety depends on the one before.
 """
 
 from __future__ import annotations
@@ -232,7 +235,7 @@ class DeliveryWorker:
         for delivery in claimed:
             by_company[delivery.company_id].append(delivery)
         outcomes = await asyncio.gather(
-            *(self._deliver(company, rows) for company, rows in by_company.items()),
+            *(self._deliver_company_batch(company, rows) for company, rows in by_company.items()),
             return_exceptions=True,
         )
         for company_id, outcome in zip(by_company, outcomes, strict=True):
@@ -245,7 +248,10 @@ class DeliveryWorker:
         await self.purge_due()
         return len(claimed)
 
-    async def _deliver(self, company_id: str, deliveries: list[DeliveryRecord]) -> None:
+    async def _deliver_company_batch(
+        self, company_id: str, deliveries: list[DeliveryRecord]
+    ) -> None:
+        """One company's claimed rows: one upload to its destination, then each settled."""
         destination = await self._call(self.store.get_destination, company_id)
         if destination is None:
             reason = f"no recording platform configured for company {company_id}"

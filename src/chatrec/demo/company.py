@@ -12,6 +12,7 @@ import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from chatrec.domain.roles import LoginRole
 from chatrec.domain.settings import DEFAULT_TEMPLATE
 from chatrec.files import private_dir
 from chatrec.flows.examples import example_source
@@ -42,19 +43,19 @@ class DemoLogin:
 class DemoUser:
     login: str
     name: str
-    role: str
+    role: LoginRole
     permit_recordings: bool
     record_percentage: int
     note: str
 
 
 USERS = (
-    DemoUser("alice", "Alice Martin", "agent", True, 100, "recorded in every chat"),
-    DemoUser("bob", "Bob Chen", "agent", False, 100, "Permit Recordings off (R12a)"),
-    DemoUser("carol", "Carol Diaz", "agent", True, 50, "half of her chats sampled (R7)"),
-    DemoUser("sam", "Sam Okafor", "supervisor", True, 100, "sees and joins all chats"),
-    DemoUser("ada", "Ada Admin", "administrator", True, 100, "administers the company"),
-    DemoUser("olga", "Olga Operator", "operator", True, 100, "system operator: companies"),
+    DemoUser("alice", "Alice Martin", LoginRole.AGENT, True, 100, "recorded in every chat"),
+    DemoUser("bob", "Bob Chen", LoginRole.AGENT, False, 100, "Permit Recordings off (R12a)"),
+    DemoUser("carol", "Carol Diaz", LoginRole.AGENT, True, 50, "half of her chats sampled (R7)"),
+    DemoUser("sam", "Sam Okafor", LoginRole.SUPERVISOR, True, 100, "sees and joins all chats"),
+    DemoUser("ada", "Ada Admin", LoginRole.ADMINISTRATOR, True, 100, "administers the company"),
+    DemoUser("olga", "Olga Operator", LoginRole.OPERATOR, True, 100, "system operator: companies"),
 )
 SERVICES = (("support", "Support", "support"), ("sales", "Sales", "consent_first"))
 
@@ -85,7 +86,7 @@ def seed_demo(store: Store, data_dir: Path) -> list[DemoLogin]:
         password = secrets.token_urlsafe(9)
         record = UserRecord(
             user_id=f"demo-{user.login}",
-            company_id=SYSTEM_COMPANY_ID if user.role == "operator" else COMPANY_ID,
+            company_id=SYSTEM_COMPANY_ID if user.role is LoginRole.OPERATOR else COMPANY_ID,
             login=user.login,
             name=user.name,
             role=user.role,
@@ -97,7 +98,7 @@ def seed_demo(store: Store, data_dir: Path) -> list[DemoLogin]:
             store.create_user(record)
         else:
             store.update_user(record)
-        logins.append(DemoLogin(user.login, password, user.name, user.role, user.note))
+        logins.append(DemoLogin(user.login, password, user.name, user.role.value, user.note))
     private_dir(data_dir)
     descriptor = os.open(logins_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:

@@ -17,6 +17,7 @@ from chatrec.domain.journal import (
     Actor,
     AgentAssigned,
     ChatEnded,
+    ChatRole,
     ChatStarted,
     ConsentAnswered,
     ConsentAsked,
@@ -30,7 +31,6 @@ from chatrec.domain.journal import (
     RecordingPaused,
     RecordingRequested,
     RecordingResumed,
-    Role,
     StaffSnapshot,
     SupervisorJoined,
     Transferred,
@@ -85,7 +85,7 @@ def encode_event(event: Event) -> dict[str, Any]:
 
 
 def _actor(value: Any) -> Actor:
-    return Actor(Role(value["role"]), str(value["name"]), value.get("user_id"))
+    return Actor(ChatRole(value["role"]), str(value["name"]), value.get("user_id"))
 
 
 _DECODERS: dict[str, Any] = {

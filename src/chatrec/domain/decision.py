@@ -28,6 +28,7 @@ from enum import StrEnum
 from chatrec.domain.journal import (
     Actor,
     AgentAssigned,
+    ChatRole,
     ConsentAnswered,
     DeletePressed,
     Discarded,
@@ -35,7 +36,6 @@ from chatrec.domain.journal import (
     FlaggedAbusive,
     Journal,
     RecordingRequested,
-    Role,
 )
 from chatrec.domain.participants import involved_staff
 from chatrec.domain.rules import rule_label
@@ -64,7 +64,11 @@ def _clock(at: datetime) -> str:
 
 
 def _who(actor: Actor) -> str:
-    return f"{actor.role.value} {actor.name}" if actor.role is not Role.CUSTOMER else "the customer"
+    return (
+        f"{actor.role.value} {actor.name}"
+        if actor.role is not ChatRole.CUSTOMER
+        else "the customer"
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,9 @@ Why rendering can never fail or produce an unsafe path:
   that parsing has not already refused;
 * ``{datetime:…}`` accepts a portable, locale-free subset of strftime, formatted here
   rather than by the C library, so a name never depends on the server it is made on.
+
+Its length is R6's: the template language, rendering and the clash rule are one rule,
+kept in one module so a reader finds all of it here.
 """
 
 from __future__ import annotations

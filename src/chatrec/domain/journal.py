@@ -19,8 +19,12 @@ from chatrec.domain.sampling import SamplingDraw
 from chatrec.errors import JournalError
 
 
-class Role(StrEnum):
-    """Who an actor is in a chat; the only roles that can appear in a journal."""
+class ChatRole(StrEnum):
+    """Who an actor is in a chat; the only roles that can appear in a journal.
+
+    Not a login's role (:class:`chatrec.domain.roles.LoginRole`): the customer, the flow
+    and the system have no login, and only the desk's logins take part in chats.
+    """
 
     CUSTOMER = "customer"
     AGENT = "agent"
@@ -29,7 +33,8 @@ class Role(StrEnum):
     SYSTEM = "system"
 
 
-STAFF_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR})
+STAFF_CHAT_ROLES = frozenset({ChatRole.AGENT, ChatRole.SUPERVISOR})
+"""The chat roles of staff: those the desk's logins (``roles.DESK_ROLES``) act under."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,18 +45,18 @@ class Actor:
     system.  ``name`` is the display name shown in recordings (never an e-mail, R15a).
     """
 
-    role: Role
+    role: ChatRole
     name: str
     user_id: str | None = None
 
     @property
     def is_staff(self) -> bool:
-        return self.role in STAFF_ROLES
+        return self.role in STAFF_CHAT_ROLES
 
 
-CUSTOMER = Actor(Role.CUSTOMER, "Customer")
-FLOW = Actor(Role.FLOW, "Chat flow")
-SYSTEM = Actor(Role.SYSTEM, "System")
+CUSTOMER = Actor(ChatRole.CUSTOMER, "Customer")
+FLOW = Actor(ChatRole.FLOW, "Chat flow")
+SYSTEM = Actor(ChatRole.SYSTEM, "System")
 
 
 def require_utc(at: datetime) -> None:

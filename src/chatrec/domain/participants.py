@@ -14,9 +14,9 @@ from chatrec.domain.journal import (
     CUSTOMER,
     Actor,
     AgentAssigned,
+    ChatRole,
     Journal,
     ParticipantLeft,
-    Role,
     SupervisorJoined,
     Transferred,
 )
@@ -34,7 +34,7 @@ class Stint:
         return (self.left_at or chat_end) - self.joined_at
 
 
-def _key(actor: Actor) -> tuple[Role, str | None, str]:
+def _key(actor: Actor) -> tuple[ChatRole, str | None, str]:
     return (actor.role, actor.user_id, actor.name if actor.user_id is None else "")
 
 
@@ -45,7 +45,7 @@ def stints(journal: Journal) -> list[Stint]:
     away; a stint still open at the end has ``left_at`` ``None``.
     """
     found: list[Stint] = [Stint(CUSTOMER, journal.start.at, None)]
-    open_at: dict[tuple[Role, str | None, str], int] = {_key(CUSTOMER): 0}
+    open_at: dict[tuple[ChatRole, str | None, str], int] = {_key(CUSTOMER): 0}
 
     def close(actor: Actor, at: datetime) -> None:
         index = open_at.pop(_key(actor), None)
@@ -58,7 +58,7 @@ def stints(journal: Journal) -> list[Stint]:
                 open_at[_key(event.actor)] = len(found)
                 found.append(Stint(event.actor, event.at, None))
         elif isinstance(event, ParticipantLeft) or (
-            isinstance(event, Transferred) and event.actor.role is Role.AGENT
+            isinstance(event, Transferred) and event.actor.role is ChatRole.AGENT
         ):
             close(event.actor, event.at)
     return found
@@ -74,7 +74,7 @@ def primary_agent(journal: Journal) -> Actor | None:
     end = journal.ended.at if journal.ended else journal.events[-1].at
     totals: dict[str, tuple[timedelta, int, Actor]] = {}
     for order, stint in enumerate(stints(journal)):
-        if stint.actor.role is not Role.AGENT or stint.actor.user_id is None:
+        if stint.actor.role is not ChatRole.AGENT or stint.actor.user_id is None:
             continue
         total, first, actor = totals.get(stint.actor.user_id, (timedelta(0), order, stint.actor))
         totals[stint.actor.user_id] = (total + stint.duration(end), first, actor)

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from chatrec.domain.filenames import FilenameTemplate
 from chatrec.domain.journal import StaffSnapshot
+from chatrec.domain.roles import LoginRole
 
 
 class Product(StrEnum):
@@ -22,21 +23,13 @@ class Product(StrEnum):
 RECORDING_PRODUCTS = frozenset({Product.CALL_RECORDING, Product.WEBCHAT})
 
 
-class StaffRole(StrEnum):
-    """The roles of a company's user logins (customers have no login)."""
-
-    AGENT = "agent"
-    SUPERVISOR = "supervisor"
-    ADMINISTRATOR = "administrator"
-
-
 @dataclass(frozen=True, slots=True)
 class UserLogin:
     """A staff login with its recording settings (defaults as SPEC's "Words" table)."""
 
     user_id: str
     name: str
-    role: StaffRole
+    role: LoginRole
     permit_recordings: bool = True
     record_chats: bool = True
     record_percentage: int = 100

@@ -41,8 +41,31 @@ class Fanout(Protocol):
         ...
 
 
+class NodeBus(Fanout, Protocol):
+    """The bus a node runs: started and stopped with the server, and counted in tests."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def topics(self) -> int: ...
+
+    def health(self) -> dict[str, str]:
+        """What ``/api/health`` says of notices between nodes."""
+        ...
+
+
 class InProcessFanout:
     """A single node's bus: listeners run synchronously and must not block."""
+
+    async def start(self) -> None:
+        """Nothing to connect to: one node alone."""
+
+    async def stop(self) -> None:
+        """Nothing to disconnect."""
+
+    def health(self) -> dict[str, str]:
+        return {"notices": "in process"}
 
     def __init__(self) -> None:
         self._listeners: defaultdict[str, list[Listener]] = defaultdict(list)
@@ -66,3 +89,7 @@ class InProcessFanout:
     def topics(self) -> int:
         """How many topics have listeners (tests check that nothing leaks)."""
         return len(self._listeners)
+
+    def listened_topics(self) -> list[str]:
+        """The topics with listeners now, to wake them all after notices were lost."""
+        return list(self._listeners)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from chatrec.domain.journal import Actor, Event, Journal, MessagePosted, Role
+from chatrec.domain.journal import Actor, ChatRole, Event, Journal, MessagePosted
 from chatrec.domain.live_state import RecordingState, is_paused, recording_state
 from chatrec.domain.participants import Stint, stints
 from chatrec.domain.settings import CompanySettings
@@ -81,7 +81,7 @@ class LiveChat:
         }
 
     def present_agents(self) -> dict[str, Actor]:
-        return {uid: a for uid, a in self.present().items() if a.role is Role.AGENT}
+        return {uid: a for uid, a in self.present().items() if a.role is ChatRole.AGENT}
 
     def involved(self, user_id: str) -> bool:
         """Whether the user ever took part: agents see the chats they are or were in (R18)."""

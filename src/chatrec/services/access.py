@@ -11,46 +11,37 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from chatrec.domain.roles import LoginRole
 from chatrec.errors import NotFoundError, PermissionDeniedError, ScopeError
 from chatrec.store.records import SYSTEM_COMPANY_ID, UserRecord
 
-
-class Role(StrEnum):
-    """Staff roles; customers have no login, only their chat's token."""
-
-    OPERATOR = "operator"
-    ADMINISTRATOR = "administrator"
-    SUPERVISOR = "supervisor"
-    AGENT = "agent"
-
-
-COMPANY_ROLES = frozenset({Role.ADMINISTRATOR, Role.SUPERVISOR, Role.AGENT})
-"""The roles a login of a tenant company may have; operators belong to ``system``."""
-
-OVERSEERS = frozenset({Role.ADMINISTRATOR, Role.SUPERVISOR})
+OVERSEERS = frozenset({LoginRole.ADMINISTRATOR, LoginRole.SUPERVISOR})
 """Who reads a company's chats, explanations and deliveries beyond their own chats."""
 
 
 @dataclass(frozen=True, slots=True)
-class Actor:
+class Principal:
     """Whoever makes a change: a staff login, or the command line (``chatrec admin``).
+
+    Not a chat's :class:`~chatrec.domain.journal.Actor` (who caused a journal event):
+    a principal is checked against its login's role (R18) and named in the audit trail.
 
     The command line is run by whoever holds the database, so it acts as an operator;
     its ``name`` says so in the audit trail.
     """
 
     name: str
-    role: Role
+    role: LoginRole
     company_id: str
     user_id: str | None = None
 
     @classmethod
-    def of(cls, user: UserRecord) -> Actor:
-        return cls(user.login, Role(user.role), user.company_id, user.user_id)
+    def of(cls, user: UserRecord) -> Principal:
+        return cls(user.login, user.role, user.company_id, user.user_id)
 
     @classmethod
-    def command_line(cls, who: str) -> Actor:
-        return cls(f"cli:{who}", Role.OPERATOR, SYSTEM_COMPANY_ID)
+    def command_line(cls, who: str) -> Principal:
+        return cls(f"cli:{who}", LoginRole.OPERATOR, SYSTEM_COMPANY_ID)
 
 
 class Scope(StrEnum):
@@ -112,30 +103,30 @@ def require_scope(credential: Credential, *, changes: bool, administration: bool
         )
 
 
-def require_role(actor: Actor, *roles: Role) -> None:
-    if actor.role not in roles:
+def require_role(principal: Principal, *roles: LoginRole) -> None:
+    if principal.role not in roles:
         needed = " or ".join(role.value for role in roles)
-        raise PermissionDeniedError(f"this needs the {needed} role; you are {actor.role.value}")
+        raise PermissionDeniedError(f"this needs the {needed} role; you are {principal.role.value}")
 
 
-def company_for(actor: Actor, company_id: str | None, *roles: Role) -> str:
-    """The company the actor acts on, having checked they may (R18).
+def company_for(principal: Principal, company_id: str | None, *roles: LoginRole) -> str:
+    """The company the principal acts on, having checked they may (R18).
 
     Company staff act on their own company (``company_id`` ``None`` or their own) and
     need one of ``roles``; operators act on any company they name.  Another company's
     id is "not found".
     """
-    if actor.role is Role.OPERATOR:
+    if principal.role is LoginRole.OPERATOR:
         if company_id is None or company_id == SYSTEM_COMPANY_ID:
             raise NotFoundError("name the company to act on")
         return company_id
-    if company_id is not None and company_id != actor.company_id:
+    if company_id is not None and company_id != principal.company_id:
         raise NotFoundError(f"no company {company_id!r}")
-    require_role(actor, *roles)
-    return actor.company_id
+    require_role(principal, *roles)
+    return principal.company_id
 
 
-def require_own(actor: Actor, company_id: str, what: str) -> None:
+def require_own(principal: Principal, company_id: str, what: str) -> None:
     """Refuse a record of another company as unknown (R18); operators see every company."""
-    if actor.role is not Role.OPERATOR and company_id != actor.company_id:
+    if principal.role is not LoginRole.OPERATOR and company_id != principal.company_id:
         raise NotFoundError(f"no {what}")

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from chatrec.errors import ActionError, ConflictError
 from chatrec.services import passwords
-from chatrec.services.access import Actor, CredentialKind
+from chatrec.services.access import CredentialKind, Principal
 from chatrec.services.admin.audit import audit_line
 from chatrec.services.admin.users import check_password
 from chatrec.services.auth import AuthService
@@ -89,7 +89,7 @@ class AccountService:
         pending = await self.auth.enrolment_pending(after)
         now = self._clock()
         line = audit_line(
-            Actor.of(user), user.company_id, "user.password_changed", now, target=user.user_id
+            Principal.of(user), user.company_id, "user.password_changed", now, target=user.user_id
         )
         keep = None if session_token is None else hash_token(session_token)
         await asyncio.to_thread(
@@ -133,7 +133,7 @@ class AccountService:
             )
         codes = new_recovery_codes()
         line = audit_line(
-            Actor.of(user), user.company_id, "user.totp_enabled", now, target=user.user_id
+            Principal.of(user), user.company_id, "user.totp_enabled", now, target=user.user_id
         )
         hashes = [recovery_hash(code) for code in codes]
         await asyncio.to_thread(
@@ -157,7 +157,7 @@ class AccountService:
                 "an administrator to reset it, then set it up again"
             )
         line = audit_line(
-            Actor.of(user),
+            Principal.of(user),
             user.company_id,
             "user.totp_disabled",
             self._clock(),

@@ -7,8 +7,9 @@ A refused action raises an :class:`~chatrec.errors.ActionError` and changes noth
 
 Memory and commits live in ``services.open_chats``, routing and presence in
 ``services.routing``, the end's recordings and names in ``services.endings``; what is
-left here, the actions of customers and staff, is one list of what a chat allows, kept
-together (about 450 lines) so that every action's checks can be read side by side.
+left here, the actions of customers and staff, is one list of what a chat allows.
+
+Its length is that list's: kept together, every action's checks can be read side by side.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from chatrec.domain.journal import (
     CUSTOMER,
     Actor,
     ChatEnded,
+    ChatRole,
     ChatStarted,
     DeletePressed,
     DeletionRequested,
@@ -32,10 +34,10 @@ from chatrec.domain.journal import (
     ParticipantLeft,
     RecordingPaused,
     RecordingResumed,
-    Role,
     SupervisorJoined,
     Transferred,
 )
+from chatrec.domain.roles import LoginRole
 from chatrec.errors import (
     ChatFullError,
     ConflictError,
@@ -292,7 +294,7 @@ class ChatService(ChatRouting):
 
     async def join(self, user: UserRecord, chat: LiveChat) -> int:
         """A supervisor joins and is from now on involved (R12a)."""
-        if user.role != "supervisor":
+        if user.role is not LoginRole.SUPERVISOR:
             raise PermissionDeniedError("only supervisors join chats they were not assigned")
         async with chat.lock:
             self._check_open(chat)
@@ -311,7 +313,7 @@ class ChatService(ChatRouting):
             actor = self._in_chat(chat, user)
             now = self._now(chat)
             fields: dict[str, Any] = {}
-            if actor.role is Role.AGENT and set(chat.present_agents()) == {user.user_id}:
+            if actor.role is ChatRole.AGENT and set(chat.present_agents()) == {user.user_id}:
                 fields["status"] = ChatStatus.QUEUED
             seq = await self._commit(chat, [ParticipantLeft(at=now, actor=actor)], **fields)
             self.router.release(user.user_id, chat.chat_id, self._monotonic())
@@ -361,7 +363,7 @@ class ChatService(ChatRouting):
     ) -> int:
         if target is None or target.company_id != chat.record.company_id or target.disabled:
             raise NotFoundError("no such agent in this company")
-        if target.role != "agent":
+        if target.role is not LoginRole.AGENT:
             raise ConflictError(f"{target.name} is not an agent")
         if target.user_id in chat.present():
             raise ConflictError(f"{target.name} is already in the chat")
@@ -372,7 +374,7 @@ class ChatService(ChatRouting):
         joined, drawn = self._assignment(chat, target, now, queue=None, by_transfer=True)
         events = [Transferred(at=now, actor=actor, to_agent=target_actor), joined]
         seq = await self._commit(chat, events, audit=[drawn], status=ChatStatus.ACTIVE)
-        if actor.role is Role.AGENT and actor.user_id:
+        if actor.role is ChatRole.AGENT and actor.user_id:
             self.router.release(actor.user_id, chat.chat_id, self._monotonic())
         self.router.holds(target.user_id, chat.chat_id)
         self.fanout.publish(user_topic(target.user_id), {"assigned": chat.chat_id})
@@ -384,7 +386,7 @@ class ChatService(ChatRouting):
         if queue is None or queue.company_id != chat.record.company_id:
             raise NotFoundError("no such queue in this company")
         events: list[Event] = [Transferred(at=now, actor=actor, to_queue=queue.name)]
-        if actor.role is Role.SUPERVISOR:
+        if actor.role is ChatRole.SUPERVISOR:
             events.append(ParticipantLeft(at=now, actor=actor))
         for agent in chat.present_agents().values():
             if agent != actor:
@@ -401,7 +403,7 @@ class ChatService(ChatRouting):
         if state is None and chat.flow is None and chat.record.status is ChatStatus.FLOW:
             await self._queue(chat, None)
         elif state is not None and state.ended:
-            await self._end(chat, Actor(Role.FLOW, "Chat flow"), "ended by the chat flow")
+            await self._end(chat, Actor(ChatRole.FLOW, "Chat flow"), "ended by the chat flow")
         elif state is not None and state.routed_to and chat.record.status is ChatStatus.FLOW:
             await self._queue(chat, state.routed_to)
 
@@ -447,7 +449,9 @@ class ChatService(ChatRouting):
             if chat.record.last_activity_at < cutoff:
                 async with chat.lock:
                     if chat.chat_id in self._chats and chat.record.last_activity_at < cutoff:
-                        await self._end(chat, Actor(Role.SYSTEM, "System"), "inactivity timeout")
+                        await self._end(
+                            chat, Actor(ChatRole.SYSTEM, "System"), "inactivity timeout"
+                        )
                         ended += 1
                 await self._dispatch(chat.record.company_id)
         return ended

@@ -11,7 +11,6 @@ from chatrec.domain.settings import (
     CompanySettings,
     Product,
     RecordingFormat,
-    StaffRole,
     UserLogin,
     VconDraft,
 )
@@ -46,7 +45,7 @@ def user_login(record: UserRecord) -> UserLogin:
     return UserLogin(
         user_id=record.user_id,
         name=record.name,
-        role=StaffRole(record.role),
+        role=record.role,
         permit_recordings=record.permit_recordings,
         record_chats=record.record_chats,
         record_percentage=record.record_percentage,

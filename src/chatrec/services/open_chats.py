@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from chatrec.domain.journal import Actor, Event, Role
+from chatrec.domain.journal import Actor, ChatRole, Event
+from chatrec.domain.roles import DESK_ROLES, LoginRole
 from chatrec.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from chatrec.flows import Flow, load_flow
 from chatrec.live.bus import Fanout, chat_topic, company_topic
@@ -30,14 +31,12 @@ from chatrec.store.records import AuditRecord, ChatChange, CompanyRecord, UserRe
 
 T = TypeVar("T")
 
-STAFF_ROLES = {"agent": Role.AGENT, "supervisor": Role.SUPERVISOR}
-
 
 def staff_actor(user: UserRecord) -> Actor:
-    role = STAFF_ROLES.get(user.role)
-    if role is None:
+    """The login as it acts in a chat: a desk role has the chat role of the same name."""
+    if user.role not in DESK_ROLES:
         raise PermissionDeniedError(f"a {user.role} login does not take part in chats")
-    return Actor(role, user.name, user.user_id)
+    return Actor(ChatRole(user.role.value), user.name, user.user_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +122,7 @@ class OpenChats:
     def visible_chats(self, user: UserRecord) -> list[LiveChat]:
         """Supervisors see every open chat of their company; agents those they are in (R18)."""
         mine = [c for c in self._chats.values() if c.record.company_id == user.company_id]
-        if user.role == "supervisor":
+        if user.role is LoginRole.SUPERVISOR:
             return mine
         return [c for c in mine if user.user_id in c.present()]
 
@@ -131,7 +130,7 @@ class OpenChats:
         chat = self._chats.get(chat_id)
         if chat is None or chat.record.company_id != user.company_id:
             raise NotFoundError(f"no open chat {chat_id!r}")
-        if user.role != "supervisor" and not chat.involved(user.user_id):
+        if user.role is not LoginRole.SUPERVISOR and not chat.involved(user.user_id):
             raise NotFoundError(f"no open chat {chat_id!r}")
         return chat
 

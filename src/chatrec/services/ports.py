@@ -23,6 +23,7 @@ from chatrec.store.records import (
     ChatRecord,
     CompanyRecord,
     FlowVersionRecord,
+    NodeRecord,
     Pending,
     QueueRecord,
     ServiceRecord,
@@ -156,7 +157,7 @@ class PasswordChanges(Protocol):
     ) -> int: ...
 
 
-class ApiTokens(Protocol):
+class ApiTokenRows(Protocol):
     """API tokens, by id or by their hash (``store.access``)."""
 
     def create_api_token(
@@ -186,5 +187,26 @@ class AccountStore(CompanyReads, Sessions, SignInLocks, SecondFactor, PasswordCh
     """What a login's own account changes need (``services.account``)."""
 
 
-class ApiTokenStore(CompanyReads, ApiTokens, Protocol):
+class ApiTokenStore(CompanyReads, ApiTokenRows, Protocol):
     """What API tokens need (``services.tokens``)."""
+
+
+class NodeRegistry(Protocol):
+    """The nodes serving the database (``store.nodes``), on the database's clock (R20)."""
+
+    def join_node(
+        self,
+        node_id: str,
+        host: str,
+        pid: int,
+        version: str,
+        *,
+        lease: timedelta,
+        gone: Callable[[str, int], bool] = ...,
+    ) -> NodeRecord: ...
+
+    def beat(self, node_id: str, connections: int) -> datetime: ...
+
+    def live_nodes(self, lease: timedelta) -> list[NodeRecord]: ...
+
+    def leave_node(self, node_id: str) -> None: ...

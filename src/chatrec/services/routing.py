@@ -11,6 +11,7 @@ import logging
 from datetime import datetime
 
 from chatrec.domain.journal import AgentAssigned
+from chatrec.domain.roles import LoginRole
 from chatrec.domain.sampling import draw_sample
 from chatrec.errors import PermissionDeniedError
 from chatrec.live.bus import user_topic
@@ -37,7 +38,7 @@ class ChatRouting(OpenChats):
         """Available agents stay so across a restart; their idle time counts from the start."""
         for presence in await self._run(self.presences.available_agents):
             user = await self._run(self.store.get_user, presence.user_id)
-            if user is not None and user.role == "agent":
+            if user is not None and user.role is LoginRole.AGENT:
                 slot = self.router.agent(user.user_id, user.company_id, user.capacity)
                 self.router.set_available(slot, True, self._monotonic())
                 self._last_active[user.user_id] = self._monotonic()
@@ -98,7 +99,7 @@ class ChatRouting(OpenChats):
         counted: routing must not offer chats to someone who cannot answer them.
         Returns an agent's chosen presence (``None``: never chosen, so Away).
         """
-        if user.role != "agent":
+        if user.role is not LoginRole.AGENT:
             return None
         presence = await self._run(self.presences.get_presence, user.user_id)
         if not takes_chats:
@@ -116,7 +117,7 @@ class ChatRouting(OpenChats):
     async def staff_disconnected(self, user: UserRecord, *, takes_chats: bool = True) -> None:
         """The last connection closing takes an agent offline, never Away: a reload or a
         dropped network keeps their choice, and they get chats again once back."""
-        if user.role != "agent" or not takes_chats:
+        if user.role is not LoginRole.AGENT or not takes_chats:
             return
         self._connections[user.user_id] -= 1
         if self._connections[user.user_id] <= 0:
@@ -128,7 +129,7 @@ class ChatRouting(OpenChats):
         self, user: UserRecord, available: bool, cause: PresenceCause = PresenceCause.AGENT
     ) -> PresenceRecord:
         """Keep the agent's presence and tell every connection of theirs who changed it."""
-        if user.role != "agent":
+        if user.role is not LoginRole.AGENT:
             raise PermissionDeniedError("only agents take chats from queues")
         presence = PresenceRecord(user.user_id, available, cause, self._clock())
         async with self._presence_changes:
@@ -148,7 +149,7 @@ class ChatRouting(OpenChats):
 
     async def logged_out(self, user: UserRecord) -> None:
         """An agent who logs out while Available is set Away (their windows are told)."""
-        if user.role != "agent":
+        if user.role is not LoginRole.AGENT:
             return
         presence = await self._run(self.presences.get_presence, user.user_id)
         if presence is not None and presence.available:
@@ -200,7 +201,7 @@ class ChatRouting(OpenChats):
             if chat is None:
                 self.router.release(match.user_id, match.chat_id, self._monotonic())
                 continue
-            if user is None or user.disabled or user.role != "agent":
+            if user is None or user.disabled or user.role is not LoginRole.AGENT:
                 refused.append(match)
                 continue
             async with chat.lock:

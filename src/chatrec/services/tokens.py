@@ -19,12 +19,12 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from chatrec.domain.roles import LoginRole
 from chatrec.errors import AuthenticationError, InvalidRequestError, NotFoundError, ScopeError
 from chatrec.services.access import (
-    Actor,
     Credential,
     CredentialKind,
-    Role,
+    Principal,
     Scope,
     require_own,
     require_role,
@@ -142,7 +142,7 @@ class ApiTokens:
             else None,
         )
         line = audit_line(
-            Actor.of(user),
+            Principal.of(user),
             user.company_id,
             "api_token.created",
             now,
@@ -161,18 +161,18 @@ class ApiTokens:
         """Revoke one's own token; administrators (and operators, with a credential of
         scope ``full``) also their company's.  Tokens made with it are revoked too, and
         every socket any of them opened is closed."""
-        actor = Actor.of(user)
+        principal = Principal.of(user)
         token = self.store.get_api_token(token_id)
         owner = None if token is None else self.store.get_user(token.user_id)
         if token is None or owner is None:
             raise NotFoundError(f"no API token {token_id!r}")
-        require_own(actor, owner.company_id, f"API token {token_id!r}")
+        require_own(principal, owner.company_id, f"API token {token_id!r}")
         if owner.user_id != user.user_id:
-            require_role(actor, Role.ADMINISTRATOR, Role.OPERATOR)
+            require_role(principal, LoginRole.ADMINISTRATOR, LoginRole.OPERATOR)
             require_scope(made_with, changes=True, administration=True)
         now = self._clock()
         line = audit_line(
-            actor,
+            principal,
             owner.company_id,
             "api_token.revoked",
             now,

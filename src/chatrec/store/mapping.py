@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from chatrec.domain.codec import decode_event, encode_event
 from chatrec.domain.filenames import name_key
 from chatrec.domain.journal import Event
+from chatrec.domain.roles import LoginRole
 from chatrec.errors import SecretKeyError
 from chatrec.store.models import (
     ChatEventRow,
@@ -80,7 +81,8 @@ def company_record(row: CompanyRow) -> CompanyRecord:
 
 
 def user_values(record: UserRecord) -> dict[str, Any]:
-    return values_of(record, login_key=login_key(record.login))
+    """The column keeps the role's name: a login role is an enum only in the records."""
+    return values_of(record, role=str(record.role), login_key=login_key(record.login))
 
 
 def login_key(login: str) -> str:
@@ -89,7 +91,7 @@ def login_key(login: str) -> str:
 
 
 def user_record(row: UserRow) -> UserRecord:
-    return record_of(UserRecord, row)
+    return record_of(UserRecord, row, role=LoginRole(row.role))
 
 
 def flow_version_record(flow: FlowRow, version: FlowVersionRow) -> FlowVersionRecord:

@@ -348,3 +348,21 @@ class AuditRow(Base):
     action: Mapped[str]
     chat_id: Mapped[str | None] = mapped_column(ForeignKey("chats.chat_id"))
     detail: Mapped[dict[str, Any]]
+
+
+class NodeRow(Base):
+    """A chatrec server serving this database, alive while its heartbeat is fresh (R20).
+
+    Times are the database's clock, so nodes whose clocks differ still agree on who is
+    alive; a node that stops cleanly deletes its row.
+    """
+
+    __tablename__ = "nodes"
+
+    node_id: Mapped[str] = mapped_column(primary_key=True)
+    host: Mapped[str]
+    pid: Mapped[int]
+    version: Mapped[str]
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime] = mapped_column(index=True)
+    connections: Mapped[int]

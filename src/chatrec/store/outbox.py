@@ -7,6 +7,9 @@ IMMEDIATE`` (``store.database``), so one claimer at a time and ``FOR UPDATE``, w
 SQLite does not know, is left out by SQLAlchemy.  A claim is a lease: a worker that dies
 mid-upload leaves its rows ``delivering`` until the lease expires, then any worker takes
 them again.  No function here deletes a delivery.
+
+It is long because a delivery's whole life in the database (destination, claim, lease,
+retry, reading) is kept together: the lease rules are easier to check in one place.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from chatrec.domain.journal import Event
+from chatrec.domain.roles import LoginRole
 
 
 class ChatStatus(StrEnum):
@@ -47,7 +48,7 @@ class UserRecord:
     company_id: str
     login: str
     name: str
-    role: str
+    role: LoginRole
     password_hash: str
     permit_recordings: bool = True
     record_chats: bool = True
@@ -336,3 +337,16 @@ class ChatChange:
     recordings: tuple[RecordingRecord, ...] = ()
     audit: tuple[AuditRecord, ...] = ()
     new_chat: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRecord:
+    """A chatrec server as the database knows it: alive while ``heartbeat_at`` is fresh."""
+
+    node_id: str
+    host: str
+    pid: int
+    version: str
+    started_at: datetime
+    heartbeat_at: datetime
+    connections: int = 0

@@ -8,7 +8,7 @@ nothing.  Live chats change only through :meth:`Store.apply`, which the
 :class:`~chatrec.store.writer.GroupCommitter` calls with many changes at once.
 
 :class:`Store` composes one part per aggregate (``companies``, ``access``, ``catalog``,
-``chats``, ``audit``, ``deliveries``) over one engine; a service declares the few
+``chats``, ``audit``, ``deliveries``, ``nodes``) over one engine; a service declares the few
 methods it needs as a port (``chatrec.services.ports``), which a fake can fill.
 """
 
@@ -23,9 +23,12 @@ from chatrec.store.catalog import CatalogStore
 from chatrec.store.chats import ChatStore
 from chatrec.store.companies import CompanyStore
 from chatrec.store.deliveries import DeliveryStore
+from chatrec.store.nodes import NodeStore
 
 
-class Store(CompanyStore, AccessStore, CatalogStore, ChatStore, AuditStore, DeliveryStore):
+class Store(
+    CompanyStore, AccessStore, CatalogStore, ChatStore, AuditStore, DeliveryStore, NodeStore
+):
     """chatrec's whole database: every part over one engine, and its migrations."""
 
     def migrate(self, *, forget_unreadable_secrets: bool = False) -> list[str]:

@@ -3,6 +3,9 @@
 Paths follow one scheme: plural nouns for collections; a chat and everything about it
 (its explanation, its journal) under ``/api/chats``; a company's administration under
 ``/api/admin``.  Old paths of earlier versions stay for one version, marked deprecated.
+
+Its length is the number of routes, each a thin adapter; sessions, the widget and chats
+share the address limits and models defined here.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chatrec.domain.codec import encode_event
 from chatrec.domain.decision import Origin, Outcome
+from chatrec.domain.roles import LoginRole
 from chatrec.errors import NotFoundError, RateLimitedError
 from chatrec.live.routing import Unavailable
-from chatrec.services.access import OVERSEERS, Role, company_for, require_own
+from chatrec.services.access import OVERSEERS, company_for, require_own
 from chatrec.services.directory import company_settings
 from chatrec.services.explain import explain_chat
 from chatrec.services.revocation import AccessEnded, session_id
@@ -33,6 +37,7 @@ from chatrec.web.guard import (
     Credentials,
     GuardedRoute,
     Overseer,
+    Role,
     Services,
     SessionCookie,
     Staff,
@@ -194,7 +199,7 @@ def user_read(user: UserRecord) -> UserRead:
         company_id=user.company_id,
         login=user.login,
         name=user.name,
-        role=Role(user.role),
+        role=user.role,
     )
 
 
@@ -212,9 +217,10 @@ def chat_read(chat: ChatRecord) -> ChatRead:
 
 
 @router.get("/health", operation_id="getHealth", tags=["system"])
-async def health() -> dict[str, str]:
-    """Answers while the server runs; it reads nothing."""
-    return {"status": "ok"}
+async def health(services: Services) -> dict[str, str]:
+    """Answers while the server runs; it reads nothing.  With several servers it says
+    whether Redis is reached: a node that lost it serves its own clients only (R20)."""
+    return {"status": "ok", **services.fanout.health()}
 
 
 @router.post(
@@ -363,7 +369,7 @@ async def directory(user: Staff, services: Services) -> DirectoryRead:
     queues = await asyncio.to_thread(services.store.list_queues, user.company_id)
     agents = []
     for agent in users:
-        if agent.role != "agent" or agent.disabled:
+        if agent.role is not LoginRole.AGENT or agent.disabled:
             continue
         availability = services.chats.availability(agent)
         agents.append(
@@ -385,10 +391,12 @@ async def directory(user: Staff, services: Services) -> DirectoryRead:
 
 
 @router.get("/chats/{chat_id}/explanation", operation_id="explainChat", tags=["chats"])
-async def explanation(chat_id: str, actor: Overseer, services: Services) -> ExplanationRead:
+async def explanation(chat_id: str, principal: Overseer, services: Services) -> ExplanationRead:
     """Why each recording of the chat was produced or suppressed (R14)."""
     # Operators read any company's chats; overseers their own company's (R18).
-    scope = None if actor.role is Role.OPERATOR else company_for(actor, None, *OVERSEERS)
+    scope = (
+        None if principal.role is LoginRole.OPERATOR else company_for(principal, None, *OVERSEERS)
+    )
     found = await asyncio.to_thread(explain_chat, services.store, chat_id, scope)
     return ExplanationRead(
         chat_id=found.chat_id,
@@ -411,14 +419,14 @@ async def explanation(chat_id: str, actor: Overseer, services: Services) -> Expl
 
 @router.get("/chats/history", operation_id="listChats", tags=["chats"])
 def list_chats(
-    actor: Overseer,
+    principal: Overseer,
     services: Services,
     company_id: CompanyId = None,
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> Page[ChatRead]:
     """The company's chats, open and ended, newest first, a page at a time."""
-    company = company_for(actor, company_id, *OVERSEERS)
+    company = company_for(principal, company_id, *OVERSEERS)
     after = read_cursor(cursor, "chats", (datetime, str))
     found = services.store.list_chats(company, limit=limit + 1, after=after)
     return page_of("chats", found, limit, lambda c: (c.started_at, c.chat_id), chat_read)
@@ -432,12 +440,12 @@ def list_chats(
     deprecated=True,
     description="Moved to `GET /api/chats/{chat_id}/journal`.",
 )
-def chat_journal(chat_id: str, actor: Overseer, services: Services) -> JournalRead:
+def chat_journal(chat_id: str, principal: Overseer, services: Services) -> JournalRead:
     """Everything that happened in the chat, in order; purged messages have no text (R17)."""
     chat = services.store.get_chat(chat_id)
     if chat is None:
         raise NotFoundError(f"no chat {chat_id!r}")
-    require_own(actor, chat.company_id, f"chat {chat_id!r}")
+    require_own(principal, chat.company_id, f"chat {chat_id!r}")
     events = [
         {"seq": seq, **encode_event(event)} for seq, event in services.store.load_journal(chat_id)
     ]
@@ -452,11 +460,11 @@ def chat_journal(chat_id: str, actor: Overseer, services: Services) -> JournalRe
     description="Replaced by `GET /api/chats/history`, a page at a time.",
 )
 def list_chats_deprecated(
-    actor: Overseer,
+    principal: Overseer,
     services: Services,
     company_id: CompanyId = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ChatRead]:
     """The company's newest chats, open and ended."""
-    company = company_for(actor, company_id, *OVERSEERS)
+    company = company_for(principal, company_id, *OVERSEERS)
     return [chat_read(chat) for chat in services.store.list_chats(company, limit=limit)]

@@ -12,18 +12,22 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from chatrec.web import protocol
 from chatrec.web.account_api import router as account_router
-from chatrec.web.admin_api import router as admin_router
 from chatrec.web.api import router as api_router
+from chatrec.web.audit_api import router as audit_router
 from chatrec.web.body_limit import BodyLimitMiddleware
+from chatrec.web.catalog_api import router as catalog_router
+from chatrec.web.companies_api import router as companies_router
 from chatrec.web.container import Container
 from chatrec.web.csrf import CsrfMiddleware, refuse_foreign_origin
 from chatrec.web.deliveries_api import router as deliveries_router
+from chatrec.web.destination_api import router as destination_router
 from chatrec.web.errors import install_error_handlers
+from chatrec.web.flows_api import router as flows_router
 from chatrec.web.guard import SESSION_COOKIE
 from chatrec.web.metrics import router as metrics_router
-from chatrec.web.setup_api import router as setup_router
 from chatrec.web.tokens_api import router as tokens_router
 from chatrec.web.transport import HstsMiddleware, secure_transport
+from chatrec.web.users_api import router as users_router
 from chatrec.web.ws import CustomerConnection, StaffConnection, admitted
 
 log = logging.getLogger(__name__)
@@ -74,6 +78,10 @@ TAGS = [
 def create_app(container: Container) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Before any chat: on SQLite a second server is refused here (R20).
+        await asyncio.to_thread(container.node.join)
+        heartbeat = asyncio.create_task(container.node.run())
+        await container.fanout.start()
         container.committer.start()
         recovered = await container.chats.recover()
         if recovered:
@@ -90,12 +98,15 @@ def create_app(container: Container) -> FastAPI:
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in (sweeper, heartbeat):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if delivery is not None:
                 await delivery.stop()
             await container.committer.stop()
+            await container.fanout.stop()
+            await asyncio.to_thread(container.node.leave)
 
     app = FastAPI(
         title="chatrec",
@@ -131,8 +142,12 @@ def create_app(container: Container) -> FastAPI:
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(deliveries_router)
-    app.include_router(admin_router)
-    app.include_router(setup_router)
+    app.include_router(companies_router)
+    app.include_router(users_router)
+    app.include_router(audit_router)
+    app.include_router(catalog_router)
+    app.include_router(flows_router)
+    app.include_router(destination_router)
     app.include_router(metrics_router)
     app.include_router(tokens_router)
     app.include_router(account_router)

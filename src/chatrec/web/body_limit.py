@@ -23,7 +23,7 @@ from chatrec.web.errors import error_body
 CLOSE = {"Connection": "close"}
 
 
-def refusal(limit: int) -> str:
+def too_large_message(limit: int) -> str:
     return f"the request body is larger than this endpoint takes ({limit} bytes); send less"
 
 
@@ -31,7 +31,7 @@ class BodyTooLarge(HTTPException):
     """Raised where the application reads a chunked body past its limit: answered 413."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(status_code=413, detail=refusal(limit), headers=CLOSE)
+        super().__init__(status_code=413, detail=too_large_message(limit), headers=CLOSE)
 
 
 class BodyLimitMiddleware:
@@ -56,7 +56,7 @@ class BodyLimitMiddleware:
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             refused = JSONResponse(
-                error_body("too_large", refusal(limit)), status_code=413, headers=CLOSE
+                error_body("too_large", too_large_message(limit)), status_code=413, headers=CLOSE
             )
             await refused(scope, receive, send)
             return

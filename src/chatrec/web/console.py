@@ -12,7 +12,6 @@ nobody logged in, the login page.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,13 +19,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
+from chatrec.domain.roles import LoginRole
 from chatrec.domain.rules import RULES
-from chatrec.services.access import Role
+from chatrec.services.admin.companies import COMPANY_ID_FORM
 from chatrec.store.records import UserRecord
 from chatrec.web.pages import page_user, render
 
-CONSOLE_ROLES = frozenset({Role.ADMINISTRATOR.value, Role.OPERATOR.value})
-COMPANY_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
+CONSOLE_ROLES = frozenset({LoginRole.ADMINISTRATOR, LoginRole.OPERATOR})
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +85,7 @@ RULE_NAMES = {rule.rule_id: rule.name for rule in RULES}
 
 def sections_for(user: UserRecord, company_id: str) -> list[Section]:
     """The console's navigation for this user; an operator without a company has one entry."""
-    if user.role != Role.OPERATOR.value:
+    if user.role != LoginRole.OPERATOR:
         return [*SECTIONS, RULES_PAGE]
     if not company_id:
         return [COMPANIES, RULES_PAGE]
@@ -95,10 +94,10 @@ def sections_for(user: UserRecord, company_id: str) -> list[Section]:
 
 def _company_id(request: Request, user: UserRecord) -> str:
     """The company an operator picked, if well-formed; administrators always act on theirs."""
-    if user.role != Role.OPERATOR.value:
+    if user.role != LoginRole.OPERATOR:
         return ""
     chosen = request.query_params.get("company_id", "")
-    return chosen if COMPANY_ID.fullmatch(chosen) else ""
+    return chosen if COMPANY_ID_FORM.fullmatch(chosen) else ""
 
 
 def _link(path: str, company_id: str) -> str:
@@ -106,19 +105,21 @@ def _link(path: str, company_id: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Refusal:
+class RefusalPage:
+    """The page the console shows a login it turns away (not an API refusal)."""
+
     heading: str
     text: str
     back_label: str
 
 
-AGENTS_GO_TO_PORTAL = Refusal(
+AGENTS_GO_TO_PORTAL = RefusalPage(
     "The console is for administrators",
     "The administration console is for your company's administrators and for system "
     "operators; ask an administrator if a setting needs changing.",
     "Go to the agent and supervisor portal",
 )
-ONLY_OPERATORS = Refusal(
+ONLY_OPERATORS = RefusalPage(
     "Companies are for system operators",
     "System operators create companies and provision their products.",
     "Back to your company's console",
@@ -126,7 +127,7 @@ ONLY_OPERATORS = Refusal(
 
 
 def _forbidden(
-    request: Request, user: UserRecord, refusal: Refusal, back: str = "/portal"
+    request: Request, user: UserRecord, refusal: RefusalPage, back: str = "/portal"
 ) -> Response:
     context = {
         "user": user,
@@ -161,7 +162,7 @@ def console_page(
             return user
         if user.role not in CONSOLE_ROLES:
             return _forbidden(request, user, AGENTS_GO_TO_PORTAL)
-        operator = user.role == Role.OPERATOR.value
+        operator = user.role == LoginRole.OPERATOR
         company_id = _company_id(request, user)
         if needs_company and operator and not company_id:
             return RedirectResponse(COMPANIES.path, status_code=303)

@@ -10,12 +10,13 @@ from chatrec.config import Config
 from chatrec.delivery.readiness import Prober
 from chatrec.delivery.runner import DeliveryRunner
 from chatrec.delivery.worker import DeliveryWorker
-from chatrec.live.bus import InProcessFanout
+from chatrec.live.bus import NodeBus
 from chatrec.live.staff_sockets import StaffSockets
 from chatrec.services.account import AccountService
 from chatrec.services.admin import Administration
 from chatrec.services.auth import AuthService
 from chatrec.services.chats import ChatService
+from chatrec.services.nodes import NodeHeartbeat
 from chatrec.services.revocation import Revocations
 from chatrec.services.tokens import ApiTokens
 from chatrec.store.store import Store
@@ -34,7 +35,7 @@ class Container:
     config: Config
     store: Store
     committer: GroupCommitter
-    fanout: InProcessFanout
+    fanout: NodeBus
     chats: ChatService
     auth: AuthService
     worker: DeliveryWorker
@@ -52,3 +53,5 @@ class Container:
     """The worker's loop, when this server delivers (``CHATREC_DELIVERY_IN_SERVER``)."""
     new_prober: Callable[[], ClosingProber]
     """A fresh prober for one Test connection; its caller closes it."""
+    node: NodeHeartbeat
+    """This server among the nodes of the database (R20): joined before any chat."""

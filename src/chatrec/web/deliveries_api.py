@@ -23,8 +23,9 @@ from typing import Annotated, Self
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from chatrec.domain.roles import LoginRole
 from chatrec.errors import NotFoundError
-from chatrec.services.access import OVERSEERS, Actor, Role, company_for
+from chatrec.services.access import OVERSEERS, Principal, company_for
 from chatrec.store.records import (
     DeliveryKind,
     DeliveryRecord,
@@ -115,7 +116,7 @@ def _waiting(record: DeliveryRecord) -> datetime | None:
     return None if record.state is DeliveryState.DELIVERED else record.next_attempt_at
 
 
-DESTINATION_READERS = frozenset({Role.ADMINISTRATOR, Role.OPERATOR})
+DESTINATION_READERS = frozenset({LoginRole.ADMINISTRATOR, LoginRole.OPERATOR})
 """Who sees where recordings go, as ``services.admin.destinations`` decides who manages it."""
 
 
@@ -140,14 +141,14 @@ def without_destination(text: str | None, hidden: DestinationRecord | None) -> s
 
 
 async def _destination(
-    actor: Actor, services: Container, company: str
+    principal: Principal, services: Container, company: str
 ) -> tuple[DestinationRecord | None, DestinationRead | None]:
-    """The destination to leave out of what ``actor`` reads (``None`` if they may see it),
+    """The destination to leave out of what ``principal`` reads (``None`` if they may see it),
     and the destination as they read it (``None`` if there is none)."""
     found = await asyncio.to_thread(services.store.get_destination, company)
     if found is None:
         return None, None
-    shown = actor.role in DESTINATION_READERS
+    shown = principal.role in DESTINATION_READERS
     return None if shown else found, destination_read(found, shown=shown)
 
 
@@ -201,14 +202,14 @@ def destination_read(record: DestinationRecord, *, shown: bool) -> DestinationRe
     )
 
 
-def _company(actor: Actor, company_id: str | None) -> str:
+def _company(principal: Principal, company_id: str | None) -> str:
     """The overseer's own company, or the one an operator names (R18)."""
-    return company_for(actor, company_id, *OVERSEERS)
+    return company_for(principal, company_id, *OVERSEERS)
 
 
 @router.get("/admin/deliveries", operation_id="listDeliveries")
 async def list_deliveries(
-    actor: Overseer,
+    principal: Overseer,
     services: Services,
     state: DeliveryState | None = None,
     company_id: CompanyId = None,
@@ -217,14 +218,14 @@ async def list_deliveries(
 ) -> Page[DeliveryRead]:
     """The company's recordings on their way, newest first, a page at a time; ``state``
     keeps those in that state as a whole."""
-    company = _company(actor, company_id)
+    company = _company(principal, company_id)
     before = read_cursor(cursor, "deliveries", (int,))
     found = await asyncio.to_thread(
         lambda: services.store.recording_deliveries(
             company, state=state, before=before[0] if before else None, limit=limit + 1
         )
     )
-    hidden, _ = await _destination(actor, services, company)
+    hidden, _ = await _destination(principal, services, company)
     return page_of(
         "deliveries",
         found,
@@ -237,19 +238,19 @@ async def list_deliveries(
 @router.get("/admin/deliveries/{recording_id}", operation_id="getDelivery")
 async def show_delivery(
     recording_id: Annotated[str, Path(min_length=1, max_length=64)],
-    actor: Overseer,
+    principal: Overseer,
     services: Services,
     company_id: CompanyId = None,
 ) -> DeliveryDetailRead:
     """One recording's delivery: its files' attempts, last errors, checksums, and the
     destination they go to."""
-    company = _company(actor, company_id)
+    company = _company(principal, company_id)
     found = await asyncio.to_thread(
         lambda: services.store.recording_deliveries(company, recording_ids=[recording_id])
     )
     if not found:
         raise NotFoundError(f"no delivery of recording {recording_id!r}")
-    hidden, destination = await _destination(actor, services, company)
+    hidden, destination = await _destination(principal, services, company)
     return DeliveryDetailRead(
         **delivery_read(found[0], hidden).model_dump(), destination=destination
     )
@@ -257,10 +258,10 @@ async def show_delivery(
 
 @router.post("/admin/deliveries/retry", operation_id="retryDeliveries")
 async def retry_deliveries(
-    body: DeliveryRetry, actor: Overseer, services: Services, company_id: CompanyId = None
+    body: DeliveryRetry, principal: Overseer, services: Services, company_id: CompanyId = None
 ) -> RetryRead:
     """Make the recordings' waiting or blocked files due now and unblock their destination."""
-    company = _company(actor, company_id)
+    company = _company(principal, company_id)
 
     def retry() -> int:
         ids = None
@@ -343,16 +344,16 @@ def file_old_read(
     "inside, a page at a time.",
 )
 async def list_file_deliveries(
-    actor: Overseer,
+    principal: Overseer,
     services: Services,
     state: DeliveryState | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     company_id: CompanyId = None,
 ) -> list[FileDeliveryOldRead]:
     """The company's files on their way, newest first, optionally in one state."""
-    company = _company(actor, company_id)
+    company = _company(principal, company_id)
     found = await asyncio.to_thread(services.store.list_deliveries, state, company, limit)
-    hidden, _ = await _destination(actor, services, company)
+    hidden, _ = await _destination(principal, services, company)
     return [file_old_read(record, hidden) for record in found]
 
 
@@ -364,16 +365,16 @@ async def list_file_deliveries(
 )
 async def show_file_delivery(
     delivery_id: Annotated[int, Path(ge=1, le=MAX_DELIVERY_ID)],
-    actor: Overseer,
+    principal: Overseer,
     services: Services,
     company_id: CompanyId = None,
 ) -> FileDeliveryOldDetailRead:
     """One file's delivery with its attempts, last error, checksum and destination."""
-    company = _company(actor, company_id)
+    company = _company(principal, company_id)
     record = await asyncio.to_thread(services.store.get_delivery, delivery_id, company)
     if record is None:
         raise NotFoundError(f"no delivery {delivery_id}")
-    hidden, destination = await _destination(actor, services, company)
+    hidden, destination = await _destination(principal, services, company)
     return FileDeliveryOldDetailRead(
         **file_old_read(record, hidden).model_dump(), destination=destination
     )
@@ -386,10 +387,10 @@ async def show_file_delivery(
     description="Replaced by `POST /api/admin/deliveries/retry`, which names recordings.",
 )
 async def retry_file_deliveries(
-    body: FileDeliveryRetry, actor: Overseer, services: Services, company_id: CompanyId = None
+    body: FileDeliveryRetry, principal: Overseer, services: Services, company_id: CompanyId = None
 ) -> RetryRead:
     """Make waiting or blocked files due now and unblock their destination."""
-    company = _company(actor, company_id)
+    company = _company(principal, company_id)
     retried = await asyncio.to_thread(
         lambda: services.store.retry_deliveries(body.ids, company_id=company)
     )

@@ -20,12 +20,15 @@ from fastapi import Depends, Query, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator
+from pydantic.json_schema import WithJsonSchema
+from typing_extensions import TypeAliasType
 
+from chatrec.domain.roles import LoginRole
 from chatrec.services.access import (
-    Actor,
     Credential,
     CredentialKind,
-    Role,
+    Principal,
     require_role,
     require_scope,
 )
@@ -53,10 +56,28 @@ session_scheme = APIKeyCookie(
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 SessionCookie = Annotated[str | None, Depends(session_scheme)]
 
-EVERY_ROLE = frozenset(Role)
-OVERSEEING = frozenset({Role.OPERATOR, Role.ADMINISTRATOR, Role.SUPERVISOR})
-ADMINISTERING = frozenset({Role.OPERATOR, Role.ADMINISTRATOR})
-OPERATING = frozenset({Role.OPERATOR})
+EVERY_ROLE = frozenset(LoginRole)
+OVERSEEING = frozenset({LoginRole.OPERATOR, LoginRole.ADMINISTRATOR, LoginRole.SUPERVISOR})
+ADMINISTERING = frozenset({LoginRole.OPERATOR, LoginRole.ADMINISTRATOR})
+OPERATING = frozenset({LoginRole.OPERATOR})
+
+Role = TypeAliasType(
+    "Role",
+    Annotated[
+        str,
+        AfterValidator(LoginRole),
+        WithJsonSchema(
+            {
+                "type": "string",
+                "enum": [role.value for role in LoginRole],
+                "title": "Role",
+                "description": "Staff roles; customers have no login, only their chat's token.",
+            }
+        ),
+    ],
+)
+"""A :class:`LoginRole` in the API's bodies, under the name its schema has always had;
+built on ``str`` so the schema is this one definition, not the enum's as well."""
 
 
 def container(request: Request) -> Container:
@@ -118,7 +139,7 @@ class Allowed:
     403 elsewhere.
     """
 
-    def __init__(self, roles: frozenset[Role], *, while_pending: bool = False) -> None:
+    def __init__(self, roles: frozenset[LoginRole], *, while_pending: bool = False) -> None:
         self.roles = roles
         self.while_pending = while_pending
 
@@ -142,7 +163,7 @@ class Allowed:
                 user, credential = await session_caller(services, session, allow_pending=pending)
             request.state.chatrec_user = user
             request.state.chatrec_credential = credential
-        require_role(Actor.of(user), *sorted(self.roles))
+        require_role(Principal.of(user), *sorted(self.roles))
         require_scope(
             request.state.chatrec_credential,
             changes=request.method in UNSAFE_METHODS,
@@ -160,13 +181,13 @@ class UserAllowed(Allowed):
         return await self.admit(request, credentials, session)
 
 
-class ActorAllowed(Allowed):
-    """The caller as the actor of a change, for the services that check and audit it."""
+class PrincipalAllowed(Allowed):
+    """The caller as the principal of a change, for the services that check and audit it."""
 
     async def __call__(
         self, request: Request, credentials: Credentials, session: SessionCookie
-    ) -> Actor:
-        return Actor.of(await self.admit(request, credentials, session))
+    ) -> Principal:
+        return Principal.of(await self.admit(request, credentials, session))
 
 
 Staff = Annotated[UserRecord, Depends(UserAllowed(EVERY_ROLE))]
@@ -174,12 +195,12 @@ Staff = Annotated[UserRecord, Depends(UserAllowed(EVERY_ROLE))]
 Account = Annotated[UserRecord, Depends(UserAllowed(EVERY_ROLE, while_pending=True))]
 """Any staff login, even one whose session must first change its password or set up
 a second factor: the routes that do that, and reading or ending one's session."""
-StaffActor = Annotated[Actor, Depends(ActorAllowed(EVERY_ROLE))]
-Overseer = Annotated[Actor, Depends(ActorAllowed(OVERSEEING))]
+StaffPrincipal = Annotated[Principal, Depends(PrincipalAllowed(EVERY_ROLE))]
+Overseer = Annotated[Principal, Depends(PrincipalAllowed(OVERSEEING))]
 """Reads a company's chats, explanations, settings and deliveries."""
-Administrator = Annotated[Actor, Depends(ActorAllowed(ADMINISTERING))]
+Administrator = Annotated[Principal, Depends(PrincipalAllowed(ADMINISTERING))]
 """Changes a company: its own administrators, and operators on the company they name."""
-Operator = Annotated[Actor, Depends(ActorAllowed(OPERATING))]
+Operator = Annotated[Principal, Depends(PrincipalAllowed(OPERATING))]
 """Creates and provisions companies."""
 CompanyId = Annotated[
     str | None,

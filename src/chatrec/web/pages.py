@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from chatrec.demo.company import COMPANY_ID as DEMO_COMPANY
+from chatrec.domain.roles import DESK_ROLES
 from chatrec.errors import AuthenticationError, SignInPendingError
 from chatrec.store.records import UserRecord
 from chatrec.web.guard import SESSION_COOKIE, container
@@ -65,7 +66,6 @@ def widget_frame_headers(widget_origins: list[str]) -> dict[str, str]:
     return {**PAGE_HEADERS, "Content-Security-Policy": content_security_policy(ancestors)}
 
 
-STAFF_ROLES = frozenset({"agent", "supervisor"})
 ACCOUNT_PATH = "/account"
 
 
@@ -124,7 +124,7 @@ def install_pages(app: FastAPI) -> None:
         user = await page_user(request)
         if isinstance(user, Response):
             return user
-        if user.role not in STAFF_ROLES:
+        if user.role not in DESK_ROLES:
             # Administrators and operators take no chats: their place is the console.
             return RedirectResponse("/console", status_code=303)
         return render(request, "portal.html", {"user": user})

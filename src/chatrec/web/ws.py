@@ -5,6 +5,10 @@ schema); a bad one gets an ``error`` frame and the connection goes on (R19).  Ou
 frames go through one queue and one writer task, and bus notices only wake the writer,
 which reads what the client has not seen by sequence number: a slow or reconnecting
 client never misses an acknowledged event.
+
+Its length is one state machine's: hello, frames, the writer and every way a connection
+ends share :class:`Connection`, so the customer's and the staff's sockets differ only in
+what their frames do; split, the ordering between them would be spread over files.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from chatrec.domain.journal import (
     RecordingPaused,
     RecordingResumed,
 )
+from chatrec.domain.roles import COMPANY_ROLES, LoginRole
 from chatrec.errors import (
     ActionError,
     AuthenticationError,
@@ -38,7 +43,7 @@ from chatrec.errors import (
 )
 from chatrec.live.bus import chat_topic, company_topic, user_topic
 from chatrec.live.registry import LiveChat
-from chatrec.services.access import COMPANY_ROLES, Credential, CredentialKind, Scope
+from chatrec.services.access import Credential, CredentialKind, Scope
 from chatrec.services.presence import presence_view
 from chatrec.services.revocation import AccessEnded
 from chatrec.store.records import UserRecord
@@ -506,11 +511,17 @@ class StaffConnection(Connection):
             return chat_id in self.seen
         if chat.record.company_id != self.user.company_id:
             return False
-        return self.user.role == "supervisor" or self.user.user_id in chat.present()
+        return self.user.role is LoginRole.SUPERVISOR or self.user.user_id in chat.present()
 
     async def on_notice(self, topic: str, notice: dict[str, Any]) -> None:
         if "presence" in notice:
             await self.ws.send_text(json.dumps({"type": "presence", **notice["presence"]}))
+            return
+        if notice.get("resync"):
+            # Notices between nodes were lost (R20): catch up on every chat by sequence.
+            visible = {chat.chat_id for chat in self.service.visible_chats(self.user)}
+            for missed in sorted(visible | set(self.seen)):
+                await self.on_notice(topic, {"chat_id": missed})
             return
         chat_id = notice.get("chat_id") or notice.get("assigned")
         if not chat_id:
@@ -553,14 +564,14 @@ class StaffConnection(Connection):
             )
         service, user = self.service, self.user
         await self.keep_alive()
-        if user.role == "agent" and not isinstance(frame, protocol.Sync):
+        if user.role is LoginRole.AGENT and not isinstance(frame, protocol.Sync):
             service.agent_active(user)  # what the agent sends, not what the portal does alone
         match frame:
             case protocol.Presence():
                 await service.set_presence(user, frame.available)
                 return None
             case protocol.Active():
-                if user.role != "agent":
+                if user.role is not LoginRole.AGENT:
                     raise PermissionDeniedError("only agents have a presence to keep")
                 return None
             case protocol.Sync():

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from chatrec.services.access import Actor
+from chatrec.services.access import Principal
 from chatrec.services.admin import Administration
 from chatrec.store.records import UserRecord
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-OPERATOR = Actor.command_line("test")
+OPERATOR = Principal.command_line("test")
 PASSWORD = "the-right-password"
 
 
@@ -21,7 +21,7 @@ class Clock:
         return self.now
 
 
-def company(admin: Administration, company_id: str) -> tuple[Actor, UserRecord]:
+def company(admin: Administration, company_id: str) -> tuple[Principal, UserRecord]:
     """A company with an administrator, and an agent whose password is ``PASSWORD``."""
     admin.companies.create(OPERATOR, company_id, company_id.title(), ["call_recording", "webchat"])
     ada, _ = admin.users.create(
@@ -30,4 +30,4 @@ def company(admin: Administration, company_id: str) -> tuple[Actor, UserRecord]:
     carol, _ = admin.users.create(
         OPERATOR, f"carol@{company_id}", "Carol", "agent", company_id=company_id, password=PASSWORD
     )
-    return Actor.of(ada), carol
+    return Principal.of(ada), carol

@@ -22,7 +22,7 @@ from chatrec.errors import (
     RecordingOnQueueError,
     TemplateError,
 )
-from chatrec.services.access import Actor
+from chatrec.services.access import Principal
 from chatrec.services.admin import Administration
 from chatrec.services.admin.audit import AuditTrail, csv_chunks
 from chatrec.services.admin.catalog import refuse_recording_on_queue
@@ -34,7 +34,7 @@ from chatrec.store.store import Store
 from tests.keys import SECRETS
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-OPERATOR = Actor.command_line("test")
+OPERATOR = Principal.command_line("test")
 FLOW = (
     "name: Support\nsteps:\n  - {id: hi, type: say, text: Hello}\n"
     "  - {id: go, type: route, queue: General}\n"
@@ -46,12 +46,12 @@ def admin(store: Store) -> Administration:
     return Administration(store, lambda: T0)
 
 
-def company_with_admin(admin: Administration, company_id: str = "acme") -> Actor:
+def company_with_admin(admin: Administration, company_id: str = "acme") -> Principal:
     admin.companies.create(OPERATOR, company_id, company_id.title(), ["call_recording", "webchat"])
     ada, _ = admin.users.create(
         OPERATOR, f"ada@{company_id}", "Ada", "administrator", company_id=company_id
     )
-    return Actor.of(ada)
+    return Principal.of(ada)
 
 
 def test_R1_a_company_without_both_products_says_nothing_will_be_recorded(
@@ -130,7 +130,7 @@ def test_R6_a_template_preview_shows_the_names_of_the_company_it_is_made_for(
     admin.catalog.create_service(ada, "Support", None)
     agent, _ = admin.users.create(ada, "alice", "Alice Martin", "agent")
     admin.users.create(ada, "sam", "Sam Okafor", "supervisor")
-    sample = admin.companies.template_sample(Actor.of(agent))
+    sample = admin.companies.template_sample(Principal.of(agent))
     assert preview_template(template, sample) == (
         f"Demo-Co/Support/Claims/Alice_Martin_{agent.user_id}"
     )
@@ -234,7 +234,7 @@ def test_R18_supervisors_and_agents_do_not_administer(admin: Administration) -> 
     ada = company_with_admin(admin)
     sam, _ = admin.users.create(ada, "sam", "Sam", "supervisor")
     alice, _ = admin.users.create(ada, "alice", "Alice", "agent")
-    for actor in (Actor.of(sam), Actor.of(alice)):
+    for actor in (Principal.of(sam), Principal.of(alice)):
         with pytest.raises(PermissionDeniedError):
             admin.users.create(actor, "eve", "Eve", "administrator")
         with pytest.raises(PermissionDeniedError):

@@ -21,7 +21,7 @@ from chatrec.errors import (
     ScopeError,
     TooManyTokensError,
 )
-from chatrec.services.access import Actor, Credential, Scope
+from chatrec.services.access import Credential, Principal, Scope
 from chatrec.services.admin import Administration
 from chatrec.services.admin.users import UserChanges
 from chatrec.services.auth import API_TOKEN_PREFIX
@@ -128,7 +128,7 @@ def test_R18_who_may_revoke_a_token(admin: Administration, tokens: ApiTokens, st
     )
 
 
-def user_of(store: Store, actor: Actor) -> UserRecord:
+def user_of(store: Store, actor: Principal) -> UserRecord:
     found = store.get_user(actor.user_id or "")
     assert found is not None
     return found

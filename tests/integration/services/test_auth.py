@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
-from chatrec.services.access import Actor
+from chatrec.services.access import Principal
 from chatrec.services.admin import Administration
 from chatrec.services.passwords import verify_password
 from chatrec.store.store import Store
@@ -16,7 +16,7 @@ PASSWORD = "Narwhal-Copper-4471"
 
 def test_R18_a_created_login_is_stored_as_an_argon2id_hash(store: Store) -> None:
     admin = Administration(store, lambda: datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
-    operator = Actor.command_line("test")
+    operator = Principal.command_line("test")
     admin.companies.create(operator, "acme", "Acme", ["call_recording", "webchat"])
     user, _ = admin.users.create(
         operator, "ada@acme", "Ada", "administrator", company_id="acme", password=PASSWORD

@@ -12,13 +12,13 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
-from chatrec.services.access import Actor
+from chatrec.services.access import Principal
 from chatrec.services.admin import Administration
 from chatrec.services.admin.imports import SECTIONS, USER_KEYS
 from chatrec.store.store import Store
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "administration.md"
-OPERATOR = Actor.command_line("test")
+OPERATOR = Principal.command_line("test")
 
 
 def _example() -> str:

@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 
 from chatrec.errors import AuthenticationError
-from chatrec.services.access import Actor
+from chatrec.services.access import Principal
 from chatrec.services.admin import Administration
 from chatrec.services.auth import AuthService, SignedIn
 from chatrec.services.passwords import Passwords
@@ -167,7 +167,7 @@ def test_R18_an_administrator_creating_a_login_learns_nothing_of_other_companies
     company(admin, "acme")
     admin.companies.create(OPERATOR, "globex", "Globex", [])
     gina, _ = admin.users.create(OPERATOR, "gina", "Gina", "administrator", company_id="globex")
-    made, _ = admin.users.create(Actor.of(gina), "carol@acme", "Carol of Globex", "agent")
+    made, _ = admin.users.create(Principal.of(gina), "carol@acme", "Carol of Globex", "agent")
     assert made.company_id == "globex"
 
 

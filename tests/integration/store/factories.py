@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from chatrec.domain.journal import CUSTOMER, Event, MessagePosted
+from chatrec.domain.roles import LoginRole
 from chatrec.store.records import (
     ChatChange,
     ChatRecord,
@@ -45,7 +46,7 @@ BOB = UserRecord(
     company_id="acme",
     login="Bob.Agent",
     name="Bob",
-    role="agent",
+    role=LoginRole.AGENT,
     password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
     permit_recordings=False,
     record_chats=True,

@@ -28,7 +28,7 @@ from websockets.asyncio.client import connect
 
 from chatrec.bootstrap import build
 from chatrec.config import Config
-from chatrec.services.access import Actor
+from chatrec.services.access import Principal
 from chatrec.services.account import AccountService
 from chatrec.services.admin import Administration
 from chatrec.services.auth import AuthService
@@ -167,7 +167,7 @@ def give_ada_a_password(site: Site) -> None:
     ada = site.store.find_user_by_login("ada@acme")
     assert ada is not None
     Administration(site.store, site.clock).users.reset_password(
-        Actor.of(ada), ada.user_id, "ada-password"
+        Principal.of(ada), ada.user_id, "ada-password"
     )
 
 

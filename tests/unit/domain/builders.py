@@ -16,6 +16,7 @@ from chatrec.domain.journal import (
     Actor,
     AgentAssigned,
     ChatEnded,
+    ChatRole,
     ChatStarted,
     ConsentAnswered,
     ConsentAsked,
@@ -30,7 +31,6 @@ from chatrec.domain.journal import (
     RecordingPaused,
     RecordingRequested,
     RecordingResumed,
-    Role,
     StaffSnapshot,
     SupervisorJoined,
     Transferred,
@@ -44,11 +44,11 @@ ALL_FORMATS = frozenset(RecordingFormat)
 
 
 def agent(user_id: str) -> Actor:
-    return Actor(Role.AGENT, user_id.capitalize(), user_id)
+    return Actor(ChatRole.AGENT, user_id.capitalize(), user_id)
 
 
 def supervisor(user_id: str) -> Actor:
-    return Actor(Role.SUPERVISOR, user_id.capitalize(), user_id)
+    return Actor(ChatRole.SUPERVISOR, user_id.capitalize(), user_id)
 
 
 def company(

@@ -24,12 +24,12 @@ from chatrec.domain.journal import (
     SYSTEM,
     Actor,
     ChatEnded,
+    ChatRole,
     ConsentAsked,
     Event,
     Journal,
     MessagePosted,
     ParticipantLeft,
-    Role,
 )
 from chatrec.domain.render import (
     EXTENSIONS,
@@ -247,7 +247,7 @@ def test_R15_events_are_in_order_with_their_allow_listed_fields() -> None:
 
 def test_R15a_no_internal_fields() -> None:
     """Snapshots, draws, templates, flow ids and a customer's token never reach a file."""
-    customer = Actor(Role.CUSTOMER, "Jane", "cust-token-5f3a9c")
+    customer = Actor(ChatRole.CUSTOMER, "Jane", "cust-token-5f3a9c")
     builder = ChatBuilder()
     builder.events[0] = type(builder.events[0])(
         at=T0,

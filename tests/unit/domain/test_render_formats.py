@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from chatrec.domain.journal import FLOW, SYSTEM, Actor, MessagePosted, ParticipantLeft, Role
+from chatrec.domain.journal import FLOW, SYSTEM, Actor, ChatRole, MessagePosted, ParticipantLeft
 from chatrec.domain.render import render_recording
 from chatrec.domain.render.describe import action, clock, staff_label
 from chatrec.domain.render.vcon import VCON_VERSION, build_vcon, vcon_uuid
@@ -193,7 +193,7 @@ def test_R15_html_escapes_everything_a_participant_typed() -> None:
 
 
 def test_R15_html_escapes_names_and_attributes() -> None:
-    evil = Actor(Role.AGENT, 'Eve" onmouseover="x()<b>', "eve")
+    evil = Actor(ChatRole.AGENT, 'Eve" onmouseover="x()<b>', "eve")
     page = html_of(ended(lambda c: c.assign(evil).says(evil, "hi")))
     assert "<b>" not in page
     assert 'onmouseover="x()' not in page

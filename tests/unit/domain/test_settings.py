@@ -6,11 +6,11 @@ import pytest
 
 from chatrec.domain.filenames import FilenameTemplate
 from chatrec.domain.journal import StaffSnapshot
+from chatrec.domain.roles import LoginRole
 from chatrec.domain.settings import (
     DEFAULT_TEMPLATE,
     CompanySettings,
     Product,
-    StaffRole,
     UserLogin,
 )
 
@@ -32,11 +32,11 @@ def test_R15_a_company_needs_at_least_one_format() -> None:
 
 
 def test_R12a_R4_R7_a_login_snapshot_copies_its_recording_settings() -> None:
-    login = UserLogin("u1", "Bob", StaffRole.AGENT, False, False, 30)
+    login = UserLogin("u1", "Bob", LoginRole.AGENT, False, False, 30)
     assert login.snapshot() == StaffSnapshot(
         permit_recordings=False, record_chats=False, record_percentage=30
     )
-    default = UserLogin("u2", "Ann", StaffRole.SUPERVISOR).snapshot()
+    default = UserLogin("u2", "Ann", LoginRole.SUPERVISOR).snapshot()
     assert default == StaffSnapshot(
         permit_recordings=True, record_chats=True, record_percentage=100
     )

@@ -18,6 +18,7 @@ from chatrec.domain.journal import (
     RecordingPaused,
     RecordingResumed,
 )
+from chatrec.domain.roles import LoginRole
 from chatrec.domain.settings import DEFAULT_TEMPLATE
 from chatrec.errors import ConflictError
 from chatrec.live.bus import InProcessFanout, chat_topic
@@ -41,7 +42,7 @@ AGENT = UserRecord(
     company_id="acme",
     login="alice",
     name="Alice Martin",
-    role="agent",
+    role=LoginRole.AGENT,
     password_hash="-",
 )
 

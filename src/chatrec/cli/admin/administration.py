@@ -20,7 +20,7 @@ from chatrec.cli.database import open_store
 from chatrec.errors import ActionError, FlowError, NotFoundError, StoreError, TemplateError
 
 if TYPE_CHECKING:
-    from chatrec.services.access import Actor
+    from chatrec.services.access import Principal
     from chatrec.services.admin import Administration
 
 NOT_FOUND = 1
@@ -31,18 +31,18 @@ SHOWN_COMPANIES = 10
 """How many company ids a refusal lists when ``--company`` is needed."""
 
 
-def actor() -> Actor:
+def principal() -> Principal:
     """The command line's operator, ``cli:<os user>`` in the audit trail."""
-    from chatrec.services.access import Actor
+    from chatrec.services.access import Principal
 
     try:
         who = getpass.getuser()
     except (OSError, KeyError):
         who = "unknown"
-    return Actor.command_line(who)
+    return Principal.command_line(who)
 
 
-def company_of(admin: Administration, acting: Actor, given: str | None) -> str:
+def company_of(admin: Administration, acting: Principal, given: str | None) -> str:
     """The company a command acts on: ``--company`` (checked), else the only one there is.
 
     Commands that name a login or a flow take its company instead, and check it against
@@ -61,7 +61,7 @@ def company_of(admin: Administration, acting: Actor, given: str | None) -> str:
     return companies[0]
 
 
-def company_scope(admin: Administration, acting: Actor, given: str | None) -> str | None:
+def company_scope(admin: Administration, acting: Principal, given: str | None) -> str | None:
     """``--company`` checked as :func:`company_of` checks it, or ``None`` when left out: for
     commands that act in the company of the login or flow they name."""
     return None if given is None else company_of(admin, acting, given)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatrec.cli.admin.administration import actor, administration, company_of, fail
+from chatrec.cli.admin.administration import administration, company_of, fail, principal
 from chatrec.cli.admin.options import Company, DatabaseUrl, DataDir
 from chatrec.cli.admin.output import when
 from chatrec.cli.admin.tables import Column, Table, print_table
@@ -109,7 +109,7 @@ def audit(
     start = _since(since)
     as_json = as_json or output is AuditFormat.JSON
     with administration(data_dir, database_url) as admin:
-        acting = actor()
+        acting = principal()
         company_id = company_of(admin, acting, company)
         if as_json or output is AuditFormat.CSV:
             # Streamed a page at a time, as the HTTP export is: a trail of any length.

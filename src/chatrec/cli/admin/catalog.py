@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from chatrec.cli.admin.administration import actor, administration, company_of, fail, refusals
+from chatrec.cli.admin.administration import administration, company_of, fail, principal, refusals
 from chatrec.cli.admin.options import AsJson, Company, DatabaseUrl, DataDir
 from chatrec.cli.admin.output import print_result
 from chatrec.cli.admin.tables import Column, Table, add_list_command
@@ -95,7 +95,7 @@ def queue_create(
 ) -> None:
     """Create a queue.  Recording is never a queue's (R3): such flags are refused."""
     with administration(data_dir, database_url) as admin:
-        acting = actor()
+        acting = principal()
         queue = admin.catalog.create_queue(
             acting, name, company_id=company_of(admin, acting, company)
         )
@@ -119,7 +119,7 @@ def queue_rename(
 ) -> None:
     """Rename a queue.  Recording is never a queue's (R3): such flags are refused."""
     with administration(data_dir, database_url) as admin:
-        queue = admin.catalog.rename_queue(actor(), queue_id, name)
+        queue = admin.catalog.rename_queue(principal(), queue_id, name)
     print_result(as_json, queue_view(queue), f"renamed queue {queue.queue_id} to {queue.name!r}")
 
 
@@ -174,7 +174,7 @@ def service_create(
 ) -> None:
     """Create a service, optionally running a flow of the company."""
     with administration(data_dir, database_url) as admin:
-        acting = actor()
+        acting = principal()
         service = admin.catalog.create_service(
             acting, name, flow, company_id=company_of(admin, acting, company)
         )
@@ -216,6 +216,6 @@ def service_set(
         fail("nothing to change: give --name, --flow or --no-flow")
     with administration(data_dir, database_url) as admin:
         service = admin.catalog.update_service(
-            actor(), service_id, name=name, flow_id=flow, clear_flow=no_flow
+            principal(), service_id, name=name, flow_id=flow, clear_flow=no_flow
         )
     print_result(as_json, service_view(service), _service_row(service))

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from chatrec.cli.admin.administration import (
-    actor,
     administration,
     company_of,
     fail,
     fail_template,
+    principal,
     refuse_json,
 )
 from chatrec.cli.admin.options import AsJson, Company, DatabaseUrl, DataDir
@@ -104,7 +104,7 @@ def company_list(
 ) -> None:
     """List every company, and whether its chats are recorded (R1)."""
     with administration(data_dir, database_url) as admin:
-        views = [company_view(c) for c in admin.companies.list_companies(actor())]
+        views = [company_view(c) for c in admin.companies.list_companies(principal())]
     print_table(views, as_json, _COMPANIES)
 
 
@@ -125,7 +125,7 @@ def company_create(
 ) -> None:
     """Create a company (a tenant); without both products it records nothing (R1)."""
     with administration(data_dir, database_url) as admin:
-        company = admin.companies.create(actor(), company_id, name, product or [])
+        company = admin.companies.create(principal(), company_id, name, product or [])
         view = company_view(company)
     _print_company(view, as_json)
 
@@ -139,7 +139,7 @@ def company_show(
 ) -> None:
     """Show a company's settings, whether it records (R1) and its template's preview (R6)."""
     with administration(data_dir, database_url) as admin:
-        acting = actor()
+        acting = principal()
         view = company_view(admin.companies.get(acting, company_of(admin, acting, company)))
     _print_company(view, as_json)
 
@@ -159,7 +159,7 @@ def company_provision(
     if bool(product) == none:
         fail("name the products with --product (call_recording, webchat), or give --none")
     with administration(data_dir, database_url) as admin:
-        acting = actor()
+        acting = principal()
         provisioned = admin.companies.provision(
             acting, company_of(admin, acting, company), product or []
         )
@@ -224,7 +224,7 @@ def company_set(
             "--retention-seconds"
         )
     with administration(data_dir, database_url) as admin:
-        acting = actor()
+        acting = principal()
         updated = admin.companies.update(
             acting,
             company_of(admin, acting, company),

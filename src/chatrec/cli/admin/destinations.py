@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatrec.cli.admin.administration import NOT_FOUND, actor, administration, company_of, fail
+from chatrec.cli.admin.administration import NOT_FOUND, administration, company_of, fail, principal
 from chatrec.cli.admin.options import (
     AsJson,
     Company,
@@ -22,7 +22,7 @@ from chatrec.cli.help import App
 
 if TYPE_CHECKING:
     from chatrec.delivery.sftp import ProbeStep
-    from chatrec.services.access import Actor
+    from chatrec.services.access import Principal
     from chatrec.services.admin import Administration
     from chatrec.store.records import DestinationRecord
 
@@ -78,7 +78,7 @@ def destination_show(
 ) -> None:
     """Show the recording platform, without its password or key."""
     with administration(data_dir, database_url) as admin:
-        acting = actor()
+        acting = principal()
         company_id = company_of(admin, acting, company)
         record = admin.destinations.get(acting, company_id)
     if record is None:
@@ -161,7 +161,7 @@ def destination_set(
     private_key = None if private_key_file is None else read_text(str(private_key_file))
     host_key = None if host_key_file is None else read_text(str(host_key_file))
     with administration(data_dir, database_url) as admin:
-        acting = actor()
+        acting = principal()
         company_id = company_of(admin, acting, company)
         current = admin.destinations.get(acting, company_id)
         settings = DestinationSettings(
@@ -181,7 +181,7 @@ def destination_set(
     print_result(as_json, _destination_view(saved), _format_destination(saved))
 
 
-async def _probe(admin: Administration, acting: Actor, company: str) -> list[ProbeStep]:
+async def _probe(admin: Administration, acting: Principal, company: str) -> list[ProbeStep]:
     from chatrec.bootstrap import build_prober
     from chatrec.config import load_config
 
@@ -215,7 +215,7 @@ def destination_test(
     import asyncio
 
     with administration(data_dir, database_url) as admin:
-        acting = actor()
+        acting = principal()
         steps = asyncio.run(_probe(admin, acting, company_of(admin, acting, company)))
     ok = all(step.ok for step in steps)
     print_result(

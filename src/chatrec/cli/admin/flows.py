@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from chatrec.cli.admin.administration import (
-    actor,
     administration,
     company_of,
     company_scope,
+    principal,
     refuse_json,
 )
 from chatrec.cli.admin.options import AsJson, Company, DatabaseUrl, DataDir, file_label, read_text
@@ -101,7 +101,7 @@ def flow_show(
 ) -> None:
     """Print a flow's source, after a YAML comment naming it (so it saves back as is)."""
     with administration(data_dir, database_url) as admin:
-        flow = admin.catalog.get_flow(actor(), flow_id, version)
+        flow = admin.catalog.get_flow(principal(), flow_id, version)
     print_result(
         as_json,
         flow_view(flow),
@@ -130,7 +130,7 @@ def flow_versions(
 ) -> None:
     """List a flow's versions, newest first; each chat records the version it ran."""
     with administration(data_dir, database_url) as admin:
-        versions = admin.catalog.flow_versions(actor(), flow_id)
+        versions = admin.catalog.flow_versions(principal(), flow_id)
     print_table(versions, as_json, _VERSIONS)
 
 
@@ -144,7 +144,7 @@ def flow_check(
 ) -> None:
     """Check a flow as a save would, without saving: every problem with its line."""
     with _flow_file(file, data_dir, database_url) as (admin, source):
-        acting = actor()
+        acting = principal()
         company_id = company_of(admin, acting, company)
         try:
             flow = admin.catalog.check_flow(acting, source, company_id)
@@ -181,7 +181,7 @@ def flow_save(
 ) -> None:
     """Check a flow and keep it as a new flow, or as the next version of --flow-id."""
     with _flow_file(file, data_dir, database_url) as (admin, source):
-        acting = actor()
+        acting = principal()
         if flow_id is None:
             company_id = company_of(admin, acting, company)
         else:
@@ -216,7 +216,7 @@ def flow_preview(
 ) -> None:
     """Run a flow on the given answers without a chat: nothing is stored."""
     with _flow_file(file, data_dir, database_url) as (admin, source):
-        acting = actor()
+        acting = principal()
         preview = admin.catalog.preview(
             acting, source, answer or [], company_of(admin, acting, company)
         )

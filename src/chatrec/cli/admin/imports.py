@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from chatrec.cli.admin.administration import actor, administration, company_of
+from chatrec.cli.admin.administration import administration, company_of, principal
 from chatrec.cli.admin.catalog import queue_view, service_view
 from chatrec.cli.admin.flows import flow_summary
 from chatrec.cli.admin.options import AsJson, Company, DatabaseUrl, DataDir, file_label, read_text
@@ -42,7 +42,7 @@ def import_setup(
         return (base / name).read_text(encoding="utf-8")
 
     with administration(data_dir, database_url) as admin:
-        acting = actor()
+        acting = principal()
         company_id = company_of(admin, acting, company)
         done = admin.imports.run(
             acting, text, company_id=company_id, label=label, read_file=read_flow

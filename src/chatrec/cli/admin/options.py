@@ -26,6 +26,14 @@ DatabaseUrl = Annotated[
         "Left out: CHATREC_DATABASE_URL, else SQLite in the data folder.",
     ),
 ]
+RedisUrl = Annotated[
+    str | None,
+    typer.Option(
+        metavar="URL",
+        help="Redis, as redis://host:port/0, for notices between several servers on one "
+        "PostgreSQL database (R20). Left out: CHATREC_REDIS_URL, else one server alone.",
+    ),
+]
 Company = Annotated[
     str | None,
     typer.Option(

@@ -11,12 +11,12 @@ import typer
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from chatrec.cli.admin.administration import actor, administration, company_of
+from chatrec.cli.admin.administration import administration, company_of, principal
 from chatrec.cli.admin.options import AsJson, Company, DatabaseUrl, DataDir
 from chatrec.cli.admin.output import STATE_COLOURS, print_json, print_rich
 
 if TYPE_CHECKING:
-    from chatrec.services.access import Actor
+    from chatrec.services.access import Principal
     from chatrec.services.admin import Administration
 
 R = TypeVar("R")
@@ -67,7 +67,7 @@ def print_table(records: Sequence[R], as_json: bool, table: Table[R]) -> None:
 
 def add_list_command(
     app: typer.Typer,
-    fetch: Callable[[Administration], Callable[[Actor, str], Sequence[R]]],
+    fetch: Callable[[Administration], Callable[[Principal, str], Sequence[R]]],
     table: Table[R],
     help: str,
 ) -> None:
@@ -81,6 +81,6 @@ def add_list_command(
         database_url: DatabaseUrl = None,
     ) -> None:
         with administration(data_dir, database_url) as admin:
-            acting = actor()
+            acting = principal()
             records = fetch(admin)(acting, company_of(admin, acting, company))
         print_table(records, as_json, table)

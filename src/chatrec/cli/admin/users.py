@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from chatrec.cli.admin.administration import (
-    actor,
     administration,
     company_of,
     company_scope,
     fail,
+    principal,
 )
 from chatrec.cli.admin.options import (
     AsJson,
@@ -39,6 +39,9 @@ operator_app = App(help="Create system operators' logins: they create and provis
 
 
 class CompanyRole(StrEnum):
+    """The choices of ``--role``: the login roles of ``domain.roles.COMPANY_ROLES``, as the
+    enum of its own that typer needs for a choice."""
+
     ADMINISTRATOR = "administrator"
     SUPERVISOR = "supervisor"
     AGENT = "agent"
@@ -64,7 +67,7 @@ _RECORD_CHATS = (
     "recordings remain (R4)."
 )
 _UNCHANGED = " Left out: unchanged."
-Role = Annotated[
+RoleOption = Annotated[
     CompanyRole,
     typer.Option(
         "--role",
@@ -134,7 +137,7 @@ add_list_command(
 def user_create(
     login: Login,
     name: PersonName,
-    role: Role,
+    role: RoleOption,
     company: Company = None,
     password_stdin: PasswordStdin = False,
     permit_recordings: Annotated[
@@ -162,7 +165,7 @@ def user_create(
         capacity=capacity,
     )
     with administration(data_dir, database_url) as admin:
-        acting = actor()
+        acting = principal()
         user, initial = admin.users.create(
             acting,
             login,
@@ -247,7 +250,7 @@ def user_set(
     if not changes.given():
         fail("nothing to change: give at least one option (see --help)")
     with administration(data_dir, database_url) as admin:
-        acting = actor()
+        acting = principal()
         scope = company_scope(admin, acting, company)
         found = [admin.users.find(acting, ref, scope).user_id for ref in user_ids]
         users = admin.users.update_many(acting, found, changes)
@@ -272,7 +275,7 @@ def user_reset_password(
     their own at next sign-in."""
     password = read_password(password_stdin)
     with administration(data_dir, database_url) as admin:
-        acting = actor()
+        acting = principal()
         found = admin.users.find(acting, user_id, company_scope(admin, acting, company))
         user, new = admin.users.reset_password(acting, found.user_id, password)
     done = f"new password for {user.login} ({user.user_id}); its sessions are ended"
@@ -291,5 +294,5 @@ def operator_create(
     """Create a system operator's login (company `system`), for the console and the API."""
     password = read_password(password_stdin)
     with administration(data_dir, database_url) as admin:
-        user, initial = admin.users.create_operator(actor(), login, name, password=password)
+        user, initial = admin.users.create_operator(principal(), login, name, password=password)
     _print_login(user, None if password_stdin else initial, as_json, _created(user))

@@ -108,7 +108,7 @@ class SftpUploader:
             if outcome is not None:
                 return
         if pool.destination.done_marker and recording.done_marker_path is not None:
-            marker = await self._deliver(
+            marker = await self._put_file(
                 pool, recording.done_marker_path, 0, lambda: Source.of_bytes(b"", "done-marker")
             )
             if marker is not None:
@@ -117,7 +117,7 @@ class SftpUploader:
                     results[item.delivery_id] = marker
 
     async def _put_item(self, pool: Pool, item: UploadItem) -> BaseException | None:
-        return await self._deliver(
+        return await self._put_file(
             pool,
             item.remote_path,
             item.size,
@@ -125,7 +125,7 @@ class SftpUploader:
             look_first=not item.first_attempt,
         )
 
-    async def _deliver(
+    async def _put_file(
         self,
         pool: Pool,
         remote_path: str,
@@ -134,6 +134,8 @@ class SftpUploader:
         *,
         look_first: bool = True,
     ) -> BaseException | None:
+        """Put one file at its remote path; its error is returned (classified), not raised,
+        so one file's failure leaves the others of the batch their own outcome."""
         try:
             await put(pool, remote_path, size, open_source, look_first=look_first)
         except DeliveryError as error:

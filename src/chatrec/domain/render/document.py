@@ -26,6 +26,7 @@ from chatrec.domain.journal import (
     Actor,
     AgentAssigned,
     ChatEnded,
+    ChatRole,
     ConsentAnswered,
     ConsentAsked,
     DeletePressed,
@@ -39,7 +40,6 @@ from chatrec.domain.journal import (
     RecordingPaused,
     RecordingRequested,
     RecordingResumed,
-    Role,
     SupervisorJoined,
     Transferred,
 )
@@ -154,7 +154,7 @@ def _participants(journal: Journal, events: Sequence[Json]) -> list[Json]:
     pairs += [(entry["by"], entry["type"] == "message") for entry in events]
     found: dict[tuple[str, str | None, str], Json] = {}
     for actor, posted in pairs:
-        if actor["role"] != Role.SYSTEM.value or posted:
+        if actor["role"] != ChatRole.SYSTEM.value or posted:
             found.setdefault(actor_key(actor), actor)
     return list(found.values())
 

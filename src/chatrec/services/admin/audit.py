@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from chatrec.services.access import Actor, Role, company_for
+from chatrec.domain.roles import LoginRole
+from chatrec.services.access import Principal, company_for
 from chatrec.services.admin.ports import AuditAdminStore
 from chatrec.store.records import AuditRecord
 
@@ -32,7 +33,7 @@ def changed_fields(
 
 
 def audit_line(
-    actor: Actor,
+    principal: Principal,
     company_id: str,
     action: str,
     at: datetime,
@@ -49,7 +50,7 @@ def audit_line(
         detail["after"] = dict(after)
     elif before is not None:
         detail["before"] = dict(before)
-    return AuditRecord(company_id, at, actor.name, action, None, detail)
+    return AuditRecord(company_id, at, principal.name, action, None, detail)
 
 
 EXPORT_COLUMNS = ("at", "actor", "action", "chat_id", "target", "before", "after", "detail")
@@ -135,19 +136,19 @@ class AuditTrail:
 
     def read(
         self,
-        actor: Actor,
+        principal: Principal,
         company_id: str | None = None,
         *,
         chat_id: str | None = None,
         since: datetime | None = None,
         limit: int | None = None,
     ) -> list[AuditRecord]:
-        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        company = company_for(principal, company_id, LoginRole.ADMINISTRATOR)
         return self.store.list_audit(company, chat_id, since=since, limit=limit)
 
     def page(
         self,
-        actor: Actor,
+        principal: Principal,
         company_id: str | None = None,
         *,
         chat_id: str | None = None,
@@ -156,12 +157,12 @@ class AuditTrail:
         limit: int = 100,
     ) -> list[tuple[int, AuditRecord]]:
         """A page of the trail, newest first, each line with its id (the next page's key)."""
-        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        company = company_for(principal, company_id, LoginRole.ADMINISTRATOR)
         return self.store.page_audit(company, chat_id, since=since, before=before, limit=limit)
 
     def export(
         self,
-        actor: Actor,
+        principal: Principal,
         company_id: str | None = None,
         *,
         chat_id: str | None = None,
@@ -171,7 +172,7 @@ class AuditTrail:
         an export of any length holds one page in memory.  Who may read it is checked, and
         the first page read, before this returns, so a refusal or a failed database is
         told before any of the export is sent."""
-        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        company = company_for(principal, company_id, LoginRole.ADMINISTRATOR)
         read = functools.partial(
             self.store.page_audit_forward,
             company,

@@ -21,11 +21,12 @@ from chatrec.domain.journal import (
     RecordingRequested,
 )
 from chatrec.domain.queues import R3_REASON, recording_keys
+from chatrec.domain.roles import LoginRole
 from chatrec.errors import ActionError, FlowError, FlowProblem, NotFoundError, RecordingOnQueueError
 from chatrec.flows import Flow, FlowState, answer_flow, load_flow, start_flow
 from chatrec.flows.loader import line_of
 from chatrec.flows.steps import RouteStep
-from chatrec.services.access import Actor, Role, company_for, require_own
+from chatrec.services.access import Principal, company_for, require_own
 from chatrec.services.admin.audit import audit_line
 from chatrec.services.admin.ports import CatalogAdminStore
 from chatrec.store.records import FlowVersionRecord, QueueRecord, ServiceRecord
@@ -136,17 +137,17 @@ class CatalogAdmin:
 
     # -- queues (R3) ------------------------------------------------------------------
 
-    def list_queues(self, actor: Actor, company_id: str | None = None) -> list[QueueRecord]:
-        company = company_for(actor, company_id, Role.ADMINISTRATOR, Role.SUPERVISOR)
+    def list_queues(self, principal: Principal, company_id: str | None = None) -> list[QueueRecord]:
+        company = company_for(principal, company_id, LoginRole.ADMINISTRATOR, LoginRole.SUPERVISOR)
         return self.store.list_queues(company)
 
     def create_queue(
-        self, actor: Actor, name: str, *, company_id: str | None = None
+        self, principal: Principal, name: str, *, company_id: str | None = None
     ) -> QueueRecord:
-        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        company = company_for(principal, company_id, LoginRole.ADMINISTRATOR)
         queue = QueueRecord(f"q_{secrets.token_hex(6)}", company, _label(name, "queue"))
         line = audit_line(
-            actor,
+            principal,
             company,
             "queue.created",
             self._clock(),
@@ -156,15 +157,15 @@ class CatalogAdmin:
         self.store.create_queue(queue, audit=[line])
         return queue
 
-    def rename_queue(self, actor: Actor, queue_id: str, name: str) -> QueueRecord:
+    def rename_queue(self, principal: Principal, queue_id: str, name: str) -> QueueRecord:
         before = self.store.get_queue(queue_id)
         if before is None:
             raise NotFoundError(f"no queue {queue_id!r}")
-        require_own(actor, before.company_id, f"queue {queue_id!r}")
-        company_for(actor, before.company_id, Role.ADMINISTRATOR)
+        require_own(principal, before.company_id, f"queue {queue_id!r}")
+        company_for(principal, before.company_id, LoginRole.ADMINISTRATOR)
         after = replace(before, name=_label(name, "queue"))
         line = audit_line(
-            actor,
+            principal,
             after.company_id,
             "queue.renamed",
             self._clock(),
@@ -177,19 +178,21 @@ class CatalogAdmin:
 
     # -- services ---------------------------------------------------------------------
 
-    def list_services(self, actor: Actor, company_id: str | None = None) -> list[ServiceRecord]:
-        company = company_for(actor, company_id, Role.ADMINISTRATOR, Role.SUPERVISOR)
+    def list_services(
+        self, principal: Principal, company_id: str | None = None
+    ) -> list[ServiceRecord]:
+        company = company_for(principal, company_id, LoginRole.ADMINISTRATOR, LoginRole.SUPERVISOR)
         return self.store.list_services(company)
 
     def create_service(
-        self, actor: Actor, name: str, flow_id: str | None, *, company_id: str | None = None
+        self, principal: Principal, name: str, flow_id: str | None, *, company_id: str | None = None
     ) -> ServiceRecord:
-        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        company = company_for(principal, company_id, LoginRole.ADMINISTRATOR)
         service = ServiceRecord(
             f"s_{secrets.token_hex(6)}", company, _label(name, "service"), flow_id
         )
         line = audit_line(
-            actor,
+            principal,
             company,
             "service.created",
             self._clock(),
@@ -201,7 +204,7 @@ class CatalogAdmin:
 
     def update_service(
         self,
-        actor: Actor,
+        principal: Principal,
         service_id: str,
         *,
         name: str | None = None,
@@ -211,8 +214,8 @@ class CatalogAdmin:
         before = self.store.get_service(service_id)
         if before is None:
             raise NotFoundError(f"no service {service_id!r}")
-        require_own(actor, before.company_id, f"service {service_id!r}")
-        company_for(actor, before.company_id, Role.ADMINISTRATOR)
+        require_own(principal, before.company_id, f"service {service_id!r}")
+        company_for(principal, before.company_id, LoginRole.ADMINISTRATOR)
         after = before
         if name is not None:
             after = replace(after, name=_label(name, "service"))
@@ -220,7 +223,7 @@ class CatalogAdmin:
             after = replace(after, flow_id=None if clear_flow else flow_id)
         if after != before:
             line = audit_line(
-                actor,
+                principal,
                 after.company_id,
                 "service.updated",
                 self._clock(),
@@ -233,26 +236,30 @@ class CatalogAdmin:
 
     # -- flows (R3, R5b, R10) ---------------------------------------------------------
 
-    def list_flows(self, actor: Actor, company_id: str | None = None) -> list[FlowVersionRecord]:
-        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+    def list_flows(
+        self, principal: Principal, company_id: str | None = None
+    ) -> list[FlowVersionRecord]:
+        company = company_for(principal, company_id, LoginRole.ADMINISTRATOR)
         return self.store.list_flows(company)
 
-    def get_flow(self, actor: Actor, flow_id: str, version: int | None = None) -> FlowVersionRecord:
+    def get_flow(
+        self, principal: Principal, flow_id: str, version: int | None = None
+    ) -> FlowVersionRecord:
         found = self.store.get_flow(flow_id, version)
         if found is None:
             what = f"flow {flow_id!r}" + ("" if version is None else f" version {version}")
             raise NotFoundError(f"no {what}")
-        require_own(actor, found.company_id, f"flow {flow_id!r}")
-        company_for(actor, found.company_id, Role.ADMINISTRATOR)
+        require_own(principal, found.company_id, f"flow {flow_id!r}")
+        company_for(principal, found.company_id, LoginRole.ADMINISTRATOR)
         return found
 
-    def flow_versions(self, actor: Actor, flow_id: str) -> list[FlowVersionRecord]:
-        self.get_flow(actor, flow_id)
+    def flow_versions(self, principal: Principal, flow_id: str) -> list[FlowVersionRecord]:
+        self.get_flow(principal, flow_id)
         return self.store.list_flow_versions(flow_id)
 
     def check_flow(
         self,
-        actor: Actor,
+        principal: Principal,
         source: str,
         company_id: str | None = None,
         *,
@@ -263,7 +270,7 @@ class CatalogAdmin:
         ``planned_queues`` names queues to be created with the flow (an import), which
         it may route to.
         """
-        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        company = company_for(principal, company_id, LoginRole.ADMINISTRATOR)
         flow = load_flow(source, source="flow")
         queues = self.store.list_queues(company)
         queues += [QueueRecord("", company, name) for name in planned_queues]
@@ -272,7 +279,7 @@ class CatalogAdmin:
 
     def save_flow(
         self,
-        actor: Actor,
+        principal: Principal,
         source: str,
         *,
         flow_id: str | None = None,
@@ -281,14 +288,14 @@ class CatalogAdmin:
         """Validate and keep ``source`` as a new version (of a new flow without ``flow_id``)."""
         version = 1
         if flow_id is not None:
-            current = self.get_flow(actor, flow_id)
+            current = self.get_flow(principal, flow_id)
             company, version = current.company_id, current.version + 1
         else:
-            company = company_for(actor, company_id, Role.ADMINISTRATOR)
+            company = company_for(principal, company_id, LoginRole.ADMINISTRATOR)
             flow_id = f"f_{secrets.token_hex(6)}"
-        flow = self.check_flow(actor, source, company)
+        flow = self.check_flow(principal, source, company)
         line = audit_line(
-            actor,
+            principal,
             company,
             "flow.saved",
             self._clock(),
@@ -299,9 +306,9 @@ class CatalogAdmin:
 
     def preview(
         self,
-        actor: Actor,
+        principal: Principal,
         source: str,
         answers: Sequence[str],
         company_id: str | None = None,
     ) -> FlowPreview:
-        return preview_flow(self.check_flow(actor, source, company_id), answers)
+        return preview_flow(self.check_flow(principal, source, company_id), answers)

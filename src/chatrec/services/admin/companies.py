@@ -21,15 +21,17 @@ from chatrec.domain.filenames import (
     render_filename,
     sample_context,
 )
+from chatrec.domain.roles import LoginRole
 from chatrec.domain.settings import DEFAULT_TEMPLATE, Product, RecordingFormat, VconDraft
 from chatrec.errors import ActionError, NotFoundError
-from chatrec.services.access import Actor, Role, company_for, require_role
+from chatrec.services.access import Principal, company_for, require_role
 from chatrec.services.admin.audit import audit_line
 from chatrec.services.admin.ports import CompanyAdminStore
 from chatrec.services.directory import company_settings
 from chatrec.store.records import SYSTEM_COMPANY_ID, CompanyRecord
 
-COMPANY_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
+COMPANY_ID_FORM = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
+"""What a company's id looks like; the console checks an operator's choice against it too."""
 MAX_RETENTION_SECONDS = 10 * 365 * 24 * 3600
 
 
@@ -121,16 +123,16 @@ class CompanyAdmin:
             raise NotFoundError(f"no company {company_id!r}")
         return company
 
-    def list_companies(self, actor: Actor) -> list[CompanyRecord]:
-        require_role(actor, Role.OPERATOR)
+    def list_companies(self, principal: Principal) -> list[CompanyRecord]:
+        require_role(principal, LoginRole.OPERATOR)
         return self.store.list_companies()
 
     def create(
-        self, actor: Actor, company_id: str, name: str, products: Iterable[str] = ()
+        self, principal: Principal, company_id: str, name: str, products: Iterable[str] = ()
     ) -> CompanyRecord:
         """A new company with the default template, JSON recordings and purge at once."""
-        require_role(actor, Role.OPERATOR)
-        if not COMPANY_ID.fullmatch(company_id) or company_id == SYSTEM_COMPANY_ID:
+        require_role(principal, LoginRole.OPERATOR)
+        if not COMPANY_ID_FORM.fullmatch(company_id) or company_id == SYSTEM_COMPANY_ID:
             raise ActionError(
                 f"company id {company_id!r} must be 2 to 40 lower-case letters, digits or '-', "
                 f"starting with a letter or digit, and not {SYSTEM_COMPANY_ID!r}"
@@ -144,7 +146,7 @@ class CompanyAdmin:
             sampling_key=secrets.token_bytes(32),
         )
         line = audit_line(
-            actor,
+            principal,
             company_id,
             "company.created",
             self._clock(),
@@ -154,22 +156,22 @@ class CompanyAdmin:
         self.store.create_company(company, audit=[line])
         return company
 
-    def template_sample(self, actor: Actor) -> FilenameContext:
-        """The sample chat the actor's template previews are shown on (R6).
+    def template_sample(self, principal: Principal) -> FilenameContext:
+        """The sample chat the principal's template previews are shown on (R6).
 
-        It carries the actor's company's name and, where the company has them, its first
+        It carries the principal's company's name and, where the company has them, its first
         service, queue and agent, so the preview shows the names its files will carry.
         An operator belongs to no company and gets the neutral sample.
         """
-        if actor.role is Role.OPERATOR:
+        if principal.role is LoginRole.OPERATOR:
             return SAMPLE_CONTEXT
-        company = self._get(actor.company_id)
+        company = self._get(principal.company_id)
         services = self.store.list_services(company.company_id)
         queues = self.store.list_queues(company.company_id)
         agents = [
             user
             for user in self.store.list_users(company.company_id)
-            if user.role == Role.AGENT.value and not user.disabled
+            if user.role is LoginRole.AGENT and not user.disabled
         ]
         return sample_context(
             company.name,
@@ -178,20 +180,22 @@ class CompanyAdmin:
             agent=(agents[0].name, agents[0].user_id) if agents else None,
         )
 
-    def get(self, actor: Actor, company_id: str | None = None) -> CompanyRecord:
-        company = company_for(actor, company_id, Role.ADMINISTRATOR, Role.SUPERVISOR)
+    def get(self, principal: Principal, company_id: str | None = None) -> CompanyRecord:
+        company = company_for(principal, company_id, LoginRole.ADMINISTRATOR, LoginRole.SUPERVISOR)
         return self._get(company)
 
-    def provision(self, actor: Actor, company_id: str, products: Iterable[str]) -> CompanyRecord:
+    def provision(
+        self, principal: Principal, company_id: str, products: Iterable[str]
+    ) -> CompanyRecord:
         """Set the company's products (R1): operators only."""
-        require_role(actor, Role.OPERATOR)
+        require_role(principal, LoginRole.OPERATOR)
         before = self._get(company_id)
         after = replace(before, products=_products(products))
-        return self._save(actor, before, after, "company.provisioned")
+        return self._save(principal, before, after, "company.provisioned")
 
     def update(
         self,
-        actor: Actor,
+        principal: Principal,
         company_id: str | None = None,
         *,
         name: str | None = None,
@@ -202,7 +206,7 @@ class CompanyAdmin:
         require_totp: bool | None = None,
     ) -> CompanyRecord:
         """Change the company's settings; all are checked before any is kept."""
-        before = self._get(company_for(actor, company_id, Role.ADMINISTRATOR))
+        before = self._get(company_for(principal, company_id, LoginRole.ADMINISTRATOR))
         after = before
         if name is not None:
             after = replace(after, name=_name(name))
@@ -217,14 +221,14 @@ class CompanyAdmin:
             after = replace(after, vcon_draft=_vcon_draft(vcon_draft))
         if require_totp is not None:
             after = replace(after, require_totp=require_totp)
-        return self._save(actor, before, after, "company.updated")
+        return self._save(principal, before, after, "company.updated")
 
     def _save(
-        self, actor: Actor, before: CompanyRecord, after: CompanyRecord, action: str
+        self, principal: Principal, before: CompanyRecord, after: CompanyRecord, action: str
     ) -> CompanyRecord:
         if after != before:
             line = audit_line(
-                actor,
+                principal,
                 after.company_id,
                 action,
                 self._clock(),

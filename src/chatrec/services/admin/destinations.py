@@ -20,8 +20,9 @@ from datetime import datetime
 from chatrec.delivery.readiness import Prober
 from chatrec.delivery.sftp import ProbeStep, check_credentials
 from chatrec.delivery.worker import destination_of
+from chatrec.domain.roles import LoginRole
 from chatrec.errors import ActionError, DeliveryError, NotFoundError, PlatformUnreachableError
-from chatrec.services.access import Actor, Role, company_for
+from chatrec.services.access import Principal, company_for
 from chatrec.services.admin.audit import REDACTED, audit_line
 from chatrec.services.admin.ports import DestinationAdminStore
 from chatrec.store.records import DestinationRecord
@@ -125,13 +126,15 @@ class DestinationAdmin:
         self.store = store
         self._clock = clock
 
-    def get(self, actor: Actor, company_id: str | None = None) -> DestinationRecord | None:
-        return self.store.get_destination(company_for(actor, company_id, Role.ADMINISTRATOR))
+    def get(self, principal: Principal, company_id: str | None = None) -> DestinationRecord | None:
+        return self.store.get_destination(
+            company_for(principal, company_id, LoginRole.ADMINISTRATOR)
+        )
 
     def set(
-        self, actor: Actor, settings: DestinationSettings, company_id: str | None = None
+        self, principal: Principal, settings: DestinationSettings, company_id: str | None = None
     ) -> DestinationRecord:
-        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        company = company_for(principal, company_id, LoginRole.ADMINISTRATOR)
         if self.store.get_company(company) is None:
             raise NotFoundError(f"no company {company!r}")
         current = self.store.get_destination(company)
@@ -141,7 +144,7 @@ class DestinationAdmin:
             # The values are never audited; that they changed is.
             before["secret"], after["secret"] = "old", "new"
         line = audit_line(
-            actor,
+            principal,
             company,
             "destination.saved",
             self._clock(),
@@ -154,7 +157,7 @@ class DestinationAdmin:
 
     async def test(
         self,
-        actor: Actor,
+        principal: Principal,
         prober: Prober,
         settings: DestinationSettings | None = None,
         company_id: str | None = None,
@@ -171,7 +174,7 @@ class DestinationAdmin:
         connection's time is up, so a refused port cannot be told from a filtered one
         by how soon it answers (issue 16.3).
         """
-        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        company = company_for(principal, company_id, LoginRole.ADMINISTRATOR)
         current = self.store.get_destination(company)
         if settings is None:
             if current is None:
@@ -195,7 +198,7 @@ class DestinationAdmin:
             elapsed = time.monotonic() - started
             await asyncio.sleep(max(0.0, destination.timeout_seconds - elapsed))
         line = audit_line(
-            actor,
+            principal,
             company,
             "destination.tested",
             self._clock(),

@@ -17,6 +17,9 @@ What is not promised: applying takes one transaction per thing created (each use
 commits with its own audit line), so a database failure, or another administrator
 taking a name between the check and the apply, can stop an import part-way; the error
 then lists what was already created.
+
+Its length is the document's: checking every section before applying any is one plan,
+kept with the code that applies it.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from chatrec.domain.roles import LoginRole
 from chatrec.errors import (
     ActionError,
     ChatrecError,
@@ -37,7 +41,7 @@ from chatrec.errors import (
     RecordingOnQueueError,
 )
 from chatrec.flows.loader import LimitedLoader, load_limited
-from chatrec.services.access import Actor, Role, company_for
+from chatrec.services.access import Principal, company_for
 from chatrec.services.admin.audit import audit_line
 from chatrec.services.admin.catalog import CatalogAdmin, _label, refuse_recording_on_queue
 from chatrec.services.admin.ports import ImportStore
@@ -187,7 +191,7 @@ class ImportAdmin:
 
     def run(
         self,
-        actor: Actor,
+        principal: Principal,
         text: str,
         *,
         company_id: str | None = None,
@@ -195,12 +199,12 @@ class ImportAdmin:
         read_file: ReadFile | None = None,
     ) -> ImportResult:
         """Check the whole document, then apply it (see the module's promise)."""
-        plan = self.check(actor, text, company_id=company_id, label=label, read_file=read_file)
-        return self.apply(actor, plan)
+        plan = self.check(principal, text, company_id=company_id, label=label, read_file=read_file)
+        return self.apply(principal, plan)
 
     def check(
         self,
-        actor: Actor,
+        principal: Principal,
         text: str,
         *,
         company_id: str | None = None,
@@ -208,7 +212,7 @@ class ImportAdmin:
         read_file: ReadFile | None = None,
     ) -> ImportPlan:
         """Every problem of the document in one :class:`ActionError`; R3 on its own."""
-        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+        company = company_for(principal, company_id, LoginRole.ADMINISTRATOR)
         if self.store.get_company(company) is None:
             raise NotFoundError(f"no company {company!r}")
         document = _parse(text, label)
@@ -222,7 +226,7 @@ class ImportAdmin:
         if not any(entries.values()) and not problems:
             problems.append(f"nothing to import: give any of {list(SECTIONS)}")
         queues = self._check_queues(company, entries["queues"], problems)
-        flows = self._check_flows(actor, company, entries["flows"], queues, read_file, problems)
+        flows = self._check_flows(principal, company, entries["flows"], queues, read_file, problems)
         services = self._check_services(company, entries["services"], flows, problems)
         users = self._check_users(company, entries["users"], problems)
         if problems:
@@ -230,15 +234,15 @@ class ImportAdmin:
             raise ActionError(f"{label}: the import is refused; nothing was applied:\n{listed}")
         return ImportPlan(company, label, queues, flows, services, users)
 
-    def apply(self, actor: Actor, plan: ImportPlan) -> ImportResult:
+    def apply(self, principal: Principal, plan: ImportPlan) -> ImportResult:
         company = plan.company_id
         done = ImportResult()
         try:
             for name in plan.queues:
-                done.queues.append(self._catalog.create_queue(actor, name, company_id=company))
+                done.queues.append(self._catalog.create_queue(principal, name, company_id=company))
             flow_ids: dict[str, str] = {}
             for flow in plan.flows:
-                saved = self._catalog.save_flow(actor, flow.source, company_id=company)
+                saved = self._catalog.save_flow(principal, flow.source, company_id=company)
                 flow_ids[flow.name] = saved.flow_id
                 done.flows.append(saved)
             for service in plan.services:
@@ -248,11 +252,13 @@ class ImportAdmin:
                     else flow_ids[service.planned_flow]
                 )
                 done.services.append(
-                    self._catalog.create_service(actor, service.name, flow_id, company_id=company)
+                    self._catalog.create_service(
+                        principal, service.name, flow_id, company_id=company
+                    )
                 )
             for user in plan.users:
                 created, password = self._users.create(
-                    actor,
+                    principal,
                     user.login,
                     user.name,
                     user.role,
@@ -269,7 +275,7 @@ class ImportAdmin:
                 f"{done.summary()}"
             ) from error
         line = audit_line(
-            actor,
+            principal,
             company,
             "setup.imported",
             self._clock(),
@@ -309,7 +315,7 @@ class ImportAdmin:
 
     def _check_flows(
         self,
-        actor: Actor,
+        principal: Principal,
         company: str,
         entries: list[Any],
         queues: tuple[str, ...],
@@ -323,7 +329,7 @@ class ImportAdmin:
             if source is None:
                 continue
             try:
-                flow = self._catalog.check_flow(actor, source, company, planned_queues=queues)
+                flow = self._catalog.check_flow(principal, source, company, planned_queues=queues)
             except FlowError as error:
                 problems.extend(f"{where}: {problem}" for problem in error.problems)
                 continue

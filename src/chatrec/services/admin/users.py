@@ -12,15 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 
+from chatrec.domain.roles import COMPANY_ROLES, LoginRole
 from chatrec.errors import ActionError, ConflictError, NotFoundError
-from chatrec.services.access import (
-    COMPANY_ROLES,
-    Actor,
-    Role,
-    company_for,
-    require_own,
-    require_role,
-)
+from chatrec.services.access import Principal, company_for, require_own, require_role
 from chatrec.services.admin.audit import audit_line
 from chatrec.services.admin.ports import UserAdminStore
 from chatrec.services.passwords import hash_password
@@ -55,11 +49,13 @@ def _checked(changes: UserChanges) -> dict[str, object]:
     values = changes.given()
     if changes.name is not None:
         values["name"] = _name(changes.name)
-    if changes.role is not None and changes.role not in COMPANY_ROLES:
-        raise ActionError(
-            f"role {changes.role!r} is not a company role; choose from "
-            f"{sorted(role.value for role in COMPANY_ROLES)}"
-        )
+    if changes.role is not None:
+        if changes.role not in COMPANY_ROLES:
+            raise ActionError(
+                f"role {changes.role!r} is not a company role; choose from "
+                f"{sorted(role.value for role in COMPANY_ROLES)}"
+            )
+        values["role"] = LoginRole(changes.role)
     if changes.record_percentage is not None and not 0 <= changes.record_percentage <= 100:
         raise ActionError(
             f"record percentage must be 0 to 100 (R7), not {changes.record_percentage}"
@@ -94,7 +90,7 @@ def _password(given: str | None) -> str:
 
 
 def _new_login(
-    company_id: str, login: str, name: str, role: Role, password: str | None
+    company_id: str, login: str, name: str, role: LoginRole, password: str | None
 ) -> tuple[UserRecord, str]:
     """A login not yet stored, with its first password."""
     check_login(login)
@@ -104,7 +100,7 @@ def _new_login(
         company_id=company_id,
         login=login,
         name=_name(name),
-        role=role.value,
+        role=role,
         password_hash=hash_password(initial),
     )
     return user, initial
@@ -135,28 +131,28 @@ class UserAdmin:
         self._clock = clock
         self.revocations = revocations
 
-    def list_users(self, actor: Actor, company_id: str | None = None) -> list[UserRecord]:
-        company = company_for(actor, company_id, Role.ADMINISTRATOR)
+    def list_users(self, principal: Principal, company_id: str | None = None) -> list[UserRecord]:
+        company = company_for(principal, company_id, LoginRole.ADMINISTRATOR)
         return self.store.list_users(company)
 
-    def get(self, actor: Actor, user_id: str) -> UserRecord:
+    def get(self, principal: Principal, user_id: str) -> UserRecord:
         user = self.store.get_user(user_id)
         if user is None:
             raise NotFoundError(f"no user {user_id!r}")
-        require_own(actor, user.company_id, f"user {user_id!r}")
-        company_for(actor, user.company_id, Role.ADMINISTRATOR)
+        require_own(principal, user.company_id, f"user {user_id!r}")
+        company_for(principal, user.company_id, LoginRole.ADMINISTRATOR)
         return user
 
-    def find(self, actor: Actor, ref: str, company_id: str | None = None) -> UserRecord:
-        """The login ``ref`` names, by its id or by its login name, among those the actor
+    def find(self, principal: Principal, ref: str, company_id: str | None = None) -> UserRecord:
+        """The login ``ref`` names, by its id or by its login name, among those the principal
         administers (R18), of ``company_id`` when given.
 
         One login's id may be another's login name: such a ``ref`` is refused, naming
         both and what names each alone, rather than changing the wrong person.
         """
         scope = company_id
-        if scope is None and actor.role is not Role.OPERATOR:
-            scope = actor.company_id
+        if scope is None and principal.role is not LoginRole.OPERATOR:
+            scope = principal.company_id
         found: dict[str, UserRecord] = {}  # by id first, then by login name
         named = self.store.find_users_by_login(ref, scope)
         for user in (self.store.get_user(ref), *named):
@@ -165,9 +161,9 @@ class UserAdmin:
             if company_id is not None and user.company_id != company_id:
                 continue
             try:
-                found[user.user_id] = self.get(actor, user.user_id)
+                found[user.user_id] = self.get(principal, user.user_id)
             except NotFoundError:
-                continue  # another company's, or an operator's: not the actor's to name
+                continue  # another company's, or an operator's: not the principal's to name
         if not found:
             where = "" if company_id is None else f" in company {company_id!r}"
             raise NotFoundError(f"no user {ref!r}{where}: give a login name or a user id")
@@ -190,7 +186,7 @@ class UserAdmin:
 
     def create(
         self,
-        actor: Actor,
+        principal: Principal,
         login: str,
         name: str,
         role: str,
@@ -200,11 +196,11 @@ class UserAdmin:
         changes: UserChanges = UserChanges(),
     ) -> tuple[UserRecord, str]:
         """A new login and its first password (generated when none is given)."""
-        company = company_for(actor, company_id, Role.ADMINISTRATOR)
-        user, initial = _new_login(company, login, name, Role.AGENT, password)
+        company = company_for(principal, company_id, LoginRole.ADMINISTRATOR)
+        user, initial = _new_login(company, login, name, LoginRole.AGENT, password)
         user = replace(user, **_checked(replace(changes, role=role)))  # type: ignore[arg-type]
         line = audit_line(
-            actor,
+            principal,
             company,
             "user.created",
             self._clock(),
@@ -215,17 +211,17 @@ class UserAdmin:
         return user, initial
 
     def create_operator(
-        self, actor: Actor, login: str, name: str, *, password: str | None = None
+        self, principal: Principal, login: str, name: str, *, password: str | None = None
     ) -> tuple[UserRecord, str]:
         """A system operator's login, of company ``system``, and its first password.
 
         Apart from :meth:`create`, which gives logins company roles only: only an operator
         makes another, and the audit line goes to ``system``, not to a tenant.
         """
-        require_role(actor, Role.OPERATOR)
-        user, initial = _new_login(SYSTEM_COMPANY_ID, login, name, Role.OPERATOR, password)
+        require_role(principal, LoginRole.OPERATOR)
+        user, initial = _new_login(SYSTEM_COMPANY_ID, login, name, LoginRole.OPERATOR, password)
         line = audit_line(
-            actor,
+            principal,
             SYSTEM_COMPANY_ID,
             "operator.created",
             self._clock(),
@@ -235,23 +231,23 @@ class UserAdmin:
         self.store.create_user(user, audit=[line])
         return user, initial
 
-    def update(self, actor: Actor, user_id: str, changes: UserChanges) -> UserRecord:
-        return self.update_many(actor, [user_id], changes)[0]
+    def update(self, principal: Principal, user_id: str, changes: UserChanges) -> UserRecord:
+        return self.update_many(principal, [user_id], changes)[0]
 
     def update_many(
-        self, actor: Actor, user_ids: Sequence[str], changes: UserChanges
+        self, principal: Principal, user_ids: Sequence[str], changes: UserChanges
     ) -> list[UserRecord]:
         """Apply the same changes to every listed login, all or none (bulk edit)."""
         if not 1 <= len(user_ids) <= MAX_BULK:
             raise ActionError(f"name 1 to {MAX_BULK} users")
         values = _checked(changes)
-        befores = [self.get(actor, user_id) for user_id in dict.fromkeys(user_ids)]
+        befores = [self.get(principal, user_id) for user_id in dict.fromkeys(user_ids)]
         afters = [replace(user, **values) for user in befores]  # type: ignore[arg-type]
         self._keep_an_administrator(befores, afters)
         now = self._clock()
         lines = [
             audit_line(
-                actor,
+                principal,
                 after.company_id,
                 "user.updated",
                 now,
@@ -283,32 +279,34 @@ class UserAdmin:
         self.revocations.end_access(reason=reason, user_id=after.user_id)
 
     def reset_password(
-        self, actor: Actor, user_id: str, password: str | None = None
+        self, principal: Principal, user_id: str, password: str | None = None
     ) -> tuple[UserRecord, str]:
         """A new password (generated when none is given); lifts every address's sign-in
         lock, ends the login's sessions and revokes its API tokens, so whoever held the
         old password is out.  The user must then choose a password of their own before
         anything else works, unless they reset their own."""
-        before = self.get(actor, user_id)
+        before = self.get(principal, user_id)
         new = _password(password)
         after = replace(
             before,
             password_hash=hash_password(new),
             locked_until=None,
-            must_change_password=user_id != actor.user_id,
+            must_change_password=user_id != principal.user_id,
         )
         now = self._clock()
-        line = audit_line(actor, after.company_id, "user.password_reset", now, target=user_id)
+        line = audit_line(principal, after.company_id, "user.password_reset", now, target=user_id)
         self.store.reset_credentials(after, now, audit=[line])
         if self.revocations is not None:
             self.revocations.end_access(reason=AccessEnded.PASSWORD_RESET, user_id=user_id)
         return after, new
 
-    def reset_second_factor(self, actor: Actor, user_id: str) -> UserRecord:
+    def reset_second_factor(self, principal: Principal, user_id: str) -> UserRecord:
         """Turn the login's TOTP off and forget its recovery codes (a lost phone); where
         the company requires it, the user enrols again at their next sign-in."""
-        user = self.get(actor, user_id)
-        line = audit_line(actor, user.company_id, "user.totp_reset", self._clock(), target=user_id)
+        user = self.get(principal, user_id)
+        line = audit_line(
+            principal, user.company_id, "user.totp_reset", self._clock(), target=user_id
+        )
         self.store.set_totp(user_id, None, enabled=False, audit=[line])
         return replace(user, totp_enabled=False)
 
@@ -329,4 +327,4 @@ class UserAdmin:
 
 
 def _administers(user: UserRecord) -> bool:
-    return user.role == Role.ADMINISTRATOR.value and not user.disabled
+    return user.role is LoginRole.ADMINISTRATOR and not user.disabled

@@ -1,0 +1,240 @@
+"""The administration API of companies and their recording settings (R1, R6, R15, R17, R18).
+
+Every route here is a thin adapter over ``services.admin``, which checks access and
+audits; routes run in the thread pool because the store is synchronous.  Who may call
+a route is its caller parameter's type (``web.guard``), checked before its input.
+Operators name the company with ``?company_id=``; everyone else acts on their own
+company.  A company's settings are the company itself, ``/api/admin/companies/{id}``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from chatrec.domain.settings import Product, RecordingFormat, VconDraft
+from chatrec.errors import TemplateError
+from chatrec.services.access import Principal
+from chatrec.services.admin.companies import preview_template, recording_status
+from chatrec.store.records import CompanyRecord
+from chatrec.web.container import Container
+from chatrec.web.errors import refusal, refusals
+from chatrec.web.fields import Name
+from chatrec.web.guard import (
+    Administrator,
+    CompanyId,
+    GuardedRoute,
+    Operator,
+    Overseer,
+    Services,
+    StaffPrincipal,
+)
+
+router = APIRouter(prefix="/api/admin", route_class=GuardedRoute)
+
+VCON_DRAFT = (
+    "which vCon draft vcon files follow (R15): core, the current one, or container, for QA "
+    "platforms that read the earlier drafts, as the vcon library 0.3 on PyPI does"
+)
+REQUIRE_TOTP = (
+    "every login of the company signs in with a TOTP code too; one without sets it up at "
+    "its next sign-in (R18)"
+)
+
+
+# -- companies (operators) and the company's settings ---------------------------------
+
+
+class CompanyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    company_id: Annotated[str, Field(min_length=2, max_length=40)]
+    name: Name
+    products: list[Product] = []
+
+
+class ProductsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    products: list[Product]
+
+
+class CompanyUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    default_template: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    formats: list[RecordingFormat] | None = None
+    retention_seconds: Annotated[int, Field(ge=0)] | None = None
+    vcon_draft: VconDraft | None = Field(default=None, description=VCON_DRAFT)
+    require_totp: bool | None = Field(default=None, description=REQUIRE_TOTP)
+
+
+class CompanyRead(BaseModel):
+    company_id: str
+    name: str
+    products: list[Product]
+    records: bool = Field(description="whether chats are recorded at all (R1)")
+    recording_status: str = Field(description="why, in one sentence (R1)")
+    default_template: str
+    template_preview: str = Field(description="the default template on a sample chat (R6)")
+    formats: list[RecordingFormat]
+    retention_seconds: int
+    vcon_draft: VconDraft = Field(description=VCON_DRAFT)
+    require_totp: bool = Field(description=REQUIRE_TOTP)
+
+
+def company_read(company: CompanyRecord) -> CompanyRead:
+    status = recording_status(company)
+    return CompanyRead(
+        company_id=company.company_id,
+        name=company.name,
+        products=sorted(Product(p) for p in company.products),
+        records=status.records,
+        recording_status=status.sentence,
+        default_template=company.default_template,
+        template_preview=preview_template(company.default_template),
+        formats=sorted(RecordingFormat(f) for f in company.formats),
+        retention_seconds=company.retention_seconds,
+        vcon_draft=VconDraft(company.vcon_draft),
+        require_totp=company.require_totp,
+    )
+
+
+@router.get("/companies", operation_id="listCompanies", tags=["companies"])
+def list_companies(principal: Operator, services: Services) -> list[CompanyRead]:
+    """Every tenant company (operators only)."""
+    return [company_read(c) for c in services.admin.companies.list_companies(principal)]
+
+
+@router.post(
+    "/companies",
+    status_code=201,
+    operation_id="createCompany",
+    tags=["companies"],
+    responses=refusals(400, 409),
+)
+def create_company(body: CompanyCreate, principal: Operator, services: Services) -> CompanyRead:
+    """A new company (operators only); give it products to record (R1)."""
+    company = services.admin.companies.create(principal, body.company_id, body.name, body.products)
+    return company_read(company)
+
+
+@router.put(
+    "/companies/{company_id}/products",
+    operation_id="provisionCompany",
+    tags=["companies"],
+    responses=refusals(400),
+)
+def provision(
+    company_id: str, body: ProductsUpdate, principal: Operator, services: Services
+) -> CompanyRead:
+    """Provision the company (operators only): without both products nothing is recorded (R1)."""
+    return company_read(services.admin.companies.provision(principal, company_id, body.products))
+
+
+@router.get("/companies/{company_id}", operation_id="getCompany", tags=["companies"])
+def get_company(company_id: str, principal: Overseer, services: Services) -> CompanyRead:
+    """The company's recording settings and whether it records at all (R1); its own
+    administrators and supervisors read it, operators any company's."""
+    return company_read(services.admin.companies.get(principal, company_id))
+
+
+TEMPLATE_REFUSED = "The request does not fit this schema, or the template is refused (R6)"
+
+
+@router.patch(
+    "/companies/{company_id}",
+    operation_id="updateCompany",
+    tags=["companies"],
+    responses={**refusals(400), **refusal(422, TEMPLATE_REFUSED)},
+)
+def update_company(
+    company_id: str, body: CompanyUpdate, principal: Administrator, services: Services
+) -> CompanyRead:
+    """Change name, default filename template (R6), formats (R15), retention (R17) or
+    whether two-factor sign-in is required (R18)."""
+    return _update_company(principal, services, company_id, body)
+
+
+@router.get(
+    "/company",
+    operation_id="getOwnCompanyDeprecated",
+    tags=["companies"],
+    deprecated=True,
+    description="Moved to `GET /api/admin/companies/{company_id}`.",
+)
+def get_own_company(
+    principal: Overseer, services: Services, company_id: CompanyId = None
+) -> CompanyRead:
+    return company_read(services.admin.companies.get(principal, company_id))
+
+
+@router.patch(
+    "/company",
+    operation_id="updateOwnCompanyDeprecated",
+    tags=["companies"],
+    deprecated=True,
+    description="Moved to `PATCH /api/admin/companies/{company_id}`.",
+    responses={**refusals(400), **refusal(422, TEMPLATE_REFUSED)},
+)
+def update_own_company(
+    body: CompanyUpdate, principal: Administrator, services: Services, company_id: CompanyId = None
+) -> CompanyRead:
+    return _update_company(principal, services, company_id, body)
+
+
+def _update_company(
+    principal: Principal, services: Container, company_id: str | None, body: CompanyUpdate
+) -> CompanyRead:
+    company = services.admin.companies.update(
+        principal,
+        company_id,
+        name=body.name,
+        default_template=body.default_template,
+        formats=body.formats,
+        retention_seconds=body.retention_seconds,
+        vcon_draft=body.vcon_draft,
+        require_totp=body.require_totp,
+    )
+    return company_read(company)
+
+
+class TemplatePreviewCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    template: Annotated[str, Field(max_length=500)]
+
+
+class TemplatePreviewRead(BaseModel):
+    template: str
+    valid: bool
+    preview: str | None = Field(default=None, description="the name a sample chat's recording gets")
+    problem: str | None = None
+    position: int | None = Field(default=None, description="0-based position of the problem")
+    sample: dict[str, str]
+
+
+@router.post("/template-preview", operation_id="previewTemplate", tags=["companies"])
+def template_preview(
+    body: TemplatePreviewCreate, principal: StaffPrincipal, services: Services
+) -> TemplatePreviewRead:
+    """Validate a filename template and show the name it gives a sample chat (R6)."""
+    chat = services.admin.companies.template_sample(principal)
+    sample = {
+        "company": chat.company,
+        "service": chat.service,
+        "queue": chat.queue or "",
+        "agent": chat.agent or "",
+        "chat_id": chat.chat_id,
+        "started_at": chat.started_at.isoformat(),
+    }
+    try:
+        preview = preview_template(body.template, chat)
+    except TemplateError as error:
+        return TemplatePreviewRead(
+            template=body.template,
+            valid=False,
+            problem=error.problem,
+            position=error.position,
+            sample=sample,
+        )
+    return TemplatePreviewRead(template=body.template, valid=True, preview=preview, sample=sample)
