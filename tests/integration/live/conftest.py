@@ -10,7 +10,6 @@ what one module leaves on the shared server is another company's, as within a mo
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,28 +43,42 @@ def fresh_server(
         process.stop()
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def shared_server(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    seeded_demo: SeededDemo,
-) -> Iterator[ServerProcess]:
-    """One server per database for every module's tests; each test seeds its own company.
-    A start costs seconds: once per run, not once per module."""
-    folder = tmp_path_factory.mktemp(f"shared-server-{request.param}")
-    with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            database_url = seeded_demo.copy_to(folder / "data", folder / "chatrec.db")
-        else:
-            database_url = stack.enter_context(_postgres_schema_url())
-            migrate(database_url)
-        process = ServerProcess(folder / "data", database_url, env=SHARED_LIMITS)
-        process.start()
-        stack.callback(process.stop)
+def _serving(folder: Path, database_url: str) -> Iterator[ServerProcess]:
+    process = ServerProcess(folder / "data", database_url, env=SHARED_LIMITS)
+    process.start()
+    try:
         yield process
+    finally:
+        process.stop()
 
 
 @pytest.fixture(scope="session")
+def _shared_sqlite_server(
+    tmp_path_factory: pytest.TempPathFactory, seeded_demo: SeededDemo
+) -> Iterator[ServerProcess]:
+    folder = tmp_path_factory.mktemp("shared-server-sqlite")
+    yield from _serving(folder, seeded_demo.copy_to(folder / "data", folder / "chatrec.db"))
+
+
+@pytest.fixture(scope="session")
+def _shared_postgresql_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    folder = tmp_path_factory.mktemp("shared-server-postgresql")
+    with _postgres_schema_url() as database_url:
+        migrate(database_url)
+        yield from _serving(folder, database_url)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shared_server(request: pytest.FixtureRequest) -> ServerProcess:
+    """One server per database for every module's tests; each test seeds its own company.
+    A start costs seconds: once per run (per worker), not once per module.  Two fixtures
+    of their own, not one parametrized by database: pytest keeps one value of a fixture
+    at a time, and a module's tests switch databases."""
+    server: ServerProcess = request.getfixturevalue(f"_shared_{request.param}_server")
+    return server
+
+
+@pytest.fixture(scope="module")
 def _tenant_store(shared_server: ServerProcess) -> Iterator[Store]:
     opened = Store(shared_server.database_url, secrets=SECRETS)
     try:
