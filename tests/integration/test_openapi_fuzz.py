@@ -33,7 +33,7 @@ from schemathesis.checks import (
 )
 from schemathesis.core.result import Ok
 
-from tests.integration.server import ServerProcess
+from tests.integration.server import SeededDemo, ServerProcess
 
 CHECKS = [
     not_a_server_error,
@@ -53,13 +53,15 @@ FUZZ = settings(
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, seeded_demo: SeededDemo
+) -> Iterator[ServerProcess]:
     base: Path = tmp_path_factory.mktemp("openapi-fuzz")
     # Test connection to the demo's platform, not started here, answers only when its
     # time is up (issue 16.3): well within schemathesis's 10 s read timeout.
     process = ServerProcess(
         base / "data",
-        f"sqlite:///{base / 'chatrec.db'}",
+        seeded_demo.copy_to(base / "data", base / "chatrec.db"),
         env={"CHATREC_CONNECTION_TEST_SECONDS": "2"},
     )
     process.start()

@@ -19,13 +19,15 @@ import httpx
 import pytest
 
 from chatrec.simulate.plan import Options, plan_chats
-from tests.integration.server import ServerProcess
+from tests.integration.server import SeededDemo, ServerProcess
 
 CHATS = 20
 
 
 @pytest.fixture
-def server(database_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
+def server(database_url: str, tmp_path: Path, seeded_demo: SeededDemo) -> Iterator[ServerProcess]:
+    if database_url.startswith("sqlite"):  # the demo seeded already, logins and all
+        database_url = seeded_demo.copy_to(tmp_path / "data", tmp_path / "chatrec.db")
     process = ServerProcess(tmp_path / "data", database_url)
     process.start()
     try:

@@ -17,12 +17,14 @@ import pytest
 
 from tests.integration.clients import run
 from tests.integration.live.test_live_recording import SECRET, queued_to
-from tests.integration.server import ServerProcess
+from tests.integration.server import SeededDemo, ServerProcess
 from tests.vcon_library import read_with_vcon_library
 
 
 @pytest.fixture
-def server(database_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
+def server(database_url: str, tmp_path: Path, seeded_demo: SeededDemo) -> Iterator[ServerProcess]:
+    if database_url.startswith("sqlite"):  # seeded already: the platform is set at start
+        database_url = seeded_demo.copy_to(tmp_path / "data", tmp_path / "chatrec.db")
     # The default egress policy, which refuses loopback: `chatrec demo` allows exactly its
     # own platform's address and port, as `make run` relies on.
     process = ServerProcess(
@@ -118,9 +120,10 @@ def test_R15_R16_a_chat_s_recordings_arrive_complete_and_readable_by_their_consu
     assert sorted(len(d["files"]) for d in mine) == [5, 5]
 
 
-def test_stopping_the_demo_stops_its_platform_too(tmp_path: Path) -> None:
+def test_stopping_the_demo_stops_its_platform_too(tmp_path: Path, seeded_demo: SeededDemo) -> None:
     """SIGTERM ends `chatrec demo` and the sshd it started: nothing is left listening."""
-    server = ServerProcess(tmp_path / "data", f"sqlite:///{tmp_path / 'chatrec.db'}", platform=True)
+    database_url = seeded_demo.copy_to(tmp_path / "data", tmp_path / "chatrec.db")
+    server = ServerProcess(tmp_path / "data", database_url, platform=True)
     server.start()
     pid_file = server.data_dir / "platform-run" / "sshd.pid"
     try:

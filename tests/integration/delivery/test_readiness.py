@@ -6,16 +6,18 @@ import time
 from pathlib import Path
 
 from chatrec.store.store import Store
-from tests.integration.server import ServerProcess, free_port
+from tests.integration.server import SeededDemo, ServerProcess, free_port
 from tests.integration.store.factories import destination
 from tests.keys import SECRETS
 
 
 def test_R16_an_unreachable_platform_is_warned_about_at_start(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, seeded_demo: SeededDemo
 ) -> None:
+    if database_url.startswith("sqlite"):  # the demo company seeded already
+        database_url = seeded_demo.copy_to(tmp_path / "data", tmp_path / "chatrec.db")
     server = ServerProcess(tmp_path / "data", database_url)
-    server.start()  # seeds the demo company, without a platform
+    server.start()  # the demo company, without a platform (seeded here on PostgreSQL)
     server.stop()
     assert "demo records chats but has no recording platform" in server.log_path.read_text()
     closed = free_port()
@@ -30,6 +32,6 @@ def test_R16_an_unreachable_platform_is_warned_about_at_start(
         deadline = time.monotonic() + 10
         while expected not in server.log_path.read_text():
             assert time.monotonic() < deadline, server.log_path.read_text()[-2000:]
-            time.sleep(0.1)
+            time.sleep(0.02)
     finally:
         server.stop()

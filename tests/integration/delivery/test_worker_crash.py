@@ -21,6 +21,7 @@ from typing import Any
 from chatrec.delivery.worker import stored_destination
 from chatrec.store.records import DeliveryState, DestinationRecord, RecordingFileRecord
 from chatrec.store.store import Store
+from tests.integration.delivery.prefork import Preforker
 from tests.integration.store.factories import ended_chat, produced, seed
 from tests.keys import SECRETS
 from tests.sshd import OpenSshServer
@@ -29,6 +30,15 @@ KILLS = 20
 CHATS = 24  # enough that even a quiet machine is killed mid-work several times
 FILE_BYTES = 400_000  # per data file: uploads take a moment
 STARTED = "delivery worker"
+
+
+def worker_env() -> dict[str, str]:
+    """Leases that expire 1 s after a kill, and a worker that looks for work every 0.2 s."""
+    return {
+        **os.environ,
+        "CHATREC_DELIVERY_LEASE_SECONDS": "1",
+        "CHATREC_DELIVERY_POLL_SECONDS": "0.2",
+    }
 
 
 def destination_record(sshd: OpenSshServer, **changes: Any) -> DestinationRecord:
@@ -77,62 +87,76 @@ def seed_outbox(store: Store, sshd: OpenSshServer, spool: Path, chats: int) -> d
 
 
 class WorkerProcess:
-    """``python -m chatrec worker`` on the test's database, its output in a file per run."""
+    """``chatrec worker`` on the test's database, its output in a file per run.
+
+    With a :class:`Preforker` each start is a fork of an interpreter that imported the
+    command line once (a real process, killed for real, started in milliseconds instead
+    of seconds); without one it is ``python -m chatrec worker``, as deployed.
+    """
 
     def __init__(self, database_url: str, data_dir: Path) -> None:
         self.database_url = database_url
         self.data_dir = data_dir
         self.runs = 0
         self.process: subprocess.Popen[bytes] | None = None
+        self.forked: tuple[Preforker, int] | None = None
         self.output = data_dir / "worker-0.log"
 
-    def start(self) -> None:
+    @property
+    def argv(self) -> list[str]:
+        return ["worker", "--data-dir", str(self.data_dir), "--database-url", self.database_url]
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None or self.forked is not None
+
+    def start(self, preforker: Preforker | None = None) -> None:
         self.runs += 1
         self.output = self.data_dir / f"worker-{self.runs}.log"
-        env = {
-            **os.environ,
-            "CHATREC_DELIVERY_LEASE_SECONDS": "1",
-            "CHATREC_DELIVERY_POLL_SECONDS": "0.2",
-        }
+        if preforker is not None:
+            self.forked = (preforker, preforker.start(self.argv, self.output))
+            return
         with self.output.open("wb") as output:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "chatrec",
-                    "worker",
-                    "--data-dir",
-                    str(self.data_dir),
-                    "--database-url",
-                    self.database_url,
-                ],
+                [sys.executable, "-m", "chatrec", *self.argv],
                 stdout=output,
                 stderr=subprocess.STDOUT,
-                env=env,
+                env=worker_env(),
             )
+
+    def poll(self) -> int | None:
+        if self.forked is not None:
+            preforker, pid = self.forked
+            return preforker.poll(pid)
+        assert self.process is not None
+        return self.process.poll()
 
     def wait_started(self, timeout: float = 20) -> None:
         """Until the worker says it started (its first round begins at once)."""
         deadline = time.monotonic() + timeout
         while STARTED not in self.output.read_text(errors="replace"):
-            assert self.process is not None
-            assert self.process.poll() is None, self.log
+            assert self.poll() is None, self.log
             assert time.monotonic() < deadline, f"the worker did not start:\n{self.log}"
             time.sleep(0.01)
 
-    def kill(self) -> None:
+    def _signal(self, signum: signal.Signals, timeout: float) -> int:
+        if self.forked is not None:
+            preforker, pid = self.forked
+            os.kill(pid, signum)
+            self.forked = None
+            return preforker.wait(pid, timeout)
         assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
+        self.process.send_signal(signum)
+        code = self.process.wait(timeout=timeout)
         self.process = None
+        return code
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL, 10)
 
     def terminate(self) -> int:
         """SIGTERM, as a service manager stops it; its exit code."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=20)
-        self.process = None
-        return code
+        return self._signal(signal.SIGTERM, 20)
 
     @property
     def log(self) -> str:
@@ -155,19 +179,20 @@ def test_R16_a_worker_killed_mid_upload_20_times_delivers_each_file_once(
     rng = random.Random(20)
     store = Store(database_url, secrets=SECRETS)
     worker = WorkerProcess(database_url, data_dir)
+    preforker = Preforker(worker_env())
     try:
         with OpenSshServer(tmp_path / "sshd") as sshd:
             expected = seed_outbox(store, sshd, spool, CHATS)
             killed_with_work_left = 0
             for _ in range(KILLS):
-                worker.start()
+                worker.start(preforker)
                 worker.wait_started()
                 time.sleep(rng.uniform(0.05, 0.3))
                 worker.kill()
                 killed_with_work_left += bool(undelivered(store))
             # Killed while files were still on their way, not only after all was done.
             assert killed_with_work_left >= KILLS // 4, killed_with_work_left
-            worker.start()
+            worker.start()  # the last one as deployed: `python -m chatrec worker`
             worker.wait_started()
             deadline = time.monotonic() + 30
             while left := undelivered(store):
@@ -187,6 +212,7 @@ def test_R16_a_worker_killed_mid_upload_20_times_delivers_each_file_once(
             # The spool is emptied only once its files are delivered.
             assert not [p for p in spool.rglob("*") if p.is_file()]
     finally:
-        if worker.process is not None:
+        if worker.running:
             worker.kill()
+        preforker.close()
         store.close()

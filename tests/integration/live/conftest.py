@@ -3,8 +3,9 @@
 ``server`` (``fresh_server``) is a server of the test's own; on SQLite it starts from
 the demo seeded once per worker (the database is still the test's own copy).
 ``tenant`` is a demo-like company of the test's own on ``shared_server``, one server per
-module and database: a module whose tests need no fresh server binds ``server`` to it
-(see :mod:`tests.integration.tenant`).
+database for the whole run (per xdist worker): a module whose tests need no fresh server
+binds ``server`` to it (see :mod:`tests.integration.tenant`).  Tenants never meet, so
+what one module leaves on the shared server is another company's, as within a module.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from chatrec.store.migrations import migrate
 from chatrec.store.store import Store
+from tests.conftest import _postgres_schema_url
 from tests.integration.server import SeededDemo, ServerProcess
 from tests.integration.tenant import SHARED_LIMITS, Tenant
 from tests.keys import SECRETS
@@ -40,23 +43,39 @@ def fresh_server(
         process.stop()
 
 
-@pytest.fixture(scope="module")
-def shared_server(
-    module_database_url: str,
-    tmp_path_factory: pytest.TempPathFactory,
-    seeded_demo: SeededDemo,
-) -> Iterator[ServerProcess]:
-    """One server for a module's tests on one database; each test seeds its own company."""
-    folder = tmp_path_factory.mktemp("shared-server")
-    database_url = module_database_url
-    if database_url.startswith("sqlite"):
-        database_url = seeded_demo.copy_to(folder / "data", folder / "chatrec.db")
+def _serving(folder: Path, database_url: str) -> Iterator[ServerProcess]:
     process = ServerProcess(folder / "data", database_url, env=SHARED_LIMITS)
     process.start()
     try:
         yield process
     finally:
         process.stop()
+
+
+@pytest.fixture(scope="session")
+def _shared_sqlite_server(
+    tmp_path_factory: pytest.TempPathFactory, seeded_demo: SeededDemo
+) -> Iterator[ServerProcess]:
+    folder = tmp_path_factory.mktemp("shared-server-sqlite")
+    yield from _serving(folder, seeded_demo.copy_to(folder / "data", folder / "chatrec.db"))
+
+
+@pytest.fixture(scope="session")
+def _shared_postgresql_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    folder = tmp_path_factory.mktemp("shared-server-postgresql")
+    with _postgres_schema_url() as database_url:
+        migrate(database_url)
+        yield from _serving(folder, database_url)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shared_server(request: pytest.FixtureRequest) -> ServerProcess:
+    """One server per database for every module's tests; each test seeds its own company.
+    A start costs seconds: once per run (per worker), not once per module.  Two fixtures
+    of their own, not one parametrized by database: pytest keeps one value of a fixture
+    at a time, and a module's tests switch databases."""
+    server: ServerProcess = request.getfixturevalue(f"_shared_{request.param}_server")
+    return server
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from chatrec.services.revocation import AccessEnded
 from chatrec.store.store import Store
 from chatrec.web.ws import ENDINGS
 from tests.integration.clients import Client, Frame, run
-from tests.integration.server import ServerProcess
+from tests.integration.server import SeededDemo, ServerProcess
 from tests.keys import SECRETS
 
 PASSWORD = "a-good-password"
@@ -31,13 +31,15 @@ _numbers = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, seeded_demo: SeededDemo
+) -> Iterator[ServerProcess]:
     """The periodic sweep is off (an hour): what closes a socket here is the revocation
     itself, or the check of each frame.  Tests log in often: the limit per address is high."""
     base: Path = tmp_path_factory.mktemp("access-revocation")
     process = ServerProcess(
         base / "data",
-        f"sqlite:///{base / 'chatrec.db'}",
+        seeded_demo.copy_to(base / "data", base / "chatrec.db"),
         env={
             "CHATREC_SWEEP_INTERVAL_SECONDS": "3600",
             "CHATREC_API_TOKEN_MAX_PER_USER": str(MAX_TOKENS),

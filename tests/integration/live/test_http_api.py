@@ -7,7 +7,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from chatrec.bootstrap import build
+from chatrec.config import Config
+from chatrec.web.app import create_app
 from tests.integration.clients import run
+from tests.integration.inprocess import serving
 from tests.integration.live.test_live_recording import available, queued_to
 from tests.integration.server import ServerProcess
 from tests.integration.tenant import Tenant
@@ -48,32 +52,33 @@ def test_R19_unknown_ids_and_bad_bodies_get_clear_errors(server: ServerProcess) 
 
 
 def test_R18_widget_origins_may_start_chats_but_get_no_credentials(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server = ServerProcess(
-        tmp_path / "data",
-        database_url,
-        env={"CHATREC_WIDGET_ORIGINS": '["https://shop.example"]'},
-    )
-    server.start()
+    """The application served in process, not a server of its own: the origins are read
+    from the environment as ``chatrec demo`` reads them, and answered by its CORS layer."""
+    monkeypatch.setenv("CHATREC_WIDGET_ORIGINS", '["https://shop.example"]')
+    config = Config(data_dir=tmp_path / "data", database_url=database_url, delivery_in_server=False)
+    container = build(config)
     try:
-        preflight = httpx.options(
-            f"{server.url}/api/chats",
-            headers={
-                "Origin": "https://shop.example",
-                "Access-Control-Request-Method": "POST",
-                "Access-Control-Request-Headers": "Content-Type",
-            },
-        )
-        assert preflight.headers["access-control-allow-origin"] == "https://shop.example"
-        assert "access-control-allow-credentials" not in preflight.headers
-        other = httpx.options(
-            f"{server.url}/api/chats",
-            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
-        )
-        assert "access-control-allow-origin" not in other.headers
+        with serving(create_app(container)) as port:
+            url = f"http://127.0.0.1:{port}/api/chats"
+            preflight = httpx.options(
+                url,
+                headers={
+                    "Origin": "https://shop.example",
+                    "Access-Control-Request-Method": "POST",
+                    "Access-Control-Request-Headers": "Content-Type",
+                },
+            )
+            assert preflight.headers["access-control-allow-origin"] == "https://shop.example"
+            assert "access-control-allow-credentials" not in preflight.headers
+            other = httpx.options(
+                url,
+                headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+            )
+            assert "access-control-allow-origin" not in other.headers
     finally:
-        server.stop()
+        container.store.close()
 
 
 def test_R18_an_agent_who_transfers_away_gets_a_last_summary_without_them(

@@ -6,14 +6,20 @@ from pathlib import Path
 
 from tests.integration.clients import run
 from tests.integration.live.test_live_recording import explanation, queued_to, spooled
-from tests.integration.server import ServerProcess
+from tests.integration.server import SeededDemo, ServerProcess
 
 
-def test_an_idle_chat_ends_after_the_inactivity_timeout(database_url: str, tmp_path: Path) -> None:
+def test_an_idle_chat_ends_after_the_inactivity_timeout(
+    database_url: str, tmp_path: Path, seeded_demo: SeededDemo
+) -> None:
+    """Its own server: a timeout this short would end the chats of a shared one's tests.
+    The sweep looks often, so the chat ends soon after the timeout."""
+    if database_url.startswith("sqlite"):
+        database_url = seeded_demo.copy_to(tmp_path / "data", tmp_path / "chatrec.db")
     server = ServerProcess(
         tmp_path / "data",
         database_url,
-        env={"CHATREC_INACTIVITY_TIMEOUT_SECONDS": "2", "CHATREC_SWEEP_INTERVAL_SECONDS": "0.5"},
+        env={"CHATREC_INACTIVITY_TIMEOUT_SECONDS": "2", "CHATREC_SWEEP_INTERVAL_SECONDS": "0.1"},
     )
     server.start()
     chat: dict[str, str] = {}

@@ -20,7 +20,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.integration.clients import TIMEOUT, Client, run
-from tests.integration.server import ServerProcess
+from tests.integration.server import SeededDemo, ServerProcess
 
 STARTS_PER_MINUTE = 4
 OPEN_CHATS = 6
@@ -37,11 +37,13 @@ def address() -> str:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, seeded_demo: SeededDemo
+) -> Iterator[ServerProcess]:
     folder = tmp_path_factory.mktemp("limits")
     process = ServerProcess(
         folder / "data",
-        f"sqlite:///{folder}/chatrec.db",
+        seeded_demo.copy_to(folder / "data", folder / "chatrec.db"),
         env={
             "CHATREC_CHAT_STARTS_PER_MINUTE": str(STARTS_PER_MINUTE),
             "CHATREC_MAX_OPEN_CHATS_PER_COMPANY": str(OPEN_CHATS),

@@ -3,7 +3,8 @@
 The rules with an injected clock are in ``tests/integration/services/``
 (``test_login_lockout.py``, ``test_api_tokens.py``), and sign-in, sessions and the
 second factor over HTTP in process in ``tests/integration/web/test_sign_in.py``; here is
-what a client of a running server sees.
+what a client of a running server sees.  The tests share a server, each with a company of
+its own; the rate limit, which counts every login from the address, gets its own server.
 """
 
 from __future__ import annotations
@@ -20,12 +21,26 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
-from tests.integration.server import ServerProcess
+from tests.integration.server import SeededDemo, ServerProcess
+from tests.integration.tenant import Tenant
 
 
-@contextlib.contextmanager
-def started(database_url: str, tmp_path: Path, **env: str) -> Iterator[ServerProcess]:
-    server = ServerProcess(tmp_path / "data", database_url, env=env)
+@pytest.fixture
+def server(tenant: Tenant) -> Tenant:
+    """A company of the test's own on the module's shared server."""
+    return tenant
+
+
+@pytest.fixture
+def limited_server(
+    database_url: str, tmp_path: Path, seeded_demo: SeededDemo
+) -> Iterator[ServerProcess]:
+    """Five login attempts a minute from one address, on a server of the test's own."""
+    if database_url.startswith("sqlite"):
+        database_url = seeded_demo.copy_to(tmp_path / "data", tmp_path / "chatrec.db")
+    server = ServerProcess(
+        tmp_path / "data", database_url, env={"CHATREC_LOGIN_ATTEMPTS_PER_MINUTE": "5"}
+    )
     server.start()
     try:
         yield server
@@ -33,15 +48,15 @@ def started(database_url: str, tmp_path: Path, **env: str) -> Iterator[ServerPro
         server.stop()
 
 
-@pytest.fixture
-def limited_server(database_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
-    """Five login attempts a minute from one address."""
-    with started(database_url, tmp_path, CHATREC_LOGIN_ATTEMPTS_PER_MINUTE="5") as server:
-        yield server
-
-
-def log_in(server: ServerProcess, login: str, password: str | None = None) -> httpx.Response:
+def log_in(
+    server: ServerProcess, login: str, password: str | None = None, company: str | None = None
+) -> httpx.Response:
+    """A sign-in as a person types it: the login (the company too on a shared server)."""
     body = {"login": login, "password": password or server.logins()[login]}
+    if password is None:
+        body["login"], company = server.sign_in(login)
+    if company is not None:
+        body["company"] = company
     return httpx.post(f"{server.url}/api/login", json=body)
 
 
@@ -120,7 +135,7 @@ def test_R18_tokens_of_a_disabled_login_stop_and_other_companies_cannot_see_them
     assert olga.post("/api/admin/companies", json=globex).status_code == 201
     admin = {"login": "gina", "name": "Gina", "role": "administrator", "password": "gina-password"}
     assert olga.post("/api/admin/users?company_id=globex", json=admin).status_code == 201
-    gina = http(server, log_in(server, "gina", "gina-password").json()["token"])
+    gina = http(server, log_in(server, "gina", "gina-password", "globex").json()["token"])
 
     alice = http(server, server.token("alice"))
     token_id, token = [], []
@@ -133,7 +148,7 @@ def test_R18_tokens_of_a_disabled_login_stop_and_other_companies_cannot_see_them
     assert bob.delete(f"/api/tokens/{token_id[0]}").status_code == 403
     assert ada.delete(f"/api/tokens/{token_id[0]}").status_code == 200
 
-    disabled = ada.patch("/api/admin/users/demo-alice", json={"disabled": True})
+    disabled = ada.patch(f"/api/admin/users/{server.id('demo-alice')}", json={"disabled": True})
     assert disabled.status_code == 200
     refused = http(server, token[1]).get("/api/me")
     assert refused.status_code == 401
@@ -145,9 +160,9 @@ def test_R18_changes_made_with_the_session_cookie_need_the_csrf_token(
     http: Http,
 ) -> None:
     browser = http(server)
-    login = browser.post(
-        "/api/login", json={"login": "alice", "password": server.logins()["alice"]}
-    )
+    login_as, company = server.sign_in("alice")
+    body = {"login": login_as, "password": server.logins()["alice"]}
+    login = browser.post("/api/login", json=body | ({"company": company} if company else {}))
     set_cookies = login.headers.get_list("set-cookie")
     csrf_header = next(c for c in set_cookies if c.startswith("chatrec_csrf="))
     assert "samesite=strict" in csrf_header.lower()
@@ -165,7 +180,10 @@ def test_R18_changes_made_with_the_session_cookie_need_the_csrf_token(
 
     bearer = http(server, login.json()["token"])
     assert bearer.post("/api/tokens", json={"name": "y"}).status_code == 201
-    assert browser.post("/api/chats", json={"service_id": "demo-support"}).status_code == 201
+    assert (
+        browser.post("/api/chats", json={"service_id": server.id("demo-support")}).status_code
+        == 201
+    )
     # A session cookie from before the CSRF cookie existed: the next page load sets it.
     session = browser.cookies["chatrec_session"]
     reload = httpx.get(f"{server.url}/portal", cookies={"chatrec_session": session})

@@ -15,7 +15,7 @@ import pytest
 
 from tests.integration.clients import Client, Frame, run
 from tests.integration.live.test_live_recording import available
-from tests.integration.server import ServerProcess
+from tests.integration.server import SeededDemo, ServerProcess
 from tests.integration.tenant import Tenant
 
 
@@ -74,14 +74,16 @@ def test_presence_survives_a_reconnect_until_logout(server: ServerProcess) -> No
     run(scenario)
 
 
-def test_the_idle_timeout_sets_an_agent_away_and_tells_the_portal(tmp_path: Path) -> None:
+def test_the_idle_timeout_sets_an_agent_away_and_tells_the_portal(
+    tmp_path: Path, seeded_demo: SeededDemo
+) -> None:
     """On SQLite only: what is kept is the same as for any presence, tested on both."""
     server = ServerProcess(
         tmp_path / "data",
-        f"sqlite:///{tmp_path}/chatrec.db",
+        seeded_demo.copy_to(tmp_path / "data", tmp_path / "chatrec.db"),
         env={
-            "CHATREC_PRESENCE_IDLE_TIMEOUT_SECONDS": "1.5",
-            "CHATREC_SWEEP_INTERVAL_SECONDS": "0.2",
+            "CHATREC_PRESENCE_IDLE_TIMEOUT_SECONDS": "1",
+            "CHATREC_SWEEP_INTERVAL_SECONDS": "0.1",
         },
     )
     server.start()
@@ -90,12 +92,12 @@ def test_the_idle_timeout_sets_an_agent_away_and_tells_the_portal(tmp_path: Path
         alice = await available(server, "alice")
         carol = await available(server, "carol")
         bob = await available(server, "bob")
-        assert carol.frames[0]["idle_timeout_seconds"] == 1.5
+        assert carol.frames[0]["idle_timeout_seconds"] == 1
         await bob.close()  # Available, then gone without logging out
-        for _ in range(10):  # 3 s: carol uses the portal, alice's portal only pings
+        for _ in range(10):  # 2 s: carol uses the portal, alice's portal only pings
             await carol.ok({"type": "active"})
             await alice.ok({"type": "ping"})
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.2)
         told = await alice.wait_for(lambda f: f["type"] == "presence" and not f["available"])
         assert presence(told) == (False, "idle_timeout")
         assert [presence(f) for f in carol.frames if f["type"] == "presence"] == [(True, "agent")]

@@ -1,4 +1,8 @@
-"""Crashes and restarts lose nothing acknowledged; pause survives them (R8, R19)."""
+"""Crashes and restarts lose nothing acknowledged; pause survives them (R8, R19).
+
+A test that restarts or kills its server has one of its own (``server``); the others
+need no restart and use a company of their own on the module's shared server (``tenant``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import httpx
 from tests.integration.clients import Client, run
 from tests.integration.live.test_live_recording import SECRET, available, queued_to, spooled
 from tests.integration.server import ServerProcess
+from tests.integration.tenant import Tenant
 
 
 def test_R8_pause_survives_a_transfer_and_a_restart(server: ServerProcess) -> None:
@@ -76,7 +81,9 @@ def test_R19_sigkill_mid_chat_loses_no_acknowledged_message(server: ServerProces
     run(after)
 
 
-def test_R18_customer_token_opens_only_its_own_chat(server: ServerProcess) -> None:
+def test_R18_customer_token_opens_only_its_own_chat(tenant: Tenant) -> None:
+    server = tenant
+
     async def scenario() -> None:
         stranger = await Client.open(f"{server.ws_url}/ws/customer", {"token": "guessed"})
         error = stranger.frames[-1]
@@ -88,9 +95,9 @@ def test_R18_customer_token_opens_only_its_own_chat(server: ServerProcess) -> No
     assert response.status_code == 401
 
 
-def test_R19_a_customer_returning_to_an_ended_chat_sees_it_to_its_end(
-    server: ServerProcess,
-) -> None:
+def test_R19_a_customer_returning_to_an_ended_chat_sees_it_to_its_end(tenant: Tenant) -> None:
+    server = tenant
+
     async def scenario() -> None:
         customer, alice, chat_id = await queued_to(server, "alice")
         seq = await customer.ok({"type": "message", "text": "Bye"})
@@ -109,13 +116,13 @@ def test_R19_a_customer_returning_to_an_ended_chat_sees_it_to_its_end(
     run(scenario)
 
 
-def test_an_agent_freed_by_a_chat_s_end_takes_the_next_waiting_chat(
-    server: ServerProcess,
-) -> None:
+def test_an_agent_freed_by_a_chat_s_end_takes_the_next_waiting_chat(tenant: Tenant) -> None:
+    server = tenant
+
     async def scenario() -> None:
         customers = []
         for _ in range(4):
-            customer, chat_id, _ = await Client.customer(server, "demo-support")
+            customer, chat_id, _ = await Client.customer(server, server.id("demo-support"))
             await customer.state(chat_id, lambda c: c["choices"] is not None)
             await customer.ok({"type": "message", "text": "Billing"})
             await customer.state(chat_id, lambda c: c["status"] == "queued")

@@ -35,7 +35,7 @@ from chatrec.store.store import Store
 from tests.conftest import _postgres_schema_url
 from tests.integration.clients import Client, Frame
 from tests.integration.live.test_live_recording import queued_to
-from tests.integration.server import ServerProcess
+from tests.integration.server import SeededDemo, ServerProcess
 from tests.keys import SECRETS
 
 Kind = Literal["customer", "staff"]
@@ -492,15 +492,17 @@ async def open_chats(server: ServerProcess) -> tuple[dict[str, str], dict[Kind, 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def arena(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    seeded_demo: SeededDemo,
 ) -> Iterator[Arena]:
     with contextlib.ExitStack() as stack:
         tmp: Path = tmp_path_factory.mktemp(f"ws-fuzz-{request.param}")
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp / 'chatrec.db'}"
+        if request.param == "sqlite":  # the demo seeded already
+            url = seeded_demo.copy_to(tmp / "data", tmp / "chatrec.db")
         else:
             url = stack.enter_context(_postgres_schema_url())
-        migrate(url)
+            migrate(url)
         server = ServerProcess(
             tmp / "data",
             url,
