@@ -82,8 +82,8 @@ def test_the_idle_timeout_sets_an_agent_away_and_tells_the_portal(
         tmp_path / "data",
         seeded_demo.copy_to(tmp_path / "data", tmp_path / "chatrec.db"),
         env={
-            "CHATREC_PRESENCE_IDLE_TIMEOUT_SECONDS": "1",
-            "CHATREC_SWEEP_INTERVAL_SECONDS": "0.1",
+            "CHATREC_PRESENCE_IDLE_TIMEOUT_SECONDS": "1.5",
+            "CHATREC_SWEEP_INTERVAL_SECONDS": "0.2",
         },
     )
     server.start()
@@ -92,12 +92,12 @@ def test_the_idle_timeout_sets_an_agent_away_and_tells_the_portal(
         alice = await available(server, "alice")
         carol = await available(server, "carol")
         bob = await available(server, "bob")
-        assert carol.frames[0]["idle_timeout_seconds"] == 1
+        assert carol.frames[0]["idle_timeout_seconds"] == 1.5
         await bob.close()  # Available, then gone without logging out
-        for _ in range(10):  # 2 s: carol uses the portal, alice's portal only pings
+        for _ in range(10):  # 3 s: carol uses the portal, alice's portal only pings
             await carol.ok({"type": "active"})
             await alice.ok({"type": "ping"})
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.3)
         told = await alice.wait_for(lambda f: f["type"] == "presence" and not f["available"])
         assert presence(told) == (False, "idle_timeout")
         assert [presence(f) for f in carol.frames if f["type"] == "presence"] == [(True, "agent")]
