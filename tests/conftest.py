@@ -35,7 +35,8 @@ from chatrec.services.passwords import HashingCost
 from chatrec.store.migrations import migrate
 from chatrec.store.secrets import KEY_VARIABLE
 from chatrec.store.store import Store
-from tests.integration.server import SeededDemo
+from tests.integration.server import SeededDemo, ServerProcess
+from tests.integration.tenant import Tenant
 from tests.keys import SECRET_KEY, SECRETS
 
 POSTGRES_URL_VARIABLE = "CHATREC_TEST_DATABASE_URL"
@@ -135,21 +136,20 @@ def store(database_url: str) -> Iterator[Store]:
         opened.close()
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def module_database_url(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    _migrated_sqlite: Path,
-) -> Iterator[str]:
-    """As ``database_url``, but one per module: for a server the module's tests share."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("module-db") / "chatrec.db"
-        shutil.copyfile(_migrated_sqlite, path)
-        yield f"sqlite:///{path}"
-    else:
-        with _postgres_schema_url() as url:
-            migrate(url)
-            yield url
+@pytest.fixture(scope="module")
+def _tenant_store(shared_server: ServerProcess) -> Iterator[Store]:
+    """The store of the shared server a directory's conftest provides (e2e, live)."""
+    opened = Store(shared_server.database_url, secrets=SECRETS)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture
+def tenant(shared_server: ServerProcess, _tenant_store: Store) -> Tenant:
+    """A demo-like company of this test's own on the module's shared server."""
+    return Tenant.seed(shared_server, _tenant_store)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

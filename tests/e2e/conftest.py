@@ -38,11 +38,9 @@ from playwright.sync_api import (
 
 from chatrec.demo.company import COMPANY_ID
 from chatrec.store.records import SYSTEM_COMPANY_ID
-from chatrec.store.store import Store
 from tests.e2e.chromium import WORKER_CHROMIUM, WorkerChromium
 from tests.integration.server import SeededDemo, ServerProcess
 from tests.integration.tenant import OPERATORS, SHARED_LIMITS, Tenant
-from tests.keys import SECRETS
 
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 WIDGET_ORIGINS = "CHATREC_WIDGET_ORIGINS"
@@ -156,21 +154,6 @@ def shared_server(
     env = SHARED_LIMITS | {WIDGET_ORIGINS: json.dumps([company_site.origin])}
     with seeded_server(tmp_path_factory.mktemp("shared"), seeded_demo, env=env) as process:
         yield process
-
-
-@pytest.fixture(scope="module")
-def _tenant_store(shared_server: ServerProcess) -> Iterator[Store]:
-    opened = Store(shared_server.database_url, secrets=SECRETS)
-    try:
-        yield opened
-    finally:
-        opened.close()
-
-
-@pytest.fixture
-def tenant(shared_server: ServerProcess, _tenant_store: Store) -> Tenant:
-    """A demo-like company of this test's own on the module's shared server."""
-    return Tenant.seed(shared_server, _tenant_store)
 
 
 @dataclass

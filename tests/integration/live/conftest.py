@@ -16,11 +16,9 @@ from pathlib import Path
 import pytest
 
 from chatrec.store.migrations import migrate
-from chatrec.store.store import Store
 from tests.conftest import _postgres_schema_url
 from tests.integration.server import SeededDemo, ServerProcess
-from tests.integration.tenant import SHARED_LIMITS, Tenant
-from tests.keys import SECRETS
+from tests.integration.tenant import SHARED_LIMITS
 
 
 @pytest.fixture
@@ -76,18 +74,3 @@ def shared_server(request: pytest.FixtureRequest) -> ServerProcess:
     at a time, and a module's tests switch databases."""
     server: ServerProcess = request.getfixturevalue(f"_shared_{request.param}_server")
     return server
-
-
-@pytest.fixture(scope="module")
-def _tenant_store(shared_server: ServerProcess) -> Iterator[Store]:
-    opened = Store(shared_server.database_url, secrets=SECRETS)
-    try:
-        yield opened
-    finally:
-        opened.close()
-
-
-@pytest.fixture
-def tenant(shared_server: ServerProcess, _tenant_store: Store) -> Tenant:
-    """A demo-like company of this test's own on the module's shared server."""
-    return Tenant.seed(shared_server, _tenant_store)
