@@ -207,6 +207,13 @@ class OpenChats:
             return None
         return self._chats.get(chat_id) or await self._cache(record)
 
+    async def load_company(self, company_id: str) -> None:
+        """Cache every open chat of the company, wherever it was opened: its staff see
+        them on any node (R20)."""
+        for record in await self._run(self.store.open_chats, company_id):
+            if record.chat_id not in self._chats:
+                await self._cache(record)
+
     async def refresh(self, chat: LiveChat) -> None:
         """Bring a cached chat up to what is committed: another node acted on it (R20)."""
         record = await self._run(self.store.get_chat, chat.chat_id)

@@ -61,14 +61,14 @@ class ChatStore(StorePart):
             row = session.scalar(select(ChatRow).where(ChatRow.token_hash == token_hash))
             return None if row is None else chat_record(row)
 
-    def open_chats(self) -> list[ChatRecord]:
-        """Every chat not ended, of every company: what a starting node takes over."""
+    def open_chats(self, company_id: str | None = None) -> list[ChatRecord]:
+        """Every chat not ended, of one company or of all: what a starting node takes
+        over, or what a company's staff see on any node (R20)."""
         with self._read() as session:
-            rows = session.scalars(
-                select(ChatRow)
-                .where(ChatRow.status != ChatStatus.ENDED.value)
-                .order_by(ChatRow.started_at, ChatRow.chat_id)
-            )
+            query = select(ChatRow).where(ChatRow.status != ChatStatus.ENDED.value)
+            if company_id is not None:
+                query = query.where(ChatRow.company_id == company_id)
+            rows = session.scalars(query.order_by(ChatRow.started_at, ChatRow.chat_id))
             return [chat_record(row) for row in rows]
 
     def list_chats(

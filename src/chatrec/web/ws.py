@@ -480,6 +480,7 @@ class StaffConnection(Connection):
                 "idle_timeout_seconds": idle.total_seconds() if idle else None,
             }
         )
+        await self.service.load_company(user.company_id)
         for chat in self.service.visible_chats(user):
             self.outbox.put_nowait(
                 (chat_topic(chat.chat_id), json.dumps({"chat_id": chat.chat_id, "since": 0}))
@@ -522,6 +523,7 @@ class StaffConnection(Connection):
             return
         if notice.get("resync"):
             # Notices between nodes were lost (R20): catch up on every chat by sequence.
+            await self.service.load_company(self.user.company_id)
             visible = {chat.chat_id for chat in self.service.visible_chats(self.user)}
             for missed in sorted(visible | set(self.seen)):
                 await self.on_notice(topic, {"chat_id": missed})
@@ -529,6 +531,8 @@ class StaffConnection(Connection):
         chat_id = notice.get("chat_id") or notice.get("assigned")
         if not chat_id:
             return
+        if self.service.find(chat_id) is None and chat_id not in self.seen:
+            await self.service.ensure(chat_id)  # opened on another node (R20)
         if self.follows(chat_id):
             await self.sync(chat_id, since=notice.get("since"), known=notice.get("seq"))
         elif chat_id in self.seen and (chat := self.service.find(chat_id)) is not None:
@@ -569,6 +573,9 @@ class StaffConnection(Connection):
         await self.keep_alive()
         if user.role is LoginRole.AGENT and not isinstance(frame, protocol.Sync):
             service.agent_active(user)  # what the agent sends, not what the portal does alone
+        chat_id = getattr(frame, "chat_id", None)
+        if isinstance(chat_id, str) and service.find(chat_id) is None:
+            await service.ensure(chat_id)  # opened on another node (R20)
         match frame:
             case protocol.Presence():
                 await service.set_presence(user, frame.available)

@@ -183,3 +183,39 @@ def test_R20_a_customer_on_one_node_and_the_agent_on_another_see_each_other(
     for said in ("Hi from one", "Thanks from two", "Bye from one"):
         assert texts.count(said) == 1
     assert sum(isinstance(event, ChatEnded) for _, event in journal) == 1
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_R20_R12a_a_supervisor_on_another_node_sees_joins_and_speaks_in_the_chat(
+    database_url: str, tmp_path: Path
+) -> None:
+    with RedisServer(tmp_path) as redis:
+        env = {"CHATREC_REDIS_URL": redis.url}
+        one = ServerProcess(tmp_path / "data", database_url, env=env)
+        one.start()
+        two = ServerProcess(tmp_path / "data", database_url, env=env)
+        two.start()
+        try:
+
+            async def scenario() -> None:
+                customer, alice, chat_id = await queued_to(one, "alice")
+                # Opened on node one, the chat is shown to a supervisor signing in on two.
+                sam = await Client.staff(two, "sam")
+                await sam.state(chat_id, lambda c: c["status"] == "active")
+                await alice.ok({"type": "message", "chat_id": chat_id, "text": "From one"})
+                await sam.event(chat_id, lambda e: e.get("text") == "From one")
+                await sam.ok({"type": "join", "chat_id": chat_id})
+                await alice.event(chat_id, lambda e: e["type"] == "joined")
+                await sam.ok({"type": "message", "chat_id": chat_id, "text": "Sam from two"})
+                await customer.event(chat_id, lambda e: e.get("text") == "Sam from two")
+                await alice.event(chat_id, lambda e: e.get("text") == "Sam from two")
+                # A chat started on node one later reaches him too, by its notice.
+                other, other_id, _ = await Client.customer(one, "demo-support")
+                await sam.state(other_id, lambda c: c["chat_id"] == other_id)
+                for client in (customer, alice, sam, other):
+                    await client.close()
+
+            asyncio.run(scenario())
+        finally:
+            two.stop()
+            one.stop()

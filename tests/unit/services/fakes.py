@@ -68,8 +68,12 @@ class FakeStore:
         mine = [q for q in self.queues.values() if q.company_id == company_id]
         return sorted(mine, key=lambda q: q.name)
 
-    def open_chats(self) -> list[ChatRecord]:
-        return [c for c in self.chats.values() if c.status is not ChatStatus.ENDED]
+    def open_chats(self, company_id: str | None = None) -> list[ChatRecord]:
+        return [
+            c
+            for c in self.chats.values()
+            if c.status is not ChatStatus.ENDED and company_id in (None, c.company_id)
+        ]
 
     def get_chat(self, chat_id: str) -> ChatRecord | None:
         return self.chats.get(chat_id)
