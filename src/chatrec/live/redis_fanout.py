@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from redis import Redis
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
@@ -203,3 +204,26 @@ class RedisFanout:
         """Every local listener reads what it missed while Redis was away."""
         for topic in self._local.listened_topics():
             self._local.publish(topic, dict(RESYNC))
+
+
+class CommandFanout:
+    """What a command (``chatrec admin``) publishes to the servers sharing Redis: it
+    hears nothing itself, and a publish that fails is logged, as the servers' sweep then
+    finds the change within ``CHATREC_SWEEP_INTERVAL_SECONDS`` (R18, R20)."""
+
+    def __init__(self, url: str, prefix: str = "chatrec:") -> None:
+        self.url = url
+        self.prefix = prefix
+        self.node_id = f"command-{uuid.uuid4().hex}"
+
+    def publish(self, topic: str, notice: dict[str, Any]) -> None:
+        message = json.dumps({"node": self.node_id, "topic": topic, "notice": notice})
+        try:
+            with Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2) as client:
+                client.publish(self.prefix + topic, message)
+        except (RedisError, OSError) as error:
+            log.warning("Redis unreachable, the servers see this change at their sweep: %s", error)
+
+    def subscribe(self, topic: str, listener: Listener) -> Callable[[], None]:
+        """A command listens to nothing."""
+        return lambda: None

@@ -8,6 +8,7 @@ stopped and started again; the machine's Redis is never touched.
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -219,3 +220,35 @@ def test_R20_R12a_a_supervisor_on_another_node_sees_joins_and_speaks_in_the_chat
         finally:
             two.stop()
             one.stop()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_R18_R20_a_login_disabled_from_the_command_line_is_signed_out_at_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    with RedisServer(tmp_path) as redis:
+        # The sweep that would find it otherwise runs every 15 s: the close comes first.
+        server = ServerProcess(
+            tmp_path / "data", database_url, env={"CHATREC_REDIS_URL": redis.url}
+        )
+        server.start()
+        try:
+
+            async def scenario() -> tuple[int | None, str | None]:
+                alice = await Client.staff(server, "alice")
+                disabled = await asyncio.to_thread(
+                    subprocess.run,
+                    [sys.executable, "-m", "chatrec", "admin", "user", "set", "alice",
+                     "--disable", "--database-url", database_url,
+                     "--data-dir", str(tmp_path / "data")],
+                    capture_output=True, text=True, timeout=60, check=False,
+                    env={**os.environ, "CHATREC_REDIS_URL": redis.url},
+                )  # fmt: skip
+                assert disabled.returncode == 0, disabled.stderr
+                async with asyncio.timeout(5):
+                    await alice.ws.wait_closed()
+                return alice.ws.close_code, alice.ws.close_reason
+
+            assert asyncio.run(scenario()) == (4403, "access revoked")
+        finally:
+            server.stop()

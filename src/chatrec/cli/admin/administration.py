@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, NoReturn
 import typer
 
 from chatrec.cli.admin.output import print_json
-from chatrec.cli.database import open_store
+from chatrec.cli.database import command_config, store_of
+from chatrec.config import Config
 from chatrec.errors import ActionError, FlowError, NotFoundError, StoreError, TemplateError
 
 if TYPE_CHECKING:
     from chatrec.services.access import Principal
     from chatrec.services.admin import Administration
+    from chatrec.services.revocation import Revocations
 
 NOT_FOUND = 1
 """Unknown id (or another company's), a failed Test connection, a database failure."""
@@ -120,8 +122,20 @@ def administration(
     from chatrec.store.transactions import utc_now
 
     with refusals(file):
-        store = open_store(data_dir, database_url)
+        config = command_config(data_dir=data_dir, database_url=database_url)
+        store = store_of(config)
         try:
-            yield Administration(store, utc_now)
+            yield Administration(store, utc_now, revocations=command_revocations(config))
         finally:
             store.close()
+
+
+def command_revocations(config: Config) -> Revocations | None:
+    """With the servers' Redis, a login disabled or given another role here closes its
+    open sockets at once; without, the servers' sweep finds it (R18, R20)."""
+    if not config.redis_url:
+        return None
+    from chatrec.live.redis_fanout import CommandFanout
+    from chatrec.services.revocation import Revocations
+
+    return Revocations(CommandFanout(config.redis_url, config.redis_prefix))
