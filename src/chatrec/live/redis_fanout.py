@@ -133,7 +133,8 @@ class RedisFanout:
         self._outgoing = None
 
     def _enqueue(self, message: tuple[str, str]) -> None:
-        assert self._outgoing is not None
+        if self._outgoing is None:
+            return  # stopped meanwhile: a publish from a thread that came too late
         try:
             self._outgoing.put_nowait(message)
         except asyncio.QueueFull:
