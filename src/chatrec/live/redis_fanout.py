@@ -197,14 +197,23 @@ class RedisFanout:
             body = json.loads(message["data"])
             if body["node"] == self.node_id:
                 return
-            self._local.publish(str(body["topic"]), dict(body["notice"]))
+            topic, notice = str(body["topic"]), dict(body["notice"])
         except (ValueError, KeyError, TypeError):
             log.warning("A notice on Redis that is not chatrec's was ignored")
+            return
+        self._tell(topic, notice)
+
+    def _tell(self, topic: str, notice: dict[str, Any]) -> None:
+        # A listener that fails must not end this node's subscription for every other.
+        try:
+            self._local.publish(topic, notice)
+        except Exception:
+            log.exception("a listener of %s failed a notice from another node", topic)
 
     def _resync(self) -> None:
         """Every local listener reads what it missed while Redis was away."""
         for topic in self._local.listened_topics():
-            self._local.publish(topic, dict(RESYNC))
+            self._tell(topic, dict(RESYNC))
 
 
 class CommandFanout:

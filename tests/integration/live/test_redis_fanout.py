@@ -145,3 +145,28 @@ def test_R20_a_foreign_message_on_the_channel_is_ignored(tmp_path: Path) -> None
 
     with RedisServer(tmp_path) as redis:
         asyncio.run(run(redis.url))
+
+
+def test_R20_a_listener_that_fails_does_not_end_the_nodes_subscription(tmp_path: Path) -> None:
+    async def run(url: str) -> None:
+        one, two = RedisFanout(url), RedisFanout(url)
+        await one.start()
+        await two.start()
+        heard: Heard = []
+
+        def broken(topic: str, notice: dict[str, Any]) -> None:
+            raise RuntimeError("a broken listener")
+
+        two.subscribe("chat:a", broken)
+        two.subscribe("chat:b", listener(heard))
+        try:
+            one.publish("chat:a", {"sequence": 1})
+            one.publish("chat:b", {"sequence": 2})
+            await until(lambda: heard == [("chat:b", {"sequence": 2})])
+            assert two.state().connected
+        finally:
+            await one.stop()
+            await two.stop()
+
+    with RedisServer(tmp_path) as redis:
+        asyncio.run(run(redis.url))
