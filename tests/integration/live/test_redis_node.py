@@ -12,6 +12,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -24,6 +26,26 @@ from tests.integration.live.test_live_recording import queued_to
 from tests.integration.server import ServerProcess
 from tests.keys import SECRETS
 from tests.redis_server import RedisServer
+
+
+@contextmanager
+def two_nodes(
+    database_url: str, tmp_path: Path, env: dict[str, str] | None = None
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two servers on one PostgreSQL database, sharing a Redis of the test's own."""
+    with RedisServer(tmp_path) as redis:
+        env = {"CHATREC_REDIS_URL": redis.url, **(env or {})}
+        nodes = (
+            ServerProcess(tmp_path / "data", database_url, env=env),
+            ServerProcess(tmp_path / "data", database_url, env=env),
+        )
+        try:
+            for node in nodes:
+                node.start()
+            yield nodes
+        finally:
+            for node in nodes:
+                node.stop()
 
 
 def health(server: ServerProcess) -> dict[str, str]:
@@ -111,69 +133,52 @@ def test_R20_redis_with_sqlite_is_refused_saying_what_to_do(tmp_path: Path) -> N
 def test_R19_R20_two_servers_share_login_limits_and_both_are_listed(
     database_url: str, tmp_path: Path
 ) -> None:
-    with RedisServer(tmp_path) as redis:
-        env = {"CHATREC_REDIS_URL": redis.url, "CHATREC_LOGIN_ATTEMPTS_PER_MINUTE": "3"}
-        nodes = [ServerProcess(tmp_path / f"data{i}", database_url, env=env) for i in (1, 2)]
-        nodes[0].start()
-        nodes[1].start()
-        try:
-            listed = subprocess.run(
-                [sys.executable, "-m", "chatrec", "nodes", "--database-url", database_url,
-                 "--data-dir", str(tmp_path / "data1")],
-                capture_output=True, text=True, timeout=60, check=False,
-            )  # fmt: skip
-            for server in nodes:
-                assert f" {server.process.pid} " in listed.stdout  # type: ignore[union-attr]
-            wrong = {"login": "nobody", "password": "wrong password"}
-            answers = [
-                httpx.post(f"{nodes[i % 2].url}/api/login", json=wrong, timeout=10).status_code
-                for i in range(3)
-            ]
-            assert answers == [401, 401, 401]
-            # The budget is the address's on every node, not each node's own.
-            for server in nodes:
-                refused = httpx.post(f"{server.url}/api/login", json=wrong, timeout=10)
-                assert refused.status_code == 429
-                assert int(refused.headers["Retry-After"]) > 0
-        finally:
-            for server in nodes:
-                server.stop()
+    with two_nodes(database_url, tmp_path, {"CHATREC_LOGIN_ATTEMPTS_PER_MINUTE": "3"}) as nodes:
+        listed = subprocess.run(
+            [sys.executable, "-m", "chatrec", "nodes", "--database-url", database_url,
+             "--data-dir", str(tmp_path / "data")],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        for server in nodes:
+            assert f" {server.process.pid} " in listed.stdout  # type: ignore[union-attr]
+        wrong = {"login": "nobody", "password": "wrong password"}
+        answers = [
+            httpx.post(f"{nodes[i % 2].url}/api/login", json=wrong, timeout=10).status_code
+            for i in range(3)
+        ]
+        assert answers == [401, 401, 401]
+        # The budget is the address's on every node, not each node's own.
+        for server in nodes:
+            refused = httpx.post(f"{server.url}/api/login", json=wrong, timeout=10)
+            assert refused.status_code == 429
+            assert int(refused.headers["Retry-After"]) > 0
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_R20_a_customer_on_one_node_and_the_agent_on_another_see_each_other(
     database_url: str, tmp_path: Path
 ) -> None:
-    with RedisServer(tmp_path) as redis:
-        env = {"CHATREC_REDIS_URL": redis.url}
-        one = ServerProcess(tmp_path / "data", database_url, env=env)
-        one.start()
-        two = ServerProcess(tmp_path / "data", database_url, env=env)
-        two.start()
-        try:
+    with two_nodes(database_url, tmp_path) as (one, two):
 
-            async def scenario() -> str:
-                customer, alice, chat_id = await queued_to(one, "alice")
-                # The customer's page reconnects through the load balancer to node two.
-                token = customer.token
-                await customer.close()
-                moved = await Client.open(f"{two.ws_url}/ws/customer", {"token": token})
-                await alice.ok({"type": "message", "chat_id": chat_id, "text": "Hi from one"})
-                await moved.event(chat_id, lambda e: e.get("text") == "Hi from one")
-                await moved.ok({"type": "message", "text": "Thanks from two"})
-                await alice.event(chat_id, lambda e: e.get("text") == "Thanks from two")
-                await alice.ok({"type": "message", "chat_id": chat_id, "text": "Bye from one"})
-                await moved.event(chat_id, lambda e: e.get("text") == "Bye from one")
-                await moved.ok({"type": "end"})
-                await alice.state(chat_id, lambda c: c["status"] == "ended")
-                await moved.close()
-                await alice.close()
-                return chat_id
+        async def scenario() -> str:
+            customer, alice, chat_id = await queued_to(one, "alice")
+            # The customer's page reconnects through the load balancer to node two.
+            token = customer.token
+            await customer.close()
+            moved = await Client.open(f"{two.ws_url}/ws/customer", {"token": token})
+            await alice.ok({"type": "message", "chat_id": chat_id, "text": "Hi from one"})
+            await moved.event(chat_id, lambda e: e.get("text") == "Hi from one")
+            await moved.ok({"type": "message", "text": "Thanks from two"})
+            await alice.event(chat_id, lambda e: e.get("text") == "Thanks from two")
+            await alice.ok({"type": "message", "chat_id": chat_id, "text": "Bye from one"})
+            await moved.event(chat_id, lambda e: e.get("text") == "Bye from one")
+            await moved.ok({"type": "end"})
+            await alice.state(chat_id, lambda c: c["status"] == "ended")
+            await moved.close()
+            await alice.close()
+            return chat_id
 
-            chat_id = asyncio.run(scenario())
-        finally:
-            two.stop()
-            one.stop()
+        chat_id = asyncio.run(scenario())
     store = Store(database_url, secrets=SECRETS)
     try:
         journal = store.load_journal(chat_id, 0)
@@ -190,36 +195,27 @@ def test_R20_a_customer_on_one_node_and_the_agent_on_another_see_each_other(
 def test_R20_R12a_a_supervisor_on_another_node_sees_joins_and_speaks_in_the_chat(
     database_url: str, tmp_path: Path
 ) -> None:
-    with RedisServer(tmp_path) as redis:
-        env = {"CHATREC_REDIS_URL": redis.url}
-        one = ServerProcess(tmp_path / "data", database_url, env=env)
-        one.start()
-        two = ServerProcess(tmp_path / "data", database_url, env=env)
-        two.start()
-        try:
+    with two_nodes(database_url, tmp_path) as (one, two):
 
-            async def scenario() -> None:
-                customer, alice, chat_id = await queued_to(one, "alice")
-                # Opened on node one, the chat is shown to a supervisor signing in on two.
-                sam = await Client.staff(two, "sam")
-                await sam.state(chat_id, lambda c: c["status"] == "active")
-                await alice.ok({"type": "message", "chat_id": chat_id, "text": "From one"})
-                await sam.event(chat_id, lambda e: e.get("text") == "From one")
-                await sam.ok({"type": "join", "chat_id": chat_id})
-                await alice.event(chat_id, lambda e: e["type"] == "joined")
-                await sam.ok({"type": "message", "chat_id": chat_id, "text": "Sam from two"})
-                await customer.event(chat_id, lambda e: e.get("text") == "Sam from two")
-                await alice.event(chat_id, lambda e: e.get("text") == "Sam from two")
-                # A chat started on node one later reaches him too, by its notice.
-                other, other_id, _ = await Client.customer(one, "demo-support")
-                await sam.state(other_id, lambda c: c["chat_id"] == other_id)
-                for client in (customer, alice, sam, other):
-                    await client.close()
+        async def scenario() -> None:
+            customer, alice, chat_id = await queued_to(one, "alice")
+            # Opened on node one, the chat is shown to a supervisor signing in on two.
+            sam = await Client.staff(two, "sam")
+            await sam.state(chat_id, lambda c: c["status"] == "active")
+            await alice.ok({"type": "message", "chat_id": chat_id, "text": "From one"})
+            await sam.event(chat_id, lambda e: e.get("text") == "From one")
+            await sam.ok({"type": "join", "chat_id": chat_id})
+            await alice.event(chat_id, lambda e: e["type"] == "joined")
+            await sam.ok({"type": "message", "chat_id": chat_id, "text": "Sam from two"})
+            await customer.event(chat_id, lambda e: e.get("text") == "Sam from two")
+            await alice.event(chat_id, lambda e: e.get("text") == "Sam from two")
+            # A chat started on node one later reaches him too, by its notice.
+            other, other_id, _ = await Client.customer(one, "demo-support")
+            await sam.state(other_id, lambda c: c["chat_id"] == other_id)
+            for client in (customer, alice, sam, other):
+                await client.close()
 
-            asyncio.run(scenario())
-        finally:
-            two.stop()
-            one.stop()
+        asyncio.run(scenario())
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
