@@ -42,6 +42,11 @@ PUBLISH_QUEUE = 10_000
 cannot publish says so in its health."""
 
 
+def encode(node_id: str, topic: str, notice: dict[str, Any]) -> str:
+    """A notice as it travels on Redis, stamped with its sender so it ignores its own."""
+    return json.dumps({"node": node_id, "topic": topic, "notice": notice})
+
+
 @dataclass(frozen=True, slots=True)
 class FanoutState:
     """What ``/api/health`` says of the bus between nodes."""
@@ -78,10 +83,7 @@ class RedisFanout:
         self._local.publish(topic, notice)
         if self._loop is None or self._outgoing is None:
             return
-        message = (
-            self.prefix + topic,
-            json.dumps({"node": self.node_id, "topic": topic, "notice": notice}),
-        )
+        message = (self.prefix + topic, encode(self.node_id, topic, notice))
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -227,7 +229,7 @@ class CommandFanout:
         self.node_id = f"command-{uuid.uuid4().hex}"
 
     def publish(self, topic: str, notice: dict[str, Any]) -> None:
-        message = json.dumps({"node": self.node_id, "topic": topic, "notice": notice})
+        message = encode(self.node_id, topic, notice)
         try:
             with Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2) as client:
                 client.publish(self.prefix + topic, message)
