@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -139,3 +140,17 @@ class ChildServer(ChildProcess):
             return httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
+
+
+def run_chatrec(
+    *args: str, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """One ``chatrec`` command to its end, as a person types it; ``env`` on top of ours."""
+    return subprocess.run(
+        [sys.executable, "-m", "chatrec", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )

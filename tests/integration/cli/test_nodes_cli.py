@@ -6,25 +6,12 @@ saying what to do, and touch nothing; `chatrec nodes` lists the live one.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
+from tests.harness import run_chatrec
 from tests.integration.server import SeededDemo, ServerProcess
-
-
-def chatrec(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "chatrec", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=os.environ,
-        check=False,
-    )
 
 
 def test_R20_a_second_server_on_one_sqlite_file_is_refused_and_nodes_lists_the_first(
@@ -37,11 +24,11 @@ def test_R20_a_second_server_on_one_sqlite_file_is_refused_and_nodes_lists_the_f
         # One server alone: its notices stay in process.
         health = httpx.get(f"{first.url}/api/health", timeout=5).json()
         assert health == {"status": "ok", "notices": "in process"}
-        listed = chatrec("nodes", "--database-url", url)
+        listed = run_chatrec("nodes", "--database-url", url)
         assert listed.returncode == 0, listed.stderr
         assert f" {first.process.pid} " in listed.stdout  # type: ignore[union-attr]
 
-        second = chatrec("serve", "--database-url", url, "--data-dir", str(tmp_path / "two"))
+        second = run_chatrec("serve", "--database-url", url, "--data-dir", str(tmp_path / "two"))
         assert second.returncode == 1
         assert f"another chatrec server (process {first.process.pid} " in second.stderr  # type: ignore[union-attr]
         assert "PostgreSQL" in second.stderr
@@ -50,5 +37,6 @@ def test_R20_a_second_server_on_one_sqlite_file_is_refused_and_nodes_lists_the_f
         first.stop()
     # A clean stop leaves at once: no lease to wait for.
     assert (
-        "no server is serving this database now" in chatrec("nodes", "--database-url", url).stdout
+        "no server is serving this database now"
+        in run_chatrec("nodes", "--database-url", url).stdout
     )

@@ -8,9 +8,6 @@ stopped and started again; the machine's Redis is never touched.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +18,7 @@ import pytest
 
 from chatrec.domain.journal import ChatEnded
 from chatrec.store.store import Store
+from tests.harness import run_chatrec
 from tests.integration.clients import Client
 from tests.integration.live.test_live_recording import queued_to
 from tests.integration.server import ServerProcess
@@ -106,21 +104,8 @@ def test_R20_health_says_when_redis_is_lost_and_staff_catch_up_when_it_returns(
 
 
 def test_R20_redis_with_sqlite_is_refused_saying_what_to_do(tmp_path: Path) -> None:
-    refused = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "chatrec",
-            "serve",
-            "--data-dir",
-            str(tmp_path),
-            "--redis-url",
-            "redis://127.0.0.1:1/0",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    refused = run_chatrec(
+        "serve", "--data-dir", str(tmp_path), "--redis-url", "redis://127.0.0.1:1/0"
     )
     assert refused.returncode == 2
     assert "CHATREC_REDIS_URL" in refused.stderr
@@ -134,11 +119,9 @@ def test_R19_R20_two_servers_share_login_limits_and_both_are_listed(
     database_url: str, tmp_path: Path
 ) -> None:
     with two_nodes(database_url, tmp_path, {"CHATREC_LOGIN_ATTEMPTS_PER_MINUTE": "3"}) as nodes:
-        listed = subprocess.run(
-            [sys.executable, "-m", "chatrec", "nodes", "--database-url", database_url,
-             "--data-dir", str(tmp_path / "data")],
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+        listed = run_chatrec(
+            "nodes", "--database-url", database_url, "--data-dir", str(tmp_path / "data")
+        )
         for server in nodes:
             assert f" {server.process.pid} " in listed.stdout  # type: ignore[union-attr]
         wrong = {"login": "nobody", "password": "wrong password"}
@@ -233,13 +216,11 @@ def test_R18_R20_a_login_disabled_from_the_command_line_is_signed_out_at_once(
             async def scenario() -> tuple[int | None, str | None]:
                 alice = await Client.staff(server, "alice")
                 disabled = await asyncio.to_thread(
-                    subprocess.run,
-                    [sys.executable, "-m", "chatrec", "admin", "user", "set", "alice",
-                     "--disable", "--database-url", database_url,
-                     "--data-dir", str(tmp_path / "data")],
-                    capture_output=True, text=True, timeout=60, check=False,
-                    env={**os.environ, "CHATREC_REDIS_URL": redis.url},
-                )  # fmt: skip
+                    run_chatrec,
+                    *("admin", "user", "set", "alice", "--disable"),
+                    *("--database-url", database_url, "--data-dir", str(tmp_path / "data")),
+                    env={"CHATREC_REDIS_URL": redis.url},
+                )
                 assert disabled.returncode == 0, disabled.stderr
                 async with asyncio.timeout(5):
                     await alice.ws.wait_closed()
