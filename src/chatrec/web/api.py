@@ -371,7 +371,7 @@ async def directory(user: Staff, services: Services) -> DirectoryRead:
     for agent in users:
         if agent.role is not LoginRole.AGENT or agent.disabled:
             continue
-        availability = services.chats.availability(agent)
+        availability = await services.chats.availability(agent)
         agents.append(
             AgentTargetRead(
                 user_id=agent.user_id,
