@@ -144,8 +144,20 @@ def test_R20_a_customer_on_one_node_and_the_agent_on_another_see_each_other(
     with two_nodes(database_url, tmp_path) as (one, two):
 
         async def scenario() -> str:
-            customer, alice, chat_id = await queued_to(one, "alice")
-            # The customer's page reconnects through the load balancer to node two.
+            # Alice waits on node two; the customer's chat is queued on node one and
+            # routing, shared in the database, gives it to her there.
+            alice = await Client.staff(two, "alice")
+            await alice.ok({"type": "presence", "available": True})
+            customer, chat_id, _ = await Client.customer(one, one.id("demo-support"))
+            await customer.state(chat_id, lambda c: c["choices"] is not None)
+            await customer.ok({"type": "message", "text": "Billing"})
+            await alice.state(chat_id, lambda c: c["status"] == "active")
+            await alice.ok({"type": "message", "chat_id": chat_id, "text": "Hello from two"})
+            await customer.event(chat_id, lambda e: e.get("text") == "Hello from two")
+            # She reconnects through the load balancer to node one, the customer to two.
+            await alice.close()
+            alice = await Client.staff(one, "alice")
+            await alice.state(chat_id, lambda c: c["status"] == "active")
             token = customer.token
             await customer.close()
             moved = await Client.open(f"{two.ws_url}/ws/customer", {"token": token})
