@@ -194,7 +194,13 @@ def test_R20_R12a_a_supervisor_on_another_node_sees_joins_and_speaks_in_the_chat
 
         async def scenario() -> None:
             customer, alice, chat_id = await queued_to(one, "alice")
-            # Opened on node one, the chat is shown to a supervisor signing in on two.
+            # Opened on node one, the chat is listed to a supervisor asking node two...
+            token = await asyncio.to_thread(two.token, "sam")
+            listed = httpx.get(
+                f"{two.url}/api/chats", headers={"Authorization": f"Bearer {token}"}, timeout=10
+            )
+            assert [chat["chat_id"] for chat in listed.json()] == [chat_id], listed.text
+            # ...and shown to him signing in there.
             sam = await Client.staff(two, "sam")
             await sam.state(chat_id, lambda c: c["status"] == "active")
             await alice.ok({"type": "message", "chat_id": chat_id, "text": "From one"})
