@@ -111,7 +111,11 @@ class ChatService(ChatRouting):
 
         Nothing is loaded ahead: every node reads an open chat from the store when one
         of its clients or a notice names it (R20), so a start costs the same however
-        many chats other nodes serve."""
+        many chats other nodes serve.  Available agents stay so across a restart, and
+        their idle time counts, here, from the start."""
+        now = self._clock()
+        for presence in await self._run(self.presences.available_agents):
+            self._last_active[presence.user_id] = now
         await self.dispatch_waiting()
         return await self._run(self.store.count_open_chats, None)
 
