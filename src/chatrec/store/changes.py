@@ -40,15 +40,15 @@ from chatrec.store.models import (
     RecordingRow,
 )
 from chatrec.store.records import ChatChange, DeliveryState
-from chatrec.store.routing import claim_agent, lock_agent, sync_chat_agents
+from chatrec.store.routing import claim_agent, lock_agents, sync_chat_agents
 
 
 def write_change(session: Session, change: ChatChange, now: datetime) -> None:
     """Insert or update the chat and add its events, recordings, files and audit lines."""
     _refuse_clashes_within(change)
     chat = change.chat
+    lock_agents(session, [change], now)
     if change.claim is not None:
-        lock_agent(session, change.claim.user_id, chat.company_id, now)
         claim_agent(session, change.claim, chat.chat_id, now)
     if change.new_chat:
         session.execute(insert(ChatRow).values(chat_values(chat)))
@@ -98,9 +98,7 @@ def write_batch(session: Session, changes: Sequence[ChatChange], now: datetime) 
         _refuse_clashes_within(change)
     # Agents' rows are locked first and in one order, chats' rows in one order after:
     # two nodes' batches then never wait on each other in a circle.
-    claimed = sorted({(c.claim.user_id, c.chat.company_id) for c in changes if c.claim})
-    for user_id, company_id in claimed:
-        lock_agent(session, user_id, company_id, now)
+    lock_agents(session, changes, now)
     new = [chat_values(c.chat) for c in changes if c.new_chat]
     updated = sorted(
         (

@@ -10,9 +10,12 @@ agents go offline once its lease passes, without anyone cleaning up after it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Exists, ScalarSelect
 
@@ -28,17 +31,19 @@ from chatrec.store.models import (
     UserRow,
 )
 from chatrec.store.nodes import database_now
-from chatrec.store.records import AgentClaim, AgentLoad, ChatStatus, FreeAgent
+from chatrec.store.records import AgentClaim, AgentLoad, ChatChange, ChatStatus, FreeAgent
 from chatrec.store.transactions import StorePart
 
 
 def ensure_agent(session: Session, user_id: str, company_id: str, now: datetime) -> None:
-    """The agent's routing row, made the first time they are seen (idle from then on)."""
-    if session.get(RoutingAgentRow, user_id) is None:
-        session.add(
-            RoutingAgentRow(user_id=user_id, company_id=company_id, idle_since=now, active_at=now)
-        )
-        session.flush()
+    """The agent's routing row, made the first time they are seen (idle from then on);
+    two nodes seeing them first at once make one row, neither fails."""
+    if session.get(RoutingAgentRow, user_id) is not None:
+        return
+    values = {"user_id": user_id, "company_id": company_id, "idle_since": now, "active_at": now}
+    dialect = session.get_bind().dialect.name
+    make = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(make(RoutingAgentRow).values(values).on_conflict_do_nothing())
 
 
 def _online(session: Session, node_id: str, lease: timedelta) -> Exists:
@@ -188,17 +193,33 @@ class RoutingStore(StorePart):
             return list(session.scalars(query))
 
 
-def lock_agent(session: Session, user_id: str, company_id: str, now: datetime) -> None:
-    """Hold the agent's routing row until the commit: claims on them wait in line."""
-    ensure_agent(session, user_id, company_id, now)
+def lock_agents(session: Session, changes: Sequence[ChatChange], now: datetime) -> None:
+    """Hold, until the commit, the routing rows of every agent the changes move: those
+    claimed, those put in or taken out of a chat.  Locked first and in one order, before
+    any chat's row, so that two nodes' commits never wait on each other in a circle."""
+    moving = [c for c in changes if c.agents is not None or c.claim is not None]
+    if not moving:
+        return
+    for change in moving:
+        if change.claim is not None:
+            ensure_agent(session, change.claim.user_id, change.chat.company_id, now)
+    chat_ids = [c.chat.chat_id for c in moving]
+    users = set(
+        session.scalars(select(ChatAgentRow.user_id).where(ChatAgentRow.chat_id.in_(chat_ids)))
+    )
+    users |= {user for c in moving for user in c.agents or ()}
+    users |= {c.claim.user_id for c in moving if c.claim is not None}
     session.execute(
-        select(RoutingAgentRow.user_id).where(RoutingAgentRow.user_id == user_id).with_for_update()
+        select(RoutingAgentRow.user_id)
+        .where(RoutingAgentRow.user_id.in_(sorted(users)))
+        .order_by(RoutingAgentRow.user_id)
+        .with_for_update()
     )
 
 
 def claim_agent(session: Session, claim: AgentClaim, chat_id: str, now: datetime) -> None:
     """Give the agent the chat unless they are full (R20); call with their row locked
-    (:func:`lock_agent`) and after the batch's earlier changes of their chats."""
+    (:func:`lock_agents`) and after the batch's earlier changes of their chats."""
     held = session.scalar(
         select(func.count())
         .select_from(ChatAgentRow)
