@@ -176,3 +176,24 @@ def test_R20_an_idle_chat_is_ended_once_when_every_node_sweeps_it(
             assert sum(isinstance(event, ChatEnded) for _, event in journal) == 1
 
     run(scenario)
+
+
+def test_R20_the_agent_idle_longest_gets_the_chat_whichever_node_they_are_on(
+    database_url: str, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with nodes(database_url, tmp_path) as (one, two):
+            alice, carol = login(two, "alice"), login(one, "carol")
+            await two.chats.staff_connected(alice)
+            await two.chats.set_presence(alice, True)  # waiting first, on node two
+            await asyncio.sleep(0.01)
+            await one.chats.staff_connected(carol)
+            await one.chats.set_presence(carol, True)  # then carol, on node one
+            first = await queued_chat(one)
+            assert assignments(one, first.chat_id) == [alice.user_id]
+            second = await queued_chat(one)
+            assert assignments(one, second.chat_id) == [carol.user_id]
+            third = await queued_chat(two)  # both hold one: alice was given hers first
+            assert assignments(one, third.chat_id) == [alice.user_id]
+
+    run(scenario)
