@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from chatrec.domain.filenames import CONTINUES, name_key
 from chatrec.domain.journal import Event
@@ -112,7 +112,8 @@ class ChatStore(StorePart):
             return [event_of(row) for row in rows]
 
     def get_recordings(self, chat_id: str) -> list[RecordingRecord]:
-        """The chat's recordings with their verdicts, and files for those produced."""
+        """The chat's recordings with their verdicts, and files for those produced (with
+        the bytes of those not delivered yet: one chat's, for its explanation and tests)."""
         with self._read() as session:
             rows = session.scalars(
                 select(RecordingRow)
@@ -124,6 +125,7 @@ class ChatStore(StorePart):
                 select(RecordingFileRow)
                 .where(RecordingFileRow.recording_id.in_(files))
                 .order_by(RecordingFileRow.file_id)
+                .options(undefer(RecordingFileRow.content))
             ):
                 files[file.recording_id].append(file)
             return [recording_record(row, files[row.recording_id]) for row in rows]

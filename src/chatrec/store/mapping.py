@@ -193,7 +193,6 @@ def delivery_record(file: RecordingFileRow, recording: RecordingRow) -> Delivery
         format=file.format,
         base_name=recording.base_name or "",
         remote_path=file.path,
-        spool_path=file.spool_path,
         size=file.size,
         sha256=file.sha256,
         state=DeliveryState(file.state),
