@@ -168,7 +168,8 @@ class RecordingFileRecord:
     """One file of a produced recording, its bytes committed with the chat's end.
 
     ``content`` is ``None`` once the file is delivered or its chat purged (R16, R17):
-    the database keeps a recording's bytes only while they are on their way.
+    the database keeps a recording's bytes only while they are on their way.  Read back
+    (``get_recordings``) it is ``None`` too unless the bytes were asked for.
     """
 
     path: str

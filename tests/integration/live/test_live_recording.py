@@ -46,7 +46,7 @@ def recorded(server: ServerProcess, chat_id: str) -> list[Recorded]:
     (these servers have no platform)."""
     store = Store(server.database_url, secrets=SECRETS)
     try:
-        files = [f for r in store.get_recordings(chat_id) for f in r.files]
+        files = [f for r in store.get_recordings(chat_id, with_bytes=True) for f in r.files]
     finally:
         store.close()
     assert all(f.content is not None for f in files), "delivered: no platform was expected"

@@ -100,7 +100,7 @@ def stored_names(store: Store, chat_ids: list[str]) -> list[str]:
     return sorted(
         file.path
         for chat_id in chat_ids
-        for recording in store.get_recordings(chat_id)
+        for recording in store.get_recordings(chat_id, with_bytes=True)
         for file in recording.files
         if file.path.endswith(".txt") and "agent" in file.path and file.content
     )

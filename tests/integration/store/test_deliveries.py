@@ -363,7 +363,7 @@ def test_R16_blocking_a_missing_destination_is_refused(outbox: Store) -> None:
 def held_bytes(store: Store, chat_id: str) -> dict[str, bytes | None]:
     return {
         file.path: file.content
-        for recording in store.get_recordings(chat_id)
+        for recording in store.get_recordings(chat_id, with_bytes=True)
         for file in recording.files
     }
 
@@ -394,7 +394,7 @@ def test_R16_a_delivery_another_worker_took_keeps_its_bytes_for_that_worker(
     assert set(outbox.delivery_contents(ids(taken))) == set(ids(taken))
 
 
-def test_R16_listing_deliveries_never_reads_their_bytes(outbox: Store) -> None:
+def test_R16_listing_deliveries_or_explaining_a_chat_never_reads_their_bytes(outbox: Store) -> None:
     end_chats(outbox, ("C1", 2))
     statements: list[str] = []
 
@@ -408,10 +408,12 @@ def test_R16_listing_deliveries_never_reads_their_bytes(outbox: Store) -> None:
         outbox.get_delivery(first.delivery_id)
         outbox.delivery_stats()
         outbox.claim_deliveries("w1", NOW, LEASE, 10)
+        [recording] = outbox.get_recordings("C1")  # as an explanation reads it (R14)
     finally:
         event.remove(outbox.engine, "before_cursor_execute", record)
     assert statements
     assert [s for s in statements if "content" in s] == []
+    assert {file.content for file in recording.files} == {None}  # names, not bytes
 
 
 # -- R17 -----------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ def held(store: Store) -> list[str]:
     return sorted(
         file.path
         for chat_id in chats
-        for recording in store.get_recordings(chat_id)
+        for recording in store.get_recordings(chat_id, with_bytes=True)
         for file in recording.files
         if file.content is not None
     )
