@@ -2,14 +2,15 @@
 
 The same recordings go to the same OpenSSH ``sshd`` twice in one run: through chatrec's
 delivery path, and as one ``sftp -b`` batch of ``put`` commands with the same client
-key and the host key pinned.  Every recording is what chatrec spools: a data file
-(~5 KB, or ~500 KB for the large set) and its small sidecar; both clients upload both.
+key and the host key pinned.  Every recording is what a chat's end commits: a data file
+(~5 KB, or ~500 KB for the large set) and its small sidecar, their bytes in the store;
+``sftp`` reads the same bytes from local files.  Both clients upload both.
 
 "Through chatrec" is the real :class:`~chatrec.delivery.worker.DeliveryWorker` on a real
 store outbox (SQLite, WAL): each round claims a batch with a lease, hands it to the
 :class:`~chatrec.delivery.sftp.SftpUploader` (stat, ``.part`` write, fsync, close, size
 check, ``posix-rename``, stat of the final name; the sidecar after its data file),
-marks the files delivered and removes their spool copies.  The clock runs from the first
+marks the files delivered (emptying their bytes in the store).  The clock runs from the first
 claim to the last file marked delivered, connection set-up included, as ``sftp``'s
 includes its log-in.  ``sftp`` writes each file straight to its final name: a
 ``put`` is an open, writes and a close, with no temporary name to rename or check.
@@ -28,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
 import random
 import shutil
 import tempfile
@@ -92,31 +92,26 @@ else:
 
 @dataclass(frozen=True, slots=True)
 class Outbox:
-    """A seeded store and spool, kept as templates each run starts a fresh copy of."""
+    """A seeded store, kept as a template each run starts a fresh copy of, and the same
+    files on disk for ``sftp -b``."""
 
     files: FileSet
     database: Path  # the template; runs use a copy
-    spool: Path  # the template; runs use hard links of it at ``live_spool``
-    live_spool: Path
-    puts: tuple[tuple[Path, str], ...]  # template spool file, remote path
+    puts: tuple[tuple[Path, str], ...]  # local copy for sftp -b, remote path
 
     def fresh(self, workdir: Path) -> str:
-        """A copy of the seeded database and spool, as at the end of the chats; its URL."""
+        """A copy of the seeded database, as at the end of the chats; its URL."""
         database = workdir / "run.db"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{database}{suffix}").unlink(missing_ok=True)
         shutil.copyfile(self.database, database)
-        if self.live_spool.exists():
-            shutil.rmtree(self.live_spool)
-        shutil.copytree(self.spool, self.live_spool, copy_function=os.link)
         return f"sqlite:///{database}"
 
 
 def seed_outbox(workdir: Path, files: FileSet, box: SecretBox, tag: str) -> Outbox:
-    """Acme with ``files`` ended chats, one produced recording each, spooled for real."""
+    """Acme with ``files`` ended chats, one produced recording each, bytes and all."""
     rng = random.Random(tag)  # noqa: S311 - file contents, not secrets
-    live_spool = workdir / "spool"
-    spool = workdir / f"spool-{tag}"
+    local = workdir / f"files-{tag}"
     database = workdir / f"outbox-{tag}.db"
     store = Store(f"sqlite:///{database}", secrets=box)
     puts: list[tuple[Path, str]] = []
@@ -134,9 +129,9 @@ def seed_outbox(workdir: Path, files: FileSet, box: SecretBox, tag: str) -> Outb
             ):
                 content = rng.randbytes(size)
                 relative = Path(tag) / chat_id / recording_id / Path(path).name
-                (spool / relative).parent.mkdir(parents=True, exist_ok=True)
-                (spool / relative).write_bytes(content)
-                puts.append((spool / relative, path))
+                (local / relative).parent.mkdir(parents=True, exist_ok=True)
+                (local / relative).write_bytes(content)
+                puts.append((local / relative, path))
                 recording_files.append(
                     RecordingFileRecord(
                         path=path,
@@ -144,7 +139,7 @@ def seed_outbox(workdir: Path, files: FileSet, box: SecretBox, tag: str) -> Outb
                         media_type="application/json",
                         size=size,
                         sha256=hashlib.sha256(content).hexdigest(),
-                        spool_path=str(live_spool / relative),
+                        content=content,
                     )
                 )
             recording = RecordingRecord(
@@ -167,7 +162,7 @@ def seed_outbox(workdir: Path, files: FileSet, box: SecretBox, tag: str) -> Outb
                 changes = []
     finally:
         store.close()
-    return Outbox(files, database, spool, live_spool, tuple(puts))
+    return Outbox(files, database, tuple(puts))
 
 
 def destination_record(
@@ -201,7 +196,7 @@ async def run_worker(
     store = Store(url, secrets=box)
     store.set_destination(destination)
     uploader = SftpUploader(egress=EgressPolicy.of(allow=LOOPBACK))  # the peer is on loopback
-    worker = DeliveryWorker(store, uploader, worker_id="bench", spool_dir=outbox.live_spool)
+    worker = DeliveryWorker(store, uploader, worker_id="bench")
     total = outbox.files.files
     try:
         started = time.perf_counter()
@@ -336,7 +331,7 @@ def main() -> None:
             "path": (
                 "DeliveryWorker.run_once rounds on a SQLite store outbox (claim with lease, "
                 "batch 64 + completing sidecars) -> SftpUploader (stat, .part write, fsync, "
-                "close, stat, posix-rename, stat) -> mark_delivered -> spool removed"
+                "close, stat, posix-rename, stat) -> mark_delivered (bytes emptied)"
             ),
             "baseline": "OpenSSH sftp -b, one batch of put commands (open, write, close)",
             "settings": "concurrency x max_connections of the destination",

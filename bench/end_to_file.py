@@ -25,7 +25,8 @@ files (one delivered recording's data files and sidecar) with chatrec's own
 :class:`~chatrec.delivery.sftp.SftpUploader` on a warm connection pool, started at the
 same 20 a second and timed to the same sidecar rename.  That is the least any SFTP
 delivery of these files can take on this machine; what chatrec adds on top is the
-chat's end itself (render, spool, commit), waking the worker, claiming, and confirming.
+chat's end itself (render, commit with the bytes), waking the worker, claiming, reading
+the bytes, and confirming.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ import getpass
 import hashlib
 import os
 import re
-import shutil
 import signal
 import sys
 import tempfile
@@ -263,17 +263,11 @@ def recording_files(platform: Path, chat_id: str) -> list[Path]:
 
 
 async def measure_bare_upload(
-    server: DemoServer, watcher: Arrivals, sample_chat: str, spool: Path
+    server: DemoServer, watcher: Arrivals, sample_chat: str
 ) -> dict[str, Any]:
     """The same files put by :class:`SftpUploader` alone, 20 a second, to the same sshd."""
     files = recording_files(server.platform, sample_chat)
-    spool.mkdir(parents=True, exist_ok=True)
-    copies = []
-    for path in files:
-        copy = spool / path.name
-        shutil.copyfile(path, copy)
-        copies.append(copy)
-    digests = [hashlib.sha256(copy.read_bytes()).hexdigest() for copy in copies]
+    copies = [(path.name, path.read_bytes()) for path in files]
     destination = server.destination()
     uploader = SftpUploader(egress=EgressPolicy.of(allow=LOOPBACK))  # as the bench server's
     ids = iter(range(1, 1_000_000))
@@ -282,12 +276,12 @@ async def measure_bare_upload(
         items = [
             UploadItem(
                 delivery_id=next(ids),
-                remote_path=f"baseline/b{n:04}-{copy.name}",
-                local_path=copy,
-                size=copy.stat().st_size,
-                sha256=digest,
+                remote_path=f"baseline/b{n:04}-{name}",
+                content=content,
+                size=len(content),
+                sha256=hashlib.sha256(content).hexdigest(),
             )
-            for copy, digest in zip(copies, digests, strict=True)
+            for name, content in copies
         ]
         upload = RecordingUpload(f"b{n}", tuple(items[:-1]), items[-1])
         return upload, items[-1].remote_path
@@ -361,8 +355,7 @@ def measure(workdir: Path, *, separate_worker: bool, bare: bool) -> dict[str, An
         chatrec = asyncio.run(measure_chatrec(server, watcher))
         if bare:
             sample = sorted(sidecars_of(watcher.snapshot()))[0]
-            copies = workdir / "copies"
-            chatrec["bare"] = asyncio.run(measure_bare_upload(server, watcher, sample, copies))
+            chatrec["bare"] = asyncio.run(measure_bare_upload(server, watcher, sample))
     finally:
         watcher.close()
         server.stop()

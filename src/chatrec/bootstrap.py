@@ -71,7 +71,6 @@ def build_worker(config: Config, store: Store, uploader: Uploader) -> DeliveryWo
         store,
         uploader,
         worker_id=worker_id(),
-        spool_dir=config.spool_dir,
         lease_seconds=config.delivery_lease_seconds,
         poll_seconds=config.delivery_poll_seconds,
     )
@@ -110,7 +109,6 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         committer,
         fanout,
         presences=store,
-        spool_dir=config.spool_dir,
         inactivity_timeout=timedelta(seconds=config.inactivity_timeout_seconds),
         idle_timeout=timedelta(seconds=idle) if idle else None,
         on_recordings=lambda: fanout.publish(DELIVERIES_TOPIC, {}),

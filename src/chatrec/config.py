@@ -33,7 +33,9 @@ class Config(BaseSettings):
         env_prefix="CHATREC_", extra="ignore", hide_input_in_errors=True
     )
 
-    data_dir: Path = Field(default=Path("var"), description="SQLite file, spool, demo platform")
+    data_dir: Path = Field(
+        default=Path("var"), description="SQLite file, secret key, demo platform"
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite in the data dir"
     )
@@ -301,10 +303,6 @@ class Config(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'chatrec.db').resolve()}"
-
-    @property
-    def spool_dir(self) -> Path:
-        return self.data_dir / "spool"
 
     @property
     def effective_secret_key_file(self) -> Path:

@@ -373,5 +373,5 @@ class RemoteFolderMissingError(PermanentDeliveryError):
 
 
 class FileDeliveryError(DeliveryError):
-    """One file could not be delivered (spool file missing or changed, a check after
+    """One file could not be delivered (its bytes missing or not as rendered, a check after
     upload failed); the others go on."""

@@ -1,7 +1,7 @@
 """Files chatrec writes under its data folder: its owner's alone, whatever the umask (R18).
 
 The data folder holds chat text (the SQLite database and its ``-wal``), password and token
-hashes, whole recordings (the spool, the demo platform) and the key of the SFTP secrets.
+hashes, whole recordings (the demo platform) and the key of the SFTP secrets.
 Files are created ``0600`` and folders ``0700`` by the code that writes them, and a data
 folder found looser (an older chatrec, a copy, a restore) is tightened when a server,
 worker or migration starts.
@@ -79,7 +79,7 @@ def _tighten_one(path: Path) -> int:
             return 0
         path.chmod(stat.S_IMODE(mode) & ~_OTHERS)
     except FileNotFoundError:
-        return 0  # removed meanwhile (a delivered spool file)
+        return 0  # removed meanwhile
     return 1
 
 

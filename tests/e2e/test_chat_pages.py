@@ -1,8 +1,8 @@
 """The widget, the agent portal and the supervisor view, in Chromium, against a real server.
 
 What a customer and the staff see (R11a, R9, R11) is checked on the pages; what is
-recorded (R8, R12b) in the spool the server wrote.  The screenshots in
-``docs/screenshots/`` come from these runs (``make screenshots``).
+recorded (R8, R12b) in the files the chat's end committed to the database.  The
+screenshots in ``docs/screenshots/`` come from these runs (``make screenshots``).
 
 One server serves the module, each test with a company of its own (a tenant, whose
 customers meet its widget on its web site); the first test uses the demo company and its
@@ -21,6 +21,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import SharedDemo, fill_sign_in, widget_page
+from tests.integration.live.test_live_recording import recorded
 from tests.integration.server import ServerProcess
 from tests.integration.tenant import Tenant
 
@@ -36,11 +37,6 @@ NewPage = Callable[[], Page]
 def server(tenant: Tenant) -> Tenant:
     """A company of the test's own on the module's server."""
     return tenant
-
-
-def spooled(server: ServerProcess, chat_id: str) -> list[Path]:
-    folder = server.data_dir / "spool" / chat_id
-    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
 
 
 def screenshot(page: Page, name: str) -> None:
@@ -151,13 +147,12 @@ def test_R2_R8_R9_R11a_paused_secret_never_reaches_a_recording_and_enter_sends(
     expect(recording).to_have_text("This chat has ended.")
     expect(agent.locator("#conversation-status")).to_have_text("Ended")
 
-    files = spooled(server, chat_id)
+    files = recorded(server, chat_id)
     assert files, "a chat whose deletion was only requested is still recorded (R9)"
-    assert any(b"I want to pay my bill." in path.read_bytes() for path in files)
-    for path in files:
-        content = path.read_bytes()
-        assert SECRET.encode() not in content, path
-        assert b"My card is" not in content, path
+    assert any(b"I want to pay my bill." in file.content for file in files)
+    for file in files:
+        assert SECRET.encode() not in file.content, file.path
+        assert b"My card is" not in file.content, file.path
 
 
 def test_R9_R12b_R11a_deleted_recording_shows_not_recorded_and_a_reload_rejoins(
@@ -189,7 +184,7 @@ def test_R9_R12b_R11a_deleted_recording_shows_not_recorded_and_a_reload_rejoins(
     widget.get_by_role("button", name="End chat").click()
     widget.get_by_role("button", name="Yes, end the chat").click()
     expect(agent.locator("#conversation-status")).to_have_text("Ended")
-    assert spooled(server, chat_id) == []
+    assert recorded(server, chat_id) == []
 
 
 def test_R11_R11a_supervisor_sees_live_chats_joins_and_flags_abusive(
@@ -300,4 +295,4 @@ def test_R12a_R11a_transfer_to_an_agent_without_permit_shows_not_recorded(
     bob.get_by_role("button", name="End chat").click()
     bob.locator("#confirm-dialog").get_by_role("button", name="End chat").click()
     expect(widget.get_by_role("status")).to_have_text("This chat has ended.")
-    assert spooled(server, chat_id) == []
+    assert recorded(server, chat_id) == []

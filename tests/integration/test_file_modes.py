@@ -1,6 +1,6 @@
 """What a server and a worker write under the data folder is owner-only under the usual
-umask 022 (R18): the database, the spool, the demo platform's files, the keys; and what
-a crash left in the spool goes when a server starts (R16)."""
+umask 022 (R18): the database, the demo platform's files, the keys; and no recording
+is ever written there by the server, whose ends commit the bytes (R16, R20)."""
 
 from __future__ import annotations
 
@@ -14,23 +14,22 @@ from tests.integration.clients import Client, run
 from tests.integration.server import ServerProcess
 
 
-def test_R16_R18_a_server_and_a_worker_write_only_owner_only_files_and_drop_orphans(
+def test_R16_R18_a_server_and_a_worker_write_only_owner_only_files_and_no_spool(
     tmp_path: Path,
 ) -> None:
     data = tmp_path / "data"
-    # As an older chatrec left it: loose, and an end that never committed, of a chat the
-    # database does not know.
-    (data / "spool" / "old").mkdir(parents=True)
-    (data / "spool" / "old" / "left.json").write_text("{}")
-    for path in (data, data / "spool", data / "spool" / "old"):
+    # As an older chatrec or a restore left it: loose.
+    (data / "old").mkdir(parents=True)
+    (data / "old" / "left.json").write_text("{}")
+    for path in (data, data / "old"):
         path.chmod(0o755)
-    (data / "spool" / "old" / "left.json").chmod(0o644)
+    (data / "old" / "left.json").chmod(0o644)
     server = ServerProcess(
         data,
         f"sqlite:///{data / 'chatrec.db'}",
         platform=True,
         umask=0o022,
-        env={"CHATREC_DELIVERY_IN_SERVER": "false"},  # the spool keeps the files
+        env={"CHATREC_DELIVERY_IN_SERVER": "false"},  # the database keeps the files
     )
     server.start()
     try:
@@ -41,11 +40,11 @@ def test_R16_R18_a_server_and_a_worker_write_only_owner_only_files_and_drop_orph
             await customer.ok({"type": "message", "text": "Billing"})  # the flow records
             await customer.ok({"type": "end"})
 
-        assert not (data / "spool" / "old").exists()
         run(a_chat_with_a_flow_recording)
-        assert list((data / "spool").rglob("*.json"))
+        assert not (data / "spool").exists()  # the end committed the bytes, nothing else
+        assert not list((data / "platform").rglob("*.json"))
         assert {"chatrec.db-wal", "chatrec.db-shm"} <= set(os.listdir(data))
-        assert loose(data) == {}  # the database, its WAL, the spool, the platform's keys
+        assert loose(data) == {}  # the database, its WAL, the platform's keys
         worker = subprocess.run(
             [sys.executable, "-m", "chatrec", "worker", "--once", "--data-dir", str(data),
              "--database-url", server.database_url],
@@ -53,15 +52,14 @@ def test_R16_R18_a_server_and_a_worker_write_only_owner_only_files_and_drop_orph
         )  # fmt: skip
         assert worker.returncode == 0, worker.stderr
         assert list((data / "platform").rglob("*.json")), worker.stderr
-        assert loose(data) == {}  # what the platform stored, and the spool left
+        assert loose(data) == {}  # what the platform stored
     finally:
         server.stop()
         server.stop_platform()
 
-    # Three folders and a file left loose, and the server's log the test opened for it.
+    # Two folders and a file left loose, and the server's log the test opened for it.
     log = server.log_path.read_text()
-    assert "held 5 files or folders others could read" in log
-    assert "removed 1 spool folders or files of chat ends that never committed" in log
+    assert "held 4 files or folders others could read" in log
 
 
 def loose(data: Path) -> dict[str, str]:

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from chatrec.simulate.plan import Options, plan_chats
+from tests.integration.live.test_live_recording import recorded
 from tests.integration.server import SeededDemo, ServerProcess
 
 CHATS = 20
@@ -49,11 +50,6 @@ def simulate(server: ServerProcess, *options: str) -> subprocess.CompletedProces
         *options,
     ]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-
-
-def spooled(server: ServerProcess, chat_id: str) -> list[Path]:
-    folder = server.data_dir / "spool" / chat_id
-    return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
 
 
 def should_record(result: dict[str, Any]) -> bool:
@@ -98,7 +94,7 @@ def test_simulate_drives_every_action_and_recordings_follow_the_rules(
         assert explanation["status"] == "ended"
         produced = [r for r in explanation["recordings"] if r["outcome"] == "produced"]
         assert bool(produced) == should_record(result), (result, explanation)
-        assert bool(spooled(server, result["chat_id"])) == should_record(result), result
+        assert bool(recorded(server, result["chat_id"])) == should_record(result), result
 
 
 def test_simulate_reports_a_missing_password_without_a_traceback(tmp_path: Path) -> None:

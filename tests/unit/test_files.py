@@ -27,25 +27,25 @@ def usual_umask() -> Iterator[None]:
 
 
 def test_R18_folders_and_files_written_are_owner_only(tmp_path: Path) -> None:
-    target = tmp_path / "spool" / "chat" / "rec" / "sub" / "file.json"
-    (tmp_path / "spool" / "chat" / "rec" / "sub").mkdir(parents=True)
-    (tmp_path / "spool" / "chat" / "rec" / "sub" / ".file.json.tmp").write_bytes(b"old")
-    private_dir(tmp_path / "spool" / "other" / "deep")
+    target = tmp_path / "platform" / "chat" / "rec" / "sub" / "file.json"
+    (tmp_path / "platform" / "chat" / "rec" / "sub").mkdir(parents=True)
+    (tmp_path / "platform" / "chat" / "rec" / "sub" / ".file.json.tmp").write_bytes(b"old")
+    private_dir(tmp_path / "platform" / "other" / "deep")
     write_private(target, b"{}")
 
     assert target.read_bytes() == b"{}"
     assert mode(target) == 0o600
-    assert mode(tmp_path / "spool" / "other") == 0o700
-    assert mode(tmp_path / "spool" / "other" / "deep") == 0o700
+    assert mode(tmp_path / "platform" / "other") == 0o700
+    assert mode(tmp_path / "platform" / "other" / "deep") == 0o700
 
 
 def test_R18_a_loose_data_folder_is_tightened_and_said_so(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     data = tmp_path / "var"
-    (data / "spool" / "c1").mkdir(parents=True)
+    (data / "platform" / "c1").mkdir(parents=True)
     (data / "chatrec.db").write_text("")
-    (data / "spool" / "c1" / "r.json").write_text("{}")
+    (data / "platform" / "c1" / "r.json").write_text("{}")
     (data / "owner-only").write_text("")
     (data / "owner-only").chmod(0o600)
     outside = tmp_path / "outside.txt"

@@ -160,7 +160,6 @@ def deliveries_show(
         ("remote path", delivery.remote_path),
         ("size", f"{delivery.size} bytes"),
         ("sha256", delivery.sha256),
-        ("spool file", delivery.spool_path),
     ]
     typer.echo(
         f"delivery {delivery.delivery_id} ({delivery.kind.value}, {delivery.format}) of "

@@ -34,7 +34,6 @@ def _work(config: Config, *, once: bool) -> None:
                 log.warning("%s", warning)
             log.info("delivery worker %s started", worker.worker_id)
             if once:
-                await worker.sweep_spool()  # run_forever does it too, as it starts
                 claimed = await worker.run_once()
                 log.info("delivery worker %s claimed %d deliveries", worker.worker_id, claimed)
                 return

@@ -1,6 +1,6 @@
 """What the outbox worker hands the uploader, and what the uploader promises (R16).
 
-The worker (``delivery/worker.py``) claims spooled files from the store's outbox and
+The worker (``delivery/worker.py``) claims recording files from the store's outbox and
 groups them by recording; the uploader (``delivery/sftp/``) puts them on the
 platform.  This module is the narrow interface between the two, so the uploader can be
 tested against a real ``sshd`` without the store and the worker without a network.
@@ -9,8 +9,7 @@ tested against a real ``sshd`` without the store and the worker without a networ
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -41,11 +40,17 @@ class Destination:
 
 @dataclass(frozen=True, slots=True)
 class UploadItem:
-    """One spooled file to put at ``remote_path`` (relative to the destination folder)."""
+    """One recording file to put at ``remote_path`` (relative to the destination folder).
+
+    ``content`` is its bytes as the database holds them, checked against ``size`` and
+    ``sha256`` (recorded when it was rendered) as they are sent; ``None`` when the
+    database holds none (see ``store/migrations/versions/rev_0010``): an upload that
+    needs them fails that file alone, saying so.
+    """
 
     delivery_id: int
     remote_path: str
-    local_path: Path
+    content: bytes | None = field(repr=False)
     size: int
     sha256: str
     first_attempt: bool = False

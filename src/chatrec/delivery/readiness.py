@@ -1,7 +1,7 @@
 """What an administrator must hear at start: recordings that have nowhere to go (R1, R16).
 
 A company that records (both products) but has no recording platform, or one blocked
-by a permanent error, keeps its recordings in the spool; the server says so in its log
+by a permanent error, keeps its recordings waiting in the database; the server says so in its log
 when it starts rather than look healthy (no silent success).
 """
 
@@ -37,7 +37,7 @@ def destination_warnings(store: Store) -> list[str]:
         if destination is None:
             warnings.append(
                 f"company {company.company_id} records chats but has no recording platform: "
-                "its recordings wait in the spool until one is configured"
+                "its recordings wait in the database until one is configured"
             )
         elif destination.blocked_reason is not None:
             warnings.append(

@@ -1,10 +1,13 @@
-"""The outbox worker: claims spooled files, has them uploaded, records what happened (R16).
+"""The outbox worker: claims recording files, has them uploaded, records what happened (R16).
 
-One round (:meth:`DeliveryWorker.run_once`) claims due deliveries with a lease, groups
-them by company and recording, and hands each company's recordings to the uploader in
-one call.  Then, by the type of what came back:
+One round (:meth:`DeliveryWorker.run_once`) claims due deliveries with a lease, reads
+the bytes of those it claimed from the database (the chat's end committed them there,
+so a worker on any machine can deliver any node's recordings, R20), groups them by
+company and recording, and hands each company's recordings to the uploader in one call.
+Then, by the type of what came back:
 
-- nothing wrong: the files are delivered; their spool copies are removed, and only then;
+- nothing wrong: the files are delivered; confirming them empties their bytes in the
+  database in the same transaction;
 - :class:`~chatrec.errors.PermanentDeliveryError`: the destination is blocked with the
   reason until a person fixes it; other companies' deliveries go on;
 - any other failure, of the call or of one file: that file waits with back-off (full
@@ -14,15 +17,13 @@ one call.  Then, by the type of what came back:
 A worker that dies mid-round leaves its rows leased; once the lease expires another
 worker (or the same after a restart) claims them again.  Uploads are idempotent (same
 name, same bytes), so a file delivered but not yet confirmed is only delivered again.
-One killed between confirming and removing leaves delivered copies in the spool: each
-worker sweeps those when it starts (:meth:`DeliveryWorker.sweep_spool`), with the
-orphans of chat ends that never committed.
+Nothing is kept on a disk of the worker's, so nothing is left to sweep after a crash.
 
 After the deliveries, chats whose recordings are all delivered have their message
 bodies purged once their company's retention has passed (R17).
 
-Its length is one round's: claiming, the outcome of each kind of failure, the spool and
-the purge are read together, since each step's safety depends on the one before.
+Its length is one round's: claiming, the outcome of each kind of failure and the purge
+are read together, since each step's safety depends on the one before.
 """
 
 from __future__ import annotations
@@ -31,23 +32,15 @@ import asyncio
 import contextlib
 import logging
 import random
-import shutil
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from chatrec.delivery.model import Destination, RecordingUpload, Uploader, UploadItem
-from chatrec.delivery.spool import remove_orphans, spool_orphans
 from chatrec.errors import DeliveryError, PermanentDeliveryError
-from chatrec.store.records import (
-    DeliveryKind,
-    DeliveryRecord,
-    DestinationRecord,
-    SpooledChat,
-)
+from chatrec.store.records import DeliveryKind, DeliveryRecord, DestinationRecord
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,12 +51,14 @@ DONE_MARKER_SUFFIX = ".done"
 
 
 class Outbox(Protocol):
-    """What the worker needs of the store: the outbox, destinations, spooled chats, purge
-    (``store.deliveries``, ``store.chats``); a fake fills it in unit tests."""
+    """What the worker needs of the store: the outbox and its bytes, destinations, purge
+    (``store.deliveries``); a fake fills it in unit tests."""
 
     def claim_deliveries(
         self, worker_id: str, now: datetime, lease_seconds: float, limit: int
     ) -> list[DeliveryRecord]: ...
+
+    def delivery_contents(self, ids: Collection[int]) -> dict[int, bytes]: ...
 
     def mark_delivered(self, ids: Sequence[int], worker_id: str, now: datetime) -> list[int]: ...
 
@@ -74,8 +69,6 @@ class Outbox(Protocol):
     def get_destination(self, company_id: str) -> DestinationRecord | None: ...
 
     def block_destination(self, company_id: str, reason: str, now: datetime) -> int: ...
-
-    def spooled_chats(self, chat_ids: Collection[str]) -> dict[str, SpooledChat]: ...
 
     def chats_due_for_purge(self, now: datetime, limit: int = 100) -> list[str]: ...
 
@@ -126,15 +119,16 @@ def stored_destination(destination: Destination) -> DestinationRecord:
 
 
 def recording_uploads(
-    deliveries: Sequence[DeliveryRecord], *, done_marker: bool
+    deliveries: Sequence[DeliveryRecord], contents: Mapping[int, bytes], *, done_marker: bool
 ) -> list[RecordingUpload]:
-    """One upload per recording: data files in order, the sidecar, the optional marker."""
+    """One upload per recording: data files in order, the sidecar, the optional marker;
+    each file with its bytes from ``contents`` (by delivery id), if there."""
     by_recording: dict[str, list[DeliveryRecord]] = defaultdict(list)
     for delivery in sorted(deliveries, key=lambda d: (d.recording_id, d.delivery_id)):
         by_recording[delivery.recording_id].append(delivery)
     uploads = []
     for recording_id, files in by_recording.items():
-        data = tuple(_item(d) for d in files if d.kind is DeliveryKind.DATA)
+        data = tuple(_item(d, contents) for d in files if d.kind is DeliveryKind.DATA)
         sidecars = [d for d in files if d.kind is DeliveryKind.SIDECAR]
         sidecar = sidecars[0] if sidecars else None
         marker = None
@@ -144,18 +138,18 @@ def recording_uploads(
             RecordingUpload(
                 recording_id=recording_id,
                 files=data,
-                sidecar=None if sidecar is None else _item(sidecar),
+                sidecar=None if sidecar is None else _item(sidecar, contents),
                 done_marker_path=marker,
             )
         )
     return uploads
 
 
-def _item(delivery: DeliveryRecord) -> UploadItem:
+def _item(delivery: DeliveryRecord, contents: Mapping[int, bytes]) -> UploadItem:
     return UploadItem(
         delivery_id=delivery.delivery_id,
         remote_path=delivery.remote_path,
-        local_path=Path(delivery.spool_path),
+        content=contents.get(delivery.delivery_id),
         size=delivery.size,
         sha256=delivery.sha256,
         first_attempt=delivery.attempts <= 1,  # counted by the claim that leased it
@@ -192,7 +186,6 @@ class DeliveryWorker:
         uploader: Uploader,
         *,
         worker_id: str,
-        spool_dir: Path,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Random | None = None,
@@ -203,7 +196,6 @@ class DeliveryWorker:
         self.store = store
         self.uploader = uploader
         self.worker_id = worker_id
-        self.spool_dir = spool_dir
         self.counts = DeliveryCounts()
         self._clock = clock
         self._sleep = sleep
@@ -259,7 +251,11 @@ class DeliveryWorker:
             return
         if destination.blocked_reason is not None:
             return  # blocked since the claim: the block took these rows back
-        uploads = recording_uploads(deliveries, done_marker=destination.done_marker)
+        # Read only now, for the files this worker holds: a listing never loads them.
+        contents = await self._call(
+            self.store.delivery_contents, [d.delivery_id for d in deliveries]
+        )
+        uploads = recording_uploads(deliveries, contents, done_marker=destination.done_marker)
         try:
             results = await self.uploader.upload(destination_of(destination), uploads)
         except PermanentDeliveryError as error:
@@ -287,9 +283,6 @@ class DeliveryWorker:
             await self._call(self.store.mark_delivered, sorted(ok), self.worker_id, self._clock())
         )
         self.counts.delivered += len(confirmed)
-        await self._call(
-            self._remove_spool, [d.spool_path for d in deliveries if d.delivery_id in confirmed]
-        )
         failures: dict[int, str] = {}
         permanent: PermanentDeliveryError | None = None
         for delivery in deliveries:
@@ -344,28 +337,6 @@ class DeliveryWorker:
             error.reason,
         )
 
-    def _remove_spool(self, paths: Sequence[str]) -> None:
-        """Remove delivered spool files, and the folders they leave empty, within the spool."""
-        root = self.spool_dir.resolve()
-        for name in paths:
-            path = Path(name).resolve()
-            if not path.is_relative_to(root):
-                log.warning("not removing %s: it is outside the spool %s", path, root)
-                continue
-            path.unlink(missing_ok=True)
-            folder = path.parent
-            while folder != root and folder.is_relative_to(root):
-                try:
-                    folder.rmdir()
-                except OSError:
-                    break  # not empty: another file of the chat still waits
-                folder = folder.parent
-
-    def _remove_chat_spool(self, chat_id: str) -> None:
-        folder = (self.spool_dir / chat_id).resolve()
-        if folder.parent == self.spool_dir.resolve() and folder.is_dir():
-            shutil.rmtree(folder)
-
     async def purge_due(self) -> int:
         """Purge the message bodies of every chat now due (R17); how many chats."""
         now = self._clock()
@@ -373,55 +344,16 @@ class DeliveryWorker:
         for chat_id in await self._call(self.store.chats_due_for_purge, now, self._batch):
             try:
                 await self._call(self.store.purge_message_bodies, chat_id, now)
-                # Every file is delivered: nothing of the chat may stay in the spool, not
-                # even a copy a worker killed between confirming and removing left behind.
-                await self._call(self._remove_chat_spool, chat_id)
                 purged += 1
             except Exception:
                 log.exception("purging the messages of chat %s failed", chat_id)
         return purged
-
-    async def sweep_spool(self) -> int:
-        """Remove spool copies of files already delivered, and the orphans of chat ends
-        that never committed (``delivery/spool.py``); how many delivered files.  Called
-        when a worker or a server starts; a failure is logged, never fatal.
-
-        The spool holds only the chats still on their way, so this reads one folder
-        name per such chat, and the store says what each of them has committed.
-        """
-        if not self.spool_dir.is_dir():
-            return 0
-        try:
-            chat_ids = [entry.name for entry in self.spool_dir.iterdir() if entry.is_dir()]
-            known = await self._call(self.store.spooled_chats, chat_ids)
-            present = [
-                path
-                for chat in known.values()
-                for path, delivered in chat.files.items()
-                if delivered and Path(path).is_file()
-            ]
-            await self._call(self._remove_spool, present)
-            orphans = await self._call(spool_orphans, self.spool_dir, chat_ids, known)
-            removed = await self._call(remove_orphans, self.spool_dir, orphans)
-        except Exception:
-            log.exception("sweeping the spool failed; what it holds stays")
-            return 0
-        if present:
-            log.info("removed %d delivered files left in the spool", len(present))
-        if removed:
-            log.warning(
-                "removed %d spool folders or files of chat ends that never committed "
-                "(the process was stopped between writing them and committing the end)",
-                removed,
-            )
-        return len(present)
 
     # -- forever --------------------------------------------------------------------
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Run rounds until ``stop`` is set: at once while there is work, else on each
         poll or :meth:`notify`.  A failed round is logged and tried again, never fatal."""
-        await self.sweep_spool()
         while not stop.is_set():
             self._wake.clear()
             try:

@@ -458,7 +458,7 @@ class ChatService(ChatRouting):
     # -- the end ----------------------------------------------------------------------
 
     async def _end(self, chat: LiveChat, actor: Actor, reason: str) -> int:
-        """End the chat; decide and spool its recordings in the same commit (R12-R15)."""
+        """End the chat; decide and render its recordings in the same commit (R12-R15)."""
         now = self._now(chat)
         ended = ChatEnded(at=now, actor=actor, reason=reason)
         record, recordings = await self.endings.settle(chat, ended)

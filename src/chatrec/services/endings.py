@@ -1,4 +1,4 @@
-"""A chat's end: its recordings decided, named, spooled and committed with it (R6, R12-R15).
+"""A chat's end: its recordings decided, named, rendered and committed with it (R6, R12-R15).
 
 Names are chosen under the company's lock with the names of chats ending beside it on
 this node reserved, so those never clash (R6); another node may still commit a name
@@ -12,18 +12,16 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 
 from chatrec.domain.filenames import clashing
 from chatrec.domain.journal import ChatEnded, Journal
-from chatrec.errors import BaseNameTakenError, SequenceClashError
+from chatrec.errors import BaseNameTakenError
 from chatrec.live.registry import LiveChat
 from chatrec.services.ports import Committer, TakenNames
 from chatrec.services.recordings import (
     NameReservations,
     plan_recordings,
-    spool_recordings,
-    unspool,
+    recording_records,
 )
 from chatrec.store.records import (
     AuditRecord,
@@ -42,10 +40,9 @@ NAMING_ATTEMPTS = 3
 class ChatEndings:
     """Settles the ends of one node's chats; the caller updates its memory afterwards."""
 
-    def __init__(self, store: TakenNames, committer: Committer, spool_dir: Path) -> None:
+    def __init__(self, store: TakenNames, committer: Committer) -> None:
         self.store = store
         self.committer = committer
-        self.spool_dir = spool_dir
         self._locks: dict[str, asyncio.Lock] = {}
         self._names = NameReservations()
 
@@ -66,7 +63,7 @@ class ChatEndings:
     async def _settle_once(
         self, chat: LiveChat, ended: ChatEnded
     ) -> tuple[ChatRecord, list[RecordingRecord]]:
-        """Choose names, spool and commit the end once; the chat's row as committed."""
+        """Choose names and commit the end once, files and all; the chat's row as committed."""
         final = Journal((*chat.journal.events, ended))
         company_id = chat.record.company_id
         lock = self._locks.setdefault(company_id, asyncio.Lock())
@@ -82,10 +79,8 @@ class ChatEndings:
             )
             names = [files.base_name for files in produced]
             self._names.reserve(company_id, names)
-        try:  # the names are ours until committed: spool and commit without the lock
-            recordings = await asyncio.to_thread(
-                spool_recordings, chat.company, final, decision, produced, self.spool_dir
-            )
+        try:  # the names are ours until committed: commit without the lock
+            recordings = recording_records(chat.company, final, decision, produced)
             audit = AuditRecord(
                 company_id=company_id,
                 at=ended.at,
@@ -109,12 +104,9 @@ class ChatEndings:
                 audit=(audit,),
                 agents=(),  # an ended chat holds no agent's slot (R20)
             )
-            try:
-                await self.committer.commit(change)
-            except (BaseNameTakenError, SequenceClashError):
-                # Under names now another's, or of an end another node committed first.
-                await asyncio.to_thread(unspool, recordings)
-                raise
+            # Refused under names now another's, or for an end another node committed
+            # first: nothing of this attempt was written anywhere.
+            await self.committer.commit(change)
         finally:
             self._names.release(company_id, names)
         return record, recordings

@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 
 from chatrec.domain.journal import Actor, ChatRole, Event, Journal
@@ -86,7 +85,6 @@ class OpenChats:
         fanout: Fanout,
         *,
         presences: PresenceStore,
-        spool_dir: Path,
         inactivity_timeout: timedelta,
         idle_timeout: timedelta | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -117,7 +115,7 @@ class OpenChats:
         # Chats being started, per company: counted with the open ones against the limit.
         self._starting: Counter[str] = Counter()
         self._flows: dict[tuple[str, int], Flow] = {}
-        self.endings = ChatEndings(store, committer, spool_dir)
+        self.endings = ChatEndings(store, committer)
         # Called once a chat's end with produced files commits: the outbox has work (R16).
         self._on_recordings = on_recordings
 

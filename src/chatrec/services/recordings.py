@@ -1,43 +1,36 @@
-"""The end of a chat: decide, render, spool, and hand the records to the commit (R12-R15).
+"""The end of a chat: decide, render, and hand the records to the commit (R12-R15).
 
-Files are written to the spool and fsynced *before* the chat's end is committed, so a
-committed recording always has its bytes on disk; a crash between the two leaves only
-an orphan spool folder, never a recording row without its file.
+The rendered bytes go into the records, and so into the same transaction as the end:
+a committed recording always has its bytes in the database, for any worker on any
+machine (R20), and a crash before the commit leaves nothing at all behind.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from pathlib import Path
 
 from chatrec.domain.decision import Decision, decide_recordings
 from chatrec.domain.journal import Journal
 from chatrec.domain.production import produce_files, recording_bases
 from chatrec.domain.render import RecordingFiles
 from chatrec.domain.settings import CompanySettings
-from chatrec.files import write_private
 from chatrec.store.records import RecordingFileRecord, RecordingRecord
 
 TakenNames = Callable[[Sequence[str]], Collection[str]]
 
 
-def _spool(spool_dir: Path, chat_id: str, files: RecordingFiles) -> list[RecordingFileRecord]:
-    folder = spool_dir / chat_id / files.recording_id
-    records = []
-    for file in files.all_files:
-        target = folder / file.path
-        write_private(target, file.content)
-        records.append(
-            RecordingFileRecord(
-                path=file.path,
-                format=file.format,
-                media_type=file.media_type,
-                size=file.size,
-                sha256=file.sha256,
-                spool_path=str(target),
-            )
+def _file_records(files: RecordingFiles) -> list[RecordingFileRecord]:
+    return [
+        RecordingFileRecord(
+            path=file.path,
+            format=file.format,
+            media_type=file.media_type,
+            size=file.size,
+            sha256=file.sha256,
+            content=file.content,
         )
-    return records
+        for file in files.all_files
+    ]
 
 
 class NameReservations:
@@ -45,7 +38,7 @@ class NameReservations:
 
     Choosing a chat's names must see those of every chat ending beside it; the store
     knows only committed ones.  Held from the choice until the commit, so that only the
-    choice itself is serialised, not rendering, spooling and commit.
+    choice itself is serialised, not rendering and commit.
     """
 
     def __init__(self) -> None:
@@ -76,14 +69,13 @@ def plan_recordings(
     return decision, list(produce_files(company, journal, decision, taken))
 
 
-def spool_recordings(
+def recording_records(
     company: CompanySettings,
     journal: Journal,
     decision: Decision,
     produced: Sequence[RecordingFiles],
-    spool_dir: Path,
 ) -> list[RecordingRecord]:
-    """Write the produced files durably to the spool; one record per recording decided."""
+    """One record per recording decided, with the produced files' bytes, to commit."""
     by_id = {files.recording_id: files for files in produced}
     records: list[RecordingRecord] = []
     for verdict in decision.verdicts:
@@ -100,14 +92,7 @@ def spool_recordings(
                 rule=verdict.rule,
                 explanation=verdict.sentence(),
                 base_name=files.base_name if files else None,
-                files=tuple(_spool(spool_dir, journal.chat_id, files)) if files else (),
+                files=tuple(_file_records(files)) if files else (),
             )
         )
     return records
-
-
-def unspool(records: Sequence[RecordingRecord]) -> None:
-    """Remove spooled files whose end was not committed: the end spools them anew."""
-    for record in records:
-        for file in record.files:
-            Path(file.spool_path).unlink(missing_ok=True)

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from chatrec.domain.filenames import CONTINUES, name_key
 from chatrec.domain.journal import Event
@@ -111,8 +111,13 @@ class ChatStore(StorePart):
             )
             return [event_of(row) for row in rows]
 
-    def get_recordings(self, chat_id: str) -> list[RecordingRecord]:
-        """The chat's recordings with their verdicts, and files for those produced."""
+    def get_recordings(self, chat_id: str, *, with_bytes: bool = False) -> list[RecordingRecord]:
+        """The chat's recordings with their verdicts, and files for those produced.
+
+        The files' bytes are read only ``with_bytes`` (for a check of what an end
+        committed); otherwise ``content`` is ``None``: an explanation needs names, not
+        recordings.
+        """
         with self._read() as session:
             rows = session.scalars(
                 select(RecordingRow)
@@ -120,13 +125,19 @@ class ChatStore(StorePart):
                 .order_by(RecordingRow.recording_id)
             ).all()
             files: dict[str, list[RecordingFileRow]] = {row.recording_id: [] for row in rows}
-            for file in session.scalars(
+            query = (
                 select(RecordingFileRow)
                 .where(RecordingFileRow.recording_id.in_(files))
                 .order_by(RecordingFileRow.file_id)
-            ):
+            )
+            if with_bytes:
+                query = query.options(undefer(RecordingFileRow.content))
+            for file in session.scalars(query):
                 files[file.recording_id].append(file)
-            return [recording_record(row, files[row.recording_id]) for row in rows]
+            return [
+                recording_record(row, files[row.recording_id], with_bytes=with_bytes)
+                for row in rows
+            ]
 
     def taken_base_names(self, company_id: str, candidates: Sequence[str]) -> set[str]:
         """Stored base names equal to a candidate or continuing it with ``-`` (R6).

@@ -15,7 +15,6 @@ from chatrec.store.records import (
     DeliveryStats,
     DestinationRecord,
     RecordingDelivery,
-    SpooledChat,
 )
 from chatrec.store.transactions import (
     Audit,
@@ -72,10 +71,11 @@ class DeliveryStore(StorePart):
         with self._write() as session:
             return outbox.mark_delivered(session, ids, worker_id, now)
 
-    def spooled_chats(self, chat_ids: Collection[str]) -> dict[str, SpooledChat]:
-        """What the store holds of the chats with spool folders; unknown ids are left out."""
+    def delivery_contents(self, ids: Collection[int]) -> dict[int, bytes]:
+        """The bytes of deliveries a worker claimed; one whose bytes are gone is left out
+        (delivered meanwhile by another worker, or lost before the bytes were kept here)."""
         with self._read() as session:
-            return outbox.spooled_chats(session, chat_ids)
+            return outbox.contents(session, ids)
 
     def mark_retry(
         self, delivery_id: int, worker_id: str, error: str, next_attempt_at: datetime

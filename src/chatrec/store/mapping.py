@@ -142,9 +142,16 @@ def base_name_key(base_name: str | None) -> str | None:
     return None if base_name is None else name_key(base_name)
 
 
-def recording_record(row: RecordingRow, files: list[RecordingFileRow]) -> RecordingRecord:
+def recording_record(
+    row: RecordingRow, files: list[RecordingFileRow], *, with_bytes: bool
+) -> RecordingRecord:
+    """``with_bytes`` only if the rows' deferred ``content`` was loaded: reading it
+    otherwise would query each file's bytes one by one."""
+    bytes_of = {} if with_bytes else {"content": None}
     return record_of(
-        RecordingRecord, row, files=tuple(record_of(RecordingFileRecord, f) for f in files)
+        RecordingRecord,
+        row,
+        files=tuple(record_of(RecordingFileRecord, f, **bytes_of) for f in files),
     )
 
 
@@ -193,7 +200,6 @@ def delivery_record(file: RecordingFileRow, recording: RecordingRow) -> Delivery
         format=file.format,
         base_name=recording.base_name or "",
         remote_path=file.path,
-        spool_path=file.spool_path,
         size=file.size,
         sha256=file.sha256,
         state=DeliveryState(file.state),

@@ -279,10 +279,14 @@ class RecordingRow(Base):
 
 
 class RecordingFileRow(Base):
-    """A spooled file of a produced recording and its delivery: the outbox (R16).
+    """A file of a produced recording and its delivery: the outbox (R16).
 
-    ``state`` is a :class:`~chatrec.store.records.DeliveryState`; a worker holds a
-    ``delivering`` row until ``lease_expires_at``, after which another may claim it.
+    ``content`` holds the rendered bytes, committed with the chat's end, so any worker on
+    any machine can deliver them; it is emptied (``NULL``) once the file is delivered or
+    the chat purged (R17).  Deferred: only a worker that claimed the file reads it, never
+    a listing.  ``state`` is a :class:`~chatrec.store.records.DeliveryState`; a worker
+    holds a ``delivering`` row until ``lease_expires_at``, after which another may claim
+    it.
     """
 
     __tablename__ = "recording_files"
@@ -298,7 +302,7 @@ class RecordingFileRow(Base):
     media_type: Mapped[str]
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str]
-    spool_path: Mapped[str]
+    content: Mapped[bytes | None] = mapped_column(deferred=True)
     state: Mapped[str] = mapped_column(default="pending", server_default=text("'pending'"))
     created_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))

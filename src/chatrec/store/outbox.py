@@ -1,4 +1,4 @@
-"""The delivery outbox: destinations, and the leases workers hold on spooled files (R16).
+"""The delivery outbox: destinations, and the leases workers hold on recording files (R16).
 
 Every function runs inside the caller's transaction (``Store`` opens it).  Claiming is
 the same code on both databases: on PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets many
@@ -35,7 +35,6 @@ from sqlalchemy.orm import Session, aliased
 from chatrec.errors import ActionError, NotFoundError
 from chatrec.store.mapping import delivery_record, destination_record, destination_values
 from chatrec.store.models import (
-    ChatRow,
     CompanyRow,
     DestinationRow,
     RecordingFileRow,
@@ -43,13 +42,11 @@ from chatrec.store.models import (
 )
 from chatrec.store.records import (
     SIDECAR_FORMAT,
-    ChatStatus,
     DeliveryRecord,
     DeliveryState,
     DeliveryStats,
     DestinationRecord,
     RecordingDelivery,
-    SpooledChat,
 )
 from chatrec.store.secrets import SecretBox
 
@@ -276,7 +273,11 @@ def claim(
 def mark_delivered(
     session: Session, ids: Sequence[int], worker_id: str, now: datetime
 ) -> list[int]:
-    """Confirm the files delivered where the lease is still ``worker_id``'s; those ids."""
+    """Confirm the files delivered where the lease is still ``worker_id``'s; those ids.
+
+    Their bytes are emptied in the same statement: the platform holds them now, and a
+    delivered recording is not kept twice (R16, R17).
+    """
     if not ids:
         return []
     statement = (
@@ -285,6 +286,7 @@ def mark_delivered(
         .values(
             state=DELIVERED,
             delivered_at=now,
+            content=None,
             last_error=None,
             lease_owner=None,
             lease_expires_at=None,
@@ -295,36 +297,12 @@ def mark_delivered(
     return sorted(session.scalars(statement).all())
 
 
-def spooled_chats(session: Session, chat_ids: Collection[str]) -> dict[str, SpooledChat]:
-    """The chats of ``chat_ids`` the store knows, with their committed recordings' files."""
-    if not chat_ids:
+def contents(session: Session, ids: Collection[int]) -> dict[int, bytes]:
+    """The bytes of the files ``ids`` that still hold them; a file without is left out."""
+    if not ids:
         return {}
-    ended = {
-        chat_id: status == ChatStatus.ENDED.value
-        for chat_id, status in session.execute(
-            select(ChatRow.chat_id, ChatRow.status).where(ChatRow.chat_id.in_(chat_ids))
-        )
-    }
-    recordings: dict[str, set[str]] = {chat_id: set() for chat_id in ended}
-    for chat_id, recording_id in session.execute(
-        select(RecordingRow.chat_id, RecordingRow.recording_id).where(
-            RecordingRow.chat_id.in_(chat_ids)
-        )
-    ):
-        recordings[chat_id].add(recording_id)
-    files: dict[str, dict[str, bool]] = {chat_id: {} for chat_id in ended}
-    for chat_id, path, state in session.execute(
-        select(RecordingRow.chat_id, File.spool_path, File.state)
-        .join(RecordingRow, RecordingRow.recording_id == File.recording_id)
-        .where(RecordingRow.chat_id.in_(chat_ids))
-    ):
-        files[chat_id][path] = state == DELIVERED
-    return {
-        chat_id: SpooledChat(
-            chat_id, ended[chat_id], frozenset(recordings[chat_id]), files[chat_id]
-        )
-        for chat_id in ended
-    }
+    rows = session.execute(select(File.file_id, File.content).where(File.file_id.in_(ids)))
+    return {file_id: content for file_id, content in rows if content is not None}
 
 
 def mark_retry(

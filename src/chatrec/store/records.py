@@ -165,14 +165,19 @@ class ChatRecord:
 
 @dataclass(frozen=True, slots=True)
 class RecordingFileRecord:
-    """One file of a produced recording, written to the spool before the chat's end commits."""
+    """One file of a produced recording, its bytes committed with the chat's end.
+
+    ``content`` is ``None`` once the file is delivered or its chat purged (R16, R17):
+    the database keeps a recording's bytes only while they are on their way.  Read back
+    (``get_recordings``) it is ``None`` too unless the bytes were asked for.
+    """
 
     path: str
     format: str
     media_type: str
     size: int
     sha256: str
-    spool_path: str
+    content: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +197,7 @@ class RecordingRecord:
 
 
 class DeliveryState(StrEnum):
-    """Where a spooled file stands on its way to the recording platform (R16).
+    """Where a recording file stands on its way to the recording platform (R16).
 
     ``pending`` waits for its next attempt; ``delivering`` is leased to a worker until
     its lease expires; ``blocked`` waits for a person to fix the destination;
@@ -214,21 +219,6 @@ class DeliveryKind(StrEnum):
 
 # The ``format`` the renderer gives a recording's metadata sidecar (R15).
 SIDECAR_FORMAT = "sidecar"
-
-
-@dataclass(frozen=True, slots=True)
-class SpooledChat:
-    """What the store holds of a chat that has a spool folder, for the spool's sweep.
-
-    ``recordings`` are the ids of its committed recordings; ``files`` maps the spool path
-    of each of their files to whether it is delivered.  An open chat may be ending right
-    now on another process: its folder is not the sweep's to judge.
-    """
-
-    chat_id: str
-    ended: bool
-    recordings: frozenset[str]
-    files: dict[str, bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,10 +250,12 @@ class DestinationRecord:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryRecord:
-    """One spooled file's delivery: what to put where, and how it has gone so far.
+    """One recording file's delivery: what to put where, and how it has gone so far.
 
     ``delivery_id`` is the file's id; ``remote_path`` is relative to the destination's
     folder; ``attempts`` counts claims, so a worker that died mid-upload is counted too.
+    Its bytes are not here: only the worker that claimed it reads them
+    (``DeliveryStore.delivery_contents``), so listing deliveries never loads recordings.
     """
 
     delivery_id: int
@@ -274,7 +266,6 @@ class DeliveryRecord:
     format: str
     base_name: str
     remote_path: str
-    spool_path: str
     size: int
     sha256: str
     state: DeliveryState
@@ -293,7 +284,7 @@ class RecordingDelivery:
 
     ``state`` is the most pressing of its files' states: ``blocked``, then
     ``delivering``, then ``pending``; ``delivered`` once every file is.  ``files`` are
-    in the order they were spooled; ``newest_file_id`` orders recordings, newest first.
+    in the order they were rendered; ``newest_file_id`` orders recordings, newest first.
     """
 
     recording_id: str

@@ -3,7 +3,8 @@
 A chat is due once it has ended, every file of its produced recordings is delivered
 (a chat with none produced, suppressed or not recorded, is due at once), and its
 company's retention period has passed since the end.  A purge empties the text of
-every ``MessagePosted`` in the journal, keeping each event decodable, and stamps the
+every ``MessagePosted`` in the journal, keeping each event decodable, empties any bytes
+of its recording files still held (delivery empties them already), and stamps the
 chat's ``purged_at``; everything else (who said something when, the decision, the
 audit trail, which never holds message text) stays for R14.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from chatrec.domain.codec import type_name
@@ -64,7 +65,8 @@ def chats_due_for_purge(session: Session, now: datetime, limit: int) -> list[str
 
 
 def purge_message_bodies(session: Session, chat_id: str, now: datetime) -> int:
-    """Empty the chat's message texts and stamp it purged; how many messages had text.
+    """Empty the chat's message texts and its recordings' bytes still held, and stamp it
+    purged; how many messages had text.
 
     Refused for a chat still open: its journal is still being written and read.
     """
@@ -80,6 +82,19 @@ def purge_message_bodies(session: Session, chat_id: str, now: datetime) -> int:
         if row.payload.get("text"):
             row.payload = {**row.payload, "text": ""}
             emptied += 1
+    # Due only once every file is delivered, which empties its bytes; a purge asked for
+    # by hand leaves none either: a recording's text goes with the messages' (R17).
+    session.execute(
+        update(RecordingFileRow)
+        .where(
+            RecordingFileRow.recording_id.in_(
+                select(RecordingRow.recording_id).where(RecordingRow.chat_id == chat_id)
+            ),
+            RecordingFileRow.content.is_not(None),
+        )
+        .values(content=None)
+        .execution_options(synchronize_session=False)
+    )
     if chat.purged_at is None:
         chat.purged_at = now
         session.add(

@@ -95,7 +95,6 @@ def create_app(container: Container) -> FastAPI:
             delivery.start()
         else:
             log.info("recordings are delivered by `chatrec worker` processes, not this server")
-            await container.worker.sweep_spool()  # what a crash of this server left (R16)
         try:
             yield
         finally:

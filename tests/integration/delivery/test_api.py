@@ -66,7 +66,7 @@ def container(database_url: str, tmp_path: Path, uploader: FakeUploader) -> Iter
     )
     world = Store(database_url, secrets=SECRETS, clock=lambda: NOW)
     try:
-        build_world(world, staff=True, spool=config.spool_dir)
+        build_world(world, staff=True)
     finally:
         world.close()
     built = build(config, uploader=uploader)
@@ -373,7 +373,7 @@ def test_R16_R17_the_server_warns_at_start_delivers_on_a_chat_end_and_purges(
     assert [d.kind.value for d in mine] == ["sidecar", "data", "data"]
     assert {d.state for d in mine} == {DeliveryState.DELIVERED}
     assert all(f"/globex/{d.remote_path}" in uploader.remote for d in mine)
-    assert all(not Path(d.spool_path).exists() for d in mine)
+    assert store.delivery_contents([d.delivery_id for d in mine]) == {}  # emptied (R16)
     assert purged(store, chat_id)
     assert uploader.closed
 
@@ -383,13 +383,13 @@ def purged(store: Store, chat_id: str) -> bool:
     return chat is not None and chat.purged_at is not None
 
 
-def test_R16_a_server_told_to_leave_delivery_to_workers_spools_and_delivers_nothing(
+def test_R16_a_server_told_to_leave_delivery_to_workers_commits_and_delivers_nothing(
     database_url: str, tmp_path: Path, uploader: FakeUploader, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = Config(data_dir=tmp_path / "data", database_url=database_url, delivery_in_server=False)
     world = Store(database_url, secrets=SECRETS, clock=lambda: NOW)
     try:
-        build_world(world, staff=True, spool=config.spool_dir)
+        build_world(world, staff=True)
         world.set_destination(destination("globex", folder="/globex", done_marker=False))
         world.save_flow("globex", "record-end", "Record and end", RECORD_AND_END)
         world.create_service(ServiceRecord("g-record", "globex", "Recorded", "record-end"))
@@ -414,7 +414,8 @@ def test_R16_a_server_told_to_leave_delivery_to_workers_spools_and_delivers_noth
         mine = [d for d in container.store.list_deliveries() if d.chat_id == chat_id]
         assert len(mine) == 3
         assert {d.state for d in mine} == {DeliveryState.PENDING}
-        assert all(Path(d.spool_path).is_file() for d in mine)
+        held = container.store.delivery_contents([d.delivery_id for d in mine])
+        assert [len(held[d.delivery_id]) for d in mine] == [d.size for d in mine]
         assert uploader.remote == {}
         # What a `chatrec worker` process does with them (and the world's other waiting files).
         assert asyncio.run(container.worker.run_once()) >= 3

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,6 @@ from chatrec.cli.deliveries import State
 from chatrec.store.records import DeliveryState
 from chatrec.store.store import Store
 from tests.integration.delivery.world import HOST_KEY_REASON, NOW, build_world
-from tests.integration.store.factories import ACME, ended_chat, produced, seed
 from tests.keys import SECRETS
 
 
@@ -124,29 +122,3 @@ def test_R19_the_command_line_refuses_what_it_cannot_do(
 
 def test_the_command_line_knows_every_delivery_state() -> None:
     assert {state.value for state in State} == {state.value for state in DeliveryState}
-
-
-def test_R16_a_worker_run_once_also_removes_copies_a_killed_worker_left(
-    database_url: str, tmp_path: Path
-) -> None:
-    """`chatrec worker --once` (from cron, say) sweeps the spool as a long-running one does."""
-    data_dir = tmp_path / "data"
-    spool = data_dir / "spool"
-    store = Store(database_url, secrets=SECRETS, clock=lambda: NOW)
-    try:
-        seed(store)
-        # Bodies kept for years: the purge, which also clears a chat's spool, stays away.
-        store.update_company(replace(ACME, retention_seconds=10**9))
-        recording = produced("R-C1", "C1", data=1, spool=spool)
-        assert store.apply([ended_chat("C1", (recording,))]) == [None]
-        # A worker confirmed C1's files and was killed before it removed their copies.
-        claimed = [d.delivery_id for d in store.claim_deliveries("dead", NOW, 60, 10)]
-        assert store.mark_delivered(claimed, "dead", NOW) == sorted(claimed)
-    finally:
-        store.close()
-    assert [p for p in spool.rglob("*") if p.is_file()]
-    ran = CliRunner().invoke(
-        app, ["worker", "--once", "--database-url", database_url, "--data-dir", str(data_dir)]
-    )
-    assert ran.exit_code == 0, ran.output
-    assert not [p for p in spool.rglob("*") if p.is_file()]

@@ -15,9 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from chatrec.store.store import Store
 from tests.integration.clients import run
 from tests.integration.live.test_live_recording import SECRET, queued_to
 from tests.integration.server import SeededDemo, ServerProcess
+from tests.keys import SECRETS
 from tests.vcon_library import read_with_vcon_library
 
 
@@ -108,12 +110,19 @@ def test_R15_R16_a_chat_s_recordings_arrive_complete_and_readable_by_their_consu
         assert read["errors"] == [
             f"Dialog {n} has invalid mimetype: text/plain" for n in range(dialogs)
         ]
-    # The spool is emptied only after delivery is confirmed (R16).
-    spool = server.data_dir / "spool" / chat["id"]
-    deadline = time.monotonic() + 30
-    while spool.exists() and any(p.is_file() for p in spool.rglob("*")):
-        assert time.monotonic() < deadline, "spool was not cleaned after delivery"
-        time.sleep(0.2)
+    # The database lets go of the bytes once delivery is confirmed (R16), and the
+    # server never wrote them to its disk.
+    store = Store(server.database_url, secrets=SECRETS)
+    try:
+        ids = [d.delivery_id for d in store.list_deliveries(limit=1000) if d.chat_id == chat["id"]]
+        assert len(ids) == 10
+        deadline = time.monotonic() + 30
+        while store.delivery_contents(ids):
+            assert time.monotonic() < deadline, "bytes kept in the database after delivery"
+            time.sleep(0.2)
+    finally:
+        store.close()
+    assert not (server.data_dir / "spool").exists()
     listed = httpx.get(f"{server.url}/api/admin/deliveries?state=delivered", headers=auth).json()
     mine = [d for d in listed["items"] if d["chat_id"] == chat["id"]]
     assert len(mine) == 2

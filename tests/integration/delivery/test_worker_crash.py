@@ -47,41 +47,32 @@ def destination_record(sshd: OpenSshServer, **changes: Any) -> DestinationRecord
 
 
 def big_recording(
-    recording_id: str, chat_id: str, spool: Path, rng: random.Random, size: int = FILE_BYTES
+    recording_id: str, chat_id: str, rng: random.Random, size: int = FILE_BYTES
 ) -> tuple[RecordingFileRecord, ...]:
-    """A produced recording's files, spooled with ``size`` distinct bytes each."""
+    """A produced recording's files, with ``size`` distinct bytes each."""
     files = []
     for file in produced(recording_id, chat_id, data=2).files:
         content = rng.randbytes(size)
-        path = spool / chat_id / recording_id / file.path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
         files.append(
-            replace(
-                file,
-                size=size,
-                sha256=hashlib.sha256(content).hexdigest(),
-                spool_path=str(path),
-            )
+            replace(file, size=size, sha256=hashlib.sha256(content).hexdigest(), content=content)
         )
     return tuple(files)
 
 
-def seed_outbox(store: Store, sshd: OpenSshServer, spool: Path, chats: int) -> dict[str, bytes]:
+def seed_outbox(store: Store, sshd: OpenSshServer, chats: int) -> dict[str, bytes]:
     """Acme, its platform, ``chats`` ended chats of one big recording; remote path → bytes."""
     rng = random.Random(16)
     seed(store)
     store.set_destination(destination_record(sshd))
     changes = []
+    expected: dict[str, bytes] = {}
     for n in range(chats):
         chat_id, recording_id = f"K{n:02}", f"R-K{n:02}"
         recording = produced(recording_id, chat_id, data=2)
-        recording = replace(recording, files=big_recording(recording_id, chat_id, spool, rng))
+        recording = replace(recording, files=big_recording(recording_id, chat_id, rng))
         changes.append(ended_chat(chat_id, (recording,)))
+        expected |= {file.path: file.content or b"" for file in recording.files}
     assert store.apply(changes) == [None] * chats
-    expected = {
-        d.remote_path: Path(d.spool_path).read_bytes() for d in store.list_deliveries(limit=10_000)
-    }
     assert len(expected) == chats * 3
     return expected
 
@@ -174,15 +165,15 @@ def undelivered(store: Store) -> list[str]:
 def test_R16_a_worker_killed_mid_upload_20_times_delivers_each_file_once(
     database_url: str, tmp_path: Path
 ) -> None:
-    data_dir = tmp_path / "data"
-    spool = data_dir / "spool"
+    data_dir = tmp_path / "data"  # the worker's own: it holds none of the recordings
+    data_dir.mkdir()
     rng = random.Random(20)
     store = Store(database_url, secrets=SECRETS)
     worker = WorkerProcess(database_url, data_dir)
     preforker = Preforker(worker_env())
     try:
         with OpenSshServer(tmp_path / "sshd") as sshd:
-            expected = seed_outbox(store, sshd, spool, CHATS)
+            expected = seed_outbox(store, sshd, CHATS)
             killed_with_work_left = 0
             for _ in range(KILLS):
                 worker.start(preforker)
@@ -209,8 +200,9 @@ def test_R16_a_worker_killed_mid_upload_20_times_delivers_each_file_once(
             assert sorted(remote) == sorted(expected)  # each once by name, nothing else
             for name, content in expected.items():
                 assert remote[name].read_bytes() == content, name
-            # The spool is emptied only once its files are delivered.
-            assert not [p for p in spool.rglob("*") if p.is_file()]
+            # The database keeps none of their bytes once they are delivered (R16, R17).
+            ids = [d.delivery_id for d in store.list_deliveries(limit=10_000)]
+            assert store.delivery_contents(ids) == {}
     finally:
         if worker.running:
             worker.kill()

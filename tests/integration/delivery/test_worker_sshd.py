@@ -52,22 +52,16 @@ def sshd(tmp_path: Path) -> Iterator[OpenSshServer]:
         server.stop()
 
 
-def end_chats(
-    store: Store, spool: Path, destination: DestinationRecord | None = None
-) -> dict[str, bytes]:
-    """Acme (with ``destination``) and ``CHATS`` ended chats, their recordings spooled;
-    remote path → bytes."""
+def end_chats(store: Store, destination: DestinationRecord | None = None) -> dict[str, bytes]:
+    """Acme (with ``destination``) and ``CHATS`` ended chats, their recordings' bytes in
+    the database; remote path → bytes."""
     seed(store)
     if destination is not None:
         store.set_destination(destination)
-    changes = [
-        ended_chat(f"S{n}", (produced(f"R-S{n}", f"S{n}", data=2, spool=spool),))
-        for n in range(CHATS)
-    ]
+    recordings = [produced(f"R-S{n}", f"S{n}", data=2) for n in range(CHATS)]
+    changes = [ended_chat(f"S{n}", (recordings[n],)) for n in range(CHATS)]
     assert store.apply(changes) == [None] * CHATS
-    return {
-        d.remote_path: Path(d.spool_path).read_bytes() for d in store.list_deliveries(limit=1000)
-    }
+    return {file.path: file.content or b"" for r in recordings for file in r.files}
 
 
 def states(store: Store) -> set[DeliveryState]:
@@ -85,7 +79,7 @@ def on_disk(folder: Path) -> dict[str, bytes]:
 class Deliverer:
     """The real worker and uploader, driven one round at a time on a fake clock."""
 
-    def __init__(self, store: Store, spool: Path, egress: EgressPolicy = LOOPBACK_EGRESS) -> None:
+    def __init__(self, store: Store, egress: EgressPolicy = LOOPBACK_EGRESS) -> None:
         self.store = store
         self.clock = Clock()
         self.uploader = SftpUploader(egress=egress)
@@ -93,7 +87,6 @@ class Deliverer:
             store,
             self.uploader,
             worker_id="w-sshd",
-            spool_dir=spool,
             clock=self.clock,
             rng=random.Random(16),
         )
@@ -120,14 +113,13 @@ def assert_delivered_once(store: Store, folder: Path, expected: dict[str, bytes]
 
 
 def test_R16_a_wrong_pinned_host_key_blocks_until_the_right_key_is_pinned(
-    store: Store, sshd: OpenSshServer, tmp_path: Path
+    store: Store, sshd: OpenSshServer
 ) -> None:
-    spool = tmp_path / "spool"
-    expected = end_chats(store, spool)
+    expected = end_chats(store)
     stranger = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode()
     wrong = known_hosts_line(sshd.host, sshd.port, " ".join(stranger.split()[:2]))
     store.set_destination(destination_record(sshd, host_key=wrong))
-    deliverer = Deliverer(store, spool)
+    deliverer = Deliverer(store)
 
     async def scenario() -> None:
         try:
@@ -155,14 +147,13 @@ def test_R16_a_wrong_pinned_host_key_blocks_until_the_right_key_is_pinned(
 
 
 def test_R16_a_platform_the_egress_policy_refuses_is_blocked_without_a_connection(
-    store: Store, sshd: OpenSshServer, tmp_path: Path
+    store: Store, sshd: OpenSshServer
 ) -> None:
     """The default policy refuses loopback: the worker blocks the platform with the
     operator's reason, and the sshd never sees a connection; allowed, it delivers
     (issue 16.3)."""
-    spool = tmp_path / "spool"
-    expected = end_chats(store, spool, destination_record(sshd))
-    refusing = Deliverer(store, spool, egress=EgressPolicy())
+    expected = end_chats(store, destination_record(sshd))
+    refusing = Deliverer(store, egress=EgressPolicy())
 
     async def scenario() -> None:
         try:
@@ -176,7 +167,7 @@ def test_R16_a_platform_the_egress_policy_refuses_is_blocked_without_a_connectio
                 assert sshd.log.count("Connection closed by 127") <= 1  # its start-up check
                 assert on_disk(sshd.folder) == {}
 
-                allowing = Deliverer(store, spool)
+                allowing = Deliverer(store)
                 try:
                     store.set_destination(destination_record(sshd))
                     await allowing.until_delivered()
@@ -190,13 +181,12 @@ def test_R16_a_platform_the_egress_policy_refuses_is_blocked_without_a_connectio
 
 
 def test_R16_a_missing_remote_folder_blocks_until_created_and_retried(
-    store: Store, sshd: OpenSshServer, tmp_path: Path
+    store: Store, sshd: OpenSshServer
 ) -> None:
-    spool = tmp_path / "spool"
-    expected = end_chats(store, spool)
+    expected = end_chats(store)
     folder = sshd.folder / "recordings"
     store.set_destination(destination_record(sshd, folder=str(folder)))
-    deliverer = Deliverer(store, spool)
+    deliverer = Deliverer(store)
 
     async def scenario() -> None:
         try:
@@ -223,12 +213,11 @@ def test_R16_a_missing_remote_folder_blocks_until_created_and_retried(
 
 
 def test_R16_refused_credentials_block_until_the_right_key_is_set(
-    store: Store, sshd: OpenSshServer, tmp_path: Path
+    store: Store, sshd: OpenSshServer
 ) -> None:
-    spool = tmp_path / "spool"
     stranger = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
-    expected = end_chats(store, spool, destination_record(sshd, private_key=stranger))
-    deliverer = Deliverer(store, spool)
+    expected = end_chats(store, destination_record(sshd, private_key=stranger))
+    deliverer = Deliverer(store)
 
     async def scenario() -> None:
         try:
@@ -252,12 +241,11 @@ def test_R16_refused_credentials_block_until_the_right_key_is_set(
 
 
 def test_R16_a_platform_down_when_chats_end_and_up_10_minutes_later_gets_all_once(
-    store: Store, sshd: OpenSshServer, tmp_path: Path
+    store: Store, sshd: OpenSshServer
 ) -> None:
-    spool = tmp_path / "spool"
     # The sshd is not started: the platform is down when the chats end.
-    expected = end_chats(store, spool, destination_record(sshd))
-    deliverer = Deliverer(store, spool)
+    expected = end_chats(store, destination_record(sshd))
+    deliverer = Deliverer(store)
 
     async def scenario() -> None:
         try:
@@ -284,4 +272,5 @@ def test_R16_a_platform_down_when_chats_end_and_up_10_minutes_later_gets_all_onc
 
     asyncio.run(scenario())
     assert deliverer.worker.counts.delivered == len(expected)
-    assert not [p for p in spool.rglob("*") if p.is_file()]
+    ids = [d.delivery_id for d in store.list_deliveries(limit=1000)]
+    assert store.delivery_contents(ids) == {}  # delivered: the database keeps no copy

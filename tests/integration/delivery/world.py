@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from chatrec.services.passwords import hash_password
 from chatrec.store.store import Store
@@ -32,10 +31,10 @@ STAFF = {
 }
 
 
-def build_world(store: Store, *, staff: bool = False, spool: Path | None = None) -> None:
+def build_world(store: Store, *, staff: bool = False) -> None:
     """The outbox above, at ``NOW`` (the store's clock should say ``NOW`` too).
 
-    ``staff`` adds the logins (a password hash each); ``spool`` writes the files there.
+    ``staff`` adds the logins (a password hash each).
     """
     seed_two_companies(store)
     if staff:
@@ -53,8 +52,8 @@ def build_world(store: Store, *, staff: bool = False, spool: Path | None = None)
                 )
             )
     store.set_destination(destination("acme"))
-    acme = produced("R-C1", "C1", data=2, spool=spool)
-    globex = produced("R-G1", "G1", data=1, company_id="globex", spool=spool)
+    acme = produced("R-C1", "C1", data=2)
+    globex = produced("R-G1", "G1", data=1, company_id="globex")
     changes = [ended_chat("C1", (acme,)), ended_chat("G1", (globex,), company_id="globex")]
     assert store.apply(changes) == [None, None]
     for delivery in store.claim_deliveries("w1", NOW, 60, 10):

@@ -7,14 +7,18 @@ The administrator uses a bearer token, as automation would; the console uses the
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.integration.clients import run
-from tests.integration.live.test_live_recording import explanation, queued_to, spooled
+from tests.integration.live.test_live_recording import (
+    Recorded,
+    explanation,
+    queued_to,
+    recorded,
+)
 from tests.integration.server import ServerProcess
 from tests.integration.tenant import Tenant
 
@@ -56,10 +60,9 @@ def recordings(server: ServerProcess, chat_id: str) -> list[dict[str, Any]]:
     return found
 
 
-def names(files: list[Path], server: ServerProcess, chat_id: str) -> list[str]:
-    """The files' paths on the platform (the spool keeps each recording in its own folder)."""
-    root = server.data_dir / "spool" / chat_id
-    return sorted(str(path.relative_to(root)).split("/", 1)[1] for path in files)
+def names(files: list[Recorded]) -> list[str]:
+    """The files' paths on the platform."""
+    return sorted(file.path for file in files)
 
 
 def test_R4_R6_R7_R12a_R15_recording_settings_apply_to_the_next_chat(
@@ -75,7 +78,7 @@ def test_R4_R6_R7_R12a_R15_recording_settings_apply_to_the_next_chat(
     assert response.status_code == 200, response.text
     assert response.json()["template_preview"] == "Sales/Jane_Doe_agent"
     chat_id = one_chat(server)
-    files = names(spooled(server, chat_id), server, chat_id)
+    files = names(recorded(server, chat_id))
     # The agent recording follows the default; the flow's record step has its own template.
     assert "Support/Alice_Martin_agent.txt" in files, files
     assert "Support/Alice_Martin_agent.meta.json" in files, files
@@ -101,7 +104,7 @@ def test_R4_R6_R7_R12a_R15_recording_settings_apply_to_the_next_chat(
     # R12a: Permit Recordings off -> nothing at all, for chats joined after the change.
     assert api.patch(f"/users/{alice}", json={"permit_recordings": False}).status_code == 200
     chat_id = one_chat(server)
-    assert spooled(server, chat_id) == []
+    assert recorded(server, chat_id) == []
     assert {r["rule"] for r in recordings(server, chat_id)} == {"R12a"}
 
     # Every one of those changes is in the audit trail, with before and after.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.integration.clients import run
-from tests.integration.live.test_live_recording import explanation, queued_to, spooled
+from tests.integration.live.test_live_recording import explanation, queued_to, recorded
 from tests.integration.server import SeededDemo, ServerProcess
 
 
@@ -32,7 +32,7 @@ def test_an_idle_chat_ends_after_the_inactivity_timeout(
             assert ended["reason"] == "inactivity timeout"
 
         run(scenario)
-        assert spooled(server, chat["id"])  # recorded as usual (R5)
+        assert recorded(server, chat["id"])  # recorded as usual (R5)
         assert explanation(server, chat["id"])["status"] == "ended"
     finally:
         server.stop()

@@ -1,19 +1,23 @@
 """Every seed case of SPEC.md end to end through the live server (R5-R13).
 
 Real WebSocket clients talk to a real ``chatrec demo`` process on SQLite and on
-PostgreSQL; what the tests check is what lands in the spool and the R14 explanation.
+PostgreSQL; what the tests check is what the chat's end committed to the database, bytes
+and all (read as a worker would, R20), and the R14 explanation.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import posixpath
+from dataclasses import dataclass, field
 
 import httpx
 import pytest
 
+from chatrec.store.store import Store
 from tests.integration.clients import Client, run
 from tests.integration.server import ServerProcess
 from tests.integration.tenant import Tenant
+from tests.keys import SECRETS
 
 SUPPORT, SALES = "demo-support", "demo-sales"
 SECRET = "4111 1111 1111 1111"
@@ -25,9 +29,28 @@ def server(tenant: Tenant) -> Tenant:
     return tenant
 
 
-def spooled(server: ServerProcess, chat_id: str) -> list[Path]:
-    folder = server.data_dir / "spool" / chat_id
-    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+@dataclass(frozen=True, order=True)
+class Recorded:
+    """One recording file as a chat's end committed it: its path on the platform, bytes."""
+
+    path: str
+    content: bytes = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return posixpath.basename(self.path)
+
+
+def recorded(server: ServerProcess, chat_id: str) -> list[Recorded]:
+    """The chat's recording files in the database; their bytes are there until delivered
+    (these servers have no platform)."""
+    store = Store(server.database_url, secrets=SECRETS)
+    try:
+        files = [f for r in store.get_recordings(chat_id, with_bytes=True) for f in r.files]
+    finally:
+        store.close()
+    assert all(f.content is not None for f in files), "delivered: no platform was expected"
+    return sorted(Recorded(f.path, f.content or b"") for f in files)
 
 
 def explanation(server: ServerProcess, chat_id: str) -> dict[str, object]:
@@ -83,13 +106,12 @@ def test_R5_R8_chat_is_recorded_without_the_paused_text(server: ServerProcess) -
 
     run(scenario)
     chat_id = chat["id"]
-    files = spooled(server, chat_id)
+    files = recorded(server, chat_id)
     # A flow recording (R5b) and Alice's agent recording (R5a), in 4 formats + sidecar.
     assert len(files) == 2 * 5, files
-    for path in files:
-        content = path.read_bytes()
-        assert SECRET.encode() not in content, path  # R8
-    assert any(b"I want to pay my bill." in p.read_bytes() for p in files)
+    for file in files:
+        assert SECRET.encode() not in file.content, file.path  # R8
+    assert any(b"I want to pay my bill." in f.content for f in files)
     body = explanation(server, chat_id)
     assert body["status"] == "ended"
     sentences = body["sentences"]
@@ -127,7 +149,7 @@ def test_R12a_transfer_to_an_agent_without_permit_produces_nothing(
         await customer.state(chat_id, lambda c: c["status"] == "ended")
 
     run(scenario)
-    assert spooled(server, chat["id"]) == []
+    assert recorded(server, chat["id"]) == []
     body = explanation(server, chat["id"])
     recordings = body["recordings"]
     assert isinstance(recordings, list)
@@ -157,9 +179,9 @@ def test_R9_R12b_customer_asks_agent_deletes_then_R13_abusive_overrides(
     run(lambda: scenario(flag=False))
     run(lambda: scenario(flag=True))
     deleted, abusive = chats
-    assert spooled(server, deleted) == []
+    assert recorded(server, deleted) == []
     assert {r["rule"] for r in explanation(server, deleted)["recordings"]} == {"R12b"}  # type: ignore[union-attr]
-    assert len(spooled(server, abusive)) == 2 * 5
+    assert len(recorded(server, abusive)) == 2 * 5
     assert {r["rule"] for r in explanation(server, abusive)["recordings"]} == {"R13"}  # type: ignore[union-attr]
 
 
@@ -182,7 +204,7 @@ def test_R10_R12c_consent_no_discards_but_the_customer_still_reaches_an_agent(
         await alice.state(chat_id, lambda c: c["status"] == "ended")
 
     run(scenario)
-    assert spooled(server, chat["id"]) == []
+    assert recorded(server, chat["id"]) == []
     rules = {r["rule"] for r in explanation(server, chat["id"])["recordings"]}  # type: ignore[union-attr]
     assert rules == {"R12c"}
 
@@ -205,6 +227,6 @@ def test_R12a_supervisor_join_is_involvement(server: ServerProcess) -> None:
         await sam.state(chat_id, lambda c: c["status"] == "ended")
 
     run(scenario)
-    files = spooled(server, chat["id"])
+    files = recorded(server, chat["id"])
     assert files
-    assert any(b"Sam Okafor" in p.read_bytes() for p in files)
+    assert any(b"Sam Okafor" in f.content for f in files)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 
 from tests.integration.clients import Client, run
-from tests.integration.live.test_live_recording import SECRET, available, queued_to, spooled
+from tests.integration.live.test_live_recording import SECRET, available, queued_to, recorded
 from tests.integration.server import ServerProcess
 from tests.integration.tenant import Tenant
 
@@ -40,8 +40,8 @@ def test_R8_pause_survives_a_transfer_and_a_restart(server: ServerProcess) -> No
         await carol.ok({"type": "end", "chat_id": chat["id"]})
 
     run(after)
-    for path in spooled(server, chat["id"]):
-        assert SECRET.encode() not in path.read_bytes(), path
+    for file in recorded(server, chat["id"]):
+        assert SECRET.encode() not in file.content, file.path
 
 
 def test_R19_sigkill_mid_chat_loses_no_acknowledged_message(server: ServerProcess) -> None:

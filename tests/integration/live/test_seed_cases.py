@@ -20,7 +20,7 @@ from tests.integration.live.test_live_recording import (
     available,
     explanation,
     queued_to,
-    spooled,
+    recorded,
 )
 from tests.integration.server import ServerProcess
 from tests.integration.tenant import Tenant
@@ -112,7 +112,7 @@ def test_R12a_a_supervisor_without_permit_joins_and_nothing_is_produced(
         await sue.state(chat_id, lambda c: c["status"] == "ended")
 
     run(scenario)
-    assert spooled(server, chat["id"]) == []
+    assert recorded(server, chat["id"]) == []
     assert rules(server, chat["id"]) == {"R12a"}
 
 
@@ -183,7 +183,7 @@ def test_R6_five_flow_recordings_with_one_template_get_five_names(
         await customer.ok({"type": "end"})
 
     run(scenario)
-    sidecars = [p for p in spooled(server, chat["id"]) if p.name.endswith(".meta.json")]
+    sidecars = [p for p in recorded(server, chat["id"]) if p.name.endswith(".meta.json")]
     assert len(sidecars) == 5
     assert len({p.name.casefold() for p in sidecars}) == 5
 
@@ -217,7 +217,7 @@ def test_R1_a_company_without_call_recording_records_nothing_and_says_so(
         await pat.ok({"type": "end", "chat_id": chat_id})
 
     run(scenario)
-    assert spooled(server, chat["id"]) == []
+    assert recorded(server, chat["id"]) == []
     result = subprocess.run(
         [
             sys.executable,

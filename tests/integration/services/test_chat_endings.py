@@ -1,6 +1,6 @@
 """Chats ending together, in-process on the real store, on SQLite and PostgreSQL (R6).
 
-Names are chosen one ending at a time; spooling and the commit of each ending run side
+Names are chosen one ending at a time; rendering and the commit of each ending run side
 by side.  A gate holds every ending's commit until all have chosen their names, so the
 overlap is certain rather than left to timing.
 """
@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from chatrec.bootstrap import build
 from chatrec.config import Config
@@ -93,12 +95,14 @@ def agent_names(store: Store, chat_ids: list[str]) -> list[str | None]:
     ]
 
 
-def spooled_names(data_dir: Path, chat_ids: list[str]) -> list[str]:
+def stored_names(store: Store, chat_ids: list[str]) -> list[str]:
+    """The agent transcripts the ends committed, bytes and all."""
     return sorted(
-        path.name
+        file.path
         for chat_id in chat_ids
-        for path in (data_dir / "spool" / chat_id).rglob("*.txt")
-        if "agent" in path.name
+        for recording in store.get_recordings(chat_id, with_bytes=True)
+        for file in recording.files
+        if file.path.endswith(".txt") and "agent" in file.path and file.content
     )
 
 
@@ -129,11 +133,11 @@ def test_R6_chats_ending_together_get_distinct_names_and_are_not_serialised(
     assert "Support/Alice_Martin_agent" in names  # the first keeps the plain name
 
 
-def test_R6_two_nodes_choosing_one_name_settle_it_and_keep_no_stale_spool(
+def test_R6_two_nodes_choosing_one_name_settle_it_and_leave_nothing_stale(
     database_url: str, tmp_path: Path
 ) -> None:
     """Each node reserves names only for itself: the store refuses the second commit of
-    a name, and that node chooses again, spools again and commits; nothing is lost."""
+    a name, and that node chooses again, renders again and commits; nothing is lost."""
     first, second = demo_node(database_url, tmp_path), demo_node(database_url, tmp_path)
     alice = seed(first.store, tmp_path)
     gate = Gate(2)
@@ -158,6 +162,7 @@ def test_R6_two_nodes_choosing_one_name_settle_it_and_keep_no_stale_spool(
     try:
         ended = asyncio.run(scenario())
         names = agent_names(first.store, ended)
+        stored = stored_names(first.store, ended)
         statuses = [first.store.get_chat(chat_id) for chat_id in ended]
     finally:
         first.store.close()
@@ -165,8 +170,10 @@ def test_R6_two_nodes_choosing_one_name_settle_it_and_keep_no_stale_spool(
     assert all(chat is not None and chat.status is ChatStatus.ENDED for chat in statuses)
     assert len(set(names)) == 2, names
     assert "Support/Alice_Martin_agent" in names
-    # The loser's files under the name it lost were removed; only its new ones wait.
-    assert len(spooled_names(tmp_path, ended)) == 2
+    # The refused attempt left nothing: only the committed names' files are held, and
+    # none was ever written to a disk (R20).
+    assert stored == sorted(f"{name}.txt" for name in names if name)
+    assert not list(tmp_path.rglob("*.txt"))
 
 
 def test_R6_a_reserved_name_clashes_as_a_stored_one_would() -> None:
@@ -177,3 +184,47 @@ def test_R6_a_reserved_name_clashes_as_a_stored_one_would() -> None:
         "Support/alice_agent-3f2a",
     }
     assert clashing(reserved, ["Support/Bob_agent"]) == set()
+
+
+class DiedError(Exception):
+    """The process stopping between rendering an end and committing it."""
+
+
+def test_R16_R20_an_end_that_never_committed_leaves_no_recording_and_no_file(
+    database_url: str, tmp_path: Path
+) -> None:
+    node = demo_node(database_url, tmp_path)
+    alice = seed(node.store, tmp_path)
+
+    async def scenario() -> str:
+        node.committer.start()
+        try:
+            [chat_id] = await alice_takes(node.chats, alice, 1)
+            commit = node.committer.commit
+
+            async def dies_before_ending(change: ChatChange) -> None:
+                if change.chat.status is ChatStatus.ENDED:
+                    assert change.recordings, "rendered, with its bytes, for the commit"
+                    raise DiedError
+                await commit(change)
+
+            node.committer.commit = dies_before_ending  # type: ignore[method-assign]
+            with pytest.raises(DiedError):
+                await end_all(node.chats, alice, [chat_id])
+            return chat_id
+        finally:
+            await node.committer.stop()
+
+    try:
+        chat_id = asyncio.run(scenario())
+        chat = node.store.get_chat(chat_id)
+        recordings = node.store.get_recordings(chat_id)
+        deliveries = node.store.list_deliveries(company_id=COMPANY_ID)
+    finally:
+        node.store.close()
+    assert chat is not None
+    assert chat.status is ChatStatus.ACTIVE  # ended again later, by anyone or the sweep
+    assert recordings == []
+    assert deliveries == []
+    written = {p.name for p in tmp_path.rglob("*") if p.suffix in {".json", ".txt"}}
+    assert written == {"demo-logins.json"}  # no leftover anywhere: nothing to sweep

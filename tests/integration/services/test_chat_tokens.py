@@ -44,7 +44,6 @@ def test_R18_a_chat_token_opens_its_ended_chat_during_the_grace_only(
             committer,
             InProcessFanout(),
             presences=store,
-            spool_dir=tmp_path / "spool",
             inactivity_timeout=timedelta(hours=1),
             clock=clock,
             limits=ChatLimits(token_grace=GRACE),

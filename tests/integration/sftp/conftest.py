@@ -30,21 +30,17 @@ def sshd(tmp_path: Path) -> Iterator[OpenSshServer]:
         yield server
 
 
-class Spool:
-    """Spool files as the outbox leaves them, and the uploads that name them."""
+class Rendered:
+    """Recording files as the worker hands them over, their bytes read from the outbox."""
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
+    def __init__(self) -> None:
         self.next_id = 1
 
     def item(self, remote_path: str, data: bytes) -> UploadItem:
-        local = self.directory / f"{self.next_id}.bin"
-        local.write_bytes(data)
         item = UploadItem(
             delivery_id=self.next_id,
             remote_path=remote_path,
-            local_path=local,
+            content=data,
             size=len(data),
             sha256=hashlib.sha256(data).hexdigest(),
         )
@@ -70,8 +66,8 @@ class Spool:
 
 
 @pytest.fixture
-def spool(tmp_path: Path) -> Spool:
-    return Spool(tmp_path / "spool")
+def rendered() -> Rendered:
+    return Rendered()
 
 
 def ids_of(*recordings: RecordingUpload) -> list[int]:

@@ -25,7 +25,7 @@ from chatrec.errors import (
 from tests.integration.sftp.conftest import (
     FaultPlatform,
     PlatformServer,
-    Spool,
+    Rendered,
     fault_platform,
     ids_of,
     part_files,
@@ -95,9 +95,9 @@ async def deliver(
 
 
 def test_R16_permission_denied_on_write_is_permanent_and_sidecar_not_attempted(
-    tmp_path: Path, spool: Spool
+    tmp_path: Path, rendered: Rendered
 ) -> None:
-    recording = spool.recording("2024/r1")
+    recording = rendered.recording("2024/r1")
 
     async def scenario() -> dict[int, BaseException | None]:
         async with fault_platform(tmp_path, DeniesWrites) as platform:
@@ -113,8 +113,10 @@ def test_R16_permission_denied_on_write_is_permanent_and_sidecar_not_attempted(
     assert isinstance(outcome[recording.sidecar.delivery_id], FileDeliveryError)
 
 
-def test_R16_permission_denied_on_rename_leaves_no_part_file(tmp_path: Path, spool: Spool) -> None:
-    recording = spool.recording("r1")
+def test_R16_permission_denied_on_rename_leaves_no_part_file(
+    tmp_path: Path, rendered: Rendered
+) -> None:
+    recording = rendered.recording("r1")
 
     async def scenario() -> None:
         async with fault_platform(tmp_path, DeniesRenames) as platform:
@@ -129,9 +131,9 @@ def test_R16_permission_denied_on_rename_leaves_no_part_file(tmp_path: Path, spo
 
 
 def test_R16_without_posix_rename_a_stale_final_file_is_replaced(
-    tmp_path: Path, spool: Spool
+    tmp_path: Path, rendered: Rendered
 ) -> None:
-    recording = spool.recording("r1")
+    recording = rendered.recording("r1")
 
     async def scenario() -> None:
         async with fault_platform(tmp_path, WithoutExtensions) as platform:
@@ -139,7 +141,7 @@ def test_R16_without_posix_rename_a_stale_final_file_is_replaced(
             outcome, _ = await deliver(platform, recording)
             assert outcome == dict.fromkeys(ids_of(recording))
             item = recording.files[0]
-            assert (platform.folder / "r1.json").read_bytes() == item.local_path.read_bytes()
+            assert (platform.folder / "r1.json").read_bytes() == item.content
             # Replaced only once the new bytes were complete under the .part name.
             events = platform.log.events
             assert events.index(("remove", "/drop/r1.json")) < events.index(
@@ -156,9 +158,9 @@ def test_R16_without_posix_rename_a_stale_final_file_is_replaced(
 
 
 def test_R16_sidecar_after_all_data_files_and_marker_after_sidecar(
-    tmp_path: Path, spool: Spool
+    tmp_path: Path, rendered: Rendered
 ) -> None:
-    recordings = [spool.recording(f"r{n}", marker=True) for n in range(3)]
+    recordings = [rendered.recording(f"r{n}", marker=True) for n in range(3)]
 
     async def scenario() -> None:
         async with fault_platform(tmp_path) as platform:
@@ -178,9 +180,9 @@ def test_R16_sidecar_after_all_data_files_and_marker_after_sidecar(
 
 @pytest.mark.parametrize("verify", [True, False])
 def test_R16_platform_taking_files_on_arrival_is_delivered_not_retried_forever(
-    tmp_path: Path, spool: Spool, verify: bool
+    tmp_path: Path, rendered: Rendered, verify: bool
 ) -> None:
-    recording = spool.recording("r1")
+    recording = rendered.recording("r1")
 
     async def scenario() -> None:
         async with fault_platform(tmp_path, TakesFilesOnArrival) as platform:
@@ -193,9 +195,9 @@ def test_R16_platform_taking_files_on_arrival_is_delivered_not_retried_forever(
 
 
 def test_R16_check_after_rename_catches_a_file_changed_on_arrival(
-    tmp_path: Path, spool: Spool
+    tmp_path: Path, rendered: Rendered
 ) -> None:
-    recording = spool.recording("r1")
+    recording = rendered.recording("r1")
 
     async def scenario() -> None:
         async with fault_platform(tmp_path, TruncatesOnArrival) as platform:
@@ -209,9 +211,9 @@ def test_R16_check_after_rename_catches_a_file_changed_on_arrival(
 
 
 def test_R16_recordings_upload_concurrently_over_one_connection(
-    tmp_path: Path, spool: Spool
+    tmp_path: Path, rendered: Rendered
 ) -> None:
-    recordings = [spool.recording(f"r{n}") for n in range(4)]
+    recordings = [rendered.recording(f"r{n}") for n in range(4)]
 
     async def scenario() -> None:
         async with fault_platform(tmp_path, SlowWrites) as platform:
@@ -224,8 +226,8 @@ def test_R16_recordings_upload_concurrently_over_one_connection(
     asyncio.run(scenario())
 
 
-def test_R16_every_network_operation_has_a_timeout(tmp_path: Path, spool: Spool) -> None:
-    recording = spool.recording("r1")
+def test_R16_every_network_operation_has_a_timeout(tmp_path: Path, rendered: Rendered) -> None:
+    recording = rendered.recording("r1")
 
     async def scenario() -> None:
         async with fault_platform(tmp_path, HangsOnWrite) as platform:

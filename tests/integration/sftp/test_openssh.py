@@ -23,7 +23,7 @@ from chatrec.errors import (
     RemoteFolderMissingError,
     TransientDeliveryError,
 )
-from tests.integration.sftp.conftest import Spool, ids_of, part_files
+from tests.integration.sftp.conftest import Rendered, ids_of, part_files
 from tests.sshd import LOOPBACK_EGRESS, OpenSshServer
 
 
@@ -50,16 +50,16 @@ def files_under(folder: Path) -> dict[str, bytes]:
 
 
 def test_R16_recording_lands_byte_identical_with_sidecar_and_marker(
-    sshd: OpenSshServer, spool: Spool
+    sshd: OpenSshServer, rendered: Rendered
 ) -> None:
-    recording = spool.recording("2024/05/07/sales-42", marker=True)
-    flat = spool.recording("support-7")
+    recording = rendered.recording("2024/05/07/sales-42", marker=True)
+    flat = rendered.recording("support-7")
 
     outcome = upload(sshd.destination(done_marker=True), recording, flat)
 
     assert outcome == dict.fromkeys(ids_of(recording, flat))
     expected = {
-        item.remote_path: item.local_path.read_bytes()
+        item.remote_path: item.content
         for upload_ in (recording, flat)
         for item in (*upload_.files, upload_.sidecar)
         if item is not None
@@ -69,18 +69,19 @@ def test_R16_recording_lands_byte_identical_with_sidecar_and_marker(
 
 
 def test_R16_delivering_twice_is_safe_same_name_same_bytes(
-    sshd: OpenSshServer, spool: Spool
+    sshd: OpenSshServer, rendered: Rendered
 ) -> None:
-    recording = spool.recording("2024/05/support-1", marker=True)
+    recording = rendered.recording("2024/05/support-1", marker=True)
     destination = sshd.destination(done_marker=True)
     upload(destination, recording)
     before = {path: os.stat(sshd.folder / path) for path in files_under(sshd.folder)}
 
     again = upload(destination, recording)
-    # A file the platform already holds is not even read again from the spool.
-    for item in recording.files:
-        item.local_path.unlink()
-    and_again = upload(destination, recording)
+    # A file the platform already holds needs no bytes: a retry does not even read them.
+    without_bytes = replace(
+        recording, files=tuple(replace(item, content=None) for item in recording.files)
+    )
+    and_again = upload(destination, without_bytes)
 
     assert again == and_again == dict.fromkeys(ids_of(recording))
     after = {path: os.stat(sshd.folder / path) for path in files_under(sshd.folder)}
@@ -91,10 +92,11 @@ def test_R16_delivering_twice_is_safe_same_name_same_bytes(
 
 
 def test_R16_a_retry_keeps_a_file_in_place_and_a_first_attempt_writes_without_looking(
-    sshd: OpenSshServer, spool: Spool
+    sshd: OpenSshServer, rendered: Rendered
 ) -> None:
-    recording = spool.recording("first")
-    ours = recording.files[0].local_path.read_bytes()
+    recording = rendered.recording("first")
+    ours = recording.files[0].content
+    assert ours is not None
     target = sshd.folder / "first.json"
     target.write_bytes(b"x" * len(ours))  # the size of ours, not its bytes
 
@@ -120,14 +122,14 @@ def test_R16_a_retry_keeps_a_file_in_place_and_a_first_attempt_writes_without_lo
     ids=["another-key", "empty", "comment-only", "unreadable"],
 )
 def test_R16_unverified_host_key_is_refused_and_nothing_uploaded(
-    sshd: OpenSshServer, spool: Spool, tmp_path: Path, pin: str, says: str
+    sshd: OpenSshServer, rendered: Rendered, tmp_path: Path, pin: str, says: str
 ) -> None:
     if pin == "wrong":
         other = asyncssh.generate_private_key("ssh-ed25519")
         pin = other.export_public_key("openssh").decode()
 
     with pytest.raises(HostKeyError) as refused:
-        upload(sshd.destination(host_key=pin), spool.recording("r1"))
+        upload(sshd.destination(host_key=pin), rendered.recording("r1"))
 
     assert says in refused.value.reason
     assert files_under(sshd.folder) == {}
@@ -135,16 +137,16 @@ def test_R16_unverified_host_key_is_refused_and_nothing_uploaded(
 
 
 def test_R16_a_pin_with_host_patterns_or_a_bare_key_is_accepted(
-    sshd: OpenSshServer, spool: Spool
+    sshd: OpenSshServer, rendered: Rendered
 ) -> None:
     bare = sshd.keys.host_public_key
     for pin in (sshd.host_key_line, bare, f"# pinned by ada\nelsewhere.example {bare} comment"):
-        recording = spool.recording(f"r{spool.next_id}")
+        recording = rendered.recording(f"r{rendered.next_id}")
         assert upload(sshd.destination(host_key=pin), recording) == dict.fromkeys(ids_of(recording))
 
 
 def test_R16_wrong_credentials_are_an_authentication_failure(
-    sshd: OpenSshServer, spool: Spool, tmp_path: Path
+    sshd: OpenSshServer, rendered: Rendered, tmp_path: Path
 ) -> None:
     stranger = tmp_path / "stranger"
     write_private_key(stranger, asyncssh.generate_private_key("ssh-ed25519"))
@@ -156,13 +158,13 @@ def test_R16_wrong_credentials_are_an_authentication_failure(
     ]
     for changes in cases:
         with pytest.raises(AuthenticationFailedError):
-            upload(sshd.destination(**changes), spool.recording("r1"))
+            upload(sshd.destination(**changes), rendered.recording("r1"))
     assert files_under(sshd.folder) == {}
 
 
-def test_R16_missing_folder_blocks_until_created(sshd: OpenSshServer, spool: Spool) -> None:
+def test_R16_missing_folder_blocks_until_created(sshd: OpenSshServer, rendered: Rendered) -> None:
     destination = sshd.destination(folder=str(sshd.folder / "inbox"))
-    recording = spool.recording("2024/r1")
+    recording = rendered.recording("2024/r1")
 
     with pytest.raises(RemoteFolderMissingError) as refused:
         upload(destination, recording)
@@ -175,10 +177,10 @@ def test_R16_missing_folder_blocks_until_created(sshd: OpenSshServer, spool: Spo
 
 
 def test_R16_platform_down_is_passing_and_delivery_resumes(
-    sshd: OpenSshServer, spool: Spool
+    sshd: OpenSshServer, rendered: Rendered
 ) -> None:
     destination = sshd.destination(timeout_seconds=2.0)
-    first, second, third = (spool.recording(f"r{n}") for n in range(3))
+    first, second, third = (rendered.recording(f"r{n}") for n in range(3))
 
     async def scenario() -> None:
         uploader = SftpUploader(egress=LOOPBACK_EGRESS)
@@ -207,10 +209,10 @@ def test_R16_platform_down_is_passing_and_delivery_resumes(
 
 
 def test_R16_sshd_killed_mid_upload_leaves_no_half_file_and_retry_delivers(
-    sshd: OpenSshServer, spool: Spool
+    sshd: OpenSshServer, rendered: Rendered
 ) -> None:
     big = os.urandom(20 * 1024 * 1024)
-    recording = RecordingUpload("big", (spool.item("2024/big.json", big),), None)
+    recording = RecordingUpload("big", (rendered.item("2024/big.json", big),), None)
     destination = sshd.destination(timeout_seconds=5.0)
     part = sshd.folder / "2024" / ".big.json.part"
 
@@ -236,20 +238,23 @@ def test_R16_sshd_killed_mid_upload_leaves_no_half_file_and_retry_delivers(
     assert part_files(sshd.folder) == []
 
 
-def test_R16_a_changed_or_missing_spool_file_fails_only_its_own_slot(
-    sshd: OpenSshServer, spool: Spool
+def test_R16_bytes_changed_or_missing_in_the_database_fail_only_their_own_slot(
+    sshd: OpenSshServer, rendered: Rendered
 ) -> None:
-    changed = spool.recording("changed")
-    missing = spool.recording("missing")
-    fine = spool.recording("fine")
-    changed.files[0].local_path.write_bytes(b"X" * changed.files[0].size)  # same size
-    missing.files[1].local_path.unlink()
+    changed = rendered.recording("changed")
+    missing = rendered.recording("missing")
+    fine = rendered.recording("fine")
+    json, txt = changed.files
+    changed = replace(changed, files=(replace(json, content=b"X" * json.size), txt))  # same size
+    json, txt = missing.files
+    missing = replace(missing, files=(json, replace(txt, content=None)))
 
     outcome = upload(sshd.destination(), changed, missing, fine)
 
     for broken in (changed.files[0], missing.files[1]):
         assert isinstance(outcome[broken.delivery_id], FileDeliveryError)
-    assert "changed since it was queued" in str(outcome[changed.files[0].delivery_id])
+    assert "is not what was rendered" in str(outcome[changed.files[0].delivery_id])
+    assert "missing from the database" in str(outcome[missing.files[1].delivery_id])
     for recording in (changed, missing):
         assert recording.sidecar is not None
         skipped = outcome[recording.sidecar.delivery_id]
@@ -267,7 +272,7 @@ def test_R16_a_changed_or_missing_spool_file_fails_only_its_own_slot(
 
 
 def test_R16_stale_part_files_are_cleaned_and_fresh_ones_kept(
-    sshd: OpenSshServer, spool: Spool
+    sshd: OpenSshServer, rendered: Rendered
 ) -> None:
     folder = sshd.folder / "2024"
     folder.mkdir()
@@ -276,7 +281,7 @@ def test_R16_stale_part_files_are_cleaned_and_fresh_ones_kept(
     fresh.write_bytes(b"half")
     eleven_minutes_ago = time.time() - 11 * 60
     os.utime(stale, (eleven_minutes_ago, eleven_minutes_ago))
-    recording = spool.recording("2024/r1")
+    recording = rendered.recording("2024/r1")
 
     assert upload(sshd.destination(), recording) == dict.fromkeys(ids_of(recording))
 
@@ -286,11 +291,11 @@ def test_R16_stale_part_files_are_cleaned_and_fresh_ones_kept(
 
 @pytest.mark.parametrize(("count", "connections"), [(4, 1), (12, 2)])
 def test_R16_uploads_share_few_connections_up_to_the_bound(
-    sshd: OpenSshServer, spool: Spool, count: int, connections: int
+    sshd: OpenSshServer, rendered: Rendered, count: int, connections: int
 ) -> None:
     # Two data files each: 4 recordings fit the 8 uploads one connection carries
     # (concurrency 16 over at most 2 connections); 12 need the second, never a third.
-    recordings = [spool.recording(f"2024/{n % 3}/r{n}", marker=True) for n in range(count)]
+    recordings = [rendered.recording(f"2024/{n % 3}/r{n}", marker=True) for n in range(count)]
     destination = sshd.destination(done_marker=True, max_connections=2, concurrency=16)
 
     async def scenario() -> tuple[dict[int, BaseException | None], int]:

@@ -14,14 +14,14 @@ from chatrec.delivery.model import Destination
 from chatrec.delivery.sftp import SftpUploader
 from chatrec.demo.platform import start_demo_platform
 from chatrec.demo.sshd import free_port
-from tests.integration.sftp.conftest import Spool, ids_of
+from tests.integration.sftp.conftest import Rendered, ids_of
 from tests.sshd import LOOPBACK_EGRESS
 
 Backend = Literal["openssh", "asyncssh"]
 
 
-def deliver_one(destination: Destination, spool: Spool, base: str) -> None:
-    recording = spool.recording(base, marker=True)
+def deliver_one(destination: Destination, rendered: Rendered, base: str) -> None:
+    recording = rendered.recording(base, marker=True)
 
     async def scenario() -> dict[int, BaseException | None]:
         uploader = SftpUploader(egress=LOOPBACK_EGRESS)
@@ -35,7 +35,7 @@ def deliver_one(destination: Destination, spool: Spool, base: str) -> None:
 
 @pytest.mark.parametrize("backend", ["openssh", "asyncssh"])
 def test_R16_demo_platform_receives_recordings_and_keeps_its_host_key(
-    tmp_path: Path, spool: Spool, backend: Backend
+    tmp_path: Path, rendered: Rendered, backend: Backend
 ) -> None:
     data_dir = tmp_path / "var"
     port = free_port()
@@ -45,13 +45,13 @@ def test_R16_demo_platform_receives_recordings_and_keeps_its_host_key(
         assert platform.backend == backend
         assert first.port == port
         assert first.company_id == "demo"
-        deliver_one(first, spool, "2024/05/chat-1")
+        deliver_one(first, rendered, "2024/05/chat-1")
         assert (data_dir / "platform/2024/05/chat-1.json").exists()
 
     with start_demo_platform(data_dir, port=port, backend=backend) as platform:
         # The pin a company saved still holds after a restart.
         assert platform.destination.host_key == first.host_key
-        deliver_one(replace(first, done_marker=True), spool, "chat-2")
+        deliver_one(replace(first, done_marker=True), rendered, "chat-2")
 
     assert sorted(path.name for path in (data_dir / "platform").iterdir()) == [
         "2024",

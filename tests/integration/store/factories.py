@@ -2,7 +2,7 @@
 
 Chats use :class:`tests.unit.domain.builders.ChatBuilder`, whose journals belong to
 ``acme`` and its service "Support".  For the outbox: a second company (``globex``),
-destinations, and ended chats with produced recordings, spooled for real on request.
+destinations, and ended chats with produced recordings, their bytes in the change.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from chatrec.domain.journal import CUSTOMER, Event, MessagePosted
 from chatrec.domain.roles import LoginRole
@@ -120,7 +119,7 @@ def recording(
                 media_type="application/json",
                 size=1000 + n,
                 sha256=f"{n:064x}",
-                spool_path=f"/spool/{chat_id}/{recording_id}/{base_name}.{n}.json",
+                content=bytes([n]) * (1000 + n),
             )
             for n in range(files if base_name else 0)
         ),
@@ -155,7 +154,7 @@ def seed_two_companies(store: Store) -> None:
 
 
 def file_bytes(chat_id: str, recording_id: str, path: str) -> bytes:
-    """What a spooled file holds: distinct for every file, so a mix-up shows."""
+    """What a recording file holds: distinct for every file, so a mix-up shows."""
     return f"{chat_id}/{recording_id}/{path}\n".encode() * 3
 
 
@@ -165,19 +164,13 @@ def produced(
     *,
     data: int = 2,
     company_id: str = "acme",
-    spool: Path | None = None,
 ) -> RecordingRecord:
-    """A produced recording: ``data`` data files, then its sidecar (written if ``spool``)."""
+    """A produced recording: ``data`` data files, then its sidecar, with their bytes."""
     base = f"{chat_id}/{recording_id}"
     names = [(f"{base}.{n}.json", "json") for n in range(data)] + [(f"{base}.meta.json", "sidecar")]
     files = []
     for path, kind in names:
         content = file_bytes(chat_id, recording_id, path)
-        spool_path = Path(f"/nonexistent-spool/{chat_id}/{recording_id}/{path}")
-        if spool is not None:
-            spool_path = spool / chat_id / recording_id / path
-            spool_path.parent.mkdir(parents=True, exist_ok=True)
-            spool_path.write_bytes(content)
         files.append(
             RecordingFileRecord(
                 path=path,
@@ -185,7 +178,7 @@ def produced(
                 media_type="application/json",
                 size=len(content),
                 sha256=hashlib.sha256(content).hexdigest(),
-                spool_path=str(spool_path),
+                content=content,
             )
         )
     return RecordingRecord(

@@ -41,7 +41,7 @@ def test_recordings_round_trip_with_their_files(store: Store) -> None:
     produced = recording("C1-agent-bob", "C1", "2026-11-27/acme_C1_agent", files=3)
     suppressed = recording("C1-flow-1", "C1", None)
     store.apply([start, ending(start, produced, suppressed)])
-    assert store.get_recordings("C1") == [produced, suppressed]
+    assert store.get_recordings("C1", with_bytes=True) == [produced, suppressed]
     assert store.get_recordings("C2") == []
 
 

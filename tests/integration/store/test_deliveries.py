@@ -8,10 +8,11 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import MetaData, insert, text
+from sqlalchemy import MetaData, event, insert, text
 
 from chatrec.domain.journal import MessagePosted
 from chatrec.errors import ActionError, ConflictError, NotFoundError
@@ -42,7 +43,7 @@ PENDING, DELIVERING, DELIVERED, BLOCKED = (
 
 @pytest.fixture
 def outbox(database_url: str) -> Iterator[Store]:
-    """A store whose clock stands at ``NOW``: files are spooled (and due) at ``NOW``."""
+    """A store whose clock stands at ``NOW``: files are committed (and due) at ``NOW``."""
     opened = Store(database_url, secrets=SECRETS, clock=lambda: NOW)
     seed_two_companies(opened)
     opened.update_company(replace(ACME, retention_seconds=0))
@@ -356,6 +357,65 @@ def test_R16_blocking_a_missing_destination_is_refused(outbox: Store) -> None:
         outbox.unblock_destination("acme")
 
 
+# -- the bytes ----------------------------------------------------------------------------
+
+
+def held_bytes(store: Store, chat_id: str) -> dict[str, bytes | None]:
+    return {
+        file.path: file.content
+        for recording in store.get_recordings(chat_id, with_bytes=True)
+        for file in recording.files
+    }
+
+
+def test_R16_R20_a_files_bytes_are_in_the_database_until_it_is_delivered(outbox: Store) -> None:
+    end_chats(outbox, ("C1", 2))
+    expected = {f.path: f.content for f in produced("R-C1", "C1", data=2).files}
+    assert held_bytes(outbox, "C1") == expected
+    [data0, *_] = claimed = outbox.claim_deliveries("w1", NOW, LEASE, 10)
+    contents = outbox.delivery_contents(ids(claimed))
+    assert {d.remote_path: contents[d.delivery_id] for d in claimed} == expected
+    assert outbox.mark_delivered([data0.delivery_id], "w1", NOW) == [data0.delivery_id]
+    assert data0.delivery_id not in outbox.delivery_contents(ids(claimed))
+    assert held_bytes(outbox, "C1") == {**expected, data0.remote_path: None}
+    assert outbox.mark_delivered(ids(claimed), "w1", NOW) == ids(claimed)[1:]
+    assert outbox.delivery_contents(ids(claimed)) == {}
+    assert held_bytes(outbox, "C1") == dict.fromkeys(expected)
+
+
+def test_R16_a_delivery_another_worker_took_keeps_its_bytes_for_that_worker(
+    outbox: Store,
+) -> None:
+    end_chats(outbox, ("C1", 1))
+    claimed = outbox.claim_deliveries("w1", NOW, LEASE, 10)
+    expired = NOW + timedelta(seconds=LEASE)
+    taken = outbox.claim_deliveries("w2", expired, LEASE, 10)
+    assert outbox.mark_delivered(ids(claimed), "w1", expired) == []  # not w1's any more
+    assert set(outbox.delivery_contents(ids(taken))) == set(ids(taken))
+
+
+def test_R16_listing_deliveries_or_explaining_a_chat_never_reads_their_bytes(outbox: Store) -> None:
+    end_chats(outbox, ("C1", 2))
+    statements: list[str] = []
+
+    def record(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(outbox.engine, "before_cursor_execute", record)
+    try:
+        [first, *_] = outbox.list_deliveries(limit=10)
+        outbox.recording_deliveries("acme")
+        outbox.get_delivery(first.delivery_id)
+        outbox.delivery_stats()
+        outbox.claim_deliveries("w1", NOW, LEASE, 10)
+        [recording] = outbox.get_recordings("C1")  # as an explanation reads it (R14)
+    finally:
+        event.remove(outbox.engine, "before_cursor_execute", record)
+    assert statements
+    assert [s for s in statements if "content" in s] == []
+    assert {file.content for file in recording.files} == {None}  # names, not bytes
+
+
 # -- R17 -----------------------------------------------------------------------------------
 
 
@@ -376,6 +436,7 @@ def test_R17_bodies_are_purged_once_every_recording_is_delivered(outbox: Store) 
     assert texts(outbox, "C1") == ["my card is 4111", "ok"]
     assert outbox.purge_message_bodies("C1", NOW) == 2
     assert texts(outbox, "C1") == ["", ""]
+    assert set(held_bytes(outbox, "C1").values()) == {None}
     chat = outbox.get_chat("C1")
     assert chat is not None
     assert chat.purged_at == NOW
@@ -384,6 +445,13 @@ def test_R17_bodies_are_purged_once_every_recording_is_delivered(outbox: Store) 
     audit = outbox.list_audit("acme", "C1")
     assert [entry.action for entry in audit] == ["message_bodies_purged"]
     assert "4111" not in repr(audit)
+
+
+def test_R17_a_purge_empties_the_bytes_of_the_chats_files_too(outbox: Store) -> None:
+    end_chats(outbox, ("C1", 1), ("C2", 1))
+    outbox.purge_message_bodies("C1", NOW)
+    assert set(held_bytes(outbox, "C1").values()) == {None}
+    assert None not in held_bytes(outbox, "C2").values()
 
 
 def test_R17_a_chat_without_produced_recordings_is_purged_at_once(outbox: Store) -> None:
@@ -462,3 +530,35 @@ def test_R16_files_spooled_before_the_outbox_existed_are_due_after_the_upgrade(
         assert (waiting.remote_path, waiting.next_attempt_at, waiting.attempts) == ("b.json", T0, 1)
     finally:
         store.close()
+
+
+def test_R16_R20_the_upgrade_moves_waiting_spool_files_into_the_database(
+    outbox: Store, database_url: str, tmp_path: Path
+) -> None:
+    end_chats(outbox, ("C1", 2))
+    [data0, data1, sidecar] = outbox.list_deliveries(limit=10)[::-1]
+    spool = tmp_path / "spool"  # what an older chatrec wrote: data1's file is gone
+    spool.mkdir()
+    (spool / "0.json").write_bytes(b'{"a": 1}')
+    (spool / "meta.json").write_bytes(b"{}")
+    config = alembic_config()
+    files = text("UPDATE recording_files SET content = NULL")
+    delivered = text("UPDATE recording_files SET state = 'delivered' WHERE file_id = :id")
+    named = text("UPDATE recording_files SET spool_path = :path WHERE file_id = :id")
+    with writing(outbox.engine).begin() as connection:
+        connection.execute(files)
+        connection.execute(delivered, {"id": sidecar.delivery_id})
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0009")
+        for file, name in ((data0, "0.json"), (data1, "1.json"), (sidecar, "meta.json")):
+            connection.execute(named, {"path": str(spool / name), "id": file.delivery_id})
+    migrate(database_url)
+    assert held_bytes(outbox, "C1") == {
+        data0.remote_path: b'{"a": 1}',
+        data1.remote_path: None,  # the worker says so on its delivery
+        sidecar.remote_path: None,  # delivered: its bytes are on the platform
+    }
+    with writing(outbox.engine).begin() as connection:
+        config.attributes["connection"] = connection
+        with pytest.raises(RuntimeError, match="1 recording files are not delivered yet"):
+            command.downgrade(config, "0009")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from chatrec.delivery.model import Destination, RecordingUpload, UploadItem
+from chatrec.delivery.sftp.transfer import Source
 from chatrec.errors import FileDeliveryError
 
 # What the fake does with one upload call: raise for the whole destination, or return
@@ -39,7 +40,8 @@ class FixedRandom:
 
 @dataclass
 class FakeUploader:
-    """Writes spooled bytes into ``remote`` unless ``script`` says otherwise."""
+    """Writes the items' bytes into ``remote`` unless ``script`` says otherwise; an item
+    without its bytes fails as it does in the real uploader (``Source.open_item``)."""
 
     script: Script | None = None
     remote: dict[str, bytes] = field(default_factory=dict)
@@ -55,10 +57,10 @@ class FakeUploader:
 
     def put_item(self, folder: str, item: UploadItem) -> BaseException | None:
         try:
-            content = item.local_path.read_bytes()
-        except OSError as error:
-            return FileDeliveryError(f"spool file {item.local_path} cannot be read: {error}")
-        self.put(folder, item.remote_path, content)
+            source = Source.open_item(item)
+        except FileDeliveryError as error:
+            return error
+        self.put(folder, item.remote_path, source.stream.read())
         return None
 
     async def upload(

@@ -6,9 +6,9 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from chatrec.delivery.model import Destination, RecordingUpload
 from chatrec.delivery.readiness import destination_warnings
@@ -22,7 +22,7 @@ from chatrec.errors import (
 )
 from chatrec.store.records import DeliveryState
 from chatrec.store.store import Store
-from tests.integration.store.factories import destination, ended_chat, new_chat, produced
+from tests.integration.store.factories import destination, ended_chat, produced
 from tests.unit.delivery.fakes import FakeClock, FakeUploader, FixedRandom
 
 PENDING, DELIVERED, BLOCKED = (
@@ -32,15 +32,14 @@ PENDING, DELIVERED, BLOCKED = (
 )
 
 
-def end(store: Store, spool: Path, chat_id: str, *, data: int = 2, company: str = "acme") -> None:
-    recording = produced(f"R-{chat_id}", chat_id, data=data, company_id=company, spool=spool)
+def end(store: Store, chat_id: str, *, data: int = 2, company: str = "acme") -> None:
+    recording = produced(f"R-{chat_id}", chat_id, data=data, company_id=company)
     assert store.apply([ended_chat(chat_id, (recording,), company_id=company)]) == [None]
 
 
 def worker(
     store: Store,
     uploader: FakeUploader,
-    spool: Path,
     clock: FakeClock,
     *,
     worker_id: str = "w1",
@@ -50,7 +49,6 @@ def worker(
         store,
         uploader,
         worker_id=worker_id,
-        spool_dir=spool,
         clock=clock,
         rng=FixedRandom(draw),
         lease_seconds=60,
@@ -64,12 +62,16 @@ def by_path(store: Store) -> dict[str, tuple[DeliveryState, int, str | None]]:
     }
 
 
-def spooled(spool: Path) -> list[str]:
-    return sorted(str(p.relative_to(spool)) for p in spool.rglob("*"))
-
-
-def files_in(folder: Path) -> list[str]:
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+def held(store: Store) -> list[str]:
+    """The files whose bytes the database still holds (R16, R17)."""
+    chats = {d.chat_id for d in store.list_deliveries(limit=1000)}
+    return sorted(
+        file.path
+        for chat_id in chats
+        for recording in store.get_recordings(chat_id, with_bytes=True)
+        for file in recording.files
+        if file.content is not None
+    )
 
 
 @pytest.mark.parametrize(
@@ -92,14 +94,13 @@ def test_R16_backoff_doubles_from_one_second_with_full_jitter_capped_at_five_min
     assert backoff_seconds(attempts, draw) == pytest.approx(seconds)
 
 
-def test_R16_a_recording_is_delivered_in_order_then_its_spool_is_removed(
-    with_platforms: Store, tmp_path: Path, clock: FakeClock
+def test_R16_a_recording_is_delivered_in_order_then_its_bytes_are_emptied(
+    with_platforms: Store, clock: FakeClock
 ) -> None:
-    spool = tmp_path / "spool"
-    end(with_platforms, spool, "C1")
-    (spool / "keep.txt").write_text("not ours")
+    end(with_platforms, "C1")
+    assert len(held(with_platforms)) == 3
     uploader = FakeUploader()
-    delivering = worker(with_platforms, uploader, spool, clock)
+    delivering = worker(with_platforms, uploader, clock)
     assert asyncio.run(delivering.run_once()) == 3
     [(company, [upload])] = uploader.calls
     assert company == "acme"
@@ -109,21 +110,20 @@ def test_R16_a_recording_is_delivered_in_order_then_its_spool_is_removed(
     assert upload.done_marker_path == "C1/R-C1.done"
     assert uploader.writes[-2:] == ["/upload/C1/R-C1.meta.json", "/upload/C1/R-C1.done"]
     assert {state for state, _, _ in by_path(with_platforms).values()} == {DELIVERED}
-    assert spooled(spool) == ["keep.txt"]
+    assert held(with_platforms) == []
     assert delivering.counts.delivered == 3
 
 
-def test_R16_a_passing_failure_retries_with_growing_back_off_and_keeps_the_spool(
-    with_platforms: Store, tmp_path: Path, clock: FakeClock
+def test_R16_a_passing_failure_retries_with_growing_back_off_and_keeps_the_bytes(
+    with_platforms: Store, clock: FakeClock
 ) -> None:
-    spool = tmp_path / "spool"
-    end(with_platforms, spool, "C1", data=1)
+    end(with_platforms, "C1", data=1)
 
     def down(destination: Destination, recordings: Sequence[RecordingUpload]) -> None:
         raise TransientDeliveryError("connection refused by 127.0.0.1:2222")
 
     uploader = FakeUploader(script=down)
-    delivering = worker(with_platforms, uploader, spool, clock, draw=0.999999)
+    delivering = worker(with_platforms, uploader, clock, draw=0.999999)
     waits = []
     for _ in range(11):
         started = clock.now
@@ -139,21 +139,20 @@ def test_R16_a_passing_failure_retries_with_growing_back_off_and_keeps_the_spool
     assert set(by_path(with_platforms).values()) == {
         (PENDING, 11, "connection refused by 127.0.0.1:2222")
     }
-    assert len(spooled(spool)) == 5  # three folders, two files
+    assert held(with_platforms) == ["C1/R-C1.0.json", "C1/R-C1.meta.json"]
     assert delivering.counts.failed == 22
     uploader.script = None
     asyncio.run(delivering.run_once())
     assert {state for state, _, _ in by_path(with_platforms).values()} == {DELIVERED}
-    assert spooled(spool) == []
+    assert held(with_platforms) == []
 
 
 @pytest.mark.parametrize("where", ["raised", "in a file's slot"])
 def test_R16_a_permanent_error_blocks_its_company_and_the_others_go_on(
-    with_platforms: Store, tmp_path: Path, clock: FakeClock, where: str
+    with_platforms: Store, clock: FakeClock, where: str
 ) -> None:
-    spool = tmp_path / "spool"
-    end(with_platforms, spool, "C1")
-    end(with_platforms, spool, "G1", company="globex")
+    end(with_platforms, "C1")
+    end(with_platforms, "G1", company="globex")
 
     def acme_refuses(
         destination: Destination, recordings: Sequence[RecordingUpload]
@@ -166,7 +165,7 @@ def test_R16_a_permanent_error_blocks_its_company_and_the_others_go_on(
         return {first: RemotePermissionError("permission denied writing C1/R-C1.0.json")}
 
     uploader = FakeUploader(script=acme_refuses)
-    delivering = worker(with_platforms, uploader, spool, clock)
+    delivering = worker(with_platforms, uploader, clock)
     asyncio.run(delivering.run_once())
     acme = with_platforms.get_destination("acme")
     assert acme is not None
@@ -190,29 +189,32 @@ def test_R16_a_permanent_error_blocks_its_company_and_the_others_go_on(
 
 
 def test_R16_a_poisoned_file_never_blocks_the_others(
-    with_platforms: Store, tmp_path: Path, clock: FakeClock
+    with_platforms: Store, clock: FakeClock
 ) -> None:
-    spool = tmp_path / "spool"
-    end(with_platforms, spool, "C1")
-    end(with_platforms, spool, "C2")
-    (spool / "C1" / "R-C1" / "C1" / "R-C1.1.json").unlink()  # poisoned: its spool is gone
+    end(with_platforms, "C1")
+    end(with_platforms, "C2")
+    # Poisoned: queued by an older chatrec whose spool file was gone at the upgrade.
+    with with_platforms.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE recording_files SET content = NULL WHERE path = 'C1/R-C1.1.json'")
+        )
     uploader = FakeUploader()
-    delivering = worker(with_platforms, uploader, spool, clock)
+    delivering = worker(with_platforms, uploader, clock)
     asyncio.run(delivering.run_once())
     states = by_path(with_platforms)
     assert states["C1/R-C1.0.json"][0] is DELIVERED
     assert states["C1/R-C1.1.json"][0] is PENDING
-    assert "cannot be read" in (states["C1/R-C1.1.json"][2] or "")
+    assert "C1/R-C1.1.json (delivery" in (states["C1/R-C1.1.json"][2] or "")
+    assert "are missing from the database" in (states["C1/R-C1.1.json"][2] or "")
     assert states["C1/R-C1.meta.json"][0] is PENDING  # waits for its data
     assert all(states[f"C2/R-C2.{name}"][0] is DELIVERED for name in ("0.json", "meta.json"))
-    assert spooled(spool) == ["C1", "C1/R-C1", "C1/R-C1/C1", "C1/R-C1/C1/R-C1.meta.json"]
+    assert held(with_platforms) == ["C1/R-C1.meta.json"]
 
 
 def test_R16_a_crashed_workers_lease_expires_and_another_worker_finishes(
-    with_platforms: Store, tmp_path: Path, clock: FakeClock
+    with_platforms: Store, clock: FakeClock
 ) -> None:
-    spool = tmp_path / "spool"
-    end(with_platforms, spool, "C1")
+    end(with_platforms, "C1")
 
     class Hanging(FakeUploader):
         async def upload(
@@ -226,7 +228,7 @@ def test_R16_a_crashed_workers_lease_expires_and_another_worker_finishes(
     survivor = FakeUploader(remote=crashing.remote)
 
     async def crash() -> None:
-        task = asyncio.create_task(worker(with_platforms, crashing, spool, clock).run_once())
+        task = asyncio.create_task(worker(with_platforms, crashing, clock).run_once())
         while not crashing.writes:
             await asyncio.sleep(0.01)
         task.cancel()  # as good as SIGKILL: nothing after the first write happens
@@ -234,7 +236,7 @@ def test_R16_a_crashed_workers_lease_expires_and_another_worker_finishes(
             await task
 
     asyncio.run(crash())
-    other = worker(with_platforms, survivor, spool, clock, worker_id="w2")
+    other = worker(with_platforms, survivor, clock, worker_id="w2")
     clock.advance(59)
     assert asyncio.run(other.run_once()) == 0  # still leased to the dead worker
     clock.advance(1)
@@ -246,16 +248,15 @@ def test_R16_a_crashed_workers_lease_expires_and_another_worker_finishes(
         "/upload/C1/R-C1.done",
         "/upload/C1/R-C1.meta.json",
     ]
-    assert spooled(spool) == []
+    assert held(with_platforms) == []
 
 
 def test_R16_without_a_platform_files_wait_visibly_until_one_is_configured(
-    store: Store, tmp_path: Path, clock: FakeClock
+    store: Store, clock: FakeClock
 ) -> None:
-    spool = tmp_path / "spool"
-    end(store, spool, "C1", data=1)
+    end(store, "C1", data=1)
     uploader = FakeUploader()
-    delivering = worker(store, uploader, spool, clock)
+    delivering = worker(store, uploader, clock)
     asyncio.run(delivering.run_once())
     assert uploader.calls == []
     assert set(by_path(store).values()) == {
@@ -271,19 +272,17 @@ def test_R16_without_a_platform_files_wait_visibly_until_one_is_configured(
     [
         ("bug", "RuntimeError: the uploader has a bug"),
         ("silent", "the uploader reported nothing for this file"),
-        ("file error raised", "spool changed"),
+        ("file error raised", "bytes not as rendered"),
     ],
 )
 def test_R16_an_uploader_that_misbehaves_is_retried_never_fatal(
     with_platforms: Store,
-    tmp_path: Path,
     clock: FakeClock,
     outcome: str,
     error: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    spool = tmp_path / "spool"
-    end(with_platforms, spool, "C1", data=1)
+    end(with_platforms, "C1", data=1)
 
     class Misbehaving(FakeUploader):
         async def upload(
@@ -292,10 +291,10 @@ def test_R16_an_uploader_that_misbehaves_is_retried_never_fatal(
             if outcome == "bug":
                 raise RuntimeError("the uploader has a bug")
             if outcome == "file error raised":
-                raise FileDeliveryError("spool changed")
+                raise FileDeliveryError("bytes not as rendered")
             return {}
 
-    delivering = worker(with_platforms, Misbehaving(), spool, clock)
+    delivering = worker(with_platforms, Misbehaving(), clock)
     with caplog.at_level(logging.WARNING):
         asyncio.run(delivering.run_once())
     assert {v[2] for v in by_path(with_platforms).values()} == {error}
@@ -303,12 +302,11 @@ def test_R16_an_uploader_that_misbehaves_is_retried_never_fatal(
 
 
 def test_R17_bodies_are_purged_in_the_round_that_delivers_the_last_file(
-    with_platforms: Store, tmp_path: Path, clock: FakeClock
+    with_platforms: Store, clock: FakeClock
 ) -> None:
-    spool = tmp_path / "spool"
-    end(with_platforms, spool, "C1", data=1)
+    end(with_platforms, "C1", data=1)
     assert with_platforms.apply([ended_chat("S1")]) == [None]  # suppressed: nothing to send
-    delivering = worker(with_platforms, FakeUploader(), spool, clock)
+    delivering = worker(with_platforms, FakeUploader(), clock)
     asyncio.run(delivering.run_once())
     for chat_id in ("C1", "S1"):
         texts = [
@@ -318,23 +316,20 @@ def test_R17_bodies_are_purged_in_the_round_that_delivers_the_last_file(
 
 
 def test_R16_notify_wakes_the_worker_and_stop_ends_it(
-    with_platforms: Store, tmp_path: Path, clock: FakeClock
+    with_platforms: Store, clock: FakeClock
 ) -> None:
-    spool = tmp_path / "spool"
     uploader = FakeUploader()
 
     async def never(seconds: float) -> None:
         await asyncio.Event().wait()  # polls never come: only notify wakes it
 
-    delivering = DeliveryWorker(
-        with_platforms, uploader, worker_id="w1", spool_dir=spool, clock=clock, sleep=never
-    )
+    delivering = DeliveryWorker(with_platforms, uploader, worker_id="w1", clock=clock, sleep=never)
 
     async def scenario() -> None:
         stop = asyncio.Event()
         task = asyncio.create_task(delivering.run_forever(stop))
         await asyncio.sleep(0.05)
-        end(with_platforms, spool, "C1", data=1)
+        end(with_platforms, "C1", data=1)
         delivering.notify()
         for _ in range(200):
             if delivering.counts.delivered == 2:
@@ -364,70 +359,13 @@ def test_R1_R16_a_recording_company_without_a_working_platform_is_named_at_start
     assert "refused" in blocked
 
 
-def test_R16_R17_a_spool_copy_left_by_a_crash_after_confirming_goes_with_the_purge(
-    with_platforms: Store, tmp_path: Path, clock: FakeClock
+def test_R16_a_worker_killed_after_confirming_leaves_no_bytes_behind(
+    with_platforms: Store, clock: FakeClock
 ) -> None:
-    spool = tmp_path / "spool"
-    end(with_platforms, spool, "C1", data=1)
-    leftover = spool / "C1" / "stale" / "copy.json"
-    leftover.parent.mkdir(parents=True)
-    leftover.write_bytes(b"{}")  # as if a worker died between confirm and unlink
-    asyncio.run(worker(with_platforms, FakeUploader(), spool, clock).run_once())
-    assert not (spool / "C1").exists()
-
-
-def test_R16_a_worker_starting_removes_copies_a_killed_worker_confirmed_but_left(
-    with_platforms: Store, tmp_path: Path, clock: FakeClock
-) -> None:
-    spool = tmp_path / "spool"
-    end(with_platforms, spool, "C1", data=1)
-    end(with_platforms, spool, "C2", data=1)
-    (spool / "C1" / "notes.txt").write_text("not a recording file")
-    # A worker confirmed C1's files and was killed before it removed their copies.
+    end(with_platforms, "C1", data=1)
+    end(with_platforms, "C2", data=1)
+    # A worker confirms C1's files and is killed at once: confirming emptied their bytes.
     claimed = with_platforms.claim_deliveries("dead", clock(), 60, 100)
     c1 = [d.delivery_id for d in claimed if d.remote_path.startswith("C1/")]
     assert with_platforms.mark_delivered(c1, "dead", clock()) == sorted(c1)
-    assert len(files_in(spool / "C1")) == 3
-
-    async def start_and_stop() -> None:
-        stop = asyncio.Event()
-        stop.set()  # no round: only what a start does
-        await worker(with_platforms, FakeUploader(), spool, clock).run_forever(stop)
-
-    asyncio.run(start_and_stop())
-    assert files_in(spool / "C1") == ["notes.txt"]
-    assert len(files_in(spool / "C2")) == 2  # still on its way: its copies stay
-
-
-def test_R16_R17_a_worker_starting_removes_what_ends_that_never_committed_spooled(
-    with_platforms: Store, tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
-) -> None:
-    spool = tmp_path / "spool"
-    end(with_platforms, spool, "C1", data=1)  # ended, its files on their way
-    # A crash before the end's commit: files of a recording the store never committed.
-    produced("R-gone", "C1", data=1, spool=spool)
-    (spool / "C1" / "R-C1" / "C1" / "R-C1.old.json").write_text("{}")  # an earlier name
-    produced("R-C9", "C9", data=1, spool=spool)  # a chat the store does not know at all
-    # An open chat whose end may be committing in another process right now.
-    assert with_platforms.apply([new_chat("C5")]) == [None]
-    produced("R-C5", "C5", data=1, spool=spool)
-    (spool / "C1" / "notes.txt").write_text("not an end's")
-
-    async def start_and_stop() -> None:
-        stop = asyncio.Event()
-        stop.set()  # no round: only what a start does
-        await worker(with_platforms, FakeUploader(), spool, clock).run_forever(stop)
-
-    with caplog.at_level(logging.WARNING, logger="chatrec.delivery.worker"):
-        asyncio.run(start_and_stop())
-    assert not (spool / "C9").exists()
-    assert sorted(files_in(spool / "C1")) == [
-        "R-C1/C1/R-C1.0.json",
-        "R-C1/C1/R-C1.meta.json",
-        "notes.txt",
-    ]
-    assert len(files_in(spool / "C5")) == 2  # never judged while the chat is open
-    assert "removed 3 spool folders or files of chat ends that never committed" in caplog.text
-    # Nothing the store needs went: the ended chat's recording is still delivered whole.
-    asyncio.run(worker(with_platforms, FakeUploader(), spool, clock).run_once())
-    assert {state for state, _, _ in by_path(with_platforms).values()} == {DeliveryState.DELIVERED}
+    assert held(with_platforms) == ["C2/R-C2.0.json", "C2/R-C2.meta.json"]  # on their way

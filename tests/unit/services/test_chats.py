@@ -4,9 +4,9 @@ but asyncio's, milliseconds per test."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -48,9 +48,9 @@ AGENT = UserRecord(
 
 
 class Node:
-    """One chat service over fakes, with what it committed, published and spooled."""
+    """One chat service over fakes, with what it committed and published."""
 
-    def __init__(self, spool: Path) -> None:
+    def __init__(self) -> None:
         self.clock = FakeClock(START)
         self.store = FakeStore(
             companies={
@@ -75,13 +75,11 @@ class Node:
         self.fanout = InProcessFanout()
         self.notices: list[dict[str, Any]] = []
         self.recordings_ready = 0
-        self.spool = spool
         self.chats = ChatService(
             self.store,
             self.committer,
             self.fanout,
             presences=self.presences,
-            spool_dir=spool,
             inactivity_timeout=timedelta(minutes=30),
             clock=self.clock,
             on_recordings=self._ready,
@@ -110,8 +108,8 @@ def run(scenario: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-def test_a_started_chat_is_queued_and_given_to_the_available_agent(tmp_path: Path) -> None:
-    node = Node(tmp_path)
+def test_a_started_chat_is_queued_and_given_to_the_available_agent() -> None:
+    node = Node()
     chat = run(node.assigned_chat)
     assert chat.record.status is ChatStatus.ACTIVE
     assert chat.record.queue_id == "q-1"
@@ -121,8 +119,8 @@ def test_a_started_chat_is_queued_and_given_to_the_available_agent(tmp_path: Pat
     assert node.store.chats[chat.chat_id] == chat.record  # memory follows the commit
 
 
-def test_messages_are_committed_in_order_then_published(tmp_path: Path) -> None:
-    node = Node(tmp_path)
+def test_messages_are_committed_in_order_then_published() -> None:
+    node = Node()
 
     async def scenario() -> tuple[LiveChat, int, int]:
         chat = await node.assigned_chat()
@@ -142,8 +140,8 @@ def test_messages_are_committed_in_order_then_published(tmp_path: Path) -> None:
     assert [n["seq"] for n in node.notices] == [asked, answered]
 
 
-def test_R8_pause_and_resume_are_journaled_and_audited_under_the_login(tmp_path: Path) -> None:
-    node = Node(tmp_path)
+def test_R8_pause_and_resume_are_journaled_and_audited_under_the_login() -> None:
+    node = Node()
 
     async def scenario() -> LiveChat:
         chat = await node.assigned_chat()
@@ -165,8 +163,8 @@ def test_R8_pause_and_resume_are_journaled_and_audited_under_the_login(tmp_path:
     assert ("resume", "alice") in audit
 
 
-def test_R12_the_end_commits_its_recordings_and_frees_the_chat(tmp_path: Path) -> None:
-    node = Node(tmp_path)
+def test_R12_the_end_commits_its_recordings_and_frees_the_chat() -> None:
+    node = Node()
 
     async def scenario() -> LiveChat:
         chat = await node.assigned_chat()
@@ -182,12 +180,19 @@ def test_R12_the_end_commits_its_recordings_and_frees_the_chat(tmp_path: Path) -
     assert [a.action for a in end.audit] == ["recording_decision"]
     produced = [r for r in end.recordings if r.files]
     assert produced, [r.explanation for r in end.recordings]
-    assert all(Path(f.spool_path).is_file() for r in produced for f in r.files)
+    # The bytes go with the end's commit (R20): no file is written before or after it.
+    files = [f for r in produced for f in r.files]
+    assert all(
+        f.content is not None
+        and len(f.content) == f.size
+        and hashlib.sha256(f.content).hexdigest() == f.sha256
+        for f in files
+    )
     assert node.recordings_ready == 1
 
 
-def test_R6_a_later_end_takes_no_name_the_store_holds(tmp_path: Path) -> None:
-    node = Node(tmp_path)
+def test_R6_a_later_end_takes_no_name_the_store_holds() -> None:
+    node = Node()
 
     async def scenario() -> None:
         for _ in range(2):

@@ -14,7 +14,7 @@ DataDir = Annotated[
     Path | None,
     typer.Option(
         metavar="FOLDER",
-        help="The folder of the SQLite database, the recording spool and the demo platform. "
+        help="The folder of the SQLite database, the secret key and the demo platform. "
         "Left out: CHATREC_DATA_DIR, else ./var.",
     ),
 ]

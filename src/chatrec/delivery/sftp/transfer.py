@@ -1,7 +1,7 @@
 """Putting one file on a platform so that it is never seen half-written (R16).
 
 Each file is written as ``.<name>.part`` beside its final name, checked (size, and the
-spool's SHA-256 as it was read), fsynced where the server can, and renamed into place
+SHA-256 recorded when it was rendered), fsynced where the server can, and renamed into place
 with ``posix-rename@openssh.com``, so the platform never sees a final name holding half
 a file.  A final name that already holds the right number of bytes is a delivery made
 before: retries are safe.  ``.part`` files a crashed upload left are removed once they
@@ -15,7 +15,6 @@ import contextlib
 import hashlib
 import io
 import logging
-import os
 import posixpath
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from chatrec.errors import FileDeliveryError, RemoteFolderMissingError
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 1 << 20  # read from the spool at a time
+CHUNK = 1 << 20  # taken from the source at a time
 WRITE_BLOCK = 256 * 1024  # bytes per SFTP write request, at most (OpenSSH takes 255 KiB)
 MIN_WRITE_BLOCK = 32 * 1024  # every SFTP server must take this much
 WRITES_IN_FLIGHT = 8  # write requests pipelined per file
@@ -39,7 +38,7 @@ WRITES_IN_FLIGHT = 8  # write requests pipelined per file
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Bytes to put: a spool file (checked against its item) or a few bytes of our own."""
+    """Bytes to put: a recording file's (checked against its item) or a few of our own."""
 
     stream: BinaryIO
     size: int
@@ -48,30 +47,26 @@ class Source:
 
     @classmethod
     def open_item(cls, item: UploadItem) -> Source:
-        try:
-            stream = item.local_path.open("rb")
-        except OSError as error:
+        label = f"{item.remote_path} (delivery {item.delivery_id})"
+        if item.content is None:
             raise FileDeliveryError(
-                f"spool file {item.local_path} cannot be read ({error.strerror or error})"
-            ) from error
-        actual = os.fstat(stream.fileno()).st_size
-        if actual != item.size:
-            stream.close()
-            raise FileDeliveryError(
-                f"spool file {item.local_path} changed since it was queued: {actual} bytes, "
-                f"{item.size} expected"
+                f"the bytes of recording file {label} are missing from the database (a "
+                "file queued by an older chatrec whose spool file was gone when the "
+                "database was migrated, or one another worker delivered meanwhile)"
             )
-        return cls(stream, item.size, item.sha256, str(item.local_path))
+        if len(item.content) != item.size:
+            raise FileDeliveryError(
+                f"recording file {label} holds {len(item.content)} bytes in the database, "
+                f"{item.size} were rendered"
+            )
+        return cls(io.BytesIO(item.content), item.size, item.sha256, label)
 
     @classmethod
     def of_bytes(cls, data: bytes, label: str) -> Source:
         return cls(io.BytesIO(data), len(data), hashlib.sha256(data).hexdigest(), label)
 
     async def read(self) -> bytes:
-        try:
-            return await asyncio.to_thread(self.stream.read, CHUNK)
-        except OSError as error:
-            raise FileDeliveryError(f"spool file {self.label} cannot be read ({error})") from error
+        return self.stream.read(CHUNK)
 
 
 def _target_of(pool: Pool, remote_path: str) -> tuple[str, tuple[str, ...]]:
@@ -271,7 +266,7 @@ async def write_part(pool: Pool, session: Session, part: str, source: Source) ->
             raise failed.exceptions[0] from None
         if offset != source.size or digest.hexdigest() != source.sha256:
             raise FileDeliveryError(
-                f"spool file {source.label} changed since it was queued: {offset} bytes "
+                f"recording file {source.label} is not what was rendered: {offset} bytes "
                 f"with sha256 {digest.hexdigest()}, expected {source.size} bytes with "
                 f"sha256 {source.sha256}"
             )
