@@ -103,6 +103,8 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
     worker = delivery.worker
     wake_on_commits(fanout, worker)
     idle = config.presence_idle_timeout_seconds
+    connections = ConnectionLimiter(config.max_connections, config.max_connections_per_address)
+    node = build_node(config, store, connections)
     chats = ChatService(
         store,
         committer,
@@ -118,6 +120,8 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
             bytes_per_chat=config.max_chat_bytes,
             token_grace=timedelta(seconds=config.chat_token_grace_seconds),
         ),
+        node_id=node.node_id,
+        node_lease=node.lease,
     )
     idle_minutes = config.session_idle_minutes
     revocations = Revocations(fanout)
@@ -145,7 +149,6 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         config.connection_tests_at_once,
         config.connection_test_seconds,
     )
-    connections = ConnectionLimiter(config.max_connections, config.max_connections_per_address)
     return Container(
         config,
         store,
@@ -165,7 +168,7 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         connections=connections,
         delivery=delivery,
         new_prober=lambda: build_prober(config),
-        node=build_node(config, store, connections),
+        node=node,
     )
 
 

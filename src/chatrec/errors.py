@@ -277,6 +277,16 @@ class SequenceClashError(StoreConflictError):
         super().__init__(f"chat {chat_id!r} already has events numbered {seqs}")
 
 
+class AgentFullError(StoreConflictError):
+    """The agent a chat was to be given holds as many chats as their capacity: another
+    node filled their last slot first (R20).  Nothing was stored; routing looks again."""
+
+    def __init__(self, user_id: str, capacity: int) -> None:
+        self.user_id = user_id
+        self.capacity = capacity
+        super().__init__(f"agent {user_id!r} already holds {capacity} chats, their capacity")
+
+
 class BaseNameTakenError(StoreConflictError):
     """A recording's base name is already used by another recording of the company (R6).
 

@@ -210,9 +210,16 @@ def demo(
     if running is not None:
         where = f"sftp://127.0.0.1:{running.destination.port} ({running.backend})"
         typer.echo(f"  recordings land in {running.folder} via {where}")
-    typer.echo("  logins (also in {}):".format(config.data_dir / "demo-logins.json"))
+    if all(login.password for login in logins):
+        typer.echo("  logins (also in {}):".format(config.data_dir / "demo-logins.json"))
+    else:
+        typer.echo(
+            "  logins (another node seeded the demo company: their passwords are in its "
+            "demo-logins.json):"
+        )
     for login in logins:
-        typer.echo(f"    {login.login:6} {login.password:14} {login.role:13} {login.note}")
+        password = login.password or "(see there)"
+        typer.echo(f"    {login.login:6} {password:14} {login.role:13} {login.note}")
     typer.echo("")
     # uvicorn re-raises SIGTERM/SIGINT once it has shut down; with the default handlers
     # the process would die there and leave the platform's sshd behind.

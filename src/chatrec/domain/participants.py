@@ -81,3 +81,20 @@ def primary_agent(journal: Journal) -> Actor | None:
     if not totals:
         return None
     return min(totals.values(), key=lambda t: (-t[0], t[1]))[2]
+
+
+MOVES_AGENTS = (AgentAssigned, ParticipantLeft, Transferred)
+"""Events after which the agents in a chat may differ (the others never change them)."""
+
+
+def present_agent_ids(journal: Journal) -> tuple[str, ...]:
+    """The agents in the chat now, by user id: what their capacity counts (R20)."""
+    return tuple(
+        sorted(
+            {
+                s.actor.user_id
+                for s in stints(journal)
+                if s.left_at is None and s.actor.role is ChatRole.AGENT and s.actor.user_id
+            }
+        )
+    )

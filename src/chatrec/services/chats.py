@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -40,12 +39,12 @@ from chatrec.domain.journal import (
 )
 from chatrec.domain.roles import LoginRole
 from chatrec.errors import (
+    AgentFullError,
     ChatFullError,
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
-    SequenceClashError,
 )
 from chatrec.flows import FlowState, answer_flow, start_flow
 from chatrec.live.bus import user_topic
@@ -56,6 +55,7 @@ from chatrec.services.open_chats import sampling_key, staff_actor
 from chatrec.services.routing import ChatRouting
 from chatrec.services.token_hash import hash_token
 from chatrec.store.records import (
+    AgentClaim,
     ChatRecord,
     ChatStatus,
     QueueRecord,
@@ -67,8 +67,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-CLASH_RETRIES = 5
-"""How often an action catches up with other nodes before it is tried a last time."""
+SWEEP_BATCH = 200
+"""Idle chats one sweep ends at most; the next sweep takes the rest."""
 
 RECORDING_ACTIONS: dict[type[Event], str] = {
     RecordingPaused: "pause",
@@ -107,38 +107,30 @@ class ChatService(ChatRouting):
     """Use cases of live chats for one node: the customer's and the staff's actions."""
 
     async def recover(self) -> int:
-        """Rebuild every open chat from the store after a start or a crash."""
-        for record in await self._run(self.store.open_chats):
-            chat = await self._cache(record)
-            if record.status is ChatStatus.QUEUED and record.queue_id:
-                self.router.enqueue(record.company_id, record.queue_id, record.chat_id)
-            for user_id in chat.present_agents():
-                user = await self._run(self.store.get_user, user_id)
-                if user is not None:
-                    self.router.agent(user.user_id, user.company_id, user.capacity)
-                    self.router.holds(user_id, record.chat_id)
-        await self._recover_presence()
-        return len(self._chats)
+        """After a start or a crash: offer the chats that wait; how many are open.
 
-    async def _acting(self, chat: LiveChat, act: Callable[[], Awaitable[T]]) -> T:
-        """Run an action under the chat's lock.  When another node numbered events of the
-        chat first, catch up and run it again, its checks seeing the chat as it now is:
-        every accepted action is applied once and the numbers have no gap (R20)."""
-        async with chat.lock:
-            for _ in range(CLASH_RETRIES):
-                try:
-                    return await act()
-                except SequenceClashError:
-                    await self.refresh(chat)
-            return await act()
+        Nothing is loaded ahead: every node reads an open chat from the store when one
+        of its clients or a notice names it (R20), so a start costs the same however
+        many chats other nodes serve.  Available agents stay so across a restart, and
+        their idle time counts, here, from the start."""
+        now = self._clock()
+        for presence in await self._run(self.presences.available_agents):
+            self._last_active[presence.user_id] = now
+        await self.dispatch_waiting()
+        return await self._run(self.store.count_open_chats, None)
 
     # -- the customer --------------------------------------------------------------
 
-    def _check_company_room(self, company_id: str) -> None:
-        """Refuse a chat beyond the company's open chats on this node (429, not stored)."""
-        open_now = sum(1 for c in self._chats.values() if c.record.company_id == company_id)
+    async def _check_company_room(self, company_id: str) -> None:
+        """Refuse a chat beyond the company's open chats on every node (429, not stored).
+
+        Called once this start is counted among the company's starting ones, so that
+        starts beside it on this node are counted too; other nodes' are not (a limit
+        that several nodes may overrun by their starts in flight, never more)."""
+        open_now = await self._run(self.store.count_open_chats, company_id)
         limit = self.limits.open_chats_per_company
-        if open_now + self._starting[company_id] >= limit:
+        others_starting = self._starting[company_id] - 1
+        if open_now + others_starting >= limit:
             raise RateLimitedError(
                 f"this company has as many chats open as it may ({limit}); "
                 f"try again in {COMPANY_FULL_RETRY_AFTER} seconds",
@@ -168,9 +160,9 @@ class ChatService(ChatRouting):
         if service is None:
             raise NotFoundError(f"no service {service_id!r}")
         company_id = service.company_id
-        self._check_company_room(company_id)
         self._starting[company_id] += 1
         try:
+            await self._check_company_room(company_id)
             return await self._start_chat(service)
         finally:
             self._starting[company_id] -= 1
@@ -242,7 +234,8 @@ class ChatService(ChatRouting):
             return seq
 
         seq = await self._acting(chat, act)
-        await self._dispatch(chat.record.company_id)
+        if chat.record.status is ChatStatus.QUEUED:  # the flow routed it just now
+            await self._dispatch(chat.record.company_id)
         return seq
 
     async def customer_requests_deletion(self, chat: LiveChat) -> int:
@@ -336,11 +329,8 @@ class ChatService(ChatRouting):
             fields: dict[str, Any] = {}
             if actor.role is ChatRole.AGENT and set(chat.present_agents()) == {user.user_id}:
                 fields["status"] = ChatStatus.QUEUED
-            seq = await self._commit(chat, [ParticipantLeft(at=now, actor=actor)], **fields)
-            self.router.release(user.user_id, chat.chat_id, self._monotonic())
-            if fields and chat.record.queue_id:
-                self.router.enqueue(chat.record.company_id, chat.record.queue_id, chat.chat_id)
-            return seq
+                fields["queued_at"] = now
+            return await self._commit(chat, [ParticipantLeft(at=now, actor=actor)], **fields)
 
         seq = await self._acting(chat, act)
         await self._dispatch(chat.record.company_id)
@@ -395,17 +385,29 @@ class ChatService(ChatRouting):
             raise ConflictError(f"{target.name} is not an agent")
         if target.user_id in chat.present():
             raise ConflictError(f"{target.name} is already in the chat")
-        why = _unavailable(target, self.availability(target))
+        availability = await self.availability(target)
+        why = _unavailable(target, availability)
         if why is not None:
             raise ConflictError(f"{why}; transfer to a queue or to another agent instead")
         target_actor = staff_actor(target)
         joined, drawn = self._assignment(chat, target, now, queue=None, by_transfer=True)
         events = [Transferred(at=now, actor=actor, to_agent=target_actor), joined]
-        seq = await self._commit(chat, events, audit=[drawn], status=ChatStatus.ACTIVE)
-        if actor.role is ChatRole.AGENT and actor.user_id:
-            self.router.release(actor.user_id, chat.chat_id, self._monotonic())
-        self.router.holds(target.user_id, chat.chat_id)
-        self.fanout.publish(user_topic(target.user_id), {"assigned": chat.chat_id})
+        try:
+            seq = await self._commit(
+                chat,
+                events,
+                audit=[drawn],
+                claim=AgentClaim(target.user_id, target.capacity),
+                status=ChatStatus.ACTIVE,
+                queued_at=None,
+            )
+        except AgentFullError:
+            # Filled on another node between the check and the commit.
+            full = Availability(True, True, target.capacity, target.capacity)
+            why = _unavailable(target, full)
+            raise ConflictError(f"{why}; transfer to a queue or to another agent instead") from None
+        notice = {"assigned": chat.chat_id, "seq": chat.record.last_seq}
+        self.fanout.publish(user_topic(target.user_id), notice)
         return seq
 
     async def _transfer_to_queue(
@@ -419,11 +421,9 @@ class ChatService(ChatRouting):
         for agent in chat.present_agents().values():
             if agent != actor:
                 events.append(ParticipantLeft(at=now, actor=agent))
-        seq = await self._commit(chat, events, status=ChatStatus.QUEUED, queue_id=queue.queue_id)
-        for user_id in chat.present_agents() | ({actor.user_id: actor} if actor.user_id else {}):
-            self.router.release(user_id, chat.chat_id, self._monotonic())
-        self.router.enqueue(chat.record.company_id, queue.queue_id, chat.chat_id)
-        return seq
+        return await self._commit(
+            chat, events, status=ChatStatus.QUEUED, queue_id=queue.queue_id, queued_at=now
+        )
 
     async def _after_flow(self, chat: LiveChat) -> None:
         """Act on where the flow left the chat: queue it or end it (call under the lock)."""
@@ -447,8 +447,13 @@ class ChatService(ChatRouting):
                 "company %s has no queue: chat %s waits", chat.record.company_id, chat.chat_id
             )
             return
-        await self._commit(chat, [], status=ChatStatus.QUEUED, queue_id=chosen.queue_id)
-        self.router.enqueue(chat.record.company_id, chosen.queue_id, chat.chat_id)
+        await self._commit(
+            chat,
+            [],
+            status=ChatStatus.QUEUED,
+            queue_id=chosen.queue_id,
+            queued_at=self._now(chat),
+        )
 
     # -- the end ----------------------------------------------------------------------
 
@@ -461,30 +466,29 @@ class ChatService(ChatRouting):
         chat.record = record
         chat.events.append((first, ended))
         del self._chats[chat.chat_id]
-        self.router.withdraw(chat.chat_id)
-        for user_id in chat.present_agents():
-            self.router.release(user_id, chat.chat_id, self._monotonic())
         self._publish(chat)
         if self._on_recordings is not None and any(r.files for r in recordings):
             self._on_recordings()
         return first
 
     async def sweep(self) -> int:
-        """End chats idle longer than the inactivity timeout; returns how many."""
+        """End chats idle longer than the inactivity timeout, on whichever node they
+        were served; returns how many this node ended (R20: exactly one node ends
+        each, the others find it ended when they commit), then offer waiting chats."""
         cutoff = self._clock() - self.inactivity_timeout
         ended = 0
-        for chat in list(self._chats.values()):
-            if chat.record.last_activity_at < cutoff:
+        for chat_id in await self._run(self.store.idle_chats, cutoff, SWEEP_BATCH):
+            chat = await self.ensure(chat_id)
+            if chat is None:
+                continue
 
-                async def act(chat: LiveChat = chat) -> int:
-                    # Another node may have ended it, or its customer spoken, meanwhile.
-                    if chat.chat_id in self._chats and chat.record.last_activity_at < cutoff:
-                        await self._end(
-                            chat, Actor(ChatRole.SYSTEM, "System"), "inactivity timeout"
-                        )
-                        return 1
-                    return 0
+            async def act(chat: LiveChat = chat) -> int:
+                # Another node may have ended it, or its customer spoken, meanwhile.
+                if chat.chat_id in self._chats and chat.record.last_activity_at < cutoff:
+                    await self._end(chat, Actor(ChatRole.SYSTEM, "System"), "inactivity timeout")
+                    return 1
+                return 0
 
-                ended += await self._acting(chat, act)
-                await self._dispatch(chat.record.company_id)
+            ended += await self._acting(chat, act)
+        await self.dispatch_waiting()
         return ended

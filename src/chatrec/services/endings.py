@@ -107,6 +107,7 @@ class ChatEndings:
                 events=((first, ended),),
                 recordings=tuple(recordings),
                 audit=(audit,),
+                agents=(),  # an ended chat holds no agent's slot (R20)
             )
             try:
                 await self.committer.commit(change)

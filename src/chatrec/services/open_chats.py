@@ -10,25 +10,31 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from chatrec.domain.journal import Actor, ChatRole, Event
+from chatrec.domain.journal import Actor, ChatRole, Event, Journal
+from chatrec.domain.participants import MOVES_AGENTS, present_agent_ids
 from chatrec.domain.roles import DESK_ROLES, LoginRole
-from chatrec.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from chatrec.errors import (
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    SequenceClashError,
+)
 from chatrec.flows import Flow, FlowState, load_flow
 from chatrec.live.bus import Fanout, chat_topic, company_topic
 from chatrec.live.registry import LiveChat
-from chatrec.live.routing import Router
 from chatrec.services.directory import company_settings
 from chatrec.services.endings import ChatEndings
 from chatrec.services.ports import Committer, LiveChatStore
 from chatrec.services.presence import PresenceStore
 from chatrec.services.token_hash import hash_token
 from chatrec.store.records import (
+    AgentClaim,
     AuditRecord,
     ChatChange,
     ChatRecord,
@@ -38,6 +44,9 @@ from chatrec.store.records import (
 )
 
 T = TypeVar("T")
+
+CLASH_RETRIES = 5
+"""How often an action catches up with other nodes before it is tried a last time."""
 
 
 def sampling_key(company: CompanyRecord) -> bytes:
@@ -81,29 +90,33 @@ class OpenChats:
         inactivity_timeout: timedelta,
         idle_timeout: timedelta | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        monotonic: Callable[[], float] | None = None,
         on_recordings: Callable[[], None] | None = None,
         limits: ChatLimits | None = None,
+        node_id: str = "local",
+        node_lease: timedelta = timedelta(seconds=20),
     ) -> None:
         self.store = store
         self.limits = limits or ChatLimits()
         self.committer = committer
         self.fanout = fanout
-        self.router = Router()
         self.inactivity_timeout = inactivity_timeout
         self.presences = presences
         # An Available agent idle this long is set Away (None: never).
         self.idle_timeout = idle_timeout
-        self._last_active: dict[str, float] = {}
+        # When each agent last used a portal here, and last had it written for the others.
+        self._last_active: dict[str, datetime] = {}
+        self._active_written: dict[str, datetime] = {}
+        self.node_id = node_id
+        self.node_lease = node_lease
+        self._dispatching: dict[str, asyncio.Lock] = {}
+        self._dispatch_again: set[str] = set()
         # One presence change at a time: the store and routing agree on the last one.
         self._presence_changes = asyncio.Lock()
         self._clock = clock
-        self._monotonic = monotonic or (lambda: self._clock().timestamp())
         self._chats: dict[str, LiveChat] = {}
         # Chats being started, per company: counted with the open ones against the limit.
         self._starting: Counter[str] = Counter()
         self._flows: dict[tuple[str, int], Flow] = {}
-        self._connections: Counter[str] = Counter()
         self.endings = ChatEndings(store, committer, spool_dir)
         # Called once a chat's end with produced files commits: the outbox has work (R16).
         self._on_recordings = on_recordings
@@ -155,14 +168,21 @@ class OpenChats:
         ``known`` is the number a notice announced: above what memory holds, another
         node committed it, and memory catches up from the store first (R20).
         """
+        if known is not None:
+            await self.catch_up(chat_id, known)
         chat = self._chats.get(chat_id)
-        if chat is not None and known is not None and known > chat.record.last_seq:
+        if chat is not None:
+            return chat.events_after(seq)
+        return await self._run(self.store.load_journal, chat_id, seq)
+
+    async def catch_up(self, chat_id: str, known: int) -> None:
+        """Bring the cached chat up to ``known``, a number a notice announced: above what
+        memory holds, another node committed it (R20)."""
+        chat = self._chats.get(chat_id)
+        if chat is not None and known > chat.record.last_seq:
             async with chat.lock:
                 if known > chat.record.last_seq:
                     await self.refresh(chat)
-        if chat is not None and chat.chat_id in self._chats:
-            return chat.events_after(seq)
-        return await self._run(self.store.load_journal, chat_id, seq)
 
     async def chat_for_customer(self, token: str) -> tuple[str, LiveChat | None]:
         """The customer's chat id, and the live chat unless it has ended (R18).
@@ -229,6 +249,18 @@ class OpenChats:
 
     # -- committing ----------------------------------------------------------------
 
+    async def _acting(self, chat: LiveChat, act: Callable[[], Awaitable[T]]) -> T:
+        """Run an action under the chat's lock.  When another node numbered events of the
+        chat first, catch up and run it again, its checks seeing the chat as it now is:
+        every accepted action is applied once and the numbers have no gap (R20)."""
+        async with chat.lock:
+            for _ in range(CLASH_RETRIES):
+                try:
+                    return await act()
+                except SequenceClashError:
+                    await self.refresh(chat)
+            return await act()
+
     def _now(self, chat: LiveChat | None = None) -> datetime:
         now = self._clock()
         if chat is not None and chat.events and chat.events[-1][1].at > now:
@@ -242,10 +274,14 @@ class OpenChats:
         *,
         audit: Sequence[AuditRecord] = (),
         new: bool = False,
+        claim: AgentClaim | None = None,
         **fields: Any,
     ) -> int:
         """Commit events and row changes of one chat; memory follows only on success.
 
+        Events that change which agents are in the chat carry the agents it leaves in,
+        which their capacity counts on every node; ``claim`` gives an agent the chat only
+        if that does not fill them over capacity (R20).
         Returns the sequence number of the first event: the action's own, to acknowledge.
         """
         first = chat.record.last_seq + 1
@@ -255,7 +291,17 @@ class OpenChats:
         record = replace(chat.record, last_seq=last_seq, last_activity_at=activity, **fields)
         if chat.flow_state is not None and "flow_state" not in fields:
             record = replace(record, flow_state=chat.flow_state.to_dict())
-        change = ChatChange(chat=record, events=numbered, audit=tuple(audit), new_chat=new)
+        agents = None
+        if any(isinstance(event, MOVES_AGENTS) for event in events):
+            agents = present_agent_ids(Journal((*chat.journal.events, *events)))
+        change = ChatChange(
+            chat=record,
+            events=numbered,
+            audit=tuple(audit),
+            new_chat=new,
+            agents=agents,
+            claim=claim,
+        )
         await self.committer.commit(change)
         chat.record = record
         chat.events.extend(numbered)

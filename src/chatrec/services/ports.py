@@ -17,12 +17,14 @@ from chatrec.domain.journal import Event
 from chatrec.services.passwords import PasswordHashes
 from chatrec.store.logins import LockAfter
 from chatrec.store.records import (
+    AgentLoad,
     ApiTokenRecord,
     AuditRecord,
     ChatChange,
     ChatRecord,
     CompanyRecord,
     FlowVersionRecord,
+    FreeAgent,
     NodeRecord,
     Pending,
     QueueRecord,
@@ -72,7 +74,34 @@ class ChatReads(TakenNames, Protocol):
     def load_journal(self, chat_id: str, after_seq: int = 0) -> list[tuple[int, Event]]: ...
 
 
-class LiveChatStore(CompanyReads, CatalogReads, ChatReads, Protocol):
+class SharedRouting(Protocol):
+    """Routing as every node shares it: agents' portals per node, their load and
+    activity, waiting and idle chats (``store.routing``, R20)."""
+
+    def count_sockets(
+        self, user_id: str, company_id: str, node_id: str, delta: int, now: datetime
+    ) -> None: ...
+
+    def agent_active(
+        self, user_id: str, company_id: str, now: datetime, idle: bool = False
+    ) -> None: ...
+
+    def agent_load(self, user_id: str, node_id: str, lease: timedelta) -> AgentLoad: ...
+
+    def free_agents(self, company_id: str, node_id: str, lease: timedelta) -> list[FreeAgent]: ...
+
+    def waiting_chats(self, company_id: str, limit: int) -> list[tuple[str, str]]: ...
+
+    def companies_waiting(self) -> list[str]: ...
+
+    def idle_chats(self, before: datetime, limit: int) -> list[str]: ...
+
+    def count_open_chats(self, company_id: str | None = None) -> int: ...
+
+    def idle_available_agents(self, before: datetime) -> list[str]: ...
+
+
+class LiveChatStore(CompanyReads, CatalogReads, ChatReads, SharedRouting, Protocol):
     """Everything the live chat service reads; its writes go through a :class:`Committer`."""
 
 

@@ -1,26 +1,32 @@
 """Routing and presence: which agent takes which waiting chat, and who is Available.
 
 An agent is offered chats while Available (their own choice, kept in the store: see
-``services.presence``) and connected, longest idle first (``live.routing``); each join
-is drawn for sampling and audited with the join (R7, R12a).
+``services.presence``) and connected to a live node, longest idle first
+(``live.routing``); each join is drawn for sampling and audited with the join (R7,
+R12a).  All of it is read from the database the nodes share, never from one node's
+memory: any node may give any waiting chat to any agent, and the join's commit refuses
+a chat given twice or an agent over capacity (R20).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 
 from chatrec.domain.journal import AgentAssigned
 from chatrec.domain.roles import LoginRole
 from chatrec.domain.sampling import draw_sample
-from chatrec.errors import PermissionDeniedError
+from chatrec.errors import AgentFullError, PermissionDeniedError
 from chatrec.live.bus import user_topic
 from chatrec.live.registry import LiveChat
-from chatrec.live.routing import Availability, Match
+from chatrec.live.routing import Availability, Match, pair
 from chatrec.services.directory import user_login
 from chatrec.services.open_chats import OpenChats, staff_actor
 from chatrec.services.presence import presence_view
 from chatrec.store.records import (
+    AgentClaim,
+    AgentLoad,
     AuditRecord,
     ChatStatus,
     PresenceCause,
@@ -30,18 +36,18 @@ from chatrec.store.records import (
 
 log = logging.getLogger(__name__)
 
+DISPATCH_BATCH = 50
+"""Waiting chats read per round of a dispatch: more than agents free at once, usually."""
+
+DISPATCH_ROUNDS = 20
+"""Rounds of one dispatch before it yields; the periodic sweep offers the rest."""
+
+ACTIVE_EVERY = 0.1
+"""Share of the idle timeout after which an agent's use of the portal is written again."""
+
 
 class ChatRouting(OpenChats):
-    """Presence and routing of one node's agents over its open chats."""
-
-    async def _recover_presence(self) -> None:
-        """Available agents stay so across a restart; their idle time counts from the start."""
-        for presence in await self._run(self.presences.available_agents):
-            user = await self._run(self.store.get_user, presence.user_id)
-            if user is not None and user.role is LoginRole.AGENT:
-                slot = self.router.agent(user.user_id, user.company_id, user.capacity)
-                self.router.set_available(slot, True, self._monotonic())
-                self._last_active[user.user_id] = self._monotonic()
+    """Presence and routing of the agents of every node, over the shared store."""
 
     def _assignment(
         self,
@@ -93,7 +99,7 @@ class ChatRouting(OpenChats):
     async def staff_connected(
         self, user: UserRecord, *, takes_chats: bool = True
     ) -> PresenceRecord | None:
-        """Count the connection; an Available agent is offered chats again at once.
+        """Count the connection on this node; an Available agent is offered chats at once.
 
         A connection that only reads (``takes_chats`` false: a read-only API token) is not
         counted: routing must not offer chats to someone who cannot answer them.
@@ -104,13 +110,10 @@ class ChatRouting(OpenChats):
         presence = await self._run(self.presences.get_presence, user.user_id)
         if not takes_chats:
             return presence
-        self._connections[user.user_id] += 1
-        slot = self.router.agent(user.user_id, user.company_id, user.capacity)
-        available = presence is not None and presence.available
-        self.router.set_available(slot, available, self._monotonic())
-        self.router.set_online(slot, True)
-        self._last_active.setdefault(user.user_id, self._monotonic())
-        if slot.has_room:
+        await self._run(
+            self.store.count_sockets, user.user_id, user.company_id, self.node_id, 1, self._clock()
+        )
+        if presence is not None and presence.available:
             await self._dispatch(user.company_id)
         return presence
 
@@ -119,11 +122,9 @@ class ChatRouting(OpenChats):
         dropped network keeps their choice, and they get chats again once back."""
         if user.role is not LoginRole.AGENT or not takes_chats:
             return
-        self._connections[user.user_id] -= 1
-        if self._connections[user.user_id] <= 0:
-            del self._connections[user.user_id]
-            slot = self.router.agent(user.user_id, user.company_id, user.capacity)
-            self.router.set_online(slot, False)
+        await self._run(
+            self.store.count_sockets, user.user_id, user.company_id, self.node_id, -1, self._clock()
+        )
 
     async def set_presence(
         self, user: UserRecord, available: bool, cause: PresenceCause = PresenceCause.AGENT
@@ -131,21 +132,38 @@ class ChatRouting(OpenChats):
         """Keep the agent's presence and tell every connection of theirs who changed it."""
         if user.role is not LoginRole.AGENT:
             raise PermissionDeniedError("only agents take chats from queues")
-        presence = PresenceRecord(user.user_id, available, cause, self._clock())
+        now = self._clock()
+        presence = PresenceRecord(user.user_id, available, cause, now)
         async with self._presence_changes:
+            before = await self._run(self.presences.get_presence, user.user_id)
             await self._run(self.presences.set_presence, presence)
-            slot = self.router.agent(user.user_id, user.company_id, user.capacity)
-            self.router.set_available(slot, available, self._monotonic())
-        if cause is PresenceCause.AGENT:
-            self.agent_active(user)
+        became = available and (before is None or not before.available)
+        if cause is PresenceCause.AGENT or became:
+            # Back to Available with no chat: their wait for the next counts from now.
+            idle = became and not (await self._load(user)).open_chats
+            await self._run(self.store.agent_active, user.user_id, user.company_id, now, idle)
+            self._active_written[user.user_id] = now
+            self._last_active[user.user_id] = now
         self.fanout.publish(user_topic(user.user_id), {"presence": presence_view(presence)})
         if available:
             await self._dispatch(user.company_id)
         return presence
 
-    def agent_active(self, user: UserRecord) -> None:
-        """The agent used the portal: their idle time starts again."""
-        self._last_active[user.user_id] = self._monotonic()
+    async def agent_active(self, user: UserRecord) -> None:
+        """The agent used the portal: their idle time starts again, on every node.
+
+        This node knows it at once; the store, read by the other nodes, at most
+        :data:`ACTIVE_EVERY` of the idle timeout late, so an agent's every message does
+        not cost a write."""
+        if self.idle_timeout is None:
+            return
+        now = self._clock()
+        self._last_active[user.user_id] = now
+        written = self._active_written.get(user.user_id)
+        if written is not None and now - written < self.idle_timeout * ACTIVE_EVERY:
+            return
+        self._active_written[user.user_id] = now
+        await self._run(self.store.agent_active, user.user_id, user.company_id, now)
 
     async def logged_out(self, user: UserRecord) -> None:
         """An agent who logs out while Available is set Away (their windows are told)."""
@@ -159,69 +177,107 @@ class ChatRouting(OpenChats):
         """Set Away each Available agent idle for the idle timeout; returns how many."""
         if self.idle_timeout is None:
             return 0
-        limit = self.idle_timeout.total_seconds()
-
-        def idle(user_id: str) -> bool:
-            now = self._monotonic()
-            return now - self._last_active.setdefault(user_id, now) >= limit
-
+        cutoff = self._clock() - self.idle_timeout
         expired = 0
-        for user_id in filter(idle, self.router.available_agents()):
+        for user_id in await self._run(self.store.idle_available_agents, cutoff):
+            if self._last_active.get(user_id, cutoff) > cutoff:
+                continue  # active here since the store last heard of it
             user = await self._run(self.store.get_user, user_id)
-            # Looked again after the read: the agent may have come back or chosen meanwhile.
-            if user is None or not idle(user_id) or not self.availability(user).available:
+            if user is None or user.role is not LoginRole.AGENT:
+                continue
+            # Looked again: the agent may have come back or chosen meanwhile, on any node.
+            again = await self._run(self.store.idle_available_agents, cutoff)
+            if user_id not in again:
                 continue
             await self.set_presence(user, False, PresenceCause.IDLE_TIMEOUT)
             expired += 1
         return expired
 
-    def availability(self, user: UserRecord) -> Availability:
+    async def _load(self, user: UserRecord) -> AgentLoad:
+        return await self._run(self.store.agent_load, user.user_id, self.node_id, self.node_lease)
+
+    async def availability(self, user: UserRecord) -> Availability:
         """Whether the agent can take one more chat now (transfers), and why not."""
-        return self.router.availability(user.user_id, user.capacity)
+        presence = await self._run(self.presences.get_presence, user.user_id)
+        load = await self._load(user)
+        available = presence is not None and presence.available
+        return Availability(available, load.online, user.capacity, load.open_chats)
 
-    async def _dispatch(self, company_id: str) -> None:
-        """Give waiting chats to free agents, longest idle first.
+    async def dispatch_waiting(self) -> int:
+        """Offer every company's waiting chats (the periodic sweep): a chat queued while
+        no agent was free, or whose notice was lost, is given once one is; how many."""
+        given = 0
+        for company_id in await self._run(self.store.companies_waiting):
+            given += await self._dispatch(company_id)
+        return given
 
-        Routing's memory may hold an agent whose login was disabled, deleted or given
-        another role since (by the command line, or another node): checked against the
-        store, such an agent is taken out of routing and the chat offered to the next.
+    async def _dispatch(self, company_id: str) -> int:
+        """Give waiting chats to free agents, longest idle first; how many were given.
+
+        One dispatch per company at a time on this node; a dispatch asked for meanwhile
+        runs once more after it, so nothing asked for is missed.  What another node gives
+        meanwhile is refused at the commit, and the next round reads the store again.
         """
-        while True:
-            refused = await self._assign(company_id)
-            if not refused:
-                return
-            self.router.refuse(company_id, refused, self._monotonic())
+        lock = self._dispatching.setdefault(company_id, asyncio.Lock())
+        self._dispatch_again.add(company_id)
+        if lock.locked():
+            return 0
+        given = 0
+        async with lock:
+            while company_id in self._dispatch_again:
+                self._dispatch_again.discard(company_id)
+                for _ in range(DISPATCH_ROUNDS):
+                    waiting = await self._run(self.store.waiting_chats, company_id, DISPATCH_BATCH)
+                    if not waiting:
+                        break
+                    free = await self._run(
+                        self.store.free_agents, company_id, self.node_id, self.node_lease
+                    )
+                    matches = pair(waiting, free)
+                    if not matches:
+                        break
+                    assigned = [await self._assign(match) for match in matches]
+                    given += sum(assigned)
+                    if not any(assigned):
+                        break
+        return given
 
-    async def _assign(self, company_id: str) -> list[Match]:
-        """Assign what routing matches; the matches refused for who the agent is now."""
-        refused: list[Match] = []
-        for match in self.router.match(company_id, self._monotonic()):
-            chat = self._chats.get(match.chat_id)
-            user = await self._run(self.store.get_user, match.user_id)
-            if chat is None:
-                self.router.release(match.user_id, match.chat_id, self._monotonic())
-                continue
-            if user is None or user.disabled or user.role is not LoginRole.AGENT:
-                refused.append(match)
-                continue
-            async with chat.lock:
-                if chat.record.status is not ChatStatus.QUEUED:
-                    self.router.release(match.user_id, match.chat_id, self._monotonic())
-                    continue
-                queue = await self._run(self.store.get_queue, match.queue_id)
-                joined, drawn = self._assignment(
-                    chat,
-                    user,
-                    self._now(chat),
-                    queue=queue.name if queue else None,
-                    by_transfer=False,
-                )
-                try:
-                    await self._commit(chat, [joined], audit=[drawn], status=ChatStatus.ACTIVE)
-                except Exception:
-                    log.exception("assigning chat %s to %s failed", chat.chat_id, user.user_id)
-                    self.router.release(match.user_id, match.chat_id, self._monotonic())
-                    self.router.enqueue(company_id, match.queue_id, match.chat_id)
-                    continue
-            self.fanout.publish(user_topic(user.user_id), {"assigned": chat.chat_id})
-        return refused
+    async def _assign(self, match: Match) -> bool:
+        """Commit one pairing; false if the chat or the agent was taken meanwhile."""
+        chat = await self.ensure(match.chat_id)
+        user = await self._run(self.store.get_user, match.user_id)
+        if chat is None or user is None or user.disabled or user.role is not LoginRole.AGENT:
+            return False
+
+        async def act() -> bool:
+            if chat.record.status is not ChatStatus.QUEUED:
+                return False  # given by another node, or ended
+            queue = await self._run(self.store.get_queue, match.queue_id)
+            joined, drawn = self._assignment(
+                chat,
+                user,
+                self._now(chat),
+                queue=queue.name if queue else None,
+                by_transfer=False,
+            )
+            await self._commit(
+                chat,
+                [joined],
+                audit=[drawn],
+                claim=AgentClaim(user.user_id, user.capacity),
+                status=ChatStatus.ACTIVE,
+                queued_at=None,
+            )
+            return True
+
+        try:
+            assigned = await self._acting(chat, act)
+        except AgentFullError:
+            return False  # another node filled the agent's last slot first
+        except Exception:
+            log.exception("assigning chat %s to %s failed", chat.chat_id, user.user_id)
+            return False
+        if assigned:
+            notice = {"assigned": chat.chat_id, "seq": chat.record.last_seq}
+            self.fanout.publish(user_topic(user.user_id), notice)
+        return assigned

@@ -40,12 +40,16 @@ from chatrec.store.models import (
     RecordingRow,
 )
 from chatrec.store.records import ChatChange, DeliveryState
+from chatrec.store.routing import claim_agent, lock_agents, sync_chat_agents
 
 
 def write_change(session: Session, change: ChatChange, now: datetime) -> None:
     """Insert or update the chat and add its events, recordings, files and audit lines."""
     _refuse_clashes_within(change)
     chat = change.chat
+    lock_agents(session, [change], now)
+    if change.claim is not None:
+        claim_agent(session, change.claim, chat.chat_id, now)
     if change.new_chat:
         session.execute(insert(ChatRow).values(chat_values(chat)))
     else:
@@ -56,6 +60,8 @@ def write_change(session: Session, change: ChatChange, now: datetime) -> None:
     if change.events:
         rows = [event_values(chat.chat_id, seq, event) for seq, event in change.events]
         session.execute(insert(ChatEventRow), rows)
+    if change.agents is not None:
+        sync_chat_agents(session, chat.chat_id, change.agents, now)
     if change.recordings:
         _write_recordings(session, [change], now)
     if change.audit:
@@ -90,12 +96,18 @@ def write_batch(session: Session, changes: Sequence[ChatChange], now: datetime) 
     """
     for change in changes:
         _refuse_clashes_within(change)
+    # Agents' rows are locked first and in one order, chats' rows in one order after:
+    # two nodes' batches then never wait on each other in a circle.
+    lock_agents(session, changes, now)
     new = [chat_values(c.chat) for c in changes if c.new_chat]
-    updated = [
-        {"key_chat_id": c.chat.chat_id, **_without_id(chat_values(c.chat))}
-        for c in changes
-        if not c.new_chat
-    ]
+    updated = sorted(
+        (
+            {"key_chat_id": c.chat.chat_id, **_without_id(chat_values(c.chat))}
+            for c in changes
+            if not c.new_chat
+        ),
+        key=lambda values: str(values["key_chat_id"]),
+    )
     if new:
         session.execute(insert(_CHATS), new)
     if updated:
@@ -105,6 +117,11 @@ def write_batch(session: Session, changes: Sequence[ChatChange], now: datetime) 
     events = [event_values(c.chat.chat_id, seq, event) for c in changes for seq, event in c.events]
     if events:
         session.execute(insert(_EVENTS), events)
+    for change in changes:  # in order: a claim counts the batch's earlier changes
+        if change.claim is not None:
+            claim_agent(session, change.claim, change.chat.chat_id, now)
+        if change.agents is not None:
+            sync_chat_agents(session, change.chat.chat_id, change.agents, now)
     if any(c.recordings for c in changes):
         _write_recordings(session, [c for c in changes if c.recordings], now)
     audit = [values_of(entry) for c in changes for entry in c.audit]

@@ -243,6 +243,9 @@ class ChatRow(Base):
     ended_at: Mapped[datetime | None]
     # When the message bodies were purged after delivery and retention (R17).
     purged_at: Mapped[datetime | None]
+    # When the chat last joined its queue: the oldest waiting is offered first, on any
+    # node (R20); none while it is not queued.
+    queued_at: Mapped[datetime | None]
 
 
 class ChatEventRow(Base):
@@ -366,3 +369,40 @@ class NodeRow(Base):
     started_at: Mapped[datetime]
     heartbeat_at: Mapped[datetime] = mapped_column(index=True)
     connections: Mapped[int]
+
+
+class RoutingAgentRow(Base):
+    """An agent as every node's routing shares them (R20).
+
+    Locked to give the agent a chat, so two nodes never both fill their last free slot;
+    ``idle_since`` orders who waited longest, ``active_at`` is their last use of a portal
+    on any node (the idle timeout of presence).
+    """
+
+    __tablename__ = "routing_agents"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"), primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.company_id"), index=True)
+    idle_since: Mapped[datetime]
+    active_at: Mapped[datetime]
+
+
+class AgentSocketRow(Base):
+    """How many portals of an agent take chats on a node: online while one is on a live
+    node, so an agent with two tabs on two nodes counts once (R20)."""
+
+    __tablename__ = "agent_sockets"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"), primary_key=True)
+    node_id: Mapped[str] = mapped_column(primary_key=True)
+    connections: Mapped[int]
+
+
+class ChatAgentRow(Base):
+    """An agent in an open chat: what their capacity counts, written with the journal
+    events that put them there or took them out (R20)."""
+
+    __tablename__ = "chat_agents"
+
+    chat_id: Mapped[str] = mapped_column(ForeignKey("chats.chat_id"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"), primary_key=True, index=True)

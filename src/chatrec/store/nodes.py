@@ -15,7 +15,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from chatrec.errors import NodeConflictError
-from chatrec.store.models import NodeRow
+from chatrec.store.models import AgentSocketRow, NodeRow
 from chatrec.store.records import NodeRecord
 from chatrec.store.transactions import StorePart
 
@@ -70,6 +70,7 @@ class NodeStore(StorePart):
             others = []
             for other in _alive(session, now, lease):
                 if gone(other.host, other.pid):
+                    _forget_sockets(session, other.node_id)
                     session.delete(other)
                 else:
                     others.append(other)
@@ -113,7 +114,13 @@ class NodeStore(StorePart):
     def leave_node(self, node_id: str) -> None:
         """A clean stop: the node is gone at once, not after its lease."""
         with self._write() as session:
+            _forget_sockets(session, node_id)
             session.execute(delete(NodeRow).where(NodeRow.node_id == node_id))
+
+
+def _forget_sockets(session: Session, node_id: str) -> None:
+    """Agents' portals counted on a node that is gone are gone with it (R20)."""
+    session.execute(delete(AgentSocketRow).where(AgentSocketRow.node_id == node_id))
 
 
 def _alive(session: Session, now: datetime, lease: timedelta) -> list[NodeRow]:

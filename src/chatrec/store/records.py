@@ -160,6 +160,7 @@ class ChatRecord:
     flow_state: dict[str, Any] | None = None
     ended_at: datetime | None = None
     purged_at: datetime | None = None
+    queued_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,6 +338,38 @@ class ChatChange:
     recordings: tuple[RecordingRecord, ...] = ()
     audit: tuple[AuditRecord, ...] = ()
     new_chat: bool = False
+    # The agents in the chat after the change, when it changed who is (None: unchanged);
+    # ``claim`` an agent given the chat now, refused if that fills them over capacity.
+    agents: tuple[str, ...] | None = None
+    claim: AgentClaim | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentClaim:
+    """An agent given a chat by routing or a transfer, and the capacity they may hold."""
+
+    user_id: str
+    capacity: int
+
+
+@dataclass(frozen=True, slots=True)
+class FreeAgent:
+    """An agent who can take a chat now: Available, online on a live node, not full."""
+
+    user_id: str
+    capacity: int
+    open_chats: int
+    idle_since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLoad:
+    """What routing shares of one agent: whether a portal of theirs is on a live node,
+    how many chats they are in, and when they last used a portal."""
+
+    online: bool
+    open_chats: int
+    active_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,9 @@ nothing.  Live chats change only through :meth:`Store.apply`, which the
 :class:`~chatrec.store.writer.GroupCommitter` calls with many changes at once.
 
 :class:`Store` composes one part per aggregate (``companies``, ``access``, ``catalog``,
-``chats``, ``audit``, ``deliveries``, ``nodes``) over one engine; a service declares the few
-methods it needs as a port (``chatrec.services.ports``), which a fake can fill.
+``chats``, ``audit``, ``deliveries``, ``nodes``, ``routing``) over one engine; a service
+declares the few methods it needs as a port (``chatrec.services.ports``), which a fake
+can fill.
 """
 
 from __future__ import annotations
@@ -24,10 +25,18 @@ from chatrec.store.chats import ChatStore
 from chatrec.store.companies import CompanyStore
 from chatrec.store.deliveries import DeliveryStore
 from chatrec.store.nodes import NodeStore
+from chatrec.store.routing import RoutingStore
 
 
 class Store(
-    CompanyStore, AccessStore, CatalogStore, ChatStore, AuditStore, DeliveryStore, NodeStore
+    CompanyStore,
+    AccessStore,
+    CatalogStore,
+    ChatStore,
+    AuditStore,
+    DeliveryStore,
+    NodeStore,
+    RoutingStore,
 ):
     """chatrec's whole database: every part over one engine, and its migrations."""
 

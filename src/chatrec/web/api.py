@@ -358,6 +358,7 @@ async def chats(user: Staff, services: Services) -> list[dict[str, Any]]:
     """Open chats the caller may see, as live summaries: supervisors all of their
     company's, agents theirs.  Not paged: open chats are bounded by the agents' capacity;
     every chat, ended ones too, is in ``GET /api/chats/history``."""
+    await services.chats.load_company(user.company_id)  # opened on other nodes too (R20)
     return [chat_summary(chat, staff=True) for chat in services.chats.visible_chats(user)]
 
 
@@ -371,7 +372,7 @@ async def directory(user: Staff, services: Services) -> DirectoryRead:
     for agent in users:
         if agent.role is not LoginRole.AGENT or agent.disabled:
             continue
-        availability = services.chats.availability(agent)
+        availability = await services.chats.availability(agent)
         agents.append(
             AgentTargetRead(
                 user_id=agent.user_id,

@@ -531,8 +531,12 @@ class StaffConnection(Connection):
         chat_id = notice.get("chat_id") or notice.get("assigned")
         if not chat_id:
             return
+        known = notice.get("seq")
         if self.service.find(chat_id) is None and chat_id not in self.seen:
             await self.service.ensure(chat_id)  # opened on another node (R20)
+        elif isinstance(known, int):
+            # Changed on another node: whether it is followed depends on the change.
+            await self.service.catch_up(chat_id, known)
         if self.follows(chat_id):
             await self.sync(chat_id, since=notice.get("since"), known=notice.get("seq"))
         elif chat_id in self.seen and (chat := self.service.find(chat_id)) is not None:
@@ -572,7 +576,7 @@ class StaffConnection(Connection):
         service, user = self.service, self.user
         await self.keep_alive()
         if user.role is LoginRole.AGENT and not isinstance(frame, protocol.Sync):
-            service.agent_active(user)  # what the agent sends, not what the portal does alone
+            await service.agent_active(user)  # what the agent sends, not what the portal does alone
         chat_id = getattr(frame, "chat_id", None)
         if isinstance(chat_id, str) and service.find(chat_id) is None:
             await service.ensure(chat_id)  # opened on another node (R20)

@@ -144,8 +144,20 @@ def test_R20_a_customer_on_one_node_and_the_agent_on_another_see_each_other(
     with two_nodes(database_url, tmp_path) as (one, two):
 
         async def scenario() -> str:
-            customer, alice, chat_id = await queued_to(one, "alice")
-            # The customer's page reconnects through the load balancer to node two.
+            # Alice waits on node two; the customer's chat is queued on node one and
+            # routing, shared in the database, gives it to her there.
+            alice = await Client.staff(two, "alice")
+            await alice.ok({"type": "presence", "available": True})
+            customer, chat_id, _ = await Client.customer(one, one.id("demo-support"))
+            await customer.state(chat_id, lambda c: c["choices"] is not None)
+            await customer.ok({"type": "message", "text": "Billing"})
+            await alice.state(chat_id, lambda c: c["status"] == "active")
+            await alice.ok({"type": "message", "chat_id": chat_id, "text": "Hello from two"})
+            await customer.event(chat_id, lambda e: e.get("text") == "Hello from two")
+            # She reconnects through the load balancer to node one, the customer to two.
+            await alice.close()
+            alice = await Client.staff(one, "alice")
+            await alice.state(chat_id, lambda c: c["status"] == "active")
             token = customer.token
             await customer.close()
             moved = await Client.open(f"{two.ws_url}/ws/customer", {"token": token})
@@ -182,7 +194,13 @@ def test_R20_R12a_a_supervisor_on_another_node_sees_joins_and_speaks_in_the_chat
 
         async def scenario() -> None:
             customer, alice, chat_id = await queued_to(one, "alice")
-            # Opened on node one, the chat is shown to a supervisor signing in on two.
+            # Opened on node one, the chat is listed to a supervisor asking node two...
+            token = await asyncio.to_thread(two.token, "sam")
+            listed = httpx.get(
+                f"{two.url}/api/chats", headers={"Authorization": f"Bearer {token}"}, timeout=10
+            )
+            assert [chat["chat_id"] for chat in listed.json()] == [chat_id], listed.text
+            # ...and shown to him signing in there.
             sam = await Client.staff(two, "sam")
             await sam.state(chat_id, lambda c: c["status"] == "active")
             await alice.ok({"type": "message", "chat_id": chat_id, "text": "From one"})

@@ -1,9 +1,9 @@
 """Routing offers no chat to a login that may no longer take one, in-process on the real
 store, SQLite and PostgreSQL (R18, issue 16.1).
 
-Routing remembers agents in memory; a login disabled or given another role where no bus
-reaches this node (``chatrec admin``, another node) is still in that memory.  The store
-has the last word when a chat is assigned.
+Routing reads agents from the store every node shares; a login disabled or given
+another role where no bus reaches this node (``chatrec admin``, another node) may still
+have a portal counted there.  The store has the last word when a chat is assigned.
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ def test_R18_routing_never_offers_a_chat_to_a_disabled_agent(
             await chats.customer_says(chat, "Billing")
             assert chat.record.status is ChatStatus.QUEUED
             assert not chat.involved(alice.user_id)
-            assert not chats.availability(alice).online
+            free = node.store.free_agents(alice.company_id, chats.node_id, chats.node_lease)
+            assert alice.user_id not in {agent.user_id for agent in free}
 
             await chats.staff_connected(carol)
             await chats.set_presence(carol, True)

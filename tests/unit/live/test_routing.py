@@ -1,55 +1,56 @@
-"""Routing: oldest waiting chat to the longest-idle available, online agent with room."""
+"""Routing's pairing: oldest waiting chat to the least loaded, longest-idle agent.
+
+What may be paired (Available, online on a live node, not full) is the store's answer
+(tests/integration/store/test_routing.py); here, only who gets which chat of it.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from chatrec.live.routing import Availability, Match, Router
+from chatrec.live.routing import Availability, Match, pair
+from chatrec.store.records import FreeAgent
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-def router_with(*agents: tuple[str, int, float]) -> Router:
-    router = Router()
-    for user_id, capacity, idle_since in agents:
-        slot = router.agent(user_id, "acme", capacity)
-        router.set_available(slot, True, idle_since)
-        router.set_online(slot, True)
-    return router
+def agent(user_id: str, capacity: int, idle_minutes_ago: float, load: int = 0) -> FreeAgent:
+    return FreeAgent(user_id, capacity, load, T0 - timedelta(minutes=idle_minutes_ago))
 
 
-def test_longest_idle_agent_gets_the_oldest_chat() -> None:
-    router = router_with(("alice", 3, 20.0), ("bob", 3, 10.0))
-    router.enqueue("acme", "general", "c1")
-    router.enqueue("acme", "general", "c2")
-    assert router.match("acme", 30.0) == [
+def test_longest_idle_agent_gets_the_oldest_chat_then_the_next_agent() -> None:
+    waiting = [("c1", "general"), ("c2", "general")]
+    assert pair(waiting, [agent("alice", 3, 10), agent("bob", 3, 20)]) == [
         Match("c1", "general", "bob"),
         Match("c2", "general", "alice"),
     ]
 
 
-def test_capacity_bounds_concurrent_chats_and_the_rest_wait() -> None:
-    router = router_with(("alice", 2, 0.0))
-    for chat in ("c1", "c2", "c3"):
-        router.enqueue("acme", "general", chat)
-    assert [m.chat_id for m in router.match("acme", 1.0)] == ["c1", "c2"]
-    assert router.waiting("acme") == [("general", "c3")]
-    router.release("alice", "c1", 2.0)
-    assert [m.chat_id for m in router.match("acme", 3.0)] == ["c3"]
+def test_capacity_bounds_the_chats_given_and_the_rest_wait() -> None:
+    waiting = [("c1", "general"), ("c2", "general"), ("c3", "general")]
+    assert [m.chat_id for m in pair(waiting, [agent("alice", 2, 0)])] == ["c1", "c2"]
+    assert pair(waiting, [agent("alice", 2, 0, load=2)]) == []
 
 
-def test_away_offline_agents_and_other_companies_get_nothing() -> None:
-    router = router_with(("alice", 3, 0.0), ("bob", 3, 0.0))
-    router.set_available(router.agent("alice", "acme", 3), False, 1.0)
-    router.set_online(router.agent("bob", "acme", 3), False)  # Available, portal closed
-    zed = router.agent("zed", "other", 3)
-    router.set_available(zed, True, 0.0)
-    router.set_online(zed, True)
-    router.enqueue("acme", "general", "c1")
-    assert router.match("acme", 2.0) == []
-    assert router.availability("alice", 3) == Availability(False, True, 3, 0)
-    assert router.availability("bob", 3).reason == "offline"
-    assert router.available_agents() == ["bob", "zed"]
-    router.set_online(router.agent("bob", "acme", 3), True)
-    assert router.match("acme", 3.0) == [Match("c1", "general", "bob")]
+def test_the_least_loaded_agent_goes_before_the_longest_idle() -> None:
+    waiting = [("c1", "general")]
+    busy_long_idle = agent("alice", 3, 60, load=1)
+    free_just_now = agent("bob", 3, 1)
+    assert pair(waiting, [busy_long_idle, free_just_now]) == [Match("c1", "general", "bob")]
+
+
+def test_ties_go_by_login_so_every_node_pairs_alike() -> None:
+    waiting = [("c1", "general")]
+    assert pair(waiting, [agent("bob", 1, 5), agent("alice", 1, 5)]) == [
+        Match("c1", "general", "alice")
+    ]
+
+
+def test_no_free_agent_or_no_chat_pairs_nothing() -> None:
+    assert pair([("c1", "general")], []) == []
+    assert pair([], [agent("alice", 1, 0)]) == []
 
 
 @pytest.mark.parametrize(
@@ -67,26 +68,3 @@ def test_a_transfer_target_is_refused_for_one_reason(
     availability: Availability, reason: str | None, free: int
 ) -> None:
     assert (availability.reason, availability.free_slots) == (reason, free)
-
-
-def test_an_agent_this_node_never_met_is_away_offline_and_free() -> None:
-    assert Router().availability("nobody", 4) == Availability(False, False, 4, 0)
-
-
-def test_a_chat_is_queued_once_and_can_be_withdrawn() -> None:
-    router = Router()
-    router.enqueue("acme", "general", "c1")
-    router.enqueue("acme", "sales", "c1")
-    assert router.waiting("acme") == [("general", "c1")]
-    router.withdraw("c1")
-    assert router.waiting("acme") == []
-
-
-def test_held_chats_count_against_capacity_after_a_restart() -> None:
-    router = router_with(("alice", 1, 0.0))
-    router.holds("alice", "c0")
-    router.enqueue("acme", "general", "c1")
-    assert router.match("acme", 1.0) == []
-    router.release("alice", "c0", 2.0)
-    router.release("nobody", "c0", 2.0)
-    assert router.match("acme", 3.0) == [Match("c1", "general", "alice")]

@@ -9,12 +9,15 @@ from datetime import datetime, timedelta
 
 from chatrec.domain.filenames import clashing
 from chatrec.domain.journal import Event
+from chatrec.errors import AgentFullError
 from chatrec.store.records import (
+    AgentLoad,
     ChatChange,
     ChatRecord,
     ChatStatus,
     CompanyRecord,
     FlowVersionRecord,
+    FreeAgent,
     PresenceRecord,
     QueueRecord,
     RecordingRecord,
@@ -46,6 +49,10 @@ class FakeStore:
     chats: dict[str, ChatRecord] = field(default_factory=dict)
     journals: dict[str, list[tuple[int, Event]]] = field(default_factory=dict)
     recordings: list[RecordingRecord] = field(default_factory=list)
+    presences: FakePresences = field(default_factory=lambda: FakePresences())
+    routing: dict[str, dict[str, datetime]] = field(default_factory=dict)
+    sockets: dict[tuple[str, str], int] = field(default_factory=dict)
+    chat_agents: dict[str, set[str]] = field(default_factory=dict)
 
     def get_company(self, company_id: str) -> CompanyRecord | None:
         return self.companies.get(company_id)
@@ -88,6 +95,87 @@ class FakeStore:
         names = [r.base_name for r in self.recordings if r.company_id == company_id and r.base_name]
         return clashing(names, candidates)
 
+    # -- shared routing (``services.ports.SharedRouting``): every node alive --------------
+
+    def _agent(self, user_id: str, company_id: str, now: datetime) -> dict[str, datetime]:
+        return self.routing.setdefault(user_id, {"idle_since": now, "active_at": now})
+
+    def _load(self, user_id: str) -> int:
+        return sum(user_id in agents for agents in self.chat_agents.values())
+
+    def count_sockets(
+        self, user_id: str, company_id: str, node_id: str, delta: int, now: datetime
+    ) -> None:
+        self._agent(user_id, company_id, now)
+        key = (user_id, node_id)
+        self.sockets[key] = self.sockets.get(key, 0) + delta
+        if self.sockets[key] <= 0:
+            del self.sockets[key]
+
+    def agent_active(
+        self, user_id: str, company_id: str, now: datetime, idle: bool = False
+    ) -> None:
+        agent = self._agent(user_id, company_id, now)
+        agent["active_at"] = now
+        if idle:
+            agent["idle_since"] = now
+
+    def _online(self, user_id: str) -> bool:
+        return any(user == user_id for user, _ in self.sockets)
+
+    def agent_load(self, user_id: str, node_id: str, lease: timedelta) -> AgentLoad:
+        agent = self.routing.get(user_id)
+        return AgentLoad(
+            self._online(user_id), self._load(user_id), agent["active_at"] if agent else None
+        )
+
+    def free_agents(self, company_id: str, node_id: str, lease: timedelta) -> list[FreeAgent]:
+        free = []
+        for user_id, agent in self.routing.items():
+            user = self.users[user_id]
+            presence = self.presences.get_presence(user_id)
+            load = self._load(user_id)
+            if (
+                user.company_id == company_id
+                and presence is not None
+                and presence.available
+                and not user.disabled
+                and self._online(user_id)
+                and load < user.capacity
+            ):
+                free.append(FreeAgent(user_id, user.capacity, load, agent["idle_since"]))
+        return free
+
+    def waiting_chats(self, company_id: str, limit: int) -> list[tuple[str, str]]:
+        queued = [
+            c
+            for c in self.chats.values()
+            if c.company_id == company_id and c.status is ChatStatus.QUEUED and c.queue_id
+        ]
+        queued.sort(key=lambda c: (c.queued_at or c.started_at, c.chat_id))
+        return [(c.chat_id, c.queue_id) for c in queued if c.queue_id][:limit]
+
+    def companies_waiting(self) -> list[str]:
+        return sorted({c.company_id for c in self.chats.values() if c.status is ChatStatus.QUEUED})
+
+    def idle_chats(self, before: datetime, limit: int) -> list[str]:
+        idle = [
+            c
+            for c in self.chats.values()
+            if c.status is not ChatStatus.ENDED and c.last_activity_at < before
+        ]
+        return [c.chat_id for c in sorted(idle, key=lambda c: c.last_activity_at)][:limit]
+
+    def count_open_chats(self, company_id: str | None = None) -> int:
+        return len(self.open_chats(company_id))
+
+    def idle_available_agents(self, before: datetime) -> list[str]:
+        return sorted(
+            p.user_id
+            for p in self.presences.available_agents()
+            if (self.routing.get(p.user_id, {}).get("active_at") or p.changed_at) < before
+        )
+
 
 @dataclass
 class FakeCommitter:
@@ -97,6 +185,17 @@ class FakeCommitter:
     changes: list[ChatChange] = field(default_factory=list)
 
     async def commit(self, change: ChatChange) -> None:
+        store = self.store
+        if change.claim is not None:
+            held = store._load(change.claim.user_id) - (
+                change.claim.user_id in store.chat_agents.get(change.chat.chat_id, set())
+            )
+            if held >= change.claim.capacity:
+                raise AgentFullError(change.claim.user_id, change.claim.capacity)
+            store._agent(change.claim.user_id, change.chat.company_id, change.chat.last_activity_at)
+            store.routing[change.claim.user_id]["idle_since"] = change.chat.last_activity_at
+        if change.agents is not None:
+            store.chat_agents[change.chat.chat_id] = set(change.agents)
         self.changes.append(change)
         self.store.chats[change.chat.chat_id] = change.chat
         self.store.journals.setdefault(change.chat.chat_id, []).extend(change.events)

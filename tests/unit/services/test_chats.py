@@ -67,10 +67,11 @@ class Node:
             services={"s-web": ServiceRecord("s-web", "acme", "Support", None)},
             queues={"q-1": QueueRecord("q-1", "acme", "General")},
         )
-        self.committer = FakeCommitter(self.store)
         self.presences = FakePresences(
             {AGENT.user_id: PresenceRecord(AGENT.user_id, True, PresenceCause.AGENT, START)}
         )
+        self.store.presences = self.presences
+        self.committer = FakeCommitter(self.store)
         self.fanout = InProcessFanout()
         self.notices: list[dict[str, Any]] = []
         self.recordings_ready = 0
