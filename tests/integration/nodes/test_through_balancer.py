@@ -1,11 +1,11 @@
 """Three nodes behind nginx serve one chat together (R20): a customer and a supervisor on
 different nodes see the same chat; the supervisor pauses on one node and resumes on
-another; the nodes are listed; a Redis restart loses nothing.
+another; the nodes are listed; a Redis restart loses nothing; a chat queued on one
+node goes to the agent waiting on another.
 
 Real parts throughout (tests/cluster.py): ``chatrec serve`` processes on a PostgreSQL
-database and a ``redis-server`` of the module's own, behind nginx.  Agents are left out:
-until routing is shared, a chat is offered only to agents on the node that queued it
-(its test comes with that work).
+database and a ``redis-server`` of the module's own, behind nginx.  The agent's test
+comes last and sets her Away again: the other tests' chats wait in the queue.
 """
 
 from __future__ import annotations
@@ -14,7 +14,13 @@ import asyncio
 
 import httpx
 
-from chatrec.domain.journal import ChatEnded, MessagePosted, RecordingPaused, RecordingResumed
+from chatrec.domain.journal import (
+    AgentAssigned,
+    ChatEnded,
+    MessagePosted,
+    RecordingPaused,
+    RecordingResumed,
+)
 from tests.cluster import Cluster, run_with
 from tests.harness import run_chatrec
 from tests.integration.clients import Client
@@ -157,3 +163,31 @@ def test_R20_a_redis_restart_mid_chat_each_node_serves_its_own_and_the_next_even
     texts = [event.text for _, event in journal if isinstance(event, MessagePosted)]
     for said in ("while Redis is away", "Sam, also while away", "after", "and Sam after"):
         assert texts.count(said) == 1
+
+
+def test_R20_a_chat_queued_on_node_one_is_assigned_to_the_agent_on_node_two(
+    nodes: Cluster,
+) -> None:
+    rig = nodes
+    one, two = rig.nodes[0], rig.nodes[1]
+
+    async def scenario() -> str:
+        alice = await rig.staff("alice", via=two)
+        await alice.ok({"type": "presence", "available": True})
+        try:
+            customer, chat_id = await rig.customer(via=one)
+            await customer.state(chat_id, lambda c: c["choices"] is not None)
+            await customer.ok({"type": "message", "text": "Billing"})
+            await alice.state(chat_id, lambda c: c["status"] == "active")
+            await customer.event(chat_id, lambda e: e["type"] == "joined")
+            await alice.ok({"type": "message", "chat_id": chat_id, "text": "Alice, from two"})
+            await customer.event(chat_id, lambda e: e.get("text") == "Alice, from two")
+            await customer.ok({"type": "end"})
+            await alice.state(chat_id, lambda c: c["status"] == "ended")
+        finally:
+            await alice.ok({"type": "presence", "available": False})
+        return chat_id
+
+    chat_id = run_with(scenario)
+    joins = [e for _, e in rig.journal(chat_id) if isinstance(e, AgentAssigned)]
+    assert [join.actor.user_id for join in joins] == ["demo-alice"]
