@@ -17,7 +17,7 @@ VCON_VENV := .venv-vcon
 VCON_STAMP := $(VCON_VENV)/.installed
 export CHATREC_VCON_PYTHON ?= $(abspath $(VCON_VENV))/bin/python
 
-.PHONY: run test unit lint typecheck pytest browsers sshd redis vcon screenshots bench clean
+.PHONY: run test unit lint typecheck pytest browsers sshd redis nginx vcon screenshots bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,21 @@ redis:
 		else sudo apt-get update -qq && \
 			sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; fi; }
 
+# Debian's nginx: the load balancer in front of the several-nodes tests (R20), each test
+# running its own with its own configuration on a free port (tests/balancer.py). nginx
+# rather than HAProxy: the `nginx` package alone is the binary with its proxy and
+# upstream modules built in (nginx-light only adds the echo module to it), it runs from
+# a folder of the test's own with `-p` and `-e`, and its passive health checks
+# (max_fails/fail_timeout) skip a killed node, which is what the tests need. Installing
+# it must not leave a system service behind: where the package's scripts started one
+# (systemd), it is stopped and disabled at once.
+nginx:
+	@command -v /usr/sbin/nginx >/dev/null || { \
+		if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx && \
+		if [ -d /run/systemd/system ]; then $$SUDO systemctl disable --now nginx; fi; }
+
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests scripts bench
 	$(BIN)/ruff check src tests scripts bench
@@ -80,7 +95,7 @@ pytest: $(STAMP) $(VCON_STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit $(PYTEST_PARALLEL)
 
-test: lint typecheck browsers sshd redis pytest
+test: lint typecheck browsers sshd redis nginx pytest
 
 BENCH_STAMP := $(VENV)/.bench-installed
 

@@ -10,15 +10,29 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 from chatrec.simulate.client import Frame, Link
-from tests.integration.server import ServerProcess
 
 TIMEOUT = 10.0
+
+
+class Reachable(Protocol):
+    """What a client needs of a server: a :class:`tests.integration.server.ServerProcess`,
+    or one node or the load balancer of :mod:`tests.cluster`."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def ws_url(self) -> str: ...
+
+    def id(self, demo_id: str) -> str: ...
+
+    def token(self, login: str) -> str: ...
 
 
 class Client:
@@ -48,7 +62,7 @@ class Client:
         return client
 
     @classmethod
-    async def customer(cls, server: ServerProcess, service_id: str) -> tuple[Client, str, str]:
+    async def customer(cls, server: Reachable, service_id: str) -> tuple[Client, str, str]:
         async with httpx.AsyncClient(base_url=server.url) as http:
             response = await http.post("/api/chats", json={"service_id": service_id})
         response.raise_for_status()
@@ -58,7 +72,7 @@ class Client:
         return client, body["chat_id"], body["token"]
 
     @classmethod
-    async def staff(cls, server: ServerProcess, login: str) -> Client:
+    async def staff(cls, server: Reachable, login: str) -> Client:
         token = await asyncio.to_thread(server.token, login)
         return await cls.open(f"{server.ws_url}/ws/staff", {"token": token})
 

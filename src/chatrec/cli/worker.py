@@ -48,8 +48,14 @@ def _work(config: Config, *, once: bool) -> None:
             await bus.stop()
             await worker.close()
 
+    from chatrec.errors import SecretKeyError
+
     try:
         asyncio.run(run())
+    except SecretKeyError as error:
+        # Started with another key than the servers' (R18, R20): say what to set.
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=1) from None
     finally:
         delivery.store.close()
 

@@ -1,0 +1,172 @@
+"""A node killed with SIGKILL, and the database's connections cut, mid-chat (R20): the
+customer reconnects through the balancer to another node and goes on from their last
+sequence number; every acknowledged message is in the journal once, numbered without
+gaps.  Real processes throughout (tests/cluster.py); the module's rig starts a killed
+node again after each test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import httpx
+
+from chatrec.domain.journal import MessagePosted
+from chatrec.simulate.client import ClientError
+from tests.cluster import Cluster, run_with
+from tests.integration.clients import Client
+from tests.integration.nodes.test_through_balancer import no_event_twice, queued
+
+
+async def joined_by_sam(rig: Cluster) -> tuple[Client, Client, str]:
+    """A queued customer through the balancer, and Sam joined from another node."""
+    customer, chat_id = await queued(rig)
+    home = rig.node_of(customer)
+    # On the node that answered the widget's POST, if it is another: a client there
+    # keeps that node's copy of the chat fresh (else it stays stale, a bug reported
+    # with issue 12, its reproduction comes with the fix).
+    opened = rig.opened_on[chat_id]
+    there = opened if opened is not home else next(n for n in rig.nodes if n is not home)
+    sam = await rig.staff("sam", via=there)
+    await sam.ok({"type": "join", "chat_id": chat_id})
+    await customer.event(chat_id, lambda e: e["type"] == "joined")
+    return customer, sam, chat_id
+
+
+REFUSED: dict[str, str] = {}
+"""Text -> why it was not acknowledged: ``<code>: <message>``."""
+RETRY_LATER = "store_unavailable"
+"""The code of a frame the database failed: nothing of it was stored; send it again."""
+
+
+async def say(client: Client, text: str, acked: dict[str, int], chat_id: str | None = None) -> None:
+    """Send a message; note its number if the server acknowledged it."""
+    frame = {"type": "message", "text": text} | ({"chat_id": chat_id} if chat_id else {})
+    try:
+        answer = await client.send(frame)
+    except ClientError as error:  # the connection died under it: not acknowledged
+        REFUSED[text] = f"{error.code}: {error}"
+        return
+    if answer["type"] == "ack":
+        acked[text] = answer["seq"]
+        REFUSED.pop(text, None)  # refused before, stored now: sent again
+    else:
+        REFUSED[text] = f"{answer.get('code')}: {answer.get('message')}"
+
+
+def last_seen(client: Client, chat_id: str) -> int:
+    return max(no_event_twice(client, chat_id), default=0)
+
+
+def check_journal(rig: Cluster, chat_id: str, acked: dict[str, int]) -> None:
+    """Numbers 1..n; each acknowledged message once, under the number its ack gave; a
+    message refused as ``store_unavailable`` not at all (nothing of it was stored)."""
+    journal = rig.journal(chat_id)
+    assert [seq for seq, _ in journal] == list(range(1, len(journal) + 1))
+    posted = [(seq, e.text) for seq, e in journal if isinstance(e, MessagePosted)]
+    texts = [text for _, text in posted]
+    assert len(texts) == len(set(texts)), f"a message is in the journal twice: {texts}"
+    assert {text: seq for seq, text in posted if text in acked} == acked
+    failed = {text for text, why in REFUSED.items() if why.startswith(f"{RETRY_LATER}:")}
+    assert not failed & set(texts), f"refused as not stored, yet stored: {failed & set(texts)}"
+
+
+async def say_until_acked(client: Client, text: str, acked: dict[str, int]) -> None:
+    """What a client does with a frame the database failed: send it again, a few times."""
+    for _ in range(5):
+        await say(client, text, acked)
+        if text in acked or not REFUSED.get(text, "").startswith(f"{RETRY_LATER}:"):
+            return
+        await asyncio.sleep(0.2)
+
+
+def test_R20_a_killed_node_s_customer_reconnects_through_the_balancer_losing_nothing(
+    nodes: Cluster,
+) -> None:
+    rig = nodes
+    acked: dict[str, int] = {}
+
+    async def scenario() -> str:
+        customer, sam, chat_id = await joined_by_sam(rig)
+        home = rig.node_of(customer)
+        burst = [asyncio.create_task(say(customer, f"before {i}", acked)) for i in range(12)]
+        while len(acked) < 3:
+            await asyncio.sleep(0.005)
+        await asyncio.to_thread(home.kill)  # mid-burst
+        await asyncio.gather(*burst)
+        assert 3 <= len(acked) <= 12
+        await sam.ok({"type": "message", "chat_id": chat_id, "text": "while you were away"})
+        # The widget reconnects through the balancer, from the last number it saw.
+        since = last_seen(customer, chat_id)
+        moved = await Client.open(
+            f"{rig.balancer.ws_url}/ws/customer", {"token": customer.token, "last_seq": since}
+        )
+        assert rig.node_of(moved) is not home
+        await moved.event(chat_id, lambda e: e.get("text") == "while you were away")
+        assert min(no_event_twice(moved, chat_id)) > since
+        await say(moved, "back again", acked)
+        assert "back again" in acked, REFUSED.get("back again")
+        await sam.event(chat_id, lambda e: e.get("text") == "back again")
+        for text in acked:  # the supervisor, on a live node, saw every acknowledged one
+            assert text in sam.texts(chat_id)
+        await moved.ok({"type": "end"})
+        await sam.state(chat_id, lambda c: c["status"] == "ended")
+        return chat_id
+
+    chat_id = run_with(scenario)
+    check_journal(rig, chat_id, acked)
+
+
+def test_R20_database_connections_cut_mid_chat_nodes_reconnect_and_keep_what_they_acked(
+    nodes: Cluster,
+) -> None:
+    rig = nodes
+    acked: dict[str, int] = {}
+
+    async def scenario() -> tuple[str, datetime]:
+        customer, sam, chat_id = await joined_by_sam(rig)
+        await say(customer, "before the cut", acked)
+        burst = [
+            *(asyncio.create_task(say(customer, f"customer {i}", acked)) for i in range(6)),
+            *(asyncio.create_task(say(sam, f"sam {i}", acked, chat_id)) for i in range(6)),
+        ]
+        ended = await asyncio.to_thread(rig.database.terminate_connections)
+        cut_at = await asyncio.to_thread(database_now, rig)
+        await asyncio.gather(*burst)
+        assert ended > 0
+        # The nodes reconnect: a frame refused as store_unavailable (a connection that
+        # died as it was used) is served when sent again, as docs/protocol.md says.
+        for text in ("after the cut", "and once more"):
+            await say_until_acked(customer, text, acked)
+            assert text in acked, f"{text!r} was refused after the cut: {REFUSED.get(text)}"
+        await sam.event(chat_id, lambda e: e.get("text") == "and once more")
+        await customer.ok({"type": "end"})
+        await sam.state(chat_id, lambda c: c["status"] == "ended")
+        return chat_id, cut_at
+
+    chat_id, cut_at = run_with(scenario)
+    check_journal(rig, chat_id, acked)
+    assert "before the cut" in acked
+    # Every node's heartbeat reached the database again after the cut.
+    rig.until(lambda: beats_after(rig, cut_at) == len(rig.nodes), "every node beats again")
+
+
+def database_now(rig: Cluster) -> datetime:
+    import psycopg
+
+    with psycopg.connect(rig.database.admin_dsn, autocommit=True) as connection:
+        row = connection.execute("SELECT now()").fetchone()
+    assert row is not None
+    now: datetime = row[0]
+    return now
+
+
+def beats_after(rig: Cluster, moment: datetime) -> int:
+    answer = httpx.get(
+        f"{rig.balancer.url}/api/admin/nodes",
+        headers={"Authorization": f"Bearer {rig.token('olga')}"},
+        timeout=10,
+    )
+    answer.raise_for_status()
+    return sum(datetime.fromisoformat(n["heartbeat_at"]) > moment for n in answer.json())
