@@ -19,6 +19,7 @@ from chatrec.domain.journal import Actor, ChatRole, Event, Journal
 from chatrec.domain.participants import MOVES_AGENTS, present_agent_ids
 from chatrec.domain.roles import DESK_ROLES, LoginRole
 from chatrec.errors import (
+    ActionError,
     AuthenticationError,
     NotFoundError,
     PermissionDeniedError,
@@ -199,7 +200,7 @@ class OpenChats:
             )
         if ended is not None:
             return record.chat_id, None
-        return record.chat_id, await self.ensure(record.chat_id)
+        return record.chat_id, await self._fresh(record)
 
     async def _cache(self, record: ChatRecord) -> LiveChat:
         """Take an open chat as committed into this node's memory."""
@@ -229,16 +230,31 @@ class OpenChats:
         """Cache every open chat of the company, wherever it was opened: its staff see
         them on any node (R20)."""
         for record in await self._run(self.store.open_chats, company_id):
-            if record.chat_id not in self._chats:
-                await self._cache(record)
+            await self._fresh(record)
+
+    async def _fresh(self, record: ChatRecord) -> LiveChat | None:
+        """The chat cached as committed at ``record``: another node may have moved it on
+        since this node cached it, with no notice heard while no client here followed
+        it (R20)."""
+        if record.chat_id not in self._chats:
+            return await self.ensure(record.chat_id)
+        await self.catch_up(record.chat_id, record.last_seq)
+        return self._chats.get(record.chat_id)
+
+    async def resync(self, chat_id: str) -> None:
+        """Catch the cached chat up with the store after notices were lost (R20)."""
+        record = await self._run(self.store.get_chat, chat_id)
+        if record is not None:
+            await self.catch_up(chat_id, record.last_seq)
 
     async def refresh(self, chat: LiveChat) -> None:
         """Bring a cached chat up to what is committed: another node acted on it (R20)."""
         record = await self._run(self.store.get_chat, chat.chat_id)
         if record is None:
             return
-        newer = await self._run(self.store.load_journal, chat.chat_id, chat.record.last_seq)
-        chat.events.extend(newer)
+        held = chat.events[-1][0] if chat.events else 0
+        newer = await self._run(self.store.load_journal, chat.chat_id, held)
+        chat.events.extend((seq, event) for seq, event in newer if seq <= record.last_seq)
         chat.record = record
         if record.flow_state is not None:
             chat.flow_state = FlowState.from_dict(record.flow_state)
@@ -250,14 +266,27 @@ class OpenChats:
     async def _acting(self, chat: LiveChat, act: Callable[[], Awaitable[T]]) -> T:
         """Run an action under the chat's lock.  When another node numbered events of the
         chat first, catch up and run it again, its checks seeing the chat as it now is:
-        every accepted action is applied once and the numbers have no gap (R20)."""
+        every accepted action is applied once and the numbers have no gap (R20).
+
+        An action refused by its checks is judged again if the store holds a newer chat
+        than this node's copy (a notice lost or not yet heard): a refusal must be the
+        chat's answer, never a stale copy's."""
         async with chat.lock:
             for _ in range(CLASH_RETRIES):
                 try:
                     return await act()
                 except SequenceClashError:
                     await self.refresh(chat)
+                except ActionError:
+                    if not await self._behind(chat):
+                        raise
+                    await self.refresh(chat)
             return await act()
+
+    async def _behind(self, chat: LiveChat) -> bool:
+        """Whether another node committed to the chat since this node's copy."""
+        stored = await self._run(self.store.get_chat, chat.chat_id)
+        return stored is not None and stored.last_seq > chat.record.last_seq
 
     def _now(self, chat: LiveChat | None = None) -> datetime:
         now = self._clock()

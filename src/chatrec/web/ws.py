@@ -386,6 +386,8 @@ class CustomerConnection(Connection):
 
     async def on_notice(self, topic: str, notice: dict[str, Any]) -> None:
         newer = notice.get("customer_connection")
+        if notice.get("resync"):
+            await self.service.resync(self.chat_id)  # notices were lost (R20)
         if newer is None:
             await self.sync(self.chat_id, since=notice.get("since"), known=notice.get("seq"))
         elif newer != self.connection_id:

@@ -10,6 +10,7 @@ chat another node ended is refused as on one node.
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -94,7 +95,9 @@ def test_R20_an_idle_chat_swept_by_two_nodes_at_once_ends_once(
             # the change the store refused, and the winner's are in the database.
             written = {p.name for p in tmp_path.rglob("*") if p.suffix in {".json", ".txt"}}
             assert written == {"demo-logins.json"}  # the demo's, not a recording
-            recordings = await asyncio.to_thread(one.store.get_recordings, chat_id)
+            recordings = await asyncio.to_thread(
+                partial(one.store.get_recordings, chat_id, with_bytes=True)
+            )
             assert all(f.content for r in recordings for f in r.files)
             return list(swept)
         finally:
