@@ -81,6 +81,15 @@ class TestDatabase:
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name))
         )
 
+    def allow_connections(self, allowed: bool) -> None:
+        """Open or close the database to new connections (``ALLOW_CONNECTIONS``), as
+        when its server is down: with :meth:`terminate_connections`, nobody reaches it."""
+        self._admin(
+            sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS {}").format(
+                sql.Identifier(self.name), sql.SQL("true" if allowed else "false")
+            )
+        )
+
     def terminate_connections(self) -> int:
         """``pg_terminate_backend`` on every connection to this database: as when the
         server restarts or a network drops them.  How many were ended."""

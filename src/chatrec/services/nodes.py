@@ -14,7 +14,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from chatrec.errors import NodeConflictError, StoreError
 from chatrec.services.ports import NodeRegistry
@@ -55,6 +55,8 @@ class NodeHeartbeat:
         self.host = socket.gethostname()
         self.pid = os.getpid()
         self.joined: NodeRecord | None = None
+        # When a heartbeat first failed to reach the database (None: the last one did).
+        self.database_lost: datetime | None = None
 
     def _gone(self, host: str, pid: int) -> bool:
         # A node of this machine whose process has exited, or that had our own pid (a
@@ -82,6 +84,17 @@ class NodeHeartbeat:
                 await asyncio.to_thread(self.join)
             except StoreError as error:
                 log.warning("node %s could not say it is alive: %s", self.node_id, error)
+                if self.database_lost is None:
+                    self.database_lost = datetime.now(UTC)
+                continue
+            self.database_lost = None
+
+    def health(self) -> dict[str, str]:
+        """What ``/api/health`` says of the database, from the last heartbeat: a health
+        check that queried it would cost the database a read per probe of every node."""
+        if self.database_lost is None:
+            return {"database": "ok"}
+        return {"database": "unreachable", "database_since": self.database_lost.isoformat()}
 
     def live(self) -> list[NodeRecord]:
         """Every node heard from within the lease, this one included."""

@@ -216,11 +216,30 @@ def chat_read(chat: ChatRecord) -> ChatRead:
     )
 
 
-@router.get("/health", operation_id="getHealth", tags=["system"])
-async def health(services: Services) -> dict[str, str]:
-    """Answers while the server runs; it reads nothing.  With several servers it says
-    whether Redis is reached: a node that lost it serves its own clients only (R20)."""
-    return {"status": "ok", **services.fanout.health()}
+HEALTH_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {
+        "description": "The database did not answer the node's last heartbeat: the same "
+        "fields as 200, with ``status`` ``unavailable`` and ``database_since``.",
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "additionalProperties": {"type": "string"}}
+            }
+        },
+    }
+}
+
+
+@router.get("/health", operation_id="getHealth", tags=["system"], responses=HEALTH_UNAVAILABLE)
+async def health(services: Services, response: Response) -> dict[str, str]:
+    """Answers while the server runs; it reads nothing.  It says whether the database
+    answered the node's last heartbeat (503 while it does not: a load balancer sends
+    nobody to a node that can store nothing) and, with several servers, whether Redis
+    is reached: a node that lost it serves its own clients only (R20)."""
+    database = services.node.health()
+    if database["database"] != "ok":
+        response.status_code = 503
+        return {"status": "unavailable", **database, **services.fanout.health()}
+    return {"status": "ok", **database, **services.fanout.health()}
 
 
 @router.post(

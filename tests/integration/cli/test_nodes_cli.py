@@ -23,7 +23,7 @@ def test_R20_a_second_server_on_one_sqlite_file_is_refused_and_nodes_lists_the_f
     try:
         # One server alone: its notices stay in process.
         health = httpx.get(f"{first.url}/api/health", timeout=5).json()
-        assert health == {"status": "ok", "notices": "in process"}
+        assert health == {"status": "ok", "database": "ok", "notices": "in process"}
         listed = run_chatrec("nodes", "--database-url", url)
         assert listed.returncode == 0, listed.stderr
         assert f" {first.process.pid} " in listed.stdout  # type: ignore[union-attr]

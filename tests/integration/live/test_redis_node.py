@@ -69,6 +69,7 @@ def test_R20_health_says_when_redis_is_lost_and_staff_catch_up_when_it_returns(
     try:
         assert health(server) == {
             "status": "ok",
+            "database": "ok",
             "notices": "redis",
             "redis": "connected",
             "redis_since": health(server)["redis_since"],

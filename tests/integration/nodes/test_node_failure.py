@@ -23,9 +23,9 @@ async def joined_by_sam(rig: Cluster) -> tuple[Client, Client, str]:
     """A queued customer through the balancer, and Sam joined from another node."""
     customer, chat_id = await queued(rig)
     home = rig.node_of(customer)
-    # On the node that answered the widget's POST, if it is another: a client there
-    # keeps that node's copy of the chat fresh (else it stays stale, a bug reported
-    # with issue 12, its reproduction comes with the fix).
+    # On the node that answered the widget's POST, if it is another: that node's copy
+    # was made before the customer moved on elsewhere (tests/integration/nodes/
+    # test_through_balancer.py checks it is caught up).
     opened = rig.opened_on[chat_id]
     there = opened if opened is not home else next(n for n in rig.nodes if n is not home)
     sam = await rig.staff("sam", via=there)
@@ -170,3 +170,23 @@ def beats_after(rig: Cluster, moment: datetime) -> int:
     )
     answer.raise_for_status()
     return sum(datetime.fromisoformat(n["heartbeat_at"]) > moment for n in answer.json())
+
+
+def test_R20_a_node_says_the_database_is_unreachable_and_serves_again_when_it_returns(
+    nodes: Cluster,
+) -> None:
+    rig = nodes
+    node = rig.nodes[0]
+    assert node.health()["database"] == "ok"
+    rig.database.allow_connections(False)
+    try:
+        rig.database.terminate_connections()
+        rig.until(lambda: node.health()["database"] == "unreachable", "health says unreachable")
+        answer = httpx.get(f"{node.url}/api/health", timeout=5)
+        assert answer.status_code == 503  # a balancer's health check sends nobody here
+        assert answer.json()["status"] == "unavailable"
+        assert "database_since" in answer.json()
+    finally:
+        rig.database.allow_connections(True)
+    rig.until(lambda: node.health()["database"] == "ok", "health says the database is back")
+    assert httpx.get(f"{node.url}/api/health", timeout=5).status_code == 200
