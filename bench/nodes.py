@@ -25,7 +25,12 @@ database and Redis CPU per message, and the projected capacity of a node.
 
 ``CHATREC_BENCH_QUICK=1``: small sizes (under a minute).  ``CHATREC_BENCH_PROFILE=1``:
 the nodes run under cProfile, one ``bench/results/nodes-<phase>-<node>.prof`` each
-(read with ``python -m pstats``); their CPU figures then include cProfile's overhead.
+(read with ``python -m pstats``); their CPU figures then include cProfile's overhead,
+and cProfile sees the event loop's thread only (py-spy sees the store's threads too).
+A phase that counts errors keeps its nodes' logs beside the results.
+
+Its length is one benchmark's: the database, the client spread over the nodes and the
+CPU readings are read together, since each figure depends on how the others were taken.
 """
 
 from __future__ import annotations
@@ -70,7 +75,7 @@ ROUNDS = 1 if QUICK else 2
 LEAST_AGENTS = 2 if QUICK else 4
 POLL = 0.2
 """Seconds between two reads of the bench database's backends' CPU."""
-CHAT_TIMEOUT = 90.0
+CHAT_TIMEOUT = 60.0
 """Seconds a chat may take before the client counts it as timed out and goes on."""
 STATED_RATE = 1 / 15
 """Messages a second of one chat for the projection: each side writes every 30 s."""
