@@ -86,6 +86,8 @@ class Server:
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     child: ChildServer | None = None
+    database_url: str | None = None
+    """Its database when not SQLite in ``data_dir``: the admin CLI is given it too."""
 
     @property
     def url(self) -> str:
@@ -144,6 +146,8 @@ def bare_server() -> Iterator[Server]:
 def admin(server: Server, *arguments: str) -> Any:
     command = [sys.executable, "-m", "chatrec", "admin", *arguments]
     command += ["--data-dir", str(server.data_dir), "--json"]
+    if server.database_url is not None:
+        command += ["--database-url", server.database_url]
     done = subprocess.run(  # noqa: S603 (our own command line)
         command, capture_output=True, text=True, check=False, cwd=ROOT
     )

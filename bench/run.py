@@ -62,7 +62,9 @@ class Benchmark:
     """Whether figure, ratio and unit meet the goal; ``None`` when they cannot tell."""
 
 
-# The issue's order and goals; the limits add up to 13.5 minutes, under the 15 allowed.
+# The issues' order and goals.  The limits are ceilings for a stuck benchmark and add up
+# to 20.5 minutes; a full run of all seven takes about 11 (docs/performance.md: 452 s
+# for the first six, about 190 s for nodes), under the 15 allowed.
 BENCHMARKS = (
     Benchmark("journal", 90, "≥ 0.5x raw SQLite inserts", lambda _f, ratio, _u: ratio >= 0.5),
     Benchmark(
@@ -91,6 +93,12 @@ BENCHMARKS = (
         180,
         "10,000 open chats at ≤ 100 KB each",
         _per_unit(100.0, {"kb": 1.0, "kib": 1.0, "b": 1 / 1024, "bytes": 1 / 1024, "mb": 1024}),
+    ),
+    Benchmark(
+        "nodes",
+        300,
+        "≥ 0.9x one node's messages per node CPU-second, at two nodes (PostgreSQL, Redis)",
+        lambda _f, ratio, _u: ratio >= 0.9,
     ),
 )
 
