@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -60,6 +61,10 @@ HELLO_TIMEOUT = 10.0
 CLOSE_TRY_AGAIN = 1013
 # A newer customer connection of the same chat took over: do not reconnect.
 CLOSE_REPLACED = 4410
+# A fault of the server's on this connection: reconnect and resume by sequence.
+INTERNAL_ERROR = 1011
+
+log = logging.getLogger(__name__)
 ACTIONS: dict[str, type[Event]] = {
     "pause": RecordingPaused,
     "resume": RecordingResumed,
@@ -221,6 +226,14 @@ class Connection:
                     # The client catches up by sequence at the next notice or its sync.
                     frame = store_error_frame(error, "reading a notice for a client")
                     await self.ws.send_text(json.dumps(frame))
+                except Exception:
+                    # A fault of ours: a writer that stopped silently would leave the
+                    # client waiting for acks for ever. Closed, it reconnects and resumes
+                    # by sequence (docs/protocol.md).
+                    log.exception("a notice could not be sent on; closing the connection")
+                    with contextlib.suppress(Exception):
+                        await self.ws.close(code=INTERNAL_ERROR)
+                    return
                 continue
             await self.ws.send_text(json.dumps(item))
 
