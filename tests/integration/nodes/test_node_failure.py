@@ -8,15 +8,21 @@ node again after each test.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
+import time
 from datetime import datetime
 
 import httpx
 
-from chatrec.domain.journal import MessagePosted
+from chatrec.domain.journal import AgentAssigned, ChatEnded, MessagePosted
 from chatrec.simulate.client import ClientError
+from chatrec.store.records import DeliveryRecord, DeliveryState
+from chatrec.store.store import Store
 from tests.cluster import Cluster, run_with
 from tests.integration.clients import Client
 from tests.integration.nodes.test_through_balancer import no_event_twice, queued
+from tests.keys import SECRETS
 
 
 async def joined_by_sam(rig: Cluster) -> tuple[Client, Client, str]:
@@ -79,6 +85,92 @@ async def say_until_acked(client: Client, text: str, acked: dict[str, int]) -> N
         if text in acked or not REFUSED.get(text, "").startswith(f"{RETRY_LATER}:"):
             return
         await asyncio.sleep(0.2)
+
+
+def delivered(rig: Cluster, chat_id: str, timeout: float = 60) -> list[DeliveryRecord]:
+    """The chat's deliveries once the workers delivered every one of them."""
+    store = Store(rig.database_url, secrets=SECRETS)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            mine = [d for d in store.list_deliveries(limit=1000) if d.chat_id == chat_id]
+            if mine and all(d.state is DeliveryState.DELIVERED for d in mine):
+                return mine
+            assert time.monotonic() < deadline, f"not all delivered: {mine}"
+            time.sleep(0.2)
+    finally:
+        store.close()
+
+
+def test_R20_a_chat_served_by_three_nodes_is_transferred_and_delivered_once(
+    nodes: Cluster,
+) -> None:
+    """Customer on one node, Alice on another, Carol on the third: messages, a pause on
+    one node resumed on another, a transfer across nodes, a deletion request, the end;
+    then every file the end produced is on the platform once, as its sidecar says."""
+    rig = nodes
+    one, two, three = rig.nodes
+
+    async def scenario() -> str:
+        alice = await rig.staff("alice", via=two)
+        carol = await rig.staff("carol", via=three)
+        try:
+            await alice.ok({"type": "presence", "available": True})
+            customer, chat_id = await rig.customer(via=one)
+            await customer.state(chat_id, lambda c: c["choices"] is not None)
+            await customer.ok({"type": "message", "text": "Billing"})
+            await alice.state(chat_id, lambda c: c["status"] == "active")
+            await alice.ok({"type": "message", "chat_id": chat_id, "text": "Alice on two"})
+            await customer.event(chat_id, lambda e: e.get("text") == "Alice on two")
+            await alice.ok({"type": "pause", "chat_id": chat_id})
+            await customer.state(chat_id, lambda c: c["recording"] == "paused")
+            await customer.ok({"type": "message", "text": "my card is 4111 1111 1111 1111"})
+            await carol.ok({"type": "presence", "available": True})
+            await alice.ok({"type": "transfer", "chat_id": chat_id, "to_agent": "demo-carol"})
+            await carol.state(chat_id, lambda c: c["status"] == "active")
+            await carol.ok({"type": "resume", "chat_id": chat_id})  # on three, paused on two
+            await customer.state(chat_id, lambda c: c["recording"] == "recording")
+            await customer.ok({"type": "request_deletion"})
+            await carol.state(chat_id, lambda c: c["deletion_requested"])  # R9: she sees it
+            await carol.ok({"type": "message", "chat_id": chat_id, "text": "Carol on three"})
+            await customer.event(chat_id, lambda e: e.get("text") == "Carol on three")
+            await carol.ok({"type": "end", "chat_id": chat_id})
+            await customer.state(chat_id, lambda c: c["status"] == "ended")
+        finally:
+            for agent in (alice, carol):
+                await agent.ok({"type": "presence", "available": False})
+        return chat_id
+
+    chat_id = run_with(scenario)
+    journal = rig.journal(chat_id)
+    assert [seq for seq, _ in journal] == list(range(1, len(journal) + 1))
+    joins = [e.actor.user_id for _, e in journal if isinstance(e, AgentAssigned)]
+    assert joins == ["demo-alice", "demo-carol"]
+    assert sum(isinstance(e, ChatEnded) for _, e in journal) == 1
+    files = delivered(rig, chat_id)
+    assert rig.platform is not None
+    folder = rig.platform.folder
+    on_platform = sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and chat_id in p.name
+    )
+    assert on_platform == sorted(d.remote_path for d in files)  # each once, none half
+    for d in files:
+        content = (folder / d.remote_path).read_bytes()
+        assert (len(content), hashlib.sha256(content).hexdigest()) == (d.size, d.sha256)
+        assert b"4111" not in content  # said while paused (R8), paused on another node
+    sidecars = [d for d in files if d.remote_path.endswith(".meta.json")]
+    assert sidecars
+    for sidecar in sidecars:
+        meta = json.loads((folder / sidecar.remote_path).read_bytes())
+        for entry in meta["files"]:
+            named = (folder / sidecar.remote_path).parent / entry["name"]
+            content = named.read_bytes()
+            assert (len(content), hashlib.sha256(content).hexdigest()) == (
+                entry["size"],
+                entry["sha256"],
+            )
 
 
 def test_R20_a_killed_node_s_customer_reconnects_through_the_balancer_losing_nothing(
