@@ -19,6 +19,7 @@ from chatrec.domain.journal import AgentAssigned, ChatEnded, MessagePosted
 from chatrec.simulate.client import ClientError
 from chatrec.store.records import DeliveryRecord, DeliveryState
 from chatrec.store.store import Store
+from tests.balancer import UPSTREAM_HEADER
 from tests.cluster import Cluster, run_with
 from tests.integration.clients import Client
 from tests.integration.nodes.test_through_balancer import no_event_twice, queued
@@ -85,6 +86,13 @@ async def say_until_acked(client: Client, text: str, acked: dict[str, int]) -> N
         if text in acked or not REFUSED.get(text, "").startswith(f"{RETRY_LATER}:"):
             return
         await asyncio.sleep(0.2)
+
+
+def port_of(rig: Cluster, client: Client) -> int:
+    """The port of the node a client is on, whether it came through the balancer or not."""
+    if client.ws.response is not None and UPSTREAM_HEADER in client.ws.response.headers:
+        return rig.node_of(client).port
+    return int(client.ws.remote_address[1])
 
 
 def delivered(rig: Cluster, chat_id: str, timeout: float = 60) -> list[DeliveryRecord]:
@@ -208,6 +216,56 @@ def test_R20_a_killed_node_s_customer_reconnects_through_the_balancer_losing_not
 
     chat_id = run_with(scenario)
     check_journal(rig, chat_id, acked)
+
+
+def test_R20_R16_nodes_killed_one_after_another_mid_burst_lose_nothing_from_the_recording(
+    nodes: Cluster,
+) -> None:
+    """Three times: the customer's node is killed mid-burst, the customer comes back
+    through the balancer, the node starts again.  Every acknowledged message is in the
+    journal once and in the delivered recording."""
+    rig = nodes
+    acked: dict[str, int] = {}
+
+    async def scenario() -> str:
+        customer, sam, chat_id = await joined_by_sam(rig)
+        for round_ in range(3):
+            home = rig.node_of(customer)
+            burst = [
+                asyncio.create_task(say(customer, f"round {round_} message {i}", acked))
+                for i in range(8)
+            ]
+            while sum(text.startswith(f"round {round_} ") for text in acked) < 2:
+                await asyncio.sleep(0.005)
+            sam_too = port_of(rig, sam) == home.port
+            await asyncio.to_thread(home.kill)
+            await asyncio.gather(*burst)
+            if sam_too:  # his portal reconnects too, through the balancer
+                sam = await rig.staff("sam")
+            since, token = last_seen(customer, chat_id), customer.token
+            customer = await Client.open(
+                f"{rig.balancer.ws_url}/ws/customer", {"token": token, "last_seq": since}
+            )
+            customer.token = token
+            await asyncio.to_thread(rig.ensure_all_running)
+        await say(customer, "all done", acked)
+        await sam.event(chat_id, lambda e: e.get("text") == "all done")
+        await customer.ok({"type": "end"})
+        await sam.state(chat_id, lambda c: c["status"] == "ended")
+        return chat_id
+
+    chat_id = run_with(scenario)
+    check_journal(rig, chat_id, acked)
+    assert rig.platform is not None
+    texts = [
+        (rig.platform.folder / d.remote_path).read_text()
+        for d in delivered(rig, chat_id)
+        if d.format == "text"
+    ]
+    assert texts, "no text recording was delivered"
+    for recording in texts:
+        for said in acked:
+            assert said in recording, f"{said!r} acknowledged, missing from the recording"
 
 
 def test_R20_database_connections_cut_mid_chat_nodes_reconnect_and_keep_what_they_acked(
