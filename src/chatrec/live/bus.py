@@ -38,6 +38,10 @@ each looks at once instead of at its next poll."""
 class Fanout(Protocol):
     """The one interface between services and whatever carries notices between nodes."""
 
+    between_nodes: bool
+    """Whether notices reach other nodes: a notice then carries what changed, so that
+    they need not read it back from the database (R20)."""
+
     def publish(self, topic: str, notice: dict[str, Any]) -> None: ...
 
     def subscribe(self, topic: str, listener: Listener) -> Callable[[], None]:
@@ -60,6 +64,8 @@ class NodeBus(Fanout, Protocol):
 
 
 class InProcessFanout:
+    between_nodes = False
+
     """A single node's bus: listeners run synchronously and must not block."""
 
     async def start(self) -> None:

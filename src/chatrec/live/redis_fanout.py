@@ -63,6 +63,8 @@ class RedisFanout:
     may be called from any thread, as services call them.
     """
 
+    between_nodes = True
+
     def __init__(self, url: str, prefix: str = "chatrec:") -> None:
         self.url = url
         self.prefix = prefix
@@ -222,6 +224,8 @@ class CommandFanout:
     """What a command (``chatrec admin``) publishes to the servers sharing Redis: it
     hears nothing itself, and a publish that fails is logged, as the servers' sweep then
     finds the change within ``CHATREC_SWEEP_INTERVAL_SECONDS`` (R18, R20)."""
+
+    between_nodes = True
 
     def __init__(self, url: str, prefix: str = "chatrec:") -> None:
         self.url = url

@@ -9,6 +9,7 @@ publish).  The actions (``services.chats``), routing and presence
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -27,6 +28,7 @@ from chatrec.errors import (
 )
 from chatrec.flows import Flow, FlowState, load_flow
 from chatrec.live.bus import Fanout, chat_topic, company_topic
+from chatrec.live.carried import carried, take_carried
 from chatrec.live.registry import LiveChat
 from chatrec.services.directory import company_settings
 from chatrec.services.endings import ChatEndings
@@ -44,6 +46,9 @@ from chatrec.store.records import (
 )
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
 
 CLASH_RETRIES = 5
 """How often an action catches up with other nodes before it is tried a last time."""
@@ -174,14 +179,25 @@ class OpenChats:
             return chat.events_after(seq)
         return await self._run(self.store.load_journal, chat_id, seq)
 
-    async def catch_up(self, chat_id: str, known: int) -> None:
+    async def catch_up(
+        self, chat_id: str, known: int, notice: dict[str, Any] | None = None
+    ) -> None:
         """Bring the cached chat up to ``known``, a number a notice announced: above what
-        memory holds, another node committed it (R20)."""
+        memory holds, another node committed it (R20).  What the notice carries is taken
+        when it follows on from the copy; otherwise the store is read."""
         chat = self._chats.get(chat_id)
         if chat is not None and known > chat.record.last_seq:
             async with chat.lock:
-                if known > chat.record.last_seq:
+                if known > chat.record.last_seq and not self._take_carried(chat, notice):
                     await self.refresh(chat)
+
+    def _take_carried(self, chat: LiveChat, notice: dict[str, Any] | None) -> bool:
+        """Apply what a notice carries if it follows on from the copy (``live.carried``)."""
+        if not take_carried(chat, notice):
+            return False
+        if chat.record.status is ChatStatus.ENDED:
+            self._chats.pop(chat.chat_id, None)
+        return True
 
     async def chat_for_customer(self, token: str) -> tuple[str, LiveChat | None]:
         """The customer's chat id, and the live chat unless it has ended (R18).
@@ -332,11 +348,16 @@ class OpenChats:
         await self.committer.commit(change)
         chat.record = record
         chat.events.extend(numbered)
-        self._publish(chat)
+        self._publish(chat, after=first - 1)
         return first
 
-    def _publish(self, chat: LiveChat) -> None:
-        notice = {"chat_id": chat.chat_id, "seq": chat.record.last_seq}
+    def _publish(self, chat: LiveChat, after: int | None = None) -> None:
+        """Say the chat is at its last number; between nodes, with the events numbered
+        above ``after`` and the row as committed, which the others take without reading
+        the database back (:meth:`_take_carried`)."""
+        notice: dict[str, Any] = {"chat_id": chat.chat_id, "seq": chat.record.last_seq}
+        if self.fanout.between_nodes and after is not None:
+            notice.update(carried(chat, after))
         self.fanout.publish(chat_topic(chat.chat_id), notice)
         self.fanout.publish(company_topic(chat.record.company_id), notice)
 

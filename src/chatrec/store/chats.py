@@ -13,6 +13,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session, undefer
 
+from chatrec.domain.codec import encode_event
 from chatrec.domain.filenames import CONTINUES, name_key
 from chatrec.domain.journal import Event
 from chatrec.errors import ChatrecError
@@ -163,6 +164,18 @@ class ChatStore(StorePart):
         return taken
 
     # -- live changes -----------------------------------------------------------------
+
+    def committed(self, changes: Sequence[ChatChange]) -> bool:
+        """Whether a batch whose commit's answer was lost is stored: its first event is,
+        as written (a batch commits whole or not at all).  False for a batch without an
+        event, whose outcome this cannot tell."""
+        probe = next((change for change in changes if change.events), None)
+        if probe is None:
+            return False
+        seq, event = probe.events[0]
+        with self._read() as session:
+            row = session.get(ChatEventRow, (probe.chat.chat_id, seq))
+            return row is not None and row.payload == encode_event(event)
 
     def apply(self, changes: Sequence[ChatChange]) -> list[BaseException | None]:
         """Commit many chat changes in one transaction, each in its own SAVEPOINT.

@@ -26,6 +26,8 @@ class ChangeApplier(Protocol):
 
     def apply(self, changes: Sequence[ChatChange]) -> list[BaseException | None]: ...
 
+    def committed(self, changes: Sequence[ChatChange]) -> bool: ...
+
 
 _Waiter = tuple[ChatChange, "asyncio.Future[None]"]
 
@@ -89,9 +91,14 @@ class GroupCommitter:
                 future.get_loop().call_soon_threadsafe(_settle, future, outcome)
 
     def _commit(self, batch: list[_Waiter]) -> list[BaseException | None]:
+        changes = [change for change, _ in batch]
         try:
-            return self._store.apply([change for change, _ in batch])
+            return self._store.apply(changes)
         except Exception as error:  # the database failed: every waiter of the batch learns it
+            if self._committed_after_all(changes):
+                # The connection died after the database committed, before it said so:
+                # the batch is stored, and saying otherwise would have it sent twice.
+                return [None] * len(batch)
             # Not chained to ``error``: it carries the whole batch, other companies' data
             # included, which a logged traceback would print (R18).  Its description
             # without the data goes along for the operator's log.
@@ -99,6 +106,14 @@ class GroupCommitter:
                 store_failure("the commit failed; nothing of it was stored; try again", error)
                 for _ in batch
             ]
+
+    def _committed_after_all(self, changes: Sequence[ChatChange]) -> bool:
+        """Whether a batch whose commit failed was stored anyway (asked on a fresh
+        connection); false when that cannot be known."""
+        try:
+            return self._store.committed(changes)
+        except Exception:
+            return False
 
 
 def _settle(future: asyncio.Future[None], outcome: BaseException | None) -> None:

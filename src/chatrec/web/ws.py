@@ -402,7 +402,10 @@ class CustomerConnection(Connection):
         if notice.get("resync"):
             await self.service.resync(self.chat_id)  # notices were lost (R20)
         if newer is None:
-            await self.sync(self.chat_id, since=notice.get("since"), known=notice.get("seq"))
+            known = notice.get("seq")
+            if isinstance(known, int):  # what another node committed, maybe carried (R20)
+                await self.service.catch_up(self.chat_id, known, notice)
+            await self.sync(self.chat_id, since=notice.get("since"), known=known)
         elif newer != self.connection_id:
             message = "this chat was opened on another connection, which replaces this one"
             await self.ws.send_text(json.dumps(error_frame("replaced", message)))
@@ -551,7 +554,7 @@ class StaffConnection(Connection):
             await self.service.ensure(chat_id)  # opened on another node (R20)
         elif isinstance(known, int):
             # Changed on another node: whether it is followed depends on the change.
-            await self.service.catch_up(chat_id, known)
+            await self.service.catch_up(chat_id, known, notice)
         if self.follows(chat_id):
             await self.sync(chat_id, since=notice.get("since"), known=notice.get("seq"))
         elif chat_id in self.seen and (chat := self.service.find(chat_id)) is not None:

@@ -104,6 +104,35 @@ def test_a_failed_commit_reaches_every_waiter_of_the_batch() -> None:
     assert len({id(outcome) for outcome in outcomes}) == 10
 
 
+class AnswerLostStore:
+    """The real store, whose connection dies once the database committed, before it
+    answers (``pg_terminate_backend`` at that instant): the commit seems to fail."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def apply(self, changes: Sequence[ChatChange]) -> list[BaseException | None]:
+        self.store.apply(changes)
+        raise ConnectionError("server closed the connection unexpectedly")
+
+    def committed(self, changes: Sequence[ChatChange]) -> bool:
+        return self.store.committed(changes)
+
+
+def test_R19_R20_a_commit_whose_answer_was_lost_is_found_stored_and_acknowledged(
+    store: Store,
+) -> None:
+    seed(store)
+    starts = [new_chat(f"C{n}") for n in range(3)]
+    store.apply(starts)
+    follows = [next_message(start, "said once") for start in starts]
+    outcomes = asyncio.run(commit_all(GroupCommitter(AnswerLostStore(store)), follows))
+    assert outcomes == [None, None, None]  # stored: saying "try again" would store it twice
+    assert all(len(store.load_journal(f"C{n}")) == 3 for n in range(3))
+    # A batch that truly failed is still reported so, after the same look.
+    assert not store.committed([next_message(follows[0], "never sent")])
+
+
 def test_R18_a_failed_commit_carries_no_data_of_its_batch(store: Store, database_url: str) -> None:
     """The batch mixes companies: neither the error, nor its cause, nor the database's own
     error (hidden parameters) holds a value of it; the cause names the statement."""

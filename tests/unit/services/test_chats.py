@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -22,6 +23,7 @@ from chatrec.domain.roles import LoginRole
 from chatrec.domain.settings import DEFAULT_TEMPLATE
 from chatrec.errors import ConflictError
 from chatrec.live.bus import InProcessFanout, chat_topic
+from chatrec.live.carried import carried
 from chatrec.live.registry import LiveChat
 from chatrec.services.chats import ChatService
 from chatrec.store.records import (
@@ -204,3 +206,25 @@ def test_R6_a_later_end_takes_no_name_the_store_holds() -> None:
     names = [r.base_name for r in node.store.recordings if r.base_name]
     assert len(names) >= 2
     assert len({name.casefold() for name in names}) == len(names)
+
+
+def test_R20_a_notice_between_nodes_carries_what_changed_and_one_after_a_gap_is_not_taken() -> None:
+    node = Node()
+
+    async def scenario() -> None:
+        chat = await node.assigned_chat()
+        # Another node's copy, made before two actions.
+        other = LiveChat(chat.record, list(chat.events), chat.company, chat.sampling_key)
+        first = await node.chats.customer_says(chat, "Where is my order?")
+        over_redis = json.loads(json.dumps(carried(chat, first - 1)))
+        second = await node.chats.staff_says(AGENT, chat, "On its way.")
+        later = json.loads(json.dumps(carried(chat, second - 1)))
+
+        assert not node.chats._take_carried(other, later)  # a gap: the store is read instead
+        assert node.chats._take_carried(other, over_redis)
+        assert node.chats._take_carried(other, later)
+        assert other.events == chat.events
+        assert other.record == chat.record
+        assert not node.chats._take_carried(other, later)  # already held: nothing twice
+
+    run(scenario)
