@@ -32,6 +32,14 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 SCHEMA_REVISION = "0010"
 
 
+POOL_SIZE = 10
+"""Connections a process keeps open to PostgreSQL: more than its threads that use them at
+once (the group commit's, the event loop's thread pool of ``min(32, cores + 4)``, a
+worker's), so that none is opened and closed per transaction, which cost the several
+nodes benchmark about a hundred new backends in twenty seconds.  SQLAlchemy's overflow
+(10 more) is kept for bursts."""
+
+
 def make_engine(url: str, **options: Any) -> Engine:
     """An engine for ``url``; ``options`` go to :func:`sqlalchemy.create_engine`.
 
@@ -41,6 +49,7 @@ def make_engine(url: str, **options: Any) -> Engine:
     options["hide_parameters"] = True
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
+        options.setdefault("pool_size", POOL_SIZE)
         return create_engine(parsed, pool_pre_ping=True, **options)
     database = parsed.database
     if database and database != ":memory:" and not database.startswith("file:"):
