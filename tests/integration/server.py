@@ -58,6 +58,15 @@ class SeededDemo:
         return f"sqlite:///{database}"
 
 
+def start_together(*servers: ServerProcess, timeout: float = 30) -> None:
+    """Start ``servers`` side by side and wait until each is ready: a start is mostly the
+    child's own work (imports, migrations), so several overlap instead of adding up.
+    A server started before one that fails is left running: its owner stops it."""
+    children = [server._spawn() for server in servers]
+    for child in children:
+        child.wait_ready(timeout)
+
+
 @dataclass
 class ServerProcess:
     data_dir: Path
@@ -106,12 +115,16 @@ class ServerProcess:
         )
 
     def start(self, timeout: float = 30) -> None:
+        start_together(self, timeout=timeout)
+
+    def _spawn(self) -> ChildServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         child = self._child()
         try:
-            child.start(timeout)
+            child.spawn()
         finally:
             self.process = child.process
+        return child
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hook runs, as in a crash (the platform's sshd is kept)."""

@@ -1,10 +1,14 @@
-"""Every operation of the published OpenAPI schema, fuzzed against a real server (R19).
+"""Every operation of the published OpenAPI schema, fuzzed against the application (R19).
 
-Schemathesis reads ``/openapi.json`` from a running ``chatrec demo`` and sends each
-operation generated requests, valid and invalid.  Whatever it sends, the server must
-answer without a 5xx, with a status code the schema documents, in the documented
-content type and body shape.  The operations come from the live schema, so an endpoint
-added later is fuzzed without touching this file.
+Schemathesis reads ``/openapi.json`` from the demo's application, built as ``chatrec demo``
+builds it (the demo company seeded, its lifespan started), and sends each operation
+generated requests, valid and invalid, through its ASGI interface in this process: what
+is fuzzed is the application's answers, not the network, which the live tests meet; a
+``chatrec demo`` child and an HTTP round trip per case cost a quarter of this file's
+time.  Whatever it sends, the application must answer without a 5xx, with a status
+code the schema documents, in the documented content type and body shape.  The
+operations come from the live schema, so an endpoint added later is fuzzed without
+touching this file.
 
 It runs twice: anonymously, where nearly everything must be refused cleanly, and as the
 demo administrator (ada), which reaches the handlers behind authentication.
@@ -17,14 +21,20 @@ collection time.
 
 from __future__ import annotations
 
+import json
+import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
-import httpx
 import pytest
+import requests
 import schemathesis
+from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import SecretStr
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -32,8 +42,12 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 from schemathesis.core.result import Ok
+from schemathesis.python import asgi
 
-from tests.integration.server import SeededDemo, ServerProcess
+from chatrec.bootstrap import build_app
+from chatrec.config import Config
+from chatrec.demo.company import LOGINS_FILE
+from tests.integration.server import SeededDemo
 
 CHECKS = [
     not_a_server_error,
@@ -52,27 +66,51 @@ FUZZ = settings(
 )
 
 
-@pytest.fixture(scope="module")
-def server(
-    tmp_path_factory: pytest.TempPathFactory, seeded_demo: SeededDemo
-) -> Iterator[ServerProcess]:
-    base: Path = tmp_path_factory.mktemp("openapi-fuzz")
-    # Test connection to the demo's platform, not started here, answers only when its
-    # time is up (issue 16.3): well within schemathesis's 10 s read timeout.
-    process = ServerProcess(
-        base / "data",
-        seeded_demo.copy_to(base / "data", base / "chatrec.db"),
-        env={"CHATREC_CONNECTION_TEST_SECONDS": "2"},
+@dataclass(frozen=True)
+class DemoApp:
+    """The demo's application and the folder ``chatrec demo`` wrote its logins to."""
+
+    app: FastAPI
+    data_dir: Path
+
+    def get(self, path: str, headers: dict[str, str]) -> requests.Response:
+        """A request as schemathesis sends its cases: on its event loop, lifespan started."""
+        with asgi.get_client(cast(asgi.ASGIApp, self.app)) as client:
+            return client.get(path, headers=headers)
+
+    def token(self, login: str) -> str:
+        entries = json.loads((self.data_dir / LOGINS_FILE).read_text())
+        password = {entry["login"]: entry["password"] for entry in entries}[login]
+        with asgi.get_client(cast(asgi.ASGIApp, self.app)) as client:
+            response = client.post("/api/login", json={"login": login, "password": password})
+        response.raise_for_status()
+        token: str = response.json()["token"]
+        return token
+
+
+@pytest.fixture
+def server(tmp_path: Path, seeded_demo: SeededDemo) -> Iterator[DemoApp]:
+    """The demo's application as ``chatrec demo`` serves it, on a copy of the seeded demo;
+    its lifespan runs on schemathesis's event loop from the first request to the end of
+    the test (schemathesis's plugin ends it then: one application per test)."""
+    base = tmp_path
+    config = Config(
+        data_dir=base / "data",
+        database_url=seeded_demo.copy_to(base / "data", base / "chatrec.db"),
+        # The demo's /metrics asks for a token, a new one at each start.
+        metrics_token=SecretStr(secrets.token_urlsafe(32)),
+        # Test connection to the demo's platform, not started here, answers only when its
+        # time is up (issue 16.3).
+        connection_test_seconds=2,
     )
-    process.start()
     try:
-        yield process
+        yield DemoApp(build_app(config), config.data_dir)
     finally:
-        process.stop()
+        asgi.shutdown_lifespans()
 
 
-@pytest.fixture(scope="module")
-def administrator(server: ServerProcess) -> dict[str, str]:
+@pytest.fixture
+def administrator(server: DemoApp) -> dict[str, str]:
     """ada's bearer header, taken before any fuzzing: the anonymous run's many tries at
     /api/login would have the login limiter refuse her afterwards."""
     return {"Authorization": f"Bearer {server.token('ada')}"}
@@ -107,20 +145,20 @@ def fuzz(
             answers_as_documented()
 
 
-def load_schema(server: ServerProcess) -> schemathesis.BaseSchema:
+def load_schema(server: DemoApp) -> schemathesis.BaseSchema:
     # An explicit, empty config: no schemathesis.toml or environment changes what CI runs.
-    return schemathesis.openapi.from_url(f"{server.url}/openapi.json", config=schemathesis.Config())
+    return schemathesis.openapi.from_asgi("/openapi.json", server.app, config=schemathesis.Config())
 
 
 @pytest.mark.usefixtures("administrator")  # ada logs in first, while the limiter lets her
 def test_R19_anonymous_requests_get_documented_answers(
-    server: ServerProcess, subtests: pytest.Subtests
+    server: DemoApp, subtests: pytest.Subtests
 ) -> None:
     fuzz(subtests, load_schema(server), headers={})
 
 
 def test_R19_administrator_requests_get_documented_answers(
-    server: ServerProcess, administrator: dict[str, str], subtests: pytest.Subtests
+    server: DemoApp, administrator: dict[str, str], subtests: pytest.Subtests
 ) -> None:
     # Logging out and revoking a token end the very credential every case sends, so
     # the cases after them would run anonymously; the anonymous run covers them.
@@ -133,5 +171,5 @@ def test_R19_administrator_requests_get_documented_answers(
     fuzz(subtests, schema, headers=administrator)
     # Nothing the generator draws can name ada's own id (it sees only the schema), so
     # no other case may end her session either; this says so if one ever does.
-    me = httpx.get(f"{server.url}/api/me", headers=administrator)
+    me = server.get("/api/me", headers=administrator)
     assert me.status_code == 200, "a fuzzed request ended the administrator's session"

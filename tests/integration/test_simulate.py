@@ -17,7 +17,9 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from chatrec.cli import app
 from chatrec.simulate.plan import Options, plan_chats
 from tests.integration.live.test_live_recording import recorded
 from tests.integration.server import SeededDemo, ServerProcess
@@ -99,8 +101,15 @@ def test_simulate_drives_every_action_and_recordings_follow_the_rules(
 
 def test_simulate_reports_a_missing_password_without_a_traceback(tmp_path: Path) -> None:
     idle = ServerProcess(tmp_path, "sqlite://")  # never started: no request is made
-    done = simulate(idle, "--agents", "nobody", "--chats", "1")
-    assert done.returncode == 2
+    # In process: the test above runs the installed command as a process.
+    done = CliRunner().invoke(
+        app,
+        [
+            *("simulate", "--url", idle.url, "--data-dir", str(idle.data_dir)),
+            *("--agents", "nobody", "--chats", "1"),
+        ],
+    )
+    assert done.exit_code == 2
     assert "no password for nobody" in done.stderr
     assert "Traceback" not in done.stderr
 

@@ -17,7 +17,7 @@ import pytest
 
 from chatrec.store.migrations import migrate
 from tests.conftest import _postgres_schema_url
-from tests.integration.server import SeededDemo, ServerProcess
+from tests.integration.server import SeededDemo, ServerProcess, start_together
 from tests.integration.tenant import SHARED_LIMITS
 
 
@@ -41,36 +41,37 @@ def fresh_server(
         process.stop()
 
 
-def _serving(folder: Path, database_url: str) -> Iterator[ServerProcess]:
-    process = ServerProcess(folder / "data", database_url, env=SHARED_LIMITS)
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
 @pytest.fixture(scope="session")
-def _shared_sqlite_server(
+def _shared_servers(
     tmp_path_factory: pytest.TempPathFactory, seeded_demo: SeededDemo
-) -> Iterator[ServerProcess]:
-    folder = tmp_path_factory.mktemp("shared-server-sqlite")
-    yield from _serving(folder, seeded_demo.copy_to(folder / "data", folder / "chatrec.db"))
-
-
-@pytest.fixture(scope="session")
-def _shared_postgresql_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    folder = tmp_path_factory.mktemp("shared-server-postgresql")
+) -> Iterator[dict[str, ServerProcess]]:
+    """The two shared servers, started side by side the first time a module needs one:
+    every module of this tree uses both."""
+    sqlite = tmp_path_factory.mktemp("shared-server-sqlite")
+    postgresql = tmp_path_factory.mktemp("shared-server-postgresql")
     with _postgres_schema_url() as database_url:
         migrate(database_url)
-        yield from _serving(folder, database_url)
+        servers = {
+            "sqlite": ServerProcess(
+                sqlite / "data",
+                seeded_demo.copy_to(sqlite / "data", sqlite / "chatrec.db"),
+                env=SHARED_LIMITS,
+            ),
+            "postgresql": ServerProcess(postgresql / "data", database_url, env=SHARED_LIMITS),
+        }
+        try:
+            start_together(*servers.values())
+            yield servers
+        finally:
+            for server in servers.values():
+                server.stop()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def shared_server(request: pytest.FixtureRequest) -> ServerProcess:
     """One server per database for every module's tests; each test seeds its own company.
-    A start costs seconds: once per run (per worker), not once per module.  Two fixtures
-    of their own, not one parametrized by database: pytest keeps one value of a fixture
-    at a time, and a module's tests switch databases."""
-    server: ServerProcess = request.getfixturevalue(f"_shared_{request.param}_server")
-    return server
+    A start costs seconds: once per run (per worker), not once per module.  One session
+    fixture holding both, not one parametrized by database: pytest keeps one value of a
+    fixture at a time, and a module's tests switch databases."""
+    servers: dict[str, ServerProcess] = request.getfixturevalue("_shared_servers")
+    return servers[request.param]

@@ -6,12 +6,12 @@ the store (as an administrator's console will in issue 5); the server reads them
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
+from typer.testing import CliRunner
 
+from chatrec.cli import app
 from chatrec.services.passwords import hash_password
 from chatrec.store.records import CompanyRecord, QueueRecord, ServiceRecord, UserRecord
 from chatrec.store.store import Store
@@ -218,20 +218,10 @@ def test_R1_a_company_without_call_recording_records_nothing_and_says_so(
 
     run(scenario)
     assert recorded(server, chat["id"]) == []
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "chatrec",
-            "explain",
-            chat["id"],
-            "--database-url",
-            server.database_url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    # In process: the installed command line is tested as a process elsewhere
+    # (tests/integration/cli); a start-up here would cost more than the whole test.
+    result = CliRunner().invoke(app, ["explain", chat["id"], "--database-url", server.database_url])
+    assert result.exit_code == 0, result.output
     # The rule in plain words first, its id as a tag (R14).
     assert (
         "\n  Company provisioned to record (R1): no recording: "
@@ -255,11 +245,6 @@ def test_R18_an_agent_cannot_reach_another_agents_chat(server: ServerProcess) ->
 
 
 def test_R19_explain_an_unknown_chat_is_a_clear_error(server: ServerProcess) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "chatrec", "explain", "nope", "--database-url", server.database_url],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 1
+    result = CliRunner().invoke(app, ["explain", "nope", "--database-url", server.database_url])
+    assert result.exit_code == 1
     assert "no chat 'nope'" in result.stderr
