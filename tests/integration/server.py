@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -167,3 +168,23 @@ class ServerProcess:
         response.raise_for_status()
         token: str = response.json()["token"]
         return token
+
+
+@contextlib.contextmanager
+def nodes_sharing_redis(
+    count: int, database_url: str, folder: Path, env: dict[str, str] | None = None
+) -> Iterator[list[ServerProcess]]:
+    """``count`` servers on one PostgreSQL database and a ``redis-server`` of the
+    caller's own (R20); one data folder, so that the demo's logins are every node's."""
+    from tests.redis_server import RedisServer
+
+    with RedisServer(folder) as redis:
+        shared = {"CHATREC_REDIS_URL": redis.url, **(env or {})}
+        nodes = [ServerProcess(folder / "data", database_url, env=shared) for _ in range(count)]
+        try:
+            for node in nodes:
+                node.start()
+            yield nodes
+        finally:
+            for node in nodes:
+                node.stop()

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,31 +22,15 @@ from chatrec.domain.journal import AgentAssigned, ChatEnded, Event
 from chatrec.store.records import UserRecord
 from chatrec.store.store import Store
 from tests.integration.clients import Client, run
-from tests.integration.server import ServerProcess
+from tests.integration.server import nodes_sharing_redis
 from tests.integration.tenant import SHARED_LIMITS, Tenant, password_hash
 from tests.keys import SECRETS
-from tests.redis_server import RedisServer
 
 CHATS = 200
 AT_ONCE = 20
 AGENTS = 6
 CAPACITY = 3
 LEASE = timedelta(seconds=20)
-
-
-@contextmanager
-def three_nodes(database_url: str, tmp_path: Path) -> Iterator[list[ServerProcess]]:
-    """Three servers on one PostgreSQL database and a Redis of the test's own."""
-    with RedisServer(tmp_path) as redis:
-        env = {"CHATREC_REDIS_URL": redis.url, **SHARED_LIMITS}
-        nodes = [ServerProcess(tmp_path / f"data{n}", database_url, env=env) for n in range(3)]
-        try:
-            for node in nodes:
-                node.start()
-            yield nodes
-        finally:
-            for node in nodes:
-                node.stop()
 
 
 def agent(tenant: Tenant, n: int) -> UserRecord:
@@ -96,7 +80,7 @@ async def chat(node: Tenant) -> str:
 def test_R20_two_hundred_chats_over_three_nodes_keep_every_promise(
     database_url: str, tmp_path: Path
 ) -> None:
-    with three_nodes(database_url, tmp_path) as nodes:
+    with nodes_sharing_redis(3, database_url, tmp_path, SHARED_LIMITS) as nodes:
         store = Store(database_url, secrets=SECRETS)
         try:
             tenant = Tenant.seed(nodes[0], store)

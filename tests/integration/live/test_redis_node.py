@@ -21,7 +21,7 @@ from chatrec.store.store import Store
 from tests.harness import run_chatrec
 from tests.integration.clients import Client
 from tests.integration.live.test_live_recording import queued_to
-from tests.integration.server import ServerProcess
+from tests.integration.server import ServerProcess, nodes_sharing_redis
 from tests.keys import SECRETS
 from tests.redis_server import RedisServer
 
@@ -31,19 +31,8 @@ def two_nodes(
     database_url: str, tmp_path: Path, env: dict[str, str] | None = None
 ) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     """Two servers on one PostgreSQL database, sharing a Redis of the test's own."""
-    with RedisServer(tmp_path) as redis:
-        env = {"CHATREC_REDIS_URL": redis.url, **(env or {})}
-        nodes = (
-            ServerProcess(tmp_path / "data", database_url, env=env),
-            ServerProcess(tmp_path / "data", database_url, env=env),
-        )
-        try:
-            for node in nodes:
-                node.start()
-            yield nodes
-        finally:
-            for node in nodes:
-                node.stop()
+    with nodes_sharing_redis(2, database_url, tmp_path, env) as (one, two):
+        yield one, two
 
 
 def health(server: ServerProcess) -> dict[str, str]:

@@ -33,10 +33,9 @@ from tests.integration.live.test_seed_cases import (
     test_R6_five_flow_recordings_with_one_template_get_five_names,
     test_R12a_a_supervisor_without_permit_joins_and_nothing_is_produced,
 )
-from tests.integration.server import ServerProcess
+from tests.integration.server import ServerProcess, nodes_sharing_redis
 from tests.integration.tenant import SHARED_LIMITS, Tenant
 from tests.keys import SECRETS
-from tests.redis_server import RedisServer
 
 __all__ = [  # fixtures and cases collected again here, with this module's ``server``
     "logins",
@@ -76,17 +75,10 @@ def _three_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Serv
     """Three servers on a PostgreSQL database and a Redis of the module's own; one data
     folder, as one machine's servers may share."""
     folder = tmp_path_factory.mktemp("seed-nodes")
-    with _postgres_schema_url() as database_url, RedisServer(folder) as redis:
+    with _postgres_schema_url() as database_url:
         migrate(database_url)
-        env = {"CHATREC_REDIS_URL": redis.url, **SHARED_LIMITS}
-        nodes = [ServerProcess(folder / "data", database_url, env=env) for _ in range(3)]
-        try:
-            for node in nodes:
-                node.start()
+        with nodes_sharing_redis(3, database_url, folder, SHARED_LIMITS) as nodes:
             yield nodes
-        finally:
-            for node in nodes:
-                node.stop()
 
 
 @pytest.fixture
