@@ -29,7 +29,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -39,7 +39,7 @@ from psycopg import sql
 from sqlalchemy import make_url
 
 from chatrec.delivery.worker import stored_destination
-from chatrec.demo.company import LOGINS_FILE, seed_demo
+from chatrec.demo.company import COMPANY_ID, LOGINS_FILE, seed_demo
 from chatrec.demo.platform import DemoPlatform, start_demo_platform
 from chatrec.demo.sshd import free_port
 from chatrec.domain.journal import Event
@@ -286,6 +286,11 @@ def _seed(folder: Path, database_url: str) -> DemoPlatform:
     store = Store(database_url, secrets=SECRETS)
     try:
         seed_demo(store, folder)
+        # Message bodies kept an hour after delivery (R17), so that tests read the
+        # journals they check after the workers delivered.
+        demo = store.get_company(COMPANY_ID)
+        assert demo is not None
+        store.update_company(replace(demo, retention_seconds=3600))
         platform = start_demo_platform(folder, port=free_port())
         store.set_destination(stored_destination(platform.destination))
     finally:

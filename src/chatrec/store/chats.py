@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm import Session, undefer
 
 from chatrec.domain.codec import encode_event
@@ -40,6 +40,7 @@ from chatrec.store.records import (
     ChatStatus,
     RecordingRecord,
 )
+from chatrec.store.routing import lock_agents
 from chatrec.store.transactions import (
     StorePart,
     refused_value,
@@ -185,6 +186,16 @@ class ChatStore(StorePart):
         commit together.  A failure of the database itself (unreachable, locked)
         raises, and then nothing of the batch is committed.
         """
+        attempt = 1
+        while True:
+            try:
+                return self._apply(changes)
+            except OperationalError as error:
+                if not _deadlocked(error) or attempt >= DEADLOCK_ATTEMPTS:
+                    raise
+                attempt += 1
+
+    def _apply(self, changes: Sequence[ChatChange]) -> list[BaseException | None]:
         now = self._clock()
         if len(changes) > 1:
             try:
@@ -199,9 +210,21 @@ class ChatStore(StorePart):
                 pass
         results: list[BaseException | None] = []
         with self._writing.begin() as session:
+            # Every agent the batch moves, locked first and in one order, as the batch
+            # way does: change by change, two nodes would lock them in a circle.
+            lock_agents(session, changes, now)
             for change in changes:
                 results.append(_apply_one(session, change, now))
         return results
+
+
+DEADLOCK_ATTEMPTS = 3
+"""Times a batch is written when PostgreSQL ends it to break a deadlock (nothing of it
+was stored), before the failure goes to its waiters as "try again"."""
+
+
+def _deadlocked(error: OperationalError) -> bool:
+    return getattr(error.orig, "sqlstate", None) == "40P01"
 
 
 def _apply_one(session: Session, change: ChatChange, now: datetime) -> BaseException | None:

@@ -251,10 +251,15 @@ def sync_chat_agents(
             )
         )
         busy = exists().where(ChatAgentRow.user_id == RoutingAgentRow.user_id)
-        session.execute(
-            update(RoutingAgentRow)
+        # Never waits: an agent whose row another commit holds keeps their idle time,
+        # rather than this commit waiting on one that may wait on it.
+        free = (
+            select(RoutingAgentRow.user_id)
             .where(RoutingAgentRow.user_id.in_(gone), ~busy)
-            .values(idle_since=now)
+            .with_for_update(skip_locked=True)
+        )
+        session.execute(
+            update(RoutingAgentRow).where(RoutingAgentRow.user_id.in_(free)).values(idle_since=now)
         )
     added = sorted(wanted - current)
     if added:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from chatrec.domain.journal import (
     DeletePressed,
@@ -226,7 +226,11 @@ class Connection:
                     # The client catches up by sequence at the next notice or its sync.
                     frame = store_error_frame(error, "reading a notice for a client")
                     await self.ws.send_text(json.dumps(frame))
+                except WebSocketDisconnect:
+                    return  # the client is gone: nothing to tell it
                 except Exception:
+                    if self.ws.application_state is not WebSocketState.CONNECTED:
+                        return  # closed meanwhile (a limit, an end): nothing to tell
                     # A fault of ours: a writer that stopped silently would leave the
                     # client waiting for acks for ever. Closed, it reconnects and resumes
                     # by sequence (docs/protocol.md).

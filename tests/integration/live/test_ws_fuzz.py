@@ -36,6 +36,7 @@ from tests.conftest import _postgres_schema_url
 from tests.integration.clients import Client, Frame
 from tests.integration.live.test_live_recording import queued_to
 from tests.integration.server import SeededDemo, ServerProcess
+from tests.integration.tenant import SHARED_LIMITS
 from tests.keys import SECRETS
 
 Kind = Literal["customer", "staff"]
@@ -506,7 +507,13 @@ def arena(
         server = ServerProcess(
             tmp / "data",
             url,
-            env={"CHATREC_FRAMES_PER_SECOND": "100000", "CHATREC_FRAME_BURST": "100000"},
+            # Every example signs in anew from one address: the per-address limits are
+            # not what is fuzzed here.
+            env={
+                "CHATREC_FRAMES_PER_SECOND": "100000",
+                "CHATREC_FRAME_BURST": "100000",
+                **SHARED_LIMITS,
+            },
         )
         server.start()
         stack.callback(server.stop)

@@ -3,12 +3,15 @@ chat, which chats wait, and a join refused when it would fill an agent over capa
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
+from sqlalchemy.exc import OperationalError
 
 from chatrec.errors import AgentFullError
 from chatrec.store.models import NodeRow
@@ -152,3 +155,31 @@ def test_R20_available_agents_idle_on_every_node_are_found(store: Store, idle_mi
     store.agent_active("bob", "acme", T0 + timedelta(minutes=idle_minutes))
     found = store.idle_available_agents(T0 + timedelta(minutes=10))
     assert found == (["bob"] if idle_minutes == 0 else [])
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_R20_a_batch_ended_to_break_a_deadlock_is_written_again(store: Store) -> None:
+    """Another transaction holds one of two agents the batch locks and then asks for the
+    other: PostgreSQL ends one of the two; the batch, if it is the one, is written again."""
+    ready(store, capacity=5)
+    store.create_user(replace(BOB, user_id="amy", login="Amy.Agent", capacity=5))
+    store.count_sockets("amy", "acme", "n1", 1, T0)
+    first, second = new_chat("C1"), new_chat("C2")
+    store.apply([first, second])
+    joins = [given(first, capacity=5), replace(given(second, capacity=5), agents=("amy",))]
+    joins[1] = replace(joins[1], claim=AgentClaim("amy", 5))
+    other = store.engine.connect()
+    transaction = other.begin()
+    other.execute(text("SELECT 1 FROM routing_agents WHERE user_id = 'bob' FOR UPDATE"))
+    outcome: list[BaseException | None] = []
+    batch = threading.Thread(target=lambda: outcome.extend(store.apply(joins)))
+    batch.start()  # locks amy, then waits for bob
+    time.sleep(0.3)
+    with contextlib.suppress(OperationalError):  # if PostgreSQL chose this one to end
+        other.execute(text("SELECT 1 FROM routing_agents WHERE user_id = 'amy' FOR UPDATE"))
+    transaction.rollback()
+    other.close()
+    batch.join(timeout=30)
+    assert outcome == [None, None]
+    assert store.agent_load("bob", "n1", LEASE).open_chats == 1
+    assert store.agent_load("amy", "n1", LEASE).open_chats == 1
