@@ -333,7 +333,7 @@ class ChatService(ChatRouting):
             return await self._commit(chat, [ParticipantLeft(at=now, actor=actor)], **fields)
 
         seq = await self._acting(chat, act)
-        await self._dispatch(chat.record.company_id)
+        await self._dispatch(chat.record.company_id, 2)  # the chat, the slot it freed
         return seq
 
     async def staff_ends(self, user: UserRecord, chat: LiveChat) -> int:
@@ -373,7 +373,7 @@ class ChatService(ChatRouting):
             return await self._transfer_to_queue(chat, actor, target_queue, now)
 
         seq = await self._acting(chat, act)
-        await self._dispatch(chat.record.company_id)
+        await self._dispatch(chat.record.company_id, 3)  # the chat, the slots it freed
         return seq
 
     async def _transfer_to_agent(

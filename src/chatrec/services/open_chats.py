@@ -113,7 +113,6 @@ class OpenChats:
         self.node_id = node_id
         self.node_lease = node_lease
         self._dispatching: dict[str, asyncio.Lock] = {}
-        self._dispatch_again: set[str] = set()
         # One presence change at a time: the store and routing agree on the last one.
         self._presence_changes = asyncio.Lock()
         self._clock = clock

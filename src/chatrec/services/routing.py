@@ -114,7 +114,7 @@ class ChatRouting(OpenChats):
             self.store.count_sockets, user.user_id, user.company_id, self.node_id, 1, self._clock()
         )
         if presence is not None and presence.available:
-            await self._dispatch(user.company_id)
+            await self._dispatch(user.company_id, user.capacity)
         return presence
 
     async def staff_disconnected(self, user: UserRecord, *, takes_chats: bool = True) -> None:
@@ -146,7 +146,7 @@ class ChatRouting(OpenChats):
             self._last_active[user.user_id] = now
         self.fanout.publish(user_topic(user.user_id), {"presence": presence_view(presence)})
         if available:
-            await self._dispatch(user.company_id)
+            await self._dispatch(user.company_id, user.capacity)
         return presence
 
     async def agent_active(self, user: UserRecord) -> None:
@@ -204,43 +204,38 @@ class ChatRouting(OpenChats):
         return Availability(available, load.online, user.capacity, load.open_chats)
 
     async def dispatch_waiting(self) -> int:
-        """Offer every company's waiting chats (the periodic sweep): a chat queued while
-        no agent was free, or whose notice was lost, is given once one is; how many."""
+        """Offer every company's waiting chats (the periodic sweep, a start): a chat
+        queued while no agent was free, or whose notice was lost, is given once one is;
+        how many.  It runs beside the chats, so it may take as long as there is work."""
         given = 0
         for company_id in await self._run(self.store.companies_waiting):
-            given += await self._dispatch(company_id)
+            for _ in range(DISPATCH_ROUNDS):
+                done = await self._dispatch(company_id, DISPATCH_BATCH)
+                given += done
+                if not done:
+                    break
         return given
 
-    async def _dispatch(self, company_id: str) -> int:
-        """Give waiting chats to free agents, longest idle first; how many were given.
+    async def _dispatch(self, company_id: str, limit: int = 1) -> int:
+        """Give waiting chats to free agents, longest idle first: at most ``limit``, what
+        the action that asks could have made possible (a chat queued: one; an agent
+        arriving: their capacity), so that the action's answer never waits on routing a
+        whole queue.  The periodic :meth:`dispatch_waiting` gives whatever is left.
 
-        One dispatch per company at a time on this node; a dispatch asked for meanwhile
-        runs once more after it, so nothing asked for is missed.  What another node gives
-        meanwhile is refused at the commit, and the next round reads the store again.
-        """
+        One dispatch per company at a time on this node; another node giving the same
+        chat or filling the same agent meanwhile is refused at the commit."""
         lock = self._dispatching.setdefault(company_id, asyncio.Lock())
-        self._dispatch_again.add(company_id)
-        if lock.locked():
-            return 0
-        given = 0
         async with lock:
-            while company_id in self._dispatch_again:
-                self._dispatch_again.discard(company_id)
-                for _ in range(DISPATCH_ROUNDS):
-                    waiting = await self._run(self.store.waiting_chats, company_id, DISPATCH_BATCH)
-                    if not waiting:
-                        break
-                    free = await self._run(
-                        self.store.free_agents, company_id, self.node_id, self.node_lease
-                    )
-                    matches = pair(waiting, free)
-                    if not matches:
-                        break
-                    assigned = [await self._assign(match) for match in matches]
-                    given += sum(assigned)
-                    if not any(assigned):
-                        break
-        return given
+            waiting = await self._run(self.store.waiting_chats, company_id, limit)
+            if not waiting:
+                return 0
+            free = await self._run(
+                self.store.free_agents, company_id, self.node_id, self.node_lease
+            )
+            given = 0
+            for match in pair(waiting, free)[:limit]:
+                given += await self._assign(match)
+            return given
 
     async def _assign(self, match: Match) -> bool:
         """Commit one pairing; false if the chat or the agent was taken meanwhile."""
