@@ -183,6 +183,7 @@
     editing = null;
     openDialog("Create a login", null);
   });
+  $("create-open").disabled = false; // usable once it does something (the script is deferred)
   $("user-cancel").addEventListener("click", () => dialog.close());
 
   function number(input, low, high, what) {
