@@ -17,7 +17,7 @@ from datetime import datetime
 from chatrec.domain.journal import AgentAssigned
 from chatrec.domain.roles import LoginRole
 from chatrec.domain.sampling import draw_sample
-from chatrec.errors import AgentFullError, PermissionDeniedError
+from chatrec.errors import AgentFullError, PermissionDeniedError, StoreError
 from chatrec.live.bus import user_topic
 from chatrec.live.registry import LiveChat
 from chatrec.live.routing import Availability, Match, pair
@@ -223,15 +223,21 @@ class ChatRouting(OpenChats):
         whole queue.  The periodic :meth:`dispatch_waiting` gives whatever is left.
 
         One dispatch per company at a time on this node; another node giving the same
-        chat or filling the same agent meanwhile is refused at the commit."""
+        chat or filling the same agent meanwhile is refused at the commit.  It never
+        fails the action that asked, which is committed already: a database that fails
+        here is logged, and the sweep offers the chats again."""
         lock = self._dispatching.setdefault(company_id, asyncio.Lock())
         async with lock:
-            waiting = await self._run(self.store.waiting_chats, company_id, limit)
-            if not waiting:
+            try:
+                waiting = await self._run(self.store.waiting_chats, company_id, limit)
+                if not waiting:
+                    return 0
+                free = await self._run(
+                    self.store.free_agents, company_id, self.node_id, self.node_lease
+                )
+            except StoreError as error:
+                log.warning("routing company %s waits for the next sweep: %s", company_id, error)
                 return 0
-            free = await self._run(
-                self.store.free_agents, company_id, self.node_id, self.node_lease
-            )
             given = 0
             for match in pair(waiting, free)[:limit]:
                 given += await self._assign(match)
@@ -239,8 +245,12 @@ class ChatRouting(OpenChats):
 
     async def _assign(self, match: Match) -> bool:
         """Commit one pairing; false if the chat or the agent was taken meanwhile."""
-        chat = await self.ensure(match.chat_id)
-        user = await self._run(self.store.get_user, match.user_id)
+        try:
+            chat = await self.ensure(match.chat_id)
+            user = await self._run(self.store.get_user, match.user_id)
+        except StoreError as error:
+            log.warning("chat %s waits for the next sweep: %s", match.chat_id, error)
+            return False
         if chat is None or user is None or user.disabled or user.role is not LoginRole.AGENT:
             return False
 

@@ -166,17 +166,20 @@ class ChatStore(StorePart):
 
     # -- live changes -----------------------------------------------------------------
 
-    def committed(self, changes: Sequence[ChatChange]) -> bool:
-        """Whether a batch whose commit's answer was lost is stored: its first event is,
-        as written (a batch commits whole or not at all).  False for a batch without an
-        event, whose outcome this cannot tell."""
-        probe = next((change for change in changes if change.events), None)
-        if probe is None:
-            return False
-        seq, event = probe.events[0]
+    def committed(self, changes: Sequence[ChatChange]) -> list[bool]:
+        """For a batch whose commit's answer was lost: which of its changes are stored,
+        each judged by its first event being stored as written.  A change without an
+        event is not judged stored (this cannot tell)."""
         with self._read() as session:
-            row = session.get(ChatEventRow, (probe.chat.chat_id, seq))
-            return row is not None and row.payload == encode_event(event)
+            found = []
+            for change in changes:
+                if not change.events:
+                    found.append(False)
+                    continue
+                seq, event = change.events[0]
+                row = session.get(ChatEventRow, (change.chat.chat_id, seq))
+                found.append(row is not None and row.payload == encode_event(event))
+            return found
 
     def apply(self, changes: Sequence[ChatChange]) -> list[BaseException | None]:
         """Commit many chat changes in one transaction, each in its own SAVEPOINT.

@@ -26,7 +26,7 @@ class ChangeApplier(Protocol):
 
     def apply(self, changes: Sequence[ChatChange]) -> list[BaseException | None]: ...
 
-    def committed(self, changes: Sequence[ChatChange]) -> bool: ...
+    def committed(self, changes: Sequence[ChatChange]) -> list[bool]: ...
 
 
 _Waiter = tuple[ChatChange, "asyncio.Future[None]"]
@@ -95,25 +95,26 @@ class GroupCommitter:
         try:
             return self._store.apply(changes)
         except Exception as error:  # the database failed: every waiter of the batch learns it
-            if self._committed_after_all(changes):
-                # The connection died after the database committed, before it said so:
-                # the batch is stored, and saying otherwise would have it sent twice.
-                return [None] * len(batch)
-            # Not chained to ``error``: it carries the whole batch, other companies' data
-            # included, which a logged traceback would print (R18).  Its description
-            # without the data goes along for the operator's log.
+            # The connection may have died after the database committed, before it said
+            # so: a change found stored is acknowledged, or "try again" would store it
+            # twice.  Not chained to ``error``: it carries the whole batch, other
+            # companies' data included, which a logged traceback would print (R18).  Its
+            # description without the data goes along for the operator's log.
+            stored = self._committed_after_all(changes)
             return [
-                store_failure("the commit failed; nothing of it was stored; try again", error)
-                for _ in batch
+                None
+                if found
+                else store_failure("the commit failed; nothing of it was stored; try again", error)
+                for found in stored
             ]
 
-    def _committed_after_all(self, changes: Sequence[ChatChange]) -> bool:
-        """Whether a batch whose commit failed was stored anyway (asked on a fresh
-        connection); false when that cannot be known."""
+    def _committed_after_all(self, changes: Sequence[ChatChange]) -> list[bool]:
+        """Which changes of a batch whose commit failed were stored anyway (asked on a
+        fresh connection); none when that cannot be known."""
         try:
             return self._store.committed(changes)
         except Exception:
-            return False
+            return [False] * len(changes)
 
 
 def _settle(future: asyncio.Future[None], outcome: BaseException | None) -> None:
