@@ -186,8 +186,10 @@ class ChatRouting(OpenChats):
             if user is None or user.role is not LoginRole.AGENT:
                 continue
             # Looked again: the agent may have come back or chosen meanwhile, on any node.
-            again = await self._run(self.store.idle_available_agents, cutoff)
-            if user_id not in again:
+            presence = await self._run(self.presences.get_presence, user_id)
+            if presence is None or not presence.available:
+                continue
+            if ((await self._load(user)).active_at or presence.changed_at) >= cutoff:
                 continue
             await self.set_presence(user, False, PresenceCause.IDLE_TIMEOUT)
             expired += 1
