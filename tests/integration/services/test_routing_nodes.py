@@ -61,6 +61,12 @@ async def nodes(
             node.store.close()
 
 
+async def available(node: Container, agent: UserRecord) -> None:
+    """The agent's portal open on ``node``, and their choice Available."""
+    await node.chats.staff_connected(agent)
+    await node.chats.set_presence(agent, True)
+
+
 def run(scenario: Callable[[], Awaitable[T]]) -> T:
     async def main() -> T:
         return await scenario()
@@ -91,8 +97,7 @@ def test_R20_a_chat_queued_on_one_node_goes_to_an_agent_connected_to_another(
     async def scenario() -> None:
         async with nodes(database_url, tmp_path) as (one, two):
             alice = login(two, "alice")
-            await two.chats.staff_connected(alice)
-            await two.chats.set_presence(alice, True)
+            await available(two, alice)
             chat = await queued_chat(one)
             assert chat.record.status is ChatStatus.ACTIVE  # node one gave it at once
             assert assignments(one, chat.chat_id) == [alice.user_id]
@@ -136,8 +141,7 @@ def test_R20_an_agent_whose_node_died_is_offline_once_its_lease_passed(
     async def scenario() -> None:
         async with nodes(database_url, tmp_path) as (one, two):
             alice = login(two, "alice")
-            await two.chats.staff_connected(alice)
-            await two.chats.set_presence(alice, True)
+            await available(two, alice)
             assert (await one.chats.availability(alice)).online
             # Node two falls silent (killed: it never leaves, its portal is never closed).
             lease = two.node.lease
@@ -184,11 +188,9 @@ def test_R20_the_agent_idle_longest_gets_the_chat_whichever_node_they_are_on(
     async def scenario() -> None:
         async with nodes(database_url, tmp_path) as (one, two):
             alice, carol = login(two, "alice"), login(one, "carol")
-            await two.chats.staff_connected(alice)
-            await two.chats.set_presence(alice, True)  # waiting first, on node two
+            await available(two, alice)  # waiting first, on node two
             await asyncio.sleep(0.01)
-            await one.chats.staff_connected(carol)
-            await one.chats.set_presence(carol, True)  # then carol, on node one
+            await available(one, carol)  # then carol, on node one
             first = await queued_chat(one)
             assert assignments(one, first.chat_id) == [alice.user_id]
             second = await queued_chat(one)
