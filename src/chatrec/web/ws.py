@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from chatrec.domain.journal import (
     DeletePressed,
@@ -226,11 +226,10 @@ class Connection:
                     # The client catches up by sequence at the next notice or its sync.
                     frame = store_error_frame(error, "reading a notice for a client")
                     await self.ws.send_text(json.dumps(frame))
-                except WebSocketDisconnect:
-                    return  # the client is gone: nothing to tell it
-                except Exception:
-                    if self.ws.application_state is not WebSocketState.CONNECTED:
-                        return  # closed meanwhile (a limit, an end): nothing to tell
+                except (WebSocketDisconnect, RuntimeError):
+                    # The client is gone, or the ASGI server closed the socket itself (a
+                    # frame over its size limit): sending after that is a RuntimeError.
+                    return
                     # A fault of ours: a writer that stopped silently would leave the
                     # client waiting for acks for ever. Closed, it reconnects and resumes
                     # by sequence (docs/protocol.md).
