@@ -44,6 +44,10 @@ class Fanout(Protocol):
 
     def publish(self, topic: str, notice: dict[str, Any]) -> None: ...
 
+    def publish_all(self, topics: tuple[str, ...], notice: dict[str, Any]) -> None:
+        """One notice to several topics: between nodes it travels once, not per topic."""
+        ...
+
     def subscribe(self, topic: str, listener: Listener) -> Callable[[], None]:
         """Call ``listener(topic, notice)`` for each notice; returns the unsubscribe."""
         ...
@@ -83,6 +87,10 @@ class InProcessFanout:
     def publish(self, topic: str, notice: dict[str, Any]) -> None:
         for listener in list(self._listeners.get(topic, ())):
             listener(topic, notice)
+
+    def publish_all(self, topics: tuple[str, ...], notice: dict[str, Any]) -> None:
+        for topic in topics:
+            self.publish(topic, notice)
 
     def subscribe(self, topic: str, listener: Listener) -> Callable[[], None]:
         self._listeners[topic].append(listener)

@@ -37,7 +37,9 @@ _TIMES = frozenset({"last_activity_at", "ended_at", "queued_at"})
 
 
 def carried(chat: LiveChat, after: int) -> dict[str, Any]:
-    """The events numbered above ``after`` and the row's changing fields, as JSON."""
+    """The events numbered above ``after``, the row's changing fields and the staff who
+    are or were in the chat, as JSON.  The staff let a node that has not cached the chat
+    leave it unread when none of its agents takes part (:func:`may_concern`)."""
     events = []
     for seq, event in reversed(chat.events):
         if seq <= after:
@@ -52,7 +54,17 @@ def carried(chat: LiveChat, after: int) -> dict[str, Any]:
         elif isinstance(value, ChatStatus):
             value = value.value
         record[name] = value
-    return {"events": events, "record": record}
+    staff = sorted({s.actor.user_id for s in chat.stints() if s.actor.user_id is not None})
+    return {"events": events, "record": record, "staff": staff}
+
+
+def may_concern(notice: dict[str, Any], user_id: str, sees_every_chat: bool) -> bool:
+    """Whether a chat a notice is about may be one the login follows: a supervisor
+    follows every chat of the company, an agent those they are or were in (R18).  A
+    notice that does not name the chat's staff (from one node, or after lost notices)
+    may concern anyone."""
+    staff = notice.get("staff")
+    return sees_every_chat or not isinstance(staff, list) or user_id in staff
 
 
 def row_of(record: dict[str, Any]) -> dict[str, Any]:

@@ -42,9 +42,25 @@ PUBLISH_QUEUE = 10_000
 cannot publish says so in its health."""
 
 
-def encode(node_id: str, topic: str, notice: dict[str, Any]) -> str:
-    """A notice as it travels on Redis, stamped with its sender so it ignores its own."""
-    return json.dumps({"node": node_id, "topic": topic, "notice": notice})
+def encode(node_id: str, topics: tuple[str, ...], notice: dict[str, Any]) -> str:
+    """A notice as it travels on Redis, stamped with its sender so it ignores its own.
+
+    One message for all its topics (a chat's and its company's): a notice carrying a
+    chat's events is encoded, sent and decoded once whoever listens (R20)."""
+    return json.dumps({"node": node_id, "topics": list(topics), "notice": notice})
+
+
+def decode(data: str | bytes) -> tuple[str, list[str], dict[str, Any]]:
+    """The sender, topics and notice of a message :func:`encode` made; ``ValueError``
+    for anything else on the channels."""
+    try:
+        body = json.loads(data)
+        topics = body["topics"]
+        if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+            raise TypeError("topics")
+        return str(body["node"]), topics, dict(body["notice"])
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"not a chatrec notice: {error}") from error
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +98,13 @@ class RedisFanout:
     # -- the Fanout interface ---------------------------------------------------------
 
     def publish(self, topic: str, notice: dict[str, Any]) -> None:
-        self._local.publish(topic, notice)
-        if self._loop is None or self._outgoing is None:
+        self.publish_all((topic,), notice)
+
+    def publish_all(self, topics: tuple[str, ...], notice: dict[str, Any]) -> None:
+        self._local.publish_all(topics, notice)
+        if self._loop is None or self._outgoing is None or not topics:
             return
-        message = (self.prefix + topic, encode(self.node_id, topic, notice))
+        message = (self.prefix + topics[0], encode(self.node_id, topics, notice))
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -198,14 +217,13 @@ class RedisFanout:
         if message.get("type") != "pmessage":
             return
         try:
-            body = json.loads(message["data"])
-            if body["node"] == self.node_id:
-                return
-            topic, notice = str(body["topic"]), dict(body["notice"])
-        except (ValueError, KeyError, TypeError):
+            node, topics, notice = decode(message["data"])
+        except ValueError:
             log.warning("A notice on Redis that is not chatrec's was ignored")
             return
-        self._tell(topic, notice)
+        if node != self.node_id:
+            for topic in topics:
+                self._tell(topic, notice)
 
     def _tell(self, topic: str, notice: dict[str, Any]) -> None:
         # A listener that fails must not end this node's subscription for every other.
@@ -233,10 +251,15 @@ class CommandFanout:
         self.node_id = f"command-{uuid.uuid4().hex}"
 
     def publish(self, topic: str, notice: dict[str, Any]) -> None:
-        message = encode(self.node_id, topic, notice)
+        self.publish_all((topic,), notice)
+
+    def publish_all(self, topics: tuple[str, ...], notice: dict[str, Any]) -> None:
+        if not topics:
+            return
+        message = encode(self.node_id, topics, notice)
         try:
             with Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2) as client:
-                client.publish(self.prefix + topic, message)
+                client.publish(self.prefix + topics[0], message)
         except (RedisError, OSError) as error:
             log.warning("Redis unreachable, the servers see this change at their sweep: %s", error)
 

@@ -117,6 +117,8 @@ class OpenChats:
         self._presence_changes = asyncio.Lock()
         self._clock = clock
         self._chats: dict[str, LiveChat] = {}
+        # Chats being read from the store, once for every caller (:meth:`ensure`).
+        self._loading: dict[str, asyncio.Future[LiveChat | None]] = {}
         # Chats being started, per company: counted with the open ones against the limit.
         self._starting: Counter[str] = Counter()
         self._flows: dict[tuple[str, int], Flow] = {}
@@ -136,6 +138,8 @@ class OpenChats:
         return record
 
     async def _flow(self, flow_id: str, version: int | None) -> tuple[Flow, int] | None:
+        if version is not None and (flow_id, version) in self._flows:
+            return self._flows[flow_id, version], version  # a saved version never changes
         stored = await self._run(self.store.get_flow, flow_id, version)
         if stored is None:
             return None
@@ -232,14 +236,31 @@ class OpenChats:
 
     async def ensure(self, chat_id: str) -> LiveChat | None:
         """The open chat, from this node's memory or, when another node opened it, from
-        the store (R20); ``None`` once it has ended."""
+        the store (R20); ``None`` once it has ended.
+
+        One read per chat however many ask at once: a notice of a chat opened elsewhere
+        reaches every staff connection of the company on this node together."""
         chat = self._chats.get(chat_id)
         if chat is not None:
             return chat
+        loading = self._loading.get(chat_id)
+        if loading is None:
+            loading = asyncio.ensure_future(self._read_chat(chat_id))
+            self._loading[chat_id] = loading
+            loading.add_done_callback(lambda done: self._loaded(chat_id, done))
+        return await asyncio.shield(loading)
+
+    async def _read_chat(self, chat_id: str) -> LiveChat | None:
         record = await self._run(self.store.get_chat, chat_id)
         if record is None or record.status is ChatStatus.ENDED:
             return None
         return self._chats.get(chat_id) or await self._cache(record)
+
+    def _loaded(self, chat_id: str, done: asyncio.Future[LiveChat | None]) -> None:
+        if self._loading.get(chat_id) is done:
+            del self._loading[chat_id]
+        if not done.cancelled():
+            done.exception()  # each waiter has it; none left waiting must not log it again
 
     async def load_company(self, company_id: str) -> None:
         """Cache every open chat of the company, wherever it was opened: its staff see
@@ -357,8 +378,8 @@ class OpenChats:
         notice: dict[str, Any] = {"chat_id": chat.chat_id, "seq": chat.record.last_seq}
         if self.fanout.between_nodes and after is not None:
             notice.update(carried(chat, after))
-        self.fanout.publish(chat_topic(chat.chat_id), notice)
-        self.fanout.publish(company_topic(chat.record.company_id), notice)
+        topics = (chat_topic(chat.chat_id), company_topic(chat.record.company_id))
+        self.fanout.publish_all(topics, notice)
 
     def _audit(self, chat: LiveChat, user: UserRecord, action: str, at: datetime) -> AuditRecord:
         """A staff recording action in the audit trail, under the login, as admin changes

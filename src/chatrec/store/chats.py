@@ -200,17 +200,19 @@ class ChatStore(StorePart):
 
     def _apply(self, changes: Sequence[ChatChange]) -> list[BaseException | None]:
         now = self._clock()
-        if len(changes) > 1:
-            try:
-                with self._writing.begin() as session:
-                    write_batch(session, changes, now)
-                return [None] * len(changes)
-            except (IntegrityError, DataError, BatchMismatchError):
-                pass  # some change is refused: find which, each in its own savepoint
-            except DBAPIError:
-                raise  # the database itself failed: the whole batch with it
-            except (StatementError, ChatrecError, ValueError):
-                pass
+        # A batch of one too: the statements built once and no SAVEPOINT are what a
+        # change costs least; a refused one is written again alone to say why (rare: a
+        # clash between nodes, a full agent).
+        try:
+            with self._writing.begin() as session:
+                write_batch(session, changes, now)
+            return [None] * len(changes)
+        except (IntegrityError, DataError, BatchMismatchError):
+            pass  # some change is refused: find which, each in its own savepoint
+        except DBAPIError:
+            raise  # the database itself failed: the whole batch with it
+        except (StatementError, ChatrecError, ValueError):
+            pass
         results: list[BaseException | None] = []
         with self._writing.begin() as session:
             # Every agent the batch moves, locked first and in one order, as the batch

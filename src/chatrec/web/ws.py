@@ -43,6 +43,7 @@ from chatrec.errors import (
     StoreError,
 )
 from chatrec.live.bus import chat_topic, company_topic, user_topic
+from chatrec.live.carried import may_concern
 from chatrec.live.registry import LiveChat
 from chatrec.services.access import Credential, CredentialKind, Scope
 from chatrec.services.presence import presence_view
@@ -554,7 +555,11 @@ class StaffConnection(Connection):
             return
         known = notice.get("seq")
         if self.service.find(chat_id) is None and chat_id not in self.seen:
-            await self.service.ensure(chat_id)  # opened on another node (R20)
+            # Opened on another node (R20): read only if this login may follow it.
+            supervisor = self.user.role is LoginRole.SUPERVISOR
+            if not may_concern(notice, self.user.user_id, supervisor):
+                return
+            await self.service.ensure(chat_id)
         elif isinstance(known, int):
             # Changed on another node: whether it is followed depends on the change.
             await self.service.catch_up(chat_id, known, notice)

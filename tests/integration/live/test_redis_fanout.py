@@ -55,6 +55,17 @@ def test_R20_a_notice_reaches_the_other_node_once_and_its_own_node_once(tmp_path
             assert heard_two == [("chat:a", {"sequence": 7}), ("chat:b", {"sequence": 1})]
             assert one.state().connected
             assert two.state().connected
+
+            # A chat's notice to its chat and its company travels once between nodes.
+            two.subscribe("company:c", listener(heard_two))
+            with Redis.from_url(url) as client:
+                client.config_resetstat()
+                one.publish_all(("chat:a", "company:c"), {"sequence": 8})
+                await until(lambda: len(heard_two) == 4)
+                published = client.info("commandstats")["cmdstat_publish"]["calls"]
+            assert published == 1
+            assert heard_two[2:] == [("chat:a", {"sequence": 8}), ("company:c", {"sequence": 8})]
+            assert heard_one[1:] == [("chat:a", {"sequence": 8})]
         finally:
             await one.stop()
             await two.stop()

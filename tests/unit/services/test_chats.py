@@ -23,7 +23,7 @@ from chatrec.domain.roles import LoginRole
 from chatrec.domain.settings import DEFAULT_TEMPLATE
 from chatrec.errors import ConflictError
 from chatrec.live.bus import InProcessFanout, chat_topic
-from chatrec.live.carried import carried
+from chatrec.live.carried import carried, may_concern
 from chatrec.live.registry import LiveChat
 from chatrec.services.chats import ChatService
 from chatrec.store.records import (
@@ -226,5 +226,47 @@ def test_R20_a_notice_between_nodes_carries_what_changed_and_one_after_a_gap_is_
         assert other.events == chat.events
         assert other.record == chat.record
         assert not node.chats._take_carried(other, later)  # already held: nothing twice
+
+        # The staff in the chat go along: a node that has not cached it reads it only
+        # for a login that may follow it (R18).
+        assert later["staff"] == [AGENT.user_id]
+        assert may_concern(later, AGENT.user_id, sees_every_chat=False)
+        assert not may_concern(later, "u-bob", sees_every_chat=False)
+        assert may_concern(later, "u-bob", sees_every_chat=True)
+        assert may_concern({"chat_id": chat.chat_id}, "u-bob", sees_every_chat=False)
+
+    run(scenario)
+
+
+def test_R20_a_chat_opened_on_another_node_is_read_once_however_many_ask_at_once() -> None:
+    node = Node()
+    # A second node over the same store: it has not cached the chat the first opened.
+    other = ChatService(
+        node.store,
+        node.committer,
+        InProcessFanout(),
+        presences=node.presences,
+        inactivity_timeout=timedelta(minutes=30),
+        clock=node.clock,
+    )
+    reads: list[str] = []
+    get_chat = node.store.get_chat
+
+    def counted(chat_id: str) -> Any:
+        reads.append(chat_id)
+        return get_chat(chat_id)
+
+    node.store.get_chat = counted  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        chat = await node.assigned_chat()
+        # A notice reaches every staff connection of the company on the node together.
+        copies = await asyncio.gather(*(other.ensure(chat.chat_id) for _ in range(5)))
+        assert reads == [chat.chat_id]
+        assert all(copy is copies[0] for copy in copies)
+        assert copies[0] is not None
+        assert copies[0].events == chat.events
+        assert await other.ensure(chat.chat_id) is copies[0]  # cached: no read at all
+        assert reads == [chat.chat_id]
 
     run(scenario)
