@@ -231,6 +231,7 @@ class Connection:
                     # The client is gone, or the ASGI server closed the socket itself (a
                     # frame over its size limit): sending after that is a RuntimeError.
                     return
+                except Exception:
                     # A fault of ours: a writer that stopped silently would leave the
                     # client waiting for acks for ever. Closed, it reconnects and resumes
                     # by sequence (docs/protocol.md).

@@ -8,13 +8,17 @@ behind the running application's back, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from chatrec.web.ws import CustomerConnection
 from tests.integration.clients import Client, run
 from tests.integration.inprocess import demo_server
 from tests.integration.live.test_protocol_errors import table_away
@@ -81,3 +85,51 @@ def test_R18_R19_a_failed_commit_answers_an_incident_id_and_logs_no_data(
             assert "parameters" not in log
 
         run(scenario)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_R19_R20_a_fault_sending_a_notice_closes_the_socket_and_the_client_resumes(
+    database_url: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A connection whose writer failed must not stay open and silent: the client would
+    wait for events for ever.  It is logged and closed (1011), and a new connection
+    resumes by sequence with nothing lost (docs/protocol.md)."""
+    caplog.set_level(logging.INFO)
+    armed = asyncio.Event()
+    on_notice = CustomerConnection.on_notice
+
+    async def faulty(self: CustomerConnection, topic: str, notice: dict[str, Any]) -> None:
+        if armed.is_set() and "seq" in notice:
+            raise ValueError("a fault of the server's")
+        await on_notice(self, topic, notice)
+
+    monkeypatch.setattr(CustomerConnection, "on_notice", faulty)
+    with demo_server(tmp_path / "data", database_url) as server:
+
+        async def scenario() -> None:
+            async with httpx.AsyncClient(base_url=server.url) as http:
+                started = await http.post("/api/chats", json={"service_id": "demo-support"})
+            token = started.json()["token"]
+            customer = await Client.open(f"{server.ws_url}/ws/customer", {"token": token})
+            seen = max([f["seq"] for f in customer.frames if f["type"] == "event"], default=0)
+            armed.set()  # set on the test's loop, read on the server's: a flag, no waiting
+            # The notice of the committed message reaches the writer before its ack does.
+            message = {"type": "message", "text": "Where is my order?", "ref": "m1"}
+            await customer.ws.send(json.dumps(message))
+            await asyncio.wait_for(customer.ws.wait_closed(), 10)
+            assert customer.ws.close_code == 1011
+            armed.clear()
+
+            again = await Client.open(
+                f"{server.ws_url}/ws/customer", {"token": token, "last_seq": seen}
+            )
+            event = await again.wait_for(
+                lambda f: f["type"] == "event" and f["event"].get("text") == message["text"]
+            )
+            assert event["seq"] == seen + 1
+
+        run(scenario)
+    assert "a notice could not be sent on; closing the connection" in logged(caplog)
