@@ -210,8 +210,9 @@ CompanyId = Annotated[
 
 def _guards(dependant: Dependant) -> Iterator[Allowed]:
     for dependency in dependant.dependencies:
-        if isinstance(dependency.call, Allowed):
-            yield dependency.call
+        guard: object = dependency.call  # typed as a callable; Allowed's subclasses are
+        if isinstance(guard, Allowed):
+            yield guard
         yield from _guards(dependency)
 
 
