@@ -28,7 +28,8 @@ from tests.integration.tenant import Tenant
 # `make screenshots` refreshes docs/screenshots/; other runs keep them in a temporary
 # folder, so a test run never changes tracked files.
 SCREENSHOTS = Path(os.environ.get("CHATREC_SCREENSHOTS") or tempfile.mkdtemp(prefix="shots-"))
-SECRET = "4111 1111 1111 1111"
+SECRET = "Zanzibar-7731"
+"""Said while paused: not a card number, so that R8 alone keeps it out (R22 masks cards)."""
 RECORDED = "This chat is recorded for quality and training."
 NewPage = Callable[[], Page]
 
@@ -125,7 +126,7 @@ def test_R2_R8_R9_R11a_paused_secret_never_reaches_a_recording_and_enter_sends(
     expect(recording).to_contain_text("Recording paused")
     expect(badge).to_have_text("Paused")
     expect(item.locator(".badge")).to_have_text("Paused")
-    say(customer_box, f"My card is {SECRET}")
+    say(customer_box, f"My password is {SECRET}")
     expect(messages).to_contain_text(SECRET)
     screenshot(customer, "widget.png")
     agent.get_by_role("button", name="Resume recording").click()

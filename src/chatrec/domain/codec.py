@@ -80,7 +80,10 @@ def encode_event(event: Event) -> dict[str, Any]:
     """The event as a dict of JSON values, with its ``type``."""
     encoded: dict[str, Any] = {"type": type_name(type(event))}
     for field in dataclasses.fields(event):
-        encoded[field.name] = _encode_value(getattr(event, field.name))
+        value = getattr(event, field.name)
+        if field.metadata.get("omitted_when_default") and value == field.default:
+            continue  # a field added later: events without it read and write as before
+        encoded[field.name] = _encode_value(value)
     return encoded
 
 

@@ -90,9 +90,12 @@ class ChatStarted(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MessagePosted(Event):
-    """A message from the customer, an agent, a supervisor or the flow (by the actor)."""
+    """A message from the customer, an agent, a supervisor or the flow (by the actor).
+
+    ``text`` is as kept, card numbers masked (R22); ``masked`` says how many were."""
 
     text: str
+    masked: int = field(default=0, metadata={"omitted_when_default": True})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -204,6 +204,22 @@ RULES: tuple[Rule, ...] = (
         "loses a chat or a recording.",
         "Every form, API call, flow and template.",
     ),
+    Rule(
+        "R20",
+        "Several nodes, one truth",
+        "Any number of chatrec servers share one database and Redis: a chat's events are "
+        "numbered without gap or duplicate and each accepted message is applied once, on "
+        "whichever server its sender is connected to.",
+        "Every chat, when chatrec runs on several servers.",
+    ),
+    Rule(
+        "R22",
+        "Card numbers masked",
+        "Payment card numbers (13 to 19 digits passing the Luhn check) in any message are "
+        "masked to their last four digits before the message is stored, shown or recorded; "
+        "a backstop for a forgotten pause, never a replacement for it.",
+        "Every message, the customer's own included, and every recording.",
+    ),
 )
 
 _BY_ID = {rule.rule_id: rule for rule in RULES}

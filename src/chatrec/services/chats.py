@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from chatrec.domain.cards import mask_card_numbers
 from chatrec.domain.journal import (
     CUSTOMER,
     Actor,
@@ -216,13 +217,15 @@ class ChatService(ChatRouting):
     async def customer_says(self, chat: LiveChat, text: str) -> int:
         async def act() -> int:
             self._check_open(chat)
-            self._check_chat_room(chat, text)
+            kept = mask_card_numbers(text)  # before anything keeps or shows it (R22)
+            self._check_chat_room(chat, kept.text)
             now = self._now(chat)
-            events: list[Event] = [MessagePosted(at=now, actor=CUSTOMER, text=text)]
+            message = MessagePosted(at=now, actor=CUSTOMER, text=kept.text, masked=kept.count)
+            events: list[Event] = [message]
             answered: FlowState | None = None
             flow, state = chat.flow, chat.flow_state
             if flow is not None and state is not None and state.waiting_for is not None:
-                answered, flow_events = answer_flow(flow, state, text, at=now)
+                answered, flow_events = answer_flow(flow, state, kept.text, at=now)
                 events += flow_events
             # The flow moves on in memory only once its answer is committed: a failed
             # commit (R19) leaves the question open for the customer to answer again.
@@ -276,10 +279,12 @@ class ChatService(ChatRouting):
         async def act() -> int:
             self._check_open(chat)
             actor = self._in_chat(chat, user)
-            self._check_chat_room(chat, text)
-            return await self._commit(
-                chat, [MessagePosted(at=self._now(chat), actor=actor, text=text)]
+            kept = mask_card_numbers(text)  # staff's messages too (R22)
+            self._check_chat_room(chat, kept.text)
+            message = MessagePosted(
+                at=self._now(chat), actor=actor, text=kept.text, masked=kept.count
             )
+            return await self._commit(chat, [message])
 
         return await self._acting(chat, act)
 

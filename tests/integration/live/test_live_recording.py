@@ -7,6 +7,7 @@ and all (read as a worker would, R20), and the R14 explanation.
 
 from __future__ import annotations
 
+import json
 import posixpath
 from dataclasses import dataclass, field
 
@@ -20,7 +21,9 @@ from tests.integration.tenant import Tenant
 from tests.keys import SECRETS
 
 SUPPORT, SALES = "demo-support", "demo-sales"
-SECRET = "4111 1111 1111 1111"
+SECRET = "Zanzibar-7731"
+"""Said while paused: not a card number, so that R8 alone keeps it out (R22 masks cards)."""
+CARD = "4111 1111 1111 1111"
 
 
 @pytest.fixture
@@ -96,9 +99,15 @@ def test_R5_R8_chat_is_recorded_without_the_paused_text(server: ServerProcess) -
         await alice.ok({"type": "pause", "chat_id": chat_id})
         state = await customer.state(chat_id, lambda c: c["recording"] == "paused")
         assert state["recording"] == "paused"  # R11a: the customer sees it
-        await customer.ok({"type": "message", "text": f"My card is {SECRET}"})
+        await customer.ok({"type": "message", "text": f"My password is {SECRET}"})
         await alice.ok({"type": "resume", "chat_id": chat_id})
         await customer.state(chat_id, lambda c: c["recording"] == "recording")
+        # A card read out while recording (a forgotten pause) is masked for everyone,
+        # the customer's own echo included (R22).
+        await customer.ok({"type": "message", "text": f"Oops, card {CARD}"})
+        for client in (customer, alice):
+            said = await client.event(chat_id, lambda e: e.get("text", "").startswith("Oops"))
+            assert said["text"] == "Oops, card **** **** **** 1111"
         await customer.ok({"type": "message", "text": "Thanks!"})
         await alice.event(chat_id, lambda e: e.get("text") == "Thanks!")
         await customer.ok({"type": "end"})
@@ -111,6 +120,11 @@ def test_R5_R8_chat_is_recorded_without_the_paused_text(server: ServerProcess) -
     assert len(files) == 2 * 5, files
     for file in files:
         assert SECRET.encode() not in file.content, file.path  # R8
+        assert b"4111" not in file.content, file.path  # R22
+    sidecars = [json.loads(f.content) for f in files if f.path.endswith(".meta.json")]
+    transcripts = [f for f in files if not f.path.endswith(".meta.json")]
+    assert all(b"**** **** **** 1111" in f.content for f in transcripts)
+    assert [s["flags"]["masked_card_numbers"] for s in sidecars] == [1, 1]  # how many, not which
     assert any(b"I want to pay my bill." in f.content for f in files)
     body = explanation(server, chat_id)
     assert body["status"] == "ended"

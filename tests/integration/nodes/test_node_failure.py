@@ -132,7 +132,7 @@ def test_R20_a_chat_served_by_three_nodes_is_transferred_and_delivered_once(
             await customer.event(chat_id, lambda e: e.get("text") == "Alice on two")
             await alice.ok({"type": "pause", "chat_id": chat_id})
             await customer.state(chat_id, lambda c: c["recording"] == "paused")
-            await customer.ok({"type": "message", "text": "my card is 4111 1111 1111 1111"})
+            await customer.ok({"type": "message", "text": "my password is Zanzibar-7731"})
             await carol.ok({"type": "presence", "available": True})
             await alice.ok({"type": "transfer", "chat_id": chat_id, "to_agent": "demo-carol"})
             await carol.state(chat_id, lambda c: c["status"] == "active")
@@ -167,7 +167,7 @@ def test_R20_a_chat_served_by_three_nodes_is_transferred_and_delivered_once(
     for d in files:
         content = (folder / d.remote_path).read_bytes()
         assert (len(content), hashlib.sha256(content).hexdigest()) == (d.size, d.sha256)
-        assert b"4111" not in content  # said while paused (R8), paused on another node
+        assert b"Zanzibar" not in content  # said while paused (R8), paused on another node
     sidecars = [d for d in files if d.remote_path.endswith(".meta.json")]
     assert sidecars
     for sidecar in sidecars:

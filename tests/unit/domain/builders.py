@@ -95,11 +95,11 @@ class ChatBuilder:
             self._now = max(self._now, event.at)
         return self
 
-    def says(self, actor: Actor, text: str) -> ChatBuilder:
-        return self.add(MessagePosted(at=self._tick(), actor=actor, text=text))
+    def says(self, actor: Actor, text: str, masked: int = 0) -> ChatBuilder:
+        return self.add(MessagePosted(at=self._tick(), actor=actor, text=text, masked=masked))
 
-    def customer_says(self, text: str) -> ChatBuilder:
-        return self.says(CUSTOMER, text)
+    def customer_says(self, text: str, masked: int = 0) -> ChatBuilder:
+        return self.says(CUSTOMER, text, masked)
 
     def assign(
         self,

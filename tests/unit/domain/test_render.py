@@ -200,6 +200,7 @@ def test_R15_outcome_flags() -> None:
         "discarded": True,
         "consent": "granted",
         "paused_spans": 1,
+        "masked_card_numbers": 0,
     }
     assert document(ended(lambda c: c))["outcome"] == {
         "abusive": False,
@@ -208,7 +209,25 @@ def test_R15_outcome_flags() -> None:
         "discarded": False,
         "consent": "not_asked",
         "paused_spans": 0,
+        "masked_card_numbers": 0,
     }
+
+
+def test_R22_R8_the_outcome_counts_the_masked_card_numbers_of_recorded_messages_only() -> None:
+    journal = ended(
+        lambda c: (
+            c.customer_says("**** **** **** 1111", masked=1)
+            .pause(ALICE)
+            .customer_says("**** 4444, **** 1111 and **** 0005", masked=3)
+            .resume(ALICE)
+            .customer_says("***********0005 and ************4444", masked=2)
+        )
+    )
+    doc = document(journal)
+    assert doc["outcome"]["masked_card_numbers"] == 3  # none of those said while paused
+    texts = [e["text"] for e in doc["events"] if e["type"] == "message"]
+    assert texts == ["**** **** **** 1111", "***********0005 and ************4444"]
+    assert all("masked" not in e for e in doc["events"])  # how many, never where
 
 
 def test_R15_events_are_in_order_with_their_allow_listed_fields() -> None:

@@ -270,3 +270,24 @@ def test_R20_a_chat_opened_on_another_node_is_read_once_however_many_ask_at_once
         assert reads == [chat.chat_id]
 
     run(scenario)
+
+
+def test_R22_a_card_number_is_masked_before_it_is_committed_or_published() -> None:
+    node = Node()
+
+    async def scenario() -> LiveChat:
+        chat = await node.assigned_chat()
+        await node.chats.customer_says(chat, "card 4111-1111-1111-1111 please")
+        await node.chats.staff_says(AGENT, chat, "Read back: 5555 5555 5555 4444, right?")
+        return chat
+
+    chat = run(scenario)
+    messages = [e for _, e in node.store.load_journal(chat.chat_id) if isinstance(e, MessagePosted)]
+    assert [(m.text, m.masked) for m in messages[-2:]] == [
+        ("card ****-****-****-1111 please", 1),
+        ("Read back: **** **** **** 4444, right?", 1),
+    ]
+    assert chat.events[-1][1] == messages[-1]  # memory holds what was committed
+    between_nodes = json.dumps(carried(chat, 0))  # what another node would be told
+    assert "4111" not in between_nodes
+    assert "5555" not in between_nodes

@@ -21,6 +21,7 @@ LABELS = {
     "discarded": "Discarded by the chat flow",
     "consent": "Consent to record",
     "paused_spans": "Paused spans",
+    "masked_card_numbers": "Card numbers masked",
 }
 CONSENT = {
     "granted": "granted",

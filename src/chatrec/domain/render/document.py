@@ -128,6 +128,15 @@ def _entry(event: Event) -> Json | None:
 
 def recorded_entries(journal: Journal) -> Iterator[Json]:
     """The allow-listed events in order, minus what was said while paused (R8)."""
+    for event in _recorded_events(journal):
+        entry = _entry(event)
+        if entry is not None:
+            yield entry
+
+
+def _recorded_events(journal: Journal) -> Iterator[Event]:
+    """The journal's events minus messages said while paused, and repeated pauses or
+    resumes (R8)."""
     paused = False
     for event in journal.events:
         if isinstance(event, RecordingPaused):
@@ -140,9 +149,12 @@ def recorded_entries(journal: Journal) -> Iterator[Json]:
             paused = False
         elif paused and isinstance(event, MessagePosted):
             continue
-        entry = _entry(event)
-        if entry is not None:
-            yield entry
+        yield event
+
+
+def _masked_in(journal: Journal) -> int:
+    """How many card numbers the recorded messages had masked (R22): never which."""
+    return sum(e.masked for e in _recorded_events(journal) if isinstance(e, MessagePosted))
 
 
 def _participants(journal: Journal, events: Sequence[Json]) -> list[Json]:
@@ -215,6 +227,7 @@ def build_document(
             "discarded": bool(journal.of_type(Discarded)),
             "consent": _consent(journal),
             "paused_spans": sum(1 for entry in events if entry["type"] == "paused"),
+            "masked_card_numbers": _masked_in(journal),
         },
         "decision": {
             "outcome": verdict.outcome.value,
