@@ -20,15 +20,19 @@ from chatrec.simulate.client import Frame, Link
 TIMEOUT = 10.0
 
 
-class Reachable(Protocol):
-    """What a client needs of a server: a :class:`tests.integration.server.ServerProcess`,
-    or one node or the load balancer of :mod:`tests.cluster`."""
+class Served(Protocol):
+    """Where a server answers: any of the below, or an in-process server."""
 
     @property
     def url(self) -> str: ...
 
     @property
     def ws_url(self) -> str: ...
+
+
+class Reachable(Served, Protocol):
+    """What a client needs of a server: a :class:`tests.integration.server.ServerProcess`,
+    or one node or the load balancer of :mod:`tests.cluster`."""
 
     def id(self, demo_id: str) -> str: ...
 
@@ -62,7 +66,7 @@ class Client:
         return client
 
     @classmethod
-    async def customer(cls, server: Reachable, service_id: str) -> tuple[Client, str, str]:
+    async def customer(cls, server: Served, service_id: str) -> tuple[Client, str, str]:
         async with httpx.AsyncClient(base_url=server.url) as http:
             response = await http.post("/api/chats", json={"service_id": service_id})
         response.raise_for_status()

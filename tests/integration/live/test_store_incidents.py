@@ -110,10 +110,7 @@ def test_R19_R20_a_fault_sending_a_notice_closes_the_socket_and_the_client_resum
     with demo_server(tmp_path / "data", database_url) as server:
 
         async def scenario() -> None:
-            async with httpx.AsyncClient(base_url=server.url) as http:
-                started = await http.post("/api/chats", json={"service_id": "demo-support"})
-            token = started.json()["token"]
-            customer = await Client.open(f"{server.ws_url}/ws/customer", {"token": token})
+            customer, _, token = await Client.customer(server, "demo-support")
             armed.set()  # set on the test's loop, read on the server's: a flag, no waiting
             # The notice of the committed message reaches the writer before its ack does.
             message = {"type": "message", "text": "Where is my order?", "ref": "m1"}

@@ -126,17 +126,9 @@ def _entry(event: Event) -> Json | None:
     return None
 
 
-def recorded_entries(journal: Journal) -> Iterator[Json]:
-    """The allow-listed events in order, minus what was said while paused (R8)."""
-    for event in _recorded_events(journal):
-        entry = _entry(event)
-        if entry is not None:
-            yield entry
-
-
-def _recorded_events(journal: Journal) -> Iterator[Event]:
-    """The journal's events minus messages said while paused, and repeated pauses or
-    resumes (R8)."""
+def recorded_events(journal: Journal) -> Iterator[Event]:
+    """The journal's events in order minus what was said while paused, and repeated
+    pauses or resumes (R8): all a recording may show or count."""
     paused = False
     for event in journal.events:
         if isinstance(event, RecordingPaused):
@@ -150,11 +142,6 @@ def _recorded_events(journal: Journal) -> Iterator[Event]:
         elif paused and isinstance(event, MessagePosted):
             continue
         yield event
-
-
-def _masked_in(journal: Journal) -> int:
-    """How many card numbers the recorded messages had masked (R22): never which."""
-    return sum(e.masked for e in _recorded_events(journal) if isinstance(e, MessagePosted))
 
 
 def _participants(journal: Journal, events: Sequence[Json]) -> list[Json]:
@@ -200,7 +187,10 @@ def build_document(
             "only produced recordings are rendered"
         )
     recording = verdict.recording
-    events = list(recorded_entries(journal))
+    recorded = list(recorded_events(journal))
+    events = [entry for entry in map(_entry, recorded) if entry is not None]
+    # How many card numbers the recorded messages had masked (R22): never which.
+    masked = sum(e.masked for e in recorded if isinstance(e, MessagePosted))
     primary = primary_agent(journal)
     return {
         "schema": SCHEMA_ID,
@@ -227,7 +217,7 @@ def build_document(
             "discarded": bool(journal.of_type(Discarded)),
             "consent": _consent(journal),
             "paused_spans": sum(1 for entry in events if entry["type"] == "paused"),
-            "masked_card_numbers": _masked_in(journal),
+            "masked_card_numbers": masked,
         },
         "decision": {
             "outcome": verdict.outcome.value,
