@@ -12,6 +12,7 @@
     │   ├── PermissionDeniedError  the role or place in the chat does not allow it
     │   │   └── ScopeError       the API token's scope does not allow it
     │   ├── InvalidRequestError  a value out of its bounds, found past the schema (422)
+    │   │   └── MaskPatternError  a company's own masking pattern is refused (R22)
     │   ├── AuthenticationError  no valid login, session, API token or customer token
     │   │   └── SecondFactorRequiredError  the password was right: now the TOTP code
     │   ├── SignInPendingError   signed in, but a step must come first:
@@ -147,6 +148,15 @@ class InvalidRequestError(ActionError):
     """A value the schema allows but a setting or another record does not (422)."""
 
     code = "invalid"
+
+
+class MaskPatternError(InvalidRequestError):
+    """A masking pattern an administrator wrote cannot be used (R22): which, and why."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        self.name = name
+        self.problem = problem
+        super().__init__(f"masking pattern {name!r}: {problem}" if name else problem)
 
 
 class AuthenticationError(ActionError):

@@ -228,6 +228,51 @@ def test_administrator_creates_a_login_and_resets_its_password_each_shown_once(
     assert httpx.post(f"{server.url}/api/login", json={"login": "dave", "password": new}).is_success
 
 
+def test_R22_administrator_tries_masking_adds_a_pattern_and_turns_card_masking_off(
+    server: Tenant, new_page: NewPage
+) -> None:
+    admin = new_page()
+    log_in(admin, server, "ada", "/console")
+    open_section(admin, "Recording settings")
+    cards = admin.get_by_label("Mask payment card numbers")
+    expect(cards).to_be_checked()
+    kept = admin.locator("#mask-kept")
+    expect(kept).to_have_text("Card **** **** **** 1111, please")  # tried as it is
+    admin.get_by_label("Try it on a sample message").fill("ID AB123456C, card 4111-1111-1111-1111")
+    admin.get_by_role("button", name="Add a pattern").click()
+    admin.get_by_label("Name of pattern 1").fill("National ID")
+    admin.get_by_label("Pattern 1", exact=True).fill(r"\b[A-Z]{2}\d{6}([A-D])\1")
+    expect(admin.locator("#mask-problem")).to_contain_text(
+        "Masking pattern 'National ID': invalid escape sequence: \\1"
+    )
+    admin.get_by_label("Pattern 1", exact=True).fill(r"\b[A-Z]{2}\d{6}[A-D]\b")
+    expect(kept).to_have_text("ID *********, card ****-****-****-1111")
+    expect(admin.locator("#mask-problem")).to_be_hidden()
+    expect(admin.get_by_role("alert")).to_be_hidden()
+    cards.uncheck()
+    expect(admin.locator("#cards-kept")).to_contain_text("Card numbers will be kept")
+    expect(kept).to_have_text("ID *********, card 4111-1111-1111-1111")
+    admin.locator("#masking").scroll_into_view_if_needed()
+    screenshot(admin, "console-masking.png")
+    admin.get_by_role("button", name="Save").click()
+    expect(admin.locator("#recording-result")).to_have_text("Saved.")
+    company = api(server, "ada", f"/api/admin/companies/{server.company_id}")
+    assert (company["mask_card_numbers"], company["masking_patterns"]) == (
+        False,
+        [{"name": "National ID", "pattern": r"\b[A-Z]{2}\d{6}[A-D]\b"}],
+    )
+    trail = api(server, "ada", "/api/admin/audit-entries")["items"]
+    assert trail[0]["action"] == "company.card_masking_off"
+    admin.reload()
+    expect(admin.get_by_label("Mask payment card numbers")).not_to_be_checked()
+    expect(admin.locator("#cards-kept")).to_be_visible()
+    expect(admin.get_by_label("Pattern 1", exact=True)).to_have_value(r"\b[A-Z]{2}\d{6}[A-D]\b")
+    admin.get_by_role("button", name="Remove pattern 1").click()
+    admin.get_by_role("button", name="Save").click()
+    expect(admin.locator("#recording-result")).to_have_text("Saved.")
+    assert api(server, "ada", f"/api/admin/companies/{server.company_id}")["masking_patterns"] == []
+
+
 def test_R16_test_connection_shows_the_offered_key_to_pin_then_every_step_passes(
     server: ServerProcess, new_page: NewPage, tmp_path: Path
 ) -> None:

@@ -223,3 +223,45 @@ def test_the_audit_export_streams_what_the_whole_trail_gave(
     assert len(list(csv.DictReader(io.StringIO(as_csv.text)))) == len(whole)
     since = {"format": "json", "since": "2999-01-01T00:00:00Z"}
     assert call(app, "GET", url, "ada", params=since).text == "[]"
+
+
+def test_R22_masking_is_tried_before_it_is_saved_and_a_bad_pattern_changes_nothing(
+    app: FastAPI,
+) -> None:
+    national = {"name": "National ID", "pattern": r"\b[A-Z]{2}\d{6}[A-D]\b"}
+    tried = call(
+        app,
+        "POST",
+        "/api/admin/masking-preview",
+        "ada",
+        json={"text": "4111 1111 1111 1111 / AB123456C", "masking_patterns": [national]},
+    )
+    assert tried.json() == {
+        "text": "**** **** **** 1111 / *********",
+        "masked_card_numbers": 1,
+        "masked_other_values": 1,
+    }
+    before = call(app, "GET", "/api/admin/companies/acme", "ada").json()
+    assert (before["mask_card_numbers"], before["masking_patterns"]) == (True, [])
+    bad = {"name": "Repeat", "pattern": r"(\d)\1"}
+    for method, url, body in [
+        ("POST", "/api/admin/masking-preview", {"text": "x", "masking_patterns": [bad]}),
+        (
+            "PATCH",
+            "/api/admin/companies/acme",
+            {"name": "Renamed", "mask_card_numbers": False, "masking_patterns": [national, bad]},
+        ),
+    ]:
+        refused = call(app, method, url, "ada", json=body)
+        assert refused.status_code == 422, refused.text
+        message = refused.json()["error"]["message"]
+        assert message.startswith("masking pattern 'Repeat': invalid escape sequence: \\1. ")
+    assert call(app, "GET", "/api/admin/companies/acme", "ada").json() == before
+    saved = call(
+        app,
+        "PATCH",
+        "/api/admin/companies/acme",
+        "ada",
+        json={"mask_card_numbers": False, "masking_patterns": [national]},
+    ).json()
+    assert (saved["mask_card_numbers"], saved["masking_patterns"]) == (False, [national])

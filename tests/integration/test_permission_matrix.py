@@ -196,6 +196,8 @@ RULES: dict[RouteKey, Rule] = {
     ("PATCH", "/api/admin/companies/{company_id}"): may(*ADMINS),
     ("GET", "/api/admin/company"): may(*OVERSEERS),
     ("PATCH", "/api/admin/company"): may(*ADMINS),
+    # Masking settings tried on a sample text (R22); nothing is kept or named.
+    ("POST", "/api/admin/masking-preview"): may(*ADMINS, names_a=False),
     # -- user logins (R4, R7, R12a) ------------------------------------------------------
     ("GET", "/api/admin/users"): may(*ADMINS),
     ("POST", "/api/admin/users"): may(*ADMINS),
@@ -300,6 +302,7 @@ BODIES: dict[RouteKey, Body] = {
     ("POST", "/api/chats"): lambda w, n: {"service_id": "demo-support"},
     ("POST", "/api/tokens"): lambda w, n: {"name": f"matrix {n}"},
     ("POST", "/api/admin/template-preview"): lambda w, n: {"template": "{date}/{chat_id}"},
+    ("POST", "/api/admin/masking-preview"): lambda w, n: {"text": "4111 1111 1111 1111"},
     ("POST", "/api/deliveries/retry"): lambda w, n: {"ids": [w.a.delivery]},
     ("POST", "/api/admin/deliveries/retry"): lambda w, n: {"recording_ids": [w.a.recording]},
     ("POST", "/api/admin/companies"): lambda w, n: {"company_id": f"matrix-{n}", "name": "M"},

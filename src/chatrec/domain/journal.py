@@ -92,10 +92,12 @@ class ChatStarted(Event):
 class MessagePosted(Event):
     """A message from the customer, an agent, a supervisor or the flow (by the actor).
 
-    ``text`` is as kept, card numbers masked (R22); ``masked`` says how many were."""
+    ``text`` is as kept, masked (R22): ``masked`` says how many card numbers were, and
+    ``masked_other`` how many values the company's own patterns found."""
 
     text: str
     masked: int = field(default=0, metadata={"omitted_when_default": True})
+    masked_other: int = field(default=0, metadata={"omitted_when_default": True})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -216,8 +216,9 @@ RULES: tuple[Rule, ...] = (
         "R22",
         "Card numbers masked",
         "Payment card numbers (13 to 19 digits passing the Luhn check) in any message are "
-        "masked to their last four digits before the message is stored, shown or recorded; "
-        "a backstop for a forgotten pause, never a replacement for it.",
+        "masked to their last four digits before the message is stored, shown or recorded, "
+        "unless an administrator turns it off (audited), with patterns of the company's own "
+        "added; a backstop for a forgotten pause, never a replacement for it.",
         "Every message, the customer's own included, and every recording.",
     ),
 )

@@ -1,4 +1,4 @@
-"""The settings that the recording rules read (R1, R4, R6, R7, R12a, R15).
+"""The settings that the recording rules read (R1, R4, R6, R7, R12a, R15, R22).
 
 The rules never read a login's settings live: :meth:`UserLogin.snapshot` copies them into
 the journal when the login joins a chat (:class:`chatrec.domain.journal.StaffSnapshot`),
@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from chatrec.domain.filenames import FilenameTemplate
 from chatrec.domain.journal import StaffSnapshot
+from chatrec.domain.masking import Masking
 from chatrec.domain.roles import LoginRole
 
 
@@ -64,6 +65,9 @@ class VconDraft(StrEnum):
     CONTAINER = "container"
 
 
+# Card numbers masked, no patterns of the company's own: every company's start (R22).
+DEFAULT_MASKING = Masking()
+
 DEFAULT_TEMPLATE = "{date}/{company}_{chat_id}_{origin}_{recording_id}"
 
 
@@ -78,6 +82,7 @@ class CompanySettings:
     formats: frozenset[RecordingFormat] = frozenset({RecordingFormat.JSON})
     done_marker: bool = False
     vcon_draft: VconDraft = VconDraft.CORE
+    masking: Masking = DEFAULT_MASKING
 
     def __post_init__(self) -> None:
         if not self.formats:

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from chatrec.domain.cards import mask_card_numbers
 from chatrec.domain.journal import (
     CUSTOMER,
     Actor,
@@ -217,10 +216,16 @@ class ChatService(ChatRouting):
     async def customer_says(self, chat: LiveChat, text: str) -> int:
         async def act() -> int:
             self._check_open(chat)
-            kept = mask_card_numbers(text)  # before anything keeps or shows it (R22)
+            kept = chat.company.masking.mask(text)  # before anything keeps or shows it (R22)
             self._check_chat_room(chat, kept.text)
             now = self._now(chat)
-            message = MessagePosted(at=now, actor=CUSTOMER, text=kept.text, masked=kept.count)
+            message = MessagePosted(
+                at=now,
+                actor=CUSTOMER,
+                text=kept.text,
+                masked=kept.card_numbers,
+                masked_other=kept.other_values,
+            )
             events: list[Event] = [message]
             answered: FlowState | None = None
             flow, state = chat.flow, chat.flow_state
@@ -279,10 +284,14 @@ class ChatService(ChatRouting):
         async def act() -> int:
             self._check_open(chat)
             actor = self._in_chat(chat, user)
-            kept = mask_card_numbers(text)  # staff's messages too (R22)
+            kept = chat.company.masking.mask(text)  # staff's messages too (R22)
             self._check_chat_room(chat, kept.text)
             message = MessagePosted(
-                at=self._now(chat), actor=actor, text=kept.text, masked=kept.count
+                at=self._now(chat),
+                actor=actor,
+                text=kept.text,
+                masked=kept.card_numbers,
+                masked_other=kept.other_values,
             )
             return await self._commit(chat, [message])
 

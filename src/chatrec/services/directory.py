@@ -6,7 +6,10 @@ The store holds records; the rules read :class:`CompanySettings` and
 
 from __future__ import annotations
 
+import logging
+
 from chatrec.domain.filenames import FilenameTemplate
+from chatrec.domain.masking import Masking, compile_pattern
 from chatrec.domain.settings import (
     CompanySettings,
     Product,
@@ -14,7 +17,10 @@ from chatrec.domain.settings import (
     UserLogin,
     VconDraft,
 )
+from chatrec.errors import MaskPatternError
 from chatrec.store.records import CompanyRecord, UserRecord
+
+log = logging.getLogger(__name__)
 
 
 def company_settings(record: CompanyRecord) -> CompanySettings:
@@ -38,7 +44,22 @@ def company_settings(record: CompanyRecord) -> CompanySettings:
         vcon_draft=VconDraft(record.vcon_draft)
         if record.vcon_draft in VconDraft.__members__.values()
         else VconDraft.CORE,
+        masking=_masking(record),
     )
+
+
+def _masking(record: CompanyRecord) -> Masking:
+    """The company's masking (R22).  Patterns are checked on save; one that a newer RE2
+    refuses is left out and logged rather than stopping every chat of the company."""
+    patterns = []
+    for pattern in record.masking_patterns:
+        try:
+            compile_pattern(pattern)
+        except MaskPatternError as error:
+            log.error("company %s: %s; it masks nothing until corrected", record.company_id, error)
+            continue
+        patterns.append(pattern)
+    return Masking(record.mask_card_numbers, tuple(patterns))
 
 
 def user_login(record: UserRecord) -> UserLogin:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from chatrec.domain.codec import decode_event, encode_event
 from chatrec.domain.filenames import name_key
 from chatrec.domain.journal import Event
+from chatrec.domain.masking import MaskPattern
 from chatrec.domain.roles import LoginRole
 from chatrec.errors import SecretKeyError
 from chatrec.store.models import (
@@ -67,7 +68,12 @@ def record_of(kind: type[R], row: object, **overrides: Any) -> R:
 
 
 def company_values(record: CompanyRecord) -> dict[str, Any]:
-    return values_of(record, products=sorted(record.products), formats=sorted(record.formats))
+    return values_of(
+        record,
+        products=sorted(record.products),
+        formats=sorted(record.formats),
+        masking_patterns=[dataclasses.asdict(pattern) for pattern in record.masking_patterns],
+    )
 
 
 def company_record(row: CompanyRow) -> CompanyRecord:
@@ -77,6 +83,10 @@ def company_record(row: CompanyRow) -> CompanyRecord:
         products=frozenset(row.products),
         formats=frozenset(row.formats),
         sampling_key=bytes(row.sampling_key),
+        masking_patterns=tuple(
+            MaskPattern(pattern["name"], pattern["pattern"])
+            for pattern in row.masking_patterns or ()
+        ),
     )
 
 

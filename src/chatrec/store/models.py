@@ -25,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -69,6 +70,12 @@ class CompanyRow(Base):
     vcon_draft: Mapped[str]
     # Every login of the company must sign in with a second factor (TOTP).
     require_totp: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # R22: masking of card numbers (on unless turned off) and the company's own patterns,
+    # a list of {"name", "pattern"}.
+    mask_card_numbers: Mapped[bool] = mapped_column(default=True, server_default=true())
+    masking_patterns: Mapped[list[dict[str, str]]] = mapped_column(
+        JSON(), default=list, server_default="[]"
+    )
 
 
 class UserRow(Base):

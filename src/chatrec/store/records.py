@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from chatrec.domain.journal import Event
+from chatrec.domain.masking import MaskPattern
 from chatrec.domain.roles import LoginRole
 
 
@@ -40,6 +41,10 @@ class CompanyRecord:
     retention_seconds: int = 0
     vcon_draft: str = "core"
     require_totp: bool = False
+    # R22: card numbers are masked unless an administrator turns it off; the company's
+    # own patterns, each checked on save (domain.masking).
+    mask_card_numbers: bool = True
+    masking_patterns: tuple[MaskPattern, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

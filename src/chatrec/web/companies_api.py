@@ -1,4 +1,5 @@
-"""The administration API of companies and their recording settings (R1, R6, R15, R17, R18).
+"""The administration API of companies and their recording settings (R1, R6, R15, R17, R18,
+R22).
 
 Every route here is a thin adapter over ``services.admin``, which checks access and
 audits; routes run in the thread pool because the store is synchronous.  Who may call
@@ -14,10 +15,11 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from chatrec.domain.masking import MAX_NAME_LENGTH, MAX_PATTERN_LENGTH, MAX_PATTERNS, MaskPattern
 from chatrec.domain.settings import Product, RecordingFormat, VconDraft
 from chatrec.errors import TemplateError
 from chatrec.services.access import Principal
-from chatrec.services.admin.companies import preview_template, recording_status
+from chatrec.services.admin.companies import preview_template, recording_status, try_masking
 from chatrec.store.records import CompanyRecord
 from chatrec.web.container import Container
 from chatrec.web.errors import refusal, refusals
@@ -42,6 +44,26 @@ REQUIRE_TOTP = (
     "every login of the company signs in with a TOTP code too; one without sets it up at "
     "its next sign-in (R18)"
 )
+MASK_CARD_NUMBERS = (
+    "payment card numbers in every message are masked to their last four digits before "
+    "anything keeps or shows them (R22); on unless an administrator turns it off, which is "
+    "audited. A change applies to chats that start after it"
+)
+MASKING_PATTERNS = (
+    "the company's own values to mask in every message, for instance national identity "
+    f"numbers (R22): at most {MAX_PATTERNS}, each an RE2 pattern (no back-references or "
+    "look-around), checked on save; every letter and digit of a match is masked"
+)
+
+
+class MaskPatternBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
+    pattern: Annotated[str, Field(min_length=1, max_length=MAX_PATTERN_LENGTH)]
+
+
+def _patterns(bodies: list[MaskPatternBody]) -> list[MaskPattern]:
+    return [MaskPattern(body.name, body.pattern) for body in bodies]
 
 
 # -- companies (operators) and the company's settings ---------------------------------
@@ -67,6 +89,13 @@ class CompanyUpdate(BaseModel):
     retention_seconds: Annotated[int, Field(ge=0)] | None = None
     vcon_draft: VconDraft | None = Field(default=None, description=VCON_DRAFT)
     require_totp: bool | None = Field(default=None, description=REQUIRE_TOTP)
+    mask_card_numbers: bool | None = Field(default=None, description=MASK_CARD_NUMBERS)
+    masking_patterns: (
+        Annotated[
+            list[MaskPatternBody], Field(max_length=MAX_PATTERNS, description=MASKING_PATTERNS)
+        ]
+        | None
+    ) = None
 
 
 class CompanyRead(BaseModel):
@@ -81,6 +110,8 @@ class CompanyRead(BaseModel):
     retention_seconds: int
     vcon_draft: VconDraft = Field(description=VCON_DRAFT)
     require_totp: bool = Field(description=REQUIRE_TOTP)
+    mask_card_numbers: bool = Field(description=MASK_CARD_NUMBERS)
+    masking_patterns: list[MaskPatternBody] = Field(description=MASKING_PATTERNS)
 
 
 def company_read(company: CompanyRecord) -> CompanyRead:
@@ -97,6 +128,11 @@ def company_read(company: CompanyRecord) -> CompanyRead:
         retention_seconds=company.retention_seconds,
         vcon_draft=VconDraft(company.vcon_draft),
         require_totp=company.require_totp,
+        mask_card_numbers=company.mask_card_numbers,
+        masking_patterns=[
+            MaskPatternBody(name=pattern.name, pattern=pattern.pattern)
+            for pattern in company.masking_patterns
+        ],
     )
 
 
@@ -139,7 +175,10 @@ def get_company(company_id: str, principal: Overseer, services: Services) -> Com
     return company_read(services.admin.companies.get(principal, company_id))
 
 
-TEMPLATE_REFUSED = "The request does not fit this schema, or the template is refused (R6)"
+TEMPLATE_REFUSED = (
+    "The request does not fit this schema, or the template (R6) or a masking pattern (R22) "
+    "is refused"
+)
 
 
 @router.patch(
@@ -151,8 +190,8 @@ TEMPLATE_REFUSED = "The request does not fit this schema, or the template is ref
 def update_company(
     company_id: str, body: CompanyUpdate, principal: Administrator, services: Services
 ) -> CompanyRead:
-    """Change name, default filename template (R6), formats (R15), retention (R17) or
-    whether two-factor sign-in is required (R18)."""
+    """Change name, default filename template (R6), formats (R15), retention (R17),
+    whether two-factor sign-in is required (R18) or what is masked in messages (R22)."""
     return _update_company(principal, services, company_id, body)
 
 
@@ -195,6 +234,10 @@ def _update_company(
         retention_seconds=body.retention_seconds,
         vcon_draft=body.vcon_draft,
         require_totp=body.require_totp,
+        mask_card_numbers=body.mask_card_numbers,
+        masking_patterns=None
+        if body.masking_patterns is None
+        else _patterns(body.masking_patterns),
     )
     return company_read(company)
 
@@ -238,3 +281,32 @@ def template_preview(
             sample=sample,
         )
     return TemplatePreviewRead(template=body.template, valid=True, preview=preview, sample=sample)
+
+
+class MaskingPreviewCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: Annotated[str, Field(max_length=4000)]
+    mask_card_numbers: bool = True
+    masking_patterns: Annotated[list[MaskPatternBody], Field(max_length=MAX_PATTERNS)] = []
+
+
+class MaskingPreviewRead(BaseModel):
+    text: str = Field(description="the text as a message would be kept, shown and recorded")
+    masked_card_numbers: int
+    masked_other_values: int
+
+
+@router.post(
+    "/masking-preview",
+    operation_id="previewMasking",
+    tags=["companies"],
+    responses=refusal(422, "The request does not fit this schema, or a pattern is refused"),
+)
+def masking_preview(body: MaskingPreviewCreate, principal: Administrator) -> MaskingPreviewRead:
+    """Try masking settings on a sample text before saving them (R22); nothing is kept."""
+    masked = try_masking(body.text, body.mask_card_numbers, _patterns(body.masking_patterns))
+    return MaskingPreviewRead(
+        text=masked.text,
+        masked_card_numbers=masked.card_numbers,
+        masked_other_values=masked.other_values,
+    )

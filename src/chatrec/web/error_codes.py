@@ -21,6 +21,7 @@ from chatrec.errors import (
     ConflictError,
     FlowError,
     InvalidRequestError,
+    MaskPatternError,
     NotFoundError,
     PasswordChangeRequiredError,
     PermissionDeniedError,
@@ -54,6 +55,7 @@ STATUS: dict[type[ActionError], int] = {
     RecordingOnQueueError: 422,
     ScopeError: 403,
     InvalidRequestError: 422,
+    MaskPatternError: 422,
     TooManyTokensError: 409,
 }
 """By the exact class: a refusal of a class not named here answers 400."""

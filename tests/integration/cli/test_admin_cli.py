@@ -756,3 +756,32 @@ def test_R15_a_company_chooses_the_vcon_draft_its_files_follow(acme: str) -> Non
     changed = ok(admin(acme, "company", "set", "--vcon-draft", "container", "--json")).stdout
     assert json.loads(changed)["vcon_draft"] == "container"
     assert "vCon draft: container" in ok(admin(acme, "company", "show")).stdout
+
+
+def test_R22_masking_is_turned_off_and_given_patterns_of_the_company_s_own(
+    acme: str, store: Store
+) -> None:
+    assert re.search(r"masking: +card numbers masked\n", ok(admin(acme, "company", "show")).stdout)
+    national = r"National ID=\b[A-Z]{2}\d{6}[A-D]\b"
+    refused = admin(acme, "company", "set", "--mask-pattern", r"Twice=(\d)\1", "--name", "X")
+    assert refused.exit_code == 2, refused.output
+    assert "masking pattern 'Twice': invalid escape sequence" in refused.stderr
+    assert "no back-references" in refused.stderr
+    assert store.get_company("acme").name == "Acme"  # type: ignore[union-attr]
+
+    ok(admin(acme, "company", "set", "--mask-pattern", national, "--no-mask-card-numbers"))
+    shown = json.loads(ok(admin(acme, "company", "show", "--json")).stdout)
+    assert shown["mask_card_numbers"] is False
+    assert shown["masking_patterns"] == [
+        {"name": "National ID", "pattern": r"\b[A-Z]{2}\d{6}[A-D]\b"}
+    ]
+    assert "card numbers NOT masked" in ok(admin(acme, "company", "show")).stdout
+    assert store.list_audit("acme")[-1].action == "company.card_masking_off"
+    ok(admin(acme, "company", "set", "--no-mask-patterns"))
+    assert store.get_company("acme").masking_patterns == ()  # type: ignore[union-attr]
+
+    tried = CliRunner().invoke(
+        app,
+        ["admin", "mask-preview", "4111 1111 1111 1111 or AB123456C", "--mask-pattern", national],
+    )
+    assert ok(tried).stdout == "**** **** **** 1111 or *********\n"

@@ -13,10 +13,12 @@ from typing import Any
 import asyncssh
 import pytest
 
+from chatrec.domain.masking import MaskPattern
 from chatrec.errors import (
     ActionError,
     ConflictError,
     FlowError,
+    MaskPatternError,
     NotFoundError,
     PermissionDeniedError,
     RecordingOnQueueError,
@@ -65,6 +67,47 @@ def test_R1_a_company_without_both_products_says_nothing_will_be_recorded(
     assert "not provisioned with call_recording" in status.sentence
     provisioned = admin.companies.provision(OPERATOR, "acme", ["webchat", "call_recording"])
     assert recording_status(provisioned).records
+
+
+def test_R22_card_masking_is_on_until_turned_off_audited_and_own_patterns_are_checked(
+    admin: Administration, store: Store
+) -> None:
+    ada = company_with_admin(admin)
+    company = store.get_company("acme")
+    assert company is not None
+    assert company.mask_card_numbers
+    assert company.masking_patterns == ()
+    national = MaskPattern("National ID", r"\b[A-Z]{2}\d{6}[A-D]\b")
+
+    # A refused pattern changes nothing, the other settings of the request included.
+    for bad, problem in [
+        (MaskPattern("Twice", r"(\d)\1"), "back-references"),
+        (MaskPattern("Empty", r"\d*"), "empty text"),
+        (MaskPattern(" ", r"\d+"), "name"),
+    ]:
+        with pytest.raises(MaskPatternError, match=problem):
+            admin.companies.update(ada, retention_seconds=60, masking_patterns=[national, bad])
+    with pytest.raises(MaskPatternError, match="two patterns have this name"):
+        admin.companies.update(ada, masking_patterns=[national, MaskPattern("national id", "x+")])
+    assert store.get_company("acme") == company
+
+    admin.companies.update(ada, masking_patterns=[national])
+    admin.companies.update(ada, mask_card_numbers=False)
+    saved = store.get_company("acme")
+    assert saved is not None
+    assert (saved.mask_card_numbers, saved.masking_patterns) == (False, (national,))
+    patterns, off = store.list_audit("acme")[-2:]
+    assert patterns.action == "company.updated"
+    assert patterns.detail["after"] == {
+        "masking_patterns": [{"name": "National ID", "pattern": national.pattern}]
+    }
+    assert (off.action, off.actor) == ("company.card_masking_off", "ada@acme")
+    assert (off.detail["before"], off.detail["after"]) == (
+        {"mask_card_numbers": True},
+        {"mask_card_numbers": False},
+    )
+    admin.companies.update(ada, mask_card_numbers=True)
+    assert store.list_audit("acme")[-1].action == "company.card_masking_on"
 
 
 def test_R18_only_operators_create_and_provision_companies(admin: Administration) -> None:

@@ -95,11 +95,14 @@ class ChatBuilder:
             self._now = max(self._now, event.at)
         return self
 
-    def says(self, actor: Actor, text: str, masked: int = 0) -> ChatBuilder:
-        return self.add(MessagePosted(at=self._tick(), actor=actor, text=text, masked=masked))
+    def says(self, actor: Actor, text: str, masked: int = 0, masked_other: int = 0) -> ChatBuilder:
+        message = MessagePosted(
+            at=self._tick(), actor=actor, text=text, masked=masked, masked_other=masked_other
+        )
+        return self.add(message)
 
-    def customer_says(self, text: str, masked: int = 0) -> ChatBuilder:
-        return self.says(CUSTOMER, text, masked)
+    def customer_says(self, text: str, masked: int = 0, masked_other: int = 0) -> ChatBuilder:
+        return self.says(CUSTOMER, text, masked, masked_other)
 
     def assign(
         self,

@@ -201,6 +201,7 @@ def test_R15_outcome_flags() -> None:
         "consent": "granted",
         "paused_spans": 1,
         "masked_card_numbers": 0,
+        "masked_other_values": 0,
     }
     assert document(ended(lambda c: c))["outcome"] == {
         "abusive": False,
@@ -210,23 +211,31 @@ def test_R15_outcome_flags() -> None:
         "consent": "not_asked",
         "paused_spans": 0,
         "masked_card_numbers": 0,
+        "masked_other_values": 0,
     }
 
 
-def test_R22_R8_the_outcome_counts_the_masked_card_numbers_of_recorded_messages_only() -> None:
+def test_R22_R8_the_outcome_counts_the_masked_values_of_recorded_messages_only() -> None:
     journal = ended(
         lambda c: (
             c.customer_says("**** **** **** 1111", masked=1)
             .pause(ALICE)
-            .customer_says("**** 4444, **** 1111 and **** 0005", masked=3)
+            .customer_says("**** 4444, **** 1111 and **** 0005, ID *********", 3, 1)
             .resume(ALICE)
             .customer_says("***********0005 and ************4444", masked=2)
+            .customer_says("my ID is ********* and ******", masked_other=2)
         )
     )
     doc = document(journal)
-    assert doc["outcome"]["masked_card_numbers"] == 3  # none of those said while paused
+    # none of those said while paused
+    assert doc["outcome"]["masked_card_numbers"] == 3
+    assert doc["outcome"]["masked_other_values"] == 2
     texts = [e["text"] for e in doc["events"] if e["type"] == "message"]
-    assert texts == ["**** **** **** 1111", "***********0005 and ************4444"]
+    assert texts == [
+        "**** **** **** 1111",
+        "***********0005 and ************4444",
+        "my ID is ********* and ******",
+    ]
     assert all("masked" not in e for e in doc["events"])  # how many, never where
 
 
@@ -408,7 +417,8 @@ def test_R8_paused_text_is_in_no_format() -> None:
     files = render(journal)
     assert len(files.all_files) == 5
     for content in every_byte(files):
-        for secret in (b"4111", b"CVC", b"12/28", b"737"):
+        # Whole phrases: a bare "737" or "4111" may be in a file's SHA-256 in the sidecar.
+        for secret in (b"4111 1111", b"CVC", b"exp 12/28", b"CVC 737"):
             assert secret not in content
     assert all(b"Thanks, paid" in file.content for file in files.files)
 

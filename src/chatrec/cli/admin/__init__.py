@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from chatrec.cli.admin.audit import audit
 from chatrec.cli.admin.catalog import queue_app, service_app
-from chatrec.cli.admin.companies import company_app, template_preview
+from chatrec.cli.admin.companies import company_app, mask_preview, template_preview
 from chatrec.cli.admin.destinations import destination_app
 from chatrec.cli.admin.flows import flow_app
 from chatrec.cli.admin.imports import import_setup
@@ -28,6 +28,7 @@ admin_app = App(
     help="Administer companies, logins, queues, services, flows and recording platforms."
 )
 admin_app.command("template-preview")(template_preview)
+admin_app.command("mask-preview")(mask_preview)
 admin_app.command("import")(import_setup)
 admin_app.command("audit")(audit)
 admin_app.add_typer(company_app, name="company")

@@ -1,6 +1,7 @@
 """``chatrec admin company``: companies, their products (R1) and recording settings.
 
-Also ``template-preview``, the name a filename template gives a sample chat (R6).
+Also ``template-preview``, the name a filename template gives a sample chat (R6), and
+``mask-preview``, what masking settings keep of a sample text (R22).
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from chatrec.cli.admin.administration import (
     fail,
     fail_template,
     principal,
+    refusals,
     refuse_json,
 )
 from chatrec.cli.admin.options import AsJson, Company, DatabaseUrl, DataDir
 from chatrec.cli.admin.output import format_fields, print_result, yes
 from chatrec.cli.admin.tables import Column, Table, print_table
 from chatrec.cli.help import App
+from chatrec.domain.masking import MaskPattern
 from chatrec.errors import TemplateError
 
 if TYPE_CHECKING:
@@ -59,7 +62,22 @@ def company_view(company: CompanyRecord) -> dict[str, Any]:
         "formats": sorted(company.formats),
         "retention_seconds": company.retention_seconds,
         "vcon_draft": company.vcon_draft,
+        "mask_card_numbers": company.mask_card_numbers,
+        "masking_patterns": [
+            {"name": pattern.name, "pattern": pattern.pattern}
+            for pattern in company.masking_patterns
+        ],
     }
+
+
+def _masking_line(view: dict[str, Any]) -> str:
+    cards = (
+        "card numbers masked"
+        if view["mask_card_numbers"]
+        else "card numbers NOT masked (turned off by an administrator)"
+    )
+    own = [f"{pattern['name']} = {pattern['pattern']}" for pattern in view["masking_patterns"]]
+    return "; ".join([cards, *own])
 
 
 def _format_company(view: dict[str, Any]) -> str:
@@ -74,6 +92,7 @@ def _format_company(view: dict[str, Any]) -> str:
             ("formats", ", ".join(view["formats"])),
             ("vCon draft", view["vcon_draft"]),
             ("retention", f"{retention} seconds" + (" (purge at once)" if not retention else "")),
+            ("masking", _masking_line(view)),
         ],
     )
 
@@ -211,17 +230,47 @@ def company_set(
             "does (R15). Left out: unchanged.",
         ),
     ] = None,
+    mask_card_numbers: Annotated[
+        bool | None,
+        typer.Option(
+            "--mask-card-numbers/--no-mask-card-numbers",
+            help="Mask payment card numbers in every message to their last four digits (R22), "
+            "as every company does until an administrator turns it off; turning it off is "
+            "audited. For chats that start after the change. Left out: unchanged.",
+            show_default=False,
+        ),
+    ] = None,
+    mask_patterns: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mask-pattern",
+            metavar="NAME=PATTERN",
+            help="A value of the company's own to mask in every message, an RE2 pattern "
+            "(no back-references or look-around), such as 'National ID=[A-Z]{2}\\d{6}[A-D]'; "
+            "repeat the option for several. They replace the company's patterns (R22). "
+            "Left out: unchanged.",
+        ),
+    ] = None,
+    no_mask_patterns: Annotated[
+        bool,
+        typer.Option(
+            "--no-mask-patterns", help="Remove every masking pattern of the company's own."
+        ),
+    ] = False,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Change the company's name, template, formats, vCon draft or retention; all checked,
-    then kept."""
-    changes = (name, template, formats, retention_seconds, vcon_draft)
+    """Change the company's name, template, formats, vCon draft, retention or masking; all
+    checked, then kept."""
+    if mask_patterns and no_mask_patterns:
+        fail("give --mask-pattern or --no-mask-patterns, not both")
+    patterns = [] if no_mask_patterns else _mask_patterns(mask_patterns)
+    changes = (name, template, formats, retention_seconds, vcon_draft, mask_card_numbers, patterns)
     if all(change is None for change in changes):
         fail(
-            "nothing to change: give --name, --template, --format, --vcon-draft or "
-            "--retention-seconds"
+            "nothing to change: give --name, --template, --format, --vcon-draft, "
+            "--retention-seconds, --[no-]mask-card-numbers, --mask-pattern or --no-mask-patterns"
         )
     with administration(data_dir, database_url) as admin:
         acting = principal()
@@ -233,9 +282,52 @@ def company_set(
             formats=formats,
             retention_seconds=retention_seconds,
             vcon_draft=vcon_draft,
+            mask_card_numbers=mask_card_numbers,
+            masking_patterns=patterns,
         )
         view = company_view(updated)
     _print_company(view, as_json)
+
+
+def _mask_patterns(given: list[str] | None) -> list[MaskPattern] | None:
+    if not given:
+        return None
+    patterns = []
+    for one in given:
+        name, equals, pattern = one.partition("=")
+        if not equals:
+            fail(f"--mask-pattern {one!r} needs a name and a pattern: NAME=PATTERN")
+        patterns.append(MaskPattern(name.strip(), pattern))
+    return patterns
+
+
+def mask_preview(
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="A sample message.")],
+    mask_patterns: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mask-pattern",
+            metavar="NAME=PATTERN",
+            help="A pattern of the company's own to try; repeat the option for several. "
+            "Left out: card numbers only.",
+        ),
+    ] = None,
+    no_mask_card_numbers: Annotated[
+        bool, typer.Option("--no-mask-card-numbers", help="Try with card numbers not masked.")
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Print what masking keeps of a sample message, or why a pattern is refused (R22)."""
+    from chatrec.services.admin.companies import try_masking
+
+    with refusals():
+        masked = try_masking(text, not no_mask_card_numbers, _mask_patterns(mask_patterns) or [])
+    view = {
+        "text": masked.text,
+        "masked_card_numbers": masked.card_numbers,
+        "masked_other_values": masked.other_values,
+    }
+    print_result(as_json, view, masked.text)
 
 
 def template_preview(

@@ -22,6 +22,7 @@ LABELS = {
     "consent": "Consent to record",
     "paused_spans": "Paused spans",
     "masked_card_numbers": "Card numbers masked",
+    "masked_other_values": "Other values masked",
 }
 CONSENT = {
     "granted": "granted",

@@ -189,8 +189,8 @@ def build_document(
     recording = verdict.recording
     recorded = list(recorded_events(journal))
     events = [entry for entry in map(_entry, recorded) if entry is not None]
-    # How many card numbers the recorded messages had masked (R22): never which.
-    masked = sum(e.masked for e in recorded if isinstance(e, MessagePosted))
+    # How many values the recorded messages had masked (R22): never which.
+    messages = [e for e in recorded if isinstance(e, MessagePosted)]
     primary = primary_agent(journal)
     return {
         "schema": SCHEMA_ID,
@@ -217,7 +217,8 @@ def build_document(
             "discarded": bool(journal.of_type(Discarded)),
             "consent": _consent(journal),
             "paused_spans": sum(1 for entry in events if entry["type"] == "paused"),
-            "masked_card_numbers": masked,
+            "masked_card_numbers": sum(message.masked for message in messages),
+            "masked_other_values": sum(message.masked_other for message in messages),
         },
         "decision": {
             "outcome": verdict.outcome.value,

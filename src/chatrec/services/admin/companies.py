@@ -3,7 +3,8 @@
 A company that lacks a product records nothing; the console says so, and why (R1).
 Templates are validated on save and previewed on a sample chat that carries the
 company's own names (R6); formats (R15) and the message retention period (R17) are the
-company's own.
+company's own.  Card numbers are masked unless an administrator turns it off, and a
+company may add masking patterns of its own, each checked on save (R22).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from chatrec.domain.filenames import (
     render_filename,
     sample_context,
 )
+from chatrec.domain.masking import MaskedText, Masking, MaskPattern, check_patterns
 from chatrec.domain.roles import LoginRole
 from chatrec.domain.settings import DEFAULT_TEMPLATE, Product, RecordingFormat, VconDraft
 from chatrec.errors import ActionError, NotFoundError
@@ -109,7 +111,18 @@ def _view(company: CompanyRecord) -> dict[str, object]:
         "retention_seconds": company.retention_seconds,
         "vcon_draft": company.vcon_draft,
         "require_totp": company.require_totp,
+        "mask_card_numbers": company.mask_card_numbers,
+        "masking_patterns": [
+            {"name": pattern.name, "pattern": pattern.pattern}
+            for pattern in company.masking_patterns
+        ],
     }
+
+
+def try_masking(text: str, card_numbers: bool, patterns: Iterable[MaskPattern]) -> MaskedText:
+    """``text`` as masking an administrator is trying out would keep it (R22);
+    :class:`MaskPatternError` if a pattern would be refused on save."""
+    return Masking(card_numbers, check_patterns(tuple(patterns))).mask(text)
 
 
 class CompanyAdmin:
@@ -204,8 +217,12 @@ class CompanyAdmin:
         retention_seconds: int | None = None,
         vcon_draft: str | None = None,
         require_totp: bool | None = None,
+        mask_card_numbers: bool | None = None,
+        masking_patterns: Iterable[MaskPattern] | None = None,
     ) -> CompanyRecord:
-        """Change the company's settings; all are checked before any is kept."""
+        """Change the company's settings; all are checked before any is kept.
+
+        Masking changes (R22) apply to chats that start after them."""
         before = self._get(company_for(principal, company_id, LoginRole.ADMINISTRATOR))
         after = before
         if name is not None:
@@ -221,7 +238,15 @@ class CompanyAdmin:
             after = replace(after, vcon_draft=_vcon_draft(vcon_draft))
         if require_totp is not None:
             after = replace(after, require_totp=require_totp)
-        return self._save(principal, before, after, "company.updated")
+        if mask_card_numbers is not None:
+            after = replace(after, mask_card_numbers=mask_card_numbers)
+        if masking_patterns is not None:
+            after = replace(after, masking_patterns=check_patterns(tuple(masking_patterns)))
+        # Turning card masking off is a decision the audit trail names on its own (R22).
+        action = "company.updated"
+        if before.mask_card_numbers != after.mask_card_numbers:
+            action = "company.card_masking_" + ("on" if after.mask_card_numbers else "off")
+        return self._save(principal, before, after, action)
 
     def _save(
         self, principal: Principal, before: CompanyRecord, after: CompanyRecord, action: str

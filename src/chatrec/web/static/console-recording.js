@@ -1,6 +1,7 @@
 // Recording settings: the default filename template with a live preview on a sample
 // chat carrying the company's own names (R6), the recording formats and the vCon draft
-// (R15) and the message-text retention period (R17).
+// (R15), masking with a live trial on a sample message (R22) and the message-text
+// retention period (R17).
 "use strict";
 (() => {
   const c = window.chatrecConsole;
@@ -10,6 +11,9 @@
   const unit = $("retention-unit");
   const formats = [...document.querySelectorAll("input[name=formats]")];
   const vconDraft = $("vcon-draft");
+  const maskCards = $("mask-cards");
+  const patterns = $("patterns");
+  const maskTry = $("mask-try");
   let previewTimer = null;
   let asked = 0; // the newest preview asked for; older answers are dropped
 
@@ -52,6 +56,95 @@
     previewTimer = setTimeout(preview, 250);
   });
 
+  // -- masking (R22) ------------------------------------------------------------------------
+
+  let tryTimer = null;
+  let tried = 0;
+
+  function chosenPatterns() {
+    return [...patterns.children].map((row) => ({
+      name: row.querySelector(".pattern-name").value.trim(),
+      pattern: row.querySelector(".pattern-source").value,
+    }));
+  }
+
+  function patternRow(pattern) {
+    const n = patterns.children.length + 1;
+    const row = c.h(
+      "li",
+      {},
+      c.h("input", {
+        class: "pattern-name",
+        value: pattern.name,
+        maxlength: 60,
+        placeholder: "Name, e.g. National ID",
+        "aria-label": `Name of pattern ${n}`,
+        on: { input: soon },
+      }),
+      c.h("input", {
+        class: "pattern-source mono",
+        value: pattern.pattern,
+        maxlength: 300,
+        spellcheck: "false",
+        autocomplete: "off",
+        placeholder: "Pattern, e.g. \\b[A-Z]{2}\\d{6}[A-D]\\b",
+        "aria-label": `Pattern ${n}`,
+        on: { input: soon },
+      }),
+      c.h("button", {
+        type: "button",
+        text: "Remove",
+        "aria-label": `Remove pattern ${n}`,
+        on: {
+          click: () => {
+            row.remove();
+            soon();
+          },
+        },
+      }),
+    );
+    return row;
+  }
+
+  function showCards() {
+    $("cards-kept").hidden = maskCards.checked;
+  }
+
+  async function tryMasking() {
+    const mine = (tried += 1);
+    const problem = $("mask-problem");
+    try {
+      const answer = await c.api("POST", "/api/admin/masking-preview", {
+        text: maskTry.value,
+        mask_card_numbers: maskCards.checked,
+        masking_patterns: chosenPatterns().filter((p) => p.name || p.pattern),
+      });
+      if (mine !== tried) return;
+      $("mask-kept").textContent = answer.text;
+      problem.hidden = true;
+    } catch (error) {
+      if (mine !== tried) return;
+      problem.textContent = error.message;
+      problem.hidden = false;
+    }
+  }
+
+  function soon() {
+    clearTimeout(tryTimer);
+    tryTimer = setTimeout(tryMasking, 250);
+  }
+
+  maskCards.addEventListener("change", () => {
+    showCards();
+    soon();
+  });
+  maskTry.addEventListener("input", soon);
+  $("pattern-add").addEventListener("click", () => {
+    const row = patternRow({ name: "", pattern: "" });
+    patterns.append(row);
+    row.querySelector("input").focus();
+  });
+
   // -- retention -------------------------------------------------------------------------------
 
   function showRetention(seconds) {
@@ -88,7 +181,11 @@
     for (const box of formats) box.checked = company.formats.includes(box.value);
     vconDraft.value = company.vcon_draft;
     showRetention(company.retention_seconds);
+    maskCards.checked = company.mask_card_numbers;
+    showCards();
+    c.fill(patterns, company.masking_patterns.map(patternRow));
     preview();
+    tryMasking();
   }
 
   $("recording-form").addEventListener("submit", async (event) => {
@@ -115,6 +212,8 @@
           formats: chosen,
           vcon_draft: vconDraft.value,
           retention_seconds: seconds,
+          mask_card_numbers: maskCards.checked,
+          masking_patterns: chosenPatterns().filter((p) => p.name || p.pattern),
         });
         show(company);
         result.dataset.kind = "ok";
