@@ -14,6 +14,7 @@ import typer
 
 from chatrec.cli.admin import admin_app
 from chatrec.cli.admin.options import DatabaseUrl, DataDir, RedisUrl
+from chatrec.cli.check import check
 from chatrec.cli.database import command_config, migrate_database, store_of
 from chatrec.cli.deliveries import deliveries_app
 from chatrec.cli.help import App
@@ -413,5 +414,6 @@ def simulate(
 
 
 app.command()(worker)
+app.command()(check)
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(admin_app, name="admin")

@@ -66,9 +66,8 @@ def compile_pattern(pattern: MaskPattern) -> _Compiled:
     try:
         compiled: _Compiled = re2.compile(pattern.pattern, options)
     except re2.error as error:
-        problem = error.args[0] if error.args else "refused"
-        if isinstance(problem, bytes):
-            problem = problem.decode("utf-8", "replace")
+        said = error.args[0] if error.args else "refused"
+        problem = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
         raise MaskPatternError(
             name,
             f"{problem}. Patterns use RE2 syntax, which has no back-references or "

@@ -8,8 +8,10 @@ committed the change, so memory never runs ahead of what survives a crash.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from chatrec.domain.chain import GENESIS, chain_events, event_digest, head_of
 from chatrec.domain.journal import Actor, ChatRole, Event, Journal, MessagePosted
 from chatrec.domain.live_state import RecordingState, is_paused, recording_state
 from chatrec.domain.participants import Stint, stints
@@ -38,6 +40,9 @@ class LiveChat:
     _state: tuple[CompanySettings, RecordingState] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    # The link of the journal's last event in its hash chain (R21) and how many events
+    # it covers: events are only ever appended, so it is extended, never recomputed.
+    _head: tuple[int, bytes] = field(default=(0, GENESIS), init=False, repr=False, compare=False)
 
     @property
     def chat_id(self) -> str:
@@ -97,6 +102,30 @@ class LiveChat:
     @property
     def paused(self) -> bool:
         return is_paused(self.journal)
+
+    def head(self) -> bytes:
+        """The link of the journal's last event (R21)."""
+        count, current = self._head
+        if count < len(self.events):
+            newer = self.events[count:]
+            current = head_of(
+                (event_digest(self.chat_id, seq, event) for seq, event in newer), current
+            )
+            self._head = (len(self.events), current)
+        return current
+
+    def chain(self, numbered: Sequence[tuple[int, Event]]) -> tuple[tuple[bytes, bytes], ...]:
+        """The digest and link of each of ``numbered``, the events to follow the journal."""
+        return chain_events(self.chat_id, self.head(), numbered)
+
+    def extend(
+        self, numbered: Sequence[tuple[int, Event]], chain: Sequence[tuple[bytes, bytes]]
+    ) -> None:
+        """Take events as committed, with their chain (so the head is not hashed again)."""
+        self.head()  # the head up to here, before the count moves on
+        self.events.extend(numbered)
+        if chain:
+            self._head = (len(self.events), chain[-1][1])
 
     def events_after(self, seq: int) -> list[tuple[int, Event]]:
         return [(n, event) for n, event in self.events if n > seq]

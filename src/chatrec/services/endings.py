@@ -100,6 +100,7 @@ class ChatEndings:
             change = ChatChange(
                 chat=record,
                 events=((first, ended),),
+                chain=chat.chain(((first, ended),)),
                 recordings=tuple(recordings),
                 audit=(audit,),
                 agents=(),  # an ended chat holds no agent's slot (R20)

@@ -357,9 +357,11 @@ class OpenChats:
         agents = None
         if any(isinstance(event, MOVES_AGENTS) for event in events):
             agents = present_agent_ids(Journal((*chat.journal.events, *events)))
+        chain = chat.chain(numbered)
         change = ChatChange(
             chat=record,
             events=numbered,
+            chain=chain,
             audit=tuple(audit),
             new_chat=new,
             agents=agents,
@@ -367,7 +369,7 @@ class OpenChats:
         )
         await self.committer.commit(change)
         chat.record = record
-        chat.events.extend(numbered)
+        chat.extend(numbered, chain)
         self._publish(chat, after=first - 1)
         return first
 

@@ -26,8 +26,8 @@ from chatrec.errors import (
 )
 from chatrec.store.mapping import (
     base_name_key,
+    change_events,
     chat_values,
-    event_values,
     recording_values,
     values_of,
 )
@@ -58,8 +58,7 @@ def write_change(session: Session, change: ChatChange, now: datetime) -> None:
         if result.rowcount == 0:
             raise NotFoundError(f"no chat {chat.chat_id!r} to change")
     if change.events:
-        rows = [event_values(chat.chat_id, seq, event) for seq, event in change.events]
-        session.execute(insert(ChatEventRow), rows)
+        session.execute(insert(ChatEventRow), change_events(change))
     if change.agents is not None:
         sync_chat_agents(session, chat.chat_id, change.agents, now)
     if change.recordings:
@@ -114,7 +113,7 @@ def write_batch(session: Session, changes: Sequence[ChatChange], now: datetime) 
         result = cast(CursorResult[Any], session.execute(_UPDATE_CHAT, updated))
         if result.rowcount != len(updated):
             raise BatchMismatchError("a chat to update is missing")
-    events = [event_values(c.chat.chat_id, seq, event) for c in changes for seq, event in c.events]
+    events = [row for change in changes for row in change_events(change)]
     if events:
         session.execute(insert(_EVENTS), events)
     for change in changes:  # in order: a claim counts the batch's earlier changes

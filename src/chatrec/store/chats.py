@@ -13,10 +13,11 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm import Session, undefer
 
-from chatrec.domain.codec import encode_event
+from chatrec.domain.chain import ChainedEvent
+from chatrec.domain.codec import decode_event, encode_event, type_name
 from chatrec.domain.filenames import CONTINUES, name_key
-from chatrec.domain.journal import Event
-from chatrec.errors import ChatrecError
+from chatrec.domain.journal import Event, MessagePosted
+from chatrec.errors import ChatrecError, NotFoundError
 from chatrec.store.changes import (
     BatchMismatchError,
     explain_conflict,
@@ -45,6 +46,8 @@ from chatrec.store.transactions import (
     StorePart,
     refused_value,
 )
+
+MESSAGE = type_name(MessagePosted)
 
 # Candidates per query in taken_base_names: SQLite limits the depth of an expression.
 _NAMES_PER_QUERY = 100
@@ -112,6 +115,43 @@ class ChatStore(StorePart):
                 .order_by(ChatEventRow.seq)
             )
             return [event_of(row) for row in rows]
+
+    def journal_chain(self, chat_id: str) -> list[ChainedEvent]:
+        """The chat's events with their place in its hash chain, for a check (R21).
+
+        A message a purge emptied (R17) comes without its event: its digest stands in.
+        """
+        with self._read() as session:
+            chat = session.get(ChatRow, chat_id)
+            if chat is None:
+                raise NotFoundError(f"no chat {chat_id!r}")
+            purged = chat.purged_at is not None
+            rows = session.scalars(
+                select(ChatEventRow)
+                .where(ChatEventRow.chat_id == chat_id)
+                .order_by(ChatEventRow.seq)
+            )
+            return [
+                ChainedEvent(
+                    row.seq,
+                    None if purged and row.type == MESSAGE else decode_event(row.payload),
+                    row.digest,
+                    row.link,
+                )
+                for row in rows
+            ]
+
+    def chat_ids(self, after: str = "", limit: int = 500) -> list[str]:
+        """Chat ids in order, a page at a time: every chat, for a check of them all."""
+        with self._read() as session:
+            return list(
+                session.scalars(
+                    select(ChatRow.chat_id)
+                    .where(ChatRow.chat_id > after)
+                    .order_by(ChatRow.chat_id)
+                    .limit(limit)
+                )
+            )
 
     def get_recordings(self, chat_id: str, *, with_bytes: bool = False) -> list[RecordingRecord]:
         """The chat's recordings with their verdicts, and files for those produced.

@@ -30,6 +30,7 @@ from chatrec.store.models import (
 from chatrec.store.records import (
     SIDECAR_FORMAT,
     AuditRecord,
+    ChatChange,
     ChatRecord,
     ChatStatus,
     CompanyRecord,
@@ -126,15 +127,31 @@ def chat_record(row: ChatRow) -> ChatRecord:
     return record_of(ChatRecord, row, status=ChatStatus(row.status))
 
 
-def event_values(chat_id: str, seq: int, event: Event) -> dict[str, Any]:
+def event_values(
+    chat_id: str, seq: int, event: Event, chained: tuple[bytes, bytes] | None = None
+) -> dict[str, Any]:
     payload = encode_event(event)
+    digest, link = chained or (None, None)
     return {
         "chat_id": chat_id,
         "seq": seq,
         "type": payload["type"],
         "at": event.at,
         "payload": payload,
+        "digest": digest,
+        "link": link,
     }
+
+
+def change_events(change: ChatChange) -> list[dict[str, Any]]:
+    """The rows of the change's events, each with its place in the chain when given."""
+    chat_id = change.chat.chat_id
+    if not change.chain:
+        return [event_values(chat_id, seq, event) for seq, event in change.events]
+    return [
+        event_values(chat_id, seq, event, chained)
+        for (seq, event), chained in zip(change.events, change.chain, strict=True)
+    ]
 
 
 def event_of(row: ChatEventRow) -> tuple[int, Event]:

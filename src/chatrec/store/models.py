@@ -4,6 +4,9 @@ Every change to this module goes with a migration in ``migrations/versions``; a 
 compares the two on SQLite and PostgreSQL.  Unique rules that must hold on both
 databases use plain columns (``login_key``, ``base_name_key`` hold casefolded names)
 rather than expression indexes, which the two spell differently.
+
+It is long because every table is here: one place to read the schema whole, beside the
+migrations that build it.
 """
 
 from __future__ import annotations
@@ -265,6 +268,11 @@ class ChatEventRow(Base):
     type: Mapped[str]
     at: Mapped[datetime]
     payload: Mapped[dict[str, Any]]
+    # The event's place in the chat's hash chain (R21): the SHA-256 of its canonical form
+    # and the link to the event before it.  Kept when a purge empties the text (R17);
+    # empty for events committed before chains existed.
+    digest: Mapped[bytes | None]
+    link: Mapped[bytes | None]
 
 
 class RecordingRow(Base):

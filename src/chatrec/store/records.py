@@ -327,10 +327,12 @@ class ChatChange:
 
     ``events`` carry the sequence numbers the caller assigned (``chat.last_seq`` is the
     last of them); a clash with a stored number means two writers raced and is refused.
+    ``chain`` is each event's digest and link (R21, ``domain.chain``), one per event.
     """
 
     chat: ChatRecord
     events: tuple[tuple[int, Event], ...] = ()
+    chain: tuple[tuple[bytes, bytes], ...] = ()
     recordings: tuple[RecordingRecord, ...] = ()
     audit: tuple[AuditRecord, ...] = ()
     new_chat: bool = False

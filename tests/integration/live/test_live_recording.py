@@ -10,10 +10,17 @@ from __future__ import annotations
 import json
 import posixpath
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import Result
+from sqlalchemy import delete, select, update
+from typer.testing import CliRunner
 
+from chatrec.cli import app
+from chatrec.store.database import writing
+from chatrec.store.models import ChatEventRow
 from chatrec.store.store import Store
 from tests.integration.clients import Client, run
 from tests.integration.server import ServerProcess
@@ -284,3 +291,57 @@ def test_R12a_supervisor_join_is_involvement(server: ServerProcess) -> None:
     files = recorded(server, chat["id"])
     assert files
     assert any(b"Sam Okafor" in f.content for f in files)
+
+
+def chain_check(server: ServerProcess, chat_id: str) -> Result:
+    return CliRunner().invoke(
+        app, ["check", "--chat", chat_id, "--database-url", server.database_url]
+    )
+
+
+def test_R21_R17_the_journal_is_chained_as_committed_and_check_names_what_changed(
+    server: Tenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHATREC_DATA_DIR", str(tmp_path))
+    chat: dict[str, str] = {}
+
+    async def scenario() -> None:
+        customer, alice, chat_id = await queued_to(server, "alice")
+        chat["id"] = chat_id
+        await alice.ok({"type": "message", "chat_id": chat_id, "text": "Hello, Alice here."})
+        await alice.ok({"type": "pause", "chat_id": chat_id})
+        await alice.ok({"type": "resume", "chat_id": chat_id})
+        await customer.ok({"type": "message", "text": "Thanks!"})
+        await customer.ok({"type": "end"})
+        await alice.state(chat_id, lambda c: c["status"] == "ended")
+
+    run(scenario)
+    chat_id = chat["id"]
+    checked = chain_check(server, chat_id)
+    assert checked.exit_code == 0, checked.output
+    assert checked.stdout == "1 chats checked: every chain verifies\n"
+
+    store = Store(server.database_url, secrets=SECRETS)
+    try:
+        events = store.journal_chain(chat_id)
+        assert all(e.digest and e.link for e in events)  # every event chained at commit
+        store.purge_message_bodies(chat_id)  # R17: the text goes, the chain stays
+        assert chain_check(server, chat_id).exit_code == 0
+        paused = next(e.seq for e in events if type(e.event).__name__ == "RecordingPaused")
+        rows = ChatEventRow.__table__
+        key = (rows.c.chat_id == chat_id) & (rows.c.seq == paused)
+        with writing(store.engine).begin() as connection:
+            payload = connection.execute(select(rows.c.payload).where(key)).scalar_one()
+            payload["actor"]["name"] = "Someone Else"
+            connection.execute(update(rows).where(key).values(payload=payload))
+        edited = chain_check(server, chat_id)
+        assert edited.exit_code == 1, edited.output
+        assert f"chat {chat_id}: event {paused} differs from what was committed" in edited.stdout
+        with writing(store.engine).begin() as connection:
+            connection.execute(delete(rows).where(key))
+        removed = chain_check(server, chat_id)
+        assert removed.exit_code == 1
+        assert f"event {paused} is missing" in removed.stdout
+        assert f"event {paused + 1} does not follow from the event before it" in removed.stdout
+    finally:
+        store.close()

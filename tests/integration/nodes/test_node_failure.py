@@ -15,6 +15,7 @@ from datetime import datetime
 
 import httpx
 
+from chatrec.domain.chain import check_chain
 from chatrec.domain.journal import AgentAssigned, ChatEnded, MessagePosted
 from chatrec.simulate.client import ClientError
 from chatrec.store.records import DeliveryRecord, DeliveryState
@@ -155,6 +156,12 @@ def test_R20_a_chat_served_by_three_nodes_is_transferred_and_delivered_once(
     joins = [e.actor.user_id for _, e in journal if isinstance(e, AgentAssigned)]
     assert joins == ["demo-alice", "demo-carol"]
     assert sum(isinstance(e, ChatEnded) for _, e in journal) == 1
+    store = Store(rig.database_url, secrets=SECRETS)
+    try:  # R21: chained as committed, whichever node committed each event
+        chained = check_chain(chat_id, store.journal_chain(chat_id))
+    finally:
+        store.close()
+    assert (chained.problems, chained.unchained, chained.events) == ((), 0, len(journal))
     files = delivered(rig, chat_id)
     assert rig.platform is not None
     folder = rig.platform.folder

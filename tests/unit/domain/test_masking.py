@@ -41,6 +41,8 @@ CARD = "4111 1111 1111 1111"
             1,
         ),
         (Masking(False, (NATIONAL_ID,)), "no id here", "no id here", 0, 0),
+        # A pattern that may also match nothing masks only what it does match.
+        (Masking(False, (MaskPattern("Boundary", r"\bQ?"),)), "Qx ab Q", "*x ab *", 0, 2),
     ],
 )
 def test_R22_a_company_masks_card_numbers_unless_turned_off_and_values_of_its_own(
