@@ -14,6 +14,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from chatrec.domain.chain import GENESIS, chain_events
 from chatrec.domain.decision import decide_recordings
 from chatrec.domain.filenames import FilenameTemplate
 from chatrec.domain.journal import (
@@ -36,6 +37,7 @@ from chatrec.domain.journal import (
     SupervisorJoined,
     Transferred,
 )
+from chatrec.domain.manifest import SigningKey, sign_recording
 from chatrec.domain.production import recording_bases
 from chatrec.domain.render import RecordingFiles, render_recording
 from chatrec.domain.sampling import draw_sample
@@ -104,17 +106,45 @@ def example_journal() -> Journal:
     return Journal.of(events)
 
 
+# The test vector's key (docs/verification.md): a private key everyone can read, so it
+# must never sign anything but this example.
+TEST_KEY = SigningKey.of("acme", bytes(range(32)), START - timedelta(days=30))
+
+
 def example_files() -> RecordingFiles:
-    """Every file of the example's agent recording of Alice, the primary agent."""
+    """Every file of the example's agent recording of Alice, the primary agent, signed
+    with the test key (R21)."""
     journal = example_journal()
     decision = decide_recordings(COMPANY, journal)
     bases = recording_bases(COMPANY, journal, decision)
     verdict = next(v for v in decision.produced if v.recording.agent == ALICE)
     base = bases[verdict.recording.recording_id]
-    return render_recording(COMPANY, journal, verdict, decision.sentences(), base)
+    files = render_recording(COMPANY, journal, verdict, decision.sentences(), base)
+    numbered = list(enumerate(journal.events, start=1))
+    ended = journal.ended
+    assert ended is not None
+    return sign_recording(
+        files,
+        verdict,
+        company_id=COMPANY.company_id,
+        chat_id=journal.chat_id,
+        journal_events=len(journal.events),
+        journal_head=chain_events(journal.chat_id, GENESIS, numbered)[-1][1],
+        key=TEST_KEY,
+        published=[TEST_KEY.public],
+        signed_at=ended.at,
+    )
 
 
-_FENCES = {"json": "json", "vcon": "json", "text": "text", "html": "html", "sidecar": "json"}
+_FENCES = {
+    "json": "json",
+    "vcon": "json",
+    "text": "text",
+    "html": "html",
+    "sidecar": "json",
+    "manifest": "json",
+    "key": "json",
+}
 _BLOCK = re.compile(r"(<!-- example:(\w+) -->\n).*?(<!-- /example:\2 -->)", re.DOTALL)
 
 

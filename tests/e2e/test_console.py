@@ -228,7 +228,7 @@ def test_administrator_creates_a_login_and_resets_its_password_each_shown_once(
     assert httpx.post(f"{server.url}/api/login", json={"login": "dave", "password": new}).is_success
 
 
-def test_R22_administrator_tries_masking_adds_a_pattern_and_turns_card_masking_off(
+def test_R22_R21_administrator_sets_masking_and_rotates_the_signing_key(
     server: Tenant, new_page: NewPage
 ) -> None:
     admin = new_page()
@@ -271,6 +271,23 @@ def test_R22_administrator_tries_masking_adds_a_pattern_and_turns_card_masking_o
     admin.get_by_role("button", name="Save").click()
     expect(admin.locator("#recording-result")).to_have_text("Saved.")
     assert api(server, "ada", f"/api/admin/companies/{server.company_id}")["masking_patterns"] == []
+
+    # R21: the signing keys, rotated from the same page; the old one stays published.
+    keys = admin.locator("#keys-body tr")
+    expect(keys).to_have_count(1)
+    expect(keys.first).to_contain_text("now (current)")
+    admin.get_by_role("button", name="Rotate key").click()
+    admin.get_by_role("dialog").get_by_role("button", name="Rotate key").click()
+    expect(admin.locator("#key-result")).to_contain_text("New key ed25519-")
+    expect(keys).to_have_count(2)
+    published = api(server, "ada", f"/api/companies/{server.company_id}/signing-keys")
+    expect(keys.nth(0)).to_contain_text(published[0]["key_id"])
+    expect(keys.nth(1)).to_contain_text(published[1]["key_id"])
+    expect(keys.nth(1)).to_contain_text("now (current)")
+    assert published[0]["valid_until"] is not None
+    assert api(server, "ada", "/api/admin/audit-entries")["items"][0]["action"] == (
+        "company.signing_key_rotated"
+    )
 
 
 def test_R16_test_connection_shows_the_offered_key_to_pin_then_every_step_passes(

@@ -155,6 +155,8 @@ RULES: dict[RouteKey, Rule] = {
     ("GET", "/api/services/{service_id}"): ANYONE,
     ("POST", "/api/chats"): ANYONE,
     ("POST", "/api/login"): ANYONE,
+    # The public keys recordings are signed with, for the QA side (R21); A's named.
+    ("GET", "/api/companies/{company_id}/signing-keys"): ANYONE,
     # -- any staff login, on itself and its own company (R18) ---------------------------
     ("GET", "/api/me"): may(*EVERY_STAFF, names_a=False),
     ("POST", "/api/logout"): may(*EVERY_STAFF, names_a=False),
@@ -196,6 +198,8 @@ RULES: dict[RouteKey, Rule] = {
     ("PATCH", "/api/admin/companies/{company_id}"): may(*ADMINS),
     ("GET", "/api/admin/company"): may(*OVERSEERS),
     ("PATCH", "/api/admin/company"): may(*ADMINS),
+    # A new signing key for the company (R21), audited.
+    ("POST", "/api/admin/companies/{company_id}/signing-keys"): may(*ADMINS),
     # Masking settings tried on a sample text (R22); nothing is kept or named.
     ("POST", "/api/admin/masking-preview"): may(*ADMINS, names_a=False),
     # -- user logins (R4, R7, R12a) ------------------------------------------------------

@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("chatrec.bootstrap",),
     ("chatrec.web", "chatrec.demo"),
     ("chatrec.services",),
-    ("chatrec.config",),
+    ("chatrec.config", "chatrec.verification"),
     ("chatrec.delivery", "chatrec.live"),
     ("chatrec.store",),
     ("chatrec.files",),

@@ -14,10 +14,10 @@ import typer
 
 from chatrec.cli.admin import admin_app
 from chatrec.cli.admin.options import DatabaseUrl, DataDir, RedisUrl
-from chatrec.cli.check import check
 from chatrec.cli.database import command_config, migrate_database, store_of
 from chatrec.cli.deliveries import deliveries_app
 from chatrec.cli.help import App
+from chatrec.cli.integrity import check, verify
 from chatrec.cli.worker import worker
 from chatrec.config import Config
 
@@ -415,5 +415,6 @@ def simulate(
 
 app.command()(worker)
 app.command()(check)
+app.command()(verify)
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(admin_app, name="admin")

@@ -17,11 +17,12 @@ from chatrec.domain.filenames import clashing
 from chatrec.domain.journal import ChatEnded, Journal
 from chatrec.errors import BaseNameTakenError
 from chatrec.live.registry import LiveChat
-from chatrec.services.ports import Committer, TakenNames
+from chatrec.services.ports import Committer, EndingStore
 from chatrec.services.recordings import (
     NameReservations,
     plan_recordings,
     recording_records,
+    sign_recordings,
 )
 from chatrec.store.records import (
     AuditRecord,
@@ -40,7 +41,7 @@ NAMING_ATTEMPTS = 3
 class ChatEndings:
     """Settles the ends of one node's chats; the caller updates its memory afterwards."""
 
-    def __init__(self, store: TakenNames, committer: Committer) -> None:
+    def __init__(self, store: EndingStore, committer: Committer) -> None:
         self.store = store
         self.committer = committer
         self._locks: dict[str, asyncio.Lock] = {}
@@ -77,6 +78,12 @@ class ChatEndings:
             decision, produced = await asyncio.to_thread(
                 plan_recordings, chat.company, final, taken
             )
+            first = chat.record.last_seq + 1
+            chain = chat.chain(((first, ended),))
+            if produced:  # each signed with the journal's head as this end leaves it (R21)
+                produced = await asyncio.to_thread(
+                    sign_recordings, self.store, final, decision, produced, chain[-1][1]
+                )
             names = [files.base_name for files in produced]
             self._names.reserve(company_id, names)
         try:  # the names are ours until committed: commit without the lock
@@ -89,7 +96,6 @@ class ChatEndings:
                 chat_id=chat.chat_id,
                 detail={"explanation": decision.sentences()},
             )
-            first = chat.record.last_seq + 1
             record = replace(
                 chat.record,
                 last_seq=first,
@@ -100,7 +106,7 @@ class ChatEndings:
             change = ChatChange(
                 chat=record,
                 events=((first, ended),),
-                chain=chat.chain(((first, ended),)),
+                chain=chain,
                 recordings=tuple(recordings),
                 audit=(audit,),
                 agents=(),  # an ended chat holds no agent's slot (R20)

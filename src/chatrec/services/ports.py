@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from chatrec.domain.journal import Event
+from chatrec.domain.manifest import PublicKey, SigningKey
 from chatrec.services.passwords import PasswordHashes
 from chatrec.store.logins import LockAfter
 from chatrec.store.records import (
@@ -62,7 +63,19 @@ class TakenNames(Protocol):
     def taken_base_names(self, company_id: str, candidates: Sequence[str]) -> set[str]: ...
 
 
-class ChatReads(TakenNames, Protocol):
+class SigningKeys(Protocol):
+    """A company's keys that sign its recordings' manifests (R21, ``store.signing_keys``)."""
+
+    def signing_key_at(self, company_id: str, at: datetime) -> SigningKey | None: ...
+
+    def signing_keys(self, company_id: str) -> list[PublicKey]: ...
+
+
+class EndingStore(TakenNames, SigningKeys, Protocol):
+    """What a chat's end reads: names taken (R6) and the key to sign with (R21)."""
+
+
+class ChatReads(TakenNames, SigningKeys, Protocol):
     """Chats as committed: a node's recovery, a customer's link, a resync (``store.chats``)."""
 
     def open_chats(self, company_id: str | None = None) -> list[ChatRecord]: ...

@@ -7,14 +7,19 @@ machine (R20), and a crash before the commit leaves nothing at all behind.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection, Sequence
 
 from chatrec.domain.decision import Decision, decide_recordings
 from chatrec.domain.journal import Journal
+from chatrec.domain.manifest import sign_recording
 from chatrec.domain.production import produce_files, recording_bases
 from chatrec.domain.render import RecordingFiles
 from chatrec.domain.settings import CompanySettings
+from chatrec.services.ports import SigningKeys
 from chatrec.store.records import RecordingFileRecord, RecordingRecord
+
+log = logging.getLogger(__name__)
 
 TakenNames = Callable[[Sequence[str]], Collection[str]]
 
@@ -58,6 +63,45 @@ class NameReservations:
         held.difference_update(names)
         if not held:
             self._names.pop(company_id, None)
+
+
+def sign_recordings(
+    keys: SigningKeys,
+    journal: Journal,
+    decision: Decision,
+    produced: Sequence[RecordingFiles],
+    head: bytes,
+) -> list[RecordingFiles]:
+    """Each recording with its manifest signed by the company's key valid when the chat
+    ended, and the company's public keys beside it (R21).
+
+    A company without a key (a database ``chatrec migrate`` has not brought up to date)
+    gets its recordings unsigned, with an error logged, rather than lose them.
+    """
+    ended = journal.ended
+    assert ended is not None
+    company_id = journal.start.company_id
+    key = keys.signing_key_at(company_id, ended.at)
+    if key is None:
+        log.error("company %s has no signing key: its recordings are not signed", company_id)
+        return list(produced)
+    published = keys.signing_keys(company_id)
+    verdicts = {verdict.recording.recording_id: verdict for verdict in decision.produced}
+    signed_at = max(ended.at, key.public.valid_from)
+    return [
+        sign_recording(
+            files,
+            verdicts[files.recording_id],
+            company_id=company_id,
+            chat_id=journal.chat_id,
+            journal_events=len(journal.events),
+            journal_head=head,
+            key=key,
+            published=published,
+            signed_at=signed_at,
+        )
+        for files in produced
+    ]
 
 
 def plan_recordings(

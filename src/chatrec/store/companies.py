@@ -29,6 +29,7 @@ from chatrec.store.records import (
     PresenceRecord,
     UserRecord,
 )
+from chatrec.store.signing_keys import add_signing_key
 from chatrec.store.transactions import (
     Audit,
     StorePart,
@@ -46,6 +47,8 @@ class CompanyStore(StorePart):
                 raise DuplicateError(f"company {company.company_id!r} already exists")
             session.add(CompanyRow(**company_values(company)))
             session.flush()
+            # Its recordings are signed from the first (R21).
+            add_signing_key(session, self._secrets, company.company_id, self._clock())
             add_audit_rows(session, audit)
 
     def update_company(self, company: CompanyRecord, *, audit: Audit = ()) -> None:

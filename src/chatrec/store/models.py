@@ -328,6 +328,24 @@ class RecordingFileRow(Base):
     delivered_at: Mapped[datetime | None]
 
 
+class SigningKeyRow(Base):
+    """A company's key that signs its recordings' manifests (R21).
+
+    ``private_key`` holds ``fernet:v1:`` ciphertext of the raw key, as the SFTP secrets
+    do (R18).  The key whose ``valid_until`` is empty is the company's current one; an
+    older key is kept, so a recording is signed by the key valid when its chat ended.
+    """
+
+    __tablename__ = "signing_keys"
+
+    key_id: Mapped[str] = mapped_column(primary_key=True)
+    company_id: Mapped[str] = _company()
+    public_key: Mapped[bytes]
+    private_key: Mapped[str] = mapped_column(Text)
+    valid_from: Mapped[datetime]
+    valid_until: Mapped[datetime | None]
+
+
 class DestinationRow(Base):
     """A company's recording platform (R16).
 

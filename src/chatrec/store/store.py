@@ -8,7 +8,8 @@ nothing.  Live chats change only through :meth:`Store.apply`, which the
 :class:`~chatrec.store.writer.GroupCommitter` calls with many changes at once.
 
 :class:`Store` composes one part per aggregate (``companies``, ``access``, ``catalog``,
-``chats``, ``audit``, ``deliveries``, ``nodes``, ``routing``) over one engine; a service
+``chats``, ``audit``, ``deliveries``, ``nodes``, ``routing``, ``signing_keys``) over one
+engine; a service
 declares the few methods it needs as a port (``chatrec.services.ports``), which a fake
 can fill.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from chatrec.store import logins, outbox
+from chatrec.store import logins, outbox, signing_keys
 from chatrec.store.access import AccessStore
 from chatrec.store.audit import AuditStore
 from chatrec.store.catalog import CatalogStore
@@ -26,6 +27,7 @@ from chatrec.store.companies import CompanyStore
 from chatrec.store.deliveries import DeliveryStore
 from chatrec.store.nodes import NodeStore
 from chatrec.store.routing import RoutingStore
+from chatrec.store.signing_keys import SigningKeyStore
 
 
 class Store(
@@ -37,6 +39,7 @@ class Store(
     DeliveryStore,
     NodeStore,
     RoutingStore,
+    SigningKeyStore,
 ):
     """chatrec's whole database: every part over one engine, and its migrations."""
 
@@ -58,7 +61,10 @@ class Store(
         if forget_unreadable_secrets:
             with self._write() as session:
                 forgotten = outbox.forget_unreadable_secrets(session, self._secrets, self._clock())
+                signing_keys.forget_unreadable_signing_keys(session, self._secrets, self._clock())
         self.encrypt_legacy_secrets()
+        with self._write() as session:  # companies made before signing keys (R21)
+            signing_keys.ensure_signing_keys(session, self._secrets, self._clock())
         return forgotten
 
     def encrypt_legacy_secrets(self) -> int:
@@ -76,6 +82,7 @@ class Store(
                 session.execute(text("PRAGMA secure_delete = ON"))
             changed = outbox.encrypt_legacy_secrets(session, self._secrets)
             changed += logins.reencrypt_totp_secrets(session, self._secrets)
+            changed += signing_keys.reencrypt_signing_keys(session, self._secrets)
             if sqlite:
                 session.flush()  # the old values are overwritten now, while wiping is on
                 session.execute(text(f"PRAGMA secure_delete = {int(wiping)}"))

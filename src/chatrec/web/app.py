@@ -24,6 +24,7 @@ from chatrec.web.destination_api import router as destination_router
 from chatrec.web.errors import install_error_handlers
 from chatrec.web.flows_api import router as flows_router
 from chatrec.web.guard import SESSION_COOKIE
+from chatrec.web.keys_api import router as keys_router
 from chatrec.web.metrics import router as metrics_router
 from chatrec.web.nodes_api import router as nodes_router
 from chatrec.web.tokens_api import router as tokens_router
@@ -73,6 +74,7 @@ TAGS = [
     {"name": "recording platform", "description": "The SFTP destination (R16)."},
     {"name": "deliveries", "description": "Recordings on their way to the platform (R16)."},
     {"name": "audit", "description": "The audit trail."},
+    {"name": "verification", "description": "The keys recordings are signed with (R21)."},
 ]
 
 
@@ -154,6 +156,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(metrics_router)
     app.include_router(tokens_router)
     app.include_router(account_router)
+    app.include_router(keys_router)
 
     @app.websocket("/ws/customer")
     async def customer_socket(websocket: WebSocket) -> None:

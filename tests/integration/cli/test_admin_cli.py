@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -273,6 +274,8 @@ COMPANY_COMMANDS = {
     "company provision": ["--product", "webchat"],
     "company set": ["--name", "Acme 2"],
     "company show": [],
+    "company keys": [],
+    "company rotate-key": [],
     "destination set": ["--host", "sftp.example", "--user", "acme", "--folder", "in"],
     "destination show": [],
     "destination test": [],
@@ -785,3 +788,24 @@ def test_R22_masking_is_turned_off_and_given_patterns_of_the_company_s_own(
         ["admin", "mask-preview", "4111 1111 1111 1111 or AB123456C", "--mask-pattern", national],
     )
     assert ok(tried).stdout == "**** **** **** 1111 or *********\n"
+
+
+def test_R21_an_administrator_rotates_the_signing_key_and_the_old_one_stays_published(
+    acme: str, store: Store
+) -> None:
+    listed = json.loads(ok(admin(acme, "company", "keys", "--json")).stdout)
+    assert [key["valid_until"] for key in listed] == [None]  # made with the company
+    rotated = json.loads(ok(admin(acme, "company", "rotate-key", "--json")).stdout)
+    keys = json.loads(ok(admin(acme, "company", "keys", "--json")).stdout)
+    assert [key["key_id"] for key in keys] == [listed[0]["key_id"], rotated["key_id"]]
+    assert keys[0]["valid_until"] == rotated["valid_from"]
+    assert keys[1]["valid_until"] is None
+    assert "now (current)" in ok(admin(acme, "company", "keys")).stdout
+    line = store.list_audit("acme")[-1]
+    assert (line.action, line.detail["after"]) == (
+        "company.signing_key_rotated",
+        {"keys": [listed[0]["key_id"], rotated["key_id"]]},
+    )
+    signing = store.signing_key_at("acme", datetime.fromisoformat(rotated["valid_from"]))
+    assert signing is not None
+    assert signing.public.key_id == rotated["key_id"]

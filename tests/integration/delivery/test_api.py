@@ -370,7 +370,8 @@ def test_R16_R17_the_server_warns_at_start_delivers_on_a_chat_end_and_purges(
     with caplog.at_level(logging.WARNING):
         chat_id = asyncio.run(serve_one_chat())
     mine = [d for d in store.list_deliveries(company_id="globex") if d.chat_id == chat_id]
-    assert [d.kind.value for d in mine] == ["sidecar", "data", "data"]
+    # The recording's file, its signed manifest and the company's key, then its sidecar.
+    assert [d.kind.value for d in mine] == ["sidecar", "data", "data", "data", "data"]
     assert {d.state for d in mine} == {DeliveryState.DELIVERED}
     assert all(f"/globex/{d.remote_path}" in uploader.remote for d in mine)
     assert store.delivery_contents([d.delivery_id for d in mine]) == {}  # emptied (R16)
@@ -412,7 +413,7 @@ def test_R16_a_server_told_to_leave_delivery_to_workers_commits_and_delivers_not
             chat_id = asyncio.run(serve_one_chat())
         assert "delivered by `chatrec worker` processes" in caplog.text
         mine = [d for d in container.store.list_deliveries() if d.chat_id == chat_id]
-        assert len(mine) == 3
+        assert len(mine) == 5
         assert {d.state for d in mine} == {DeliveryState.PENDING}
         held = container.store.delivery_contents([d.delivery_id for d in mine])
         assert [len(held[d.delivery_id]) for d in mine] == [d.size for d in mine]

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
 
+from chatrec.cli import app
 from chatrec.store.store import Store
 from tests.integration.clients import run
 from tests.integration.live.test_live_recording import SECRET, queued_to
@@ -82,8 +87,9 @@ def test_R15_R16_a_chat_s_recordings_arrive_complete_and_readable_by_their_consu
         await alice.state(chat_id, lambda c: c["status"] == "ended")
 
     run(scenario)
-    # Two recordings (flow and Alice's), four formats and a sidecar each.
-    files = landed(server, chat["id"], 10)
+    # Two recordings (flow and Alice's), four formats, a signed manifest and a sidecar
+    # each (R21), and the company's key in keys/.
+    files = landed(server, chat["id"], 12)
     assert not list((server.data_dir / "platform").rglob("*.part"))  # never half (R16)
     sidecars = [p for p in files if p.name.endswith(".meta.json")]
     assert len(sidecars) == 2
@@ -95,6 +101,20 @@ def test_R15_R16_a_chat_s_recordings_arrive_complete_and_readable_by_their_consu
             assert len(content) == entry["size"]
             assert hashlib.sha256(content).hexdigest() == entry["sha256"]
             assert SECRET.encode() not in content  # R8
+    verify_as_the_qa_side_would(server.data_dir / "platform", files)
+    # After a rotation, what was delivered before verifies with the keys as the server
+    # publishes them now: the old one, valid until the rotation (R21).
+    rotated = httpx.post(f"{server.url}/api/admin/companies/demo/signing-keys", headers=auth)
+    assert rotated.status_code == 201, rotated.text
+    published = httpx.get(f"{server.url}/api/companies/demo/signing-keys").json()
+    assert [key["valid_until"] is None for key in published] == [False, True]
+    fetched = Path(tempfile.mkdtemp(prefix="keys-"))
+    for key in published:
+        (fetched / f"{key['key_id']}.json").write_text(json.dumps(key))
+    shutil.rmtree(server.data_dir / "platform" / "keys")  # only the keys fetched count
+    after = verify(server.data_dir / "platform", "--keys", fetched)
+    assert after.exit_code == 0, after.output
+    assert f"signed by {published[0]['key_id']}" in after.stdout
     # Read with that library as such a platform would: every Dialog Object a text one,
     # the metadata attachment and the decision found by their types. Its validator knows
     # only audio media types for Dialog Objects, and refuses each text one for that alone.
@@ -115,7 +135,7 @@ def test_R15_R16_a_chat_s_recordings_arrive_complete_and_readable_by_their_consu
     store = Store(server.database_url, secrets=SECRETS)
     try:
         ids = [d.delivery_id for d in store.list_deliveries(limit=1000) if d.chat_id == chat["id"]]
-        assert len(ids) == 10
+        assert len(ids) == 14  # each recording's files and the key beside them
         deadline = time.monotonic() + 30
         while store.delivery_contents(ids):
             assert time.monotonic() < deadline, "bytes kept in the database after delivery"
@@ -126,7 +146,49 @@ def test_R15_R16_a_chat_s_recordings_arrive_complete_and_readable_by_their_consu
     listed = httpx.get(f"{server.url}/api/admin/deliveries?state=delivered", headers=auth).json()
     mine = [d for d in listed["items"] if d["chat_id"] == chat["id"]]
     assert len(mine) == 2
-    assert sorted(len(d["files"]) for d in mine) == [5, 5]
+    assert sorted(len(d["files"]) for d in mine) == [7, 7]
+
+
+def verify(*args: object) -> Result:
+    return CliRunner().invoke(app, ["verify", *map(str, args)])
+
+
+def verify_as_the_qa_side_would(platform: Path, files: list[Path]) -> None:
+    """R21: ``chatrec verify`` on the delivered folder proves both recordings; a copy
+    tampered every way a file can be is caught, each change named."""
+    proved = verify(platform)
+    assert proved.exit_code == 0, proved.output
+    assert proved.stdout.count("OK      ") == 2
+    assert proved.stdout.endswith("2 recordings: 2 verify, 0 do not\n")
+    copy = Path(tempfile.mkdtemp(prefix="tampered-"))
+    shutil.copytree(platform, copy, dirs_exist_ok=True)
+    at = {p.name: copy / p.relative_to(platform) for p in files}
+    # The flow's recording is named by its step's template, the agent's by the default.
+    flow = next(n for n in at if "_quality" in n and n.endswith(".txt")).removesuffix(".txt")
+    agent = next(n for n in at if "_agent_" in n and n.endswith(".txt")).removesuffix(".txt")
+    text = at[f"{flow}.txt"]
+    text.write_bytes(text.read_bytes().replace(b"Hello", b"Jello"))  # same size
+    sidecar = at[f"{flow}.meta.json"]
+    before = sidecar.stat().st_size
+    sidecar.write_bytes(sidecar.read_bytes().replace(b'"schema_version": 1', b'"schema_version":1'))
+    at[f"{agent}.html"].unlink()
+    vcon = at[f"{agent}.vcon.json"]
+    size = vcon.stat().st_size
+    vcon.write_bytes(vcon.read_bytes() + b" ")
+    at[f"{agent}.txt"].with_name(f"{agent}.pdf").write_bytes(b"%PDF-1.7 not ours\n")
+    caught = verify(copy, "--json")
+    assert caught.exit_code == 1, caught.output
+    found = {Path(r["path"]).name: r["problems"] for r in json.loads(caught.stdout)["recordings"]}
+    assert found[f"{flow}.manifest.json"] == [
+        f"file {flow}.txt has changed bytes (same size, different bytes)",
+        f"the sidecar {flow}.meta.json was edited ({before - 1} bytes, not {before})",
+    ]
+    assert found[f"{agent}.manifest.json"] == [
+        f"file {agent}.vcon.json has changed bytes ({size + 1} bytes, not {size})",
+        f"missing file {agent}.html",
+        f"extra file {agent}.pdf: not in the signed manifest",
+    ]
+    shutil.rmtree(copy)
 
 
 def test_stopping_the_demo_stops_its_platform_too(tmp_path: Path, seeded_demo: SeededDemo) -> None:

@@ -82,8 +82,12 @@ def test_R4_R6_R7_R12a_R15_recording_settings_apply_to_the_next_chat(
     # The agent recording follows the default; the flow's record step has its own template.
     assert "Support/Alice_Martin_agent.txt" in files, files
     assert "Support/Alice_Martin_agent.meta.json" in files, files
-    assert len(files) == 4, files
-    assert all(name.endswith((".txt", ".meta.json")) for name in files), files
+    # Two recordings: a transcript, a sidecar and a signed manifest each, and the key (R21).
+    assert len(files) == 8, files
+    assert all(
+        name.endswith((".txt", ".meta.json", ".manifest.json")) or name.startswith("keys/")
+        for name in files
+    ), files
 
     # R4: record chats off -> only the flow's recording.
     assert api.patch(f"/users/{alice}", json={"record_chats": False}).status_code == 200

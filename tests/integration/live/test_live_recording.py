@@ -50,6 +50,13 @@ class Recorded:
     def name(self) -> str:
         return posixpath.basename(self.path)
 
+    @property
+    def is_transcript(self) -> bool:
+        """A format of the chat, not its sidecar, manifest or the key that signed it."""
+        return not self.path.endswith((".meta.json", ".manifest.json")) and not (
+            self.path.startswith("keys/")
+        )
+
 
 def recorded(server: ServerProcess, chat_id: str) -> list[Recorded]:
     """The chat's recording files in the database; their bytes are there until delivered
@@ -124,12 +131,13 @@ def test_R5_R8_chat_is_recorded_without_the_paused_text(server: ServerProcess) -
     chat_id = chat["id"]
     files = recorded(server, chat_id)
     # A flow recording (R5b) and Alice's agent recording (R5a), in 4 formats + sidecar.
-    assert len(files) == 2 * 5, files
+    # ... each with its signed manifest and the company's public key beside it (R21).
+    assert len(files) == 2 * 7, files
     for file in files:
         assert SECRET.encode() not in file.content, file.path  # R8
         assert b"4111 1111" not in file.content, file.path  # R22 (a bare 4111 may be in a hash)
     sidecars = [json.loads(f.content) for f in files if f.path.endswith(".meta.json")]
-    transcripts = [f for f in files if not f.path.endswith(".meta.json")]
+    transcripts = [f for f in files if f.is_transcript]
     assert all(b"**** **** **** 1111" in f.content for f in transcripts)
     assert [s["flags"]["masked_card_numbers"] for s in sidecars] == [1, 1]  # how many, not which
     assert any(b"I want to pay my bill." in f.content for f in files)
@@ -185,7 +193,7 @@ def test_R22_a_company_masks_values_of_its_own_and_may_keep_card_numbers(
     for file in files:
         assert b"AB123456C" not in file.content, file.path
     sidecars = [json.loads(f.content) for f in files if f.path.endswith(".meta.json")]
-    assert all(CARD.encode() in f.content for f in files if not f.path.endswith(".meta.json"))
+    assert all(CARD.encode() in f.content for f in files if f.is_transcript)
     flags = [
         (s["flags"]["masked_card_numbers"], s["flags"]["masked_other_values"]) for s in sidecars
     ]
@@ -242,7 +250,7 @@ def test_R9_R12b_customer_asks_agent_deletes_then_R13_abusive_overrides(
     deleted, abusive = chats
     assert recorded(server, deleted) == []
     assert {r["rule"] for r in explanation(server, deleted)["recordings"]} == {"R12b"}  # type: ignore[union-attr]
-    assert len(recorded(server, abusive)) == 2 * 5
+    assert len(recorded(server, abusive)) == 2 * 7
     assert {r["rule"] for r in explanation(server, abusive)["recordings"]} == {"R13"}  # type: ignore[union-attr]
 
 

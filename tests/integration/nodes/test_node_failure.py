@@ -14,7 +14,9 @@ import time
 from datetime import datetime
 
 import httpx
+from typer.testing import CliRunner
 
+from chatrec.cli import app
 from chatrec.domain.chain import check_chain
 from chatrec.domain.journal import AgentAssigned, ChatEnded, MessagePosted
 from chatrec.simulate.client import ClientError
@@ -111,6 +113,10 @@ def delivered(rig: Cluster, chat_id: str, timeout: float = 60) -> list[DeliveryR
         store.close()
 
 
+def sidecars_of(files: list[DeliveryRecord]) -> list[DeliveryRecord]:
+    return [d for d in files if d.remote_path.endswith(".meta.json")]
+
+
 def test_R20_a_chat_served_by_three_nodes_is_transferred_and_delivered_once(
     nodes: Cluster,
 ) -> None:
@@ -168,9 +174,13 @@ def test_R20_a_chat_served_by_three_nodes_is_transferred_and_delivered_once(
     on_platform = sorted(
         p.relative_to(folder).as_posix()
         for p in folder.rglob("*")
-        if p.is_file() and chat_id in p.name
+        if p.is_file() and (chat_id in p.name or p.parent.name == "keys")
     )
-    assert on_platform == sorted(d.remote_path for d in files)  # each once, none half
+    # Each once, none half; the company's key, beside every recording, is one file (R21).
+    assert on_platform == sorted({d.remote_path for d in files})
+    proved = CliRunner().invoke(app, ["verify", str(folder)])  # R21, offline
+    assert proved.exit_code == 0, proved.output
+    assert proved.stdout.count(f"of chat {chat_id},") == len(sidecars_of(files))
     for d in files:
         content = (folder / d.remote_path).read_bytes()
         assert (len(content), hashlib.sha256(content).hexdigest()) == (d.size, d.sha256)

@@ -51,4 +51,12 @@ def test_R8_example_keeps_the_card_number_out_of_every_file() -> None:
 
 def test_R15_example_is_the_primary_agents_recording_in_every_format() -> None:
     assert FILES.recording_id == "C1001-r2"
-    assert [file.format for file in FILES.all_files] == ["json", "vcon", "text", "html", "sidecar"]
+    assert [file.format for file in FILES.all_files] == [
+        "json",
+        "vcon",
+        "text",
+        "html",
+        "manifest",  # signed with the test key of docs/verification.md (R21)
+        "key",
+        "sidecar",
+    ]

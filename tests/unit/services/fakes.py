@@ -4,11 +4,12 @@ and a committer that commits at once and records each change it was given."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
 from chatrec.domain.filenames import clashing
 from chatrec.domain.journal import Event
+from chatrec.domain.manifest import PublicKey, SigningKey
 from chatrec.errors import AgentFullError
 from chatrec.store.records import (
     AgentLoad,
@@ -53,6 +54,21 @@ class FakeStore:
     routing: dict[str, dict[str, datetime]] = field(default_factory=dict)
     sockets: dict[tuple[str, str], int] = field(default_factory=dict)
     chat_agents: dict[str, set[str]] = field(default_factory=dict)
+    # One signing key for every company, valid since the epoch (R21).
+    signing_key: SigningKey = field(
+        default_factory=lambda: SigningKey.of(
+            "acme", bytes(range(32)), datetime.min.replace(tzinfo=UTC)
+        )
+    )
+
+    def signing_key_at(self, company_id: str, at: datetime) -> SigningKey | None:
+        return replace(
+            self.signing_key, public=replace(self.signing_key.public, company_id=company_id)
+        )
+
+    def signing_keys(self, company_id: str) -> list[PublicKey]:
+        key = self.signing_key_at(company_id, datetime.now(UTC))
+        return [] if key is None else [key.public]
 
     def get_company(self, company_id: str) -> CompanyRecord | None:
         return self.companies.get(company_id)

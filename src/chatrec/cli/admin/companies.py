@@ -27,6 +27,7 @@ from chatrec.domain.masking import MaskPattern
 from chatrec.errors import TemplateError
 
 if TYPE_CHECKING:
+    from chatrec.domain.manifest import PublicKey
     from chatrec.store.records import CompanyRecord
 
 company_app = App(
@@ -349,3 +350,53 @@ def template_preview(
             refuse_json({"valid": False, "problem": error.problem, "position": error.position})
         fail_template(error)
     print_result(as_json, {"valid": True, "preview": preview}, preview)
+
+
+def _key_view(key: PublicKey) -> dict[str, Any]:
+    return key.to_json()
+
+
+_KEYS: Table[dict[str, Any]] = Table(
+    view=_as_is,
+    columns=(
+        Column("KEY", lambda view: view["key_id"]),
+        Column("VALID FROM", lambda view: view["valid_from"]),
+        Column("VALID UNTIL", lambda view: view["valid_until"] or "now (current)"),
+    ),
+    empty="no signing keys",
+)
+
+
+@company_app.command("keys")
+def company_keys(
+    company: Company = None,
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """List the company's signing keys and when each was valid (R21); public, as the
+    server publishes them."""
+    with administration(data_dir, database_url) as admin:
+        acting = principal()
+        company_id = company_of(admin, acting, company)
+        admin.companies.get(acting, company_id)
+        views = [_key_view(key) for key in admin.companies.signing_keys(company_id)]
+    print_table(views, as_json, _KEYS)
+
+
+@company_app.command("rotate-key")
+def company_rotate_key(
+    company: Company = None,
+    as_json: AsJson = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Start a new signing key now; the old one stays published, valid until now (R21).
+    Audited."""
+    with administration(data_dir, database_url) as admin:
+        acting = principal()
+        key = admin.companies.rotate_signing_key(acting, company_of(admin, acting, company))
+    view = _key_view(key)
+    print_result(
+        as_json, view, f"new signing key {view['key_id']}, valid from {view['valid_from']}"
+    )

@@ -42,8 +42,12 @@ class RecordingFiles:
     base_name: str
     files: tuple[RenderedFile, ...]
     sidecar: RenderedFile
+    # The signed manifest and the company's public keys, once signed (R21): delivered
+    # with the files, before the sidecar.
+    signed: tuple[RenderedFile, ...] = ()
 
     @property
     def all_files(self) -> tuple[RenderedFile, ...]:
-        """The recording files then the sidecar: the order to upload them in."""
-        return (*self.files, self.sidecar)
+        """The recording files, the manifest and keys, then the sidecar: the order to
+        upload them in."""
+        return (*self.files, *self.signed, self.sidecar)

@@ -22,6 +22,7 @@ from chatrec.domain.filenames import (
     render_filename,
     sample_context,
 )
+from chatrec.domain.manifest import PublicKey, SigningKey, new_private_key
 from chatrec.domain.masking import MaskedText, Masking, MaskPattern, check_patterns
 from chatrec.domain.roles import LoginRole
 from chatrec.domain.settings import DEFAULT_TEMPLATE, Product, RecordingFormat, VconDraft
@@ -247,6 +248,30 @@ class CompanyAdmin:
         if before.mask_card_numbers != after.mask_card_numbers:
             action = "company.card_masking_" + ("on" if after.mask_card_numbers else "off")
         return self._save(principal, before, after, action)
+
+    def signing_keys(self, company_id: str) -> list[PublicKey]:
+        """Every public key the company has signed with, and its validity: public (R21)."""
+        keys = self.store.signing_keys(company_id)
+        if not keys or company_id == SYSTEM_COMPANY_ID:
+            raise NotFoundError(f"no company {company_id!r} with signing keys")
+        return keys
+
+    def rotate_signing_key(self, principal: Principal, company_id: str | None = None) -> PublicKey:
+        """A new key signs from now; the old one stays published, valid until now (R21)."""
+        company = self._get(company_for(principal, company_id, LoginRole.ADMINISTRATOR))
+        before = [key.key_id for key in self.store.signing_keys(company.company_id)]
+        private = new_private_key()
+        new = SigningKey.of(company.company_id, private, self._clock()).public.key_id
+        line = audit_line(
+            principal,
+            company.company_id,
+            "company.signing_key_rotated",
+            self._clock(),
+            target=company.company_id,
+            before={"keys": before},
+            after={"keys": [*before, new]},
+        )
+        return self.store.rotate_signing_key(company.company_id, private, audit=[line])
 
     def _save(
         self, principal: Principal, before: CompanyRecord, after: CompanyRecord, action: str

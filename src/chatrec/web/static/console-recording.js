@@ -225,7 +225,48 @@
     });
   });
 
+  // -- signing keys (R21) ---------------------------------------------------------------
+
+  async function showKeys() {
+    const id = encodeURIComponent(await c.company());
+    const url = `/api/companies/${id}/signing-keys`;
+    $("keys-link").href = url;
+    const keys = await window.chatrec.api("GET", url).catch(() => []);
+    c.fill(
+      $("keys-body"),
+      keys.map((key) =>
+        c.h(
+          "tr",
+          {},
+          c.h("td", { class: "mono", text: key.key_id }),
+          c.h("td", {}, c.time(key.valid_from)),
+          c.h("td", {}, key.valid_until ? c.time(key.valid_until) : "now (current)"),
+        ),
+      ),
+    );
+    $("keys-empty").hidden = keys.length > 0;
+  }
+
+  $("key-rotate").addEventListener("click", async () => {
+    const sure = await c.confirmAction(
+      "Rotate the signing key?",
+      "Recordings will be signed with a new key from now on. The current key stays " +
+        "published with its validity, so what it signed keeps verifying.",
+      "Rotate key",
+      "primary",
+    );
+    if (!sure) return;
+    await c.busy($("key-rotate"), async () => {
+      const id = encodeURIComponent(await c.company());
+      const key = await c.api("POST", `/api/admin/companies/${id}/signing-keys`);
+      $("key-result").dataset.kind = "ok";
+      $("key-result").textContent = `New key ${key.key_id}.`;
+      await showKeys();
+    });
+  });
+
   c.company()
     .then((id) => c.api("GET", `/api/admin/companies/${encodeURIComponent(id)}`))
     .then(show, c.showError);
+  showKeys();
 })();

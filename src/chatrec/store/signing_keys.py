@@ -1,0 +1,142 @@
+"""Companies' signing keys (R21): made with the company, rotated, never lost.
+
+The private key is kept encrypted like the SFTP secrets (R18); one a lost secrets key
+no longer opens is forgotten by ``chatrec migrate --forget-unreadable-secrets``: its
+validity ends, its public part stays published, and the company gets a new key.  A
+rotation ends the
+current key's validity and starts a new key's at the same instant; old keys stay, so
+a recording is signed by the key valid when its chat ended and every delivered
+recording keeps verifying with a key that is still published.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chatrec.domain.manifest import PublicKey, SigningKey, key_id_of, new_private_key
+from chatrec.errors import NotFoundError
+from chatrec.store.models import CompanyRow, SigningKeyRow
+from chatrec.store.records import SYSTEM_COMPANY_ID, AuditRecord
+from chatrec.store.secrets import SecretBox
+from chatrec.store.transactions import StorePart, add_audit_rows
+
+
+def _public(row: SigningKeyRow) -> PublicKey:
+    return PublicKey(row.company_id, bytes(row.public_key), row.valid_from, row.valid_until)
+
+
+def _signing(row: SigningKeyRow, box: SecretBox) -> SigningKey:
+    private = base64.b64decode(box.decrypt(row.private_key))
+    key = SigningKey.of(row.company_id, private, row.valid_from)
+    return SigningKey(_public(row), key.private)
+
+
+def add_signing_key(
+    session: Session, box: SecretBox, company_id: str, at: datetime, private: bytes | None = None
+) -> PublicKey:
+    """A new key for the company (``private``, or a fresh one), valid from ``at``; the
+    caller ends the current one."""
+    private = private or new_private_key()
+    public = SigningKey.of(company_id, private, at).public
+    session.add(
+        SigningKeyRow(
+            key_id=key_id_of(public.public_key),
+            company_id=company_id,
+            public_key=public.public_key,
+            private_key=box.encrypt(base64.b64encode(private).decode("ascii")),
+            valid_from=at,
+            valid_until=None,
+        )
+    )
+    return public
+
+
+def ensure_signing_keys(session: Session, box: SecretBox, at: datetime) -> int:
+    """Give every company without a current key one (companies made before keys)."""
+    keyed = select(SigningKeyRow.company_id).where(SigningKeyRow.valid_until.is_(None))
+    bare = session.scalars(
+        select(CompanyRow.company_id).where(
+            CompanyRow.company_id != SYSTEM_COMPANY_ID, CompanyRow.company_id.not_in(keyed)
+        )
+    ).all()
+    for company_id in bare:
+        add_signing_key(session, box, company_id, at)
+    return len(bare)
+
+
+def forget_unreadable_signing_keys(session: Session, box: SecretBox, now: datetime) -> list[str]:
+    """Keys no key of ``box`` opens: their validity ends now and their private part goes
+    (their public part stays published, so what they signed still verifies); whose."""
+    forgotten = []
+    for row in session.scalars(select(SigningKeyRow).where(SigningKeyRow.private_key != "")):
+        if box.can_decrypt(row.private_key):
+            continue
+        row.private_key = ""
+        if row.valid_until is None or row.valid_until > now:
+            row.valid_until = now
+        forgotten.append(row.company_id)
+    return forgotten
+
+
+def reencrypt_signing_keys(session: Session, box: SecretBox) -> int:
+    """Private keys under an older secrets key, encrypted again with the first."""
+    changed = 0
+    for row in session.scalars(select(SigningKeyRow).where(SigningKeyRow.private_key != "")):
+        if not box.is_current(row.private_key):
+            row.private_key = box.encrypt(box.decrypt(row.private_key))
+            changed += 1
+    return changed
+
+
+class SigningKeyStore(StorePart):
+    def signing_keys(self, company_id: str) -> list[PublicKey]:
+        """Every key of the company, oldest first, with its validity: what is published."""
+        with self._read() as session:
+            rows = session.scalars(
+                select(SigningKeyRow)
+                .where(SigningKeyRow.company_id == company_id)
+                .order_by(SigningKeyRow.valid_from, SigningKeyRow.key_id)
+            )
+            return [_public(row) for row in rows]
+
+    def signing_key_at(self, company_id: str, at: datetime) -> SigningKey | None:
+        """The key valid at ``at``, else the current one (a time before the company's
+        first key); ``None`` for a company without keys."""
+        with self._read() as session:
+            rows = session.scalars(
+                select(SigningKeyRow)
+                .where(SigningKeyRow.company_id == company_id, SigningKeyRow.private_key != "")
+                .order_by(SigningKeyRow.valid_from.desc())
+            ).all()
+            valid = [
+                row
+                for row in rows
+                if row.valid_from <= at and (row.valid_until is None or at < row.valid_until)
+            ]
+            current = [row for row in rows if row.valid_until is None]
+            chosen = valid or current
+            return _signing(chosen[0], self._secrets) if chosen else None
+
+    def rotate_signing_key(
+        self, company_id: str, private: bytes, *, audit: Sequence[AuditRecord] = ()
+    ) -> PublicKey:
+        """End the current key's validity now and start ``private``'s: the new key."""
+        now = self._clock()
+        with self._write() as session:
+            company = session.get(CompanyRow, company_id, with_for_update=True)
+            if company is None or company_id == SYSTEM_COMPANY_ID:
+                raise NotFoundError(f"no company {company_id!r}")
+            for row in session.scalars(
+                select(SigningKeyRow).where(
+                    SigningKeyRow.company_id == company_id, SigningKeyRow.valid_until.is_(None)
+                )
+            ):
+                row.valid_until = now
+            key = add_signing_key(session, self._secrets, company_id, now, private)
+            add_audit_rows(session, audit)
+            return key
