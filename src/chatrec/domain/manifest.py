@@ -132,8 +132,13 @@ def build_manifest(
     files: Sequence[ManifestFile],
     key_id: str,
     signed_at: datetime,
+    journal_problems: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The manifest's signed fields (R21)."""
+    """The manifest's signed fields (R21); a journal that did not verify against its
+    chain when the recording was made says so, in ``journal.problems``."""
+    journal: dict[str, Any] = {"events": journal_events, "head": journal_head.hex()}
+    if journal_problems:
+        journal["problems"] = list(journal_problems)
     return {
         "manifest_version": MANIFEST_VERSION,
         "company_id": company_id,
@@ -141,7 +146,7 @@ def build_manifest(
         "recording_id": recording_id,
         "base": base,
         "decision": dict(decision),
-        "journal": {"events": journal_events, "head": journal_head.hex()},
+        "journal": journal,
         "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in files],
         "key_id": key_id,
         "signed_at": _iso(signed_at),
@@ -204,6 +209,7 @@ def sign_recording(
     key: SigningKey,
     published: Sequence[PublicKey],
     signed_at: datetime,
+    journal_problems: Sequence[str] = (),
 ) -> RecordingFiles:
     """The recording with its signed manifest and the company's public keys (R21)."""
     manifest = build_manifest(
@@ -217,6 +223,7 @@ def sign_recording(
         files=[ManifestFile(f.name, f.size, f.sha256) for f in files.all_files],
         key_id=key.public.key_id,
         signed_at=signed_at,
+        journal_problems=journal_problems,
     )
     signed = RenderedFile(
         files.base_name + MANIFEST_EXTENSION,
@@ -290,4 +297,10 @@ def check_manifest(
             verb = "was edited" if what == "the sidecar" else "has changed bytes"
             problems.append(f"{what} {entry.name} {verb} ({change})")
     problems += [f"extra file {name}: not in the signed manifest" for name in sorted(extra)]
+    journal = manifest.get("journal")
+    if isinstance(journal, dict) and journal.get("problems"):
+        problems.append(
+            "the chat's journal did not verify against its hash chain when this recording "
+            f"was made: {'; '.join(map(str, journal['problems']))}"
+        )
     return manifest, problems

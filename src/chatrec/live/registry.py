@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from chatrec.domain.chain import GENESIS, chain_events, event_digest, head_of
+from chatrec.domain.chain import GENESIS, ChainCheck, chain_events, event_digest, head_of
 from chatrec.domain.journal import Actor, ChatRole, Event, Journal, MessagePosted
 from chatrec.domain.live_state import RecordingState, is_paused, recording_state
 from chatrec.domain.participants import Stint, stints
@@ -43,6 +43,9 @@ class LiveChat:
     # The link of the journal's last event in its hash chain (R21) and how many events
     # it covers: events are only ever appended, so it is extended, never recomputed.
     _head: tuple[int, bytes] = field(default=(0, GENESIS), init=False, repr=False, compare=False)
+    # What broke the journal's chain when it was read from the store (R21): its
+    # recordings carry it, so a changed journal is never rendered silently.
+    chain_problems: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def chat_id(self) -> str:
@@ -102,6 +105,11 @@ class LiveChat:
     @property
     def paused(self) -> bool:
         return is_paused(self.journal)
+
+    def took_chain(self, checked: ChainCheck) -> None:
+        """The stored chain as checked on load: new events link to its head."""
+        self._head = (len(self.events), checked.head)
+        self.chain_problems = checked.problems
 
     def head(self) -> bytes:
         """The link of the journal's last event (R21)."""

@@ -82,7 +82,13 @@ class ChatEndings:
             chain = chat.chain(((first, ended),))
             if produced:  # each signed with the journal's head as this end leaves it (R21)
                 produced = await asyncio.to_thread(
-                    sign_recordings, self.store, final, decision, produced, chain[-1][1]
+                    sign_recordings,
+                    self.store,
+                    final,
+                    decision,
+                    produced,
+                    chain[-1][1],
+                    chat.chain_problems,
                 )
             names = [files.base_name for files in produced]
             self._names.reserve(company_id, names)
@@ -94,7 +100,8 @@ class ChatEndings:
                 actor="system",
                 action="recording_decision",
                 chat_id=chat.chat_id,
-                detail={"explanation": decision.sentences()},
+                detail={"explanation": decision.sentences()}
+                | ({"journal_problems": list(chat.chain_problems)} if chat.chain_problems else {}),
             )
             record = replace(
                 chat.record,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from chatrec.domain.chain import check_chain
 from chatrec.domain.journal import Actor, ChatRole, Event, Journal
 from chatrec.domain.participants import MOVES_AGENTS, present_agent_ids
 from chatrec.domain.roles import DESK_ROLES, LoginRole
@@ -222,10 +223,21 @@ class OpenChats:
         return record.chat_id, await self._fresh(record)
 
     async def _cache(self, record: ChatRecord) -> LiveChat:
-        """Take an open chat as committed into this node's memory."""
+        """Take an open chat as committed into this node's memory, its journal checked
+        against its hash chain (R21): a journal changed since it was committed is served,
+        never silently, and its recordings say so."""
         company = await self.company(record.company_id)
-        events = await self._run(self.store.load_journal, record.chat_id, 0)
-        chat = LiveChat(record, list(events), company_settings(company), sampling_key(company))
+        stored = await self._run(self.store.journal_chain, record.chat_id)
+        events = [(e.seq, e.event) for e in stored if e.event is not None]
+        chat = LiveChat(record, events, company_settings(company), sampling_key(company))
+        checked = check_chain(record.chat_id, stored)
+        chat.took_chain(checked)
+        if not checked.verifies:
+            log.error(
+                "chat %s: its journal does not verify against its hash chain (R21): %s",
+                record.chat_id,
+                "; ".join(checked.problems),
+            )
         if record.flow_id is not None:
             found = await self._flow(record.flow_id, record.flow_version)
             chat.flow = found[0] if found else None

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from chatrec.domain.chain import ChainedEvent
 from chatrec.domain.journal import Event
 from chatrec.domain.manifest import PublicKey, SigningKey
 from chatrec.services.passwords import PasswordHashes
@@ -85,6 +86,8 @@ class ChatReads(TakenNames, SigningKeys, Protocol):
     def find_chat_by_token(self, token_hash: str) -> ChatRecord | None: ...
 
     def load_journal(self, chat_id: str, after_seq: int = 0) -> list[tuple[int, Event]]: ...
+
+    def journal_chain(self, chat_id: str) -> list[ChainedEvent]: ...
 
 
 class SharedRouting(Protocol):

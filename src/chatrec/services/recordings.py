@@ -71,6 +71,7 @@ def sign_recordings(
     decision: Decision,
     produced: Sequence[RecordingFiles],
     head: bytes,
+    journal_problems: Sequence[str] = (),
 ) -> list[RecordingFiles]:
     """Each recording with its manifest signed by the company's key valid when the chat
     ended, and the company's public keys beside it (R21).
@@ -99,6 +100,7 @@ def sign_recordings(
             key=key,
             published=published,
             signed_at=signed_at,
+            journal_problems=journal_problems,
         )
         for files in produced
     ]

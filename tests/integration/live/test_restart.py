@@ -6,12 +6,23 @@ need no restart and use a company of their own on the module's shared server (``
 
 from __future__ import annotations
 
-import httpx
+import json
+from pathlib import Path
 
+import httpx
+import pytest
+from sqlalchemy import select, update
+from typer.testing import CliRunner
+
+from chatrec.cli import app
+from chatrec.store.database import writing
+from chatrec.store.models import ChatEventRow
+from chatrec.store.store import Store
 from tests.integration.clients import Client, run
 from tests.integration.live.test_live_recording import SECRET, available, queued_to, recorded
 from tests.integration.server import ServerProcess
 from tests.integration.tenant import Tenant
+from tests.keys import SECRETS
 
 
 def test_R8_pause_survives_a_transfer_and_a_restart(server: ServerProcess) -> None:
@@ -137,3 +148,70 @@ def test_an_agent_freed_by_a_chat_s_end_takes_the_next_waiting_chat(tenant: Tena
         await last.state(last_id, lambda c: c["status"] == "active")
 
     run(scenario)
+
+
+def test_R21_a_journal_changed_while_its_server_was_down_is_never_rendered_silently(
+    server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Someone with the database edits a message of an open chat; the server that loads
+    it again renders its recordings, and their manifests, the audit trail, `chatrec
+    check` and `chatrec verify` all say the journal does not verify."""
+    chat: dict[str, str] = {}
+
+    async def before() -> None:
+        customer, alice, chat_id = await queued_to(server, "alice")
+        chat["id"] = chat_id
+        await customer.ok({"type": "message", "text": "I agree to pay 10 euros."})
+        await alice.event(chat_id, lambda e: e.get("text") == "I agree to pay 10 euros.")
+
+    run(before)
+    server.stop()
+    store = Store(server.database_url, secrets=SECRETS)
+    try:
+        rows = ChatEventRow.__table__
+        with writing(store.engine).begin() as connection:
+            seq, payload = connection.execute(
+                select(rows.c.seq, rows.c.payload).where(
+                    rows.c.chat_id == chat["id"],
+                    rows.c.payload["text"].as_string() == "I agree to pay 10 euros.",
+                )
+            ).one()
+            payload["text"] = "I agree to pay 1000 euros."
+            key = (rows.c.chat_id == chat["id"]) & (rows.c.seq == seq)
+            connection.execute(update(rows).where(key).values(payload=payload))
+    finally:
+        store.close()
+    server.start()
+
+    async def after() -> None:
+        alice = await Client.staff(server, "alice")
+        await alice.state(chat["id"], lambda c: c["status"] == "active")
+        await alice.ok({"type": "end", "chat_id": chat["id"]})
+        await alice.state(chat["id"], lambda c: c["status"] == "ended")
+
+    run(after)
+    broken = f"event {seq} differs from what was committed"
+    files = recorded(server, chat["id"])
+    manifests = [json.loads(f.content) for f in files if f.path.endswith(".manifest.json")]
+    assert manifests
+    assert all(m["journal"]["problems"] == [broken] for m in manifests)
+    for file in files:  # written out as a platform would have them
+        (tmp_path / "platform" / file.path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "platform" / file.path).write_bytes(file.content)
+    caught = CliRunner().invoke(app, ["verify", str(tmp_path / "platform")])
+    assert caught.exit_code == 1
+    assert f"did not verify against its hash chain when this recording was made: {broken}" in (
+        caught.stdout
+    )
+    monkeypatch.setenv("CHATREC_DATA_DIR", str(tmp_path / "cli"))
+    checked = CliRunner().invoke(
+        app, ["check", "--chat", chat["id"], "--database-url", server.database_url]
+    )
+    assert (checked.exit_code, f"chat {chat['id']}: {broken}" in checked.stdout) == (1, True)
+    store = Store(server.database_url, secrets=SECRETS)
+    try:
+        decided = [a for a in store.list_audit("demo") if a.action == "recording_decision"]
+    finally:
+        store.close()
+    assert decided[-1].chat_id == chat["id"]
+    assert decided[-1].detail["journal_problems"] == [broken]

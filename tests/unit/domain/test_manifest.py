@@ -38,7 +38,9 @@ def head(journal: Journal) -> bytes:
     return chain_events(journal.chat_id, GENESIS, numbered)[-1][1]
 
 
-def signed(journal: Journal = FULL, key: SigningKey = KEY) -> RecordingFiles:
+def signed(
+    journal: Journal = FULL, key: SigningKey = KEY, journal_problems: tuple[str, ...] = ()
+) -> RecordingFiles:
     return sign_recording(
         render(journal),
         FLOW_VERDICT,
@@ -49,6 +51,7 @@ def signed(journal: Journal = FULL, key: SigningKey = KEY) -> RecordingFiles:
         key=key,
         published=[key.public],
         signed_at=T0 + timedelta(hours=1),
+        journal_problems=journal_problems,
     )
 
 
@@ -186,3 +189,14 @@ def test_R21_every_produced_recording_of_any_chat_verifies(journal: Journal) -> 
             signed_at=T0,
         )
         assert check(proved) == []
+
+
+def test_R21_a_recording_made_from_a_journal_that_did_not_verify_says_so_when_checked() -> None:
+    files = signed(journal_problems=("event 3 differs from what was committed",))
+    assert json.loads(files.signed[0].content)["journal"]["problems"] == [
+        "event 3 differs from what was committed"
+    ]
+    assert check(files) == [
+        "the chat's journal did not verify against its hash chain when this recording was "
+        "made: event 3 differs from what was committed"
+    ]

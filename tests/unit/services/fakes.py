@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from chatrec.domain.chain import ChainedEvent
 from chatrec.domain.filenames import clashing
 from chatrec.domain.journal import Event
 from chatrec.domain.manifest import PublicKey, SigningKey
@@ -106,6 +107,10 @@ class FakeStore:
 
     def load_journal(self, chat_id: str, after_seq: int = 0) -> list[tuple[int, Event]]:
         return [(seq, e) for seq, e in self.journals.get(chat_id, []) if seq > after_seq]
+
+    def journal_chain(self, chat_id: str) -> list[ChainedEvent]:
+        """The journal as chained: these fakes store no hashes (chained from content)."""
+        return [ChainedEvent(seq, e, None, None) for seq, e in self.journals.get(chat_id, [])]
 
     def taken_base_names(self, company_id: str, candidates: Sequence[str]) -> set[str]:
         names = [r.base_name for r in self.recordings if r.company_id == company_id and r.base_name]
