@@ -116,15 +116,18 @@ class Server:
 
 
 @contextmanager
-def chatrec_server(profile: Path | None = None) -> Iterator[Server]:
-    """``chatrec demo`` on a fresh SQLite database; under pyinstrument when ``profile``."""
+def chatrec_server(
+    profile: Path | None = None, env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """``chatrec demo`` on a fresh SQLite database; under pyinstrument when ``profile``;
+    ``env`` adds settings to the bench's."""
     with tempfile.TemporaryDirectory(prefix="chatrec-bench-") as folder:
         python = [sys.executable, "-m"]
         if profile is not None:
             python += ["pyinstrument", "-o", str(profile), "-r", "html", "-m"]
         data_dir = Path(folder)
         command = [*python, "chatrec", "demo", "--no-platform", "--data-dir", folder]
-        server = Server(command, data_dir, SERVER_ENV)
+        server = Server(command, data_dir, SERVER_ENV | (env or {}))
         server.start()
         try:
             yield server

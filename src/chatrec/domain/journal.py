@@ -247,6 +247,24 @@ class Journal:
     def of(cls, events: Sequence[Event]) -> Journal:
         return cls(tuple(events))
 
+    def extended(self, more: Sequence[Event]) -> Journal:
+        """This journal and ``more`` after it, checking only what ``more`` adds: a live
+        chat's journal grows an event at a time, and checking it whole each time made a
+        message cost more the longer its chat."""
+        previous = self.events[-1]
+        for event in more:
+            if isinstance(previous, ChatEnded):
+                raise JournalError(f"{type(event).__name__} follows ChatEnded")
+            if event.at < previous.at:
+                raise JournalError(
+                    f"{type(event).__name__} at {event.at.isoformat()} is earlier than "
+                    f"the {type(previous).__name__} before it"
+                )
+            previous = event
+        grown = object.__new__(Journal)
+        object.__setattr__(grown, "events", (*self.events, *more))
+        return grown
+
     @property
     def start(self) -> ChatStarted:
         first = self.events[0]

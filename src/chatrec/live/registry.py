@@ -8,16 +8,41 @@ committed the change, so memory never runs ahead of what survives a crash.
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from chatrec.domain.chain import GENESIS, ChainCheck, chain_events, event_digest, head_of
-from chatrec.domain.journal import Actor, ChatRole, Event, Journal, MessagePosted
+from chatrec.domain.journal import (
+    Actor,
+    ChatRole,
+    ChatStarted,
+    DeletionRequested,
+    Event,
+    FlaggedAbusive,
+    Journal,
+    MessagePosted,
+)
 from chatrec.domain.live_state import RecordingState, is_paused, recording_state
 from chatrec.domain.participants import Stint, stints
 from chatrec.domain.settings import CompanySettings
 from chatrec.flows import Flow, FlowState
 from chatrec.store.records import ChatRecord
+
+
+def _number(numbered: tuple[int, Event]) -> int:
+    return numbered[0]
+
+
+@dataclass(frozen=True, slots=True)
+class _Derived:
+    """What a chat's events other than messages say, for one shape of the chat."""
+
+    shape: int
+    stints: list[Stint]
+    paused: bool
+    deletion_requested: bool
+    abusive: bool
 
 
 @dataclass
@@ -29,15 +54,21 @@ class LiveChat:
     flow: Flow | None = None
     flow_state: FlowState | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    # The journal and its stints, kept until an event is added: every notice to every
-    # follower asks who is present, and rebuilding them per ask was the relay's hot spot.
-    _cached_at: tuple[int, int] = field(default=(-1, -1), init=False, repr=False, compare=False)
+    # What every follower's summary reads, kept between events: each notice to each
+    # follower asks who is present and how the chat is recorded, and recomputing it per
+    # ask, or per message over the whole journal, made a message cost more the longer
+    # its chat.  Events are only ever appended.  Messages change nothing of it but the
+    # text's size, so what is derived from the other events is recomputed only when one
+    # of those arrives (its "shape", their count, changes).
     _journal: Journal | None = field(default=None, init=False, repr=False, compare=False)
-    _stints: list[Stint] = field(default_factory=list, init=False, repr=False, compare=False)
+    _journal_at: tuple[int, int] = field(default=(0, 0), init=False, repr=False, compare=False)
+    _scanned: int = field(default=0, init=False, repr=False, compare=False)
+    _shape: int = field(default=0, init=False, repr=False, compare=False)
     _text_bytes: int = field(default=0, init=False, repr=False, compare=False)
-    # The recording state for the journal and the company settings it was decided with:
-    # every follower's summary shows it, and deciding it runs the whole decision.
-    _state: tuple[CompanySettings, RecordingState] | None = field(
+    _derived: _Derived | None = field(default=None, init=False, repr=False, compare=False)
+    # The recording state for the chat's shape and the company settings it was decided
+    # with: deciding it runs the whole decision.
+    _state: tuple[int, CompanySettings, RecordingState] | None = field(
         default=None, init=False, repr=False, compare=False
     )
     # The link of the journal's last event in its hash chain (R21) and how many events
@@ -51,34 +82,52 @@ class LiveChat:
     def chat_id(self) -> str:
         return self.record.chat_id
 
-    def _refresh(self) -> Journal:
-        # Events are only ever appended, so their count and last number say what changed.
-        now = (len(self.events), self.events[-1][0] if self.events else 0)
-        if self._journal is None or now != self._cached_at:
-            self._journal = Journal(tuple(event for _, event in self.events))
-            self._stints = stints(self._journal)
-            self._text_bytes = sum(
-                len(event.text.encode())
-                for event in self._journal.events
-                if isinstance(event, MessagePosted)
-            )
-            self._state = None
-            self._cached_at = now
-        return self._journal
+    def _scan(self) -> int:
+        """Take in the events appended since the last look; the chat's shape."""
+        if self._scanned > len(self.events):  # not appended to: start again
+            self._scanned = self._shape = self._text_bytes = 0
+        for _, event in self.events[self._scanned :]:
+            if isinstance(event, MessagePosted):
+                self._text_bytes += len(event.text.encode())
+            else:
+                self._shape += 1
+        self._scanned = len(self.events)
+        return self._shape
 
     @property
     def journal(self) -> Journal:
-        return self._refresh()
+        now = (len(self.events), self.events[-1][0] if self.events else 0)
+        if self._journal is not None and now == self._journal_at:
+            return self._journal
+        count, last = self._journal_at
+        if self._journal is not None and 0 < count < now[0] and self.events[count - 1][0] == last:
+            journal = self._journal.extended([event for _, event in self.events[count:]])
+        else:  # the first time, or not the events it was built from: checked whole
+            journal = Journal(tuple(event for _, event in self.events))
+        self._journal, self._journal_at = journal, now
+        return journal
+
+    def _derive(self) -> _Derived:
+        shape = self._scan()
+        if self._derived is None or self._derived.shape != shape:
+            journal = self.journal
+            self._derived = _Derived(
+                shape=shape,
+                stints=stints(journal),
+                paused=is_paused(journal),
+                deletion_requested=bool(journal.of_type(DeletionRequested)),
+                abusive=bool(journal.of_type(FlaggedAbusive)),
+            )
+        return self._derived
 
     @property
     def text_bytes(self) -> int:
         """Bytes (UTF-8) of the message text the chat holds, its limit's measure (R19)."""
-        self._refresh()
+        self._scan()
         return self._text_bytes
 
     def stints(self) -> list[Stint]:
-        self._refresh()
-        return self._stints
+        return self._derive().stints
 
     def present(self) -> dict[str, Actor]:
         """Staff in the chat now, by user id (open stints)."""
@@ -97,14 +146,28 @@ class LiveChat:
 
     @property
     def recording_state(self) -> RecordingState:
-        journal = self._refresh()
-        if self._state is None or self._state[0] is not self.company:
-            self._state = (self.company, recording_state(self.company, journal))
-        return self._state[1]
+        """As the chat's end would decide it now (R11a); a message never changes it
+        (``tests/unit/domain/test_live_state.py`` holds that to every journal)."""
+        shape = self._scan()
+        state = self._state
+        if state is None or state[0] != shape or state[1] is not self.company:
+            state = (shape, self.company, recording_state(self.company, self.journal))
+            self._state = state
+        return state[2]
 
     @property
     def paused(self) -> bool:
-        return is_paused(self.journal)
+        return self._derive().paused
+
+    @property
+    def deletion_requested(self) -> bool:
+        """The customer asked for the recording's deletion (R9)."""
+        return self._derive().deletion_requested
+
+    @property
+    def abusive(self) -> bool:
+        """A participant flagged the chat abusive (R13)."""
+        return self._derive().abusive
 
     def took_chain(self, checked: ChainCheck) -> None:
         """The stored chain as checked on load: new events link to its head."""
@@ -136,4 +199,11 @@ class LiveChat:
             self._head = (len(self.events), chain[-1][1])
 
     def events_after(self, seq: int) -> list[tuple[int, Event]]:
-        return [(n, event) for n, event in self.events if n > seq]
+        """Events numbered above ``seq``: found by bisection, numbers only ever grow."""
+        return self.events[bisect_right(self.events, seq, key=_number) :]
+
+    @property
+    def start(self) -> ChatStarted:
+        first = self.events[0][1]
+        assert isinstance(first, ChatStarted)
+        return first

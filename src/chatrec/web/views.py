@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatrec.domain.journal import DeletionRequested, FlaggedAbusive
-from chatrec.domain.participants import stints
 from chatrec.flows import ConsentStep, load_flow, waiting_step
 from chatrec.live.registry import LiveChat
 
@@ -29,12 +27,11 @@ def choices(chat: LiveChat) -> list[str] | None:
 
 def chat_summary(chat: LiveChat, *, staff: bool) -> dict[str, Any]:
     """The chat's state as one object; customers get no internals (R15a)."""
-    journal = chat.journal
     summary: dict[str, Any] = {
         "chat_id": chat.chat_id,
         "status": chat.record.status.value,
         "recording": chat.recording_state.value,
-        "service": journal.start.service,
+        "service": chat.start.service,
         "started_at": chat.record.started_at.isoformat(),
         "last_seq": chat.record.last_seq,
         "choices": choices(chat),
@@ -43,13 +40,13 @@ def chat_summary(chat: LiveChat, *, staff: bool) -> dict[str, Any]:
         present = chat.present()
         summary |= {
             "queue_id": chat.record.queue_id,
-            "deletion_requested": bool(journal.of_type(DeletionRequested)),
-            "abusive": bool(journal.of_type(FlaggedAbusive)),
+            "deletion_requested": chat.deletion_requested,
+            "abusive": chat.abusive,
             "participants": [
                 {"user_id": uid, "name": actor.name, "role": actor.role.value}
                 for uid, actor in present.items()
             ],
-            "ever": sorted({s.actor.user_id for s in stints(journal) if s.actor.user_id}),
+            "ever": sorted({s.actor.user_id for s in chat.stints() if s.actor.user_id}),
         }
     return summary
 

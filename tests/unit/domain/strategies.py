@@ -66,9 +66,11 @@ steps: st.SearchStrategy[Step] = st.one_of(
 
 
 @st.composite
-def journals(draw: st.DrawFn, *, chat_id: str = "C1", max_steps: int = 25) -> Journal:
-    """An ended chat of up to ``max_steps`` random events."""
+def journals(
+    draw: st.DrawFn, *, chat_id: str = "C1", max_steps: int = 25, ended: bool = True
+) -> Journal:
+    """A chat of up to ``max_steps`` random events, ended unless ``ended`` is False."""
     builder = ChatBuilder(chat_id)
     for step in draw(st.lists(steps, max_size=max_steps)):
         step(builder)
-    return builder.end().journal()
+    return (builder.end() if ended else builder).journal()

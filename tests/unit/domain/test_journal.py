@@ -49,6 +49,17 @@ def test_nothing_follows_the_end() -> None:
         Journal.of([START, end, MessagePosted(at=T0, actor=CUSTOMER, text="late")])
 
 
+def test_a_journal_extended_checks_what_it_adds_as_a_whole_journal_would() -> None:
+    said = MessagePosted(at=T0 + timedelta(seconds=2), actor=CUSTOMER, text="hi")
+    journal = Journal((START,))
+    assert journal.extended([said]) == Journal((START, said))
+    with pytest.raises(JournalError, match="earlier than the MessagePosted before it"):
+        journal.extended([said, MessagePosted(at=T0, actor=CUSTOMER, text="back")])
+    ended = journal.extended([ChatEnded(at=T0, actor=CUSTOMER, reason="done")])
+    with pytest.raises(JournalError, match="MessagePosted follows ChatEnded"):
+        ended.extended([said])
+
+
 def test_journal_accessors() -> None:
     open_chat = ChatBuilder().customer_says("hi").journal()
     assert open_chat.chat_id == "C1"

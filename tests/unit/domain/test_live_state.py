@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from chatrec.domain.journal import CUSTOMER, FLOW, Actor, Journal, MessagePosted
 from chatrec.domain.live_state import RecordingState, awaits_consent, is_paused, recording_state
 from chatrec.domain.settings import Product
 from tests.unit.domain.builders import ChatBuilder, agent, company, supervisor
+from tests.unit.domain.strategies import journals
 
 ALICE, BOB, SAM = agent("alice"), agent("bob"), supervisor("sam")
 Story = Callable[[ChatBuilder], ChatBuilder]
@@ -84,3 +88,13 @@ def test_R10_only_the_last_consent_question_counts() -> None:
     assert awaits_consent(ChatBuilder().consent(True).ask_consent().journal())
     assert not awaits_consent(ChatBuilder().ask_consent().consent(False).journal())
     assert not awaits_consent(ChatBuilder().journal())
+
+
+@given(journals(ended=False), st.sampled_from([CUSTOMER, FLOW, ALICE, SAM]))
+def test_R11a_a_message_never_changes_the_recording_state(journal: Journal, who: Actor) -> None:
+    """What lets a live chat decide its recording state again only when an event other
+    than a message arrives (``LiveChat.recording_state``)."""
+    later = journal.events[-1].at
+    said = Journal((*journal.events, MessagePosted(at=later, actor=who, text="4111 hello")))
+    for settings in (company(), company(products=frozenset({Product.WEBCHAT}))):
+        assert recording_state(settings, said) is recording_state(settings, journal)

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from chatrec.domain.live_state import RecordingState
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chatrec.domain.journal import DeletionRequested, FlaggedAbusive, Journal, MessagePosted
+from chatrec.domain.live_state import RecordingState, is_paused, recording_state
+from chatrec.domain.participants import stints
 from chatrec.domain.settings import Product
 from chatrec.live.registry import LiveChat
 from tests.integration.store.factories import chat_of
 from tests.unit.domain.builders import SAMPLING_KEY, ChatBuilder, agent, company
+from tests.unit.domain.strategies import journals
 
 ALICE = agent("u-alice")
 
@@ -32,3 +38,29 @@ def test_R11a_the_recording_state_follows_each_event_and_a_settings_change() -> 
     # The company loses a product (R1): the next summary says so without a new event.
     chat.company = replace(chat.company, products=frozenset({Product.WEBCHAT}))
     assert chat.recording_state is RecordingState.NOT_RECORDED
+
+
+@settings(max_examples=60)
+@given(journals(), st.data())
+def test_R11a_R19_what_a_live_chat_keeps_between_events_is_what_its_journal_says(
+    journal: Journal, data: st.DataObject
+) -> None:
+    """Grown an event at a time, asked after some of them (as followers ask), a live chat
+    answers as its whole journal computed afresh would: the cache never goes stale."""
+    events = list(enumerate(journal.events, start=1))
+    chat = LiveChat(chat_of(ChatBuilder()), events[:1], company(), SAMPLING_KEY)
+    for numbered in events[1:]:
+        chat.events.append(numbered)
+        if not data.draw(st.booleans()):
+            continue
+        so_far = Journal(tuple(event for _, event in chat.events))
+        assert chat.journal == so_far
+        assert chat.stints() == stints(so_far)
+        assert chat.paused == is_paused(so_far)
+        assert chat.recording_state is recording_state(chat.company, so_far)
+        assert chat.deletion_requested == bool(so_far.of_type(DeletionRequested))
+        assert chat.abusive == bool(so_far.of_type(FlaggedAbusive))
+        texts = [e.text for e in so_far.events if isinstance(e, MessagePosted)]
+        assert chat.text_bytes == sum(len(text.encode()) for text in texts)
+        seq = data.draw(st.integers(0, len(chat.events)))
+        assert chat.events_after(seq) == [(n, e) for n, e in chat.events if n > seq]
