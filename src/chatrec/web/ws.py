@@ -532,6 +532,29 @@ class StaffConnection(Connection):
         if (ending := await self.check_access()) is not None:
             self.outbox.put_nowait(ending)
 
+    def _notice(self, topic: str, notice: dict[str, Any]) -> None:
+        if self._concerns(notice):
+            super()._notice(topic, notice)
+
+    def _concerns(self, notice: dict[str, Any]) -> bool:
+        """Whether a notice may change what this socket shows, decided as it is published:
+        every staff socket of the company hears every chat's notices, and queueing,
+        encoding and reading each for a login in no such chat made a message cost more
+        the more staff were signed in.  Passed on: all but a chat's notices, every notice
+        for a supervisor (who follows every chat) or about a chat this socket was sent,
+        and, for a chat this node holds up to date, those of its participants; for a chat
+        it does not (another node's change), as ``on_notice`` would judge it."""
+        chat_id = notice.get("chat_id")
+        if not isinstance(chat_id, str) or "presence" in notice or notice.get("resync"):
+            return True
+        if chat_id in self.seen or self.user.role is LoginRole.SUPERVISOR:
+            return True
+        chat = self.service.find(chat_id)
+        known = notice.get("seq")
+        if chat is None or (isinstance(known, int) and known > chat.record.last_seq):
+            return may_concern(notice, self.user.user_id, False)
+        return self.user.user_id in chat.present()
+
     def follows(self, chat_id: str) -> bool:
         chat = self.service.find(chat_id)
         if chat is None:
