@@ -27,6 +27,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from chatrec.domain.chain import canonical_json
 from chatrec.domain.decision import Verdict
+from chatrec.domain.render import SIDECAR_EXTENSION
+from chatrec.domain.render.document import iso
 from chatrec.domain.render.files import RecordingFiles, RenderedFile
 
 MANIFEST_EXTENSION = ".manifest.json"
@@ -49,7 +51,7 @@ def key_id_of(public_key: bytes) -> str:
 
 
 def _iso(at: datetime | None) -> str | None:
-    return None if at is None else at.isoformat().replace("+00:00", "Z")
+    return None if at is None else iso(at)
 
 
 def _parse_iso(text: str | None) -> datetime | None:
@@ -95,12 +97,13 @@ class PublicKey:
             raw = base64.b64decode(data["public_key"], validate=True)
             if len(raw) != 32:
                 raise ValueError("an Ed25519 public key has 32 bytes")
+            valid_from = _parse_iso(data["valid_from"])
+            if valid_from is None:
+                raise ValueError("valid_from is missing")
             key = cls(
                 company_id=str(data["company_id"]),
                 public_key=raw,
-                valid_from=_aware(
-                    datetime.fromisoformat(data["valid_from"].replace("Z", "+00:00"))
-                ),
+                valid_from=valid_from,
                 valid_until=_parse_iso(data.get("valid_until")),
             )
         except (AttributeError, KeyError, TypeError, ValueError) as error:
@@ -285,7 +288,7 @@ def check_manifest(
             )
     for entry in listed:
         found = files.get(entry.name)
-        what = "the sidecar" if entry.name.endswith(".meta.json") else "file"
+        what = "the sidecar" if entry.name.endswith(SIDECAR_EXTENSION) else "file"
         if found is None:
             problems.append(f"missing {what} {entry.name}")
         elif len(found) != entry.size or hashlib.sha256(found).hexdigest() != entry.sha256:

@@ -11,6 +11,7 @@ import asyncio
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from chatrec.domain.chain import GENESIS, ChainCheck, chain_events, event_digest, head_of
 from chatrec.domain.journal import (
@@ -28,10 +29,6 @@ from chatrec.domain.participants import Stint, stints
 from chatrec.domain.settings import CompanySettings
 from chatrec.flows import Flow, FlowState
 from chatrec.store.records import ChatRecord
-
-
-def _number(numbered: tuple[int, Event]) -> int:
-    return numbered[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +197,7 @@ class LiveChat:
 
     def events_after(self, seq: int) -> list[tuple[int, Event]]:
         """Events numbered above ``seq``: found by bisection, numbers only ever grow."""
-        return self.events[bisect_right(self.events, seq, key=_number) :]
+        return self.events[bisect_right(self.events, seq, key=itemgetter(0)) :]
 
     @property
     def start(self) -> ChatStarted:

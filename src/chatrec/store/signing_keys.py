@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -32,8 +33,7 @@ def _public(row: SigningKeyRow) -> PublicKey:
 
 def _signing(row: SigningKeyRow, box: SecretBox) -> SigningKey:
     private = base64.b64decode(box.decrypt(row.private_key))
-    key = SigningKey.of(row.company_id, private, row.valid_from)
-    return SigningKey(_public(row), key.private)
+    return replace(SigningKey.of(row.company_id, private, row.valid_from), public=_public(row))
 
 
 def add_signing_key(

@@ -553,7 +553,7 @@ class StaffConnection(Connection):
         known = notice.get("seq")
         if chat is None or (isinstance(known, int) and known > chat.record.last_seq):
             return may_concern(notice, self.user.user_id, False)
-        return self.user.user_id in chat.present()
+        return self.follows(chat_id)
 
     def follows(self, chat_id: str) -> bool:
         chat = self.service.find(chat_id)
