@@ -11,9 +11,9 @@ manifest is reported as unsigned, never as verified.
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from glob import escape as glob_escape
 from pathlib import Path
 
 from chatrec.domain.manifest import KEYS_FOLDER, MANIFEST_EXTENSION, PublicKey, check_manifest
@@ -74,14 +74,16 @@ class Keys:
 def key_folders(paths: Iterable[Path]) -> list[Path]:
     """Every ``keys`` folder in the given folders or above them: where a delivery puts
     them, at the destination folder's top."""
-    found: list[Path] = []
-    for path in paths:
-        start = path.resolve() if path.is_dir() else path.resolve().parent
+    starts = dict.fromkeys(
+        path.resolve() if path.is_dir() else path.resolve().parent for path in paths
+    )
+    found: dict[Path, None] = {}
+    for start in starts:
         for folder in (start, *start.parents):
             candidate = folder / KEYS_FOLDER
-            if candidate.is_dir() and candidate not in found:
-                found.append(candidate)
-    return found
+            if candidate not in found and candidate.is_dir():
+                found[candidate] = None
+    return list(found)
 
 
 def _manifests(path: Path) -> tuple[list[Path], list[Path]]:
@@ -103,39 +105,64 @@ def _manifests(path: Path) -> tuple[list[Path], list[Path]]:
     return manifests, unsigned
 
 
-def _listed_by_other_manifests(manifest: Path) -> set[str]:
-    """Names the other manifests of the folder list: another recording's whose base
-    starts as this one's does, never this one's additions."""
-    names: set[str] = set()
-    for other in manifest.parent.glob("*" + MANIFEST_EXTENSION):
-        if other == manifest:
-            continue
-        try:
-            names.update(str(entry["name"]) for entry in json.loads(other.read_bytes())["files"])
-        except (OSError, ValueError, TypeError, KeyError):
-            continue
-    return names
+def _listed_names(manifest: Path) -> set[str]:
+    """The names a manifest lists; none for one that cannot be read (its own check says
+    why)."""
+    try:
+        return {str(entry["name"]) for entry in json.loads(manifest.read_bytes())["files"]}
+    except (OSError, ValueError, TypeError, KeyError):
+        return set()
 
 
-def check_recording(manifest: Path, keys: Keys) -> Verdict:
-    """One recording, by its manifest and the files beside it."""
-    folder = manifest.parent
+@dataclass(frozen=True, slots=True)
+class _Folder:
+    """A folder of deliveries, listed once and its manifests read once, however many
+    recordings it holds: done per manifest, a day's folder cost the square of its size."""
+
+    by_base: dict[str, list[str]]
+    """Each file's name under every prefix it has before a dot: ``a.b.json`` under ``a``
+    and ``a.b``, so a recording's files are found by its base."""
+    listers: dict[str, set[str]]
+    """Each name a manifest lists, and the manifests that list it."""
+
+    @classmethod
+    def read(cls, folder: Path) -> _Folder:
+        by_base: defaultdict[str, list[str]] = defaultdict(list)
+        listers: defaultdict[str, set[str]] = defaultdict(set)
+        for path in folder.iterdir():
+            if not path.is_file():
+                continue
+            name = path.name
+            for at, char in enumerate(name):
+                if char == ".":
+                    by_base[name[:at]].append(name)
+            if name.endswith(MANIFEST_EXTENSION):
+                for listed in _listed_names(path):
+                    listers[listed].add(name)
+        return cls(by_base, listers)
+
+
+def check_recording(manifest: Path, keys: Keys, folder: _Folder | None = None) -> Verdict:
+    """One recording, by its manifest and the files beside it (``folder``: its folder
+    as read already)."""
     base = manifest.name[: -len(MANIFEST_EXTENSION)]
     try:
         content = manifest.read_bytes()
         listed = {str(entry["name"]) for entry in json.loads(content).get("files", [])}
     except (OSError, ValueError, AttributeError, TypeError, KeyError) as error:
         return Verdict(manifest, (f"the manifest cannot be read: {error}",))
-    files = {name: (folder / name).read_bytes() for name in listed if (folder / name).is_file()}
-    others = _listed_by_other_manifests(manifest)
+    where = manifest.parent
+    folder = folder or _Folder.read(where)
+    files = {name: (where / name).read_bytes() for name in listed if (where / name).is_file()}
     extra = [
-        path.name
-        for path in folder.glob(glob_escape(base) + ".*")
-        if path.is_file()
-        and path.name not in listed
-        and path.name not in others
-        and path != manifest
-        and not path.name.endswith((_DONE_MARKER, MANIFEST_EXTENSION))
+        name
+        for name in folder.by_base.get(base, ())
+        if name not in listed
+        # A name another manifest lists is another recording's, whose base starts as
+        # this one's does; never this one's addition.
+        and not folder.listers.get(name, set()) - {manifest.name}
+        and name != manifest.name
+        and not name.endswith((_DONE_MARKER, MANIFEST_EXTENSION))
     ]
     found, problems = check_manifest(content, files, extra, keys.by_id)
     if found is None:
@@ -160,7 +187,12 @@ def verify_paths(
     keys = Keys()
     for folder in [*key_dirs, *key_folders([*paths, *manifests])]:
         keys.read(folder)
-    verdicts = [check_recording(manifest, keys) for manifest in manifests]
+    folders: dict[Path, _Folder] = {}
+    verdicts = []
+    for manifest in manifests:
+        if manifest.parent not in folders:
+            folders[manifest.parent] = _Folder.read(manifest.parent)
+        verdicts.append(check_recording(manifest, keys, folders[manifest.parent]))
     verdicts += [
         Verdict(sidecar, ("no manifest beside it: this recording is not signed",))
         for _, unsigned in found
