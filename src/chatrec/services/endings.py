@@ -117,6 +117,7 @@ class ChatEndings:
                 recordings=tuple(recordings),
                 audit=(audit,),
                 agents=(),  # an ended chat holds no agent's slot (R20)
+                before=chat.record,
             )
             # Refused under names now another's, or for an end another node committed
             # first: nothing of this attempt was written anywhere.

@@ -378,6 +378,7 @@ class OpenChats:
             new_chat=new,
             agents=agents,
             claim=claim,
+            before=None if new else chat.record,
         )
         await self.committer.commit(change)
         chat.record = record

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, bindparam, insert, select, update
+from sqlalchemy import CursorResult, Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,9 +24,11 @@ from chatrec.errors import (
     SequenceClashError,
     StoreConflictError,
 )
+from chatrec.store.bulk import insert_rows, update_rows
 from chatrec.store.mapping import (
     base_name_key,
     change_events,
+    changed_values,
     chat_values,
     recording_values,
     values_of,
@@ -53,8 +55,10 @@ def write_change(session: Session, change: ChatChange, now: datetime) -> None:
     if change.new_chat:
         session.execute(insert(ChatRow).values(chat_values(chat)))
     else:
+        values = changed_values(change)
+        del values["chat_id"]
         statement = update(ChatRow).where(ChatRow.chat_id == chat.chat_id)
-        result = cast(CursorResult[Any], session.execute(statement.values(chat_values(chat))))
+        result = cast(CursorResult[Any], session.execute(statement.values(values)))
         if result.rowcount == 0:
             raise NotFoundError(f"no chat {chat.chat_id!r} to change")
     if change.events:
@@ -72,20 +76,7 @@ class BatchMismatchError(Exception):
 
 
 _CHATS = cast(Table, ChatRow.__table__)
-_EVENTS = cast(Table, ChatEventRow.__table__)
 _AUDIT = cast(Table, AuditRow.__table__)
-_UPDATE_CHAT = (
-    update(_CHATS)
-    .where(_CHATS.c.chat_id == bindparam("key_chat_id"))
-    .values(
-        {
-            column.name: bindparam(column.name)
-            for column in _CHATS.c
-            if column.name not in {"chat_id", "purged_at"}
-        }
-    )
-)
-"""Built once: a statement per change cost more than the database's own work (profiled)."""
 
 
 def write_batch(session: Session, changes: Sequence[ChatChange], now: datetime) -> None:
@@ -100,22 +91,16 @@ def write_batch(session: Session, changes: Sequence[ChatChange], now: datetime) 
     lock_agents(session, changes, now)
     new = [chat_values(c.chat) for c in changes if c.new_chat]
     updated = sorted(
-        (
-            {"key_chat_id": c.chat.chat_id, **_without_id(chat_values(c.chat))}
-            for c in changes
-            if not c.new_chat
-        ),
-        key=lambda values: str(values["key_chat_id"]),
+        (changed_values(c) for c in changes if not c.new_chat),
+        key=lambda values: str(values["chat_id"]),
     )
     if new:
         session.execute(insert(_CHATS), new)
-    if updated:
-        result = cast(CursorResult[Any], session.execute(_UPDATE_CHAT, updated))
-        if result.rowcount != len(updated):
-            raise BatchMismatchError("a chat to update is missing")
+    if updated and update_rows(session, "chats", "chat_id", updated) != len(updated):
+        raise BatchMismatchError("a chat to update is missing")
     events = [row for change in changes for row in change_events(change)]
     if events:
-        session.execute(insert(_EVENTS), events)
+        insert_rows(session, "chat_events", events)
     for change in changes:  # in order: a claim counts the batch's earlier changes
         if change.claim is not None:
             claim_agent(session, change.claim, change.chat.chat_id, now)
@@ -126,11 +111,6 @@ def write_batch(session: Session, changes: Sequence[ChatChange], now: datetime) 
     audit = [values_of(entry) for c in changes for entry in c.audit]
     if audit:
         session.execute(insert(_AUDIT), audit)
-
-
-def _without_id(values: dict[str, Any]) -> dict[str, Any]:
-    del values["chat_id"]
-    return values
 
 
 def _write_recordings(session: Session, changes: Sequence[ChatChange], now: datetime) -> None:

@@ -8,6 +8,7 @@ so the same mapping serves ORM objects and bulk statements.
 from __future__ import annotations
 
 import dataclasses
+from functools import cache
 from typing import Any, TypeVar
 
 from chatrec.domain.codec import decode_event, encode_event
@@ -52,9 +53,15 @@ def values_of(record: object, **overrides: Any) -> dict[str, Any]:
     """The record's fields as column values (records and rows share field names)."""
     assert dataclasses.is_dataclass(record)
     assert not isinstance(record, type)
-    values = {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}
+    values = {name: getattr(record, name) for name in _field_names(type(record))}
     values.update(overrides)
     return values
+
+
+@cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    """Looked up once per record type: the hot path maps a chat row per message."""
+    return tuple(field.name for field in dataclasses.fields(kind))
 
 
 def record_of(kind: type[R], row: object, **overrides: Any) -> R:
@@ -121,6 +128,24 @@ def chat_values(record: ChatRecord) -> dict[str, Any]:
     values = values_of(record, status=record.status.value)
     del values["purged_at"]
     return values
+
+
+def changed_values(change: ChatChange) -> dict[str, Any]:
+    """The chat's id and the columns the change sets: those that differ from the row as
+    its writer last knew it (every column when it does not say), ``last_seq`` always.
+    Writing no more narrows what a stale copy could overwrite, and costs less."""
+    values = chat_values(change.chat)
+    if change.before is None:
+        return values
+    before = chat_values(change.before)
+    return {
+        name: value
+        for name, value in values.items()
+        if name in _ALWAYS_WRITTEN or value != before[name]
+    }
+
+
+_ALWAYS_WRITTEN = frozenset({"chat_id", "last_seq"})
 
 
 def chat_record(row: ChatRow) -> ChatRecord:

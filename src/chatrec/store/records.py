@@ -328,6 +328,8 @@ class ChatChange:
     ``events`` carry the sequence numbers the caller assigned (``chat.last_seq`` is the
     last of them); a clash with a stored number means two writers raced and is refused.
     ``chain`` is each event's digest and link (R21, ``domain.chain``), one per event.
+    ``before`` is the chat's row as the writer last knew it: only the columns that
+    differ from it are written (all of them without it).
     """
 
     chat: ChatRecord
@@ -340,6 +342,7 @@ class ChatChange:
     # ``claim`` an agent given the chat now, refused if that fills them over capacity.
     agents: tuple[str, ...] | None = None
     claim: AgentClaim | None = None
+    before: ChatRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ class ChangeApplier(Protocol):
 
 
 _Waiter = tuple[ChatChange, "asyncio.Future[None]"]
+_Settled = tuple["asyncio.Future[None]", BaseException | None]
 
 
 class GroupCommitter:
@@ -87,8 +88,13 @@ class GroupCommitter:
                     return
                 size = min(len(self._pending), self._max_batch)
                 batch = [self._pending.popleft() for _ in range(size)]
-            for (_, future), outcome in zip(batch, self._commit(batch), strict=True):
-                future.get_loop().call_soon_threadsafe(_settle, future, outcome)
+            outcomes = self._commit(batch)
+            # One wake-up per event loop for the whole batch, not one per waiter.
+            by_loop: dict[asyncio.AbstractEventLoop, list[_Settled]] = {}
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                by_loop.setdefault(future.get_loop(), []).append((future, outcome))
+            for loop, settled in by_loop.items():
+                loop.call_soon_threadsafe(_settle_all, settled)
 
     def _commit(self, batch: list[_Waiter]) -> list[BaseException | None]:
         changes = [change for change, _ in batch]
@@ -117,10 +123,11 @@ class GroupCommitter:
             return [False] * len(changes)
 
 
-def _settle(future: asyncio.Future[None], outcome: BaseException | None) -> None:
-    if future.done():  # the waiter was cancelled
-        return
-    if outcome is None:
-        future.set_result(None)
-    else:
-        future.set_exception(outcome)
+def _settle_all(settled: list[_Settled]) -> None:
+    for future, outcome in settled:
+        if future.done():  # the waiter was cancelled
+            continue
+        if outcome is None:
+            future.set_result(None)
+        else:
+            future.set_exception(outcome)

@@ -202,3 +202,41 @@ def test_R19_a_value_the_database_cannot_keep_fails_its_change_alone(store: Stor
     with pytest.raises(ActionError, match="cannot keep a value"):
         store.update_user(replace(BOB, name="Bob\x00"))
     assert store.get_user("bob") == BOB
+
+
+def test_a_change_writes_only_the_columns_its_writer_changed(store: Store) -> None:
+    """A writer with a stale copy of the row does not undo another's change to a column
+    it did not touch (R20: two nodes may hold the same chat)."""
+    seed(store)
+    start = new_chat("C1")
+    store.apply([start])
+    other = next_message(start, "from the other node")
+    moved = replace(other.chat, flow_state={"node": "menu", "tries": 2})
+    assert store.apply([replace(other, chat=moved, before=start.chat)]) == [None]
+    stale = next_message(other, "from this node")  # this node's copy: no flow_state
+    assert stale.chat.flow_state is None
+    assert store.apply([replace(stale, before=other.chat)]) == [None]
+    stored = store.get_chat("C1")
+    assert stored is not None
+    assert stored.flow_state == {"node": "menu", "tries": 2}
+    assert stored.last_seq == stale.chat.last_seq
+    assert stored.last_activity_at == stale.chat.last_activity_at
+    # Without ``before`` every column is written, as a writer that does not say asks.
+    store.apply([next_message(stale, "all columns")])
+    again = store.get_chat("C1")
+    assert again is not None
+    assert again.flow_state is None
+
+
+def test_a_naive_time_in_a_batch_of_messages_fails_its_change_alone(store: Store) -> None:
+    seed(store)
+    first, second = new_chat("C1"), new_chat("C2")
+    store.apply([first, second])
+    good = replace(next_message(first), before=first.chat)
+    bad = next_message(second)
+    naive = replace(bad.chat, last_activity_at=bad.chat.last_activity_at.replace(tzinfo=None))
+    outcomes = store.apply([good, replace(bad, chat=naive, before=second.chat)])
+    assert outcomes[0] is None
+    assert "naive datetime" in str(outcomes[1])
+    assert [seq for seq, _ in store.load_journal("C1")] == [1, 2, 3]
+    assert [seq for seq, _ in store.load_journal("C2")] == [1, 2]
