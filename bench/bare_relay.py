@@ -4,11 +4,16 @@ The same stack as ``chatrec serve`` (FastAPI on uvicorn, started the same way, w
 the same WebSocket size limit and log level) and the same frames of
 ``docs/protocol.md`` that ``chatrec simulate`` speaks: log in, start a chat, hello and
 welcome, presence, ``message`` answered by an ``ack`` and an ``event`` plus a ``chat``
-summary to both sides, ``end``.  What it leaves out is what chatrec is for: no store,
-no journal, no flow, no recording, no checks of tokens, permissions or rates.  Chats
-go to the Available agent holding the fewest, up to ``CAPACITY`` each.
+summary to both sides, ``end``.  What it leaves out is what chatrec is for: no flow,
+no recording, no checks of tokens, permissions or rates.  Chats go to the Available
+agent holding the fewest, up to ``CAPACITY`` each.
 
-Run it as ``python -m bench.bare_relay --port P``.
+With ``--database PATH`` it is *durable* (issue 13's baseline for ``relay``): every event
+is a plain insert into an SQLite journal there, committed before the event goes out and
+the sender is acknowledged, with chatrec's pragmas (WAL, ``synchronous=NORMAL``).
+Without it nothing is written.
+
+Run it as ``python -m bench.bare_relay --port P [--database PATH]``.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import contextlib
 import itertools
 import json
 import secrets
+import sqlite3
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -90,10 +96,30 @@ class Chat:
         return found
 
 
+class Journal:
+    """Events kept as a plain program keeps them: an insert and a commit each."""
+
+    def __init__(self, path: str) -> None:
+        self.connection = sqlite3.connect(path, isolation_level=None)
+        self.connection.execute("PRAGMA journal_mode=WAL")
+        self.connection.execute("PRAGMA synchronous=NORMAL")
+        self.connection.execute(
+            "CREATE TABLE IF NOT EXISTS events (chat_id TEXT NOT NULL, seq INTEGER NOT NULL, "
+            "at TEXT NOT NULL, payload TEXT NOT NULL, PRIMARY KEY (chat_id, seq))"
+        )
+
+    def add(self, chat_id: str, seq: int, event: Frame) -> None:
+        self.connection.execute(
+            "INSERT INTO events (chat_id, seq, at, payload) VALUES (?, ?, ?, ?)",
+            (chat_id, seq, event["at"], json.dumps(event)),
+        )
+
+
 class Relay:
     """Every chat and agent in memory; events go to the chat's two peers as they happen."""
 
-    def __init__(self) -> None:
+    def __init__(self, journal: Journal | None = None) -> None:
+        self.journal = journal
         self.chats: dict[str, Chat] = {}
         self.by_token: dict[str, str] = {}
         self.agents: dict[str, Agent] = {}
@@ -104,6 +130,8 @@ class Relay:
     def publish(self, chat: Chat, event: Frame) -> int:
         chat.last_seq += 1
         event = {"at": datetime.now(UTC).isoformat(), **event}
+        if self.journal is not None:
+            self.journal.add(chat.chat_id, chat.last_seq, event)
         frame = {"type": "event", "chat_id": chat.chat_id, "seq": chat.last_seq, "event": event}
         for peer, staff in ((chat.customer, False), (chat.agent and chat.agent.peer, True)):
             if peer is not None:
@@ -137,9 +165,9 @@ class Relay:
         return seq
 
 
-def create_app() -> FastAPI:
+def create_app(database: str | None = None) -> FastAPI:
     app = FastAPI()
-    relay = Relay()
+    relay = Relay(None if database is None else Journal(database))
 
     @app.get("/api/health")
     async def health() -> Frame:
@@ -244,10 +272,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--database", help="an SQLite file to journal every event in")
     args = parser.parse_args()
     # As chatrec's ``_serve`` does: the same config, and ``asyncio.run`` of ``serve``.
     config = uvicorn.Config(
-        create_app(),
+        create_app(args.database),
         host=args.host,
         port=args.port,
         ws_max_size=65536,

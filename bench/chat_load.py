@@ -136,9 +136,13 @@ def chatrec_server(
 
 
 @contextmanager
-def bare_server() -> Iterator[Server]:
+def bare_server(*, durable: bool = False) -> Iterator[Server]:
+    """The bare relay; ``durable``: journaling every event in SQLite in its folder."""
     with tempfile.TemporaryDirectory(prefix="chatrec-bench-bare-") as folder:
-        server = Server([sys.executable, "-m", "bench.bare_relay"], Path(folder))
+        command = [sys.executable, "-m", "bench.bare_relay"]
+        if durable:
+            command += ["--database", str(Path(folder) / "journal.db")]
+        server = Server(command, Path(folder))
         server.start()
         try:
             yield server

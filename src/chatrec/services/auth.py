@@ -225,17 +225,17 @@ class AuthService:
         """The live session of ``token`` and its enabled user; its use is noted."""
         if not token:
             raise AuthenticationError("log in first")
-        session = await asyncio.to_thread(self.store.get_session, hash_token(token))
+        found = await asyncio.to_thread(self.store.session_and_user, hash_token(token))
         now = self._clock()
-        if session is None or session.expires_at <= now:
+        if found is None or found[0].expires_at <= now:
             raise AuthenticationError("your session has expired; log in again")
+        session, user = found
         if self.idle_timeout is not None and session.last_seen_at <= now - self.idle_timeout:
             await asyncio.to_thread(self.store.delete_session, session.token_hash)
             minutes = round(self.idle_timeout.total_seconds() / 60)
             raise AuthenticationError(
                 f"your session ended after {minutes} minutes without use; log in again"
             )
-        user = await asyncio.to_thread(self.store.get_user, session.user_id)
         if user is None or user.disabled:
             raise AuthenticationError("this login is disabled")
         if session.last_seen_at <= now - self.touch_every:

@@ -9,11 +9,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, update
+from sqlalchemy import CursorResult, delete, select, update
 
 from chatrec.errors import NotFoundError
 from chatrec.store import logins, tokens
 from chatrec.store.mapping import (
+    user_record,
     user_values,
     values_of,
 )
@@ -48,6 +49,21 @@ class AccessStore(StorePart):
         with self._read() as session:
             row = session.get(SessionRow, token_hash)
             return None if row is None else logins.session_record(row)
+
+    def session_and_user(self, token_hash: str) -> tuple[SessionRecord, UserRecord | None] | None:
+        """The session (expired or not) and its login as stored now, in one read: every
+        frame of a staff socket asks (issue 13)."""
+        query = (
+            select(SessionRow, UserRow)
+            .outerjoin(UserRow, UserRow.user_id == SessionRow.user_id)
+            .where(SessionRow.token_hash == token_hash)
+        )
+        with self._read() as session:
+            found = session.execute(query).one_or_none()
+            if found is None:
+                return None
+            row, user = found
+            return logins.session_record(row), None if user is None else user_record(user)
 
     def set_session_pending(self, token_hash: str, pending: Pending | None) -> None:
         with self._write() as session:

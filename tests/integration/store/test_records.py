@@ -176,6 +176,10 @@ def test_login_sessions_round_trip_and_expire_or_go_idle(store: Store) -> None:
     for each in (live, old, idle):
         store.create_session(each)
     assert store.get_session("hash-live") == live
+    assert store.session_and_user("hash-live") == (live, store.get_user("bob"))
+    assert store.session_and_user("hash-unknown") is None
+    store.update_user(replace(BOB, disabled=True))  # a staff frame sees it at once
+    assert store.session_and_user("hash-live") == (live, replace(BOB, disabled=True))
     assert store.delete_expired_sessions(now) == 1
     assert store.get_session("hash-old") is None
     assert store.delete_expired_sessions(now, idle_since=now - timedelta(minutes=30)) == 1
