@@ -90,6 +90,7 @@ def create_app(container: Container) -> FastAPI:
         if recovered:
             log.info("recovered %d open chats", recovered)
         sweeper = asyncio.create_task(_sweep_forever(container))
+        watch = asyncio.create_task(container.loop_watch.run())
         delivery = container.delivery if container.config.delivery_in_server else None
         if delivery is not None:
             for warning in await delivery.warnings():
@@ -100,7 +101,7 @@ def create_app(container: Container) -> FastAPI:
         try:
             yield
         finally:
-            for task in (sweeper, heartbeat):
+            for task in (sweeper, heartbeat, watch):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from chatrec.config import Config
@@ -11,6 +11,7 @@ from chatrec.delivery.readiness import Prober
 from chatrec.delivery.runner import DeliveryRunner
 from chatrec.delivery.worker import DeliveryWorker
 from chatrec.live.bus import NodeBus
+from chatrec.live.loop_watch import LoopWatch
 from chatrec.live.staff_sockets import StaffSockets
 from chatrec.services.account import AccountService
 from chatrec.services.admin import Administration
@@ -55,3 +56,5 @@ class Container:
     """A fresh prober for one Test connection; its caller closes it."""
     node: NodeHeartbeat
     """This server among the nodes of the database (R20): joined before any chat."""
+    loop_watch: LoopWatch = field(default_factory=LoopWatch)
+    """How late the event loop runs what is due (``/metrics``)."""

@@ -17,11 +17,17 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 from starlette.exceptions import HTTPException
 
 from chatrec.errors import AuthenticationError
+from chatrec.live.loop_watch import LoopWatch
 from chatrec.web.container import Container
 
 router = APIRouter()
@@ -64,6 +70,32 @@ class DeliveryCollector(Collector):
         )
 
 
+class LoopCollector(Collector):
+    """How late this process's event loop ran what was due (``live.loop_watch``)."""
+
+    def __init__(self, watch: LoopWatch) -> None:
+        self._watch = watch
+
+    def collect(self) -> Iterable[Metric]:
+        watch = self._watch
+        buckets, running = [], 0
+        for bound, count in zip((*watch.bounds, float("inf")), watch.counts, strict=True):
+            running += count
+            buckets.append(("+Inf" if bound == float("inf") else repr(bound), running))
+        yield HistogramMetricFamily(
+            "chatrec_event_loop_lateness_seconds",
+            "How much later than due this process's event loop woke a timer: "
+            "the wait every frame had behind other work.",
+            buckets=buckets,
+            sum_value=watch.total,
+        )
+        yield GaugeMetricFamily(
+            "chatrec_event_loop_longest_stall_seconds",
+            "The longest such wait since this process started.",
+            value=watch.longest,
+        )
+
+
 def token_matches(authorization: str | None, token: str) -> bool:
     """Whether ``Authorization`` is ``Bearer <token>``; digests are compared, so neither the
     time taken nor the length tells a guesser how close they came."""
@@ -87,5 +119,6 @@ async def metrics(request: Request) -> Response:
         )
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DeliveryCollector(container))
+    registry.register(LoopCollector(container.loop_watch))
     body = await asyncio.to_thread(generate_latest, registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

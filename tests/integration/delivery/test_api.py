@@ -316,6 +316,23 @@ def test_R16_metrics_count_deliveries_by_state_and_age_the_oldest(client: Client
     assert earliest - 1 <= age <= latest + 1
 
 
+def test_metrics_say_how_late_the_event_loop_ran(client: Client, container: Container) -> None:
+    """The wait every frame had behind other work (issue 13): a histogram and the longest."""
+    container.loop_watch.note(0.003)
+    container.loop_watch.note(0.3)
+    answer = client.get("/metrics", headers=SCRAPER)
+    samples = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in answer.text.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert samples["chatrec_event_loop_longest_stall_seconds"] >= 0.3
+    le = 'chatrec_event_loop_lateness_seconds_bucket{{le="{}"}}'
+    assert samples[le.format("0.5")] - samples[le.format("0.25")] >= 1
+    assert samples[le.format("+Inf")] == samples["chatrec_event_loop_lateness_seconds_count"]
+    assert samples["chatrec_event_loop_lateness_seconds_sum"] >= 0.303
+
+
 def test_R18_metrics_need_the_metrics_token_and_are_off_without_one(
     client: Client, container: Container
 ) -> None:
