@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, Table, bindparam, delete, select, update
 
 from chatrec.errors import NotFoundError
 from chatrec.store import logins, tokens
@@ -35,6 +36,15 @@ from chatrec.store.transactions import (
     require,
 )
 
+_SESSIONS = cast(Table, SessionRow.__table__)
+_USERS = cast(Table, UserRow.__table__)
+_USER_PREFIX = "user__"
+_SESSION_AND_USER = (
+    select(_SESSIONS, *(c.label(_USER_PREFIX + c.name) for c in _USERS.c))
+    .select_from(_SESSIONS.outerjoin(_USERS, _USERS.c.user_id == _SESSIONS.c.user_id))
+    .where(_SESSIONS.c.token_hash == bindparam("token_hash"))
+)
+
 
 class AccessStore(StorePart):
     """What lets a login in, and what shuts it out again."""
@@ -53,17 +63,17 @@ class AccessStore(StorePart):
     def session_and_user(self, token_hash: str) -> tuple[SessionRecord, UserRecord | None] | None:
         """The session (expired or not) and its login as stored now, in one read: every
         frame of a staff socket asks (issue 13)."""
-        query = (
-            select(SessionRow, UserRow)
-            .outerjoin(UserRow, UserRow.user_id == SessionRow.user_id)
-            .where(SessionRow.token_hash == token_hash)
-        )
-        with self._read() as session:
-            found = session.execute(query).one_or_none()
-            if found is None:
-                return None
-            row, user = found
-            return logins.session_record(row), None if user is None else user_record(user)
+        with self._read_rows() as connection:
+            row = connection.execute(_SESSION_AND_USER, {"token_hash": token_hash}).one_or_none()
+        if row is None:
+            return None
+        found = row._mapping
+        user = None
+        if found[_USER_PREFIX + "user_id"] is not None:
+            user = user_record(
+                SimpleNamespace(**{c.name: found[_USER_PREFIX + c.name] for c in _USERS.c})
+            )
+        return logins.session_record(row), user
 
     def set_session_pending(self, token_hash: str, pending: Pending | None) -> None:
         with self._write() as session:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import Row, and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -23,7 +24,7 @@ LockAfter = Callable[[int], timedelta | None]
 """How long an address waits after so many failures in a row; ``None``: not at all."""
 
 
-def session_record(row: SessionRow) -> SessionRecord:
+def session_record(row: SessionRow | Row[Any]) -> SessionRecord:
     return SessionRecord(
         token_hash=row.token_hash,
         user_id=row.user_id,

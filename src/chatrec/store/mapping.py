@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from functools import cache
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from chatrec.domain.codec import decode_event, encode_event
@@ -108,7 +109,8 @@ def login_key(login: str) -> str:
     return login.casefold()
 
 
-def user_record(row: UserRow) -> UserRecord:
+def user_record(row: UserRow | SimpleNamespace) -> UserRecord:
+    """From the row, or from its columns read without the ORM (``store.access``)."""
     return record_of(UserRecord, row, role=LoginRole(row.role))
 
 
