@@ -7,7 +7,7 @@ same names for the same chat.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from chatrec.domain.decision import Decision, Verdict
 from chatrec.domain.filenames import (
@@ -92,10 +92,17 @@ def recording_bases(
 
 
 def produce_files(
-    company: CompanySettings, journal: Journal, decision: Decision, taken: Collection[str] = ()
+    company: CompanySettings,
+    journal: Journal,
+    decision: Decision,
+    taken: Collection[str] = (),
+    *,
+    bases: Mapping[str, str] | None = None,
 ) -> list[RecordingFiles]:
-    """Render every produced recording of the chat in each of the company's formats."""
-    bases = recording_bases(company, journal, decision, taken)
+    """Render every produced recording of the chat in each of the company's formats,
+    under ``bases`` when they were chosen already, else under names not ``taken``."""
+    if bases is None:
+        bases = recording_bases(company, journal, decision, taken)
     explanation = decision.sentences()
     return [
         render_recording(

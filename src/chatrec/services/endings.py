@@ -13,15 +13,18 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
+from chatrec.domain.decision import Decision
 from chatrec.domain.filenames import clashing
 from chatrec.domain.journal import ChatEnded, Journal
+from chatrec.domain.render import RecordingFiles
 from chatrec.errors import BaseNameTakenError
 from chatrec.live.registry import LiveChat
 from chatrec.services.ports import Committer, EndingStore
 from chatrec.services.recordings import (
     NameReservations,
-    plan_recordings,
+    name_recordings,
     recording_records,
+    render_recordings,
     sign_recordings,
 )
 from chatrec.store.records import (
@@ -75,24 +78,17 @@ class ChatEndings:
                 stored = self.store.taken_base_names(company_id, candidates)
                 return stored | clashing(reserved, candidates)
 
-            decision, produced = await asyncio.to_thread(
-                plan_recordings, chat.company, final, taken
-            )
+            decision, bases = await asyncio.to_thread(name_recordings, chat.company, final, taken)
+            names = list(bases.values())
+            self._names.reserve(company_id, names)
+        # The names are this end's until committed: render, sign and commit without the
+        # lock, so that chats ending together wait only for each other's names.
+        try:
             first = chat.record.last_seq + 1
             chain = chat.chain(((first, ended),))
-            if produced:  # each signed with the journal's head as this end leaves it (R21)
-                produced = await asyncio.to_thread(
-                    sign_recordings,
-                    self.store,
-                    final,
-                    decision,
-                    produced,
-                    chain[-1][1],
-                    chat.chain_problems,
-                )
-            names = [files.base_name for files in produced]
-            self._names.reserve(company_id, names)
-        try:  # the names are ours until committed: commit without the lock
+            produced = await asyncio.to_thread(
+                self._produce, chat, final, decision, bases, chain[-1][1]
+            )
             recordings = recording_records(chat.company, final, decision, produced)
             audit = AuditRecord(
                 company_id=company_id,
@@ -125,3 +121,18 @@ class ChatEndings:
         finally:
             self._names.release(company_id, names)
         return record, recordings
+
+    def _produce(
+        self,
+        chat: LiveChat,
+        final: Journal,
+        decision: Decision,
+        bases: dict[str, str],
+        head: bytes,
+    ) -> list[RecordingFiles]:
+        """The produced recordings rendered, each signed with the journal's head as this
+        end leaves it (R21); in a worker thread, off the event loop."""
+        produced = render_recordings(chat.company, final, decision, bases)
+        if not produced:
+            return produced
+        return sign_recordings(self.store, final, decision, produced, head, chat.chain_problems)

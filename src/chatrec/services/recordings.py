@@ -106,13 +106,20 @@ def sign_recordings(
     ]
 
 
-def plan_recordings(
+def name_recordings(
     company: CompanySettings, journal: Journal, taken_names: TakenNames
-) -> tuple[Decision, list[RecordingFiles]]:
-    """Decide the ended chat and render its produced files under names nobody holds."""
+) -> tuple[Decision, dict[str, str]]:
+    """Decide the ended chat and name each produced recording: a base nobody holds."""
     decision = decide_recordings(company, journal)
     taken = taken_names(list(recording_bases(company, journal, decision).values()))
-    return decision, list(produce_files(company, journal, decision, taken))
+    return decision, recording_bases(company, journal, decision, taken)
+
+
+def render_recordings(
+    company: CompanySettings, journal: Journal, decision: Decision, bases: dict[str, str]
+) -> list[RecordingFiles]:
+    """The produced recordings' files under the names chosen for them."""
+    return produce_files(company, journal, decision, bases=bases)
 
 
 def recording_records(
