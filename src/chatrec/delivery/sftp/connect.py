@@ -13,6 +13,7 @@ import asyncssh
 
 from chatrec.delivery.egress import EgressPolicy, open_platform_socket
 from chatrec.delivery.model import Destination
+from chatrec.delivery.sftp.coalesce import CoalescingTunnel
 from chatrec.delivery.sftp.errors import unreachable
 from chatrec.delivery.sftp.keys import credentials, pinned_known_hosts
 
@@ -40,7 +41,7 @@ async def connect(
         return await asyncssh.connect(
             destination.host,
             destination.port,
-            sock=sock,
+            tunnel=CoalescingTunnel(sock),  # over the checked socket, writes gathered
             username=destination.username,
             known_hosts=known_hosts,
             config=None,
