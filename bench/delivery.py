@@ -1,24 +1,27 @@
-"""Delivery throughput against OpenSSH's ``sftp -b`` (issue 6 §3).
+"""Delivery throughput against OpenSSH's ``sftp -b`` doing the same work (issue 6 §3, 13).
 
 The same recordings go to the same OpenSSH ``sshd`` twice in one run: through chatrec's
-delivery path, and as one ``sftp -b`` batch of ``put`` commands with the same client
-key and the host key pinned.  Every recording is what a chat's end commits: a data file
-(~5 KB, or ~500 KB for the large set) and its small sidecar, their bytes in the store;
-``sftp`` reads the same bytes from local files.  Both clients upload both.
+delivery path, and as one ``sftp -b`` batch with the same client key and the host key
+pinned.  Every recording is what a chat's end commits: a data file (~5 KB, or ~500 KB
+for the large set) and its small sidecar, their bytes in the store; ``sftp`` reads the
+same bytes from local files.  Both clients upload both, sidecar after its data file.
 
 "Through chatrec" is the real :class:`~chatrec.delivery.worker.DeliveryWorker` on a real
 store outbox (SQLite, WAL): each round claims a batch with a lease, hands it to the
-:class:`~chatrec.delivery.sftp.SftpUploader` (stat, ``.part`` write, fsync, close, size
-check, ``posix-rename``, stat of the final name; the sidecar after its data file),
-marks the files delivered (emptying their bytes in the store).  The clock runs from the first
+:class:`~chatrec.delivery.sftp.SftpUploader` (``.part`` write, fsync, close,
+``posix-rename``, stat of the final name; the sidecar after its data file), marks the
+files delivered (emptying their bytes in the store).  The clock runs from the first
 claim to the last file marked delivered, connection set-up included, as ``sftp``'s
-includes its log-in.  ``sftp`` writes each file straight to its final name: a
-``put`` is an open, writes and a close, with no temporary name to rename or check.
+includes its log-in.  ``sftp -b`` does the same work on each file, one at a time:
+``put -f`` under the same temporary name (open, writes, fsync, close) then ``rename``
+into place (OpenSSH's client uses ``posix-rename@openssh.com`` too); only chatrec's
+check of the final name has no ``sftp`` command.  On loopback the batch also runs
+without ``-f`` (no fsync), in the details only, to show what the fsyncs cost.
 
-Each runs on loopback and through :mod:`bench.delay_proxy` adding 20 ms to the round
-trip (a subset there: ``sftp`` takes ~5 round trips per file, one file at a time).
-chatrec runs with a few upload settings (the destination's ``concurrency`` files at
-once over at most ``max_connections`` connections); the best of each scenario counts.
+This module is the loopback row, ``delivery``; :mod:`bench.delivery_rtt` runs the same
+through :mod:`bench.delay_proxy` adding 20 ms to the round trip.  chatrec runs with a
+few upload settings (the destination's ``concurrency`` files at once over at most
+``max_connections`` connections); the best counts.
 
 Figure: chatrec files per second on loopback for the small set (data files and
 sidecars alike), baseline ``sftp -b`` on the same files.
@@ -27,6 +30,7 @@ sidecars alike), baseline ``sftp -b`` on the same files.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import random
@@ -42,7 +46,7 @@ from tests.integration.store.factories import ended_chat, seed
 
 from bench.common import QUICK, Result, report, save_plot
 from bench.delay_proxy import delayed_link
-from bench.sftp_peer import SftpPeer, batch_of_puts, sftp_batch
+from bench.sftp_peer import SftpPeer, batch_of_deliveries, sftp_batch
 from chatrec.delivery.egress import EgressPolicy
 from chatrec.delivery.sftp import SftpUploader
 from chatrec.delivery.worker import DeliveryWorker, stored_destination
@@ -213,10 +217,13 @@ async def run_worker(
         store.close()
 
 
-def measure_sftp(peer: SftpPeer, outbox: Outbox, workdir: Path, port: int) -> float:
+def measure_sftp(
+    peer: SftpPeer, outbox: Outbox, workdir: Path, port: int, *, fsync: bool = True
+) -> float:
+    """Seconds ``sftp -b`` takes to deliver the outbox's files (temporary name, rename)."""
     batch = workdir / "batch"
     puts = [(local, str(peer.folder / remote)) for local, remote in outbox.puts]
-    batch.write_text(batch_of_puts(puts))
+    batch.write_text(batch_of_deliveries(puts, fsync=fsync))
     peer.clear()
     seconds = sftp_batch(peer, batch, port=port)
     check_arrived(peer, outbox)
@@ -239,12 +246,16 @@ def measure_chatrec(
 
 
 def scenario(
-    network: str, outbox: Outbox, sftp_seconds: float, chatrec: dict[str, float]
+    network: str,
+    outbox: Outbox,
+    sftp_seconds: float,
+    chatrec: dict[str, float],
+    sftp_nofsync_seconds: float | None = None,
 ) -> dict[str, Any]:
     files = outbox.files
     best = min(chatrec, key=chatrec.__getitem__)
     rates = {setting: files.files / seconds for setting, seconds in chatrec.items()}
-    return {
+    found = {
         "network": network,
         "set": files.label,
         "recordings": files.recordings,
@@ -260,9 +271,13 @@ def scenario(
         "best_megabytes_per_second": round(files.megabytes / chatrec[best], 2),
         "ratio": round(sftp_seconds / chatrec[best], 3),
     }
+    if sftp_nofsync_seconds is not None:
+        found["sftp_nofsync_files_per_second"] = round(files.files / sftp_nofsync_seconds, 1)
+        found["ratio_to_sftp_nofsync"] = round(sftp_nofsync_seconds / chatrec[best], 3)
+    return found
 
 
-def plot(scenarios: Sequence[dict[str, Any]]) -> str:
+def plot(scenarios: Sequence[dict[str, Any]], name: str) -> str:
     """One panel per scenario, each on its own scale: sftp -b and chatrec per setting."""
     import matplotlib
 
@@ -286,32 +301,36 @@ def plot(scenarios: Sequence[dict[str, Any]]) -> str:
         )
         axis.grid(axis="y", alpha=0.3)
     figure.suptitle(
-        "Delivery to OpenSSH sshd: chatrec worker (concurrency x connections) vs sftp -b"
+        "Delivery to OpenSSH sshd: chatrec worker (concurrency x connections)\n"
+        "vs sftp -b (put -f to a temporary name, rename)",
+        fontsize=10,
     )
-    return save_plot(figure, "delivery.png")
+    return save_plot(figure, f"{name}.png")
 
 
-def main() -> None:
-    logging.basicConfig(level=logging.WARNING)
+def run_scenarios(
+    network: str, sets: Sequence[FileSet], delay: float | None
+) -> list[dict[str, Any]]:
+    """Each set delivered by ``sftp -b`` and by chatrec (every setting), on loopback or
+    through the delay proxy; one scenario each, printed as it is measured."""
     box = SecretBox([generate_key()])
-    began = time.perf_counter()
     scenarios = []
     with tempfile.TemporaryDirectory(prefix="chatrec-bench-delivery-") as temporary:
         workdir = Path(temporary)
         with SftpPeer(workdir / "peer") as peer:
-            runs = [("loopback", files, None) for files in LOOPBACK_SETS]
-            runs += [("+20 ms RTT", files, DELAY) for files in DELAYED_SETS]
-            for network, files, delay in runs:
+            for files in sets:
                 tag = f"{'d' if delay else 'l'}{files.size // 1000}k"
                 outbox = seed_outbox(workdir, files, box, tag)
-                if delay is None:
-                    sftp_seconds = measure_sftp(peer, outbox, workdir, peer.port)
-                    chatrec = measure_chatrec(peer, outbox, workdir, box, peer.port)
-                else:
-                    with delayed_link("127.0.0.1", peer.port, delay=delay) as port:
-                        sftp_seconds = measure_sftp(peer, outbox, workdir, port)
-                        chatrec = measure_chatrec(peer, outbox, workdir, box, port)
-                found = scenario(network, outbox, sftp_seconds, chatrec)
+                nofsync = None
+                with contextlib.ExitStack() as link:
+                    port = peer.port
+                    if delay is not None:
+                        port = link.enter_context(delayed_link("127.0.0.1", peer.port, delay=delay))
+                    sftp_seconds = measure_sftp(peer, outbox, workdir, port)
+                    chatrec = measure_chatrec(peer, outbox, workdir, box, port)
+                    if delay is None:
+                        nofsync = measure_sftp(peer, outbox, workdir, port, fsync=False)
+                found = scenario(network, outbox, sftp_seconds, chatrec, nofsync)
                 scenarios.append(found)
                 print(
                     f"{network:>11} {files.label:>6} x{files.recordings}: sftp -b "
@@ -319,28 +338,43 @@ def main() -> None:
                     f"{found['chatrec_files_per_second']} files/s (ratio {found['ratio']})",
                     flush=True,
                 )
+    return scenarios
+
+
+def details(scenarios: Sequence[dict[str, Any]], began: float, figure: str) -> dict[str, Any]:
+    return {
+        "figure": figure,
+        "path": (
+            "DeliveryWorker.run_once rounds on a SQLite store outbox (claim with lease, "
+            "batch 64 + completing sidecars) -> SftpUploader (.part write, fsync, "
+            "close, posix-rename, stat) -> mark_delivered (bytes emptied)"
+        ),
+        "baseline": (
+            "OpenSSH sftp -b, one batch: per file put -f to .<name>.part (open, write, "
+            "fsync, close) then rename (posix-rename)"
+        ),
+        "settings": "concurrency x max_connections of the destination",
+        "scenarios": list(scenarios),
+        "seconds": round(time.perf_counter() - began, 1),
+        "quick": QUICK,
+    }
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    began = time.perf_counter()
+    scenarios = run_scenarios("loopback", LOOPBACK_SETS, None)
     headline = scenarios[0]
     result = Result(
         name=NAME,
         figure=headline["best_files_per_second"],
         unit="files/s",
         baseline=headline["sftp_files_per_second"],
-        goal=">= 0.8x sftp -b on loopback; faster than sftp -b at +20 ms RTT",
-        details={
-            "figure": "chatrec files/s on loopback, 5 KB set (data files and sidecars)",
-            "path": (
-                "DeliveryWorker.run_once rounds on a SQLite store outbox (claim with lease, "
-                "batch 64 + completing sidecars) -> SftpUploader (stat, .part write, fsync, "
-                "close, stat, posix-rename, stat) -> mark_delivered (bytes emptied)"
-            ),
-            "baseline": "OpenSSH sftp -b, one batch of put commands (open, write, close)",
-            "settings": "concurrency x max_connections of the destination",
-            "delay_proxy": "bench/delay_proxy.py, 10 ms each way (RTT +20 ms)",
-            "scenarios": scenarios,
-            "seconds": round(time.perf_counter() - began, 1),
-            "quick": QUICK,
-        },
-        plots=[plot(scenarios)],
+        goal=">= 0.8x sftp -b (put -f to a temporary name, rename) on loopback",
+        details=details(
+            scenarios, began, "chatrec files/s on loopback, 5 KB set (data files and sidecars)"
+        ),
+        plots=[plot(scenarios, NAME)],
     )
     report(result)
 

@@ -78,14 +78,23 @@ class SftpPeer:
         self.process.stop()
 
 
-def batch_of_puts(files: Sequence[tuple[Path, str]]) -> str:
-    """``sftp -b`` commands putting each local file at its remote path, folders first.
+def part_name(remote: str) -> str:
+    """The temporary name chatrec writes ``remote`` under: ``.<name>.part`` beside it."""
+    path = Path(remote)
+    return str(path.parent / f".{path.name}.part")
 
-    The ``-`` before ``mkdir`` lets a folder that exists already pass.
-    """
+
+def batch_of_deliveries(files: Sequence[tuple[Path, str]], *, fsync: bool) -> str:
+    """``sftp -b`` commands delivering each file as chatrec does: ``put`` under the
+    temporary name (``-f``: fsynced on the server, when ``fsync``), then ``rename`` into
+    place (OpenSSH's client uses ``posix-rename@openssh.com`` when the server has it, as
+    chatrec does); folders first."""
     folders = sorted({str(Path(remote).parent) for _, remote in files} - {"."})
     lines = [f"-mkdir {folder}" for folder in folders]
-    lines += [f"put {local} {remote}" for local, remote in files]
+    put = "put -f" if fsync else "put"
+    for local, remote in files:
+        part = part_name(remote)
+        lines += [f"{put} {local} {part}", f"rename {part} {remote}"]
     return "\n".join(lines) + "\n"
 
 

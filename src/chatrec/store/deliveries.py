@@ -143,3 +143,10 @@ class DeliveryStore(StorePart):
         """Empty an ended chat's message texts (R17); how many messages had text."""
         with self._write() as session:
             return retention.purge_message_bodies(session, chat_id, now or self._clock())
+
+    def purge_chats(self, chat_ids: Sequence[str], now: datetime) -> int:
+        """Purge several chats' message bodies in one transaction (a worker's round's worth,
+        one commit instead of one each); how many messages had text.  All or none: a
+        chat that cannot be purged fails the call, and the caller purges one by one."""
+        with self._write() as session:
+            return sum(retention.purge_chats(session, chat_ids, now).values())

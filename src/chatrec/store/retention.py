@@ -11,9 +11,10 @@ audit trail, which never holds message text) stays for R14.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from chatrec.domain.codec import type_name
@@ -66,45 +67,79 @@ def chats_due_for_purge(session: Session, now: datetime, limit: int) -> list[str
 
 def purge_message_bodies(session: Session, chat_id: str, now: datetime) -> int:
     """Empty the chat's message texts and its recordings' bytes still held, and stamp it
-    purged; how many messages had text.
+    purged; how many messages had text (see :func:`purge_chats`)."""
+    return purge_chats(session, [chat_id], now)[chat_id]
 
-    Refused for a chat still open: its journal is still being written and read.
+
+def purge_chats(session: Session, chat_ids: Sequence[str], now: datetime) -> dict[str, int]:
+    """Empty the chats' message texts and their recordings' bytes still held, and stamp
+    each purged; per chat, how many messages had text.
+
+    A statement per step for all the chats, not a round of ORM loads per chat: a busy
+    delivery worker purges a round's worth of chats at once (issue 13).  Refused as a
+    whole for an unknown chat or one still open: its journal is still being written and
+    read.
     """
-    chat = session.get(ChatRow, chat_id)
-    if chat is None:
-        raise NotFoundError(f"no chat {chat_id!r}")
-    if chat.status != ChatStatus.ENDED.value:
-        raise ConflictError(f"chat {chat_id!r} is still open; its messages are kept")
-    emptied = 0
-    for row in session.scalars(
-        select(ChatEventRow).where(ChatEventRow.chat_id == chat_id, ChatEventRow.type == MESSAGE)
+    ids = list(dict.fromkeys(chat_ids))
+    found = {
+        row.chat_id: row
+        for row in session.execute(
+            select(ChatRow.chat_id, ChatRow.company_id, ChatRow.status, ChatRow.purged_at).where(
+                ChatRow.chat_id.in_(ids)
+            )
+        )
+    }
+    for chat_id in ids:
+        chat = found.get(chat_id)
+        if chat is None:
+            raise NotFoundError(f"no chat {chat_id!r}")
+        if chat.status != ChatStatus.ENDED.value:
+            raise ConflictError(f"chat {chat_id!r} is still open; its messages are kept")
+    emptied = dict.fromkeys(ids, 0)
+    changed = []
+    for chat_id, seq, payload in session.execute(
+        select(ChatEventRow.chat_id, ChatEventRow.seq, ChatEventRow.payload).where(
+            ChatEventRow.chat_id.in_(ids), ChatEventRow.type == MESSAGE
+        )
     ):
-        if row.payload.get("text"):
-            row.payload = {**row.payload, "text": ""}
-            emptied += 1
+        if payload.get("text"):
+            changed.append({"chat_id": chat_id, "seq": seq, "payload": {**payload, "text": ""}})
+            emptied[chat_id] += 1
+    if changed:
+        session.execute(update(ChatEventRow), changed)  # by primary key, one executemany
     # Due only once every file is delivered, which empties its bytes; a purge asked for
     # by hand leaves none either: a recording's text goes with the messages' (R17).
     session.execute(
         update(RecordingFileRow)
         .where(
             RecordingFileRow.recording_id.in_(
-                select(RecordingRow.recording_id).where(RecordingRow.chat_id == chat_id)
+                select(RecordingRow.recording_id).where(RecordingRow.chat_id.in_(ids))
             ),
             RecordingFileRow.content.is_not(None),
         )
         .values(content=None)
         .execution_options(synchronize_session=False)
     )
-    if chat.purged_at is None:
-        chat.purged_at = now
-        session.add(
-            AuditRow(
-                company_id=chat.company_id,
-                at=now,
-                actor="system",
-                action="message_bodies_purged",
-                chat_id=chat_id,
-                detail={"messages": emptied},
-            )
+    fresh = [chat_id for chat_id in ids if found[chat_id].purged_at is None]
+    if fresh:
+        session.execute(
+            update(ChatRow)
+            .where(ChatRow.chat_id.in_(fresh))
+            .values(purged_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            insert(AuditRow),
+            [
+                {
+                    "company_id": found[chat_id].company_id,
+                    "at": now,
+                    "actor": "system",
+                    "action": "message_bodies_purged",
+                    "chat_id": chat_id,
+                    "detail": {"messages": emptied[chat_id]},
+                }
+                for chat_id in fresh
+            ],
         )
     return emptied

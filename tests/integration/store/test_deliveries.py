@@ -454,6 +454,25 @@ def test_R17_a_purge_empties_the_bytes_of_the_chats_files_too(outbox: Store) -> 
     assert None not in held_bytes(outbox, "C2").values()
 
 
+def test_R17_a_worker_purges_a_round_of_chats_at_once_all_or_none(outbox: Store) -> None:
+    end_chats(outbox, ("C1", 1), ("C2", 1))
+    assert outbox.apply([new_chat("C3")]) == [None]
+    deliver_everything(outbox)
+    with pytest.raises(ConflictError):
+        outbox.purge_chats(["C1", "C3"], NOW)  # C3 is open: nothing is purged
+    assert texts(outbox, "C1") == ["my card is 4111", "ok"]
+    assert outbox.purge_chats(["C1", "C2"], NOW) == 4
+    for chat_id in ("C1", "C2"):
+        assert texts(outbox, chat_id) == ["", ""]
+        assert set(held_bytes(outbox, chat_id).values()) == {None}
+        audit = outbox.list_audit("acme", chat_id)
+        assert [(entry.action, entry.detail) for entry in audit] == [
+            ("message_bodies_purged", {"messages": 2})
+        ]
+    assert outbox.chats_due_for_purge(NOW) == []
+    assert texts(outbox, "C3") == ["Hello"]
+
+
 def test_R17_a_chat_without_produced_recordings_is_purged_at_once(outbox: Store) -> None:
     assert outbox.apply([ended_chat("C1")]) == [None]
     assert outbox.chats_due_for_purge(NOW) == ["C1"]

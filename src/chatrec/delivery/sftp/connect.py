@@ -13,8 +13,14 @@ import asyncssh
 
 from chatrec.delivery.egress import EgressPolicy, open_platform_socket
 from chatrec.delivery.model import Destination
+from chatrec.delivery.sftp.coalesce import CoalescingTunnel
 from chatrec.delivery.sftp.errors import unreachable
 from chatrec.delivery.sftp.keys import credentials, pinned_known_hosts
+
+# AES-GCM first, then asyncssh's defaults: asyncssh's ChaCha20-Poly1305 builds a cipher
+# object per packet, and was a quarter of the delivery worker's time on loopback; AES-GCM
+# (AES-NI) cost about a quarter less CPU per file (issue 13).  Both are OpenSSH defaults.
+PREFERRED_CIPHERS = "^aes128-gcm@openssh.com,aes256-gcm@openssh.com"
 
 
 async def open_socket(destination: Destination, egress: EgressPolicy) -> socket.socket:
@@ -40,7 +46,8 @@ async def connect(
         return await asyncssh.connect(
             destination.host,
             destination.port,
-            sock=sock,
+            tunnel=CoalescingTunnel(sock),  # over the checked socket, writes gathered
+            encryption_algs=PREFERRED_CIPHERS,
             username=destination.username,
             known_hosts=known_hosts,
             config=None,

@@ -1,11 +1,13 @@
 """Putting one file on a platform so that it is never seen half-written (R16).
 
 Each file is written as ``.<name>.part`` beside its final name, checked (size, and the
-SHA-256 recorded when it was rendered), fsynced where the server can, and renamed into place
-with ``posix-rename@openssh.com``, so the platform never sees a final name holding half
-a file.  A final name that already holds the right number of bytes is a delivery made
-before: retries are safe.  ``.part`` files a crashed upload left are removed once they
-are old.  Which files go in which order (data, sidecar, done-marker) is the uploader's.
+SHA-256 recorded when it was rendered), fsynced where the server can, and renamed into
+place with ``posix-rename@openssh.com``, so the platform never sees a final name holding
+half a file.  Its size on the platform is checked once: under the final name after the
+rename (``verify_after_rename``, the default), else under the temporary name before it.
+A final name that already holds the right number of bytes is a delivery made before:
+retries are safe.  ``.part`` files a crashed upload left are removed once they are old.
+Which files go in which order (data, sidecar, done-marker) is the uploader's.
 """
 
 from __future__ import annotations
@@ -143,7 +145,9 @@ async def _put(
     source = open_source()
     with contextlib.closing(source.stream):
         try:
-            await write_part(pool, session, part, source)
+            # Checked here only if not after the rename: one stat per file, not two.
+            check = not pool.destination.verify_after_rename
+            await write_part(pool, session, part, source, check=check)
             await rename(pool, session, part, target)
         except Exception as error:
             if not isinstance(error, CONNECTION_ERRORS):
@@ -237,8 +241,12 @@ async def _remove_stale_parts(pool: Pool, session: Session, directory: str) -> N
         logger.warning("could not clean stale .part files in %s: %s", directory, error)
 
 
-async def write_part(pool: Pool, session: Session, part: str, source: Source) -> None:
-    """Write the bytes under the temporary name, checked before anyone renames it."""
+async def write_part(
+    pool: Pool, session: Session, part: str, source: Source, *, check: bool = True
+) -> None:
+    """Write the bytes under the temporary name; each write, the fsync and the close
+    acknowledged.  ``check``: then stat it too, for callers that check nothing after the
+    rename."""
     sftp = session.sftp
     try:
         # block_size 0: each write is one request; the pipelining is ours, below.
@@ -278,6 +286,8 @@ async def write_part(pool: Pool, session: Session, part: str, source: Source) ->
                 await pool.call(remote.close())
         raise
     await pool.call(remote.close())
+    if not check:
+        return
     attrs = await pool.call(session.sftp.stat(part))
     if attrs.size != source.size:
         raise FileDeliveryError(
