@@ -5,9 +5,12 @@ uvicorn settings as ``chatrec serve`` (``chatrec.cli.main._serve``), a Starlette
 route, the same hello / welcome / ack framing in JSON, and nothing else: no store, no
 flow, no chat.  Run it with ``python -m bench.idle_chats serve PORT``.
 
-The idle connections are held by ``python -m bench.idle_chats hold``, one process per
-server (its file-descriptor limit then covers one server's 10,000 sockets), which opens
-them many at a time (a semaphore bounds the handshakes in flight, so no accept backlog
+The idle connections are held by ``python -m bench.idle_chats hold``, several processes
+per server, each from a loopback address of its own (``127.0.0.2``, ``127.0.0.3``, ...):
+a process's file-descriptor limit (20,000 where the hard limit is that) then covers its
+share of one server's 50,000 sockets, and the ephemeral ports of one source address
+(about 28,000 towards one server) its share of the connections.  Each opens them many
+at a time (a semaphore bounds the handshakes in flight, so no accept backlog
 overflows) and keeps them without reading: an idle chat's few greeting frames sit in
 its buffer, and the client library still answers the server's keepalive pings.  The
 clients are ``chatrec simulate``'s (:mod:`chatrec.simulate.client`), on sockets without
@@ -78,8 +81,11 @@ def serve_bare(port: int) -> None:
 # -- the clients ----------------------------------------------------------------------
 
 
-async def _hello(url: str, token: str, *, keepalive: bool) -> ClientConnection:
-    """Connect and say hello; return once the welcome came (or the hello was refused)."""
+async def _hello(
+    url: str, token: str, *, keepalive: bool, source: str | None = None
+) -> ClientConnection:
+    """Connect (from the loopback address ``source``, if given) and say hello; return
+    once the welcome came (or the hello was refused)."""
     ws = await connect(
         url,
         open_timeout=OPEN_TIMEOUT,
@@ -87,6 +93,7 @@ async def _hello(url: str, token: str, *, keepalive: bool) -> ClientConnection:
         max_queue=64,
         compression=None,
         proxy=None,
+        local_addr=(source, 0) if source else None,
     )
     frame = await say_hello(ws, {"token": token})
     if frame["type"] == "error":
@@ -102,8 +109,9 @@ class ChatStarter:
     connection than the server spends starting the chat, at thousands of chats.
     """
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, source: str | None = None) -> None:
         self.host, self.port = host, port
+        self.local_addr = (source, 0) if source else None
         body = json.dumps({"service_id": SERVICE_ID}).encode()
         self.request = (
             f"POST /api/chats HTTP/1.1\r\nHost: {host}:{port}\r\n"
@@ -118,7 +126,9 @@ class ChatStarter:
             if self.idle and not fresh:
                 reader, writer = self.idle.pop()
             else:
-                reader, writer = await asyncio.open_connection(self.host, self.port)
+                reader, writer = await asyncio.open_connection(
+                    self.host, self.port, local_addr=self.local_addr
+                )
             try:
                 token, keep = await self._post(reader, writer)
             except (ConnectionError, asyncio.IncompleteReadError):
@@ -158,19 +168,23 @@ class ChatStarter:
             self.idle.pop()[1].close()
 
 
-def chat_opener(starter: ChatStarter, ws_url: str, *, keepalive: bool = False) -> Opener:
+def chat_opener(
+    starter: ChatStarter, ws_url: str, *, keepalive: bool = False, source: str | None = None
+) -> Opener:
     """A customer as the widget is one: ``POST /api/chats``, then hello on its socket."""
 
     async def open_chat() -> ClientConnection:
         token = await starter.token()
-        return await _hello(f"{ws_url}/ws/customer", token, keepalive=keepalive)
+        url = f"{ws_url}/ws/customer"
+        return await _hello(url, token, keepalive=keepalive, source=source)
 
     return open_chat
 
 
-def bare_opener(ws_url: str, *, keepalive: bool = False) -> Opener:
+def bare_opener(ws_url: str, *, keepalive: bool = False, source: str | None = None) -> Opener:
     async def open_bare() -> ClientConnection:
-        return await _hello(f"{ws_url}/ws/customer", f"t{next(_refs)}", keepalive=keepalive)
+        token = f"t{next(_refs)}"
+        return await _hello(f"{ws_url}/ws/customer", token, keepalive=keepalive, source=source)
 
     return open_bare
 
@@ -202,18 +216,22 @@ def drop_all(connections: list[ClientConnection]) -> None:
         ws.transport.abort()
 
 
-async def hold(kind: str, port: int, in_flight: int) -> None:
-    """Hold idle connections to one server, as many as each line of stdin asks for.
+async def hold(kind: str, port: int, in_flight: int, source: str) -> None:
+    """Hold idle connections to one server from the address ``source``, as many as each
+    line of stdin asks for.
 
     Answers each line with ``ok <seconds>`` once that many are open, or ``error
     <reason>``; ends, aborting them all, at the end of stdin.  It runs in a process of
-    its own, so that its file-descriptor limit (20,000 where the hard limit is that)
-    covers one server's 10,000 connections, not two.
+    its own, so that its file-descriptor limit and its source address's ephemeral ports
+    cover its share of one server's connections, not all of them.
     """
     raise_open_files()
     ws_url = f"ws://127.0.0.1:{port}"
-    starter = ChatStarter("127.0.0.1", port) if kind == "chatrec" else None
-    opener = chat_opener(starter, ws_url) if starter else bare_opener(ws_url)
+    starter = ChatStarter("127.0.0.1", port, source) if kind == "chatrec" else None
+    if starter:
+        opener = chat_opener(starter, ws_url, source=source)
+    else:
+        opener = bare_opener(ws_url, source=source)
     held: list[ClientConnection] = []
     loop = asyncio.get_running_loop()
     try:
@@ -244,7 +262,9 @@ if __name__ == "__main__":
     match sys.argv[1:]:
         case ["serve", port]:
             serve_bare(int(port))
-        case ["hold", kind, port, in_flight]:
-            asyncio.run(hold(kind, int(port), int(in_flight)))
+        case ["hold", kind, port, in_flight, source]:
+            asyncio.run(hold(kind, int(port), int(in_flight), source))
         case _:
-            sys.exit("usage: python -m bench.idle_chats serve PORT | hold chatrec|bare PORT N")
+            sys.exit(
+                "usage: python -m bench.idle_chats serve PORT | hold chatrec|bare PORT N SOURCE"
+            )

@@ -117,9 +117,9 @@ BENCHMARKS = (
     ),
     Benchmark(
         "concurrency",
-        180,
-        "10,000 open chats at ≤ 100 KB each",
-        _per_unit(100.0, {"kb": 1.0, "kib": 1.0, "b": 1 / 1024, "bytes": 1 / 1024, "mb": 1024}),
+        270,
+        "50,000 open chats at ≤ 40 KB each",
+        _per_unit(40.0, {"kb": 1.0, "kib": 1.0, "b": 1 / 1024, "bytes": 1 / 1024, "mb": 1024}),
     ),
     Benchmark(
         "nodes",

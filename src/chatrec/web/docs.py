@@ -11,6 +11,7 @@ inline script) included.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from importlib.resources import files
 
 from fastapi import FastAPI, Request
@@ -37,11 +38,14 @@ class DocumentationHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Anything but HTTP is handed on, not awaited here: a socket would keep this frame
+        # for its whole life (about 300 bytes an open chat, for each middleware).
         if scope["type"] != "http" or not is_documentation(scope["path"]):
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
+        return self._documentation(scope, receive, send)
 
+    async def _documentation(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)

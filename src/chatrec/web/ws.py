@@ -55,6 +55,7 @@ from chatrec.web.container import Container
 from chatrec.web.error_codes import RETRYABLE, frame_code_of, store_incident
 from chatrec.web.guard import caller_for_token, session_caller
 from chatrec.web.ratelimit import TokenBucket
+from chatrec.web.sendqueue import SendQueue
 from chatrec.web.views import chat_summary, ended_summary
 
 HELLO_TIMEOUT = 10.0
@@ -194,9 +195,7 @@ class Connection:
         self.service = container.chats
         config = container.config
         self.bucket = TokenBucket(config.frames_per_second, config.frame_burst)
-        self.outbox: asyncio.Queue[dict[str, Any] | tuple[str, str] | Ending | None] = (
-            asyncio.Queue()
-        )
+        self.outbox: SendQueue[dict[str, Any] | tuple[str, str] | Ending | None] = SendQueue()
         self.seen: dict[str, int] = {}
         self.unsubscribes: list[Callable[[], None]] = []
         self.ending: Ending | None = None
