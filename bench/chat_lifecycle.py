@@ -18,11 +18,10 @@ Figure: chatrec's server CPU per chat, ms; baseline: the bare relay's.  Goal: at
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from bench import chat_load
-from bench.chat_load import Load, Server, Site
+from bench.chat_load import Server, Site
 from bench.common import QUICK, Result, raise_open_files, report
 
 NAME = "chat_lifecycle"
@@ -34,28 +33,16 @@ MESSAGES = 1
 LEAST_AGENTS = 2 if QUICK else 10
 
 
-@dataclass
-class PerChat:
-    """One server's runs with few and with more chats, round by round."""
-
-    few: list[Load] = field(default_factory=list)
-    more: list[Load] = field(default_factory=list)
+class PerChat(chat_load.Differenced):
+    """Runs with few and with more chats: the cost of a chat."""
 
     @property
     def cpu_per_chat(self) -> float:
         """Seconds of server CPU per additional chat ended."""
-        cpu = sum(m.server_cpu_seconds for m in self.more)
-        cpu -= sum(f.server_cpu_seconds for f in self.few)
-        ended = sum(m.summary.chats_ended for m in self.more)
-        ended -= sum(f.summary.chats_ended for f in self.few)
-        return cpu / ended if ended > 0 else float("nan")
+        return self.cpu_per(lambda load: load.summary.chats_ended)
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "cpu_ms_per_chat": round(1e3 * self.cpu_per_chat, 3),
-            "few": [load.describe() for load in self.few],
-            "more": [load.describe() for load in self.more],
-        }
+        return {"cpu_ms_per_chat": round(1e3 * self.cpu_per_chat, 3)} | self.runs()
 
 
 def one_round(server: Server, site: Site, into: PerChat) -> None:

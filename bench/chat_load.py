@@ -21,7 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -296,3 +296,26 @@ def run_load(
     before = cpu_seconds(server.pid)
     summary = asyncio.run(simulate(options, site.passwords, stats))
     return Load(summary, stats, cpu_seconds(server.pid) - before)
+
+
+@dataclass
+class Differenced:
+    """One server's runs with a smaller and a larger load, round by round: what the
+    larger costs more, over how much more it did, is the cost of one more unit, with
+    what both runs share (logins, set-up) fallen out (issue 13: relay, chat_lifecycle)."""
+
+    few: list[Load] = field(default_factory=list)
+    more: list[Load] = field(default_factory=list)
+
+    def cpu_per(self, units: Callable[[Load], int]) -> float:
+        """Seconds of server CPU per additional unit counted by ``units``."""
+        cpu = sum(m.server_cpu_seconds for m in self.more)
+        cpu -= sum(f.server_cpu_seconds for f in self.few)
+        done = sum(units(m) for m in self.more) - sum(units(f) for f in self.few)
+        return cpu / done if done > 0 else float("nan")
+
+    def runs(self) -> dict[str, Any]:
+        return {
+            "few": [load.describe() for load in self.few],
+            "more": [load.describe() for load in self.more],
+        }

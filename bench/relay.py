@@ -26,7 +26,6 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from typing import Any
 
 import matplotlib
@@ -64,23 +63,13 @@ def offered(chats: int) -> float:
     return 2 * chats / THINK
 
 
-@dataclass
-class Marginal:
-    """One server's runs with few and with more messages per chat, round by round."""
-
-    few: list[Load] = field(default_factory=list)
-    more: list[Load] = field(default_factory=list)
+class Marginal(chat_load.Differenced):
+    """Runs with few and with more messages per chat: the cost of a message."""
 
     @property
     def cpu_per_message(self) -> float:
         """Seconds of server CPU per additional message acknowledged."""
-        cpu = sum(m.server_cpu_seconds for m in self.more) - sum(
-            f.server_cpu_seconds for f in self.few
-        )
-        acked = sum(m.summary.messages_acked for m in self.more) - sum(
-            f.summary.messages_acked for f in self.few
-        )
-        return cpu / acked if acked > 0 else float("nan")
+        return self.cpu_per(lambda load: load.summary.messages_acked)
 
     @property
     def messages_per_cpu_second(self) -> float:
@@ -92,11 +81,8 @@ class Marginal:
         return max(load.messages_per_second for load in (*self.few, *self.more))
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "cpu_us_per_additional_message": round(1e6 * self.cpu_per_message, 1),
-            "few": [load.describe() for load in self.few],
-            "more": [load.describe() for load in self.more],
-        }
+        cost = {"cpu_us_per_additional_message": round(1e6 * self.cpu_per_message, 1)}
+        return cost | self.runs()
 
 
 def one_round(server: Server, site: Site, into: Marginal) -> None:
