@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import Any
 
 from sqlalchemy.orm import Session
+
+from chatrec.store.columns import stored_utc
 
 DATETIME_COLUMNS = frozenset({"started_at", "last_activity_at", "ended_at", "queued_at", "at"})
 JSON_COLUMNS = frozenset({"flow_state", "payload"})
@@ -27,13 +29,7 @@ JSON_COLUMNS = frozenset({"flow_state", "payload"})
 
 def sqlite_time(value: datetime) -> str:
     """What SQLAlchemy's ``UTCDateTime`` keeps in SQLite: naive UTC text, microseconds."""
-    return _utc(value).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-
-
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"naive datetime {value.isoformat()} cannot be stored; give UTC")
-    return value.astimezone(UTC)
+    return stored_utc(value).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 def _json(value: Any) -> str | None:
@@ -41,7 +37,7 @@ def _json(value: Any) -> str | None:
 
 
 def _converters(dialect: str) -> dict[str, Callable[[Any], Any]]:
-    time: Callable[[Any], Any] = sqlite_time if dialect == "sqlite" else _utc
+    time: Callable[[Any], Any] = sqlite_time if dialect == "sqlite" else stored_utc
     converters = dict.fromkeys(DATETIME_COLUMNS, lambda v: None if v is None else time(v))
     converters |= dict.fromkeys(JSON_COLUMNS, _json)
     return converters
