@@ -10,7 +10,7 @@ routes take small JSON; the flow editor sends whole flows, so it has a larger li
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chatrec.web.errors import error_body
+from chatrec.web.http_middleware import HttpMiddleware
 
 # The connection cannot carry another request while the unread body is still coming.
 CLOSE = {"Connection": "close"}
@@ -34,7 +35,7 @@ class BodyTooLarge(HTTPException):
         super().__init__(status_code=413, detail=too_large_message(limit), headers=CLOSE)
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(HttpMiddleware):
     """``default`` bytes for every route but those under a prefix of ``by_prefix``."""
 
     def __init__(self, app: ASGIApp, *, default: int, by_prefix: Mapping[str, int]) -> None:
@@ -48,14 +49,7 @@ class BodyLimitMiddleware:
                 return limit
         return self.default
 
-    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
-        # Anything but HTTP is handed on, not awaited here: a socket would keep this frame
-        # for its whole life (about 300 bytes an open chat, for each middleware).
-        if scope["type"] != "http":
-            return self.app(scope, receive, send)
-        return self._http(scope, receive, send)
-
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = self.limit_for(scope["path"])
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:

@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from starlette import status
@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from chatrec.web.errors import error_body
+from chatrec.web.http_middleware import HttpMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def _valid(connection: HTTPConnection, expected: str) -> bool:
     )
 
 
-class CsrfMiddleware:
+class CsrfMiddleware(HttpMiddleware):
     """Refuse cookie-authenticated changes without the token (403, code ``csrf``).
 
     A page loaded with a session cookie but without a current CSRF cookie (one set
@@ -91,14 +92,7 @@ class CsrfMiddleware:
         self.session_cookie = session_cookie
         self.secure = secure
 
-    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
-        # Anything but HTTP is handed on, not awaited here: a socket would keep this frame
-        # for its whole life (about 300 bytes an open chat, for each middleware).
-        if scope["type"] != "http":
-            return self.app(scope, receive, send)
-        return self._http(scope, receive, send)
-
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         connection = HTTPConnection(scope)
         session = connection.cookies.get(self.session_cookie)
         if not session or bearer(connection.headers.get("authorization")):

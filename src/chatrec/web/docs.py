@@ -11,7 +11,6 @@ inline script) included.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from importlib.resources import files
 
 from fastapi import FastAPI, Request
@@ -20,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from chatrec.web.http_middleware import HttpMiddleware
 from chatrec.web.pages import PAGE_HEADERS, render
 
 ASSETS = "/docs/assets"
@@ -30,7 +30,7 @@ def is_documentation(path: str) -> bool:
     return path in DOCUMENTATION or path.startswith("/docs/")
 
 
-class DocumentationHeaders:
+class DocumentationHeaders(HttpMiddleware):
     """Adds the pages' security headers to every answer under the documentation's paths
     (the schema and Swagger UI's files are served by FastAPI and a static mount, which
     set none); headers an answer sets itself are kept."""
@@ -38,14 +38,10 @@ class DocumentationHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
-        # Anything but HTTP is handed on, not awaited here: a socket would keep this frame
-        # for its whole life (about 300 bytes an open chat, for each middleware).
-        if scope["type"] != "http" or not is_documentation(scope["path"]):
-            return self.app(scope, receive, send)
-        return self._documentation(scope, receive, send)
+    def wants(self, scope: Scope) -> bool:
+        return is_documentation(scope["path"])
 
-    async def _documentation(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)

@@ -14,7 +14,6 @@ way: ``false`` for a plain-HTTP test network, ``true`` for a proxy that rewrites
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Awaitable
 from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
@@ -22,6 +21,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chatrec.config import Config
+from chatrec.web.http_middleware import HttpMiddleware
 
 
 def is_loopback(host: str) -> bool:
@@ -42,7 +42,7 @@ def secure_transport(config: Config, connection: HTTPConnection) -> bool:
     return not is_loopback(connection.headers.get("host", ""))
 
 
-class HstsMiddleware:
+class HstsMiddleware(HttpMiddleware):
     """Adds ``Strict-Transport-Security`` to every answer of a secure request."""
 
     def __init__(self, app: ASGIApp, *, config: Config) -> None:
@@ -50,14 +50,10 @@ class HstsMiddleware:
         self.config = config
         self.header = f"max-age={config.hsts_seconds}"
 
-    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
-        # Anything but HTTP is handed on, not awaited here: a socket would keep this frame
-        # for its whole life (about 300 bytes an open chat, for each middleware).
-        if scope["type"] != "http" or not self.config.hsts_seconds:
-            return self.app(scope, receive, send)
-        return self._http(scope, receive, send)
+    def wants(self, scope: Scope) -> bool:
+        return bool(self.config.hsts_seconds)
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not secure_transport(self.config, HTTPConnection(scope)):
             await self.app(scope, receive, send)
             return
