@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
@@ -31,6 +32,8 @@ SCREENSHOTS = Path(os.environ.get("CHATREC_SCREENSHOTS") or tempfile.mkdtemp(pre
 SECRET = "Zanzibar-7731"
 """Said while paused: not a card number, so that R8 alone keeps it out (R22 masks cards)."""
 RECORDED = "This chat is recorded for quality and training."
+DRAFT = "Draft-Quokka-512"
+"""Typed in the widget and shown to the agent, never sent (R23)."""
 NewPage = Callable[[], Page]
 
 
@@ -38,6 +41,16 @@ NewPage = Callable[[], Page]
 def server(tenant: Tenant) -> Tenant:
     """A company of the test's own on the module's server."""
     return tenant
+
+
+def set_typing_preview(server: Tenant, *, on: bool) -> None:
+    """The company's administrator turns the typing preview on or off (R23)."""
+    answer = httpx.patch(
+        f"{server.url}/api/admin/companies/{server.company_id}",
+        json={"typing_preview": on},
+        headers={"Authorization": f"Bearer {server.token('ada')}"},
+    )
+    assert answer.status_code == 200, answer.text
 
 
 def screenshot(page: Page, name: str) -> None:
@@ -297,3 +310,42 @@ def test_R12a_R11a_transfer_to_an_agent_without_permit_shows_not_recorded(
     bob.locator("#confirm-dialog").get_by_role("button", name="End chat").click()
     expect(widget.get_by_role("status")).to_have_text("This chat has ended.")
     assert recorded(server, chat_id) == []
+
+
+def test_R23_R22_typing_shows_both_ways_and_a_draft_never_sent_is_in_no_recording(
+    server: Tenant, new_page: NewPage
+) -> None:
+    """With the company's typing preview on, the widget tells the customer, and the agent
+    sees the draft, masked (R22), as it is typed; neither draft nor indicator is recorded."""
+    set_typing_preview(server, on=True)
+    alice = new_page()
+    log_in(alice, server, "alice")
+    go_available(alice)
+    customer = new_page()
+    widget = start_chat(customer, server)
+    _, chat_id = assigned_chat(alice)
+    told = "The agent can see what you type before you send it."
+    expect(widget.get_by_text(told)).to_be_visible()
+
+    box = widget.get_by_label("Your message (Enter sends)")
+    box.press_sequentially(f"{DRAFT} 4111 1111 1111 1111")
+    typing = alice.locator("#typing")
+    expect(typing).to_have_text(f"The customer is typing: {DRAFT} **** **** **** 1111")
+    expect(alice.locator(".chat-item .preview.typing")).to_be_visible()
+    screenshot(alice, "portal-typing.png")
+    box.fill("")  # thought better of it: the draft was never sent
+    expect(typing).to_be_hidden()
+
+    alice.locator("#message").press_sequentially("Let me check that")
+    expect(widget.get_by_text("Alice Martin is typing…")).to_be_visible()
+    say(alice.locator("#message"), "Let me check that for you.")
+    expect(widget.get_by_text("Let me check that for you.")).to_be_visible()
+    expect(widget.get_by_text("Alice Martin is typing…")).to_be_hidden()
+    widget.get_by_role("button", name="End chat").click()
+    widget.get_by_role("button", name="Yes, end the chat").click()
+    expect(widget.get_by_role("status")).to_have_text("This chat has ended.")
+    expect(alice.locator("#conversation-status")).to_have_text("Ended")
+    files = recorded(server, chat_id)
+    assert files
+    for file in files:
+        assert DRAFT.encode() not in file.content, file.path

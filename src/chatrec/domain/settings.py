@@ -83,6 +83,8 @@ class CompanySettings:
     done_marker: bool = False
     vcon_draft: VconDraft = VconDraft.CORE
     masking: Masking = DEFAULT_MASKING
+    # R23: agents see the customer's draft as it is typed, masked (R22), never recorded.
+    typing_preview: bool = False
 
     def __post_init__(self) -> None:
         if not self.formats:

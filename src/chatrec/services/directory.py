@@ -45,6 +45,7 @@ def company_settings(record: CompanyRecord) -> CompanySettings:
         if record.vcon_draft in VconDraft.__members__.values()
         else VconDraft.CORE,
         masking=_masking(record),
+        typing_preview=record.typing_preview,
     )
 
 

@@ -79,6 +79,8 @@ class CompanyRow(Base):
     masking_patterns: Mapped[list[dict[str, str]]] = mapped_column(
         JSON(), default=list, server_default="[]"
     )
+    # R23: agents see the customer's draft as it is typed (off unless turned on).
+    typing_preview: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class UserRow(Base):

@@ -45,6 +45,8 @@ class CompanyRecord:
     # own patterns, each checked on save (domain.masking).
     mask_card_numbers: bool = True
     masking_patterns: tuple[MaskPattern, ...] = ()
+    # R23: agents see the customer's draft as it is typed; off unless turned on.
+    typing_preview: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,11 @@ MASK_CARD_NUMBERS = (
     "anything keeps or shows them (R22); on unless an administrator turns it off, which is "
     "audited. A change applies to chats that start after it"
 )
+TYPING_PREVIEW = (
+    "agents see what the customer types before they send it, masked as a message is (R22); "
+    "never recorded (R23). Off unless turned on; the widget tells the customer. A change "
+    "applies to chats that start after it"
+)
 MASKING_PATTERNS = (
     "the company's own values to mask in every message, for instance national identity "
     f"numbers (R22): at most {MAX_PATTERNS}, each an RE2 pattern (no back-references or "
@@ -96,6 +101,7 @@ class CompanyUpdate(BaseModel):
         ]
         | None
     ) = None
+    typing_preview: bool | None = Field(default=None, description=TYPING_PREVIEW)
 
 
 class CompanyRead(BaseModel):
@@ -112,6 +118,7 @@ class CompanyRead(BaseModel):
     require_totp: bool = Field(description=REQUIRE_TOTP)
     mask_card_numbers: bool = Field(description=MASK_CARD_NUMBERS)
     masking_patterns: list[MaskPatternBody] = Field(description=MASKING_PATTERNS)
+    typing_preview: bool = Field(description=TYPING_PREVIEW)
 
 
 def company_read(company: CompanyRecord) -> CompanyRead:
@@ -133,6 +140,7 @@ def company_read(company: CompanyRecord) -> CompanyRead:
             MaskPatternBody(name=pattern.name, pattern=pattern.pattern)
             for pattern in company.masking_patterns
         ],
+        typing_preview=company.typing_preview,
     )
 
 
@@ -238,6 +246,7 @@ def _update_company(
         masking_patterns=None
         if body.masking_patterns is None
         else _patterns(body.masking_patterns),
+        typing_preview=body.typing_preview,
     )
     return company_read(company)
 

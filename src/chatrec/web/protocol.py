@@ -7,7 +7,7 @@ reference for client authors; this module is its single source.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -40,6 +40,8 @@ class Frame(BaseModel):
     # Strict: a wrong JSON type is bad_frame, never coerced ("no" is not False, R19).
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     ref: Ref = None
+    acked: ClassVar[bool] = True
+    """Whether an accepted frame is answered with ``ack``: all but typing indicators."""
 
 
 class Hello(Frame):
@@ -59,6 +61,16 @@ class CustomerMessage(Frame):
     text: Annotated[str, Field(min_length=1)]
 
 
+class CustomerTyping(Frame):
+    """The customer is typing (``active``) or stopped; ``draft`` is shown to agents only
+    where the company turns the preview on.  Never recorded (R23); not acknowledged."""
+
+    acked: ClassVar[bool] = False
+    type: Literal["typing"]
+    active: bool
+    draft: str | None = None
+
+
 class RequestDeletion(Frame):
     type: Literal["request_deletion"]
 
@@ -68,7 +80,8 @@ class CustomerEnd(Frame):
 
 
 CustomerFrame = Annotated[
-    Hello | Ping | CustomerMessage | RequestDeletion | CustomerEnd, Field(discriminator="type")
+    Hello | Ping | CustomerMessage | CustomerTyping | RequestDeletion | CustomerEnd,
+    Field(discriminator="type"),
 ]
 
 
@@ -97,6 +110,16 @@ class StaffMessage(Frame):
     text: Annotated[str, Field(min_length=1)]
 
 
+class StaffTyping(Frame):
+    """The staff member is typing in ``chat_id`` (``active``) or stopped.  Never recorded
+    (R23); not acknowledged."""
+
+    acked: ClassVar[bool] = False
+    type: Literal["typing"]
+    chat_id: ChatId
+    active: bool
+
+
 class ChatAction(Frame):
     """Actions on one chat; there is no "start recording" (R2)."""
 
@@ -112,7 +135,7 @@ class Transfer(Frame):
 
 
 StaffFrame = Annotated[
-    Hello | Ping | Presence | Active | Sync | StaffMessage | ChatAction | Transfer,
+    Hello | Ping | Presence | Active | Sync | StaffMessage | StaffTyping | ChatAction | Transfer,
     Field(discriminator="type"),
 ]
 

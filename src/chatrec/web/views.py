@@ -35,6 +35,8 @@ def chat_summary(chat: LiveChat, *, staff: bool) -> dict[str, Any]:
         "started_at": chat.record.started_at.isoformat(),
         "last_seq": chat.record.last_seq,
         "choices": choices(chat),
+        # R23: whether agents see the customer's draft; the widget says so.
+        "typing_preview": chat.company.typing_preview,
     }
     if staff:
         present = chat.present()

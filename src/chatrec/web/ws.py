@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,7 @@ from chatrec.live.registry import LiveChat
 from chatrec.services.access import Credential, CredentialKind, Scope
 from chatrec.services.presence import presence_view
 from chatrec.services.revocation import AccessEnded
+from chatrec.services.typing import TypingThrottle, customer_typing, staff_typing, typing_frame
 from chatrec.store.records import UserRecord
 from chatrec.web import protocol
 from chatrec.web.connections import ConnectionLimiter
@@ -199,6 +201,7 @@ class Connection:
         self.seen: dict[str, int] = {}
         self.unsubscribes: list[Callable[[], None]] = []
         self.ending: Ending | None = None
+        self.typing: TypingThrottle | None = None  # made at the first indicator sent
 
     # -- plumbing ------------------------------------------------------------------
 
@@ -207,6 +210,15 @@ class Connection:
 
     def error(self, code: str, message: str, ref: str | None = None) -> None:
         self.send(error_frame(code, message, ref))
+
+    def relay_typing(self, chat: LiveChat, notice: dict[str, Any]) -> None:
+        """Tell the chat's other side, at most as often as the throttle lets (R23): the
+        customer hears the chat's topic, staff their company's."""
+        if self.typing is None:
+            self.typing = TypingThrottle()
+        if self.typing.admits(chat.chat_id, notice["typing"]["active"], time.monotonic()):
+            topics = (chat_topic(chat.chat_id), company_topic(chat.record.company_id))
+            self.container.fanout.publish_all(topics, notice)
 
     def subscribe(self, topic: str) -> None:
         self.unsubscribes.append(self.container.fanout.subscribe(topic, self._notice))
@@ -282,7 +294,7 @@ class Connection:
             where = ".".join(str(part) for part in first["loc"])
             message = f"{where}: {first['msg']}" if where else first["msg"]
             raise FrameError("bad_frame", message, ref) from None
-        text = getattr(frame, "text", None)
+        text = getattr(frame, "text", None) or getattr(frame, "draft", None)
         if text is not None and len(text) > config.max_message_chars:
             limit = config.max_message_chars
             raise FrameError("too_large", f"messages are limited to {limit} characters", ref)
@@ -366,7 +378,8 @@ class Connection:
                 # client sends the frame again.
                 self.send(store_error_frame(error, f"a {frame.type} frame", frame.ref))
             else:
-                self.send({"type": "ack", "ref": frame.ref, "seq": seq})
+                if frame.acked:
+                    self.send({"type": "ack", "ref": frame.ref, "seq": seq})
 
     async def welcome(self, hello: protocol.Hello) -> None:
         raise NotImplementedError
@@ -402,6 +415,10 @@ class CustomerConnection(Connection):
         self.outbox.put_nowait((chat_topic(self.chat_id), json.dumps({"since": hello.last_seq})))
 
     async def on_notice(self, topic: str, notice: dict[str, Any]) -> None:
+        if "typing" in notice:
+            if notice["typing"]["by"] != "customer":
+                await self.ws.send_text(json.dumps(typing_frame(notice, staff=False)))
+            return
         newer = notice.get("customer_connection")
         if notice.get("resync"):
             await self.service.resync(self.chat_id)  # notices were lost (R20)
@@ -427,6 +444,10 @@ class CustomerConnection(Connection):
                 return None
             case protocol.CustomerMessage():
                 return await self.service.customer_says(self.live(), frame.text)
+            case protocol.CustomerTyping():
+                chat = self.live()
+                self.relay_typing(chat, customer_typing(chat, frame.active, frame.draft))
+                return None
             case protocol.RequestDeletion():
                 return await self.service.customer_requests_deletion(self.live())
             case protocol.CustomerEnd():
@@ -566,6 +587,11 @@ class StaffConnection(Connection):
         if "presence" in notice:
             await self.ws.send_text(json.dumps({"type": "presence", **notice["presence"]}))
             return
+        if "typing" in notice:
+            mine = notice["typing"]["user_id"] == self.user.user_id
+            if not mine and self.follows(notice["chat_id"]):
+                await self.ws.send_text(json.dumps(typing_frame(notice, staff=True)))
+            return
         if notice.get("resync"):
             # Notices between nodes were lost (R20): catch up on every chat by sequence.
             await self.service.load_company(self.user.company_id)
@@ -649,6 +675,10 @@ class StaffConnection(Connection):
             case protocol.StaffMessage():
                 chat = service.chat_for_staff(user, frame.chat_id)
                 return await service.staff_says(user, chat, frame.text)
+            case protocol.StaffTyping():
+                chat = service.chat_for_staff(user, frame.chat_id)
+                self.relay_typing(chat, staff_typing(chat, user, frame.active))
+                return None
             case protocol.Transfer():
                 chat = service.chat_for_staff(user, frame.chat_id)
                 return await service.transfer(

@@ -790,6 +790,20 @@ def test_R22_masking_is_turned_off_and_given_patterns_of_the_company_s_own(
     assert ok(tried).stdout == "**** **** **** 1111 or *********\n"
 
 
+def test_R23_the_typing_preview_is_off_until_turned_on_and_audited(acme: str, store: Store) -> None:
+    assert re.search(r"typing preview: +off\n", ok(admin(acme, "company", "show")).stdout)
+    ok(admin(acme, "company", "set", "--typing-preview"))
+    assert store.get_company("acme").typing_preview is True  # type: ignore[union-attr]
+    shown = json.loads(ok(admin(acme, "company", "show", "--json")).stdout)
+    assert shown["typing_preview"] is True
+    last = store.list_audit("acme")[-1]
+    assert last.action == "company.updated"
+    assert last.detail["before"]["typing_preview"] is False
+    assert last.detail["after"]["typing_preview"] is True
+    ok(admin(acme, "company", "set", "--no-typing-preview"))
+    assert store.get_company("acme").typing_preview is False  # type: ignore[union-attr]
+
+
 def test_R21_an_administrator_rotates_the_signing_key_and_the_old_one_stays_published(
     acme: str, store: Store
 ) -> None:

@@ -68,6 +68,7 @@ def company_view(company: CompanyRecord) -> dict[str, Any]:
             {"name": pattern.name, "pattern": pattern.pattern}
             for pattern in company.masking_patterns
         ],
+        "typing_preview": company.typing_preview,
     }
 
 
@@ -94,6 +95,10 @@ def _format_company(view: dict[str, Any]) -> str:
             ("vCon draft", view["vcon_draft"]),
             ("retention", f"{retention} seconds" + (" (purge at once)" if not retention else "")),
             ("masking", _masking_line(view)),
+            (
+                "typing preview",
+                "on: agents see the customer's draft" if view["typing_preview"] else "off",
+            ),
         ],
     )
 
@@ -258,20 +263,31 @@ def company_set(
             "--no-mask-patterns", help="Remove every masking pattern of the company's own."
         ),
     ] = False,
+    typing_preview: Annotated[
+        bool | None,
+        typer.Option(
+            "--typing-preview/--no-typing-preview",
+            help="Show agents what the customer types before they send it, masked as a "
+            "message is (R22) and never recorded (R23); the widget tells the customer. Off "
+            "unless turned on; for chats that start after the change. Left out: unchanged.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Change the company's name, template, formats, vCon draft, retention or masking; all
-    checked, then kept."""
+    """Change the company's name, template, formats, vCon draft, retention, masking or
+    typing preview; all checked, then kept."""
     if mask_patterns and no_mask_patterns:
         fail("give --mask-pattern or --no-mask-patterns, not both")
     patterns = [] if no_mask_patterns else _mask_patterns(mask_patterns)
     changes = (name, template, formats, retention_seconds, vcon_draft, mask_card_numbers, patterns)
-    if all(change is None for change in changes):
+    if all(change is None for change in changes) and typing_preview is None:
         fail(
             "nothing to change: give --name, --template, --format, --vcon-draft, "
-            "--retention-seconds, --[no-]mask-card-numbers, --mask-pattern or --no-mask-patterns"
+            "--retention-seconds, --[no-]mask-card-numbers, --mask-pattern, --no-mask-patterns "
+            "or --[no-]typing-preview"
         )
     with administration(data_dir, database_url) as admin:
         acting = principal()
@@ -285,6 +301,7 @@ def company_set(
             vcon_draft=vcon_draft,
             mask_card_numbers=mask_card_numbers,
             masking_patterns=patterns,
+            typing_preview=typing_preview,
         )
         view = company_view(updated)
     _print_company(view, as_json)

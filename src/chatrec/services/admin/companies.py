@@ -117,6 +117,7 @@ def _view(company: CompanyRecord) -> dict[str, object]:
             {"name": pattern.name, "pattern": pattern.pattern}
             for pattern in company.masking_patterns
         ],
+        "typing_preview": company.typing_preview,
     }
 
 
@@ -220,10 +221,12 @@ class CompanyAdmin:
         require_totp: bool | None = None,
         mask_card_numbers: bool | None = None,
         masking_patterns: Iterable[MaskPattern] | None = None,
+        typing_preview: bool | None = None,
     ) -> CompanyRecord:
         """Change the company's settings; all are checked before any is kept.
 
-        Masking changes (R22) apply to chats that start after them."""
+        Masking changes (R22) and the typing preview (R23) apply to chats that start
+        after them: a customer is told of the preview as their chat opens."""
         before = self._get(company_for(principal, company_id, LoginRole.ADMINISTRATOR))
         after = before
         if name is not None:
@@ -243,6 +246,8 @@ class CompanyAdmin:
             after = replace(after, mask_card_numbers=mask_card_numbers)
         if masking_patterns is not None:
             after = replace(after, masking_patterns=check_patterns(tuple(masking_patterns)))
+        if typing_preview is not None:
+            after = replace(after, typing_preview=typing_preview)
         # Turning card masking off is a decision the audit trail names on its own (R22).
         action = "company.updated"
         if before.mask_card_numbers != after.mask_card_numbers:

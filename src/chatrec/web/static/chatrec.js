@@ -1,5 +1,5 @@
 // What the page scripts share, as `window.chatrec`: finding and building elements,
-// reading a cookie, and calling the HTTP API.
+// reading a cookie, calling the HTTP API, and typing indicators.
 //
 // A classic script, loaded deferred before each page's own script (the CSP allows
 // scripts from chatrec's origin only), so the pages need no module loader.  Unsafe
@@ -107,5 +107,59 @@ window.chatrec = (() => {
     return append(element, children);
   }
 
-  return { $, api, ApiError, append, cookie, fill, h, sentence };
+  /**
+   * Typing indicators (R23, docs/protocol.md): `typed(hasText)` on every change of the
+   * composer, `stop()` when it is sent or left.  `send(active)` goes out when typing
+   * starts, again every `renewMs` while it goes on (the other side drops an indicator
+   * not renewed within TYPING_TTL_MS), and a stop after `idleMs` without a keystroke.
+   * With `trailing`, the last change within `renewMs` goes out too (a draft preview).
+   * `renewMs` may be a function, read at each change.
+   */
+  const TYPING_TTL_MS = 6000;
+  function typingSender(send, { renewMs = 3000, idleMs = 4000, trailing = () => false } = {}) {
+    let active = false;
+    let sentAt = 0;
+    let idle = null;
+    let trail = null;
+    const renew = typeof renewMs === "function" ? renewMs : () => renewMs;
+    const go = (on) => {
+      clearTimeout(trail);
+      trail = null;
+      if (send(on) !== false) {
+        active = on;
+        sentAt = Date.now();
+      }
+    };
+    const stop = () => {
+      clearTimeout(idle);
+      clearTimeout(trail);
+      if (active) go(false);
+    };
+    const typed = (hasText) => {
+      clearTimeout(idle);
+      if (!hasText) return stop();
+      const since = Date.now() - sentAt;
+      if (!active || since >= renew()) go(true);
+      else if (trailing() && trail === null) trail = setTimeout(() => go(true), renew() - since);
+      idle = setTimeout(stop, idleMs);
+      return undefined;
+    };
+    return { typed, stop };
+  }
+
+  /** Shows "… is typing" through `show(frame | null)` until a stop or the TTL. */
+  function typingShown(show) {
+    let expiry = null;
+    return (frame) => {
+      clearTimeout(expiry);
+      if (frame && frame.active) {
+        show(frame);
+        expiry = setTimeout(() => show(null), TYPING_TTL_MS);
+      } else {
+        show(null);
+      }
+    };
+  }
+
+  return { $, api, ApiError, append, cookie, fill, h, sentence, typingSender, typingShown };
 })();

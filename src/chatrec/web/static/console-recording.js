@@ -12,6 +12,7 @@
   const formats = [...document.querySelectorAll("input[name=formats]")];
   const vconDraft = $("vcon-draft");
   const maskCards = $("mask-cards");
+  const typingPreview = $("typing-preview");
   const patterns = $("patterns");
   const maskTry = $("mask-try");
   let previewTimer = null;
@@ -182,6 +183,7 @@
     vconDraft.value = company.vcon_draft;
     showRetention(company.retention_seconds);
     maskCards.checked = company.mask_card_numbers;
+    typingPreview.checked = company.typing_preview;
     showCards();
     c.fill(patterns, company.masking_patterns.map(patternRow));
     preview();
@@ -214,6 +216,7 @@
           retention_seconds: seconds,
           mask_card_numbers: maskCards.checked,
           masking_patterns: chosenPatterns().filter((p) => p.name || p.pattern),
+          typing_preview: typingPreview.checked,
         });
         show(company);
         result.dataset.kind = "ok";

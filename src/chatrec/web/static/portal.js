@@ -6,7 +6,9 @@
 // chats and a `sync` per known chat asks for what was missed, so nothing is lost and
 // nothing shows twice.  The agent's presence is the server's too: a reload or a
 // reconnect keeps it, and when the idle timeout or a logout changed it the page says
-// so.  There is no "start recording" control (R2).
+// so.  There is no "start recording" control (R2).  Typing indicators go both ways and
+// are never recorded (R23); where the company turns the preview on, the customer's draft
+// shows under the conversation as it is typed.
 "use strict";
 (() => {
   const { $, h, sentence } = chatrec;
@@ -30,6 +32,7 @@
     participants: $("conversation-participants"),
     messages: $("messages"),
     newMessages: $("new-messages"),
+    typing: $("typing"),
     actionsNote: $("actions-note"),
     composer: $("composer"),
     message: $("message"),
@@ -187,6 +190,8 @@
         return showPresence(frame.available, frame);
       case "pong":
         return pending.delete(frame.ref);
+      case "typing":
+        return typingReceived(frame);
       default:
         return undefined;
     }
@@ -226,7 +231,12 @@
         paused: false,
         deletePressed: false,
         gone: null,
+        typing: null, // who is typing now, with the draft where the company shows it
       };
+      chat.showTyping = chatrec.typingShown((shown) => {
+        chat.typing = shown;
+        render();
+      });
       chats.set(chatId, chat);
     }
     return chat;
@@ -242,11 +252,27 @@
     if (event.type === "paused") chat.paused = true;
     if (event.type === "resumed") chat.paused = false;
     if (event.type === "delete_pressed") chat.deletePressed = true;
+    if (event.type === "message" && chat.typing && sameSpeaker(chat.typing, event.by)) {
+      chat.showTyping(null); // their message is here: they are no longer typing it
+    }
     if (event.type === "message" && event.by.user_id !== me.id) {
       if (chat.id !== selected || document.hidden) chat.unread += 1;
     }
     if (chat.id === selected) appendLine(event, true);
     render();
+  }
+
+  function sameSpeaker(typing, by) {
+    return typing.by === "customer" ? by.role === "customer" : typing.user_id === by.user_id;
+  }
+
+  function typingReceived(frame) {
+    chatOf(frame.chat_id).showTyping(frame);
+  }
+
+  function typingText(typing) {
+    const name = typing.by === "customer" ? "The customer" : typing.name;
+    return typing.draft ? `${name} is typing: ${typing.draft}` : `${name} is typing…`;
   }
 
   function summaryReceived(summary) {
@@ -284,6 +310,8 @@
       ending = frame.message; // the close follows at once
       return;
     }
+    // A typing indicator refused (the chat ended meanwhile) is nothing to interrupt for.
+    if (frame.ref && frame.ref.startsWith("t")) return;
     const sent = frame.ref ? pending.get(frame.ref) : undefined;
     pending.delete(frame.ref);
     if (sent && sent.type === "ping") return;
@@ -419,7 +447,8 @@
     if (summary.abusive) states.append(h("span", { class: "marker marker-abusive" }, "Abusive"));
     button.append(top, states);
     const last = [...chat.events].reverse().find((event) => event.type === "message");
-    if (last) button.append(h("span", { class: "preview" }, `${who(last.by)}: ${last.text}`));
+    if (chat.typing) button.append(h("span", { class: "preview typing" }, typingText(chat.typing)));
+    else if (last) button.append(h("span", { class: "preview" }, `${who(last.by)}: ${last.text}`));
     button.addEventListener("click", () => select(chat.id, true));
     li.append(button);
     if (supervisor && isOpen(chat) && !isIn(chat)) {
@@ -439,6 +468,7 @@
   }
 
   function select(chatId, focusComposer) {
+    if (chatId !== selected) typing.stop(); // the indicator was for the chat left
     selected = chatId;
     const chat = chats.get(chatId);
     if (chat) chat.unread = 0;
@@ -512,6 +542,8 @@
     ui.message.disabled = !writable;
     ui.composer.querySelector("button[type=submit]").disabled = !writable;
     ui.composer.setAttribute("aria-disabled", String(!writable));
+    ui.typing.hidden = !chat.typing;
+    ui.typing.textContent = chat.typing ? typingText(chat.typing) : "";
   }
 
   function participantsLine(chat, open, inside) {
@@ -689,7 +721,25 @@
     event.preventDefault();
     const text = ui.message.value.trim();
     if (!text || !selected) return;
-    if (send({ type: "message", chat_id: selected, text })) ui.message.value = "";
+    if (send({ type: "message", chat_id: selected, text })) {
+      ui.message.value = "";
+      typing.stop();
+    }
+  });
+
+  // The agent's typing indicator, for the chat it was typed in (R23); not acknowledged.
+  let typingChat = null;
+  let typingRef = 0;
+  const typing = chatrec.typingSender((active) => {
+    const chatId = active ? selected : typingChat;
+    if (!chatId || !socket || socket.readyState !== WebSocket.OPEN) return false;
+    const ref = `t${(typingRef += 1)}`;
+    socket.send(JSON.stringify({ type: "typing", chat_id: chatId, active, ref }));
+    typingChat = active ? chatId : null;
+    return true;
+  });
+  ui.message.addEventListener("input", () => {
+    typing.typed(Boolean(ui.message.value.trim()) && !ui.message.disabled);
   });
 
   function ask(kind) {

@@ -11,6 +11,8 @@
 // chat's token stays in this frame's sessionStorage, so a reload or a dropped connection
 // rejoins the same chat; no message text is ever stored in the browser: after a reload
 // the server replays the chat, after a dropped connection only what was missed.
+// Typing indicators go both ways and are never recorded (R23); where the company shows
+// agents the customer's draft, the widget says so above the composer.
 //
 // The loader sizes and places the frame: it tells the frame how large the host page's
 // window is, and the frame answers with the room it needs (layout()).  Nothing else
@@ -48,6 +50,7 @@
     unread: 0,
     nextRef: 0,
     pending: new Map(),
+    typingPreview: false, // the company shows agents what is typed before it is sent (R23)
   };
 
   // -- the widget's DOM ------------------------------------------------------------------
@@ -84,6 +87,12 @@
     text: "Waiting for the next available agent. You can write meanwhile: they will see it.",
   });
   const notice = h("p", { class: "notice", role: "alert" });
+  const typingLine = h("p", { class: "typing", "aria-live": "polite", hidden: "" });
+  const previewNote = h("p", {
+    class: "preview-note",
+    hidden: "",
+    text: "The agent can see what you type before you send it.",
+  });
   const confirmText = h("p", { class: "confirm-text" });
   const confirmYes = h("button", { type: "button", class: "primary" });
   const confirmNo = h("button", { type: "button", text: "Cancel" });
@@ -107,9 +116,11 @@
     recordingLine,
     intro,
     log,
+    typingLine,
     choices,
     waiting,
     notice,
+    previewNote,
     confirmBox,
     composer,
     footer,
@@ -204,6 +215,25 @@
     });
   }
 
+  // Typing indicators are not acknowledged: sent as they are, and dropped when offline.
+  function sendTyping(active) {
+    const socket = state.socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN || state.ended) return false;
+    const frame = { type: "typing", active };
+    if (active && state.typingPreview) frame.draft = textarea.value;
+    socket.send(JSON.stringify(frame));
+    return true;
+  }
+  const typing = chatrec.typingSender(sendTyping, {
+    // With the preview on, the agent's view of the draft follows it about once a second.
+    renewMs: () => (state.typingPreview ? 1000 : 3000),
+    trailing: () => state.typingPreview,
+  });
+  const showTyping = chatrec.typingShown((frame) => {
+    typingLine.hidden = !frame;
+    typingLine.textContent = frame ? `${frame.name || "The agent"} is typing…` : "";
+  });
+
   function send(frame) {
     const socket = state.socket;
     if (!socket || socket.readyState !== WebSocket.OPEN) {
@@ -230,8 +260,12 @@
       case "event":
         if (frame.seq > state.lastSeq) {
           state.lastSeq = frame.seq;
+          if (frame.event.type === "message" && frame.event.by.role !== "customer") showTyping(null);
           addLine(frame.event);
         }
+        break;
+      case "typing":
+        showTyping(frame);
         break;
       case "chat":
         summary(frame.chat);
@@ -255,6 +289,7 @@
     }
     state.recording = chat.recording;
     state.status = chat.status;
+    state.typingPreview = Boolean(chat.typing_preview);
     choices.replaceChildren(
       ...(chat.choices || []).map((choice) => {
         const button = h("button", { type: "button", class: "choice", text: choice });
@@ -293,6 +328,8 @@
 
   function finished() {
     state.ended = true;
+    typing.stop();
+    showTyping(null);
     clearTimeout(state.timer);
     forget();
     choices.replaceChildren();
@@ -392,6 +429,7 @@
     newChatButton.hidden = !state.ended;
     recordingLine.hidden = !started;
     waiting.hidden = state.ended || state.status !== "queued";
+    previewNote.hidden = state.ended || !state.typingPreview;
     recordingLine.dataset.state = state.ended ? "ended" : state.recording || "";
     recordingLine.textContent = state.ended ? "This chat has ended." : RECORDING[state.recording] || "";
     launcherText.textContent = state.ended || !state.token ? "Chat with us" : "Your chat";
@@ -488,8 +526,12 @@
   composer.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = textarea.value.trim();
-    if (text && send({ type: "message", text })) textarea.value = "";
+    if (text && send({ type: "message", text })) {
+      textarea.value = "";
+      typing.stop();
+    }
   });
+  textarea.addEventListener("input", () => typing.typed(Boolean(textarea.value.trim())));
   deleteButton.addEventListener("click", () =>
     confirmFirst(
       state.agents.size

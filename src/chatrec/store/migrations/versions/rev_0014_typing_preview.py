@@ -1,0 +1,30 @@
+"""Companies may show agents the customer's draft as it is typed (R23); off for all.
+
+Revision ID: 0014
+Revises: 0013
+Created: 2026-12-04 12:30:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0014"
+down_revision: str | None = "0013"
+branch_labels: str | None = None
+depends_on: str | None = None
+
+
+# Plain ALTER TABLE, as in 0011: a batch would copy the companies table.
+
+
+def upgrade() -> None:
+    op.add_column(
+        "companies",
+        sa.Column("typing_preview", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_column("companies", "typing_preview")
