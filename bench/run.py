@@ -63,9 +63,8 @@ class Benchmark:
 
 
 # The issues' order and goals.  The limits are ceilings for a stuck benchmark and add up
-# to 28.5 minutes; a full run of all nine takes about 12 (docs/performance.md: 452 s
-# for the first six, about 190 s for nodes, about 30 s each for growth_events and
-# growth_staff), under the 15 allowed.
+# to about 40 minutes; a full run takes about 16 (938 s on 2026-12-04 with relay cut off
+# at its old limit of 180 s: it needs about 185 s on this machine, so it has 300).
 BENCHMARKS = (
     Benchmark(
         "journal",
@@ -81,7 +80,7 @@ BENCHMARKS = (
     ),
     Benchmark(
         "relay",
-        180,
+        300,
         "≥ 0.5x the durable bare relay's messages per CPU-second",
         lambda _f, ratio, _u: ratio >= 0.5,
     ),

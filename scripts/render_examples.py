@@ -30,6 +30,7 @@ from chatrec.domain.journal import (
     Event,
     Journal,
     MessagePosted,
+    NoteAdded,
     RecordingPaused,
     RecordingRequested,
     RecordingResumed,
@@ -71,7 +72,8 @@ def _say(seconds: int, actor: Actor, text: str) -> MessagePosted:
 
 
 def example_journal() -> Journal:
-    """A sales chat: flow greeting, consent, a record step, two agents, a pause, a supervisor."""
+    """A sales chat: flow greeting, consent, a record step, two agents, a pause, a note for
+    the transfer, a supervisor."""
     staff = StaffSnapshot()
     alice_draw = draw_sample(SAMPLING_KEY, "C1001", "u-1042", staff.record_percentage)
     bob_draw = draw_sample(SAMPLING_KEY, "C1001", "u-1077", staff.record_percentage)
@@ -94,6 +96,12 @@ def example_journal() -> Journal:
         _say(188, ALICE, "Thank you, the payment went through."),
         RecordingResumed(at=_at(190), actor=ALICE),
         _say(198, ALICE, "You're covered! Bob will now take you through the medical questions."),
+        NoteAdded(
+            at=_at(212),
+            actor=ALICE,
+            text="Paid by card; Worldwide Plus, 2 adults. Medical questions left.",
+            with_transfer=True,
+        ),
         Transferred(at=_at(213), actor=ALICE, to_agent=BOB),
         AgentAssigned(at=_at(219), actor=BOB, settings=staff, draw=bob_draw, by_transfer=True),
         _say(223, BOB, "Hello, I'm Bob. Is any treatment abroad planned?\nIf so, which?"),

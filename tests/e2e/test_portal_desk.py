@@ -42,6 +42,7 @@ class Customer:
         self._opened = contextlib.ExitStack()
         url = f"{server.ws_url}/ws/customer"
         self.ws: ClientConnection = self._opened.enter_context(connect(url, max_queue=None))
+        self.frames: list[dict[str, Any]] = []  # every frame it was sent, in order
         self.ws.send(json.dumps({"type": "hello", "token": body["token"]}))
         self.says("Billing")
 
@@ -51,6 +52,7 @@ class Customer:
         self.ws.send(json.dumps({**frame, "ref": ref}))
         while True:
             answer = json.loads(self.ws.recv(timeout=10))
+            self.frames.append(answer)
             if answer.get("ref") == ref:
                 assert answer["type"] == "ack", answer
                 return
@@ -253,6 +255,43 @@ def test_transfer_lists_who_cannot_take_the_chat_and_why(
     dialog.get_by_label("Transfer to").select_option(label="Bob Chen (3 of 3 slots free)")
     dialog.get_by_role("button", name="Transfer").click()
     assigned_chat(bob)
+
+
+def test_R23_internal_notes_stay_between_staff_and_one_goes_with_a_transfer(
+    server: ServerProcess, new_page: NewPage, customers: list[Customer]
+) -> None:
+    note, handover = "Sounds upset about the delay", "Renewal, not a claim; be gentle"
+    alice = new_page()
+    log_in(alice, server, "alice")
+    go_available(alice)
+    shopper = customer(server, customers)
+    assigned_chat(alice)
+    alice.get_by_label("Internal note").check()
+    expect(alice.get_by_role("button", name="Add note")).to_be_visible()
+    say(alice.locator("#message"), note)
+    expect(alice.locator(".msg.note")).to_contain_text("Internal note · You")
+    expect(alice.locator(".msg.note .text")).to_have_text(note)
+    shopper.says("Is anyone there?")  # whatever the customer was sent before its answer
+    alice.get_by_label("Internal note").uncheck()
+
+    carol = new_page()
+    log_in(carol, server, "carol")
+    go_available(carol)
+    alice.get_by_role("button", name="Transfer…").click()
+    dialog = alice.locator("#transfer-dialog")
+    dialog.get_by_label("Transfer to").select_option(label="Carol Diaz (3 of 3 slots free)")
+    dialog.get_by_label("Note for whoever takes it").fill(handover)
+    dialog.get_by_role("button", name="Transfer").click()
+    assigned_chat(carol)
+    notes = carol.locator(".msg.note")
+    expect(notes).to_have_count(2)
+    expect(notes.last).to_contain_text("Internal note for the transfer · Alice Martin ·")
+    expect(notes.last.locator(".text")).to_have_text(handover)
+    shopper.says("Hello again")
+    assert [f for f in shopper.frames if f["type"] == "event"]  # it was told of the chat
+    for frame in shopper.frames:
+        assert note not in json.dumps(frame)
+        assert handover not in json.dumps(frame)
 
 
 def test_R9_R12b_R13_recording_actions_follow_the_recording_state(

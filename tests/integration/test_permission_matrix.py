@@ -879,6 +879,8 @@ STAFF_SCRIPT: list[tuple[Frame | str, dict[Caller, str]]] = [
     ({"type": "active"}, {A_AGENT: "ack", A_OTHER_AGENT: "ack", B_AGENT: "ack"} | NOT_AN_AGENT),
     ({"type": "sync"}, on_chat({A_AGENT: "ack", A_SUPERVISOR: "ack"})),
     ({"type": "message", "text": "Hi"}, on_chat({A_AGENT: "ack", A_SUPERVISOR: "forbidden"})),
+    ({"type": "note", "text": "Hi"}, on_chat({A_AGENT: "ack", A_SUPERVISOR: "forbidden"})),
+    ({"type": "typing", "active": True}, on_chat({A_AGENT: "ack", A_SUPERVISOR: "forbidden"})),
     ({"type": "join"}, on_chat({A_AGENT: "forbidden", A_SUPERVISOR: "ack"})),
     ({"type": "message", "text": "Hi"}, on_chat({A_AGENT: "ack", A_SUPERVISOR: "ack"})),
     ({"type": "pause"}, on_chat({A_AGENT: "ack", A_SUPERVISOR: "conflict"})),
@@ -902,6 +904,7 @@ STAFF_SCRIPT: list[tuple[Frame | str, dict[Caller, str]]] = [
     ),
     # Alice transferred it away: she still knows of the chat, but is no longer in it.
     ({"type": "message", "text": "Hi"}, on_chat({A_SUPERVISOR: "forbidden", A_AGENT: "forbidden"})),
+    ({"type": "note", "text": "Hi"}, on_chat({A_SUPERVISOR: "forbidden", A_AGENT: "forbidden"})),
     (TAKE_BACK, {}),
     ({"type": "end"}, on_chat({A_SUPERVISOR: "forbidden", A_AGENT: "ack"})),
     # Ended: the chat is no longer open for anyone.
@@ -952,7 +955,7 @@ def test_R18_staff_websocket_actions_as_every_caller(world: World) -> None:
                 sent["chat_id"] = chat_id
             refused_first = sorted(expected, key=lambda c: expected[c] in {"ack", "conflict"})
             for caller in refused_first:
-                answer = await clients[caller].send(sent)
+                answer = await answer_to(clients[caller], sent)
                 got = "ack" if answer["type"] == "ack" else answer.get("code")
                 if got != expected[caller]:
                     mismatches.append(
@@ -962,6 +965,22 @@ def test_R18_staff_websocket_actions_as_every_caller(world: World) -> None:
 
     run(scenario)
     assert not mismatches, f"{len(mismatches)} mismatches:\n" + "\n".join(mismatches)
+
+
+_typing_refs = itertools.count(1)
+
+
+async def answer_to(client: Client, frame: Frame) -> Frame:
+    """The frame's ``ack`` or ``error``.  A typing indicator is never acknowledged (R23):
+    it was accepted unless its error comes before the answer to a ping sent after it, as
+    a connection answers its frames in order."""
+    if frame["type"] != "typing":
+        return await client.send(frame)
+    ref, seen = f"typing-{next(_typing_refs)}", len(client.frames)
+    await client.ws.send(json.dumps({**frame, "ref": ref}))
+    await client.ok({"type": "ping"})
+    refused = [f for f in client.frames[seen:] if f["type"] == "error" and f.get("ref") == ref]
+    return refused[0] if refused else {"type": "ack"}
 
 
 def user_ids(chat: Frame) -> list[str]:
@@ -975,6 +994,7 @@ CUSTOMER_RULES = {
     "hello": "welcome",
     "ping": "ack",
     "message": "ack",
+    "typing": "ack",
     "request_deletion": "ack",
     "end": "ack",
 }
@@ -1019,10 +1039,11 @@ def test_R18_a_customer_acts_only_on_their_own_chat(world: World) -> None:
         for frame in (
             {"type": "ping"},
             {"type": "message", "text": "Billing"},
+            {"type": "typing", "active": True},
             {"type": "request_deletion"},
             {"type": "end"},
         ):
-            answer = await customer.send(frame)
+            answer = await answer_to(customer, frame)
             got = "ack" if answer["type"] == "ack" else answer.get("code")
             check(f"{frame} by the chat's customer", got, CUSTOMER_RULES[frame["type"]])
         after = await customer.send({"type": "message", "text": "Still there?"})

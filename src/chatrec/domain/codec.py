@@ -27,6 +27,7 @@ from chatrec.domain.journal import (
     Event,
     FlaggedAbusive,
     MessagePosted,
+    NoteAdded,
     ParticipantLeft,
     RecordingPaused,
     RecordingRequested,
@@ -55,6 +56,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     DeletePressed,
     FlaggedAbusive,
     ChatEnded,
+    NoteAdded,
 )
 
 
@@ -64,6 +66,9 @@ def type_name(kind: type[Event]) -> str:
 
 
 _BY_NAME = {type_name(kind): kind for kind in EVENT_TYPES}
+
+TEXT_BODIES = (type_name(MessagePosted), type_name(NoteAdded))
+"""The events whose ``text`` is what people wrote: what a purge empties (R17)."""
 
 
 def _encode_value(value: object) -> object:

@@ -101,6 +101,18 @@ class MessagePosted(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class NoteAdded(Event):
+    """An internal note between staff: never shown to the customer; in recordings marked
+    internal unless the company leaves notes out (R23).  ``with_transfer``: written for
+    the agent a transfer hands the chat to.  Masked as messages are (R22)."""
+
+    text: str
+    with_transfer: bool = field(default=False, metadata={"omitted_when_default": True})
+    masked: int = field(default=0, metadata={"omitted_when_default": True})
+    masked_other: int = field(default=0, metadata={"omitted_when_default": True})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StaffSnapshot:
     """A staff login's recording settings as stored when they joined (R4, R7, R12a)."""
 

@@ -85,6 +85,8 @@ class CompanySettings:
     masking: Masking = DEFAULT_MASKING
     # R23: agents see the customer's draft as it is typed, masked (R22), never recorded.
     typing_preview: bool = False
+    # R23: staff's internal notes are in recordings, marked internal, unless left out.
+    record_internal_notes: bool = True
 
     def __post_init__(self) -> None:
         if not self.formats:

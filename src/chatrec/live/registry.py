@@ -23,6 +23,7 @@ from chatrec.domain.journal import (
     FlaggedAbusive,
     Journal,
     MessagePosted,
+    NoteAdded,
 )
 from chatrec.domain.live_state import RecordingState, is_paused, recording_state
 from chatrec.domain.participants import Stint, stints
@@ -84,7 +85,7 @@ class LiveChat:
         if self._scanned > len(self.events):  # not appended to: start again
             self._scanned = self._shape = self._text_bytes = 0
         for _, event in self.events[self._scanned :]:
-            if isinstance(event, MessagePosted):
+            if isinstance(event, MessagePosted | NoteAdded):
                 self._text_bytes += len(event.text.encode())
             else:
                 self._shape += 1

@@ -31,6 +31,7 @@ from chatrec.domain.journal import (
     Event,
     FlaggedAbusive,
     MessagePosted,
+    NoteAdded,
     ParticipantLeft,
     RecordingPaused,
     RecordingResumed,
@@ -297,6 +298,30 @@ class ChatService(ChatRouting):
 
         return await self._acting(chat, act)
 
+    def _note(
+        self, chat: LiveChat, actor: Actor, text: str, at: datetime, *, with_transfer: bool = False
+    ) -> NoteAdded:
+        kept = chat.company.masking.mask(text)  # notes are masked as messages are (R22)
+        self._check_chat_room(chat, kept.text)
+        return NoteAdded(
+            at=at,
+            actor=actor,
+            text=kept.text,
+            with_transfer=with_transfer,
+            masked=kept.card_numbers,
+            masked_other=kept.other_values,
+        )
+
+    async def staff_notes(self, user: UserRecord, chat: LiveChat, text: str) -> int:
+        """An internal note to the chat's staff, never shown to the customer (R23)."""
+
+        async def act() -> int:
+            self._check_open(chat)
+            actor = self._in_chat(chat, user)
+            return await self._commit(chat, [self._note(chat, actor, text, self._now(chat))])
+
+        return await self._acting(chat, act)
+
     async def recording_action(self, user: UserRecord, chat: LiveChat, kind: type[Event]) -> int:
         """Pause, Resume, Delete recording or Flag abusive (R8, R9, R11), audited."""
 
@@ -372,7 +397,10 @@ class ChatService(ChatRouting):
         *,
         to_agent: str | None = None,
         to_queue: str | None = None,
+        note: str | None = None,
     ) -> int:
+        """Hand the chat on; ``note``, an internal note for whoever takes it (R23), comes
+        just before the transfer, whose number is acknowledged."""
         if (to_agent is None) == (to_queue is None):
             raise ConflictError("transfer to exactly one agent or one queue")
         target_user = await self._run(self.store.get_user, to_agent) if to_agent else None
@@ -382,16 +410,24 @@ class ChatService(ChatRouting):
             self._check_open(chat)
             actor = self._in_chat(chat, user)
             now = self._now(chat)
+            lead = [self._note(chat, actor, note, now, with_transfer=True)] if note else []
             if to_agent is not None:
-                return await self._transfer_to_agent(chat, actor, target_user, now)
-            return await self._transfer_to_queue(chat, actor, target_queue, now)
+                seq = await self._transfer_to_agent(chat, actor, target_user, now, lead)
+            else:
+                seq = await self._transfer_to_queue(chat, actor, target_queue, now, lead)
+            return seq + len(lead)
 
         seq = await self._acting(chat, act)
         await self._dispatch(chat.record.company_id, 3)  # the chat, the slots it freed
         return seq
 
     async def _transfer_to_agent(
-        self, chat: LiveChat, actor: Actor, target: UserRecord | None, now: datetime
+        self,
+        chat: LiveChat,
+        actor: Actor,
+        target: UserRecord | None,
+        now: datetime,
+        lead: list[NoteAdded],
     ) -> int:
         if target is None or target.company_id != chat.record.company_id or target.disabled:
             raise NotFoundError("no such agent in this company")
@@ -405,7 +441,7 @@ class ChatService(ChatRouting):
             raise ConflictError(f"{why}; transfer to a queue or to another agent instead")
         target_actor = staff_actor(target)
         joined, drawn = self._assignment(chat, target, now, queue=None, by_transfer=True)
-        events = [Transferred(at=now, actor=actor, to_agent=target_actor), joined]
+        events = [*lead, Transferred(at=now, actor=actor, to_agent=target_actor), joined]
         try:
             seq = await self._commit(
                 chat,
@@ -425,11 +461,16 @@ class ChatService(ChatRouting):
         return seq
 
     async def _transfer_to_queue(
-        self, chat: LiveChat, actor: Actor, queue: QueueRecord | None, now: datetime
+        self,
+        chat: LiveChat,
+        actor: Actor,
+        queue: QueueRecord | None,
+        now: datetime,
+        lead: list[NoteAdded],
     ) -> int:
         if queue is None or queue.company_id != chat.record.company_id:
             raise NotFoundError("no such queue in this company")
-        events: list[Event] = [Transferred(at=now, actor=actor, to_queue=queue.name)]
+        events: list[Event] = [*lead, Transferred(at=now, actor=actor, to_queue=queue.name)]
         if actor.role is ChatRole.SUPERVISOR:
             events.append(ParticipantLeft(at=now, actor=actor))
         for agent in chat.present_agents().values():

@@ -46,6 +46,7 @@ def company_settings(record: CompanyRecord) -> CompanySettings:
         else VconDraft.CORE,
         masking=_masking(record),
         typing_preview=record.typing_preview,
+        record_internal_notes=record.record_internal_notes,
     )
 
 

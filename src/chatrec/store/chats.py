@@ -14,9 +14,9 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalErr
 from sqlalchemy.orm import Session, undefer
 
 from chatrec.domain.chain import ChainedEvent
-from chatrec.domain.codec import decode_event, encode_event, type_name
+from chatrec.domain.codec import TEXT_BODIES, decode_event, encode_event
 from chatrec.domain.filenames import CONTINUES, name_key
-from chatrec.domain.journal import Event, MessagePosted
+from chatrec.domain.journal import Event
 from chatrec.errors import ChatrecError, NotFoundError
 from chatrec.store.changes import (
     BatchMismatchError,
@@ -46,8 +46,6 @@ from chatrec.store.transactions import (
     StorePart,
     refused_value,
 )
-
-MESSAGE = type_name(MessagePosted)
 
 # Candidates per query in taken_base_names: SQLite limits the depth of an expression.
 _NAMES_PER_QUERY = 100
@@ -134,7 +132,7 @@ class ChatStore(StorePart):
             return [
                 ChainedEvent(
                     row.seq,
-                    None if purged and row.type == MESSAGE else decode_event(row.payload),
+                    None if purged and row.type in TEXT_BODIES else decode_event(row.payload),
                     row.digest,
                     row.link,
                 )

@@ -81,6 +81,8 @@ class CompanyRow(Base):
     )
     # R23: agents see the customer's draft as it is typed (off unless turned on).
     typing_preview: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # R23: staff's internal notes are in recordings, marked internal, unless left out.
+    record_internal_notes: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class UserRow(Base):

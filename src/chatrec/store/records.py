@@ -47,6 +47,8 @@ class CompanyRecord:
     masking_patterns: tuple[MaskPattern, ...] = ()
     # R23: agents see the customer's draft as it is typed; off unless turned on.
     typing_preview: bool = False
+    # R23: staff's internal notes are in recordings, marked internal, unless left out.
+    record_internal_notes: bool = True
 
 
 @dataclass(frozen=True, slots=True)

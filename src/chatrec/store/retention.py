@@ -3,10 +3,10 @@
 A chat is due once it has ended, every file of its produced recordings is delivered
 (a chat with none produced, suppressed or not recorded, is due at once), and its
 company's retention period has passed since the end.  A purge empties the text of
-every ``MessagePosted`` in the journal, keeping each event decodable, empties any bytes
-of its recording files still held (delivery empties them already), and stamps the
-chat's ``purged_at``; everything else (who said something when, the decision, the
-audit trail, which never holds message text) stays for R14.
+every message and internal note in the journal (``TEXT_BODIES``), keeping each event
+decodable, empties any bytes of its recording files still held (delivery empties them
+already), and stamps the chat's ``purged_at``; everything else (who said something
+when, the decision, the audit trail, which never holds message text) stays for R14.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from chatrec.domain.codec import type_name
-from chatrec.domain.journal import MessagePosted
+from chatrec.domain.codec import TEXT_BODIES
 from chatrec.errors import ConflictError, NotFoundError
 from chatrec.store.models import (
     AuditRow,
@@ -29,8 +28,6 @@ from chatrec.store.models import (
     RecordingRow,
 )
 from chatrec.store.records import ChatStatus, DeliveryState
-
-MESSAGE = type_name(MessagePosted)
 
 
 def chats_due_for_purge(session: Session, now: datetime, limit: int) -> list[str]:
@@ -99,7 +96,7 @@ def purge_chats(session: Session, chat_ids: Sequence[str], now: datetime) -> dic
     changed = []
     for chat_id, seq, payload in session.execute(
         select(ChatEventRow.chat_id, ChatEventRow.seq, ChatEventRow.payload).where(
-            ChatEventRow.chat_id.in_(ids), ChatEventRow.type == MESSAGE
+            ChatEventRow.chat_id.in_(ids), ChatEventRow.type.in_(TEXT_BODIES)
         )
     ):
         if payload.get("text"):

@@ -54,6 +54,11 @@ TYPING_PREVIEW = (
     "never recorded (R23). Off unless turned on; the widget tells the customer. A change "
     "applies to chats that start after it"
 )
+RECORD_INTERNAL_NOTES = (
+    "staff's internal notes are in the chat's recordings, marked internal (R23); on unless "
+    "turned off. Notes never reach the customer either way. A change applies to chats that "
+    "start after it"
+)
 MASKING_PATTERNS = (
     "the company's own values to mask in every message, for instance national identity "
     f"numbers (R22): at most {MAX_PATTERNS}, each an RE2 pattern (no back-references or "
@@ -102,6 +107,7 @@ class CompanyUpdate(BaseModel):
         | None
     ) = None
     typing_preview: bool | None = Field(default=None, description=TYPING_PREVIEW)
+    record_internal_notes: bool | None = Field(default=None, description=RECORD_INTERNAL_NOTES)
 
 
 class CompanyRead(BaseModel):
@@ -119,6 +125,7 @@ class CompanyRead(BaseModel):
     mask_card_numbers: bool = Field(description=MASK_CARD_NUMBERS)
     masking_patterns: list[MaskPatternBody] = Field(description=MASKING_PATTERNS)
     typing_preview: bool = Field(description=TYPING_PREVIEW)
+    record_internal_notes: bool = Field(description=RECORD_INTERNAL_NOTES)
 
 
 def company_read(company: CompanyRecord) -> CompanyRead:
@@ -141,6 +148,7 @@ def company_read(company: CompanyRecord) -> CompanyRead:
             for pattern in company.masking_patterns
         ],
         typing_preview=company.typing_preview,
+        record_internal_notes=company.record_internal_notes,
     )
 
 
@@ -247,6 +255,7 @@ def _update_company(
         if body.masking_patterns is None
         else _patterns(body.masking_patterns),
         typing_preview=body.typing_preview,
+        record_internal_notes=body.record_internal_notes,
     )
     return company_read(company)
 

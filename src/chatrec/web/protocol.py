@@ -24,6 +24,7 @@ from chatrec.domain.journal import (
     Event,
     FlaggedAbusive,
     MessagePosted,
+    NoteAdded,
     ParticipantLeft,
     RecordingPaused,
     RecordingRequested,
@@ -120,6 +121,14 @@ class StaffTyping(Frame):
     active: bool
 
 
+class StaffNote(Frame):
+    """An internal note to the chat's staff: never shown to the customer (R23)."""
+
+    type: Literal["note"]
+    chat_id: ChatId
+    text: Annotated[str, Field(min_length=1)]
+
+
 class ChatAction(Frame):
     """Actions on one chat; there is no "start recording" (R2)."""
 
@@ -132,10 +141,21 @@ class Transfer(Frame):
     chat_id: ChatId
     to_agent: Annotated[str | None, Field(default=None, max_length=64)] = None
     to_queue: Annotated[str | None, Field(default=None, max_length=64)] = None
+    # An internal note for whoever takes the chat next (R23).
+    note: Annotated[str | None, Field(default=None, min_length=1)] = None
 
 
 StaffFrame = Annotated[
-    Hello | Ping | Presence | Active | Sync | StaffMessage | StaffTyping | ChatAction | Transfer,
+    Hello
+    | Ping
+    | Presence
+    | Active
+    | Sync
+    | StaffMessage
+    | StaffNote
+    | StaffTyping
+    | ChatAction
+    | Transfer,
     Field(discriminator="type"),
 ]
 
@@ -161,6 +181,12 @@ def _body(event: Event, *, staff: bool) -> dict[str, Any] | None:
             return {"type": "started", "service": event.service}
         case MessagePosted():
             return {"type": "message", "text": event.text}
+        case NoteAdded():  # between staff only (R23)
+            return (
+                {"type": "note", "text": event.text, "with_transfer": event.with_transfer}
+                if staff
+                else None
+            )
         case AgentAssigned() | SupervisorJoined():
             body: dict[str, Any] = {"type": "joined"}
             if staff and isinstance(event, AgentAssigned):

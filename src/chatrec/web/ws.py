@@ -294,10 +294,11 @@ class Connection:
             where = ".".join(str(part) for part in first["loc"])
             message = f"{where}: {first['msg']}" if where else first["msg"]
             raise FrameError("bad_frame", message, ref) from None
-        text = getattr(frame, "text", None) or getattr(frame, "draft", None)
-        if text is not None and len(text) > config.max_message_chars:
-            limit = config.max_message_chars
-            raise FrameError("too_large", f"messages are limited to {limit} characters", ref)
+        limit = config.max_message_chars
+        for field in ("text", "draft", "note"):  # what people write: a message's limit
+            written = getattr(frame, field, None)
+            if written is not None and len(written) > limit:
+                raise FrameError("too_large", f"messages are limited to {limit} characters", ref)
         return frame
 
     async def receive(self) -> str | None:
@@ -679,10 +680,13 @@ class StaffConnection(Connection):
                 chat = service.chat_for_staff(user, frame.chat_id)
                 self.relay_typing(chat, staff_typing(chat, user, frame.active))
                 return None
+            case protocol.StaffNote():
+                chat = service.chat_for_staff(user, frame.chat_id)
+                return await service.staff_notes(user, chat, frame.text)
             case protocol.Transfer():
                 chat = service.chat_for_staff(user, frame.chat_id)
                 return await service.transfer(
-                    user, chat, to_agent=frame.to_agent, to_queue=frame.to_queue
+                    user, chat, to_agent=frame.to_agent, to_queue=frame.to_queue, note=frame.note
                 )
             case protocol.ChatAction():
                 chat = service.chat_for_staff(user, frame.chat_id)

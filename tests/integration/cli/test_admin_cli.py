@@ -791,7 +791,7 @@ def test_R22_masking_is_turned_off_and_given_patterns_of_the_company_s_own(
 
 
 def test_R23_the_typing_preview_is_off_until_turned_on_and_audited(acme: str, store: Store) -> None:
-    assert re.search(r"typing preview: +off\n", ok(admin(acme, "company", "show")).stdout)
+    assert re.search(r"typing: +preview off\n", ok(admin(acme, "company", "show")).stdout)
     ok(admin(acme, "company", "set", "--typing-preview"))
     assert store.get_company("acme").typing_preview is True  # type: ignore[union-attr]
     shown = json.loads(ok(admin(acme, "company", "show", "--json")).stdout)

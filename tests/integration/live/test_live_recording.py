@@ -19,6 +19,7 @@ from sqlalchemy import delete, select, update
 from typer.testing import CliRunner
 
 from chatrec.cli import app
+from chatrec.domain.journal import NoteAdded
 from chatrec.store.database import writing
 from chatrec.store.models import ChatEventRow
 from chatrec.store.store import Store
@@ -353,3 +354,50 @@ def test_R21_R17_the_journal_is_chained_as_committed_and_check_names_what_change
         assert f"event {paused + 1} does not follow from the event before it" in removed.stdout
     finally:
         store.close()
+
+
+def test_R23_R17_internal_notes_reach_staff_only_go_with_a_transfer_and_are_recorded_marked(
+    server: Tenant,
+) -> None:
+    note, handover = "Customer upset about the delay", "For Carol: renewal, not a claim"
+    chat: dict[str, str] = {}
+
+    async def scenario() -> None:
+        customer, alice, chat_id = await queued_to(server, "alice")
+        chat["id"] = chat_id
+        carol = await available(server, "carol")
+        await alice.ok({"type": "note", "chat_id": chat_id, "text": note})
+        seen = await alice.event(chat_id, lambda e: e["type"] == "note")
+        assert (seen["text"], seen["with_transfer"]) == (note, False)
+        carol_id = server.id("demo-carol")
+        transfer = {"type": "transfer", "chat_id": chat_id, "to_agent": carol_id, "note": handover}
+        seq = await alice.ok(transfer)
+        given = await carol.event(chat_id, lambda e: e["type"] == "note" and e["with_transfer"])
+        assert given["text"] == handover
+        moved = await carol.event(chat_id, lambda e: e["type"] == "transferred")
+        assert moved  # the ack names the transfer, the note comes just before it
+        assert [f["seq"] for f in carol.frames if f.get("event") is moved] == [seq]
+        await carol.ok({"type": "message", "chat_id": chat_id, "text": "Carol here."})
+        await customer.event(chat_id, lambda e: e.get("text") == "Carol here.")
+        await customer.ok({"type": "end"})
+        await carol.state(chat_id, lambda c: c["status"] == "ended")
+        # Never to the customer: no event, no text, whatever else arrived after it.
+        assert not [e for e in customer.events(chat_id) if e["type"] == "note"]
+        assert all(note not in json.dumps(f) for f in customer.frames)
+        assert all(handover not in json.dumps(f) for f in customer.frames)
+
+    run(scenario)
+    files = recorded(server, chat["id"])
+    transcripts = [f for f in files if f.path.endswith(".txt")]
+    assert len(transcripts) >= 2  # the flow's and the agents' recordings
+    for file in transcripts:
+        text = file.content.decode()
+        assert f"[INTERNAL NOTE] Alice Martin (agent): {note}" in text, file.path
+        assert f"[INTERNAL NOTE FOR THE TRANSFER] Alice Martin (agent): {handover}" in text
+    store = Store(server.database_url, secrets=SECRETS)
+    try:
+        store.purge_message_bodies(chat["id"])  # R17: notes go with the messages
+        kept = [e for _, e in store.load_journal(chat["id"]) if isinstance(e, NoteAdded)]
+    finally:
+        store.close()
+    assert [n.text for n in kept] == ["", ""]

@@ -27,6 +27,7 @@ from chatrec.domain.journal import (
     FlaggedAbusive,
     Journal,
     MessagePosted,
+    NoteAdded,
     ParticipantLeft,
     RecordingPaused,
     RecordingRequested,
@@ -103,6 +104,15 @@ class ChatBuilder:
 
     def customer_says(self, text: str, masked: int = 0, masked_other: int = 0) -> ChatBuilder:
         return self.says(CUSTOMER, text, masked, masked_other)
+
+    def notes(
+        self, actor: Actor, text: str, *, with_transfer: bool = False, masked: int = 0
+    ) -> ChatBuilder:
+        """An internal note between staff (R23)."""
+        note = NoteAdded(
+            at=self._tick(), actor=actor, text=text, with_transfer=with_transfer, masked=masked
+        )
+        return self.add(note)
 
     def assign(
         self,

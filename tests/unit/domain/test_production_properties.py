@@ -12,6 +12,7 @@ from chatrec.domain.decision import decide_recordings
 from chatrec.domain.journal import (
     Journal,
     MessagePosted,
+    NoteAdded,
     RecordingPaused,
     RecordingResumed,
 )
@@ -87,7 +88,9 @@ def test_R8_text_said_while_paused_is_in_no_rendered_file(journal: Journal, salt
 
 
 @given(journals())
-def test_R8_every_message_said_while_recording_is_in_the_json(journal: Journal) -> None:
+def test_R8_R23_every_message_and_note_said_while_recording_is_in_the_json(
+    journal: Journal,
+) -> None:
     decision = decide_recordings(COMPANY, journal)
     paused = False
     said: list[str] = []
@@ -96,8 +99,8 @@ def test_R8_every_message_said_while_recording_is_in_the_json(journal: Journal) 
             paused = True
         elif isinstance(event, RecordingResumed):
             paused = False
-        elif isinstance(event, MessagePosted) and not paused:
-            said.append(event.text)
+        elif isinstance(event, MessagePosted | NoteAdded) and not paused:
+            said.append(event.text)  # notes too, where the company keeps them (R23)
     for recording in produce_files(COMPANY, journal, decision):
         json_file = next(f for f in recording.files if f.format == "json")
         texts = [e["text"] for e in json.loads(json_file.content)["events"] if "text" in e]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from importlib import resources
 from typing import Any
@@ -537,3 +537,64 @@ def test_left_by_someone_other_than_staff_is_kept() -> None:
     left = ParticipantLeft(at=T0 + timedelta(seconds=1), actor=CUSTOMER)
     journal = ChatBuilder().add(left).end().journal()
     assert [e["type"] for e in document(journal)["events"]] == ["left", "ended"]
+
+
+NOTE = "Asked for the policy number; customer upset about the delay"
+
+
+def content_of(files: RecordingFiles, format_name: str) -> bytes:
+    return next(f.content for f in files.files if f.format == format_name)
+
+
+def test_R23_an_internal_note_is_in_every_format_marked_internal() -> None:
+    journal = ended(
+        lambda c: (
+            c.customer_says("hello")
+            .assign(ALICE)
+            .notes(ALICE, NOTE)
+            .notes(ALICE, "For Bob: renewal only", with_transfer=True)
+            .transfer(ALICE, BOB)
+        )
+    )
+    files = render(journal)
+    notes = [e for e in json.loads(content_of(files, "json"))["events"] if e["type"] == "note"]
+    assert [(n["internal"], n["text"], n.get("with_transfer")) for n in notes] == [
+        (True, NOTE, None),
+        (True, "For Bob: renewal only", True),
+    ]
+    validator(RECORDING_SCHEMA).validate(json.loads(content_of(files, "json")))
+    text = content_of(files, "text").decode()
+    assert f"[INTERNAL NOTE] Alice (agent): {NOTE}" in text
+    assert "[INTERNAL NOTE FOR THE TRANSFER] Alice (agent): For Bob: renewal only" in text
+    html = content_of(files, "html").decode()
+    assert '<li class="note internal">' in html
+    assert "Internal note</span>" in html
+    vcon = json.loads(content_of(files, "vcon"))
+    assert all(NOTE not in json.dumps(d) for d in vcon["dialog"])  # not what was said
+    assert NOTE in json.dumps(vcon)  # but kept, marked, with chatrec's other events
+
+
+def test_R23_R8_a_note_written_while_paused_is_in_no_file() -> None:
+    journal = ended(
+        lambda c: (
+            c.assign(ALICE)
+            .pause(ALICE)
+            .notes(ALICE, "card 4111 read out, see paper")
+            .resume(ALICE)
+            .notes(ALICE, NOTE, masked=1)
+        )
+    )
+    files = render(journal)
+    for content in every_byte(files):
+        assert b"paper" not in content
+    assert json.loads(content_of(files, "json"))["outcome"]["masked_card_numbers"] == 1
+
+
+def test_R23_a_company_that_leaves_notes_out_has_none_in_its_files() -> None:
+    journal = ended(lambda c: c.assign(ALICE).notes(ALICE, NOTE, masked=2))
+    leaves_out = replace(COMPANY, record_internal_notes=False)
+    files = render_recording(leaves_out, journal, FLOW_VERDICT, EXPLANATION, BASE)
+    for content in every_byte(files):
+        assert NOTE.encode() not in content
+    doc = build_document(leaves_out, journal, FLOW_VERDICT, EXPLANATION)
+    assert doc["outcome"]["masked_card_numbers"] == 0  # what is not recorded is not counted

@@ -7,7 +7,13 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatrec.domain.journal import DeletionRequested, FlaggedAbusive, Journal, MessagePosted
+from chatrec.domain.journal import (
+    DeletionRequested,
+    FlaggedAbusive,
+    Journal,
+    MessagePosted,
+    NoteAdded,
+)
 from chatrec.domain.live_state import RecordingState, is_paused, recording_state
 from chatrec.domain.participants import stints
 from chatrec.domain.settings import Product
@@ -60,7 +66,8 @@ def test_R11a_R19_what_a_live_chat_keeps_between_events_is_what_its_journal_says
         assert chat.recording_state is recording_state(chat.company, so_far)
         assert chat.deletion_requested == bool(so_far.of_type(DeletionRequested))
         assert chat.abusive == bool(so_far.of_type(FlaggedAbusive))
-        texts = [e.text for e in so_far.events if isinstance(e, MessagePosted)]
+        # What people wrote, internal notes too (R23): the chat's room counts them all.
+        texts = [e.text for e in so_far.events if isinstance(e, MessagePosted | NoteAdded)]
         assert chat.text_bytes == sum(len(text.encode()) for text in texts)
         seq = data.draw(st.integers(0, len(chat.events)))
         assert chat.events_after(seq) == [(n, e) for n, e in chat.events if n > seq]

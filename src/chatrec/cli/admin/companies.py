@@ -2,6 +2,9 @@
 
 Also ``template-preview``, the name a filename template gives a sample chat (R6), and
 ``mask-preview``, what masking settings keep of a sample text (R22).
+
+Its length is ``company set``'s: every setting is one typed option with the help an
+administrator reads, and they are kept side by side as the console's settings page is.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ def company_view(company: CompanyRecord) -> dict[str, Any]:
             for pattern in company.masking_patterns
         ],
         "typing_preview": company.typing_preview,
+        "record_internal_notes": company.record_internal_notes,
     }
 
 
@@ -95,9 +99,18 @@ def _format_company(view: dict[str, Any]) -> str:
             ("vCon draft", view["vcon_draft"]),
             ("retention", f"{retention} seconds" + (" (purge at once)" if not retention else "")),
             ("masking", _masking_line(view)),
+            # Labels no longer than "vCon draft": the column stays as scripts read it.
             (
-                "typing preview",
-                "on: agents see the customer's draft" if view["typing_preview"] else "off",
+                "typing",
+                "preview on: agents see the customer's draft"
+                if view["typing_preview"]
+                else "preview off",
+            ),
+            (
+                "notes",
+                "internal notes recorded, marked internal"
+                if view["record_internal_notes"]
+                else "internal notes left out of recordings",
             ),
         ],
     )
@@ -273,21 +286,31 @@ def company_set(
             show_default=False,
         ),
     ] = None,
+    record_internal_notes: Annotated[
+        bool | None,
+        typer.Option(
+            "--record-internal-notes/--no-record-internal-notes",
+            help="Keep staff's internal notes in recordings, marked internal (R23), as every "
+            "company does until an administrator turns it off. Left out: unchanged.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Change the company's name, template, formats, vCon draft, retention, masking or
-    typing preview; all checked, then kept."""
+    agents' desk settings; all checked, then kept."""
     if mask_patterns and no_mask_patterns:
         fail("give --mask-pattern or --no-mask-patterns, not both")
     patterns = [] if no_mask_patterns else _mask_patterns(mask_patterns)
     changes = (name, template, formats, retention_seconds, vcon_draft, mask_card_numbers, patterns)
-    if all(change is None for change in changes) and typing_preview is None:
+    desk = (typing_preview, record_internal_notes)
+    if all(change is None for change in (*changes, *desk)):
         fail(
             "nothing to change: give --name, --template, --format, --vcon-draft, "
-            "--retention-seconds, --[no-]mask-card-numbers, --mask-pattern, --no-mask-patterns "
-            "or --[no-]typing-preview"
+            "--retention-seconds, --[no-]mask-card-numbers, --mask-pattern, --no-mask-patterns, "
+            "--[no-]typing-preview or --[no-]record-internal-notes"
         )
     with administration(data_dir, database_url) as admin:
         acting = principal()
@@ -302,6 +325,7 @@ def company_set(
             mask_card_numbers=mask_card_numbers,
             masking_patterns=patterns,
             typing_preview=typing_preview,
+            record_internal_notes=record_internal_notes,
         )
         view = company_view(updated)
     _print_company(view, as_json)

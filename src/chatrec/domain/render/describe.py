@@ -46,6 +46,12 @@ def who(actor: Json) -> str:
     return f"{one_line(actor['name'])} ({actor['role']})"
 
 
+def note_label(entry: Json) -> str:
+    """How an internal note is headed in a transcript: never mistaken for a message the
+    customer read (R23)."""
+    return "internal note for the transfer" if entry.get("with_transfer") else "internal note"
+
+
 def clock(at: str, day: str) -> str:
     """``HH:MM:SS``, with the date in front when it is not the chat's first day."""
     return at[11:19] if at[:10] == day else f"{at[:10]} {at[11:19]}"

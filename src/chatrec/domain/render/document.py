@@ -7,6 +7,10 @@ snapshots, sampling draws, filename templates, flow ids, e-mails, tokens), stays
 behind.  The JSON, vCon, text, HTML and sidecar renderers read this document, never the
 journal, so nothing reaches a file without passing through here.
 
+Internal notes (R23) are entries of their own, ``note`` with ``internal: true``, unless
+the company leaves them out of recordings; what is written while paused is left out
+like a message.
+
 Pause (R8): a message posted between a ``RecordingPaused`` and the next
 ``RecordingResumed`` is left out entirely (no text, no placeholder, no length), and the
 gap shows as a ``paused`` and a ``resumed`` marker saying who and when.  A second pause
@@ -36,6 +40,7 @@ from chatrec.domain.journal import (
     FlaggedAbusive,
     Journal,
     MessagePosted,
+    NoteAdded,
     ParticipantLeft,
     RecordingPaused,
     RecordingRequested,
@@ -72,12 +77,18 @@ def actor_key(actor: Json) -> tuple[str, str | None, str]:
     return (actor["role"], actor["user_id"], actor["name"] if actor["user_id"] is None else "")
 
 
-def _entry(event: Event) -> Json | None:
-    """The allow-listed form of one event, or ``None`` for events no file shows."""
+def _entry(event: Event, notes: bool) -> Json | None:
+    """The allow-listed form of one event, or ``None`` for events no file shows;
+    ``notes``: the company keeps internal notes in its recordings (R23)."""
     head: Json = {"at": iso(event.at), "by": actor_json(event.actor)}
     match event:
         case MessagePosted():
             return {"type": "message", **head, "text": event.text}
+        case NoteAdded():
+            if not notes:
+                return None
+            note: Json = {"type": "note", **head, "internal": True, "text": event.text}
+            return note | ({"with_transfer": True} if event.with_transfer else {})
         case AgentAssigned():
             return {
                 "type": "joined",
@@ -139,7 +150,7 @@ def recorded_events(journal: Journal) -> Iterator[Event]:
             if not paused:
                 continue
             paused = False
-        elif paused and isinstance(event, MessagePosted):
+        elif paused and isinstance(event, MessagePosted | NoteAdded):
             continue
         yield event
 
@@ -188,9 +199,12 @@ def build_document(
         )
     recording = verdict.recording
     recorded = list(recorded_events(journal))
-    events = [entry for entry in map(_entry, recorded) if entry is not None]
-    # How many values the recorded messages had masked (R22): never which.
-    messages = [e for e in recorded if isinstance(e, MessagePosted)]
+    notes = company.record_internal_notes
+    events = [entry for e in recorded if (entry := _entry(e, notes)) is not None]
+    # How many values the recorded messages (and notes) had masked (R22): never which.
+    messages: list[MessagePosted | NoteAdded] = [
+        e for e in recorded if isinstance(e, MessagePosted) or (notes and isinstance(e, NoteAdded))
+    ]
     primary = primary_agent(journal)
     return {
         "schema": SCHEMA_ID,

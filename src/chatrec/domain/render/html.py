@@ -21,6 +21,7 @@ from chatrec.domain.render.describe import (
     detail_fields,
     flag_values,
     marker_head,
+    note_label,
     one_line,
     staff_label,
 )
@@ -41,6 +42,8 @@ li.agent,li.supervisor{border-color:#2d6a2d;background:#eef6ee}
 li.flow,li.system{border-color:#6b4c9a;background:#f4f0fa}
 li.event{color:#3b3b3b;font-size:.95rem}
 li.marker{border-color:#a15c00;background:#fff4e0;font-weight:600}
+li.note{border-style:dashed;border-color:#6b4fa0;background:#f4f0fb}
+.internal-label{font-size:.8rem;font-weight:600;color:#4b3280;text-transform:uppercase}
 .meta{margin:0;font-size:.9rem;color:#3b3b3b}.text{margin:.2rem 0 0;white-space:pre-wrap}
 time{font-variant-numeric:tabular-nums}
 """
@@ -80,6 +83,14 @@ def _item(entry: dict[str, Any], day: str) -> str:
     if entry["type"] in {"paused", "resumed"}:
         head = _e(marker_head(entry))
         return f'<li class="marker" role="note">{head} at {_time(entry["at"], day)}</li>'
+    if entry["type"] == "note":  # R23: marked, so no reader takes it for what was said
+        by = entry["by"]
+        return (
+            f'<li class="note internal"><p class="meta">{_time(entry["at"], day)} '
+            f"<strong>{_e(one_line(by['name']))}</strong> ({_e(by['role'])}) "
+            f'<span class="internal-label">{_e(note_label(entry).capitalize())}</span></p>'
+            f'<p class="text">{_e(entry["text"])}</p></li>'
+        )
     if entry["type"] != "message":
         return f'<li class="event">{_time(entry["at"], day)} {_e(action(entry))}</li>'
     by = entry["by"]

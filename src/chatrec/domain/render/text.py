@@ -17,6 +17,7 @@ from chatrec.domain.render.describe import (
     detail_fields,
     flag_values,
     marker,
+    note_label,
     one_line,
     staff_label,
     who,
@@ -47,6 +48,10 @@ def _event_lines(entry: dict[str, Any], day: str) -> list[str]:
     if entry["type"] in {"paused", "resumed"}:
         return [f"--- {marker(entry, day)} ---"]
     stamp = f"[{clock(entry['at'], day)}]"
+    if entry["type"] == "note":  # R23: marked, so no reader takes it for what was said
+        first, *rest = clean(entry["text"]).split("\n")
+        head = f"{stamp} [{note_label(entry).upper()}] {who(entry['by'])}: {first}"
+        return [head, *(_INDENT + line for line in rest)]
     if entry["type"] != "message":
         return [f"{stamp} * {action(entry)}"]
     first, *rest = clean(entry["text"]).split("\n")

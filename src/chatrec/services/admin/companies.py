@@ -118,6 +118,7 @@ def _view(company: CompanyRecord) -> dict[str, object]:
             for pattern in company.masking_patterns
         ],
         "typing_preview": company.typing_preview,
+        "record_internal_notes": company.record_internal_notes,
     }
 
 
@@ -222,11 +223,13 @@ class CompanyAdmin:
         mask_card_numbers: bool | None = None,
         masking_patterns: Iterable[MaskPattern] | None = None,
         typing_preview: bool | None = None,
+        record_internal_notes: bool | None = None,
     ) -> CompanyRecord:
         """Change the company's settings; all are checked before any is kept.
 
         Masking changes (R22) and the typing preview (R23) apply to chats that start
-        after them: a customer is told of the preview as their chat opens."""
+        after them: a customer is told of the preview as their chat opens.  So does
+        whether internal notes are recorded (R23)."""
         before = self._get(company_for(principal, company_id, LoginRole.ADMINISTRATOR))
         after = before
         if name is not None:
@@ -248,6 +251,8 @@ class CompanyAdmin:
             after = replace(after, masking_patterns=check_patterns(tuple(masking_patterns)))
         if typing_preview is not None:
             after = replace(after, typing_preview=typing_preview)
+        if record_internal_notes is not None:
+            after = replace(after, record_internal_notes=record_internal_notes)
         # Turning card masking off is a decision the audit trail names on its own (R22).
         action = "company.updated"
         if before.mask_card_numbers != after.mask_card_numbers:

@@ -35,6 +35,13 @@
         return event.text
           ? h("q", { class: "message-text" }, event.text)
           : h("em", { class: "purged" }, purged ? "message text purged (R17)" : "empty message");
+      case "note_added": {
+        const label = event.with_transfer ? "internal note for the transfer: " : "internal note: ";
+        const body = event.text
+          ? h("q", { class: "message-text" }, event.text)
+          : h("em", { class: "purged" }, purged ? "note text purged (R17)" : "empty note");
+        return h("span", {}, label, body);
+      }
       case "agent_assigned":
         return `took the chat${event.by_transfer ? " by transfer" : event.queue ? ` from queue ${event.queue}` : ""} (${settings(event.settings)})`;
       case "transferred":

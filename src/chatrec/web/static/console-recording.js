@@ -13,6 +13,7 @@
   const vconDraft = $("vcon-draft");
   const maskCards = $("mask-cards");
   const typingPreview = $("typing-preview");
+  const recordNotes = $("record-notes");
   const patterns = $("patterns");
   const maskTry = $("mask-try");
   let previewTimer = null;
@@ -184,6 +185,7 @@
     showRetention(company.retention_seconds);
     maskCards.checked = company.mask_card_numbers;
     typingPreview.checked = company.typing_preview;
+    recordNotes.checked = company.record_internal_notes;
     showCards();
     c.fill(patterns, company.masking_patterns.map(patternRow));
     preview();
@@ -217,6 +219,7 @@
           mask_card_numbers: maskCards.checked,
           masking_patterns: chosenPatterns().filter((p) => p.name || p.pattern),
           typing_preview: typingPreview.checked,
+          record_internal_notes: recordNotes.checked,
         });
         show(company);
         result.dataset.kind = "ok";

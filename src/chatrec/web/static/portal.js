@@ -42,6 +42,9 @@
     announce: $("status"),
     transferDialog: $("transfer-dialog"),
     transferTarget: $("transfer-target"),
+    transferNote: $("transfer-note"),
+    noteMode: $("note-mode"),
+    sendButton: $("send"),
     confirmDialog: $("confirm-dialog"),
     confirmTitle: $("confirm-title"),
     confirmText: $("confirm-text"),
@@ -321,7 +324,7 @@
       render();
       return;
     }
-    if (sent && sent.type === "message" && sent.chat_id === selected && !ui.message.value) {
+    if (sent && (sent.type === "message" || sent.type === "note") && sent.chat_id === selected && !ui.message.value) {
       ui.message.value = sent.text; // give the unsent text back
     }
     if (sent && sent.type === "presence") showPresence(!sent.available);
@@ -615,7 +618,14 @@
 
   function appendLine(event, live) {
     let li;
-    if (event.type === "message" || event.type === "consent_asked") {
+    if (event.type === "note") {
+      // Between staff only (R23): set apart, so nobody takes it for what the customer read.
+      li = h("li", { class: `msg note${event.by.user_id === me.id ? " from-me" : ""}` });
+      const label = event.with_transfer ? "Internal note for the transfer" : "Internal note";
+      const meta = h("span", { class: "meta" }, `${label} · ${who(event.by)} · `);
+      meta.append(time(event.at));
+      li.append(meta, h("span", { class: "text" }, event.text));
+    } else if (event.type === "message" || event.type === "consent_asked") {
       const role = event.by.role;
       const from = role === "customer" ? "customer" : role === "flow" || role === "system" ? "flow" : "staff";
       li = h("li", { class: `msg from-${from}${event.by.user_id === me.id ? " from-me" : ""}` });
@@ -721,7 +731,8 @@
     event.preventDefault();
     const text = ui.message.value.trim();
     if (!text || !selected) return;
-    if (send({ type: "message", chat_id: selected, text })) {
+    const type = ui.noteMode.checked ? "note" : "message";
+    if (send({ type, chat_id: selected, text })) {
       ui.message.value = "";
       typing.stop();
     }
@@ -739,7 +750,13 @@
     return true;
   });
   ui.message.addEventListener("input", () => {
-    typing.typed(Boolean(ui.message.value.trim()) && !ui.message.disabled);
+    // A note is for staff: the customer is not told that anyone is typing it.
+    typing.typed(Boolean(ui.message.value.trim()) && !ui.message.disabled && !ui.noteMode.checked);
+  });
+  ui.noteMode.addEventListener("change", () => {
+    if (ui.noteMode.checked) typing.stop();
+    ui.composer.classList.toggle("noting", ui.noteMode.checked);
+    ui.sendButton.textContent = ui.noteMode.checked ? "Add note" : "Send";
   });
 
   function ask(kind) {
@@ -821,7 +838,10 @@
         const target = await chooseTransferTarget();
         if (!target) return;
         const [kind, id] = target.split(/:(.*)/s);
-        send({ type: "transfer", chat_id: chatId, [kind === "agent" ? "to_agent" : "to_queue"]: id });
+        const frame = { type: "transfer", chat_id: chatId, [kind === "agent" ? "to_agent" : "to_queue"]: id };
+        const note = ui.transferNote.value.trim();
+        if (note) frame.note = note; // internal, for whoever takes the chat (R23)
+        if (send(frame)) ui.transferNote.value = "";
         return;
       }
       if (CONFIRM[name] && !(await ask(name))) return;

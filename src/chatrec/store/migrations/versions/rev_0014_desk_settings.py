@@ -1,4 +1,6 @@
-"""Companies may show agents the customer's draft as it is typed (R23); off for all.
+"""The agent's desk (R23): companies may show agents the customer's draft as it is typed
+(off for all), and keep staff's internal notes in recordings, marked internal (on for all,
+as the rule has it unless a company excludes them).
 
 Revision ID: 0014
 Revises: 0013
@@ -24,7 +26,12 @@ def upgrade() -> None:
         "companies",
         sa.Column("typing_preview", sa.Boolean(), server_default=sa.false(), nullable=False),
     )
+    op.add_column(
+        "companies",
+        sa.Column("record_internal_notes", sa.Boolean(), server_default=sa.true(), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("companies", "record_internal_notes")
     op.drop_column("companies", "typing_preview")
