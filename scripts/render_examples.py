@@ -37,6 +37,7 @@ from chatrec.domain.journal import (
     StaffSnapshot,
     SupervisorJoined,
     Transferred,
+    WrapUpChosen,
 )
 from chatrec.domain.manifest import SigningKey, sign_recording
 from chatrec.domain.production import recording_bases
@@ -73,7 +74,7 @@ def _say(seconds: int, actor: Actor, text: str) -> MessagePosted:
 
 def example_journal() -> Journal:
     """A sales chat: flow greeting, consent, a record step, two agents, a pause, a note for
-    the transfer, a supervisor."""
+    the transfer, a supervisor, a wrap-up code."""
     staff = StaffSnapshot()
     alice_draw = draw_sample(SAMPLING_KEY, "C1001", "u-1042", staff.record_percentage)
     bob_draw = draw_sample(SAMPLING_KEY, "C1001", "u-1077", staff.record_percentage)
@@ -109,6 +110,7 @@ def example_journal() -> Journal:
         SupervisorJoined(at=_at(279), actor=SAM, settings=staff),
         _say(300, BOB, "That completes the questionnaire. Anything else?"),
         _say(313, CUSTOMER, "No, that's all. Thanks!"),
+        WrapUpChosen(at=_at(315), actor=BOB, code="Policy sold"),
         ChatEnded(at=_at(318), actor=CUSTOMER, reason="customer ended"),
     ]
     return Journal.of(events)

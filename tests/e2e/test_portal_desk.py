@@ -64,6 +64,10 @@ class Customer:
         with self._opened:
             self.send({"type": "end"})
 
+    def hang_up(self) -> None:
+        """Close the socket of a chat that has ended already."""
+        self._opened.close()
+
 
 def set_away(server: ServerProcess, login: str, tokens: dict[str, str]) -> None:
     if login not in tokens:
@@ -292,6 +296,32 @@ def test_R23_internal_notes_stay_between_staff_and_one_goes_with_a_transfer(
     for frame in shopper.frames:
         assert note not in json.dumps(frame)
         assert handover not in json.dumps(frame)
+
+
+def test_R23_a_required_wrap_up_code_is_chosen_before_the_agent_can_end_the_chat(
+    server: Tenant, new_page: NewPage, customers: list[Customer]
+) -> None:
+    settings = httpx.patch(
+        f"{server.url}/api/admin/companies/{server.company_id}",
+        json={"wrap_up_codes": ["Claim", "Renewal"], "wrap_up_required": True},
+        headers={"Authorization": f"Bearer {server.token('ada')}"},
+    )
+    assert settings.status_code == 200, settings.text
+    alice = new_page()
+    log_in(alice, server, "alice")
+    go_available(alice)
+    shopper = customer(server, customers)
+    assigned_chat(alice)
+    end = alice.get_by_role("button", name="End chat")
+    expect(end).to_be_disabled()
+    expect(alice.locator("#wrap-up-hint")).to_have_text("Required before you end the chat.")
+    alice.get_by_label("Wrap-up code").select_option("Renewal")
+    expect(end).to_be_enabled()
+    end.click()
+    alice.locator("#confirm-dialog").get_by_role("button", name="End chat").click()
+    expect(alice.locator("#conversation-status")).to_have_text("Ended")
+    customers.remove(shopper)  # ended by the agent: nothing left for the customer to end
+    shopper.hang_up()
 
 
 def test_R9_R12b_R13_recording_actions_follow_the_recording_state(

@@ -170,6 +170,7 @@ RULES: dict[RouteKey, Rule] = {
     # Supervisors list their company's open chats, agents the chats they are in.
     ("GET", "/api/chats"): may(*EVERY_STAFF, names_a=False),
     ("GET", "/api/directory"): may(*EVERY_STAFF, names_a=False),
+    ("GET", "/api/wrap-up-codes"): may(*EVERY_STAFF, names_a=False),
     # The template sent, on a sample chat with the caller's own company's names (the
     # operator's: a neutral one); it names no company.
     ("POST", "/api/admin/template-preview"): may(*EVERY_STAFF, names_a=False),
@@ -881,6 +882,11 @@ STAFF_SCRIPT: list[tuple[Frame | str, dict[Caller, str]]] = [
     ({"type": "message", "text": "Hi"}, on_chat({A_AGENT: "ack", A_SUPERVISOR: "forbidden"})),
     ({"type": "note", "text": "Hi"}, on_chat({A_AGENT: "ack", A_SUPERVISOR: "forbidden"})),
     ({"type": "typing", "active": True}, on_chat({A_AGENT: "ack", A_SUPERVISOR: "forbidden"})),
+    # The demo company has no wrap-up codes: whoever may choose one is told the list is empty.
+    (
+        {"type": "wrap_up", "code": "Claim"},
+        on_chat({A_AGENT: "invalid", A_SUPERVISOR: "forbidden"}),
+    ),
     ({"type": "join"}, on_chat({A_AGENT: "forbidden", A_SUPERVISOR: "ack"})),
     ({"type": "message", "text": "Hi"}, on_chat({A_AGENT: "ack", A_SUPERVISOR: "ack"})),
     ({"type": "pause"}, on_chat({A_AGENT: "ack", A_SUPERVISOR: "conflict"})),

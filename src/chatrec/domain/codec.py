@@ -35,6 +35,7 @@ from chatrec.domain.journal import (
     StaffSnapshot,
     SupervisorJoined,
     Transferred,
+    WrapUpChosen,
 )
 from chatrec.domain.sampling import SamplingDraw
 from chatrec.errors import JournalError
@@ -57,6 +58,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     FlaggedAbusive,
     ChatEnded,
     NoteAdded,
+    WrapUpChosen,
 )
 
 

@@ -113,6 +113,14 @@ class NoteAdded(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WrapUpChosen(Event):
+    """A staff member in the chat chose its wrap-up code from the company's list; the
+    last one chosen before the end is in the recordings' metadata (R23)."""
+
+    code: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StaffSnapshot:
     """A staff login's recording settings as stored when they joined (R4, R7, R12a)."""
 

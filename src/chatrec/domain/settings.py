@@ -87,6 +87,9 @@ class CompanySettings:
     typing_preview: bool = False
     # R23: staff's internal notes are in recordings, marked internal, unless left out.
     record_internal_notes: bool = True
+    # R23: the company's wrap-up codes, and whether an agent must choose one to end.
+    wrap_up_codes: tuple[str, ...] = ()
+    wrap_up_required: bool = False
 
     def __post_init__(self) -> None:
         if not self.formats:

@@ -24,6 +24,7 @@ from chatrec.domain.journal import (
     Journal,
     MessagePosted,
     NoteAdded,
+    WrapUpChosen,
 )
 from chatrec.domain.live_state import RecordingState, is_paused, recording_state
 from chatrec.domain.participants import Stint, stints
@@ -41,6 +42,7 @@ class _Derived:
     paused: bool
     deletion_requested: bool
     abusive: bool
+    wrap_up: str | None
 
 
 @dataclass
@@ -115,8 +117,14 @@ class LiveChat:
                 paused=is_paused(journal),
                 deletion_requested=bool(journal.of_type(DeletionRequested)),
                 abusive=bool(journal.of_type(FlaggedAbusive)),
+                wrap_up=next((w.code for w in reversed(journal.of_type(WrapUpChosen))), None),
             )
         return self._derived
+
+    @property
+    def wrap_up(self) -> str | None:
+        """The wrap-up code chosen last (R23), or ``None``."""
+        return self._derive().wrap_up
 
     @property
     def text_bytes(self) -> int:

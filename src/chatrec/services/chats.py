@@ -37,8 +37,10 @@ from chatrec.domain.journal import (
     RecordingResumed,
     SupervisorJoined,
     Transferred,
+    WrapUpChosen,
 )
 from chatrec.domain.roles import LoginRole
+from chatrec.domain.wrap_up import chosen_code
 from chatrec.errors import (
     AgentFullError,
     ChatFullError,
@@ -322,6 +324,20 @@ class ChatService(ChatRouting):
 
         return await self._acting(chat, act)
 
+    async def choose_wrap_up(self, user: UserRecord, chat: LiveChat, code: str) -> int:
+        """What the chat was about, from the company's list (R23): the last chosen before
+        the end is in its recordings' metadata."""
+
+        async def act() -> int:
+            self._check_open(chat)
+            actor = self._in_chat(chat, user)
+            kept = chosen_code(chat.company.wrap_up_codes, code)
+            return await self._commit(
+                chat, [WrapUpChosen(at=self._now(chat), actor=actor, code=kept)]
+            )
+
+        return await self._acting(chat, act)
+
     async def recording_action(self, user: UserRecord, chat: LiveChat, kind: type[Event]) -> int:
         """Pause, Resume, Delete recording or Flag abusive (R8, R9, R11), audited."""
 
@@ -383,6 +399,11 @@ class ChatService(ChatRouting):
             if others:
                 raise ConflictError(
                     "other agents are still in the chat: leave it, or the last agent ends it"
+                )
+            company = chat.company
+            if company.wrap_up_required and not chat.journal.of_type(WrapUpChosen):
+                raise ConflictError(
+                    "choose a wrap-up code before you end the chat: your company requires one"
                 )
             return await self._end(chat, actor, f"ended by {actor.role.value}")
 

@@ -47,6 +47,8 @@ def company_settings(record: CompanyRecord) -> CompanySettings:
         masking=_masking(record),
         typing_preview=record.typing_preview,
         record_internal_notes=record.record_internal_notes,
+        wrap_up_codes=record.wrap_up_codes,
+        wrap_up_required=record.wrap_up_required,
     )
 
 

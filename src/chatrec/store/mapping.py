@@ -82,6 +82,7 @@ def company_values(record: CompanyRecord) -> dict[str, Any]:
         products=sorted(record.products),
         formats=sorted(record.formats),
         masking_patterns=[dataclasses.asdict(pattern) for pattern in record.masking_patterns],
+        wrap_up_codes=list(record.wrap_up_codes),
     )
 
 
@@ -96,6 +97,7 @@ def company_record(row: CompanyRow) -> CompanyRecord:
             MaskPattern(pattern["name"], pattern["pattern"])
             for pattern in row.masking_patterns or ()
         ),
+        wrap_up_codes=tuple(row.wrap_up_codes or ()),
     )
 
 

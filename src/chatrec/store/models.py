@@ -83,6 +83,9 @@ class CompanyRow(Base):
     typing_preview: Mapped[bool] = mapped_column(default=False, server_default=false())
     # R23: staff's internal notes are in recordings, marked internal, unless left out.
     record_internal_notes: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # R23: the company's wrap-up codes, and whether an agent must choose one to end.
+    wrap_up_codes: Mapped[list[str]] = mapped_column(JSON(), default=list, server_default="[]")
+    wrap_up_required: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class UserRow(Base):

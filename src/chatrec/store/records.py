@@ -49,6 +49,9 @@ class CompanyRecord:
     typing_preview: bool = False
     # R23: staff's internal notes are in recordings, marked internal, unless left out.
     record_internal_notes: bool = True
+    # R23: the company's wrap-up codes, and whether an agent must choose one to end.
+    wrap_up_codes: tuple[str, ...] = ()
+    wrap_up_required: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,6 +177,11 @@ class DirectoryRead(BaseModel):
     queues: list[QueueTargetRead]
 
 
+class WrapUpCodesRead(BaseModel):
+    codes: list[str] = Field(description="the company's wrap-up codes, in its order (R23)")
+    required: bool = Field(description="an agent chooses one before ending a chat")
+
+
 class ChatRead(BaseModel):
     chat_id: str
     service_id: str
@@ -408,6 +413,16 @@ async def directory(user: Staff, services: Services) -> DirectoryRead:
         agents=agents,
         queues=[QueueTargetRead(queue_id=q.queue_id, name=q.name) for q in queues],
     )
+
+
+@router.get("/wrap-up-codes", operation_id="getWrapUpCodes", tags=["chats"])
+async def wrap_up_codes(user: Staff, services: Services) -> WrapUpCodesRead:
+    """The codes staff choose from to say what a chat was about (R23), as the company has
+    them now; a chat that started before a change keeps the list it started with."""
+    company = await asyncio.to_thread(services.store.get_company, user.company_id)
+    if company is None:
+        return WrapUpCodesRead(codes=[], required=False)
+    return WrapUpCodesRead(codes=list(company.wrap_up_codes), required=company.wrap_up_required)
 
 
 @router.get("/chats/{chat_id}/explanation", operation_id="explainChat", tags=["chats"])

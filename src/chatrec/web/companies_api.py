@@ -59,6 +59,16 @@ RECORD_INTERNAL_NOTES = (
     "turned off. Notes never reach the customer either way. A change applies to chats that "
     "start after it"
 )
+WRAP_UP_CODES = (
+    "the codes staff choose from to say what a chat was about (R23), in the order shown; "
+    "the last chosen before the end is in the recordings' metadata and sidecar. At most 50, "
+    "each 1 to 60 characters, none twice (case and spacing aside). A change applies to chats "
+    "that start after it"
+)
+WRAP_UP_REQUIRED = (
+    "an agent must choose a wrap-up code before ending a chat themselves (R23); a chat the "
+    "customer or the inactivity timeout ends is recorded without one if none was chosen"
+)
 MASKING_PATTERNS = (
     "the company's own values to mask in every message, for instance national identity "
     f"numbers (R22): at most {MAX_PATTERNS}, each an RE2 pattern (no back-references or "
@@ -108,6 +118,10 @@ class CompanyUpdate(BaseModel):
     ) = None
     typing_preview: bool | None = Field(default=None, description=TYPING_PREVIEW)
     record_internal_notes: bool | None = Field(default=None, description=RECORD_INTERNAL_NOTES)
+    wrap_up_codes: (
+        Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=200)] | None
+    ) = Field(default=None, description=WRAP_UP_CODES)
+    wrap_up_required: bool | None = Field(default=None, description=WRAP_UP_REQUIRED)
 
 
 class CompanyRead(BaseModel):
@@ -126,6 +140,8 @@ class CompanyRead(BaseModel):
     masking_patterns: list[MaskPatternBody] = Field(description=MASKING_PATTERNS)
     typing_preview: bool = Field(description=TYPING_PREVIEW)
     record_internal_notes: bool = Field(description=RECORD_INTERNAL_NOTES)
+    wrap_up_codes: list[str] = Field(description=WRAP_UP_CODES)
+    wrap_up_required: bool = Field(description=WRAP_UP_REQUIRED)
 
 
 def company_read(company: CompanyRecord) -> CompanyRead:
@@ -149,6 +165,8 @@ def company_read(company: CompanyRecord) -> CompanyRead:
         ],
         typing_preview=company.typing_preview,
         record_internal_notes=company.record_internal_notes,
+        wrap_up_codes=list(company.wrap_up_codes),
+        wrap_up_required=company.wrap_up_required,
     )
 
 
@@ -256,6 +274,8 @@ def _update_company(
         else _patterns(body.masking_patterns),
         typing_preview=body.typing_preview,
         record_internal_notes=body.record_internal_notes,
+        wrap_up_codes=body.wrap_up_codes,
+        wrap_up_required=body.wrap_up_required,
     )
     return company_read(company)
 

@@ -31,6 +31,7 @@ from chatrec.domain.journal import (
     RecordingResumed,
     SupervisorJoined,
     Transferred,
+    WrapUpChosen,
 )
 
 Ref = Annotated[str | None, Field(default=None, max_length=64)]
@@ -129,6 +130,14 @@ class StaffNote(Frame):
     text: Annotated[str, Field(min_length=1)]
 
 
+class WrapUp(Frame):
+    """The chat's wrap-up code, one of the company's (``GET /api/wrap-up-codes``, R23)."""
+
+    type: Literal["wrap_up"]
+    chat_id: ChatId
+    code: Annotated[str, Field(min_length=1, max_length=200)]
+
+
 class ChatAction(Frame):
     """Actions on one chat; there is no "start recording" (R2)."""
 
@@ -154,6 +163,7 @@ StaffFrame = Annotated[
     | StaffMessage
     | StaffNote
     | StaffTyping
+    | WrapUp
     | ChatAction
     | Transfer,
     Field(discriminator="type"),
@@ -222,6 +232,8 @@ def _body(event: Event, *, staff: bool) -> dict[str, Any] | None:
             return {"type": "delete_pressed"} if staff else None
         case FlaggedAbusive():
             return {"type": "flagged_abusive"} if staff else None
+        case WrapUpChosen():
+            return {"type": "wrap_up", "code": event.code} if staff else None
     return None
 
 

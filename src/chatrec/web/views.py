@@ -43,6 +43,8 @@ def chat_summary(chat: LiveChat, *, staff: bool) -> dict[str, Any]:
         summary |= {
             "queue_id": chat.record.queue_id,
             "deletion_requested": chat.deletion_requested,
+            "wrap_up": chat.wrap_up,  # R23: the code chosen last, None until one is
+            "wrap_up_required": chat.company.wrap_up_required,
             "abusive": chat.abusive,
             "participants": [
                 {"user_id": uid, "name": actor.name, "role": actor.role.value}

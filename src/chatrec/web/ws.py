@@ -680,6 +680,9 @@ class StaffConnection(Connection):
                 chat = service.chat_for_staff(user, frame.chat_id)
                 self.relay_typing(chat, staff_typing(chat, user, frame.active))
                 return None
+            case protocol.WrapUp():
+                chat = service.chat_for_staff(user, frame.chat_id)
+                return await service.choose_wrap_up(user, chat, frame.code)
             case protocol.StaffNote():
                 chat = service.chat_for_staff(user, frame.chat_id)
                 return await service.staff_notes(user, chat, frame.text)

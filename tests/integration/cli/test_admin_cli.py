@@ -803,6 +803,16 @@ def test_R23_the_typing_preview_is_off_until_turned_on_and_audited(acme: str, st
     ok(admin(acme, "company", "set", "--no-typing-preview"))
     assert store.get_company("acme").typing_preview is False  # type: ignore[union-attr]
 
+    empty = admin(acme, "company", "set", "--wrap-up-required")
+    assert empty.exit_code == 2, empty.output
+    assert "cannot be required while the list is empty" in empty.stderr
+    codes = ("--wrap-up-code", "Claim", "--wrap-up-code", "Billing", "--wrap-up-required")
+    ok(admin(acme, "company", "set", *codes))
+    shown = ok(admin(acme, "company", "show")).stdout
+    assert re.search(r"wrap-up: +Claim, Billing \(required\)\n", shown), shown
+    ok(admin(acme, "company", "set", "--no-wrap-up-codes", "--wrap-up-optional"))
+    assert store.get_company("acme").wrap_up_codes == ()  # type: ignore[union-attr]
+
 
 def test_R21_an_administrator_rotates_the_signing_key_and_the_old_one_stays_published(
     acme: str, store: Store

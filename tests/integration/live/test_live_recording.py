@@ -401,3 +401,57 @@ def test_R23_R17_internal_notes_reach_staff_only_go_with_a_transfer_and_are_reco
     finally:
         store.close()
     assert [n.text for n in kept] == ["", ""]
+
+
+def test_R23_a_required_wrap_up_code_is_chosen_before_the_end_and_kept_in_the_metadata(
+    server: Tenant,
+) -> None:
+    admin = {"Authorization": f"Bearer {server.token('ada')}"}
+    refused = httpx.patch(
+        f"{server.url}/api/admin/companies/{server.company_id}",
+        json={"wrap_up_codes": [], "wrap_up_required": True},
+        headers=admin,
+    )
+    assert refused.status_code == 422, refused.text
+    assert "add codes first" in refused.json()["error"]["message"]
+    settings = httpx.patch(
+        f"{server.url}/api/admin/companies/{server.company_id}",
+        json={"wrap_up_codes": ["Claim", " Billing  question"], "wrap_up_required": True},
+        headers=admin,
+    )
+    assert settings.status_code == 200, settings.text
+    listed = httpx.get(
+        f"{server.url}/api/wrap-up-codes",
+        headers={"Authorization": f"Bearer {server.token('alice')}"},
+    )
+    assert listed.json() == {"codes": ["Claim", "Billing question"], "required": True}
+    chat: dict[str, str] = {}
+
+    async def scenario() -> None:
+        customer, alice, chat_id = await queued_to(server, "alice")
+        chat["id"] = chat_id
+        early = await alice.send({"type": "end", "chat_id": chat_id})
+        assert (early["code"], "wrap-up code" in early["message"]) == ("conflict", True)
+        unknown = await alice.send({"type": "wrap_up", "chat_id": chat_id, "code": "Refund"})
+        assert unknown["code"] == "invalid"
+        assert "'Claim', 'Billing question'" in unknown["message"]
+        await alice.ok({"type": "wrap_up", "chat_id": chat_id, "code": "billing question"})
+        summary = await alice.state(chat_id, lambda c: c["wrap_up"] is not None)
+        assert (summary["wrap_up"], summary["wrap_up_required"]) == ("Billing question", True)
+        await alice.ok({"type": "end", "chat_id": chat_id})
+        await customer.state(chat_id, lambda c: c["status"] == "ended")
+        assert not [e for e in customer.events(chat_id) if e["type"] == "wrap_up"]
+
+    run(scenario)
+    files = recorded(server, chat["id"])
+    bodies = [json.loads(f.content) for f in files if f.path.endswith(".json")]
+    documents = [
+        b for b in bodies if b.get("schema") == "https://chatrec.example/schemas/recording/1"
+    ]
+    assert documents
+    for body in documents:
+        assert body["wrap_up"]["code"] == "Billing question", body["recording_id"]
+        assert body["wrap_up"]["by"]["name"] == "Alice Martin"
+    sidecars = [json.loads(f.content) for f in files if f.path.endswith(".meta.json")]
+    assert sidecars
+    assert all(s["wrap_up"]["code"] == "Billing question" for s in sidecars)

@@ -35,6 +35,7 @@ from chatrec.domain.journal import (
     StaffSnapshot,
     SupervisorJoined,
     Transferred,
+    WrapUpChosen,
 )
 from chatrec.domain.sampling import draw_sample
 from chatrec.domain.settings import CompanySettings, Product, RecordingFormat
@@ -113,6 +114,10 @@ class ChatBuilder:
             at=self._tick(), actor=actor, text=text, with_transfer=with_transfer, masked=masked
         )
         return self.add(note)
+
+    def wraps_up(self, actor: Actor, code: str) -> ChatBuilder:
+        """The chat's wrap-up code, chosen (R23)."""
+        return self.add(WrapUpChosen(at=self._tick(), actor=actor, code=code))
 
     def assign(
         self,

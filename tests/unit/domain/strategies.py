@@ -43,6 +43,9 @@ def _flow_records(step: int, reason: str, template: str | None) -> Step:
 steps: st.SearchStrategy[Step] = st.one_of(
     texts.map(lambda t: lambda c: c.customer_says(t)),
     st.tuples(staff, texts).map(lambda a: lambda c: c.says(a[0], a[1])),
+    st.tuples(staff, st.sampled_from(["Billing", "Claim"])).map(
+        lambda a: lambda c: c.wraps_up(a[0], a[1])
+    ),
     st.tuples(staff, texts, st.booleans()).map(
         lambda a: lambda c: c.notes(a[0], a[1], with_transfer=a[2])
     ),

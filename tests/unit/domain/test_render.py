@@ -598,3 +598,20 @@ def test_R23_a_company_that_leaves_notes_out_has_none_in_its_files() -> None:
         assert NOTE.encode() not in content
     doc = build_document(leaves_out, journal, FLOW_VERDICT, EXPLANATION)
     assert doc["outcome"]["masked_card_numbers"] == 0  # what is not recorded is not counted
+
+
+def test_R23_the_last_wrap_up_code_chosen_is_in_the_metadata_and_the_sidecar() -> None:
+    journal = ended(lambda c: c.assign(ALICE).wraps_up(ALICE, "Claim").wraps_up(ALICE, "Billing"))
+    files = render(journal)
+    doc = json.loads(content_of(files, "json"))
+    alice = {"role": "agent", "name": "Alice", "user_id": "alice"}
+    assert doc["wrap_up"] == {"code": "Billing", "at": doc["wrap_up"]["at"], "by": alice}
+    assert not [e for e in doc["events"] if "code" in e]  # the choice, not its history
+    sidecar = json.loads(files.sidecar.content)
+    assert sidecar["wrap_up"] == doc["wrap_up"]
+    validator(SIDECAR_SCHEMA).validate(sidecar)
+    validator(RECORDING_SCHEMA).validate(doc)
+    assert "Wrap-up:" in content_of(files, "text").decode()
+    assert "Billing (chosen by Alice (agent))" in content_of(files, "text").decode()
+    none = json.loads(content_of(render(ended(lambda c: c.assign(ALICE))), "json"))
+    assert none["wrap_up"] is None

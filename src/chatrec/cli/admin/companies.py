@@ -73,7 +73,14 @@ def company_view(company: CompanyRecord) -> dict[str, Any]:
         ],
         "typing_preview": company.typing_preview,
         "record_internal_notes": company.record_internal_notes,
+        "wrap_up_codes": list(company.wrap_up_codes),
+        "wrap_up_required": company.wrap_up_required,
     }
+
+
+def _wrap_up_line(view: dict[str, Any]) -> str:
+    codes = ", ".join(view["wrap_up_codes"]) or "no codes"
+    return f"{codes} ({'required' if view['wrap_up_required'] else 'optional'})"
 
 
 def _masking_line(view: dict[str, Any]) -> str:
@@ -112,6 +119,7 @@ def _format_company(view: dict[str, Any]) -> str:
                 if view["record_internal_notes"]
                 else "internal notes left out of recordings",
             ),
+            ("wrap-up", _wrap_up_line(view)),
         ],
     )
 
@@ -295,6 +303,27 @@ def company_set(
             show_default=False,
         ),
     ] = None,
+    wrap_up_codes: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--wrap-up-code",
+            metavar="CODE",
+            help="A wrap-up code staff choose from (R23); repeat for several, in the order "
+            "shown. They replace the company's codes. Left out: unchanged.",
+        ),
+    ] = None,
+    no_wrap_up_codes: Annotated[
+        bool, typer.Option("--no-wrap-up-codes", help="Remove every wrap-up code.")
+    ] = False,
+    wrap_up_required: Annotated[
+        bool | None,
+        typer.Option(
+            "--wrap-up-required/--wrap-up-optional",
+            help="Whether an agent must choose a wrap-up code before ending a chat (R23). "
+            "Left out: unchanged.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -305,12 +334,16 @@ def company_set(
         fail("give --mask-pattern or --no-mask-patterns, not both")
     patterns = [] if no_mask_patterns else _mask_patterns(mask_patterns)
     changes = (name, template, formats, retention_seconds, vcon_draft, mask_card_numbers, patterns)
-    desk = (typing_preview, record_internal_notes)
+    if wrap_up_codes and no_wrap_up_codes:
+        fail("give --wrap-up-code or --no-wrap-up-codes, not both")
+    codes = [] if no_wrap_up_codes else wrap_up_codes or None
+    desk = (typing_preview, record_internal_notes, codes, wrap_up_required)
     if all(change is None for change in (*changes, *desk)):
         fail(
             "nothing to change: give --name, --template, --format, --vcon-draft, "
             "--retention-seconds, --[no-]mask-card-numbers, --mask-pattern, --no-mask-patterns, "
-            "--[no-]typing-preview or --[no-]record-internal-notes"
+            "--[no-]typing-preview, --[no-]record-internal-notes, --wrap-up-code, "
+            "--no-wrap-up-codes or --wrap-up-required/--wrap-up-optional"
         )
     with administration(data_dir, database_url) as admin:
         acting = principal()
@@ -326,6 +359,8 @@ def company_set(
             masking_patterns=patterns,
             typing_preview=typing_preview,
             record_internal_notes=record_internal_notes,
+            wrap_up_codes=codes,
+            wrap_up_required=wrap_up_required,
         )
         view = company_view(updated)
     _print_company(view, as_json)

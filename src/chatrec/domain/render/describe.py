@@ -156,4 +156,12 @@ def detail_fields(document: Json) -> list[tuple[str, str]]:
         ("Started", document["started_at"]),
         ("Ended", f"{document['ended_at']} ({one_line(document['end_reason'])})"),
         ("Primary agent", staff_label(document["primary_agent"])),
+        ("Wrap-up", wrap_up_line(document["wrap_up"])),
     ]
+
+
+def wrap_up_line(wrap_up: Json | None) -> str:
+    """The chat's wrap-up code and who chose it (R23), or that none was."""
+    if wrap_up is None:
+        return "none chosen"
+    return f"{one_line(wrap_up['code'])} (chosen by {who(wrap_up['by'])})"

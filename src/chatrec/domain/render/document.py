@@ -47,6 +47,7 @@ from chatrec.domain.journal import (
     RecordingResumed,
     SupervisorJoined,
     Transferred,
+    WrapUpChosen,
 )
 from chatrec.domain.participants import primary_agent
 from chatrec.domain.settings import CompanySettings
@@ -177,6 +178,15 @@ def _consent(journal: Journal) -> str:
     return "unanswered" if journal.of_type(ConsentAsked) else "not_asked"
 
 
+def _wrap_up(journal: Journal) -> Json | None:
+    """The last wrap-up code chosen before the end, and who chose it when (R23)."""
+    chosen = journal.of_type(WrapUpChosen)
+    if not chosen:
+        return None
+    last = chosen[-1]
+    return {"code": last.code, "at": iso(last.at), "by": actor_json(last.actor)}
+
+
 def _first_queue(journal: Journal) -> str | None:
     return next((join.queue for join in journal.of_type(AgentAssigned) if join.queue), None)
 
@@ -224,6 +234,7 @@ def build_document(
         "end_reason": ended.reason,
         "participants": _participants(journal, events),
         "primary_agent": actor_json(primary) if primary else None,
+        "wrap_up": _wrap_up(journal),
         "outcome": {
             "abusive": bool(journal.of_type(FlaggedAbusive)),
             "deletion_requested_by_customer": bool(journal.of_type(DeletionRequested)),

@@ -30,6 +30,7 @@ _COPIED = (
     "primary_agent",
     "started_at",
     "ended_at",
+    "wrap_up",
 )
 
 

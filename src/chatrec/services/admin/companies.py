@@ -26,6 +26,7 @@ from chatrec.domain.manifest import PublicKey, SigningKey, new_private_key
 from chatrec.domain.masking import MaskedText, Masking, MaskPattern, check_patterns
 from chatrec.domain.roles import LoginRole
 from chatrec.domain.settings import DEFAULT_TEMPLATE, Product, RecordingFormat, VconDraft
+from chatrec.domain.wrap_up import check_wrap_up_codes
 from chatrec.errors import ActionError, NotFoundError
 from chatrec.services.access import Principal, company_for, require_role
 from chatrec.services.admin.audit import audit_line
@@ -119,6 +120,8 @@ def _view(company: CompanyRecord) -> dict[str, object]:
         ],
         "typing_preview": company.typing_preview,
         "record_internal_notes": company.record_internal_notes,
+        "wrap_up_codes": list(company.wrap_up_codes),
+        "wrap_up_required": company.wrap_up_required,
     }
 
 
@@ -224,6 +227,8 @@ class CompanyAdmin:
         masking_patterns: Iterable[MaskPattern] | None = None,
         typing_preview: bool | None = None,
         record_internal_notes: bool | None = None,
+        wrap_up_codes: Iterable[str] | None = None,
+        wrap_up_required: bool | None = None,
     ) -> CompanyRecord:
         """Change the company's settings; all are checked before any is kept.
 
@@ -253,6 +258,13 @@ class CompanyAdmin:
             after = replace(after, typing_preview=typing_preview)
         if record_internal_notes is not None:
             after = replace(after, record_internal_notes=record_internal_notes)
+        if wrap_up_codes is not None:
+            after = replace(after, wrap_up_codes=tuple(wrap_up_codes))
+        if wrap_up_required is not None:
+            after = replace(after, wrap_up_required=wrap_up_required)
+        if (wrap_up_codes, wrap_up_required) != (None, None):
+            codes = check_wrap_up_codes(after.wrap_up_codes, after.wrap_up_required)
+            after = replace(after, wrap_up_codes=codes)
         # Turning card masking off is a decision the audit trail names on its own (R22).
         action = "company.updated"
         if before.mask_card_numbers != after.mask_card_numbers:

@@ -14,6 +14,8 @@
   const maskCards = $("mask-cards");
   const typingPreview = $("typing-preview");
   const recordNotes = $("record-notes");
+  const wrapUpCodes = $("wrap-up-codes");
+  const wrapUpRequired = $("wrap-up-required");
   const patterns = $("patterns");
   const maskTry = $("mask-try");
   let previewTimer = null;
@@ -186,6 +188,8 @@
     maskCards.checked = company.mask_card_numbers;
     typingPreview.checked = company.typing_preview;
     recordNotes.checked = company.record_internal_notes;
+    wrapUpCodes.value = company.wrap_up_codes.join("\n");
+    wrapUpRequired.checked = company.wrap_up_required;
     showCards();
     c.fill(patterns, company.masking_patterns.map(patternRow));
     preview();
@@ -220,6 +224,8 @@
           masking_patterns: chosenPatterns().filter((p) => p.name || p.pattern),
           typing_preview: typingPreview.checked,
           record_internal_notes: recordNotes.checked,
+          wrap_up_codes: wrapUpCodes.value.split("\n").map((code) => code.trim()).filter(Boolean),
+          wrap_up_required: wrapUpRequired.checked,
         });
         show(company);
         result.dataset.kind = "ok";

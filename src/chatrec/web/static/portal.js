@@ -44,6 +44,9 @@
     transferTarget: $("transfer-target"),
     transferNote: $("transfer-note"),
     noteMode: $("note-mode"),
+    wrapUp: $("wrap-up"),
+    wrapUpCode: $("wrap-up-code"),
+    wrapUpHint: $("wrap-up-hint"),
     sendButton: $("send"),
     confirmDialog: $("confirm-dialog"),
     confirmTitle: $("confirm-title"),
@@ -204,7 +207,10 @@
     const again = attempts > 0;
     attempts = 0;
     setConnection("online", "Connected");
-    if (again) say("Connected again.");
+    if (again) {
+      say("Connected again.");
+      loadWrapUpCodes(); // an administrator may have changed them meanwhile
+    }
     clearInterval(pingTimer);
     pingTimer = setInterval(() => send({ type: "ping" }), 25000);
     if (!supervisor) {
@@ -536,6 +542,7 @@
     show("leave", staffing);
     show("end", staffing);
     show("dismiss", !open);
+    showWrapUp(chat, staffing);
     const notes = [];
     if (staffing && !recorded) notes.push(notRecorded);
     if (staffing && summary.abusive) notes.push(kept);
@@ -548,6 +555,49 @@
     ui.typing.hidden = !chat.typing;
     ui.typing.textContent = chat.typing ? typingText(chat.typing) : "";
   }
+
+  // -- the chat's wrap-up code (R23): the company's list, chosen while in the chat -------
+
+  let wrapUpCodes = [];
+  async function loadWrapUpCodes() {
+    try {
+      const answer = await chatrec.api("GET", "/api/wrap-up-codes", undefined, { toLogin: false });
+      wrapUpCodes = answer.codes;
+      render();
+    } catch (_) {
+      wrapUpCodes = []; // the choice is offered again at the next connection
+    }
+  }
+
+  function showWrapUp(chat, staffing) {
+    const summary = chat.summary;
+    const codes = [...wrapUpCodes];
+    if (summary.wrap_up && !codes.includes(summary.wrap_up)) codes.unshift(summary.wrap_up);
+    ui.wrapUp.hidden = !staffing || codes.length === 0;
+    if (ui.wrapUp.hidden) return;
+    const shown = [...ui.wrapUpCode.options].map((o) => o.value).join("\n");
+    const wanted = ["", ...codes].join("\n");
+    if (shown !== wanted) {
+      const none = h("option", {}, "Choose…");
+      none.value = "";
+      ui.wrapUpCode.replaceChildren(none, ...codes.map((code) => h("option", { value: code }, code)));
+    }
+    ui.wrapUpCode.value = summary.wrap_up || "";
+    ui.wrapUpHint.textContent = summary.wrap_up_required && !summary.wrap_up
+      ? "Required before you end the chat."
+      : "";
+    if (summary.wrap_up_required && !summary.wrap_up) {
+      const end = actions.get("end");
+      end.disabled = true;
+      end.title = "Choose a wrap-up code first: your company requires one.";
+    }
+  }
+
+  ui.wrapUpCode.addEventListener("change", () => {
+    if (selected && ui.wrapUpCode.value) {
+      send({ type: "wrap_up", chat_id: selected, code: ui.wrapUpCode.value });
+    }
+  });
 
   function participantsLine(chat, open, inside) {
     if (chat.gone) return chat.gone;
@@ -861,5 +911,6 @@
   });
 
   render();
+  loadWrapUpCodes();
   connect();
 })();

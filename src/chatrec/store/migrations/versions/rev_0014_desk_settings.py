@@ -1,6 +1,7 @@
 """The agent's desk (R23): companies may show agents the customer's draft as it is typed
 (off for all), and keep staff's internal notes in recordings, marked internal (on for all,
-as the rule has it unless a company excludes them).
+as the rule has it unless a company excludes them), and a list of wrap-up codes (none) that
+agents may or must choose from.
 
 Revision ID: 0014
 Revises: 0013
@@ -30,8 +31,17 @@ def upgrade() -> None:
         "companies",
         sa.Column("record_internal_notes", sa.Boolean(), server_default=sa.true(), nullable=False),
     )
+    op.add_column(
+        "companies", sa.Column("wrap_up_codes", sa.JSON(), server_default="[]", nullable=False)
+    )
+    op.add_column(
+        "companies",
+        sa.Column("wrap_up_required", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("companies", "wrap_up_required")
+    op.drop_column("companies", "wrap_up_codes")
     op.drop_column("companies", "record_internal_notes")
     op.drop_column("companies", "typing_preview")
