@@ -273,6 +273,7 @@ RULES: dict[RouteKey, Rule] = {
     ("GET", "/console"): CONSOLE,
     ("GET", "/console/users"): CONSOLE,
     ("GET", "/console/queues-services"): CONSOLE,
+    ("GET", "/console/canned-responses"): CONSOLE,
     ("GET", "/console/flows"): CONSOLE,
     ("GET", "/console/flows/new"): CONSOLE,
     ("GET", "/console/recording"): CONSOLE,
