@@ -12,7 +12,8 @@
     │   ├── PermissionDeniedError  the role or place in the chat does not allow it
     │   │   └── ScopeError       the API token's scope does not allow it
     │   ├── InvalidRequestError  a value out of its bounds, found past the schema (422)
-    │   │   └── MaskPatternError  a company's own masking pattern is refused (R22)
+    │   │   ├── MaskPatternError  a company's own masking pattern is refused (R22)
+    │   │   └── CannedResponseError  a canned response's name or text is refused
     │   ├── AuthenticationError  no valid login, session, API token or customer token
     │   │   └── SecondFactorRequiredError  the password was right: now the TOTP code
     │   ├── SignInPendingError   signed in, but a step must come first:
@@ -22,6 +23,7 @@
     │   ├── RecordingOnQueueError  a queue request names a recording setting (R3)
     │   └── ConflictError        the chat's state does not allow it now
     │       ├── TooManyTokensError   the login has as many live API tokens as it may
+    │       ├── TooManyCannedResponsesError  the company or login has as many as it may
     │       ├── ChatFullError        the chat holds as many events or message bytes as it may
     │       └── StoreConflictError   a write clashes with stored data; none of it applied
     │           ├── SequenceClashError   an event number is taken: two writers raced
@@ -159,6 +161,11 @@ class MaskPatternError(InvalidRequestError):
         super().__init__(f"masking pattern {name!r}: {problem}" if name else problem)
 
 
+class CannedResponseError(InvalidRequestError):
+    """A canned response cannot be saved as written: a name that is no shortcut, an empty
+    or too long text, or a placeholder nobody fills in (which it names)."""
+
+
 class AuthenticationError(ActionError):
     """No valid login, session, API token or customer token."""
 
@@ -213,6 +220,12 @@ class TooManyTokensError(ConflictError):
     """The login already has the most live API tokens it may have; one must be revoked."""
 
     code = "too_many_tokens"
+
+
+class TooManyCannedResponsesError(ConflictError):
+    """The company, or the login, already has the most canned responses it may have."""
+
+    code = "too_many_canned_responses"
 
 
 class ChatFullError(ConflictError):

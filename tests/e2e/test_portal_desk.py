@@ -1,5 +1,6 @@
 """The agent's desk in Chromium: where a chat opens, presence, transfer targets, the
-recording actions and narrow screens (R8, R9, R11a, R12b, R13, R20).
+recording actions, canned responses and narrow screens (R8, R9, R11a, R12b, R13, R20,
+R22, R23).
 
 One server serves the module, each test with a company of its own (a tenant); its chats
 are ended afterwards, and every agent left Away.  Customers are WebSocket clients (the
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 from websockets.sync.client import ClientConnection, connect
 
-from tests.e2e.conftest import seeded_server
+from tests.e2e.conftest import fill_sign_in, seeded_server
 from tests.e2e.test_chat_pages import NewPage, assigned_chat, go_available, log_in, say
 from tests.integration.server import SeededDemo, ServerProcess
 from tests.integration.tenant import Tenant
@@ -419,3 +421,85 @@ def test_R11a_the_portal_works_on_a_400px_screen_and_actions_fit_two_rows_at_820
     alice.get_by_role("button", name="Log out").click(trial=True)  # reachable, on top
     alice.get_by_role("button", name="Log out").click()
     expect(alice).to_have_url(f"{server.url}/login")
+
+
+def heard(customer: Customer, text: str) -> dict[str, Any]:
+    """The next frame the customer receives that holds ``text``."""
+    while True:
+        frame: dict[str, Any] = json.loads(customer.ws.recv(timeout=10))
+        if text in json.dumps(frame):
+            return frame
+
+
+def test_R23_R22_a_canned_response_made_in_the_console_is_inserted_with_slash_and_masked_when_sent(
+    server: Tenant, new_page: NewPage, customers: list[Customer]
+) -> None:
+    ada = new_page()
+    ada.goto(f"{server.url}/login")
+    fill_sign_in(ada, server, "ada")
+    ada.get_by_role("button", name="Log in").click()
+    expect(ada).to_have_url(f"{server.url}/console")
+    ada.get_by_role("navigation", name="Console sections").get_by_role(
+        "link", name="Canned responses"
+    ).click()
+    form = ada.locator("#canned-form")
+    form.get_by_label("Name").fill("card")
+    form.get_by_label("Text").fill("Dear {customer}")
+    form.get_by_role("button", name="Add response").click()
+    expect(ada.locator("#canned-result")).to_contain_text("Unknown placeholder {customer};")
+    form.get_by_label("Text").fill("Hello {customer_name}, I'm {agent_name}.")
+    form.get_by_role("button", name="Add response").click()
+    row = ada.locator("#canned-body tr", has_text="/card")
+    expect(row).to_contain_text("Hello {customer_name}, I'm {agent_name}.")
+    row.get_by_role("button", name="Edit card").click()
+    dialog = ada.locator("#canned-dialog")
+    dialog.get_by_label("Text").fill(
+        "Hello {customer_name}, I'm {agent_name} of {company_name}. Card 4111 1111 1111 1111?"
+    )
+    dialog.get_by_role("button", name="Save").click()
+    expect(row).to_contain_text("{company_name}. Card 4111")
+
+    alice = new_page()
+    log_in(alice, server, "alice")
+    go_available(alice)
+    buyer = customer(server, customers)
+    assigned_chat(alice)
+    composer = alice.locator("#message")
+    composer.press_sequentially("/car")
+    offered = alice.get_by_role("listbox", name="Canned responses")
+    expect(offered.get_by_role("option")).to_have_count(1)
+    expect(offered.get_by_role("option")).to_contain_text("/card")
+    expect(composer).to_have_attribute("aria-activedescendant", "canned-0")
+    composer.press("Enter")  # inserts; the agent may still edit it
+    expect(offered).to_be_hidden()
+    expect(composer).to_have_value(
+        re.compile(r"^Hello there, I'm Alice .+ of .+\. Card 4111 1111 1111 1111\?$")
+    )
+    composer.press_sequentially("/zzz")
+    expect(offered).to_be_hidden()  # a "/" not at the start offers nothing
+    composer.fill("/nothing-like-it")
+    expect(offered).to_contain_text("No canned response matches.")
+    composer.press("Escape")
+    expect(offered).to_be_hidden()
+    composer.fill("/CA")
+    expect(offered.get_by_role("option")).to_contain_text("/card")
+    composer.press("Tab")
+    composer.press("Enter")  # sends
+
+    expect(alice.locator("#messages")).to_contain_text("Card **** **** **** 1111?")
+    frame = heard(buyer, "**** **** **** 1111")
+    assert "4111 1111 1111 1111" not in json.dumps(frame)
+
+    # Her own responses, on her account page: offered to her alone.
+    alice.goto(f"{server.url}/account")
+    alice.get_by_label("Name").fill("mine")
+    alice.get_by_label("Text").fill("Bye {customer_name}!")
+    alice.get_by_role("button", name="Add response").click()
+    expect(alice.locator("#canned-own")).to_contain_text("/mine Bye {customer_name}!")
+    bob = httpx.get(
+        f"{server.url}/api/canned-responses",
+        headers={"Authorization": f"Bearer {server.token('bob')}"},
+    ).json()
+    assert [r["name"] for r in bob["responses"]] == ["card"]
+    alice.get_by_role("button", name="Remove mine").click()
+    expect(alice.locator("#canned-own-empty")).to_be_visible()

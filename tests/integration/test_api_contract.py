@@ -56,7 +56,7 @@ def call(app: FastAPI, method: str, url: str, login: str | None = None, **option
     async def send() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://chatrec") as http:
-            headers = {}
+            headers = dict(options.pop("headers", {}))
             if login is not None:
                 body = {"login": login, "password": PASSWORD}
                 token = (await http.post("/api/login", json=body)).json()["token"]
@@ -265,3 +265,77 @@ def test_R22_masking_is_tried_before_it_is_saved_and_a_bad_pattern_changes_nothi
         json={"mask_card_numbers": False, "masking_patterns": [national]},
     ).json()
     assert (saved["mask_card_numbers"], saved["masking_patterns"]) == (False, [national])
+
+
+def test_R23_canned_responses_the_companys_and_ones_own_each_where_it_belongs(
+    app: FastAPI,
+) -> None:
+    """Administrators change the company's; every login is offered those and its own,
+    filled for it; nobody else reaches one's own; a refusal says why (R18, R19)."""
+    tokens = {}
+    for login in ("ada", "sam", "al", "gus"):  # once each: sign-ins are rate limited
+        signed_in = call(app, "POST", "/api/login", json={"login": login, "password": PASSWORD})
+        tokens[login] = {"Authorization": f"Bearer {signed_in.json()['token']}"}
+
+    def as_(login: str, method: str, url: str, **options: Any) -> httpx.Response:
+        response: httpx.Response = call(app, method, url, headers=tokens[login], **options)
+        return response
+
+    company = {
+        "name": "greet",
+        "text": "Hello {customer_name}, this is {agent_name} of {company_name}.",
+    }
+    made = as_("ada", "POST", "/api/admin/canned-responses", json=company)
+    assert made.status_code == 201, made.text
+    greet = made.json()
+    assert greet["scope"] == "company"
+    own = as_("al", "POST", "/api/me/canned-responses", json={"name": "bye", "text": "Bye!"})
+    assert own.status_code == 201, own.text
+
+    offered = as_("al", "GET", "/api/canned-responses").json()
+    assert [(r["name"], r["scope"]) for r in offered["responses"]] == [
+        ("bye", "personal"),
+        ("greet", "company"),
+    ]
+    assert offered["responses"][1]["preview"] == "Hello there, this is Al of Acme."
+    assert offered["values"]["customer_name"] == "there"
+    assert [r["name"] for r in as_("ada", "GET", "/api/canned-responses").json()["responses"]] == [
+        "greet"
+    ]
+    assert [r["name"] for r in as_("sam", "GET", "/api/admin/canned-responses").json()] == ["greet"]
+
+    target = f"/api/admin/canned-responses/{greet['response_id']}"
+    mine = f"/api/me/canned-responses/{own.json()['response_id']}"
+    refused = [
+        (as_("al", "PATCH", target, json={"text": "mine"}), 403, "forbidden"),
+        (as_("gus", "PATCH", target, json={"text": "ours"}), 404, "not_found"),
+        (as_("ada", "DELETE", mine), 404, "not_found"),
+        (
+            as_("ada", "DELETE", f"/api/me/canned-responses/{greet['response_id']}"),
+            404,
+            "not_found",
+        ),
+        (
+            as_("ada", "PATCH", target, json={"text": "Dear {customer}"}),
+            422,
+            "invalid",
+        ),
+        (as_("ada", "PATCH", target, json={"text": "x", "owner": "al"}), 422, "invalid"),
+        (as_("ada", "PATCH", target, json={"name": "two words"}), 422, "invalid"),
+    ]
+    taken = as_("ada", "POST", "/api/admin/canned-responses", json=company)
+    assert taken.json()["error"]["code"] == "conflict"  # a taken name, as a queue's
+    for response, status, code in refused:
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), (
+            response.text
+        )
+    assert "unknown placeholder {customer}" in refused[4][0].json()["error"]["message"]
+    assert (
+        "{customer_name}, {agent_name}, {company_name}" in refused[4][0].json()["error"]["message"]
+    )
+    kept = as_("ada", "GET", "/api/admin/canned-responses").json()
+    assert kept[0]["text"] == company["text"]  # nothing refused changed it
+
+    assert as_("al", "DELETE", mine).status_code == 204
+    assert as_("ada", "DELETE", target).status_code == 204
+    assert as_("al", "GET", "/api/canned-responses").json()["responses"] == []

@@ -145,6 +145,12 @@ CONSOLE_RECORD = may(*ADMINS, page=True, except_for={B_ADMIN: OK})
 """A record's page is a shell that reads nothing: B's administrator gets the shell, and
 its script a 404 from the API (which the API rules above check)."""
 
+NOT_OWN = dict.fromkeys(STAFF_CALLERS, "404")
+"""Another login's own canned response is unknown to every caller, its administrators'
+and the operator's too (R18)."""
+PERSONAL_NOTE = "matrix-personal-note"
+"""The text of A's target agent's own canned response, which no caller may read."""
+
 METRICS = Rule(except_for=dict.fromkeys(HTTP_CALLERS, "401"))
 """Every company's volumes: only the operator's metrics token, which no login's token is,
 may read them (``chatrec demo`` makes one)."""
@@ -241,6 +247,17 @@ RULES: dict[RouteKey, Rule] = {
     # The token is of A's agent ``Objects.user``: not the caller's own.  Every login may
     # revoke tokens (its own), so the token is looked up before the role is weighed.
     ("DELETE", "/api/tokens/{token_id}"): may(*ADMINS, role_first=False),
+    # -- canned responses (R23): every login offered the company's and its own; its own
+    # changed by it alone (the path names A's target agent's: nobody else reaches it) --
+    ("GET", "/api/canned-responses"): may(*EVERY_STAFF, names_a=False),
+    ("POST", "/api/me/canned-responses"): may(*EVERY_STAFF, names_a=False),
+    ("PATCH", "/api/me/canned-responses/{response_id}"): may(*EVERY_STAFF, except_for=NOT_OWN),
+    ("DELETE", "/api/me/canned-responses/{response_id}"): may(*EVERY_STAFF, except_for=NOT_OWN),
+    # The company's: supervisors read, administrators change, as queues.
+    ("GET", "/api/admin/canned-responses"): may(*OVERSEERS),
+    ("POST", "/api/admin/canned-responses"): may(*ADMINS),
+    ("PATCH", "/api/admin/canned-responses/{response_id}"): may(*ADMINS),
+    ("DELETE", "/api/admin/canned-responses/{response_id}"): may(*ADMINS),
     # -- pages (called with the session cookie) and files -------------------------------
     ("GET", "/"): ANYONE,
     ("GET", "/login"): Rule(public=True, except_for=dict.fromkeys(STAFF_CALLERS, "→/portal")),
@@ -257,6 +274,7 @@ RULES: dict[RouteKey, Rule] = {
     ("GET", "/console"): CONSOLE,
     ("GET", "/console/users"): CONSOLE,
     ("GET", "/console/queues-services"): CONSOLE,
+    ("GET", "/console/canned-responses"): CONSOLE,
     ("GET", "/console/flows"): CONSOLE,
     ("GET", "/console/flows/new"): CONSOLE,
     ("GET", "/console/recording"): CONSOLE,
@@ -342,6 +360,10 @@ BODIES: dict[RouteKey, Body] = {
     ("POST", "/api/admin/flows/preview"): lambda w, n: {"source": FLOW, "answers": ["Billing"]},
     ("PUT", "/api/admin/flows/{flow_id}"): lambda w, n: {"source": FLOW},
     ("PUT", "/api/admin/destination"): lambda w, n: closed_platform(w.closed_port),
+    ("POST", "/api/me/canned-responses"): lambda w, n: {"name": f"m{n}", "text": "Hi"},
+    ("PATCH", "/api/me/canned-responses/{response_id}"): lambda w, n: {"text": f"M {n}"},
+    ("POST", "/api/admin/canned-responses"): lambda w, n: {"name": f"m{n}", "text": "Hi"},
+    ("PATCH", "/api/admin/canned-responses/{response_id}"): lambda w, n: {"text": f"M {n}"},
     ("POST", "/api/admin/destination/test"): lambda w, n: {
         "settings": closed_platform(w.closed_port)
     },
@@ -364,6 +386,8 @@ class Objects:
     waiting_chat: str = ""  # open, in its flow: no agent is in it
     agent: str = ""  # an agent who takes chats
     tokens: list[str] = field(default_factory=list)  # API token ids of ``user``, to revoke
+    responses: list[str] = field(default_factory=list)  # the company's canned, to remove
+    own_response: str = ""  # ``user``'s own canned response
 
 
 @dataclass
@@ -420,12 +444,13 @@ class World:
     def never_shown_to(self, caller: Caller) -> list[str]:
         """What a caller must not read in an answer about its own company (R18)."""
         others_tokens = self.a.tokens[:1]  # lists show the caller's own tokens only
+        others = [*others_tokens, PERSONAL_NOTE]  # another login's own canned response
         if caller.company == "B":
-            a = [self.a.chat, self.a.waiting_chat, self.a.user, *others_tokens]
+            a = [self.a.chat, self.a.waiting_chat, self.a.user, *others]
             return ["demo-", "Demo Insurance", *a]
         if caller.role == "agent":
-            return [self.a.waiting_chat, *others_tokens]  # agents see the chats they are in
-        return others_tokens
+            return [self.a.waiting_chat, *others]  # agents see the chats they are in
+        return others
 
 
 def ok(response: httpx.Response) -> Any:
@@ -487,6 +512,13 @@ def build_world(world: World) -> None:
             for n in range(len(HTTP_CALLERS) + 1):
                 made = ok(owner.post("/api/tokens", json={"name": f"target {n}"}))
                 objects.tokens.append(made["api_token"]["token_id"])
+                canned = {"name": f"matrix-{n}", "text": f"Matrix {n}"}
+                made = ok(http.post("/api/admin/canned-responses", json=canned))
+                objects.responses.append(made["response_id"])
+            own = {"name": "note", "text": PERSONAL_NOTE}
+            objects.own_response = ok(owner.post("/api/me/canned-responses", json=own))[
+                "response_id"
+            ]
         if admin is B_ADMIN:
             ok(http.post("/api/admin/queues", json={"name": "General"}))
         objects.queue = ok(http.post("/api/admin/queues", json={"name": "Matrix"}))["queue_id"]
@@ -605,6 +637,10 @@ def request_for(
     ids = world.path_ids()
     if "{token_id}" in template:
         ids["token_id"] = world.a.tokens.pop()  # each revocation its own token
+    if template.startswith("/api/me/canned-responses/"):
+        ids["response_id"] = world.a.own_response
+    elif "{response_id}" in template:  # each removal its own response
+        ids["response_id"] = world.a.responses.pop() if method == "DELETE" else world.a.responses[0]
     path = MOUNT_SAMPLES.get(template) or re.sub(
         r"\{(\w+)\}", lambda m: ids.get(m.group(1), f"<no sample id for {m.group(1)}>"), template
     )

@@ -203,6 +203,28 @@ class ServiceRow(Base):
     flow_id: Mapped[str | None] = mapped_column(ForeignKey("flows.flow_id"))
 
 
+class CannedResponseRow(Base):
+    """A canned response (issue 15): the company's (``owner_id`` empty) or one login's.
+
+    ``scope_key`` is the owner's id, or ``""`` for the company's, and ``name_key`` the
+    casefolded name: a unique rule on plain columns holds on both databases, where one
+    over a nullable owner would let two company-wide responses share a name.
+    """
+
+    __tablename__ = "canned_responses"
+    __table_args__ = (UniqueConstraint("company_id", "scope_key", "name_key"),)
+
+    response_id: Mapped[str] = mapped_column(primary_key=True)
+    company_id: Mapped[str] = _company()
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.user_id"), index=True)
+    scope_key: Mapped[str]
+    name: Mapped[str]
+    name_key: Mapped[str]
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 class SessionRow(Base):
     """A signed-in browser or script; ends at ``expires_at``, or when idle too long since
     ``last_seen_at``.  ``pending`` names what must be done before anything else works."""

@@ -98,6 +98,19 @@ class QueueRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class CannedResponseRecord:
+    """A canned response: the company's when ``owner_id`` is ``None``, else that login's."""
+
+    response_id: str
+    company_id: str
+    owner_id: str | None
+    name: str
+    text: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class FlowVersionRecord:
     flow_id: str
     company_id: str

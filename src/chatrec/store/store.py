@@ -8,7 +8,7 @@ nothing.  Live chats change only through :meth:`Store.apply`, which the
 :class:`~chatrec.store.writer.GroupCommitter` calls with many changes at once.
 
 :class:`Store` composes one part per aggregate (``companies``, ``access``, ``catalog``,
-``chats``, ``audit``, ``deliveries``, ``nodes``, ``routing``, ``signing_keys``) over one
+``canned``, ``chats``, ``audit``, ``deliveries``, ``nodes``, ``routing``, ``signing_keys``) over one
 engine; a service
 declares the few methods it needs as a port (``chatrec.services.ports``), which a fake
 can fill.
@@ -21,6 +21,7 @@ from sqlalchemy import text
 from chatrec.store import logins, outbox, signing_keys
 from chatrec.store.access import AccessStore
 from chatrec.store.audit import AuditStore
+from chatrec.store.canned import CannedStore
 from chatrec.store.catalog import CatalogStore
 from chatrec.store.chats import ChatStore
 from chatrec.store.companies import CompanyStore
@@ -34,6 +35,7 @@ class Store(
     CompanyStore,
     AccessStore,
     CatalogStore,
+    CannedStore,
     ChatStore,
     AuditStore,
     DeliveryStore,

@@ -15,6 +15,7 @@ from chatrec.web.account_api import router as account_router
 from chatrec.web.api import router as api_router
 from chatrec.web.audit_api import router as audit_router
 from chatrec.web.body_limit import BodyLimitMiddleware
+from chatrec.web.canned_api import router as canned_router
 from chatrec.web.catalog_api import router as catalog_router
 from chatrec.web.companies_api import router as companies_router
 from chatrec.web.container import Container
@@ -71,6 +72,7 @@ TAGS = [
     {"name": "queues", "description": "Where chats wait; never a recording setting (R3)."},
     {"name": "services", "description": "The entry points customers chat from."},
     {"name": "flows", "description": "Chat flows, checked on save (R5b, R10)."},
+    {"name": "canned responses", "description": "The company's and one's own, for the composer."},
     {"name": "recording platform", "description": "The SFTP destination (R16)."},
     {"name": "deliveries", "description": "Recordings on their way to the platform (R16)."},
     {"name": "audit", "description": "The audit trail."},
@@ -158,6 +160,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(tokens_router)
     app.include_router(account_router)
     app.include_router(keys_router)
+    app.include_router(canned_router)
 
     # Plain Starlette routes: the sockets take no dependencies, and FastAPI's wrapper
     # would keep its exit stacks and frames for each socket's whole life (about 3 KB an

@@ -50,6 +50,12 @@ SECTIONS = (
         "Queues and services",
         "Where chats wait, and the entry points customers chat from.",
     ),
+    Section(
+        "canned",
+        "/console/canned-responses",
+        "Canned responses",
+        "Answers every agent inserts by typing / in the composer, with placeholders.",
+    ),
     Section("flows", "/console/flows", "Chat flows", "Edit, check and preview flows; versions."),
     Section(
         "recording",

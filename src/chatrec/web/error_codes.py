@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from chatrec.errors import (
     ActionError,
     AuthenticationError,
+    CannedResponseError,
     ChatrecError,
     ConflictError,
     FlowError,
@@ -32,6 +33,7 @@ from chatrec.errors import (
     SecretKeyError,
     StoreError,
     TemplateError,
+    TooManyCannedResponsesError,
     TooManyTokensError,
     TotpEnrolmentRequiredError,
 )
@@ -57,6 +59,8 @@ STATUS: dict[type[ActionError], int] = {
     InvalidRequestError: 422,
     MaskPatternError: 422,
     TooManyTokensError: 409,
+    CannedResponseError: 422,
+    TooManyCannedResponsesError: 409,
 }
 """By the exact class: a refusal of a class not named here answers 400."""
 

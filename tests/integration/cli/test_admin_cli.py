@@ -271,6 +271,8 @@ def _admin_commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[
 # The fewest arguments each command with --company needs to reach the company.
 COMPANY_COMMANDS = {
     "audit": [],
+    "canned add": ["greet", "Hello"],
+    "canned list": [],
     "company provision": ["--product", "webchat"],
     "company set": ["--name", "Acme 2"],
     "company show": [],
@@ -833,3 +835,40 @@ def test_R21_an_administrator_rotates_the_signing_key_and_the_old_one_stays_publ
     signing = store.signing_key_at("acme", datetime.fromisoformat(rotated["valid_from"]))
     assert signing is not None
     assert signing.public.key_id == rotated["key_id"]
+
+
+def test_R23_the_companys_canned_responses_are_listed_added_set_and_removed_audited(
+    acme: str, store: Store
+) -> None:
+    added = json.loads(
+        ok(admin(acme, "canned", "add", "greet", "Hello {customer_name}", "--json")).stdout
+    )
+    assert (added["name"], added["text"], added["company_id"]) == (
+        "greet",
+        "Hello {customer_name}",
+        "acme",
+    )
+    response_id = added["response_id"]
+    changed = ok(admin(acme, "canned", "set", response_id, "--text", "Hi {agent_name}"))
+    assert changed.stdout == f"{response_id}  /greet: Hi {{agent_name}}\n"
+    listed = json.loads(ok(admin(acme, "canned", "list", "--json")).stdout)
+    assert [(r["name"], r["text"]) for r in listed] == [("greet", "Hi {agent_name}")]
+    assert "greet" in ok(admin(acme, "canned", "list")).stdout
+
+    before = counts(store)
+    refused = admin(acme, "canned", "add", "bye", "Bye {customer}")
+    assert refused.exit_code == 2
+    assert "unknown placeholder {customer}; the known ones are" in refused.stderr
+    assert admin(acme, "canned", "add", "GREET", "again").exit_code == 2  # a taken name
+    assert admin(acme, "canned", "set", response_id).exit_code == 2  # nothing to change
+    assert admin(acme, "canned", "remove", "cr_nope").exit_code == 1
+    assert counts(store) == before
+
+    ok(admin(acme, "canned", "remove", response_id))
+    assert ok(admin(acme, "canned", "list")).stdout == "no canned responses\n"
+    actions = [e.action for e in store.list_audit("acme") if e.action.startswith("canned")]
+    assert actions == [
+        "canned_response.created",
+        "canned_response.updated",
+        "canned_response.removed",
+    ]

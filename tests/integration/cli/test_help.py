@@ -133,5 +133,5 @@ def test_every_list_prints_json_for_scripts() -> None:
         for path, command in COMMANDS
         if path in LISTS and not any("--json" in getattr(p, "opts", []) for p in command.params)
     ]
-    assert len(LISTS) == 9
+    assert len(LISTS) == 10
     assert without == []

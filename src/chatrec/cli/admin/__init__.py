@@ -14,6 +14,7 @@ hold what they share.
 from __future__ import annotations
 
 from chatrec.cli.admin.audit import audit
+from chatrec.cli.admin.canned import canned_app
 from chatrec.cli.admin.catalog import queue_app, service_app
 from chatrec.cli.admin.companies import company_app, mask_preview, template_preview
 from chatrec.cli.admin.destinations import destination_app
@@ -37,4 +38,5 @@ admin_app.add_typer(operator_app, name="operator")
 admin_app.add_typer(queue_app, name="queue")
 admin_app.add_typer(service_app, name="service")
 admin_app.add_typer(flow_app, name="flow")
+admin_app.add_typer(canned_app, name="canned")
 admin_app.add_typer(destination_app, name="destination")

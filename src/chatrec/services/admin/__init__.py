@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from chatrec.services.admin.audit import AuditTrail
+from chatrec.services.admin.canned import CannedAdmin
 from chatrec.services.admin.catalog import CatalogAdmin
 from chatrec.services.admin.companies import CompanyAdmin
 from chatrec.services.admin.destinations import DestinationAdmin
@@ -19,6 +20,7 @@ from chatrec.services.revocation import Revocations
 __all__ = [
     "Administration",
     "AuditTrail",
+    "CannedAdmin",
     "CatalogAdmin",
     "CompanyAdmin",
     "DestinationAdmin",
@@ -42,6 +44,7 @@ class Administration:
         self.companies = CompanyAdmin(store, clock)
         self.users = UserAdmin(store, clock, revocations)
         self.catalog = CatalogAdmin(store, clock)
+        self.canned = CannedAdmin(store, clock)
         self.destinations = DestinationAdmin(store, clock)
         self.audit = AuditTrail(store, clock)
         self.imports = ImportAdmin(store, clock)

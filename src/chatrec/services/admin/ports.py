@@ -13,6 +13,7 @@ from typing import Protocol
 from chatrec.domain.manifest import PublicKey
 from chatrec.store.records import (
     AuditRecord,
+    CannedResponseRecord,
     CompanyRecord,
     DestinationRecord,
     FlowVersionRecord,
@@ -74,6 +75,27 @@ class CatalogAdminStore(Protocol):
     def list_services(self, company_id: str) -> list[ServiceRecord]: ...
 
 
+class CannedAdminStore(Protocol):
+    """Canned responses, and the names their placeholders read (``admin.canned``,
+    ``store.canned``)."""
+
+    def add_canned_response(
+        self, response: CannedResponseRecord, *, limit: int, audit: Audit = ...
+    ) -> None: ...
+    def update_canned_response(
+        self, response: CannedResponseRecord, *, audit: Audit = ...
+    ) -> None: ...
+    def delete_canned_response(
+        self, response: CannedResponseRecord, *, audit: Audit = ...
+    ) -> None: ...
+    def get_canned_response(self, response_id: str) -> CannedResponseRecord | None: ...
+    def list_canned_responses(
+        self, company_id: str, owner_id: str | None = ...
+    ) -> list[CannedResponseRecord]: ...
+    def get_user(self, user_id: str) -> UserRecord | None: ...
+    def get_company(self, company_id: str) -> CompanyRecord | None: ...
+
+
 class CompanyAdminStore(Protocol):
     """Companies, and what their summaries count (``admin.companies``)."""
 
@@ -123,6 +145,7 @@ class ImportStore(CatalogAdminStore, UserAdminStore, Protocol):
 
 class AdminStore(
     AuditAdminStore,
+    CannedAdminStore,
     CompanyAdminStore,
     DestinationAdminStore,
     ImportStore,

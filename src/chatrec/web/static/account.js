@@ -1,4 +1,5 @@
-// The account page: change one's password, set up or turn off TOTP, log out everywhere.
+// The account page: change one's password, set up or turn off TOTP, keep one's own canned
+// responses (R23), log out everywhere.
 // Changes go to /api/me/... with the session cookie and the CSRF token (double submit).
 "use strict";
 (() => {
@@ -73,6 +74,64 @@
     await call("POST", "/api/me/totp/disable", { password: $("disable-password").value });
     location.reload();
   });
+
+  // One's own canned responses: "Edit" loads one into the form, which then saves it.
+  let editing = null;
+  async function loadOwn() {
+    const offered = await call("GET", "/api/canned-responses");
+    const own = offered.responses.filter((response) => response.scope === "personal");
+    $("canned-own").replaceChildren(
+      ...own.map((response) =>
+        h(
+          "li",
+          { dataset: { name: response.name } },
+          h("code", {}, `/${response.name}`),
+          " ",
+          response.text,
+          " ",
+          h("button", { type: "button", on: { click: () => edit(response) } }, "Edit",
+            h("span", { class: "visually-hidden" }, ` ${response.name}`)),
+          " ",
+          h("button", { type: "button", on: { click: () => removeOwn(response) } }, "Remove",
+            h("span", { class: "visually-hidden" }, ` ${response.name}`)),
+        ),
+      ),
+    );
+    $("canned-own-empty").hidden = own.length > 0;
+  }
+
+  function edit(response) {
+    editing = response;
+    $("canned-own-name").value = response.name;
+    $("canned-own-text").value = response.text;
+    $("canned-own-save").textContent = `Save /${response.name}`;
+    $("canned-own-text").focus();
+  }
+
+  async function removeOwn(response) {
+    try {
+      await call("DELETE", `/api/me/canned-responses/${encodeURIComponent(response.response_id)}`);
+      status.textContent = `Removed /${response.name}.`;
+      await loadOwn();
+    } catch (failure) {
+      error.textContent = failure.message;
+    }
+  }
+
+  handle($("canned-own-form"), async () => {
+    const body = { name: $("canned-own-name").value.trim(), text: $("canned-own-text").value };
+    if (!body.name || !body.text.trim()) throw new Error("Give the response a name and a text.");
+    const saved = editing
+      ? await call("PATCH", `/api/me/canned-responses/${encodeURIComponent(editing.response_id)}`, body)
+      : await call("POST", "/api/me/canned-responses", body);
+    editing = null;
+    $("canned-own-name").value = "";
+    $("canned-own-text").value = "";
+    $("canned-own-save").textContent = "Add response";
+    status.textContent = `Saved /${saved.name}.`;
+    await loadOwn();
+  });
+  if ($("canned-own")) loadOwn().catch((failure) => (error.textContent = failure.message));
 
   const everywhere = $("logout-everywhere");
   if (everywhere) {
