@@ -326,6 +326,31 @@ def test_R23_a_required_wrap_up_code_is_chosen_before_the_agent_can_end_the_chat
     shopper.hang_up()
 
 
+def test_R23_an_agent_reads_their_ended_chats_in_their_recent_chats(
+    server: Tenant, new_page: NewPage, customers: list[Customer]
+) -> None:
+    alice = new_page()
+    log_in(alice, server, "alice")
+    go_available(alice)
+    shopper = customer(server, customers)
+    _, chat_id = assigned_chat(alice)
+    shopper.says("Where is my refund, order 5521?")
+    expect(alice.locator(".msg .text").last).to_have_text("Where is my refund, order 5521?")
+    shopper.close()
+    customers.remove(shopper)
+    expect(alice.locator("#conversation-status")).to_have_text("Ended")
+
+    alice.get_by_role("button", name="Your recent chats…").click()
+    dialog = alice.locator("#history-dialog")
+    past = dialog.get_by_role("button", name=re.compile(chat_id))
+    expect(past).to_have_count(1)
+    past.click()
+    expect(dialog.locator("#history-events")).to_contain_text("Where is my refund, order 5521?")
+    expect(dialog.locator("#history-chat-title")).to_contain_text("Support")
+    dialog.get_by_role("button", name="Close").click()
+    expect(dialog).to_be_hidden()
+
+
 def test_R9_R12b_R13_recording_actions_follow_the_recording_state(
     server: ServerProcess, new_page: NewPage, customers: list[Customer]
 ) -> None:

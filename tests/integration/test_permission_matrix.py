@@ -151,6 +151,9 @@ and the operator's too (R18)."""
 PERSONAL_NOTE = "matrix-personal-note"
 """The text of A's target agent's own canned response, which no caller may read."""
 
+NOT_THEIRS = {caller: "404" for caller in STAFF_CALLERS if caller != A_AGENT}
+"""A's sample chat was Alice's: no other login took part, so none has it in a history."""
+
 METRICS = Rule(except_for=dict.fromkeys(HTTP_CALLERS, "401"))
 """Every company's volumes: only the operator's metrics token, which no login's token is,
 may read them (``chatrec demo`` makes one)."""
@@ -177,6 +180,9 @@ RULES: dict[RouteKey, Rule] = {
     ("GET", "/api/chats"): may(*EVERY_STAFF, names_a=False),
     ("GET", "/api/directory"): may(*EVERY_STAFF, names_a=False),
     ("GET", "/api/wrap-up-codes"): may(*EVERY_STAFF, names_a=False),
+    # One's own past chats (R23): only the chats one took part in.
+    ("GET", "/api/me/history"): may(*EVERY_STAFF, names_a=False),
+    ("GET", "/api/me/history/{chat_id}"): may(*EVERY_STAFF, except_for=NOT_THEIRS),
     # The template sent, on a sample chat with the caller's own company's names (the
     # operator's: a neutral one); it names no company.
     ("POST", "/api/admin/template-preview"): may(*EVERY_STAFF, names_a=False),

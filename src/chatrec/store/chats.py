@@ -14,9 +14,9 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalErr
 from sqlalchemy.orm import Session, undefer
 
 from chatrec.domain.chain import ChainedEvent
-from chatrec.domain.codec import TEXT_BODIES, decode_event, encode_event
+from chatrec.domain.codec import TEXT_BODIES, decode_event, encode_event, type_name
 from chatrec.domain.filenames import CONTINUES, name_key
-from chatrec.domain.journal import Event
+from chatrec.domain.journal import AgentAssigned, Event, SupervisorJoined
 from chatrec.errors import ChatrecError, NotFoundError
 from chatrec.store.changes import (
     BatchMismatchError,
@@ -46,6 +46,9 @@ from chatrec.store.transactions import (
     StorePart,
     refused_value,
 )
+
+JOINS = (type_name(AgentAssigned), type_name(SupervisorJoined))
+"""The events by which staff take part in a chat: its actor is who joined."""
 
 # Candidates per query in taken_base_names: SQLite limits the depth of an expression.
 _NAMES_PER_QUERY = 100
@@ -91,6 +94,38 @@ class ChatStore(StorePart):
             query = select(ChatRow).where(ChatRow.company_id == company_id)
             if statuses is not None:
                 query = query.where(ChatRow.status.in_([status.value for status in statuses]))
+            if after is not None:
+                started, chat_id = after
+                query = query.where(
+                    or_(
+                        ChatRow.started_at < started,
+                        and_(ChatRow.started_at == started, ChatRow.chat_id > chat_id),
+                    )
+                )
+            rows = session.scalars(
+                query.order_by(ChatRow.started_at.desc(), ChatRow.chat_id).limit(limit)
+            )
+            return [chat_record(row) for row in rows]
+
+    def chats_taken_part_in(
+        self, company_id: str, user_id: str, limit: int = 50, *, after: tuple[datetime, str] | None
+    ) -> list[ChatRecord]:
+        """The company's ended chats the login took part in (assigned to, transferred to
+        or joined), newest first: an agent's history (R23).  Read from the journal, which
+        is what says who took part, whoever is in the chat's row now."""
+        joined = (
+            select(ChatEventRow.chat_id)
+            .where(
+                ChatEventRow.chat_id == ChatRow.chat_id,
+                ChatEventRow.type.in_(JOINS),
+                ChatEventRow.payload["actor"]["user_id"].as_string() == user_id,
+            )
+            .exists()
+        )
+        with self._read() as session:
+            query = select(ChatRow).where(
+                ChatRow.company_id == company_id, ChatRow.status == ChatStatus.ENDED.value, joined
+            )
             if after is not None:
                 started, chat_id = after
                 query = query.where(

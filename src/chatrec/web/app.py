@@ -25,6 +25,7 @@ from chatrec.web.destination_api import router as destination_router
 from chatrec.web.errors import install_error_handlers
 from chatrec.web.flows_api import router as flows_router
 from chatrec.web.guard import SESSION_COOKIE
+from chatrec.web.history_api import router as history_router
 from chatrec.web.keys_api import router as keys_router
 from chatrec.web.metrics import router as metrics_router
 from chatrec.web.nodes_api import router as nodes_router
@@ -161,6 +162,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(account_router)
     app.include_router(keys_router)
     app.include_router(canned_router)
+    app.include_router(history_router)
 
     # Plain Starlette routes: the sockets take no dependencies, and FastAPI's wrapper
     # would keep its exit stacks and frames for each socket's whole life (about 3 KB an
