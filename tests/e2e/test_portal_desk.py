@@ -351,6 +351,44 @@ def test_R23_an_agent_reads_their_ended_chats_in_their_recent_chats(
     expect(dialog).to_be_hidden()
 
 
+# Chromium shows no desktop notification headless: the page's calls are recorded instead.
+RECORD_NOTIFICATIONS = """
+window.__shown = [];
+window.Notification = class extends Notification {
+  constructor(title, options) { super(title, options); window.__shown.push([title, options.body]); }
+};
+"""
+
+
+def test_a_new_chat_and_a_message_off_screen_ring_and_notify_once_allowed(
+    server: Tenant, new_page: NewPage, customers: list[Customer]
+) -> None:
+    alice = new_page()
+    alice.context.grant_permissions(["notifications"], origin=server.url)
+    alice.add_init_script(RECORD_NOTIFICATIONS)
+    log_in(alice, server, "alice")
+    expect(alice.get_by_role("button", name="Desktop notifications…")).to_be_hidden()  # allowed
+    go_available(alice)
+    first = customer(server, customers)
+    assigned_chat(alice)
+    expect(alice.locator("body")).to_have_attribute("data-alerts", "1")  # the new chat
+    first.says("Hello, on screen")
+    expect(alice.locator(".msg .text").last).to_have_text("Hello, on screen")
+    second = customer(server, customers)
+    expect(alice.locator(".chat-item")).to_have_count(2)
+    second.says("Hello from the other chat")
+    expect(alice.locator("body")).to_have_attribute("data-alerts", "3")  # not the one on screen
+    shown = alice.evaluate("window.__shown")
+    assert shown[0] == ["New chat", "Support is yours now."]
+    assert shown[-1] == ["The customer (Support)", "Hello from the other chat"]
+    assert len(shown) == 3
+    alice.get_by_label("Sound").uncheck()
+    alice.reload()
+    expect(alice.get_by_label("Sound")).not_to_be_checked()  # kept in this browser
+    expect(alice.locator(".chat-item")).to_have_count(2)
+    expect(alice.locator("body")).not_to_have_attribute("data-alerts", re.compile("."))
+
+
 def test_R9_R12b_R13_recording_actions_follow_the_recording_state(
     server: ServerProcess, new_page: NewPage, customers: list[Customer]
 ) -> None:

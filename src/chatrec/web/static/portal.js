@@ -110,6 +110,9 @@
   let nextRef = 0;
   const pending = new Map(); // ref -> the frame sent, to explain its ack or error
   let ending = ""; // why the server is closing the socket: its last error frame says so
+  // Events stamped before this (by the server's clock) are what a (re)load replays; a
+  // browser clock far behind the server's would ring for some of them once.
+  const OPENED_AT = Date.now();
 
   // -- connection -------------------------------------------------------------------
 
@@ -241,6 +244,7 @@
         deletePressed: false,
         gone: null,
         typing: null, // who is typing now, with the draft where the company shows it
+        mine: false, // the staff member is in the chat since their last "joined" event
       };
       chat.showTyping = chatrec.typingShown((shown) => {
         chat.typing = shown;
@@ -268,6 +272,17 @@
       if (chat.id !== selected || document.hidden) chat.unread += 1;
     }
     if (chat.id === selected) appendLine(event, true);
+    // What happened since the page opened, not the history a (re)load replays, is what
+    // portal-alerts.js may ring for (a new chat, a message in a chat not on screen).
+    if (event.by.user_id === me.id && event.type === "joined") chat.mine = true;
+    if (event.by.user_id === me.id && ["left", "transferred"].includes(event.type)) chat.mine = false;
+    if (Date.parse(event.at) >= OPENED_AT) {
+      const onScreen = chat.id === selected && !document.hidden;
+      // Events come before their batch's summary: the first one names the service.
+      const service = chat.summary ? chat.summary.service : chat.events[0].service;
+      const detail = { chatId: chat.id, event, onScreen, mine: chat.mine, service };
+      window.dispatchEvent(new CustomEvent("chatrec:event", { detail }));
+    }
     render();
   }
 
