@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,12 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 from websockets.sync.client import ClientConnection, connect
 
+from chatrec.store.store import Store
 from tests.e2e.conftest import fill_sign_in, seeded_server
 from tests.e2e.test_chat_pages import NewPage, assigned_chat, go_available, log_in, say
 from tests.integration.server import SeededDemo, ServerProcess
 from tests.integration.tenant import Tenant
+from tests.keys import SECRETS
 
 AGENTS = ("alice", "bob", "carol")
 HEADER = (".brand", "#presence", "#connection", ".who", "#logout")
@@ -387,6 +390,37 @@ def test_a_new_chat_and_a_message_off_screen_ring_and_notify_once_allowed(
     expect(alice.get_by_label("Sound")).not_to_be_checked()  # kept in this browser
     expect(alice.locator(".chat-item")).to_have_count(2)
     expect(alice.locator("body")).not_to_have_attribute("data-alerts", re.compile("."))
+
+
+def kept_reason(server: Tenant, wanted: str) -> None:
+    store = Store(server.database_url, secrets=SECRETS)
+    try:
+        for _ in range(100):
+            presence = store.get_presence(server.id("demo-alice"))
+            if presence is not None and presence.away_reason == wanted:
+                return
+            time.sleep(0.1)
+    finally:
+        store.close()
+    raise AssertionError(f"the server never kept the away reason {wanted!r}")
+
+
+def test_an_agent_says_why_they_are_away_and_the_portal_keeps_it(
+    server: Tenant, new_page: NewPage, customers: list[Customer]
+) -> None:
+    alice = new_page()
+    log_in(alice, server, "alice")
+    go_available(alice)
+    reason = alice.get_by_label("Why you are away")
+    expect(reason).to_be_hidden()  # nothing to say while Available
+    alice.locator("#presence").get_by_text("Away", exact=True).click()
+    reason.select_option(label="Meal")
+    kept_reason(server, "meal")  # the server has it before the page goes
+    alice.reload()
+    expect(alice.get_by_label("Away", exact=True)).to_be_checked()
+    expect(alice.get_by_label("Why you are away")).to_have_value("meal")
+    go_available(alice)
+    expect(alice.get_by_label("Why you are away")).to_be_hidden()
 
 
 def test_R9_R12b_R13_recording_actions_follow_the_recording_state(

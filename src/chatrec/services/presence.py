@@ -27,9 +27,11 @@ class PresenceStore(Protocol):
 def presence_view(presence: PresenceRecord | None) -> dict[str, Any]:
     """What clients are told: the choice, and who made it when (``None``: never chosen)."""
     if presence is None:
-        return {"available": False, "changed_by": None, "changed_at": None}
+        return {"available": False, "changed_by": None, "changed_at": None, "away_reason": None}
+    reason = presence.away_reason
     return {
         "available": presence.available,
         "changed_by": presence.changed_by.value,
         "changed_at": presence.changed_at.isoformat(),
+        "away_reason": None if reason is None else reason.value,
     }

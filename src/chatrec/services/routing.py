@@ -15,9 +15,15 @@ import logging
 from datetime import datetime
 
 from chatrec.domain.journal import AgentAssigned
+from chatrec.domain.presence import AwayReason
 from chatrec.domain.roles import LoginRole
 from chatrec.domain.sampling import draw_sample
-from chatrec.errors import AgentFullError, PermissionDeniedError, StoreError
+from chatrec.errors import (
+    AgentFullError,
+    InvalidRequestError,
+    PermissionDeniedError,
+    StoreError,
+)
 from chatrec.live.bus import user_topic
 from chatrec.live.registry import LiveChat
 from chatrec.live.routing import Availability, Match, pair
@@ -127,13 +133,20 @@ class ChatRouting(OpenChats):
         )
 
     async def set_presence(
-        self, user: UserRecord, available: bool, cause: PresenceCause = PresenceCause.AGENT
+        self,
+        user: UserRecord,
+        available: bool,
+        cause: PresenceCause = PresenceCause.AGENT,
+        reason: AwayReason | None = None,
     ) -> PresenceRecord:
-        """Keep the agent's presence and tell every connection of theirs who changed it."""
+        """Keep the agent's presence, and why Away if they said, and tell every
+        connection of theirs who changed it."""
         if user.role is not LoginRole.AGENT:
             raise PermissionDeniedError("only agents take chats from queues")
+        if available and reason is not None:
+            raise InvalidRequestError("an away reason goes with Away: leave it out to be Available")
         now = self._clock()
-        presence = PresenceRecord(user.user_id, available, cause, now)
+        presence = PresenceRecord(user.user_id, available, cause, now, reason)
         async with self._presence_changes:
             before = await self._run(self.presences.get_presence, user.user_id)
             await self._run(self.presences.set_presence, presence)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from chatrec.domain.presence import AwayReason
 from chatrec.errors import DuplicateError, NotFoundError
 from chatrec.store.mapping import (
     company_record,
@@ -147,7 +148,10 @@ class CompanyStore(StorePart):
 
 
 def _presence_record(row: PresenceRow) -> PresenceRecord:
-    return record_of(PresenceRecord, row, changed_by=PresenceCause(row.changed_by))
+    reason = AwayReason(row.away_reason) if row.away_reason in set(AwayReason) else None
+    return record_of(
+        PresenceRecord, row, changed_by=PresenceCause(row.changed_by), away_reason=reason
+    )
 
 
 def _refuse_login_taken(session: Session, user: UserRecord) -> None:

@@ -161,6 +161,8 @@ class PresenceRow(Base):
     available: Mapped[bool]
     changed_by: Mapped[str]
     changed_at: Mapped[datetime]
+    # Why Away, when the agent said (domain.presence.AwayReason); none while Available.
+    away_reason: Mapped[str | None]
 
 
 class QueueRow(Base):

@@ -13,6 +13,7 @@ from typing import Any
 
 from chatrec.domain.journal import Event
 from chatrec.domain.masking import MaskPattern
+from chatrec.domain.presence import AwayReason
 from chatrec.domain.roles import LoginRole
 
 
@@ -88,6 +89,7 @@ class PresenceRecord:
     available: bool
     changed_by: PresenceCause
     changed_at: datetime
+    away_reason: AwayReason | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from chatrec.demo.company import COMPANY_ID as DEMO_COMPANY
+from chatrec.domain.presence import AWAY_LABELS
 from chatrec.domain.roles import DESK_ROLES
 from chatrec.errors import AuthenticationError, SignInPendingError
 from chatrec.store.records import UserRecord
@@ -127,7 +128,8 @@ def install_pages(app: FastAPI) -> None:
         if user.role not in DESK_ROLES:
             # Administrators and operators take no chats: their place is the console.
             return RedirectResponse("/console", status_code=303)
-        return render(request, "portal.html", {"user": user})
+        reasons = [(reason.value, label) for reason, label in AWAY_LABELS.items()]
+        return render(request, "portal.html", {"user": user, "away_reasons": reasons})
 
     @app.get("/widget.js", include_in_schema=False)
     async def widget_script() -> FileResponse:

@@ -33,6 +33,7 @@ from chatrec.domain.journal import (
     Transferred,
     WrapUpChosen,
 )
+from chatrec.domain.presence import AwayReason
 
 Ref = Annotated[str | None, Field(default=None, max_length=64)]
 ChatId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -90,6 +91,9 @@ CustomerFrame = Annotated[
 class Presence(Frame):
     type: Literal["presence"]
     available: bool
+    # Why Away, one of chatrec's reasons; left out when Available.
+    # (Not strict: a JSON string names the reason.)
+    reason: Annotated[AwayReason | None, Field(strict=False)] = None
 
 
 class Active(Frame):

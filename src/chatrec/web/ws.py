@@ -521,6 +521,7 @@ class StaffConnection(Connection):
                 "available": presence["available"],
                 "presence_changed_by": presence["changed_by"],
                 "presence_changed_at": presence["changed_at"],
+                "away_reason": presence["away_reason"],
                 "idle_timeout_seconds": idle.total_seconds() if idle else None,
             }
         )
@@ -658,7 +659,7 @@ class StaffConnection(Connection):
             await service.ensure(chat_id)  # opened on another node (R20)
         match frame:
             case protocol.Presence():
-                await service.set_presence(user, frame.available)
+                await service.set_presence(user, frame.available, reason=frame.reason)
                 return None
             case protocol.Active():
                 if user.role is not LoginRole.AGENT:

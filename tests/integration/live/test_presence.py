@@ -185,3 +185,27 @@ def test_the_directory_says_who_can_take_a_transfer_and_transfers_agree(
         await bob.state(chat_id, lambda c: c["status"] == "active")
 
     run(scenario)
+
+
+def test_an_agent_says_why_they_are_away_and_it_outlives_a_reconnect(server: Tenant) -> None:
+    """One of chatrec's reasons (a report can count them); refused with Available, and an
+    unknown one is a bad frame (R19)."""
+
+    async def scenario() -> None:
+        alice = await Client.staff(server, "alice")
+        await alice.ok({"type": "presence", "available": False, "reason": "meal"})
+        told = await alice.wait_for(lambda f: f["type"] == "presence")
+        assert (told["available"], told["away_reason"]) == (False, "meal")
+        await alice.close()
+        again = await Client.staff(server, "alice")
+        assert again.frames[0]["away_reason"] == "meal"
+        wrong = await again.send({"type": "presence", "available": True, "reason": "break"})
+        assert (wrong["code"], "goes with Away" in wrong["message"]) == ("invalid", True)
+        unknown = await again.send({"type": "presence", "available": False, "reason": "nap"})
+        assert unknown["code"] == "bad_frame"
+        seen = len(again.frames)
+        await again.ok({"type": "presence", "available": True})
+        back = await again.wait_for(lambda f: f["type"] == "presence", after=seen)
+        assert (back["available"], back["away_reason"]) == (True, None)
+
+    run(scenario)

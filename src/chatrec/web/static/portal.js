@@ -54,6 +54,7 @@
     confirmOk: $("confirm-ok"),
     available: $("presence-available"),
     away: $("presence-away"),
+    awayReason: $("away-reason"),
     presenceNote: $("presence-note"),
     signedOut: $("signed-out-dialog"),
     signedOutText: $("signed-out-text"),
@@ -221,6 +222,7 @@
       showPresence(frame.available, {
         changed_by: frame.presence_changed_by,
         changed_at: frame.presence_changed_at,
+        away_reason: frame.away_reason,
       });
     }
     for (const chat of chats.values()) {
@@ -357,7 +359,10 @@
     if (supervisor) return;
     ui.available.checked = available;
     ui.away.checked = !available;
+    ui.awayReason.disabled = available;
+    if (available) ui.awayReason.value = "";
     if (!change) return;
+    if (!available && "away_reason" in change) ui.awayReason.value = change.away_reason || "";
     const at = change.changed_at ? clock(change.changed_at) : "";
     let note = "";
     if (!available && change.changed_by === "idle_timeout") {
@@ -780,9 +785,17 @@
       radio.addEventListener("change", () => {
         if (!radio.checked) return;
         const available = radio === ui.available;
-        if (!send({ type: "presence", available })) showPresence(!available);
+        const frame = { type: "presence", available };
+        if (!available && ui.awayReason.value) frame.reason = ui.awayReason.value;
+        if (!send(frame)) showPresence(!available);
       });
     }
+    // A reason chosen while Away (it is disabled while Available) says why at once.
+    ui.awayReason.addEventListener("change", () => {
+      const frame = { type: "presence", available: false };
+      if (ui.awayReason.value) frame.reason = ui.awayReason.value;
+      send(frame);
+    });
   }
 
   ui.message.addEventListener("keydown", (event) => {
