@@ -199,7 +199,8 @@ NewPage = Callable[..., Page]
 @pytest.fixture
 def new_page(browser: Browser) -> Iterator[NewPage]:
     """Pages in contexts of their own (a desktop's viewport unless one is given, e.g. a
-    phone's); a script error or a CSP refusal fails the test."""
+    phone's, and other options of the context, e.g. the browser's language); a script
+    error or a CSP refusal fails the test."""
     contexts: list[BrowserContext] = []
     errors: list[str] = []
 
@@ -211,8 +212,9 @@ def new_page(browser: Browser) -> Iterator[NewPage]:
         page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
         page.on("console", on_console)
 
-    def opened(viewport: ViewportSize = VIEWPORT) -> Page:
-        context = browser.new_context(viewport=viewport)
+    def opened(viewport: ViewportSize = VIEWPORT, **options: Any) -> Page:
+        """``options`` are the browser context's, e.g. ``locale="de-DE"``."""
+        context = browser.new_context(viewport=viewport, **options)
         contexts.append(context)
         page = context.new_page()
         watch(page)

@@ -249,3 +249,82 @@ def test_R18_a_script_of_the_host_page_cannot_read_the_chat_token(
     # Only the sites configured may frame the widget (and chatrec's own pages).
     policy = httpx.get(f"{demo.url}/widget/frame/demo-support").headers["content-security-policy"]
     assert f"frame-ancestors 'self' {shop.origin};" in policy
+
+
+GERMAN_RECORDED = "Dieser Chat wird zu Qualitäts- und Schulungszwecken aufgezeichnet."
+
+
+def shop_with_widget(shop: Shop, server: ServerProcess, lang: str | None) -> None:
+    """The shop's page embeds the Support widget, with the site's choice of language."""
+    chosen = "" if lang is None else f' data-lang="{lang}"'
+    shop.page = (
+        f'<!doctype html><html lang="en"><head><title>Shop</title><script src="{server.url}'
+        f'/static/widget.js" data-service="demo-support"{chosen} defer></script></head>'
+        "<body><h1>Shop</h1></body></html>"
+    ).encode()
+
+
+def frame_root(page: Page) -> Locator:
+    return page.frame_locator("iframe[data-chatrec-widget]").locator("html")
+
+
+def test_the_site_chooses_the_widget_language_over_the_browser(
+    demo: ServerProcess, shop: Shop, new_page: NewPage
+) -> None:
+    shop_with_widget(shop, demo, "de")
+    customer = new_page(locale="en-US")
+    customer.goto(f"{shop.origin}/")
+    widget = widget_in(customer)
+    widget.get_by_role("button", name="Chatten Sie mit uns").click()
+    expect(frame_root(customer)).to_have_attribute("lang", "de")
+    expect(widget.get_by_role("heading")).to_have_text("Chat mit Support")
+    expect(widget.locator(".intro")).to_contain_text(GERMAN_RECORDED)  # before it starts
+    widget.get_by_role("button", name="Chat starten").click()
+    expect(widget.get_by_role("status")).to_have_text(GERMAN_RECORDED)  # R11a, in German
+    # The company's flow speaks its own words, as written: only the widget's are German.
+    expect(widget.get_by_role("button", name="Billing")).to_be_visible()
+    expect(
+        widget.get_by_role("button", name="Löschung der Aufzeichnung beantragen")
+    ).to_be_visible()
+    widget.get_by_role("button", name="Chat beenden").click()
+    widget.get_by_role("button", name="Ja, Chat beenden").click()
+    expect(widget.get_by_role("status")).to_have_text("Dieser Chat ist beendet.")
+    expect(widget.get_by_text("Der Chat wurde beendet")).to_be_visible()
+
+
+def test_without_the_site_choice_the_browser_languages_choose(
+    demo: ServerProcess, new_page: NewPage
+) -> None:
+    customer = new_page(locale="de-DE")
+    customer.goto(f"{demo.url}/widget/demo?service=demo-sales")  # a page with no data-lang
+    widget = widget_in(customer)
+    widget.get_by_role("button", name="Chatten Sie mit uns").click()
+    expect(frame_root(customer)).to_have_attribute("lang", "de")
+    expect(widget.locator(".intro")).to_contain_text("hängt von Ihrer Antwort ab")
+    widget.get_by_role("button", name="Chat starten").click()
+    # Until the consent question is answered, nothing is promised (R10, R11a).
+    status = widget.get_by_role("status")
+    expect(status).to_have_text(
+        "Die Aufzeichnung wartet auf Ihre Antwort auf die Frage nach Ihrer Einwilligung."
+    )
+    widget.get_by_role("button", name="No", exact=True).click()
+    expect(status).to_have_text("Dieser Chat wird nicht aufgezeichnet.")
+    widget.get_by_role("button", name="Chat beenden").click()
+    widget.get_by_role("button", name="Ja, Chat beenden").click()
+    expect(status).to_have_text("Dieser Chat ist beendet.")
+
+
+def test_a_language_the_widget_does_not_speak_is_english(
+    demo: ServerProcess, shop: Shop, new_page: NewPage
+) -> None:
+    shop_with_widget(shop, demo, "xx")
+    customer = new_page(locale="de-DE")
+    customer.goto(f"{shop.origin}/")
+    widget = widget_in(customer)
+    widget.get_by_role("button", name="Chat with us").click()
+    expect(frame_root(customer)).to_have_attribute("lang", "en")
+    expect(widget.locator(".intro")).to_contain_text(RECORDED)
+    expect(widget.get_by_role("button", name="Start chat")).to_be_visible()
+    frame = httpx.get(f"{demo.url}/widget/frame/demo-support", params={"lang": '"><b>'})
+    assert '<html lang="en">' in frame.text
+    assert "<b>" not in frame.text

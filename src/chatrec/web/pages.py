@@ -23,6 +23,7 @@ from chatrec.domain.roles import DESK_ROLES
 from chatrec.errors import AuthenticationError, SignInPendingError
 from chatrec.store.records import UserRecord
 from chatrec.web.guard import SESSION_COOKIE, container
+from chatrec.web.widget_texts import asked_language, catalogues
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -136,14 +137,18 @@ def install_pages(app: FastAPI) -> None:
         return FileResponse(STATIC / "widget.js", media_type="text/javascript")
 
     @app.get("/widget/frame/{service_id}", include_in_schema=False)
-    async def widget_frame(request: Request, service_id: str) -> Response:
+    async def widget_frame(request: Request, service_id: str, lang: str | None = None) -> Response:
         """The widget itself, in a frame of chatrec's origin that ``widget.js`` puts on
         the host page: its chat token is stored here, where the host's scripts cannot
-        read it (R18)."""
+        read it (R18).  ``lang`` is the site's choice of language (``data-lang``): one
+        the widget does not speak is English, never an error the customer sees."""
         headers = widget_frame_headers(container(request).config.widget_origins)
-        return templates.TemplateResponse(
-            request, "widget_frame.html", {"service_id": service_id}, headers=headers
-        )
+        context = {
+            "service_id": service_id,
+            "lang": asked_language(lang),
+            "catalogues": catalogues(),
+        }
+        return templates.TemplateResponse(request, "widget_frame.html", context, headers=headers)
 
     @app.get("/widget/demo", include_in_schema=False)
     async def widget_demo(request: Request, service: str | None = None) -> Response:

@@ -14,6 +14,11 @@
 // Typing indicators go both ways and are never recorded (R23); where the company shows
 // agents the customer's draft, the widget says so above the composer.
 //
+// Every word of the widget's own comes from the catalogue of the customer's language
+// (static/i18n/, carried by the frame page; widget_texts.py says how it is chosen): the
+// site's data-lang, else the browser's languages, else English.  What the server sends
+// (the company's flow messages, refusals) is shown as sent.
+//
 // The loader sizes and places the frame: it tells the frame how large the host page's
 // window is, and the frame answers with the room it needs (layout()).  Nothing else
 // passes between them.
@@ -24,12 +29,42 @@
   const origin = location.origin;
   const storageKey = `chatrec.widget.${serviceId}`;
   const MARGIN = 20; // px around the widget inside the frame: room for shadows and focus rings
-  const RECORDING = {
-    recording: "This chat is recorded for quality and training.",
-    paused: "Recording paused: what is written now is not recorded.",
-    not_recorded: "This chat is not recorded.",
-    awaiting_consent: "Recording waits for your answer to the consent question.",
-  };
+  const RECORDING_STATES = new Set(["recording", "paused", "not_recorded", "awaiting_consent"]);
+
+  // -- the widget's words ------------------------------------------------------------------
+
+  const CATALOGUES = JSON.parse(document.getElementById("chatrec-texts").textContent);
+  const SOURCE = "en";
+
+  // The site's choice (checked by the server: "" if it made none), else the first of the
+  // browser's languages the widget speaks, else English.
+  function chooseLanguage(asked, preferred) {
+    for (const tag of [asked, ...preferred]) {
+      const language = String(tag || "").toLowerCase().split("-")[0];
+      if (Object.hasOwn(CATALOGUES, language)) return language;
+    }
+    return SOURCE;
+  }
+  const language = chooseLanguage(script.dataset.lang, navigator.languages || [navigator.language]);
+  const words = CATALOGUES[language];
+  const plurals = new Intl.PluralRules(language);
+  document.documentElement.lang = language;
+
+  /** The sentence of `key` in the customer's language, its {placeholders} filled from
+   * `values`; a sentence with plural forms takes the form of `values.count`. */
+  function t(key, values = {}) {
+    let sentence = Object.hasOwn(words, key) ? words[key] : CATALOGUES[SOURCE][key];
+    if (typeof sentence === "object") sentence = sentence[plurals.select(values.count)] || sentence.other;
+    return sentence.replace(/\{(\w+)\}/g, (whole, name) => (Object.hasOwn(values, name) ? String(values[name]) : whole));
+  }
+
+  /** A refusal in the customer's language where the widget knows its code, else the
+   * server's own words.  In English the server's words stand: they are English already,
+   * and may say more (a limit's number); the catalogue's English says what to translate. */
+  function reason(code, message) {
+    const key = `error.${code}`;
+    return language !== SOURCE && Object.hasOwn(words, key) ? t(key) : String(message || code);
+  }
 
   const state = {
     service: null, // {name, company}
@@ -64,50 +99,48 @@
     "aria-expanded": "false",
     "aria-controls": panelId,
   });
-  const launcherText = h("span", { text: "Chat with us" });
+  const launcherText = h("span", { text: t("launcher.start") });
   const launcherBadge = h("span", { class: "unread", hidden: "" });
   launcher.append(h("span", { class: "bubble", "aria-hidden": "true" }), launcherText, launcherBadge);
 
-  const title = h("h2", { class: "title", id: `${panelId}-title`, text: "Chat" });
+  const title = h("h2", { class: "title", id: `${panelId}-title`, text: t("head.title") });
   const company = h("p", { class: "company" });
-  const minimise = h("button", { class: "icon", type: "button", "aria-label": "Minimise the chat" });
+  const minimise = h("button", { class: "icon", type: "button", "aria-label": t("head.minimise") });
   minimise.textContent = "\u2013";
   const recordingLine = h("p", { class: "recording", role: "status" });
-  const log = h("ol", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Messages" });
-  const introText = h("p", {
-    text: "Chats may be recorded for quality and training. Once you start, this window shows whether yours is.",
-  });
+  const log = h("ol", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("log.label") });
+  const introText = h("p", { text: t("intro.unknown") });
   const intro = h("div", { class: "intro" }, introText);
-  const startButton = h("button", { class: "primary", type: "button", text: "Start chat" });
+  const startButton = h("button", { class: "primary", type: "button", text: t("button.start") });
   intro.append(startButton);
-  const choices = h("div", { class: "choices", role: "group", "aria-label": "Suggested answers" });
+  const choices = h("div", { class: "choices", role: "group", "aria-label": t("choices.label") });
   const waiting = h("p", {
     class: "waiting",
     "aria-live": "polite",
-    text: "Waiting for the next available agent. You can write meanwhile: they will see it.",
+    text: t("queue.waiting"),
   });
   const notice = h("p", { class: "notice", role: "alert" });
   const typingLine = h("p", { class: "typing", "aria-live": "polite", hidden: "" });
   const previewNote = h("p", {
     class: "preview-note",
     hidden: "",
-    text: "The agent can see what you type before you send it.",
+    text: t("preview.note"),
   });
   const confirmText = h("p", { class: "confirm-text" });
   const confirmYes = h("button", { type: "button", class: "primary" });
-  const confirmNo = h("button", { type: "button", text: "Cancel" });
+  const confirmNo = h("button", { type: "button", text: t("button.cancel") });
   const confirmBox = h("div", { class: "confirm", hidden: "" }, confirmText, h("div", { class: "row" }, confirmYes, confirmNo));
   const textarea = h("textarea", { id: `${panelId}-message`, rows: "2", maxlength: "4000" });
-  const sendButton = h("button", { type: "submit", class: "primary", text: "Send" });
+  const sendButton = h("button", { type: "submit", class: "primary", text: t("button.send") });
   const composer = h(
     "form",
     { class: "composer" },
-    h("label", { for: `${panelId}-message`, class: "visually-hidden", text: "Your message (Enter sends)" }),
+    h("label", { for: `${panelId}-message`, class: "visually-hidden", text: t("composer.label") }),
     h("div", { class: "row" }, textarea, sendButton),
   );
-  const deleteButton = h("button", { type: "button", class: "link", text: "Ask to delete the recording" });
-  const endButton = h("button", { type: "button", class: "link", text: "End chat" });
-  const newChatButton = h("button", { type: "button", class: "primary", text: "Start a new chat", hidden: "" });
+  const deleteButton = h("button", { type: "button", class: "link", text: t("button.ask_deletion") });
+  const endButton = h("button", { type: "button", class: "link", text: t("button.end") });
+  const newChatButton = h("button", { type: "button", class: "primary", text: t("button.new_chat"), hidden: "" });
   const footer = h("div", { class: "footer" }, deleteButton, endButton, newChatButton);
   const panel = h(
     "section",
@@ -210,7 +243,7 @@
       if (state.ended || state.replaced || !state.token) return;
       const delay = Math.min(15000, 500 * 1.6 ** state.attempts) * (0.75 + Math.random() * 0.5);
       state.attempts += 1;
-      showNotice(`Connection lost. Reconnecting in ${Math.ceil(delay / 1000)} s…`);
+      showNotice(t("notice.reconnecting", { count: Math.ceil(delay / 1000) }));
       state.timer = setTimeout(connect, delay);
     });
   }
@@ -231,13 +264,13 @@
   });
   const showTyping = chatrec.typingShown((frame) => {
     typingLine.hidden = !frame;
-    typingLine.textContent = frame ? `${frame.name || "The agent"} is typing…` : "";
+    typingLine.textContent = !frame ? "" : frame.name ? t("typing.named", { name: frame.name }) : t("typing.agent");
   });
 
   function send(frame) {
     const socket = state.socket;
     if (!socket || socket.readyState !== WebSocket.OPEN) {
-      showNotice("Not connected right now; please try again in a moment.");
+      showNotice(t("notice.not_connected"));
       return false;
     }
     const ref = `w${(state.nextRef += 1)}`;
@@ -318,11 +351,11 @@
     if (frame.code === "replaced") {
       // The chat goes on in another tab or window: this one does not take it back.
       state.replaced = true;
-      showNotice("This chat continues in another window. Reload this page to continue here.");
+      showNotice(t("notice.replaced"));
       return;
     }
     if (sent && sent.type === "message" && !textarea.value) textarea.value = sent.text;
-    const message = String(frame.message || frame.code);
+    const message = reason(frame.code, frame.message);
     showNotice(message.charAt(0).toUpperCase() + message.slice(1) + ".");
   }
 
@@ -339,8 +372,8 @@
   // -- what the customer sees ---------------------------------------------------------------
 
   function speaker(by) {
-    if (by.role === "customer") return "You";
-    if (by.role === "flow" || by.role === "system") return state.service ? state.service.company : "Assistant";
+    if (by.role === "customer") return t("speaker.customer");
+    if (by.role === "flow" || by.role === "system") return state.service ? state.service.company : t("speaker.assistant");
     return by.name;
   }
 
@@ -355,24 +388,24 @@
   function systemText(event) {
     switch (event.type) {
       case "joined":
-        return `${event.by.name}${event.by.role === "supervisor" ? " (supervisor)" : ""} joined the chat`;
+        return t(event.by.role === "supervisor" ? "event.supervisor_joined" : "event.joined", {
+          name: event.by.name,
+        });
       case "left":
-        return `${event.by.name} left the chat`;
+        return t("event.left", { name: event.by.name });
       case "transferred":
         return event.to_agent
-          ? `You are being transferred to ${event.to_agent.name}`
-          : "You are being transferred to another agent; please wait";
+          ? t("event.transferred_to", { name: event.to_agent.name })
+          : t("event.transferred");
       case "paused":
-        return "Recording paused";
+        return t("event.paused");
       case "resumed":
-        return "Recording resumed";
+        return t("event.resumed");
       case "deletion_requested":
         state.deletionRequested = true;
-        return state.agents.size
-          ? "You asked for the recording of this chat to be deleted. The agent has been asked to delete it."
-          : "You asked for the recording of this chat to be deleted. Your request is noted: the agent who takes this chat will see it.";
+        return t(state.agents.size ? "event.deletion_asked_agent" : "event.deletion_asked_noted");
       case "ended":
-        return "The chat has ended";
+        return t("event.ended");
       default:
         return null; // started, consent answers: nothing the customer needs to read
     }
@@ -380,7 +413,7 @@
 
   function time(at) {
     const node = h("time", { datetime: at });
-    node.textContent = new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    node.textContent = new Date(at).toLocaleTimeString(language, { hour: "2-digit", minute: "2-digit" });
     return node;
   }
 
@@ -421,9 +454,7 @@
     // While the consent question is open, the answer is the customer's say (R10).
     deleteButton.hidden = state.ended || state.recording === "not_recorded" || state.recording === "awaiting_consent";
     deleteButton.disabled = state.deletionRequested || !live;
-    deleteButton.textContent = state.deletionRequested
-      ? "Deletion of the recording requested"
-      : "Ask to delete the recording";
+    deleteButton.textContent = t(state.deletionRequested ? "button.deletion_asked" : "button.ask_deletion");
     endButton.hidden = state.ended;
     endButton.disabled = !live;
     newChatButton.hidden = !state.ended;
@@ -431,11 +462,15 @@
     waiting.hidden = state.ended || state.status !== "queued";
     previewNote.hidden = state.ended || !state.typingPreview;
     recordingLine.dataset.state = state.ended ? "ended" : state.recording || "";
-    recordingLine.textContent = state.ended ? "This chat has ended." : RECORDING[state.recording] || "";
-    launcherText.textContent = state.ended || !state.token ? "Chat with us" : "Your chat";
+    recordingLine.textContent = state.ended
+      ? t("recording.ended")
+      : RECORDING_STATES.has(state.recording)
+        ? t(`recording.${state.recording}`)
+        : "";
+    launcherText.textContent = t(state.ended || !state.token ? "launcher.start" : "launcher.open_chat");
     launcherBadge.hidden = !state.unread;
     launcherBadge.textContent = String(state.unread);
-    launcherBadge.setAttribute("aria-label", `${state.unread} new`);
+    launcherBadge.setAttribute("aria-label", t("launcher.unread", { count: state.unread }));
   }
 
   function showNotice(text) {
@@ -493,7 +528,7 @@
       render();
       textarea.focus();
     } catch (error) {
-      showNotice(`The chat could not be started (${error.detail || error.message}). Please try again.`);
+      showNotice(t("notice.not_started", { reason: reason(error.code, error.detail || error.message) }));
     } finally {
       startButton.disabled = false;
       newChatButton.disabled = false;
@@ -534,15 +569,13 @@
   textarea.addEventListener("input", () => typing.typed(Boolean(textarea.value.trim())));
   deleteButton.addEventListener("click", () =>
     confirmFirst(
-      state.agents.size
-        ? "Ask the agent to delete the recording of this chat? Once they do, no recording of it is kept."
-        : "Ask for the recording of this chat to be deleted? The agent who takes this chat will see your request; once they delete it, no recording of it is kept.",
-      "Yes, ask to delete",
+      t(state.agents.size ? "confirm.deletion_agent" : "confirm.deletion_noted"),
+      t("confirm.deletion_yes"),
       () => send({ type: "request_deletion" }),
     ),
   );
   endButton.addEventListener("click", () =>
-    confirmFirst("End this chat?", "Yes, end the chat", () => send({ type: "end" })),
+    confirmFirst(t("confirm.end"), t("confirm.end_yes"), () => send({ type: "end" })),
   );
   confirmNo.addEventListener("click", () => {
     confirmBox.hidden = true;
@@ -568,13 +601,15 @@
       /* the widget works without the names */
     }
     if (state.service) {
-      title.textContent = `Chat with ${state.service.name}`;
+      title.textContent = t("head.title_service", { service: state.service.name });
       company.textContent = state.service.company;
-      introText.textContent = !state.service.records
-        ? "This chat is not recorded."
-        : state.service.asks_consent
-          ? "Whether this chat is recorded for quality and training depends on your answer when we ask for your consent."
-          : "This chat is recorded for quality and training. An agent can pause the recording, and you can ask for it to be deleted.";
+      introText.textContent = t(
+        !state.service.records
+          ? "intro.not_recorded"
+          : state.service.asks_consent
+            ? "intro.asks_consent"
+            : "intro.recorded",
+      );
     }
     const saved = recall();
     if (saved && saved.token) {

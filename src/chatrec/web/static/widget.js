@@ -2,6 +2,9 @@
 //
 //   <script src="https://chat.example.com/static/widget.js" data-service="SERVICE-ID" defer></script>
 //
+// and, to choose the widget's language rather than leave it to the customer's browser,
+// data-lang="de" (a language the widget does not speak is English).
+//
 // This script only puts a frame on the page: the widget itself runs inside it, served by
 // chatrec (/widget/frame/SERVICE-ID, widget-frame.js).  The chat, and the token that
 // opens it, stay in that frame, on chatrec's origin, where no script of this page can
@@ -26,7 +29,8 @@
   const STACK = 64; // px between the launchers of several widgets on one page
 
   const frame = document.createElement("iframe");
-  frame.src = `${origin}/widget/frame/${encodeURIComponent(serviceId)}`;
+  const lang = script.dataset.lang ? `?lang=${encodeURIComponent(script.dataset.lang)}` : "";
+  frame.src = `${origin}/widget/frame/${encodeURIComponent(serviceId)}${lang}`;
   frame.title = "Chat";
   frame.setAttribute("data-chatrec-widget", serviceId);
 
