@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
@@ -38,6 +39,11 @@ from chatrec.store.store import Store
 from tests.integration.server import SeededDemo, ServerProcess
 from tests.integration.tenant import Tenant
 from tests.keys import SECRET_KEY, SECRETS
+
+# Speed is measured by the benchmarks, never by a test (this machine is shared): no
+# example of a property fails for taking long, as Hypothesis's 200 ms deadline would.
+settings.register_profile("chatrec", deadline=None)
+settings.load_profile("chatrec")
 
 POSTGRES_URL_VARIABLE = "CHATREC_TEST_DATABASE_URL"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
