@@ -25,7 +25,14 @@ from websockets.sync.client import ClientConnection, connect
 
 from chatrec.store.store import Store
 from tests.e2e.conftest import fill_sign_in, seeded_server
-from tests.e2e.test_chat_pages import NewPage, assigned_chat, go_available, log_in, say
+from tests.e2e.test_chat_pages import (
+    NewPage,
+    assigned_chat,
+    go_available,
+    log_in,
+    say,
+    screenshot,
+)
 from tests.integration.server import SeededDemo, ServerProcess
 from tests.integration.tenant import Tenant
 from tests.keys import SECRETS
@@ -421,6 +428,33 @@ def test_an_agent_says_why_they_are_away_and_the_portal_keeps_it(
     expect(alice.get_by_label("Why you are away")).to_have_value("meal")
     go_available(alice)
     expect(alice.get_by_label("Why you are away")).to_be_hidden()
+
+
+def test_the_supervisors_dashboard_follows_queues_and_agents_live(
+    server: Tenant, new_page: NewPage, customers: list[Customer]
+) -> None:
+    sam = new_page()
+    log_in(sam, server, "sam")
+    sam.get_by_role("link", name="Dashboard").click()
+    expect(sam).to_have_url(f"{server.url}/dashboard")
+    general = sam.locator('#queues-body tr[data-queue="General"] td').first
+    expect(general).to_have_text("0")
+    expect(sam.locator('#agents-body tr[data-agent="Alice Martin"]')).to_have_attribute(
+        "data-state", "offline"
+    )
+    customer(server, customers)  # nobody Available: it waits
+    expect(general).to_have_text("1", timeout=15_000)  # at the page's next look
+    expect(sam.locator("#waiting-total")).to_have_text("1")
+    alice = new_page()
+    log_in(alice, server, "alice")
+    go_available(alice)
+    assigned_chat(alice)
+    row = sam.locator('#agents-body tr[data-agent="Alice Martin"]')
+    expect(row).to_have_attribute("data-state", "available", timeout=15_000)
+    expect(row.locator("td").last).to_have_text("1 of 3")
+    expect(general).to_have_text("0")
+    expect(sam.locator("#service-level")).to_have_text("100 %")
+    screenshot(sam, "dashboard.png")
 
 
 def test_R9_R12b_R13_recording_actions_follow_the_recording_state(

@@ -182,6 +182,8 @@ RULES: dict[RouteKey, Rule] = {
     ("GET", "/api/wrap-up-codes"): may(*EVERY_STAFF, names_a=False),
     # One's own past chats (R23): only the chats one took part in.
     ("GET", "/api/me/history"): may(*EVERY_STAFF, names_a=False),
+    # The supervisors' dashboard (issue 15): the company's overseers.
+    ("GET", "/api/dashboard"): may(*OVERSEERS),
     ("GET", "/api/me/history/{chat_id}"): may(*EVERY_STAFF, except_for=NOT_THEIRS),
     # The template sent, on a sample chat with the caller's own company's names (the
     # operator's: a neutral one); it names no company.
@@ -275,6 +277,13 @@ RULES: dict[RouteKey, Rule] = {
         names_a=False,
         page=True,
         except_for=dict.fromkeys((OPERATOR, A_ADMIN, B_ADMIN), "→/console"),
+    ),
+    ("GET", "/dashboard"): may(
+        "supervisor",
+        "administrator",
+        names_a=False,
+        page=True,
+        except_for={OPERATOR: "→/console", A_AGENT: "→/portal", B_AGENT: "→/portal"},
     ),
     # -- the console: page shells over the administration API (``?company_id=demo``) ----
     ("GET", "/console"): CONSOLE,

@@ -86,6 +86,8 @@ class CompanyRow(Base):
     # R23: the company's wrap-up codes, and whether an agent must choose one to end.
     wrap_up_codes: Mapped[list[str]] = mapped_column(JSON(), default=list, server_default="[]")
     wrap_up_required: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The dashboard's target: a chat an agent takes within it counts as answered in time.
+    answer_target_seconds: Mapped[int] = mapped_column(default=60, server_default="60")
 
 
 class UserRow(Base):

@@ -53,6 +53,8 @@ class CompanyRecord:
     # R23: the company's wrap-up codes, and whether an agent must choose one to end.
     wrap_up_codes: tuple[str, ...] = ()
     wrap_up_required: bool = False
+    # The dashboard's target: a chat an agent takes within it counts as answered in time.
+    answer_target_seconds: int = 60
 
 
 @dataclass(frozen=True, slots=True)

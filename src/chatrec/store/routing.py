@@ -46,7 +46,7 @@ def ensure_agent(session: Session, user_id: str, company_id: str, now: datetime)
     session.execute(make(RoutingAgentRow).values(values).on_conflict_do_nothing())
 
 
-def _online(session: Session, node_id: str, lease: timedelta) -> Exists:
+def agent_online(session: Session, node_id: str, lease: timedelta) -> Exists:
     """Whether a portal of the agent (``RoutingAgentRow.user_id``) is on a live node."""
     live = select(NodeRow.node_id).where(NodeRow.heartbeat_at >= database_now(session) - lease)
     return exists().where(
@@ -101,9 +101,9 @@ class RoutingStore(StorePart):
     def agent_load(self, user_id: str, node_id: str, lease: timedelta) -> AgentLoad:
         with self._read() as session:
             row = session.execute(
-                select(_online(session, node_id, lease), _load(), RoutingAgentRow.active_at).where(
-                    RoutingAgentRow.user_id == user_id
-                )
+                select(
+                    agent_online(session, node_id, lease), _load(), RoutingAgentRow.active_at
+                ).where(RoutingAgentRow.user_id == user_id)
             ).first()
             if row is None:
                 return AgentLoad(online=False, open_chats=0, active_at=None)
@@ -123,7 +123,7 @@ class RoutingStore(StorePart):
                     UserRow.role == LoginRole.AGENT.value,
                     UserRow.disabled.is_(False),
                     load < UserRow.capacity,
-                    _online(session, node_id, lease),
+                    agent_online(session, node_id, lease),
                 )
             )
             return [

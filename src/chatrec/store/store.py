@@ -25,6 +25,7 @@ from chatrec.store.canned import CannedStore
 from chatrec.store.catalog import CatalogStore
 from chatrec.store.chats import ChatStore
 from chatrec.store.companies import CompanyStore
+from chatrec.store.dashboard import DashboardStore
 from chatrec.store.deliveries import DeliveryStore
 from chatrec.store.nodes import NodeStore
 from chatrec.store.routing import RoutingStore
@@ -37,6 +38,7 @@ class Store(
     CatalogStore,
     CannedStore,
     ChatStore,
+    DashboardStore,
     AuditStore,
     DeliveryStore,
     NodeStore,

@@ -69,6 +69,10 @@ WRAP_UP_REQUIRED = (
     "an agent must choose a wrap-up code before ending a chat themselves (R23); a chat the "
     "customer or the inactivity timeout ends is recorded without one if none was chosen"
 )
+ANSWER_TARGET = (
+    "the supervisors' dashboard counts a chat as answered in time when an agent takes it "
+    "within this many seconds of its start: 1 to 3600, 60 unless changed"
+)
 MASKING_PATTERNS = (
     "the company's own values to mask in every message, for instance national identity "
     f"numbers (R22): at most {MAX_PATTERNS}, each an RE2 pattern (no back-references or "
@@ -122,6 +126,7 @@ class CompanyUpdate(BaseModel):
         Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=200)] | None
     ) = Field(default=None, description=WRAP_UP_CODES)
     wrap_up_required: bool | None = Field(default=None, description=WRAP_UP_REQUIRED)
+    answer_target_seconds: int | None = Field(default=None, description=ANSWER_TARGET)
 
 
 class CompanyRead(BaseModel):
@@ -142,6 +147,7 @@ class CompanyRead(BaseModel):
     record_internal_notes: bool = Field(description=RECORD_INTERNAL_NOTES)
     wrap_up_codes: list[str] = Field(description=WRAP_UP_CODES)
     wrap_up_required: bool = Field(description=WRAP_UP_REQUIRED)
+    answer_target_seconds: int = Field(description=ANSWER_TARGET)
 
 
 def company_read(company: CompanyRecord) -> CompanyRead:
@@ -167,6 +173,7 @@ def company_read(company: CompanyRecord) -> CompanyRead:
         record_internal_notes=company.record_internal_notes,
         wrap_up_codes=list(company.wrap_up_codes),
         wrap_up_required=company.wrap_up_required,
+        answer_target_seconds=company.answer_target_seconds,
     )
 
 
@@ -276,6 +283,7 @@ def _update_company(
         record_internal_notes=body.record_internal_notes,
         wrap_up_codes=body.wrap_up_codes,
         wrap_up_required=body.wrap_up_required,
+        answer_target_seconds=body.answer_target_seconds,
     )
     return company_read(company)
 

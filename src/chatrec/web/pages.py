@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 
 from chatrec.demo.company import COMPANY_ID as DEMO_COMPANY
 from chatrec.domain.presence import AWAY_LABELS
-from chatrec.domain.roles import DESK_ROLES
+from chatrec.domain.roles import DESK_ROLES, LoginRole
 from chatrec.errors import AuthenticationError, SignInPendingError
 from chatrec.store.records import UserRecord
 from chatrec.web.guard import SESSION_COOKIE, container
@@ -131,6 +131,17 @@ def install_pages(app: FastAPI) -> None:
             return RedirectResponse("/console", status_code=303)
         reasons = [(reason.value, label) for reason, label in AWAY_LABELS.items()]
         return render(request, "portal.html", {"user": user, "away_reasons": reasons})
+
+    @app.get("/dashboard", include_in_schema=False)
+    async def dashboard(request: Request) -> Response:
+        """The supervisors' live dashboard (issue 15); administrators see their company's
+        too.  An operator, of no company, is sent to the console."""
+        user = await page_user(request)
+        if isinstance(user, Response):
+            return user
+        if user.role not in {LoginRole.SUPERVISOR, LoginRole.ADMINISTRATOR}:
+            return RedirectResponse("/portal" if user.role in DESK_ROLES else "/console", 303)
+        return render(request, "dashboard.html", {"user": user})
 
     @app.get("/widget.js", include_in_schema=False)
     async def widget_script() -> FileResponse:

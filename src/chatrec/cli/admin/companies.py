@@ -75,6 +75,7 @@ def company_view(company: CompanyRecord) -> dict[str, Any]:
         "record_internal_notes": company.record_internal_notes,
         "wrap_up_codes": list(company.wrap_up_codes),
         "wrap_up_required": company.wrap_up_required,
+        "answer_target_seconds": company.answer_target_seconds,
     }
 
 
@@ -120,6 +121,7 @@ def _format_company(view: dict[str, Any]) -> str:
                 else "internal notes left out of recordings",
             ),
             ("wrap-up", _wrap_up_line(view)),
+            ("target", f"answered within {view['answer_target_seconds']} s (dashboard)"),
         ],
     )
 
@@ -324,6 +326,16 @@ def company_set(
             show_default=False,
         ),
     ] = None,
+    answer_target_seconds: Annotated[
+        int | None,
+        typer.Option(
+            "--answer-target-seconds",
+            metavar="SECONDS",
+            help="The supervisors' dashboard counts a chat as answered in time when an "
+            "agent takes it within this many seconds of its start (1 to 3600). Left out: "
+            "unchanged.",
+        ),
+    ] = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -337,13 +349,14 @@ def company_set(
     if wrap_up_codes and no_wrap_up_codes:
         fail("give --wrap-up-code or --no-wrap-up-codes, not both")
     codes = [] if no_wrap_up_codes else wrap_up_codes or None
-    desk = (typing_preview, record_internal_notes, codes, wrap_up_required)
+    desk = (typing_preview, record_internal_notes, codes, wrap_up_required, answer_target_seconds)
     if all(change is None for change in (*changes, *desk)):
         fail(
             "nothing to change: give --name, --template, --format, --vcon-draft, "
             "--retention-seconds, --[no-]mask-card-numbers, --mask-pattern, --no-mask-patterns, "
             "--[no-]typing-preview, --[no-]record-internal-notes, --wrap-up-code, "
-            "--no-wrap-up-codes or --wrap-up-required/--wrap-up-optional"
+            "--no-wrap-up-codes, --wrap-up-required/--wrap-up-optional or "
+            "--answer-target-seconds"
         )
     with administration(data_dir, database_url) as admin:
         acting = principal()
@@ -361,6 +374,7 @@ def company_set(
             record_internal_notes=record_internal_notes,
             wrap_up_codes=codes,
             wrap_up_required=wrap_up_required,
+            answer_target_seconds=answer_target_seconds,
         )
         view = company_view(updated)
     _print_company(view, as_json)

@@ -27,7 +27,7 @@ from chatrec.domain.masking import MaskedText, Masking, MaskPattern, check_patte
 from chatrec.domain.roles import LoginRole
 from chatrec.domain.settings import DEFAULT_TEMPLATE, Product, RecordingFormat, VconDraft
 from chatrec.domain.wrap_up import check_wrap_up_codes
-from chatrec.errors import ActionError, NotFoundError
+from chatrec.errors import ActionError, InvalidRequestError, NotFoundError
 from chatrec.services.access import Principal, company_for, require_role
 from chatrec.services.admin.audit import audit_line
 from chatrec.services.admin.ports import CompanyAdminStore
@@ -37,6 +37,8 @@ from chatrec.store.records import SYSTEM_COMPANY_ID, CompanyRecord
 COMPANY_ID_FORM = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
 """What a company's id looks like; the console checks an operator's choice against it too."""
 MAX_RETENTION_SECONDS = 10 * 365 * 24 * 3600
+MAX_ANSWER_TARGET_SECONDS = 3600
+"""The longest answer target a dashboard measures against: an hour."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +124,7 @@ def _view(company: CompanyRecord) -> dict[str, object]:
         "record_internal_notes": company.record_internal_notes,
         "wrap_up_codes": list(company.wrap_up_codes),
         "wrap_up_required": company.wrap_up_required,
+        "answer_target_seconds": company.answer_target_seconds,
     }
 
 
@@ -229,6 +232,7 @@ class CompanyAdmin:
         record_internal_notes: bool | None = None,
         wrap_up_codes: Iterable[str] | None = None,
         wrap_up_required: bool | None = None,
+        answer_target_seconds: int | None = None,
     ) -> CompanyRecord:
         """Change the company's settings; all are checked before any is kept.
 
@@ -262,6 +266,13 @@ class CompanyAdmin:
             after = replace(after, wrap_up_codes=tuple(wrap_up_codes))
         if wrap_up_required is not None:
             after = replace(after, wrap_up_required=wrap_up_required)
+        if answer_target_seconds is not None:
+            if not 1 <= answer_target_seconds <= MAX_ANSWER_TARGET_SECONDS:
+                raise InvalidRequestError(
+                    f"the answer target must be 1 to {MAX_ANSWER_TARGET_SECONDS} seconds "
+                    f"(an hour), not {answer_target_seconds}"
+                )
+            after = replace(after, answer_target_seconds=answer_target_seconds)
         if (wrap_up_codes, wrap_up_required) != (None, None):
             codes = check_wrap_up_codes(after.wrap_up_codes, after.wrap_up_required)
             after = replace(after, wrap_up_codes=codes)

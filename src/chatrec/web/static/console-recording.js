@@ -16,6 +16,7 @@
   const recordNotes = $("record-notes");
   const wrapUpCodes = $("wrap-up-codes");
   const wrapUpRequired = $("wrap-up-required");
+  const answerTarget = $("answer-target");
   const patterns = $("patterns");
   const maskTry = $("mask-try");
   let previewTimer = null;
@@ -190,6 +191,7 @@
     recordNotes.checked = company.record_internal_notes;
     wrapUpCodes.value = company.wrap_up_codes.join("\n");
     wrapUpRequired.checked = company.wrap_up_required;
+    answerTarget.value = String(company.answer_target_seconds);
     showCards();
     c.fill(patterns, company.masking_patterns.map(patternRow));
     preview();
@@ -226,6 +228,7 @@
           record_internal_notes: recordNotes.checked,
           wrap_up_codes: wrapUpCodes.value.split("\n").map((code) => code.trim()).filter(Boolean),
           wrap_up_required: wrapUpRequired.checked,
+          answer_target_seconds: Number(answerTarget.value),
         });
         show(company);
         result.dataset.kind = "ok";
