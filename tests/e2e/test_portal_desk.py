@@ -455,6 +455,13 @@ def test_the_supervisors_dashboard_follows_queues_and_agents_live(
     expect(general).to_have_text("0")
     expect(sam.locator("#service-level")).to_have_text("100 %")
     screenshot(sam, "dashboard.png")
+    sam.get_by_role("button", name="Show").click()  # the report, the last 7 days
+    expect(sam.locator("#report-totals")).to_have_text(
+        "1 chat started, 0 ended; 0 transfers in 0 chats."
+    )
+    expect(sam.locator("#report-chart rect")).to_have_count(7)
+    csv_link = sam.get_by_role("link", name="Download CSV")
+    expect(csv_link).to_have_attribute("href", re.compile(r"^/api/report/export\?from=.*&to="))
 
 
 def test_R9_R12b_R13_recording_actions_follow_the_recording_state(

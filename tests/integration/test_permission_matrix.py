@@ -184,6 +184,8 @@ RULES: dict[RouteKey, Rule] = {
     ("GET", "/api/me/history"): may(*EVERY_STAFF, names_a=False),
     # The supervisors' dashboard (issue 15): the company's overseers.
     ("GET", "/api/dashboard"): may(*OVERSEERS),
+    ("GET", "/api/report"): may(*OVERSEERS),
+    ("GET", "/api/report/export"): may(*OVERSEERS),
     ("GET", "/api/me/history/{chat_id}"): may(*EVERY_STAFF, except_for=NOT_THEIRS),
     # The template sent, on a sample chat with the caller's own company's names (the
     # operator's: a neutral one); it names no company.

@@ -1,17 +1,20 @@
-"""What the supervisor's dashboard reads (issue 15): shared by every node, so every
-node's dashboard shows the same figures (R20).  The figures' definitions are in
-``domain.dashboard``; this reads their inputs, a few grouped queries per look."""
+"""What the supervisors' dashboard and report read (issue 15): shared by every node, so
+every node shows the same figures (R20).  The figures' definitions are in
+``domain.dashboard`` and ``domain.report``; this reads their inputs, a few grouped
+queries per look."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
 from chatrec.domain.codec import type_name
 from chatrec.domain.dashboard import AgentFigures, ChatStart, QueueFigures
-from chatrec.domain.journal import AgentAssigned
+from chatrec.domain.journal import AgentAssigned, MessagePosted, Transferred, WrapUpChosen
+from chatrec.domain.report import ChatFacts
 from chatrec.domain.roles import LoginRole
 from chatrec.store.models import (
     ChatAgentRow,
@@ -19,6 +22,7 @@ from chatrec.store.models import (
     ChatRow,
     PresenceRow,
     QueueRow,
+    RecordingRow,
     RoutingAgentRow,
     ServiceRow,
     UserRow,
@@ -28,6 +32,10 @@ from chatrec.store.routing import agent_online
 from chatrec.store.transactions import StorePart
 
 ASSIGNED = type_name(AgentAssigned)
+MESSAGE = type_name(MessagePosted)
+TRANSFERRED = type_name(Transferred)
+WRAP_UP = type_name(WrapUpChosen)
+STAFF_ROLES = ("agent", "supervisor")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,3 +143,68 @@ class DashboardStore(StorePart):
                 )
             ]
         return DashboardInputs(agents, queues, services, starts)
+
+    def report_inputs(
+        self, company_id: str, start: datetime, end: datetime
+    ) -> tuple[list[ChatFacts], list[tuple[str, str]]]:
+        """The facts of the company's chats started in [``start``, ``end``), and each of
+        their decided recordings' (outcome, rule)."""
+        period = select(ChatRow.chat_id).where(
+            ChatRow.company_id == company_id, ChatRow.started_at >= start, ChatRow.started_at < end
+        )
+        in_period = ChatEventRow.chat_id.in_(period)
+        with self._read() as session:
+
+            def first_at(*conditions: Any) -> dict[str, datetime]:
+                rows = session.execute(
+                    select(ChatEventRow.chat_id, func.min(ChatEventRow.at))
+                    .where(in_period, *conditions)
+                    .group_by(ChatEventRow.chat_id)
+                )
+                return {str(chat_id): at for chat_id, at in rows.all()}
+
+            joined = first_at(ChatEventRow.type == ASSIGNED)
+            role = ChatEventRow.payload["actor"]["role"].as_string()
+            answered = first_at(ChatEventRow.type == MESSAGE, role.in_(STAFF_ROLES))
+            transfers = {
+                chat_id: int(count)
+                for chat_id, count in session.execute(
+                    select(ChatEventRow.chat_id, func.count())
+                    .where(in_period, ChatEventRow.type == TRANSFERRED)
+                    .group_by(ChatEventRow.chat_id)
+                )
+            }
+            wrap_ups: dict[str, str] = {}
+            for chat_id, payload in session.execute(
+                select(ChatEventRow.chat_id, ChatEventRow.payload)
+                .where(in_period, ChatEventRow.type == WRAP_UP)
+                .order_by(ChatEventRow.chat_id, ChatEventRow.seq)
+            ):
+                wrap_ups[chat_id] = str(payload["code"])  # the last chosen stays
+            chats = [
+                ChatFacts(
+                    chat_id=row.chat_id,
+                    service=row.name,
+                    started_at=row.started_at,
+                    ended_at=row.ended_at,
+                    first_join_at=joined.get(row.chat_id),
+                    first_staff_message_at=answered.get(row.chat_id),
+                    transfers=transfers.get(row.chat_id, 0),
+                    wrap_up=wrap_ups.get(row.chat_id),
+                )
+                for row in session.execute(
+                    select(ChatRow.chat_id, ServiceRow.name, ChatRow.started_at, ChatRow.ended_at)
+                    .join(ServiceRow, ServiceRow.service_id == ChatRow.service_id)
+                    .where(ChatRow.chat_id.in_(period))
+                    .order_by(ChatRow.started_at, ChatRow.chat_id)
+                )
+            ]
+            decided = [
+                (str(outcome), str(rule))
+                for outcome, rule in session.execute(
+                    select(RecordingRow.outcome, RecordingRow.rule).where(
+                        RecordingRow.chat_id.in_(period)
+                    )
+                )
+            ]
+        return chats, decided

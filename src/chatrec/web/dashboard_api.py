@@ -1,5 +1,6 @@
-"""The supervisors' live dashboard (issue 15): queues, agents, services and the share
-of chats answered in time, as every node's routing shares them (R20).
+"""The supervisors' live dashboard and report (issue 15): queues, agents, services and
+the share of chats answered in time, as every node's routing shares them (R20); and
+over a chosen period, what the chats came to, as JSON or CSV.
 
 Read whole at each look (the page asks every few seconds): the figures are a handful of
 grouped queries, and read from the database they are the same on every node.  Their
@@ -9,14 +10,20 @@ definitions are in ``domain.dashboard``.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, time
+import csv
+import io
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from chatrec.domain.dashboard import service_level
-from chatrec.errors import NotFoundError
+from chatrec.domain.report import CSV_COLUMNS, MAX_DAYS, ChatFacts, build_report, csv_row
+from chatrec.errors import InvalidRequestError, NotFoundError
 from chatrec.services.access import OVERSEERS, company_for
+from chatrec.web.container import Container
 from chatrec.web.guard import CompanyId, GuardedRoute, Overseer, Services
 
 router = APIRouter(prefix="/api", route_class=GuardedRoute)
@@ -120,4 +127,80 @@ async def dashboard(
             counted=level.counted,
             share=level.share,
         ),
+    )
+
+
+# -- the report over a period -------------------------------------------------------------
+
+
+def _period(first: date | None, last: date | None) -> tuple[date, date]:
+    """The report's days, UTC, both included: the last 7 days unless given."""
+    today = datetime.now(UTC).date()
+    last = last or today
+    first = first or last - timedelta(days=6)
+    if first > last:
+        raise InvalidRequestError(f"the period starts ({first}) after it ends ({last})")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise InvalidRequestError(
+            f"a report covers at most {MAX_DAYS} days; choose a shorter period"
+        )
+    return first, last
+
+
+def _facts(
+    services: Container, company_id: str, first: date, last: date
+) -> tuple[list[ChatFacts], list[tuple[str, str]]]:
+    start = datetime.combine(first, time(), tzinfo=UTC)
+    end = datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC)
+    return services.store.report_inputs(company_id, start, end)
+
+
+First = Annotated[date | None, Query(alias="from", description="the first day, UTC")]
+Last = Annotated[date | None, Query(alias="to", description="the last day, UTC, included")]
+
+
+@router.get("/report", operation_id="getReport", tags=["chats"])
+def report(
+    principal: Overseer,
+    services: Services,
+    company_id: CompanyId = None,
+    first: First = None,
+    last: Last = None,
+) -> dict[str, Any]:
+    """Chats started in the period (the last 7 days unless given): per day and service,
+    first-response and handle times, transfers, wrap-up codes, and recordings produced
+    and suppressed by rule (``domain.report`` says what each figure counts)."""
+    company_id = company_for(principal, company_id, *OVERSEERS)
+    first, last = _period(first, last)
+    chats, recordings = _facts(services, company_id, first, last)
+    return {"company_id": company_id, **build_report(chats, recordings, first, last)}
+
+
+@router.get(
+    "/report/export",
+    operation_id="exportReport",
+    tags=["chats"],
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def export_report(
+    principal: Overseer,
+    services: Services,
+    company_id: CompanyId = None,
+    first: First = None,
+    last: Last = None,
+) -> Response:
+    """The period's chats, one CSV row each: what the report sums."""
+    company_id = company_for(principal, company_id, *OVERSEERS)
+    first, last = _period(first, last)
+    chats, _ = _facts(services, company_id, first, last)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(csv_row(chat) for chat in chats)
+    name = f"chatrec-report-{company_id}-{first}-{last}.csv"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

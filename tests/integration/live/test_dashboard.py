@@ -74,3 +74,51 @@ def test_a_supervisor_sees_queues_agents_services_and_the_share_answered_in_time
         headers={"Authorization": f"Bearer {server.token('alice')}"},
     )
     assert refused.status_code == 403  # agents have their own desk, not the dashboard
+
+
+def test_the_report_over_a_period_sums_the_chats_and_exports_them(server: Tenant) -> None:
+    """On both databases: times, transfers, wrap-up codes, recordings by rule, CSV; a
+    period the report cannot cover is refused with what to change (R19)."""
+    settings = httpx.patch(
+        f"{server.url}/api/admin/companies/{server.company_id}",
+        json={"wrap_up_codes": ["Claim"]},
+        headers={"Authorization": f"Bearer {server.token('ada')}"},
+    )
+    assert settings.status_code == 200, settings.text
+
+    async def scenario() -> None:
+        customer, alice, chat_id = await queued_to(server, "alice")
+        await alice.ok({"type": "message", "chat_id": chat_id, "text": "Hello, Alice here."})
+        await alice.ok({"type": "wrap_up", "chat_id": chat_id, "code": "Claim"})
+        await alice.ok(
+            {"type": "transfer", "chat_id": chat_id, "to_queue": server.id("demo-general")}
+        )
+        await customer.ok({"type": "end"})
+        await customer.state(chat_id, lambda c: c["status"] == "ended")
+
+    run(scenario)
+    sam = {"Authorization": f"Bearer {server.token('sam')}"}
+    answer = httpx.get(f"{server.url}/api/report", headers=sam)
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["chats"]["started"] == 1
+    assert report["chats"]["per_service"] == {"Support": 1}
+    assert len(report["chats"]["per_day"]) == 7
+    assert report["first_response_seconds"]["count"] == 1
+    assert report["handle_seconds"]["count"] == 1
+    assert report["transfers"] == {"count": 1, "chats_transferred": 1}
+    assert report["wrap_up_codes"] == {"Claim": 1}
+    assert {r["outcome"] for r in report["recordings"]} >= {"produced"}
+    exported = httpx.get(f"{server.url}/api/report/export", headers=sam)
+    assert exported.headers["content-type"].startswith("text/csv")
+    header, row, *rest = exported.text.splitlines()
+    assert header.startswith("chat_id,service,started_at,ended_at,first_response_seconds")
+    assert row.endswith(",1,Claim")
+    assert rest == []
+    for query, message in (
+        ("from=2026-12-05&to=2026-12-01", "starts (2026-12-05) after it ends"),
+        ("from=2024-01-01&to=2026-01-01", "at most 366 days"),
+    ):
+        refused = httpx.get(f"{server.url}/api/report?{query}", headers=sam)
+        assert refused.status_code == 422, refused.text
+        assert message in refused.json()["error"]["message"]
