@@ -325,6 +325,7 @@ def test_R23_canned_responses_the_companys_and_ones_own_each_where_it_belongs(
     ]
     taken = as_("ada", "POST", "/api/admin/canned-responses", json=company)
     assert taken.json()["error"]["code"] == "conflict"  # a taken name, as a queue's
+    assert taken.status_code == 409  # as documented: a conflict, not a bare 400
     for response, status, code in refused:
         assert (response.status_code, response.json()["error"]["code"]) == (status, code), (
             response.text

@@ -77,7 +77,10 @@ def refusal_of(error: ChatrecError) -> Refusal:
     """How a client is told of ``error``: a refusal (an ``ActionError``, by its ``code``), a
     refused flow or template, or a failure of the database (nothing was applied)."""
     if isinstance(error, ActionError):
-        return Refusal(error.code, STATUS.get(type(error), 400))
+        # A kind of refusal not named answers as the nearest kind that is: a name already
+        # taken (DuplicateError) is a conflict, 409, as documented, not a bare 400.
+        status = next((STATUS[kind] for kind in type(error).__mro__ if kind in STATUS), 400)
+        return Refusal(error.code, status)
     if isinstance(error, StoreError):
         code = "store_unavailable"
         status = 503
