@@ -228,6 +228,13 @@ class TooManyCannedResponsesError(ConflictError):
     code = "too_many_canned_responses"
 
 
+class ServiceClosedError(ConflictError):
+    """A chat cannot start outside its service's business hours; the message is the
+    company's, for the customer (issue 15)."""
+
+    code = "closed"
+
+
 class ChatFullError(ConflictError):
     """The chat holds as many events or bytes of message text as a chat may (R19)."""
 

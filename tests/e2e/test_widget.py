@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 from playwright.sync_api import Locator, Page, ViewportSize, expect
 
+from chatrec.domain.hours import DAYS
 from tests.e2e.conftest import seeded_server
 from tests.e2e.test_chat_pages import RECORDED, go_available, log_in, say, widget_in
 from tests.integration.server import SeededDemo, ServerProcess
@@ -328,3 +330,25 @@ def test_a_language_the_widget_does_not_speak_is_english(
     frame = httpx.get(f"{demo.url}/widget/frame/demo-support", params={"lang": '"><b>'})
     assert '<html lang="en">' in frame.text
     assert "<b>" not in frame.text
+
+
+def test_outside_its_business_hours_the_widget_says_so_and_offers_no_chat(
+    demo: ServerProcess, new_page: NewPage
+) -> None:
+    """In the company's words, under the widget's own sentence; back to normal once the
+    hours are taken away (the module's other tests use this service)."""
+    url = f"{demo.url}/api/admin/services/demo-support"
+    admin = {"Authorization": f"Bearer {demo.token('ada')}"}
+    other_day = DAYS[(datetime.now(UTC).weekday() + 1) % 7].capitalize()
+    hours = {"hours": f"{other_day} 00:00-24:00", "closed_message": "Back on Monday at 9."}
+    assert httpx.patch(url, json=hours, headers=admin).status_code == 200
+    try:
+        widget = widget_of(new_page(), demo, "demo-support")
+        intro = widget.locator(".intro")
+        expect(intro).to_contain_text("We are closed right now, so no chat can start.")
+        expect(intro).to_contain_text("Back on Monday at 9.")
+        expect(widget.get_by_role("button", name="Start chat")).to_be_hidden()
+    finally:
+        assert httpx.patch(url, json={"hours": ""}, headers=admin).status_code == 200
+    reopened = widget_of(new_page(), demo, "demo-support")
+    expect(reopened.get_by_role("button", name="Start chat")).to_be_visible()

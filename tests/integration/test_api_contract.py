@@ -163,6 +163,7 @@ def test_every_operation_is_named_tagged_secured_and_refuses_only_what_it_can(
         "201",
         "400",
         "404",
+        "409",
         "422",
         "429",
         "503",

@@ -48,6 +48,7 @@ from chatrec.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    ServiceClosedError,
 )
 from chatrec.flows import FlowState, answer_flow, start_flow
 from chatrec.live.bus import user_topic
@@ -162,6 +163,10 @@ class ChatService(ChatRouting):
         service = await self._run(self.store.get_service, service_id)
         if service is None:
             raise NotFoundError(f"no service {service_id!r}")
+        if not service.open_at(self._now()):  # no chat, so no queueing, outside hours
+            raise ServiceClosedError(
+                service.closed_message or f"{service.name} is closed now; please come back later"
+            )
         company_id = service.company_id
         self._starting[company_id] += 1
         try:

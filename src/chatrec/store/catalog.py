@@ -158,7 +158,8 @@ class CatalogStore(StorePart):
             add_audit_rows(session, audit)
 
     def update_service(self, service: ServiceRecord, *, audit: Audit = ()) -> None:
-        """Rename the service or give it another flow; its company never changes."""
+        """Rename the service, give it another flow or other business hours; its company
+        never changes."""
         with self._write() as session:
             row = require(session, ServiceRow, service.service_id, "service")
             if row.company_id != service.company_id:
@@ -166,6 +167,8 @@ class CatalogStore(StorePart):
             _require_flow_of(session, service)
             row.name = service.name
             row.flow_id = service.flow_id
+            row.hours, row.timezone = service.hours, service.timezone
+            row.closed_message = service.closed_message
             add_audit_rows(session, audit)
 
     def get_service(self, service_id: str) -> ServiceRecord | None:

@@ -205,6 +205,11 @@ class ServiceRow(Base):
     company_id: Mapped[str] = _company()
     name: Mapped[str]
     flow_id: Mapped[str | None] = mapped_column(ForeignKey("flows.flow_id"))
+    # Business hours (domain.hours; "" always open), their zone, and what a customer
+    # reads outside them (issue 15).
+    hours: Mapped[str] = mapped_column(Text, default="", server_default="")
+    timezone: Mapped[str] = mapped_column(default="UTC", server_default="UTC")
+    closed_message: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class CannedResponseRow(Base):

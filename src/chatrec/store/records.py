@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from chatrec.domain.hours import parse_hours
 from chatrec.domain.journal import Event
 from chatrec.domain.masking import MaskPattern
 from chatrec.domain.presence import AwayReason
@@ -130,6 +131,15 @@ class ServiceRecord:
     company_id: str
     name: str
     flow_id: str | None
+    # Business hours (domain.hours; "" always open), their zone, the closed message.
+    hours: str = ""
+    timezone: str = "UTC"
+    closed_message: str = ""
+
+    def open_at(self, at: datetime) -> bool:
+        """Whether customers may start a chat at ``at`` (issue 15)."""
+        hours = parse_hours(self.hours, self.timezone)
+        return hours is None or hours.is_open(at)
 
 
 class Pending(StrEnum):

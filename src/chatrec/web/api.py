@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -134,6 +134,10 @@ class ServiceRead(BaseModel):
     asks_consent: bool = Field(
         description="whether the service's chat flow asks the customer for consent to record "
         "(R10): then whether a chat is recorded depends on the answer"
+    )
+    open: bool = Field(description="within the service's business hours now (issue 15)")
+    closed_message: str | None = Field(
+        description="what to show while closed: the company's words; null while open"
     )
 
 
@@ -350,12 +354,15 @@ async def service(service_id: str, services: Services) -> ServiceRead:
     flow = None
     if found.flow_id is not None:
         flow = await asyncio.to_thread(services.store.get_flow, found.flow_id)
+    is_open = found.open_at(datetime.now(UTC))
     return ServiceRead(
         service_id=found.service_id,
         name=found.name,
         company=company.name,
         records=records,
         asks_consent=flow is not None and asks_consent(flow.source),
+        open=is_open,
+        closed_message=None if is_open else found.closed_message,
     )
 
 
@@ -365,13 +372,14 @@ async def service(service_id: str, services: Services) -> ServiceRead:
     operation_id="createChat",
     tags=["widget"],
     dependencies=[Depends(limit_chat_starts)],
-    responses=refusals(404, 429, 503),
+    responses=refusals(404, 409, 429, 503),
 )
 async def start_chat(body: ChatCreate, services: Services) -> ChatCreated:
     """Start a customer chat; the token is the customer's only key to it (R18).
 
     Each client address may start so many chats a minute, and a company have so many
-    open at once: beyond either, ``429`` with ``Retry-After``.
+    open at once: beyond either, ``429`` with ``Retry-After``.  Outside the service's
+    business hours, ``409 closed`` with the company's message, and no chat.
     """
     started = await services.chats.start_chat(body.service_id)
     return ChatCreated(chat_id=started.chat.chat_id, token=started.token)

@@ -125,7 +125,17 @@ class ServiceUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Label | None = None
     flow_id: Annotated[str, Field(max_length=64)] | None = None
+    hours: Annotated[str, Field(max_length=2000, description=HOURS)] | None = None
+    timezone: Annotated[str, Field(min_length=1, max_length=64, description=ZONE)] | None = None
+    closed_message: Annotated[str, Field(max_length=500, description=CLOSED)] | None = None
 
+
+HOURS = (
+    "business hours (issue 15), one line per day or days, such as 'Mon-Fri 09:00-17:30'; "
+    "days not named are closed; empty: always open. Outside them no chat starts"
+)
+ZONE = "the hours' IANA time zone, such as Europe/Berlin; UTC unless given"
+CLOSED = "what a customer reads outside the hours (up to 500 characters)"
 
 WIDGET_TAG = '<script src="/static/widget.js" data-service="{service_id}" defer></script>'
 
@@ -138,6 +148,9 @@ class ServiceAdminRead(BaseModel):
         description="the tag that puts the service's chat widget on a web site; "
         "prefix `src` with this server's address"
     )
+    hours: str = Field(description=HOURS)
+    timezone: str = Field(description=ZONE)
+    closed_message: str = Field(description=CLOSED)
 
 
 def service_read(service: ServiceRecord) -> ServiceAdminRead:
@@ -146,6 +159,9 @@ def service_read(service: ServiceRecord) -> ServiceAdminRead:
         name=service.name,
         flow_id=service.flow_id,
         widget=WIDGET_TAG.format(service_id=service.service_id),
+        hours=service.hours,
+        timezone=service.timezone,
+        closed_message=service.closed_message,
     )
 
 
@@ -188,5 +204,8 @@ def update_service(
         name=body.name,
         flow_id=body.flow_id,
         clear_flow="flow_id" in given and body.flow_id is None,
+        hours=body.hours,
+        timezone=body.timezone,
+        closed_message=body.closed_message,
     )
     return service_read(updated)

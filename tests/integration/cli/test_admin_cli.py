@@ -872,3 +872,35 @@ def test_R23_the_companys_canned_responses_are_listed_added_set_and_removed_audi
         "canned_response.updated",
         "canned_response.removed",
     ]
+
+
+def test_a_service_gets_business_hours_from_the_command_line(acme: str, store: Store) -> None:
+    created = json.loads(
+        ok(admin(acme, "service", "create", "Support", "--company", "acme", "--json")).stdout
+    )
+    service_id = created["service_id"]
+    bad = admin(acme, "service", "set", service_id, "--hours", "Mon 9-17")
+    assert bad.exit_code == 2, bad.output
+    assert "hours are written 09:00-17:30" in bad.stderr
+    hours = "Mon-Fri 09:00-17:30; Sat 10:00-12:00"
+    shown = json.loads(
+        ok(
+            admin(
+                acme,
+                "service",
+                "set",
+                service_id,
+                "--hours",
+                hours,
+                "--timezone",
+                "Europe/Berlin",
+                "--closed-message",
+                "Back at 9.",
+                "--json",
+            )
+        ).stdout
+    )
+    assert shown["hours"] == "Mon-Fri 09:00-17:30\nSat 10:00-12:00"
+    kept = store.get_service(service_id)
+    assert kept is not None
+    assert (kept.timezone, kept.closed_message) == ("Europe/Berlin", "Back at 9.")

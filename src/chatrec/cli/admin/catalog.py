@@ -130,6 +130,9 @@ def service_view(service: ServiceRecord) -> dict[str, object]:
         "name": service.name,
         "flow_id": service.flow_id,
         "widget": f"/widget?service={service.service_id}",
+        "hours": service.hours,
+        "timezone": service.timezone,
+        "closed_message": service.closed_message,
     }
 
 
@@ -205,17 +208,55 @@ def service_set(
             "--no-flow", help="Run no flow from now on: new chats wait in the first queue."
         ),
     ] = False,
+    hours: Annotated[
+        str | None,
+        typer.Option(
+            "--hours",
+            metavar="HOURS",
+            help="Business hours, lines (or ';'-separated parts) such as 'Mon-Fri 09:00-17:30'; "
+            "days not named are closed; '' for always open. Outside them no chat starts. "
+            "Left out: unchanged.",
+        ),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--timezone",
+            metavar="ZONE",
+            help="The hours' IANA time zone, such as Europe/Berlin. Left out: unchanged.",
+        ),
+    ] = None,
+    closed_message: Annotated[
+        str | None,
+        typer.Option(
+            "--closed-message",
+            metavar="TEXT",
+            help="What customers read while closed. Left out: unchanged.",
+        ),
+    ] = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Rename a service or change the flow it runs; new chats start on the new flow."""
+    """Rename a service, change the flow it runs (new chats start on the new flow), or
+    set its business hours."""
     if flow is not None and no_flow:
         fail("give --flow or --no-flow, not both")
-    if name is None and flow is None and not no_flow:
-        fail("nothing to change: give --name, --flow or --no-flow")
+    changes = (name, flow, hours, timezone, closed_message)
+    if all(change is None for change in changes) and not no_flow:
+        fail(
+            "nothing to change: give --name, --flow, --no-flow, --hours, --timezone or "
+            "--closed-message"
+        )
     with administration(data_dir, database_url) as admin:
         service = admin.catalog.update_service(
-            principal(), service_id, name=name, flow_id=flow, clear_flow=no_flow
+            principal(),
+            service_id,
+            name=name,
+            flow_id=flow,
+            clear_flow=no_flow,
+            hours=None if hours is None else "\n".join(p.strip() for p in hours.split(";")),
+            timezone=timezone,
+            closed_message=closed_message,
         )
     print_result(as_json, service_view(service), _service_row(service))

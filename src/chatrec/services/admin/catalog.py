@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from chatrec.domain.hours import check_closed_message, parse_hours
 from chatrec.domain.journal import (
     ConsentAnswered,
     ConsentAsked,
@@ -210,7 +211,12 @@ class CatalogAdmin:
         name: str | None = None,
         flow_id: str | None = None,
         clear_flow: bool = False,
+        hours: str | None = None,
+        timezone: str | None = None,
+        closed_message: str | None = None,
     ) -> ServiceRecord:
+        """Rename the service, give it a flow, or business hours (issue 15): checked
+        here, so that a chat start never meets hours it cannot read."""
         before = self.store.get_service(service_id)
         if before is None:
             raise NotFoundError(f"no service {service_id!r}")
@@ -221,6 +227,12 @@ class CatalogAdmin:
             after = replace(after, name=_label(name, "service"))
         if flow_id is not None or clear_flow:
             after = replace(after, flow_id=None if clear_flow else flow_id)
+        if hours is not None or timezone is not None:
+            after = replace(after, hours=hours if hours is not None else after.hours)
+            after = replace(after, timezone=timezone or after.timezone)
+            parse_hours(after.hours, after.timezone)
+        if closed_message is not None:
+            after = replace(after, closed_message=check_closed_message(closed_message))
         if after != before:
             line = audit_line(
                 principal,
@@ -228,8 +240,8 @@ class CatalogAdmin:
                 "service.updated",
                 self._clock(),
                 target=service_id,
-                before={"name": before.name, "flow_id": before.flow_id},
-                after={"name": after.name, "flow_id": after.flow_id},
+                before=_service_view(before),
+                after=_service_view(after),
             )
             self.store.update_service(after, audit=[line])
         return after
@@ -312,3 +324,13 @@ class CatalogAdmin:
         company_id: str | None = None,
     ) -> FlowPreview:
         return preview_flow(self.check_flow(principal, source, company_id), answers)
+
+
+def _service_view(service: ServiceRecord) -> dict[str, object]:
+    return {
+        "name": service.name,
+        "flow_id": service.flow_id,
+        "hours": service.hours,
+        "timezone": service.timezone,
+        "closed_message": service.closed_message,
+    }

@@ -118,15 +118,48 @@
         }
       }),
     );
+    const hours = h("button", { type: "button" }, "Hours…", h("span", { class: "visually-hidden" }, ` of ${service.name}`));
+    hours.addEventListener("click", () => editHours(service));
+    const open = service.hours ? `Open: ${service.hours.split("\n").join("; ")} (${service.timezone})` : "Always open";
     return h(
       "tr",
       { dataset: { serviceId: service.service_id } },
-      h("th", { scope: "row" }, service.name, h("div", { class: "hint" }, h("code", {}, service.service_id))),
+      h("th", { scope: "row" }, service.name, h("div", { class: "hint" }, h("code", {}, service.service_id)),
+        h("div", { class: "hint service-hours" }, open)),
       h("td", {}, h("label", { for: id, class: "visually-hidden" }, `Chat flow of ${service.name}`), select),
       h("td", {}, h("code", { class: "snippet" }, snippet(service))),
-      h("td", { class: "row-actions" }, save),
+      h("td", { class: "row-actions" }, save, hours),
     );
   }
+
+  // A service's business hours (issue 15): checked by the server, which says what to fix.
+  let hoursOf = null;
+  function editHours(service) {
+    hoursOf = service;
+    $("hours-text").value = service.hours;
+    $("hours-zone").value = service.timezone;
+    $("hours-message").value = service.closed_message;
+    $("hours-error").textContent = "";
+    $("hours-dialog").showModal();
+  }
+  $("hours-cancel").addEventListener("click", () => $("hours-dialog").close());
+  $("hours-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await c.busy($("hours-save"), async () => {
+      try {
+        const updated = await c.api("PATCH", `/api/admin/services/${encodeURIComponent(hoursOf.service_id)}`, {
+          hours: $("hours-text").value,
+          timezone: $("hours-zone").value.trim() || "UTC",
+          closed_message: $("hours-message").value,
+        });
+        $("hours-dialog").close();
+        c.announce(`Business hours of ${updated.name} saved.`);
+        await loadServices();
+      } catch (error) {
+        $("hours-error").textContent = error.message;
+      }
+    });
+  });
 
   async function loadServices() {
     const [services, found] = await Promise.all([

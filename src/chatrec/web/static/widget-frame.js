@@ -110,7 +110,8 @@
   const recordingLine = h("p", { class: "recording", role: "status" });
   const log = h("ol", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("log.label") });
   const introText = h("p", { text: t("intro.unknown") });
-  const intro = h("div", { class: "intro" }, introText);
+  const closedText = h("p", { class: "closed-message", hidden: "" }); // the company's words
+  const intro = h("div", { class: "intro" }, introText, closedText);
   const startButton = h("button", { class: "primary", type: "button", text: t("button.start") });
   intro.append(startButton);
   const choices = h("div", { class: "choices", role: "group", "aria-label": t("choices.label") });
@@ -600,7 +601,13 @@
     } catch (_) {
       /* the widget works without the names */
     }
-    if (state.service) {
+    if (state.service && state.service.open === false) {
+      // Outside the service's business hours: the company's words, and no chat to start.
+      introText.textContent = t("intro.closed");
+      closedText.textContent = state.service.closed_message || "";
+      closedText.hidden = !state.service.closed_message;
+      startButton.hidden = true;
+    } else if (state.service) {
       title.textContent = t("head.title_service", { service: state.service.name });
       company.textContent = state.service.company;
       introText.textContent = t(
