@@ -17,7 +17,6 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
@@ -41,16 +40,6 @@ NewPage = Callable[[], Page]
 def server(tenant: Tenant) -> Tenant:
     """A company of the test's own on the module's server."""
     return tenant
-
-
-def set_typing_preview(server: Tenant, *, on: bool) -> None:
-    """The company's administrator turns the typing preview on or off (R23)."""
-    answer = httpx.patch(
-        f"{server.url}/api/admin/companies/{server.company_id}",
-        json={"typing_preview": on},
-        headers={"Authorization": f"Bearer {server.token('ada')}"},
-    )
-    assert answer.status_code == 200, answer.text
 
 
 def screenshot(page: Page, name: str) -> None:
@@ -317,7 +306,7 @@ def test_R23_R22_typing_shows_both_ways_and_a_draft_never_sent_is_in_no_recordin
 ) -> None:
     """With the company's typing preview on, the widget tells the customer, and the agent
     sees the draft, masked (R22), as it is typed; neither draft nor indicator is recorded."""
-    set_typing_preview(server, on=True)
+    server.set_company(typing_preview=True)
     alice = new_page()
     log_in(alice, server, "alice")
     go_available(alice)

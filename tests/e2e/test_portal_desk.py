@@ -313,12 +313,7 @@ def test_R23_internal_notes_stay_between_staff_and_one_goes_with_a_transfer(
 def test_R23_a_required_wrap_up_code_is_chosen_before_the_agent_can_end_the_chat(
     server: Tenant, new_page: NewPage, customers: list[Customer]
 ) -> None:
-    settings = httpx.patch(
-        f"{server.url}/api/admin/companies/{server.company_id}",
-        json={"wrap_up_codes": ["Claim", "Renewal"], "wrap_up_required": True},
-        headers={"Authorization": f"Bearer {server.token('ada')}"},
-    )
-    assert settings.status_code == 200, settings.text
+    server.set_company(wrap_up_codes=["Claim", "Renewal"], wrap_up_required=True)
     alice = new_page()
     log_in(alice, server, "alice")
     go_available(alice)

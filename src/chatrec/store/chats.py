@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm import Session, undefer
 
@@ -90,18 +91,25 @@ class ChatStore(StorePart):
         ``after`` is the (``started_at``, ``chat_id``) of the last chat of a page: the
         next page starts after it.
         """
-        with self._read() as session:
-            query = select(ChatRow).where(ChatRow.company_id == company_id)
-            if statuses is not None:
-                query = query.where(ChatRow.status.in_([status.value for status in statuses]))
-            if after is not None:
-                started, chat_id = after
-                query = query.where(
-                    or_(
-                        ChatRow.started_at < started,
-                        and_(ChatRow.started_at == started, ChatRow.chat_id > chat_id),
-                    )
+        query = select(ChatRow).where(ChatRow.company_id == company_id)
+        if statuses is not None:
+            query = query.where(ChatRow.status.in_([status.value for status in statuses]))
+        return self._newest_first(query, limit, after)
+
+    def _newest_first(
+        self, query: Select[Any], limit: int, after: tuple[datetime, str] | None
+    ) -> list[ChatRecord]:
+        """A page of ``query``'s chats, newest first, after the (``started_at``,
+        ``chat_id``) of the previous page's last."""
+        if after is not None:
+            started, chat_id = after
+            query = query.where(
+                or_(
+                    ChatRow.started_at < started,
+                    and_(ChatRow.started_at == started, ChatRow.chat_id > chat_id),
                 )
+            )
+        with self._read() as session:
             rows = session.scalars(
                 query.order_by(ChatRow.started_at.desc(), ChatRow.chat_id).limit(limit)
             )
@@ -122,22 +130,10 @@ class ChatStore(StorePart):
             )
             .exists()
         )
-        with self._read() as session:
-            query = select(ChatRow).where(
-                ChatRow.company_id == company_id, ChatRow.status == ChatStatus.ENDED.value, joined
-            )
-            if after is not None:
-                started, chat_id = after
-                query = query.where(
-                    or_(
-                        ChatRow.started_at < started,
-                        and_(ChatRow.started_at == started, ChatRow.chat_id > chat_id),
-                    )
-                )
-            rows = session.scalars(
-                query.order_by(ChatRow.started_at.desc(), ChatRow.chat_id).limit(limit)
-            )
-            return [chat_record(row) for row in rows]
+        query = select(ChatRow).where(
+            ChatRow.company_id == company_id, ChatRow.status == ChatStatus.ENDED.value, joined
+        )
+        return self._newest_first(query, limit, after)
 
     def load_journal(self, chat_id: str, after_seq: int = 0) -> list[tuple[int, Event]]:
         """The chat's events numbered above ``after_seq``, in order (a reconnect's resync)."""

@@ -34,12 +34,7 @@ def dashboard(server: Tenant, login: str) -> dict[str, Any]:
 def test_a_supervisor_sees_queues_agents_services_and_the_share_answered_in_time(
     server: Tenant,
 ) -> None:
-    settings = httpx.patch(
-        f"{server.url}/api/admin/companies/{server.company_id}",
-        json={"answer_target_seconds": 3600},
-        headers={"Authorization": f"Bearer {server.token('ada')}"},
-    )
-    assert settings.status_code == 200, settings.text
+    server.set_company(answer_target_seconds=3600)
 
     async def scenario() -> None:
         _, alice, _ = await queued_to(server, "alice")  # taken at once: in time
@@ -79,12 +74,7 @@ def test_a_supervisor_sees_queues_agents_services_and_the_share_answered_in_time
 def test_the_report_over_a_period_sums_the_chats_and_exports_them(server: Tenant) -> None:
     """On both databases: times, transfers, wrap-up codes, recordings by rule, CSV; a
     period the report cannot cover is refused with what to change (R19)."""
-    settings = httpx.patch(
-        f"{server.url}/api/admin/companies/{server.company_id}",
-        json={"wrap_up_codes": ["Claim"]},
-        headers={"Authorization": f"Bearer {server.token('ada')}"},
-    )
-    assert settings.status_code == 200, settings.text
+    server.set_company(wrap_up_codes=["Claim"])
 
     async def scenario() -> None:
         customer, alice, chat_id = await queued_to(server, "alice")

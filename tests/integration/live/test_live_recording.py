@@ -414,12 +414,7 @@ def test_R23_a_required_wrap_up_code_is_chosen_before_the_end_and_kept_in_the_me
     )
     assert refused.status_code == 422, refused.text
     assert "add codes first" in refused.json()["error"]["message"]
-    settings = httpx.patch(
-        f"{server.url}/api/admin/companies/{server.company_id}",
-        json={"wrap_up_codes": ["Claim", " Billing  question"], "wrap_up_required": True},
-        headers=admin,
-    )
-    assert settings.status_code == 200, settings.text
+    server.set_company(wrap_up_codes=["Claim", " Billing  question"], wrap_up_required=True)
     listed = httpx.get(
         f"{server.url}/api/wrap-up-codes",
         headers={"Authorization": f"Bearer {server.token('alice')}"},

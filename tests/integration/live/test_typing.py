@@ -24,16 +24,6 @@ def server(tenant: Tenant) -> Tenant:
     return tenant
 
 
-def set_preview(server: Tenant, on: bool) -> None:
-    answer = httpx.patch(
-        f"{server.url}/api/admin/companies/{server.company_id}",
-        json={"typing_preview": on},
-        headers={"Authorization": f"Bearer {server.token('ada')}"},
-    )
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["typing_preview"] is on
-
-
 async def typing(client: Client, frame: Frame) -> None:
     """Send an indicator as it is meant: no ref, no answer awaited (none comes)."""
     await client.ws.send(json.dumps({"type": "typing", **frame}))
@@ -46,7 +36,7 @@ def typing_frames(client: Client) -> list[Frame]:
 def test_R23_R22_typing_goes_both_ways_with_a_masked_draft_and_is_never_recorded(
     server: Tenant,
 ) -> None:
-    set_preview(server, True)
+    assert server.set_company(typing_preview=True)["typing_preview"] is True
     chat: dict[str, str] = {}
 
     async def scenario() -> None:
