@@ -75,7 +75,9 @@
     }
   }
 
+  let closes = 0; // how often the list was closed: Escape or leaving the composer
   function close() {
+    closes += 1;
     list.hidden = true;
     shown = [];
     active = -1;
@@ -102,12 +104,14 @@
     const opening = list.hidden;
     if (offered) show();
     if (!opening || !QUERY.test(box.value)) return;
+    const closedBefore = closes;
     try {
       offered = await chatrec.api("GET", "/api/canned-responses");
     } catch {
       offered = offered || { responses: [], values: {} };
     }
-    if (QUERY.test(box.value)) show(); // still wanted once it is read
+    // Still wanted once it is read: not if the agent closed it meanwhile.
+    if (closes === closedBefore && QUERY.test(box.value)) show();
   }
 
   function insert(response) {
