@@ -10,7 +10,7 @@ import pytest
 from chatrec.domain.hours import check_closed_message, parse_hours
 from chatrec.errors import InvalidRequestError
 
-WEEK = "Mon-Fri 09:00-17:30\nSat 10:00-12:00, 13:00-14:00"
+WEEK = "Mon-Fri 09:00-17:30\n\n  Sat 10:00-12:00, 13:00-14:00  \n"  # blank lines are skipped
 
 
 @pytest.mark.parametrize(
