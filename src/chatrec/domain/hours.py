@@ -13,6 +13,7 @@ the next day's part on its own line).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -57,8 +58,12 @@ def _time(hours: str, minutes: str, line: int) -> time:
     return time(h, m)
 
 
+@functools.lru_cache(maxsize=256)
 def parse_hours(text: str, zone: str) -> BusinessHours | None:
-    """The hours ``text`` says, in ``zone``; ``None`` (always open) for no text."""
+    """The hours ``text`` says, in ``zone``; ``None`` (always open) for no text.
+
+    Cached: every chat start and every widget's first look read a service's hours, and
+    what they read is frozen (a refusal is raised again, never cached)."""
     zone = _zone(zone)
     week: list[list[tuple[time, time]]] = [[] for _ in DAYS]
     lines = [(n, raw.strip().lower()) for n, raw in enumerate(text.splitlines(), start=1)]

@@ -55,7 +55,7 @@ from chatrec.live.bus import user_topic
 from chatrec.live.registry import LiveChat
 from chatrec.live.routing import Availability
 from chatrec.services.directory import company_settings, user_login
-from chatrec.services.open_chats import sampling_key, staff_actor
+from chatrec.services.open_chats import require_in_chat, sampling_key, staff_actor
 from chatrec.services.routing import ChatRouting
 from chatrec.services.token_hash import hash_token
 from chatrec.store.records import (
@@ -281,11 +281,7 @@ class ChatService(ChatRouting):
 
     def _in_chat(self, chat: LiveChat, user: UserRecord) -> Actor:
         actor = staff_actor(user)
-        if user.user_id not in chat.present():
-            raise PermissionDeniedError(
-                f"{user.name} is not in chat {chat.chat_id}; "
-                "join it (supervisors) or have it assigned first"
-            )
+        require_in_chat(chat, user)
         return actor
 
     async def staff_says(self, user: UserRecord, chat: LiveChat, text: str) -> int:

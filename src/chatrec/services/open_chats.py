@@ -67,6 +67,15 @@ def staff_actor(user: UserRecord) -> Actor:
     return Actor(ChatRole(user.role.value), user.name, user.user_id)
 
 
+def require_in_chat(chat: LiveChat, user: UserRecord) -> None:
+    """Staff write in a chat (messages, notes, typing) only while they are in it."""
+    if user.user_id not in chat.present():
+        raise PermissionDeniedError(
+            f"{user.name} is not in chat {chat.chat_id}; "
+            "join it (supervisors) or have it assigned first"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class ChatLimits:
     """What anonymous customers may take of one node (R19): each bounds memory and work.

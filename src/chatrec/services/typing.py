@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatrec.errors import ConflictError, PermissionDeniedError
+from chatrec.errors import ConflictError
 from chatrec.live.registry import LiveChat
+from chatrec.services.open_chats import require_in_chat
 from chatrec.store.records import ChatStatus, UserRecord
 
 TYPING_TTL_SECONDS = 6.0
@@ -61,11 +62,7 @@ def customer_typing(chat: LiveChat, active: bool, draft: str | None) -> dict[str
 def staff_typing(chat: LiveChat, user: UserRecord, active: bool) -> dict[str, Any]:
     """The notice of a staff member typing in a chat they are in."""
     _check_open(chat)
-    if user.user_id not in chat.present():
-        raise PermissionDeniedError(
-            f"{user.name} is not in chat {chat.chat_id}; join it (supervisors) or have it "
-            "assigned first"
-        )
+    require_in_chat(chat, user)
     typing = {"by": user.role.value, "name": user.name, "user_id": user.user_id, "active": active}
     return {"chat_id": chat.chat_id, "typing": typing}
 
