@@ -83,6 +83,17 @@ def say(box: Locator, text: str) -> None:
     expect(box).to_have_value("")
 
 
+def transfer_to(page: Page, target: str, note: str | None = None) -> None:
+    """Transfer the selected chat from the portal to ``target``, the option's label, with
+    a note for whoever takes it when ``note``."""
+    page.get_by_role("button", name="Transfer…").click()
+    dialog = page.locator("#transfer-dialog")
+    dialog.get_by_label("Transfer to").select_option(label=target)
+    if note is not None:
+        dialog.get_by_label("Note for whoever takes it").fill(note)
+    dialog.get_by_role("button", name="Transfer").click()
+
+
 def assigned_chat(agent: Page) -> tuple[Locator, str]:
     item = agent.locator(".chat-item")
     expect(item).to_have_count(1)
@@ -281,10 +292,7 @@ def test_R12a_R11a_transfer_to_an_agent_without_permit_shows_not_recorded(
     log_in(bob, server, "bob")
     go_available(bob)
 
-    alice.get_by_role("button", name="Transfer…").click()
-    dialog = alice.locator("#transfer-dialog")
-    dialog.get_by_label("Transfer to").select_option(label="Bob Chen (3 of 3 slots free)")
-    dialog.get_by_role("button", name="Transfer").click()
+    transfer_to(alice, "Bob Chen (3 of 3 slots free)")
     expect(alice.locator("#conversation-participants")).to_have_text("You transferred this chat.")
     expect(alice.locator("#message")).to_be_disabled()
     expect(widget.get_by_text("You are being transferred to Bob Chen")).to_be_visible()

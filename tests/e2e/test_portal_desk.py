@@ -32,6 +32,7 @@ from tests.e2e.test_chat_pages import (
     log_in,
     say,
     screenshot,
+    transfer_to,
 )
 from tests.integration.server import SeededDemo, ServerProcess
 from tests.integration.tenant import Tenant
@@ -177,10 +178,7 @@ def test_R11a_a_chat_opens_at_its_newest_line_wherever_it_is_opened(
     carol = new_page()
     log_in(carol, server, "carol")
     go_available(carol)
-    alice.get_by_role("button", name="Transfer…").click()
-    dialog = alice.locator("#transfer-dialog")
-    dialog.get_by_label("Transfer to").select_option(label="Carol Diaz (3 of 3 slots free)")
-    dialog.get_by_role("button", name="Transfer").click()
+    transfer_to(alice, "Carol Diaz (3 of 3 slots free)")
     assigned_chat(carol)  # received by transfer: it opens at the end too
     at_newest(carol.locator("#messages"))
 
@@ -293,11 +291,7 @@ def test_R23_internal_notes_stay_between_staff_and_one_goes_with_a_transfer(
     carol = new_page()
     log_in(carol, server, "carol")
     go_available(carol)
-    alice.get_by_role("button", name="Transfer…").click()
-    dialog = alice.locator("#transfer-dialog")
-    dialog.get_by_label("Transfer to").select_option(label="Carol Diaz (3 of 3 slots free)")
-    dialog.get_by_label("Note for whoever takes it").fill(handover)
-    dialog.get_by_role("button", name="Transfer").click()
+    transfer_to(alice, "Carol Diaz (3 of 3 slots free)", note=handover)
     assigned_chat(carol)
     notes = carol.locator(".msg.note")
     expect(notes).to_have_count(2)
