@@ -9,12 +9,17 @@ worker, and the next browser test starts another.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 EXECUTABLE = Path("/usr/bin/chromium")
+# `make screenshots` refreshes docs/screenshots/; other runs keep them in a temporary
+# folder, so a test run never changes tracked files.
+SCREENSHOTS = Path(os.environ.get("CHATREC_SCREENSHOTS") or tempfile.mkdtemp(prefix="shots-"))
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -62,3 +67,13 @@ class WorkerChromium:
 
 
 WORKER_CHROMIUM = WorkerChromium()
+
+
+def screenshot(page: Page, name: str, *, full_page: bool = False) -> None:
+    """The page as a person sees it, for the README: no button left hovered, a long
+    page from its top."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.mouse.move(0, 0)
+    if full_page:
+        page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=SCREENSHOTS / name, full_page=full_page)

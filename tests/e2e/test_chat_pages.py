@@ -11,23 +11,18 @@ widget page there (what the screenshots show), the restart test a server of its 
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from tests.e2e.chromium import screenshot
 from tests.e2e.conftest import SharedDemo, fill_sign_in, widget_page
 from tests.integration.live.test_live_recording import recorded
 from tests.integration.server import ServerProcess
 from tests.integration.tenant import Tenant
 
-# `make screenshots` refreshes docs/screenshots/; other runs keep them in a temporary
-# folder, so a test run never changes tracked files.
-SCREENSHOTS = Path(os.environ.get("CHATREC_SCREENSHOTS") or tempfile.mkdtemp(prefix="shots-"))
 SECRET = "Zanzibar-7731"
 """Said while paused: not a card number, so that R8 alone keeps it out (R22 masks cards)."""
 RECORDED = "This chat is recorded for quality and training."
@@ -40,11 +35,6 @@ NewPage = Callable[[], Page]
 def server(tenant: Tenant) -> Tenant:
     """A company of the test's own on the module's server."""
     return tenant
-
-
-def screenshot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / name)
 
 
 def log_in(page: Page, server: ServerProcess, login: str) -> None:

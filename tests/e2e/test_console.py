@@ -10,10 +10,8 @@ test sets up the demo company there, as the screenshots show it.
 
 from __future__ import annotations
 
-import os
 import re
 import socket
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,14 +20,12 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.chromium import screenshot
 from tests.e2e.conftest import SharedDemo, fill_sign_in
 from tests.integration.server import ServerProcess
 from tests.integration.tenant import Tenant
 from tests.sshd import OpenSshServer
 
-# `make screenshots` refreshes docs/screenshots/; other runs keep them in a temporary
-# folder, so a test run never changes tracked files.
-SCREENSHOTS = Path(os.environ.get("CHATREC_SCREENSHOTS") or tempfile.mkdtemp(prefix="shots-"))
 NewPage = Callable[[], Page]
 
 
@@ -37,15 +33,6 @@ NewPage = Callable[[], Page]
 def server(tenant: Tenant) -> Tenant:
     """A company of the test's own on the module's server."""
     return tenant
-
-
-def screenshot(page: Page, name: str, *, full_page: bool = False) -> None:
-    """The page as a person sees it: no button left hovered, a long page from its top."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.mouse.move(0, 0)
-    if full_page:
-        page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=SCREENSHOTS / name, full_page=full_page)
 
 
 def log_in(page: Page, server: ServerProcess, login: str, lands_on: str) -> None:

@@ -24,6 +24,7 @@ from playwright.sync_api import Locator, Page, expect
 from websockets.sync.client import ClientConnection, connect
 
 from chatrec.store.store import Store
+from tests.e2e.chromium import screenshot
 from tests.e2e.conftest import fill_sign_in, seeded_server
 from tests.e2e.test_chat_pages import (
     NewPage,
@@ -31,7 +32,6 @@ from tests.e2e.test_chat_pages import (
     go_available,
     log_in,
     say,
-    screenshot,
     transfer_to,
 )
 from tests.integration.server import SeededDemo, ServerProcess
@@ -597,6 +597,7 @@ def test_R23_R22_a_canned_response_made_in_the_console_is_inserted_with_slash_an
     expect(offered.get_by_role("option")).to_have_count(1)
     expect(offered.get_by_role("option")).to_contain_text("/card")
     expect(composer).to_have_attribute("aria-activedescendant", "canned-0")
+    screenshot(alice, "portal-canned.png")
     composer.press("Enter")  # inserts; the agent may still edit it
     expect(offered).to_be_hidden()
     expect(composer).to_have_value(

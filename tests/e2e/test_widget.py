@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import Locator, Page, ViewportSize, expect
 
 from chatrec.domain.hours import DAYS
+from tests.e2e.chromium import screenshot
 from tests.e2e.conftest import seeded_server
 from tests.e2e.test_chat_pages import RECORDED, go_available, log_in, say, widget_in
 from tests.integration.server import SeededDemo, ServerProcess
@@ -288,6 +289,7 @@ def test_the_site_chooses_the_widget_language_over_the_browser(
     expect(
         widget.get_by_role("button", name="Löschung der Aufzeichnung beantragen")
     ).to_be_visible()
+    screenshot(customer, "widget-de.png")
     widget.get_by_role("button", name="Chat beenden").click()
     widget.get_by_role("button", name="Ja, Chat beenden").click()
     expect(widget.get_by_role("status")).to_have_text("Dieser Chat ist beendet.")
