@@ -16,7 +16,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from chatrec.domain.filenames import sanitise_segment
-from chatrec.errors import AttachmentTooLargeError, AttachmentTypeError, InvalidRequestError
+from chatrec.errors import (
+    AttachmentTooLargeError,
+    AttachmentTypeError,
+    ChatFullError,
+    InvalidRequestError,
+)
 
 PNG = "image/png"
 JPEG = "image/jpeg"
@@ -33,6 +38,8 @@ IMAGE_TYPES = frozenset({PNG, JPEG, GIF, WEBP})
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 """The most any company may take: the upload route's body limit."""
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+MAX_PER_CHAT = 20
+"""Files one chat may hold: each may be as large as the company takes (R19)."""
 MAX_NAME_LENGTH = 120
 MAX_FILE_NAME = 250
 """Bytes of a delivered file name (all ASCII): 255 is the common limit of file systems."""
@@ -155,6 +162,12 @@ def check_attachment(policy: AttachmentPolicy, name: str, data: bytes) -> Checke
     return CheckedFile(
         attachment_name(name), media_type, len(data), hashlib.sha256(data).hexdigest()
     )
+
+
+def check_room_for_attachment(held: int) -> None:
+    """Refuse a file beyond the most a chat holds (R19), saying so."""
+    if held >= MAX_PER_CHAT:
+        raise ChatFullError(f"this chat holds {held} files, the most a chat may; send no more")
 
 
 def unambiguous_base(base: str) -> str:

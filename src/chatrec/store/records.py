@@ -11,8 +11,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from chatrec.domain.attachments import DEFAULT_MAX_BYTES, KNOWN_TYPES
 from chatrec.domain.hours import parse_hours
-from chatrec.domain.journal import Event
+from chatrec.domain.journal import Actor, Event
 from chatrec.domain.masking import MaskPattern
 from chatrec.domain.presence import AwayReason
 from chatrec.domain.roles import LoginRole
@@ -56,6 +57,26 @@ class CompanyRecord:
     wrap_up_required: bool = False
     # The dashboard's target: a chat an agent takes within it counts as answered in time.
     answer_target_seconds: int = 60
+    # R23: files in chats: on or off, the largest taken, the sniffed types taken.
+    attachments_enabled: bool = True
+    attachment_max_bytes: int = DEFAULT_MAX_BYTES
+    attachment_types: frozenset[str] = frozenset(KNOWN_TYPES)
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentRecord:
+    """A file sent in a chat (R23); ``content`` ``None`` once purged (R17) or not read."""
+
+    attachment_id: str
+    chat_id: str
+    uploader: Actor
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+    paused: bool
+    created_at: datetime
+    content: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

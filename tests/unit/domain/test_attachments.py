@@ -12,15 +12,22 @@ from chatrec.domain.attachments import (
     KNOWN_TYPES,
     MAX_ATTACHMENT_BYTES,
     MAX_FILE_NAME,
+    MAX_PER_CHAT,
     AttachmentPolicy,
     attachment_name,
     attachment_path,
     check_attachment,
+    check_room_for_attachment,
     describe_size,
     sniff_media_type,
     unambiguous_base,
 )
-from chatrec.errors import AttachmentTooLargeError, AttachmentTypeError, InvalidRequestError
+from chatrec.errors import (
+    AttachmentTooLargeError,
+    AttachmentTypeError,
+    ChatFullError,
+    InvalidRequestError,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 20
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 20
@@ -135,3 +142,9 @@ def test_R23_an_attachment_goes_beside_its_recording_numbered() -> None:
 def test_R6_a_base_that_looks_like_an_attachment_is_changed() -> None:
     assert unambiguous_base("day/acme.att1-photo") == "day/acme_att1-photo"
     assert unambiguous_base("day/acme.attic") == "day/acme.attic"
+
+
+def test_R19_a_chat_holds_so_many_files() -> None:
+    check_room_for_attachment(MAX_PER_CHAT - 1)
+    with pytest.raises(ChatFullError, match=f"holds {MAX_PER_CHAT} files"):
+        check_room_for_attachment(MAX_PER_CHAT)
