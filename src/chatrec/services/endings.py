@@ -134,8 +134,8 @@ class ChatEndings:
         them (R23), each signed with the journal's head as this end leaves it (R21); in
         a worker thread, off the event loop."""
         contents: dict[str, bytes] = {}
-        if decision.produced:  # a suppressed chat delivers no file sent in it (R12, R23)
-            sent = [e.attachment_id for e in final.of_type(AttachmentSent) if not e.paused]
+        sent = [e.attachment_id for e in final.of_type(AttachmentSent) if not e.paused]
+        if decision.produced and sent:  # a suppressed chat delivers none of them (R12, R23)
             contents = self.store.attachment_contents(chat.chat_id, sent)
         produced = render_recordings(chat.company, final, decision, bases, contents)
         if not produced:

@@ -1,7 +1,8 @@
 """Plain records that cross the store's boundary (no SQLAlchemy outside ``store``).
 
 Every read returns these frozen dataclasses and every write takes them, so services and
-the web layer never hold an ORM object or a session.
+the web layer never hold an ORM object or a session.  Its length is the number of
+aggregates: one record each, side by side with the tables of ``models``.
 """
 
 from __future__ import annotations

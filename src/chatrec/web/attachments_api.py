@@ -38,7 +38,8 @@ FileName = Annotated[
     Query(
         min_length=1,
         max_length=255,
-        description="the file's name; made safe for any file system, never read for its type",
+        description="the file's name (`attachment` unless given); made safe for any file "
+        "system, never read for its type",
     ),
 ]
 ChatToken = Annotated[
@@ -136,7 +137,7 @@ def _required(token: str | None) -> str:
     responses={**refusals(401, 404, 409, 503), **_REFUSED},
 )
 async def customer_attachment(
-    request: Request, name: FileName, services: Services, token: ChatToken = None
+    request: Request, services: Services, name: FileName = "attachment", token: ChatToken = None
 ) -> AttachmentRead:
     """Send a file into the customer's chat (R23); everyone in it sees it at once."""
     _, chat = await services.chats.chat_for_customer(_required(token))
@@ -171,7 +172,7 @@ async def customer_download(
     responses={**refusals(409), **_REFUSED},
 )
 async def staff_attachment(
-    chat_id: str, request: Request, name: FileName, user: Staff, services: Services
+    chat_id: str, request: Request, user: Staff, services: Services, name: FileName = "attachment"
 ) -> AttachmentRead:
     """Send a file into an open chat the caller is in (R23)."""
     await services.chats.ensure(chat_id)  # opened on another node (R20)
