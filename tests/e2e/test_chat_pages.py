@@ -104,6 +104,18 @@ def assigned_chat(agent: Page) -> tuple[Locator, str]:
     return item, chat_id
 
 
+def chat_with_alice(server: ServerProcess, new_page: NewPage) -> tuple[Page, Page, Locator, str]:
+    """Alice signed in and Available, and a customer's chat from the widget assigned to
+    her: her page, the customer's, the widget and the chat's id."""
+    alice = new_page()
+    log_in(alice, server, "alice")
+    go_available(alice)
+    customer = new_page()
+    widget = start_chat(customer, server)
+    _, chat_id = assigned_chat(alice)
+    return alice, customer, widget, chat_id
+
+
 def test_R2_R8_R9_R11a_paused_secret_never_reaches_a_recording_and_enter_sends(
     shared_demo: SharedDemo, new_page: NewPage
 ) -> None:
@@ -174,12 +186,7 @@ def test_R2_R8_R9_R11a_paused_secret_never_reaches_a_recording_and_enter_sends(
 def test_R9_R12b_R11a_deleted_recording_shows_not_recorded_and_a_reload_rejoins(
     server: ServerProcess, new_page: NewPage
 ) -> None:
-    agent = new_page()
-    log_in(agent, server, "alice")
-    go_available(agent)
-    customer = new_page()
-    widget = start_chat(customer, server)
-    _, chat_id = assigned_chat(agent)
+    agent, customer, widget, chat_id = chat_with_alice(server, new_page)
     messages = agent.locator("#messages")
     say(widget.get_by_label("Your message (Enter sends)"), "Before the reload")
     expect(messages).to_contain_text("Before the reload")
@@ -317,12 +324,7 @@ def test_R23_R22_typing_shows_both_ways_and_a_draft_never_sent_is_in_no_recordin
     """With the company's typing preview on, the widget tells the customer, and the agent
     sees the draft, masked (R22), as it is typed; neither draft nor indicator is recorded."""
     server.set_company(typing_preview=True)
-    alice = new_page()
-    log_in(alice, server, "alice")
-    go_available(alice)
-    customer = new_page()
-    widget = start_chat(customer, server)
-    _, chat_id = assigned_chat(alice)
+    alice, _, widget, chat_id = chat_with_alice(server, new_page)
     told = "The agent can see what you type before you send it."
     expect(widget.get_by_text(told)).to_be_visible()
 
@@ -379,12 +381,7 @@ def test_R23_R8_the_customer_attaches_an_image_and_the_agent_sees_its_preview(
     """Sent from the widget, the image is previewed on both sides; one sent while paused
     is marked as in no recording (R8), and a file the company does not take is refused
     with its reason in the widget."""
-    alice = new_page()
-    log_in(alice, server, "alice")
-    go_available(alice)
-    customer = new_page()
-    widget = start_chat(customer, server)
-    _, chat_id = assigned_chat(alice)
+    alice, _, widget, chat_id = chat_with_alice(server, new_page)
     photo = tmp_path / "damaged-parcel.png"
     photo.write_bytes(png(96, 64))
     widget.locator("input[type=file]").set_input_files(photo)

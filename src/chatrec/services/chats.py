@@ -355,18 +355,7 @@ class ChatService(ChatRouting):
                 paused=chat.paused,
             )
             if not sent:  # once, however often a clash with another node runs this again
-                record = AttachmentRecord(
-                    attachment_id=attachment_id,
-                    chat_id=chat.chat_id,
-                    uploader=actor,
-                    name=checked.name,
-                    media_type=checked.media_type,
-                    size=checked.size,
-                    sha256=checked.sha256,
-                    paused=event.paused,
-                    created_at=event.at,
-                    content=content,
-                )
+                record = AttachmentRecord.sent(chat.chat_id, event, content)
                 await self._run(self.store.add_attachment, record)
             sent[:] = [event]
             return await self._commit(chat, [event])

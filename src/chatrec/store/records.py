@@ -14,7 +14,7 @@ from typing import Any
 
 from chatrec.domain.attachments import DEFAULT_MAX_BYTES, KNOWN_TYPES
 from chatrec.domain.hours import parse_hours
-from chatrec.domain.journal import Actor, Event
+from chatrec.domain.journal import Actor, AttachmentSent, Event
 from chatrec.domain.masking import MaskPattern
 from chatrec.domain.presence import AwayReason
 from chatrec.domain.roles import LoginRole
@@ -78,6 +78,22 @@ class AttachmentRecord:
     paused: bool
     created_at: datetime
     content: bytes | None = None
+
+    @classmethod
+    def sent(cls, chat_id: str, event: AttachmentSent, content: bytes) -> AttachmentRecord:
+        """The file its event describes, with its bytes."""
+        return cls(
+            attachment_id=event.attachment_id,
+            chat_id=chat_id,
+            uploader=event.actor,
+            name=event.name,
+            media_type=event.media_type,
+            size=event.size,
+            sha256=event.sha256,
+            paused=event.paused,
+            created_at=event.at,
+            content=content,
+        )
 
 
 @dataclass(frozen=True, slots=True)
