@@ -13,7 +13,9 @@
     │   │   └── ScopeError       the API token's scope does not allow it
     │   ├── InvalidRequestError  a value out of its bounds, found past the schema (422)
     │   │   ├── MaskPatternError  a company's own masking pattern is refused (R22)
-    │   │   └── CannedResponseError  a canned response's name or text is refused
+    │   │   ├── CannedResponseError  a canned response's name or text is refused
+    │   │   ├── AttachmentTooLargeError  a file over the company's size limit (413, R23)
+    │   │   └── AttachmentTypeError  a file whose sniffed type the company refuses (415, R23)
     │   ├── AuthenticationError  no valid login, session, API token or customer token
     │   │   └── SecondFactorRequiredError  the password was right: now the TOTP code
     │   ├── SignInPendingError   signed in, but a step must come first:
@@ -41,7 +43,8 @@
         └── FileDeliveryError        one file failed; the others go on
 
 The web layer maps these to status codes and error frames in one place; nothing
-decides what to do from an error's message text.
+decides what to do from an error's message text.  Its length is the tree's: one class
+per refusal a client tells apart.
 """
 
 from __future__ import annotations
@@ -164,6 +167,19 @@ class MaskPatternError(InvalidRequestError):
 class CannedResponseError(InvalidRequestError):
     """A canned response cannot be saved as written: a name that is no shortcut, an empty
     or too long text, or a placeholder nobody fills in (which it names)."""
+
+
+class AttachmentTooLargeError(InvalidRequestError):
+    """A file larger than the company takes (R23): the message names the limit."""
+
+    code = "attachment_too_large"
+
+
+class AttachmentTypeError(InvalidRequestError):
+    """A file whose type, read from its bytes, the company does not take (R23): the
+    message names the type found and those taken."""
+
+    code = "attachment_type"
 
 
 class AuthenticationError(ActionError):

@@ -12,7 +12,10 @@ widget page there (what the screenshots show), the restart test a server of its 
 from __future__ import annotations
 
 import re
+import struct
+import zlib
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -92,6 +95,18 @@ def assigned_chat(agent: Page) -> tuple[Locator, str]:
     return item, chat_id
 
 
+def chat_with_alice(server: ServerProcess, new_page: NewPage) -> tuple[Page, Page, Locator, str]:
+    """Alice signed in and Available, and a customer's chat from the widget assigned to
+    her: her page, the customer's, the widget and the chat's id."""
+    alice = new_page()
+    log_in(alice, server, "alice")
+    go_available(alice)
+    customer = new_page()
+    widget = start_chat(customer, server)
+    _, chat_id = assigned_chat(alice)
+    return alice, customer, widget, chat_id
+
+
 def test_R2_R8_R9_R11a_paused_secret_never_reaches_a_recording_and_enter_sends(
     shared_demo: SharedDemo, new_page: NewPage
 ) -> None:
@@ -162,12 +177,7 @@ def test_R2_R8_R9_R11a_paused_secret_never_reaches_a_recording_and_enter_sends(
 def test_R9_R12b_R11a_deleted_recording_shows_not_recorded_and_a_reload_rejoins(
     server: ServerProcess, new_page: NewPage
 ) -> None:
-    agent = new_page()
-    log_in(agent, server, "alice")
-    go_available(agent)
-    customer = new_page()
-    widget = start_chat(customer, server)
-    _, chat_id = assigned_chat(agent)
+    agent, customer, widget, chat_id = chat_with_alice(server, new_page)
     messages = agent.locator("#messages")
     say(widget.get_by_label("Your message (Enter sends)"), "Before the reload")
     expect(messages).to_contain_text("Before the reload")
@@ -305,12 +315,7 @@ def test_R23_R22_typing_shows_both_ways_and_a_draft_never_sent_is_in_no_recordin
     """With the company's typing preview on, the widget tells the customer, and the agent
     sees the draft, masked (R22), as it is typed; neither draft nor indicator is recorded."""
     server.set_company(typing_preview=True)
-    alice = new_page()
-    log_in(alice, server, "alice")
-    go_available(alice)
-    customer = new_page()
-    widget = start_chat(customer, server)
-    _, chat_id = assigned_chat(alice)
+    alice, _, widget, chat_id = chat_with_alice(server, new_page)
     told = "The agent can see what you type before you send it."
     expect(widget.get_by_text(told)).to_be_visible()
 
@@ -336,3 +341,66 @@ def test_R23_R22_typing_shows_both_ways_and_a_draft_never_sent_is_in_no_recordin
     assert files
     for file in files:
         assert DRAFT.encode() not in file.content, file.path
+
+
+def png(width: int, height: int) -> bytes:
+    """A real image, blue fading to green, for the browsers to draw."""
+    rows = b"".join(
+        b"\x00"
+        + b"".join(
+            bytes((40, 80 + 150 * y // height, 200 - 150 * x // width)) for x in range(width)
+        )
+        for y in range(height)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_R23_R8_the_customer_attaches_an_image_and_the_agent_sees_its_preview(
+    server: Tenant, new_page: NewPage, tmp_path: Path
+) -> None:
+    """Sent from the widget, the image is previewed on both sides; one sent while paused
+    is marked as in no recording (R8), and a file the company does not take is refused
+    with its reason in the widget."""
+    alice, _, widget, chat_id = chat_with_alice(server, new_page)
+    photo = tmp_path / "damaged-parcel.png"
+    photo.write_bytes(png(96, 64))
+    widget.locator("input[type=file]").set_input_files(photo)
+    preview = alice.locator(".attachment-line img.preview")
+    expect(preview).to_be_visible()
+    assert preview.evaluate("img => img.naturalWidth") == 96  # the image itself, drawn
+    expect(alice.locator(".attachment-line .file")).to_contain_text("damaged-parcel.png")
+    mine = widget.locator(".attachment-line img.preview")
+    expect(mine).to_be_visible()
+    assert mine.evaluate("img => img.naturalWidth") == 96
+    say(alice.locator("#message"), "Thank you, I can see the damage in your photo.")
+    screenshot(alice, "portal-attachment.png")
+
+    program = tmp_path / "invoice.png"
+    program.write_bytes(b"MZ\x90\x00\x03\x00\x00\x00 not an image")
+    widget.locator("input[type=file]").set_input_files(program)
+    expect(widget.get_by_role("alert")).to_contain_text("invoice.png was not sent")
+
+    alice.get_by_role("button", name="Pause recording").click()
+    expect(widget.get_by_role("status")).to_contain_text("Recording paused")
+    card = tmp_path / "card.png"
+    card.write_bytes(png(8, 8))
+    widget.locator("input[type=file]").set_input_files(card)
+    expect(alice.locator(".attachment-line").last).to_contain_text("not recorded")
+    alice.get_by_role("button", name="Resume recording").click()
+    widget.get_by_role("button", name="End chat").click()
+    widget.get_by_role("button", name="Yes, end the chat").click()
+    expect(alice.locator("#conversation-status")).to_have_text("Ended")
+    names = [file.name for file in recorded(server, chat_id)]
+    assert any(name.endswith(".att1-damaged-parcel.png") for name in names), names
+    assert not any("card" in name for name in names), names

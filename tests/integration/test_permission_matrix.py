@@ -194,6 +194,17 @@ RULES: dict[RouteKey, Rule] = {
     # The operator reads any company's; it names no company, so the role comes first.
     ("GET", "/api/chats/{chat_id}/explanation"): may(*OVERSEERS),
     ("GET", "/api/chats/{chat_id}/journal"): may(*OVERSEERS),
+    # -- files sent in chats (R23): the customer by the chat token alone, which no staff
+    # token is; staff in the open chat (A's sample chat has ended: nobody sends into it,
+    # nor finds a file in it).
+    ("POST", "/api/widget/attachments"): Rule(except_for=dict.fromkeys(HTTP_CALLERS, "401")),
+    ("GET", "/api/widget/attachments/{attachment_id}"): Rule(
+        except_for=dict.fromkeys(HTTP_CALLERS, "401")
+    ),
+    ("POST", "/api/chats/{chat_id}/attachments"): may(*EVERY_STAFF, except_for=NOT_OWN),
+    ("GET", "/api/chats/{chat_id}/attachments/{attachment_id}"): may(
+        *EVERY_STAFF, except_for=NOT_OWN
+    ),
     ("GET", "/api/chats/history"): may(*OVERSEERS),
     ("GET", "/api/admin/chats"): may(*OVERSEERS),
     ("GET", "/api/admin/chats/{chat_id}/journal"): may(*OVERSEERS),
@@ -340,6 +351,8 @@ Body = Callable[["World", int], object]
 BODIES: dict[RouteKey, Body] = {
     ("POST", "/api/login"): lambda w, n: {"login": "alice", "password": w.server.logins()["alice"]},
     ("POST", "/api/chats"): lambda w, n: {"service_id": "demo-support"},
+    ("POST", "/api/widget/attachments"): lambda w, n: "a text file",
+    ("POST", "/api/chats/{chat_id}/attachments"): lambda w, n: "a text file",
     ("POST", "/api/tokens"): lambda w, n: {"name": f"matrix {n}"},
     ("POST", "/api/admin/template-preview"): lambda w, n: {"template": "{date}/{chat_id}"},
     ("POST", "/api/admin/masking-preview"): lambda w, n: {"text": "4111 1111 1111 1111"},
@@ -456,6 +469,7 @@ class World:
             "delivery_id": str(self.a.delivery),
             "recording_id": self.a.recording,
             "company_id": "demo",
+            "attachment_id": "A-matrix",  # none: every caller who may look finds nothing
         }
 
     def never_shown_to(self, caller: Caller) -> list[str]:

@@ -9,8 +9,17 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from chatrec.cli import app
-from chatrec.domain.render import RecordingFiles
+from chatrec.domain.journal import CUSTOMER
+from chatrec.domain.render import RecordingFiles, render_recording
 from tests.unit.domain.test_manifest import KEY, signed
+from tests.unit.domain.test_render import (
+    ALICE,
+    BASE,
+    COMPANY,
+    EXPLANATION,
+    FLOW_VERDICT,
+    ended,
+)
 
 
 def deliver(files: RecordingFiles, folder: Path) -> Path:
@@ -61,3 +70,26 @@ def test_R21_keys_given_apart_an_unsigned_recording_and_nothing_to_check(tmp_pat
     missing = verify(tmp_path / "nowhere")
     assert missing.exit_code == 2
     assert "no such file or folder" in missing.stderr
+
+
+def test_R21_R23_a_missing_or_changed_attachment_is_named_and_an_unlisted_one_is_extra(
+    tmp_path: Path,
+) -> None:
+    photo = b"\x89PNG\r\n\x1a\n photo"
+    journal = ended(lambda c: c.assign(ALICE).attaches(CUSTOMER, "A1", "photo.png", photo))
+    rendered = render_recording(COMPANY, journal, FLOW_VERDICT, EXPLANATION, BASE, {"A1": photo})
+    files = signed(journal, rendered=rendered)
+    day = deliver(files, tmp_path / "platform")
+    name = "acme_C1_flow_C1-r1.att1-photo.png"
+    assert (day / name).read_bytes() == photo
+    assert verify(day).exit_code == 0
+    (day / name).write_bytes(photo.replace(b"photo", b"phono"))
+    (day / "acme_C1_flow_C1-r1.att2-card.png").write_bytes(photo)
+    changed = verify(day, "--json")
+    assert changed.exit_code == 1
+    assert json.loads(changed.stdout)["recordings"][0]["problems"] == [
+        f"file {name} has changed bytes (same size, different bytes)",
+        "extra file acme_C1_flow_C1-r1.att2-card.png: not in the signed manifest",
+    ]
+    (day / name).unlink()
+    assert f"missing file {name}" in verify(day).stdout

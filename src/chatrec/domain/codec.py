@@ -16,6 +16,7 @@ from typing import Any
 from chatrec.domain.journal import (
     Actor,
     AgentAssigned,
+    AttachmentSent,
     ChatEnded,
     ChatRole,
     ChatStarted,
@@ -59,6 +60,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ChatEnded,
     NoteAdded,
     WrapUpChosen,
+    AttachmentSent,
 )
 
 

@@ -113,6 +113,22 @@ class NoteAdded(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AttachmentSent(Event):
+    """The actor sent a file into the chat (R23): what it is, never its bytes, which the
+    store keeps apart under ``attachment_id`` and purges with the message texts (R17).
+
+    ``media_type`` is read from the bytes; ``paused``: recording was paused when it was
+    sent, so it is in no recording (R8)."""
+
+    attachment_id: str
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+    paused: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class WrapUpChosen(Event):
     """A staff member in the chat chose its wrap-up code from the company's list; the
     last one chosen before the end is in the recordings' metadata (R23)."""

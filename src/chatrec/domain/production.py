@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
+from chatrec.domain.attachments import unambiguous_base
 from chatrec.domain.decision import Decision, Verdict
 from chatrec.domain.filenames import (
     FilenameContext,
@@ -28,6 +29,7 @@ _AMBIGUOUS_ENDINGS = (".vcon", ".meta")
 
 
 def _unambiguous(base: str) -> str:
+    base = unambiguous_base(base)
     for ending in _AMBIGUOUS_ENDINGS:
         if base.casefold().endswith(ending):
             return f"{base[: -len(ending)]}_{ending[1:]}"
@@ -98,15 +100,22 @@ def produce_files(
     taken: Collection[str] = (),
     *,
     bases: Mapping[str, str] | None = None,
+    attachments: Mapping[str, bytes] | None = None,
 ) -> list[RecordingFiles]:
     """Render every produced recording of the chat in each of the company's formats,
-    under ``bases`` when they were chosen already, else under names not ``taken``."""
+    under ``bases`` when they were chosen already, else under names not ``taken``, each
+    with the files sent in the chat while it was recorded (``attachments``, by id, R23)."""
     if bases is None:
         bases = recording_bases(company, journal, decision, taken)
     explanation = decision.sentences()
     return [
         render_recording(
-            company, journal, verdict, explanation, bases[verdict.recording.recording_id]
+            company,
+            journal,
+            verdict,
+            explanation,
+            bases[verdict.recording.recording_id],
+            attachments,
         )
         for verdict in decision.produced
     ]

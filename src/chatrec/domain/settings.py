@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from chatrec.domain.attachments import AttachmentPolicy
 from chatrec.domain.filenames import FilenameTemplate
 from chatrec.domain.journal import StaffSnapshot
 from chatrec.domain.masking import Masking
@@ -68,6 +69,9 @@ class VconDraft(StrEnum):
 # Card numbers masked, no patterns of the company's own: every company's start (R22).
 DEFAULT_MASKING = Masking()
 
+# Attachments on, up to 10 MB, of every type chatrec recognises (R23).
+DEFAULT_ATTACHMENTS = AttachmentPolicy()
+
 DEFAULT_TEMPLATE = "{date}/{company}_{chat_id}_{origin}_{recording_id}"
 
 
@@ -90,6 +94,8 @@ class CompanySettings:
     # R23: the company's wrap-up codes, and whether an agent must choose one to end.
     wrap_up_codes: tuple[str, ...] = ()
     wrap_up_required: bool = False
+    # R23: whether files may be sent in chats, how large, of which sniffed types.
+    attachments: AttachmentPolicy = DEFAULT_ATTACHMENTS
 
     def __post_init__(self) -> None:
         if not self.formats:

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from chatrec.domain.attachments import check_attachment, check_room_for_attachment
 from chatrec.domain.journal import (
     CUSTOMER,
     Actor,
+    AttachmentSent,
     ChatEnded,
     ChatRole,
     ChatStarted,
@@ -60,6 +62,7 @@ from chatrec.services.routing import ChatRouting
 from chatrec.services.token_hash import hash_token
 from chatrec.store.records import (
     AgentClaim,
+    AttachmentRecord,
     ChatRecord,
     ChatStatus,
     QueueRecord,
@@ -324,6 +327,41 @@ class ChatService(ChatRouting):
             return await self._commit(chat, [self._note(chat, actor, text, self._now(chat))])
 
         return await self._acting(chat, act)
+
+    async def attach(
+        self, chat: LiveChat, name: str, content: bytes, user: UserRecord | None = None
+    ) -> tuple[int, AttachmentSent]:
+        """A file sent by the chat's customer (``user`` ``None``) or a staff member in it
+        (R23), checked against the company's limits by its bytes.  Kept before it is
+        journaled, so that an event never names bytes that are not there; ``paused``
+        says whether it is in no recording (R8).  Its number and event."""
+        checked = check_attachment(chat.company.attachments, name, content)
+        attachment_id = "A" + secrets.token_hex(10)
+        sent: list[AttachmentSent] = []
+
+        async def act() -> int:
+            self._check_open(chat)
+            actor = CUSTOMER if user is None else self._in_chat(chat, user)
+            self._check_chat_room(chat)
+            check_room_for_attachment(len(chat.journal.of_type(AttachmentSent)))
+            event = AttachmentSent(
+                at=self._now(chat),
+                actor=actor,
+                attachment_id=attachment_id,
+                name=checked.name,
+                media_type=checked.media_type,
+                size=checked.size,
+                sha256=checked.sha256,
+                paused=chat.paused,
+            )
+            if not sent:  # once, however often a clash with another node runs this again
+                record = AttachmentRecord.sent(chat.chat_id, event, content)
+                await self._run(self.store.add_attachment, record)
+            sent[:] = [event]
+            return await self._commit(chat, [event])
+
+        seq = await self._acting(chat, act)
+        return seq, sent[0]
 
     async def choose_wrap_up(self, user: UserRecord, chat: LiveChat, code: str) -> int:
         """What the chat was about, from the company's list (R23): the last chosen before

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from chatrec.domain.attachments import KNOWN_TYPES, MAX_ATTACHMENT_BYTES, AttachmentPolicy
 from chatrec.domain.filenames import FilenameTemplate
 from chatrec.domain.masking import Masking, compile_pattern
 from chatrec.domain.settings import (
@@ -49,6 +50,18 @@ def company_settings(record: CompanyRecord) -> CompanySettings:
         record_internal_notes=record.record_internal_notes,
         wrap_up_codes=record.wrap_up_codes,
         wrap_up_required=record.wrap_up_required,
+        attachments=_attachments(record),
+    )
+
+
+def _attachments(record: CompanyRecord) -> AttachmentPolicy:
+    """What the company takes in its chats (R23); a type a newer version knows is left
+    out, and a size beyond what this version takes is cut to it, rather than stopping
+    every chat of the company."""
+    return AttachmentPolicy(
+        enabled=record.attachments_enabled,
+        max_bytes=min(max(record.attachment_max_bytes, 1), MAX_ATTACHMENT_BYTES),
+        types=frozenset(record.attachment_types) & frozenset(KNOWN_TYPES),
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from chatrec.domain.decision import Decision
 from chatrec.domain.filenames import clashing
-from chatrec.domain.journal import ChatEnded, Journal
+from chatrec.domain.journal import AttachmentSent, ChatEnded, Journal
 from chatrec.domain.render import RecordingFiles
 from chatrec.errors import BaseNameTakenError
 from chatrec.live.registry import LiveChat
@@ -130,9 +130,14 @@ class ChatEndings:
         bases: dict[str, str],
         head: bytes,
     ) -> list[RecordingFiles]:
-        """The produced recordings rendered, each signed with the journal's head as this
-        end leaves it (R21); in a worker thread, off the event loop."""
-        produced = render_recordings(chat.company, final, decision, bases)
+        """The produced recordings rendered, with the files sent while recorded beside
+        them (R23), each signed with the journal's head as this end leaves it (R21); in
+        a worker thread, off the event loop."""
+        contents: dict[str, bytes] = {}
+        sent = [e.attachment_id for e in final.of_type(AttachmentSent) if not e.paused]
+        if decision.produced and sent:  # a suppressed chat delivers none of them (R12, R23)
+            contents = self.store.attachment_contents(chat.chat_id, sent)
+        produced = render_recordings(chat.company, final, decision, bases, contents)
         if not produced:
             return produced
         return sign_recordings(self.store, final, decision, produced, head, chat.chain_problems)

@@ -9,7 +9,7 @@ it may touch is read off its signature.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -21,6 +21,7 @@ from chatrec.store.logins import LockAfter
 from chatrec.store.records import (
     AgentLoad,
     ApiTokenRecord,
+    AttachmentRecord,
     AuditRecord,
     ChatChange,
     ChatRecord,
@@ -72,8 +73,19 @@ class SigningKeys(Protocol):
     def signing_keys(self, company_id: str) -> list[PublicKey]: ...
 
 
-class EndingStore(TakenNames, SigningKeys, Protocol):
-    """What a chat's end reads: names taken (R6) and the key to sign with (R21)."""
+class AttachmentFiles(Protocol):
+    """The bytes of files sent in chats (``store.attachments``, R23)."""
+
+    def add_attachment(self, attachment: AttachmentRecord) -> None: ...
+
+    def get_attachment(self, chat_id: str, attachment_id: str) -> AttachmentRecord: ...
+
+    def attachment_contents(self, chat_id: str, ids: Collection[str]) -> dict[str, bytes]: ...
+
+
+class EndingStore(TakenNames, SigningKeys, AttachmentFiles, Protocol):
+    """What a chat's end reads: names taken (R6), the key to sign with (R21) and the
+    files to deliver beside the recordings (R23)."""
 
 
 class ChatReads(TakenNames, SigningKeys, Protocol):
@@ -117,7 +129,9 @@ class SharedRouting(Protocol):
     def idle_available_agents(self, before: datetime) -> list[str]: ...
 
 
-class LiveChatStore(CompanyReads, CatalogReads, ChatReads, SharedRouting, Protocol):
+class LiveChatStore(
+    CompanyReads, CatalogReads, ChatReads, SharedRouting, AttachmentFiles, Protocol
+):
     """Everything the live chat service reads; its writes go through a :class:`Committer`."""
 
 

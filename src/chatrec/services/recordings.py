@@ -8,7 +8,7 @@ machine (R20), and a crash before the commit leaves nothing at all behind.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from chatrec.domain.decision import Decision, decide_recordings
 from chatrec.domain.journal import Journal
@@ -116,10 +116,15 @@ def name_recordings(
 
 
 def render_recordings(
-    company: CompanySettings, journal: Journal, decision: Decision, bases: dict[str, str]
+    company: CompanySettings,
+    journal: Journal,
+    decision: Decision,
+    bases: dict[str, str],
+    attachments: Mapping[str, bytes] | None = None,
 ) -> list[RecordingFiles]:
-    """The produced recordings' files under the names chosen for them."""
-    return produce_files(company, journal, decision, bases=bases)
+    """The produced recordings' files under the names chosen for them, with the files
+    sent in the chat while recorded beside each (``attachments``: bytes by id, R23)."""
+    return produce_files(company, journal, decision, bases=bases, attachments=attachments)
 
 
 def recording_records(

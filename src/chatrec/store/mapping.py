@@ -83,6 +83,7 @@ def company_values(record: CompanyRecord) -> dict[str, Any]:
         formats=sorted(record.formats),
         masking_patterns=[dataclasses.asdict(pattern) for pattern in record.masking_patterns],
         wrap_up_codes=list(record.wrap_up_codes),
+        attachment_types=sorted(record.attachment_types),
     )
 
 
@@ -98,6 +99,7 @@ def company_record(row: CompanyRow) -> CompanyRecord:
             for pattern in row.masking_patterns or ()
         ),
         wrap_up_codes=tuple(row.wrap_up_codes or ()),
+        attachment_types=frozenset(row.attachment_types or ()),
     )
 
 

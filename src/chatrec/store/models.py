@@ -11,6 +11,7 @@ migrations that build it.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from chatrec.domain.attachments import DEFAULT_MAX_BYTES, KNOWN_TYPES
 from chatrec.store.columns import UTCDateTime
 
 # Named constraints, so migrations can name what they alter on both databases.
@@ -88,6 +90,14 @@ class CompanyRow(Base):
     wrap_up_required: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The dashboard's target: a chat an agent takes within it counts as answered in time.
     answer_target_seconds: Mapped[int] = mapped_column(default=60, server_default="60")
+    # R23: files in chats: on or off, the largest taken, the sniffed types taken.
+    attachments_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
+    attachment_max_bytes: Mapped[int] = mapped_column(
+        default=DEFAULT_MAX_BYTES, server_default=str(DEFAULT_MAX_BYTES)
+    )
+    attachment_types: Mapped[list[str]] = mapped_column(
+        JSON(), default=lambda: list(KNOWN_TYPES), server_default=json.dumps(list(KNOWN_TYPES))
+    )
 
 
 class UserRow(Base):
@@ -329,6 +339,28 @@ class RecordingRow(Base):
     explanation: Mapped[str] = mapped_column(Text)
     base_name: Mapped[str | None]
     base_name_key: Mapped[str | None]
+
+
+class AttachmentRow(Base):
+    """A file sent in a chat (R23), described in its journal by ``AttachmentSent``.
+
+    ``content`` holds the bytes until the chat's message bodies are purged (R17), then
+    ``NULL``; ``uploader`` is the journal's actor of the sender.  Deferred: a listing
+    never reads the bytes.
+    """
+
+    __tablename__ = "attachments"
+
+    attachment_id: Mapped[str] = mapped_column(primary_key=True)
+    chat_id: Mapped[str] = mapped_column(ForeignKey("chats.chat_id"), index=True)
+    uploader: Mapped[dict[str, Any]]
+    name: Mapped[str]
+    media_type: Mapped[str]
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str]
+    content: Mapped[bytes | None] = mapped_column(deferred=True)
+    paused: Mapped[bool]
+    created_at: Mapped[datetime]
 
 
 class RecordingFileRow(Base):

@@ -1,7 +1,8 @@
 """Plain records that cross the store's boundary (no SQLAlchemy outside ``store``).
 
 Every read returns these frozen dataclasses and every write takes them, so services and
-the web layer never hold an ORM object or a session.
+the web layer never hold an ORM object or a session.  Its length is the number of
+aggregates: one record each, side by side with the tables of ``models``.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from chatrec.domain.attachments import DEFAULT_MAX_BYTES, KNOWN_TYPES
 from chatrec.domain.hours import parse_hours
-from chatrec.domain.journal import Event
+from chatrec.domain.journal import Actor, AttachmentSent, Event
 from chatrec.domain.masking import MaskPattern
 from chatrec.domain.presence import AwayReason
 from chatrec.domain.roles import LoginRole
@@ -56,6 +58,42 @@ class CompanyRecord:
     wrap_up_required: bool = False
     # The dashboard's target: a chat an agent takes within it counts as answered in time.
     answer_target_seconds: int = 60
+    # R23: files in chats: on or off, the largest taken, the sniffed types taken.
+    attachments_enabled: bool = True
+    attachment_max_bytes: int = DEFAULT_MAX_BYTES
+    attachment_types: frozenset[str] = frozenset(KNOWN_TYPES)
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentRecord:
+    """A file sent in a chat (R23); ``content`` ``None`` once purged (R17) or not read."""
+
+    attachment_id: str
+    chat_id: str
+    uploader: Actor
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+    paused: bool
+    created_at: datetime
+    content: bytes | None = None
+
+    @classmethod
+    def sent(cls, chat_id: str, event: AttachmentSent, content: bytes) -> AttachmentRecord:
+        """The file its event describes, with its bytes."""
+        return cls(
+            attachment_id=event.attachment_id,
+            chat_id=chat_id,
+            uploader=event.actor,
+            name=event.name,
+            media_type=event.media_type,
+            size=event.size,
+            sha256=event.sha256,
+            paused=event.paused,
+            created_at=event.at,
+            content=content,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,10 @@ A chat is due once it has ended, every file of its produced recordings is delive
 (a chat with none produced, suppressed or not recorded, is due at once), and its
 company's retention period has passed since the end.  A purge empties the text of
 every message and internal note in the journal (``TEXT_BODIES``), keeping each event
-decodable, empties any bytes of its recording files still held (delivery empties them
-already), and stamps the chat's ``purged_at``; everything else (who said something
-when, the decision, the audit trail, which never holds message text) stays for R14.
+decodable, empties the bytes of every file sent in it (R23) and any bytes of its
+recording files still held (delivery empties them already), and stamps the chat's
+``purged_at``; everything else (who said something when, the decision, the audit
+trail, which never holds message text) stays for R14.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from chatrec.domain.codec import TEXT_BODIES
 from chatrec.errors import ConflictError, NotFoundError
 from chatrec.store.models import (
+    AttachmentRow,
     AuditRow,
     ChatEventRow,
     ChatRow,
@@ -114,6 +116,13 @@ def purge_chats(session: Session, chat_ids: Sequence[str], now: datetime) -> dic
             ),
             RecordingFileRow.content.is_not(None),
         )
+        .values(content=None)
+        .execution_options(synchronize_session=False)
+    )
+    # The bytes of every file sent in the chats, recorded or paused, go with them (R23).
+    session.execute(
+        update(AttachmentRow)
+        .where(AttachmentRow.chat_id.in_(ids), AttachmentRow.content.is_not(None))
         .values(content=None)
         .execution_options(synchronize_session=False)
     )

@@ -8,8 +8,8 @@ nothing.  Live chats change only through :meth:`Store.apply`, which the
 :class:`~chatrec.store.writer.GroupCommitter` calls with many changes at once.
 
 :class:`Store` composes one part per aggregate (``companies``, ``access``, ``catalog``,
-``canned``, ``chats``, ``audit``, ``deliveries``, ``nodes``, ``routing``, ``signing_keys``) over one
-engine; a service
+``canned``, ``chats``, ``attachments``, ``audit``, ``deliveries``, ``nodes``, ``routing``,
+``signing_keys``) over one engine; a service
 declares the few methods it needs as a port (``chatrec.services.ports``), which a fake
 can fill.
 """
@@ -20,6 +20,7 @@ from sqlalchemy import text
 
 from chatrec.store import logins, outbox, signing_keys
 from chatrec.store.access import AccessStore
+from chatrec.store.attachments import AttachmentStore
 from chatrec.store.audit import AuditStore
 from chatrec.store.canned import CannedStore
 from chatrec.store.catalog import CatalogStore
@@ -35,6 +36,7 @@ from chatrec.store.signing_keys import SigningKeyStore
 class Store(
     CompanyStore,
     AccessStore,
+    AttachmentStore,
     CatalogStore,
     CannedStore,
     ChatStore,

@@ -10,9 +10,12 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI, WebSocket
 from fastapi.middleware.cors import CORSMiddleware
 
+from chatrec.domain.attachments import MAX_ATTACHMENT_BYTES
 from chatrec.web import protocol
 from chatrec.web.account_api import router as account_router
 from chatrec.web.api import router as api_router
+from chatrec.web.attachments_api import CHAT_TOKEN_HEADER, STAFF_UPLOADS, WIDGET_UPLOADS
+from chatrec.web.attachments_api import router as attachments_router
 from chatrec.web.audit_api import router as audit_router
 from chatrec.web.body_limit import BodyLimitMiddleware
 from chatrec.web.canned_api import router as canned_router
@@ -134,7 +137,7 @@ def create_app(container: Container) -> FastAPI:
             allow_origins=container.config.widget_origins,
             allow_credentials=False,
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type"],
+            allow_headers=["Content-Type", CHAT_TOKEN_HEADER],
         )
     app.add_middleware(
         CsrfMiddleware,
@@ -146,7 +149,11 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware,
         default=container.config.max_body_bytes,
-        by_prefix={"/api/admin/flows": container.config.max_flow_body_bytes},
+        by_prefix={
+            "/api/admin/flows": container.config.max_flow_body_bytes,
+            WIDGET_UPLOADS: MAX_ATTACHMENT_BYTES,
+        },
+        by_pattern={STAFF_UPLOADS: MAX_ATTACHMENT_BYTES},
     )
     install_error_handlers(app)
     app.include_router(api_router)
@@ -164,6 +171,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(keys_router)
     app.include_router(canned_router)
     app.include_router(history_router)
+    app.include_router(attachments_router)
     app.include_router(dashboard_router)
 
     # Plain Starlette routes: the sockets take no dependencies, and FastAPI's wrapper

@@ -5,11 +5,13 @@ or what the body holds: a body of hundreds of megabytes costs as much memory aga
 before its 422.  So the limit sits in front of the application: a ``Content-Length``
 over it is answered ``413`` before a byte of the body is read, and a body sent without
 one (chunked) is counted as it arrives and refused once it passes the limit.  Most
-routes take small JSON; the flow editor sends whole flows, so it has a larger limit.
+routes take small JSON; the flow editor sends whole flows, and an upload a file sent in
+a chat (R23), so they have larger limits.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from starlette.datastructures import Headers
@@ -36,16 +38,28 @@ class BodyTooLarge(HTTPException):
 
 
 class BodyLimitMiddleware(HttpMiddleware):
-    """``default`` bytes for every route but those under a prefix of ``by_prefix``."""
+    """``default`` bytes for every route but those under a prefix of ``by_prefix`` and
+    those whose whole path matches a pattern of ``by_pattern`` (a path with an id)."""
 
-    def __init__(self, app: ASGIApp, *, default: int, by_prefix: Mapping[str, int]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        default: int,
+        by_prefix: Mapping[str, int],
+        by_pattern: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.default = default
         self.by_prefix = dict(by_prefix)
+        self.by_pattern = {re.compile(p): limit for p, limit in (by_pattern or {}).items()}
 
     def limit_for(self, path: str) -> int:
         for prefix, limit in self.by_prefix.items():
             if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                return limit
+        for pattern, limit in self.by_pattern.items():
+            if pattern.fullmatch(path):
                 return limit
         return self.default
 

@@ -10,11 +10,12 @@ company.  A company's settings are the company itself, ``/api/admin/companies/{i
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from chatrec.domain.attachments import DEFAULT_MAX_BYTES, KNOWN_TYPES, MAX_ATTACHMENT_BYTES
 from chatrec.domain.masking import MAX_NAME_LENGTH, MAX_PATTERN_LENGTH, MAX_PATTERNS, MaskPattern
 from chatrec.domain.settings import Product, RecordingFormat, VconDraft
 from chatrec.errors import TemplateError
@@ -73,6 +74,21 @@ ANSWER_TARGET = (
     "the supervisors' dashboard counts a chat as answered in time when an agent takes it "
     "within this many seconds of its start: 1 to 3600, 60 unless changed"
 )
+ATTACHMENTS_ENABLED = (
+    "customers and staff may send files in chats (R23); on unless turned off. A file sent "
+    "while recording is paused is in no recording (R8); the others are delivered beside it"
+)
+ATTACHMENT_MAX_BYTES = (
+    f"the largest file taken in a chat, in bytes: 1 to {MAX_ATTACHMENT_BYTES}, "
+    f"{DEFAULT_MAX_BYTES} (10 MB) unless changed"
+)
+ATTACHMENT_TYPES = (
+    "the file types taken in chats, as read from each file's bytes, never its name (R23): "
+    f"any of {', '.join(KNOWN_TYPES)}; all unless changed"
+)
+AttachmentType = Literal[
+    "image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"
+]
 MASKING_PATTERNS = (
     "the company's own values to mask in every message, for instance national identity "
     f"numbers (R22): at most {MAX_PATTERNS}, each an RE2 pattern (no back-references or "
@@ -127,6 +143,11 @@ class CompanyUpdate(BaseModel):
     ) = Field(default=None, description=WRAP_UP_CODES)
     wrap_up_required: bool | None = Field(default=None, description=WRAP_UP_REQUIRED)
     answer_target_seconds: int | None = Field(default=None, description=ANSWER_TARGET)
+    attachments_enabled: bool | None = Field(default=None, description=ATTACHMENTS_ENABLED)
+    attachment_max_bytes: int | None = Field(default=None, description=ATTACHMENT_MAX_BYTES)
+    attachment_types: list[AttachmentType] | None = Field(
+        default=None, max_length=len(KNOWN_TYPES) * 2, description=ATTACHMENT_TYPES
+    )
 
 
 class CompanyRead(BaseModel):
@@ -148,6 +169,9 @@ class CompanyRead(BaseModel):
     wrap_up_codes: list[str] = Field(description=WRAP_UP_CODES)
     wrap_up_required: bool = Field(description=WRAP_UP_REQUIRED)
     answer_target_seconds: int = Field(description=ANSWER_TARGET)
+    attachments_enabled: bool = Field(description=ATTACHMENTS_ENABLED)
+    attachment_max_bytes: int = Field(description=ATTACHMENT_MAX_BYTES)
+    attachment_types: list[AttachmentType] = Field(description=ATTACHMENT_TYPES)
 
 
 def company_read(company: CompanyRecord) -> CompanyRead:
@@ -174,6 +198,9 @@ def company_read(company: CompanyRecord) -> CompanyRead:
         wrap_up_codes=list(company.wrap_up_codes),
         wrap_up_required=company.wrap_up_required,
         answer_target_seconds=company.answer_target_seconds,
+        attachments_enabled=company.attachments_enabled,
+        attachment_max_bytes=company.attachment_max_bytes,
+        attachment_types=[t for t in KNOWN_TYPES if t in company.attachment_types],  # type: ignore[misc]
     )
 
 
@@ -284,6 +311,9 @@ def _update_company(
         wrap_up_codes=body.wrap_up_codes,
         wrap_up_required=body.wrap_up_required,
         answer_target_seconds=body.answer_target_seconds,
+        attachments_enabled=body.attachments_enabled,
+        attachment_max_bytes=body.attachment_max_bytes,
+        attachment_types=body.attachment_types,
     )
     return company_read(company)
 

@@ -4,8 +4,8 @@ A change made with the session cookie must carry ``X-CSRF-Token``, equal to the
 ``chatrec_csrf`` cookie, which only our own pages can read (double submit).  The value
 is derived from the session token, so a cookie planted from a sibling subdomain does
 not pass, and no second secret is stored.  Requests with ``Authorization: Bearer``
-carry no cookie authority and are exempt, as are the two public changes: logging in
-and a customer starting a chat.
+carry no cookie authority and are exempt, as are the public changes: logging in, a
+customer starting a chat, and a customer sending a file (with the chat's token).
 
 A staff WebSocket opened by a page of another origin is refused at the handshake:
 it would ride on the cookie as well (cross-site WebSocket hijacking).
@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 CSRF_COOKIE = "chatrec_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-EXEMPT = frozenset({("POST", "/api/login"), ("POST", "/api/chats")})
+EXEMPT = frozenset(
+    {("POST", "/api/login"), ("POST", "/api/chats"), ("POST", "/api/widget/attachments")}
+)
 Secure = Callable[[HTTPConnection], bool]
 """Changes anyone may make without a session: a stale cookie must not stop them."""
 REFUSAL = (

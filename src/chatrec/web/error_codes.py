@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from chatrec.errors import (
     ActionError,
+    AttachmentTooLargeError,
+    AttachmentTypeError,
     AuthenticationError,
     CannedResponseError,
     ChatrecError,
@@ -61,6 +63,8 @@ STATUS: dict[type[ActionError], int] = {
     TooManyTokensError: 409,
     CannedResponseError: 422,
     TooManyCannedResponsesError: 409,
+    AttachmentTooLargeError: 413,
+    AttachmentTypeError: 415,
 }
 """By the exact class: a refusal of a class not named here answers 400."""
 

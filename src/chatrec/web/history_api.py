@@ -15,8 +15,8 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from chatrec.domain.journal import AgentAssigned, Event, SupervisorJoined
 from chatrec.errors import NotFoundError
+from chatrec.services.attachments import took_part
 from chatrec.store.records import ChatRecord, ChatStatus
 from chatrec.web.container import Container
 from chatrec.web.errors import refusals
@@ -89,13 +89,9 @@ async def my_past_chat(chat_id: str, user: Staff, services: Services) -> PastCha
     chat = await asyncio.to_thread(services.store.get_chat, chat_id)
     if chat is not None and chat.status is ChatStatus.ENDED and chat.company_id == user.company_id:
         journal = await asyncio.to_thread(services.store.load_journal, chat_id)
-        if any(_joined_by(event, user.user_id) for _, event in journal):
+        if took_part(journal, user.user_id):
             views = [(seq, event_view(event, staff=True)) for seq, event in journal]
             events = [{"seq": seq, **view} for seq, view in views if view is not None]
             names = await asyncio.to_thread(_names, services, [chat])
             return PastChatEventsRead(chat=_read(chat, names), events=events)
     raise NotFoundError(f"no ended chat {chat_id!r} of yours")
-
-
-def _joined_by(event: Event, user_id: str) -> bool:
-    return isinstance(event, AgentAssigned | SupervisorJoined) and event.actor.user_id == user_id

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from chatrec.domain.journal import (
     Actor,
     AgentAssigned,
+    AttachmentSent,
     ChatEnded,
     ChatStarted,
     ConsentAnswered,
@@ -195,6 +196,15 @@ def _body(event: Event, *, staff: bool) -> dict[str, Any] | None:
             return {"type": "started", "service": event.service}
         case MessagePosted():
             return {"type": "message", "text": event.text}
+        case AttachmentSent():  # to everyone in the chat; the bytes by its id (R23)
+            return {
+                "type": "attachment",
+                "attachment_id": event.attachment_id,
+                "name": event.name,
+                "media_type": event.media_type,
+                "size": event.size,
+                "paused": event.paused,
+            }
         case NoteAdded():  # between staff only (R23)
             return (
                 {"type": "note", "text": event.text, "with_transfer": event.with_transfer}

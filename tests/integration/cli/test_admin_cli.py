@@ -816,6 +816,28 @@ def test_R23_the_typing_preview_is_off_until_turned_on_and_audited(acme: str, st
     assert store.get_company("acme").wrap_up_codes == ()  # type: ignore[union-attr]
 
 
+def test_R23_an_administrator_sets_the_attachment_limits_each_checked(
+    acme: str, store: Store
+) -> None:
+    shown = ok(admin(acme, "company", "show")).stdout
+    assert re.search(r"files: +up to 10 MB: image/png, image/jpeg, .*text/plain\n", shown), shown
+    limits = ("--attachment-max-bytes", "1048576", "--attachment-type", "image/png")
+    ok(admin(acme, "company", "set", *limits, "--attachment-type", "application/pdf"))
+    company = store.get_company("acme")
+    assert company is not None
+    assert company.attachment_max_bytes == 1048576
+    assert company.attachment_types == {"image/png", "application/pdf"}
+    shown = ok(admin(acme, "company", "show")).stdout
+    assert re.search(r"files: +up to 1 MB: image/png, application/pdf\n", shown), shown
+    refused = admin(acme, "company", "set", "--attachment-type", "application/x-msdownload")
+    assert refused.exit_code == 2, refused.output
+    assert "unknown attachment types application/x-msdownload" in refused.stderr
+    too_big = admin(acme, "company", "set", "--attachment-max-bytes", "999999999")
+    assert too_big.exit_code == 2, too_big.output
+    ok(admin(acme, "company", "set", "--no-attachments"))
+    assert re.search(r"files: +off", ok(admin(acme, "company", "show")).stdout)
+
+
 def test_R21_an_administrator_rotates_the_signing_key_and_the_old_one_stays_published(
     acme: str, store: Store
 ) -> None:

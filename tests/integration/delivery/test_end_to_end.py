@@ -216,3 +216,64 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/status").read_text().lower()
     except OSError:
         return "zombie"
+
+
+PHOTO = b"\x89PNG\r\n\x1a\n" + b"a customer's photo" * 20
+
+
+def test_R23_R21_an_attachment_lands_beside_its_recording_with_the_sidecar_s_sha256(
+    server: ServerProcess,
+) -> None:
+    """Over the real sshd: the file sent in the chat arrives beside each recording, as
+    its sidecar and signed manifest say; ``chatrec verify`` names it when it is changed
+    or missing."""
+    chat: dict[str, str] = {}
+
+    async def scenario() -> None:
+        customer, alice, chat_id = await queued_to(server, "alice")
+        chat["id"] = chat_id
+        sent = httpx.post(
+            f"{server.url}/api/widget/attachments",
+            params={"name": "photo.png"},
+            content=PHOTO,
+            headers={"X-Chat-Token": customer.token},
+        )
+        assert sent.status_code == 201, sent.text
+        await alice.event(chat_id, lambda e: e["type"] == "attachment")
+        await customer.ok({"type": "end"})
+        await alice.state(chat_id, lambda c: c["status"] == "ended")
+
+    run(scenario)
+    # Two recordings, each with its 4 formats, the photo, a manifest and a sidecar.
+    files = landed(server, chat["id"], 14)
+    photos = [p for p in files if p.name.endswith(".att1-photo.png")]
+    assert len(photos) == 2
+    for photo in photos:
+        assert photo.read_bytes() == PHOTO
+        base = photo.name.removesuffix(".att1-photo.png")
+        meta = json.loads((photo.parent / f"{base}.meta.json").read_bytes())
+        assert meta["attachments"] == [
+            {
+                "name": photo.name,
+                "sent_as": "photo.png",
+                "media_type": "image/png",
+                "size": len(PHOTO),
+                "sha256": hashlib.sha256(PHOTO).hexdigest(),
+            }
+        ]
+    platform = server.data_dir / "platform"
+    proved = verify(platform)
+    assert proved.exit_code == 0, proved.output
+    copy = Path(tempfile.mkdtemp(prefix="tampered-"))
+    shutil.copytree(platform, copy, dirs_exist_ok=True)
+    changed, missing = (copy / p.relative_to(platform) for p in photos)
+    changed.write_bytes(PHOTO.replace(b"photo", b"phono"))
+    missing.unlink()
+    caught = verify(copy, "--json")
+    assert caught.exit_code == 1, caught.output
+    problems = [p for r in json.loads(caught.stdout)["recordings"] for p in r["problems"]]
+    assert sorted(problems) == [
+        f"file {changed.name} has changed bytes (same size, different bytes)",
+        f"missing file {missing.name}",
+    ]
+    shutil.rmtree(copy)

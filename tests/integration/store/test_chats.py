@@ -37,6 +37,7 @@ def every_kind_of_event() -> ChatBuilder:
         .flow_records("step-1", "quality", "{chat_id}/{reason}")
         .assign(BOB, percentage=40)
         .notes(BOB, "Asked for the invoice number")
+        .attaches(BOB, "A1", "invoice.pdf", b"%PDF-1.7 invoice")
         .wraps_up(BOB, "Billing")
         .pause(BOB)
         .customer_says("4111 1111")

@@ -6,15 +6,18 @@ story of a chat and keep the ordering the journal requires.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
+from chatrec.domain.attachments import sniff_media_type
 from chatrec.domain.filenames import FilenameTemplate
 from chatrec.domain.journal import (
     CUSTOMER,
     FLOW,
     Actor,
     AgentAssigned,
+    AttachmentSent,
     ChatEnded,
     ChatRole,
     ChatStarted,
@@ -114,6 +117,23 @@ class ChatBuilder:
             at=self._tick(), actor=actor, text=text, with_transfer=with_transfer, masked=masked
         )
         return self.add(note)
+
+    def attaches(
+        self, actor: Actor, attachment_id: str, name: str, content: bytes, *, paused: bool = False
+    ) -> ChatBuilder:
+        """A file sent in the chat (R23): its bytes' size and SHA-256, its type sniffed."""
+        return self.add(
+            AttachmentSent(
+                at=self._tick(),
+                actor=actor,
+                attachment_id=attachment_id,
+                name=name,
+                media_type=sniff_media_type(content) or "application/octet-stream",
+                size=len(content),
+                sha256=hashlib.sha256(content).hexdigest(),
+                paused=paused,
+            )
+        )
 
     def wraps_up(self, actor: Actor, code: str) -> ChatBuilder:
         """The chat's wrap-up code, chosen (R23)."""

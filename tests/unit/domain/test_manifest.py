@@ -39,10 +39,14 @@ def head(journal: Journal) -> bytes:
 
 
 def signed(
-    journal: Journal = FULL, key: SigningKey = KEY, journal_problems: tuple[str, ...] = ()
+    journal: Journal = FULL,
+    key: SigningKey = KEY,
+    journal_problems: tuple[str, ...] = (),
+    rendered: RecordingFiles | None = None,
 ) -> RecordingFiles:
+    """The journal's flow recording (or ``rendered``, its files) signed with ``key``."""
     return sign_recording(
-        render(journal),
+        rendered or render(journal),
         FLOW_VERDICT,
         company_id="acme",
         chat_id=journal.chat_id,

@@ -615,3 +615,76 @@ def test_R23_the_last_wrap_up_code_chosen_is_in_the_metadata_and_the_sidecar() -
     assert "Billing (chosen by Alice (agent))" in content_of(files, "text").decode()
     none = json.loads(content_of(render(ended(lambda c: c.assign(ALICE))), "json"))
     assert none["wrap_up"] is None
+
+
+# --- R23: attachments beside the recording --------------------------------------------
+
+PHOTO = b"\x89PNG\r\n\x1a\n" + b"photo-bytes"
+CARD_SCAN = b"%PDF-1.7 card 4111 scan"
+
+
+def attachment_story(c: ChatBuilder) -> ChatBuilder:
+    return (
+        c.assign(ALICE)
+        .attaches(CUSTOMER, "A1", "photo.png", PHOTO)
+        .pause(ALICE)
+        .attaches(CUSTOMER, "A2", "card-scan.pdf", CARD_SCAN, paused=True)
+        .resume(ALICE)
+        .attaches(ALICE, "A3", "terms.pdf", b"%PDF-1.4 terms")
+    )
+
+
+def test_R23_attachments_are_delivered_beside_the_recording_with_size_and_sha256() -> None:
+    journal = ended(attachment_story)
+    contents = {"A1": PHOTO, "A2": CARD_SCAN, "A3": b"%PDF-1.4 terms"}
+    files = render_recording(COMPANY, journal, FLOW_VERDICT, EXPLANATION, BASE, contents)
+    assert [(f.path, f.content) for f in files.attachments] == [
+        (f"{BASE}.att1-photo.png", PHOTO),
+        (f"{BASE}.att2-terms.pdf", b"%PDF-1.4 terms"),
+    ]
+    assert set(files.attachments) <= set(files.all_files)
+    sidecar = json.loads(files.sidecar.content)
+    validator(SIDECAR_SCHEMA).validate(sidecar)
+    assert sidecar["attachments"] == [
+        {
+            "name": file.name,
+            "sent_as": sent_as,
+            "media_type": file.media_type,
+            "size": len(file.content),
+            "sha256": hashlib.sha256(file.content).hexdigest(),
+        }
+        for file, sent_as in zip(files.attachments, ["photo.png", "terms.pdf"], strict=True)
+    ]
+    doc = json.loads(content_of(files, "json"))
+    validator(RECORDING_SCHEMA).validate(doc)
+    sent = [e for e in doc["events"] if e["type"] == "attachment"]
+    assert [(e["name"], e["file"], e["by"]["role"]) for e in sent] == [
+        ("photo.png", "acme_C1_flow_C1-r1.att1-photo.png", "customer"),
+        ("terms.pdf", "acme_C1_flow_C1-r1.att2-terms.pdf", "agent"),
+    ]
+    assert (sent[0]["size"], sent[0]["media_type"]) == (len(PHOTO), "image/png")
+    text = content_of(files, "text").decode()
+    assert "sent the file photo.png (image/png" in text
+    assert "delivered as acme_C1_flow_C1-r1.att1-photo.png" in text
+
+
+def test_R23_R8_a_file_sent_while_paused_is_in_no_file_not_even_its_name() -> None:
+    journal = ended(attachment_story)
+    contents = {"A1": PHOTO, "A2": CARD_SCAN, "A3": b"%PDF-1.4 terms"}
+    files = render_recording(COMPANY, journal, FLOW_VERDICT, EXPLANATION, BASE, contents)
+    scan_sha = hashlib.sha256(CARD_SCAN).hexdigest().encode()
+    for content in every_byte(files):
+        assert b"card-scan" not in content
+        assert b"card 4111" not in content
+        assert scan_sha not in content
+    assert b"Recording paused by Alice" in content_of(files, "text")
+
+
+def test_R23_an_attachment_whose_bytes_are_missing_is_named_not_delivered() -> None:
+    files = render(ended(attachment_story))
+    assert files.attachments == ()
+    assert "attachments" not in json.loads(files.sidecar.content)
+    doc = json.loads(content_of(files, "json"))
+    assert [e["file"] for e in doc["events"] if e["type"] == "attachment"] == [None, None]
+    assert "photo.png (image/png" in content_of(files, "text").decode()
+    assert "not delivered" in content_of(files, "html").decode()

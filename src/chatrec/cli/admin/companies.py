@@ -26,6 +26,7 @@ from chatrec.cli.admin.options import AsJson, Company, DatabaseUrl, DataDir
 from chatrec.cli.admin.output import format_fields, print_result, yes
 from chatrec.cli.admin.tables import Column, Table, print_table
 from chatrec.cli.help import App
+from chatrec.domain.attachments import KNOWN_TYPES, MAX_ATTACHMENT_BYTES, describe_size
 from chatrec.domain.masking import MaskPattern
 from chatrec.errors import TemplateError
 
@@ -76,7 +77,17 @@ def company_view(company: CompanyRecord) -> dict[str, Any]:
         "wrap_up_codes": list(company.wrap_up_codes),
         "wrap_up_required": company.wrap_up_required,
         "answer_target_seconds": company.answer_target_seconds,
+        "attachments_enabled": company.attachments_enabled,
+        "attachment_max_bytes": company.attachment_max_bytes,
+        "attachment_types": [t for t in KNOWN_TYPES if t in company.attachment_types],
     }
+
+
+def _attachments_line(view: dict[str, Any]) -> str:
+    if not view["attachments_enabled"]:
+        return "off: no files in chats"
+    types = ", ".join(view["attachment_types"]) or "no types"
+    return f"up to {describe_size(view['attachment_max_bytes'])}: {types}"
 
 
 def _wrap_up_line(view: dict[str, Any]) -> str:
@@ -122,6 +133,7 @@ def _format_company(view: dict[str, Any]) -> str:
             ),
             ("wrap-up", _wrap_up_line(view)),
             ("target", f"answered within {view['answer_target_seconds']} s (dashboard)"),
+            ("files", _attachments_line(view)),
         ],
     )
 
@@ -336,12 +348,39 @@ def company_set(
             "unchanged.",
         ),
     ] = None,
+    attachments: Annotated[
+        bool | None,
+        typer.Option(
+            "--attachments/--no-attachments",
+            help="Whether customers and staff may send files in chats (R23); on unless "
+            "turned off. Left out: unchanged.",
+            show_default=False,
+        ),
+    ] = None,
+    attachment_max_bytes: Annotated[
+        int | None,
+        typer.Option(
+            "--attachment-max-bytes",
+            metavar="BYTES",
+            help=f"The largest file taken in a chat (1 to {MAX_ATTACHMENT_BYTES}; "
+            "10485760 unless changed). Left out: unchanged.",
+        ),
+    ] = None,
+    attachment_types: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--attachment-type",
+            metavar="TYPE",
+            help=f"A file type taken in chats, as read from the bytes: {', '.join(KNOWN_TYPES)}; "
+            "repeat for several. They replace the company's types. Left out: unchanged.",
+        ),
+    ] = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Change the company's name, template, formats, vCon draft, retention, masking or
-    agents' desk settings; all checked, then kept."""
+    """Change the company's name, template, formats, vCon draft, retention, masking,
+    agents' desk or attachment settings; all checked, then kept."""
     if mask_patterns and no_mask_patterns:
         fail("give --mask-pattern or --no-mask-patterns, not both")
     patterns = [] if no_mask_patterns else _mask_patterns(mask_patterns)
@@ -350,13 +389,15 @@ def company_set(
         fail("give --wrap-up-code or --no-wrap-up-codes, not both")
     codes = [] if no_wrap_up_codes else wrap_up_codes or None
     desk = (typing_preview, record_internal_notes, codes, wrap_up_required, answer_target_seconds)
-    if all(change is None for change in (*changes, *desk)):
+    files = (attachments, attachment_max_bytes, attachment_types)
+    if all(change is None for change in (*changes, *desk, *files)):
         fail(
             "nothing to change: give --name, --template, --format, --vcon-draft, "
             "--retention-seconds, --[no-]mask-card-numbers, --mask-pattern, --no-mask-patterns, "
             "--[no-]typing-preview, --[no-]record-internal-notes, --wrap-up-code, "
-            "--no-wrap-up-codes, --wrap-up-required/--wrap-up-optional or "
-            "--answer-target-seconds"
+            "--no-wrap-up-codes, --wrap-up-required/--wrap-up-optional, "
+            "--answer-target-seconds, --[no-]attachments, --attachment-max-bytes or "
+            "--attachment-type"
         )
     with administration(data_dir, database_url) as admin:
         acting = principal()
@@ -375,6 +416,9 @@ def company_set(
             wrap_up_codes=codes,
             wrap_up_required=wrap_up_required,
             answer_target_seconds=answer_target_seconds,
+            attachments_enabled=attachments,
+            attachment_max_bytes=attachment_max_bytes,
+            attachment_types=attachment_types,
         )
         view = company_view(updated)
     _print_company(view, as_json)

@@ -9,17 +9,24 @@ bytes, so delivering a recording twice delivers the same file twice (R16).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from chatrec.domain.attachments import attachment_path
 from chatrec.domain.decision import Verdict
-from chatrec.domain.journal import Journal
+from chatrec.domain.journal import AttachmentSent, Journal
 from chatrec.domain.render import html, json_format, sidecar, text, vcon
-from chatrec.domain.render.document import SCHEMA_ID, SCHEMA_VERSION, build_document
+from chatrec.domain.render.document import (
+    SCHEMA_ID,
+    SCHEMA_VERSION,
+    build_document,
+    recorded_events,
+)
 from chatrec.domain.render.files import RecordingFiles, RenderedFile
 from chatrec.domain.settings import CompanySettings, RecordingFormat
 
 __all__ = [
+    "ATTACHMENT_FORMAT",
     "EXTENSIONS",
     "MEDIA_TYPES",
     "SCHEMA_ID",
@@ -38,6 +45,7 @@ EXTENSIONS: dict[RecordingFormat, str] = {
     RecordingFormat.HTML: ".html",
 }
 SIDECAR_EXTENSION = ".meta.json"
+ATTACHMENT_FORMAT = "attachment"
 
 MEDIA_TYPES: dict[RecordingFormat, str] = {
     RecordingFormat.JSON: json_format.MEDIA_TYPE,
@@ -67,21 +75,44 @@ def _check_base_name(base_name: str) -> None:
         raise ValueError(f"base name {base_name!r} must be a relative path without empty parts")
 
 
+def recorded_attachments(
+    journal: Journal, base_name: str, contents: Mapping[str, bytes]
+) -> dict[str, RenderedFile]:
+    """The files sent while the chat was recorded, by id, under their names beside the
+    recording (R23); none sent while paused (R8), and none whose bytes are not given."""
+    sent = [e for e in recorded_events(journal) if isinstance(e, AttachmentSent)]
+    return {
+        event.attachment_id: RenderedFile(
+            path=attachment_path(base_name, number, event.name),
+            format=ATTACHMENT_FORMAT,
+            media_type=event.media_type,
+            content=contents[event.attachment_id],
+        )
+        for number, event in enumerate(sent, start=1)
+        if event.attachment_id in contents
+    }
+
+
 def render_recording(
     company: CompanySettings,
     journal: Journal,
     verdict: Verdict,
     explanation: Sequence[str],
     base_name: str,
+    attachments: Mapping[str, bytes] | None = None,
 ) -> RecordingFiles:
-    """Every file of one produced recording of an ended chat.
+    """Every file of one produced recording of an ended chat, and beside them the files
+    sent in it while it was recorded (``attachments``: their bytes by id, R23).
 
     ``explanation`` is the chat's R14 explanation, kept in the files so a reviewer sees
     why the recording exists.  Raises :class:`~chatrec.errors.JournalError` for a chat
     that has not ended or a recording that was not produced.
     """
     _check_base_name(base_name)
-    document = build_document(company, journal, verdict, explanation)
+    sent = recorded_attachments(journal, base_name, attachments or {})
+    document = build_document(
+        company, journal, verdict, explanation, {key: file.name for key, file in sent.items()}
+    )
     files = tuple(
         RenderedFile(
             path=base_name + EXTENSIONS[fmt],
@@ -92,12 +123,17 @@ def render_recording(
         for fmt in RecordingFormat
         if fmt in company.formats
     )
+    delivered = tuple(sent.values())
     meta = RenderedFile(
         path=base_name + SIDECAR_EXTENSION,
         format="sidecar",
         media_type=sidecar.MEDIA_TYPE,
-        content=sidecar.render_sidecar(document, files),
+        content=sidecar.render_sidecar(document, files, delivered),
     )
     return RecordingFiles(
-        recording_id=verdict.recording.recording_id, base_name=base_name, files=files, sidecar=meta
+        recording_id=verdict.recording.recording_id,
+        base_name=base_name,
+        files=files,
+        sidecar=meta,
+        attachments=delivered,
     )

@@ -101,6 +101,12 @@ def action(entry: Json) -> str:
             return f"{by} pressed Delete recording"
         case "flagged_abusive":
             return f"{by} flagged the chat as abusive"
+        case "attachment":
+            where = f", delivered as {entry['file']}" if entry["file"] else ", not delivered"
+            return (
+                f"{by} sent the file {one_line(entry['name'])} ({entry['media_type']}, "
+                f"{entry['size']} bytes, SHA-256 {entry['sha256']}{where})"
+            )
         case _:
             return f"{by} ended the chat ({one_line(entry['reason'])})"
 

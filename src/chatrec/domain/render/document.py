@@ -11,6 +11,10 @@ Internal notes (R23) are entries of their own, ``note`` with ``internal: true``,
 the company leaves them out of recordings; what is written while paused is left out
 like a message.
 
+Attachments (R23) are entries ``attachment`` with the file's name, sniffed type, size
+and SHA-256 and ``file``, its name beside the recording (``None`` if its bytes were not
+there to deliver); one sent while paused is left out like a message, name and all.
+
 Pause (R8): a message posted between a ``RecordingPaused`` and the next
 ``RecordingResumed`` is left out entirely (no text, no placeholder, no length), and the
 gap shows as a ``paused`` and a ``resumed`` marker saying who and when.  A second pause
@@ -21,7 +25,7 @@ transfers, consent answers) are kept: they are not something anybody said.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +33,7 @@ from chatrec.domain.decision import Verdict
 from chatrec.domain.journal import (
     Actor,
     AgentAssigned,
+    AttachmentSent,
     ChatEnded,
     ChatRole,
     ConsentAnswered,
@@ -78,13 +83,24 @@ def actor_key(actor: Json) -> tuple[str, str | None, str]:
     return (actor["role"], actor["user_id"], actor["name"] if actor["user_id"] is None else "")
 
 
-def _entry(event: Event, notes: bool) -> Json | None:
+def _entry(event: Event, notes: bool, files: Mapping[str, str]) -> Json | None:
     """The allow-listed form of one event, or ``None`` for events no file shows;
-    ``notes``: the company keeps internal notes in its recordings (R23)."""
+    ``notes``: the company keeps internal notes in its recordings (R23); ``files``: the
+    names the attachments are delivered under, by id."""
     head: Json = {"at": iso(event.at), "by": actor_json(event.actor)}
     match event:
         case MessagePosted():
             return {"type": "message", **head, "text": event.text}
+        case AttachmentSent():
+            return {
+                "type": "attachment",
+                **head,
+                "name": event.name,
+                "media_type": event.media_type,
+                "size": event.size,
+                "sha256": event.sha256,
+                "file": files.get(event.attachment_id),
+            }
         case NoteAdded():
             if not notes:
                 return None
@@ -151,7 +167,7 @@ def recorded_events(journal: Journal) -> Iterator[Event]:
             if not paused:
                 continue
             paused = False
-        elif paused and isinstance(event, MessagePosted | NoteAdded):
+        elif paused and isinstance(event, MessagePosted | NoteAdded | AttachmentSent):
             continue
         yield event
 
@@ -192,9 +208,14 @@ def _first_queue(journal: Journal) -> str | None:
 
 
 def build_document(
-    company: CompanySettings, journal: Journal, verdict: Verdict, explanation: Sequence[str]
+    company: CompanySettings,
+    journal: Journal,
+    verdict: Verdict,
+    explanation: Sequence[str],
+    attachment_files: Mapping[str, str] | None = None,
 ) -> Json:
-    """The recording as JSON-ready data: chat metadata, outcome, decision and events.
+    """The recording as JSON-ready data: chat metadata, outcome, decision and events;
+    ``attachment_files``: the name each recorded attachment is delivered under, by id.
 
     Refuses a chat that has not ended and a recording that was not produced: a file
     must never be rendered for either (R12, R13).
@@ -210,7 +231,8 @@ def build_document(
     recording = verdict.recording
     recorded = list(recorded_events(journal))
     notes = company.record_internal_notes
-    events = [entry for e in recorded if (entry := _entry(e, notes)) is not None]
+    files = attachment_files or {}
+    events = [entry for e in recorded if (entry := _entry(e, notes, files)) is not None]
     # How many values the recorded messages (and notes) had masked (R22): never which.
     messages: list[MessagePosted | NoteAdded] = [
         e for e in recorded if isinstance(e, MessagePosted) or (notes and isinstance(e, NoteAdded))

@@ -45,9 +45,11 @@ class RecordingFiles:
     # The signed manifest and the company's public keys, once signed (R21): delivered
     # with the files, before the sidecar.
     signed: tuple[RenderedFile, ...] = ()
+    # The files sent in the chat while it was recorded, their bytes as sent (R23).
+    attachments: tuple[RenderedFile, ...] = ()
 
     @property
     def all_files(self) -> tuple[RenderedFile, ...]:
-        """The recording files, the manifest and keys, then the sidecar: the order to
-        upload them in."""
-        return (*self.files, *self.signed, self.sidecar)
+        """The recording files, its attachments, the manifest and keys, then the
+        sidecar: the order to upload them in."""
+        return (*self.files, *self.attachments, *self.signed, self.sidecar)

@@ -1,8 +1,9 @@
 """The metadata sidecar ``<base>.meta.json`` beside each recording (R15).
 
 QA platforms index an SFTP drop by these small files: who, what, why and when, and for
-each recording file its name, size and SHA-256, so a platform can check that what it
-received is exactly what was rendered.  Built from the recording document, so it can
+each recording file, and each file sent in the chat while it was recorded (R23), its
+name, size and SHA-256, so a platform can check that what it received is exactly what
+was rendered, and sent.  Built from the recording document, so it can
 say nothing the recording files may not.
 """
 
@@ -34,8 +35,24 @@ _COPIED = (
 )
 
 
-def build_sidecar(document: dict[str, Any], files: Sequence[RenderedFile]) -> dict[str, Any]:
-    """The sidecar's data: the document's identifying fields, its flags, and the files."""
+def build_sidecar(
+    document: dict[str, Any],
+    files: Sequence[RenderedFile],
+    attachments: Sequence[RenderedFile] = (),
+) -> dict[str, Any]:
+    """The sidecar's data: the document's identifying fields, its flags, the files, and
+    the files sent in the chat while it was recorded (R23)."""
+    sent = {e["file"]: e for e in document["events"] if e["type"] == "attachment"}
+    listed = [
+        {
+            "name": file.name,
+            "sent_as": sent[file.name]["name"],
+            "media_type": file.media_type,
+            "size": file.size,
+            "sha256": file.sha256,
+        }
+        for file in attachments
+    ]
     return {
         "schema": SCHEMA_ID,
         "schema_version": SCHEMA_VERSION,
@@ -52,8 +69,14 @@ def build_sidecar(document: dict[str, Any], files: Sequence[RenderedFile]) -> di
             }
             for file in files
         ],
+        # Only where there are any: sidecars of chats without attachments stay as they were.
+        **({"attachments": listed} if listed else {}),
     }
 
 
-def render_sidecar(document: dict[str, Any], files: Sequence[RenderedFile]) -> bytes:
-    return dump_json(build_sidecar(document, files))
+def render_sidecar(
+    document: dict[str, Any],
+    files: Sequence[RenderedFile],
+    attachments: Sequence[RenderedFile] = (),
+) -> bytes:
+    return dump_json(build_sidecar(document, files, attachments))

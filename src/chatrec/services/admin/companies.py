@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from chatrec.domain.attachments import check_attachment_max_bytes, check_attachment_types
 from chatrec.domain.filenames import (
     SAMPLE_CONTEXT,
     FilenameContext,
@@ -125,6 +126,9 @@ def _view(company: CompanyRecord) -> dict[str, object]:
         "wrap_up_codes": list(company.wrap_up_codes),
         "wrap_up_required": company.wrap_up_required,
         "answer_target_seconds": company.answer_target_seconds,
+        "attachments_enabled": company.attachments_enabled,
+        "attachment_max_bytes": company.attachment_max_bytes,
+        "attachment_types": sorted(company.attachment_types),
     }
 
 
@@ -233,6 +237,9 @@ class CompanyAdmin:
         wrap_up_codes: Iterable[str] | None = None,
         wrap_up_required: bool | None = None,
         answer_target_seconds: int | None = None,
+        attachments_enabled: bool | None = None,
+        attachment_max_bytes: int | None = None,
+        attachment_types: Iterable[str] | None = None,
     ) -> CompanyRecord:
         """Change the company's settings; all are checked before any is kept.
 
@@ -273,6 +280,13 @@ class CompanyAdmin:
                     f"(an hour), not {answer_target_seconds}"
                 )
             after = replace(after, answer_target_seconds=answer_target_seconds)
+        if attachments_enabled is not None:
+            after = replace(after, attachments_enabled=attachments_enabled)
+        if attachment_max_bytes is not None:
+            max_bytes = check_attachment_max_bytes(attachment_max_bytes)
+            after = replace(after, attachment_max_bytes=max_bytes)
+        if attachment_types is not None:
+            after = replace(after, attachment_types=check_attachment_types(attachment_types))
         if (wrap_up_codes, wrap_up_required) != (None, None):
             codes = check_wrap_up_codes(after.wrap_up_codes, after.wrap_up_required)
             after = replace(after, wrap_up_codes=codes)

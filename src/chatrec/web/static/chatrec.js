@@ -46,9 +46,11 @@ window.chatrec = (() => {
    * Call the API; resolves to the JSON answer (null for none), rejects with an ApiError.
    * A 401 sends a signed-in page to the login page, unless `toLogin` is false.
    */
-  async function api(method, path, data, { toLogin = true } = {}) {
-    const headers = { Accept: "application/json" };
-    if (data !== undefined) headers["Content-Type"] = "application/json";
+  async function api(method, path, data, { toLogin = true, headers: more = {} } = {}) {
+    // A Blob (a file sent in a chat, R23) goes as it is: the server reads its type from its bytes.
+    const raw = data instanceof Blob;
+    const headers = { Accept: "application/json", ...more };
+    if (data !== undefined) headers["Content-Type"] = raw ? "application/octet-stream" : "application/json";
     if (UNSAFE.has(method)) headers["X-CSRF-Token"] = cookie("chatrec_csrf");
     let response;
     try {
@@ -56,7 +58,7 @@ window.chatrec = (() => {
         method,
         headers,
         credentials: "same-origin",
-        body: data === undefined ? undefined : JSON.stringify(data),
+        body: data === undefined || raw ? data : JSON.stringify(data),
       });
     } catch (_) {
       throw new ApiError(0, {
@@ -161,5 +163,60 @@ window.chatrec = (() => {
     };
   }
 
-  return { $, api, ApiError, append, cookie, fill, h, sentence, typingSender, typingShown };
+  // -- files sent in a chat (R23) ------------------------------------------------------
+
+  const IMAGE_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
+
+  function fileSize(bytes) {
+    if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+    if (bytes >= 1024) return `${Math.round(bytes / 1024)} KB`;
+    return `${bytes} B`;
+  }
+
+  /**
+   * A file of an `attachment` event: a link that downloads it and, for an image, its
+   * preview.  `load()` resolves to the URL to show it from (the API's own, or a data URL
+   * fetched with the customer's token); until then the link names the file only.
+   */
+  function attachmentView(event, load) {
+    const link = h("a", { class: "file", download: event.name, text: `${event.name} (${fileSize(event.size)})` });
+    const view = h("span", { class: "attachment" }, link);
+    load().then(
+      (url) => {
+        link.href = url;
+        if (IMAGE_TYPES.has(event.media_type)) {
+          view.prepend(h("img", { class: "preview", src: url, alt: event.name }));
+        }
+      },
+      () => view.classList.add("unavailable"),
+    );
+    return view;
+  }
+
+  /** A fetched file as a data URL: pages that may show `data:` images but no others. */
+  async function dataUrl(response) {
+    if (!response.ok) throw new Error(`the server answered ${response.status}`);
+    const blob = await response.blob();
+    return new Promise((resolve, reject) => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(reader.result);
+      reader.onerror = () => reject(reader.error);
+      reader.readAsDataURL(blob);
+    });
+  }
+
+  return {
+    $,
+    api,
+    ApiError,
+    append,
+    attachmentView,
+    cookie,
+    dataUrl,
+    fill,
+    h,
+    sentence,
+    typingSender,
+    typingShown,
+  };
 })();

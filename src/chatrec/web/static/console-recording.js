@@ -17,6 +17,10 @@
   const wrapUpCodes = $("wrap-up-codes");
   const wrapUpRequired = $("wrap-up-required");
   const answerTarget = $("answer-target");
+  const attachmentsEnabled = $("attachments-enabled");
+  const attachmentMax = $("attachment-max");
+  const attachmentTypes = [...document.querySelectorAll("input[name=attachment-types]")];
+  const MEGABYTE = 1024 * 1024;
   const patterns = $("patterns");
   const maskTry = $("mask-try");
   let previewTimer = null;
@@ -192,6 +196,9 @@
     wrapUpCodes.value = company.wrap_up_codes.join("\n");
     wrapUpRequired.checked = company.wrap_up_required;
     answerTarget.value = String(company.answer_target_seconds);
+    attachmentsEnabled.checked = company.attachments_enabled;
+    attachmentMax.value = String(Math.round((company.attachment_max_bytes / MEGABYTE) * 1000) / 1000);
+    for (const box of attachmentTypes) box.checked = company.attachment_types.includes(box.value);
     showCards();
     c.fill(patterns, company.masking_patterns.map(patternRow));
     preview();
@@ -229,6 +236,9 @@
           wrap_up_codes: wrapUpCodes.value.split("\n").map((code) => code.trim()).filter(Boolean),
           wrap_up_required: wrapUpRequired.checked,
           answer_target_seconds: Number(answerTarget.value),
+          attachments_enabled: attachmentsEnabled.checked,
+          attachment_max_bytes: Math.round(Number(attachmentMax.value) * MEGABYTE),
+          attachment_types: attachmentTypes.filter((box) => box.checked).map((box) => box.value),
         });
         show(company);
         result.dataset.kind = "ok";

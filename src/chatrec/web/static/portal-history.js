@@ -16,8 +16,16 @@
   const when = (at) => new Date(at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
   const who = (by) => (by.role === "customer" ? "Customer" : by.role === "flow" ? "Chat flow" : by.name);
 
-  function line(event, purged) {
+  function line(event, purged, chatId) {
     const time = h("time", { datetime: event.at }, new Date(event.at).toLocaleTimeString([], { timeStyle: "short" }));
+    if (event.type === "attachment") {
+      // A file sent in the chat (R23): its bytes go with the texts (R17).
+      const url = `/api/chats/${encodeURIComponent(chatId)}/attachments/${encodeURIComponent(event.attachment_id)}`;
+      const file = purged
+        ? h("span", {}, `${event.name} (purged after delivery)`)
+        : chatrec.attachmentView(event, () => Promise.resolve(url));
+      return h("li", { class: "attachment-line" }, h("span", { class: "who" }, `${who(event.by)} · `), time, h("div", {}, file));
+    }
     if (event.type === "message" || event.type === "note") {
       const label = event.type === "note" ? `${who(event.by)} (internal note)` : who(event.by);
       const text = event.text || (purged ? "(text purged after delivery)" : "");
@@ -33,7 +41,7 @@
     const past = await chatrec.api("GET", `/api/me/history/${encodeURIComponent(item.chat_id)}`);
     $("history-chat-title").textContent = `${past.chat.service} · ${when(past.chat.started_at)}` +
       (past.chat.purged ? " · texts purged" : "");
-    events.replaceChildren(...past.events.map((event) => line(event, past.chat.purged)));
+    events.replaceChildren(...past.events.map((event) => line(event, past.chat.purged, item.chat_id)));
     chat.hidden = false;
   }
 

@@ -48,6 +48,8 @@
     wrapUpCode: $("wrap-up-code"),
     wrapUpHint: $("wrap-up-hint"),
     sendButton: $("send"),
+    attach: $("attach"),
+    attachFile: $("attach-file"),
     confirmDialog: $("confirm-dialog"),
     confirmTitle: $("confirm-title"),
     confirmText: $("confirm-text"),
@@ -695,6 +697,16 @@
       const meta = h("span", { class: "meta" }, `${label} · ${who(event.by)} · `);
       meta.append(time(event.at));
       li.append(meta, h("span", { class: "text" }, event.text));
+    } else if (event.type === "attachment") {
+      // A file sent in the chat (R23), an image shown as its preview; a file sent while
+      // paused is marked as in no recording (R8).
+      const from = event.by.role === "customer" ? "customer" : "staff";
+      li = h("li", { class: `msg from-${from} attachment-line${event.by.user_id === me.id ? " from-me" : ""}` });
+      const meta = h("span", { class: "meta" }, `${who(event.by)} · `);
+      meta.append(time(event.at));
+      if (event.paused) meta.append(" · not recorded (sent while paused)");
+      const url = `/api/chats/${encodeURIComponent(selected)}/attachments/${encodeURIComponent(event.attachment_id)}`;
+      li.append(meta, chatrec.attachmentView(event, () => Promise.resolve(url)));
     } else if (event.type === "message" || event.type === "consent_asked") {
       const role = event.by.role;
       const from = role === "customer" ? "customer" : role === "flow" || role === "system" ? "flow" : "staff";
@@ -802,6 +814,21 @@
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       ui.composer.requestSubmit();
+    }
+  });
+
+  // A file for the selected chat (R23): its bytes as they are; the server reads the type.
+  ui.attach.addEventListener("click", () => ui.attachFile.click());
+  ui.attachFile.addEventListener("change", async () => {
+    const file = ui.attachFile.files[0];
+    const chatId = selected;
+    ui.attachFile.value = "";
+    if (!file || !chatId) return;
+    const path = `/api/chats/${encodeURIComponent(chatId)}/attachments?name=${encodeURIComponent(file.name)}`;
+    try {
+      await chatrec.api("POST", path, file);
+    } catch (error) {
+      showError(`${file.name} was not sent: ${error.message}`);
     }
   });
 

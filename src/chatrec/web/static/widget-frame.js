@@ -133,11 +133,13 @@
   const confirmBox = h("div", { class: "confirm", hidden: "" }, confirmText, h("div", { class: "row" }, confirmYes, confirmNo));
   const textarea = h("textarea", { id: `${panelId}-message`, rows: "2", maxlength: "4000" });
   const sendButton = h("button", { type: "submit", class: "primary", text: t("button.send") });
+  const attachButton = h("button", { type: "button", class: "attach", text: t("button.attach") });
+  const attachFile = h("input", { type: "file", hidden: "", "aria-label": t("button.attach") });
   const composer = h(
     "form",
     { class: "composer" },
     h("label", { for: `${panelId}-message`, class: "visually-hidden", text: t("composer.label") }),
-    h("div", { class: "row" }, textarea, sendButton),
+    h("div", { class: "row" }, textarea, attachButton, attachFile, sendButton),
   );
   const deleteButton = h("button", { type: "button", class: "link", text: t("button.ask_deletion") });
   const endButton = h("button", { type: "button", class: "link", text: t("button.end") });
@@ -418,10 +420,22 @@
     return node;
   }
 
+  /** A file of the chat, fetched with the chat's token (R18): the frame shows data URLs. */
+  function loadFile(event) {
+    const path = `/api/widget/attachments/${encodeURIComponent(event.attachment_id)}`;
+    return fetch(path, { headers: { "X-Chat-Token": state.token } }).then(chatrec.dataUrl);
+  }
+
   function addLine(event) {
     follow(event);
     let line;
-    if (event.type === "message" || event.type === "consent_asked") {
+    if (event.type === "attachment") {
+      const from = event.by.role === "customer" ? "me" : "agent";
+      const meta = h("span", { class: "meta", text: `${speaker(event.by)} · ` });
+      meta.append(time(event.at));
+      line = h("li", { class: `msg ${from} attachment-line` }, meta, chatrec.attachmentView(event, () => loadFile(event)));
+      if (from !== "me" && panel.hidden) state.unread += 1;
+    } else if (event.type === "message" || event.type === "consent_asked") {
       const from = event.by.role === "customer" ? "me" : event.by.role === "flow" ? "bot" : "agent";
       const meta = h("span", { class: "meta", text: `${speaker(event.by)} · ` });
       meta.append(time(event.at));
@@ -568,6 +582,19 @@
     }
   });
   textarea.addEventListener("input", () => typing.typed(Boolean(textarea.value.trim())));
+  // A file for everyone in the chat (R23); refused ones are told in the customer's words.
+  attachButton.addEventListener("click", () => attachFile.click());
+  attachFile.addEventListener("change", async () => {
+    const file = attachFile.files[0];
+    attachFile.value = "";
+    if (!file || !state.token || state.ended) return;
+    const path = `/api/widget/attachments?name=${encodeURIComponent(file.name)}`;
+    try {
+      await chatrec.api("POST", path, file, { toLogin: false, headers: { "X-Chat-Token": state.token } });
+    } catch (error) {
+      showNotice(t("notice.not_attached", { name: file.name, reason: reason(error.code, error.detail || error.message) }));
+    }
+  });
   deleteButton.addEventListener("click", () =>
     confirmFirst(
       t(state.agents.size ? "confirm.deletion_agent" : "confirm.deletion_noted"),
