@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from chatrec.domain.customer import check_answers
 from chatrec.domain.journal import (
     CUSTOMER,
     Actor,
     ChatEnded,
     ChatRole,
     ChatStarted,
+    CustomerDetails,
     DeletePressed,
     DeletionRequested,
     Event,
@@ -159,7 +162,12 @@ class ChatService(ChatRouting):
                 "end it and start a new chat"
             )
 
-    async def start_chat(self, service_id: str) -> Started:
+    async def start_chat(
+        self, service_id: str, details: Mapping[str, str] | None = None, page: str = ""
+    ) -> Started:
+        """Start a chat on the service; ``details`` answer its pre-chat form and ``page``
+        is where the widget was (R23): checked here, whatever the widget checked, and a
+        refusal starts nothing."""
         service = await self._run(self.store.get_service, service_id)
         if service is None:
             raise NotFoundError(f"no service {service_id!r}")
@@ -168,16 +176,23 @@ class ChatService(ChatRouting):
                 service.closed_message or f"{service.name} is closed now; please come back later"
             )
         company_id = service.company_id
+        company = await self.company(company_id)
+        masking = company_settings(company).masking
+        customer = check_answers(
+            service.form, details or {}, page, lambda text: masking.mask(text).text
+        )
         self._starting[company_id] += 1
         try:
             await self._check_company_room(company_id)
-            return await self._start_chat(service)
+            return await self._start_chat(service, customer)
         finally:
             self._starting[company_id] -= 1
             if not self._starting[company_id]:
                 del self._starting[company_id]
 
-    async def _start_chat(self, service: ServiceRecord) -> Started:
+    async def _start_chat(
+        self, service: ServiceRecord, customer: CustomerDetails | None
+    ) -> Started:
         company = await self.company(service.company_id)
         token = secrets.token_urlsafe(32)
         chat_id = secrets.token_hex(6)
@@ -203,6 +218,7 @@ class ChatService(ChatRouting):
             service=service.name,
             flow_id=record.flow_id,
             flow_version=record.flow_version,
+            customer=customer,
         )
         events: list[Event] = [started]
         if flow_found is not None:

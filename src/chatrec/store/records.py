@@ -1,7 +1,9 @@
 """Plain records that cross the store's boundary (no SQLAlchemy outside ``store``).
 
 Every read returns these frozen dataclasses and every write takes them, so services and
-the web layer never hold an ORM object or a session.
+the web layer never hold an ORM object or a session.  Its length is one record per
+table the store keeps, in one place, so a reader finds every shape that crosses the
+boundary together.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from chatrec.domain.customer import FormField, check_form
 from chatrec.domain.hours import parse_hours
 from chatrec.domain.journal import Event
 from chatrec.domain.masking import MaskPattern
@@ -135,6 +138,13 @@ class ServiceRecord:
     hours: str = ""
     timezone: str = "UTC"
     closed_message: str = ""
+    # The pre-chat form's fields as stored (domain.customer; none: no form), R23.
+    pre_chat_form: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def form(self) -> tuple[FormField, ...]:
+        """The pre-chat form, checked when it was saved (issue 15)."""
+        return check_form(self.pre_chat_form)
 
     def open_at(self, at: datetime) -> bool:
         """Whether customers may start a chat at ``at`` (issue 15)."""

@@ -43,7 +43,8 @@ class PastChatEventsRead(BaseModel):
     )
 
 
-def _names(services: Container, chats: list[ChatRecord]) -> dict[str, str]:
+def names_of(services: Container, chats: list[ChatRecord]) -> dict[str, str]:
+    """Each chat's service name by service id (its id if the service is gone)."""
     names = {}
     for service_id in {chat.service_id for chat in chats}:
         found = services.store.get_service(service_id)
@@ -70,7 +71,7 @@ def my_history(
     found = services.store.chats_taken_part_in(
         user.company_id, user.user_id, limit + 1, after=after
     )
-    names = _names(services, found)
+    names = names_of(services, found)
     return page_of(
         "history", found, limit, lambda c: (c.started_at, c.chat_id), lambda c: _read(c, names)
     )
@@ -92,7 +93,7 @@ async def my_past_chat(chat_id: str, user: Staff, services: Services) -> PastCha
         if any(_joined_by(event, user.user_id) for _, event in journal):
             views = [(seq, event_view(event, staff=True)) for seq, event in journal]
             events = [{"seq": seq, **view} for seq, view in views if view is not None]
-            names = await asyncio.to_thread(_names, services, [chat])
+            names = await asyncio.to_thread(names_of, services, [chat])
             return PastChatEventsRead(chat=_read(chat, names), events=events)
     raise NotFoundError(f"no ended chat {chat_id!r} of yours")
 
