@@ -90,7 +90,7 @@ async def my_past_chat(chat_id: str, user: Staff, services: Services) -> PastCha
     chat = await asyncio.to_thread(services.store.get_chat, chat_id)
     if chat is not None and chat.status is ChatStatus.ENDED and chat.company_id == user.company_id:
         journal = await asyncio.to_thread(services.store.load_journal, chat_id)
-        if any(_joined_by(event, user.user_id) for _, event in journal):
+        if any(joined_by(event, user.user_id) for _, event in journal):
             views = [(seq, event_view(event, staff=True)) for seq, event in journal]
             events = [{"seq": seq, **view} for seq, view in views if view is not None]
             names = await asyncio.to_thread(names_of, services, [chat])
@@ -98,5 +98,6 @@ async def my_past_chat(chat_id: str, user: Staff, services: Services) -> PastCha
     raise NotFoundError(f"no ended chat {chat_id!r} of yours")
 
 
-def _joined_by(event: Event, user_id: str) -> bool:
+def joined_by(event: Event, user_id: str) -> bool:
+    """Whether the event is the login joining the chat: assigned, transferred to, joined."""
     return isinstance(event, AgentAssigned | SupervisorJoined) and event.actor.user_id == user_id
