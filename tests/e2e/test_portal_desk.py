@@ -399,6 +399,19 @@ def test_R23_the_customer_fills_the_pre_chat_form_and_the_agent_sees_them_beside
     expect(panel.locator("#customer-earlier li")).to_have_count(1)
     expect(panel.locator("#customer-earlier")).to_contain_text(earlier.chat_id)
     screenshot(alice, "portal-customer.png")
+    hello = {"name": "hi", "text": "Hello {customer_name}, {agent_name} here."}
+    made = httpx.post(
+        f"{server.url}/api/me/canned-responses",
+        json=hello,
+        headers={"Authorization": f"Bearer {server.token('alice')}"},
+    )
+    assert made.status_code == 201, made.text
+    composer = alice.locator("#message")
+    composer.press_sequentially("/hi")
+    offered = alice.get_by_role("listbox", name="Canned responses")
+    expect(offered.get_by_role("option")).to_contain_text("Hello Kim Lee")
+    composer.press("Enter")  # a canned response's {customer_name} is the name given
+    expect(composer).to_have_value("Hello Kim Lee, Alice Martin here.")
     alice.set_viewport_size({"width": 900, "height": 700})  # under the chat, not beside it
     inside(alice, panel)
     inside(alice, alice.get_by_role("button", name="Send"))

@@ -16,15 +16,13 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from chatrec.domain.journal import CustomerDetails, Journal
+from chatrec.domain.journal import Journal
 from chatrec.domain.participants import primary_agent
-from chatrec.domain.roles import LoginRole
-from chatrec.errors import NotFoundError
-from chatrec.store.records import ChatRecord, UserRecord
+from chatrec.store.records import ChatRecord
 from chatrec.web.container import Container
 from chatrec.web.errors import refusals
 from chatrec.web.guard import GuardedRoute, Services, Staff
-from chatrec.web.history_api import joined_by, names_of
+from chatrec.web.history_api import ended_chat_of, names_of
 
 router = APIRouter(prefix="/api", route_class=GuardedRoute)
 
@@ -78,19 +76,6 @@ def _earlier_read(services: Container, chat: ChatRecord, names: dict[str, str]) 
     )
 
 
-def _ended_chat_customer(
-    services: Container, user: UserRecord, chat_id: str
-) -> CustomerDetails | None:
-    """The details of a chat no longer open, for its company's supervisors and the staff
-    who took part in it; 404 for anyone else, as for a chat that does not exist."""
-    chat = services.store.get_chat(chat_id)
-    if chat is not None and chat.company_id == user.company_id:
-        events = [event for _, event in services.store.load_journal(chat_id)]
-        if user.role is LoginRole.SUPERVISOR or any(joined_by(e, user.user_id) for e in events):
-            return Journal.of(events).start.customer
-    raise NotFoundError(f"no chat {chat_id!r} of yours")
-
-
 @router.get(
     "/chats/{chat_id}/customer",
     operation_id="getChatCustomer",
@@ -103,7 +88,10 @@ async def chat_customer(chat_id: str, user: Staff, services: Services) -> Custom
     if services.chats.find(chat_id) is not None:
         details = services.chats.chat_for_staff(user, chat_id).journal.start.customer
     else:
-        details = await asyncio.to_thread(_ended_chat_customer, services, user, chat_id)
+        _, journal = await asyncio.to_thread(
+            ended_chat_of, services, user, chat_id, supervisors=True
+        )
+        details = Journal.of([event for _, event in journal]).start.customer
     if details is None:
         return CustomerRead(name="", email="", answers=[], page="", earlier_chats=[])
     earlier = await asyncio.to_thread(_earlier, services, user.company_id, details.email, chat_id)

@@ -16,8 +16,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from chatrec.domain.journal import AgentAssigned, Event, SupervisorJoined
+from chatrec.domain.roles import LoginRole
 from chatrec.errors import NotFoundError
-from chatrec.store.records import ChatRecord, ChatStatus
+from chatrec.store.records import ChatRecord, ChatStatus, UserRecord
 from chatrec.web.container import Container
 from chatrec.web.errors import refusals
 from chatrec.web.guard import GuardedRoute, Services, Staff
@@ -87,17 +88,28 @@ async def my_past_chat(chat_id: str, user: Staff, services: Services) -> PastCha
     """One ended chat the caller took part in, as staff saw it; any other chat is 404,
     the same answer as for a chat that does not exist (R18).  A purge (R17) has emptied
     the texts already."""
-    chat = await asyncio.to_thread(services.store.get_chat, chat_id)
+    chat, journal = await asyncio.to_thread(ended_chat_of, services, user, chat_id)
+    views = [(seq, event_view(event, staff=True)) for seq, event in journal]
+    events = [{"seq": seq, **view} for seq, view in views if view is not None]
+    names = await asyncio.to_thread(names_of, services, [chat])
+    return PastChatEventsRead(chat=_read(chat, names), events=events)
+
+
+def ended_chat_of(
+    services: Container, user: UserRecord, chat_id: str, *, supervisors: bool = False
+) -> tuple[ChatRecord, list[tuple[int, Event]]]:
+    """An ended chat of the caller's company and its journal, if the caller took part in
+    it (or, with ``supervisors``, is one of its supervisors); else 404, the same answer
+    as for a chat that does not exist (R18)."""
+    chat = services.store.get_chat(chat_id)
     if chat is not None and chat.status is ChatStatus.ENDED and chat.company_id == user.company_id:
-        journal = await asyncio.to_thread(services.store.load_journal, chat_id)
-        if any(joined_by(event, user.user_id) for _, event in journal):
-            views = [(seq, event_view(event, staff=True)) for seq, event in journal]
-            events = [{"seq": seq, **view} for seq, view in views if view is not None]
-            names = await asyncio.to_thread(names_of, services, [chat])
-            return PastChatEventsRead(chat=_read(chat, names), events=events)
+        journal = services.store.load_journal(chat_id)
+        if (supervisors and user.role is LoginRole.SUPERVISOR) or any(
+            _joined_by(event, user.user_id) for _, event in journal
+        ):
+            return chat, journal
     raise NotFoundError(f"no ended chat {chat_id!r} of yours")
 
 
-def joined_by(event: Event, user_id: str) -> bool:
-    """Whether the event is the login joining the chat: assigned, transferred to, joined."""
+def _joined_by(event: Event, user_id: str) -> bool:
     return isinstance(event, AgentAssigned | SupervisorJoined) and event.actor.user_id == user_id

@@ -2,7 +2,8 @@
 // service's pre-chat form, the page the chat started on, and their earlier ended chats
 // with this company under the same e-mail, as far as retention keeps them (R17), from
 // GET /api/chats/{chat_id}/customer.  Read once per chat shown: the details never change
-// after the chat starts.  portal.js says which chat is on screen (chatrec:selected).
+// after the chat starts.  portal.js says which chat is on screen (chatrec:selected); the
+// name given is what a canned response's {customer_name} reads (portal-canned.js).
 "use strict";
 (() => {
   const { $, h } = chatrec;
@@ -18,6 +19,7 @@
   const when = (at) => new Date(at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
 
   function fill(customer) {
+    pane.dataset.customerName = customer.name;
     const pairs = [
       ["Name", customer.name],
       ["E-mail", customer.email],
@@ -49,6 +51,7 @@
   async function show(chatId) {
     shown = chatId;
     pane.hidden = !chatId;
+    pane.dataset.customerName = "";
     if (!chatId) return;
     try {
       if (!read.has(chatId)) read.set(chatId, await chatrec.api("GET", `/api/chats/${encodeURIComponent(chatId)}/customer`));
