@@ -43,6 +43,7 @@ from chatrec.domain.journal import (
     WrapUpChosen,
 )
 from chatrec.domain.roles import LoginRole
+from chatrec.domain.settings import CompanySettings
 from chatrec.domain.wrap_up import chosen_code
 from chatrec.errors import (
     AgentFullError,
@@ -65,6 +66,7 @@ from chatrec.store.records import (
     AgentClaim,
     ChatRecord,
     ChatStatus,
+    CompanyRecord,
     QueueRecord,
     ServiceRecord,
     UserRecord,
@@ -177,23 +179,26 @@ class ChatService(ChatRouting):
             )
         company_id = service.company_id
         company = await self.company(company_id)
-        masking = company_settings(company).masking
+        settings = company_settings(company)
         customer = check_answers(
-            service.form, details or {}, page, lambda text: masking.mask(text).text
+            service.form, details or {}, page, lambda text: settings.masking.mask(text).text
         )
         self._starting[company_id] += 1
         try:
             await self._check_company_room(company_id)
-            return await self._start_chat(service, customer)
+            return await self._start_chat(service, company, settings, customer)
         finally:
             self._starting[company_id] -= 1
             if not self._starting[company_id]:
                 del self._starting[company_id]
 
     async def _start_chat(
-        self, service: ServiceRecord, customer: CustomerDetails | None
+        self,
+        service: ServiceRecord,
+        company: CompanyRecord,
+        settings: CompanySettings,
+        customer: CustomerDetails | None,
     ) -> Started:
-        company = await self.company(service.company_id)
         token = secrets.token_urlsafe(32)
         chat_id = secrets.token_hex(6)
         now = self._now()
@@ -209,7 +214,7 @@ class ChatService(ChatRouting):
             flow_id=service.flow_id if flow_found else None,
             flow_version=flow_found[1] if flow_found else None,
         )
-        chat = LiveChat(record, [], company_settings(company), sampling_key(company))
+        chat = LiveChat(record, [], settings, sampling_key(company))
         started = ChatStarted(
             at=now,
             actor=CUSTOMER,
