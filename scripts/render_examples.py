@@ -22,11 +22,13 @@ from chatrec.domain.journal import (
     FLOW,
     Actor,
     AgentAssigned,
+    Answer,
     ChatEnded,
     ChatRole,
     ChatStarted,
     ConsentAnswered,
     ConsentAsked,
+    CustomerDetails,
     Event,
     Journal,
     MessagePosted,
@@ -79,7 +81,19 @@ def example_journal() -> Journal:
     alice_draw = draw_sample(SAMPLING_KEY, "C1001", "u-1042", staff.record_percentage)
     bob_draw = draw_sample(SAMPLING_KEY, "C1001", "u-1077", staff.record_percentage)
     events: list[Event] = [
-        ChatStarted(at=START, actor=CUSTOMER, chat_id="C1001", company_id="acme", service="Sales"),
+        ChatStarted(
+            at=START,
+            actor=CUSTOMER,
+            chat_id="C1001",
+            company_id="acme",
+            service="Sales",
+            customer=CustomerDetails(
+                name="Kenji Sato",
+                email="kenji.sato@example.com",
+                answers=(Answer("policy", "Policy number", "TRV-20931"),),
+                page="https://www.acme.example/travel-insurance",
+            ),
+        ),
         _say(0, FLOW, "Welcome to Acme Insurance! This chat may be recorded."),
         ConsentAsked(at=_at(3), actor=FLOW, question=QUESTION),
         ConsentAnswered(at=_at(9), actor=CUSTOMER, question=QUESTION, granted=True),

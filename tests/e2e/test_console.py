@@ -373,3 +373,44 @@ def test_R18_the_console_sends_visitors_to_login_and_agents_to_the_portal(
     expect(agent.get_by_role("heading", level=1)).to_have_text("The console is for administrators")
     agent.get_by_role("link", name="Go to the agent and supervisor portal").click()
     expect(agent).to_have_url(f"{server.url}/portal")
+
+
+def test_R23_administrator_sets_a_services_pre_chat_form_and_the_server_names_what_to_fix(
+    server: Tenant, new_page: NewPage
+) -> None:
+    admin = new_page()
+    log_in(admin, server, "ada", "/console")
+    open_section(admin, "Queues and services")
+    admin.get_by_role("button", name="Pre-chat form… of Support").click()
+    dialog = admin.locator("#form-dialog")
+    expect(dialog.locator("#form-fields tr")).to_have_count(0)
+    add = dialog.get_by_role("button", name="Add a field")
+    add.click()
+    add.click()
+    dialog.get_by_label("Key of field 1").fill("email")
+    dialog.get_by_label("Label of field 1").fill("E-mail")
+    dialog.get_by_label("Type of field 1").select_option("email")
+    dialog.get_by_label("Required of field 1").check()
+    dialog.get_by_label("Key of field 2").fill("topic")
+    dialog.get_by_label("Label of field 2").fill("Topic")
+    dialog.get_by_label("Type of field 2").select_option("select")
+    dialog.get_by_role("button", name="Save form").click()
+    expect(dialog.locator("#form-error")).to_have_text(
+        "Field 'topic' is a select: give it its options."
+    )
+    dialog.get_by_label("Choices of field 2").fill("Sales, Billing")
+    dialog.get_by_role("button", name="Save form").click()
+    expect(dialog).to_be_hidden()
+    row = admin.locator(f'tr[data-service-id="{server.id("demo-support")}"]')
+    expect(row.locator(".service-form")).to_have_text("Asks: E-mail (required), Topic")
+    service = api(server, "ada", f"/api/services/{server.id('demo-support')}")
+    assert service["pre_chat_form"] == [
+        {"key": "email", "label": "E-mail", "type": "email", "required": True, "options": []},
+        {
+            "key": "topic",
+            "label": "Topic",
+            "type": "select",
+            "required": False,
+            "options": ["Sales", "Billing"],
+        },
+    ]

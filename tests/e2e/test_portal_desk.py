@@ -25,14 +25,16 @@ from websockets.sync.client import ClientConnection, connect
 
 from chatrec.store.store import Store
 from tests.e2e.chromium import screenshot
-from tests.e2e.conftest import fill_sign_in, seeded_server
+from tests.e2e.conftest import fill_sign_in, seeded_server, widget_page
 from tests.e2e.test_chat_pages import (
+    RECORDED,
     NewPage,
     assigned_chat,
     go_available,
     log_in,
     say,
     transfer_to,
+    widget_in,
 )
 from tests.integration.server import SeededDemo, ServerProcess
 from tests.integration.tenant import Tenant
@@ -46,9 +48,10 @@ _refs = itertools.count(1)
 class Customer:
     """A customer of the Support service who answers the flow and then writes."""
 
-    def __init__(self, server: ServerProcess) -> None:
+    def __init__(self, server: ServerProcess, **start: object) -> None:
         service_id = server.id("demo-support")
-        response = httpx.post(f"{server.url}/api/chats", json={"service_id": service_id})
+        body = {"service_id": service_id, **start}  # pre-chat details, page (R23)
+        response = httpx.post(f"{server.url}/api/chats", json=body)
         response.raise_for_status()
         body = response.json()
         self.chat_id: str = body["chat_id"]
@@ -348,6 +351,73 @@ def test_R23_an_agent_reads_their_ended_chats_in_their_recent_chats(
     expect(dialog.locator("#history-chat-title")).to_contain_text("Support")
     dialog.get_by_role("button", name="Close").click()
     expect(dialog).to_be_hidden()
+
+
+def test_R23_the_customer_fills_the_pre_chat_form_and_the_agent_sees_them_beside_the_chat(
+    server: Tenant, new_page: NewPage, customers: list[Customer]
+) -> None:
+    form = [
+        {"key": "name", "label": "Your name", "required": True},
+        {"key": "email", "label": "E-mail", "type": "email", "required": True},
+        {"key": "order", "label": "Order number"},
+    ]
+    saved = httpx.patch(
+        f"{server.url}/api/admin/services/{server.id('demo-support')}",
+        json={"pre_chat_form": form},
+        headers={"Authorization": f"Bearer {server.token('ada')}"},
+    )
+    assert saved.status_code == 200, saved.text
+    earlier = Customer(server, details={"name": "Kim", "email": "kim@example.com"})
+    earlier.close()  # ended before an agent took it: an earlier chat of the same e-mail
+
+    shopper = new_page()
+    shopper.goto(widget_page(server, server.id("demo-support")))
+    widget = widget_in(shopper)
+    widget.get_by_role("button", name="Chat with us").click()
+    start = widget.get_by_role("button", name="Start chat")
+    start.click()  # checked in the browser first: nothing is sent
+    expect(widget.get_by_text("Please fill in Your name.")).to_be_visible()
+    expect(widget.get_by_label("Your name")).to_be_focused()
+    widget.get_by_label("Your name").fill("Kim Lee")
+    widget.get_by_label("E-mail").fill("kim(at)example.com")
+    start.click()
+    expect(widget.get_by_text("Please enter an e-mail address")).to_be_visible()
+    widget.get_by_label("E-mail").fill("Kim@Example.com")
+    widget.get_by_label("Order number (optional)").fill("5521")
+    start.click()
+    expect(widget.get_by_role("status")).to_have_text(RECORDED)
+    widget.get_by_role("button", name="Billing").click()
+
+    alice = new_page()
+    log_in(alice, server, "alice")
+    go_available(alice)
+    assigned_chat(alice)
+    panel = alice.get_by_role("complementary", name="Customer")
+    expect(panel).to_be_visible()
+    for shown in ("Kim Lee", "kim@example.com", "Order number", "5521", "Started on"):
+        expect(panel.locator("#customer-details")).to_contain_text(shown)
+    expect(panel.locator("#customer-earlier li")).to_have_count(1)
+    expect(panel.locator("#customer-earlier")).to_contain_text(earlier.chat_id)
+    screenshot(alice, "portal-customer.png")
+    hello = {"name": "hi", "text": "Hello {customer_name}, {agent_name} here."}
+    made = httpx.post(
+        f"{server.url}/api/me/canned-responses",
+        json=hello,
+        headers={"Authorization": f"Bearer {server.token('alice')}"},
+    )
+    assert made.status_code == 201, made.text
+    composer = alice.locator("#message")
+    composer.press_sequentially("/hi")
+    offered = alice.get_by_role("listbox", name="Canned responses")
+    expect(offered.get_by_role("option")).to_contain_text("Hello Kim Lee")
+    composer.press("Enter")  # a canned response's {customer_name} is the name given
+    expect(composer).to_have_value("Hello Kim Lee, Alice Martin here.")
+    alice.set_viewport_size({"width": 900, "height": 700})  # under the chat, not beside it
+    inside(alice, panel)
+    inside(alice, alice.get_by_role("button", name="Send"))
+    widget.get_by_role("button", name="End chat").click()
+    widget.get_by_role("button", name="Yes, end the chat").click()
+    expect(alice.locator("#conversation-status")).to_have_text("Ended")
 
 
 # Chromium shows no desktop notification headless: the page's calls are recorded instead.

@@ -354,3 +354,34 @@ def test_outside_its_business_hours_the_widget_says_so_and_offers_no_chat(
         assert httpx.patch(url, json={"hours": ""}, headers=admin).status_code == 200
     reopened = widget_of(new_page(), demo, "demo-support")
     expect(reopened.get_by_role("button", name="Start chat")).to_be_visible()
+
+
+def test_R23_the_pre_chat_form_speaks_the_customers_language_and_the_company_labels_stay(
+    demo: ServerProcess, new_page: NewPage
+) -> None:
+    """The widget's own words in German, the company's labels as written; back to no form
+    afterwards (the module's other tests use this service)."""
+    url = f"{demo.url}/api/admin/services/demo-support"
+    admin = {"Authorization": f"Bearer {demo.token('ada')}"}
+    form = [
+        {"key": "name", "label": "Ihr Name", "required": True},
+        {"key": "topic", "label": "Thema", "type": "select", "options": ["Rechnung", "Vertrag"]},
+    ]
+    assert httpx.patch(url, json={"pre_chat_form": form}, headers=admin).status_code == 200
+    try:
+        customer = new_page(locale="de-DE")
+        customer.goto(f"{demo.url}/widget/demo?service=demo-support")
+        widget = widget_in(customer)
+        widget.get_by_role("button", name="Chatten Sie mit uns").click()
+        start = widget.get_by_role("button", name="Chat starten")
+        start.click()
+        expect(widget.get_by_text("Bitte füllen Sie „Ihr Name“ aus.")).to_be_visible()
+        expect(widget.get_by_role("status")).to_have_count(0)  # nothing started
+        widget.get_by_label("Ihr Name").fill("Kim")
+        widget.get_by_label("Thema (optional)").select_option("Vertrag")
+        start.click()
+        expect(widget.get_by_role("status")).to_have_text(GERMAN_RECORDED)
+        widget.get_by_role("button", name="Chat beenden").click()
+        widget.get_by_role("button", name="Ja, Chat beenden").click()
+    finally:
+        assert httpx.patch(url, json={"pre_chat_form": []}, headers=admin).status_code == 200

@@ -66,9 +66,12 @@ class Client:
         return client
 
     @classmethod
-    async def customer(cls, server: Served, service_id: str) -> tuple[Client, str, str]:
+    async def customer(
+        cls, server: Served, service_id: str, **start: object
+    ) -> tuple[Client, str, str]:
+        """A customer's chat, started with ``start`` (pre-chat ``details``, ``page``) too."""
         async with httpx.AsyncClient(base_url=server.url) as http:
-            response = await http.post("/api/chats", json={"service_id": service_id})
+            response = await http.post("/api/chats", json={"service_id": service_id, **start})
         response.raise_for_status()
         body = response.json()
         client = await cls.open(f"{server.ws_url}/ws/customer", {"token": body["token"]})

@@ -187,6 +187,11 @@ RULES: dict[RouteKey, Rule] = {
     ("GET", "/api/report"): may(*OVERSEERS),
     ("GET", "/api/report/export"): may(*OVERSEERS),
     ("GET", "/api/me/history/{chat_id}"): may(*EVERY_STAFF, except_for=NOT_THEIRS),
+    # The customer panel (R23): as the chat's messages, for its company's supervisors and
+    # the staff who took part in it (Alice, in A's sample chat).
+    ("GET", "/api/chats/{chat_id}/customer"): may(
+        *EVERY_STAFF, except_for={**NOT_THEIRS, A_SUPERVISOR: OK}
+    ),
     # The template sent, on a sample chat with the caller's own company's names (the
     # operator's: a neutral one); it names no company.
     ("POST", "/api/admin/template-preview"): may(*EVERY_STAFF, names_a=False),

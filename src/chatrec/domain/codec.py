@@ -16,12 +16,14 @@ from typing import Any
 from chatrec.domain.journal import (
     Actor,
     AgentAssigned,
+    Answer,
     AttachmentSent,
     ChatEnded,
     ChatRole,
     ChatStarted,
     ConsentAnswered,
     ConsentAsked,
+    CustomerDetails,
     DeletePressed,
     DeletionRequested,
     Discarded,
@@ -74,6 +76,24 @@ _BY_NAME = {type_name(kind): kind for kind in EVENT_TYPES}
 TEXT_BODIES = (type_name(MessagePosted), type_name(NoteAdded))
 """The events whose ``text`` is what people wrote: what a purge empties (R17)."""
 
+CHAT_STARTED = type_name(ChatStarted)
+
+
+def purged_payload(kind: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """An encoded event as a purge leaves it (R17), or ``None`` if it keeps nothing a
+    purge removes: a text emptied, and the customer's pre-chat details (R23) emptied to
+    ``{}``, which says they were there and are gone."""
+    if kind in TEXT_BODIES and payload.get("text"):
+        return {**payload, "text": ""}
+    if kind == CHAT_STARTED and payload.get("customer"):
+        return {**payload, "customer": {}}
+    return None
+
+
+def emptied_by_purge(kind: str, payload: dict[str, Any]) -> bool:
+    """Whether a purge emptied this stored event, so its stored digest stands for it."""
+    return kind in TEXT_BODIES or (kind == CHAT_STARTED and payload.get("customer") == {})
+
 
 def _encode_value(value: object) -> object:
     if isinstance(value, datetime):
@@ -82,6 +102,9 @@ def _encode_value(value: object) -> object:
         return {"role": value.role.value, "name": value.name, "user_id": value.user_id}
     if isinstance(value, StaffSnapshot | SamplingDraw):
         return dataclasses.asdict(value)
+    if isinstance(value, CustomerDetails):
+        details = dataclasses.asdict(value)
+        return details | {"answers": [dataclasses.asdict(answer) for answer in value.answers]}
     return value
 
 
@@ -106,6 +129,9 @@ _DECODERS: dict[str, Any] = {
     "to_agent": lambda v: None if v is None else _actor(v),
     "settings": lambda v: StaffSnapshot(**v),
     "draw": lambda v: SamplingDraw(**v),
+    "customer": lambda v: CustomerDetails(
+        **v | {"answers": tuple(Answer(**answer) for answer in v.get("answers", ()))}
+    ),
 }
 
 

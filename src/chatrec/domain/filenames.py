@@ -53,6 +53,10 @@ TOKENS: frozenset[str] = frozenset(
         "recording_id",
         "reason",
         "origin",
+        # The customer's pre-chat details (R23): personal data in every listing of the
+        # SFTP server, so in a path only where an administrator wrote them.
+        "customer_name",
+        "customer_email",
     }
 )
 
@@ -122,6 +126,8 @@ class FilenameContext:
     queue: str | None = None
     agent: str | None = None
     agent_id: str | None = None
+    customer_name: str | None = None
+    customer_email: str | None = None
 
     def __post_init__(self) -> None:
         if self.started_at.tzinfo is None or self.started_at.utcoffset() != timedelta(0):
@@ -139,6 +145,8 @@ SAMPLE_CONTEXT = FilenameContext(
     queue="New business",
     agent="Jane Doe",
     agent_id="u_4821",
+    customer_name="Alex Example",
+    customer_email="alex@example.com",
 )
 """A neutral sample chat, for previewing a template made for no company in particular."""
 
@@ -380,6 +388,10 @@ def _token_value(placeholder: Placeholder, context: FilenameContext) -> str | No
             return context.recording_id
         case "reason":
             return context.reason
+        case "customer_name":
+            return context.customer_name
+        case "customer_email":
+            return context.customer_email
         case _:
             return context.origin
 

@@ -76,9 +76,33 @@ class Event:
         require_utc(self.at)
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The customer's answer to one custom field of the pre-chat form, with the label the
+    form asked it under (issue 15)."""
+
+    key: str
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerDetails:
+    """What the customer told the pre-chat form and the page the chat started on (R23):
+    personal data, masked as messages are (R22) and purged with them (R17)."""
+
+    name: str = ""
+    email: str = ""
+    answers: tuple[Answer, ...] = ()
+    page: str = ""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChatStarted(Event):
-    """The customer opened the chat on a service; the first event of every journal."""
+    """The customer opened the chat on a service; the first event of every journal.
+
+    ``customer``: the pre-chat details, if the customer gave any (issue 15); added later,
+    so a journal without them encodes and hashes as before."""
 
     chat_id: str
     company_id: str
@@ -86,6 +110,7 @@ class ChatStarted(Event):
     channel: str = "webchat"
     flow_id: str | None = None
     flow_version: int | None = None
+    customer: CustomerDetails | None = field(default=None, metadata={"omitted_when_default": True})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -59,10 +59,13 @@ def filename_context(
     ``{agent}`` and ``{agent_id}`` name the recording's own agent for an agent recording
     (R5a), and the chat's primary agent, who handled it longest, for a flow (R5b) or an
     abusive (R13) recording: the agent a QA reviewer files the chat under.
+    ``{customer_name}`` and ``{customer_email}`` are the pre-chat details (R23), ``none``
+    when the customer gave none.
     """
     recording = verdict.recording
     queues = [join.queue for join in journal.of_type(AgentAssigned) if join.queue]
     agent = recording.agent or primary_agent(journal)
+    customer = journal.start.customer
     return FilenameContext(
         started_at=journal.start.at,
         company=company.name,
@@ -74,6 +77,8 @@ def filename_context(
         queue=queues[0] if queues else None,
         agent=agent.name if agent else None,
         agent_id=agent.user_id if agent else None,
+        customer_name=customer.name or None if customer else None,
+        customer_email=customer.email or None if customer else None,
     )
 
 

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 from chatrec.domain.attachments import check_attachment, check_room_for_attachment
+from chatrec.domain.customer import check_answers
 from chatrec.domain.journal import (
     CUSTOMER,
     Actor,
@@ -28,6 +30,7 @@ from chatrec.domain.journal import (
     ChatEnded,
     ChatRole,
     ChatStarted,
+    CustomerDetails,
     DeletePressed,
     DeletionRequested,
     Event,
@@ -42,6 +45,7 @@ from chatrec.domain.journal import (
     WrapUpChosen,
 )
 from chatrec.domain.roles import LoginRole
+from chatrec.domain.settings import CompanySettings
 from chatrec.domain.wrap_up import chosen_code
 from chatrec.errors import (
     AgentFullError,
@@ -65,6 +69,7 @@ from chatrec.store.records import (
     AttachmentRecord,
     ChatRecord,
     ChatStatus,
+    CompanyRecord,
     QueueRecord,
     ServiceRecord,
     UserRecord,
@@ -162,7 +167,12 @@ class ChatService(ChatRouting):
                 "end it and start a new chat"
             )
 
-    async def start_chat(self, service_id: str) -> Started:
+    async def start_chat(
+        self, service_id: str, details: Mapping[str, str] | None = None, page: str = ""
+    ) -> Started:
+        """Start a chat on the service; ``details`` answer its pre-chat form and ``page``
+        is where the widget was (R23): checked here, whatever the widget checked, and a
+        refusal starts nothing."""
         service = await self._run(self.store.get_service, service_id)
         if service is None:
             raise NotFoundError(f"no service {service_id!r}")
@@ -171,17 +181,27 @@ class ChatService(ChatRouting):
                 service.closed_message or f"{service.name} is closed now; please come back later"
             )
         company_id = service.company_id
+        company = await self.company(company_id)
+        settings = company_settings(company)
+        customer = check_answers(
+            service.form, details or {}, page, lambda text: settings.masking.mask(text).text
+        )
         self._starting[company_id] += 1
         try:
             await self._check_company_room(company_id)
-            return await self._start_chat(service)
+            return await self._start_chat(service, company, settings, customer)
         finally:
             self._starting[company_id] -= 1
             if not self._starting[company_id]:
                 del self._starting[company_id]
 
-    async def _start_chat(self, service: ServiceRecord) -> Started:
-        company = await self.company(service.company_id)
+    async def _start_chat(
+        self,
+        service: ServiceRecord,
+        company: CompanyRecord,
+        settings: CompanySettings,
+        customer: CustomerDetails | None,
+    ) -> Started:
         token = secrets.token_urlsafe(32)
         chat_id = secrets.token_hex(6)
         now = self._now()
@@ -197,7 +217,7 @@ class ChatService(ChatRouting):
             flow_id=service.flow_id if flow_found else None,
             flow_version=flow_found[1] if flow_found else None,
         )
-        chat = LiveChat(record, [], company_settings(company), sampling_key(company))
+        chat = LiveChat(record, [], settings, sampling_key(company))
         started = ChatStarted(
             at=now,
             actor=CUSTOMER,
@@ -206,6 +226,7 @@ class ChatService(ChatRouting):
             service=service.name,
             flow_id=record.flow_id,
             flow_version=record.flow_version,
+            customer=customer,
         )
         events: list[Event] = [started]
         if flow_found is not None:

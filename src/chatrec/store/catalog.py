@@ -169,6 +169,7 @@ class CatalogStore(StorePart):
             row.flow_id = service.flow_id
             row.hours, row.timezone = service.hours, service.timezone
             row.closed_message = service.closed_message
+            row.pre_chat_form = service.pre_chat_form
             add_audit_rows(session, audit)
 
     def get_service(self, service_id: str) -> ServiceRecord | None:

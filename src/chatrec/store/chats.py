@@ -15,7 +15,13 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalErr
 from sqlalchemy.orm import Session, undefer
 
 from chatrec.domain.chain import ChainedEvent
-from chatrec.domain.codec import TEXT_BODIES, decode_event, encode_event, type_name
+from chatrec.domain.codec import (
+    CHAT_STARTED,
+    decode_event,
+    emptied_by_purge,
+    encode_event,
+    type_name,
+)
 from chatrec.domain.filenames import CONTINUES, name_key
 from chatrec.domain.journal import AgentAssigned, Event, SupervisorJoined
 from chatrec.errors import ChatrecError, NotFoundError
@@ -135,6 +141,29 @@ class ChatStore(StorePart):
         )
         return self._newest_first(query, limit, after)
 
+    def chats_of_customer(
+        self, company_id: str, email: str, limit: int = 20, *, but: str
+    ) -> list[ChatRecord]:
+        """The company's ended chats, but ``but``, whose customer gave ``email`` in the
+        pre-chat form, newest first (R23).  Read from the journal's details, which a purge
+        empties (R17): a purged chat is no longer found, as far as retention keeps them."""
+        given = (
+            select(ChatEventRow.chat_id)
+            .where(
+                ChatEventRow.chat_id == ChatRow.chat_id,
+                ChatEventRow.type == CHAT_STARTED,
+                ChatEventRow.payload["customer"]["email"].as_string() == email,
+            )
+            .exists()
+        )
+        query = select(ChatRow).where(
+            ChatRow.company_id == company_id,
+            ChatRow.status == ChatStatus.ENDED.value,
+            ChatRow.chat_id != but,
+            given,
+        )
+        return self._newest_first(query, limit, None)
+
     def load_journal(self, chat_id: str, after_seq: int = 0) -> list[tuple[int, Event]]:
         """The chat's events numbered above ``after_seq``, in order (a reconnect's resync)."""
         with self._read() as session:
@@ -148,7 +177,8 @@ class ChatStore(StorePart):
     def journal_chain(self, chat_id: str) -> list[ChainedEvent]:
         """The chat's events with their place in its hash chain, for a check (R21).
 
-        A message a purge emptied (R17) comes without its event: its digest stands in.
+        A message or pre-chat details a purge emptied (R17) come without their event: the
+        stored digest stands in.
         """
         with self._read() as session:
             chat = session.get(ChatRow, chat_id)
@@ -163,7 +193,9 @@ class ChatStore(StorePart):
             return [
                 ChainedEvent(
                     row.seq,
-                    None if purged and row.type in TEXT_BODIES else decode_event(row.payload),
+                    None
+                    if purged and emptied_by_purge(row.type, row.payload)
+                    else decode_event(row.payload),
                     row.digest,
                     row.link,
                 )

@@ -220,6 +220,10 @@ class ServiceRow(Base):
     hours: Mapped[str] = mapped_column(Text, default="", server_default="")
     timezone: Mapped[str] = mapped_column(default="UTC", server_default="UTC")
     closed_message: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The pre-chat form's fields (domain.customer; [] no form), R23 and issue 15.
+    pre_chat_form: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON(), default=list, server_default="[]"
+    )
 
 
 class CannedResponseRow(Base):

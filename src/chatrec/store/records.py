@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from chatrec.domain.attachments import DEFAULT_MAX_BYTES, KNOWN_TYPES
+from chatrec.domain.customer import FormField, check_form
 from chatrec.domain.hours import parse_hours
 from chatrec.domain.journal import Actor, AttachmentSent, Event
 from chatrec.domain.masking import MaskPattern
@@ -173,6 +174,13 @@ class ServiceRecord:
     hours: str = ""
     timezone: str = "UTC"
     closed_message: str = ""
+    # The pre-chat form's fields as stored (domain.customer; none: no form), R23.
+    pre_chat_form: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def form(self) -> tuple[FormField, ...]:
+        """The pre-chat form, checked when it was saved (issue 15)."""
+        return check_form(self.pre_chat_form)
 
     def open_at(self, at: datetime) -> bool:
         """Whether customers may start a chat at ``at`` (issue 15)."""

@@ -3,11 +3,12 @@
 A chat is due once it has ended, every file of its produced recordings is delivered
 (a chat with none produced, suppressed or not recorded, is due at once), and its
 company's retention period has passed since the end.  A purge empties the text of
-every message and internal note in the journal (``TEXT_BODIES``), keeping each event
-decodable, empties the bytes of every file sent in it (R23) and any bytes of its
-recording files still held (delivery empties them already), and stamps the chat's
-``purged_at``; everything else (who said something when, the decision, the audit
-trail, which never holds message text) stays for R14.
+every message and internal note in the journal (``TEXT_BODIES``) and the customer's
+pre-chat details (R23), keeping each event decodable, empties the bytes of every file
+sent in it (R23) and any bytes of its recording files still held (delivery empties them
+already), and stamps the chat's ``purged_at``; everything else (who said something when,
+the decision, the audit trail, which never holds message text or customer details)
+stays for R14.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from chatrec.domain.codec import TEXT_BODIES
+from chatrec.domain.codec import CHAT_STARTED, TEXT_BODIES, purged_payload
 from chatrec.errors import ConflictError, NotFoundError
 from chatrec.store.models import (
     AttachmentRow,
@@ -96,14 +97,15 @@ def purge_chats(session: Session, chat_ids: Sequence[str], now: datetime) -> dic
             raise ConflictError(f"chat {chat_id!r} is still open; its messages are kept")
     emptied = dict.fromkeys(ids, 0)
     changed = []
-    for chat_id, seq, payload in session.execute(
-        select(ChatEventRow.chat_id, ChatEventRow.seq, ChatEventRow.payload).where(
-            ChatEventRow.chat_id.in_(ids), ChatEventRow.type.in_(TEXT_BODIES)
-        )
+    for chat_id, seq, kind, payload in session.execute(
+        select(
+            ChatEventRow.chat_id, ChatEventRow.seq, ChatEventRow.type, ChatEventRow.payload
+        ).where(ChatEventRow.chat_id.in_(ids), ChatEventRow.type.in_((*TEXT_BODIES, CHAT_STARTED)))
     ):
-        if payload.get("text"):
-            changed.append({"chat_id": chat_id, "seq": seq, "payload": {**payload, "text": ""}})
-            emptied[chat_id] += 1
+        kept = purged_payload(kind, payload)
+        if kept is not None:
+            changed.append({"chat_id": chat_id, "seq": seq, "payload": kept})
+            emptied[chat_id] += kind in TEXT_BODIES
     if changed:
         session.execute(update(ChatEventRow), changed)  # by primary key, one executemany
     # Due only once every file is delivered, which empties its bytes; a purge asked for

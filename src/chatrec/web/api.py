@@ -28,6 +28,7 @@ from chatrec.services.directory import company_settings
 from chatrec.services.explain import explain_chat
 from chatrec.services.revocation import AccessEnded, session_id
 from chatrec.store.records import ChatRecord, ChatStatus, Pending, UserRecord
+from chatrec.web.catalog_api import FormFieldBody
 from chatrec.web.csrf import CSRF_COOKIE, set_csrf_cookie
 from chatrec.web.errors import refusals
 from chatrec.web.guard import (
@@ -118,6 +119,20 @@ class MeRead(UserRead):
 class ChatCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     service_id: Annotated[str, Field(min_length=1, max_length=64)]
+    details: dict[Annotated[str, Field(max_length=32)], Annotated[str, Field(max_length=2000)]] = (
+        Field(
+            default_factory=dict,
+            max_length=20,
+            description="answers to the service's pre-chat form by field key (R23; issue 15); "
+            "checked here: a required field left empty, an e-mail that is not one or a choice "
+            "not offered is 422 naming the field, and no chat starts",
+        )
+    )
+    page: Annotated[str, Field(max_length=4096)] = Field(
+        default="",
+        description="the address of the page the chat started on (http or https, at most "
+        "2000 characters); personal data like the details",
+    )
 
 
 class ChatCreated(BaseModel):
@@ -138,6 +153,9 @@ class ServiceRead(BaseModel):
     open: bool = Field(description="within the service's business hours now (issue 15)")
     closed_message: str | None = Field(
         description="what to show while closed: the company's words; null while open"
+    )
+    pre_chat_form: list[FormFieldBody] = Field(
+        description="what the widget asks before the chat starts (issue 15); empty: no form"
     )
 
 
@@ -363,6 +381,7 @@ async def service(service_id: str, services: Services) -> ServiceRead:
         asks_consent=flow is not None and asks_consent(flow.source),
         open=is_open,
         closed_message=None if is_open else found.closed_message,
+        pre_chat_form=[FormFieldBody.model_validate(f) for f in found.pre_chat_form],
     )
 
 
@@ -372,16 +391,17 @@ async def service(service_id: str, services: Services) -> ServiceRead:
     operation_id="createChat",
     tags=["widget"],
     dependencies=[Depends(limit_chat_starts)],
-    responses=refusals(404, 409, 429, 503),
+    responses=refusals(404, 409, 422, 429, 503),
 )
 async def start_chat(body: ChatCreate, services: Services) -> ChatCreated:
     """Start a customer chat; the token is the customer's only key to it (R18).
 
     Each client address may start so many chats a minute, and a company have so many
     open at once: beyond either, ``429`` with ``Retry-After``.  Outside the service's
-    business hours, ``409 closed`` with the company's message, and no chat.
+    business hours, ``409 closed`` with the company's message, and no chat.  Answers the
+    service's pre-chat form does not accept are ``422`` naming the field, and no chat.
     """
-    started = await services.chats.start_chat(body.service_id)
+    started = await services.chats.start_chat(body.service_id, body.details, body.page)
     return ChatCreated(chat_id=started.chat.chat_id, token=started.token)
 
 

@@ -23,6 +23,7 @@ from chatrec.web.catalog_api import router as catalog_router
 from chatrec.web.companies_api import router as companies_router
 from chatrec.web.container import Container
 from chatrec.web.csrf import CsrfMiddleware, refuse_foreign_origin
+from chatrec.web.customer_api import router as customer_router
 from chatrec.web.dashboard_api import router as dashboard_router
 from chatrec.web.deliveries_api import router as deliveries_router
 from chatrec.web.destination_api import router as destination_router
@@ -172,6 +173,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(canned_router)
     app.include_router(history_router)
     app.include_router(attachments_router)
+    app.include_router(customer_router)
     app.include_router(dashboard_router)
 
     # Plain Starlette routes: the sockets take no dependencies, and FastAPI's wrapper

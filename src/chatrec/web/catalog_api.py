@@ -6,7 +6,7 @@ refused quoting R3 (not as an unknown field), and nothing else in the request ap
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -113,6 +113,29 @@ def rename_queue(
 # -- services -------------------------------------------------------------------------
 
 
+class FormFieldBody(BaseModel):
+    """One field of a service's pre-chat form (R23; issue 15)."""
+
+    model_config = ConfigDict(extra="forbid")
+    key: str = Field(
+        max_length=32,
+        description="lower-case letters, digits and _; 'name' (text) and 'email' (email) are "
+        "the customer's name and e-mail, which finds their earlier chats",
+    )
+    label: str = Field(max_length=100, description="what the customer reads beside the field")
+    type: Literal["text", "email", "select"] = "text"
+    required: bool = False
+    options: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list, max_length=30, description="a select's choices; none otherwise"
+    )
+
+
+FORM = (
+    "the pre-chat form (issue 15): the fields the widget asks before the chat starts, each "
+    "optional or required and checked again when the chat starts; empty: no form"
+)
+
+
 class ServiceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Label
@@ -128,6 +151,9 @@ class ServiceUpdate(BaseModel):
     hours: Annotated[str, Field(max_length=2000, description=HOURS)] | None = None
     timezone: Annotated[str, Field(min_length=1, max_length=64, description=ZONE)] | None = None
     closed_message: Annotated[str, Field(max_length=500, description=CLOSED)] | None = None
+    pre_chat_form: Annotated[list[FormFieldBody], Field(max_length=20, description=FORM)] | None = (
+        None
+    )
 
 
 HOURS = (
@@ -151,6 +177,7 @@ class ServiceAdminRead(BaseModel):
     hours: str = Field(description=HOURS)
     timezone: str = Field(description=ZONE)
     closed_message: str = Field(description=CLOSED)
+    pre_chat_form: list[FormFieldBody] = Field(description=FORM)
 
 
 def service_read(service: ServiceRecord) -> ServiceAdminRead:
@@ -162,6 +189,7 @@ def service_read(service: ServiceRecord) -> ServiceAdminRead:
         hours=service.hours,
         timezone=service.timezone,
         closed_message=service.closed_message,
+        pre_chat_form=[FormFieldBody.model_validate(f) for f in service.pre_chat_form],
     )
 
 
@@ -207,5 +235,8 @@ def update_service(
         hours=body.hours,
         timezone=body.timezone,
         closed_message=body.closed_message,
+        pre_chat_form=(
+            None if body.pre_chat_form is None else [f.model_dump() for f in body.pre_chat_form]
+        ),
     )
     return service_read(updated)

@@ -15,9 +15,11 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from chatrec.domain.journal import Event
+from chatrec.domain.roles import LoginRole
 from chatrec.errors import NotFoundError
 from chatrec.services.attachments import took_part
-from chatrec.store.records import ChatRecord, ChatStatus
+from chatrec.store.records import ChatRecord, ChatStatus, UserRecord
 from chatrec.web.container import Container
 from chatrec.web.errors import refusals
 from chatrec.web.guard import GuardedRoute, Services, Staff
@@ -43,7 +45,8 @@ class PastChatEventsRead(BaseModel):
     )
 
 
-def _names(services: Container, chats: list[ChatRecord]) -> dict[str, str]:
+def names_of(services: Container, chats: list[ChatRecord]) -> dict[str, str]:
+    """Each chat's service name by service id (its id if the service is gone)."""
     names = {}
     for service_id in {chat.service_id for chat in chats}:
         found = services.store.get_service(service_id)
@@ -70,7 +73,7 @@ def my_history(
     found = services.store.chats_taken_part_in(
         user.company_id, user.user_id, limit + 1, after=after
     )
-    names = _names(services, found)
+    names = names_of(services, found)
     return page_of(
         "history", found, limit, lambda c: (c.started_at, c.chat_id), lambda c: _read(c, names)
     )
@@ -86,12 +89,22 @@ async def my_past_chat(chat_id: str, user: Staff, services: Services) -> PastCha
     """One ended chat the caller took part in, as staff saw it; any other chat is 404,
     the same answer as for a chat that does not exist (R18).  A purge (R17) has emptied
     the texts already."""
-    chat = await asyncio.to_thread(services.store.get_chat, chat_id)
+    chat, journal = await asyncio.to_thread(ended_chat_of, services, user, chat_id)
+    views = [(seq, event_view(event, staff=True)) for seq, event in journal]
+    events = [{"seq": seq, **view} for seq, view in views if view is not None]
+    names = await asyncio.to_thread(names_of, services, [chat])
+    return PastChatEventsRead(chat=_read(chat, names), events=events)
+
+
+def ended_chat_of(
+    services: Container, user: UserRecord, chat_id: str, *, supervisors: bool = False
+) -> tuple[ChatRecord, list[tuple[int, Event]]]:
+    """An ended chat of the caller's company and its journal, if the caller took part in
+    it (or, with ``supervisors``, is one of its supervisors); else 404, the same answer
+    as for a chat that does not exist (R18)."""
+    chat = services.store.get_chat(chat_id)
     if chat is not None and chat.status is ChatStatus.ENDED and chat.company_id == user.company_id:
-        journal = await asyncio.to_thread(services.store.load_journal, chat_id)
-        if took_part(journal, user.user_id):
-            views = [(seq, event_view(event, staff=True)) for seq, event in journal]
-            events = [{"seq": seq, **view} for seq, view in views if view is not None]
-            names = await asyncio.to_thread(_names, services, [chat])
-            return PastChatEventsRead(chat=_read(chat, names), events=events)
+        journal = services.store.load_journal(chat_id)
+        if (supervisors and user.role is LoginRole.SUPERVISOR) or took_part(journal, user.user_id):
+            return chat, journal
     raise NotFoundError(f"no ended chat {chat_id!r} of yours")

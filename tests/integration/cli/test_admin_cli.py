@@ -926,3 +926,28 @@ def test_a_service_gets_business_hours_from_the_command_line(acme: str, store: S
     kept = store.get_service(service_id)
     assert kept is not None
     assert (kept.timezone, kept.closed_message) == ("Europe/Berlin", "Back at 9.")
+
+
+def test_R23_a_service_gets_a_pre_chat_form_from_the_command_line(acme: str, store: Store) -> None:
+    created = json.loads(
+        ok(admin(acme, "service", "create", "Support", "--company", "acme", "--json")).stdout
+    )
+    service_id = created["service_id"]
+    for form, problem in [
+        ("[{", "--pre-chat-form is not JSON"),
+        ('{"key": "name"}', "is a JSON list of fields"),
+        ('[{"key": "topic", "label": "Topic", "type": "select"}]', "give it its options"),
+    ]:
+        bad = admin(acme, "service", "set", service_id, "--pre-chat-form", form)
+        assert bad.exit_code == 2, bad.output
+        assert problem in bad.stderr
+    form = '[{"key": "email", "label": "E-mail", "type": "email", "required": true}]'
+    shown = json.loads(
+        ok(admin(acme, "service", "set", service_id, "--pre-chat-form", form, "--json")).stdout
+    )
+    assert shown["pre_chat_form"] == [
+        {"key": "email", "label": "E-mail", "type": "email", "required": True, "options": []}
+    ]
+    kept = store.get_service(service_id)
+    assert kept is not None
+    assert [field.key for field in kept.form] == ["email"]

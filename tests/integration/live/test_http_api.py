@@ -35,6 +35,7 @@ def test_R10_R11a_a_service_says_whether_its_chats_are_recorded_and_ask_consent(
         "asks_consent": False,
         "open": True,  # no business hours: always open
         "closed_message": None,
+        "pre_chat_form": [],  # no form: the chat starts at once (R23)
     }
     sales = httpx.get(f"{server.url}/api/services/{server.id('demo-sales')}").json()
     assert sales["asks_consent"] is True  # its flow asks first: the widget promises nothing

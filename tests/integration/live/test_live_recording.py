@@ -83,10 +83,11 @@ def explanation(server: ServerProcess, chat_id: str) -> dict[str, object]:
 
 
 async def queued_to(
-    server: ServerProcess, agent: str, service: str = SUPPORT
+    server: ServerProcess, agent: str, service: str = SUPPORT, **start: object
 ) -> tuple[Client, Client, str]:
-    """A customer through the flow, taken by ``agent`` (who alone is available)."""
-    customer, chat_id, _ = await Client.customer(server, server.id(service))
+    """A customer through the flow, taken by ``agent`` (who alone is available); ``start``
+    as :meth:`Client.customer` takes it."""
+    customer, chat_id, _ = await Client.customer(server, server.id(service), **start)
     await customer.state(chat_id, lambda c: c["choices"] is not None)
     answer = "Billing" if service == SUPPORT else "Yes"
     await customer.ok({"type": "message", "text": answer})

@@ -23,6 +23,7 @@ from chatrec.domain.journal import (
     ChatStarted,
     ConsentAnswered,
     ConsentAsked,
+    CustomerDetails,
     DeletePressed,
     DeletionRequested,
     Discarded,
@@ -75,13 +76,23 @@ class ChatBuilder:
     """Builds a journal event by event; :meth:`journal` returns it (ended or not)."""
 
     def __init__(
-        self, chat_id: str = "C1", *, service: str = "Support", start: datetime = T0
+        self,
+        chat_id: str = "C1",
+        *,
+        service: str = "Support",
+        start: datetime = T0,
+        customer: CustomerDetails | None = None,
     ) -> None:
         self.chat_id = chat_id
         self._now = start
         self.events: list[Event] = [
             ChatStarted(
-                at=start, actor=CUSTOMER, chat_id=chat_id, company_id="acme", service=service
+                at=start,
+                actor=CUSTOMER,
+                chat_id=chat_id,
+                company_id="acme",
+                service=service,
+                customer=customer,
             )
         ]
 

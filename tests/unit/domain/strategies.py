@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from hypothesis import strategies as st
 
-from chatrec.domain.journal import Actor, Journal
+from chatrec.domain.journal import Actor, Answer, CustomerDetails, Journal
 from tests.unit.domain.builders import ChatBuilder, agent, supervisor
 
 AGENTS = [agent("alice"), agent("bob"), agent("carol")]
@@ -71,12 +71,25 @@ steps: st.SearchStrategy[Step] = st.one_of(
 )
 
 
+customers = st.builds(
+    CustomerDetails,
+    name=st.text(max_size=20),
+    email=st.sampled_from(["", "kim@example.com"]),
+    answers=st.lists(
+        st.builds(Answer, st.sampled_from(["order", "topic"]), st.just("Order"), st.text()),
+        max_size=2,
+    ).map(tuple),
+    page=st.sampled_from(["", "https://shop.example/cart?id=7"]),
+)
+"""Pre-chat details a customer may have given (R23), or none of them."""
+
+
 @st.composite
 def journals(
     draw: st.DrawFn, *, chat_id: str = "C1", max_steps: int = 25, ended: bool = True
 ) -> Journal:
     """A chat of up to ``max_steps`` random events, ended unless ``ended`` is False."""
-    builder = ChatBuilder(chat_id)
+    builder = ChatBuilder(chat_id, customer=draw(st.none() | customers))
     for step in draw(st.lists(steps, max_size=max_steps)):
         step(builder)
     return (builder.end() if ended else builder).journal()

@@ -76,8 +76,8 @@ def assert_safe(path: str, segment_count: int) -> None:
 # --- validation on save -----------------------------------------------------------------
 
 KNOWN_LIST = (
-    "{agent}, {agent_id}, {chat_id}, {company}, {date}, {datetime:<format>}, {origin}, "
-    "{queue}, {reason}, {recording_id}, {service}, {time}"
+    "{agent}, {agent_id}, {chat_id}, {company}, {customer_email}, {customer_name}, {date}, "
+    "{datetime:<format>}, {origin}, {queue}, {reason}, {recording_id}, {service}, {time}"
 )
 
 

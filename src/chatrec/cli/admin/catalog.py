@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -133,6 +134,7 @@ def service_view(service: ServiceRecord) -> dict[str, object]:
         "hours": service.hours,
         "timezone": service.timezone,
         "closed_message": service.closed_message,
+        "pre_chat_form": service.pre_chat_form,
     }
 
 
@@ -234,20 +236,32 @@ def service_set(
             help="What customers read while closed. Left out: unchanged.",
         ),
     ] = None,
+    pre_chat_form: Annotated[
+        str | None,
+        typer.Option(
+            "--pre-chat-form",
+            metavar="JSON",
+            help="The pre-chat form (R23): a JSON list of fields such as "
+            '\'[{"key": "email", "label": "E-mail", "type": "email", "required": true}]\'; '
+            "type text, email or select (with \"options\"); '[]' for no form. Left out: "
+            "unchanged.",
+        ),
+    ] = None,
     as_json: AsJson = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Rename a service, change the flow it runs (new chats start on the new flow), or
-    set its business hours."""
+    set its business hours or pre-chat form."""
     if flow is not None and no_flow:
         fail("give --flow or --no-flow, not both")
-    changes = (name, flow, hours, timezone, closed_message)
+    changes = (name, flow, hours, timezone, closed_message, pre_chat_form)
     if all(change is None for change in changes) and not no_flow:
         fail(
-            "nothing to change: give --name, --flow, --no-flow, --hours, --timezone or "
-            "--closed-message"
+            "nothing to change: give --name, --flow, --no-flow, --hours, --timezone, "
+            "--closed-message or --pre-chat-form"
         )
+    form = None if pre_chat_form is None else _form_fields(pre_chat_form)
     with administration(data_dir, database_url) as admin:
         service = admin.catalog.update_service(
             principal(),
@@ -258,5 +272,21 @@ def service_set(
             hours=None if hours is None else "\n".join(p.strip() for p in hours.split(";")),
             timezone=timezone,
             closed_message=closed_message,
+            pre_chat_form=form,
         )
     print_result(as_json, service_view(service), _service_row(service))
+
+
+def _form_fields(text: str) -> list[dict[str, Any]]:
+    """The form's fields as given on the command line; what they say is the domain's to
+    check, which names the field to fix."""
+    try:
+        fields = json.loads(text)
+    except json.JSONDecodeError as error:
+        fail(f"--pre-chat-form is not JSON: {error}")
+    if not isinstance(fields, list) or not all(isinstance(f, dict) for f in fields):
+        fail(
+            "--pre-chat-form is a JSON list of fields, such as "
+            '\'[{"key": "name", "label": "Name"}]\''
+        )
+    return fields

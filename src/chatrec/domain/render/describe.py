@@ -163,7 +163,21 @@ def detail_fields(document: Json) -> list[tuple[str, str]]:
         ("Ended", f"{document['ended_at']} ({one_line(document['end_reason'])})"),
         ("Primary agent", staff_label(document["primary_agent"])),
         ("Wrap-up", wrap_up_line(document["wrap_up"])),
+        *customer_fields(document.get("customer")),
     ]
+
+
+def customer_fields(customer: Json | None) -> list[tuple[str, str]]:
+    """The customer's pre-chat details (R23) as header lines: only what they gave."""
+    if customer is None:
+        return []
+    given = [
+        ("Customer", customer["name"]),
+        ("E-mail", customer["email"]),
+        *((field["label"], field["value"]) for field in customer["fields"]),
+        ("Started on page", customer["page"]),
+    ]
+    return [(one_line(label), one_line(value)) for label, value in given if value]
 
 
 def wrap_up_line(wrap_up: Json | None) -> str:

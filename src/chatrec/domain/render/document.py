@@ -7,6 +7,9 @@ snapshots, sampling draws, filename templates, flow ids, e-mails, tokens), stays
 behind.  The JSON, vCon, text, HTML and sidecar renderers read this document, never the
 journal, so nothing reaches a file without passing through here.
 
+The customer's pre-chat details (R23) are metadata, ``customer``: what they typed in
+the form and the page the chat started on, never anything else the journal knows.
+
 Internal notes (R23) are entries of their own, ``note`` with ``internal: true``, unless
 the company leaves them out of recordings; what is written while paused is left out
 like a message.
@@ -203,6 +206,20 @@ def _wrap_up(journal: Journal) -> Json | None:
     return {"code": last.code, "at": iso(last.at), "by": actor_json(last.actor)}
 
 
+def _customer(journal: Journal) -> Json | None:
+    """The customer's pre-chat details and the page the chat started on (R23), or
+    ``None`` if they gave none; as the journal keeps them, masked (R22)."""
+    details = journal.start.customer
+    if details is None:
+        return None
+    return {
+        "name": details.name,
+        "email": details.email,
+        "fields": [{"key": a.key, "label": a.label, "value": a.value} for a in details.answers],
+        "page": details.page,
+    }
+
+
 def _first_queue(journal: Journal) -> str | None:
     return next((join.queue for join in journal.of_type(AgentAssigned) if join.queue), None)
 
@@ -257,6 +274,7 @@ def build_document(
         "participants": _participants(journal, events),
         "primary_agent": actor_json(primary) if primary else None,
         "wrap_up": _wrap_up(journal),
+        "customer": _customer(journal),
         "outcome": {
             "abusive": bool(journal.of_type(FlaggedAbusive)),
             "deletion_requested_by_customer": bool(journal.of_type(DeletionRequested)),

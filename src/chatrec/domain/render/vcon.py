@@ -11,7 +11,8 @@ the same bytes every time.
 Mapping:
 
 * ``parties``: every participant (``type`` person or bot, CC ``role``, the login id of
-  staff as the static ``uuid`` the draft asks for, never an e-mail), then the company
+  staff as the static ``uuid`` the draft asks for, never a staff e-mail; the customer
+  with the name and ``mailto`` given in the pre-chat form, R23), then the company
   as an ``organization`` party, which contributes the metadata attachment;
 * ``dialog``: one ``text`` Dialog Object per message kept (R8), inline ``text/plain``
   with ``encoding: "none"``; the chat's joins and drops are the ``party_history`` of
@@ -62,15 +63,20 @@ def vcon_uuid(company_id: str, recording_id: str, created_at: datetime) -> str:
     return str(uuid.UUID(int=value))
 
 
-def _party(actor: Json) -> Json:
+def _party(actor: Json, customer: Json | None) -> Json:
+    """A participant as a vCon party; the customer with the name and ``mailto`` they gave
+    in the pre-chat form (R23), if they did."""
+    given = customer if customer is not None and actor["role"] == "customer" else {}
     party: Json = {
-        "name": actor["name"],
+        "name": given.get("name") or actor["name"],
         "type": _PARTY_TYPE.get(actor["role"], "bot"),
         "role": actor["role"],
         "validation": "login" if actor["user_id"] is not None else "none",
     }
     if actor["user_id"] is not None:
         party["uuid"] = actor["user_id"]
+    if given.get("email"):
+        party["mailto"] = given["email"]
     return party
 
 
@@ -127,7 +133,7 @@ def build_vcon(document: Json) -> Json:
         "subject": f"{document['service']} chat {document['chat_id']}",
         "extensions": list(EXTENSIONS),
         "parties": [
-            *(_party(actor) for actor in participants),
+            *(_party(actor, document.get("customer")) for actor in participants),
             {
                 "name": company["name"],
                 "type": "organization",

@@ -8,10 +8,12 @@ a new version, and a chat runs, and is explained by, the version it started on.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
+from chatrec.domain.customer import check_form
 from chatrec.domain.hours import check_closed_message, parse_hours
 from chatrec.domain.journal import (
     ConsentAnswered,
@@ -214,9 +216,11 @@ class CatalogAdmin:
         hours: str | None = None,
         timezone: str | None = None,
         closed_message: str | None = None,
+        pre_chat_form: Sequence[Mapping[str, Any]] | None = None,
     ) -> ServiceRecord:
-        """Rename the service, give it a flow, or business hours (issue 15): checked
-        here, so that a chat start never meets hours it cannot read."""
+        """Rename the service, give it a flow, business hours or a pre-chat form (issue
+        15): checked here, so that a chat start never meets hours or a form it cannot
+        read."""
         before = self.store.get_service(service_id)
         if before is None:
             raise NotFoundError(f"no service {service_id!r}")
@@ -233,6 +237,9 @@ class CatalogAdmin:
             parse_hours(after.hours, after.timezone)
         if closed_message is not None:
             after = replace(after, closed_message=check_closed_message(closed_message))
+        if pre_chat_form is not None:
+            form = check_form(pre_chat_form)
+            after = replace(after, pre_chat_form=[field.to_dict() for field in form])
         if after != before:
             line = audit_line(
                 principal,
@@ -333,4 +340,5 @@ def _service_view(service: ServiceRecord) -> dict[str, object]:
         "hours": service.hours,
         "timezone": service.timezone,
         "closed_message": service.closed_message,
+        "pre_chat_form": service.pre_chat_form,
     }

@@ -120,15 +120,20 @@
     );
     const hours = h("button", { type: "button" }, "Hours…", h("span", { class: "visually-hidden" }, ` of ${service.name}`));
     hours.addEventListener("click", () => editHours(service));
+    const form = h("button", { type: "button" }, "Pre-chat form…", h("span", { class: "visually-hidden" }, ` of ${service.name}`));
+    form.addEventListener("click", () => editForm(service));
     const open = service.hours ? `Open: ${service.hours.split("\n").join("; ")} (${service.timezone})` : "Always open";
+    const asks = service.pre_chat_form.length
+      ? `Asks: ${service.pre_chat_form.map((f) => f.label + (f.required ? " (required)" : "")).join(", ")}`
+      : "No pre-chat form";
     return h(
       "tr",
       { dataset: { serviceId: service.service_id } },
       h("th", { scope: "row" }, service.name, h("div", { class: "hint" }, h("code", {}, service.service_id)),
-        h("div", { class: "hint service-hours" }, open)),
+        h("div", { class: "hint service-hours" }, open), h("div", { class: "hint service-form" }, asks)),
       h("td", {}, h("label", { for: id, class: "visually-hidden" }, `Chat flow of ${service.name}`), select),
       h("td", {}, h("code", { class: "snippet" }, snippet(service))),
-      h("td", { class: "row-actions" }, save, hours),
+      h("td", { class: "row-actions" }, save, hours, form),
     );
   }
 
@@ -157,6 +162,60 @@
         await loadServices();
       } catch (error) {
         $("hours-error").textContent = error.message;
+      }
+    });
+  });
+
+  // A service's pre-chat form (R23; issue 15): a row per field; the server checks the
+  // whole form and names the field to fix.
+  let formOf = null;
+  const TYPES = [["text", "Text"], ["email", "E-mail"], ["select", "Choice"]];
+  function fieldRow(field) {
+    const n = $("form-fields").children.length + 1;
+    const cell = (label, control) => h("td", {}, h("label", { class: "visually-hidden", for: control.id }, `${label} of field ${n}`), control);
+    const key = h("input", { id: `form-key-${n}`, class: "form-key mono", value: field.key, maxlength: "32", spellcheck: "false", autocomplete: "off" });
+    const label = h("input", { id: `form-label-${n}`, class: "form-label", value: field.label, maxlength: "100" });
+    const type = h("select", { id: `form-type-${n}`, class: "form-type" },
+      TYPES.map(([value, text]) => h("option", { value, selected: value === field.type }, text)));
+    const required = h("input", { id: `form-required-${n}`, class: "form-required", type: "checkbox", checked: field.required });
+    const options = h("input", { id: `form-options-${n}`, class: "form-options", value: field.options.join(", "), placeholder: "for a choice: A, B, C" });
+    const remove = h("button", { type: "button", class: "quiet" }, "Remove", h("span", { class: "visually-hidden" }, ` field ${n}`));
+    const row = h("tr", {}, cell("Key", key), cell("Label", label), cell("Type", type), cell("Required", required), cell("Choices", options), h("td", {}, remove));
+    remove.addEventListener("click", () => row.remove());
+    $("form-fields").append(row);
+  }
+  function editForm(service) {
+    formOf = service;
+    $("form-fields").replaceChildren();
+    for (const field of service.pre_chat_form) fieldRow(field);
+    $("form-error").textContent = "";
+    $("form-dialog").showModal();
+  }
+  $("form-add").addEventListener("click", () => fieldRow({ key: "", label: "", type: "text", required: false, options: [] }));
+  $("form-cancel").addEventListener("click", () => $("form-dialog").close());
+  $("form-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const fields = [...$("form-fields").children].map((row) => {
+      const type = row.querySelector(".form-type").value;
+      const options = row.querySelector(".form-options").value.split(",").map((o) => o.trim()).filter(Boolean);
+      return {
+        key: row.querySelector(".form-key").value.trim(),
+        label: row.querySelector(".form-label").value,
+        type,
+        required: row.querySelector(".form-required").checked,
+        options: type === "select" ? options : [],
+      };
+    });
+    await c.busy($("form-save"), async () => {
+      try {
+        const updated = await c.api("PATCH", `/api/admin/services/${encodeURIComponent(formOf.service_id)}`, {
+          pre_chat_form: fields,
+        });
+        $("form-dialog").close();
+        c.announce(`Pre-chat form of ${updated.name} saved.`);
+        await loadServices();
+      } catch (error) {
+        $("form-error").textContent = error.message;
       }
     });
   });

@@ -4,6 +4,8 @@
 // replaces the "/query" with the response, its placeholders filled as the server says
 // (domain/canned.py: braces dropped from values, filled until none is left); the agent
 // may still edit it before sending, and card numbers are masked when sent (R22).
+// {customer_name} is the name the customer gave in the pre-chat form, where the Customer
+// panel (portal-customer.js) shows one, else what the server says for an unknown one.
 //
 // Loaded before portal.js, so its keys are taken before the composer's Enter sends.
 "use strict";
@@ -17,6 +19,13 @@
   let offered = null; // {responses, values}, read when the list first opens
   let shown = [];
   let active = -1;
+
+  /** What the placeholders read for the chat on screen. */
+  function valuesNow() {
+    const pane = $("customer-pane");
+    const name = pane && !pane.hidden ? pane.dataset.customerName : "";
+    return name ? { ...offered.values, customer_name: name } : offered.values;
+  }
 
   /** The response's text with its placeholders filled (as fill_placeholders). */
   function filled(text, values) {
@@ -55,7 +64,7 @@
         },
       },
       h("span", { class: "canned-name" }, `/${response.name}`),
-      h("span", { class: "canned-preview" }, filled(response.text, offered.values)),
+      h("span", { class: "canned-preview" }, filled(response.text, valuesNow())),
       response.scope === "personal" ? h("span", { class: "visually-hidden" }, " (yours)") : null,
     );
   }
@@ -116,7 +125,7 @@
 
   function insert(response) {
     close();
-    box.value = filled(response.text, offered.values);
+    box.value = filled(response.text, valuesNow());
     box.setSelectionRange(box.value.length, box.value.length);
     box.focus();
     box.dispatchEvent(new Event("input", { bubbles: true })); // the typing indicator sees it

@@ -498,9 +498,15 @@
     return li;
   }
 
+  // Which chat is on screen, for the panels beside it (portal-customer.js).
+  function announceSelected() {
+    window.dispatchEvent(new CustomEvent("chatrec:selected", { detail: { chatId: selected } }));
+  }
+
   function select(chatId, focusComposer) {
     if (chatId !== selected) typing.stop(); // the indicator was for the chat left
     selected = chatId;
+    announceSelected();
     const chat = chats.get(chatId);
     if (chat) chat.unread = 0;
     ui.messages.setAttribute("aria-busy", "true"); // do not read the whole history aloud
@@ -936,6 +942,7 @@
       if (name === "dismiss") {
         chats.delete(chatId);
         selected = null;
+        announceSelected();
         render();
         return;
       }

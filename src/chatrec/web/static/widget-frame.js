@@ -20,8 +20,12 @@
 // (the company's flow messages, refusals) is shown as sent.
 //
 // The loader sizes and places the frame: it tells the frame how large the host page's
-// window is, and the frame answers with the room it needs (layout()).  Nothing else
-// passes between them.
+// window is, and the address of the page (the page the chat starts on, kept with the
+// customer's details, R23), and the frame answers with the room it needs (layout()).
+// Nothing else passes between them.
+//
+// A service with a pre-chat form (issue 15) asks it before the chat starts: checked here
+// for the customer's sake, and again by the server, which decides and names what to fix.
 "use strict";
 (() => {
   const script = document.currentScript;
@@ -86,6 +90,7 @@
     nextRef: 0,
     pending: new Map(),
     typingPreview: false, // the company shows agents what is typed before it is sent (R23)
+    page: "", // the host page's address, as the loader says it
   };
 
   // -- the widget's DOM ------------------------------------------------------------------
@@ -111,7 +116,8 @@
   const log = h("ol", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("log.label") });
   const introText = h("p", { text: t("intro.unknown") });
   const closedText = h("p", { class: "closed-message", hidden: "" }); // the company's words
-  const intro = h("div", { class: "intro" }, introText, closedText);
+  const preChat = h("div", { class: "pre-chat", hidden: "" });
+  const intro = h("div", { class: "intro" }, introText, closedText, preChat);
   const startButton = h("button", { class: "primary", type: "button", text: t("button.start") });
   intro.append(startButton);
   const choices = h("div", { class: "choices", role: "group", "aria-label": t("choices.label") });
@@ -194,6 +200,9 @@
     const height = Number(data.height);
     if (!(width > 0 && height > 0)) return;
     Object.assign(hostWindow, { width, height });
+    if (typeof data.page === "string" && /^https?:\/\//i.test(data.page)) {
+      state.page = data.page.slice(0, PAGE_LENGTH);
+    }
     root.style.setProperty("--host-width", `${width}px`);
     root.style.setProperty("--host-height", `${height}px`);
     layout();
@@ -520,12 +529,73 @@
     render();
   }
 
+  // -- the pre-chat form (R23; issue 15) ------------------------------------------------
+
+  const PAGE_LENGTH = 2000; // as the server keeps it
+  const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+  const formFields = []; // {field, input, error} in the form's order
+
+  function buildForm(fields) {
+    preChat.replaceChildren(
+      ...fields.map((field) => {
+        const id = `${panelId}-field-${field.key}`;
+        const error = h("p", { class: "field-error", id: `${id}-error`, hidden: "" });
+        const input =
+          field.type === "select"
+            ? h(
+                "select",
+                { id },
+                h("option", { value: "", text: t("form.choose") }),
+                field.options.map((option) => h("option", { value: option, text: option })),
+              )
+            : h("input", {
+                id,
+                type: field.type === "email" ? "email" : "text",
+                maxlength: field.type === "email" ? "254" : "500",
+                autocomplete: { name: "name", email: "email" }[field.key] || "off",
+              });
+        input.setAttribute("aria-describedby", error.id);
+        if (field.required) input.setAttribute("aria-required", "true");
+        formFields.push({ field, input, error });
+        const label = field.required ? field.label : t("form.optional", { label: field.label });
+        return h("div", { class: "field" }, h("label", { for: id, text: label }), input, error);
+      }),
+    );
+    preChat.hidden = !fields.length;
+  }
+
+  // The answers, or null after marking what to fix (and focusing the first of it).
+  function formAnswers() {
+    const answers = {};
+    let first = null;
+    for (const { field, input, error } of formFields) {
+      const value = input.value.trim();
+      let problem = "";
+      if (!value && field.required) problem = t("form.required", { label: field.label });
+      else if (value && field.type === "email" && !EMAIL.test(value)) problem = t("form.email");
+      error.textContent = problem;
+      error.hidden = !problem;
+      input.setAttribute("aria-invalid", String(Boolean(problem)));
+      if (problem && !first) first = input;
+      if (value) answers[field.key] = value;
+    }
+    if (first) first.focus();
+    return first ? null : answers;
+  }
+
   async function start() {
+    const details = formAnswers();
+    if (!details) return;
     startButton.disabled = true;
     newChatButton.disabled = true;
     showNotice("");
     try {
-      const body = await api("POST", `${origin}/api/chats`, { service_id: serviceId }, { toLogin: false });
+      const body = await api(
+        "POST",
+        `${origin}/api/chats`,
+        { service_id: serviceId, details, page: state.page },
+        { toLogin: false },
+      );
       Object.assign(state, {
         chatId: body.chat_id,
         token: body.token,
@@ -635,6 +705,7 @@
       closedText.hidden = !state.service.closed_message;
       startButton.hidden = true;
     } else if (state.service) {
+      buildForm(state.service.pre_chat_form || []);
       title.textContent = t("head.title_service", { service: state.service.name });
       company.textContent = state.service.company;
       introText.textContent = t(

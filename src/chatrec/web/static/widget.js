@@ -12,9 +12,11 @@
 // the frame (Content-Security-Policy frame-src, if it has one), and chatrec must allow
 // the page to show it (CHATREC_WIDGET_ORIGINS, its frame-ancestors).
 //
-// Between page and frame pass only sizes: this script tells the frame how large the
-// page's window is, and sizes and places the frame as the frame asks — the launcher in
-// the corner, the open chat above it, or the whole window on a small screen.
+// Between page and frame pass only sizes and this page's address: this script tells the
+// frame how large the page's window is and which page the customer is on (kept with the
+// chat as the page it started on, R23), and sizes and places the frame as the frame asks —
+// the launcher in the corner, the open chat above it, or the whole window on a small
+// screen.
 "use strict";
 (() => {
   const script =
@@ -73,7 +75,8 @@
 
   function tellSize() {
     if (frame.contentWindow) {
-      frame.contentWindow.postMessage({ chatrec: "host", width: innerWidth, height: innerHeight }, origin);
+      const page = location.href.slice(0, 2000); // the server keeps at most this much
+      frame.contentWindow.postMessage({ chatrec: "host", width: innerWidth, height: innerHeight, page }, origin);
     }
   }
 
