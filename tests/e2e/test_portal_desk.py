@@ -300,6 +300,7 @@ def test_R23_internal_notes_stay_between_staff_and_one_goes_with_a_transfer(
     expect(notes).to_have_count(2)
     expect(notes.last).to_contain_text("Internal note for the transfer · Alice Martin ·")
     expect(notes.last.locator(".text")).to_have_text(handover)
+    screenshot(carol, "portal-notes.png")
     shopper.says("Hello again")
     assert [f for f in shopper.frames if f["type"] == "event"]  # it was told of the chat
     for frame in shopper.frames:
@@ -321,6 +322,8 @@ def test_R23_a_required_wrap_up_code_is_chosen_before_the_agent_can_end_the_chat
     expect(alice.locator("#wrap-up-hint")).to_have_text("Required before you end the chat.")
     alice.get_by_label("Wrap-up code").select_option("Renewal")
     expect(end).to_be_enabled()
+    expect(alice.locator("#messages")).to_contain_text("You chose the wrap-up code Renewal")
+    screenshot(alice, "portal-wrap-up.png")
     end.click()
     alice.locator("#confirm-dialog").get_by_role("button", name="End chat").click()
     expect(alice.locator("#conversation-status")).to_have_text("Ended")
@@ -349,6 +352,7 @@ def test_R23_an_agent_reads_their_ended_chats_in_their_recent_chats(
     past.click()
     expect(dialog.locator("#history-events")).to_contain_text("Where is my refund, order 5521?")
     expect(dialog.locator("#history-chat-title")).to_contain_text("Support")
+    screenshot(alice, "portal-history.png")
     dialog.get_by_role("button", name="Close").click()
     expect(dialog).to_be_hidden()
 
@@ -519,8 +523,17 @@ def test_the_supervisors_dashboard_follows_queues_and_agents_live(
         "1 chat started, 0 ended; 0 transfers in 0 chats."
     )
     expect(sam.locator("#report-chart rect")).to_have_count(7)
+    # Its chat is still open: nothing chosen or decided yet, and the tables say so.
+    expect(sam.locator("#report-wrap-ups")).to_have_text(
+        "No wrap-up code was chosen in chats of the period."
+    )
+    expect(sam.locator("#report-recordings")).to_have_text(
+        "No recording was decided for the chats of the period."
+    )
     csv_link = sam.get_by_role("link", name="Download CSV")
     expect(csv_link).to_have_attribute("href", re.compile(r"^/api/report/export\?from=.*&to="))
+    sam.locator("#report-heading").evaluate("heading => heading.scrollIntoView()")
+    screenshot(sam, "report.png")
 
 
 def test_R9_R12b_R13_recording_actions_follow_the_recording_state(

@@ -350,6 +350,7 @@ def test_outside_its_business_hours_the_widget_says_so_and_offers_no_chat(
         expect(intro).to_contain_text("We are closed right now, so no chat can start.")
         expect(intro).to_contain_text("Back on Monday at 9.")
         expect(widget.get_by_role("button", name="Start chat")).to_be_hidden()
+        screenshot(widget.page, "widget-closed.png")
     finally:
         assert httpx.patch(url, json={"hours": ""}, headers=admin).status_code == 200
     reopened = widget_of(new_page(), demo, "demo-support")

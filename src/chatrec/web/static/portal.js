@@ -689,6 +689,8 @@
         return ["", "The chat flow discarded the recordings"];
       case "ended":
         return ["", `Chat ended (${event.reason})`];
+      case "wrap_up":
+        return ["", `${name} chose the wrap-up code ${event.code}`];
       default:
         return ["", event.type];
     }

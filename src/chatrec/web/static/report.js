@@ -55,10 +55,15 @@
       h("td", {}, seconds(t.mean)), h("td", {}, seconds(t.median)), h("td", {}, seconds(t.p90)));
     $("report-times").replaceChildren(
       row("First response", report.first_response_seconds), row("Handle time", report.handle_seconds));
-    $("report-wrap-ups").replaceChildren(...Object.entries(report.wrap_up_codes).map(([code, n]) =>
-      h("tr", {}, h("th", { scope: "row" }, code), h("td", {}, String(n)))));
-    $("report-recordings").replaceChildren(...report.recordings.map((r) =>
-      h("tr", {}, h("td", {}, r.outcome), h("td", {}, r.rule), h("td", {}, String(r.count)))));
+    // An empty table reads as a page that failed: say that there is nothing to count.
+    const none = (columns, text) => [h("tr", {}, h("td", { colspan: columns }, text))];
+    const codes = Object.entries(report.wrap_up_codes);
+    $("report-wrap-ups").replaceChildren(...(codes.length ? codes.map(([code, n]) =>
+      h("tr", {}, h("th", { scope: "row" }, code), h("td", {}, String(n))))
+      : none(2, "No wrap-up code was chosen in chats of the period.")));
+    $("report-recordings").replaceChildren(...(report.recordings.length ? report.recordings.map((r) =>
+      h("tr", {}, h("td", {}, r.outcome), h("td", {}, r.rule), h("td", {}, String(r.count))))
+      : none(3, "No recording was decided for the chats of the period.")));
     $("report-body").hidden = false;
   }
 
