@@ -282,12 +282,7 @@ def test_R8_pause_survives_a_server_restart_and_both_pages_reconnect(
 def test_R12a_R11a_transfer_to_an_agent_without_permit_shows_not_recorded(
     server: ServerProcess, new_page: NewPage
 ) -> None:
-    alice = new_page()
-    log_in(alice, server, "alice")
-    go_available(alice)
-    customer = new_page()
-    widget = start_chat(customer, server)
-    _, chat_id = assigned_chat(alice)
+    alice, _, widget, chat_id = chat_with_alice(server, new_page)
     bob = new_page()
     log_in(bob, server, "bob")
     go_available(bob)
