@@ -85,7 +85,7 @@ def _earlier_read(services: Container, chat: ChatRecord, names: dict[str, str]) 
 async def chat_customer(chat_id: str, user: Staff, services: Services) -> CustomerRead:
     """The customer of an open chat the caller may see: their pre-chat details, the page,
     and their earlier chats with the company (R23)."""
-    if services.chats.find(chat_id) is not None:
+    if await services.chats.ensure(chat_id) is not None:  # opened on another node (R20)
         details = services.chats.chat_for_staff(user, chat_id).journal.start.customer
     else:
         _, journal = await asyncio.to_thread(

@@ -20,6 +20,7 @@ from chatrec.config import Config
 from chatrec.domain.journal import ChatEnded, MessagePosted
 from chatrec.errors import ConflictError
 from chatrec.web.container import Container
+from chatrec.web.customer_api import CustomerRead, chat_customer
 from tests.integration.services.test_chat_endings import alice_takes, demo_node, seed
 
 
@@ -109,3 +110,36 @@ def test_R20_an_idle_chat_swept_by_two_nodes_at_once_ends_once(
     finally:
         one.store.close()
         two.store.close()
+
+
+def test_R20_R23_the_customer_panel_answers_on_a_node_the_chat_was_not_opened_on(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The portal asks whichever node the balancer picks: that node loads the open chat
+    rather than take it for an ended one it cannot find (404)."""
+    one, two = demo_node(database_url, tmp_path), demo_node(database_url, tmp_path)
+    alice = seed(one.store, tmp_path)
+    page = "https://shop.example/claims?step=2"
+
+    async def scenario() -> CustomerRead:
+        for node in (one, two):
+            node.committer.start()
+        try:
+            await one.chats.staff_connected(alice)
+            await one.chats.set_presence(alice, True)
+            started = await one.chats.start_chat("demo-support", page=page)
+            chat = one.chats.find(started.chat.chat_id)
+            assert chat is not None
+            await one.chats.customer_says(chat, "Billing")  # the flow queues it: Alice's
+            assert two.chats.find(chat.chat_id) is None  # never seen on node two
+            return await chat_customer(chat.chat_id, alice, two)
+        finally:
+            for node in (one, two):
+                await node.committer.stop()
+
+    try:
+        read = asyncio.run(scenario())
+    finally:
+        one.store.close()
+        two.store.close()
+    assert read.page == page
