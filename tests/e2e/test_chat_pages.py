@@ -367,7 +367,7 @@ def test_R23_R8_the_customer_attaches_an_image_and_the_agent_sees_its_preview(
     """Sent from the widget, the image is previewed on both sides; one sent while paused
     is marked as in no recording (R8), and a file the company does not take is refused
     with its reason in the widget."""
-    alice, _, widget, chat_id = chat_with_alice(server, new_page)
+    alice, customer, widget, chat_id = chat_with_alice(server, new_page)
     photo = tmp_path / "damaged-parcel.png"
     photo.write_bytes(png(96, 64))
     widget.locator("input[type=file]").set_input_files(photo)
@@ -380,6 +380,18 @@ def test_R23_R8_the_customer_attaches_an_image_and_the_agent_sees_its_preview(
     assert mine.evaluate("img => img.naturalWidth") == 96
     say(alice.locator("#message"), "Thank you, I can see the damage in your photo.")
     screenshot(alice, "portal-attachment.png")
+
+    # From the agent: a PDF, offered to the customer as a download, never previewed.
+    policy = tmp_path / "policy.pdf"
+    policy.write_bytes(b"%PDF-1.4\n% the customer's policy\n")
+    alice.locator("#attach-file").set_input_files(policy)
+    offered = widget.locator(".attachment-line").last
+    expect(offered.locator(".file")).to_contain_text("policy.pdf")
+    expect(offered.locator(".file")).to_have_attribute("href", re.compile("^data:application/pdf"))
+    expect(offered.locator("img")).to_have_count(0)
+    with customer.expect_download() as download:
+        offered.locator(".file").click()
+    assert Path(download.value.path()).read_bytes() == policy.read_bytes()
 
     program = tmp_path / "invoice.png"
     program.write_bytes(b"MZ\x90\x00\x03\x00\x00\x00 not an image")
@@ -398,4 +410,5 @@ def test_R23_R8_the_customer_attaches_an_image_and_the_agent_sees_its_preview(
     expect(alice.locator("#conversation-status")).to_have_text("Ended")
     names = [file.name for file in recorded(server, chat_id)]
     assert any(name.endswith(".att1-damaged-parcel.png") for name in names), names
+    assert any(name.endswith(".att2-policy.pdf") for name in names), names
     assert not any("card" in name for name in names), names
