@@ -163,6 +163,7 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         account,
         connection_tests,
         chat_start_limiter=build_limit(config, "chat-starts", config.chat_starts_per_minute),
+        upload_limiter=build_limit(config, "uploads", config.customer_uploads_per_minute),
         connections=connections,
         delivery=delivery,
         new_prober=lambda: build_prober(config),

@@ -143,6 +143,12 @@ class Config(BaseSettings):
         gt=0,
         description="POST /api/chats per client address, in bursts of as many",
     )
+    customer_uploads_per_minute: float = Field(
+        default=20,
+        gt=0,
+        description="files customers send (POST /api/widget/attachments) per client "
+        "address, in bursts of as many",
+    )
     max_open_chats_per_company: int = Field(
         default=1000, gt=0, description="open chats a company may have at once, per node"
     )

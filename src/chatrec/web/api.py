@@ -78,6 +78,11 @@ async def limit_chat_starts(request: Request) -> None:
     await _limit(container(request).chat_start_limiter, request, "chats started")
 
 
+async def limit_customer_uploads(request: Request) -> None:
+    """So many files a minute per client address from customers; then 429 (R19, R23)."""
+    await _limit(container(request).upload_limiter, request, "files sent")
+
+
 class LoginCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     login: Annotated[str, Field(min_length=1, max_length=200)]

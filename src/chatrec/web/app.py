@@ -119,6 +119,7 @@ def create_app(container: Container) -> FastAPI:
             await container.fanout.stop()
             await container.login_limiter.close()
             await container.chat_start_limiter.close()
+            await container.upload_limiter.close()
             await asyncio.to_thread(container.node.leave)
 
     app = FastAPI(

@@ -22,6 +22,7 @@ from chatrec.domain.journal import AttachmentSent
 from chatrec.errors import AuthenticationError, ConflictError, NotFoundError
 from chatrec.services.attachments import attachment_for_staff
 from chatrec.store.records import AttachmentRecord
+from chatrec.web.api import limit_customer_uploads
 from chatrec.web.body_limit import BodyTooLarge
 from chatrec.web.errors import refusal, refusals
 from chatrec.web.guard import GuardedRoute, Services, Staff
@@ -134,7 +135,7 @@ def _required(token: str | None) -> str:
     operation_id="sendCustomerAttachment",
     tags=["widget"],
     openapi_extra=_BODY,
-    responses={**refusals(401, 404, 409, 503), **_REFUSED},
+    responses={**refusals(401, 404, 409, 429, 503), **_REFUSED},
 )
 async def customer_attachment(
     request: Request, services: Services, name: FileName = "attachment", token: ChatToken = None
@@ -143,6 +144,7 @@ async def customer_attachment(
     _, chat = await services.chats.chat_for_customer(_required(token))
     if chat is None:
         raise ConflictError("this chat has ended")
+    await limit_customer_uploads(request)  # what is stored, so after who may send (R19)
     seq, event = await services.chats.attach(chat, name, await _body(request))
     return _read(seq, event)
 

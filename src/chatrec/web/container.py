@@ -49,6 +49,8 @@ class Container:
     account: AccountService
     connection_tests: ConnectionTestLimiter
     chat_start_limiter: AttemptLimit
+    upload_limiter: AttemptLimit
+    """Files customers send, per address: each may be as large as the company takes."""
     connections: ConnectionLimiter
     delivery: DeliveryRunner
     """The worker's loop, when this server delivers (``CHATREC_DELIVERY_IN_SERVER``)."""

@@ -27,6 +27,7 @@ OPEN_CHATS = 6
 CHAT_EVENTS = 40
 CHAT_BYTES = 6000
 PER_ADDRESS = 4
+UPLOADS_PER_MINUTE = 2
 BODY_LIMIT = 65_536  # the default
 _addresses = (f"127.0.{n // 250 + 1}.{n % 250 + 2}" for n in itertools.count())
 
@@ -50,6 +51,7 @@ def server(
             "CHATREC_MAX_CHAT_EVENTS": str(CHAT_EVENTS),
             "CHATREC_MAX_CHAT_BYTES": str(CHAT_BYTES),
             "CHATREC_MAX_CONNECTIONS_PER_ADDRESS": str(PER_ADDRESS),
+            "CHATREC_CUSTOMER_UPLOADS_PER_MINUTE": str(UPLOADS_PER_MINUTE),
             "CHATREC_CHAT_TOKEN_GRACE_SECONDS": "0",
         },
     )
@@ -108,6 +110,34 @@ def test_R19_chat_starts_per_address_are_limited_with_retry_after(server: Server
     other = start_chat(server, address())  # another address is not held
     assert other.status_code == 201
     run(lambda: end_chats(server, [r.json()["token"] for r in [*started, other]]))
+
+
+def test_R19_R23_files_a_customer_sends_per_address_are_limited_with_retry_after(
+    server: ServerProcess,
+) -> None:
+    """Each may be as large as the company takes: without a limit one address could fill
+    the store through chat after chat."""
+    source = address()
+    token = start_chat(server, source).json()["token"]
+
+    def send(source: str, name: str) -> httpx.Response:
+        transport = httpx.HTTPTransport(local_address=source)
+        with httpx.Client(transport=transport, base_url=server.url, timeout=TIMEOUT) as http:
+            return http.post(
+                "/api/widget/attachments",
+                params={"name": name},
+                content=b"a note of the customer's\n",
+                headers={"X-Chat-Token": token},
+            )
+
+    sent = [send(source, f"note-{n}.txt") for n in range(UPLOADS_PER_MINUTE)]
+    assert [r.status_code for r in sent] == [201] * UPLOADS_PER_MINUTE, sent[-1].text
+    refused = send(source, "one-too-many.txt")
+    assert refused.status_code == 429, refused.text
+    assert int(refused.headers["retry-after"]) >= 1
+    assert refused.json()["error"]["message"].startswith("too many files sent from your address")
+    assert send(address(), "from-elsewhere.txt").status_code == 201  # per address
+    run(lambda: end_chats(server, [token]))
 
 
 def test_R19_a_company_has_so_many_open_chats_then_429_until_one_ends(
