@@ -216,6 +216,7 @@ class ChatService(ChatRouting):
             last_activity_at=now,
             flow_id=service.flow_id if flow_found else None,
             flow_version=flow_found[1] if flow_found else None,
+            customer_email=(customer.email or None) if customer else None,
         )
         chat = LiveChat(record, [], settings, sampling_key(company))
         started = ChatStarted(

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session, undefer
 
 from chatrec.domain.chain import ChainedEvent
 from chatrec.domain.codec import (
-    CHAT_STARTED,
     decode_event,
     emptied_by_purge,
     encode_event,
@@ -145,22 +144,13 @@ class ChatStore(StorePart):
         self, company_id: str, email: str, limit: int = 20, *, but: str
     ) -> list[ChatRecord]:
         """The company's ended chats, but ``but``, whose customer gave ``email`` in the
-        pre-chat form, newest first (R23).  Read from the journal's details, which a purge
-        empties (R17): a purged chat is no longer found, as far as retention keeps them."""
-        given = (
-            select(ChatEventRow.chat_id)
-            .where(
-                ChatEventRow.chat_id == ChatRow.chat_id,
-                ChatEventRow.type == CHAT_STARTED,
-                ChatEventRow.payload["customer"]["email"].as_string() == email,
-            )
-            .exists()
-        )
+        pre-chat form, newest first (R23).  A purge empties the e-mail with the texts
+        (R17): a purged chat is no longer found, as far as retention keeps them."""
         query = select(ChatRow).where(
             ChatRow.company_id == company_id,
+            ChatRow.customer_email == email,
             ChatRow.status == ChatStatus.ENDED.value,
             ChatRow.chat_id != but,
-            given,
         )
         return self._newest_first(query, limit, None)
 

@@ -136,11 +136,18 @@ def chat_values(record: ChatRecord) -> dict[str, Any]:
     return values
 
 
+_WRITTEN_ONCE = ("customer_email",)
+"""Set by the chat's start alone: no later change, however stale its copy, writes back
+what the purge emptied (R17)."""
+
+
 def changed_values(change: ChatChange) -> dict[str, Any]:
     """The chat's id and the columns the change sets: those that differ from the row as
     its writer last knew it (every column when it does not say), ``last_seq`` always.
     Writing no more narrows what a stale copy could overwrite, and costs less."""
     values = chat_values(change.chat)
+    for name in _WRITTEN_ONCE:
+        del values[name]
     if change.before is None:
         return values
     before = chat_values(change.before)

@@ -288,6 +288,8 @@ class ChatRow(Base):
         Index(None, "company_id", "status"),
         # Finds the ended chats not yet purged (R17) without reading every ended chat.
         Index(None, "status", "purged_at", "ended_at"),
+        # A customer's earlier chats with the company, by their pre-chat e-mail (R23).
+        Index(None, "company_id", "customer_email"),
     )
 
     chat_id: Mapped[str] = mapped_column(primary_key=True)
@@ -308,6 +310,8 @@ class ChatRow(Base):
     # When the chat last joined its queue: the oldest waiting is offered first, on any
     # node (R20); none while it is not queued.
     queued_at: Mapped[datetime | None]
+    # The pre-chat form's e-mail (R23), lower case; emptied by the purge (R17).
+    customer_email: Mapped[str | None]
 
 
 class ChatEventRow(Base):

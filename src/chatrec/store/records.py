@@ -246,6 +246,9 @@ class ChatRecord:
     ended_at: datetime | None = None
     purged_at: datetime | None = None
     queued_at: datetime | None = None
+    customer_email: str | None = None
+    """The e-mail of the pre-chat form (R23), to find a customer's earlier chats by an
+    index; written when the chat starts, emptied by the purge (R17)."""
 
 
 @dataclass(frozen=True, slots=True)

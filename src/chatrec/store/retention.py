@@ -133,7 +133,7 @@ def purge_chats(session: Session, chat_ids: Sequence[str], now: datetime) -> dic
         session.execute(
             update(ChatRow)
             .where(ChatRow.chat_id.in_(fresh))
-            .values(purged_at=now)
+            .values(purged_at=now, customer_email=None)
             .execution_options(synchronize_session=False)
         )
         session.execute(

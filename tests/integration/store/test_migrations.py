@@ -3,6 +3,7 @@ commands refuse a database they have not migrated, saying what to run."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,14 +11,19 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select, update
 from typer.testing import CliRunner
 
 from chatrec.cli import app
+from chatrec.domain.journal import CustomerDetails
 from chatrec.errors import SchemaError
 from chatrec.store.database import SCHEMA_REVISION, make_engine, require_schema, writing
 from chatrec.store.migrations import alembic_config, migrate
-from chatrec.store.models import Base
+from chatrec.store.models import Base, ChatRow
+from chatrec.store.records import ChatChange
+from chatrec.store.store import Store
+from tests.integration.store.factories import T0, chat_of, numbered, seed
+from tests.unit.domain.builders import ChatBuilder
 
 
 def test_migrations_and_models_agree(database_url: str) -> None:
@@ -136,3 +142,29 @@ def test_an_unreachable_database_is_named_with_the_reason_not_a_traceback() -> N
             result.stderr
         )
         assert "Connection refused" in result.stderr
+
+
+def test_R23_R17_upgrading_to_0020_fills_the_customer_email_of_chats_not_purged(
+    database_url: str, store: Store
+) -> None:
+    """Chats started under 0019 keep their details in the journal alone: the upgrade
+    copies each e-mail to its row, but for a purged chat, whose details are gone."""
+    seed(store)
+    kim = CustomerDetails(name="Kim", email="kim@example.com")
+    for chat_id in ("kept", "purged"):
+        builder = ChatBuilder(chat_id, start=T0, customer=kim).customer_says("Hello")
+        chat = replace(chat_of(builder), customer_email=kim.email)
+        store.apply([ChatChange(chat=chat, events=numbered(builder.events), new_chat=True)])
+    engine = make_engine(database_url)
+    try:
+        with writing(engine).begin() as connection:  # as a purge under 0019 left it
+            connection.execute(
+                update(ChatRow).where(ChatRow.chat_id == "purged").values(purged_at=T0)
+            )
+        downgrade(database_url, "0019")
+        migrate(database_url)
+        with engine.connect() as connection:
+            rows = connection.execute(select(ChatRow.chat_id, ChatRow.customer_email))
+            assert dict(rows.all()) == {"kept": "kim@example.com", "purged": None}
+    finally:
+        engine.dispose()
