@@ -53,7 +53,11 @@ CompanyName = Annotated[
 
 
 def company_view(company: CompanyRecord) -> dict[str, Any]:
-    from chatrec.services.admin.companies import preview_template, recording_status
+    from chatrec.services.admin.companies import (
+        preview_template,
+        recording_status,
+        settings_view,
+    )
 
     status = recording_status(company)
     return {
@@ -62,23 +66,9 @@ def company_view(company: CompanyRecord) -> dict[str, Any]:
         "products": sorted(company.products),
         "records": status.records,
         "recording_status": status.sentence,
-        "default_template": company.default_template,
         "template_preview": preview_template(company.default_template),
-        "formats": sorted(company.formats),
-        "retention_seconds": company.retention_seconds,
-        "vcon_draft": company.vcon_draft,
-        "mask_card_numbers": company.mask_card_numbers,
-        "masking_patterns": [
-            {"name": pattern.name, "pattern": pattern.pattern}
-            for pattern in company.masking_patterns
-        ],
-        "typing_preview": company.typing_preview,
-        "record_internal_notes": company.record_internal_notes,
-        "wrap_up_codes": list(company.wrap_up_codes),
-        "wrap_up_required": company.wrap_up_required,
-        "answer_target_seconds": company.answer_target_seconds,
-        "attachments_enabled": company.attachments_enabled,
-        "attachment_max_bytes": company.attachment_max_bytes,
+        **settings_view(company),
+        # In the order the console lists them.
         "attachment_types": [t for t in KNOWN_TYPES if t in company.attachment_types],
     }
 

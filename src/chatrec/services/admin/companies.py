@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from chatrec.domain.attachments import check_attachment_max_bytes, check_attachment_types
 from chatrec.domain.filenames import (
@@ -107,15 +108,14 @@ def _retention(seconds: int) -> int:
     return seconds
 
 
-def _view(company: CompanyRecord) -> dict[str, object]:
+def settings_view(company: CompanyRecord) -> dict[str, Any]:
+    """The company's recording and desk settings as plain values: what the audit trail
+    compares and ``company show`` prints, so a new setting is added to both at once."""
     return {
-        "name": company.name,
-        "products": sorted(company.products),
         "default_template": company.default_template,
         "formats": sorted(company.formats),
         "retention_seconds": company.retention_seconds,
         "vcon_draft": company.vcon_draft,
-        "require_totp": company.require_totp,
         "mask_card_numbers": company.mask_card_numbers,
         "masking_patterns": [
             {"name": pattern.name, "pattern": pattern.pattern}
@@ -128,6 +128,15 @@ def _view(company: CompanyRecord) -> dict[str, object]:
         "answer_target_seconds": company.answer_target_seconds,
         "attachments_enabled": company.attachments_enabled,
         "attachment_max_bytes": company.attachment_max_bytes,
+    }
+
+
+def _view(company: CompanyRecord) -> dict[str, object]:
+    return {
+        "name": company.name,
+        "products": sorted(company.products),
+        "require_totp": company.require_totp,
+        **settings_view(company),
         "attachment_types": sorted(company.attachment_types),
     }
 
