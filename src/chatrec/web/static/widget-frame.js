@@ -118,7 +118,14 @@
   const closedText = h("p", { class: "closed-message", hidden: "" }); // the company's words
   const preChat = h("div", { class: "pre-chat", hidden: "" });
   const intro = h("div", { class: "intro" }, introText, closedText, preChat);
-  const startButton = h("button", { class: "primary", type: "button", text: t("button.start") });
+  // Disabled until the service is known: a chat started before its pre-chat form is shown
+  // would be refused for the answers the customer was never asked for.
+  const startButton = h("button", {
+    class: "primary",
+    type: "button",
+    text: t("button.start"),
+    disabled: true,
+  });
   intro.append(startButton);
   const choices = h("div", { class: "choices", role: "group", "aria-label": t("choices.label") });
   const waiting = h("p", {
@@ -698,6 +705,7 @@
     } catch (_) {
       /* the widget works without the names */
     }
+    startButton.disabled = false;
     if (state.service && state.service.open === false) {
       // Outside the service's business hours: the company's words, and no chat to start.
       introText.textContent = t("intro.closed");
