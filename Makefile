@@ -86,9 +86,15 @@ typecheck: $(STAMP)
 # the other tests one by one, but pytest 9.2 ignores the group xdist writes into nodeids.)
 PYTEST_PARALLEL := --numprocesses=auto --maxprocesses=4 --dist=loadfile
 
+#
+# The pure core (chatrec.domain, chatrec.flows) must be covered branch for branch by its
+# own unit tests, without a server or a database: coverage is measured on tests/unit
+# alone, which takes seconds, and the integration and browser tests run without its
+# tracer, which slowed their in-process work by about half.
 pytest: $(STAMP) $(VCON_STAMP)
-	$(BIN)/pytest --cov=chatrec.domain --cov=chatrec.flows --cov-branch --cov-report=term \
-		--cov-fail-under=100 --durations=15 $(PYTEST_PARALLEL)
+	$(BIN)/pytest tests/unit --cov=chatrec.domain --cov=chatrec.flows --cov-branch \
+		--cov-report=term --cov-fail-under=100 $(PYTEST_PARALLEL)
+	$(BIN)/pytest tests --ignore=tests/unit --durations=15 $(PYTEST_PARALLEL)
 
 # The unit tests alone, in about a minute: no PostgreSQL, no sshd, no Chromium, no
 # server process; what `make test` adds is in tests/integration and tests/e2e.

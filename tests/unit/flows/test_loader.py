@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from chatrec.errors import FlowError, FlowProblem
 from chatrec.flows import BranchStep, ConsentStep, RouteStep, load_flow, validate_flow
-from chatrec.flows.loader import MAX_DEPTH, MAX_FLOW_BYTES
+from chatrec.flows.loader import MAX_DEPTH, MAX_FLOW_BYTES, LimitedLoader, line_of, load_limited
 from tests.unit.flows.helpers import check_refusal, example, flow
 
 VALID = "name: t\nsteps:\n  - {id: out, type: end}\n"
@@ -168,3 +169,23 @@ def test_a_problem_without_place_is_its_message() -> None:
 def test_a_flow_dumped_as_json_data_validates_back_to_itself() -> None:
     loaded = example("consent_first")
     assert validate_flow(loaded.model_dump(mode="json", exclude_none=True)) == loaded
+
+
+class _ImportLike(LimitedLoader):
+    """A loader as an import declares one: YAML's own types, the flow's limits."""
+
+    document = "import"
+
+
+def test_R19_a_limited_document_keeps_yamls_types_and_refuses_an_alias_by_its_name() -> None:
+    assert load_limited("logins:\n  - name: ada\n    enabled: yes\n", _ImportLike) == {
+        "logins": [{"name": "ada", "enabled": True}]
+    }
+    with pytest.raises(yaml.YAMLError, match=r"aliases \(\*name\) are not allowed in an import"):
+        load_limited("a: &x [1]\nb: *x\n", _ImportLike)
+
+
+def test_R19_line_of_points_at_the_key_a_path_names() -> None:
+    text = "steps:\n  - type: greet\n    text: Hello\n  - type: route\n    queue: billing\n"
+    assert line_of(text, ("steps", 1, "queue")) == 5
+    assert line_of(text, ("steps", 0)) == 2
