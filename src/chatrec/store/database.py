@@ -79,14 +79,19 @@ def schema_revision(url: str) -> str | None:
         return None
     engine = create_engine(parsed, hide_parameters=True)
     try:
-        with engine.connect() as connection:
-            if not inspect(connection).has_table("alembic_version"):
-                return None
-            found = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return revision_of(engine)
     except OperationalError as error:
         raise SchemaError(unreachable(url, error)) from error
     finally:
         engine.dispose()
+
+
+def revision_of(engine: Engine) -> str | None:
+    """The migration the database of ``engine`` is at, ``None`` if it was never migrated."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        found = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     return None if found is None else str(found)
 
 

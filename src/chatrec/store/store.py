@@ -27,6 +27,7 @@ from chatrec.store.catalog import CatalogStore
 from chatrec.store.chats import ChatStore
 from chatrec.store.companies import CompanyStore
 from chatrec.store.dashboard import DashboardStore
+from chatrec.store.database import SCHEMA_REVISION, revision_of
 from chatrec.store.deliveries import DeliveryStore
 from chatrec.store.nodes import NodeStore
 from chatrec.store.routing import RoutingStore
@@ -59,10 +60,12 @@ class Store(
         secrets are dropped and their destinations blocked until they are entered again.
         Returns the companies whose secrets were forgotten.
         """
-        # Alembic is imported only here: every other start (worker, CLI) skips its cost.
-        from chatrec.store.migrations import upgrade
+        if revision_of(self.engine) != SCHEMA_REVISION:
+            # Alembic is imported only to change a schema: every start of a server on a
+            # database already at the newest migration, a worker, the CLI skip its cost.
+            from chatrec.store.migrations import upgrade
 
-        upgrade(self.engine)
+            upgrade(self.engine)
         forgotten: list[str] = []
         if forget_unreadable_secrets:
             with self._write() as session:
