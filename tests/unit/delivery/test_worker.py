@@ -344,6 +344,61 @@ def test_R16_notify_wakes_the_worker_and_stop_ends_it(
     assert uploader.closed
 
 
+class HeldUploader(FakeUploader):
+    """Holds every upload of chat C1 until ``release`` is set; the others go at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def upload(
+        self, destination: Destination, recordings: Sequence[RecordingUpload]
+    ) -> dict[int, BaseException | None]:
+        if any(r.recording_id == "R-C1" for r in recordings):
+            await self.release.wait()
+        return await super().upload(destination, recordings)
+
+
+def test_R16_a_chat_ending_while_a_round_uploads_is_delivered_beside_it_not_after(
+    with_platforms: Store, clock: FakeClock
+) -> None:
+    """Rounds overlap (issue 13): a slow upload no longer holds back the files committed
+    after its claim, and stopping waits for the held round, which delivers in full."""
+    uploader = HeldUploader()
+
+    async def never(seconds: float) -> None:
+        await asyncio.Event().wait()
+
+    delivering = DeliveryWorker(with_platforms, uploader, worker_id="w1", clock=clock, sleep=never)
+
+    async def delivered(count: int) -> None:
+        for _ in range(300):
+            if delivering.counts.delivered == count:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"{delivering.counts.delivered} delivered, not {count}")
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(delivering.run_forever(stop))
+        end(with_platforms, "C1", data=1)
+        delivering.notify()
+        await asyncio.sleep(0.05)  # C1's round is claimed and held in the upload
+        end(with_platforms, "C2", data=1)
+        delivering.notify()
+        await delivered(2)  # C2's data file and sidecar, while C1's round still waits
+        assert not any("C1/R-C1" in path for path in uploader.remote)
+        stop.set()
+        uploader.release.set()
+        await asyncio.wait_for(task, timeout=5)
+        await delivering.close()
+
+    asyncio.run(scenario())
+    assert delivering.counts.delivered == 4
+    paths = ("C1/R-C1.0.json", "C1/R-C1.meta.json", "C2/R-C2.0.json", "C2/R-C2.meta.json")
+    assert by_path(with_platforms) == dict.fromkeys(paths, (DELIVERED, 1, None))
+
+
 def test_R1_R16_a_recording_company_without_a_working_platform_is_named_at_start(
     store: Store,
 ) -> None:
