@@ -178,6 +178,29 @@ def test_R16_sidecar_after_all_data_files_and_marker_after_sidecar(
     asyncio.run(scenario())
 
 
+def test_R16_R21_a_file_every_recording_carries_goes_once_and_no_copy_fails(
+    tmp_path: Path, rendered: Rendered
+) -> None:
+    """The signing key each recording of a company carries (R21): delivered beside three
+    recordings at once, it was written by three uploads into one ``.part``, and the later
+    renames found it gone; now one upload puts it and every recording shares its outcome."""
+    key = b'{"key_id": "ed25519-1"}\n'
+    recordings = [
+        replace(recording, files=(*recording.files, rendered.item("keys/ed25519-1.json", key)))
+        for recording in (rendered.recording(f"r{n}") for n in range(3))
+    ]
+
+    async def scenario() -> None:
+        async with fault_platform(tmp_path, SlowWrites) as platform:
+            outcome, _ = await deliver(platform, *recordings)
+            assert outcome == dict.fromkeys(ids_of(*recordings))
+            assert platform.log.paths("posix_rename").count("/drop/keys/ed25519-1.json") == 1
+            assert (platform.folder / "keys" / "ed25519-1.json").read_bytes() == key
+            assert part_files(platform.folder) == []
+
+    asyncio.run(scenario())
+
+
 @pytest.mark.parametrize("verify", [True, False])
 def test_R16_platform_taking_files_on_arrival_is_delivered_not_retried_forever(
     tmp_path: Path, rendered: Rendered, verify: bool

@@ -22,7 +22,7 @@ from chatrec.delivery.sftp.errors import classify
 from chatrec.delivery.sftp.pool import Pool
 from chatrec.delivery.sftp.probe import ProbeStep, probe
 from chatrec.delivery.sftp.transfer import Source, put
-from chatrec.errors import DeliveryError, FileDeliveryError
+from chatrec.errors import DeliveryError, FileDeliveryError, TransientDeliveryError
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ class SftpUploader:
         self.clock = clock
         self.taken_on_arrival = 0
         self._pools: dict[str, Pool] = {}
+        self._in_flight: dict[tuple[Pool, str, str], asyncio.Future[BaseException | None]] = {}
 
     def connections_opened(self, destination: Destination) -> int:
         """How many connections were opened to the destination since it was configured."""
@@ -117,13 +118,33 @@ class SftpUploader:
                     results[item.delivery_id] = marker
 
     async def _put_item(self, pool: Pool, item: UploadItem) -> BaseException | None:
-        return await self._put_file(
-            pool,
-            item.remote_path,
-            item.size,
-            lambda: Source.open_item(item),
-            look_first=not item.first_attempt,
-        )
+        """Put one item; an item already on its way with the same path and bytes (the
+        signing key every recording of a company carries, R21) shares that upload's
+        outcome: two uploads of one file at once would write into one temporary file,
+        and the second rename would find it gone and fail the file for a retry."""
+        key = (pool, item.remote_path, item.sha256)
+        if (shared := self._in_flight.get(key)) is not None:
+            return await asyncio.shield(shared)
+        outcome: asyncio.Future[BaseException | None] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = outcome
+        try:
+            result = await self._put_file(
+                pool,
+                item.remote_path,
+                item.size,
+                lambda: Source.open_item(item),
+                look_first=not item.first_attempt,
+            )
+        except BaseException:
+            outcome.set_result(
+                TransientDeliveryError(f"delivering {item.remote_path} was interrupted")
+            )
+            raise
+        else:
+            outcome.set_result(result)
+            return result
+        finally:
+            del self._in_flight[key]
 
     async def _put_file(
         self,
