@@ -219,6 +219,7 @@ class DeliveryWorker:
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
         self._purging = asyncio.Lock()
+        self._purge_asked = False
 
     def notify(self) -> None:
         """New deliveries were committed: start the next round now (call in the loop)."""
@@ -425,14 +426,19 @@ class DeliveryWorker:
             log.exception("a delivery round failed; its leases will expire")
 
     async def _purge_unless_running(self) -> None:
-        """Purge what is due, unless a round beside this one is at it already."""
+        """Purge what is due; asked while a purge beside it runs, that one purges once
+        more when it is done (what this round delivered may have made a chat due after
+        the running purge looked)."""
+        self._purge_asked = True
         if self._purging.locked():
             return
         async with self._purging:
-            try:
-                await self.purge_due()
-            except Exception:
-                log.exception("purging the message bodies due failed")
+            while self._purge_asked:
+                self._purge_asked = False
+                try:
+                    await self.purge_due()
+                except Exception:
+                    log.exception("purging the message bodies due failed")
 
     async def _pause(self, stop: asyncio.Event, in_flight: set[asyncio.Task[None]]) -> bool:
         """Wait for the stop, :meth:`notify`, the poll or a round's end; whether there may

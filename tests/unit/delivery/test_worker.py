@@ -399,6 +399,35 @@ def test_R16_a_chat_ending_while_a_round_uploads_is_delivered_beside_it_not_afte
     assert by_path(with_platforms) == dict.fromkeys(paths, (DELIVERED, 1, None))
 
 
+def test_R17_a_purge_asked_while_one_runs_runs_once_more_after_it(
+    with_platforms: Store, clock: FakeClock
+) -> None:
+    """Rounds overlap: a round that delivered a chat's last file while another round's
+    purge was already looking must not go without a purge until the next poll."""
+    looks: list[str] = []
+    release = asyncio.Event()
+
+    class Looking(DeliveryWorker):
+        async def purge_due(self) -> int:
+            looks.append("look")
+            if len(looks) == 1:
+                await release.wait()
+            return 0
+
+    delivering = Looking(with_platforms, FakeUploader(), worker_id="w1", clock=clock)
+
+    async def scenario() -> None:
+        first = asyncio.create_task(delivering._purge_unless_running())
+        await asyncio.sleep(0.01)  # the first purge is looking
+        await delivering._purge_unless_running()  # returns at once: one is running
+        assert looks == ["look"]
+        release.set()
+        await first
+
+    asyncio.run(scenario())
+    assert looks == ["look", "look"]
+
+
 def test_R1_R16_a_recording_company_without_a_working_platform_is_named_at_start(
     store: Store,
 ) -> None:
