@@ -193,6 +193,11 @@ window.chatrec = (() => {
     return view;
   }
 
+  /** A moment as staff read it in lists of chats: date and time, in their locale. */
+  function dateTime(at) {
+    return new Date(at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+  }
+
   /** A fetched file as a data URL: pages that may show `data:` images but no others. */
   async function dataUrl(response) {
     if (!response.ok) throw new Error(`the server answered ${response.status}`);
@@ -213,6 +218,7 @@ window.chatrec = (() => {
     attachmentView,
     cookie,
     dataUrl,
+    dateTime,
     fill,
     h,
     sentence,

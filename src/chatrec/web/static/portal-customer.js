@@ -6,7 +6,7 @@
 // name given is what a canned response's {customer_name} reads (portal-canned.js).
 "use strict";
 (() => {
-  const { $, h } = chatrec;
+  const { $, dateTime: when, h } = chatrec;
   const pane = $("customer-pane");
   if (!pane) return;
   const details = $("customer-details");
@@ -16,7 +16,6 @@
   const read = new Map(); // chat id -> its answer, kept while the portal is open
   let shown = null;
 
-  const when = (at) => new Date(at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
 
   function fill(customer) {
     pane.dataset.customerName = customer.name;

@@ -4,7 +4,7 @@
 // never what: the server has emptied the texts.
 "use strict";
 (() => {
-  const { $, h } = chatrec;
+  const { $, dateTime: when, h } = chatrec;
   const dialog = $("history-dialog");
   if (!dialog) return;
   const list = $("history-list");
@@ -13,7 +13,6 @@
   const events = $("history-events");
   let next = null;
 
-  const when = (at) => new Date(at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
   const who = (by) => (by.role === "customer" ? "Customer" : by.role === "flow" ? "Chat flow" : by.name);
 
   function line(event, purged, chatId) {
