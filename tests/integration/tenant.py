@@ -43,6 +43,8 @@ SHARED_LIMITS = {
 }
 """For a shared server: limits per client address, which its tests (all from 127.0.0.1)
 would otherwise share."""
+SHARED_METRICS_TOKEN = "metrics-token-of-the-shared-servers-0123"
+"""The shared servers' ``/metrics`` token (``Authorization: Bearer …``)."""
 DEMO_PREFIX = f"{COMPANY_ID}-"
 OPERATORS = frozenset(user.login for user in USERS if user.role == "operator")
 

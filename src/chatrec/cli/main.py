@@ -65,6 +65,7 @@ def _serve(config: Config) -> None:
     import uvicorn
 
     from chatrec.bootstrap import build_app
+    from chatrec.live.heap import freeze_start_up_heap
 
     server = uvicorn.Server(
         uvicorn.Config(
@@ -79,6 +80,7 @@ def _serve(config: Config) -> None:
             log_level="info",
         )
     )
+    freeze_start_up_heap()
     asyncio.run(server.serve())
 
 

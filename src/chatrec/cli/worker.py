@@ -49,7 +49,9 @@ def _work(config: Config, *, once: bool) -> None:
             await worker.close()
 
     from chatrec.errors import SecretKeyError
+    from chatrec.live.heap import freeze_start_up_heap
 
+    freeze_start_up_heap()  # a worker renders and signs recordings: no pause in between
     try:
         asyncio.run(run())
     except SecretKeyError as error:

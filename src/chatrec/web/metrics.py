@@ -10,6 +10,7 @@ a token set, ``/metrics`` is disabled and answers 404, as an unknown path does (
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import hmac
 from collections.abc import Iterable
@@ -93,6 +94,12 @@ class LoopCollector(Collector):
             "chatrec_event_loop_longest_stall_seconds",
             "The longest such wait since this process started.",
             value=watch.longest,
+        )
+        yield GaugeMetricFamily(
+            "chatrec_gc_frozen_objects",
+            "Objects built at start-up that full garbage collections skip (live.heap): "
+            "walking them paused every frame.",
+            value=gc.get_freeze_count(),
         )
 
 

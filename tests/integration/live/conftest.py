@@ -18,7 +18,7 @@ import pytest
 from chatrec.store.migrations import migrate
 from tests.conftest import _postgres_schema_url
 from tests.integration.server import SeededDemo, ServerProcess, start_together
-from tests.integration.tenant import SHARED_LIMITS
+from tests.integration.tenant import SHARED_LIMITS, SHARED_METRICS_TOKEN
 
 
 @pytest.fixture
@@ -51,13 +51,14 @@ def _shared_servers(
     postgresql = tmp_path_factory.mktemp("shared-server-postgresql")
     with _postgres_schema_url() as database_url:
         migrate(database_url)
+        env = SHARED_LIMITS | {"CHATREC_METRICS_TOKEN": SHARED_METRICS_TOKEN}
         servers = {
             "sqlite": ServerProcess(
                 sqlite / "data",
                 seeded_demo.copy_to(sqlite / "data", sqlite / "chatrec.db"),
-                env=SHARED_LIMITS,
+                env=env,
             ),
-            "postgresql": ServerProcess(postgresql / "data", database_url, env=SHARED_LIMITS),
+            "postgresql": ServerProcess(postgresql / "data", database_url, env=env),
         }
         try:
             start_together(*servers.values())
