@@ -17,12 +17,13 @@ Figure: chatrec's server CPU per chat, ms; baseline: the bare relay's.  Goal: at
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
 from bench import chat_load
 from bench.chat_load import Server, Site
-from bench.common import QUICK, Result, raise_open_files, report
+from bench.common import QUICK, Result, raise_open_files, report, save_plot
 
 NAME = "chat_lifecycle"
 GOAL = "chatrec's server CPU per chat ≤ 5x the bare relay's"
@@ -41,6 +42,12 @@ class PerChat(chat_load.Differenced):
         """Seconds of server CPU per additional chat ended."""
         return self.cpu_per(lambda load: load.summary.chats_ended)
 
+    def cpu_per_chat_at(self, runs: list[chat_load.Load]) -> float:
+        """Seconds of server CPU per chat ended over ``runs``, the agents' sign-ins and
+        the server's idle work included."""
+        ended = sum(load.summary.chats_ended for load in runs)
+        return sum(load.server_cpu_seconds for load in runs) / ended if ended else float("nan")
+
     def describe(self) -> dict[str, Any]:
         return {"cpu_ms_per_chat": round(1e3 * self.cpu_per_chat, 3)} | self.runs()
 
@@ -50,6 +57,48 @@ def one_round(server: Server, site: Site, into: PerChat) -> None:
         runs.append(
             chat_load.run_load(server, site, chats=chats, messages=MESSAGES, think_seconds=0)
         )
+
+
+def plot(servers: dict[str, PerChat]) -> str:
+    """Each server's CPU per chat at both sizes, and per additional chat (the figure):
+    what the runs share falls out of the last group only."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = (f"{FEW} chats at once", f"{MORE} chats at once", "per additional chat\n(the figure)")
+    figure, axes = plt.subplots(figsize=(8, 4.8))
+    width = 0.8 / len(servers)
+    colours = {"chatrec": "C0", "bare": "tab:grey", "durable bare": "C1"}
+    drawn: list[float] = []
+    for n, (name, runs) in enumerate(servers.items()):
+        costs = [runs.cpu_per_chat_at(runs.few), runs.cpu_per_chat_at(runs.more), runs.cpu_per_chat]
+        drawn += [1e3 * cost for cost in costs]
+        bars = axes.bar(
+            [g + (n - (len(servers) - 1) / 2) * width for g in range(len(groups))],
+            drawn[-len(groups) :],
+            width,
+            color=colours[name],
+            label=name,
+        )
+        axes.bar_label(bars, fmt="%.3g", fontsize=8)
+    axes.set_yscale("log")
+    shown = [ms for ms in drawn if ms > 0 and math.isfinite(ms)]
+    if shown:  # the bars start well below the least, so their heights compare
+        axes.set_ylim(10 ** math.floor(math.log10(min(shown)) - 0.5), 2 * max(shown))
+    axes.set_xticks(range(len(groups)), groups)
+    axes.set_ylabel("server CPU per chat (ms, log scale)")
+    ours, bare = servers["chatrec"].cpu_per_chat, servers["bare"].cpu_per_chat
+    axes.set_title(
+        f"A chat's whole life: chatrec ÷ bare relay = {ours / bare:.1f} per additional chat "
+        "(goal ≤ 5)\none message and its answer a chat; the first two groups include the "
+        "agents' sign-ins",
+        fontsize=10,
+    )
+    axes.grid(axis="y", alpha=0.3)
+    axes.legend(fontsize="small")
+    return save_plot(figure, f"{NAME}.png")
 
 
 def main() -> None:
@@ -110,6 +159,7 @@ def main() -> None:
             baseline=round(1e3 * bare.cpu_per_chat, 3),
             goal=GOAL,
             details=details,
+            plots=[plot({"chatrec": ours, "bare": bare, "durable bare": durable})],
         )
     )
 

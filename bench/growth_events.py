@@ -26,7 +26,7 @@ import httpx
 
 from bench import chat_load
 from bench.chat_load import Server, Site, cpu_seconds
-from bench.common import QUICK, Result, report
+from bench.common import QUICK, Result, report, save_plot
 from chatrec.simulate.client import Link, open_link, post
 
 LONG = 300 if QUICK else 3000
@@ -138,6 +138,58 @@ async def measure(started: Server, site: Site) -> dict[str, Any]:
     }
 
 
+def plot(measured: dict[str, Any]) -> str:
+    """Each window's cost drawn across the events its chat held meanwhile."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import StrMethodFormatter
+
+    short, long = measured["short"]["us_per_message"], measured["long"]["us_per_message"]
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    axes.hlines(
+        short,
+        10,
+        10 + SHORT_MESSAGES,
+        color="tab:grey",
+        linewidth=4,
+        label=f"baseline: {SHORT_CHATS} short chats, {SHORT_MESSAGES} messages each",
+    )
+    axes.hlines(
+        long,
+        LONG,
+        LONG + LONG_MESSAGES,
+        color="C0",
+        linewidth=4,
+        label=f"figure: one chat filled to {LONG} events, {LONG_MESSAGES} more",
+    )
+    axes.axhline(1.2 * short, color="tab:red", linestyle=":", label="goal: ≤ 1.2x baseline")
+    for x, y in ((10 + SHORT_MESSAGES / 2, short), (LONG + LONG_MESSAGES / 2, long)):
+        axes.annotate(
+            f"{y:.0f} µs",
+            (x, y),
+            textcoords="offset points",
+            xytext=(0, 6),
+            ha="center",
+            fontsize=9,
+        )
+    axes.set_xscale("log")
+    axes.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    axes.set_xlim(5, 2 * (LONG + LONG_MESSAGES))
+    axes.set_ylim(0, 1.3 * max(long, 1.2 * short))
+    axes.set_xlabel("events in the chat during the window (log scale)")
+    axes.set_ylabel("server CPU per message (µs)")
+    axes.set_title(
+        f"A message's cost against its chat's length: ratio {long / short:.2f}\n"
+        "(customer and agent in turn, each message acknowledged)",
+        fontsize=10,
+    )
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize="small", loc="lower right")
+    return save_plot(figure, "growth_events.png")
+
+
 def main() -> None:
     began = time.monotonic()
     with server() as started:
@@ -160,6 +212,7 @@ def main() -> None:
             baseline=measured["short"]["us_per_message"],
             goal=f"server CPU per message at {LONG} events ÷ at about 10 ≤ 1.2",
             details=details,
+            plots=[plot(measured)],
         )
     )
 

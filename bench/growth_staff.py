@@ -18,7 +18,7 @@ import httpx
 
 from bench import chat_load
 from bench.chat_load import Server, Site, cpu_seconds
-from bench.common import QUICK, Result, report
+from bench.common import QUICK, Result, report, save_plot
 from bench.growth_events import SETTLE, TIMEOUT, Chat, agent_link, start_chat, turns
 from chatrec.simulate.client import Link, open_link, post
 
@@ -67,6 +67,48 @@ async def measure(server: Server, site: Site) -> dict[str, Any]:
     }
 
 
+def plot(measured: dict[str, Any]) -> str:
+    """The three windows in the order they ran, against the staff sockets open."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    first, last = measured["few"]["us_per_message"]
+    crowded = measured["many"]["us_per_message"]
+    baseline = (first + last) / 2
+    windows = ((FEW, first, "1st"), (MANY, crowded, "2nd"), (FEW, last, "3rd"))
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    axes.plot([FEW, FEW], [first, last], "o", color="tab:grey", label=f"{FEW} sockets")
+    axes.plot([MANY], [crowded], "o", color="C0", label=f"{MANY} sockets (the figure)")
+    # The 1st and 3rd windows' labels apart: the higher one's above, the other's below.
+    rises = (8 if first >= last else -8, 0, -8 if first >= last else 8)
+    for (sockets, cost, order), rise in zip(windows, rises, strict=True):
+        axes.annotate(
+            f"{order} window: {cost} µs",
+            (sockets, cost),
+            textcoords="offset points",
+            xytext=(8, rise),
+            va={0: "center", 8: "bottom", -8: "top"}[rise],
+            fontsize=8,
+        )
+    axes.axhline(baseline, color="tab:grey", linestyle="--", label="baseline: mean of 1st and 3rd")
+    axes.axhline(1.2 * baseline, color="tab:red", linestyle=":", label="goal: ≤ 1.2x baseline")
+    axes.set_xlim(0, 1.35 * MANY)
+    axes.set_ylim(0, 1.3 * max(crowded, 1.2 * baseline))
+    axes.set_xlabel("staff sockets open (agents Away, in no chat)")
+    axes.set_ylabel("server CPU per message (µs)")
+    axes.set_title(
+        f"A message's cost against staff signed in: ratio {crowded / baseline:.2f}\n"
+        f"(one chat, {measured['messages_per_window']} messages a window, "
+        "customer and agent in turn)",
+        fontsize=10,
+    )
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize="small", loc="lower right")
+    return save_plot(figure, "growth_staff.png")
+
+
 def main() -> None:
     began = time.monotonic()
     with chat_load.chatrec_server() as server:
@@ -90,6 +132,7 @@ def main() -> None:
             baseline=baseline,
             goal=f"server CPU per message with {MANY} staff sockets ÷ with {FEW} ≤ 1.2",
             details=details,
+            plots=[plot(measured)],
         )
     )
 

@@ -7,11 +7,41 @@ from __future__ import annotations
 import json
 import time
 
-from bench.common import Result, report
-from bench.journal import HEADLINE_WRITERS, MESSAGES, measure_postgres, postgres_setting
+from bench.common import Result, report, save_plot
+from bench.journal import HEADLINE_WRITERS, MESSAGES, Pair, measure_postgres, postgres_setting
 
 NAME = "journal_pg"
 GOAL = "chatrec >= 1.0x plain PostgreSQL inserts, a connection per writer"
+
+
+def plot(pair: Pair) -> str:
+    """chatrec's rate between its baseline's and the limit's, at the headline's writers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = pair.batch_sizes
+    mean = sum(sizes) / max(1, len(sizes))
+    figure, axes = plt.subplots(figsize=(6.5, 4.5))
+    names = [
+        "plain psycopg,\na commit per message\n(baseline)",
+        f"chatrec store\n({len(sizes)} commits,\n{mean:.1f} messages each)",
+        "limit: psycopg,\nchatrec's batches,\npipelined",
+    ]
+    bars = axes.bar(
+        range(3), [pair.plain, pair.chatrec, pair.limit], color=["tab:grey", "C0", "C2"]
+    )
+    axes.bar_label(bars, fmt="%.0f", fontsize=9)
+    axes.set_xticks(range(3), names, fontsize=8)
+    axes.set_ylabel("messages committed per second")
+    axes.set_title(
+        f"Journal write rate on PostgreSQL, {pair.writers} writers on their own connections\n"
+        f"chatrec ÷ plain = {pair.chatrec / pair.plain:.2f}",
+        fontsize=10,
+    )
+    axes.grid(axis="y", alpha=0.3)
+    return save_plot(figure, f"{NAME}.png")
 
 
 def main() -> None:
@@ -31,6 +61,7 @@ def main() -> None:
             baseline=round(pair.plain, 1),
             goal=GOAL,
             details=details,
+            plots=[plot(pair)],
         )
     )
 

@@ -55,7 +55,7 @@ from tests.redis_server import RedisServer
 
 from bench import chat_load
 from bench.chat_load import Server, Site, cpu_seconds
-from bench.common import QUICK, RESULTS, Result, raise_open_files, report, summary
+from bench.common import QUICK, RESULTS, Result, raise_open_files, report, save_plot, summary
 from chatrec.simulate.agents import Agent, start_agents
 from chatrec.simulate.context import Context
 from chatrec.simulate.plan import Options, plan_chats
@@ -380,6 +380,71 @@ def projection(carried: float) -> dict[str, Any]:
     }
 
 
+def plot(one: Totals, two: Totals) -> str:
+    """Left, the figure and its baseline round by round and summed; right, where a
+    message's CPU goes at one node and at two."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (rates, split) = plt.subplots(
+        1, 2, figsize=(11, 4.5), gridspec_kw={"width_ratios": [3, 2]}
+    )
+    rounds = [f"round {n + 1}" for n in range(len(one.phases))] + ["all rounds"]
+    most = 0.0
+    for offset, totals, label, colour in (
+        (-0.2, one, "1 node (baseline)", "tab:grey"),
+        (0.2, two, "2 nodes (the figure)", "C0"),
+    ):
+        carried = [phase.messages / max(sum(phase.node_cpu), 1e-9) for phase in totals.phases] + [
+            totals.per_node_cpu_second
+        ]
+        bars = rates.bar(
+            [n + offset for n in range(len(carried))], carried, 0.4, color=colour, label=label
+        )
+        rates.bar_label(bars, fmt="%.0f", fontsize=8)
+        most = max(most, *carried)
+    rates.axhline(
+        0.9 * one.per_node_cpu_second, color="tab:red", linestyle=":", label="goal: ≥ 0.9x 1 node"
+    )
+    rates.axvline(len(rounds) - 1.5, color="black", linewidth=0.8)
+    rates.set_xticks(range(len(rounds)), rounds)
+    rates.set_ylim(0, 1.3 * most)
+    rates.set_ylabel("messages acknowledged per node CPU-second")
+    rates.set_title(
+        f"What a second node costs each: ratio "
+        f"{two.per_node_cpu_second / max(one.per_node_cpu_second, 1e-9):.2f}\n"
+        f"({CHATS} chats, one message every {THINK:g} s per side; PostgreSQL, Redis)",
+        fontsize=10,
+    )
+    rates.grid(axis="y", alpha=0.3)
+    rates.legend(fontsize="small", loc="upper center", ncol=3)
+
+    parts: tuple[tuple[str, Callable[[Phase], float], str], ...] = (
+        ("node", lambda phase: sum(phase.node_cpu), "C0"),
+        ("PostgreSQL", lambda phase: phase.database_cpu, "C2"),
+        ("Redis", lambda phase: phase.redis_cpu, "C3"),
+    )
+    bottoms = [0.0, 0.0]
+    for name, seconds, colour in parts:
+        costs = [
+            1e3 * sum(seconds(phase) for phase in totals.phases) / max(1.0, totals.messages)
+            for totals in (one, two)
+        ]
+        label = f"{name}: {costs[0]:.2f} → {costs[1]:.2f} ms"
+        bars = split.bar([0, 1], costs, 0.5, bottom=bottoms, color=colour, label=label)
+        bottoms = [b + c for b, c in zip(bottoms, costs, strict=True)]
+    split.bar_label(bars, labels=[f"{whole:.2f} ms in all" for whole in bottoms], fontsize=8)
+    split.set_ylim(0, 1.4 * max(bottoms))
+    split.set_xticks([0, 1], ["1 node", "2 nodes"])
+    split.set_ylabel("CPU per message acknowledged (ms)")
+    split.set_title("Where a message's CPU goes\n(nodes summed; all rounds)", fontsize=10)
+    split.grid(axis="y", alpha=0.3)
+    split.legend(fontsize="small", loc="upper left")
+    return save_plot(figure, "nodes.png")
+
+
 def main() -> None:
     raise_open_files()
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -456,6 +521,7 @@ def main() -> None:
             baseline=round(baseline, 1),
             goal="a second node costs each node at most 10 % of its efficiency (ratio ≥ 0.9)",
             details=details,
+            plots=[plot(one, two)],
         )
     )
 
