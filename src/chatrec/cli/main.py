@@ -18,6 +18,7 @@ from chatrec.cli.database import command_config, migrate_database, store_of
 from chatrec.cli.deliveries import deliveries_app
 from chatrec.cli.help import App
 from chatrec.cli.integrity import check, verify
+from chatrec.cli.serving import run_server
 from chatrec.cli.worker import worker
 from chatrec.config import Config
 
@@ -59,29 +60,6 @@ def _refuse_a_second_server(config: Config) -> None:
         raise typer.Exit(code=1) from None
     finally:
         store.close()
-
-
-def _serve(config: Config) -> None:
-    import uvicorn
-
-    from chatrec.bootstrap import build_app
-    from chatrec.live.heap import freeze_start_up_heap
-
-    server = uvicorn.Server(
-        uvicorn.Config(
-            build_app(config),
-            host=config.host,
-            port=config.port,
-            ws_max_size=max(65536, config.max_frame_bytes * 2),
-            # No permessage-deflate: a customer's text compressed in one stream with
-            # what else the connection carries leaks by length (CRIME/BREACH), and for
-            # frames this small compression costs more CPU than it saves bandwidth.
-            ws_per_message_deflate=False,
-            log_level="info",
-        )
-    )
-    freeze_start_up_heap()
-    asyncio.run(server.serve())
 
 
 @app.callback()
@@ -157,7 +135,7 @@ def serve(
     config = command_config(host, port, data_dir, database_url, redis_url)
     migrate_database(config)
     _refuse_a_second_server(config)
-    _serve(config)
+    run_server(config)
 
 
 @app.command()
@@ -228,7 +206,7 @@ def demo(
     # the process would die there and leave the platform's sshd behind.
     previous = {sig: signal.signal(sig, _exit_on_signal) for sig in STOP_SIGNALS}
     try:
-        _serve(config)
+        run_server(config)
     finally:
         if running is not None:
             running.stop()
