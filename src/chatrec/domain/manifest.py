@@ -30,6 +30,7 @@ from chatrec.domain.decision import Verdict
 from chatrec.domain.render import SIDECAR_EXTENSION
 from chatrec.domain.render.document import iso
 from chatrec.domain.render.files import RecordingFiles, RenderedFile
+from chatrec.domain.render.json_format import dump_json
 
 MANIFEST_EXTENSION = ".manifest.json"
 MANIFEST_FORMAT = "manifest"
@@ -173,7 +174,7 @@ def sign_manifest(manifest: Mapping[str, Any], key: Ed25519PrivateKey) -> bytes:
             "value": base64.b64encode(signature).decode("ascii"),
         },
     }
-    return (json.dumps(signed, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return dump_json(signed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +198,7 @@ def new_private_key() -> bytes:
 
 def key_file(key: PublicKey) -> RenderedFile:
     """The key's document as delivered beside the recordings: ``keys/<key id>.json``."""
-    content = (json.dumps(key.to_json(), indent=2) + "\n").encode("utf-8")
+    content = dump_json(key.to_json())
     return RenderedFile(f"{KEYS_FOLDER}/{key.key_id}.json", KEY_FORMAT, MEDIA_TYPE, content)
 
 
