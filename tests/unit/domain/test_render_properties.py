@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chatrec.domain.journal import CUSTOMER, FLOW, Actor
+from chatrec.domain.render.json_format import dump_json
 from tests.unit.domain.builders import ChatBuilder
 from tests.unit.domain.test_render import ALICE, BOB, SAM, render
 
@@ -77,3 +78,26 @@ def test_R8_everything_said_while_recording_is_in_the_json(chat: tuple[ChatBuild
     assert [e["text"] for e in events if e["type"] == "message"] == told.texts
     for file in files.files:
         assert all(token.encode() in file.content for token in told.kept), file.path
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.text(st.characters(exclude_categories=("Cs",))),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(JSON_VALUES)
+def test_R15_files_are_the_bytes_the_standard_librarys_indented_json_gives(value: object) -> None:
+    # Rendering moved to orjson for speed (issue 13); a file must not change for it.
+    expected = (json.dumps(value, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    assert dump_json(value) == expected
+
+
+def test_R19_what_orjson_refuses_is_still_written() -> None:
+    assert dump_json({"text": "a\ud800b", "big": 2**70}) == (
+        b'{\n  "text": "a?b",\n  "big": 1180591620717411303424\n}\n'
+    )
