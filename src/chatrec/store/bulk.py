@@ -19,7 +19,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from chatrec.store.columns import stored_utc
 
@@ -76,18 +76,18 @@ def update_sql(dialect: str, table: str, key: str, columns: tuple[str, ...]) -> 
     return f"UPDATE {table} SET {sets} WHERE {key} = {_placeholder(dialect, key)}"  # noqa: S608
 
 
-def insert_rows(session: Session, table: str, rows: Sequence[dict[str, Any]]) -> None:
+def insert_rows(connection: Connection, table: str, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` (all with the same columns) with one ``executemany``."""
-    connection = session.connection()
     dialect = connection.dialect.name
     sql = insert_sql(dialect, table, tuple(rows[0]))
     connection.exec_driver_sql(sql, [driver_values(dialect, row) for row in rows])
 
 
-def update_rows(session: Session, table: str, key: str, rows: Iterable[dict[str, Any]]) -> int:
+def update_rows(
+    connection: Connection, table: str, key: str, rows: Iterable[dict[str, Any]]
+) -> int:
     """Update each row (its ``key`` column and the columns it sets), one ``executemany``
     per set of columns; how many rows were updated."""
-    connection = session.connection()
     dialect = connection.dialect.name
     by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:

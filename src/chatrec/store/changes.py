@@ -13,9 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, insert, select, update
+from sqlalchemy import Connection, Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from chatrec.errors import (
     BaseNameTakenError,
@@ -45,7 +44,7 @@ from chatrec.store.records import ChatChange, DeliveryState
 from chatrec.store.routing import claim_agent, lock_agents, sync_chat_agents
 
 
-def write_change(session: Session, change: ChatChange, now: datetime) -> None:
+def write_change(session: Connection, change: ChatChange, now: datetime) -> None:
     """Insert or update the chat and add its events, recordings, files and audit lines."""
     _refuse_clashes_within(change)
     chat = change.chat
@@ -58,7 +57,7 @@ def write_change(session: Session, change: ChatChange, now: datetime) -> None:
         values = changed_values(change)
         del values["chat_id"]
         statement = update(ChatRow).where(ChatRow.chat_id == chat.chat_id)
-        result = cast(CursorResult[Any], session.execute(statement.values(values)))
+        result = session.execute(statement.values(values))
         if result.rowcount == 0:
             raise NotFoundError(f"no chat {chat.chat_id!r} to change")
     if change.events:
@@ -79,7 +78,7 @@ _CHATS = cast(Table, ChatRow.__table__)
 _AUDIT = cast(Table, AuditRow.__table__)
 
 
-def write_batch(session: Session, changes: Sequence[ChatChange], now: datetime) -> None:
+def write_batch(session: Connection, changes: Sequence[ChatChange], now: datetime) -> None:
     """Write every change with one statement per table; raise on any clash.
 
     The caller rolls back on any error and falls back to :func:`write_change` per change.
@@ -113,7 +112,7 @@ def write_batch(session: Session, changes: Sequence[ChatChange], now: datetime) 
         session.execute(insert(_AUDIT), audit)
 
 
-def _write_recordings(session: Session, changes: Sequence[ChatChange], now: datetime) -> None:
+def _write_recordings(session: Connection, changes: Sequence[ChatChange], now: datetime) -> None:
     recordings = [r for c in changes for r in c.recordings]
     session.execute(insert(RecordingRow), [recording_values(r) for r in recordings])
     blocked = {
@@ -143,7 +142,7 @@ def _file_values(
     )
 
 
-def _blocked_reason(session: Session, company_id: str) -> str | None:
+def _blocked_reason(session: Connection, company_id: str) -> str | None:
     """Why the company's destination is blocked: its new files are blocked at once (R16)."""
     return session.scalar(
         select(DestinationRow.blocked_reason).where(DestinationRow.company_id == company_id)
@@ -166,7 +165,7 @@ def _refuse_clashes_within(change: ChatChange) -> None:
 
 
 def explain_conflict(
-    session: Session, change: ChatChange, error: IntegrityError
+    session: Connection, change: ChatChange, error: IntegrityError
 ) -> StoreConflictError:
     """Which stored data the rolled-back change clashed with, read back from the tables.
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -35,13 +35,14 @@ from chatrec.store.records import AgentClaim, AgentLoad, ChatChange, ChatStatus,
 from chatrec.store.transactions import StorePart
 
 
-def ensure_agent(session: Session, user_id: str, company_id: str, now: datetime) -> None:
+def ensure_agent(session: Connection, user_id: str, company_id: str, now: datetime) -> None:
     """The agent's routing row, made the first time they are seen (idle from then on);
     two nodes seeing them first at once make one row, neither fails."""
-    if session.get(RoutingAgentRow, user_id) is not None:
+    known = select(RoutingAgentRow.user_id).where(RoutingAgentRow.user_id == user_id)
+    if session.scalar(known) is not None:
         return
     values = {"user_id": user_id, "company_id": company_id, "idle_since": now, "active_at": now}
-    dialect = session.get_bind().dialect.name
+    dialect = session.dialect.name
     make = postgresql_insert if dialect == "postgresql" else sqlite_insert
     session.execute(make(RoutingAgentRow).values(values).on_conflict_do_nothing())
 
@@ -74,7 +75,7 @@ class RoutingStore(StorePart):
     ) -> None:
         """An agent's portal that takes chats opened (``+1``) or closed (``-1``) here."""
         with self._write() as session:
-            ensure_agent(session, user_id, company_id, now)
+            ensure_agent(session.connection(), user_id, company_id, now)
             row = session.get(AgentSocketRow, (user_id, node_id), with_for_update=True)
             if row is None:
                 if delta > 0:
@@ -90,7 +91,7 @@ class RoutingStore(StorePart):
         """The agent used a portal now; ``idle``: they became free for chats, and their
         wait for the next counts from now (longest idle first)."""
         with self._write() as session:
-            ensure_agent(session, user_id, company_id, now)
+            ensure_agent(session.connection(), user_id, company_id, now)
             values: dict[str, datetime] = {"active_at": now}
             if idle:
                 values["idle_since"] = now
@@ -193,7 +194,7 @@ class RoutingStore(StorePart):
             return list(session.scalars(query))
 
 
-def lock_agents(session: Session, changes: Sequence[ChatChange], now: datetime) -> None:
+def lock_agents(session: Connection, changes: Sequence[ChatChange], now: datetime) -> None:
     """Hold, until the commit, the routing rows of every agent the changes move: those
     claimed, those put in or taken out of a chat.  Locked first and in one order, before
     any chat's row, so that two nodes' commits never wait on each other in a circle."""
@@ -217,7 +218,7 @@ def lock_agents(session: Session, changes: Sequence[ChatChange], now: datetime) 
     )
 
 
-def claim_agent(session: Session, claim: AgentClaim, chat_id: str, now: datetime) -> None:
+def claim_agent(session: Connection, claim: AgentClaim, chat_id: str, now: datetime) -> None:
     """Give the agent the chat unless they are full (R20); call with their row locked
     (:func:`lock_agents`) and after the batch's earlier changes of their chats."""
     held = session.scalar(
@@ -235,7 +236,7 @@ def claim_agent(session: Session, claim: AgentClaim, chat_id: str, now: datetime
 
 
 def sync_chat_agents(
-    session: Session, chat_id: str, agents: tuple[str, ...], now: datetime
+    session: Connection, chat_id: str, agents: tuple[str, ...], now: datetime
 ) -> None:
     """The chat's agents as the change leaves them; an agent left with no chat is idle
     from now."""

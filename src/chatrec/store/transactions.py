@@ -49,7 +49,8 @@ class StorePart:
         self._secrets = secrets
         self._clock = clock
         self._reading = sessionmaker(self.engine, expire_on_commit=False)
-        self._writing = sessionmaker(writing(self.engine), expire_on_commit=False)
+        self._writer = writing(self.engine)
+        self._writing = sessionmaker(self._writer, expire_on_commit=False)
 
     def close(self) -> None:
         self.engine.dispose()
