@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 
@@ -39,6 +39,8 @@ class _Derived:
 
     shape: int
     stints: list[Stint]
+    present: Mapping[str, Actor]
+    """Staff in the chat now: asked by every staff socket of the company per notice."""
     paused: bool
     deletion_requested: bool
     abusive: bool
@@ -111,9 +113,15 @@ class LiveChat:
         shape = self._scan()
         if self._derived is None or self._derived.shape != shape:
             journal = self.journal
+            chat_stints = stints(journal)
             self._derived = _Derived(
                 shape=shape,
-                stints=stints(journal),
+                stints=chat_stints,
+                present={
+                    s.actor.user_id: s.actor
+                    for s in chat_stints
+                    if s.left_at is None and s.actor.user_id is not None and s.actor.is_staff
+                },
                 paused=is_paused(journal),
                 deletion_requested=bool(journal.of_type(DeletionRequested)),
                 abusive=bool(journal.of_type(FlaggedAbusive)),
@@ -135,13 +143,9 @@ class LiveChat:
     def stints(self) -> list[Stint]:
         return self._derive().stints
 
-    def present(self) -> dict[str, Actor]:
+    def present(self) -> Mapping[str, Actor]:
         """Staff in the chat now, by user id (open stints)."""
-        return {
-            s.actor.user_id: s.actor
-            for s in self.stints()
-            if s.left_at is None and s.actor.user_id is not None and s.actor.is_staff
-        }
+        return self._derive().present
 
     def present_agents(self) -> dict[str, Actor]:
         return {uid: a for uid, a in self.present().items() if a.role is ChatRole.AGENT}

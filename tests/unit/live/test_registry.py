@@ -62,6 +62,12 @@ def test_R11a_R19_what_a_live_chat_keeps_between_events_is_what_its_journal_says
         so_far = Journal(tuple(event for _, event in chat.events))
         assert chat.journal == so_far
         assert chat.stints() == stints(so_far)
+        staff_in = {
+            s.actor.user_id: s.actor
+            for s in stints(so_far)
+            if s.left_at is None and s.actor.user_id is not None and s.actor.is_staff
+        }
+        assert chat.present() == staff_in  # asked by every staff socket per notice
         assert chat.paused == is_paused(so_far)
         assert chat.recording_state is recording_state(chat.company, so_far)
         assert chat.deletion_requested == bool(so_far.of_type(DeletionRequested))
