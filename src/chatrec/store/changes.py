@@ -44,30 +44,30 @@ from chatrec.store.records import ChatChange, DeliveryState
 from chatrec.store.routing import claim_agent, lock_agents, sync_chat_agents
 
 
-def write_change(session: Connection, change: ChatChange, now: datetime) -> None:
+def write_change(connection: Connection, change: ChatChange, now: datetime) -> None:
     """Insert or update the chat and add its events, recordings, files and audit lines."""
     _refuse_clashes_within(change)
     chat = change.chat
-    lock_agents(session, [change], now)
+    lock_agents(connection, [change], now)
     if change.claim is not None:
-        claim_agent(session, change.claim, chat.chat_id, now)
+        claim_agent(connection, change.claim, chat.chat_id, now)
     if change.new_chat:
-        session.execute(insert(ChatRow).values(chat_values(chat)))
+        connection.execute(insert(ChatRow).values(chat_values(chat)))
     else:
         values = changed_values(change)
         del values["chat_id"]
         statement = update(ChatRow).where(ChatRow.chat_id == chat.chat_id)
-        result = session.execute(statement.values(values))
+        result = connection.execute(statement.values(values))
         if result.rowcount == 0:
             raise NotFoundError(f"no chat {chat.chat_id!r} to change")
     if change.events:
-        session.execute(insert(ChatEventRow), change_events(change))
+        connection.execute(insert(ChatEventRow), change_events(change))
     if change.agents is not None:
-        sync_chat_agents(session, chat.chat_id, change.agents, now)
+        sync_chat_agents(connection, chat.chat_id, change.agents, now)
     if change.recordings:
-        _write_recordings(session, [change], now)
+        _write_recordings(connection, [change], now)
     if change.audit:
-        session.execute(insert(AuditRow), [values_of(entry) for entry in change.audit])
+        connection.execute(insert(AuditRow), [values_of(entry) for entry in change.audit])
 
 
 class BatchMismatchError(Exception):
@@ -78,7 +78,7 @@ _CHATS = cast(Table, ChatRow.__table__)
 _AUDIT = cast(Table, AuditRow.__table__)
 
 
-def write_batch(session: Connection, changes: Sequence[ChatChange], now: datetime) -> None:
+def write_batch(connection: Connection, changes: Sequence[ChatChange], now: datetime) -> None:
     """Write every change with one statement per table; raise on any clash.
 
     The caller rolls back on any error and falls back to :func:`write_change` per change.
@@ -87,36 +87,36 @@ def write_batch(session: Connection, changes: Sequence[ChatChange], now: datetim
         _refuse_clashes_within(change)
     # Agents' rows are locked first and in one order, chats' rows in one order after:
     # two nodes' batches then never wait on each other in a circle.
-    lock_agents(session, changes, now)
+    lock_agents(connection, changes, now)
     new = [chat_values(c.chat) for c in changes if c.new_chat]
     updated = sorted(
         (changed_values(c) for c in changes if not c.new_chat),
         key=lambda values: str(values["chat_id"]),
     )
     if new:
-        session.execute(insert(_CHATS), new)
-    if updated and update_rows(session, "chats", "chat_id", updated) != len(updated):
+        connection.execute(insert(_CHATS), new)
+    if updated and update_rows(connection, "chats", "chat_id", updated) != len(updated):
         raise BatchMismatchError("a chat to update is missing")
     events = [row for change in changes for row in change_events(change)]
     if events:
-        insert_rows(session, "chat_events", events)
+        insert_rows(connection, "chat_events", events)
     for change in changes:  # in order: a claim counts the batch's earlier changes
         if change.claim is not None:
-            claim_agent(session, change.claim, change.chat.chat_id, now)
+            claim_agent(connection, change.claim, change.chat.chat_id, now)
         if change.agents is not None:
-            sync_chat_agents(session, change.chat.chat_id, change.agents, now)
+            sync_chat_agents(connection, change.chat.chat_id, change.agents, now)
     if any(c.recordings for c in changes):
-        _write_recordings(session, [c for c in changes if c.recordings], now)
+        _write_recordings(connection, [c for c in changes if c.recordings], now)
     audit = [values_of(entry) for c in changes for entry in c.audit]
     if audit:
-        session.execute(insert(_AUDIT), audit)
+        connection.execute(insert(_AUDIT), audit)
 
 
-def _write_recordings(session: Connection, changes: Sequence[ChatChange], now: datetime) -> None:
+def _write_recordings(connection: Connection, changes: Sequence[ChatChange], now: datetime) -> None:
     recordings = [r for c in changes for r in c.recordings]
-    session.execute(insert(RecordingRow), [recording_values(r) for r in recordings])
+    connection.execute(insert(RecordingRow), [recording_values(r) for r in recordings])
     blocked = {
-        company: _blocked_reason(session, company)
+        company: _blocked_reason(connection, company)
         for company in {c.chat.company_id for c in changes}
     }
     files = [
@@ -126,7 +126,7 @@ def _write_recordings(session: Connection, changes: Sequence[ChatChange], now: d
         for file in recording.files
     ]
     if files:
-        session.execute(insert(RecordingFileRow), files)
+        connection.execute(insert(RecordingFileRow), files)
 
 
 def _file_values(
@@ -142,9 +142,9 @@ def _file_values(
     )
 
 
-def _blocked_reason(session: Connection, company_id: str) -> str | None:
+def _blocked_reason(connection: Connection, company_id: str) -> str | None:
     """Why the company's destination is blocked: its new files are blocked at once (R16)."""
-    return session.scalar(
+    return connection.scalar(
         select(DestinationRow.blocked_reason).where(DestinationRow.company_id == company_id)
     )
 
@@ -165,7 +165,7 @@ def _refuse_clashes_within(change: ChatChange) -> None:
 
 
 def explain_conflict(
-    session: Connection, change: ChatChange, error: IntegrityError
+    connection: Connection, change: ChatChange, error: IntegrityError
 ) -> StoreConflictError:
     """Which stored data the rolled-back change clashed with, read back from the tables.
 
@@ -173,12 +173,12 @@ def explain_conflict(
     """
     chat = change.chat
     if change.new_chat:
-        if session.scalar(select(ChatRow.chat_id).where(ChatRow.chat_id == chat.chat_id)):
+        if connection.scalar(select(ChatRow.chat_id).where(ChatRow.chat_id == chat.chat_id)):
             return DuplicateError(f"chat {chat.chat_id!r} already exists")
-        if session.scalar(select(ChatRow.chat_id).where(ChatRow.token_hash == chat.token_hash)):
+        if connection.scalar(select(ChatRow.chat_id).where(ChatRow.token_hash == chat.token_hash)):
             return DuplicateError(f"another chat has the token of chat {chat.chat_id!r}")
     seqs = [seq for seq, _ in change.events]
-    stored = session.scalars(
+    stored = connection.scalars(
         select(ChatEventRow.seq).where(
             ChatEventRow.chat_id == chat.chat_id, ChatEventRow.seq.in_(seqs)
         )
@@ -188,7 +188,7 @@ def explain_conflict(
     for recording in change.recordings:
         if recording.base_name is None:
             continue
-        taken = session.scalar(
+        taken = connection.scalar(
             select(RecordingRow.recording_id).where(
                 RecordingRow.company_id == recording.company_id,
                 RecordingRow.base_name_key == base_name_key(recording.base_name),
@@ -197,7 +197,7 @@ def explain_conflict(
         if taken:
             return BaseNameTakenError(recording.company_id, [recording.base_name])
     ids = [recording.recording_id for recording in change.recordings]
-    known = session.scalars(
+    known = connection.scalars(
         select(RecordingRow.recording_id).where(RecordingRow.recording_id.in_(ids))
     ).all()
     if known:

@@ -35,16 +35,16 @@ from chatrec.store.records import AgentClaim, AgentLoad, ChatChange, ChatStatus,
 from chatrec.store.transactions import StorePart
 
 
-def ensure_agent(session: Connection, user_id: str, company_id: str, now: datetime) -> None:
+def ensure_agent(connection: Connection, user_id: str, company_id: str, now: datetime) -> None:
     """The agent's routing row, made the first time they are seen (idle from then on);
     two nodes seeing them first at once make one row, neither fails."""
     known = select(RoutingAgentRow.user_id).where(RoutingAgentRow.user_id == user_id)
-    if session.scalar(known) is not None:
+    if connection.scalar(known) is not None:
         return
     values = {"user_id": user_id, "company_id": company_id, "idle_since": now, "active_at": now}
-    dialect = session.dialect.name
+    dialect = connection.dialect.name
     make = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(make(RoutingAgentRow).values(values).on_conflict_do_nothing())
+    connection.execute(make(RoutingAgentRow).values(values).on_conflict_do_nothing())
 
 
 def agent_online(session: Session, node_id: str, lease: timedelta) -> Exists:
@@ -194,7 +194,7 @@ class RoutingStore(StorePart):
             return list(session.scalars(query))
 
 
-def lock_agents(session: Connection, changes: Sequence[ChatChange], now: datetime) -> None:
+def lock_agents(connection: Connection, changes: Sequence[ChatChange], now: datetime) -> None:
     """Hold, until the commit, the routing rows of every agent the changes move: those
     claimed, those put in or taken out of a chat.  Locked first and in one order, before
     any chat's row, so that two nodes' commits never wait on each other in a circle."""
@@ -203,14 +203,14 @@ def lock_agents(session: Connection, changes: Sequence[ChatChange], now: datetim
         return
     for change in moving:
         if change.claim is not None:
-            ensure_agent(session, change.claim.user_id, change.chat.company_id, now)
+            ensure_agent(connection, change.claim.user_id, change.chat.company_id, now)
     chat_ids = [c.chat.chat_id for c in moving]
     users = set(
-        session.scalars(select(ChatAgentRow.user_id).where(ChatAgentRow.chat_id.in_(chat_ids)))
+        connection.scalars(select(ChatAgentRow.user_id).where(ChatAgentRow.chat_id.in_(chat_ids)))
     )
     users |= {user for c in moving for user in c.agents or ()}
     users |= {c.claim.user_id for c in moving if c.claim is not None}
-    session.execute(
+    connection.execute(
         select(RoutingAgentRow.user_id)
         .where(RoutingAgentRow.user_id.in_(sorted(users)))
         .order_by(RoutingAgentRow.user_id)
@@ -218,17 +218,17 @@ def lock_agents(session: Connection, changes: Sequence[ChatChange], now: datetim
     )
 
 
-def claim_agent(session: Connection, claim: AgentClaim, chat_id: str, now: datetime) -> None:
+def claim_agent(connection: Connection, claim: AgentClaim, chat_id: str, now: datetime) -> None:
     """Give the agent the chat unless they are full (R20); call with their row locked
     (:func:`lock_agents`) and after the batch's earlier changes of their chats."""
-    held = session.scalar(
+    held = connection.scalar(
         select(func.count())
         .select_from(ChatAgentRow)
         .where(ChatAgentRow.user_id == claim.user_id, ChatAgentRow.chat_id != chat_id)
     )
     if int(held or 0) >= claim.capacity:
         raise AgentFullError(claim.user_id, claim.capacity)
-    session.execute(
+    connection.execute(
         update(RoutingAgentRow)
         .where(RoutingAgentRow.user_id == claim.user_id)
         .values(idle_since=now)
@@ -236,17 +236,17 @@ def claim_agent(session: Connection, claim: AgentClaim, chat_id: str, now: datet
 
 
 def sync_chat_agents(
-    session: Connection, chat_id: str, agents: tuple[str, ...], now: datetime
+    connection: Connection, chat_id: str, agents: tuple[str, ...], now: datetime
 ) -> None:
     """The chat's agents as the change leaves them; an agent left with no chat is idle
     from now."""
     current = set(
-        session.scalars(select(ChatAgentRow.user_id).where(ChatAgentRow.chat_id == chat_id))
+        connection.scalars(select(ChatAgentRow.user_id).where(ChatAgentRow.chat_id == chat_id))
     )
     wanted = set(agents)
     gone = current - wanted
     if gone:
-        session.execute(
+        connection.execute(
             delete(ChatAgentRow).where(
                 ChatAgentRow.chat_id == chat_id, ChatAgentRow.user_id.in_(gone)
             )
@@ -259,11 +259,11 @@ def sync_chat_agents(
             .where(RoutingAgentRow.user_id.in_(gone), ~busy)
             .with_for_update(skip_locked=True)
         )
-        session.execute(
+        connection.execute(
             update(RoutingAgentRow).where(RoutingAgentRow.user_id.in_(free)).values(idle_since=now)
         )
     added = sorted(wanted - current)
     if added:
-        session.execute(
+        connection.execute(
             insert(ChatAgentRow), [{"chat_id": chat_id, "user_id": user} for user in added]
         )
