@@ -51,7 +51,7 @@ def _work(config: Config, *, once: bool) -> None:
     from chatrec.errors import SecretKeyError
     from chatrec.live.heap import freeze_start_up_heap
 
-    freeze_start_up_heap()  # a worker renders and signs recordings: no pause in between
+    freeze_start_up_heap()  # its uploads and their checks wait on no walk of it
     try:
         asyncio.run(run())
     except SecretKeyError as error:
