@@ -7,8 +7,9 @@ Files are written by orjson: the standard library indents in pure Python, about 
 for an 8 KB recording against 8 µs, and every call leaves cyclic garbage behind it
 (closures referring to each other) that only a garbage collection frees; an ending
 renders a dozen such files in the chat server (issue 13). For every document the two
-give the same bytes; what orjson refuses (a lone surrogate, an integer beyond 64 bits)
-goes through the standard library as before.
+give the same bytes (floats aside, which no document holds: orjson writes ``1e-7``
+where the standard library writes ``1e-07``); what orjson refuses (a lone surrogate,
+an integer beyond 64 bits) goes through the standard library as before.
 """
 
 from __future__ import annotations
