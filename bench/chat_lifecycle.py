@@ -23,7 +23,7 @@ from typing import Any
 
 from bench import chat_load
 from bench.chat_load import Server, Site
-from bench.common import QUICK, Result, raise_open_files, report, save_plot
+from bench.common import QUICK, Result, pyplot, raise_open_files, report, save_plot
 
 NAME = "chat_lifecycle"
 GOAL = "chatrec's server CPU per chat ≤ 5x the bare relay's"
@@ -62,10 +62,7 @@ def one_round(server: Server, site: Site, into: PerChat) -> None:
 def plot(servers: dict[str, PerChat]) -> str:
     """Each server's CPU per chat at both sizes, and per additional chat (the figure):
     what the runs share falls out of the last group only."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     groups = (f"{FEW} chats at once", f"{MORE} chats at once", "per additional chat\n(the figure)")
     figure, axes = plt.subplots(figsize=(8, 4.8))

@@ -102,6 +102,17 @@ def cumulative(values: Iterable[float]) -> tuple[list[float], list[float]]:
     return ordered, [(n + 1) / len(ordered) for n in range(len(ordered))]
 
 
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend (files, no display), imported only by a
+    benchmark that draws: measuring needs none of it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def save_plot(figure: Any, name: str, dpi: int = 110) -> str:
     """Lay out ``figure``, write it as ``docs/performance/<name>`` and close it; the path
     from the repository root, as the results and docs/performance.md name plots."""

@@ -44,7 +44,7 @@ from typing import Any
 from tests.harness import ChildServer
 from websockets.asyncio.client import ClientConnection
 
-from bench.common import QUICK, ROOT, Result, raise_open_files, report, save_plot, summary
+from bench.common import QUICK, ROOT, Result, pyplot, raise_open_files, report, save_plot, summary
 from bench.idle_chats import (
     ChatStarter,
     bare_opener,
@@ -364,10 +364,7 @@ async def measure(folder: Path, deadline: float) -> tuple[Side, Side, list[str]]
 
 
 def plot(chatrec: Side, bare: Side) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from matplotlib.ticker import FuncFormatter
 
     figure, axes = plt.subplots(figsize=(7, 4.5))

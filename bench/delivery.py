@@ -44,7 +44,7 @@ from typing import Any
 
 from tests.integration.store.factories import ended_chat, seed
 
-from bench.common import QUICK, Result, report, save_plot
+from bench.common import QUICK, Result, pyplot, report, save_plot
 from bench.delay_proxy import delayed_link
 from bench.sftp_peer import SftpPeer, batch_of_deliveries, sftp_batch
 from chatrec.delivery.egress import EgressPolicy
@@ -279,10 +279,7 @@ def scenario(
 
 def plot(scenarios: Sequence[dict[str, Any]], name: str) -> str:
     """One panel per scenario, each on its own scale: sftp -b and chatrec per setting."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, axes = plt.subplots(1, len(scenarios), figsize=(3.2 * len(scenarios), 4.2))
     names = ["sftp -b", *(f"chatrec {c}x{m}" for c, m in SETTINGS)]

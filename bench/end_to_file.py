@@ -53,7 +53,7 @@ from tests.harness import ChildProcess, ChildServer
 from tests.redis_server import RedisServer
 
 from bench.arrivals import Arrivals
-from bench.common import QUICK, Result, cumulative, report, save_plot, summary
+from bench.common import QUICK, Result, cumulative, pyplot, report, save_plot, summary
 from bench.nodes import SQLALCHEMY_PREFIX, bench_database
 from chatrec.delivery.egress import EgressPolicy
 from chatrec.delivery.model import Destination, RecordingUpload, UploadItem
@@ -340,10 +340,7 @@ async def measure_bare_upload(
 
 def plot(split: Sequence[float], one: Sequence[float], bare: Sequence[float]) -> str:
     """The latency distributions as cumulative curves, p50 and p99 marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, axis = plt.subplots(figsize=(8, 4.5))
     for values, label in (

@@ -26,7 +26,7 @@ import httpx
 
 from bench import chat_load
 from bench.chat_load import Server, Site, cpu_seconds
-from bench.common import QUICK, Result, report, save_plot
+from bench.common import QUICK, Result, pyplot, report, save_plot
 from chatrec.simulate.client import Link, open_link, post
 
 LONG = 300 if QUICK else 3000
@@ -140,10 +140,7 @@ async def measure(started: Server, site: Site) -> dict[str, Any]:
 
 def plot(measured: dict[str, Any]) -> str:
     """Each window's cost drawn across the events its chat held meanwhile."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from matplotlib.ticker import StrMethodFormatter
 
     short, long = measured["short"]["us_per_message"], measured["long"]["us_per_message"]

@@ -18,7 +18,7 @@ import httpx
 
 from bench import chat_load
 from bench.chat_load import Server, Site, cpu_seconds
-from bench.common import QUICK, Result, report, save_plot
+from bench.common import QUICK, Result, pyplot, report, save_plot
 from bench.growth_events import SETTLE, TIMEOUT, Chat, agent_link, start_chat, turns
 from chatrec.simulate.client import Link, open_link, post
 
@@ -69,10 +69,7 @@ async def measure(server: Server, site: Site) -> dict[str, Any]:
 
 def plot(measured: dict[str, Any]) -> str:
     """The three windows in the order they ran, against the staff sockets open."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     first, last = measured["few"]["us_per_message"]
     crowded = measured["many"]["us_per_message"]

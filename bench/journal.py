@@ -39,7 +39,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, make_url, text
 
-from bench.common import QUICK, RESULTS, Result, report, save_plot
+from bench.common import QUICK, RESULTS, Result, pyplot, report, save_plot
 from chatrec.domain.journal import CUSTOMER, ChatStarted, MessagePosted
 from chatrec.store.database import SQLITE_BUSY_TIMEOUT_MS
 from chatrec.store.migrations import migrate
@@ -487,10 +487,7 @@ def profile_apply(template: Path, folder: Path, stamp: str) -> list[str]:
 
 
 def plot(steps: Sequence[Pair]) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, (rates, batches) = plt.subplots(1, 2, figsize=(10, 4))
     writers = [p.writers for p in steps]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 
-from bench.common import Result, report, save_plot
+from bench.common import Result, pyplot, report, save_plot
 from bench.journal import HEADLINE_WRITERS, MESSAGES, Pair, measure_postgres, postgres_setting
 
 NAME = "journal_pg"
@@ -16,10 +16,7 @@ GOAL = "chatrec >= 1.0x plain PostgreSQL inserts, a connection per writer"
 
 def plot(pair: Pair) -> str:
     """chatrec's rate between its baseline's and the limit's, at the headline's writers."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     sizes = pair.batch_sizes
     mean = sum(sizes) / max(1, len(sizes))

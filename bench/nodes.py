@@ -55,7 +55,16 @@ from tests.redis_server import RedisServer
 
 from bench import chat_load
 from bench.chat_load import Server, Site, cpu_seconds
-from bench.common import QUICK, RESULTS, Result, raise_open_files, report, save_plot, summary
+from bench.common import (
+    QUICK,
+    RESULTS,
+    Result,
+    pyplot,
+    raise_open_files,
+    report,
+    save_plot,
+    summary,
+)
 from chatrec.simulate.agents import Agent, start_agents
 from chatrec.simulate.context import Context
 from chatrec.simulate.plan import Options, plan_chats
@@ -383,10 +392,7 @@ def projection(carried: float) -> dict[str, Any]:
 def plot(one: Totals, two: Totals) -> str:
     """Left, the figure and its baseline round by round and summed; right, where a
     message's CPU goes at one node and at two."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, (rates, split) = plt.subplots(
         1, 2, figsize=(11, 4.5), gridspec_kw={"width_ratios": [3, 2]}
