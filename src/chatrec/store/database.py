@@ -33,11 +33,13 @@ SCHEMA_REVISION = "0020"
 
 
 POOL_SIZE = 10
-"""Connections a process keeps open to PostgreSQL: more than its threads that use them at
-once (the group commit's, the event loop's thread pool of ``min(32, cores + 4)``, a
-worker's), so that none is opened and closed per transaction, which cost the several
-nodes benchmark about a hundred new backends in twenty seconds.  SQLAlchemy's overflow
-(10 more) is kept for bursts."""
+"""Connections a process keeps open to its database: more than its threads that use them
+at once (the group commit's, the event loop's thread pool of ``min(32, cores + 4)``, a
+worker's), so that none is opened and closed per transaction.  On PostgreSQL that cost
+the several nodes benchmark about a hundred new backends in twenty seconds; on SQLite
+SQLAlchemy's default of five made ``chat_lifecycle`` open 57 connections for 250 chats,
+each setting its pragmas and reading the schema again.  SQLAlchemy's overflow (10 more)
+is kept for bursts."""
 
 
 def make_engine(url: str, **options: Any) -> Engine:
@@ -55,6 +57,8 @@ def make_engine(url: str, **options: Any) -> Engine:
     if database and database != ":memory:" and not database.startswith("file:"):
         create_private(Path(database))  # its -wal and -shm take its mode (R18)
     connect_args = {"check_same_thread": False, **options.pop("connect_args", {})}
+    if database and database != ":memory:":
+        options.setdefault("pool_size", POOL_SIZE)
     engine = create_engine(parsed, connect_args=connect_args, **options)
     event.listen(engine, "connect", _configure_sqlite)
     event.listen(engine, "begin", _begin_sqlite)
