@@ -48,6 +48,9 @@ DISPATCH_BATCH = 50
 DISPATCH_ROUNDS = 20
 """Rounds of one dispatch before it yields; the periodic sweep offers the rest."""
 
+DISPATCH_TRIES = 4
+"""Readings of the queue by one dispatch whose pairings other nodes took first (R20)."""
+
 ACTIVE_EVERY = 0.1
 """Share of the idle timeout after which an agent's use of the portal is written again."""
 
@@ -238,24 +241,37 @@ class ChatRouting(OpenChats):
         whole queue.  The periodic :meth:`dispatch_waiting` gives whatever is left.
 
         One dispatch per company at a time on this node; another node giving the same
-        chat or filling the same agent meanwhile is refused at the commit.  It never
-        fails the action that asked, which is committed already: a database that fails
-        here is logged, and the sweep offers the chats again."""
+        chat or filling the same agent meanwhile is refused at the commit, and the queue
+        is read again: nodes queuing chats together both offer the oldest chat to the
+        agent idle longest, and the one refused must not leave its chat to the sweep
+        while agents are free (R20).  It never fails the action that asked, which is
+        committed already: a database that fails here is logged, and the sweep offers
+        the chats again."""
         lock = self._dispatching.setdefault(company_id, asyncio.Lock())
         async with lock:
-            try:
-                waiting = await self._run(self.store.waiting_chats, company_id, limit)
-                if not waiting:
-                    return 0
-                free = await self._run(
-                    self.store.free_agents, company_id, self.node_id, self.node_lease
-                )
-            except StoreError as error:
-                log.warning("routing company %s waits for the next sweep: %s", company_id, error)
-                return 0
             given = 0
-            for match in pair(waiting, free)[:limit]:
-                given += await self._assign(match)
+            for _ in range(DISPATCH_TRIES):
+                try:
+                    waiting = await self._run(self.store.waiting_chats, company_id, limit - given)
+                    if not waiting:
+                        return given
+                    free = await self._run(
+                        self.store.free_agents, company_id, self.node_id, self.node_lease
+                    )
+                except StoreError as error:
+                    log.warning(
+                        "routing company %s waits for the next sweep: %s", company_id, error
+                    )
+                    return given
+                matches = pair(waiting, free)
+                refused = 0
+                for match in matches:
+                    if await self._assign(match):
+                        given += 1
+                    else:
+                        refused += 1
+                if not refused or given >= limit:
+                    return given
             return given
 
     async def _assign(self, match: Match) -> bool:

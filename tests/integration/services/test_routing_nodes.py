@@ -199,3 +199,24 @@ def test_R20_the_agent_idle_longest_gets_the_chat_whichever_node_they_are_on(
             assert assignments(one, third.chat_id) == [alice.user_id]
 
     run(scenario)
+
+
+def test_R20_chats_queued_on_two_nodes_at_once_are_all_given_without_waiting_for_a_sweep(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Both nodes offer the oldest waiting chat to the agent idle longest at the same
+    moment; the one refused at the commit reads the queue again and gives the next,
+    rather than leave a chat waiting for the periodic sweep while agents are free."""
+
+    async def scenario() -> None:
+        async with nodes(database_url, tmp_path) as (one, two):
+            for name in ("alice", "carol"):  # three slots each, portals on both nodes
+                await one.chats.staff_connected(login(one, name))
+                await available(two, login(two, name))
+            chats = await asyncio.gather(*(queued_chat(node) for node in (one, two) * 3))
+            waiting = one.store.waiting_chats(chats[0].record.company_id, 10)
+            assert waiting == []
+            given = [assignments(one, chat.chat_id) for chat in chats]
+            assert all(len(agents) == 1 for agents in given), given
+
+    run(scenario)
