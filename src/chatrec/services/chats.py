@@ -243,7 +243,7 @@ class ChatService(ChatRouting):
                 del self._chats[chat_id]
                 raise
             await self._after_flow(chat)
-        await self._dispatch(company.company_id)
+        await self._offer(chat)
         return Started(chat.record, token)
 
     async def customer_says(self, chat: LiveChat, text: str) -> int:
@@ -276,7 +276,7 @@ class ChatService(ChatRouting):
 
         seq = await self._acting(chat, act)
         if chat.record.status is ChatStatus.QUEUED:  # the flow routed it just now
-            await self._dispatch(chat.record.company_id)
+            await self._offer(chat)
         return seq
 
     async def customer_requests_deletion(self, chat: LiveChat) -> int:

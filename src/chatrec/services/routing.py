@@ -234,7 +234,9 @@ class ChatRouting(OpenChats):
                     break
         return given
 
-    async def _dispatch(self, company_id: str, limit: int = 1) -> int:
+    async def _dispatch(
+        self, company_id: str, limit: int = 1, *, queued: LiveChat | None = None
+    ) -> int:
         """Give waiting chats to free agents, longest idle first: at most ``limit``, what
         the action that asks could have made possible (a chat queued: one; an agent
         arriving: their capacity), so that the action's answer never waits on routing a
@@ -244,15 +246,24 @@ class ChatRouting(OpenChats):
         chat or filling the same agent meanwhile is refused at the commit, and the queue
         is read again: nodes queuing chats together both offer the oldest chat to the
         agent idle longest, and the one refused must not leave its chat to the sweep
-        while agents are free (R20).  It never fails the action that asked, which is
-        committed already: a database that fails here is logged, and the sweep offers
-        the chats again."""
+        while agents are free (R20).  ``queued``, the chat the action queued, is offered
+        first, without reading the queue: the nodes' dispatches then seldom want the same
+        chat, and a chat older than it is waiting only if no agent was free for it, or
+        its node lost a race and reads the queue again.  It never fails the action that
+        asked, which is committed already: a database that fails here is logged, and the
+        sweep offers the chats again."""
         lock = self._dispatching.setdefault(company_id, asyncio.Lock())
         async with lock:
             given = 0
             for _ in range(DISPATCH_TRIES):
                 try:
-                    waiting = await self._run(self.store.waiting_chats, company_id, limit - given)
+                    if queued is not None and queued.record.queue_id is not None:
+                        waiting = [(queued.chat_id, queued.record.queue_id)]
+                        queued = None
+                    else:
+                        waiting = await self._run(
+                            self.store.waiting_chats, company_id, limit - given
+                        )
                     if not waiting:
                         return given
                     free = await self._run(
@@ -273,6 +284,11 @@ class ChatRouting(OpenChats):
                 if not refused or given >= limit:
                     return given
             return given
+
+    async def _offer(self, chat: LiveChat) -> int:
+        """Give the chat an action has just queued, or else what waits (:meth:`_dispatch`)."""
+        queued = chat if chat.record.status is ChatStatus.QUEUED else None
+        return await self._dispatch(chat.record.company_id, queued=queued)
 
     async def _assign(self, match: Match) -> bool:
         """Commit one pairing; false if the chat or the agent was taken meanwhile."""
