@@ -68,9 +68,9 @@ class TakenNames(Protocol):
 class SigningKeys(Protocol):
     """A company's keys that sign its recordings' manifests (R21, ``store.signing_keys``)."""
 
-    def signing_key_at(self, company_id: str, at: datetime) -> SigningKey | None: ...
-
-    def signing_keys(self, company_id: str) -> list[PublicKey]: ...
+    def signing_at(
+        self, company_id: str, at: datetime
+    ) -> tuple[SigningKey | None, list[PublicKey]]: ...
 
 
 class AttachmentFiles(Protocol):

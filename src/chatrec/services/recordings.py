@@ -82,11 +82,10 @@ def sign_recordings(
     ended = journal.ended
     assert ended is not None
     company_id = journal.start.company_id
-    key = keys.signing_key_at(company_id, ended.at)
+    key, published = keys.signing_at(company_id, ended.at)
     if key is None:
         log.error("company %s has no signing key: its recordings are not signed", company_id)
         return list(produced)
-    published = keys.signing_keys(company_id)
     verdicts = {verdict.recording.recording_id: verdict for verdict in decision.produced}
     signed_at = max(ended.at, key.public.valid_from)
     return [

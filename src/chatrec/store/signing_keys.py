@@ -107,20 +107,28 @@ class SigningKeyStore(StorePart):
     def signing_key_at(self, company_id: str, at: datetime) -> SigningKey | None:
         """The key valid at ``at``, else the current one (a time before the company's
         first key); ``None`` for a company without keys."""
+        return self.signing_at(company_id, at)[0]
+
+    def signing_at(
+        self, company_id: str, at: datetime
+    ) -> tuple[SigningKey | None, list[PublicKey]]:
+        """What a chat ending at ``at`` is signed with, in one read: the key of
+        :meth:`signing_key_at` and every key of :meth:`signing_keys`."""
         with self._read() as session:
             rows = session.scalars(
                 select(SigningKeyRow)
-                .where(SigningKeyRow.company_id == company_id, SigningKeyRow.private_key != "")
-                .order_by(SigningKeyRow.valid_from.desc())
+                .where(SigningKeyRow.company_id == company_id)
+                .order_by(SigningKeyRow.valid_from, SigningKeyRow.key_id)
             ).all()
+            usable = [row for row in rows if row.private_key != ""]
             valid = [
                 row
-                for row in rows
+                for row in usable
                 if row.valid_from <= at and (row.valid_until is None or at < row.valid_until)
             ]
-            current = [row for row in rows if row.valid_until is None]
-            chosen = valid or current
-            return _signing(chosen[0], self._secrets) if chosen else None
+            chosen = valid or [row for row in usable if row.valid_until is None]
+            key = _signing(chosen[-1], self._secrets) if chosen else None
+            return key, [_public(row) for row in rows]
 
     def rotate_signing_key(
         self, company_id: str, private: bytes, *, audit: Sequence[AuditRecord] = ()

@@ -62,14 +62,13 @@ class FakeStore:
         )
     )
 
-    def signing_key_at(self, company_id: str, at: datetime) -> SigningKey | None:
-        return replace(
+    def signing_at(
+        self, company_id: str, at: datetime
+    ) -> tuple[SigningKey | None, list[PublicKey]]:
+        key = replace(
             self.signing_key, public=replace(self.signing_key.public, company_id=company_id)
         )
-
-    def signing_keys(self, company_id: str) -> list[PublicKey]:
-        key = self.signing_key_at(company_id, datetime.now(UTC))
-        return [] if key is None else [key.public]
+        return key, [key.public]
 
     def get_company(self, company_id: str) -> CompanyRecord | None:
         return self.companies.get(company_id)
