@@ -60,8 +60,8 @@ from chatrec.flows import FlowState, answer_flow, start_flow
 from chatrec.live.bus import user_topic
 from chatrec.live.registry import LiveChat
 from chatrec.live.routing import Availability
-from chatrec.services.directory import company_settings, user_login
-from chatrec.services.open_chats import require_in_chat, sampling_key, staff_actor
+from chatrec.services.directory import company_settings, sampling_key, staff_actor, user_login
+from chatrec.services.open_chats import require_in_chat
 from chatrec.services.routing import ChatRouting
 from chatrec.services.token_hash import hash_token
 from chatrec.store.records import (

@@ -10,7 +10,9 @@ import logging
 
 from chatrec.domain.attachments import KNOWN_TYPES, MAX_ATTACHMENT_BYTES, AttachmentPolicy
 from chatrec.domain.filenames import FilenameTemplate
+from chatrec.domain.journal import Actor, ChatRole
 from chatrec.domain.masking import Masking, compile_pattern
+from chatrec.domain.roles import DESK_ROLES
 from chatrec.domain.settings import (
     CompanySettings,
     Product,
@@ -18,7 +20,7 @@ from chatrec.domain.settings import (
     UserLogin,
     VconDraft,
 )
-from chatrec.errors import MaskPatternError
+from chatrec.errors import MaskPatternError, PermissionDeniedError
 from chatrec.store.records import CompanyRecord, UserRecord
 
 log = logging.getLogger(__name__)
@@ -88,3 +90,15 @@ def user_login(record: UserRecord) -> UserLogin:
         record_chats=record.record_chats,
         record_percentage=record.record_percentage,
     )
+
+
+def sampling_key(company: CompanyRecord) -> bytes:
+    """The company's sampling key (R7); its id only for a company created without one."""
+    return company.sampling_key or company.company_id.encode()
+
+
+def staff_actor(user: UserRecord) -> Actor:
+    """The login as it acts in a chat: a desk role has the chat role of the same name."""
+    if user.role not in DESK_ROLES:
+        raise PermissionDeniedError(f"a {user.role} login does not take part in chats")
+    return Actor(ChatRole(user.role.value), user.name, user.user_id)

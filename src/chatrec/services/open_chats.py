@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from chatrec.domain.chain import check_chain
-from chatrec.domain.journal import Actor, ChatRole, Event, Journal
+from chatrec.domain.journal import Event, Journal
 from chatrec.domain.participants import MOVES_AGENTS, present_agent_ids
-from chatrec.domain.roles import DESK_ROLES, LoginRole
+from chatrec.domain.roles import LoginRole
 from chatrec.errors import (
     ActionError,
     AuthenticationError,
@@ -31,7 +31,7 @@ from chatrec.flows import Flow, FlowState, load_flow
 from chatrec.live.bus import Fanout, chat_topic, company_topic
 from chatrec.live.carried import carried, take_carried
 from chatrec.live.registry import LiveChat
-from chatrec.services.directory import company_settings
+from chatrec.services.directory import company_settings, sampling_key
 from chatrec.services.endings import ChatEndings
 from chatrec.services.ports import Committer, LiveChatStore
 from chatrec.services.presence import PresenceStore
@@ -53,18 +53,6 @@ log = logging.getLogger(__name__)
 
 CLASH_RETRIES = 5
 """How often an action catches up with other nodes before it is tried a last time."""
-
-
-def sampling_key(company: CompanyRecord) -> bytes:
-    """The company's sampling key (R7); its id only for a company created without one."""
-    return company.sampling_key or company.company_id.encode()
-
-
-def staff_actor(user: UserRecord) -> Actor:
-    """The login as it acts in a chat: a desk role has the chat role of the same name."""
-    if user.role not in DESK_ROLES:
-        raise PermissionDeniedError(f"a {user.role} login does not take part in chats")
-    return Actor(ChatRole(user.role.value), user.name, user.user_id)
 
 
 def require_in_chat(chat: LiveChat, user: UserRecord) -> None:

@@ -27,8 +27,8 @@ from chatrec.errors import (
 from chatrec.live.bus import user_topic
 from chatrec.live.registry import LiveChat
 from chatrec.live.routing import Availability, Match, pair
-from chatrec.services.directory import user_login
-from chatrec.services.open_chats import OpenChats, staff_actor
+from chatrec.services.directory import staff_actor, user_login
+from chatrec.services.open_chats import OpenChats
 from chatrec.services.presence import presence_view
 from chatrec.store.records import (
     AgentClaim,
