@@ -602,7 +602,7 @@ class ChatService(ChatRouting):
         first = record.last_seq
         chat.record = record
         chat.events.append((first, ended))
-        del self._chats[chat.chat_id]
+        self.retire(chat)
         self._publish(chat, after=first - 1)
         if self._on_recordings is not None and any(r.files for r in recordings):
             self._on_recordings()

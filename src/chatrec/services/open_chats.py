@@ -30,6 +30,7 @@ from chatrec.errors import (
 from chatrec.flows import Flow, FlowState, load_flow
 from chatrec.live.bus import Fanout, chat_topic, company_topic
 from chatrec.live.carried import carried, take_carried
+from chatrec.live.ends import ChatEnds
 from chatrec.live.registry import LiveChat
 from chatrec.services.directory import company_settings, sampling_key
 from chatrec.services.endings import ChatEndings
@@ -115,6 +116,7 @@ class OpenChats:
         self._presence_changes = asyncio.Lock()
         self._clock = clock
         self._chats: dict[str, LiveChat] = {}
+        self._ends = ChatEnds()
         # Chats being read from the store, once for every caller (:meth:`ensure`).
         self._loading: dict[str, asyncio.Future[LiveChat | None]] = {}
         # Chats being started, per company: counted with the open ones against the limit.
@@ -178,6 +180,9 @@ class OpenChats:
         chat = self._chats.get(chat_id)
         if chat is not None:
             return chat.events_after(seq)
+        kept = self._ends.after(chat_id, seq)
+        if kept is not None:
+            return kept
         return await self._run(self.store.load_journal, chat_id, seq)
 
     async def catch_up(
@@ -197,8 +202,13 @@ class OpenChats:
         if not take_carried(chat, notice):
             return False
         if chat.record.status is ChatStatus.ENDED:
-            self._chats.pop(chat.chat_id, None)
+            self.retire(chat)
         return True
+
+    def retire(self, chat: LiveChat) -> None:
+        """Forget a chat that has ended, but for its end (``live.ends``)."""
+        self._chats.pop(chat.chat_id, None)
+        self._ends.keep(chat)
 
     async def chat_for_customer(self, token: str) -> tuple[str, LiveChat | None]:
         """The customer's chat id, and the live chat unless it has ended (R18).
@@ -252,6 +262,8 @@ class OpenChats:
         chat = self._chats.get(chat_id)
         if chat is not None:
             return chat
+        if chat_id in self._ends:
+            return None  # an ended chat never opens again
         loading = self._loading.get(chat_id)
         if loading is None:
             loading = asyncio.ensure_future(self._read_chat(chat_id))
@@ -304,7 +316,7 @@ class OpenChats:
         if record.flow_state is not None:
             chat.flow_state = FlowState.from_dict(record.flow_state)
         if record.status is ChatStatus.ENDED:
-            self._chats.pop(chat.chat_id, None)
+            self.retire(chat)
 
     # -- committing ----------------------------------------------------------------
 
