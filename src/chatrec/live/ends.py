@@ -19,6 +19,8 @@ KEPT = 1_000
 
 
 class ChatEnds:
+    """The last ``kept`` ended chats' ends, by chat id, from each one's ``ChatEnded`` on."""
+
     def __init__(self, kept: int = KEPT) -> None:
         self.kept = kept
         self._ends: OrderedDict[str, list[tuple[int, Event]]] = OrderedDict()
