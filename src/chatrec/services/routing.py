@@ -257,9 +257,15 @@ class ChatRouting(OpenChats):
             given = 0
             for _ in range(DISPATCH_TRIES):
                 try:
-                    if queued is not None and queued.record.queue_id is not None:
-                        waiting = [(queued.chat_id, queued.record.queue_id)]
-                        queued = None
+                    # The action's chat first, unless a dispatch this one waited for
+                    # gave it meanwhile; then, and on later tries, the queue.
+                    offered, queued = queued, None
+                    if (
+                        offered is not None
+                        and offered.record.status is ChatStatus.QUEUED
+                        and offered.record.queue_id is not None
+                    ):
+                        waiting = [(offered.chat_id, offered.record.queue_id)]
                     else:
                         waiting = await self._run(
                             self.store.waiting_chats, company_id, limit - given
