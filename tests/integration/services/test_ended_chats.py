@@ -7,28 +7,22 @@ which gets the journal as the store holds it (R17's purge included).
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from sqlalchemy import event
 
-from chatrec.bootstrap import build
-from chatrec.config import Config
-from chatrec.demo.company import seed_demo
 from chatrec.domain.journal import ChatEnded
+from tests.integration.services.demo_node import demo_node, run_on
 
 
 def test_an_ended_chats_end_is_served_from_memory_and_older_events_from_the_store(
     database_url: str, tmp_path: Path
 ) -> None:
-    node = build(Config(data_dir=tmp_path, database_url=database_url))
-    seed_demo(node.store, tmp_path)
     statements: list[str] = []
-
-    async def scenario() -> None:
+    with demo_node(database_url, tmp_path) as node:
         chats = node.chats
-        node.committer.start()
-        try:
+
+        async def scenario() -> None:
             started = await chats.start_chat("demo-support")
             chat = chats.find(started.chat.chat_id)
             assert chat is not None
@@ -50,10 +44,5 @@ def test_an_ended_chats_end_is_served_from_memory_and_older_events_from_the_stor
             assert statements  # further behind: the store
             assert whole == node.store.load_journal(chat.chat_id)
             assert whole[-1] == tail[0]
-        finally:
-            await node.committer.stop()
 
-    try:
-        asyncio.run(scenario())
-    finally:
-        node.store.close()
+        run_on(node, scenario)

@@ -8,17 +8,14 @@ have a portal counted there.  The store has the last word when a chat is assigne
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from chatrec.bootstrap import build
-from chatrec.config import Config
-from chatrec.demo.company import seed_demo
 from chatrec.store.records import ChatStatus, UserRecord
 from chatrec.web.container import Container
+from tests.integration.services.demo_node import demo_node, run_on
 
 
 def login(node: Container, name: str) -> UserRecord:
@@ -31,14 +28,11 @@ def login(node: Container, name: str) -> UserRecord:
 def test_R18_routing_never_offers_a_chat_to_a_disabled_agent(
     database_url: str, tmp_path: Path, change: dict[str, object]
 ) -> None:
-    node = build(Config(data_dir=tmp_path, database_url=database_url))
-    seed_demo(node.store, tmp_path)
-    alice, carol = login(node, "alice"), login(node, "carol")
-    chats = node.chats
+    with demo_node(database_url, tmp_path) as node:
+        alice, carol = login(node, "alice"), login(node, "carol")
+        chats = node.chats
 
-    async def scenario() -> None:
-        node.committer.start()
-        try:
+        async def scenario() -> None:
             await chats.staff_connected(alice)
             await chats.set_presence(alice, True)
             node.store.update_users([replace(alice, **change)])  # type: ignore[arg-type]
@@ -55,10 +49,5 @@ def test_R18_routing_never_offers_a_chat_to_a_disabled_agent(
             await chats.set_presence(carol, True)
             assert chat.record.status is ChatStatus.ACTIVE
             assert list(chat.present()) == [carol.user_id]
-        finally:
-            await node.committer.stop()
 
-    try:
-        asyncio.run(scenario())
-    finally:
-        node.store.close()
+        run_on(node, scenario)
