@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -291,3 +292,29 @@ def test_R22_a_card_number_is_masked_before_it_is_committed_or_published() -> No
     between_nodes = json.dumps(carried(chat, 0))  # what another node would be told
     assert "4111" not in between_nodes
     assert "5555" not in between_nodes
+
+
+def test_R20_the_action_that_queues_a_chat_offers_that_chat_first() -> None:
+    """A chat older than the one just queued waits with an agent free only when another
+    node won the race for it; the queuing action gives its own chat then, and the older
+    one is offered by the next dispatch (here, the end that frees the agent)."""
+    node = Node()
+    node.store.users[AGENT.user_id] = replace(AGENT, capacity=1)
+
+    async def scenario() -> LiveChat:
+        older = node.chats.find((await node.chats.start_chat("s-web")).chat.chat_id)
+        assert older is not None
+        assert older.record.status is ChatStatus.QUEUED  # no agent connected yet
+        # Her portal counted by another node that lost the race for the older chat.
+        node.store.count_sockets(AGENT.user_id, "acme", "another-node", 1, START)
+        node.clock.advance(5)
+        newer = node.chats.find((await node.chats.start_chat("s-web")).chat.chat_id)
+        assert newer is not None
+        assert newer.record.status is ChatStatus.ACTIVE
+        assert older.record.status is ChatStatus.QUEUED
+        await node.chats.customer_ends(newer)
+        return older
+
+    older = run(scenario)
+    assert older.record.status is ChatStatus.ACTIVE
+    assert AGENT.user_id in older.present()
