@@ -281,9 +281,10 @@ class ChatRouting(OpenChats):
                     )
                     return given
                 matches = pair(waiting, free)
+                logins = {agent.user_id: agent.login for agent in free}
                 refused = 0
                 for match in matches:
-                    if await self._assign(match):
+                    if await self._assign(match, logins.get(match.user_id)):
                         given += 1
                     else:
                         refused += 1
@@ -296,11 +297,12 @@ class ChatRouting(OpenChats):
         queued = chat if chat.record.status is ChatStatus.QUEUED else None
         return await self._dispatch(chat.record.company_id, queued=queued)
 
-    async def _assign(self, match: Match) -> bool:
-        """Commit one pairing; false if the chat or the agent was taken meanwhile."""
+    async def _assign(self, match: Match, login: UserRecord | None = None) -> bool:
+        """Commit one pairing; false if the chat or the agent was taken meanwhile.
+        ``login``: the agent as the free agents were read, else read now."""
         try:
             chat = await self.ensure(match.chat_id)
-            user = await self._run(self.store.get_user, match.user_id)
+            user = login or await self._run(self.store.get_user, match.user_id)
         except StoreError as error:
             log.warning("chat %s waits for the next sweep: %s", match.chat_id, error)
             return False

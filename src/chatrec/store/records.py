@@ -438,12 +438,14 @@ class AgentClaim:
 
 @dataclass(frozen=True, slots=True)
 class FreeAgent:
-    """An agent who can take a chat now: Available, online on a live node, not full."""
+    """An agent who can take a chat now: Available, online on a live node, not full;
+    ``login`` as read with it, so that giving them a chat needs no second read."""
 
     user_id: str
     capacity: int
     open_chats: int
     idle_since: datetime
+    login: UserRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from sqlalchemy.sql.expression import Exists, ScalarSelect
 
 from chatrec.domain.roles import LoginRole
 from chatrec.errors import AgentFullError
+from chatrec.store.mapping import user_record
 from chatrec.store.models import (
     AgentSocketRow,
     ChatAgentRow,
@@ -115,7 +116,8 @@ class RoutingStore(StorePart):
         with self._read() as session:
             load = _load()
             rows = session.execute(
-                select(RoutingAgentRow.user_id, UserRow.capacity, load, RoutingAgentRow.idle_since)
+                select(UserRow, load, RoutingAgentRow.idle_since)
+                .select_from(RoutingAgentRow)
                 .join(UserRow, UserRow.user_id == RoutingAgentRow.user_id)
                 .join(PresenceRow, PresenceRow.user_id == RoutingAgentRow.user_id)
                 .where(
@@ -128,7 +130,8 @@ class RoutingStore(StorePart):
                 )
             )
             return [
-                FreeAgent(user_id, capacity, int(n), idle) for user_id, capacity, n, idle in rows
+                FreeAgent(user.user_id, user.capacity, int(n), idle, user_record(user))
+                for user, n, idle in rows
             ]
 
     def waiting_chats(self, company_id: str, limit: int) -> list[tuple[str, str]]:

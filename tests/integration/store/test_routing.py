@@ -52,6 +52,8 @@ def free(store: Store, node: str = "n1") -> list[str]:
 def test_R20_an_agent_is_free_while_available_online_enabled_and_not_full(store: Store) -> None:
     ready(store)
     assert free(store) == ["bob"]
+    [agent] = store.free_agents("acme", "n1", LEASE)
+    assert agent.login == store.get_user("bob")  # routing gives the chat without reading her again
     store.set_presence(PresenceRecord("bob", False, PresenceCause.AGENT, T0))
     assert free(store) == []
     store.set_presence(PresenceRecord("bob", True, PresenceCause.AGENT, T0))

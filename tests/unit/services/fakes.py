@@ -163,7 +163,7 @@ class FakeStore:
                 and self._online(user_id)
                 and load < user.capacity
             ):
-                free.append(FreeAgent(user_id, user.capacity, load, agent["idle_since"]))
+                free.append(FreeAgent(user_id, user.capacity, load, agent["idle_since"], user))
         return free
 
     def waiting_chats(self, company_id: str, limit: int) -> list[tuple[str, str]]:
