@@ -7,6 +7,7 @@ metadata is the agent who handled the chat longest (interpretations in SPEC.md).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -87,14 +88,16 @@ MOVES_AGENTS = (AgentAssigned, ParticipantLeft, Transferred)
 """Events after which the agents in a chat may differ (the others never change them)."""
 
 
+def present_staff(chat_stints: Sequence[Stint]) -> dict[str, Actor]:
+    """The staff in the chat now (an open stint), by user id."""
+    return {
+        s.actor.user_id: s.actor
+        for s in chat_stints
+        if s.left_at is None and s.actor.user_id is not None and s.actor.is_staff
+    }
+
+
 def present_agent_ids(journal: Journal) -> tuple[str, ...]:
     """The agents in the chat now, by user id: what their capacity counts (R20)."""
-    return tuple(
-        sorted(
-            {
-                s.actor.user_id
-                for s in stints(journal)
-                if s.left_at is None and s.actor.role is ChatRole.AGENT and s.actor.user_id
-            }
-        )
-    )
+    present = present_staff(stints(journal))
+    return tuple(sorted(uid for uid, actor in present.items() if actor.role is ChatRole.AGENT))

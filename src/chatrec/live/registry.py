@@ -27,7 +27,7 @@ from chatrec.domain.journal import (
     WrapUpChosen,
 )
 from chatrec.domain.live_state import RecordingState, is_paused, recording_state
-from chatrec.domain.participants import Stint, stints
+from chatrec.domain.participants import Stint, present_staff, stints
 from chatrec.domain.settings import CompanySettings
 from chatrec.flows import Flow, FlowState
 from chatrec.store.records import ChatRecord
@@ -117,11 +117,7 @@ class LiveChat:
             self._derived = _Derived(
                 shape=shape,
                 stints=chat_stints,
-                present={
-                    s.actor.user_id: s.actor
-                    for s in chat_stints
-                    if s.left_at is None and s.actor.user_id is not None and s.actor.is_staff
-                },
+                present=present_staff(chat_stints),
                 paused=is_paused(journal),
                 deletion_requested=bool(journal.of_type(DeletionRequested)),
                 abusive=bool(journal.of_type(FlaggedAbusive)),

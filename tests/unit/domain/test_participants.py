@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from chatrec.domain.journal import CUSTOMER, AgentAssigned, SupervisorJoined
-from chatrec.domain.participants import involved_staff, primary_agent, stints
+from chatrec.domain.participants import (
+    involved_staff,
+    present_agent_ids,
+    present_staff,
+    primary_agent,
+    stints,
+)
 from tests.unit.domain.builders import ChatBuilder, agent, supervisor
 
 ALICE, BOB, SAM = agent("alice"), agent("bob"), supervisor("sam")
@@ -15,6 +21,21 @@ def test_stints_close_on_leave_and_on_transfer_away() -> None:
     ).journal()
     found = {(s.actor.name, s.left_at is None) for s in stints(journal)}
     assert found == {("Customer", True), ("Alice", False), ("Bob", True), ("Sam", False)}
+
+
+def test_R20_present_staff_are_those_with_an_open_stint_and_agents_among_them_count() -> None:
+    carol = agent("carol")
+    journal = (
+        ChatBuilder()
+        .assign(ALICE)
+        .assign(carol)
+        .supervisor_joins(SAM)
+        .transfer(ALICE, BOB)
+        .leaves(carol)
+        .journal()
+    )
+    assert present_staff(stints(journal)) == {"bob": BOB, "sam": SAM}  # never the customer
+    assert present_agent_ids(journal) == ("bob",)  # the supervisor takes no agent's slot
 
 
 def test_a_rejoin_while_still_present_does_not_open_a_second_stint() -> None:
