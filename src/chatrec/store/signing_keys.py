@@ -93,33 +93,29 @@ def reencrypt_signing_keys(session: Session, box: SecretBox) -> int:
     return changed
 
 
+def _keys_of(session: Session, company_id: str) -> Sequence[SigningKeyRow]:
+    """The company's keys, oldest first."""
+    return session.scalars(
+        select(SigningKeyRow)
+        .where(SigningKeyRow.company_id == company_id)
+        .order_by(SigningKeyRow.valid_from, SigningKeyRow.key_id)
+    ).all()
+
+
 class SigningKeyStore(StorePart):
     def signing_keys(self, company_id: str) -> list[PublicKey]:
         """Every key of the company, oldest first, with its validity: what is published."""
         with self._read() as session:
-            rows = session.scalars(
-                select(SigningKeyRow)
-                .where(SigningKeyRow.company_id == company_id)
-                .order_by(SigningKeyRow.valid_from, SigningKeyRow.key_id)
-            )
-            return [_public(row) for row in rows]
-
-    def signing_key_at(self, company_id: str, at: datetime) -> SigningKey | None:
-        """The key valid at ``at``, else the current one (a time before the company's
-        first key); ``None`` for a company without keys."""
-        return self.signing_at(company_id, at)[0]
+            return [_public(row) for row in _keys_of(session, company_id)]
 
     def signing_at(
         self, company_id: str, at: datetime
     ) -> tuple[SigningKey | None, list[PublicKey]]:
-        """What a chat ending at ``at`` is signed with, in one read: the key of
-        :meth:`signing_key_at` and every key of :meth:`signing_keys`."""
+        """What a chat ending at ``at`` is signed with, in one read: the key valid at
+        ``at``, else the current one (a time before the company's first key), ``None``
+        for a company without keys; and every key of :meth:`signing_keys`."""
         with self._read() as session:
-            rows = session.scalars(
-                select(SigningKeyRow)
-                .where(SigningKeyRow.company_id == company_id)
-                .order_by(SigningKeyRow.valid_from, SigningKeyRow.key_id)
-            ).all()
+            rows = _keys_of(session, company_id)
             usable = [row for row in rows if row.private_key != ""]
             valid = [
                 row

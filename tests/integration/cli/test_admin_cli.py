@@ -854,7 +854,7 @@ def test_R21_an_administrator_rotates_the_signing_key_and_the_old_one_stays_publ
         "company.signing_key_rotated",
         {"keys": [listed[0]["key_id"], rotated["key_id"]]},
     )
-    signing = store.signing_key_at("acme", datetime.fromisoformat(rotated["valid_from"]))
+    signing, _ = store.signing_at("acme", datetime.fromisoformat(rotated["valid_from"]))
     assert signing is not None
     assert signing.public.key_id == rotated["key_id"]
 
