@@ -4,6 +4,9 @@ Services publish only after their change is committed (save, then publish), and 
 notice carries no content a client could miss: it says "chat X has sequence N", and
 each connection reads what it has not yet seen from the service by sequence number.
 That is what lets a Redis-backed bus replace this in-process one for several nodes.
+
+A notice is one dict handed to every listener as it is, never copied: neither the
+publisher nor a listener changes it once published.
 """
 
 from __future__ import annotations

@@ -84,6 +84,14 @@ CLOSE_ROLE_CHANGED = 4409
 
 
 @dataclass(frozen=True, slots=True)
+class Notice:
+    """A notice for the writer to act on, in order with the frames queued before it."""
+
+    topic: str
+    notice: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Ending:
     """How a staff socket ends when its access ends: the error frame sent, then the close."""
 
@@ -197,7 +205,7 @@ class Connection:
         self.service = container.chats
         config = container.config
         self.bucket = TokenBucket(config.frames_per_second, config.frame_burst)
-        self.outbox: SendQueue[dict[str, Any] | tuple[str, str] | Ending | None] = SendQueue()
+        self.outbox: SendQueue[dict[str, Any] | Notice | Ending | None] = SendQueue()
         self.seen: dict[str, int] = {}
         self.unsubscribes: list[Callable[[], None]] = []
         self.ending: Ending | None = None
@@ -224,16 +232,17 @@ class Connection:
         self.unsubscribes.append(self.container.fanout.subscribe(topic, self._notice))
 
     def _notice(self, topic: str, notice: dict[str, Any]) -> None:
-        self.outbox.put_nowait((topic, json.dumps(notice)))
+        # Shared with every other listener, never copied: notices are read-only (live.bus).
+        self.outbox.put_nowait(Notice(topic, notice))
 
     async def _writer(self) -> None:
         while (item := await self.outbox.get()) is not None:
             if isinstance(item, Ending):
                 await self._end(item)
                 return
-            if isinstance(item, tuple):
+            if isinstance(item, Notice):
                 try:
-                    await self.on_notice(item[0], json.loads(item[1]))
+                    await self.on_notice(item.topic, item.notice)
                 except StoreError as error:
                     # The client catches up by sequence at the next notice or its sync.
                     frame = store_error_frame(error, "reading a notice for a client")
@@ -413,7 +422,7 @@ class CustomerConnection(Connection):
             self.subscribe(topic)
             self.container.fanout.publish(topic, {"customer_connection": self.connection_id})
         # Replays what the customer missed; for a chat that ended meanwhile, up to its end.
-        self.outbox.put_nowait((chat_topic(self.chat_id), json.dumps({"since": hello.last_seq})))
+        self.outbox.put_nowait(Notice(chat_topic(self.chat_id), {"since": hello.last_seq}))
 
     async def on_notice(self, topic: str, notice: dict[str, Any]) -> None:
         if "typing" in notice:
@@ -528,7 +537,7 @@ class StaffConnection(Connection):
         await self.service.load_company(user.company_id)
         for chat in self.service.visible_chats(user):
             self.outbox.put_nowait(
-                (chat_topic(chat.chat_id), json.dumps({"chat_id": chat.chat_id, "since": 0}))
+                Notice(chat_topic(chat.chat_id), {"chat_id": chat.chat_id, "since": 0})
             )
 
     def end(self, reason: str) -> None:
@@ -668,9 +677,9 @@ class StaffConnection(Connection):
             case protocol.Sync():
                 service.chat_for_staff(user, frame.chat_id)
                 self.outbox.put_nowait(
-                    (
+                    Notice(
                         chat_topic(frame.chat_id),
-                        json.dumps({"chat_id": frame.chat_id, "since": frame.last_seq}),
+                        {"chat_id": frame.chat_id, "since": frame.last_seq},
                     )
                 )
                 return None
