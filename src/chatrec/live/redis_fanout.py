@@ -8,7 +8,7 @@ listener once so each catches up by sequence.
 
 Local listeners are called at once in the publisher's thread, as on one node, and the
 notice also goes to Redis stamped with this node's id; each node hears the others'
-notices on one pattern subscription and ignores its own.  The subscriber is plain
+notices on one pattern subscription and drops its own before parsing them.  The subscriber is plain
 redis-py ``PubSub``, made anew after each lost connection (``encode/broadcaster`` and a
 long-lived ``PubSub`` hang silently after a Redis restart; ../shared/NODES.md).
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import orjson
 from redis import Redis
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
@@ -42,24 +42,30 @@ PUBLISH_QUEUE = 10_000
 cannot publish says so in its health."""
 
 
-def encode(node_id: str, topics: tuple[str, ...], notice: dict[str, Any]) -> str:
-    """A notice as it travels on Redis, stamped with its sender so it ignores its own.
+def encode(node_id: str, topics: tuple[str, ...], notice: dict[str, Any]) -> bytes:
+    """A notice as it travels on Redis: its sender's id, a space, then the JSON of its
+    topics and notice.  The sender comes first so that a node drops its own notices
+    without parsing them; one message for all its topics (a chat's and its company's),
+    so a notice carrying a chat's events is encoded, sent and decoded once (R20)."""
+    return node_id.encode() + b" " + orjson.dumps({"topics": topics, "notice": notice})
 
-    One message for all its topics (a chat's and its company's): a notice carrying a
-    chat's events is encoded, sent and decoded once whoever listens (R20)."""
-    return json.dumps({"node": node_id, "topics": list(topics), "notice": notice})
+
+def sender(data: bytes) -> bytes:
+    """Who sent a message :func:`encode` made (whatever precedes its first space)."""
+    return data.partition(b" ")[0]
 
 
-def decode(data: str | bytes) -> tuple[str, list[str], dict[str, Any]]:
+def decode(data: bytes) -> tuple[str, list[str], dict[str, Any]]:
     """The sender, topics and notice of a message :func:`encode` made; ``ValueError``
     for anything else on the channels."""
+    node, _, body = data.partition(b" ")
     try:
-        body = json.loads(data)
-        topics = body["topics"]
+        parsed = orjson.loads(body)
+        topics = parsed["topics"]
         if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
             raise TypeError("topics")
-        return str(body["node"]), topics, dict(body["notice"])
-    except (KeyError, TypeError) as error:
+        return node.decode(), topics, dict(parsed["notice"])
+    except (KeyError, TypeError, ValueError) as error:  # orjson's errors are ValueErrors
         raise ValueError(f"not a chatrec notice: {error}") from error
 
 
@@ -85,9 +91,10 @@ class RedisFanout:
         self.url = url
         self.prefix = prefix
         self.node_id = uuid.uuid4().hex
+        self._own = self.node_id.encode()
         self._local = InProcessFanout()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._outgoing: asyncio.Queue[tuple[str, str]] | None = None
+        self._outgoing: asyncio.Queue[tuple[str, bytes]] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._connected = False
         self._since = datetime.now(UTC)
@@ -155,7 +162,7 @@ class RedisFanout:
         self._loop = None
         self._outgoing = None
 
-    def _enqueue(self, message: tuple[str, str]) -> None:
+    def _enqueue(self, message: tuple[str, bytes]) -> None:
         if self._outgoing is None:
             return  # stopped meanwhile: a publish from a thread that came too late
         try:
@@ -217,14 +224,16 @@ class RedisFanout:
     def _deliver(self, message: dict[str, Any]) -> None:
         if message.get("type") != "pmessage":
             return
+        data: bytes = message["data"]
+        if sender(data) == self._own:
+            return  # this node's own: its listeners were told when it was published
         try:
-            node, topics, notice = decode(message["data"])
+            _, topics, notice = decode(data)
         except ValueError:
             log.warning("A notice on Redis that is not chatrec's was ignored")
             return
-        if node != self.node_id:
-            for topic in topics:
-                self._tell(topic, notice)
+        for topic in topics:
+            self._tell(topic, notice)
 
     def _tell(self, topic: str, notice: dict[str, Any]) -> None:
         # A listener that fails must not end this node's subscription for every other.

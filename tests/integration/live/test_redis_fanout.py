@@ -145,6 +145,9 @@ def test_R20_a_foreign_message_on_the_channel_is_ignored(tmp_path: Path) -> None
             with Redis.from_url(url) as client:
                 client.publish("chatrec:chat:a", b"not json")
                 client.publish("chatrec:chat:a", b'{"node": "x"}')
+                client.publish("chatrec:chat:a", b'x {"topics": "chat:a", "notice": {}}')
+                client.publish("chatrec:chat:a", b'x {"topics": ["chat:a"]}')
+                client.publish("chatrec:chat:a", b'x {"topics": ["chat:a"], "notice": 1}')
             other = RedisFanout(url)
             await other.start()
             other.publish("chat:a", {"sequence": 9})
