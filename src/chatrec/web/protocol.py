@@ -7,8 +7,10 @@ reference for client authors; this module is its single source.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, ClassVar, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from chatrec.domain.journal import (
@@ -257,3 +259,13 @@ def event_view(event: Event, *, staff: bool) -> dict[str, Any] | None:
     if body is None:
         return None
     return {**body, "at": event.at.isoformat(), "by": _who(event.actor, with_id=staff)}
+
+
+def frame_text(frame: dict[str, Any]) -> str:
+    """A frame as the text sent: orjson's, ten times quicker than the standard library's
+    on every frame of every follower (issue 13).  What orjson refuses, a message's lone
+    surrogate that the client's JSON escaped, goes as the standard library writes it."""
+    try:
+        return orjson.dumps(frame).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(frame)

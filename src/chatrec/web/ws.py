@@ -179,7 +179,7 @@ async def admitted(websocket: WebSocket, connections: ConnectionLimiter) -> Asyn
     with contextlib.suppress(Exception):
         await websocket.accept()
         frame = error_frame("too_many_connections", f"{refusal}; try again later")
-        await websocket.send_text(json.dumps(frame))
+        await websocket.send_text(protocol.frame_text(frame))
         await websocket.close(code=CLOSE_TRY_AGAIN)
     yield False
 
@@ -246,7 +246,7 @@ class Connection:
                 except StoreError as error:
                     # The client catches up by sequence at the next notice or its sync.
                     frame = store_error_frame(error, "reading a notice for a client")
-                    await self.ws.send_text(json.dumps(frame))
+                    await self.ws.send_text(protocol.frame_text(frame))
                 except (WebSocketDisconnect, RuntimeError):
                     # The client is gone, or the ASGI server closed the socket itself (a
                     # frame over its size limit): sending after that is a RuntimeError.
@@ -260,7 +260,7 @@ class Connection:
                         await self.ws.close(code=INTERNAL_ERROR)
                     return
                 continue
-            await self.ws.send_text(json.dumps(item))
+            await self.ws.send_text(protocol.frame_text(item))
 
     async def sync(
         self, chat_id: str, *, since: int | None = None, known: int | None = None
@@ -272,11 +272,11 @@ class Connection:
             view = protocol.event_view(event, staff=self.staff)
             if view is not None:
                 frame = {"type": "event", "chat_id": chat_id, "seq": seq, "event": view}
-                await self.ws.send_text(json.dumps(frame))
+                await self.ws.send_text(protocol.frame_text(frame))
             self.seen[chat_id] = seq
         chat = self.service.find(chat_id)
         summary = chat_summary(chat, staff=self.staff) if chat else ended_summary(chat_id)
-        await self.ws.send_text(json.dumps({"type": "chat", "chat": summary}))
+        await self.ws.send_text(protocol.frame_text({"type": "chat", "chat": summary}))
 
     async def on_notice(self, topic: str, notice: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -354,14 +354,16 @@ class Connection:
         """Say why the connection ends, then close it; nothing more is sent or acted on."""
         self.ending = ending
         with contextlib.suppress(Exception):
-            await self.ws.send_text(json.dumps(error_frame(ending.error_code, ending.message)))
+            await self.ws.send_text(
+                protocol.frame_text(error_frame(ending.error_code, ending.message))
+            )
             await self.ws.close(code=ending.close_code, reason=ending.close_reason)
 
     async def _refuse(self, frame: dict[str, Any]) -> None:
         """End a connection whose hello failed: say why, then close (4401, 1013 or 4400)."""
         closes = {"unauthenticated": 4401, "store_unavailable": CLOSE_TRY_AGAIN}
         with contextlib.suppress(Exception):
-            await self.ws.send_text(json.dumps(frame))
+            await self.ws.send_text(protocol.frame_text(frame))
             await self.ws.close(code=closes.get(frame["code"], 4400))
 
     async def loop(self, adapter: Any) -> None:
@@ -427,7 +429,7 @@ class CustomerConnection(Connection):
     async def on_notice(self, topic: str, notice: dict[str, Any]) -> None:
         if "typing" in notice:
             if notice["typing"]["by"] != "customer":
-                await self.ws.send_text(json.dumps(typing_frame(notice, staff=False)))
+                await self.ws.send_text(protocol.frame_text(typing_frame(notice, staff=False)))
             return
         newer = notice.get("customer_connection")
         if notice.get("resync"):
@@ -439,7 +441,7 @@ class CustomerConnection(Connection):
             await self.sync(self.chat_id, since=notice.get("since"), known=known)
         elif newer != self.connection_id:
             message = "this chat was opened on another connection, which replaces this one"
-            await self.ws.send_text(json.dumps(error_frame("replaced", message)))
+            await self.ws.send_text(protocol.frame_text(error_frame("replaced", message)))
             await self.ws.close(code=CLOSE_REPLACED)
 
     def live(self) -> LiveChat:
@@ -596,12 +598,12 @@ class StaffConnection(Connection):
 
     async def on_notice(self, topic: str, notice: dict[str, Any]) -> None:
         if "presence" in notice:
-            await self.ws.send_text(json.dumps({"type": "presence", **notice["presence"]}))
+            await self.ws.send_text(protocol.frame_text({"type": "presence", **notice["presence"]}))
             return
         if "typing" in notice:
             mine = notice["typing"]["user_id"] == self.user.user_id
             if not mine and self.follows(notice["chat_id"]):
-                await self.ws.send_text(json.dumps(typing_frame(notice, staff=True)))
+                await self.ws.send_text(protocol.frame_text(typing_frame(notice, staff=True)))
             return
         if notice.get("resync"):
             # Notices between nodes were lost (R20): catch up on every chat by sequence.
@@ -629,7 +631,7 @@ class StaffConnection(Connection):
             # Left or transferred away: one last summary (without them), then silence.
             del self.seen[chat_id]
             summary = chat_summary(chat, staff=True)
-            await self.ws.send_text(json.dumps({"type": "chat", "chat": summary}))
+            await self.ws.send_text(protocol.frame_text({"type": "chat", "chat": summary}))
 
     async def closed(self) -> None:
         if self.connected:
