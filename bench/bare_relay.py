@@ -274,7 +274,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--database", help="an SQLite file to journal every event in")
     args = parser.parse_args()
-    # As chatrec's ``_serve`` does: the same config, and ``asyncio.run`` of ``serve``.
+    # As chatrec's ``run_server`` does: the same config, and uvicorn's own ``run`` (uvloop).
     config = uvicorn.Config(
         create_app(args.database),
         host=args.host,
@@ -283,7 +283,7 @@ def main() -> None:
         ws_per_message_deflate=False,
         log_level="info",
     )
-    asyncio.run(uvicorn.Server(config).serve())
+    uvicorn.Server(config).run()
 
 
 if __name__ == "__main__":

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from chatrec.config import Config
 
 
@@ -28,4 +26,6 @@ def run_server(config: Config) -> None:
         )
     )
     freeze_start_up_heap()
-    asyncio.run(server.serve())
+    # uvicorn's own run, not asyncio.run of serve: it takes uvloop (uvicorn[standard]).
+    # In relay's load, 608 µs of CPU a message against 752 on asyncio's loop (issue 13).
+    server.run()

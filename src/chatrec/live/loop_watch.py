@@ -27,6 +27,8 @@ class LoopWatch:
         self.counts = [0] * (len(self.bounds) + 1)
         self.total = 0.0
         self.longest = 0.0
+        self.implementation = ""
+        """The loop's library ("uvloop" or "asyncio"), known once :meth:`run` runs."""
 
     def note(self, late: float) -> None:
         late = max(late, 0.0)
@@ -35,6 +37,7 @@ class LoopWatch:
         self.longest = max(self.longest, late)
 
     async def run(self) -> None:
+        self.implementation = type(asyncio.get_running_loop()).__module__.partition(".")[0]
         while True:
             asked = time.monotonic() + self.interval
             await asyncio.sleep(self.interval)

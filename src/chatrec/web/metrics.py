@@ -22,6 +22,7 @@ from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
     HistogramMetricFamily,
+    InfoMetricFamily,
     Metric,
 )
 from prometheus_client.registry import Collector
@@ -94,6 +95,11 @@ class LoopCollector(Collector):
             "chatrec_event_loop_longest_stall_seconds",
             "The longest such wait since this process started.",
             value=watch.longest,
+        )
+        yield InfoMetricFamily(
+            "chatrec_event_loop",
+            "The event loop serving this process's sockets.",
+            value={"implementation": watch.implementation or "not running"},
         )
         yield GaugeMetricFamily(
             "chatrec_gc_frozen_objects",
