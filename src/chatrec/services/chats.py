@@ -173,9 +173,10 @@ class ChatService(ChatRouting):
         """Start a chat on the service; ``details`` answer its pre-chat form and ``page``
         is where the widget was (R23): checked here, whatever the widget checked, and a
         refusal starts nothing."""
-        service = await self._run(self.store.get_service, service_id)
-        if service is None:
+        found = await self._run(self.store.service_to_start, service_id)
+        if found is None:
             raise NotFoundError(f"no service {service_id!r}")
+        service, flow_version = found
         if not service.open_at(self._now()):  # no chat, so no queueing, outside hours
             raise ServiceClosedError(
                 service.closed_message or f"{service.name} is closed now; please come back later"
@@ -189,7 +190,7 @@ class ChatService(ChatRouting):
         self._starting[company_id] += 1
         try:
             await self._check_company_room(company_id)
-            return await self._start_chat(service, company, settings, customer)
+            return await self._start_chat(service, flow_version, company, settings, customer)
         finally:
             self._starting[company_id] -= 1
             if not self._starting[company_id]:
@@ -198,6 +199,7 @@ class ChatService(ChatRouting):
     async def _start_chat(
         self,
         service: ServiceRecord,
+        flow_version: int | None,
         company: CompanyRecord,
         settings: CompanySettings,
         customer: CustomerDetails | None,
@@ -205,7 +207,8 @@ class ChatService(ChatRouting):
         token = secrets.token_urlsafe(32)
         chat_id = secrets.token_hex(6)
         now = self._now()
-        flow_found = await self._flow(service.flow_id, None) if service.flow_id else None
+        flow = service.flow_id
+        flow_found = await self._flow(flow, flow_version) if flow else None
         record = ChatRecord(
             chat_id=chat_id,
             company_id=company.company_id,

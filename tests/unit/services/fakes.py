@@ -79,6 +79,13 @@ class FakeStore:
     def get_service(self, service_id: str) -> ServiceRecord | None:
         return self.services.get(service_id)
 
+    def service_to_start(self, service_id: str) -> tuple[ServiceRecord, int | None] | None:
+        service = self.services.get(service_id)
+        if service is None:
+            return None
+        versions = [v.version for v in self.flows.get(service.flow_id or "", [])]
+        return service, max(versions, default=None)
+
     def get_flow(self, flow_id: str, version: int | None = None) -> FlowVersionRecord | None:
         versions = self.flows.get(flow_id, [])
         found = [v for v in versions if version is None or v.version == version]

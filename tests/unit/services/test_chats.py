@@ -30,6 +30,7 @@ from chatrec.services.chats import ChatService
 from chatrec.store.records import (
     ChatStatus,
     CompanyRecord,
+    FlowVersionRecord,
     PresenceCause,
     PresenceRecord,
     QueueRecord,
@@ -318,3 +319,39 @@ def test_R20_the_action_that_queues_a_chat_offers_that_chat_first() -> None:
     older = run(scenario)
     assert older.record.status is ChatStatus.ACTIVE
     assert AGENT.user_id in older.present()
+
+
+def test_a_chats_start_reads_a_flow_version_once_and_a_newer_one_when_saved() -> None:
+    """The service's read names its flow's newest version; a version never changes once
+    saved, so only a version not yet in memory is read (issue 13: reads per chat)."""
+    node = Node()
+    source = (
+        "name: welcome\nsteps:\n  - {id: hi, type: say, text: Hello}\n"
+        "  - {id: go, type: route, queue: General}\n"
+    )
+    version = FlowVersionRecord("welcome", "acme", "Welcome", 1, source, START)
+    node.store.flows["welcome"] = [version]
+    node.store.services["s-flow"] = ServiceRecord("s-flow", "acme", "Sales", "welcome")
+    read: list[tuple[str, int | None]] = []
+    get_flow = node.store.get_flow
+
+    def counted(flow_id: str, version: int | None = None) -> FlowVersionRecord | None:
+        read.append((flow_id, version))
+        return get_flow(flow_id, version)
+
+    node.store.get_flow = counted  # type: ignore[method-assign]
+
+    async def scenario() -> list[str]:
+        said = []
+        for _ in range(3):
+            started = await node.chats.start_chat("s-flow")
+            journal = node.store.load_journal(started.chat.chat_id)
+            texts = [e.text for _, e in journal if isinstance(e, MessagePosted)]
+            said.append(texts[0])
+            if len(said) == 2:
+                newer = replace(version, version=2, source=source.replace("Hello", "Hi"))
+                node.store.flows["welcome"].append(newer)
+        return said
+
+    assert run(scenario) == ["Hello", "Hello", "Hi"]
+    assert read == [("welcome", 1), ("welcome", 2)]
