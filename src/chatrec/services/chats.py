@@ -133,13 +133,12 @@ class ChatService(ChatRouting):
 
     # -- the customer --------------------------------------------------------------
 
-    async def _check_company_room(self, company_id: str) -> None:
+    def _check_company_room(self, company_id: str, open_now: int) -> None:
         """Refuse a chat beyond the company's open chats on every node (429, not stored).
 
         Called once this start is counted among the company's starting ones, so that
         starts beside it on this node are counted too; other nodes' are not (a limit
         that several nodes may overrun by their starts in flight, never more)."""
-        open_now = await self._run(self.store.count_open_chats, company_id)
         limit = self.limits.open_chats_per_company
         others_starting = self._starting[company_id] - 1
         if open_now + others_starting >= limit:
@@ -173,24 +172,25 @@ class ChatService(ChatRouting):
         """Start a chat on the service; ``details`` answer its pre-chat form and ``page``
         is where the widget was (R23): checked here, whatever the widget checked, and a
         refusal starts nothing."""
-        found = await self._run(self.store.service_to_start, service_id)
+        found = await self._run(self.store.chat_start, service_id)
         if found is None:
             raise NotFoundError(f"no service {service_id!r}")
-        service, flow_version = found
+        service, company = found.service, found.company
         if not service.open_at(self._now()):  # no chat, so no queueing, outside hours
             raise ServiceClosedError(
                 service.closed_message or f"{service.name} is closed now; please come back later"
             )
         company_id = service.company_id
-        company = await self.company(company_id)
+        if company is None:
+            raise NotFoundError(f"no company {company_id!r}")
         settings = company_settings(company)
         customer = check_answers(
             service.form, details or {}, page, lambda text: settings.masking.mask(text).text
         )
         self._starting[company_id] += 1
         try:
-            await self._check_company_room(company_id)
-            return await self._start_chat(service, flow_version, company, settings, customer)
+            self._check_company_room(company_id, found.open_chats)
+            return await self._start_chat(service, found.flow_version, company, settings, customer)
         finally:
             self._starting[company_id] -= 1
             if not self._starting[company_id]:

@@ -25,6 +25,7 @@ from chatrec.store.records import (
     AuditRecord,
     ChatChange,
     ChatRecord,
+    ChatStart,
     CompanyRecord,
     FlowVersionRecord,
     FreeAgent,
@@ -52,8 +53,8 @@ class CatalogReads(Protocol):
 
     def get_service(self, service_id: str) -> ServiceRecord | None: ...
 
-    def service_to_start(self, service_id: str) -> tuple[ServiceRecord, int | None] | None:
-        """The service and its flow's newest version number (``None`` without a flow)."""
+    def chat_start(self, service_id: str) -> ChatStart | None:
+        """The service, its flow's newest version, its company and open chats, at once."""
         ...
 
     def get_flow(self, flow_id: str, version: int | None = None) -> FlowVersionRecord | None: ...

@@ -177,23 +177,6 @@ class CatalogStore(StorePart):
             row = session.get(ServiceRow, service_id)
             return None if row is None else record_of(ServiceRecord, row)
 
-    def service_to_start(self, service_id: str) -> tuple[ServiceRecord, int | None] | None:
-        """The service and its flow's newest version, in one statement: a chat's start
-        finds a saved version in memory (it never changes) without reading the flow."""
-        newest = (
-            select(func.max(FlowVersionRow.version))
-            .where(FlowVersionRow.flow_id == ServiceRow.flow_id)
-            .scalar_subquery()
-        )
-        with self._read() as session:
-            found = session.execute(
-                select(ServiceRow, newest).where(ServiceRow.service_id == service_id)
-            ).first()
-            if found is None:
-                return None
-            row, version = found
-            return record_of(ServiceRecord, row), version
-
     def list_services(self, company_id: str) -> list[ServiceRecord]:
         with self._read() as session:
             rows = session.scalars(

@@ -188,6 +188,18 @@ class ServiceRecord:
         return hours is None or hours.is_open(at)
 
 
+@dataclass(frozen=True, slots=True)
+class ChatStart:
+    """What a chat's start reads at once (``store.starts``)."""
+
+    service: ServiceRecord
+    flow_version: int | None
+    """The newest version of the service's flow; ``None`` without a flow."""
+    company: CompanyRecord | None
+    open_chats: int
+    """The company's chats not ended, on every node."""
+
+
 class Pending(StrEnum):
     """What a session must do before anything else works (``SessionRecord.pending``)."""
 

@@ -9,7 +9,7 @@ nothing.  Live chats change only through :meth:`Store.apply`, which the
 
 :class:`Store` composes one part per aggregate (``companies``, ``access``, ``catalog``,
 ``canned``, ``chats``, ``attachments``, ``audit``, ``deliveries``, ``nodes``, ``routing``,
-``signing_keys``) over one engine; a service
+``signing_keys``, ``starts``) over one engine; a service
 declares the few methods it needs as a port (``chatrec.services.ports``), which a fake
 can fill.
 """
@@ -32,6 +32,7 @@ from chatrec.store.deliveries import DeliveryStore
 from chatrec.store.nodes import NodeStore
 from chatrec.store.routing import RoutingStore
 from chatrec.store.signing_keys import SigningKeyStore
+from chatrec.store.starts import StartStore
 
 
 class Store(
@@ -47,6 +48,7 @@ class Store(
     NodeStore,
     RoutingStore,
     SigningKeyStore,
+    StartStore,
 ):
     """chatrec's whole database: every part over one engine, and its migrations."""
 

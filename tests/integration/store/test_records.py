@@ -160,18 +160,6 @@ def test_services_round_trip_and_change_their_flow(store: Store) -> None:
     assert store.get_service("s-none") is None
 
 
-def test_a_service_to_start_comes_with_its_flows_newest_version(store: Store) -> None:
-    seed(store)
-    sales = ServiceRecord("s-sales", "acme", "Sales", "welcome")
-    store.save_flow("acme", "welcome", "Welcome", FLOW_SOURCE)
-    store.create_service(sales)
-    assert store.service_to_start("s-sales") == (sales, 1)
-    store.save_flow("acme", "welcome", "Welcome", FLOW_SOURCE.replace("Hello", "Hi"))
-    assert store.service_to_start("s-sales") == (sales, 2)
-    assert store.service_to_start("s-support") == (SUPPORT, None)  # a service without a flow
-    assert store.service_to_start("s-none") is None
-
-
 def session(token_hash: str, user_id: str, now: datetime, **times: timedelta) -> SessionRecord:
     """A session of ``user_id`` made an hour before ``now``; ``expires``/``seen`` from now."""
     expires = now + times.get("expires", timedelta(hours=12))

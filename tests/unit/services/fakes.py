@@ -16,6 +16,7 @@ from chatrec.store.records import (
     AgentLoad,
     ChatChange,
     ChatRecord,
+    ChatStart,
     ChatStatus,
     CompanyRecord,
     FlowVersionRecord,
@@ -79,12 +80,15 @@ class FakeStore:
     def get_service(self, service_id: str) -> ServiceRecord | None:
         return self.services.get(service_id)
 
-    def service_to_start(self, service_id: str) -> tuple[ServiceRecord, int | None] | None:
+    def chat_start(self, service_id: str) -> ChatStart | None:
         service = self.services.get(service_id)
         if service is None:
             return None
         versions = [v.version for v in self.flows.get(service.flow_id or "", [])]
-        return service, max(versions, default=None)
+        company = self.companies.get(service.company_id)
+        return ChatStart(
+            service, max(versions, default=None), company, len(self.open_chats(service.company_id))
+        )
 
     def get_flow(self, flow_id: str, version: int | None = None) -> FlowVersionRecord | None:
         versions = self.flows.get(flow_id, [])

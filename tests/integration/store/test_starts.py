@@ -1,0 +1,39 @@
+"""What a chat's start reads, at once, on SQLite and PostgreSQL (issue 13)."""
+
+from __future__ import annotations
+
+from chatrec.store.records import ChatStart, ServiceRecord
+from chatrec.store.store import Store
+from tests.integration.store.factories import (
+    ACME,
+    FLOW_SOURCE,
+    GLOBEX_SUPPORT,
+    SUPPORT,
+    ended_chat,
+    new_chat,
+    seed_two_companies,
+)
+
+
+def test_a_start_reads_its_service_flows_newest_version_company_and_open_chats(
+    store: Store,
+) -> None:
+    seed_two_companies(store)
+    sales = ServiceRecord("s-sales", "acme", "Sales", "welcome")
+    store.save_flow("acme", "welcome", "Welcome", FLOW_SOURCE)
+    store.create_service(sales)
+    company = store.get_company("acme")
+    assert company is not None
+    assert company.company_id == ACME.company_id
+    assert store.chat_start("s-sales") == ChatStart(sales, 1, company, 0)
+
+    store.save_flow("acme", "welcome", "Welcome", FLOW_SOURCE.replace("Hello", "Hi"))
+    # Open chats of the company only: an ended one and another company's are not counted.
+    store.apply([new_chat("C1"), new_chat("C2"), ended_chat("C3")])
+    store.apply([ended_chat("G1", company_id="globex")])
+    assert store.chat_start("s-sales") == ChatStart(sales, 2, company, 2)
+    assert store.chat_start("s-support") == ChatStart(SUPPORT, None, company, 2)  # no flow
+    globex = store.chat_start(GLOBEX_SUPPORT.service_id)
+    assert globex is not None
+    assert globex.open_chats == 0
+    assert store.chat_start("s-none") is None
