@@ -8,9 +8,10 @@ listener once so each catches up by sequence.
 
 Local listeners are called at once in the publisher's thread, as on one node, and the
 notice also goes to Redis stamped with this node's id; each node hears the others'
-notices on one pattern subscription and drops its own before parsing them.  The subscriber is plain
-redis-py ``PubSub``, made anew after each lost connection (``encode/broadcaster`` and a
-long-lived ``PubSub`` hang silently after a Redis restart; ../shared/NODES.md).
+notices on one pattern subscription and drops its own before parsing them.  The
+subscriber is plain redis-py ``PubSub``, made anew after each lost connection
+(``encode/broadcaster`` and a long-lived ``PubSub`` hang silently after a Redis
+restart; ../shared/NODES.md).
 """
 
 from __future__ import annotations

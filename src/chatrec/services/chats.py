@@ -136,9 +136,11 @@ class ChatService(ChatRouting):
     def _check_company_room(self, company_id: str, open_now: int) -> None:
         """Refuse a chat beyond the company's open chats on every node (429, not stored).
 
-        Called once this start is counted among the company's starting ones, so that
-        starts beside it on this node are counted too; other nodes' are not (a limit
-        that several nodes may overrun by their starts in flight, never more)."""
+        ``open_now`` is the count the start read (``store.starts``).  Called once this
+        start is counted among the company's starting ones, with no await since that
+        read, so that starts beside it on this node are counted too; other nodes' are
+        not (a limit that several nodes may overrun by their starts in flight, never
+        more)."""
         limit = self.limits.open_chats_per_company
         others_starting = self._starting[company_id] - 1
         if open_now + others_starting >= limit:
