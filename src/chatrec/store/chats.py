@@ -36,6 +36,7 @@ from chatrec.store.mapping import (
     recording_record,
 )
 from chatrec.store.models import (
+    CHAT_IS_OPEN,
     ChatEventRow,
     ChatRow,
     RecordingFileRow,
@@ -77,7 +78,7 @@ class ChatStore(StorePart):
         """Every chat not ended, of one company or of all: what a starting node takes
         over, or what a company's staff see on any node (R20)."""
         with self._read() as session:
-            query = select(ChatRow).where(ChatRow.status != ChatStatus.ENDED.value)
+            query = select(ChatRow).where(CHAT_IS_OPEN)
             if company_id is not None:
                 query = query.where(ChatRow.company_id == company_id)
             rows = session.scalars(query.order_by(ChatRow.started_at, ChatRow.chat_id))

@@ -17,6 +17,7 @@ from chatrec.domain.journal import AgentAssigned, MessagePosted, Transferred, Wr
 from chatrec.domain.report import ChatFacts
 from chatrec.domain.roles import LoginRole
 from chatrec.store.models import (
+    CHAT_IS_OPEN,
     ChatAgentRow,
     ChatEventRow,
     ChatRow,
@@ -112,7 +113,7 @@ class DashboardStore(StorePart):
             ]
             open_chats = (
                 select(ChatRow.service_id, func.count().label("open"))
-                .where(ChatRow.company_id == company_id, ChatRow.status != ChatStatus.ENDED.value)
+                .where(ChatRow.company_id == company_id, CHAT_IS_OPEN)
                 .group_by(ChatRow.service_id)
                 .subquery()
             )

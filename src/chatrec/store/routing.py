@@ -23,6 +23,7 @@ from chatrec.domain.roles import LoginRole
 from chatrec.errors import AgentFullError
 from chatrec.store.mapping import user_record
 from chatrec.store.models import (
+    CHAT_IS_OPEN,
     AgentSocketRow,
     ChatAgentRow,
     ChatRow,
@@ -166,7 +167,7 @@ class RoutingStore(StorePart):
             query = (
                 select(ChatRow.chat_id)
                 .where(
-                    ChatRow.status != ChatStatus.ENDED.value,
+                    CHAT_IS_OPEN,
                     ChatRow.last_activity_at < before,
                 )
                 .order_by(ChatRow.last_activity_at)
@@ -178,7 +179,7 @@ class RoutingStore(StorePart):
         """Open chats of the company on every node (of all companies: ``None``)."""
         with self._read() as session:
             query = select(func.count()).select_from(ChatRow)
-            query = query.where(ChatRow.status != ChatStatus.ENDED.value)
+            query = query.where(CHAT_IS_OPEN)
             if company_id is not None:
                 query = query.where(ChatRow.company_id == company_id)
             return int(session.scalar(query) or 0)

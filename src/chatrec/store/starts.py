@@ -11,8 +11,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from chatrec.store.mapping import company_record, record_of
-from chatrec.store.models import ChatRow, CompanyRow, FlowVersionRow, ServiceRow
-from chatrec.store.records import ChatStart, ChatStatus, ServiceRecord
+from chatrec.store.models import CHAT_IS_OPEN, ChatRow, CompanyRow, FlowVersionRow, ServiceRow
+from chatrec.store.records import ChatStart, ServiceRecord
 from chatrec.store.transactions import StorePart
 
 
@@ -37,7 +37,7 @@ class StartStore(StorePart):
                 .select_from(ChatRow)
                 .where(
                     ChatRow.company_id == row.company_id,
-                    ChatRow.status != ChatStatus.ENDED.value,
+                    CHAT_IS_OPEN,
                 )
             )
             return ChatStart(
