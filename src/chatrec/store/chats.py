@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, collate, or_, select
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm import undefer
 
@@ -242,12 +242,11 @@ class ChatStore(StorePart):
         keys = sorted({name_key(candidate) for candidate in candidates})
         taken: set[str] = set()
         with self._read() as session:
+            dialect = session.get_bind().dialect.name
+            column = _bytewise(RecordingRow.__table__.c.base_name_key, dialect)
             for start in range(0, len(keys), _NAMES_PER_QUERY):
                 chunk = keys[start : start + _NAMES_PER_QUERY]
-                column = RecordingRow.base_name_key
-                matches = [column.in_(chunk)] + [
-                    column.startswith(key + CONTINUES, autoescape=True) for key in chunk
-                ]
+                matches = [column.in_(chunk)] + [_continuing(column, key) for key in chunk]
                 names = session.scalars(
                     select(RecordingRow.base_name).where(
                         RecordingRow.company_id == company_id, or_(*matches)
@@ -339,3 +338,17 @@ def _apply_one(connection: Connection, change: ChatChange, now: datetime) -> Bas
     except (StatementError, ChatrecError, ValueError) as error:
         return error
     return None
+
+
+def _bytewise(column: ColumnElement[str | None], dialect: str) -> ColumnElement[Any]:
+    """The column compared byte by byte: SQLite's default; PostgreSQL's ``"C"`` collation,
+    which an index of migration 0021 holds, whatever the database's own collation."""
+    return collate(column, "C") if dialect == "postgresql" else column
+
+
+def _continuing(column: ColumnElement[Any], key: str) -> ColumnElement[bool]:
+    """Names continuing ``key`` with ``-`` (R6), as a range of the index: every such name
+    sorts from ``key-`` up to, not including, ``key.`` (the next character).  A ``LIKE``
+    prefix walked every recording the company ever had, at every chat's end."""
+    after = chr(ord(CONTINUES) + 1)
+    return and_(column >= key + CONTINUES, column < key + after)

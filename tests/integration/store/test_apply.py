@@ -13,6 +13,7 @@ from chatrec.store.models import RecordingRow
 from chatrec.store.records import AuditRecord, ChatChange, ChatStatus, RecordingRecord
 from chatrec.store.store import Store
 from tests.integration.store.factories import BOB, new_chat, next_message, recording, seed
+from tests.integration.store.plans import index_looks_up, statements_of
 
 
 def ending(change: ChatChange, *recordings_of_chat: RecordingRecord) -> ChatChange:
@@ -181,6 +182,38 @@ def test_R6_many_candidates_are_looked_up_at_once(store: Store) -> None:
     store.apply([ChatChange(chat=start.chat, recordings=(recording("R1", "C1", "name-250"),))])
     candidates = [f"name-{n}" for n in range(300)]
     assert store.taken_base_names("acme", candidates) == {"name-250"}
+
+
+def test_R6_the_names_an_end_takes_are_a_range_of_the_index_not_the_whole_history(
+    store: Store,
+) -> None:
+    """A ``LIKE`` prefix walked every recording the company ever had, at every end."""
+    seed(store)
+    start = new_chat("C1")
+    store.apply([start])
+    store.apply([ChatChange(chat=start.chat, recordings=(recording("R0", "C1", "2026/x"),))])
+    recordings = RecordingRow.__table__
+    with store.engine.begin() as connection:  # a history of names, as planners see it
+        row = dict(
+            connection.execute(recordings.select().where(recordings.c.recording_id == "R0"))
+            .mappings()
+            .one()
+        )
+        names = [f"2026/other-{n}" for n in range(3000)]
+        connection.execute(
+            recordings.insert(),
+            [
+                row | {"recording_id": f"H{n}", "base_name": m, "base_name_key": m}
+                for n, m in enumerate(names)
+            ],
+        )
+        connection.exec_driver_sql("ANALYZE")
+    read = statements_of(store, lambda: store.taken_base_names("acme", ["2026/x"]), "base_name")
+    assert len(read) == 1
+    with store.engine.connect() as connection:
+        assert index_looks_up(connection, *read[0], "base_name_key"), read[0][0]
+    assert store.taken_base_names("acme", ["2026/x"]) == {"2026/x"}
+    assert store.taken_base_names("acme", ["2026/other"]) == set(names)
 
 
 def test_an_empty_batch_commits_nothing(store: Store) -> None:

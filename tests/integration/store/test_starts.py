@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from chatrec.store.models import ChatRow
 from chatrec.store.records import ChatStart, ServiceRecord
@@ -19,6 +16,7 @@ from tests.integration.store.factories import (
     new_chat,
     seed_two_companies,
 )
+from tests.integration.store.plans import index_looks_up, statements_of
 
 
 def test_a_start_reads_its_service_flows_newest_version_company_and_open_chats(
@@ -45,22 +43,6 @@ def test_a_start_reads_its_service_flows_newest_version_company_and_open_chats(
     assert store.chat_start("s-none") is None
 
 
-def counts_of_open_chats(store: Store, read: Callable[[], object]) -> list[tuple[str, Any]]:
-    """The statements ``read`` ran that count chats, with their parameters."""
-    ran: list[tuple[str, Any]] = []
-
-    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "count(" in statement:
-            ran.append((statement, parameters))
-
-    event.listen(store.engine, "before_cursor_execute", keep)
-    try:
-        read()
-    finally:
-        event.remove(store.engine, "before_cursor_execute", keep)
-    return ran
-
-
 def test_a_starts_count_of_open_chats_looks_up_the_open_statuses_in_the_index(
     store: Store,
 ) -> None:
@@ -76,16 +58,10 @@ def test_a_starts_count_of_open_chats_looks_up_the_open_statuses_in_the_index(
         history = [ended | {"chat_id": f"H{n}", "token_hash": f"h{n}"} for n in range(3000)]
         connection.execute(chats.insert(), history)
         connection.exec_driver_sql("ANALYZE")
-    counts = counts_of_open_chats(store, lambda: store.chat_start("s-support"))
-    counts += counts_of_open_chats(store, lambda: store.count_open_chats("acme"))
+    counts = statements_of(store, lambda: store.chat_start("s-support"), "count(")
+    counts += statements_of(store, lambda: store.count_open_chats("acme"), "count(")
     assert len(counts) == 2
     with store.engine.connect() as connection:
         for statement, parameters in counts:
-            if connection.dialect.name == "sqlite":
-                plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-                assert any("status=?" in str(step[-1]) for step in plan), statement
-            else:  # PostgreSQL: the index's condition names the status, not only a filter
-                plan = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
-                conditions = [row[0] for row in plan if "Index Cond" in row[0]]
-                assert any("status" in line for line in conditions), statement
+            assert index_looks_up(connection, statement, parameters, "status"), statement
     assert store.count_open_chats("acme") == 1

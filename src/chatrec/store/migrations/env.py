@@ -10,7 +10,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from chatrec.store.database import DEFAULT_URL, make_engine
-from chatrec.store.models import Base
+from chatrec.store.models import Base, compared
 
 config = context.config
 
@@ -19,6 +19,7 @@ def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
+        include_object=compared,
         # SQLite alters a table by copying it; batch mode writes that for us.
         render_as_batch=connection.dialect.name == "sqlite",
     )

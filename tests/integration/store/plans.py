@@ -1,0 +1,40 @@
+"""What the store's reads ask of the database's planner: the statements a read runs, and
+whether each finds its rows through an index on a given column (issue 13: a read on the
+hot path must not walk a company's whole history)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, event
+
+from chatrec.store.store import Store
+
+
+def statements_of(store: Store, read: Callable[[], object], marker: str) -> list[tuple[str, Any]]:
+    """The SELECT statements ``read`` ran that contain ``marker``, with their parameters."""
+    ran: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and marker in statement:
+            ran.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", keep)
+    try:
+        read()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", keep)
+    return ran
+
+
+def index_looks_up(connection: Connection, statement: str, parameters: Any, column: str) -> bool:
+    """Whether the plan of ``statement`` seeks ``column`` in an index (SQLite's ``SEARCH …
+    (column…)``, PostgreSQL's ``Index Cond`` with no ``Filter`` on it), rather than
+    filtering the rows it walked."""
+    if connection.dialect.name == "sqlite":
+        plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        return any(f"{column}=" in str(step[-1]) or f"{column}>" in str(step[-1]) for step in plan)
+    lines = [row[0] for row in connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)]
+    sought = any("Index Cond" in line and column in line for line in lines)
+    return sought and not any("Filter" in line and column in line for line in lines)
