@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, collate, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, collate, or_, select, union_all
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm import undefer
 
@@ -57,7 +57,8 @@ from chatrec.store.transactions import (
 JOINS = (type_name(AgentAssigned), type_name(SupervisorJoined))
 """The events by which staff take part in a chat: its actor is who joined."""
 
-# Candidates per query in taken_base_names: SQLite limits the depth of an expression.
+# Candidates per query in taken_base_names: a SELECT per candidate, and SQLite allows
+# 500 in one compound statement.
 _NAMES_PER_QUERY = 100
 
 
@@ -246,10 +247,17 @@ class ChatStore(StorePart):
             column = _bytewise(RecordingRow.__table__.c.base_name_key, dialect)
             for start in range(0, len(keys), _NAMES_PER_QUERY):
                 chunk = keys[start : start + _NAMES_PER_QUERY]
-                matches = [column.in_(chunk)] + [_continuing(column, key) for key in chunk]
+                # One seek of the index per condition: ORed in one WHERE, SQLite's
+                # planner (without ANALYZE's statistics) walked the company's names.
+                conditions = [column.in_(chunk)] + [_continuing(column, key) for key in chunk]
                 names = session.scalars(
-                    select(RecordingRow.base_name).where(
-                        RecordingRow.company_id == company_id, or_(*matches)
+                    union_all(
+                        *(
+                            select(RecordingRow.base_name).where(
+                                RecordingRow.company_id == company_id, condition
+                            )
+                            for condition in conditions
+                        )
                     )
                 )
                 taken.update(name for name in names if name is not None)

@@ -13,7 +13,7 @@ from chatrec.store.models import RecordingRow
 from chatrec.store.records import AuditRecord, ChatChange, ChatStatus, RecordingRecord
 from chatrec.store.store import Store
 from tests.integration.store.factories import BOB, new_chat, next_message, recording, seed
-from tests.integration.store.plans import index_looks_up, statements_of
+from tests.integration.store.plans import gather_statistics, index_looks_up, statements_of
 
 
 def ending(change: ChatChange, *recordings_of_chat: RecordingRecord) -> ChatChange:
@@ -207,8 +207,9 @@ def test_R6_the_names_an_end_takes_are_a_range_of_the_index_not_the_whole_histor
                 for n, m in enumerate(names)
             ],
         )
-        connection.exec_driver_sql("ANALYZE")
-    read = statements_of(store, lambda: store.taken_base_names("acme", ["2026/x"]), "base_name")
+        gather_statistics(connection)
+    candidates = ["2026/x", "2026/x_2", "2026/x_3"]  # an end names a file per recording
+    read = statements_of(store, lambda: store.taken_base_names("acme", candidates), "base_name")
     assert len(read) == 1
     with store.engine.connect() as connection:
         assert index_looks_up(connection, *read[0], "base_name_key"), read[0][0]

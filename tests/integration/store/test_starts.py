@@ -16,7 +16,7 @@ from tests.integration.store.factories import (
     new_chat,
     seed_two_companies,
 )
-from tests.integration.store.plans import index_looks_up, statements_of
+from tests.integration.store.plans import gather_statistics, index_looks_up, statements_of
 
 
 def test_a_start_reads_its_service_flows_newest_version_company_and_open_chats(
@@ -57,7 +57,7 @@ def test_a_starts_count_of_open_chats_looks_up_the_open_statuses_in_the_index(
         )
         history = [ended | {"chat_id": f"H{n}", "token_hash": f"h{n}"} for n in range(3000)]
         connection.execute(chats.insert(), history)
-        connection.exec_driver_sql("ANALYZE")
+        gather_statistics(connection)
     counts = statements_of(store, lambda: store.chat_start("s-support"), "count(")
     counts += statements_of(store, lambda: store.count_open_chats("acme"), "count(")
     assert len(counts) == 2
