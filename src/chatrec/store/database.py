@@ -29,7 +29,7 @@ WRITE_OPTION = "chatrec_write"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 # The newest migration (``store/migrations/versions``); a test keeps the two in step.
-SCHEMA_REVISION = "0021"
+SCHEMA_REVISION = "0022"
 
 
 POOL_SIZE = 10

@@ -291,6 +291,9 @@ class ChatRow(Base):
         Index(None, "status", "purged_at", "ended_at"),
         # A customer's earlier chats with the company, by their pre-chat e-mail (R23).
         Index(None, "company_id", "customer_email"),
+        # The chats started in a period: the dashboard's day and the report's range,
+        # without walking every chat the company ever had (migration 0022).
+        Index(None, "company_id", "started_at"),
     )
 
     chat_id: Mapped[str] = mapped_column(primary_key=True)

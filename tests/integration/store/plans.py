@@ -28,14 +28,20 @@ def statements_of(store: Store, read: Callable[[], object], marker: str) -> list
     return ran
 
 
-def index_looks_up(connection: Connection, statement: str, parameters: Any, column: str) -> bool:
+def index_looks_up(
+    connection: Connection, statement: str, parameters: Any, column: str, table: str = ""
+) -> bool:
     """Whether the plan of ``statement`` seeks ``column`` in an index wherever it reads a
-    table (SQLite: every ``SEARCH`` names it; PostgreSQL: an ``Index Cond`` names it and
-    no ``Filter`` does), rather than filtering the rows it walked."""
+    table (of ``table`` only, when given), rather than filtering the rows it walked:
+    SQLite seeks it and neither scans a table nor seeks the company alone; PostgreSQL's
+    ``Index Cond`` names it and no ``Filter`` does."""
     if connection.dialect.name == "sqlite":
         plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
         steps = [str(step[-1]) for step in plan if str(step[-1]).startswith(("SEARCH", "SCAN"))]
-        return bool(steps) and all(f"{column}=" in s or f"{column}>" in s for s in steps)
+        steps = [step for step in steps if f" {table} " in step] if table else steps
+        walks = [step for step in steps if step.startswith("SCAN") or "(company_id=?)" in step]
+        sought = any(f"{column}=" in step or f"{column}>" in step for step in steps)
+        return sought and not walks
     lines = [row[0] for row in connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)]
     sought = any("Index Cond" in line and column in line for line in lines)
     return sought and not any("Filter" in line and column in line for line in lines)
