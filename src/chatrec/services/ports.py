@@ -32,7 +32,6 @@ from chatrec.store.records import (
     NodeRecord,
     Pending,
     QueueRecord,
-    ServiceRecord,
     SessionRecord,
     UserRecord,
 )
@@ -50,8 +49,6 @@ class CompanyReads(Protocol):
 
 class CatalogReads(Protocol):
     """What starts and routes a chat: its service, flow and queues (``store.catalog``)."""
-
-    def get_service(self, service_id: str) -> ServiceRecord | None: ...
 
     def chat_start(self, service_id: str) -> ChatStart | None:
         """The service, its flow's newest version, its company and open chats, at once."""

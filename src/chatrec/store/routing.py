@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -178,11 +178,7 @@ class RoutingStore(StorePart):
     def count_open_chats(self, company_id: str | None = None) -> int:
         """Open chats of the company on every node (of all companies: ``None``)."""
         with self._read() as session:
-            query = select(func.count()).select_from(ChatRow)
-            query = query.where(CHAT_IS_OPEN)
-            if company_id is not None:
-                query = query.where(ChatRow.company_id == company_id)
-            return int(session.scalar(query) or 0)
+            return int(session.scalar(open_chats_counted(company_id)) or 0)
 
     def idle_available_agents(self, before: datetime) -> list[str]:
         """Available agents who used no portal, on any node, since ``before`` (one never
@@ -271,3 +267,10 @@ def sync_chat_agents(
         connection.execute(
             insert(ChatAgentRow), [{"chat_id": chat_id, "user_id": user} for user in added]
         )
+
+
+def open_chats_counted(company_id: str | None) -> Select[int]:
+    """The count of the company's open chats on every node (of all companies: ``None``),
+    which a chat's start reads too (``store.starts``)."""
+    query = select(func.count()).select_from(ChatRow).where(CHAT_IS_OPEN)
+    return query if company_id is None else query.where(ChatRow.company_id == company_id)

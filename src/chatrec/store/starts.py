@@ -11,8 +11,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from chatrec.store.mapping import company_record, record_of
-from chatrec.store.models import CHAT_IS_OPEN, ChatRow, CompanyRow, FlowVersionRow, ServiceRow
+from chatrec.store.models import CompanyRow, FlowVersionRow, ServiceRow
 from chatrec.store.records import ChatStart, ServiceRecord
+from chatrec.store.routing import open_chats_counted
 from chatrec.store.transactions import StorePart
 
 
@@ -32,14 +33,7 @@ class StartStore(StorePart):
                 return None
             row, version = found
             company = session.get(CompanyRow, row.company_id)
-            open_chats = session.scalar(
-                select(func.count())
-                .select_from(ChatRow)
-                .where(
-                    ChatRow.company_id == row.company_id,
-                    CHAT_IS_OPEN,
-                )
-            )
+            open_chats = session.scalar(open_chats_counted(row.company_id))
             return ChatStart(
                 service=record_of(ServiceRecord, row),
                 flow_version=version,

@@ -77,9 +77,6 @@ class FakeStore:
     def get_user(self, user_id: str) -> UserRecord | None:
         return self.users.get(user_id)
 
-    def get_service(self, service_id: str) -> ServiceRecord | None:
-        return self.services.get(service_id)
-
     def chat_start(self, service_id: str) -> ChatStart | None:
         service = self.services.get(service_id)
         if service is None:
