@@ -30,7 +30,7 @@ from chatrec.services.tokens import ApiTokens
 from chatrec.store.store import Store
 from chatrec.store.transactions import utc_now
 from chatrec.store.writer import GroupCommitter
-from chatrec.web.app import create_app
+from chatrec.web.app import create_app, prepare_routes
 from chatrec.web.connection_tests import ConnectionTestLimiter
 from chatrec.web.connections import ConnectionLimiter
 from chatrec.web.container import Container
@@ -212,5 +212,8 @@ def build_node(
 
 
 def build_app(config: Config) -> FastAPI:
-    """``chatrec serve`` and ``chatrec demo``: the web application over :func:`build`."""
-    return create_app(build(config))
+    """``chatrec serve`` and ``chatrec demo``: the web application over :func:`build`,
+    its routes built for serving (:func:`prepare_routes`)."""
+    app = create_app(build(config))
+    prepare_routes(app)
+    return app
