@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from chatrec.bootstrap import build
 from chatrec.config import Config
 from chatrec.demo.company import seed_demo
+from chatrec.store.migrations import migrate
 from chatrec.web.app import create_app
 from chatrec.web.container import Container
 
@@ -71,5 +72,18 @@ def demo_server(data_dir: Path, database_url: str) -> Iterator[InProcessServer]:
         seed_demo(container.store, config.data_dir)
         with serving(create_app(container)) as port:
             yield InProcessServer(port, container)
+    finally:
+        container.store.close()
+
+
+@contextmanager
+def empty_app(data_dir: Path) -> Iterator[FastAPI]:
+    """The app over a migrated, empty SQLite store in ``data_dir``, not served: for
+    requests sent through ``httpx.ASGITransport``."""
+    config = Config(data_dir=data_dir)
+    migrate(config.effective_database_url)
+    container = build(config)
+    try:
+        yield create_app(container)
     finally:
         container.store.close()

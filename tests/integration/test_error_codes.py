@@ -23,11 +23,8 @@ import pytest
 from fastapi import FastAPI
 
 import chatrec
-from chatrec.bootstrap import build
-from chatrec.config import Config
 from chatrec.errors import ActionError
-from chatrec.store.migrations import migrate
-from chatrec.web.app import create_app
+from tests.integration.inprocess import empty_app
 
 ROOT = Path(__file__).parents[2]
 WEB = ROOT / "src" / "chatrec" / "web"
@@ -82,13 +79,8 @@ def literal_codes() -> set[str]:
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[FastAPI]:
-    config = Config(data_dir=tmp_path)
-    migrate(config.effective_database_url)
-    container = build(config)
-    try:
-        yield create_app(container)
-    finally:
-        container.store.close()
+    with empty_app(tmp_path) as app:
+        yield app
 
 
 def post(app: FastAPI, path: str, body: bytes) -> httpx.Response:

@@ -17,21 +17,14 @@ import pytest
 from fastapi import FastAPI
 from pydantic import TypeAdapter
 
-from chatrec.bootstrap import build
-from chatrec.config import Config
-from chatrec.store.migrations import migrate
-from chatrec.web.app import create_app, prepare_routes
+from chatrec.web.app import prepare_routes
+from tests.integration.inprocess import empty_app
 
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[FastAPI]:
-    config = Config(data_dir=tmp_path)
-    migrate(config.effective_database_url)
-    container = build(config)
-    try:
-        yield create_app(container)
-    finally:
-        container.store.close()
+    with empty_app(tmp_path) as app:
+        yield app
 
 
 def validators() -> int:
