@@ -216,6 +216,11 @@ class Connection:
     def send(self, frame: dict[str, Any]) -> None:
         self.outbox.put_nowait(frame)
 
+    async def _write(self, frame: dict[str, Any]) -> None:
+        """A frame on the socket now: for the writer task and the ends, whose frames
+        go in the order they are written; anything else queues with :meth:`send`."""
+        await self.ws.send_text(protocol.frame_text(frame))
+
     def error(self, code: str, message: str, ref: str | None = None) -> None:
         self.send(error_frame(code, message, ref))
 
@@ -246,7 +251,7 @@ class Connection:
                 except StoreError as error:
                     # The client catches up by sequence at the next notice or its sync.
                     frame = store_error_frame(error, "reading a notice for a client")
-                    await self.ws.send_text(protocol.frame_text(frame))
+                    await self._write(frame)
                 except (WebSocketDisconnect, RuntimeError):
                     # The client is gone, or the ASGI server closed the socket itself (a
                     # frame over its size limit): sending after that is a RuntimeError.
@@ -260,7 +265,7 @@ class Connection:
                         await self.ws.close(code=INTERNAL_ERROR)
                     return
                 continue
-            await self.ws.send_text(protocol.frame_text(item))
+            await self._write(item)
 
     async def sync(
         self, chat_id: str, *, since: int | None = None, known: int | None = None
@@ -272,11 +277,11 @@ class Connection:
             view = protocol.event_view(event, staff=self.staff)
             if view is not None:
                 frame = {"type": "event", "chat_id": chat_id, "seq": seq, "event": view}
-                await self.ws.send_text(protocol.frame_text(frame))
+                await self._write(frame)
             self.seen[chat_id] = seq
         chat = self.service.find(chat_id)
         summary = chat_summary(chat, staff=self.staff) if chat else ended_summary(chat_id)
-        await self.ws.send_text(protocol.frame_text({"type": "chat", "chat": summary}))
+        await self._write({"type": "chat", "chat": summary})
 
     async def on_notice(self, topic: str, notice: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -354,16 +359,14 @@ class Connection:
         """Say why the connection ends, then close it; nothing more is sent or acted on."""
         self.ending = ending
         with contextlib.suppress(Exception):
-            await self.ws.send_text(
-                protocol.frame_text(error_frame(ending.error_code, ending.message))
-            )
+            await self._write(error_frame(ending.error_code, ending.message))
             await self.ws.close(code=ending.close_code, reason=ending.close_reason)
 
     async def _refuse(self, frame: dict[str, Any]) -> None:
         """End a connection whose hello failed: say why, then close (4401, 1013 or 4400)."""
         closes = {"unauthenticated": 4401, "store_unavailable": CLOSE_TRY_AGAIN}
         with contextlib.suppress(Exception):
-            await self.ws.send_text(protocol.frame_text(frame))
+            await self._write(frame)
             await self.ws.close(code=closes.get(frame["code"], 4400))
 
     async def loop(self, adapter: Any) -> None:
@@ -429,7 +432,7 @@ class CustomerConnection(Connection):
     async def on_notice(self, topic: str, notice: dict[str, Any]) -> None:
         if "typing" in notice:
             if notice["typing"]["by"] != "customer":
-                await self.ws.send_text(protocol.frame_text(typing_frame(notice, staff=False)))
+                await self._write(typing_frame(notice, staff=False))
             return
         newer = notice.get("customer_connection")
         if notice.get("resync"):
@@ -441,7 +444,7 @@ class CustomerConnection(Connection):
             await self.sync(self.chat_id, since=notice.get("since"), known=known)
         elif newer != self.connection_id:
             message = "this chat was opened on another connection, which replaces this one"
-            await self.ws.send_text(protocol.frame_text(error_frame("replaced", message)))
+            await self._write(error_frame("replaced", message))
             await self.ws.close(code=CLOSE_REPLACED)
 
     def live(self) -> LiveChat:
@@ -598,12 +601,12 @@ class StaffConnection(Connection):
 
     async def on_notice(self, topic: str, notice: dict[str, Any]) -> None:
         if "presence" in notice:
-            await self.ws.send_text(protocol.frame_text({"type": "presence", **notice["presence"]}))
+            await self._write({"type": "presence", **notice["presence"]})
             return
         if "typing" in notice:
             mine = notice["typing"]["user_id"] == self.user.user_id
             if not mine and self.follows(notice["chat_id"]):
-                await self.ws.send_text(protocol.frame_text(typing_frame(notice, staff=True)))
+                await self._write(typing_frame(notice, staff=True))
             return
         if notice.get("resync"):
             # Notices between nodes were lost (R20): catch up on every chat by sequence.
@@ -631,7 +634,7 @@ class StaffConnection(Connection):
             # Left or transferred away: one last summary (without them), then silence.
             del self.seen[chat_id]
             summary = chat_summary(chat, staff=True)
-            await self.ws.send_text(protocol.frame_text({"type": "chat", "chat": summary}))
+            await self._write({"type": "chat", "chat": summary})
 
     async def closed(self) -> None:
         if self.connected:
