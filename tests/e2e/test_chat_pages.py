@@ -11,14 +11,16 @@ widget page there (what the screenshots show), the restart test a server of its 
 
 from __future__ import annotations
 
+import json
 import re
 import struct
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, WebSocket, expect
 
 from tests.e2e.chromium import screenshot
 from tests.e2e.conftest import SharedDemo, fill_sign_in, widget_page
@@ -256,12 +258,14 @@ def test_R8_pause_survives_a_server_restart_and_both_pages_reconnect(
     go_available(agent)
     customer = new_page()
     widget = start_chat(customer, server)
-    assigned_chat(agent)
+    _, chat_id = assigned_chat(agent)
     say(agent.locator("#message"), "Hello, Alice here.")
     expect(widget.get_by_text("Hello, Alice here.")).to_be_visible()
     agent.get_by_role("button", name="Pause recording").click()
     expect(widget.get_by_role("status")).to_contain_text("Recording paused")
 
+    sockets: list[list[tuple[str, Any]]] = []  # the portal's sockets from here on, both ways
+    agent.on("websocket", lambda ws: watch(ws, sockets))
     server.kill()
     expect(agent.locator("#connection")).to_contain_text("reconnecting")
     server.start()
@@ -277,6 +281,24 @@ def test_R8_pause_survives_a_server_restart_and_both_pages_reconnect(
         widget,
     ):  # the replay after the reconnect shows nothing twice
         expect(seen.get_by_text("Hello, Alice here.", exact=True)).to_have_count(1)
+    # The portal's hello named what it held, and the server sent nothing of it again.
+    frames = next(frames for frames in sockets if frames)
+    hello = next(frame for way, frame in frames if way == "sent" and frame["type"] == "hello")
+    held = hello["seen"][chat_id]
+    assert held >= 3, hello  # at least the chat's start, Alice's joining and her message
+    again = [f["seq"] for way, f in frames if way == "received" and f["type"] == "event"]
+    assert again, frames  # "Back again" at least
+    assert min(again) > held, (held, again)
+
+
+def watch(ws: WebSocket, into: list[list[tuple[str, Any]]]) -> None:
+    """Keep what the page's socket sends and receives, parsed, in a list of its own."""
+    if not ws.url.endswith("/ws/staff"):
+        return
+    frames: list[tuple[str, Any]] = []
+    into.append(frames)
+    ws.on("framesent", lambda payload: frames.append(("sent", json.loads(payload))))
+    ws.on("framereceived", lambda payload: frames.append(("received", json.loads(payload))))
 
 
 def test_R12a_R11a_transfer_to_an_agent_without_permit_shows_not_recorded(

@@ -80,9 +80,10 @@ class Client:
         return client, body["chat_id"], body["token"]
 
     @classmethod
-    async def staff(cls, server: Reachable, login: str) -> Client:
+    async def staff(cls, server: Reachable, login: str, **hello: object) -> Client:
+        """A staff connection of ``login``; ``hello`` adds to its hello (``seen``)."""
         token = await asyncio.to_thread(server.token, login)
-        return await cls.open(f"{server.ws_url}/ws/staff", {"token": token})
+        return await cls.open(f"{server.ws_url}/ws/staff", {"token": token, **hello})
 
     async def wait_for(
         self, predicate: Callable[[Frame], bool], timeout: float = TIMEOUT, *, after: int = 0

@@ -40,6 +40,9 @@ from chatrec.domain.presence import AwayReason
 
 Ref = Annotated[str | None, Field(default=None, max_length=64)]
 ChatId = Annotated[str, Field(min_length=1, max_length=64)]
+MAX_SEEN = 2000
+"""Chats a staff hello may say it has seen: more than a portal shows; the frame's size
+limit bounds it as well."""
 
 
 class Frame(BaseModel):
@@ -56,6 +59,9 @@ class Hello(Frame):
     type: Literal["hello"]
     token: Annotated[str | None, Field(default=None, max_length=200)] = None
     last_seq: Annotated[int, Field(ge=0)] = 0
+    seen: Annotated[dict[ChatId, Annotated[int, Field(ge=0)]], Field(max_length=MAX_SEEN)] = {}
+    """Staff: per chat the client holds, the highest ``seq`` it has; the welcome replays
+    only what follows (a chat it does not name, from seq 1)."""
 
 
 class Ping(Frame):

@@ -541,8 +541,14 @@ class StaffConnection(Connection):
         )
         await self.service.load_company(user.company_id)
         for chat in self.service.visible_chats(user):
+            # What the client says it holds is not sent again: a portal reconnecting
+            # (a dropped network, a node gone, R20) would otherwise receive every open
+            # chat from seq 1. A number above the chat's counts as the chat's own.
+            since = min(hello.seen.get(chat.chat_id, 0), chat.record.last_seq)
+            if since:
+                self.seen[chat.chat_id] = since
             self.outbox.put_nowait(
-                Notice(chat_topic(chat.chat_id), {"chat_id": chat.chat_id, "since": 0})
+                Notice(chat_topic(chat.chat_id), {"chat_id": chat.chat_id, "since": since})
             )
 
     def end(self, reason: str) -> None:

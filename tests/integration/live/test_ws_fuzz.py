@@ -109,14 +109,14 @@ def expected_codes(raw: str | bytes, given: frozenset[str]) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Spec:
-    kind: Literal["str", "text", "bool", "seq"]
+    kind: Literal["str", "text", "bool", "seq", "seen"]
     required: bool = False
     max_length: int | None = None
 
 
 REF = Spec("str", max_length=64)
 CHAT_ID = Spec("str", required=True, max_length=64)
-HELLO = {"token": Spec("str", max_length=200), "last_seq": Spec("seq")}
+HELLO = {"token": Spec("str", max_length=200), "last_seq": Spec("seq"), "seen": Spec("seen")}
 CHAT_ACTIONS = ("pause", "resume", "delete_recording", "flag_abusive", "join", "leave", "end")
 CUSTOMER: dict[str, dict[str, Spec]] = {
     "hello": HELLO,
@@ -176,9 +176,14 @@ def wrong_values(spec: Spec) -> st.SearchStrategy[Any]:
     """JSON values of another type than the field's; ``null`` only where it is required."""
     if spec.kind == "bool":
         return json_values.filter(lambda v: not isinstance(v, bool))
+    not_int = json_values.filter(lambda v: isinstance(v, bool) or not isinstance(v, int))
     if spec.kind == "seq":
-        not_int = json_values.filter(lambda v: isinstance(v, bool) or not isinstance(v, int))
         return not_int | st.integers(max_value=-1)
+    if spec.kind == "seen":  # chat id -> seq: not an object, or a number that is not a seq
+        bad_seq = not_int | st.integers(max_value=-1)
+        return json_values.filter(lambda v: not isinstance(v, dict)) | st.dictionaries(
+            valid_texts(min_size=1, max_size=64), bad_seq, min_size=1, max_size=3
+        )
     if spec.required:
         return json_values.filter(lambda v: not isinstance(v, str))
     return json_values.filter(lambda v: v is not None and not isinstance(v, str))
@@ -189,6 +194,9 @@ def valid_values(spec: Spec) -> st.SearchStrategy[Any]:
         return st.booleans()
     if spec.kind == "seq":
         return st.integers(0, 10**6)
+    if spec.kind == "seen":
+        chat_ids = valid_texts(min_size=1, max_size=64) | st.sampled_from([OWN, OTHER])
+        return st.dictionaries(chat_ids, st.integers(0, 10**6), max_size=3)
     if spec.kind == "text":
         return valid_texts(min_size=1, max_size=40)
     if spec.required:  # a chat id: the chat the connection may act in

@@ -2,9 +2,9 @@
 //
 // The server is the only source of truth: the page keeps, per chat, the events it has
 // seen (by sequence number) and the last summary, and redraws from them.  After a
-// dropped connection it reconnects with back-off; the welcome replays the visible
-// chats and a `sync` per known chat asks for what was missed, so nothing is lost and
-// nothing shows twice.  The agent's presence is the server's too: a reload or a
+// dropped connection it reconnects with back-off; the hello names the last event held
+// of each chat, the welcome replays the visible chats from there, and a `sync` per known
+// chat finds those that ended meanwhile, so nothing is lost and nothing shows twice.  The agent's presence is the server's too: a reload or a
 // reconnect keeps it, and when the idle timeout or a logout changed it the page says
 // so.  There is no "start recording" control (R2).  Typing indicators go both ways and
 // are never recorded (R23); where the company turns the preview on, the customer's draft
@@ -99,6 +99,7 @@
 
   /** chat_id -> {id, summary, lastSeq, events, unread, paused, deletePressed, gone} */
   const chats = new Map();
+  const SEEN_SENT = 400;
   let selected = null;
   let socket = null;
   let attempts = 0;
@@ -125,7 +126,9 @@
     setConnection("connecting", attempts ? "Reconnecting…" : "Connecting…");
     socket = new WebSocket(`${scheme}//${location.host}/ws/staff`);
     socket.addEventListener("open", () => {
-      socket.send(JSON.stringify({ type: "hello" })); // the session cookie identifies us
+      // The session cookie identifies us; `seen` spares a reconnect the chats' replays
+      // from seq 1 (docs/protocol.md).
+      socket.send(JSON.stringify({ type: "hello", seen: seenSoFar() }));
     });
     socket.addEventListener("message", (message) => receive(JSON.parse(message.data)));
     socket.addEventListener("close", (event) => {
@@ -233,6 +236,15 @@
       }
     }
     render();
+  }
+
+  /** Per open chat shown, the last seq received: at most SEEN_SENT, the newest, so the
+   * hello stays within the server's frame size (a chat left out is replayed whole). */
+  function seenSoFar() {
+    const open = [...chats.values()].filter(
+      (chat) => !chat.gone && chat.lastSeq > 0 && !(chat.summary && chat.summary.status === "ended"),
+    );
+    return Object.fromEntries(open.slice(-SEEN_SENT).map((chat) => [chat.id, chat.lastSeq]));
   }
 
   function chatOf(chatId) {
