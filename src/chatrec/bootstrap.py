@@ -17,6 +17,7 @@ from chatrec.delivery.runner import DeliveryRunner
 from chatrec.delivery.worker import DeliveryWorker
 from chatrec.files import secure_data_dir
 from chatrec.live.bus import DELIVERIES_TOPIC, InProcessFanout, NodeBus
+from chatrec.live.company_notices import CompanyNotices
 from chatrec.live.staff_sockets import StaffSockets
 from chatrec.services import passwords
 from chatrec.services.account import AccountService
@@ -168,6 +169,7 @@ def build(config: Config, *, uploader: Uploader | None = None) -> Container:
         delivery=delivery,
         new_prober=lambda: build_prober(config),
         node=node,
+        company_notices=CompanyNotices(fanout, chats.find),
     )
 
 

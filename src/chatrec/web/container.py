@@ -11,6 +11,7 @@ from chatrec.delivery.readiness import Prober
 from chatrec.delivery.runner import DeliveryRunner
 from chatrec.delivery.worker import DeliveryWorker
 from chatrec.live.bus import NodeBus
+from chatrec.live.company_notices import CompanyNotices
 from chatrec.live.loop_watch import LoopWatch
 from chatrec.live.staff_sockets import StaffSockets
 from chatrec.services.account import AccountService
@@ -58,5 +59,7 @@ class Container:
     """A fresh prober for one Test connection; its caller closes it."""
     node: NodeHeartbeat
     """This server among the nodes of the database (R20): joined before any chat."""
+    company_notices: CompanyNotices
+    """Each company's notices to the staff sockets of this node they may concern."""
     loop_watch: LoopWatch = field(default_factory=LoopWatch)
     """How late the event loop runs what is due (``/metrics``)."""

@@ -236,6 +236,10 @@ class Connection:
     def subscribe(self, topic: str) -> None:
         self.unsubscribes.append(self.container.fanout.subscribe(topic, self._notice))
 
+    def _saw(self, chat_id: str, seq: int) -> None:
+        """The client has the chat up to ``seq``."""
+        self.seen[chat_id] = seq
+
     def _notice(self, topic: str, notice: dict[str, Any]) -> None:
         # Shared with every other listener, never copied: notices are read-only (live.bus).
         self.outbox.put_nowait(Notice(topic, notice))
@@ -278,7 +282,7 @@ class Connection:
             if view is not None:
                 frame = {"type": "event", "chat_id": chat_id, "seq": seq, "event": view}
                 await self._write(frame)
-            self.seen[chat_id] = seq
+            self._saw(chat_id, seq)
         chat = self.service.find(chat_id)
         summary = chat_summary(chat, staff=self.staff) if chat else ended_summary(chat_id)
         await self._write({"type": "chat", "chat": summary})
@@ -522,7 +526,8 @@ class StaffConnection(Connection):
             await self.service.staff_connected(self.user, takes_chats=self.takes_chats)
         )
         self.connected = True
-        self.subscribe(company_topic(self.user.company_id))
+        notices = self.container.company_notices
+        self.unsubscribes.append(notices.join(self.user.company_id, self, self.seen))
         self.subscribe(user_topic(self.user.user_id))
         user = self.user
         idle = self.service.idle_timeout
@@ -546,7 +551,7 @@ class StaffConnection(Connection):
             # chat from seq 1. A number above the chat's counts as the chat's own.
             since = min(hello.seen.get(chat.chat_id, 0), chat.record.last_seq)
             if since:
-                self.seen[chat.chat_id] = since
+                self._saw(chat.chat_id, since)
             self.outbox.put_nowait(
                 Notice(chat_topic(chat.chat_id), {"chat_id": chat.chat_id, "since": since})
             )
@@ -574,15 +579,28 @@ class StaffConnection(Connection):
         if (ending := await self.check_access()) is not None:
             self.outbox.put_nowait(ending)
 
+    @property
+    def sees_every_chat(self) -> bool:
+        return self.user.role is LoginRole.SUPERVISOR
+
+    def _saw(self, chat_id: str, seq: int) -> None:
+        if chat_id not in self.seen:
+            self.container.company_notices.saw(self.user.company_id, self, chat_id)
+        super()._saw(chat_id, seq)
+
+    def hear(self, topic: str, notice: dict[str, Any]) -> None:
+        """A notice of the company's (``live.company_notices`` picked this socket)."""
+        self._notice(topic, notice)
+
     def _notice(self, topic: str, notice: dict[str, Any]) -> None:
         if self._concerns(notice):
             super()._notice(topic, notice)
 
     def _concerns(self, notice: dict[str, Any]) -> bool:
-        """Whether a notice may change what this socket shows, decided as it is published:
-        every staff socket of the company hears every chat's notices, and queueing,
-        encoding and reading each for a login in no such chat made a message cost more
-        the more staff were signed in.  Passed on: all but a chat's notices, every notice
+        """Whether a notice may change what this socket shows, decided as it is published
+        (``live.company_notices`` hands a socket only the company's notices that may
+        concern it; this is the socket's own, exact judgement).  Passed on: all but a
+        chat's notices, every notice
         for a supervisor (who follows every chat) or about a chat this socket was sent,
         and, for a chat this node holds up to date, those of its participants; for a chat
         it does not (another node's change), as ``on_notice`` would judge it."""
@@ -639,6 +657,7 @@ class StaffConnection(Connection):
         elif chat_id in self.seen and (chat := self.service.find(chat_id)) is not None:
             # Left or transferred away: one last summary (without them), then silence.
             del self.seen[chat_id]
+            self.container.company_notices.forgot(self.user.company_id, self, chat_id)
             summary = chat_summary(chat, staff=True)
             await self._write({"type": "chat", "chat": summary})
 
