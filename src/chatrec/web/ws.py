@@ -313,8 +313,11 @@ class Connection:
             message = f"{where}: {first['msg']}" if where else first["msg"]
             raise FrameError("bad_frame", message, ref) from None
         limit = config.max_message_chars
-        for field in ("text", "draft", "note"):  # what people write: a message's limit
-            written = getattr(frame, field, None)
+        # What people write has a message's limit. A field is looked for in the frame's
+        # class: pydantic answers a missing attribute by raising, on every frame.
+        fields = type(frame).model_fields
+        for field in ("text", "draft", "note"):
+            written = getattr(frame, field) if field in fields else None
             if written is not None and len(written) > limit:
                 raise FrameError("too_large", f"messages are limited to {limit} characters", ref)
         return frame
@@ -693,7 +696,7 @@ class StaffConnection(Connection):
         await self.keep_alive()
         if user.role is LoginRole.AGENT and not isinstance(frame, protocol.Sync):
             await service.agent_active(user)  # what the agent sends, not what the portal does alone
-        chat_id = getattr(frame, "chat_id", None)
+        chat_id = frame.chat_id if "chat_id" in type(frame).model_fields else None
         if isinstance(chat_id, str) and service.find(chat_id) is None:
             await service.ensure(chat_id)  # opened on another node (R20)
         match frame:
