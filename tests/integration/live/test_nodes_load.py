@@ -28,6 +28,7 @@ from tests.keys import SECRETS
 
 CHATS = 200
 AT_ONCE = 20
+ANSWER_SECONDS = 60.0
 AGENTS = 6
 CAPACITY = 3
 LEASE = timedelta(seconds=20)
@@ -65,6 +66,9 @@ async def answer(staff: Client, stop: asyncio.Event) -> None:
 async def chat(node: Tenant) -> str:
     """One customer: through the flow, helped by whichever agent, then gone."""
     customer, chat_id, _ = await Client.customer(node, node.id("demo-support"))
+    # Three nodes, PostgreSQL, Redis, nginx and these clients share the machine: on a
+    # slow hour an answer took over the usual 10 s. What is asserted is not how fast.
+    customer.link.timeout = ANSWER_SECONDS
     await customer.state(chat_id, lambda c: c["choices"] is not None)
     await customer.ok({"type": "message", "text": "Billing"})
     await customer.ok({"type": "message", "text": "need help"})
@@ -96,6 +100,7 @@ def test_R20_two_hundred_chats_over_three_nodes_keep_every_promise(
                 staff = []
                 for n, record in enumerate(agents):
                     client = await Client.staff(on[n % 3], record.login)
+                    client.link.timeout = ANSWER_SECONDS
                     await client.ok({"type": "presence", "available": True})
                     staff.append(client)
                 helping = [asyncio.create_task(answer(client, stop)) for client in staff]
