@@ -269,16 +269,23 @@ def _latency(found: Any) -> dict[str, Any]:
 
 
 def run_load(
-    server: Server, site: Site, *, chats: int, messages: int, think_seconds: float
+    server: Server,
+    site: Site,
+    *,
+    chats: int,
+    messages: int,
+    think_seconds: float,
+    at_once: int | None = None,
 ) -> Load:
-    """``chats`` chats at once, each ``messages`` customer messages answered by an agent.
+    """``chats`` chats, ``at_once`` of them at a time (all by default), each ``messages``
+    customer messages answered by an agent.
 
     ``think_seconds``: the customer's pause before each message (0: saturate).
     """
     options = Options(
         url=server.url,
         chats=chats,
-        concurrency=chats,
+        concurrency=at_once or chats,
         services=(site.service_id,),
         agents=site.agents,
         messages=messages,
