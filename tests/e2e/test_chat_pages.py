@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Locator, Page, WebSocket, expect
 
@@ -289,6 +290,43 @@ def test_R8_pause_survives_a_server_restart_and_both_pages_reconnect(
     again = [f["seq"] for way, f in frames if way == "received" and f["type"] == "event"]
     assert again, frames  # "Back again" at least
     assert min(again) > held, (held, again)
+
+
+def test_a_supervisor_with_more_open_chats_than_the_frame_burst_reconnects_without_an_error(
+    fresh_server: ServerProcess, new_page: NewPage
+) -> None:
+    """The portal asked for each chat it held again with a `sync` after a reconnect: with
+    more open chats than a socket's burst of frames (40), the rest were refused and the
+    supervisor saw "too many frames". The `following` frame makes them unneeded."""
+    server = fresh_server
+    for _ in range(45):
+        started = httpx.post(
+            f"{server.url}/api/chats", json={"service_id": server.id("demo-support")}
+        )
+        started.raise_for_status()
+    sam = new_page()
+    log_in(sam, server, "sam")
+    expect(sam.locator(".chat-item")).to_have_count(45)
+    sent: list[list[tuple[str, Any]]] = []
+    sam.on("websocket", lambda ws: watch(ws, sent))
+
+    server.kill()
+    expect(sam.locator("#connection")).to_contain_text("reconnecting")
+    server.start()
+    expect(sam.locator("#connection")).to_have_text("Connected", timeout=20_000)
+    frames = next(frames for frames in sent if frames)
+    expect(sam.locator(".chat-item")).to_have_count(45)
+    for _ in range(200):  # the frames are the page's, heard as Playwright reports them
+        following = [f for way, f in frames if way == "received" and f["type"] == "following"]
+        if following:
+            break
+        sam.wait_for_timeout(50)
+    assert len(following) == 1, frames  # once, after the replays
+    sam.wait_for_timeout(500)  # a sync, had the page sent any, was sent by now
+    assert len(following[0]["chat_ids"]) == 45
+    assert not [f for way, f in frames if way == "sent" and f["type"] == "sync"]
+    assert not [f for way, f in frames if way == "received" and f["type"] == "error"]
+    expect(sam.locator("#error")).to_be_hidden()
 
 
 def watch(ws: WebSocket, into: list[list[tuple[str, Any]]]) -> None:

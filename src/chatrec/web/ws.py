@@ -548,7 +548,8 @@ class StaffConnection(Connection):
             }
         )
         await self.service.load_company(user.company_id)
-        for chat in self.service.visible_chats(user):
+        visible = self.service.visible_chats(user)
+        for chat in visible:
             # What the client says it holds is not sent again: a portal reconnecting
             # (a dropped network, a node gone, R20) would otherwise receive every open
             # chat from seq 1. A number above the chat's counts as the chat's own.
@@ -558,6 +559,10 @@ class StaffConnection(Connection):
             self.outbox.put_nowait(
                 Notice(chat_topic(chat.chat_id), {"chat_id": chat.chat_id, "since": since})
             )
+        # After the replays: which chats the connection follows, so that a client that
+        # reconnects knows which of its chats ended or left it meanwhile without a
+        # `sync` per chat (a supervisor's forty would meet the frame limit).
+        self.send({"type": "following", "chat_ids": [chat.chat_id for chat in visible]})
 
     def end(self, reason: str) -> None:
         """Close the socket because its access ended (the registry calls this, from any

@@ -44,6 +44,10 @@ def test_a_supervisor_reconnecting_with_seen_gets_only_what_it_missed(server: Te
         assert event_seqs(again, chat_id) == [missed]  # nothing of seq 1..held again
         assert again.texts(chat_id) == ["Said while Sam was away."]
         assert summary["status"] == "active"
+        # Then the chats it follows, after their replays: "not-a-chat" is not one.
+        following = await again.wait_for(lambda f: f["type"] == "following")
+        assert following == {"type": "following", "chat_ids": [chat_id]}
+        assert again.frames.index(following) > again.frames.index({"type": "chat", "chat": summary})
         # A chat it does not know takes nothing from the hello: nothing is said of it.
         await again.send({"type": "ping"})  # answered after whatever the welcome replays
         assert not [f for f in again.frames if f.get("chat_id") == "not-a-chat"]
@@ -72,9 +76,18 @@ def test_an_agent_s_seen_replays_their_own_chat_after_it_and_no_one_else_s(
         back = await Client.staff(server, "alice", seen={chat_id: held})
         await back.state(chat_id, lambda c: c["last_seq"] == missed)
         assert event_seqs(back, chat_id) == [missed]
+        assert (await back.wait_for(lambda f: f["type"] == "following"))["chat_ids"] == [chat_id]
         # Bob is in no chat: naming Alice's chat in his hello shows him nothing of it.
         bob = await Client.staff(server, "bob", seen={chat_id: 1})
         await bob.send({"type": "ping"})  # answered after whatever the welcome replays
         assert not [f for f in bob.frames if f.get("chat_id") == chat_id]
+        assert (await bob.wait_for(lambda f: f["type"] == "following"))["chat_ids"] == []
+
+        # The customer ends it while Alice is away: her next hello names it, unfollowed.
+        await back.close()
+        await customer.ok({"type": "end"})
+        later = await Client.staff(server, "alice", seen={chat_id: missed})
+        assert (await later.wait_for(lambda f: f["type"] == "following"))["chat_ids"] == []
+        assert not [f for f in later.frames if f.get("chat_id") == chat_id]
 
     run(scenario)

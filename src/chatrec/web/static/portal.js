@@ -3,12 +3,14 @@
 // The server is the only source of truth: the page keeps, per chat, the events it has
 // seen (by sequence number) and the last summary, and redraws from them.  After a
 // dropped connection it reconnects with back-off; the hello names the last event held
-// of each chat, the welcome replays the visible chats from there, and a `sync` per known
-// chat finds those that ended meanwhile, so nothing is lost and nothing shows twice.  The agent's presence is the server's too: a reload or a
-// reconnect keeps it, and when the idle timeout or a logout changed it the page says
-// so.  There is no "start recording" control (R2).  Typing indicators go both ways and
-// are never recorded (R23); where the company turns the preview on, the customer's draft
-// shows under the conversation as it is typed.
+// of each chat, the welcome replays the visible chats from there, and the `following`
+// frame after them says which held chats ended or left meanwhile: nothing is lost,
+// nothing shows twice, and no `sync` per chat meets the frame limit.  The agent's
+// presence is the server's too: a reload or a reconnect keeps it, and when the idle
+// timeout or a logout changed it the page says so.  There is no "start recording"
+// control (R2).  Typing indicators go both ways and are never recorded (R23); where the
+// company turns the preview on, the customer's draft shows under the conversation as it
+// is typed.
 "use strict";
 (() => {
   const { $, h, sentence } = chatrec;
@@ -207,6 +209,8 @@
         return pending.delete(frame.ref);
       case "typing":
         return typingReceived(frame);
+      case "following":
+        return followingReceived(frame.chat_ids);
       default:
         return undefined;
     }
@@ -230,9 +234,17 @@
         away_reason: frame.away_reason,
       });
     }
+    render();
+  }
+
+  /** After the welcome's replays, the open chats this connection follows: one held
+   * that is not among them ended or left the desk while the page was offline. */
+  function followingReceived(chatIds) {
+    const following = new Set(chatIds);
     for (const chat of chats.values()) {
-      if (!chat.gone && chat.summary && chat.summary.status !== "ended") {
-        send({ type: "sync", chat_id: chat.id, last_seq: chat.lastSeq });
+      const open = chat.summary && chat.summary.status !== "ended";
+      if (!chat.gone && open && !following.has(chat.id)) {
+        chat.gone = "This chat ended or left your desk while you were offline.";
       }
     }
     render();
