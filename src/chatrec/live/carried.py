@@ -58,6 +58,22 @@ def carried(chat: LiveChat, after: int) -> dict[str, Any]:
     return {"events": events, "record": record, "staff": staff}
 
 
+def followers_chat(notice: dict[str, Any]) -> str | None:
+    """The chat whose followers alone a notice concerns; ``None`` for one every staff
+    socket of the company hears (about no chat, a presence, a resync after lost notices)."""
+    chat_id = notice.get("chat_id")
+    if not isinstance(chat_id, str) or "presence" in notice or notice.get("resync"):
+        return None
+    return chat_id
+
+
+def behind(chat: LiveChat | None, notice: dict[str, Any]) -> bool:
+    """Whether a notice tells of more than this node's copy of the chat holds (or there is
+    no copy): who is in the chat is then the notice's to say (:func:`may_concern`)."""
+    known = notice.get("seq")
+    return chat is None or (isinstance(known, int) and known > chat.record.last_seq)
+
+
 def may_concern(notice: dict[str, Any], user_id: str, sees_every_chat: bool) -> bool:
     """Whether a chat a notice is about may be one the login follows: a supervisor
     follows every chat of the company, an agent those they are or were in (R18).  A

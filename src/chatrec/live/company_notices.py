@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chatrec.live.bus import Fanout, company_topic
+from chatrec.live.carried import behind, followers_chat
 from chatrec.live.registry import LiveChat
 
 
@@ -135,14 +136,12 @@ class CompanyNotices:
             desk = self._desks.get(company_id)
             if desk is None:
                 return ()
-            chat_id = notice.get("chat_id")
-            if not isinstance(chat_id, str) or "presence" in notice or notice.get("resync"):
+            chat_id = followers_chat(notice)
+            if chat_id is None:
                 return list(desk.everyone)
             chat = self._find(chat_id)
-            known = notice.get("seq")
-            stale = chat is None or (isinstance(known, int) and known > chat.record.last_seq)
             staff = notice.get("staff")
-            if stale and not isinstance(staff, list):
+            if behind(chat, notice) and not isinstance(staff, list):
                 return list(desk.everyone)  # who is in it is not known here
             users = {u for u in staff if isinstance(u, str)} if isinstance(staff, list) else set()
             if chat is not None:

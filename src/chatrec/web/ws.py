@@ -44,7 +44,7 @@ from chatrec.errors import (
     StoreError,
 )
 from chatrec.live.bus import chat_topic, company_topic, user_topic
-from chatrec.live.carried import may_concern
+from chatrec.live.carried import behind, followers_chat, may_concern
 from chatrec.live.registry import LiveChat
 from chatrec.services.access import Credential, CredentialKind, Scope
 from chatrec.services.presence import presence_view
@@ -608,18 +608,16 @@ class StaffConnection(Connection):
         """Whether a notice may change what this socket shows, decided as it is published
         (``live.company_notices`` hands a socket only the company's notices that may
         concern it; this is the socket's own, exact judgement).  Passed on: all but a
-        chat's notices, every notice
-        for a supervisor (who follows every chat) or about a chat this socket was sent,
-        and, for a chat this node holds up to date, those of its participants; for a chat
-        it does not (another node's change), as ``on_notice`` would judge it."""
-        chat_id = notice.get("chat_id")
-        if not isinstance(chat_id, str) or "presence" in notice or notice.get("resync"):
+        chat's notices, every notice for a supervisor (who follows every chat) or about a
+        chat this socket was sent, and, for a chat this node holds up to date, those of
+        its participants; for a chat it does not (another node's change), as
+        ``on_notice`` would judge it."""
+        chat_id = followers_chat(notice)
+        if chat_id is None:
             return True
         if chat_id in self.seen or self.user.role is LoginRole.SUPERVISOR:
             return True
-        chat = self.service.find(chat_id)
-        known = notice.get("seq")
-        if chat is None or (isinstance(known, int) and known > chat.record.last_seq):
+        if behind(self.service.find(chat_id), notice):
             return may_concern(notice, self.user.user_id, False)
         return self.follows(chat_id)
 
