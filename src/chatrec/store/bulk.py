@@ -7,8 +7,10 @@ commit's common case sends its two ``executemany`` straight to the driver, insid
 same transaction, with values prepared here as SQLAlchemy would have stored them:
 UTC datetimes as naive text on SQLite and ``timestamptz`` on PostgreSQL, JSON as text.
 Errors still come wrapped by SQLAlchemy (``exec_driver_sql``), so the caller's fallback
-to one change at a time works as before.  Everything rarer (new chats, recordings,
-audit, routing) stays on SQLAlchemy's statements.
+to one change at a time works as before.  A chat's end writes its recordings, their
+files and its audit the same way: they were most of what recording added to an end's
+commit, which the messages queued behind it wait for (``bench/recording_overhead.py``).
+Everything rarer (new chats, routing) stays on SQLAlchemy's statements.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from sqlalchemy import Connection
 
 from chatrec.store.columns import stored_utc
 
-DATETIME_COLUMNS = frozenset({"started_at", "last_activity_at", "ended_at", "queued_at", "at"})
-JSON_COLUMNS = frozenset({"flow_state", "payload"})
+DATETIME_COLUMNS = frozenset(
+    {"started_at", "last_activity_at", "ended_at", "queued_at", "at", "created_at"}
+    | {"next_attempt_at"}
+)
+JSON_COLUMNS = frozenset({"flow_state", "payload", "detail"})
 
 
 def sqlite_time(value: datetime) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chatrec.errors import (
@@ -37,7 +37,6 @@ from chatrec.store.models import (
     ChatEventRow,
     ChatRow,
     DestinationRow,
-    RecordingFileRow,
     RecordingRow,
 )
 from chatrec.store.records import ChatChange, DeliveryState
@@ -75,7 +74,6 @@ class BatchMismatchError(Exception):
 
 
 _CHATS = cast(Table, ChatRow.__table__)
-_AUDIT = cast(Table, AuditRow.__table__)
 
 
 def write_batch(connection: Connection, changes: Sequence[ChatChange], now: datetime) -> None:
@@ -109,12 +107,12 @@ def write_batch(connection: Connection, changes: Sequence[ChatChange], now: date
         _write_recordings(connection, [c for c in changes if c.recordings], now)
     audit = [values_of(entry) for c in changes for entry in c.audit]
     if audit:
-        connection.execute(insert(_AUDIT), audit)
+        insert_rows(connection, "audit", audit)
 
 
 def _write_recordings(connection: Connection, changes: Sequence[ChatChange], now: datetime) -> None:
-    recordings = [r for c in changes for r in c.recordings]
-    connection.execute(insert(RecordingRow), [recording_values(r) for r in recordings])
+    recordings = [recording_values(r) for c in changes for r in c.recordings]
+    insert_rows(connection, "recordings", recordings)
     blocked = {
         company: _blocked_reason(connection, company)
         for company in {c.chat.company_id for c in changes}
@@ -126,7 +124,7 @@ def _write_recordings(connection: Connection, changes: Sequence[ChatChange], now
         for file in recording.files
     ]
     if files:
-        connection.execute(insert(RecordingFileRow), files)
+        insert_rows(connection, "recording_files", files)
 
 
 def _file_values(
@@ -144,9 +142,12 @@ def _file_values(
 
 def _blocked_reason(connection: Connection, company_id: str) -> str | None:
     """Why the company's destination is blocked: its new files are blocked at once (R16)."""
-    return connection.scalar(
-        select(DestinationRow.blocked_reason).where(DestinationRow.company_id == company_id)
-    )
+    return connection.scalar(_BLOCKED_REASON, {"company_id": company_id})
+
+
+_BLOCKED_REASON = select(DestinationRow.blocked_reason).where(
+    DestinationRow.company_id == bindparam("company_id")
+)
 
 
 def _refuse_clashes_within(change: ChatChange) -> None:

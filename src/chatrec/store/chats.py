@@ -8,9 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, collate, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Connection,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    collate,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm import undefer
 
@@ -241,25 +254,17 @@ class ChatStore(StorePart):
         returned as stored.
         """
         keys = sorted({name_key(candidate) for candidate in candidates})
+        after = chr(ord(CONTINUES) + 1)
         taken: set[str] = set()
-        with self._read() as session:
-            dialect = session.get_bind().dialect.name
-            column = _bytewise(RecordingRow.__table__.c.base_name_key, dialect)
+        with self._read_rows() as connection:
+            dialect = connection.dialect.name
             for start in range(0, len(keys), _NAMES_PER_QUERY):
                 chunk = keys[start : start + _NAMES_PER_QUERY]
-                # One seek of the index per condition: ORed in one WHERE, SQLite's
-                # planner (without ANALYZE's statistics) walked the company's names.
-                conditions = [column.in_(chunk)] + [_continuing(column, key) for key in chunk]
-                names = session.scalars(
-                    union_all(
-                        *(
-                            select(RecordingRow.base_name).where(
-                                RecordingRow.company_id == company_id, condition
-                            )
-                            for condition in conditions
-                        )
-                    )
-                )
+                values: dict[str, str] = {"company_id": company_id}
+                for index, key in enumerate(chunk):
+                    values |= {f"k{index}": key, f"lo{index}": key + CONTINUES}
+                    values[f"hi{index}"] = key + after
+                names = connection.scalars(_taken_names_query(dialect, len(chunk)), values)
                 taken.update(name for name in names if name is not None)
         return taken
 
@@ -354,9 +359,26 @@ def _bytewise(column: ColumnElement[str | None], dialect: str) -> ColumnElement[
     return collate(column, "C") if dialect == "postgresql" else column
 
 
-def _continuing(column: ColumnElement[Any], key: str) -> ColumnElement[bool]:
-    """Names continuing ``key`` with ``-`` (R6), as a range of the index: every such name
-    sorts from ``key-`` up to, not including, ``key.`` (the next character).  A ``LIKE``
-    prefix walked every recording the company ever had, at every chat's end."""
-    after = chr(ord(CONTINUES) + 1)
-    return and_(column >= key + CONTINUES, column < key + after)
+@cache
+def _taken_names_query(dialect: str, count: int) -> CompoundSelect[Any]:
+    """The stored base names equal to one of ``count`` keys (``k0``…) or continuing one
+    with ``-`` (R6): each continuation a range of the index, from ``lo<i>`` (``key-``) up
+    to, not including, ``hi<i>`` (``key.``, the next character); a ``LIKE`` prefix
+    walked every recording the company ever had, at every chat's end.  One seek of the
+    index per condition: ORed in one WHERE, SQLite's planner (without ANALYZE's
+    statistics) walked the company's names.  Built once per size, not per chat's end."""
+    table = RecordingRow.__table__
+    assert isinstance(table, Table)
+    column = _bytewise(table.c.base_name_key, dialect)
+    conditions = [column.in_([bindparam(f"k{index}") for index in range(count)])] + [
+        and_(column >= bindparam(f"lo{index}"), column < bindparam(f"hi{index}"))
+        for index in range(count)
+    ]
+    return union_all(
+        *(
+            select(table.c.base_name).where(
+                table.c.company_id == bindparam("company_id"), condition
+            )
+            for condition in conditions
+        )
+    )

@@ -15,8 +15,10 @@ import base64
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from chatrec.domain.manifest import PublicKey, SigningKey, key_id_of, new_private_key
@@ -27,13 +29,32 @@ from chatrec.store.secrets import SecretBox
 from chatrec.store.transactions import StorePart, add_audit_rows
 
 
-def _public(row: SigningKeyRow) -> PublicKey:
+def _public(row: Any) -> PublicKey:
+    """``row``: a :class:`SigningKeyRow` or a plain row of its columns."""
     return PublicKey(row.company_id, bytes(row.public_key), row.valid_from, row.valid_until)
 
 
-def _signing(row: SigningKeyRow, box: SecretBox) -> SigningKey:
-    private = base64.b64decode(box.decrypt(row.private_key))
-    return replace(SigningKey.of(row.company_id, private, row.valid_from), public=_public(row))
+def _signing(row: Any, box: SecretBox) -> SigningKey:
+    opened = _opened(box, row.company_id, row.private_key, row.valid_from)
+    return replace(opened, public=_public(row))
+
+
+@lru_cache(maxsize=1024)
+def _opened(box: SecretBox, company_id: str, ciphertext: str, valid_from: datetime) -> SigningKey:
+    """A stored key decrypted once per process, not at every chat's end: keyed by its
+    ciphertext, so a key rotated or re-encrypted since is read afresh (R21)."""
+    private = base64.b64decode(box.decrypt(ciphertext))
+    return SigningKey.of(company_id, private, valid_from)
+
+
+_KEYS = SigningKeyRow.__table__
+assert isinstance(_KEYS, Table)
+_KEYS_OF_COMPANY = (
+    select(_KEYS)
+    .where(_KEYS.c.company_id == bindparam("company_id"))
+    .order_by(_KEYS.c.valid_from, _KEYS.c.key_id)
+)
+"""The company's keys, oldest first, as plain rows: read at every recorded chat's end."""
 
 
 def add_signing_key(
@@ -114,17 +135,17 @@ class SigningKeyStore(StorePart):
         """What a chat ending at ``at`` is signed with, in one read: the key valid at
         ``at``, else the current one (a time before the company's first key), ``None``
         for a company without keys; and every key of :meth:`signing_keys`."""
-        with self._read() as session:
-            rows = _keys_of(session, company_id)
-            usable = [row for row in rows if row.private_key != ""]
-            valid = [
-                row
-                for row in usable
-                if row.valid_from <= at and (row.valid_until is None or at < row.valid_until)
-            ]
-            chosen = valid or [row for row in usable if row.valid_until is None]
-            key = _signing(chosen[-1], self._secrets) if chosen else None
-            return key, [_public(row) for row in rows]
+        with self._read_rows() as connection:
+            rows = connection.execute(_KEYS_OF_COMPANY, {"company_id": company_id}).all()
+        usable = [row for row in rows if row.private_key != ""]
+        valid = [
+            row
+            for row in usable
+            if row.valid_from <= at and (row.valid_until is None or at < row.valid_until)
+        ]
+        chosen = valid or [row for row in usable if row.valid_until is None]
+        key = _signing(chosen[-1], self._secrets) if chosen else None
+        return key, [_public(row) for row in rows]
 
     def rotate_signing_key(
         self, company_id: str, private: bytes, *, audit: Sequence[AuditRecord] = ()
