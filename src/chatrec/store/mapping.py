@@ -12,6 +12,8 @@ from functools import cache
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
+from sqlalchemy import Row
+
 from chatrec.domain.codec import decode_event, encode_event
 from chatrec.domain.filenames import name_key
 from chatrec.domain.journal import Event
@@ -113,8 +115,9 @@ def login_key(login: str) -> str:
     return login.casefold()
 
 
-def user_record(row: UserRow | SimpleNamespace) -> UserRecord:
-    """From the row, or from its columns read without the ORM (``store.access``)."""
+def user_record(row: UserRow | SimpleNamespace | Row[Any]) -> UserRecord:
+    """From the row, or from its columns read without the ORM (``store.access``,
+    ``store.routing``)."""
     return record_of(UserRecord, row, role=LoginRole(row.role))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import Connection, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from chatrec.errors import NodeConflictError
@@ -24,12 +24,13 @@ FORGET_AFTER = timedelta(hours=1)
 and joins anew)."""
 
 
-def database_now(session: Session) -> datetime:
+def database_now(bind: Session | Connection) -> datetime:
     """The database's clock, in UTC, with at least millisecond precision."""
-    if session.get_bind().dialect.name == "sqlite":
-        raw = session.scalar(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"))
+    dialect = bind.dialect if isinstance(bind, Connection) else bind.get_bind().dialect
+    if dialect.name == "sqlite":
+        raw = bind.scalar(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"))
         return datetime.fromisoformat(str(raw)).replace(tzinfo=UTC)
-    found = session.scalar(text("SELECT clock_timestamp()"))
+    found = bind.scalar(text("SELECT clock_timestamp()"))
     assert isinstance(found, datetime)
     return found.astimezone(UTC)
 

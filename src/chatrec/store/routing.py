@@ -12,8 +12,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, Select, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -40,8 +54,7 @@ from chatrec.store.transactions import StorePart
 def ensure_agent(connection: Connection, user_id: str, company_id: str, now: datetime) -> None:
     """The agent's routing row, made the first time they are seen (idle from then on);
     two nodes seeing them first at once make one row, neither fails."""
-    known = select(RoutingAgentRow.user_id).where(RoutingAgentRow.user_id == user_id)
-    if connection.scalar(known) is not None:
+    if connection.scalar(_KNOWN_AGENT, {"who": user_id}) is not None:
         return
     values = {"user_id": user_id, "company_id": company_id, "idle_since": now, "active_at": now}
     dialect = connection.dialect.name
@@ -51,7 +64,13 @@ def ensure_agent(connection: Connection, user_id: str, company_id: str, now: dat
 
 def agent_online(session: Session, node_id: str, lease: timedelta) -> Exists:
     """Whether a portal of the agent (``RoutingAgentRow.user_id``) is on a live node."""
-    live = select(NodeRow.node_id).where(NodeRow.heartbeat_at >= database_now(session) - lease)
+    return _online(node_id, database_now(session) - lease)
+
+
+def _online(node_id: Any, since: Any) -> Exists:
+    """:func:`agent_online`: on ``node_id``, or on a node whose heartbeat is ``since`` or
+    later (values, or parameters of a statement built once)."""
+    live = select(NodeRow.node_id).where(NodeRow.heartbeat_at >= since)
     return exists().where(
         AgentSocketRow.user_id == RoutingAgentRow.user_id,
         AgentSocketRow.connections > 0,
@@ -114,40 +133,21 @@ class RoutingStore(StorePart):
 
     def free_agents(self, company_id: str, node_id: str, lease: timedelta) -> list[FreeAgent]:
         """The company's agents who can take a chat now, in no particular order."""
-        with self._read() as session:
-            load = _load()
-            rows = session.execute(
-                select(UserRow, load, RoutingAgentRow.idle_since)
-                .select_from(RoutingAgentRow)
-                .join(UserRow, UserRow.user_id == RoutingAgentRow.user_id)
-                .join(PresenceRow, PresenceRow.user_id == RoutingAgentRow.user_id)
-                .where(
-                    RoutingAgentRow.company_id == company_id,
-                    PresenceRow.available,
-                    UserRow.role == LoginRole.AGENT.value,
-                    UserRow.disabled.is_(False),
-                    load < UserRow.capacity,
-                    agent_online(session, node_id, lease),
-                )
-            )
+        with self._read_rows() as connection:
+            since = database_now(connection) - lease
+            values = {"company_id": company_id, "node_id": node_id, "since": since}
+            rows = connection.execute(_FREE_AGENTS, values)
             return [
-                FreeAgent(user.user_id, user.capacity, int(n), idle, user_record(user))
-                for user, n, idle in rows
+                FreeAgent(
+                    row.user_id, row.capacity, int(row.open_chats), row.idle_since, user_record(row)
+                )
+                for row in rows
             ]
 
     def waiting_chats(self, company_id: str, limit: int) -> list[tuple[str, str]]:
         """The company's queued chats, (chat, queue), the longest waiting first."""
-        with self._read() as session:
-            rows = session.execute(
-                select(ChatRow.chat_id, ChatRow.queue_id)
-                .where(
-                    ChatRow.company_id == company_id,
-                    ChatRow.status == ChatStatus.QUEUED.value,
-                    ChatRow.queue_id.is_not(None),
-                )
-                .order_by(ChatRow.queued_at, ChatRow.chat_id)
-                .limit(limit)
-            )
+        with self._read_rows() as connection:
+            rows = connection.execute(_WAITING, {"company_id": company_id, "limit": limit})
             return [(chat_id, queue_id) for chat_id, queue_id in rows if queue_id is not None]
 
     def companies_waiting(self) -> list[str]:
@@ -223,18 +223,10 @@ def lock_agents(connection: Connection, changes: Sequence[ChatChange], now: date
 def claim_agent(connection: Connection, claim: AgentClaim, chat_id: str, now: datetime) -> None:
     """Give the agent the chat unless they are full (R20); call with their row locked
     (:func:`lock_agents`) and after the batch's earlier changes of their chats."""
-    held = connection.scalar(
-        select(func.count())
-        .select_from(ChatAgentRow)
-        .where(ChatAgentRow.user_id == claim.user_id, ChatAgentRow.chat_id != chat_id)
-    )
+    held = connection.scalar(_HELD_ELSEWHERE, {"who": claim.user_id, "chat": chat_id})
     if int(held or 0) >= claim.capacity:
         raise AgentFullError(claim.user_id, claim.capacity)
-    connection.execute(
-        update(RoutingAgentRow)
-        .where(RoutingAgentRow.user_id == claim.user_id)
-        .values(idle_since=now)
-    )
+    connection.execute(_BUSY_FROM, {"who": claim.user_id, "at": now})
 
 
 def sync_chat_agents(
@@ -242,33 +234,15 @@ def sync_chat_agents(
 ) -> None:
     """The chat's agents as the change leaves them; an agent left with no chat is idle
     from now."""
-    current = set(
-        connection.scalars(select(ChatAgentRow.user_id).where(ChatAgentRow.chat_id == chat_id))
-    )
+    current = set(connection.scalars(_AGENTS_OF_CHAT, {"chat": chat_id}))
     wanted = set(agents)
-    gone = current - wanted
+    gone = sorted(current - wanted)
     if gone:
-        connection.execute(
-            delete(ChatAgentRow).where(
-                ChatAgentRow.chat_id == chat_id, ChatAgentRow.user_id.in_(gone)
-            )
-        )
-        busy = exists().where(ChatAgentRow.user_id == RoutingAgentRow.user_id)
-        # Never waits: an agent whose row another commit holds keeps their idle time,
-        # rather than this commit waiting on one that may wait on it.
-        free = (
-            select(RoutingAgentRow.user_id)
-            .where(RoutingAgentRow.user_id.in_(gone), ~busy)
-            .with_for_update(skip_locked=True)
-        )
-        connection.execute(
-            update(RoutingAgentRow).where(RoutingAgentRow.user_id.in_(free)).values(idle_since=now)
-        )
+        connection.execute(_LEAVE_CHAT, {"chat": chat_id, "gone": gone})
+        connection.execute(_IDLE_FROM, {"gone": gone, "at": now})
     added = sorted(wanted - current)
     if added:
-        connection.execute(
-            insert(ChatAgentRow), [{"chat_id": chat_id, "user_id": user} for user in added]
-        )
+        connection.execute(_JOIN_CHAT, [{"chat_id": chat_id, "user_id": user} for user in added])
 
 
 def open_chats_counted(company_id: str | None) -> Select[int]:
@@ -276,3 +250,65 @@ def open_chats_counted(company_id: str | None) -> Select[int]:
     which a chat's start reads too (``store.starts``)."""
     query = select(func.count()).select_from(ChatRow).where(CHAT_IS_OPEN)
     return query if company_id is None else query.where(ChatRow.company_id == company_id)
+
+
+# Statements run at every chat's start, routing and end: built once, with parameters, as
+# building them per call cost more than the database's work (issue 13, chat_lifecycle).
+_USERS = UserRow.__table__
+assert isinstance(_USERS, Table)
+_KNOWN_AGENT = select(RoutingAgentRow.user_id).where(RoutingAgentRow.user_id == bindparam("who"))
+_FREE_AGENTS = (
+    select(_USERS, _load().label("open_chats"), RoutingAgentRow.idle_since)
+    .select_from(RoutingAgentRow)
+    .join(_USERS, _USERS.c.user_id == RoutingAgentRow.user_id)
+    .join(PresenceRow, PresenceRow.user_id == RoutingAgentRow.user_id)
+    .where(
+        RoutingAgentRow.company_id == bindparam("company_id"),
+        PresenceRow.available,
+        _USERS.c.role == LoginRole.AGENT.value,
+        _USERS.c.disabled.is_(False),
+        _load() < _USERS.c.capacity,
+        _online(bindparam("node_id"), bindparam("since")),
+    )
+)
+_WAITING = (
+    select(ChatRow.chat_id, ChatRow.queue_id)
+    .where(
+        ChatRow.company_id == bindparam("company_id"),
+        ChatRow.status == ChatStatus.QUEUED.value,
+        ChatRow.queue_id.is_not(None),
+    )
+    .order_by(ChatRow.queued_at, ChatRow.chat_id)
+    .limit(bindparam("limit"))
+)
+_HELD_ELSEWHERE = (
+    select(func.count())
+    .select_from(ChatAgentRow)
+    .where(ChatAgentRow.user_id == bindparam("who"), ChatAgentRow.chat_id != bindparam("chat"))
+)
+_BUSY_FROM = (
+    update(RoutingAgentRow)
+    .where(RoutingAgentRow.user_id == bindparam("who"))
+    .values(idle_since=bindparam("at"))
+)
+_AGENTS_OF_CHAT = select(ChatAgentRow.user_id).where(ChatAgentRow.chat_id == bindparam("chat"))
+_LEAVE_CHAT = delete(ChatAgentRow).where(
+    ChatAgentRow.chat_id == bindparam("chat"),
+    ChatAgentRow.user_id.in_(bindparam("gone", expanding=True)),
+)
+# Never waits: an agent whose row another commit holds keeps their idle time, rather
+# than this commit waiting on one that may wait on it.
+_FREED = (
+    select(RoutingAgentRow.user_id)
+    .where(
+        RoutingAgentRow.user_id.in_(bindparam("gone", expanding=True)),
+        ~exists().where(ChatAgentRow.user_id == RoutingAgentRow.user_id),
+    )
+    .with_for_update(skip_locked=True)
+)
+_IDLE_FROM = (
+    update(RoutingAgentRow)
+    .where(RoutingAgentRow.user_id.in_(_FREED))
+    .values(idle_since=bindparam("at"))
+)
+_JOIN_CHAT = insert(ChatAgentRow)
