@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -84,8 +84,8 @@ class ChatStore(StorePart):
             return None if row is None else chat_record(row)
 
     def find_chat_by_token(self, token_hash: str) -> ChatRecord | None:
-        with self._read() as session:
-            row = session.scalar(select(ChatRow).where(ChatRow.token_hash == token_hash))
+        with self._read_rows() as connection:
+            row = connection.execute(_CHAT_BY_TOKEN, {"token_hash": token_hash}).first()
             return None if row is None else chat_record(row)
 
     def open_chats(self, company_id: str | None = None) -> list[ChatRecord]:
@@ -359,6 +359,11 @@ def _bytewise(column: ColumnElement[str | None], dialect: str) -> ColumnElement[
     return collate(column, "C") if dialect == "postgresql" else column
 
 
+_CHATS = cast(Table, ChatRow.__table__)
+_CHAT_BY_TOKEN = select(_CHATS).where(_CHATS.c.token_hash == bindparam("token_hash"))
+"""Read at every customer's hello: built once, read as a plain row (chat_lifecycle)."""
+
+
 @cache
 def _taken_names_query(dialect: str, count: int) -> CompoundSelect[Any]:
     """The stored base names equal to one of ``count`` keys (``k0``…) or continuing one
@@ -367,8 +372,7 @@ def _taken_names_query(dialect: str, count: int) -> CompoundSelect[Any]:
     walked every recording the company ever had, at every chat's end.  One seek of the
     index per condition: ORed in one WHERE, SQLite's planner (without ANALYZE's
     statistics) walked the company's names.  Built once per size, not per chat's end."""
-    table = RecordingRow.__table__
-    assert isinstance(table, Table)
+    table = cast(Table, RecordingRow.__table__)
     column = _bytewise(table.c.base_name_key, dialect)
     conditions = [column.in_([bindparam(f"k{index}") for index in range(count)])] + [
         and_(column >= bindparam(f"lo{index}"), column < bindparam(f"hi{index}"))

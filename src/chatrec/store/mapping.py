@@ -89,7 +89,7 @@ def company_values(record: CompanyRecord) -> dict[str, Any]:
     )
 
 
-def company_record(row: CompanyRow) -> CompanyRecord:
+def company_record(row: CompanyRow | Row[Any]) -> CompanyRecord:
     return record_of(
         CompanyRecord,
         row,
@@ -164,7 +164,7 @@ def changed_values(change: ChatChange) -> dict[str, Any]:
 _ALWAYS_WRITTEN = frozenset({"chat_id", "last_seq"})
 
 
-def chat_record(row: ChatRow) -> ChatRecord:
+def chat_record(row: ChatRow | Row[Any]) -> ChatRecord:
     return record_of(ChatRecord, row, status=ChatStatus(row.status))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
@@ -254,8 +254,7 @@ def open_chats_counted(company_id: str | None) -> Select[int]:
 
 # Statements run at every chat's start, routing and end: built once, with parameters, as
 # building them per call cost more than the database's work (issue 13, chat_lifecycle).
-_USERS = UserRow.__table__
-assert isinstance(_USERS, Table)
+_USERS = cast(Table, UserRow.__table__)
 _KNOWN_AGENT = select(RoutingAgentRow.user_id).where(RoutingAgentRow.user_id == bindparam("who"))
 _FREE_AGENTS = (
     select(_USERS, _load().label("open_chats"), RoutingAgentRow.idle_since)

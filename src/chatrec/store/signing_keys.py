@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
@@ -47,8 +47,7 @@ def _opened(box: SecretBox, company_id: str, ciphertext: str, valid_from: dateti
     return SigningKey.of(company_id, private, valid_from)
 
 
-_KEYS = SigningKeyRow.__table__
-assert isinstance(_KEYS, Table)
+_KEYS = cast(Table, SigningKeyRow.__table__)
 _KEYS_OF_COMPANY = (
     select(_KEYS)
     .where(_KEYS.c.company_id == bindparam("company_id"))

@@ -8,10 +8,12 @@ the company has open on every node (its limit, issue 16).  Each was a read of it
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from typing import cast
+
+from sqlalchemy import Table, bindparam, func, select
 
 from chatrec.store.mapping import company_record, record_of
-from chatrec.store.models import CompanyRow, FlowVersionRow, ServiceRow
+from chatrec.store.models import ChatRow, CompanyRow, FlowVersionRow, ServiceRow
 from chatrec.store.records import ChatStart, ServiceRecord
 from chatrec.store.routing import open_chats_counted
 from chatrec.store.transactions import StorePart
@@ -20,23 +22,30 @@ from chatrec.store.transactions import StorePart
 class StartStore(StorePart):
     def chat_start(self, service_id: str) -> ChatStart | None:
         """What starting a chat on the service needs; ``None`` for an unknown service."""
-        newest = (
-            select(func.max(FlowVersionRow.version))
-            .where(FlowVersionRow.flow_id == ServiceRow.flow_id)
-            .scalar_subquery()
-        )
-        with self._read() as session:
-            found = session.execute(
-                select(ServiceRow, newest).where(ServiceRow.service_id == service_id)
-            ).first()
-            if found is None:
+        with self._read_rows() as connection:
+            row = connection.execute(_SERVICE, {"service_id": service_id}).first()
+            if row is None:
                 return None
-            row, version = found
-            company = session.get(CompanyRow, row.company_id)
-            open_chats = session.scalar(open_chats_counted(row.company_id))
+            company = connection.execute(_COMPANY, {"company_id": row.company_id}).first()
+            open_chats = connection.scalar(_OPEN_CHATS, {"company_id": row.company_id})
             return ChatStart(
                 service=record_of(ServiceRecord, row),
-                flow_version=version,
+                flow_version=row.flow_version,
                 company=None if company is None else company_record(company),
                 open_chats=int(open_chats or 0),
             )
+
+
+# Built once, read as plain rows: a start's reads were most of its cost (chat_lifecycle).
+_SERVICES = cast(Table, ServiceRow.__table__)
+_COMPANIES = cast(Table, CompanyRow.__table__)
+_NEWEST_VERSION = (
+    select(func.max(FlowVersionRow.version))
+    .where(FlowVersionRow.flow_id == _SERVICES.c.flow_id)
+    .scalar_subquery()
+)
+_SERVICE = select(_SERVICES, _NEWEST_VERSION.label("flow_version")).where(
+    _SERVICES.c.service_id == bindparam("service_id")
+)
+_COMPANY = select(_COMPANIES).where(_COMPANIES.c.company_id == bindparam("company_id"))
+_OPEN_CHATS = open_chats_counted(None).where(ChatRow.company_id == bindparam("company_id"))
