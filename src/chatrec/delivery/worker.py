@@ -72,9 +72,7 @@ class Outbox(Protocol):
 
     def mark_delivered(self, ids: Sequence[int], worker_id: str, now: datetime) -> list[int]: ...
 
-    def mark_retry(
-        self, delivery_id: int, worker_id: str, error: str, next_attempt_at: datetime
-    ) -> bool: ...
+    def mark_retries(self, worker_id: str, plan: Sequence[tuple[int, str, datetime]]) -> int: ...
 
     def get_destination(self, company_id: str) -> DestinationRecord | None: ...
 
@@ -334,11 +332,7 @@ class DeliveryWorker:
             if d.delivery_id in reasons
         ]
 
-        def record() -> None:
-            for delivery_id, reason, due in plan:
-                self.store.mark_retry(delivery_id, self.worker_id, reason, due)
-
-        await self._call(record)
+        await self._call(self.store.mark_retries, self.worker_id, plan)
         self.counts.failed += len(plan)
         by_reason: dict[str, list[datetime]] = defaultdict(list)
         for _, reason, due in plan:

@@ -84,6 +84,12 @@ class DeliveryStore(StorePart):
         with self._write() as session:
             return outbox.mark_retry(session, delivery_id, worker_id, error, next_attempt_at)
 
+    def mark_retries(self, worker_id: str, plan: outbox.RetryPlan) -> int:
+        """Put deliveries leased to ``worker_id`` back to wait, each until its time with
+        its reason, in one transaction; how many were still ours."""
+        with self._write() as session:
+            return outbox.mark_retries(session, worker_id, plan)
+
     def retry_deliveries(
         self,
         ids: Sequence[int] | None,

@@ -21,7 +21,9 @@ from typing import Any, cast
 from sqlalchemy import (
     ColumnElement,
     CursorResult,
+    Table,
     and_,
+    bindparam,
     case,
     exists,
     func,
@@ -305,23 +307,46 @@ def contents(session: Session, ids: Collection[int]) -> dict[int, bytes]:
     return {file_id: content for file_id, content in rows if content is not None}
 
 
+RetryPlan = Sequence[tuple[int, str, datetime]]
+"""Files to give back: each one's id, why its attempt failed, when to try it again."""
+
+
+def mark_retries(session: Session, worker_id: str, plan: RetryPlan) -> int:
+    """Give each file back to wait until its time, where the lease is still ours; how
+    many.  One statement for them all: a platform that is down fails every file of a
+    batch, and a write per file held the database's writer from the chats' commits."""
+    if not plan:
+        return 0
+    values = [
+        {"b_id": delivery_id, "b_owner": worker_id, "b_error": error, "b_due": due}
+        for delivery_id, error, due in plan
+    ]
+    return _count(session.connection().execute(_RETRY, values))
+
+
 def mark_retry(
     session: Session, delivery_id: int, worker_id: str, error: str, next_attempt_at: datetime
 ) -> bool:
     """Give the file back to wait until ``next_attempt_at``, if the lease is still ours."""
-    statement = (
-        update(File)
-        .where(File.file_id == delivery_id, File.state == DELIVERING, File.lease_owner == worker_id)
-        .values(
-            state=PENDING,
-            last_error=error,
-            next_attempt_at=next_attempt_at,
-            lease_owner=None,
-            lease_expires_at=None,
-        )
-        .execution_options(**_BULK)
+    return mark_retries(session, worker_id, [(delivery_id, error, next_attempt_at)]) == 1
+
+
+_FILES = cast(Table, File.__table__)
+_RETRY = (
+    update(_FILES)
+    .where(
+        _FILES.c.file_id == bindparam("b_id"),
+        _FILES.c.state == DELIVERING,
+        _FILES.c.lease_owner == bindparam("b_owner"),
     )
-    return _count(session.execute(statement)) == 1
+    .values(
+        state=PENDING,
+        last_error=bindparam("b_error"),
+        next_attempt_at=bindparam("b_due"),
+        lease_owner=None,
+        lease_expires_at=None,
+    )
+)
 
 
 def retry(

@@ -126,6 +126,36 @@ def test_R16_an_expired_lease_passes_to_another_worker(outbox: Store) -> None:
     )
 
 
+def test_R16_a_failed_batch_goes_back_to_wait_each_file_with_its_time_where_still_held(
+    outbox: Store,
+) -> None:
+    end_chats(outbox, ("C1", 1))
+    claimed = outbox.claim_deliveries("w1", NOW, LEASE, 10)
+    expired = NOW + timedelta(seconds=LEASE)
+    assert ids(outbox.claim_deliveries("w2", expired, LEASE, 10)) == ids(claimed)
+    end_chats(outbox, ("C2", 1))
+    mine = outbox.claim_deliveries("w1", expired, LEASE, 10)  # w1 lost C1's, holds C2's
+    assert len(mine) == 2
+    plan = [
+        (d.delivery_id, f"refused {d.delivery_id}", NOW + timedelta(minutes=i))
+        for i, d in enumerate(claimed + mine)
+    ]
+    assert outbox.mark_retries("w1", plan) == len(mine)
+    for delivery_id, reason, due in plan:
+        shown = outbox.get_delivery(delivery_id)
+        assert shown is not None
+        if delivery_id in ids(mine):
+            assert (shown.state, shown.last_error, shown.next_attempt_at, shown.lease_owner) == (
+                PENDING,
+                reason,
+                due,
+                None,
+            )
+        else:
+            assert (shown.state, shown.lease_owner) == (DELIVERING, "w2")
+    assert outbox.mark_retries("w1", []) == 0
+
+
 def test_R16_a_retry_waits_visibly_until_it_is_due(outbox: Store) -> None:
     end_chats(outbox, ("C1", 1))
     data, _ = outbox.claim_deliveries("w1", NOW, LEASE, 10)
