@@ -110,8 +110,10 @@ def name_recordings(
 ) -> tuple[Decision, dict[str, str]]:
     """Decide the ended chat and name each produced recording: a base nobody holds."""
     decision = decide_recordings(company, journal)
-    taken = taken_names(list(recording_bases(company, journal, decision).values()))
-    return decision, recording_bases(company, journal, decision, taken)
+    bases = recording_bases(company, journal, decision)
+    taken = taken_names(list(bases.values()))
+    # Nothing taken, as at most ends: the names are the ones just chosen.
+    return decision, recording_bases(company, journal, decision, taken) if taken else bases
 
 
 def render_recordings(
