@@ -26,8 +26,15 @@ from sqlalchemy import Connection
 from chatrec.store.columns import stored_utc
 
 DATETIME_COLUMNS = frozenset(
-    {"started_at", "last_activity_at", "ended_at", "queued_at", "at", "created_at"}
-    | {"next_attempt_at"}
+    {
+        "started_at",
+        "last_activity_at",
+        "ended_at",
+        "queued_at",
+        "at",
+        "created_at",
+        "next_attempt_at",
+    }
 )
 JSON_COLUMNS = frozenset({"flow_state", "payload", "detail"})
 

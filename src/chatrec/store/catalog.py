@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from typing import cast
+
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from chatrec.errors import DuplicateError, NotFoundError
@@ -57,8 +59,8 @@ class CatalogStore(StorePart):
             add_audit_rows(session, audit)
 
     def get_queue(self, queue_id: str) -> QueueRecord | None:
-        with self._read() as session:
-            row = session.get(QueueRow, queue_id)
+        with self._read_rows() as connection:
+            row = connection.execute(_QUEUE, {"queue_id": queue_id}).first()
             return None if row is None else record_of(QueueRecord, row)
 
     def find_queue(self, company_id: str, name: str) -> QueueRecord | None:
@@ -67,10 +69,8 @@ class CatalogStore(StorePart):
             return None if row is None else record_of(QueueRecord, row)
 
     def list_queues(self, company_id: str) -> list[QueueRecord]:
-        with self._read() as session:
-            rows = session.scalars(
-                select(QueueRow).where(QueueRow.company_id == company_id).order_by(QueueRow.name)
-            )
+        with self._read_rows() as connection:
+            rows = connection.execute(_QUEUES_OF, {"company_id": company_id})
             return [record_of(QueueRecord, row) for row in rows]
 
     def save_flow(
@@ -199,3 +199,11 @@ def _require_flow_of(session: Session, service: ServiceRecord) -> None:
     flow = session.get(FlowRow, service.flow_id)
     if flow is None or flow.company_id != service.company_id:
         raise NotFoundError(f"no flow {service.flow_id!r} in company {service.company_id!r}")
+
+
+# Read at every routed chat and flow route: built once, read as plain rows (issue 13).
+_QUEUES = cast(Table, QueueRow.__table__)
+_QUEUE = select(_QUEUES).where(_QUEUES.c.queue_id == bindparam("queue_id"))
+_QUEUES_OF = (
+    select(_QUEUES).where(_QUEUES.c.company_id == bindparam("company_id")).order_by(_QUEUES.c.name)
+)

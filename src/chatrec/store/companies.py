@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from chatrec.domain.presence import AwayReason
@@ -60,8 +61,8 @@ class CompanyStore(StorePart):
             add_audit_rows(session, audit)
 
     def get_company(self, company_id: str) -> CompanyRecord | None:
-        with self._read() as session:
-            row = session.get(CompanyRow, company_id)
+        with self._read_rows() as connection:
+            row = connection.execute(COMPANY_BY_ID, {"company_id": company_id}).first()
             return None if row is None else company_record(row)
 
     def list_companies(self) -> list[CompanyRecord]:
@@ -166,3 +167,9 @@ def _refuse_login_taken(session: Session, user: UserRecord) -> None:
     )
     if holder is not None:
         raise DuplicateError(f"the login {user.login!r} is taken in this company")
+
+
+_COMPANIES = cast(Table, CompanyRow.__table__)
+COMPANY_BY_ID = select(_COMPANIES).where(_COMPANIES.c.company_id == bindparam("company_id"))
+"""A company's row by ``company_id``, read at every login and chat's start: built once,
+read as a plain row (issue 13)."""

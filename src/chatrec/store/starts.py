@@ -12,8 +12,9 @@ from typing import cast
 
 from sqlalchemy import Table, bindparam, func, select
 
+from chatrec.store.companies import COMPANY_BY_ID
 from chatrec.store.mapping import company_record, record_of
-from chatrec.store.models import ChatRow, CompanyRow, FlowVersionRow, ServiceRow
+from chatrec.store.models import ChatRow, FlowVersionRow, ServiceRow
 from chatrec.store.records import ChatStart, ServiceRecord
 from chatrec.store.routing import open_chats_counted
 from chatrec.store.transactions import StorePart
@@ -26,7 +27,7 @@ class StartStore(StorePart):
             row = connection.execute(_SERVICE, {"service_id": service_id}).first()
             if row is None:
                 return None
-            company = connection.execute(_COMPANY, {"company_id": row.company_id}).first()
+            company = connection.execute(COMPANY_BY_ID, {"company_id": row.company_id}).first()
             open_chats = connection.scalar(_OPEN_CHATS, {"company_id": row.company_id})
             return ChatStart(
                 service=record_of(ServiceRecord, row),
@@ -38,7 +39,6 @@ class StartStore(StorePart):
 
 # Built once, read as plain rows: a start's reads were most of its cost (chat_lifecycle).
 _SERVICES = cast(Table, ServiceRow.__table__)
-_COMPANIES = cast(Table, CompanyRow.__table__)
 _NEWEST_VERSION = (
     select(func.max(FlowVersionRow.version))
     .where(FlowVersionRow.flow_id == _SERVICES.c.flow_id)
@@ -47,5 +47,4 @@ _NEWEST_VERSION = (
 _SERVICE = select(_SERVICES, _NEWEST_VERSION.label("flow_version")).where(
     _SERVICES.c.service_id == bindparam("service_id")
 )
-_COMPANY = select(_COMPANIES).where(_COMPANIES.c.company_id == bindparam("company_id"))
 _OPEN_CHATS = open_chats_counted(None).where(ChatRow.company_id == bindparam("company_id"))
