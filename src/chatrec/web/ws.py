@@ -184,6 +184,12 @@ async def admitted(websocket: WebSocket, connections: ConnectionLimiter) -> Asyn
     yield False
 
 
+def frame_field(frame: protocol.Frame, name: str) -> Any:
+    """The frame's ``name`` field, ``None`` when its type has none.  Looked for in the
+    class: pydantic answers a missing attribute by raising, and this runs on every frame."""
+    return getattr(frame, name) if name in type(frame).model_fields else None
+
+
 class FrameError(Exception):
     """A frame refused before it reached a service."""
 
@@ -313,11 +319,8 @@ class Connection:
             message = f"{where}: {first['msg']}" if where else first["msg"]
             raise FrameError("bad_frame", message, ref) from None
         limit = config.max_message_chars
-        # What people write has a message's limit. A field is looked for in the frame's
-        # class: pydantic answers a missing attribute by raising, on every frame.
-        fields = type(frame).model_fields
-        for field in ("text", "draft", "note"):
-            written = getattr(frame, field) if field in fields else None
+        for field in ("text", "draft", "note"):  # what people write: a message's limit
+            written = frame_field(frame, field)
             if written is not None and len(written) > limit:
                 raise FrameError("too_large", f"messages are limited to {limit} characters", ref)
         return frame
@@ -615,7 +618,7 @@ class StaffConnection(Connection):
         chat_id = followers_chat(notice)
         if chat_id is None:
             return True
-        if chat_id in self.seen or self.user.role is LoginRole.SUPERVISOR:
+        if chat_id in self.seen or self.sees_every_chat:
             return True
         if behind(self.service.find(chat_id), notice):
             return may_concern(notice, self.user.user_id, False)
@@ -627,7 +630,7 @@ class StaffConnection(Connection):
             return chat_id in self.seen
         if chat.record.company_id != self.user.company_id:
             return False
-        return self.user.role is LoginRole.SUPERVISOR or self.user.user_id in chat.present()
+        return self.sees_every_chat or self.user.user_id in chat.present()
 
     async def on_notice(self, topic: str, notice: dict[str, Any]) -> None:
         if "presence" in notice:
@@ -651,8 +654,7 @@ class StaffConnection(Connection):
         known = notice.get("seq")
         if self.service.find(chat_id) is None and chat_id not in self.seen:
             # Opened on another node (R20): read only if this login may follow it.
-            supervisor = self.user.role is LoginRole.SUPERVISOR
-            if not may_concern(notice, self.user.user_id, supervisor):
+            if not may_concern(notice, self.user.user_id, self.sees_every_chat):
                 return
             await self.service.ensure(chat_id)
         elif isinstance(known, int):
@@ -699,7 +701,7 @@ class StaffConnection(Connection):
         await self.keep_alive()
         if user.role is LoginRole.AGENT and not isinstance(frame, protocol.Sync):
             await service.agent_active(user)  # what the agent sends, not what the portal does alone
-        chat_id = frame.chat_id if "chat_id" in type(frame).model_fields else None
+        chat_id = frame_field(frame, "chat_id")
         if isinstance(chat_id, str) and service.find(chat_id) is None:
             await service.ensure(chat_id)  # opened on another node (R20)
         match frame:

@@ -242,8 +242,7 @@
   function followingReceived(chatIds) {
     const following = new Set(chatIds);
     for (const chat of chats.values()) {
-      const open = chat.summary && chat.summary.status !== "ended";
-      if (!chat.gone && open && !following.has(chat.id)) {
+      if (chat.summary && isOpen(chat) && !following.has(chat.id)) {
         chat.gone = "This chat ended or left your desk while you were offline.";
       }
     }
