@@ -18,7 +18,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Row, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from chatrec.domain.manifest import PublicKey, SigningKey, key_id_of, new_private_key
@@ -113,20 +113,15 @@ def reencrypt_signing_keys(session: Session, box: SecretBox) -> int:
     return changed
 
 
-def _keys_of(session: Session, company_id: str) -> Sequence[SigningKeyRow]:
-    """The company's keys, oldest first."""
-    return session.scalars(
-        select(SigningKeyRow)
-        .where(SigningKeyRow.company_id == company_id)
-        .order_by(SigningKeyRow.valid_from, SigningKeyRow.key_id)
-    ).all()
-
-
 class SigningKeyStore(StorePart):
+    def _key_rows(self, company_id: str) -> Sequence[Row[Any]]:
+        """The company's keys, oldest first, as plain rows."""
+        with self._read_rows() as connection:
+            return connection.execute(_KEYS_OF_COMPANY, {"company_id": company_id}).all()
+
     def signing_keys(self, company_id: str) -> list[PublicKey]:
         """Every key of the company, oldest first, with its validity: what is published."""
-        with self._read() as session:
-            return [_public(row) for row in _keys_of(session, company_id)]
+        return [_public(row) for row in self._key_rows(company_id)]
 
     def signing_at(
         self, company_id: str, at: datetime
@@ -134,8 +129,7 @@ class SigningKeyStore(StorePart):
         """What a chat ending at ``at`` is signed with, in one read: the key valid at
         ``at``, else the current one (a time before the company's first key), ``None``
         for a company without keys; and every key of :meth:`signing_keys`."""
-        with self._read_rows() as connection:
-            rows = connection.execute(_KEYS_OF_COMPANY, {"company_id": company_id}).all()
+        rows = self._key_rows(company_id)
         usable = [row for row in rows if row.private_key != ""]
         valid = [
             row
