@@ -77,13 +77,6 @@ class DeliveryStore(StorePart):
         with self._read() as session:
             return outbox.contents(session, ids)
 
-    def mark_retry(
-        self, delivery_id: int, worker_id: str, error: str, next_attempt_at: datetime
-    ) -> bool:
-        """Put a delivery leased to ``worker_id`` back to wait; ``False`` if not ours."""
-        with self._write() as session:
-            return outbox.mark_retry(session, delivery_id, worker_id, error, next_attempt_at)
-
     def mark_retries(self, worker_id: str, plan: outbox.RetryPlan) -> int:
         """Put deliveries leased to ``worker_id`` back to wait, each until its time with
         its reason, in one transaction; how many were still ours."""

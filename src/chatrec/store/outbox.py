@@ -324,13 +324,6 @@ def mark_retries(session: Session, worker_id: str, plan: RetryPlan) -> int:
     return _count(session.connection().execute(_RETRY, values))
 
 
-def mark_retry(
-    session: Session, delivery_id: int, worker_id: str, error: str, next_attempt_at: datetime
-) -> bool:
-    """Give the file back to wait until ``next_attempt_at``, if the lease is still ours."""
-    return mark_retries(session, worker_id, [(delivery_id, error, next_attempt_at)]) == 1
-
-
 _FILES = cast(Table, File.__table__)
 _RETRY = (
     update(_FILES)

@@ -225,9 +225,9 @@ def deliver_one_more(store: Store) -> datetime:
     claimed = store.claim_deliveries("w2", now, 60, 10)
     mine = [d.delivery_id for d in claimed if d.recording_id == "R-G2"]
     assert len(store.mark_delivered(mine, "w2", now)) == 2
-    for delivery in claimed:
-        if delivery.recording_id != "R-G2":
-            store.mark_retry(delivery.delivery_id, "w2", "no platform", now + timedelta(hours=1))
+    due = now + timedelta(hours=1)
+    plan = [(d.delivery_id, "no platform", due) for d in claimed if d.recording_id != "R-G2"]
+    store.mark_retries("w2", plan)
     return now
 
 

@@ -56,8 +56,8 @@ def build_world(store: Store, *, staff: bool = False) -> None:
     globex = produced("R-G1", "G1", data=1, company_id="globex")
     changes = [ended_chat("C1", (acme,)), ended_chat("G1", (globex,), company_id="globex")]
     assert store.apply(changes) == [None, None]
-    for delivery in store.claim_deliveries("w1", NOW, 60, 10):
-        if delivery.company_id == "globex":
-            reason = "no recording platform configured for company globex"
-            store.mark_retry(delivery.delivery_id, "w1", reason, NOW)
+    reason = "no recording platform configured for company globex"
+    claimed = store.claim_deliveries("w1", NOW, 60, 10)
+    plan = [(d.delivery_id, reason, NOW) for d in claimed if d.company_id == "globex"]
+    store.mark_retries("w1", plan)
     store.block_destination("acme", HOST_KEY_REASON, NOW)

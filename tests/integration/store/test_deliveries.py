@@ -89,6 +89,15 @@ def test_R16_a_claim_leases_a_recording_to_one_worker(outbox: Store) -> None:
     assert outbox.claim_deliveries("w2", NOW, LEASE, 10) == []
 
 
+def taken_over(store: Store) -> tuple[list[DeliveryRecord], list[DeliveryRecord], datetime]:
+    """C1's files claimed by w1, then by w2 once w1's lease ran out: (w1's claim, w2's,
+    when)."""
+    end_chats(store, ("C1", 1))
+    claimed = store.claim_deliveries("w1", NOW, LEASE, 10)
+    expired = NOW + timedelta(seconds=LEASE)
+    return claimed, store.claim_deliveries("w2", expired, LEASE, 10), expired
+
+
 def test_R16_a_sidecar_goes_only_after_every_data_file_of_its_recording(outbox: Store) -> None:
     end_chats(outbox, ("C1", 2))
     data0 = outbox.claim_deliveries("w1", NOW, LEASE, 1)
@@ -98,8 +107,11 @@ def test_R16_a_sidecar_goes_only_after_every_data_file_of_its_recording(outbox: 
     assert [d.kind for d in rest] == [DeliveryKind.DATA, DeliveryKind.SIDECAR]
     data1, sidecar = rest
     later = NOW + timedelta(seconds=10)
-    assert outbox.mark_retry(data1.delivery_id, "w1", "connection lost", later)
-    assert outbox.mark_retry(sidecar.delivery_id, "w1", "not attempted", NOW)
+    plan = [
+        (data1.delivery_id, "connection lost", later),
+        (sidecar.delivery_id, "not attempted", NOW),
+    ]
+    assert outbox.mark_retries("w1", plan) == 2
     assert outbox.claim_deliveries("w1", NOW, LEASE, 10) == []  # due, but its data is not
     again = outbox.claim_deliveries("w1", later, LEASE, 10)
     assert ids(again) == [data1.delivery_id, sidecar.delivery_id]
@@ -115,7 +127,7 @@ def test_R16_an_expired_lease_passes_to_another_worker(outbox: Store) -> None:
     assert ids(taken) == ids(claimed)
     assert {(d.lease_owner, d.attempts) for d in taken} == {("w2", 2)}
     assert outbox.mark_delivered(ids(claimed), "w1", expired) == []  # w1 lost its lease
-    assert not outbox.mark_retry(claimed[0].delivery_id, "w1", "late", expired)
+    assert outbox.mark_retries("w1", [(claimed[0].delivery_id, "late", expired)]) == 0
     assert outbox.mark_delivered(ids(taken), "w2", expired) == ids(taken)
     delivered = outbox.get_delivery(taken[0].delivery_id)
     assert delivered is not None
@@ -129,10 +141,8 @@ def test_R16_an_expired_lease_passes_to_another_worker(outbox: Store) -> None:
 def test_R16_a_failed_batch_goes_back_to_wait_each_file_with_its_time_where_still_held(
     outbox: Store,
 ) -> None:
-    end_chats(outbox, ("C1", 1))
-    claimed = outbox.claim_deliveries("w1", NOW, LEASE, 10)
-    expired = NOW + timedelta(seconds=LEASE)
-    assert ids(outbox.claim_deliveries("w2", expired, LEASE, 10)) == ids(claimed)
+    claimed, taken, expired = taken_over(outbox)
+    assert ids(taken) == ids(claimed)
     end_chats(outbox, ("C2", 1))
     mine = outbox.claim_deliveries("w1", expired, LEASE, 10)  # w1 lost C1's, holds C2's
     assert len(mine) == 2
@@ -160,7 +170,7 @@ def test_R16_a_retry_waits_visibly_until_it_is_due(outbox: Store) -> None:
     end_chats(outbox, ("C1", 1))
     data, _ = outbox.claim_deliveries("w1", NOW, LEASE, 10)
     due = NOW + timedelta(seconds=30)
-    assert outbox.mark_retry(data.delivery_id, "w1", "connection refused", due)
+    assert outbox.mark_retries("w1", [(data.delivery_id, "connection refused", due)]) == 1
     shown = outbox.get_delivery(data.delivery_id)
     assert shown is not None
     assert (shown.state, shown.attempts, shown.last_error, shown.next_attempt_at) == (
@@ -279,8 +289,7 @@ def test_R16_blocking_a_destination_holds_its_company_and_no_other(outbox: Store
     assert (blocked.blocked_reason, blocked.blocked_at) == (reason, NOW)
     # Globex goes on; a chat of Acme ending meanwhile waits, blocked, from the start.
     globex = [d for d in claimed if d.company_id == "globex"]
-    for delivery in globex:
-        outbox.mark_retry(delivery.delivery_id, "w1", "timeout", NOW)
+    outbox.mark_retries("w1", [(delivery.delivery_id, "timeout", NOW) for delivery in globex])
     end_chats(outbox, ("C2", 1))
     assert {d.state for d in outbox.list_deliveries(company_id="acme")} == {BLOCKED}
     later = outbox.claim_deliveries("w1", NOW, LEASE, 10)
@@ -416,10 +425,7 @@ def test_R16_R20_a_files_bytes_are_in_the_database_until_it_is_delivered(outbox:
 def test_R16_a_delivery_another_worker_took_keeps_its_bytes_for_that_worker(
     outbox: Store,
 ) -> None:
-    end_chats(outbox, ("C1", 1))
-    claimed = outbox.claim_deliveries("w1", NOW, LEASE, 10)
-    expired = NOW + timedelta(seconds=LEASE)
-    taken = outbox.claim_deliveries("w2", expired, LEASE, 10)
+    claimed, taken, expired = taken_over(outbox)
     assert outbox.mark_delivered(ids(claimed), "w1", expired) == []  # not w1's any more
     assert set(outbox.delivery_contents(ids(taken))) == set(ids(taken))
 
