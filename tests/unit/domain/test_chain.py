@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import replace
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from chatrec.domain.chain import (
@@ -61,6 +61,7 @@ JSON_VALUES = st.recursive(
 
 
 @given(JSON_VALUES)
+@example({"n": 2**70, "m": [-(2**64)]})
 def test_R21_the_canonical_form_is_the_standard_librarys_for_every_value_it_may_hold(
     value: object,
 ) -> None:
