@@ -12,7 +12,12 @@ from sqlalchemy import text
 
 from chatrec.delivery.model import Destination, RecordingUpload
 from chatrec.delivery.readiness import destination_warnings
-from chatrec.delivery.worker import DeliveryWorker, backoff_seconds
+from chatrec.delivery.worker import (
+    MAX_DELAY_SECONDS,
+    DeliveryWorker,
+    awaiting_platform_seconds,
+    backoff_seconds,
+)
 from chatrec.domain.journal import MessagePosted
 from chatrec.errors import (
     FileDeliveryError,
@@ -20,7 +25,7 @@ from chatrec.errors import (
     RemotePermissionError,
     TransientDeliveryError,
 )
-from chatrec.store.records import DeliveryState
+from chatrec.store.records import DeliveryRecord, DeliveryState
 from chatrec.store.store import Store
 from tests.integration.store.factories import destination, ended_chat, produced
 from tests.unit.delivery.fakes import FakeClock, FakeUploader, FixedRandom
@@ -262,9 +267,21 @@ def test_R16_without_a_platform_files_wait_visibly_until_one_is_configured(
     assert set(by_path(store).values()) == {
         (PENDING, 1, "no recording platform configured for company acme")
     }
+    # Nothing changes until a platform is saved: the files are not claimed again and
+    # again meanwhile (each claim a write the chats' commits wait behind), ...
+    clock.advance(awaiting_platform_seconds(0.5) - 1)
+    assert asyncio.run(delivering.run_once()) == 0
+    # ... and saving one makes them due at once, however long they were told to wait.
     store.set_destination(destination("acme"))
     asyncio.run(delivering.run_once())
     assert {state for state, _, _ in by_path(store).values()} == {DELIVERED}
+
+
+@pytest.mark.parametrize("draw", [0.0, 0.999])
+def test_R16_files_without_a_platform_wait_between_half_and_all_of_the_longest_backoff(
+    draw: float,
+) -> None:
+    assert MAX_DELAY_SECONDS / 2 <= awaiting_platform_seconds(draw) <= MAX_DELAY_SECONDS
 
 
 @pytest.mark.parametrize(
@@ -342,6 +359,52 @@ def test_R16_notify_wakes_the_worker_and_stop_ends_it(
     asyncio.run(scenario())
     assert delivering.counts.delivered == 2
     assert uploader.closed
+
+
+def test_R16_chats_ending_close_together_are_claimed_together(
+    with_platforms: Store, clock: FakeClock
+) -> None:
+    """Every end wakes the worker (issue 13): under a burst of ends, a claim per end was a
+    fifth of the server's GIL.  After a claim the next waits for the gather, so four
+    chats ending 5 ms apart after the first go in one more claim, all delivered."""
+    claims: list[int] = []
+
+    class Counting(DeliveryWorker):
+        async def _claim(self) -> list[DeliveryRecord]:
+            claimed = await super()._claim()
+            claims.append(len(claimed))
+            return claimed
+
+    async def never(seconds: float) -> None:
+        await asyncio.Event().wait()  # polls never come: only notify wakes it
+
+    delivering = Counting(
+        with_platforms,
+        FakeUploader(),
+        worker_id="w1",
+        clock=clock,
+        sleep=never,
+        gather_seconds=0.5,
+    )
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(delivering.run_forever(stop))
+        await asyncio.sleep(0.05)  # the first look: nothing yet
+        for chat_id in ("C1", "C2", "C3", "C4", "C5"):
+            end(with_platforms, chat_id, data=1)
+            delivering.notify()
+            await asyncio.sleep(0.005)
+        for _ in range(300):
+            if delivering.counts.delivered == 10:
+                break
+            await asyncio.sleep(0.01)
+        stop.set()
+        await asyncio.wait_for(task, timeout=5)
+
+    asyncio.run(scenario())
+    assert delivering.counts.delivered == 10
+    assert [n for n in claims if n] == [2, 8]  # C1 at once; C2 to C5 gathered
 
 
 class HeldUploader(FakeUploader):
