@@ -256,8 +256,11 @@ def _opened(box: SecretBox, stored: str | None) -> str | None:
     return None if stored is None else box.decrypt(stored)
 
 
-def delivery_record(file: RecordingFileRow, recording: RecordingRow) -> DeliveryRecord:
-    """A file row and its recording's row, as the outbox shows a delivery."""
+def delivery_record(
+    file: RecordingFileRow | Row[Any], recording: RecordingRow | Row[Any]
+) -> DeliveryRecord:
+    """A file row and its recording's row (or one plain row holding the columns read of
+    both), as the outbox shows a delivery."""
     kind = DeliveryKind.SIDECAR if file.format == SIDECAR_FORMAT else DeliveryKind.DATA
     return DeliveryRecord(
         delivery_id=file.file_id,

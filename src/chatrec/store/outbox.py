@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     CursorResult,
     Table,
@@ -185,7 +186,7 @@ def _count(result: Any) -> int:
 # -- claiming -----------------------------------------------------------------------------
 
 
-def _due(now: datetime) -> ColumnElement[bool]:
+def _due(now: datetime | BindParameter[Any]) -> ColumnElement[bool]:
     """Waiting and due, or leased by a worker whose lease ran out."""
     return or_(
         and_(File.state == PENDING, File.next_attempt_at <= now),
@@ -193,15 +194,16 @@ def _due(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def _undelivered_data(excluding: Collection[int] = ()) -> ColumnElement[bool]:
-    """The file's recording still has a data file not delivered (and not in ``excluding``)."""
+def _undelivered_data(excluding: BindParameter[Any] | None = None) -> ColumnElement[bool]:
+    """The file's recording still has a data file not delivered (and not in ``excluding``,
+    a list of file ids bound when the statement runs)."""
     data = aliased(RecordingFileRow)
     conditions = [
         data.recording_id == File.recording_id,
         data.format != SIDECAR_FORMAT,
         data.state != DELIVERED,
     ]
-    if excluding:
+    if excluding is not None:
         conditions.append(data.file_id.not_in(excluding))
     return exists().where(*conditions)
 
@@ -220,56 +222,96 @@ def claim(
     A sidecar is claimed only once every data file of its recording is delivered, or
     claimed in this same call, so the platform never sees a sidecar before its data.
     Files of a blocked destination wait; a company without a destination is claimed
-    so the worker can say so on each file.
+    so the worker can say so on each file.  Statements built once, read as plain rows:
+    every end of a chat wakes a worker to claim (issue 13).
     """
-    blocked = exists().where(
-        DestinationRow.company_id == RecordingRow.company_id,
-        DestinationRow.blocked_reason.is_not(None),
-    )
-    first = session.scalars(
-        select(File.file_id)
-        .join(RecordingRow, RecordingRow.recording_id == File.recording_id)
-        .where(
-            _due(now),
-            ~blocked,
-            or_(File.format != SIDECAR_FORMAT, ~_undelivered_data()),
-        )
-        .order_by(File.next_attempt_at, File.file_id)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=File)
-    ).all()
+    connection = session.connection()
+    first = connection.scalars(_FIRST_DUE, {"now": now, "limit": limit}).all()
     if not first:
         return []
-    recordings = session.scalars(
-        select(File.recording_id).where(File.file_id.in_(first)).distinct()
-    ).all()
-    completing = session.scalars(
-        select(File.file_id)
-        .where(
-            File.recording_id.in_(recordings),
-            File.format == SIDECAR_FORMAT,
-            File.file_id.not_in(first),
-            or_(
-                File.state == PENDING,
-                and_(File.state == DELIVERING, File.lease_expires_at <= now),
-            ),
-            ~_undelivered_data(excluding=first),
-        )
-        .with_for_update(skip_locked=True)
-    ).all()
+    completing = connection.scalars(_COMPLETING, {"first": first, "now": now}).all()
     claimed = [*first, *completing]
-    session.execute(
-        update(File)
-        .where(File.file_id.in_(claimed))
-        .values(
-            state=DELIVERING,
-            lease_owner=worker_id,
-            lease_expires_at=now + timedelta(seconds=lease_seconds),
-            attempts=File.attempts + 1,
-        )
-        .execution_options(**_BULK)
+    lease = {"owner": worker_id, "expires": now + timedelta(seconds=lease_seconds)}
+    connection.execute(_LEASE, {"ids": claimed, **lease})
+    rows = connection.execute(_CLAIMED, {"ids": claimed})
+    return [delivery_record(row, row) for row in rows]
+
+
+_RECORDINGS = cast(Table, RecordingRow.__table__)
+_DUE_AT: BindParameter[datetime] = bindparam("now")
+_CLAIM_BLOCKED = exists().where(
+    DestinationRow.company_id == _RECORDINGS.c.company_id,
+    DestinationRow.blocked_reason.is_not(None),
+)
+_FIRST_DUE = (
+    select(File.file_id)
+    .join(_RECORDINGS, _RECORDINGS.c.recording_id == File.recording_id)
+    .where(
+        _due(_DUE_AT),
+        ~_CLAIM_BLOCKED,
+        or_(File.format != SIDECAR_FORMAT, ~_undelivered_data()),
     )
-    return _records(session, File.file_id.in_(claimed), order=(File.recording_id, File.file_id))
+    .order_by(File.next_attempt_at, File.file_id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True, of=File)
+)
+_FIRST: BindParameter[list[int]] = bindparam("first", expanding=True)
+_COMPLETING = (
+    select(File.file_id)
+    .where(
+        File.recording_id.in_(select(File.recording_id).where(File.file_id.in_(_FIRST))),
+        File.format == SIDECAR_FORMAT,
+        File.file_id.not_in(_FIRST),
+        or_(
+            File.state == PENDING,
+            and_(File.state == DELIVERING, File.lease_expires_at <= _DUE_AT),
+        ),
+        ~_undelivered_data(excluding=_FIRST),
+    )
+    .with_for_update(skip_locked=True)
+)
+_CLAIMED_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_LEASE = (
+    update(File)
+    .where(File.file_id.in_(_CLAIMED_IDS))
+    .values(
+        state=DELIVERING,
+        lease_owner=bindparam("owner"),
+        lease_expires_at=bindparam("expires"),
+        attempts=File.attempts + 1,
+    )
+)
+_DELIVERY_COLUMNS = (
+    *(
+        getattr(File, name)
+        for name in (
+            "file_id",
+            "recording_id",
+            "format",
+            "path",
+            "size",
+            "sha256",
+            "state",
+            "attempts",
+            "created_at",
+            "next_attempt_at",
+            "last_error",
+            "lease_owner",
+            "lease_expires_at",
+            "delivered_at",
+        )
+    ),
+    _RECORDINGS.c.chat_id,
+    _RECORDINGS.c.company_id,
+    _RECORDINGS.c.base_name,
+)
+"""What :func:`chatrec.store.mapping.delivery_record` reads of a file and its recording."""
+_CLAIMED = (
+    select(*_DELIVERY_COLUMNS)
+    .join_from(File, _RECORDINGS, _RECORDINGS.c.recording_id == File.recording_id)
+    .where(File.file_id.in_(_CLAIMED_IDS))
+    .order_by(File.recording_id, File.file_id)
+)
 
 
 def mark_delivered(
