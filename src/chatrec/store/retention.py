@@ -34,7 +34,11 @@ from chatrec.store.records import ChatStatus, DeliveryState
 
 
 def chats_due_for_purge(session: Session, now: datetime, limit: int) -> list[str]:
-    """Ended chats whose bodies may go now (R17), oldest end first."""
+    """Ended chats whose bodies may go now (R17), oldest end first for each retention.
+
+    A statement per distinct retention period, not per company: a worker looks after
+    every delivery round, and a host of a thousand companies made that a thousand reads.
+    """
     undelivered = (
         select(RecordingFileRow.file_id)
         .join(RecordingRow, RecordingRow.recording_id == RecordingFileRow.recording_id)
@@ -45,18 +49,23 @@ def chats_due_for_purge(session: Session, now: datetime, limit: int) -> list[str
         .exists()
     )
     due: list[str] = []
-    companies = session.execute(select(CompanyRow.company_id, CompanyRow.retention_seconds))
-    for company_id, retention_seconds in companies.all():
+    retentions = session.scalars(
+        select(CompanyRow.retention_seconds).distinct().order_by(CompanyRow.retention_seconds)
+    )
+    for retention_seconds in retentions.all():
         if len(due) >= limit:
             break
         cutoff = now - timedelta(seconds=retention_seconds)
+        companies = select(CompanyRow.company_id).where(
+            CompanyRow.retention_seconds == retention_seconds
+        )
         due += session.scalars(
             select(ChatRow.chat_id)
             .where(
-                ChatRow.company_id == company_id,
                 ChatRow.status == ChatStatus.ENDED.value,
                 ChatRow.purged_at.is_(None),
                 ChatRow.ended_at <= cutoff,
+                ChatRow.company_id.in_(companies),
                 ~undelivered,
             )
             .order_by(ChatRow.ended_at, ChatRow.chat_id)

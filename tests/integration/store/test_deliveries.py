@@ -524,6 +524,19 @@ def test_R17_the_company_retention_delays_the_purge(outbox: Store) -> None:
     assert outbox.chats_due_for_purge(ended + timedelta(hours=1)) == ["G1"]
 
 
+def test_R17_chats_due_are_found_across_companies_and_retentions_up_to_the_limit(
+    outbox: Store,
+) -> None:
+    """Read per retention period, not per company (a purge look follows every delivery
+    round): each company's own period still decides, and the limit holds across them."""
+    changes = [ended_chat("C1"), ended_chat("G1", company_id="globex"), ended_chat("C2")]
+    assert outbox.apply(changes) == [None, None, None]
+    assert outbox.chats_due_for_purge(NOW) == ["C1", "C2"]  # globex keeps its hour
+    later = NOW + timedelta(hours=2)
+    assert outbox.chats_due_for_purge(later) == ["C1", "C2", "G1"]
+    assert outbox.chats_due_for_purge(later, limit=2) == ["C1", "C2"]
+
+
 def test_R17_an_open_chat_is_never_purged(outbox: Store) -> None:
     assert outbox.apply([new_chat("C1")]) == [None]
     assert outbox.chats_due_for_purge(NOW + timedelta(days=1)) == []
