@@ -56,10 +56,10 @@ ROUNDS_IN_FLIGHT = 4
 """Rounds one worker runs at once; each holds the bytes of at most its batch in memory."""
 
 CLAIM_GATHER_SECONDS = 0.025
-"""After a claim that found files but not a batch, the least time before the next: the files
-of chats ending meanwhile go in one claim.  Every end wakes the worker, and under a
-burst of ends a claim each (with the purge's look after each round) took a fifth of the
-server's GIL; at 20 ends a second, 50 ms apart, no end waits for it."""
+"""After a claim that found files but not a batch, the least time before the next, so
+that the files of chats ending meanwhile go in one claim.  Every end wakes the worker,
+and under a burst of ends a claim each (with the purge's look after each round) took a
+fifth of the server's GIL; at 20 ends a second, 50 ms apart, no end waits for it."""
 
 FIRST_DELAY_SECONDS = 1.0
 MAX_DELAY_SECONDS = 300.0
@@ -348,17 +348,14 @@ class DeliveryWorker:
         """Give the files of ``reasons`` back to wait: ``wait`` seconds, or by default
         each its own back-off."""
         now = self._clock()
+
+        def next_attempt(delivery: DeliveryRecord) -> datetime:
+            if wait is not None:
+                return now + timedelta(seconds=wait)
+            return now + timedelta(seconds=backoff_seconds(delivery.attempts, self._rng.random()))
+
         plan = [
-            (
-                d.delivery_id,
-                reasons[d.delivery_id],
-                now
-                + timedelta(
-                    seconds=backoff_seconds(d.attempts, self._rng.random())
-                    if wait is None
-                    else wait
-                ),
-            )
+            (d.delivery_id, reasons[d.delivery_id], next_attempt(d))
             for d in deliveries
             if d.delivery_id in reasons
         ]
