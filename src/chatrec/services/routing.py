@@ -273,7 +273,11 @@ class ChatRouting(OpenChats):
                     if not waiting:
                         return given
                     free = await self._run(
-                        self.store.free_agents, company_id, self.node_id, self.node_lease
+                        self.store.free_agents,
+                        company_id,
+                        self.node_id,
+                        self.node_lease,
+                        len(waiting),
                     )
                 except StoreError as error:
                     log.warning(

@@ -131,12 +131,24 @@ class RoutingStore(StorePart):
                 return AgentLoad(online=False, open_chats=0, active_at=None)
             return AgentLoad(online=bool(row[0]), open_chats=int(row[1]), active_at=row[2])
 
-    def free_agents(self, company_id: str, node_id: str, lease: timedelta) -> list[FreeAgent]:
-        """The company's agents who can take a chat now, in no particular order."""
+    def free_agents(
+        self, company_id: str, node_id: str, lease: timedelta, limit: int | None = None
+    ) -> list[FreeAgent]:
+        """The company's agents who can take a chat now, in routing's order (the least
+        loaded, then the one idle longest, then by id); the first ``limit`` of them.
+
+        ``pair`` gives ``n`` chats only to the first ``n`` in that order (it takes each
+        next agent in it, or one it already gave a chat), so routing asks for as many as
+        it has chats to give: read whole, a company's free agents were read and mapped
+        at every routed chat, a cost that grew with its staff (issue 13).
+        """
         with self._read_rows() as connection:
             since = database_now(connection) - lease
             values = {"company_id": company_id, "node_id": node_id, "since": since}
-            rows = connection.execute(_FREE_AGENTS, values)
+            if limit is None:
+                rows = connection.execute(_FREE_AGENTS, values)
+            else:
+                rows = connection.execute(_FIRST_FREE_AGENTS, {**values, "limit": limit})
             return [
                 FreeAgent(
                     row.user_id, row.capacity, int(row.open_chats), row.idle_since, user_record(row)
@@ -269,7 +281,9 @@ _FREE_AGENTS = (
         _load() < _USERS.c.capacity,
         _online(bindparam("node_id"), bindparam("since")),
     )
+    .order_by("open_chats", RoutingAgentRow.idle_since, _USERS.c.user_id)
 )
+_FIRST_FREE_AGENTS = _FREE_AGENTS.limit(bindparam("limit"))
 _WAITING = (
     select(ChatRow.chat_id, ChatRow.queue_id)
     .where(

@@ -70,6 +70,27 @@ def test_R20_an_agent_is_free_while_available_online_enabled_and_not_full(store:
     assert store.agent_load("bob", "n1", LEASE).open_chats == 1
 
 
+def test_R20_free_agents_come_in_routings_order_and_only_as_many_as_asked(
+    store: Store,
+) -> None:
+    """The least loaded first, then the one idle longest: routing asks for as many as it
+    has chats to give, not for the company's whole staff at every chat (issue 13)."""
+    ready(store, capacity=2)
+    chat = new_chat("C1")
+    store.apply([chat, given(chat, capacity=2)])  # Bob has one chat
+    for user_id, idle_minutes in (("carol", 10), ("dave", 5)):
+        store.create_user(replace(BOB, user_id=user_id, login=user_id.capitalize()))
+        store.set_presence(PresenceRecord(user_id, True, PresenceCause.AGENT, T0))
+        store.count_sockets(user_id, "acme", "n1", 1, T0)
+        store.agent_active(user_id, "acme", T0 - timedelta(minutes=idle_minutes), idle=True)
+    assert free(store) == ["carol", "dave", "bob"]
+    first_two = store.free_agents("acme", "n1", LEASE, limit=2)
+    assert [(agent.user_id, agent.open_chats) for agent in first_two] == [
+        ("carol", 0),
+        ("dave", 0),
+    ]
+
+
 def test_R20_a_join_over_capacity_is_refused_alone_and_the_end_frees_the_slot(
     store: Store,
 ) -> None:

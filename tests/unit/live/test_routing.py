@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chatrec.live.routing import Availability, Match, pair
 from chatrec.store.records import FreeAgent
@@ -51,6 +53,27 @@ def test_ties_go_by_login_so_every_node_pairs_alike() -> None:
 def test_no_free_agent_or_no_chat_pairs_nothing() -> None:
     assert pair([("c1", "general")], []) == []
     assert pair([], [agent("alice", 1, 0)]) == []
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 3), st.integers(0, 3), st.integers(0, 5)),
+        max_size=8,
+    ),
+    st.integers(0, 6),
+)
+def test_n_chats_go_only_to_the_first_n_free_agents_in_routings_order(
+    agents: list[tuple[int, int, int]], chats: int
+) -> None:
+    """Why the store reads only as many free agents as there are chats to give: pairing
+    those gives every chat to the same agent as pairing all of them (issue 13)."""
+    free = [
+        agent(f"a{n}", capacity, idle, load=min(load, capacity - 1))
+        for n, (capacity, load, idle) in enumerate(agents)
+    ]
+    waiting = [(f"c{n}", "general") for n in range(chats)]
+    ordered = sorted(free, key=lambda a: (a.open_chats, a.idle_since, a.user_id))
+    assert pair(waiting, ordered[:chats]) == pair(waiting, free)
 
 
 @pytest.mark.parametrize(

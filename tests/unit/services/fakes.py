@@ -157,7 +157,9 @@ class FakeStore:
             self._online(user_id), self._load(user_id), agent["active_at"] if agent else None
         )
 
-    def free_agents(self, company_id: str, node_id: str, lease: timedelta) -> list[FreeAgent]:
+    def free_agents(
+        self, company_id: str, node_id: str, lease: timedelta, limit: int | None = None
+    ) -> list[FreeAgent]:
         free = []
         for user_id, agent in self.routing.items():
             user = self.users[user_id]
@@ -172,7 +174,8 @@ class FakeStore:
                 and load < user.capacity
             ):
                 free.append(FreeAgent(user_id, user.capacity, load, agent["idle_since"], user))
-        return free
+        free.sort(key=lambda a: (a.open_chats, a.idle_since, a.user_id))
+        return free if limit is None else free[:limit]
 
     def waiting_chats(self, company_id: str, limit: int) -> list[tuple[str, str]]:
         queued = [
