@@ -332,13 +332,24 @@ def test_R17_bodies_are_purged_in_the_round_that_delivers_the_last_file(
         assert texts == ["", ""]
 
 
+async def never(seconds: float) -> None:
+    """A poll that never comes: only :meth:`DeliveryWorker.notify` wakes the worker."""
+    await asyncio.Event().wait()
+
+
+async def delivered(worker: DeliveryWorker, count: int) -> None:
+    """Wait (3 s at most) until ``worker`` has delivered ``count`` files."""
+    for _ in range(300):
+        if worker.counts.delivered == count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{worker.counts.delivered} delivered, not {count}")
+
+
 def test_R16_notify_wakes_the_worker_and_stop_ends_it(
     with_platforms: Store, clock: FakeClock
 ) -> None:
     uploader = FakeUploader()
-
-    async def never(seconds: float) -> None:
-        await asyncio.Event().wait()  # polls never come: only notify wakes it
 
     delivering = DeliveryWorker(with_platforms, uploader, worker_id="w1", clock=clock, sleep=never)
 
@@ -348,10 +359,7 @@ def test_R16_notify_wakes_the_worker_and_stop_ends_it(
         await asyncio.sleep(0.05)
         end(with_platforms, "C1", data=1)
         delivering.notify()
-        for _ in range(200):
-            if delivering.counts.delivered == 2:
-                break
-            await asyncio.sleep(0.01)
+        await delivered(delivering, 2)
         stop.set()
         await asyncio.wait_for(task, timeout=5)
         await delivering.close()
@@ -375,9 +383,6 @@ def test_R16_chats_ending_close_together_are_claimed_together(
             claims.append(len(claimed))
             return claimed
 
-    async def never(seconds: float) -> None:
-        await asyncio.Event().wait()  # polls never come: only notify wakes it
-
     delivering = Counting(
         with_platforms,
         FakeUploader(),
@@ -395,10 +400,7 @@ def test_R16_chats_ending_close_together_are_claimed_together(
             end(with_platforms, chat_id, data=1)
             delivering.notify()
             await asyncio.sleep(0.005)
-        for _ in range(300):
-            if delivering.counts.delivered == 10:
-                break
-            await asyncio.sleep(0.01)
+        await delivered(delivering, 10)
         stop.set()
         await asyncio.wait_for(task, timeout=5)
 
@@ -429,17 +431,7 @@ def test_R16_a_chat_ending_while_a_round_uploads_is_delivered_beside_it_not_afte
     after its claim, and stopping waits for the held round, which delivers in full."""
     uploader = HeldUploader()
 
-    async def never(seconds: float) -> None:
-        await asyncio.Event().wait()
-
     delivering = DeliveryWorker(with_platforms, uploader, worker_id="w1", clock=clock, sleep=never)
-
-    async def delivered(count: int) -> None:
-        for _ in range(300):
-            if delivering.counts.delivered == count:
-                return
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"{delivering.counts.delivered} delivered, not {count}")
 
     async def scenario() -> None:
         stop = asyncio.Event()
@@ -449,7 +441,7 @@ def test_R16_a_chat_ending_while_a_round_uploads_is_delivered_beside_it_not_afte
         await asyncio.sleep(0.05)  # C1's round is claimed and held in the upload
         end(with_platforms, "C2", data=1)
         delivering.notify()
-        await delivered(2)  # C2's data file and sidecar, while C1's round still waits
+        await delivered(delivering, 2)  # C2's data file and sidecar, while C1's round still waits
         assert not any("C1/R-C1" in path for path in uploader.remote)
         stop.set()
         uploader.release.set()
