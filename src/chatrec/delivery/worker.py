@@ -426,6 +426,8 @@ class DeliveryWorker:
                     # loop's own, whatever clock the retries are planned on.
                     if (wait := next_claim_at - loop.time()) > 0:
                         await asyncio.sleep(wait)
+                        if stop.is_set():
+                            break
                     self._wake.clear()
                     claimed = await self._claim_or_log()
                     look = len(claimed) >= self._batch

@@ -409,6 +409,39 @@ def test_R16_chats_ending_close_together_are_claimed_together(
     assert [n for n in claims if n] == [2, 8]  # C1 at once; C2 to C5 gathered
 
 
+def test_R16_a_stop_while_gathering_claims_nothing_more(
+    with_platforms: Store, clock: FakeClock
+) -> None:
+    """Stopped while it waits to gather ends, the worker ends without another claim: what
+    it has not claimed stays pending for the next worker, and nothing is half-done."""
+    delivering = DeliveryWorker(
+        with_platforms,
+        FakeUploader(),
+        worker_id="w1",
+        clock=clock,
+        sleep=never,
+        gather_seconds=0.5,
+    )
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(delivering.run_forever(stop))
+        await asyncio.sleep(0.05)
+        end(with_platforms, "C1", data=1)
+        delivering.notify()
+        await delivered(delivering, 2)
+        end(with_platforms, "C2", data=1)
+        delivering.notify()  # the worker now gathers until half a second after C1's claim
+        await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(task, timeout=5)
+
+    asyncio.run(scenario())
+    assert delivering.counts.delivered == 2
+    pending = {path for path, (state, _, _) in by_path(with_platforms).items() if state == PENDING}
+    assert pending == {"C2/R-C2.0.json", "C2/R-C2.meta.json"}
+
+
 class HeldUploader(FakeUploader):
     """Holds every upload of chat C1 until ``release`` is set; the others go at once."""
 
