@@ -192,6 +192,8 @@ def test_R6_accepts_valid_template(source: str) -> None:
         ("{recording_id}", "r_01HRZ8M0Q7TB"),
         ("{reason}", "agent"),
         ("{origin}", "agent"),
+        ("{customer_name}", "Alex_Example"),  # R23: only where the template asks
+        ("{customer_email}", "alex_example.com"),
         (
             "{date}/{company}_{chat_id}_{origin}_{recording_id}",
             "2024-03-14/Example_Company_c_01HRZ8K5J2W4_agent_r_01HRZ8M0Q7TB",
