@@ -41,6 +41,21 @@ async def waiting(server: ServerProcess) -> tuple[Client, str]:
     return customer, chat_id
 
 
+async def offline(server: ServerProcess, name: str) -> None:
+    """Wait until the supervisors' dashboard shows ``name`` offline: a socket's close
+    reaches the server a moment after the client sends it, and a chat queued before
+    that may rightly go to the agent."""
+    token = await asyncio.to_thread(server.token, "sam")
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        for _ in range(100):
+            answer = await http.get("/api/dashboard", headers={"Authorization": f"Bearer {token}"})
+            agents = {agent["name"]: agent["state"] for agent in answer.json()["agents"]}
+            if agents[name] == "offline":
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"{name} is still {agents[name]} on the dashboard")
+
+
 def test_presence_survives_a_reconnect_until_logout(server: ServerProcess) -> None:
     """(A server restart keeps it too: tests/e2e/test_chat_pages.py restarts one.)"""
 
@@ -51,6 +66,7 @@ def test_presence_survives_a_reconnect_until_logout(server: ServerProcess) -> No
         told = await alice.wait_for(lambda f: f["type"] == "presence")
         assert presence(told) == (True, "agent")
         await alice.close()  # a reload: the portal's socket closes and opens again
+        await offline(server, "Alice Martin")  # the server has seen the close
 
         # Offline meanwhile: Available, yet no chat is offered to a closed portal.
         customer, chat_id = await waiting(server)
