@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from sqlalchemy import text
@@ -337,6 +338,20 @@ async def never(seconds: float) -> None:
     await asyncio.Event().wait()
 
 
+@contextlib.asynccontextmanager
+async def running(worker: DeliveryWorker) -> AsyncIterator[None]:
+    """``worker.run_forever`` through the block (after its first look, which finds
+    nothing); then stopped, and waited for 5 s at most."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run_forever(stop))
+    await asyncio.sleep(0.05)
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=5)
+
+
 async def delivered(worker: DeliveryWorker, count: int) -> None:
     """Wait (3 s at most) until ``worker`` has delivered ``count`` files."""
     for _ in range(300):
@@ -354,19 +369,23 @@ def test_R16_notify_wakes_the_worker_and_stop_ends_it(
     delivering = DeliveryWorker(with_platforms, uploader, worker_id="w1", clock=clock, sleep=never)
 
     async def scenario() -> None:
-        stop = asyncio.Event()
-        task = asyncio.create_task(delivering.run_forever(stop))
-        await asyncio.sleep(0.05)
-        end(with_platforms, "C1", data=1)
-        delivering.notify()
-        await delivered(delivering, 2)
-        stop.set()
-        await asyncio.wait_for(task, timeout=5)
+        async with running(delivering):
+            end(with_platforms, "C1", data=1)
+            delivering.notify()
+            await delivered(delivering, 2)
         await delivering.close()
 
     asyncio.run(scenario())
     assert delivering.counts.delivered == 2
     assert uploader.closed
+
+
+def gathering(
+    store: Store, clock: FakeClock, kind: type[DeliveryWorker] = DeliveryWorker
+) -> DeliveryWorker:
+    """A worker that only :meth:`~DeliveryWorker.notify` wakes, gathering ends for half a
+    second after a claim that found files."""
+    return kind(store, FakeUploader(), worker_id="w1", clock=clock, sleep=never, gather_seconds=0.5)
 
 
 def test_R16_chats_ending_close_together_are_claimed_together(
@@ -383,26 +402,15 @@ def test_R16_chats_ending_close_together_are_claimed_together(
             claims.append(len(claimed))
             return claimed
 
-    delivering = Counting(
-        with_platforms,
-        FakeUploader(),
-        worker_id="w1",
-        clock=clock,
-        sleep=never,
-        gather_seconds=0.5,
-    )
+    delivering = gathering(with_platforms, clock, Counting)
 
     async def scenario() -> None:
-        stop = asyncio.Event()
-        task = asyncio.create_task(delivering.run_forever(stop))
-        await asyncio.sleep(0.05)  # the first look: nothing yet
-        for chat_id in ("C1", "C2", "C3", "C4", "C5"):
-            end(with_platforms, chat_id, data=1)
-            delivering.notify()
-            await asyncio.sleep(0.005)
-        await delivered(delivering, 10)
-        stop.set()
-        await asyncio.wait_for(task, timeout=5)
+        async with running(delivering):
+            for chat_id in ("C1", "C2", "C3", "C4", "C5"):
+                end(with_platforms, chat_id, data=1)
+                delivering.notify()
+                await asyncio.sleep(0.005)
+            await delivered(delivering, 10)
 
     asyncio.run(scenario())
     assert delivering.counts.delivered == 10
@@ -414,27 +422,16 @@ def test_R16_a_stop_while_gathering_claims_nothing_more(
 ) -> None:
     """Stopped while it waits to gather ends, the worker ends without another claim: what
     it has not claimed stays pending for the next worker, and nothing is half-done."""
-    delivering = DeliveryWorker(
-        with_platforms,
-        FakeUploader(),
-        worker_id="w1",
-        clock=clock,
-        sleep=never,
-        gather_seconds=0.5,
-    )
+    delivering = gathering(with_platforms, clock)
 
     async def scenario() -> None:
-        stop = asyncio.Event()
-        task = asyncio.create_task(delivering.run_forever(stop))
-        await asyncio.sleep(0.05)
-        end(with_platforms, "C1", data=1)
-        delivering.notify()
-        await delivered(delivering, 2)
-        end(with_platforms, "C2", data=1)
-        delivering.notify()  # the worker now gathers until half a second after C1's claim
-        await asyncio.sleep(0.05)
-        stop.set()
-        await asyncio.wait_for(task, timeout=5)
+        async with running(delivering):
+            end(with_platforms, "C1", data=1)
+            delivering.notify()
+            await delivered(delivering, 2)
+            end(with_platforms, "C2", data=1)
+            delivering.notify()  # the worker gathers until half a second after C1's claim
+            await asyncio.sleep(0.05)  # and is stopped meanwhile
 
     asyncio.run(scenario())
     assert delivering.counts.delivered == 2
