@@ -256,29 +256,27 @@ def _opened(box: SecretBox, stored: str | None) -> str | None:
     return None if stored is None else box.decrypt(stored)
 
 
-def delivery_record(
-    file: RecordingFileRow | Row[Any], recording: RecordingRow | Row[Any]
-) -> DeliveryRecord:
-    """A file row and its recording's row (or one plain row holding the columns read of
-    both), as the outbox shows a delivery."""
-    kind = DeliveryKind.SIDECAR if file.format == SIDECAR_FORMAT else DeliveryKind.DATA
+def delivery_record(row: Row[Any]) -> DeliveryRecord:
+    """A file's columns and its recording's, read as one row (``outbox._DELIVERIES``), as
+    the outbox shows a delivery."""
+    kind = DeliveryKind.SIDECAR if row.format == SIDECAR_FORMAT else DeliveryKind.DATA
     return DeliveryRecord(
-        delivery_id=file.file_id,
-        recording_id=file.recording_id,
-        chat_id=recording.chat_id,
-        company_id=recording.company_id,
+        delivery_id=row.file_id,
+        recording_id=row.recording_id,
+        chat_id=row.chat_id,
+        company_id=row.company_id,
         kind=kind,
-        format=file.format,
-        base_name=recording.base_name or "",
-        remote_path=file.path,
-        size=file.size,
-        sha256=file.sha256,
-        state=DeliveryState(file.state),
-        attempts=file.attempts,
-        created_at=file.created_at,
-        next_attempt_at=file.next_attempt_at,
-        last_error=file.last_error,
-        lease_owner=file.lease_owner,
-        lease_expires_at=file.lease_expires_at,
-        delivered_at=file.delivered_at,
+        format=row.format,
+        base_name=row.base_name or "",
+        remote_path=row.path,
+        size=row.size,
+        sha256=row.sha256,
+        state=DeliveryState(row.state),
+        attempts=row.attempts,
+        created_at=row.created_at,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        lease_owner=row.lease_owner,
+        lease_expires_at=row.lease_expires_at,
+        delivered_at=row.delivered_at,
     )

@@ -234,7 +234,7 @@ def claim(
     lease = {"owner": worker_id, "expires": now + timedelta(seconds=lease_seconds)}
     connection.execute(_LEASE, {"ids": claimed, **lease})
     rows = connection.execute(_CLAIMED, {"ids": claimed})
-    return [delivery_record(row, row) for row in rows]
+    return [delivery_record(row) for row in rows]
 
 
 _RECORDINGS = cast(Table, RecordingRow.__table__)
@@ -306,11 +306,13 @@ _DELIVERY_COLUMNS = (
     _RECORDINGS.c.base_name,
 )
 """What :func:`chatrec.store.mapping.delivery_record` reads of a file and its recording."""
-_CLAIMED = (
-    select(*_DELIVERY_COLUMNS)
-    .join_from(File, _RECORDINGS, _RECORDINGS.c.recording_id == File.recording_id)
-    .where(File.file_id.in_(_CLAIMED_IDS))
-    .order_by(File.recording_id, File.file_id)
+_DELIVERIES = select(*_DELIVERY_COLUMNS).join_from(
+    File, _RECORDINGS, _RECORDINGS.c.recording_id == File.recording_id
+)
+"""Every read of deliveries as the outbox shows them: a file's columns and its
+recording's, as plain rows (the file's bytes are never among them)."""
+_CLAIMED = _DELIVERIES.where(File.file_id.in_(_CLAIMED_IDS)).order_by(
+    File.recording_id, File.file_id
 )
 
 
@@ -434,15 +436,10 @@ def _records(
     order: tuple[Any, ...],
     limit: int | None = None,
 ) -> list[DeliveryRecord]:
-    query = (
-        select(File, RecordingRow)
-        .join(RecordingRow, RecordingRow.recording_id == File.recording_id)
-        .where(where)
-        .order_by(*order)
-    )
+    query = _DELIVERIES.where(where).order_by(*order)
     if limit is not None:
         query = query.limit(limit)
-    return [delivery_record(file, recording) for file, recording in session.execute(query)]
+    return [delivery_record(row) for row in session.execute(query)]
 
 
 def list_deliveries(
