@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, bindparam, delete, select, update
+from sqlalchemy import CursorResult, bindparam, delete, select, update
 
 from chatrec.errors import NotFoundError
 from chatrec.store import logins, tokens
@@ -29,6 +29,7 @@ from chatrec.store.records import (
     SessionRecord,
     UserRecord,
 )
+from chatrec.store.tables import SESSIONS, USERS
 from chatrec.store.transactions import (
     Audit,
     StorePart,
@@ -36,13 +37,11 @@ from chatrec.store.transactions import (
     require,
 )
 
-_SESSIONS = cast(Table, SessionRow.__table__)
-_USERS = cast(Table, UserRow.__table__)
 _USER_PREFIX = "user__"
 _SESSION_AND_USER = (
-    select(_SESSIONS, *(c.label(_USER_PREFIX + c.name) for c in _USERS.c))
-    .select_from(_SESSIONS.outerjoin(_USERS, _USERS.c.user_id == _SESSIONS.c.user_id))
-    .where(_SESSIONS.c.token_hash == bindparam("token_hash"))
+    select(SESSIONS, *(c.label(_USER_PREFIX + c.name) for c in USERS.c))
+    .select_from(SESSIONS.outerjoin(USERS, USERS.c.user_id == SESSIONS.c.user_id))
+    .where(SESSIONS.c.token_hash == bindparam("token_hash"))
 )
 
 
@@ -71,7 +70,7 @@ class AccessStore(StorePart):
         user = None
         if found[_USER_PREFIX + "user_id"] is not None:
             user = user_record(
-                SimpleNamespace(**{c.name: found[_USER_PREFIX + c.name] for c in _USERS.c})
+                SimpleNamespace(**{c.name: found[_USER_PREFIX + c.name] for c in USERS.c})
             )
         return logins.session_record(row), user
 

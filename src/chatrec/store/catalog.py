@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
-
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from chatrec.errors import DuplicateError, NotFoundError
@@ -25,6 +23,7 @@ from chatrec.store.records import (
     QueueRecord,
     ServiceRecord,
 )
+from chatrec.store.tables import QUEUES
 from chatrec.store.transactions import (
     Audit,
     StorePart,
@@ -202,8 +201,7 @@ def _require_flow_of(session: Session, service: ServiceRecord) -> None:
 
 
 # Read at every routed chat and flow route: built once, read as plain rows (issue 13).
-_QUEUES = cast(Table, QueueRow.__table__)
-_QUEUE = select(_QUEUES).where(_QUEUES.c.queue_id == bindparam("queue_id"))
+_QUEUE = select(QUEUES).where(QUEUES.c.queue_id == bindparam("queue_id"))
 _QUEUES_OF = (
-    select(_QUEUES).where(_QUEUES.c.company_id == bindparam("company_id")).order_by(_QUEUES.c.name)
+    select(QUEUES).where(QUEUES.c.company_id == bindparam("company_id")).order_by(QUEUES.c.name)
 )

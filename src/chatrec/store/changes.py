@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chatrec.errors import (
@@ -41,6 +41,7 @@ from chatrec.store.models import (
 )
 from chatrec.store.records import ChatChange, DeliveryState
 from chatrec.store.routing import claim_agent, lock_agents, sync_chat_agents
+from chatrec.store.tables import CHATS
 
 
 def write_change(connection: Connection, change: ChatChange, now: datetime) -> None:
@@ -73,9 +74,6 @@ class BatchMismatchError(Exception):
     """A batch did not write what it should (a chat to update is missing): write alone."""
 
 
-_CHATS = cast(Table, ChatRow.__table__)
-
-
 def write_batch(connection: Connection, changes: Sequence[ChatChange], now: datetime) -> None:
     """Write every change with one statement per table; raise on any clash.
 
@@ -92,7 +90,7 @@ def write_batch(connection: Connection, changes: Sequence[ChatChange], now: date
         key=lambda values: str(values["chat_id"]),
     )
     if new:
-        connection.execute(insert(_CHATS), new)
+        connection.execute(insert(CHATS), new)
     if updated and update_rows(connection, "chats", "chat_id", updated) != len(updated):
         raise BatchMismatchError("a chat to update is missing")
     events = [row for change in changes for row in change_events(change)]

@@ -9,14 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Connection,
     Select,
-    Table,
     and_,
     bindparam,
     collate,
@@ -62,6 +61,7 @@ from chatrec.store.records import (
     RecordingRecord,
 )
 from chatrec.store.routing import lock_agents
+from chatrec.store.tables import CHATS, RECORDINGS
 from chatrec.store.transactions import (
     StorePart,
     refused_value,
@@ -359,8 +359,7 @@ def _bytewise(column: ColumnElement[str | None], dialect: str) -> ColumnElement[
     return collate(column, "C") if dialect == "postgresql" else column
 
 
-_CHATS = cast(Table, ChatRow.__table__)
-_CHAT_BY_TOKEN = select(_CHATS).where(_CHATS.c.token_hash == bindparam("token_hash"))
+_CHAT_BY_TOKEN = select(CHATS).where(CHATS.c.token_hash == bindparam("token_hash"))
 """Read at every customer's hello: built once, read as a plain row (chat_lifecycle)."""
 
 
@@ -372,16 +371,15 @@ def _taken_names_query(dialect: str, count: int) -> CompoundSelect[Any]:
     walked every recording the company ever had, at every chat's end.  One seek of the
     index per condition: ORed in one WHERE, SQLite's planner (without ANALYZE's
     statistics) walked the company's names.  Built once per size, not per chat's end."""
-    table = cast(Table, RecordingRow.__table__)
-    column = _bytewise(table.c.base_name_key, dialect)
+    column = _bytewise(RECORDINGS.c.base_name_key, dialect)
     conditions = [column.in_([bindparam(f"k{index}") for index in range(count)])] + [
         and_(column >= bindparam(f"lo{index}"), column < bindparam(f"hi{index}"))
         for index in range(count)
     ]
     return union_all(
         *(
-            select(table.c.base_name).where(
-                table.c.company_id == bindparam("company_id"), condition
+            select(RECORDINGS.c.base_name).where(
+                RECORDINGS.c.company_id == bindparam("company_id"), condition
             )
             for condition in conditions
         )

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from chatrec.domain.presence import AwayReason
@@ -32,6 +31,7 @@ from chatrec.store.records import (
     UserRecord,
 )
 from chatrec.store.signing_keys import add_signing_key
+from chatrec.store.tables import COMPANIES
 from chatrec.store.transactions import (
     Audit,
     StorePart,
@@ -169,7 +169,6 @@ def _refuse_login_taken(session: Session, user: UserRecord) -> None:
         raise DuplicateError(f"the login {user.login!r} is taken in this company")
 
 
-_COMPANIES = cast(Table, CompanyRow.__table__)
-COMPANY_BY_ID = select(_COMPANIES).where(_COMPANIES.c.company_id == bindparam("company_id"))
+COMPANY_BY_ID = select(COMPANIES).where(COMPANIES.c.company_id == bindparam("company_id"))
 """A company's row by ``company_id``, read at every login and chat's start: built once,
 read as a plain row (issue 13)."""

@@ -22,7 +22,6 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     CursorResult,
-    Table,
     and_,
     bindparam,
     case,
@@ -52,6 +51,7 @@ from chatrec.store.records import (
     RecordingDelivery,
 )
 from chatrec.store.secrets import SecretBox
+from chatrec.store.tables import RECORDING_FILES, RECORDINGS
 
 File = RecordingFileRow
 PENDING = DeliveryState.PENDING.value
@@ -237,15 +237,14 @@ def claim(
     return [delivery_record(row) for row in rows]
 
 
-_RECORDINGS = cast(Table, RecordingRow.__table__)
 _DUE_AT: BindParameter[datetime] = bindparam("now")
 _CLAIM_BLOCKED = exists().where(
-    DestinationRow.company_id == _RECORDINGS.c.company_id,
+    DestinationRow.company_id == RECORDINGS.c.company_id,
     DestinationRow.blocked_reason.is_not(None),
 )
 _FIRST_DUE = (
     select(File.file_id)
-    .join(_RECORDINGS, _RECORDINGS.c.recording_id == File.recording_id)
+    .join(RECORDINGS, RECORDINGS.c.recording_id == File.recording_id)
     .where(
         _due(_DUE_AT),
         ~_CLAIM_BLOCKED,
@@ -301,13 +300,13 @@ _DELIVERY_COLUMNS = (
             "delivered_at",
         )
     ),
-    _RECORDINGS.c.chat_id,
-    _RECORDINGS.c.company_id,
-    _RECORDINGS.c.base_name,
+    RECORDINGS.c.chat_id,
+    RECORDINGS.c.company_id,
+    RECORDINGS.c.base_name,
 )
 """What :func:`chatrec.store.mapping.delivery_record` reads of a file and its recording."""
 _DELIVERIES = select(*_DELIVERY_COLUMNS).join_from(
-    File, _RECORDINGS, _RECORDINGS.c.recording_id == File.recording_id
+    File, RECORDINGS, RECORDINGS.c.recording_id == File.recording_id
 )
 """Every read of deliveries as the outbox shows them: a file's columns and its
 recording's, as plain rows (the file's bytes are never among them)."""
@@ -368,13 +367,12 @@ def mark_retries(session: Session, worker_id: str, plan: RetryPlan) -> int:
     return _count(session.connection().execute(_RETRY, values))
 
 
-_FILES = cast(Table, File.__table__)
 _RETRY = (
-    update(_FILES)
+    update(RECORDING_FILES)
     .where(
-        _FILES.c.file_id == bindparam("b_id"),
-        _FILES.c.state == DELIVERING,
-        _FILES.c.lease_owner == bindparam("b_owner"),
+        RECORDING_FILES.c.file_id == bindparam("b_id"),
+        RECORDING_FILES.c.state == DELIVERING,
+        RECORDING_FILES.c.lease_owner == bindparam("b_owner"),
     )
     .values(
         state=PENDING,

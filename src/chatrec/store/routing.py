@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     Connection,
     Select,
-    Table,
     and_,
     bindparam,
     delete,
@@ -44,10 +43,10 @@ from chatrec.store.models import (
     NodeRow,
     PresenceRow,
     RoutingAgentRow,
-    UserRow,
 )
 from chatrec.store.nodes import database_now
 from chatrec.store.records import AgentClaim, AgentLoad, ChatChange, ChatStatus, FreeAgent
+from chatrec.store.tables import USERS
 from chatrec.store.transactions import StorePart
 
 
@@ -266,22 +265,21 @@ def open_chats_counted(company_id: str | None) -> Select[int]:
 
 # Statements run at every chat's start, routing and end: built once, with parameters, as
 # building them per call cost more than the database's work (issue 13, chat_lifecycle).
-_USERS = cast(Table, UserRow.__table__)
 _KNOWN_AGENT = select(RoutingAgentRow.user_id).where(RoutingAgentRow.user_id == bindparam("who"))
 _FREE_AGENTS = (
-    select(_USERS, _load().label("open_chats"), RoutingAgentRow.idle_since)
+    select(USERS, _load().label("open_chats"), RoutingAgentRow.idle_since)
     .select_from(RoutingAgentRow)
-    .join(_USERS, _USERS.c.user_id == RoutingAgentRow.user_id)
+    .join(USERS, USERS.c.user_id == RoutingAgentRow.user_id)
     .join(PresenceRow, PresenceRow.user_id == RoutingAgentRow.user_id)
     .where(
         RoutingAgentRow.company_id == bindparam("company_id"),
         PresenceRow.available,
-        _USERS.c.role == LoginRole.AGENT.value,
-        _USERS.c.disabled.is_(False),
-        _load() < _USERS.c.capacity,
+        USERS.c.role == LoginRole.AGENT.value,
+        USERS.c.disabled.is_(False),
+        _load() < USERS.c.capacity,
         _online(bindparam("node_id"), bindparam("since")),
     )
-    .order_by("open_chats", RoutingAgentRow.idle_since, _USERS.c.user_id)
+    .order_by("open_chats", RoutingAgentRow.idle_since, USERS.c.user_id)
 )
 _FIRST_FREE_AGENTS = _FREE_AGENTS.limit(bindparam("limit"))
 _WAITING = (

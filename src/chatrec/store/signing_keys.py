@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from chatrec.domain.manifest import PublicKey, SigningKey, key_id_of, new_private_key
@@ -26,6 +26,7 @@ from chatrec.errors import NotFoundError
 from chatrec.store.models import CompanyRow, SigningKeyRow
 from chatrec.store.records import SYSTEM_COMPANY_ID, AuditRecord
 from chatrec.store.secrets import SecretBox
+from chatrec.store.tables import SIGNING_KEYS
 from chatrec.store.transactions import StorePart, add_audit_rows
 
 
@@ -47,11 +48,10 @@ def _opened(box: SecretBox, company_id: str, ciphertext: str, valid_from: dateti
     return SigningKey.of(company_id, private, valid_from)
 
 
-_KEYS = cast(Table, SigningKeyRow.__table__)
 _KEYS_OF_COMPANY = (
-    select(_KEYS)
-    .where(_KEYS.c.company_id == bindparam("company_id"))
-    .order_by(_KEYS.c.valid_from, _KEYS.c.key_id)
+    select(SIGNING_KEYS)
+    .where(SIGNING_KEYS.c.company_id == bindparam("company_id"))
+    .order_by(SIGNING_KEYS.c.valid_from, SIGNING_KEYS.c.key_id)
 )
 """The company's keys, oldest first, as plain rows: read at every recorded chat's end."""
 

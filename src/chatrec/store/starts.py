@@ -8,15 +8,14 @@ the company has open on every node (its limit, issue 16).  Each was a read of it
 
 from __future__ import annotations
 
-from typing import cast
-
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import bindparam, func, select
 
 from chatrec.store.companies import COMPANY_BY_ID
 from chatrec.store.mapping import company_record, record_of
-from chatrec.store.models import ChatRow, FlowVersionRow, ServiceRow
+from chatrec.store.models import ChatRow, FlowVersionRow
 from chatrec.store.records import ChatStart, ServiceRecord
 from chatrec.store.routing import open_chats_counted
+from chatrec.store.tables import SERVICES
 from chatrec.store.transactions import StorePart
 
 
@@ -38,13 +37,12 @@ class StartStore(StorePart):
 
 
 # Built once, read as plain rows: a start's reads were most of its cost (chat_lifecycle).
-_SERVICES = cast(Table, ServiceRow.__table__)
 _NEWEST_VERSION = (
     select(func.max(FlowVersionRow.version))
-    .where(FlowVersionRow.flow_id == _SERVICES.c.flow_id)
+    .where(FlowVersionRow.flow_id == SERVICES.c.flow_id)
     .scalar_subquery()
 )
-_SERVICE = select(_SERVICES, _NEWEST_VERSION.label("flow_version")).where(
-    _SERVICES.c.service_id == bindparam("service_id")
+_SERVICE = select(SERVICES, _NEWEST_VERSION.label("flow_version")).where(
+    SERVICES.c.service_id == bindparam("service_id")
 )
 _OPEN_CHATS = open_chats_counted(None).where(ChatRow.company_id == bindparam("company_id"))
