@@ -262,8 +262,8 @@ class ChatStore(StorePart):
                 chunk = keys[start : start + _NAMES_PER_QUERY]
                 values: dict[str, str] = {"company_id": company_id}
                 for index, key in enumerate(chunk):
-                    values |= {f"k{index}": key, f"lo{index}": key + CONTINUES}
-                    values[f"hi{index}"] = key + after
+                    bounds = {f"lo{index}": key + CONTINUES, f"hi{index}": key + after}
+                    values |= {f"k{index}": key, **bounds}
                 names = connection.scalars(_taken_names_query(dialect, len(chunk)), values)
                 taken.update(name for name in names if name is not None)
         return taken
