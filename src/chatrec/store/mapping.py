@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from functools import cache
-from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from sqlalchemy import Row
@@ -115,9 +114,8 @@ def login_key(login: str) -> str:
     return login.casefold()
 
 
-def user_record(row: UserRow | SimpleNamespace | Row[Any]) -> UserRecord:
-    """From the row, or from its columns read without the ORM (``store.access``,
-    ``store.routing``)."""
+def user_record(row: UserRow | Row[Any]) -> UserRecord:
+    """From the row, or from its columns read without the ORM (``store.routing``)."""
     return record_of(UserRecord, row, role=LoginRole(row.role))
 
 

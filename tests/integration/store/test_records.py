@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import text
 
-from chatrec.errors import DuplicateError, NotFoundError
+from chatrec.domain.roles import LoginRole
+from chatrec.errors import DuplicateError, NotFoundError, StoreError
 from chatrec.store.records import (
     AuditRecord,
     Pending,
@@ -195,6 +197,66 @@ def test_login_sessions_round_trip_and_expire_or_go_idle(store: Store) -> None:
     assert store.get_session("hash-live") is None
     with pytest.raises(NotFoundError):
         store.create_session(session("hash-x", "nobody", now))
+
+
+def test_a_staff_frame_s_read_gives_session_and_login_exactly_as_stored(store: Store) -> None:
+    """The read every staff frame makes (issue 16) comes from the driver, past SQLAlchemy's
+    column types (issue 13): every field, times to the microsecond, must be as stored."""
+    seed(store)
+    now = datetime(2026, 11, 27, 12, 0, 0, 123456, tzinfo=UTC)
+    carol = replace(
+        BOB,
+        user_id="carol",
+        login="Carol.Supervisor",
+        name="Carol",
+        role=LoginRole.SUPERVISOR,
+        permit_recordings=True,
+        record_chats=False,
+        record_percentage=37,
+        capacity=5,
+        locked_until=now + timedelta(minutes=5, microseconds=7),
+        must_change_password=True,
+        totp_enabled=True,
+    )
+    store.create_user(carol)
+    other_zone = timezone(timedelta(hours=-5))
+    first = SessionRecord(
+        "hash-carol", "carol", now.astimezone(other_zone) + timedelta(hours=8), now, now
+    )
+    store.create_session(first)
+    found = store.session_and_user("hash-carol")
+    assert found == (first, store.get_user("carol"))
+    assert found is not None
+    assert found[1] == carol
+    for field in fields(carol):  # an SQLite 1 equals True: the types must match too
+        assert type(getattr(found[1], field.name)) is type(getattr(carol, field.name))
+    assert found[0].expires_at.tzinfo is UTC
+    store.set_session_pending("hash-carol", Pending.TOTP_ENROLMENT)
+    store.update_user(replace(carol, disabled=True, locked_until=None, totp_enabled=False))
+    assert store.session_and_user("hash-carol") == (
+        replace(first, pending=Pending.TOTP_ENROLMENT),
+        replace(carol, disabled=True, locked_until=None, totp_enabled=False),
+    )
+
+
+def test_a_staff_frame_s_read_fails_as_a_store_error_and_recovers(store: Store) -> None:
+    """R19: the database failing that read is "try again", not a driver's error, and the
+    next read after the database is back works (no connection left broken)."""
+    seed(store)
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    store.create_session(session("hash-live", "bob", now))
+    with store.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE sessions RENAME TO sessions_away"))
+    try:
+        with pytest.raises(StoreError, match="try again"):
+            store.session_and_user("hash-live")
+    finally:
+        with store.engine.begin() as connection:
+            connection.execute(text("ALTER TABLE sessions_away RENAME TO sessions"))
+    assert store.session_and_user("hash-live") == (
+        session("hash-live", "bob", now),
+        store.get_user("bob"),
+    )
 
 
 def test_audit_lines_round_trip_in_order_and_by_company(store: Store) -> None:
