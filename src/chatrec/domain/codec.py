@@ -108,14 +108,34 @@ def _encode_value(value: object) -> object:
     return value
 
 
+_KEPT = object()
+"""In an encoding plan, a field written whatever its value."""
+
+
+def _plan(kind: type[Event]) -> tuple[str, tuple[tuple[str, object], ...]]:
+    """How events of ``kind`` are encoded: their ``type``, and each field with the default
+    that leaves it out (a field added later: events without it read and write as before)."""
+    return type_name(kind), tuple(
+        (field.name, field.default if field.metadata.get("omitted_when_default") else _KEPT)
+        for field in dataclasses.fields(kind)
+    )
+
+
+_PLANS = {kind: _plan(kind) for kind in EVENT_TYPES}
+"""Worked out once: every event of every chat is encoded as it is committed, for its
+digest and its row (issue 13)."""
+
+
 def encode_event(event: Event) -> dict[str, Any]:
     """The event as a dict of JSON values, with its ``type``."""
-    encoded: dict[str, Any] = {"type": type_name(type(event))}
-    for field in dataclasses.fields(event):
-        value = getattr(event, field.name)
-        if field.metadata.get("omitted_when_default") and value == field.default:
-            continue  # a field added later: events without it read and write as before
-        encoded[field.name] = _encode_value(value)
+    kind = type(event)
+    name, fields = _PLANS.get(kind) or _plan(kind)
+    encoded: dict[str, Any] = {"type": name}
+    for field, omitted_when in fields:
+        value = getattr(event, field)
+        if omitted_when is not _KEPT and value == omitted_when:
+            continue
+        encoded[field] = _encode_value(value)
     return encoded
 
 

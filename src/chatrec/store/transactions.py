@@ -106,17 +106,23 @@ class StorePart:
         """
         sql, order = self._compiled(statement)
         bound = params if order is None else tuple(params[name] for name in order)
-        with self.engine.connect() as connection:
+        failure = self.engine.dialect.loaded_dbapi.Error
+        try:
+            connection = self.engine.raw_connection()
+        except (DBAPIError, failure) as error:  # the database unreachable
+            raise _failed("read", error) from error
+        try:
+            cursor = connection.cursor()
             try:
-                cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-                try:
-                    cursor.execute(sql, bound)
-                    return cast(tuple[Any, ...] | None, cursor.fetchone())
-                finally:
-                    cursor.close()
-            except self.engine.dialect.loaded_dbapi.Error as error:
-                connection.invalidate()  # whatever state it is in, it is not lent again
-                raise _failed("read", error) from error
+                cursor.execute(sql, bound)
+                return cast(tuple[Any, ...] | None, cursor.fetchone())
+            finally:
+                cursor.close()
+        except failure as error:
+            connection.invalidate()  # whatever state it is in, it is not lent again
+            raise _failed("read", error) from error
+        finally:
+            connection.close()  # back to the pool, which rolls back what the driver began
 
     def _compiled(self, statement: Select[Any]) -> tuple[str, tuple[str, ...] | None]:
         """The statement's SQL for this database, and its parameters' order if positional."""

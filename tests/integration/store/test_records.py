@@ -28,6 +28,7 @@ from tests.integration.store.factories import (
     SUPPORT,
     seed,
 )
+from tests.keys import SECRETS
 
 OTHER = replace(ACME, company_id="globex", name="Globex", products=frozenset())
 
@@ -257,6 +258,16 @@ def test_a_staff_frame_s_read_fails_as_a_store_error_and_recovers(store: Store) 
         session("hash-live", "bob", now),
         store.get_user("bob"),
     )
+
+
+def test_a_staff_frame_s_read_of_a_database_out_of_reach_is_a_store_error() -> None:
+    """R19: no database answering is "try again" too, not the driver's error."""
+    unreachable = Store("postgresql+psycopg://postgres@127.0.0.1:1/test", secrets=SECRETS)
+    try:
+        with pytest.raises(StoreError, match="try again"):
+            unreachable.session_and_user("hash-live")
+    finally:
+        unreachable.close()
 
 
 def test_audit_lines_round_trip_in_order_and_by_company(store: Store) -> None:
