@@ -372,9 +372,9 @@ class OpenChats:
         numbered = tuple(zip(range(first, first + len(events)), events, strict=True))
         last_seq = chat.record.last_seq + len(events)
         activity = events[-1].at if events else chat.record.last_activity_at
-        record = replace(chat.record, last_seq=last_seq, last_activity_at=activity, **fields)
         if chat.flow_state is not None and "flow_state" not in fields:
-            record = replace(record, flow_state=chat.flow_state.to_dict())
+            fields["flow_state"] = chat.flow_state.to_dict()
+        record = replace(chat.record, last_seq=last_seq, last_activity_at=activity, **fields)
         agents = None
         if any(isinstance(event, MOVES_AGENTS) for event in events):
             agents = present_agent_ids(Journal((*chat.journal.events, *events)))
