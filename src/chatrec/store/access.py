@@ -15,7 +15,6 @@ from sqlalchemy import CursorResult, bindparam, delete, select, update
 from chatrec.domain.roles import LoginRole
 from chatrec.errors import NotFoundError
 from chatrec.store import logins, tokens
-from chatrec.store.columns import utc_from_driver
 from chatrec.store.mapping import (
     user_values,
     values_of,
@@ -38,53 +37,21 @@ from chatrec.store.transactions import (
     require,
 )
 
+_USER = "user__"
 _USER_FIELDS = tuple(field.name for field in dataclasses.fields(UserRecord))
 _SESSION_AND_USER = (
-    select(
-        SESSIONS.c.token_hash,
-        SESSIONS.c.user_id,
-        SESSIONS.c.expires_at,
-        SESSIONS.c.created_at,
-        SESSIONS.c.last_seen_at,
-        SESSIONS.c.pending,
-        *(USERS.c[name] for name in _USER_FIELDS),
-    )
+    select(SESSIONS, *(USERS.c[name].label(_USER + name) for name in _USER_FIELDS))
     .select_from(SESSIONS.outerjoin(USERS, USERS.c.user_id == SESSIONS.c.user_id))
     .where(SESSIONS.c.token_hash == bindparam("token_hash"))
 )
-"""The columns of a :class:`SessionRecord` and then of a :class:`UserRecord`, in the
-records' order: the row is read as the driver gives it (``session_and_user``)."""
-_SESSION_COLUMNS = 6
+"""A session and its login's columns (``user__``…), read at every staff frame."""
 
 
-def _session_of(row: tuple[Any, ...]) -> SessionRecord:
-    token_hash, user_id, expires_at, created_at, last_seen_at, pending = row[:_SESSION_COLUMNS]
-    return SessionRecord(
-        token_hash=token_hash,
-        user_id=user_id,
-        expires_at=cast(datetime, utc_from_driver(expires_at)),
-        created_at=cast(datetime, utc_from_driver(created_at)),
-        last_seen_at=cast(datetime, utc_from_driver(last_seen_at)),
-        pending=None if pending is None else Pending(pending),
-    )
-
-
-def _user_of(row: tuple[Any, ...]) -> UserRecord | None:
-    found = dict(zip(_USER_FIELDS, row[_SESSION_COLUMNS:], strict=True))
-    if found["user_id"] is None:
+def _user_of(row: Any) -> UserRecord | None:
+    if getattr(row, _USER + "user_id") is None:
         return None
-    return UserRecord(
-        **found
-        | {
-            "role": LoginRole(found["role"]),
-            "permit_recordings": bool(found["permit_recordings"]),
-            "record_chats": bool(found["record_chats"]),
-            "disabled": bool(found["disabled"]),
-            "locked_until": utc_from_driver(found["locked_until"]),
-            "must_change_password": bool(found["must_change_password"]),
-            "totp_enabled": bool(found["totp_enabled"]),
-        }
-    )
+    found = {name: getattr(row, _USER + name) for name in _USER_FIELDS}
+    return UserRecord(**found | {"role": LoginRole(found["role"])})
 
 
 class AccessStore(StorePart):
@@ -104,8 +71,8 @@ class AccessStore(StorePart):
     def session_and_user(self, token_hash: str) -> tuple[SessionRecord, UserRecord | None] | None:
         """The session (expired or not) and its login as stored now, in one read: every
         frame of a staff socket asks, so it is read at the driver (issue 13)."""
-        row = self._driver_row(_SESSION_AND_USER, {"token_hash": token_hash})
-        return None if row is None else (_session_of(row), _user_of(row))
+        row = self._plain_row(_SESSION_AND_USER, {"token_hash": token_hash})
+        return None if row is None else (logins.session_record(row), _user_of(row))
 
     def set_session_pending(self, token_hash: str, pending: Pending | None) -> None:
         with self._write() as session:

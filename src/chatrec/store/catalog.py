@@ -58,9 +58,8 @@ class CatalogStore(StorePart):
             add_audit_rows(session, audit)
 
     def get_queue(self, queue_id: str) -> QueueRecord | None:
-        with self._read_rows() as connection:
-            row = connection.execute(_QUEUE, {"queue_id": queue_id}).first()
-            return None if row is None else record_of(QueueRecord, row)
+        row = self._plain_row(_QUEUE, {"queue_id": queue_id})
+        return None if row is None else record_of(QueueRecord, row)
 
     def find_queue(self, company_id: str, name: str) -> QueueRecord | None:
         with self._read() as session:
@@ -68,9 +67,8 @@ class CatalogStore(StorePart):
             return None if row is None else record_of(QueueRecord, row)
 
     def list_queues(self, company_id: str) -> list[QueueRecord]:
-        with self._read_rows() as connection:
-            rows = connection.execute(_QUEUES_OF, {"company_id": company_id})
-            return [record_of(QueueRecord, row) for row in rows]
+        rows = self._plain_rows(_QUEUES_OF, {"company_id": company_id})
+        return [record_of(QueueRecord, row) for row in rows]
 
     def save_flow(
         self, company_id: str, flow_id: str, name: str, source: str, *, audit: Audit = ()

@@ -84,9 +84,8 @@ class ChatStore(StorePart):
             return None if row is None else chat_record(row)
 
     def find_chat_by_token(self, token_hash: str) -> ChatRecord | None:
-        with self._read_rows() as connection:
-            row = connection.execute(_CHAT_BY_TOKEN, {"token_hash": token_hash}).first()
-            return None if row is None else chat_record(row)
+        row = self._plain_row(_CHAT_BY_TOKEN, {"token_hash": token_hash})
+        return None if row is None else chat_record(row)
 
     def open_chats(self, company_id: str | None = None) -> list[ChatRecord]:
         """Every chat not ended, of one company or of all: what a starting node takes

@@ -16,18 +16,6 @@ def stored_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def utc_from_driver(value: datetime | str | None) -> datetime | None:
-    """A time as a driver gives it back (SQLite: naive UTC text; PostgreSQL: aware), as
-    :class:`UTCDateTime` gives it: aware, in UTC."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC datetime in and out, whatever the database keeps.
 

@@ -61,9 +61,8 @@ class CompanyStore(StorePart):
             add_audit_rows(session, audit)
 
     def get_company(self, company_id: str) -> CompanyRecord | None:
-        with self._read_rows() as connection:
-            row = connection.execute(COMPANY_BY_ID, {"company_id": company_id}).first()
-            return None if row is None else company_record(row)
+        row = self._plain_row(COMPANY_BY_ID, {"company_id": company_id})
+        return None if row is None else company_record(row)
 
     def list_companies(self) -> list[CompanyRecord]:
         """Every tenant company, without the operators' own."""

@@ -157,9 +157,8 @@ class RoutingStore(StorePart):
 
     def waiting_chats(self, company_id: str, limit: int) -> list[tuple[str, str]]:
         """The company's queued chats, (chat, queue), the longest waiting first."""
-        with self._read_rows() as connection:
-            rows = connection.execute(_WAITING, {"company_id": company_id, "limit": limit})
-            return [(chat_id, queue_id) for chat_id, queue_id in rows if queue_id is not None]
+        rows = self._plain_rows(_WAITING, {"company_id": company_id, "limit": limit})
+        return [(chat_id, queue_id) for chat_id, queue_id in rows if queue_id is not None]
 
     def companies_waiting(self) -> list[str]:
         """Companies with a queued chat: every node offers them now and then, so none

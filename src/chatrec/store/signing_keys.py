@@ -116,8 +116,7 @@ def reencrypt_signing_keys(session: Session, box: SecretBox) -> int:
 class SigningKeyStore(StorePart):
     def _key_rows(self, company_id: str) -> Sequence[Row[Any]]:
         """The company's keys, oldest first, as plain rows."""
-        with self._read_rows() as connection:
-            return connection.execute(_KEYS_OF_COMPANY, {"company_id": company_id}).all()
+        return self._plain_rows(_KEYS_OF_COMPANY, {"company_id": company_id})
 
     def signing_keys(self, company_id: str) -> list[PublicKey]:
         """Every key of the company, oldest first, with its validity: what is published."""

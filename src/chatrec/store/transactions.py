@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Select
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from chatrec.errors import ActionError, DuplicateError, NotFoundError, StoreError
 from chatrec.store.database import make_engine, writing
+from chatrec.store.driver_reads import AnySelect, DriverReadError, DriverStatement, driver_rows
 from chatrec.store.failures import store_failure
 from chatrec.store.mapping import values_of
 from chatrec.store.models import AuditRow
@@ -51,7 +52,8 @@ class StorePart:
         self._reading = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = writing(self.engine)
         self._writing = sessionmaker(self._writer, expire_on_commit=False)
-        self._driver_sql: dict[int, tuple[Select[Any], str, tuple[str, ...] | None]] = {}
+        self._driver_sql: dict[int, DriverStatement] = {}
+        """Keyed by the statement's ``id``; each keeps its statement, so no other takes it."""
 
     def close(self) -> None:
         self.engine.dispose()
@@ -93,46 +95,26 @@ class StorePart:
         except DBAPIError as error:
             raise _failed("read", error) from error
 
-    def _driver_row(self, statement: Select[Any], params: dict[str, Any]) -> tuple[Any, ...] | None:
-        """The first row of ``statement``, a read of one statement, as the driver gives it.
+    def _plain_rows(self, statement: AnySelect, params: dict[str, Any]) -> list[Any]:
+        """The rows of a read of one statement, at the driver (``store.driver_reads``):
+        for the reads of every frame and every chat's start, routing and end."""
+        return self._at_driver(statement, params, first=False)
 
-        For the read of every staff frame (``AccessStore.session_and_user``): through
-        SQLAlchemy's statement layer it cost about 95 µs, five times the driver's work
-        (issue 13). The pool still lends the connection (and pings it on PostgreSQL);
-        values come back as the driver keeps them (SQLite: times as text, booleans as
-        integers), so the caller converts. A single statement needs no transaction: on
-        SQLite it reads one snapshot, and PostgreSQL's implicit one is rolled back when
-        the connection goes back to the pool.
-        """
-        sql, order = self._compiled(statement)
-        bound = params if order is None else tuple(params[name] for name in order)
-        failure = self.engine.dialect.loaded_dbapi.Error
-        try:
-            connection = self.engine.raw_connection()
-        except (DBAPIError, failure) as error:  # the database unreachable
-            raise _failed("read", error) from error
-        try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(sql, bound)
-                return cast(tuple[Any, ...] | None, cursor.fetchone())
-            finally:
-                cursor.close()
-        except failure as error:
-            connection.invalidate()  # whatever state it is in, it is not lent again
-            raise _failed("read", error) from error
-        finally:
-            connection.close()  # back to the pool, which rolls back what the driver began
+    def _plain_row(self, statement: AnySelect, params: dict[str, Any]) -> Any | None:
+        """The first row of a read of one statement, at the driver; ``None`` if none."""
+        rows = self._at_driver(statement, params, first=True)
+        return rows[0] if rows else None
 
-    def _compiled(self, statement: Select[Any]) -> tuple[str, tuple[str, ...] | None]:
-        """The statement's SQL for this database, and its parameters' order if positional."""
-        found = self._driver_sql.get(id(statement))
-        if found is None:
-            compiled = statement.compile(dialect=self.engine.dialect)
-            order = tuple(compiled.positiontup or ()) if compiled.positional else None
-            # Kept with its SQL, so that its id names no other statement later.
-            found = self._driver_sql[id(statement)] = (statement, str(compiled), order)
-        return found[1], found[2]
+    def _at_driver(self, statement: AnySelect, params: dict[str, Any], *, first: bool) -> list[Any]:
+        prepared = self._driver_sql.get(id(statement))
+        if prepared is None:
+            prepared = self._driver_sql[id(statement)] = DriverStatement.compile(
+                statement, self.engine
+            )
+        try:
+            return driver_rows(self.engine, prepared, params, first=first)
+        except DriverReadError as error:
+            raise _failed("read", error.__cause__ or error) from error.__cause__
 
 
 def _failed(what: str, error: BaseException) -> StoreError:
