@@ -9,12 +9,13 @@ refused while the first one's heartbeat is fresh.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from chatrec.errors import NodeConflictError
+from chatrec.store.columns import UTCDateTime
 from chatrec.store.models import AgentSocketRow, NodeRow
 from chatrec.store.records import NodeRecord
 from chatrec.store.transactions import StorePart
@@ -24,15 +25,19 @@ FORGET_AFTER = timedelta(hours=1)
 and joins anew)."""
 
 
+DATABASE_NOW = {
+    "sqlite": text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now') AS now").columns(now=UTCDateTime()),
+    "postgresql": text("SELECT clock_timestamp() AS now").columns(now=UTCDateTime()),
+}
+""":func:`database_now` as a read for the driver (``StorePart._plain_row``), per dialect."""
+
+
 def database_now(bind: Session | Connection) -> datetime:
     """The database's clock, in UTC, with at least millisecond precision."""
     dialect = bind.dialect if isinstance(bind, Connection) else bind.get_bind().dialect
-    if dialect.name == "sqlite":
-        raw = bind.scalar(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"))
-        return datetime.fromisoformat(str(raw)).replace(tzinfo=UTC)
-    found = bind.scalar(text("SELECT clock_timestamp()"))
+    found = bind.scalar(DATABASE_NOW[dialect.name])
     assert isinstance(found, datetime)
-    return found.astimezone(UTC)
+    return found
 
 
 def _record(row: NodeRow) -> NodeRecord:

@@ -44,7 +44,7 @@ from chatrec.store.models import (
     PresenceRow,
     RoutingAgentRow,
 )
-from chatrec.store.nodes import database_now
+from chatrec.store.nodes import DATABASE_NOW, database_now
 from chatrec.store.records import AgentClaim, AgentLoad, ChatChange, ChatStatus, FreeAgent
 from chatrec.store.tables import USERS
 from chatrec.store.transactions import StorePart
@@ -141,19 +141,20 @@ class RoutingStore(StorePart):
         it has chats to give: read whole, a company's free agents were read and mapped
         at every routed chat, a cost that grew with its staff (issue 13).
         """
-        with self._read_rows() as connection:
-            since = database_now(connection) - lease
-            values = {"company_id": company_id, "node_id": node_id, "since": since}
-            if limit is None:
-                rows = connection.execute(_FREE_AGENTS, values)
-            else:
-                rows = connection.execute(_FIRST_FREE_AGENTS, {**values, "limit": limit})
-            return [
-                FreeAgent(
-                    row.user_id, row.capacity, int(row.open_chats), row.idle_since, user_record(row)
-                )
-                for row in rows
-            ]
+        # Two reads, each at the driver: the lease is measured on the database's clock,
+        # and the agents need no snapshot shared with it.
+        now = self._plain_rows(DATABASE_NOW[self.engine.dialect.name], {})[0].now
+        values = {"company_id": company_id, "node_id": node_id, "since": now - lease}
+        if limit is None:
+            rows = self._plain_rows(_FREE_AGENTS, values)
+        else:
+            rows = self._plain_rows(_FIRST_FREE_AGENTS, {**values, "limit": limit})
+        return [
+            FreeAgent(
+                row.user_id, row.capacity, int(row.open_chats), row.idle_since, user_record(row)
+            )
+            for row in rows
+        ]
 
     def waiting_chats(self, company_id: str, limit: int) -> list[tuple[str, str]]:
         """The company's queued chats, (chat, queue), the longest waiting first."""
