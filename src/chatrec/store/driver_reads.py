@@ -52,12 +52,22 @@ class DriverStatement:
     def compile(cls, statement: AnySelect, engine: Engine) -> DriverStatement:
         dialect = engine.dialect
         compiled = statement.compile(dialect=dialect)
-        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        given: dict[str, Any] = {}
+        for bind in compiled.binds.values():
+            if bind.value is not None or bind.callable is not None:
+                continue  # a value of the statement's own
+            if bind.expanding:
+                raise ValueError(f"a read at the driver takes no list parameter ({bind.key})")
+            given[bind.key] = None
+        # The statement's own lists (``status IN (…)``) written out once, a parameter each.
+        expanded = compiled.construct_expanded_state(given)
+        order = tuple(expanded.positiontup or ()) if compiled.positional else None
         binders: dict[str, Processor] = {
             name: bind.type.dialect_impl(dialect).bind_processor(dialect)
             for bind, name in compiled.bind_names.items()
+            if name in expanded.parameters
         }
-        return cls(statement, str(compiled), order, dict(compiled.params), binders)
+        return cls(statement, expanded.statement, order, dict(expanded.parameters), binders)
 
     def bind(self, params: dict[str, Any]) -> dict[str, Any] | tuple[Any, ...]:
         values = self.fixed | params

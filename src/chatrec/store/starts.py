@@ -1,4 +1,4 @@
-"""What a chat's start reads, in one read transaction instead of four (issue 13).
+"""What a chat's start reads, at the driver, in three reads instead of four (issue 13).
 
 A start needs its service, the newest version of the service's flow (a saved version
 never changes, so a node that holds it in memory reads no flow), the company (its
@@ -22,18 +22,20 @@ from chatrec.store.transactions import StorePart
 class StartStore(StorePart):
     def chat_start(self, service_id: str) -> ChatStart | None:
         """What starting a chat on the service needs; ``None`` for an unknown service."""
-        with self._read_rows() as connection:
-            row = connection.execute(_SERVICE, {"service_id": service_id}).first()
-            if row is None:
-                return None
-            company = connection.execute(COMPANY_BY_ID, {"company_id": row.company_id}).first()
-            open_chats = connection.scalar(_OPEN_CHATS, {"company_id": row.company_id})
-            return ChatStart(
-                service=record_of(ServiceRecord, row),
-                flow_version=row.flow_version,
-                company=None if company is None else company_record(company),
-                open_chats=int(open_chats or 0),
-            )
+        # Three reads at the driver, not one transaction: none needs the others' snapshot
+        # (a company's settings, its count of open chats and the service are each as of
+        # now), and through SQLAlchemy they cost several times the database's work.
+        row = self._plain_row(_SERVICE, {"service_id": service_id})
+        if row is None:
+            return None
+        company = self._plain_row(COMPANY_BY_ID, {"company_id": row.company_id})
+        counted = self._plain_row(_OPEN_CHATS, {"company_id": row.company_id})
+        return ChatStart(
+            service=record_of(ServiceRecord, row),
+            flow_version=row.flow_version,
+            company=None if company is None else company_record(company),
+            open_chats=int(counted[0] or 0) if counted is not None else 0,
+        )
 
 
 # Built once, read as plain rows: a start's reads were most of its cost (chat_lifecycle).

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, event
 
+from chatrec.store import transactions
+from chatrec.store.driver_reads import DriverStatement, driver_rows
 from chatrec.store.store import Store
 
 
@@ -20,9 +23,17 @@ def statements_of(store: Store, read: Callable[[], object], marker: str) -> list
         if statement.lstrip().upper().startswith("SELECT") and marker in statement:
             ran.append((statement, parameters))
 
+    def at_driver(
+        engine: Engine, prepared: DriverStatement, params: dict[str, Any], **options: Any
+    ) -> list[Any]:
+        keep(None, None, prepared.sql, prepared.bind(params))
+        return driver_rows(engine, prepared, params, **options)
+
+    # Reads at the driver pass no SQLAlchemy event: they are watched where they are run.
     event.listen(store.engine, "before_cursor_execute", keep)
     try:
-        read()
+        with mock.patch.object(transactions, "driver_rows", at_driver):
+            read()
     finally:
         event.remove(store.engine, "before_cursor_execute", keep)
     return ran

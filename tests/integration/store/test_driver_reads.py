@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import bindparam, select
 
 from chatrec.store.records import Pending, SessionRecord
@@ -47,3 +48,12 @@ def test_a_driver_read_binds_and_reads_values_as_sqlalchemy_does(store: Store) -
     assert rows[0].expires_at == NOW + timedelta(hours=1)
     assert rows[0].expires_at.tzinfo is UTC
     assert store._plain_row(_LIVE_AT, {"at": NOW + timedelta(days=1)}) is None
+
+
+def test_a_driver_read_refuses_a_list_parameter_the_caller_would_give(store: Store) -> None:
+    """A caller's list would need expanding at every call: such reads stay on SQLAlchemy."""
+    by_ids = select(SESSIONS.c.token_hash).where(
+        SESSIONS.c.token_hash.in_(bindparam("ids", expanding=True))
+    )
+    with pytest.raises(ValueError, match="no list parameter"):
+        store._plain_rows(by_ids, {"ids": ["a", "b"]})
