@@ -255,16 +255,17 @@ class ChatStore(StorePart):
         keys = sorted({name_key(candidate) for candidate in candidates})
         after = chr(ord(CONTINUES) + 1)
         taken: set[str] = set()
-        with self._read_rows() as connection:
-            dialect = connection.dialect.name
-            for start in range(0, len(keys), _NAMES_PER_QUERY):
-                chunk = keys[start : start + _NAMES_PER_QUERY]
-                values: dict[str, str] = {"company_id": company_id}
-                for index, key in enumerate(chunk):
-                    bounds = {f"lo{index}": key + CONTINUES, f"hi{index}": key + after}
-                    values |= {f"k{index}": key, **bounds}
-                names = connection.scalars(_taken_names_query(dialect, len(chunk)), values)
-                taken.update(name for name in names if name is not None)
+        dialect = self.engine.dialect.name
+        for start in range(0, len(keys), _NAMES_PER_QUERY):
+            chunk = keys[start : start + _NAMES_PER_QUERY]
+            values: dict[str, str] = {"company_id": company_id}
+            for index, key in enumerate(chunk):
+                bounds = {f"lo{index}": key + CONTINUES, f"hi{index}": key + after}
+                values |= {f"k{index}": key, **bounds}
+            # Each chunk a read at the driver: a name another end commits meanwhile is
+            # refused at the commit all the same (R6), so no snapshot is shared.
+            rows = self._plain_rows(_taken_names_query(dialect, len(chunk)), values)
+            taken.update(name for (name,) in rows if name is not None)
         return taken
 
     # -- live changes -----------------------------------------------------------------

@@ -19,13 +19,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, Select, TextualSelect
+from sqlalchemy import CompoundSelect, Engine, Select, TextualSelect
 from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.exc import DBAPIError
 
 Processor = Callable[[Any], Any] | None
-AnySelect = Select[*tuple[Any, ...]] | TextualSelect
-"""A select of any columns, or SQL text with its columns typed."""
+AnySelect = Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]] | TextualSelect
+"""A select of any columns (a union too), or SQL text with its columns typed."""
 
 
 class DriverReadError(Exception):
