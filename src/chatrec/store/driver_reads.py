@@ -28,10 +28,6 @@ AnySelect = Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]] | Textua
 """A select of any columns (a union too), or SQL text with its columns typed."""
 
 
-class DriverReadError(Exception):
-    """The driver or the database failed the read (the cause is chained)."""
-
-
 @dataclass
 class DriverStatement:
     """A statement as one database's driver takes it, and how its rows are read back."""
@@ -107,13 +103,16 @@ class DriverStatement:
 def driver_rows(
     engine: Engine, prepared: DriverStatement, params: dict[str, Any], *, first: bool = False
 ) -> list[Any]:
-    """The rows of ``prepared`` (only the first when ``first``); :class:`DriverReadError`
-    if the database cannot be reached or fails the statement."""
+    """The rows of ``prepared`` (only the first when ``first``).  The database out of
+    reach or failing the statement raises SQLAlchemy's ``DBAPIError``, as a read through
+    SQLAlchemy would (parameters hidden, the statement kept for the log's description)."""
     failure = engine.dialect.loaded_dbapi.Error
     try:
         connection = engine.raw_connection()
-    except (DBAPIError, failure) as error:  # the database unreachable
-        raise DriverReadError from error
+    except DBAPIError:
+        raise
+    except failure as error:  # the database unreachable
+        raise _wrapped(engine, None, error) from error
     try:
         cursor = connection.cursor()
         try:
@@ -129,6 +128,15 @@ def driver_rows(
             cursor.close()
     except failure as error:
         connection.invalidate()  # whatever state it is in, it is not lent again
-        raise DriverReadError from error
+        raise _wrapped(engine, prepared.sql, error) from error
     finally:
         connection.close()  # back to the pool, which rolls back what the driver began
+
+
+def _wrapped(engine: Engine, sql: str | None, error: Exception) -> DBAPIError:
+    failure = engine.dialect.loaded_dbapi.Error
+    wrapped = DBAPIError.instance(
+        sql, None, error, failure, hide_parameters=True, dialect=engine.dialect, ismulti=False
+    )
+    assert isinstance(wrapped, DBAPIError)  # a driver's error is always wrapped as one
+    return wrapped

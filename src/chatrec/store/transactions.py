@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chatrec.errors import ActionError, DuplicateError, NotFoundError, StoreError
 from chatrec.store.database import make_engine, writing
-from chatrec.store.driver_reads import AnySelect, DriverReadError, DriverStatement, driver_rows
+from chatrec.store.driver_reads import AnySelect, DriverStatement, driver_rows
 from chatrec.store.failures import store_failure
 from chatrec.store.mapping import values_of
 from chatrec.store.models import AuditRow
@@ -113,11 +113,11 @@ class StorePart:
             )
         try:
             return driver_rows(self.engine, prepared, params, first=first)
-        except DriverReadError as error:
-            raise _failed("read", error.__cause__ or error) from error.__cause__
+        except DBAPIError as error:
+            raise _failed("read", error) from error
 
 
-def _failed(what: str, error: BaseException) -> StoreError:
+def _failed(what: str, error: DBAPIError) -> StoreError:
     # The cause goes to the operator's log alone, described without the data (R18).
     return store_failure(f"the database failed a {what}; nothing changed; try again", error)
 

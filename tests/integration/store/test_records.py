@@ -249,8 +249,10 @@ def test_a_staff_frame_s_read_fails_as_a_store_error_and_recovers(store: Store) 
     with store.engine.begin() as connection:
         connection.execute(text("ALTER TABLE sessions RENAME TO sessions_away"))
     try:
-        with pytest.raises(StoreError, match="try again"):
+        with pytest.raises(StoreError, match="try again") as refused:
             store.session_and_user("hash-live")
+        # The operator's log is told which statement failed, as for any read (R18).
+        assert "in: SELECT sessions.token_hash" in str(refused.value.cause)
     finally:
         with store.engine.begin() as connection:
             connection.execute(text("ALTER TABLE sessions_away RENAME TO sessions"))
