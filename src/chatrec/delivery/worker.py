@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 from collections import defaultdict
@@ -78,7 +79,9 @@ class Outbox(Protocol):
 
     def mark_delivered(self, ids: Sequence[int], worker_id: str, now: datetime) -> list[int]: ...
 
-    def mark_retries(self, worker_id: str, plan: Sequence[tuple[int, str, datetime]]) -> int: ...
+    def mark_retries(
+        self, worker_id: str, plan: Sequence[tuple[int, str, datetime]], *, attempted: bool = ...
+    ) -> int: ...
 
     def get_destination(self, company_id: str) -> DestinationRecord | None: ...
 
@@ -285,9 +288,7 @@ class DeliveryWorker:
         """One company's claimed rows: one upload to its destination, then each settled."""
         destination = await self._call(self.store.get_destination, company_id)
         if destination is None:
-            reason = f"no recording platform configured for company {company_id}"
-            wait = awaiting_platform_seconds(self._rng.random())
-            await self._retry({d.delivery_id: reason for d in deliveries}, deliveries, wait)
+            await self._await_platform(company_id, deliveries)
             return
         if destination.blocked_reason is not None:
             return  # blocked since the claim: the block took these rows back
@@ -339,27 +340,18 @@ class DeliveryWorker:
         elif failures:
             await self._retry(failures, deliveries)
 
-    async def _retry(
-        self,
-        reasons: dict[int, str],
-        deliveries: list[DeliveryRecord],
-        wait: float | None = None,
-    ) -> None:
-        """Give the files of ``reasons`` back to wait: ``wait`` seconds, or by default
-        each its own back-off."""
+    async def _retry(self, reasons: dict[int, str], deliveries: list[DeliveryRecord]) -> None:
+        """Give the files of ``reasons`` back to wait, each its own back-off."""
         now = self._clock()
-
-        def next_attempt(delivery: DeliveryRecord) -> datetime:
-            if wait is not None:
-                return now + timedelta(seconds=wait)
-            return now + timedelta(seconds=backoff_seconds(delivery.attempts, self._rng.random()))
-
         plan = [
-            (d.delivery_id, reasons[d.delivery_id], next_attempt(d))
+            (
+                d.delivery_id,
+                reasons[d.delivery_id],
+                now + timedelta(seconds=backoff_seconds(d.attempts, self._rng.random())),
+            )
             for d in deliveries
             if d.delivery_id in reasons
         ]
-
         await self._call(self.store.mark_retries, self.worker_id, plan)
         self.counts.failed += len(plan)
         by_reason: dict[str, list[datetime]] = defaultdict(list)
@@ -369,6 +361,25 @@ class DeliveryWorker:
             log.warning(
                 "%d deliveries failed, next attempt from %s: %s", len(dues), min(dues), reason
             )
+
+    async def _await_platform(self, company_id: str, deliveries: list[DeliveryRecord]) -> None:
+        """Files of a company with no recording platform wait for one: nothing was tried,
+        so the claim's attempt is given back (the console shows none, and the back-off
+        starts afresh once a platform is saved) and no failure is counted."""
+        reason = (
+            f"no recording platform is set up for company {company_id}: these files wait "
+            "for one and go as soon as an administrator saves it (console, Recording platform)"
+        )
+        due = self._clock() + timedelta(seconds=awaiting_platform_seconds(self._rng.random()))
+        plan = [(d.delivery_id, reason, due) for d in deliveries]
+        mark = functools.partial(self.store.mark_retries, attempted=False)
+        await self._call(mark, self.worker_id, plan)
+        log.info(
+            "%d deliveries of company %s wait for a recording platform, looked at again from %s",
+            len(plan),
+            company_id,
+            due,
+        )
 
     async def _block(self, company_id: str, error: PermanentDeliveryError) -> None:
         blocked = await self._call(

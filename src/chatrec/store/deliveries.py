@@ -77,11 +77,14 @@ class DeliveryStore(StorePart):
         with self._read() as session:
             return outbox.contents(session, ids)
 
-    def mark_retries(self, worker_id: str, plan: outbox.RetryPlan) -> int:
+    def mark_retries(
+        self, worker_id: str, plan: outbox.RetryPlan, *, attempted: bool = True
+    ) -> int:
         """Put deliveries leased to ``worker_id`` back to wait, each until its time with
-        its reason, in one transaction; how many were still ours."""
+        its reason, in one transaction; how many were still ours.  ``attempted=False``:
+        none was tried (no platform), so the claim's attempt is given back."""
         with self._write() as session:
-            return outbox.mark_retries(session, worker_id, plan)
+            return outbox.mark_retries(session, worker_id, plan, attempted=attempted)
 
     def retry_deliveries(
         self,

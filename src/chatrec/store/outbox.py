@@ -354,17 +354,21 @@ RetryPlan = Sequence[tuple[int, str, datetime]]
 """Files to give back: each one's id, why its attempt failed, when to try it again."""
 
 
-def mark_retries(session: Session, worker_id: str, plan: RetryPlan) -> int:
+def mark_retries(
+    session: Session, worker_id: str, plan: RetryPlan, *, attempted: bool = True
+) -> int:
     """Give each file back to wait until its time, where the lease is still ours; how
     many.  One statement for them all: a platform that is down fails every file of a
-    batch, and a write per file held the database's writer from the chats' commits."""
+    batch, and a write per file held the database's writer from the chats' commits.
+    ``attempted=False`` (no platform to send to) gives back the attempt the claim
+    counted: nothing was tried, and the back-off starts afresh once a platform is set."""
     if not plan:
         return 0
     values = [
         {"b_id": delivery_id, "b_owner": worker_id, "b_error": error, "b_due": due}
         for delivery_id, error, due in plan
     ]
-    return _count(session.connection().execute(_RETRY, values))
+    return _count(session.connection().execute(_RETRY if attempted else _POSTPONE, values))
 
 
 _RETRY = (
@@ -382,6 +386,7 @@ _RETRY = (
         lease_expires_at=None,
     )
 )
+_POSTPONE = _RETRY.values(attempts=RECORDING_FILES.c.attempts - 1)
 
 
 def retry(

@@ -118,6 +118,16 @@ def test_R16_a_sidecar_goes_only_after_every_data_file_of_its_recording(outbox: 
     assert [d.attempts for d in again] == [2, 2]
 
 
+def test_R16_a_file_put_back_untried_keeps_no_attempt(outbox: Store) -> None:
+    """No platform to send to: the worker gives the claim's attempt back."""
+    end_chats(outbox, ("C1", 1))
+    claimed = outbox.claim_deliveries("w1", NOW, LEASE, 10)
+    assert {d.attempts for d in claimed} == {1}
+    plan = [(d.delivery_id, "no platform", NOW) for d in claimed]
+    assert outbox.mark_retries("w1", plan, attempted=False) == len(claimed)
+    assert {d.attempts for d in outbox.claim_deliveries("w1", NOW, LEASE, 10)} == {1}
+
+
 def test_R16_an_expired_lease_passes_to_another_worker(outbox: Store) -> None:
     end_chats(outbox, ("C1", 1))
     claimed = outbox.claim_deliveries("w1", NOW, LEASE, 10)

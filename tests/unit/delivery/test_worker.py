@@ -265,17 +265,25 @@ def test_R16_without_a_platform_files_wait_visibly_until_one_is_configured(
     delivering = worker(store, uploader, clock)
     asyncio.run(delivering.run_once())
     assert uploader.calls == []
-    assert set(by_path(store).values()) == {
-        (PENDING, 1, "no recording platform configured for company acme")
-    }
+    waiting = (
+        "no recording platform is set up for company acme: these files wait for one and "
+        "go as soon as an administrator saves it (console, Recording platform)"
+    )
+    # Nothing was tried: no attempt is shown (nor counted as a failure), however often
+    # they are looked at, so the back-off starts afresh once a platform is saved.
+    assert set(by_path(store).values()) == {(PENDING, 0, waiting)}
+    assert delivering.counts.failed == 0
     # Nothing changes until a platform is saved: the files are not claimed again and
     # again meanwhile (each claim a write the chats' commits wait behind), ...
     clock.advance(awaiting_platform_seconds(0.5) - 1)
     assert asyncio.run(delivering.run_once()) == 0
+    clock.advance(awaiting_platform_seconds(0.999))
+    asyncio.run(delivering.run_once())
+    assert set(by_path(store).values()) == {(PENDING, 0, waiting)}
     # ... and saving one makes them due at once, however long they were told to wait.
     store.set_destination(destination("acme"))
     asyncio.run(delivering.run_once())
-    assert {state for state, _, _ in by_path(store).values()} == {DELIVERED}
+    assert {(state, attempts) for state, attempts, _ in by_path(store).values()} == {(DELIVERED, 1)}
 
 
 @pytest.mark.parametrize("draw", [0.0, 0.999])
