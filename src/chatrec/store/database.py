@@ -10,12 +10,13 @@ that a reader upgraded first (readers stay ``BEGIN`` and never wait, thanks to W
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from chatrec.errors import SchemaError
@@ -146,4 +147,14 @@ def _configure_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> No
 
 def _begin_sqlite(connection: Connection) -> None:
     immediate = connection.get_execution_options().get(WRITE_OPTION, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    sql = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+    # Straight to the driver: through SQLAlchemy's statement layer a BEGIN cost about as
+    # much as the group commit's batch of one message (issue 13). Its failure (the
+    # database locked past the busy timeout) is wrapped as SQLAlchemy would, so callers
+    # see a DBAPIError as from any statement.
+    try:
+        connection.connection.driver_connection.execute(sql)  # type: ignore[union-attr]
+    except sqlite3.Error as error:
+        raise DBAPIError.instance(
+            sql, None, error, sqlite3.Error, hide_parameters=True, dialect=connection.dialect
+        ) from error

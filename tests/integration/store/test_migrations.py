@@ -3,6 +3,7 @@ commands refuse a database they have not migrated, saying what to run."""
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,13 +17,15 @@ from typer.testing import CliRunner
 
 from chatrec.cli import app
 from chatrec.domain.journal import CustomerDetails
-from chatrec.errors import SchemaError
+from chatrec.errors import SchemaError, StoreError
+from chatrec.store import database
 from chatrec.store.database import SCHEMA_REVISION, make_engine, require_schema, writing
 from chatrec.store.migrations import alembic_config, migrate
 from chatrec.store.models import Base, ChatRow, compared
 from chatrec.store.records import ChatChange
 from chatrec.store.store import Store
 from tests.integration.store.factories import T0, chat_of, numbered, seed
+from tests.keys import SECRETS
 from tests.unit.domain.builders import ChatBuilder
 
 
@@ -94,6 +97,28 @@ def test_sqlite_runs_in_wal_with_foreign_keys_and_a_busy_timeout(tmp_path: Path)
         "foreign_keys": 1,
         "busy_timeout": 10_000,
     }
+
+
+def test_sqlite_locked_past_the_busy_timeout_is_a_store_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R19: a write that cannot begin (another process holds the writer's lock past the
+    busy timeout) is "try again", as SQLAlchemy's own BEGIN made it."""
+    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    path = tmp_path / "chatrec.db"
+    migrate(f"sqlite:///{path}")
+    store = Store(f"sqlite:///{path}", secrets=SECRETS)
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StoreError, match="try again") as refused:
+            seed(store)
+        assert "database is locked" in str(refused.value.cause)
+        holder.execute("ROLLBACK")
+        seed(store)  # the lock gone, the same write goes
+    finally:
+        holder.close()
+        store.close()
 
 
 def test_the_migration_scripts_live_in_the_package() -> None:
