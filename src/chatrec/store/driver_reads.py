@@ -38,7 +38,9 @@ class DriverStatement:
     order: tuple[str, ...] | None
     """The parameters' order when the driver takes them by position."""
     fixed: dict[str, Any]
-    """Every parameter's value when the caller gives none: the statement's literals."""
+    """The values of the statement's own parameters: its literals."""
+    required: frozenset[str]
+    """The parameters the caller must give."""
     binders: dict[str, Processor]
     """What each parameter's type makes of a value on its way in (a time to UTC)."""
     row: Any = None
@@ -63,9 +65,13 @@ class DriverStatement:
             for bind, name in compiled.bind_names.items()
             if name in expanded.parameters
         }
-        return cls(statement, expanded.statement, order, dict(expanded.parameters), binders)
+        fixed = {k: v for k, v in expanded.parameters.items() if k not in given}
+        return cls(statement, expanded.statement, order, fixed, frozenset(given), binders)
 
     def bind(self, params: dict[str, Any]) -> dict[str, Any] | tuple[Any, ...]:
+        if missing := self.required - params.keys():
+            # As SQLAlchemy refuses it: never read with NULL in place of a value forgotten.
+            raise ValueError(f"a value is required for {', '.join(sorted(missing))}")
         values = self.fixed | params
         for name, binder in self.binders.items():
             if binder is not None:
@@ -109,8 +115,6 @@ def driver_rows(
     failure = engine.dialect.loaded_dbapi.Error
     try:
         connection = engine.raw_connection()
-    except DBAPIError:
-        raise
     except failure as error:  # the database unreachable
         raise _wrapped(engine, None, error) from error
     try:

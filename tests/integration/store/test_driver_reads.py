@@ -57,3 +57,9 @@ def test_a_driver_read_refuses_a_list_parameter_the_caller_would_give(store: Sto
     )
     with pytest.raises(ValueError, match="no list parameter"):
         store._plain_rows(by_ids, {"ids": ["a", "b"]})
+
+
+def test_a_driver_read_refuses_a_parameter_left_out(store: Store) -> None:
+    """Never run with NULL in place of a value the caller forgot, as SQLAlchemy refuses."""
+    with pytest.raises(ValueError, match="a value is required for at"):
+        store._plain_rows(_LIVE_AT, {})
