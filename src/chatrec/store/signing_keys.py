@@ -18,7 +18,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from chatrec.domain.manifest import PublicKey, SigningKey, key_id_of, new_private_key
@@ -114,8 +114,8 @@ def reencrypt_signing_keys(session: Session, box: SecretBox) -> int:
 
 
 class SigningKeyStore(StorePart):
-    def _key_rows(self, company_id: str) -> Sequence[Row[Any]]:
-        """The company's keys, oldest first, as plain rows."""
+    def _key_rows(self, company_id: str) -> list[Any]:
+        """The company's keys, oldest first, as plain rows (read at the driver)."""
         return self._plain_rows(_KEYS_OF_COMPANY, {"company_id": company_id})
 
     def signing_keys(self, company_id: str) -> list[PublicKey]:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -78,18 +78,6 @@ class StorePart:
         try:
             with self._reading() as session:
                 yield session
-        except (IntegrityError, DataError):
-            raise
-        except DBAPIError as error:
-            raise _failed("read", error) from error
-
-    @contextmanager
-    def _read_rows(self) -> Iterator[Connection]:
-        """One read of plain rows, without the ORM: for reads on every frame, where the
-        ORM's per-object work cost several times the query's (issue 13)."""
-        try:
-            with self.engine.connect() as connection:
-                yield connection
         except (IntegrityError, DataError):
             raise
         except DBAPIError as error:
