@@ -10,14 +10,16 @@ that a reader upgraded first (readers stay ``BEGIN`` and never wait, thanks to W
 
 from __future__ import annotations
 
+import select
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from chatrec.errors import SchemaError
 from chatrec.files import create_private
@@ -53,7 +55,9 @@ def make_engine(url: str, **options: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         options.setdefault("pool_size", POOL_SIZE)
-        return create_engine(parsed, pool_pre_ping=True, **options)
+        engine = create_engine(parsed, **options)
+        _check_after_rest(engine)
+        return engine
     database = parsed.database
     if database and database != ":memory:" and not database.startswith("file:"):
         create_private(Path(database))  # its -wal and -shm take its mode (R18)
@@ -123,6 +127,59 @@ def require_schema(url: str) -> None:
             f"{SCHEMA_REVISION}: run `chatrec migrate` with this version of chatrec (or use "
             "the chatrec version that migrated it)"
         )
+
+
+PING_AFTER_IDLE_SECONDS = 1.0
+"""A pooled PostgreSQL connection that rested longer than this, or whose socket has
+something to say, is checked (one round trip) before it is lent again.
+
+SQLAlchemy's ``pool_pre_ping`` checks every checkout: under load that was two round
+trips per message, for connections used milliseconds before.  A server that ends a
+connection (a restart, ``pg_terminate_backend``, a crash) says so on its socket, which a
+zero-timeout ``select`` sees without a round trip; a connection cut silently on the way
+(a firewall's idle timeout) shows nothing, and is checked once it rested.  Either way
+the first dead one found replaces every connection the pool held, as SQLAlchemy's own
+check does; one that dies while in use fails that one use ("try again", R19)."""
+
+_RESTING_SINCE = "chatrec_resting_since"
+
+
+def _check_after_rest(engine: Engine) -> None:
+    """Ping a connection on checkout when it rested past :data:`PING_AFTER_IDLE_SECONDS`
+    or the server wrote to it meanwhile."""
+    dialect = engine.dialect
+
+    def rest(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_RESTING_SINCE] = time.monotonic()
+
+    def check(
+        dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+    ) -> None:
+        since = record.info.get(_RESTING_SINCE)  # none yet: a new connection
+        if since is None:
+            return
+        try:
+            rested = time.monotonic() - since > PING_AFTER_IDLE_SECONDS
+            if not rested and not _has_news(dbapi_connection):
+                return
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if not dialect.is_disconnect(error, dbapi_connection, None):
+                raise
+            # The pool opens a new connection in its place, and replaces the others too.
+            raise InvalidatePoolError(f"a pooled connection was found closed: {error}") from error
+
+    event.listen(engine, "checkin", rest)
+    event.listen(engine, "checkout", check)
+
+
+def _has_news(dbapi_connection: Any) -> bool:
+    """Whether an idle connection's socket can be read: between two transactions the
+    server writes to it only to say it ends it (or a rare notice), so anything there is
+    worth a ping.  ``poll``, not ``select``: a node's sockets number past 1,024."""
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def writing(engine: Engine) -> Engine:
