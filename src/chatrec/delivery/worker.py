@@ -122,6 +122,14 @@ def awaiting_platform_seconds(draw: float) -> float:
     return MAX_DELAY_SECONDS * (0.5 + draw / 2)
 
 
+def awaiting_platform_reason(company_id: str) -> str:
+    """What a file of a company with no recording platform says while it waits: what to do."""
+    return (
+        f"no recording platform is set up for company {company_id}: these files wait "
+        "for one and go as soon as an administrator saves it (console, Recording platform)"
+    )
+
+
 def destination_of(record: DestinationRecord) -> Destination:
     """The stored destination as the uploader takes it."""
     return Destination(
@@ -366,10 +374,7 @@ class DeliveryWorker:
         """Files of a company with no recording platform wait for one: nothing was tried,
         so the claim's attempt is given back (the console shows none, and the back-off
         starts afresh once a platform is saved) and no failure is counted."""
-        reason = (
-            f"no recording platform is set up for company {company_id}: these files wait "
-            "for one and go as soon as an administrator saves it (console, Recording platform)"
-        )
+        reason = awaiting_platform_reason(company_id)
         due = self._clock() + timedelta(seconds=awaiting_platform_seconds(self._rng.random()))
         plan = [(d.delivery_id, reason, due) for d in deliveries]
         mark = functools.partial(self.store.mark_retries, attempted=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from chatrec.delivery.worker import awaiting_platform_reason
 from chatrec.services.passwords import hash_password
 from chatrec.store.store import Store
 from tests.integration.store.factories import (
@@ -56,8 +57,9 @@ def build_world(store: Store, *, staff: bool = False) -> None:
     globex = produced("R-G1", "G1", data=1, company_id="globex")
     changes = [ended_chat("C1", (acme,)), ended_chat("G1", (globex,), company_id="globex")]
     assert store.apply(changes) == [None, None]
-    reason = "no recording platform configured for company globex"
+    # As the worker leaves them: waiting, with no attempt counted.
+    reason = awaiting_platform_reason("globex")
     claimed = store.claim_deliveries("w1", NOW, 60, 10)
     plan = [(d.delivery_id, reason, NOW) for d in claimed if d.company_id == "globex"]
-    store.mark_retries("w1", plan)
+    store.mark_retries("w1", plan, attempted=False)
     store.block_destination("acme", HOST_KEY_REASON, NOW)
