@@ -380,6 +380,11 @@ class Totals:
         }
 
 
+def per_cpu(phase: Phase) -> float:
+    """A phase's messages per second of node CPU (summed over its nodes)."""
+    return phase.messages / max(sum(phase.node_cpu), 1e-9)
+
+
 def projection(carried: float) -> dict[str, Any]:
     """What one node carries at 100 % of one core, in messages and in chats."""
     return {
@@ -495,6 +500,10 @@ def main() -> None:
     details = {
         "one_node": one.describe(),
         "two_nodes": two.describe(),
+        # The same ratio round by round: how far this machine's noise moves it.
+        "round_ratios": [
+            round(per_cpu(b) / per_cpu(a), 3) for a, b in zip(one.phases, two.phases, strict=True)
+        ],
         "projection_per_node": projection(figure),
         "goal_met": figure / baseline >= ratio_goal if baseline else None,
         "phases": [phase.describe() for phase in (*one.phases, *two.phases)],
