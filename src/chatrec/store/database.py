@@ -136,7 +136,7 @@ something to say, is checked (one round trip) before it is lent again.
 SQLAlchemy's ``pool_pre_ping`` checks every checkout: under load that was two round
 trips per message, for connections used milliseconds before.  A server that ends a
 connection (a restart, ``pg_terminate_backend``, a crash) says so on its socket, which a
-zero-timeout ``select`` sees without a round trip; a connection cut silently on the way
+zero-timeout ``poll`` sees without a round trip; a connection cut silently on the way
 (a firewall's idle timeout) shows nothing, and is checked once it rested.  Either way
 the first dead one found replaces every connection the pool held, as SQLAlchemy's own
 check does; one that dies while in use fails that one use ("try again", R19)."""
