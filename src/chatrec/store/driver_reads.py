@@ -5,7 +5,8 @@ Through SQLAlchemy's statement layer a point read cost 60-95 µs on SQLite, seve
 the driver's own work, and in a busy server that work holds the GIL the event loop waits
 for: the read every staff frame makes cost about 230 µs of a frame's CPU under relay's
 load.  Here a statement is compiled once per database, run on a connection the pool
-lends (and pings, on PostgreSQL), and each value goes through the result processor of
+lends (checked first on PostgreSQL if it rested or its server ended it,
+``database.PING_AFTER_IDLE_SECONDS``), and each value goes through the result processor of
 its column's own type (times as UTC, booleans, JSON), so a row reads as it does through
 SQLAlchemy.  A single statement needs no transaction: on SQLite it reads one snapshot,
 and PostgreSQL's implicit one is rolled back when the connection goes back to the pool.
