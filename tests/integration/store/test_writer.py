@@ -139,9 +139,18 @@ def test_R18_a_failed_commit_carries_no_data_of_its_batch(store: Store, database
     error (hidden parameters) holds a value of it; the cause names the statement."""
     seed_two_companies(store)
     acme = new_chat("C1")
-    globex = replace(acme, chat=replace(acme.chat, chat_id="G1", company_id="globex"))
-    globex = replace(globex, chat=replace(globex.chat, service_id=GLOBEX_SUPPORT.service_id))
-    store.apply([acme, globex])
+    globex_chat = replace(
+        acme.chat,
+        chat_id="G1",
+        company_id="globex",
+        service_id=GLOBEX_SUPPORT.service_id,
+        token_hash="token-of-G1",
+    )
+    globex = replace(acme, chat=globex_chat)
+    # Both stored, so the commit below fails at the journal alone: with the token of C1,
+    # G1 was refused here, and the commit below then failed as "no chat 'G1' to change"
+    # or as "try again" depending on how the committer batched it.
+    assert store.apply([acme, globex]) == [None, None]
     texts = ("Acme: my password is hunter2", "Globex: my policy is Zanzibar-7731")
     changes = [next_message(acme, texts[0]), next_message(globex, texts[1])]
     with table_away(database_url, "chat_events"):
