@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("chatrec.config", "chatrec.verification"),
     ("chatrec.delivery", "chatrec.live"),
     ("chatrec.store",),
-    ("chatrec.files",),
+    ("chatrec.files", "chatrec.blocking"),
     ("chatrec.flows",),
     ("chatrec.domain",),
     ("chatrec.errors",),

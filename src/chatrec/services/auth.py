@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from chatrec.blocking import run_blocking
 from chatrec.errors import (
     AuthenticationError,
     PasswordChangeRequiredError,
@@ -135,9 +136,9 @@ class AuthService:
         ``code`` is the TOTP or recovery code of a login that has a second factor;
         without it, a right password is answered :class:`SecondFactorRequiredError`.
         """
-        user = await asyncio.to_thread(self.store.find_user_by_login, login, company)
+        user = await run_blocking(self.store.find_user_by_login, login, company)
         lock_key = user.user_id if user else f"?{company or ''}/{login.casefold()}"
-        locked_until = await asyncio.to_thread(self.store.login_lock, lock_key, address)
+        locked_until = await run_blocking(self.store.login_lock, lock_key, address)
         valid, stale = await passwords.current().verify_async(
             user.password_hash if user else await asyncio.to_thread(_dummy_hash), password
         )
@@ -151,7 +152,7 @@ class AuthService:
             raise AuthenticationError(self.wrong)
         if user.totp_enabled:
             await self._check_code(lock_key, address, user, code, now)
-        await asyncio.to_thread(self.store.clear_login_failures, lock_key, address)
+        await run_blocking(self.store.clear_login_failures, lock_key, address)
         if stale:  # hashed at another cost than the configured one
             await passwords.rehash(self.store, user.user_id, user.password_hash, password)
         pending = await self._pending(user)
@@ -164,7 +165,7 @@ class AuthService:
             last_seen_at=now,
             pending=pending,
         )
-        await asyncio.to_thread(self.store.create_session, session)
+        await run_blocking(self.store.create_session, session)
         return SignedIn(user, token, pending)
 
     async def _check_code(
@@ -174,12 +175,12 @@ class AuthService:
         one counts as a wrong sign-in, so codes cannot be guessed either."""
         if not code or not code.strip():
             raise SecondFactorRequiredError(ASK_FOR_CODE)
-        secret = await asyncio.to_thread(self.store.totp_secret, user.user_id)
+        secret = await run_blocking(self.store.totp_secret, user.user_id)
         step = None if secret is None else totp_step(secret, code, now)
         if step is not None:
-            if await asyncio.to_thread(self.store.accept_totp_step, user.user_id, step):
+            if await run_blocking(self.store.accept_totp_step, user.user_id, step):
                 return
-        elif await asyncio.to_thread(
+        elif await run_blocking(
             self.store.use_recovery_code, user.user_id, recovery_hash(code), now
         ):
             return
@@ -195,7 +196,7 @@ class AuthService:
         """Whether the user's company requires a second factor that they lack."""
         if user.totp_enabled:
             return None
-        company = await asyncio.to_thread(self.store.get_company, user.company_id)
+        company = await run_blocking(self.store.get_company, user.company_id)
         return Pending.TOTP_ENROLMENT if company is not None and company.require_totp else None
 
     async def count_failure(
@@ -210,7 +211,7 @@ class AuthService:
             detail = {"target": user.user_id, "address": address, "until": until.isoformat()}
             return [AuditRecord(user.company_id, now, user.login, "login_locked", detail=detail)]
 
-        await asyncio.to_thread(
+        await run_blocking(
             functools.partial(
                 self.store.count_login_failure,
                 lock_key,
@@ -225,13 +226,13 @@ class AuthService:
         """The live session of ``token`` and its enabled user; its use is noted."""
         if not token:
             raise AuthenticationError("log in first")
-        found = await asyncio.to_thread(self.store.session_and_user, hash_token(token))
+        found = await run_blocking(self.store.session_and_user, hash_token(token))
         now = self._clock()
         if found is None or found[0].expires_at <= now:
             raise AuthenticationError("your session has expired; log in again")
         session, user = found
         if self.idle_timeout is not None and session.last_seen_at <= now - self.idle_timeout:
-            await asyncio.to_thread(self.store.delete_session, session.token_hash)
+            await run_blocking(self.store.delete_session, session.token_hash)
             minutes = round(self.idle_timeout.total_seconds() / 60)
             raise AuthenticationError(
                 f"your session ended after {minutes} minutes without use; log in again"
@@ -239,9 +240,7 @@ class AuthService:
         if user is None or user.disabled:
             raise AuthenticationError("this login is disabled")
         if session.last_seen_at <= now - self.touch_every:
-            await asyncio.to_thread(
-                self.store.touch_session, session.token_hash, now, self.touch_every
-            )
+            await run_blocking(self.store.touch_session, session.token_hash, now, self.touch_every)
         return session, user
 
     async def user_for(self, token: str | None, *, allow_pending: bool = False) -> UserRecord:
@@ -254,12 +253,12 @@ class AuthService:
 
     async def keep_alive(self, token: str) -> None:
         """Note that the session is in use without a request (its portal's socket)."""
-        await asyncio.to_thread(
+        await run_blocking(
             self.store.touch_session, hash_token(token), self._clock(), self.touch_every
         )
 
     async def logout(self, token: str) -> None:
-        await asyncio.to_thread(self.store.delete_session, hash_token(token))
+        await run_blocking(self.store.delete_session, hash_token(token))
 
     async def logout_everywhere(self, user: UserRecord) -> int:
         """End every session of the user, wherever it was signed in; how many."""
@@ -270,7 +269,7 @@ class AuthService:
             "user.logged_out_everywhere",
             detail={"target": user.user_id},
         )
-        ended = await asyncio.to_thread(
+        ended = await run_blocking(
             functools.partial(self.store.end_sessions, user.user_id, audit=[line])
         )
         if self.revocations is not None:  # their open sockets close too, on every node
@@ -281,7 +280,7 @@ class AuthService:
 
     async def unlock(self, user_id: str) -> None:
         """Forget the login's wrong sign-ins from every address (an administrator's act)."""
-        await asyncio.to_thread(self.store.clear_login_failures, user_id)
+        await run_blocking(self.store.clear_login_failures, user_id)
 
     async def purge(self) -> int:
         """Delete expired and idle sessions and wrong sign-ins forgotten by now, at most
@@ -291,8 +290,8 @@ class AuthService:
             return 0
         self._purged_at = now
         idle_since = None if self.idle_timeout is None else now - self.idle_timeout
-        purged = await asyncio.to_thread(self.store.delete_expired_sessions, now, idle_since)
-        await asyncio.to_thread(
+        purged = await run_blocking(self.store.delete_expired_sessions, now, idle_since)
+        await run_blocking(
             self.store.forget_login_failures, now, now - max(FORGET_FAILURES, self.lockout_cap)
         )
         return purged

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
+from chatrec.blocking import run_blocking
 from chatrec.domain.decision import Decision
 from chatrec.domain.filenames import clashing
 from chatrec.domain.journal import AttachmentSent, ChatEnded, Journal
@@ -78,7 +79,7 @@ class ChatEndings:
                 stored = self.store.taken_base_names(company_id, candidates)
                 return stored | clashing(reserved, candidates)
 
-            decision, bases = await asyncio.to_thread(name_recordings, chat.company, final, taken)
+            decision, bases = await run_blocking(name_recordings, chat.company, final, taken)
             names = list(bases.values())
             self._names.reserve(company_id, names)
         # The names are this end's until committed: render, sign and commit without the
@@ -86,9 +87,7 @@ class ChatEndings:
         try:
             first = chat.record.last_seq + 1
             chain = chat.chain(((first, ended),))
-            produced = await asyncio.to_thread(
-                self._produce, chat, final, decision, bases, chain[-1][1]
-            )
+            produced = await run_blocking(self._produce, chat, final, decision, bases, chain[-1][1])
             recordings = recording_records(chat.company, final, decision, produced)
             audit = AuditRecord(
                 company_id=company_id,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from chatrec.blocking import run_blocking
 from chatrec.domain.chain import check_chain
 from chatrec.domain.journal import Event, Journal
 from chatrec.domain.participants import MOVES_AGENTS, present_agent_ids
@@ -129,7 +130,7 @@ class OpenChats:
     # -- reading -----------------------------------------------------------------
 
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
-        return await asyncio.to_thread(function, *args)
+        return await run_blocking(function, *args)
 
     async def company(self, company_id: str) -> CompanyRecord:
         record = await self._run(self.store.get_company, company_id)

@@ -14,11 +14,11 @@ lasting one.  Every token expires within ``max_days``, and a login has at most
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from chatrec.blocking import run_blocking
 from chatrec.domain.roles import LoginRole
 from chatrec.errors import AuthenticationError, InvalidRequestError, NotFoundError, ScopeError
 from chatrec.services.access import (
@@ -189,7 +189,7 @@ class ApiTokens:
     async def authenticate(self, token: str) -> tuple[UserRecord, Credential]:
         """The login a bearer API token acts as, and the token as a credential, if the
         token still works."""
-        found = await asyncio.to_thread(self.store.find_api_token, hash_token(token))
+        found = await run_blocking(self.store.find_api_token, hash_token(token))
         now = self._clock()
         if found is None:
             raise AuthenticationError(f"this API token is unknown; {HOW_TO_RENEW}")
@@ -202,13 +202,13 @@ class ApiTokens:
             raise AuthenticationError(
                 f"API token {found.token_id} expired on {_when(found.expires_at)}; " + HOW_TO_RENEW
             )
-        user = await asyncio.to_thread(self.store.get_user, found.user_id)
+        user = await run_blocking(self.store.get_user, found.user_id)
         if user is None or user.disabled:
             raise AuthenticationError(
                 f"the login of API token {found.token_id} is disabled, and its tokens with it"
             )
         if found.last_used_at is None or found.last_used_at <= now - TOUCH_EVERY:
-            await asyncio.to_thread(self.store.touch_api_token, found.token_hash, now, TOUCH_EVERY)
+            await run_blocking(self.store.touch_api_token, found.token_hash, now, TOUCH_EVERY)
         return user, token_credential(found)
 
 
