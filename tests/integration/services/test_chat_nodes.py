@@ -10,8 +10,11 @@ chat another node ended is refused as on one node.
 from __future__ import annotations
 
 import asyncio
+import threading
+from datetime import datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,7 +71,7 @@ def test_R20_a_node_acting_on_a_stale_chat_catches_up_and_numbers_stay_gap_free(
 
 
 def test_R20_an_idle_chat_swept_by_two_nodes_at_once_ends_once(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def node(name: str) -> Container:
         # Each node its own folder, as on its own machine: both render the end.
@@ -79,6 +82,19 @@ def test_R20_an_idle_chat_swept_by_two_nodes_at_once_ends_once(
 
     one, two = node("one"), node("two")
     alice = seed(one.store, tmp_path / "one")
+    # At once: each node has read the idle chats before either ends one. Left to timing,
+    # a node that read after the other's end committed never met the chat at all.
+    both_read = threading.Barrier(2, timeout=10)
+    for each in (one, two):
+
+        def idle_chats(
+            cutoff: datetime, limit: int, read: Any = each.chats.store.idle_chats
+        ) -> Any:
+            found = read(cutoff, limit)
+            both_read.wait()
+            return found
+
+        monkeypatch.setattr(each.chats.store, "idle_chats", idle_chats)
 
     async def scenario() -> list[int]:
         for node in (one, two):
