@@ -212,14 +212,7 @@ class AuthService:
             return [AuditRecord(user.company_id, now, user.login, "login_locked", detail=detail)]
 
         await run_blocking(
-            functools.partial(
-                self.store.count_login_failure,
-                lock_key,
-                address,
-                now,
-                self.lock_after,
-                audit=audit,
-            )
+            self.store.count_login_failure, lock_key, address, now, self.lock_after, audit=audit
         )
 
     async def session_for(self, token: str | None) -> tuple[SessionRecord, UserRecord]:
@@ -269,9 +262,7 @@ class AuthService:
             "user.logged_out_everywhere",
             detail={"target": user.user_id},
         )
-        ended = await run_blocking(
-            functools.partial(self.store.end_sessions, user.user_id, audit=[line])
-        )
+        ended = await run_blocking(self.store.end_sessions, user.user_id, audit=[line])
         if self.revocations is not None:  # their open sockets close too, on every node
             self.revocations.end_access(
                 reason=AccessEnded.SIGNED_OUT, user_id=user.user_id, kind=CredentialKind.SESSION
