@@ -3,8 +3,9 @@
 A test that takes ``database_url`` (or ``store``) runs once per database.  PostgreSQL
 comes from ``CHATREC_TEST_DATABASE_URL``; when it cannot be reached the test fails,
 it is never skipped, so a green run always means both databases were exercised.  Each
-test gets its own schema (found through ``search_path``), dropped afterwards, so runs
-in parallel do not meet; on SQLite, its own copy of a file migrated once per worker.
+test gets a schema (found through ``search_path``) that no other test uses meanwhile,
+as a fresh migration leaves it: migrated once, emptied between tests
+(``tests.postgres_schemas``); on SQLite, its own copy of a file migrated once per worker.
 
 Every test runs with the run's key of the SFTP secrets in ``CHATREC_SECRET_KEY``
 (:mod:`tests.keys`), so stores opened by tests and the chatrec processes they start
@@ -24,10 +25,11 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from hypothesis import settings
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import URL, create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from chatrec.demo.sshd import LOOPBACK
@@ -39,6 +41,7 @@ from chatrec.store.store import Store
 from tests.integration.server import SeededDemo, ServerProcess
 from tests.integration.tenant import Tenant
 from tests.keys import SECRET_KEY, SECRETS
+from tests.postgres_schemas import SchemaPool
 
 # Speed is measured by the benchmarks, never by a test (this machine is shared): no
 # example of a property fails for taking long, as Hypothesis's 200 ms deadline would.
@@ -80,8 +83,17 @@ def _password_cost() -> Iterator[None]:
             passwords.configure(before.cost, concurrency=before.concurrency)
 
 
+def _unreachable(server: URL, error: OperationalError) -> NoReturn:
+    pytest.fail(
+        f"PostgreSQL at {server!r} is unreachable ({error.orig}); start it or set "
+        f"{POSTGRES_URL_VARIABLE}",
+        pytrace=False,
+    )
+
+
 @contextmanager
 def _postgres_schema_url() -> Iterator[str]:
+    """A schema of the caller's own, migrated by the caller, dropped after."""
     server = make_url(os.environ.get(POSTGRES_URL_VARIABLE, DEFAULT_POSTGRES_URL))
     schema = f"t_{uuid.uuid4().hex}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
@@ -90,11 +102,7 @@ def _postgres_schema_url() -> Iterator[str]:
             with admin.connect() as connection:
                 connection.execute(text(f'CREATE SCHEMA "{schema}"'))
         except OperationalError as error:
-            pytest.fail(
-                f"PostgreSQL at {server!r} is unreachable ({error.orig}); start it or set "
-                f"{POSTGRES_URL_VARIABLE}",
-                pytrace=False,
-            )
+            _unreachable(server, error)
         url = server.update_query_dict({"options": f"-csearch_path={schema}"})
         yield url.render_as_string(hide_password=False)
         with admin.connect() as connection:
@@ -117,19 +125,36 @@ def seeded_demo(_migrated_sqlite: Path, tmp_path_factory: pytest.TempPathFactory
     return SeededDemo.create(tmp_path_factory.mktemp("seeded") / "demo", _migrated_sqlite)
 
 
+@pytest.fixture(scope="session")
+def _postgres_schemas() -> Iterator[SchemaPool]:
+    """Migrated schemas of this test process, emptied between tests rather than migrated
+    for each (``tests.postgres_schemas``)."""
+    pool = SchemaPool(make_url(os.environ.get(POSTGRES_URL_VARIABLE, DEFAULT_POSTGRES_URL)))
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, _migrated_sqlite: Path
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    _migrated_sqlite: Path,
+    _postgres_schemas: SchemaPool,
 ) -> Iterator[str]:
     """The URL of a migrated, empty database of the parametrized kind."""
     if request.param == "sqlite":
         path = tmp_path / "chatrec.db"
         shutil.copyfile(_migrated_sqlite, path)
         yield f"sqlite:///{path}"
-    else:
-        with _postgres_schema_url() as url:
-            migrate(url)
-            yield url
+        return
+    try:
+        schema = _postgres_schemas.take()
+    except OperationalError as error:
+        _unreachable(_postgres_schemas.server, error)
+    yield _postgres_schemas.url(schema)
+    _postgres_schemas.give_back(schema)
 
 
 @pytest.fixture
