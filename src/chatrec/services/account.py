@@ -92,9 +92,7 @@ class AccountService:
             Principal.of(user), user.company_id, "user.password_changed", now, target=user.user_id
         )
         keep = None if session_token is None else hash_token(session_token)
-        await asyncio.to_thread(
-            lambda: self.store.change_password(after, keep, pending, audit=[line])
-        )
+        await asyncio.to_thread(self.store.change_password, after, keep, pending, audit=[line])
         if self.revocations is not None:  # the other sessions' open sockets close too
             self.revocations.end_access(
                 reason=AccessEnded.PASSWORD_CHANGED,
@@ -112,7 +110,7 @@ class AccountService:
                 "two-factor sign-in is on already; turn it off first to move it to a new phone"
             )
         secret = new_secret()
-        await asyncio.to_thread(lambda: self.store.set_totp(user.user_id, secret, enabled=False))
+        await asyncio.to_thread(self.store.set_totp, user.user_id, secret, enabled=False)
         return Enrolment(secret, provisioning_uri(secret, user.login, user.company_id))
 
     async def confirm_totp(
@@ -136,9 +134,7 @@ class AccountService:
             Principal.of(user), user.company_id, "user.totp_enabled", now, target=user.user_id
         )
         hashes = [recovery_hash(code) for code in codes]
-        await asyncio.to_thread(
-            lambda: self.store.enable_totp(user.user_id, step, hashes, audit=[line])
-        )
+        await asyncio.to_thread(self.store.enable_totp, user.user_id, step, hashes, audit=[line])
         if session_token is not None:
             token_hash = hash_token(session_token)
             session = await asyncio.to_thread(self.store.get_session, token_hash)
@@ -164,5 +160,5 @@ class AccountService:
             target=user.user_id,
         )
         await asyncio.to_thread(
-            lambda: self.store.set_totp(user.user_id, None, enabled=False, audit=[line])
+            self.store.set_totp, user.user_id, None, enabled=False, audit=[line]
         )
