@@ -22,7 +22,6 @@ import functools
 import os
 import shutil
 import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,7 +31,7 @@ import pytest
 import typer.main
 import typer.testing
 from hypothesis import settings
-from sqlalchemy import URL, create_engine, make_url, text
+from sqlalchemy import URL, make_url
 from sqlalchemy.exc import OperationalError
 
 from chatrec.demo.sshd import LOOPBACK
@@ -104,24 +103,22 @@ def _commands_built_once() -> Iterator[None]:
         yield
 
 
+def _postgres_server() -> URL:
+    return make_url(os.environ.get(POSTGRES_URL_VARIABLE, DEFAULT_POSTGRES_URL))
+
+
 @contextmanager
 def _postgres_schema_url() -> Iterator[str]:
     """A schema of the caller's own, migrated by the caller, dropped after."""
-    server = make_url(os.environ.get(POSTGRES_URL_VARIABLE, DEFAULT_POSTGRES_URL))
-    schema = f"t_{uuid.uuid4().hex}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    pool = SchemaPool(_postgres_server())
     try:
         try:
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+            schema = pool.created()
         except OperationalError as error:
-            _unreachable(server, error)
-        url = server.update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            _unreachable(pool.server, error)
+        yield pool.url(schema)
     finally:
-        admin.dispose()
+        pool.close()
 
 
 @pytest.fixture(scope="session")
@@ -142,7 +139,7 @@ def seeded_demo(_migrated_sqlite: Path, tmp_path_factory: pytest.TempPathFactory
 def _postgres_schemas() -> Iterator[SchemaPool]:
     """Migrated schemas of this test process, emptied between tests rather than migrated
     for each (``tests.postgres_schemas``)."""
-    pool = SchemaPool(make_url(os.environ.get(POSTGRES_URL_VARIABLE, DEFAULT_POSTGRES_URL)))
+    pool = SchemaPool(_postgres_server())
     try:
         yield pool
     finally:

@@ -111,11 +111,17 @@ class SchemaPool:
         self.free.clear()
         self.admin.dispose()
 
-    def _migrated(self) -> str:
+    def created(self) -> str:
+        """An empty schema, not migrated (for a caller that migrates it its own way), dropped
+        at ``close`` as every other."""
         schema = f"t_{uuid.uuid4().hex}"
         with self.admin.connect() as connection:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
         self.made.append(schema)
+        return schema
+
+    def _migrated(self) -> str:
+        schema = self.created()
         migrate(self.url(schema))
         return schema
 

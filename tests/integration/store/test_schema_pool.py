@@ -3,14 +3,13 @@ schema as a fresh migration leaves it, whatever the test before it did there."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, text
 
 from chatrec.store.records import SYSTEM_COMPANY_ID
-from tests.conftest import DEFAULT_POSTGRES_URL, POSTGRES_URL_VARIABLE
+from tests.conftest import _postgres_server
 from tests.postgres_schemas import SchemaPool
 
 AUDIT_LINE = text(
@@ -21,7 +20,7 @@ AUDIT_LINE = text(
 
 @pytest.fixture
 def pool() -> Iterator[SchemaPool]:
-    opened = SchemaPool(make_url(os.environ.get(POSTGRES_URL_VARIABLE, DEFAULT_POSTGRES_URL)))
+    opened = SchemaPool(_postgres_server())
     try:
         yield opened
     finally:
