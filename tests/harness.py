@@ -5,6 +5,9 @@ One launcher for every place that runs ``chatrec`` beside itself: the live tests
 A :class:`ChildServer` listens on a loopback port (a free one unless given), logs to a
 file, and is ready once it answers ``/api/health`` (or, for a server that has no such
 route, accepts a connection); it stops with a signal and a grace period, then SIGKILL.
+In the tests a ``python -m chatrec`` child is forked from an interpreter that imported
+chatrec once (:mod:`tests.forking`, switched on by the tests' conftest); the benchmarks
+start theirs as deployed.
 
 It lives with the tests, not in ``src``: nothing chatrec ships starts a server of its
 own (``chatrec simulate`` drives one that is already running), and the benchmarks
@@ -23,15 +26,41 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import httpx
 
 from chatrec.demo.sshd import LOOPBACK, free_port
+from tests.forking import Forker
 
 LOG_TAIL = 10_000
 """How much of a child's log (its end) a failure to start quotes."""
 KILL_WAIT = 10.0
+CHATREC = (sys.executable, "-m", "chatrec")
+"""How a child runs ``chatrec``: as deployed, the module of this interpreter."""
+
+
+class Running(Protocol):
+    """A started child: a :class:`subprocess.Popen` or a forked one."""
+
+    pid: int
+    returncode: int | None
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def send_signal(self, signum: int) -> None: ...
+
+
+_forker: Forker | None = None
+
+
+def fork_chatrec_from(forker: Forker | None) -> None:
+    """From now on, start ``python -m chatrec`` children as forks of ``forker`` (the
+    tests' conftest does, :mod:`tests.forking`), or as new interpreters (``None``)."""
+    global _forker
+    _forker = forker
 
 
 @dataclass
@@ -48,7 +77,9 @@ class ChildProcess:
     stop_signal: int = signal.SIGTERM
     stop_grace: float = 15.0
     """Seconds :meth:`stop` waits after ``stop_signal`` before SIGKILL."""
-    process: subprocess.Popen[bytes] | None = None
+    fork: bool = True
+    """May a ``python -m chatrec`` command be forked (see :func:`fork_chatrec_from`)?"""
+    process: Running | None = None
 
     @property
     def pid(self) -> int:
@@ -61,6 +92,11 @@ class ChildProcess:
 
     def spawn(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        command = tuple(self.command)
+        if self.fork and _forker is not None and command[:3] == CHATREC and self.preexec_fn is None:
+            env = {**os.environ, **self.env}
+            self.process = _forker.start(command[3:], self.log_path, env, self.cwd, self.umask)
+            return
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 list(self.command),

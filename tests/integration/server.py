@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from chatrec.demo.company import COMPANY_ID, LOGINS_FILE, seed_demo
 from chatrec.demo.sshd import free_port
 from chatrec.files import private_dir
 from chatrec.store.store import Store
-from tests.harness import ChildServer
+from tests.harness import ChildServer, Running
 from tests.keys import SECRETS
 
 DATABASE_FILE = "chatrec.db"
@@ -77,7 +76,7 @@ class ServerProcess:
     extra_logins: dict[str, str] = field(default_factory=dict)
     platform: bool = False
     umask: int = -1  # -1: the test run's own
-    process: subprocess.Popen[bytes] | None = None
+    process: Running | None = None
 
     @property
     def url(self) -> str:

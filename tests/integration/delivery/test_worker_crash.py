@@ -12,7 +12,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +20,8 @@ from typing import Any
 from chatrec.delivery.worker import stored_destination
 from chatrec.store.records import DeliveryState, DestinationRecord, RecordingFileRecord
 from chatrec.store.store import Store
-from tests.integration.delivery.prefork import Preforker
+from tests.forking import Forker
+from tests.harness import CHATREC, Running
 from tests.integration.store.factories import ended_chat, produced, seed
 from tests.keys import SECRETS
 from tests.sshd import OpenSshServer
@@ -80,7 +80,7 @@ def seed_outbox(store: Store, sshd: OpenSshServer, chats: int) -> dict[str, byte
 class WorkerProcess:
     """``chatrec worker`` on the test's database, its output in a file per run.
 
-    With a :class:`Preforker` each start is a fork of an interpreter that imported the
+    With a :class:`Forker` each start is a fork of an interpreter that imported the
     command line once (a real process, killed for real, started in milliseconds instead
     of seconds); without one it is ``python -m chatrec worker``, as deployed.
     """
@@ -89,8 +89,7 @@ class WorkerProcess:
         self.database_url = database_url
         self.data_dir = data_dir
         self.runs = 0
-        self.process: subprocess.Popen[bytes] | None = None
-        self.forked: tuple[Preforker, int] | None = None
+        self.process: Running | None = None
         self.output = data_dir / "worker-0.log"
 
     @property
@@ -99,26 +98,23 @@ class WorkerProcess:
 
     @property
     def running(self) -> bool:
-        return self.process is not None or self.forked is not None
+        return self.process is not None
 
-    def start(self, preforker: Preforker | None = None) -> None:
+    def start(self, forker: Forker | None = None) -> None:
         self.runs += 1
         self.output = self.data_dir / f"worker-{self.runs}.log"
-        if preforker is not None:
-            self.forked = (preforker, preforker.start(self.argv, self.output))
+        if forker is not None:
+            self.process = forker.start(self.argv, self.output, worker_env())
             return
         with self.output.open("wb") as output:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "chatrec", *self.argv],
+                [*CHATREC, *self.argv],
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 env=worker_env(),
             )
 
     def poll(self) -> int | None:
-        if self.forked is not None:
-            preforker, pid = self.forked
-            return preforker.poll(pid)
         assert self.process is not None
         return self.process.poll()
 
@@ -131,11 +127,6 @@ class WorkerProcess:
             time.sleep(0.01)
 
     def _signal(self, signum: signal.Signals, timeout: float) -> int:
-        if self.forked is not None:
-            preforker, pid = self.forked
-            os.kill(pid, signum)
-            self.forked = None
-            return preforker.wait(pid, timeout)
         assert self.process is not None
         self.process.send_signal(signum)
         code = self.process.wait(timeout=timeout)
@@ -170,13 +161,13 @@ def test_R16_a_worker_killed_mid_upload_20_times_delivers_each_file_once(
     rng = random.Random(20)
     store = Store(database_url, secrets=SECRETS)
     worker = WorkerProcess(database_url, data_dir)
-    preforker = Preforker(worker_env())
+    forker = Forker()
     try:
         with OpenSshServer(tmp_path / "sshd") as sshd:
             expected = seed_outbox(store, sshd, CHATS)
             killed_with_work_left = 0
             for _ in range(KILLS):
-                worker.start(preforker)
+                worker.start(forker)
                 worker.wait_started()
                 time.sleep(rng.uniform(0.05, 0.3))
                 worker.kill()
@@ -206,5 +197,5 @@ def test_R16_a_worker_killed_mid_upload_20_times_delivers_each_file_once(
     finally:
         if worker.running:
             worker.kill()
-        preforker.close()
+        forker.close()
         store.close()
