@@ -84,7 +84,8 @@ typecheck: $(STAMP)
 # run in parallel, one worker per core (at most four), each file whole on one worker so
 # that a file's shared server and browser start once. (`--dist=loadgroup` would hand out
 # the other tests one by one, but pytest 9.2 ignores the group xdist writes into nodeids.)
-PYTEST_PARALLEL := --numprocesses=auto --maxprocesses=4 --dist=loadfile
+# Files go out in the order tests/conftest.py gives them: those marked `long` first.
+PYTEST_PARALLEL := --numprocesses=auto --maxprocesses=4 --dist=loadfile --no-loadscope-reorder
 
 #
 # The pure core (chatrec.domain, chatrec.flows) must be covered branch for branch by its

@@ -22,6 +22,7 @@ import functools
 import os
 import shutil
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -117,6 +118,17 @@ def _chatrec_forked() -> Iterator[None]:
     finally:
         harness.fork_chatrec_from(None)
         forker.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files marked ``long`` first, then files by their number of tests, most first; each
+    file's tests kept together and in order.  pytest-xdist hands out whole files in this
+    order (``make test`` turns its own reordering, by number of tests alone, off): left to
+    that, the few-test files that run longest (the fuzzers, the 200-chat load, the killed
+    workers) went out last, and one worker ran them alone at the end."""
+    tests = Counter(item.path for item in items)
+    long = {item.path for item in items if item.get_closest_marker("long") is not None}
+    items.sort(key=lambda item: (item.path not in long, -tests[item.path]))
 
 
 def _postgres_server() -> URL:

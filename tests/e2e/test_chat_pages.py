@@ -29,6 +29,8 @@ from tests.integration.live.test_live_recording import recorded
 from tests.integration.server import ServerProcess
 from tests.integration.tenant import Tenant
 
+pytestmark = pytest.mark.long  # tens of seconds: handed out first (tests/conftest.py)
+
 SECRET = "Zanzibar-7731"
 """Said while paused: not a card number, so that R8 alone keeps it out (R22 masks cards)."""
 RECORDED = "This chat is recorded for quality and training."

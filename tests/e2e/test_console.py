@@ -26,6 +26,8 @@ from tests.integration.server import ServerProcess
 from tests.integration.tenant import Tenant
 from tests.sshd import OpenSshServer
 
+pytestmark = pytest.mark.long  # tens of seconds: handed out first (tests/conftest.py)
+
 NewPage = Callable[[], Page]
 
 

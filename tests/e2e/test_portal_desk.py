@@ -40,6 +40,8 @@ from tests.integration.server import SeededDemo, ServerProcess
 from tests.integration.tenant import Tenant
 from tests.keys import SECRETS
 
+pytestmark = pytest.mark.long  # tens of seconds: handed out first (tests/conftest.py)
+
 AGENTS = ("alice", "bob", "carol")
 HEADER = (".brand", "#presence", "#connection", ".who", "#logout")
 _refs = itertools.count(1)

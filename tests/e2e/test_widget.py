@@ -25,6 +25,8 @@ from tests.e2e.conftest import seeded_server
 from tests.e2e.test_chat_pages import RECORDED, go_available, log_in, say, widget_in
 from tests.integration.server import SeededDemo, ServerProcess
 
+pytestmark = pytest.mark.long  # tens of seconds: handed out first (tests/conftest.py)
+
 PHONE: ViewportSize = {"width": 390, "height": 844}
 WAITS = "Recording waits for your answer to the consent question."
 NOT_RECORDED = "This chat is not recorded."

@@ -31,6 +31,8 @@ from tests.integration.store.factories import ended_chat
 from tests.keys import SECRETS
 from tests.unit.domain.builders import T0
 
+pytestmark = pytest.mark.long  # tens of seconds: handed out first (tests/conftest.py)
+
 OPERATION_ID = re.compile(r"[a-z][a-zA-Z]+")
 
 

@@ -49,6 +49,8 @@ from chatrec.config import Config
 from chatrec.demo.company import LOGINS_FILE
 from tests.integration.server import SeededDemo
 
+pytestmark = pytest.mark.long  # tens of seconds: handed out first (tests/conftest.py)
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

@@ -44,6 +44,8 @@ from chatrec.web.app import create_app
 from tests.integration.clients import Client, Frame, run
 from tests.integration.server import ServerProcess, free_port
 
+pytestmark = pytest.mark.long  # tens of seconds: handed out first (tests/conftest.py)
+
 # -- who calls -------------------------------------------------------------------------
 
 

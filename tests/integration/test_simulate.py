@@ -24,6 +24,8 @@ from chatrec.simulate.plan import Options, plan_chats
 from tests.integration.live.test_live_recording import recorded
 from tests.integration.server import SeededDemo, ServerProcess
 
+pytestmark = pytest.mark.long  # tens of seconds: handed out first (tests/conftest.py)
+
 CHATS = 20
 
 

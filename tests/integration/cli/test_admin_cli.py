@@ -34,6 +34,8 @@ from chatrec.store.records import SYSTEM_COMPANY_ID
 from chatrec.store.store import Store
 from tests.conftest import TEST_PASSWORD_COST
 
+pytestmark = pytest.mark.long  # tens of seconds: handed out first (tests/conftest.py)
+
 FLOW = """\
 name: Claims
 steps:

@@ -17,6 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from chatrec.delivery.worker import stored_destination
 from chatrec.store.records import DeliveryState, DestinationRecord, RecordingFileRecord
 from chatrec.store.store import Store
@@ -25,6 +27,8 @@ from tests.harness import CHATREC, Running
 from tests.integration.store.factories import ended_chat, produced, seed
 from tests.keys import SECRETS
 from tests.sshd import OpenSshServer
+
+pytestmark = pytest.mark.long  # tens of seconds: handed out first (tests/conftest.py)
 
 KILLS = 20
 CHATS = 24  # enough that even a quiet machine is killed mid-work several times

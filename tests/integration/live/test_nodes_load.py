@@ -32,6 +32,8 @@ from tests.integration.server import nodes_sharing_redis
 from tests.integration.tenant import SHARED_LIMITS, Tenant, password_hash
 from tests.keys import SECRETS
 
+pytestmark = pytest.mark.long  # tens of seconds: handed out first (tests/conftest.py)
+
 CHATS = 200
 AT_ONCE = 20
 ANSWER_SECONDS = 60.0

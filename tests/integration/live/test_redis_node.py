@@ -25,6 +25,8 @@ from tests.integration.server import ServerProcess, nodes_sharing_redis
 from tests.keys import SECRETS
 from tests.redis_server import RedisServer
 
+pytestmark = pytest.mark.long  # tens of seconds: handed out first (tests/conftest.py)
+
 
 @contextmanager
 def two_nodes(

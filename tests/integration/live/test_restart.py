@@ -24,6 +24,8 @@ from tests.integration.server import ServerProcess
 from tests.integration.tenant import Tenant
 from tests.keys import SECRETS
 
+pytestmark = pytest.mark.long  # tens of seconds: handed out first (tests/conftest.py)
+
 
 def test_R8_pause_survives_a_transfer_and_a_restart(server: ServerProcess) -> None:
     chat: dict[str, str] = {}

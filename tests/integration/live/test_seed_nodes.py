@@ -37,6 +37,8 @@ from tests.integration.server import ServerProcess, nodes_sharing_redis
 from tests.integration.tenant import SHARED_LIMITS, Tenant
 from tests.keys import SECRETS
 
+pytestmark = pytest.mark.long  # tens of seconds: handed out first (tests/conftest.py)
+
 __all__ = [  # fixtures and cases collected again here, with this module's ``server``
     "logins",
     "store",

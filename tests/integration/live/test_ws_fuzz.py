@@ -39,6 +39,8 @@ from tests.integration.server import SeededDemo, ServerProcess
 from tests.integration.tenant import SHARED_LIMITS
 from tests.keys import SECRETS
 
+pytestmark = pytest.mark.long  # tens of seconds: handed out first (tests/conftest.py)
+
 Kind = Literal["customer", "staff"]
 
 # docs/protocol.md, "Limits": a frame over 16 384 bytes is too_large, a text over 4000
