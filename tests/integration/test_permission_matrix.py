@@ -41,6 +41,7 @@ from chatrec.config import Config
 from chatrec.flows.examples import example_source
 from chatrec.web import protocol
 from chatrec.web.app import create_app
+from tests.conftest import TEST_COST_PARAMETERS
 from tests.integration.clients import Client, Frame, run
 from tests.integration.server import ServerProcess, free_port
 
@@ -740,7 +741,7 @@ def test_R18_the_demo_and_the_server_hash_passwords_at_the_configured_cost(
     finally:
         engine.dispose()
     assert {"alice", "ada", "olga", str(B_ADMIN.login)} <= {login for login, _ in hashes}
-    assert {stored.split("$")[3] for _, stored in hashes} == {"m=19456,t=2,p=1"}
+    assert {stored.split("$")[3] for _, stored in hashes} == {TEST_COST_PARAMETERS}
 
 
 def test_R18_every_route_as_every_caller(world: World) -> None:

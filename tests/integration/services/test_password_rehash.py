@@ -17,7 +17,7 @@ from chatrec.services.auth import AuthService
 from chatrec.services.passwords import HashingCost
 from chatrec.store.records import UserRecord
 from chatrec.store.store import Store
-from tests.conftest import TEST_PASSWORD_COST
+from tests.conftest import TEST_COST_PARAMETERS, TEST_PASSWORD_COST
 from tests.integration.services.logins import PASSWORD, Clock, company
 
 STRONGER = HashingCost(memory_kib=19456, time_cost=3, parallelism=1)
@@ -41,7 +41,7 @@ def parameters(password_hash: str) -> str:
 def test_R18_sign_in_stores_the_password_again_at_the_configured_cost(store: Store) -> None:
     clock = Clock()
     _, carol = company(Administration(store, clock), "acme")
-    assert parameters(carol.password_hash) == "m=19456,t=2,p=1"  # TEST_PASSWORD_COST
+    assert parameters(carol.password_hash) == TEST_COST_PARAMETERS
     assert TEST_PASSWORD_COST != STRONGER
     auth = AuthService(store, session_length=timedelta(hours=1), clock=clock)
     with raised_cost():
