@@ -16,9 +16,8 @@ The benchmarks start their servers with ``python -m chatrec`` as deployed, and s
 the tests of the command line itself (``tests.harness.run_chatrec``).
 
 Protocol on the parent's stdin/stdout, one line each way:
-``start <json {argv, log, env, cwd, umask}>`` → pid; ``poll <pid>`` → ``running`` or
-the exit code; ``wait <pid> <seconds>`` → the exit code (negative: the signal) or
-``running``.
+``start <json {argv, log, env, cwd, umask}>`` → pid; ``wait <pid> <seconds>`` → the
+exit code (negative: the signal), or ``running`` if it still runs after that long.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -124,8 +122,6 @@ def serve() -> None:
                 _run(command, spec, out)
             os.close(out)
             answer = str(pid)
-        elif verb == "poll":
-            answer = _status(int(argument), 0)
         elif verb == "wait":
             waited, seconds = argument.split()
             answer = _status(int(waited), float(seconds))
@@ -225,12 +221,6 @@ class ForkedProcess:
     def send_signal(self, signum: int) -> None:
         if self.poll() is None:
             os.kill(self.pid, signum)
-
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
-
-    def terminate(self) -> None:
-        self.send_signal(signal.SIGTERM)
 
 
 if __name__ == "__main__":

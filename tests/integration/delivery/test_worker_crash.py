@@ -8,10 +8,8 @@ killed worker's leases expire (1 s here) and the next worker delivers the rest.
 from __future__ import annotations
 
 import hashlib
-import os
 import random
 import signal
-import subprocess
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -22,8 +20,7 @@ import pytest
 from chatrec.delivery.worker import stored_destination
 from chatrec.store.records import DeliveryState, DestinationRecord, RecordingFileRecord
 from chatrec.store.store import Store
-from tests.forking import Forker
-from tests.harness import CHATREC, Running
+from tests.harness import CHATREC, ChildProcess, Running
 from tests.integration.store.factories import ended_chat, produced, seed
 from tests.keys import SECRETS
 from tests.sshd import OpenSshServer
@@ -36,13 +33,8 @@ FILE_BYTES = 400_000  # per data file: uploads take a moment
 STARTED = "delivery worker"
 
 
-def worker_env() -> dict[str, str]:
-    """Leases that expire 1 s after a kill, and a worker that looks for work every 0.2 s."""
-    return {
-        **os.environ,
-        "CHATREC_DELIVERY_LEASE_SECONDS": "1",
-        "CHATREC_DELIVERY_POLL_SECONDS": "0.2",
-    }
+WORKER_ENV = {"CHATREC_DELIVERY_LEASE_SECONDS": "1", "CHATREC_DELIVERY_POLL_SECONDS": "0.2"}
+"""Leases that expire 1 s after a kill, and a worker that looks for work every 0.2 s."""
 
 
 def destination_record(sshd: OpenSshServer, **changes: Any) -> DestinationRecord:
@@ -84,9 +76,9 @@ def seed_outbox(store: Store, sshd: OpenSshServer, chats: int) -> dict[str, byte
 class WorkerProcess:
     """``chatrec worker`` on the test's database, its output in a file per run.
 
-    With a :class:`Forker` each start is a fork of an interpreter that imported the
-    command line once (a real process, killed for real, started in milliseconds instead
-    of seconds); without one it is ``python -m chatrec worker``, as deployed.
+    Forked by default, as every ``chatrec`` the tests start (:mod:`tests.forking`: a real
+    process, killed for real, started in milliseconds instead of seconds); with
+    ``fork=False`` it is ``python -m chatrec worker``, as deployed.
     """
 
     def __init__(self, database_url: str, data_dir: Path) -> None:
@@ -104,19 +96,12 @@ class WorkerProcess:
     def running(self) -> bool:
         return self.process is not None
 
-    def start(self, forker: Forker | None = None) -> None:
+    def start(self, *, fork: bool = True) -> None:
         self.runs += 1
         self.output = self.data_dir / f"worker-{self.runs}.log"
-        if forker is not None:
-            self.process = forker.start(self.argv, self.output, worker_env())
-            return
-        with self.output.open("wb") as output:
-            self.process = subprocess.Popen(
-                [*CHATREC, *self.argv],
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                env=worker_env(),
-            )
+        child = ChildProcess([*CHATREC, *self.argv], self.output, env=WORKER_ENV, fork=fork)
+        child.spawn()
+        self.process = child.process
 
     def poll(self) -> int | None:
         assert self.process is not None
@@ -165,20 +150,19 @@ def test_R16_a_worker_killed_mid_upload_20_times_delivers_each_file_once(
     rng = random.Random(20)
     store = Store(database_url, secrets=SECRETS)
     worker = WorkerProcess(database_url, data_dir)
-    forker = Forker()
     try:
         with OpenSshServer(tmp_path / "sshd") as sshd:
             expected = seed_outbox(store, sshd, CHATS)
             killed_with_work_left = 0
             for _ in range(KILLS):
-                worker.start(forker)
+                worker.start()
                 worker.wait_started()
                 time.sleep(rng.uniform(0.05, 0.3))
                 worker.kill()
                 killed_with_work_left += bool(undelivered(store))
             # Killed while files were still on their way, not only after all was done.
             assert killed_with_work_left >= KILLS // 4, killed_with_work_left
-            worker.start()  # the last one as deployed: `python -m chatrec worker`
+            worker.start(fork=False)  # the last one as deployed: `python -m chatrec worker`
             worker.wait_started()
             deadline = time.monotonic() + 30
             while left := undelivered(store):
@@ -201,5 +185,4 @@ def test_R16_a_worker_killed_mid_upload_20_times_delivers_each_file_once(
     finally:
         if worker.running:
             worker.kill()
-        forker.close()
         store.close()
